@@ -1,0 +1,13 @@
+//! printwatch's Rust core.
+//!
+//! * [`ber`] — a bounded BER reader and a minimal-length BER writer (sans-I/O, no allocation
+//!   on the read side).
+//! * [`snmp`] — SNMP v1/v2c messages (RFC 1157, RFC 3416) as borrowed types, decoded
+//!   zero-copy from a datagram and encoded into a reusable buffer.
+//! * `py` — the PyO3 bindings (`printwatch._core`), compiled only with the `python` feature.
+
+pub mod ber;
+pub mod snmp;
+
+#[cfg(feature = "python")]
+mod py;

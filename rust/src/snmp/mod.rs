@@ -1,0 +1,14 @@
+//! SNMP v1 and v2c messages (RFC 1157, RFC 3416), sans-I/O.
+//!
+//! [`decode`] borrows everything from the datagram it is given ([`Message<'a>`] holds slices of
+//! it); [`Encoder`] writes a message into a buffer it keeps between calls.
+
+mod decode;
+mod encode;
+mod oid;
+mod types;
+
+pub use decode::decode;
+pub use encode::{encode_into, EncodeError, Encoder};
+pub use oid::{Oid, OidBuf, OidParseError};
+pub use types::{Message, Pdu, PduType, StandardPdu, TrapV1Pdu, Value, VarBind, Version};
