@@ -258,13 +258,19 @@ mod tests {
         assert_eq!(decode_i32(&tlv(&[2, 2, 0x00, 0x80])), Ok(128));
         assert_eq!(decode_i32(&tlv(&[2, 1, 0x80])), Ok(-128));
         assert_eq!(decode_i32(&tlv(&[2, 4, 0x80, 0, 0, 0])), Ok(i32::MIN));
-        assert_eq!(decode_i32(&tlv(&[2, 5, 0, 0x80, 0, 0, 0])).unwrap_err().kind, ErrorKind::IntegerOutOfRange);
+        assert_eq!(
+            decode_i32(&tlv(&[2, 5, 0, 0x80, 0, 0, 0])).unwrap_err().kind,
+            ErrorKind::IntegerOutOfRange
+        );
         assert_eq!(decode_i32(&tlv(&[2, 2, 0, 1])).unwrap_err().kind, ErrorKind::NonMinimalInteger);
         assert_eq!(decode_i32(&tlv(&[2, 2, 0xff, 0xff])).unwrap_err().kind, ErrorKind::NonMinimalInteger);
         assert_eq!(decode_i32(&tlv(&[2, 0])).unwrap_err().kind, ErrorKind::EmptyInteger);
         assert_eq!(decode_u32(&tlv(&[0x41, 5, 0, 0xff, 0xff, 0xff, 0xff])), Ok(u32::MAX));
         assert_eq!(decode_u32(&tlv(&[0x41, 1, 0xff])).unwrap_err().kind, ErrorKind::IntegerOutOfRange);
-        assert_eq!(decode_u64(&tlv(&[0x46, 9, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])), Ok(u64::MAX));
+        assert_eq!(
+            decode_u64(&tlv(&[0x46, 9, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff])),
+            Ok(u64::MAX)
+        );
         assert_eq!(
             decode_u64(&tlv(&[0x46, 9, 1, 0, 0, 0, 0, 0, 0, 0, 0])).unwrap_err().kind,
             ErrorKind::IntegerOutOfRange
@@ -275,7 +281,10 @@ mod tests {
     fn oids() {
         assert_eq!(check_oid(&[0x2b, 6, 1], 0), Ok(4));
         assert_eq!(check_oid(&[0x2b, 0x8f, 0xff, 0xff, 0xff, 0x7f], 0), Ok(3));
-        assert_eq!(check_oid(&[0x2b, 0x90, 0x80, 0x80, 0x80, 0x00], 0).unwrap_err().kind, ErrorKind::OidOverflow);
+        assert_eq!(
+            check_oid(&[0x2b, 0x90, 0x80, 0x80, 0x80, 0x00], 0).unwrap_err().kind,
+            ErrorKind::OidOverflow
+        );
         assert_eq!(check_oid(&[0x2b, 0x80, 0x01], 0).unwrap_err().kind, ErrorKind::MalformedOid);
         assert_eq!(check_oid(&[0x2b, 0x81], 0).unwrap_err().kind, ErrorKind::MalformedOid);
         assert_eq!(check_oid(&[], 5).unwrap_err(), DecodeError::new(ErrorKind::EmptyOid, 5));

@@ -142,9 +142,8 @@ impl OidBuf {
         if arcs.len() > 128 {
             return Err(OidParseError::TooLong);
         }
-        let (&x, &y) = match arcs {
-            [x, y, ..] => (x, y),
-            _ => return Err(OidParseError::BadFirstArcs),
+        let &[x, y, ..] = arcs else {
+            return Err(OidParseError::BadFirstArcs);
         };
         let first = match x {
             0 | 1 if y < 40 => x * 40 + y,
@@ -239,8 +238,16 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for s in ["1.3.6.1.2.1.1.1.0", "0.0", "0.39", "1.39.5", "2.999.3", "2.4294967215",
-                  "1.3.6.1.4.1.4294967295.0", "1.3.6.1.2.1.43.11.1.1.9.1.1"] {
+        for s in [
+            "1.3.6.1.2.1.1.1.0",
+            "0.0",
+            "0.39",
+            "1.39.5",
+            "2.999.3",
+            "2.4294967215",
+            "1.3.6.1.4.1.4294967295.0",
+            "1.3.6.1.2.1.43.11.1.1.9.1.1",
+        ] {
             assert_eq!(dotted(s), s);
         }
         assert_eq!(dotted(".1.3.6"), "1.3.6");

@@ -123,8 +123,14 @@ impl PduType {
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
         [
-            Self::Get, Self::GetNext, Self::Response, Self::Set, Self::GetBulk, Self::Inform,
-            Self::TrapV2, Self::Report,
+            Self::Get,
+            Self::GetNext,
+            Self::Response,
+            Self::Set,
+            Self::GetBulk,
+            Self::Inform,
+            Self::TrapV2,
+            Self::Report,
         ]
         .into_iter()
         .find(|t| t.name() == name)

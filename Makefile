@@ -1,0 +1,59 @@
+# printwatch — set-up, tests and demo. Each target installs what it needs on a fresh machine:
+# a virtual environment, the package with its extras (which builds the Rust core once, in
+# release mode), and the Debian packages the real-peer tests use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-printwatch
+RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
+APT_PACKAGES := snmpd snmp
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test test-rust test-python lint bench fuzz system-deps install clean
+
+demo: install
+	$(BIN)/printwatch --version
+	$(BIN)/printwatch selfcheck
+
+test: install system-deps lint test-rust test-python
+
+install: $(STAMP)
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python pyproject.toml $(RUST_SOURCES)
+	$(BIN)/pip install --quiet --editable '.[test]'
+	touch $@
+
+# net-snmp's agent and command-line tools are the real peers of tests/real/.
+system-deps:
+	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null; then \
+		echo "installing Debian packages: $(APT_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
+	fi
+
+lint:
+	cargo fmt --check
+	cargo clippy --quiet --all-targets --features python -- -D warnings
+
+test-rust:
+	cargo test --quiet
+
+test-python: install system-deps
+	$(BIN)/python -m pytest -q
+
+bench: install system-deps
+	$(BIN)/python -m pytest -q bench --benchmark-enable
+	$(BIN)/python bench/codec_ratio.py
+	cargo run --quiet --release --example codec_rate
+
+fuzz:
+	mkdir -p rust/fuzz/corpus/decode
+	cp rust/tests/captures/*.bin rust/fuzz/corpus/decode/
+	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir rust/fuzz decode rust/fuzz/corpus/decode -- -max_total_time=$${FUZZ_SECONDS:-600}
+
+clean:
+	rm -rf $(VENV) target rust/fuzz/target .pytest_cache .hypothesis .benchmarks

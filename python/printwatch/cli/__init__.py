@@ -1,0 +1,5 @@
+"""The ``printwatch`` command line."""
+
+from printwatch.cli.main import main
+
+__all__ = ["main"]

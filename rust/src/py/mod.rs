@@ -1,0 +1,18 @@
+//! `printwatch._core`: the PyO3 face of the Rust core. The only PyO3 code in the crate.
+//!
+//! Errors become Python exceptions here and nowhere else.
+
+mod codec;
+mod errors;
+mod message;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    errors::register(m)?;
+    message::register(m)?;
+    codec::register(m)?;
+    Ok(())
+}
