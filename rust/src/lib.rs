@@ -4,9 +4,12 @@
 //!   on the read side).
 //! * [`snmp`] — SNMP v1/v2c messages (RFC 1157, RFC 3416) as borrowed types, decoded
 //!   zero-copy from a datagram and encoded into a reusable buffer.
+//! * [`sim`] — the simulated printer agent (sans-I/O): `.snmprec` recordings answered as an
+//!   SNMP agent would; the fleet simulator's UDP side builds on it.
 //! * `py` — the PyO3 bindings (`printwatch._core`), compiled only with the `python` feature.
 
 pub mod ber;
+pub mod sim;
 pub mod snmp;
 
 #[cfg(feature = "python")]

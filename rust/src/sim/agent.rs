@@ -1,0 +1,244 @@
+//! A simulated SNMP agent answering from a [`Recording`], sans-I/O: datagram in, datagram out.
+//!
+//! Semantics (RFC 3416 for v2c, RFC 1157 for v1):
+//! * requests whose community differs from the agent's, that do not decode, or whose PDU is not
+//!   Get, GetNext or GetBulk are dropped silently (no response), as real agents do;
+//! * v2c Get: the recorded value, else `noSuchInstance` when some recorded OID lies under the
+//!   requested OID's parent (the requested OID minus its last arc), else `noSuchObject`;
+//! * v2c GetNext: the first recorded OID strictly greater than the requested one, else
+//!   `endOfMibView` (with the requested OID);
+//! * v2c GetBulk (RFC 3416 4.2.3): non-repeaters answered as GetNext, then up to max-repetitions
+//!   rows for the repeaters, each row continuing from the previous one; a repeater past the end
+//!   keeps answering `endOfMibView`, and the rows stop once every repeater is past the end;
+//! * v1: a Get of a missing OID, or a GetNext past the end, answers `noSuchName` (2) with the
+//!   1-based error-index of the first failing varbind and the request's varbinds echoed.
+//!   Counter64 variables are invisible to v1, which cannot carry them (RFC 2576 4.1.2.1);
+//! * size: a response larger than the agent's maximum message size is answered with `tooBig`
+//!   (v2c: empty varbinds; v1: the request's varbinds echoed). GetBulk instead drops trailing
+//!   varbinds to fit, and answers `tooBig` only if the non-repeaters do not fit, or repetitions
+//!   were asked for and not even one repetition varbind fits.
+
+use crate::snmp::{decode, encode_into, Message, Oid, Pdu, PduType, StandardPdu, Version};
+
+use super::response::{Head, Response, Row, END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT};
+use super::snmprec::{Entry, Recording};
+
+/// The community an [`Agent`] answers unless told otherwise.
+pub const DEFAULT_COMMUNITY: &[u8] = b"public";
+/// The largest response an [`Agent`] sends unless told otherwise (what printers commonly allow).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1400;
+
+/// The error-status values the agent sends (RFC 3416 section 3).
+pub mod error_status {
+    pub const NO_ERROR: i32 = 0;
+    pub const TOO_BIG: i32 = 1;
+    pub const NO_SUCH_NAME: i32 = 2;
+}
+
+/// What the agent answered (the datagram itself is in the caller's buffer).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reply {
+    /// The PDU type of the request answered.
+    pub request: PduType,
+    pub error_status: i32,
+    pub error_index: i32,
+    /// The number of varbinds in the response.
+    pub varbinds: usize,
+}
+
+/// A simulated agent serving one recording.
+#[derive(Debug, Clone)]
+pub struct Agent {
+    recording: Recording,
+    community: Vec<u8>,
+    max_message_size: usize,
+}
+
+impl Agent {
+    /// An agent for `recording`, community `public`, maximum message size 1400 bytes.
+    #[must_use]
+    pub fn new(recording: Recording) -> Self {
+        Self { recording, community: DEFAULT_COMMUNITY.to_vec(), max_message_size: DEFAULT_MAX_MESSAGE_SIZE }
+    }
+
+    #[must_use]
+    pub fn with_community(mut self, community: impl Into<Vec<u8>>) -> Self {
+        self.community = community.into();
+        self
+    }
+
+    #[must_use]
+    pub fn with_max_message_size(mut self, max_message_size: usize) -> Self {
+        self.max_message_size = max_message_size;
+        self
+    }
+
+    #[must_use]
+    pub fn recording(&self) -> &Recording {
+        &self.recording
+    }
+
+    /// Answers one request datagram: `out` is cleared and, unless the request is dropped
+    /// (`None`), receives the response datagram. Never panics, whatever the input.
+    pub fn respond(&self, request: &[u8], out: &mut Vec<u8>) -> Option<Reply> {
+        out.clear();
+        let msg = decode(request).ok()?;
+        if msg.community != self.community.as_slice() {
+            return None;
+        }
+        let Pdu::Standard(pdu) = &msg.pdu else { return None };
+        let head = Head { version: msg.version.0, community: msg.community, request_id: pdu.request_id };
+        let reply = match pdu.pdu_type {
+            PduType::Get | PduType::GetNext if msg.version == Version::V1 => self.v1(head, pdu, out),
+            PduType::Get => self.single(head, pdu, out, |vb| self.get(vb)),
+            PduType::GetNext => self.single(head, pdu, out, |vb| self.next(vb)),
+            PduType::GetBulk => self.bulk(head, pdu, out),
+            _ => return None,
+        };
+        // Only an echo that failed to encode leaves `out` empty: drop rather than send nothing.
+        (!out.is_empty()).then_some(Reply { request: pdu.pdu_type, ..reply })
+    }
+
+    /// v2c Get and GetNext: one response varbind per request varbind.
+    fn single<'r>(
+        &'r self,
+        head: Head<'r>,
+        pdu: &StandardPdu<'r>,
+        out: &mut Vec<u8>,
+        answer: impl Fn(Oid<'r>) -> Row<'r>,
+    ) -> Reply {
+        let mut resp = Response::new(head, pdu.varbinds.len());
+        for vb in &pdu.varbinds {
+            resp.push(answer(vb.oid));
+        }
+        if resp.len(0, 0) > self.max_message_size {
+            return too_big(&resp, out);
+        }
+        resp.write(error_status::NO_ERROR, 0, true, out);
+        reply(error_status::NO_ERROR, 0, resp.rows())
+    }
+
+    fn get<'r>(&'r self, oid: Oid<'r>) -> Row<'r> {
+        if let Some(entry) = self.recording.get(oid) {
+            return (oid.as_ber(), entry.value_tlv());
+        }
+        let under_parent = parent(oid).is_some_and(|p| self.recording.has_under(p));
+        (oid.as_ber(), if under_parent { NO_SUCH_INSTANCE } else { NO_SUCH_OBJECT })
+    }
+
+    fn next<'r>(&'r self, oid: Oid<'r>) -> Row<'r> {
+        match self.recording.next_after(oid) {
+            Some(entry) => (entry.oid().as_ber(), entry.value_tlv()),
+            None => (oid.as_ber(), END_OF_MIB_VIEW),
+        }
+    }
+
+    fn bulk<'r>(&'r self, head: Head<'r>, pdu: &StandardPdu<'r>, out: &mut Vec<u8>) -> Reply {
+        let max = self.max_message_size;
+        let non_repeaters = usize::try_from(pdu.non_repeaters()).unwrap_or(0).min(pdu.varbinds.len());
+        let repetitions = usize::try_from(pdu.max_repetitions()).unwrap_or(0);
+        let (singles, repeaters) = pdu.varbinds.split_at(non_repeaters);
+        let mut resp = Response::new(head, singles.len() + repeaters.len() * repetitions.min(32));
+        for vb in singles {
+            if !resp.try_push(self.next(vb.oid), max) {
+                return too_big(&resp, out);
+            }
+        }
+        let mut cursors: Vec<Oid<'r>> = repeaters.iter().map(|vb| vb.oid).collect();
+        'rows: for _ in 0..repetitions {
+            let mut all_ended = true;
+            for cursor in &mut cursors {
+                let found = self.recording.next_after(*cursor);
+                let row =
+                    found.map_or((cursor.as_ber(), END_OF_MIB_VIEW), |e| (e.oid().as_ber(), e.value_tlv()));
+                if !resp.try_push(row, max) {
+                    if resp.rows() == non_repeaters {
+                        return too_big(&resp, out);
+                    }
+                    break 'rows;
+                }
+                if let Some(entry) = found {
+                    all_ended = false;
+                    *cursor = entry.oid();
+                }
+            }
+            if all_ended {
+                break;
+            }
+        }
+        resp.write(error_status::NO_ERROR, 0, true, out);
+        reply(error_status::NO_ERROR, 0, resp.rows())
+    }
+
+    /// SNMPv1 Get and GetNext: the first missing variable fails the whole request.
+    fn v1<'r>(&'r self, head: Head<'r>, pdu: &StandardPdu<'r>, out: &mut Vec<u8>) -> Reply {
+        let mut resp = Response::new(head, pdu.varbinds.len());
+        for (i, vb) in pdu.varbinds.iter().enumerate() {
+            let found: Option<&Entry> = if pdu.pdu_type == PduType::Get {
+                self.recording.get(vb.oid).filter(|e| !e.is_counter64())
+            } else {
+                let from = self.recording.next_index(vb.oid);
+                self.recording.entries()[from..].iter().find(|e| !e.is_counter64())
+            };
+            let Some(entry) = found else {
+                let index = i32::try_from(i + 1).unwrap_or(i32::MAX);
+                return echo(head, pdu, error_status::NO_SUCH_NAME, index, out);
+            };
+            let name = if pdu.pdu_type == PduType::Get { vb.oid } else { entry.oid() };
+            resp.push((name.as_ber(), entry.value_tlv()));
+        }
+        if resp.len(0, 0) > self.max_message_size {
+            return echo(head, pdu, error_status::TOO_BIG, 0, out);
+        }
+        resp.write(error_status::NO_ERROR, 0, true, out);
+        reply(error_status::NO_ERROR, 0, resp.rows())
+    }
+}
+
+fn reply(error_status: i32, error_index: i32, varbinds: usize) -> Reply {
+    Reply { request: PduType::Get, error_status, error_index, varbinds }
+}
+
+/// A v2c tooBig response: error-index zero and no varbinds (RFC 3416 4.2.1).
+fn too_big(resp: &Response<'_>, out: &mut Vec<u8>) -> Reply {
+    resp.write(error_status::TOO_BIG, 0, false, out);
+    reply(error_status::TOO_BIG, 0, 0)
+}
+
+/// A v1 error response: the request's varbinds echoed (RFC 1157 4.1.2 and 4.1.3).
+fn echo(
+    head: Head<'_>,
+    pdu: &StandardPdu<'_>,
+    error_status: i32,
+    error_index: i32,
+    out: &mut Vec<u8>,
+) -> Reply {
+    let response = StandardPdu {
+        pdu_type: PduType::Response,
+        request_id: head.request_id,
+        error_status,
+        error_index,
+        varbinds: pdu.varbinds.clone(),
+    };
+    let message =
+        Message { version: Version(head.version), community: head.community, pdu: Pdu::Standard(response) };
+    out.clear();
+    // A Response in v1 with varbinds that decoded from a v1 message always encodes.
+    if encode_into(&message, out).is_err() {
+        out.clear();
+    }
+    reply(error_status, error_index, pdu.varbinds.len())
+}
+
+/// The OID minus its last arc; `None` when that would leave fewer than two arcs.
+fn parent(oid: Oid<'_>) -> Option<Oid<'_>> {
+    let ber = oid.as_ber();
+    let (_, body) = ber.split_last()?;
+    // The last sub-identifier starts after the last octet without the continuation bit.
+    let start = body.iter().rposition(|&b| b & 0x80 == 0)? + 1;
+    Oid::from_ber(&ber[..start], 0).ok()
+}
+
+#[cfg(test)]
+#[path = "agent_tests.rs"]
+mod tests;

@@ -1,0 +1,11 @@
+//! The simulated printer agent (sans-I/O): `.snmprec` recordings answered as an SNMP agent would.
+//!
+//! * [`snmprec`] parses a recording into an OID-sorted table of pre-encoded values.
+//! * [`agent`] answers SNMP v1/v2c Get, GetNext and GetBulk datagrams from such a table.
+
+pub mod agent;
+mod response;
+pub mod snmprec;
+
+pub use agent::{error_status, Agent, Reply, DEFAULT_COMMUNITY, DEFAULT_MAX_MESSAGE_SIZE};
+pub use snmprec::{Entry, Recording, SnmprecError, SnmprecErrorKind};
