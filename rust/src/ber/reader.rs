@@ -37,6 +37,12 @@ impl<'a> Reader<'a> {
         self.pos
     }
 
+    /// Bytes left to read.
+    #[must_use]
+    pub fn remaining(&self) -> usize {
+        self.end - self.pos
+    }
+
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.pos >= self.end

@@ -72,7 +72,9 @@ fn trap_v1_pdu<'a>(r: &mut Reader<'a>) -> Result<TrapV1Pdu<'a>> {
 fn varbind_list<'a>(r: &mut Reader<'a>) -> Result<Vec<VarBind<'a>>> {
     let mut list = r.sequence(tag::SEQUENCE)?;
     r.finish()?;
-    let mut varbinds = Vec::new();
+    // A varbind takes at least 7 bytes (30 05 06 01 xx 05 00); reserving for a plausible count
+    // (bounded, so a lying length cannot make us allocate much) saves the regrowths.
+    let mut varbinds = Vec::with_capacity((list.remaining() / 12).clamp(1, 128));
     while !list.is_empty() {
         let mut vb = list.sequence(tag::SEQUENCE)?;
         let name = vb.expect(tag::OBJECT_IDENTIFIER)?;
