@@ -35,9 +35,13 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
 	fi
 
-lint:
+lint: install
 	cargo fmt --check
 	cargo clippy --quiet --all-targets --features python -- -D warnings
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/python -m mypy.stubtest printwatch._core
 
 test-rust:
 	cargo test --quiet

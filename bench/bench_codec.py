@@ -32,7 +32,9 @@ def test_codec(benchmark, workload: str, library: str) -> None:
     w = WORKLOADS[workload]
     benchmark.group = workload
     benchmark.extra_info.update(
-        library=library, description=w.description, messages=len(w.wires),
+        library=library,
+        description=w.description,
+        messages=len(w.wires),
         bytes=[len(b) for b in w.wires],
     )
     if library == "printwatch":

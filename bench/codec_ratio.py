@@ -45,14 +45,14 @@ import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable
-
-from pyasn1.codec.ber import decoder, encoder
-from pysnmp.proto import api
+from typing import Any
 
 from printwatch import snmp
+from pyasn1.codec.ber import decoder, encoder
+from pysnmp.proto import api
 
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 TARGET = 50.0  # printwatch must be at least this many times faster than pysnmp
@@ -69,8 +69,11 @@ COMMUNITY = b"public"
 # GetRequest for 10 scalars a printer poll reads, and an HP LaserJet-like Response.
 GET_REQUEST_ID = 0x2C5A1E7
 GET_SCALARS: list[tuple[str, str, Any]] = [
-    ("1.3.6.1.2.1.1.1.0", "OctetString",  # sysDescr.0
-     b"HP ETHERNET MULTI-ENVIRONMENT,ROM none,JETDIRECT,JD153,EEPROM JSI24090012,CIDATE 06/17/2020"),
+    (
+        "1.3.6.1.2.1.1.1.0",
+        "OctetString",  # sysDescr.0
+        b"HP ETHERNET MULTI-ENVIRONMENT,ROM none,JETDIRECT,JD153,EEPROM JSI24090012,CIDATE 06/17/2020",
+    ),
     ("1.3.6.1.2.1.1.2.0", "ObjectIdentifier", "1.3.6.1.4.1.11.2.3.9.1"),  # sysObjectID.0
     ("1.3.6.1.2.1.1.3.0", "TimeTicks", 123456789),  # sysUpTime.0 (14 days)
     ("1.3.6.1.2.1.1.5.0", "OctetString", b"NPI8A3C21"),  # sysName.0
@@ -100,8 +103,13 @@ def supplies_spec() -> tuple[Spec, bytes]:
     msg = snmp.decode(wire)
     assert (msg.version, msg.community, msg.pdu.type) == (1, COMMUNITY, "response")
     p = msg.pdu
-    spec = Spec(p.type, p.request_id, tuple((vb.oid, vb.type, vb.value) for vb in p.varbinds),
-                p.error_status, p.error_index)
+    spec = Spec(
+        p.type,
+        p.request_id,
+        tuple((vb.oid, vb.type, vb.value) for vb in p.varbinds),
+        p.error_status,
+        p.error_index,
+    )
     return spec, wire
 
 
@@ -119,8 +127,9 @@ def get_specs() -> tuple[Spec, Spec]:
 
 def printwatch_message(s: Spec) -> snmp.Message:
     varbinds = [snmp.VarBind(oid, t, v) for oid, t, v in s.varbinds]
-    pdu = snmp.Pdu(s.pdu_type, varbinds, request_id=s.request_id, error_status=s.error_status,
-                   error_index=s.error_index)
+    pdu = snmp.Pdu(
+        s.pdu_type, varbinds, request_id=s.request_id, error_status=s.error_status, error_index=s.error_index
+    )
     return snmp.Message(1, COMMUNITY, pdu)
 
 
@@ -132,8 +141,15 @@ def printwatch_round_trip(msg: snmp.Message) -> tuple[bytes, snmp.Message, tuple
 
 def printwatch_view(decoded: snmp.Message) -> tuple:
     p = decoded.pdu
-    return (decoded.version, decoded.community, p.type, p.request_id, p.error_status,
-            p.error_index, tuple((vb.oid, vb.type, vb.value) for vb in p.varbinds))
+    return (
+        decoded.version,
+        decoded.community,
+        p.type,
+        p.request_id,
+        p.error_status,
+        p.error_index,
+        tuple((vb.oid, vb.type, vb.value) for vb in p.varbinds),
+    )
 
 
 _PYSNMP_VALUES: dict[str, Callable[[Any], Any]] = {
@@ -148,9 +164,13 @@ _PYSNMP_VALUES: dict[str, Callable[[Any], Any]] = {
 _PYSNMP_PDUS = {"get": V2C.GetRequestPDU, "response": V2C.ResponsePDU}
 _PYSNMP_NAMES = {"get-request": "get", "response": "response"}
 _PYSNMP_TYPES = {  # decoded value class -> printwatch's type name
-    V2C.Null: "Null", V2C.Integer: "Integer", V2C.OctetString: "OctetString",
-    V2C.ObjectIdentifier: "ObjectIdentifier", V2C.TimeTicks: "TimeTicks",
-    V2C.Counter32: "Counter32", V2C.Gauge32: "Gauge32",
+    V2C.Null: "Null",
+    V2C.Integer: "Integer",
+    V2C.OctetString: "OctetString",
+    V2C.ObjectIdentifier: "ObjectIdentifier",
+    V2C.TimeTicks: "TimeTicks",
+    V2C.Counter32: "Counter32",
+    V2C.Gauge32: "Gauge32",
 }
 
 
@@ -165,8 +185,9 @@ def pysnmp_message(s: Spec) -> Any:
     V2C.apiPDU.set_request_id(pdu, s.request_id)
     V2C.apiPDU.set_error_status(pdu, s.error_status)
     V2C.apiPDU.set_error_index(pdu, s.error_index)
-    V2C.apiPDU.set_varbinds(pdu, [(V2C.ObjectIdentifier(oid), _PYSNMP_VALUES[t](v))
-                                  for oid, t, v in s.varbinds])
+    V2C.apiPDU.set_varbinds(
+        pdu, [(V2C.ObjectIdentifier(oid), _PYSNMP_VALUES[t](v)) for oid, t, v in s.varbinds]
+    )
     V2C.apiMessage.set_pdu(msg, pdu)
     return msg
 
@@ -199,10 +220,15 @@ def pysnmp_view(decoded: Any, varbinds: list) -> tuple:
             return t, str(v)
         return t, int(v)
 
-    return (int(V2C.apiMessage.get_version(decoded)), V2C.apiMessage.get_community(decoded).asOctets(),
-            _PYSNMP_NAMES[decoded["data"].getName()], int(V2C.apiPDU.get_request_id(pdu)),
-            int(V2C.apiPDU.get_error_status(pdu)), int(pdu.getComponentByPosition(2)),
-            tuple((str(oid), *value(v)) for oid, v in varbinds))
+    return (
+        int(V2C.apiMessage.get_version(decoded)),
+        V2C.apiMessage.get_community(decoded).asOctets(),
+        _PYSNMP_NAMES[decoded["data"].getName()],
+        int(V2C.apiPDU.get_request_id(pdu)),
+        int(V2C.apiPDU.get_error_status(pdu)),
+        int(pdu.getComponentByPosition(2)),
+        tuple((str(oid), *value(v)) for oid, v in varbinds),
+    )
 
 
 def spec_view(s: Spec) -> tuple:
@@ -235,7 +261,8 @@ class Workload:
         """Asserts that a printwatch unit of work encoded and decoded every message faithfully."""
         assert len(results) == len(self.specs)
         for (wire, decoded, varbinds), spec, expected, msg in zip(
-                results, self.specs, self.wires, self.printwatch):
+            results, self.specs, self.wires, self.printwatch, strict=True
+        ):
             assert wire == expected
             assert decoded == msg
             assert varbinds == msg.pdu.varbinds
@@ -245,7 +272,8 @@ class Workload:
         """Asserts that a pysnmp unit of work encoded and decoded every message faithfully."""
         assert len(results) == len(self.specs)
         for (wire, decoded, varbinds), spec, expected, msg in zip(
-                results, self.specs, self.wires, self.pysnmp):
+            results, self.specs, self.wires, self.pysnmp, strict=True
+        ):
             assert wire == expected
             assert decoded == msg
             assert pysnmp_view(decoded, varbinds) == spec_view(spec)
@@ -262,13 +290,18 @@ def workloads() -> list[Workload]:
     supplies, supplies_wire = supplies_spec()
     request, response = get_specs()
     return [
-        _workload("supplies-bulk-response",
-                  f"GetBulk Response, {len(supplies.varbinds)} varbinds of prtMarkerSuppliesTable "
-                  f"(real capture, {len(supplies_wire)} B)",
-                  [supplies], [supplies_wire]),
-        _workload("get-10-scalars",
-                  f"GetRequest of {len(request.varbinds)} scalars (NULL) + its Response: 2 messages",
-                  [request, response]),
+        _workload(
+            "supplies-bulk-response",
+            f"GetBulk Response, {len(supplies.varbinds)} varbinds of prtMarkerSuppliesTable "
+            f"(real capture, {len(supplies_wire)} B)",
+            [supplies],
+            [supplies_wire],
+        ),
+        _workload(
+            "get-10-scalars",
+            f"GetRequest of {len(request.varbinds)} scalars (NULL) + its Response: 2 messages",
+            [request, response],
+        ),
     ]
 
 
@@ -297,8 +330,11 @@ def _calibrate(fn: Callable[[], Any], batch_seconds: float) -> int:
 
 def measure(wls: list[Workload], seconds: float, rounds: int) -> dict[str, dict[str, list[float]]]:
     libs = ("printwatch", "pysnmp")
-    fns = {(w.name, lib): (w.printwatch_work() if lib == "printwatch" else w.pysnmp_work())
-           for w in wls for lib in libs}
+    fns = {
+        (w.name, lib): (w.printwatch_work() if lib == "printwatch" else w.pysnmp_work())
+        for w in wls
+        for lib in libs
+    }
     # Warm up, and check that every unit of work is correct before timing it.
     for w in wls:
         w.check_printwatch(fns[w.name, "printwatch"]())
@@ -323,24 +359,34 @@ def _version(dist: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=20.0,
-                    help="total time spent in timed batches (default 20; calibration and setup add ~1 s)")
+    ap.add_argument(
+        "--seconds",
+        type=float,
+        default=20.0,
+        help="total time spent in timed batches (default 20; calibration and setup add ~1 s)",
+    )
     ap.add_argument("--rounds", type=int, default=15, help="interleaved rounds (default 15)")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a workload misses the target")
     args = ap.parse_args(argv)
 
     wls = workloads()
-    print(f"python {platform.python_version()} ({platform.machine()}), printwatch {_version('printwatch')}, "
-          f"pysnmp {_version('pysnmp')}, pyasn1 {_version('pyasn1')}")
-    print(f"{args.rounds} interleaved rounds, ~{args.seconds:g} s of timed batches; "
-          "unit of work = encode + decode + varbinds, per message of the workload")
+    print(
+        f"python {platform.python_version()} ({platform.machine()}), printwatch {_version('printwatch')}, "
+        f"pysnmp {_version('pysnmp')}, pyasn1 {_version('pyasn1')}"
+    )
+    print(
+        f"{args.rounds} interleaved rounds, ~{args.seconds:g} s of timed batches; "
+        "unit of work = encode + decode + varbinds, per message of the workload"
+    )
     for w in wls:
         print(f"  {w.name}: {w.description}; sizes {', '.join(f'{len(b)} B' for b in w.wires)}")
     per_call = measure(wls, args.seconds, args.rounds)
 
     print()
-    header = (f"{'workload':<24} {'library':<11} {'median µs':>10} {'(min..max)':>16} {'µs/msg':>9}"
-              f" {'ratio':>7} {'per-round ratio':>18}  target: >= {TARGET:g}x")
+    header = (
+        f"{'workload':<24} {'library':<11} {'median µs':>10} {'(min..max)':>16} {'µs/msg':>9}"
+        f" {'ratio':>7} {'per-round ratio':>18}  target: >= {TARGET:g}x"
+    )
     print(header)
     print("-" * len(header))
     ok = True
@@ -351,18 +397,25 @@ def main(argv: list[str] | None = None) -> int:
             medians[lib] = med = statistics.median(times)
             digits = 2 if med < 100 else 0
             spread = f"({min(times):.{digits}f}..{max(times):.{digits}f})"
-            line = (f"{w.name if lib == 'printwatch' else '':<24} {lib:<11} {med:>10.{digits}f} {spread:>16}"
-                    f" {med / len(w.wires):>9.{digits}f}")
+            line = (
+                f"{w.name if lib == 'printwatch' else '':<24} {lib:<11} {med:>10.{digits}f} {spread:>16}"
+                f" {med / len(w.wires):>9.{digits}f}"
+            )
             if lib == "pysnmp":
                 ratio = medians["pysnmp"] / medians["printwatch"]
-                paired = [b / a for a, b in zip(per_call[w.name]["printwatch"], per_call[w.name]["pysnmp"])]
+                paired = [
+                    b / a
+                    for a, b in zip(per_call[w.name]["printwatch"], per_call[w.name]["pysnmp"], strict=True)
+                ]
                 meets = ratio >= TARGET
                 ok &= meets
                 rounds = f"{statistics.median(paired):.0f}x ({min(paired):.0f}..{max(paired):.0f})"
                 line += f" {ratio:>6.0f}x {rounds:>18}  {'MEETS' if meets else 'MISSES'}"
             print(line)
-    print("ratio = median pysnmp / median printwatch; per-round ratio = median (min..max) over rounds of "
-          "the two batches timed back to back")
+    print(
+        "ratio = median pysnmp / median printwatch; per-round ratio = median (min..max) over rounds of "
+        "the two batches timed back to back"
+    )
     return 0 if ok or not args.strict else 1
 
 

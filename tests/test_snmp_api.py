@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from printwatch import snmp
 from printwatch.cli.selfcheck import sample_messages
 
@@ -25,7 +24,11 @@ def test_fields_of_a_decoded_capture() -> None:
     assert (msg.version, msg.community, msg.pdu.type) == (1, b"public", "response")
     assert msg.pdu.error_status == 0 and msg.pdu.non_repeaters is None
     descr, uptime = msg.pdu.varbinds
-    assert (descr.oid, descr.type, descr.value) == ("1.3.6.1.2.1.1.1.0", "OctetString", b"printwatch capture host")
+    assert (descr.oid, descr.type, descr.value) == (
+        "1.3.6.1.2.1.1.1.0",
+        "OctetString",
+        b"printwatch capture host",
+    )
     assert (uptime.oid, uptime.type) == ("1.3.6.1.2.1.1.3.0", "TimeTicks")
     assert isinstance(uptime.value, int)
 
@@ -61,7 +64,9 @@ def test_values_are_checked_against_their_type() -> None:
     assert snmp.VarBind("1.3.6.1", "OctetString", bytearray(b"ab")).value == b"ab"
 
 
-@pytest.mark.parametrize("oid", ["", "1", "3.1", "1.40.1", "1..3", "1.3.x", "1.3.4294967296", ".".join(["1"] * 129)])
+@pytest.mark.parametrize(
+    "oid", ["", "1", "3.1", "1.40.1", "1..3", "1.3.x", "1.3.4294967296", ".".join(["1"] * 129)]
+)
 def test_bad_oids_are_refused(oid: str) -> None:
     with pytest.raises(ValueError, match="bad OID"):
         snmp.VarBind(oid)
@@ -96,7 +101,11 @@ def test_message_rules() -> None:
 
 def test_set_is_never_encoded() -> None:
     with pytest.raises(snmp.EncodeError, match="never sends a SetRequest"):
-        snmp.encode(snmp.Message(1, b"private", snmp.Pdu("set", [snmp.VarBind("1.3.6.1.2.1.1.5.0", "OctetString", b"x")])))
+        snmp.encode(
+            snmp.Message(
+                1, b"private", snmp.Pdu("set", [snmp.VarBind("1.3.6.1.2.1.1.5.0", "OctetString", b"x")])
+            )
+        )
 
 
 @pytest.mark.parametrize(

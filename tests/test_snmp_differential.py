@@ -32,18 +32,18 @@ nothing needs filtering (pytest runs with ``filterwarnings = error``).
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import pytest
 from hypothesis import currently_in_test_context, event, given, settings
 from hypothesis import strategies as st
+from printwatch import snmp
 from pyasn1.codec.ber import decoder, encoder
 from pyasn1.error import PyAsn1Error
 from pyasn1.type import namedtype, univ
 from pyasn1.type.error import ValueConstraintError
 from pysnmp.proto import api, rfc1155, rfc1157, rfc1902, rfc1905
-
-from printwatch import snmp
 
 V1 = api.PROTOCOL_MODULES[api.SNMP_VERSION_1]
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
@@ -79,14 +79,22 @@ class Model:
 
 def model(version: int, community: bytes, pdu_type: str, varbinds=(), **fields: Any) -> Model:
     defaults = {
-        "request_id": 0, "error_status": 0, "error_index": 0, "non_repeaters": 0,
-        "max_repetitions": 0, "enterprise": "1.3.6.1.4.1", "agent_addr": "0.0.0.0",
-        "generic_trap": 0, "specific_trap": 0, "timestamp": 0,
+        "request_id": 0,
+        "error_status": 0,
+        "error_index": 0,
+        "non_repeaters": 0,
+        "max_repetitions": 0,
+        "enterprise": "1.3.6.1.4.1",
+        "agent_addr": "0.0.0.0",
+        "generic_trap": 0,
+        "specific_trap": 0,
+        "timestamp": 0,
     }
     names = field_names(pdu_type)
     assert set(fields) <= set(names), fields
-    return Model(version, community, pdu_type, tuple((n, fields.get(n, defaults[n])) for n in names),
-                 tuple(varbinds))
+    return Model(
+        version, community, pdu_type, tuple((n, fields.get(n, defaults[n])) for n in names), tuple(varbinds)
+    )
 
 
 VALID_COMBOS = [(0, t) for t in ("get", "getnext", "response", "set", "trapv1")] + [
@@ -96,8 +104,17 @@ INVALID_COMBOS = [(0, t) for t in ("getbulk", "trap", "inform", "report")] + [(1
 assert {t for _, t in VALID_COMBOS} == set(snmp.PDU_TYPES)
 
 SMIV1_TYPES = frozenset(
-    ("Integer", "OctetString", "Null", "ObjectIdentifier", "IpAddress", "Counter32", "Gauge32",
-     "TimeTicks", "Opaque")
+    (
+        "Integer",
+        "OctetString",
+        "Null",
+        "ObjectIdentifier",
+        "IpAddress",
+        "Counter32",
+        "Gauge32",
+        "TimeTicks",
+        "Opaque",
+    )
 )
 INT_TYPES = frozenset(("Integer", "Counter32", "Gauge32", "TimeTicks", "Counter64"))
 NONE_TYPES = frozenset(("Null", "NoSuchObject", "NoSuchInstance", "EndOfMibView"))
@@ -144,8 +161,9 @@ def from_printwatch(msg: snmp.Message) -> Model:
     if pdu.type == "trapv1":
         assert (pdu.request_id, pdu.error_status, pdu.error_index) == (0, 0, 0)
     else:
-        assert (pdu.enterprise, pdu.agent_addr, pdu.generic_trap, pdu.specific_trap,
-                pdu.timestamp) == (None,) * 5
+        assert (pdu.enterprise, pdu.agent_addr, pdu.generic_trap, pdu.specific_trap, pdu.timestamp) == (
+            None,
+        ) * 5
     varbinds = tuple((vb.oid, vb.type, vb.value) for vb in pdu.varbinds)
     fields = tuple((n, getattr(pdu, n)) for n in field_names(pdu.type))
     return Model(msg.version, msg.community, pdu.type, fields, varbinds)
@@ -172,7 +190,7 @@ def _lax(cls: type) -> type:
 
 
 class LaxTrapV1PDU(rfc1157.TrapPDU):
-    componentType = namedtype.NamedTypes(  # noqa: N815 (pyasn1's attribute name)
+    componentType = namedtype.NamedTypes(
         namedtype.NamedType("enterprise", univ.ObjectIdentifier()),
         namedtype.NamedType("agent-addr", rfc1155.NetworkAddress()),
         namedtype.NamedType("generic-trap", rfc1157.genericTrap),
@@ -196,13 +214,13 @@ _LAX_PDUS = {
 
 
 class LaxPDUs(univ.Choice):
-    componentType = namedtype.NamedTypes(  # noqa: N815
+    componentType = namedtype.NamedTypes(
         *(namedtype.NamedType(name, cls()) for name, cls in _LAX_PDUS.values())
     )
 
 
 class LaxMessage(univ.Sequence):
-    componentType = namedtype.NamedTypes(  # noqa: N815
+    componentType = namedtype.NamedTypes(
         namedtype.NamedType("version", univ.Integer()),
         namedtype.NamedType("community", univ.OctetString()),
         namedtype.NamedType("data", LaxPDUs()),
@@ -252,23 +270,33 @@ V2C_VALUES = {
 }
 assert set(V2C_VALUES) == set(snmp.VALUE_TYPES) and set(V1_VALUES) == SMIV1_TYPES
 
-SPEC_V1 = Spec("v1", V1.Message, {
-    "get": ("get-request", V1.GetRequestPDU),
-    "getnext": ("get-next-request", V1.GetNextRequestPDU),
-    "response": ("get-response", V1.GetResponsePDU),
-    "set": ("set-request", V1.SetRequestPDU),
-    "trapv1": ("trap", V1.TrapPDU),
-}, {**V2C_VALUES, **V1_VALUES})  # SMIv2-only values: pysnmp's v1 API refuses them itself
-SPEC_V2C = Spec("v2c", V2C.Message, {
-    "get": ("get-request", V2C.GetRequestPDU),
-    "getnext": ("get-next-request", V2C.GetNextRequestPDU),
-    "getbulk": ("get-bulk-request", V2C.GetBulkRequestPDU),
-    "response": ("response", V2C.ResponsePDU),
-    "set": ("set-request", V2C.SetRequestPDU),
-    "trap": ("snmpV2-trap", V2C.SNMPv2TrapPDU),
-    "inform": ("inform-request", V2C.InformRequestPDU),
-    "report": ("report", V2C.ReportPDU),
-}, V2C_VALUES)
+SPEC_V1 = Spec(
+    "v1",
+    V1.Message,
+    {
+        "get": ("get-request", V1.GetRequestPDU),
+        "getnext": ("get-next-request", V1.GetNextRequestPDU),
+        "response": ("get-response", V1.GetResponsePDU),
+        "set": ("set-request", V1.SetRequestPDU),
+        "trapv1": ("trap", V1.TrapPDU),
+    },
+    {**V2C_VALUES, **V1_VALUES},
+)  # SMIv2-only values: pysnmp's v1 API refuses them itself
+SPEC_V2C = Spec(
+    "v2c",
+    V2C.Message,
+    {
+        "get": ("get-request", V2C.GetRequestPDU),
+        "getnext": ("get-next-request", V2C.GetNextRequestPDU),
+        "getbulk": ("get-bulk-request", V2C.GetBulkRequestPDU),
+        "response": ("response", V2C.ResponsePDU),
+        "set": ("set-request", V2C.SetRequestPDU),
+        "trap": ("snmpV2-trap", V2C.SNMPv2TrapPDU),
+        "inform": ("inform-request", V2C.InformRequestPDU),
+        "report": ("report", V2C.ReportPDU),
+    },
+    V2C_VALUES,
+)
 LAX = Spec("lax", LaxMessage, _LAX_PDUS, V2C_VALUES)
 SPECS = {0: SPEC_V1, 1: SPEC_V2C}
 
@@ -354,8 +382,13 @@ def decode_pysnmp(wire: bytes, spec: Spec) -> Model:
     assert pdu.tagSet == spec.pdus[pdu_type][1].tagSet
     if pdu_type == "trapv1":
         a = V1.apiTrapPDU
-        fields = (_dotted(a.get_enterprise(pdu)), ".".join(map(str, a.get_agent_address(pdu).asNumbers())),
-                  int(a.get_generic_trap(pdu)), int(a.get_specific_trap(pdu)), int(a.get_timestamp(pdu)))
+        fields = (
+            _dotted(a.get_enterprise(pdu)),
+            ".".join(map(str, a.get_agent_address(pdu).asNumbers())),
+            int(a.get_generic_trap(pdu)),
+            int(a.get_specific_trap(pdu)),
+            int(a.get_timestamp(pdu)),
+        )
         varbinds = a.get_varbinds(pdu)
     elif pdu_type == "getbulk":
         a = V2C.apiBulkPDU
@@ -373,7 +406,7 @@ def decode_pysnmp(wire: bytes, spec: Spec) -> Model:
         int(msg_api.get_version(msg)),
         msg_api.get_community(msg).asOctets(),
         pdu_type,
-        tuple(zip(field_names(pdu_type), fields)),
+        tuple(zip(field_names(pdu_type), fields, strict=True)),
         tuple((_dotted(oid), *value_from_pysnmp(value)) for oid, value in varbinds),
     )
 
@@ -416,8 +449,8 @@ def assert_pyasn1_non_minimal(wire: bytes, m: Model) -> None:
     at = e.offset
     assert wire[at - 2] == 0x02, wire.hex()  # an INTEGER ...
     length = wire[at - 1]
-    assert wire[at:at + 2] == b"\xff\x80", wire.hex()  # ... with a redundant leading 0xFF
-    assert int.from_bytes(wire[at:at + length], "big", signed=True) in PYASN1_NON_MINIMAL
+    assert wire[at : at + 2] == b"\xff\x80", wire.hex()  # ... with a redundant leading 0xFF
+    assert int.from_bytes(wire[at : at + length], "big", signed=True) in PYASN1_NON_MINIMAL
     # Apart from that the bytes are the message: pyasn1 reads them back as such.
     assert decode_pysnmp(wire, LAX if pysnmp_refusal(m) else SPECS[m.version]) == m
 
@@ -459,8 +492,12 @@ def check_both(m: Model) -> None:
 
 def _with_edges(lo: int, hi: int) -> st.SearchStrategy[int]:
     """Integers in lo..hi, often at the ends and at the lengths' steps (±2**(8k-1), 2**(8k))."""
-    steps = [s + d for k in range(1, 9) for s in (2 ** (8 * k - 1), -(2 ** (8 * k - 1)), 2 ** (8 * k))
-             for d in (-1, 0, 1)]
+    steps = [
+        s + d
+        for k in range(1, 9)
+        for s in (2 ** (8 * k - 1), -(2 ** (8 * k - 1)), 2 ** (8 * k))
+        for d in (-1, 0, 1)
+    ]
     edges = sorted({v for v in (lo, lo + 1, hi - 1, hi, 0, 1, -1, *steps) if lo <= v <= hi})
     return st.one_of(st.sampled_from(edges), st.integers(lo, hi), st.integers(max(lo, -300), min(hi, 300)))
 
@@ -479,8 +516,24 @@ octets = st.one_of(
     st.binary(min_size=120, max_size=300),
 )
 
-ARC_EDGES = [0, 1, 39, 40, 127, 128, 16383, 16384, 2**21 - 1, 2**21, 2**28 - 1, 2**28,
-             2**31 - 1, 2**31, U32_MAX - 1, U32_MAX]
+ARC_EDGES = [
+    0,
+    1,
+    39,
+    40,
+    127,
+    128,
+    16383,
+    16384,
+    2**21 - 1,
+    2**21,
+    2**28 - 1,
+    2**28,
+    2**31 - 1,
+    2**31,
+    U32_MAX - 1,
+    U32_MAX,
+]
 arcs = st.one_of(st.sampled_from(ARC_EDGES), st.integers(0, 300), st.integers(0, U32_MAX))
 
 
@@ -527,13 +580,25 @@ def models(draw: st.DrawFn, combos: list[tuple[int, str]]) -> Model:
     version, pdu_type = draw(st.sampled_from(combos))
     community = draw(octets)
     if pdu_type == "getbulk":
-        fields = {"request_id": draw(int32s), "non_repeaters": draw(uint31s), "max_repetitions": draw(uint31s)}
+        fields = {
+            "request_id": draw(int32s),
+            "non_repeaters": draw(uint31s),
+            "max_repetitions": draw(uint31s),
+        }
     elif pdu_type == "trapv1":
-        fields = {"enterprise": draw(oids()), "agent_addr": draw(ip_addresses), "generic_trap": draw(int32s),
-                  "specific_trap": draw(int32s), "timestamp": draw(uint32s)}
+        fields = {
+            "enterprise": draw(oids()),
+            "agent_addr": draw(ip_addresses),
+            "generic_trap": draw(int32s),
+            "specific_trap": draw(int32s),
+            "timestamp": draw(uint32s),
+        }
     else:
-        fields = {"request_id": draw(int32s), "error_status": draw(small_or_int32s),
-                  "error_index": draw(small_or_int32s)}
+        fields = {
+            "request_id": draw(int32s),
+            "error_status": draw(small_or_int32s),
+            "error_index": draw(small_or_int32s),
+        }
     vbs = draw(st.lists(varbinds, max_size=8))
     return model(version, community, pdu_type, vbs, **fields)
 
@@ -580,17 +645,30 @@ def test_pdu_not_in_version_is_rejected_by_both(m: Model) -> None:
 LONG_OID = ".".join(["2", str(U32_MAX - 80)] + [str(U32_MAX)] * 126)  # 128 arcs, all maximal
 
 BOUNDS: list[tuple[str, Any]] = [
-    ("Integer", INT32_MIN + 1), ("Integer", -1), ("Integer", 0), ("Integer", INT32_MAX),
-    ("OctetString", b""), ("OctetString", bytes(range(256)) * 2),
+    ("Integer", INT32_MIN + 1),
+    ("Integer", -1),
+    ("Integer", 0),
+    ("Integer", INT32_MAX),
+    ("OctetString", b""),
+    ("OctetString", bytes(range(256)) * 2),
     ("Null", None),
-    ("ObjectIdentifier", "0.0"), ("ObjectIdentifier", LONG_OID),
-    ("IpAddress", "0.0.0.0"), ("IpAddress", "255.255.255.255"),
-    ("Counter32", 0), ("Counter32", U32_MAX),
-    ("Gauge32", 0), ("Gauge32", U32_MAX),
-    ("TimeTicks", 0), ("TimeTicks", U32_MAX),
-    ("Opaque", b""), ("Opaque", b"\x9f\x78\x04\x3f\x80\x00\x00" * 40),
-    ("Counter64", 0), ("Counter64", U64_MAX),
-    ("NoSuchObject", None), ("NoSuchInstance", None), ("EndOfMibView", None),
+    ("ObjectIdentifier", "0.0"),
+    ("ObjectIdentifier", LONG_OID),
+    ("IpAddress", "0.0.0.0"),
+    ("IpAddress", "255.255.255.255"),
+    ("Counter32", 0),
+    ("Counter32", U32_MAX),
+    ("Gauge32", 0),
+    ("Gauge32", U32_MAX),
+    ("TimeTicks", 0),
+    ("TimeTicks", U32_MAX),
+    ("Opaque", b""),
+    ("Opaque", b"\x9f\x78\x04\x3f\x80\x00\x00" * 40),
+    ("Counter64", 0),
+    ("Counter64", U64_MAX),
+    ("NoSuchObject", None),
+    ("NoSuchInstance", None),
+    ("EndOfMibView", None),
 ]
 assert {t for t, _ in BOUNDS} == set(snmp.VALUE_TYPES)
 # INT32_MIN itself is in test_pyasn1_writes_non_minimal_negative_integers and the strategies.
@@ -602,8 +680,13 @@ def test_every_value_type_in_every_pdu_type(version: int, pdu_type: str) -> None
     if pdu_type == "getbulk":
         fields = {"request_id": INT32_MAX, "non_repeaters": INT32_MAX, "max_repetitions": 0}
     elif pdu_type == "trapv1":
-        fields = {"enterprise": LONG_OID, "agent_addr": "255.255.255.255", "generic_trap": INT32_MAX,
-                  "specific_trap": INT32_MIN + 1, "timestamp": U32_MAX}
+        fields = {
+            "enterprise": LONG_OID,
+            "agent_addr": "255.255.255.255",
+            "generic_trap": INT32_MAX,
+            "specific_trap": INT32_MIN + 1,
+            "timestamp": U32_MAX,
+        }
     else:
         fields = {"request_id": INT32_MIN + 1, "error_status": INT32_MAX, "error_index": len(vbs)}
     check_both(model(version, b"\x00community\xff" * 20, pdu_type, vbs, **fields))
@@ -665,9 +748,20 @@ def test_long_form_lengths_up_to_three_octets() -> None:
     assert "0482ffff" in wire[:400].hex()
 
 
-@pytest.mark.parametrize("oid", ["0.0", "0.39", "1.0", "1.39", "2.0", f"2.{U32_MAX - 80}", LONG_OID,
-                                 ".".join(["1", "3"] + [str(U32_MAX)] * 126),
-                                 ".".join(["0", "0"] + ["0"] * 126)])
+@pytest.mark.parametrize(
+    "oid",
+    [
+        "0.0",
+        "0.39",
+        "1.0",
+        "1.39",
+        "2.0",
+        f"2.{U32_MAX - 80}",
+        LONG_OID,
+        ".".join(["1", "3"] + [str(U32_MAX)] * 126),
+        ".".join(["0", "0"] + ["0"] * 126),
+    ],
+)
 def test_shortest_and_longest_oids(oid: str) -> None:
     assert 2 <= len(oid.split(".")) <= 128
     check_both(model(1, b"public", "response", [(oid, "ObjectIdentifier", oid)]))
@@ -701,8 +795,15 @@ def test_set_request_is_decoded_but_never_encoded(version: int) -> None:
 
 
 def test_v1_message_with_getbulk_is_rejected() -> None:
-    m = model(0, b"public", "getbulk", [("1.3.6.1.2.1.2.2.1.2", "Null", None)],
-              request_id=1, non_repeaters=0, max_repetitions=10)
+    m = model(
+        0,
+        b"public",
+        "getbulk",
+        [("1.3.6.1.2.1.2.2.1.2", "Null", None)],
+        request_id=1,
+        non_repeaters=0,
+        max_repetitions=10,
+    )
     msg = LaxMessage()
     V2C.apiMessage.set_defaults(msg)
     V2C.apiMessage.set_version(msg, 0)
@@ -725,8 +826,16 @@ def test_v1_message_with_getbulk_is_rejected() -> None:
 
 
 def test_v2c_message_with_v1_trap_is_rejected() -> None:
-    m = model(1, b"public", "trapv1", [("1.3.6.1.2.1.1.3.0", "TimeTicks", 5)],
-              enterprise="1.3.6.1.4.1.11", agent_addr="192.0.2.1", generic_trap=6, specific_trap=1)
+    m = model(
+        1,
+        b"public",
+        "trapv1",
+        [("1.3.6.1.2.1.1.3.0", "TimeTicks", 5)],
+        enterprise="1.3.6.1.4.1.11",
+        agent_addr="192.0.2.1",
+        generic_trap=6,
+        specific_trap=1,
+    )
     wire = encoder.encode(build_pysnmp(m, LAX))
     with pytest.raises(PyAsn1Error):
         decoder.decode(wire, asn1Spec=V2C.Message())
@@ -736,8 +845,9 @@ def test_v2c_message_with_v1_trap_is_rejected() -> None:
 
 
 @pytest.mark.parametrize("value", sorted(PYASN1_NON_MINIMAL))
-@pytest.mark.parametrize("where", ["Integer", "request_id", "error_status", "error_index", "generic_trap",
-                                   "specific_trap"])
+@pytest.mark.parametrize(
+    "where", ["Integer", "request_id", "error_status", "error_index", "generic_trap", "specific_trap"]
+)
 def test_pyasn1_writes_non_minimal_negative_integers(value: int, where: str) -> None:
     """pyasn1 issue #117: -2**(8k-1) gets a redundant 0xFF octet; printwatch rejects it."""
     if where == "Integer":
@@ -760,8 +870,12 @@ def test_pyasn1_writes_non_minimal_negative_integers(value: int, where: str) -> 
 
 
 def test_pysnmp_v1_has_no_smiv2_values_but_printwatch_carries_them() -> None:
-    vbs = [("1.3.6.1.2.1.31.1.1.1.6.1", "Counter64", U64_MAX), ("1.3.6.1.2.1.1.9.0", "NoSuchObject", None),
-           ("1.3.6.1.2.1.1.9.1", "NoSuchInstance", None), ("1.3.6.1.2.1.1.9.2", "EndOfMibView", None)]
+    vbs = [
+        ("1.3.6.1.2.1.31.1.1.1.6.1", "Counter64", U64_MAX),
+        ("1.3.6.1.2.1.1.9.0", "NoSuchObject", None),
+        ("1.3.6.1.2.1.1.9.1", "NoSuchInstance", None),
+        ("1.3.6.1.2.1.1.9.2", "EndOfMibView", None),
+    ]
     for t in ("response", "trapv1"):
         m = model(0, b"public", t, vbs)
         for vb in vbs:

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from printwatch import snmp
 from printwatch.cli.selfcheck import sample_messages
 
@@ -24,7 +23,9 @@ def reason_of(data: bytes) -> tuple[str, int]:
     return err.reason, err.offset
 
 
-@pytest.mark.parametrize("data", GOOD, ids=[p.name for p in CAPTURES] + [m.pdu.type for m in sample_messages()])
+@pytest.mark.parametrize(
+    "data", GOOD, ids=[p.name for p in CAPTURES] + [m.pdu.type for m in sample_messages()]
+)
 def test_truncated_at_every_byte(data: bytes) -> None:
     assert snmp.decode(data)
     for cut in range(len(data)):
@@ -37,7 +38,9 @@ def test_trailing_garbage_after_the_message(data: bytes) -> None:
     assert reason_of(data + b"\x00") == ("trailing_bytes", len(data))
 
 
-GET = snmp.encode(snmp.Message(1, b"public", snmp.Pdu("get", [snmp.VarBind("1.3.6.1.2.1.1.1.0")], request_id=1)))
+GET = snmp.encode(
+    snmp.Message(1, b"public", snmp.Pdu("get", [snmp.VarBind("1.3.6.1.2.1.1.1.0")], request_id=1))
+)
 # offset: 0 30 26 | 2 02 01 01 | 5 04 06 "public" | 13 a0 19 | 15 02 01 01 | 18 02 01 00 | 21 02 01 00
 #         24 30 0e | 26 30 0c | 28 06 08 2b 06 01 02 01 01 01 00 | 38 05 00
 

@@ -4,13 +4,35 @@ from collections.abc import Iterable
 from typing import Literal, final
 
 __version__: str
-
-ValueType = Literal[
-    "Integer", "OctetString", "Null", "ObjectIdentifier", "IpAddress", "Counter32", "Gauge32",
-    "TimeTicks", "Opaque", "Counter64", "NoSuchObject", "NoSuchInstance", "EndOfMibView",
+__all__ = [
+    "DecodeError",
+    "EncodeError",
+    "Message",
+    "Pdu",
+    "PrintwatchError",
+    "VarBind",
+    "__version__",
+    "decode",
+    "encode",
 ]
-PduType = Literal["get", "getnext", "getbulk", "response", "set", "trap", "inform", "report", "trapv1"]
-Value = int | bytes | str | None
+
+_ValueType = Literal[
+    "Integer",
+    "OctetString",
+    "Null",
+    "ObjectIdentifier",
+    "IpAddress",
+    "Counter32",
+    "Gauge32",
+    "TimeTicks",
+    "Opaque",
+    "Counter64",
+    "NoSuchObject",
+    "NoSuchInstance",
+    "EndOfMibView",
+]
+_PduType = Literal["get", "getnext", "getbulk", "response", "set", "trap", "inform", "report", "trapv1"]
+_Value = int | bytes | str | None
 
 class PrintwatchError(Exception):
     """Base class of the exceptions printwatch raises on purpose."""
@@ -32,15 +54,15 @@ class EncodeError(PrintwatchError):
 class VarBind:
     """One variable binding; the value is checked against the type on construction."""
 
-    def __new__(cls, oid: str, type: ValueType = "Null", value: Value = None) -> VarBind: ...
+    def __new__(cls, oid: str, type: _ValueType = "Null", value: _Value = None) -> VarBind: ...
     @property
     def oid(self) -> str:
         """Dotted decimal, without a leading dot."""
     @property
-    def type(self) -> ValueType: ...
+    def type(self) -> _ValueType: ...
     @property
-    def value(self) -> Value: ...
-    def __eq__(self, other: object) -> bool: ...
+    def value(self) -> _Value: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Pdu:
@@ -49,7 +71,7 @@ class Pdu:
 
     def __new__(
         cls,
-        type: PduType,
+        type: _PduType,
         varbinds: Iterable[VarBind] | None = None,
         *,
         request_id: int = 0,
@@ -64,7 +86,7 @@ class Pdu:
         timestamp: int = 0,
     ) -> Pdu: ...
     @property
-    def type(self) -> PduType: ...
+    def type(self) -> _PduType: ...
     @property
     def request_id(self) -> int: ...
     @property
@@ -87,7 +109,7 @@ class Pdu:
     def timestamp(self) -> int | None: ...
     @property
     def varbinds(self) -> tuple[VarBind, ...]: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 @final
 class Message:
@@ -100,7 +122,7 @@ class Message:
     def community(self) -> bytes: ...
     @property
     def pdu(self) -> Pdu: ...
-    def __eq__(self, other: object) -> bool: ...
+    def __eq__(self, other: object, /) -> bool: ...
 
 def decode(data: bytes) -> Message:
     """Decode one message. Error handling: raises DecodeError; never crashes on any input."""

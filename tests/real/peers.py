@@ -58,7 +58,18 @@ def wait_until_answering(port: int, community: str, deadline_s: float, proc: sub
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise RuntimeError(f"agent exited early with status {proc.returncode}")
-        r = net_snmp("snmpget", "-v2c", "-c", community, "-t", "0.5", "-r", "0", f"127.0.0.1:{port}", "1.3.6.1.2.1.1.1.0")
+        r = net_snmp(
+            "snmpget",
+            "-v2c",
+            "-c",
+            community,
+            "-t",
+            "0.5",
+            "-r",
+            "0",
+            f"127.0.0.1:{port}",
+            "1.3.6.1.2.1.1.1.0",
+        )
         if r.returncode == 0:
             return
     raise RuntimeError(f"agent on 127.0.0.1:{port} did not answer within {deadline_s} s")
@@ -91,8 +102,18 @@ def running_snmpd(workdir: Path) -> Iterator[int]:
     conf.write_text(SNMPD_CONF)
     port = free_udp_port()
     log = (workdir / "snmpd.log").open("wb")
-    cmd = [require("snmpd"), "-f", "-Lf", str(workdir / "snmpd.out"), "-C", "-c", str(conf),
-           "-p", str(workdir / "snmpd.pid"), f"udp:127.0.0.1:{port}"]
+    cmd = [
+        require("snmpd"),
+        "-f",
+        "-Lf",
+        str(workdir / "snmpd.out"),
+        "-C",
+        "-c",
+        str(conf),
+        "-p",
+        str(workdir / "snmpd.pid"),
+        f"udp:127.0.0.1:{port}",
+    ]
     proc = subprocess.Popen(cmd, env=NET_SNMP_ENV, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     try:
         wait_until_answering(port, "public", 20.0, proc)
@@ -112,8 +133,12 @@ def running_snmpsim(workdir: Path, recordings: list[Path]) -> Iterator[int]:
     port = free_udp_port()
     responder = Path(sys.executable).with_name("snmpsim-command-responder")
     log = (workdir / "snmpsim.log").open("wb")
-    cmd = [str(responder), f"--data-dir={data}", f"--cache-dir={workdir / 'cache'}",
-           f"--agent-udpv4-endpoint=127.0.0.1:{port}"]
+    cmd = [
+        str(responder),
+        f"--data-dir={data}",
+        f"--cache-dir={workdir / 'cache'}",
+        f"--agent-udpv4-endpoint=127.0.0.1:{port}",
+    ]
     env = {**os.environ, "SNMPSIM_ALLOW_ROOT": "true"}
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from printwatch import snmp
+
 from tests.real.peers import Relay, net_snmp
 
 
@@ -21,9 +22,16 @@ def check_wire(datagrams: list[bytes]) -> list[snmp.Message]:
 def test_snmpd_get_getnext_bulk_v1_v2c(snmpd_port: int) -> None:
     with Relay(snmpd_port).running() as relay:
         target = f"127.0.0.1:{relay.port}"
-        assert net_snmp("snmpget", "-v2c", "-c", "public", target, "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.3.0").returncode == 0
+        assert (
+            net_snmp(
+                "snmpget", "-v2c", "-c", "public", target, "1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.3.0"
+            ).returncode
+            == 0
+        )
         assert net_snmp("snmpget", "-v1", "-c", "public", target, "1.3.6.1.2.1.1.5.0").returncode == 0
-        v1_missing = net_snmp("snmpget", "-v1", "-c", "public", target, "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.99.0")
+        v1_missing = net_snmp(
+            "snmpget", "-v1", "-c", "public", target, "1.3.6.1.2.1.1.2.0", "1.3.6.1.2.1.1.99.0"
+        )
         assert "noSuchName" in v1_missing.stderr
         assert net_snmp("snmpget", "-v2c", "-c", "public", target, "1.3.6.1.2.1.1.99.0").returncode == 0
         assert net_snmp("snmpgetnext", "-v2c", "-c", "public", target, "1.3.6.1.2.1.1").returncode == 0
@@ -32,7 +40,9 @@ def test_snmpd_get_getnext_bulk_v1_v2c(snmpd_port: int) -> None:
         assert walk.returncode == 0
         v1walk = net_snmp("snmpwalk", "-v1", "-c", "public", target, "1.3.6.1.2.1.1")
         assert v1walk.returncode == 0
-        wrong = net_snmp("snmpget", "-v2c", "-c", "wrong", "-t", "0.3", "-r", "0", target, "1.3.6.1.2.1.1.1.0")
+        wrong = net_snmp(
+            "snmpget", "-v2c", "-c", "wrong", "-t", "0.3", "-r", "0", target, "1.3.6.1.2.1.1.1.0"
+        )
         assert wrong.returncode != 0  # snmpd drops a bad community: a request with no response
     requests = check_wire(relay.requests)
     responses = check_wire(relay.responses)
@@ -43,8 +53,16 @@ def test_snmpd_get_getnext_bulk_v1_v2c(snmpd_port: int) -> None:
     # every response answers a request with the same id
     assert {m.pdu.request_id for m in responses} <= {m.pdu.request_id for m in requests}
     seen_types = {vb.type for m in responses for vb in m.pdu.varbinds}
-    assert {"OctetString", "ObjectIdentifier", "TimeTicks", "Integer", "Counter32", "Gauge32",
-            "NoSuchObject", "EndOfMibView"} <= seen_types, seen_types
+    assert {
+        "OctetString",
+        "ObjectIdentifier",
+        "TimeTicks",
+        "Integer",
+        "Counter32",
+        "Gauge32",
+        "NoSuchObject",
+        "EndOfMibView",
+    } <= seen_types, seen_types
     by_oid = {vb.oid: vb for m in responses for vb in m.pdu.varbinds}
     assert by_oid["1.3.6.1.2.1.1.1.0"].value == b"printwatch test agent"
     assert by_oid["1.3.6.1.2.1.1.6.0"].value == b"lab bench 3"
@@ -69,8 +87,18 @@ def test_snmpsim_every_recording(snmpsim_port: int, recordings: list[Path]) -> N
     for rec in recordings:
         community = rec.stem
         with Relay(snmpsim_port).running() as relay:
-            walk = net_snmp("snmpbulkwalk", "-v2c", "-c", community, "-Cr25", "-t", "5",
-                            f"127.0.0.1:{relay.port}", "1.3.6", timeout_s=120)
+            walk = net_snmp(
+                "snmpbulkwalk",
+                "-v2c",
+                "-c",
+                community,
+                "-Cr25",
+                "-t",
+                "5",
+                f"127.0.0.1:{relay.port}",
+                "1.3.6",
+                timeout_s=120,
+            )
         assert walk.returncode == 0, (rec.name, walk.stderr)
         check_wire(relay.requests)
         responses = check_wire(relay.responses)
@@ -90,8 +118,15 @@ def test_snmpsim_counter64_and_binary_strings(snmpsim_port: int) -> None:
     """Values with the less common encodings, checked against the recording's own text."""
     with Relay(snmpsim_port).running() as relay:
         # jetdirect: ipSystemStatsHCInReceives.2 is Counter64 15063260; ifPhysAddress.2 is binary
-        r = net_snmp("snmpget", "-v2c", "-c", "jetdirect", f"127.0.0.1:{relay.port}",
-                     "1.3.6.1.2.1.4.31.1.1.4.2", "1.3.6.1.2.1.2.2.1.6.2")
+        r = net_snmp(
+            "snmpget",
+            "-v2c",
+            "-c",
+            "jetdirect",
+            f"127.0.0.1:{relay.port}",
+            "1.3.6.1.2.1.4.31.1.1.4.2",
+            "1.3.6.1.2.1.2.2.1.6.2",
+        )
         assert r.returncode == 0, r.stderr
     (response,) = check_wire(relay.responses)
     counter, mac = response.pdu.varbinds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from printwatch import __version__, snmp
 
@@ -26,14 +27,26 @@ SAMPLE_VALUES: list[tuple[str, snmp.VarBind]] = [
 def sample_messages() -> list[snmp.Message]:
     """One message of every PDU type printwatch encodes, carrying every value type."""
     vbs = [vb for _, vb in SAMPLE_VALUES]
-    v2c = [
-        snmp.Pdu(kind, vbs, request_id=1000 + i)
-        for i, kind in enumerate(("get", "getnext", "response", "trap", "inform", "report"))
-    ]
+    kinds: tuple[Literal["get", "getnext", "response", "trap", "inform", "report"], ...] = (
+        "get",
+        "getnext",
+        "response",
+        "trap",
+        "inform",
+        "report",
+    )
+    v2c = [snmp.Pdu(kind, vbs, request_id=1000 + i) for i, kind in enumerate(kinds)]
     v2c.append(snmp.Pdu("getbulk", vbs[:3], request_id=42, non_repeaters=1, max_repetitions=25))
     messages = [snmp.Message(1, b"public", pdu) for pdu in v2c]
-    trap = snmp.Pdu("trapv1", vbs[:2], enterprise="1.3.6.1.4.1.11", agent_addr="192.0.2.9",
-                    generic_trap=6, specific_trap=3, timestamp=500)
+    trap = snmp.Pdu(
+        "trapv1",
+        vbs[:2],
+        enterprise="1.3.6.1.4.1.11",
+        agent_addr="192.0.2.9",
+        generic_trap=6,
+        specific_trap=3,
+        timestamp=500,
+    )
     messages.append(snmp.Message(0, b"public", trap))
     return messages
 
@@ -47,7 +60,8 @@ def run_selfcheck(seconds: float = 0.5) -> int:
         back = snmp.decode(data)
         ok = back == msg and snmp.encode(back) == data
         failures += not ok
-        print(f"  {'ok ' if ok else 'BAD'} {msg.pdu.type:<9} {len(msg.pdu.varbinds):2d} varbinds, {len(data)} bytes")
+        mark = "ok " if ok else "BAD"
+        print(f"  {mark} {msg.pdu.type:<9} {len(msg.pdu.varbinds):2d} varbinds, {len(data)} bytes")
     try:
         snmp.encode(snmp.Message(1, b"public", snmp.Pdu("set", [])))
         print("  BAD a SetRequest was encoded")
