@@ -114,9 +114,8 @@ fn checked_value<'py>(py: Python<'py>, kind: Kind, value: &Bound<'py, PyAny>) ->
             Err(type_error("bytes"))
         }
         Kind::ObjectIdentifier => {
-            let s: &str = &value.extract::<String>().map_err(|_| type_error("a dotted OID string"))?;
-            let oid = OidBuf::parse(s).map_err(|e| PyValueError::new_err(format!("bad OID {s:?}: {e}")))?;
-            oid.to_string().into_py_any(py)
+            let s: String = value.extract().map_err(|_| type_error("a dotted OID string"))?;
+            parse_oid(&s)?.to_string().into_py_any(py)
         }
         Kind::IpAddress => {
             let s: String = value.extract().map_err(|_| type_error("a dotted-quad string"))?;

@@ -4,8 +4,12 @@
 //! * [`agent`] answers SNMP v1/v2c Get, GetNext and GetBulk datagrams from such a table.
 
 pub mod agent;
+pub mod fleet;
 mod response;
+#[cfg(target_os = "linux")]
+pub mod server;
 pub mod snmprec;
 
 pub use agent::{error_status, Agent, Reply, DEFAULT_COMMUNITY, DEFAULT_MAX_MESSAGE_SIZE};
+pub use fleet::Fleet;
 pub use snmprec::{Entry, Recording, SnmprecError, SnmprecErrorKind};
