@@ -5,6 +5,8 @@ from typing import Literal, final
 
 __version__: str
 __all__ = [
+    "PDU_TYPES",
+    "VALUE_TYPES",
     "DecodeError",
     "EncodeError",
     "Message",
@@ -33,6 +35,11 @@ _ValueType = Literal[
 ]
 _PduType = Literal["get", "getnext", "getbulk", "response", "set", "trap", "inform", "report", "trapv1"]
 _Value = int | bytes | str | None
+
+VALUE_TYPES: tuple[_ValueType, ...]
+"""The value type names, in wire-tag order (from the Rust core's own table)."""
+PDU_TYPES: tuple[_PduType, ...]
+"""The PDU type names: the eight standard PDUs, then ``trapv1``."""
 
 class PrintwatchError(Exception):
     """Base class of the exceptions printwatch raises on purpose."""

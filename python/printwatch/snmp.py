@@ -31,24 +31,17 @@ anything that is not exactly one valid message, whatever the input; :func:`encod
 Constructors raise ``ValueError``/``TypeError`` for values that do not fit their type.
 """
 
-from printwatch._core import DecodeError, EncodeError, Message, Pdu, VarBind, decode, encode
-
-VALUE_TYPES = (
-    "Integer",
-    "OctetString",
-    "Null",
-    "ObjectIdentifier",
-    "IpAddress",
-    "Counter32",
-    "Gauge32",
-    "TimeTicks",
-    "Opaque",
-    "Counter64",
-    "NoSuchObject",
-    "NoSuchInstance",
-    "EndOfMibView",
+from printwatch._core import (
+    PDU_TYPES,
+    VALUE_TYPES,
+    DecodeError,
+    EncodeError,
+    Message,
+    Pdu,
+    VarBind,
+    decode,
+    encode,
 )
-PDU_TYPES = ("get", "getnext", "getbulk", "response", "set", "trap", "inform", "report", "trapv1")
 
 __all__ = [
     "PDU_TYPES",

@@ -260,7 +260,8 @@ impl Pdu {
             (None, "trapv1") => PduKind::TrapV1,
             _ => {
                 return Err(PyValueError::new_err(format!(
-                    "unknown PDU type {type:?}; one of get getnext getbulk response set trap inform report trapv1"
+                    "unknown PDU type {type:?}; one of {}",
+                    pdu_type_names().join(" ")
                 )))
             }
         };
@@ -444,7 +445,15 @@ impl Message {
     }
 }
 
+/// The PDU type names of the Python API: the standard PDUs, then the SNMPv1 Trap-PDU.
+fn pdu_type_names() -> Vec<&'static str> {
+    PduType::ALL.iter().map(|t| t.name()).chain([PduKind::TrapV1.name()]).collect()
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    let py = m.py();
+    m.add("VALUE_TYPES", PyTuple::new(py, KINDS.iter().map(|k| k.name()))?)?;
+    m.add("PDU_TYPES", PyTuple::new(py, pdu_type_names())?)?;
     m.add_class::<VarBind>()?;
     m.add_class::<Pdu>()?;
     m.add_class::<Message>()?;

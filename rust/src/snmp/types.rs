@@ -76,6 +76,18 @@ pub enum PduType {
 }
 
 impl PduType {
+    /// Every standard PDU type, in the order the Python API lists them.
+    pub const ALL: [Self; 8] = [
+        Self::Get,
+        Self::GetNext,
+        Self::GetBulk,
+        Self::Response,
+        Self::Set,
+        Self::TrapV2,
+        Self::Inform,
+        Self::Report,
+    ];
+
     #[must_use]
     pub fn tag(self) -> u8 {
         match self {
@@ -122,18 +134,7 @@ impl PduType {
 
     #[must_use]
     pub fn from_name(name: &str) -> Option<Self> {
-        [
-            Self::Get,
-            Self::GetNext,
-            Self::Response,
-            Self::Set,
-            Self::GetBulk,
-            Self::Inform,
-            Self::TrapV2,
-            Self::Report,
-        ]
-        .into_iter()
-        .find(|t| t.name() == name)
+        Self::ALL.into_iter().find(|t| t.name() == name)
     }
 
     /// Whether SNMPv1 (RFC 1157) has this PDU.
