@@ -9,6 +9,8 @@
 //! * `py` — the PyO3 bindings (`printwatch._core`), compiled only with the `python` feature.
 
 pub mod ber;
+#[cfg(target_os = "linux")]
+pub mod engine;
 pub mod sim;
 pub mod snmp;
 

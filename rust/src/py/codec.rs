@@ -42,20 +42,23 @@ fn py_value(py: Python<'_>, v: &Value<'_>, scratch: &mut String) -> PyResult<Py<
     }
 }
 
+/// One varbind as a Python `VarBind` (`scratch` is reused for the dotted strings).
+pub fn py_varbind<'py>(
+    py: Python<'py>,
+    vb: &snmp::VarBind<'_>,
+    scratch: &mut String,
+) -> PyResult<Bound<'py, VarBind>> {
+    scratch.clear();
+    vb.oid.write_dotted(scratch);
+    let oid = PyString::new(py, scratch).unbind();
+    let value = py_value(py, &vb.value, scratch)?;
+    Bound::new(py, VarBind { oid, kind: kind_of(&vb.value), value, oid_ber: vb.oid.to_owned() })
+}
+
 fn py_varbinds<'py>(py: Python<'py>, varbinds: &[snmp::VarBind<'_>]) -> PyResult<Bound<'py, PyTuple>> {
     let mut scratch = String::with_capacity(64);
-    let mut items = Vec::with_capacity(varbinds.len());
-    for vb in varbinds {
-        scratch.clear();
-        vb.oid.write_dotted(&mut scratch);
-        let oid = PyString::new(py, &scratch).unbind();
-        let value = py_value(py, &vb.value, &mut scratch)?;
-        items.push(Bound::new(
-            py,
-            VarBind { oid, kind: kind_of(&vb.value), value, oid_ber: vb.oid.to_owned() },
-        )?);
-    }
-    PyTuple::new(py, items)
+    let items: PyResult<Vec<_>> = varbinds.iter().map(|vb| py_varbind(py, vb, &mut scratch)).collect();
+    PyTuple::new(py, items?)
 }
 
 /// Decodes one SNMP v1/v2c message.

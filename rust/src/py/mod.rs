@@ -3,6 +3,8 @@
 //! Errors become Python exceptions here and nowhere else.
 
 mod codec;
+#[cfg(target_os = "linux")]
+mod engine;
 mod errors;
 mod message;
 
@@ -14,5 +16,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     message::register(m)?;
     codec::register(m)?;
+    #[cfg(target_os = "linux")]
+    engine::register(m)?;
     Ok(())
 }

@@ -76,14 +76,28 @@ fn varbind_list<'a>(r: &mut Reader<'a>) -> Result<Vec<VarBind<'a>>> {
     // (bounded, so a lying length cannot make us allocate much) saves the regrowths.
     let mut varbinds = Vec::with_capacity((list.remaining() / 12).clamp(1, 128));
     while !list.is_empty() {
-        let mut vb = list.sequence(tag::SEQUENCE)?;
-        let name = vb.expect(tag::OBJECT_IDENTIFIER)?;
-        let oid = Oid::from_ber(name.content, name.content_offset)?;
-        let value = value(&vb.read_tlv()?)?;
-        vb.finish()?;
-        varbinds.push(VarBind { oid, value });
+        varbinds.push(varbind(&mut list)?);
     }
     Ok(varbinds)
+}
+
+fn varbind<'a>(r: &mut Reader<'a>) -> Result<VarBind<'a>> {
+    let mut vb = r.sequence(tag::SEQUENCE)?;
+    let name = vb.expect(tag::OBJECT_IDENTIFIER)?;
+    let oid = Oid::from_ber(name.content, name.content_offset)?;
+    let value = value(&vb.read_tlv()?)?;
+    vb.finish()?;
+    Ok(VarBind { oid, value })
+}
+
+/// Decodes exactly one varbind (`SEQUENCE { name, value }`), as [`encode_varbind`] writes it.
+///
+/// [`encode_varbind`]: super::encode_varbind
+pub fn decode_varbind(data: &[u8]) -> Result<VarBind<'_>> {
+    let mut r = Reader::new(data);
+    let vb = varbind(&mut r)?;
+    r.finish()?;
+    Ok(vb)
 }
 
 fn ip_address(tlv: &Tlv<'_>) -> Result<[u8; 4]> {

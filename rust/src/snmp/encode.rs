@@ -107,12 +107,24 @@ fn check(message: &Message<'_>) -> Result<(), EncodeError> {
 fn varbind_list(w: &mut Writer<'_>, varbinds: &[VarBind<'_>]) {
     w.constructed(tag::SEQUENCE, |w| {
         for vb in varbinds {
-            w.constructed(tag::SEQUENCE, |w| {
-                w.bytes(tag::OBJECT_IDENTIFIER, vb.oid.as_ber());
-                value(w, &vb.value);
-            });
+            varbind(w, vb);
         }
     });
+}
+
+fn varbind(w: &mut Writer<'_>, vb: &VarBind<'_>) {
+    w.constructed(tag::SEQUENCE, |w| {
+        w.bytes(tag::OBJECT_IDENTIFIER, vb.oid.as_ber());
+        value(w, &vb.value);
+    });
+}
+
+/// Appends one varbind (`SEQUENCE { name, value }`) to `out`: a compact way to keep a decoded
+/// varbind after its datagram is gone ([`decode_varbind`] reads it back).
+///
+/// [`decode_varbind`]: super::decode_varbind
+pub fn encode_varbind(vb: &VarBind<'_>, out: &mut Vec<u8>) {
+    varbind(&mut Writer::new(out), vb);
 }
 
 /// Encodes one value element.

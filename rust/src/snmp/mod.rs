@@ -8,7 +8,7 @@ mod encode;
 mod oid;
 mod types;
 
-pub use decode::decode;
-pub use encode::{encode_into, EncodeError, Encoder};
+pub use decode::{decode, decode_varbind};
+pub use encode::{encode_into, encode_varbind, EncodeError, Encoder};
 pub use oid::{Oid, OidBuf, OidParseError};
 pub use types::{Message, Pdu, PduType, StandardPdu, TrapV1Pdu, Value, VarBind, Version};

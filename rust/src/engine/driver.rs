@@ -1,0 +1,342 @@
+//! The engine's I/O loop: one socket, thousands of sessions, timers, pacing and matching.
+//!
+//! Each turn receives every waiting datagram (in batches), expires the tries whose wait is
+//! over, sends what the packets-per-second budget allows (in batches), hands finished targets
+//! to the sink, and sleeps until the next datagram, timer or token — never longer than
+//! [`TURN`], so a cancel is seen within that.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::io;
+use std::net::SocketAddrV4;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::snmp::{decode, Pdu, PduType};
+
+use super::config::EngineConfig;
+use super::outcome::TargetResult;
+use super::pacing::TokenBucket;
+use super::plan::Target;
+use super::session::{Session, Step};
+use super::stats::Stats;
+use super::udp::{BatchSocket, BATCH};
+
+/// The longest the loop sleeps between looks at the cancel flag.
+pub const TURN: Duration = Duration::from_millis(20);
+/// Finished targets are handed over at least this often (and at the end).
+const PUBLISH_EVERY: Duration = Duration::from_millis(50);
+/// Receive batches per turn at most, so sending keeps its pace under a flood of answers.
+const RECV_BATCHES_PER_TURN: usize = 64;
+
+/// Where finished targets go: called with each batch of results and the counters so far.
+pub trait Sink {
+    fn publish(&mut self, results: Vec<TargetResult>, stats: &Stats);
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retired {
+    Answered,
+    Expired,
+}
+
+/// A try's deadline. Stale entries (the op moved on) are skipped when they come up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Timer {
+    at: Instant,
+    session: u32,
+    op: u32,
+    request_id: i32,
+    attempt: u32,
+}
+
+/// An operation waiting for its turn to send; `fresh` ones need a new request id.
+#[derive(Debug, Clone, Copy)]
+struct Queued {
+    session: u32,
+    op: u32,
+    fresh: bool,
+}
+
+pub struct Driver {
+    config: EngineConfig,
+    socket: BatchSocket,
+    sessions: Vec<Session>,
+    by_address: HashMap<SocketAddrV4, u32>,
+    outstanding: HashMap<i32, (u32, u32)>,
+    retired: HashMap<i32, Retired>,
+    timers: BinaryHeap<Reverse<Timer>>,
+    queue: VecDeque<Queued>,
+    bucket: TokenBucket,
+    next_request_id: i32,
+    ready: Vec<TargetResult>,
+    remaining: usize,
+    stats: Stats,
+}
+
+impl Driver {
+    /// Binds the socket (on `local`, port 0 for any) and lays out one session per target.
+    pub fn new(config: EngineConfig, targets: Vec<Target>, local: SocketAddrV4) -> io::Result<Self> {
+        config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.0))?;
+        let socket = BatchSocket::bind(local)?;
+        let sessions: Vec<Session> =
+            targets.into_iter().enumerate().map(|(i, t)| Session::new(i, t, &config)).collect();
+        let mut by_address = HashMap::with_capacity(sessions.len());
+        for (i, s) in sessions.iter().enumerate() {
+            by_address.entry(s.target.addr).or_insert(i as u32);
+        }
+        let seed = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.subsec_nanos());
+        Ok(Self {
+            bucket: TokenBucket::new(config.max_pps, Instant::now()),
+            config,
+            socket,
+            remaining: sessions.len(),
+            stats: Stats { targets: sessions.len() as u64, ..Stats::default() },
+            sessions,
+            by_address,
+            outstanding: HashMap::new(),
+            retired: HashMap::new(),
+            timers: BinaryHeap::new(),
+            queue: VecDeque::new(),
+            next_request_id: (seed % 0x4000_0000) as i32 + 1,
+            ready: Vec::new(),
+        })
+    }
+
+    /// Runs until every target is finished or `cancel` is set (then the unfinished targets
+    /// fail with `cancelled`). Results reach `sink` in batches as targets finish.
+    pub fn run(&mut self, cancel: &AtomicBool, sink: &mut dyn Sink) -> io::Result<Stats> {
+        for s in 0..self.sessions.len() {
+            self.start_ops(s as u32);
+        }
+        let mut last_publish = Instant::now();
+        loop {
+            if cancel.load(Ordering::Relaxed) {
+                self.cancel_all();
+                break;
+            }
+            let now = Instant::now();
+            self.receive(now)?;
+            self.expire(Instant::now());
+            self.send(Instant::now());
+            if self.remaining == 0 {
+                break;
+            }
+            if last_publish.elapsed() >= PUBLISH_EVERY && !self.ready.is_empty() {
+                sink.publish(std::mem::take(&mut self.ready), &self.stats);
+                last_publish = Instant::now();
+            }
+            self.socket.wait_readable(self.wait(Instant::now()))?;
+        }
+        sink.publish(std::mem::take(&mut self.ready), &self.stats);
+        Ok(self.stats)
+    }
+
+    fn wait(&self, now: Instant) -> Duration {
+        let mut wait = TURN;
+        if let Some(Reverse(t)) = self.timers.peek() {
+            wait = wait.min(t.at.saturating_duration_since(now));
+        }
+        if !self.queue.is_empty() {
+            wait = wait.min(self.bucket.until_next(now).max(Duration::from_micros(200)));
+        }
+        wait
+    }
+
+    fn start_ops(&mut self, s: u32) {
+        while let Some(op) = self.sessions[s as usize].start_next() {
+            self.queue.push_back(Queued { session: s, op: op as u32, fresh: true });
+        }
+        if self.sessions[s as usize].is_complete() {
+            self.complete(s);
+        }
+    }
+
+    fn complete(&mut self, s: u32) {
+        self.ready.push(self.sessions[s as usize].take_result());
+        self.remaining -= 1;
+        self.stats.targets_done += 1;
+    }
+
+    fn after(&mut self, s: u32, op: u32, step: Step) {
+        match step {
+            Step::Next => self.queue.push_back(Queued { session: s, op, fresh: true }),
+            Step::Retry => self.queue.push_back(Queued { session: s, op, fresh: false }),
+            Step::Done => self.start_ops(s),
+        }
+    }
+
+    fn new_request_id(&mut self) -> i32 {
+        loop {
+            let id = self.next_request_id;
+            self.next_request_id = if id == i32::MAX { 1 } else { id + 1 };
+            if !self.outstanding.contains_key(&id) && !self.retired.contains_key(&id) {
+                return id;
+            }
+        }
+    }
+
+    fn send(&mut self, now: Instant) {
+        self.bucket.refill(now);
+        while !self.queue.is_empty() {
+            let n = self.bucket.available().min(BATCH).min(self.queue.len());
+            if n == 0 {
+                return;
+            }
+            let batch: Vec<Queued> = self.queue.drain(..n).collect();
+            for q in &batch {
+                if q.fresh {
+                    let id = self.new_request_id();
+                    self.sessions[q.session as usize].prepare(q.op as usize, id);
+                    self.outstanding.insert(id, (q.session, q.op));
+                }
+            }
+            let datagrams: Vec<(SocketAddrV4, &[u8])> = batch
+                .iter()
+                .map(|q| {
+                    let s = &self.sessions[q.session as usize];
+                    (s.target.addr, s.op(q.op as usize).request.as_slice())
+                })
+                .collect();
+            let result = self.socket.send(&datagrams);
+            drop(datagrams);
+            let sent = match result {
+                Ok(sent) => sent,
+                Err(err) => {
+                    // The first datagram not sent is the one the kernel refused.
+                    self.send_failed(batch[0], &err);
+                    self.requeue(&batch[1..]);
+                    continue;
+                }
+            };
+            for q in &batch[..sent] {
+                self.sent(*q, now);
+            }
+            self.bucket.take(sent);
+            if sent < batch.len() {
+                // The socket's buffer is full: try again next turn.
+                self.requeue(&batch[sent..]);
+                return;
+            }
+        }
+    }
+
+    fn requeue(&mut self, rest: &[Queued]) {
+        for q in rest.iter().rev() {
+            self.queue.push_front(Queued { fresh: false, ..*q });
+        }
+    }
+
+    fn sent(&mut self, q: Queued, now: Instant) {
+        let session = &mut self.sessions[q.session as usize];
+        let op = session.op(q.op as usize);
+        let (bytes, request_id, attempt) = (op.request.len(), op.request_id, op.attempt);
+        session.sent(q.op as usize, bytes, now);
+        self.stats.packets_sent += 1;
+        self.stats.bytes_sent += bytes as u64;
+        if attempt > 0 {
+            self.stats.retries += 1;
+        }
+        let at = now + self.config.timeout_for(attempt);
+        self.timers.push(Reverse(Timer { at, session: q.session, op: q.op, request_id, attempt }));
+    }
+
+    fn send_failed(&mut self, q: Queued, err: &io::Error) {
+        self.stats.send_errors += 1;
+        let id = self.sessions[q.session as usize].op(q.op as usize).request_id;
+        self.retire(id, Retired::Expired);
+        let step = self.sessions[q.session as usize].send_failed(q.op as usize, err);
+        self.after(q.session, q.op, step);
+    }
+
+    fn retire(&mut self, request_id: i32, how: Retired) {
+        self.outstanding.remove(&request_id);
+        self.retired.insert(request_id, how);
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while let Some(Reverse(t)) = self.timers.peek().copied() {
+            if t.at > now {
+                break;
+            }
+            self.timers.pop();
+            let live = self.outstanding.get(&t.request_id) == Some(&(t.session, t.op))
+                && self.sessions[t.session as usize].op(t.op as usize).attempt == t.attempt;
+            if !live {
+                continue;
+            }
+            self.stats.timeouts += 1;
+            let step = self.sessions[t.session as usize].on_timeout(t.op as usize);
+            if step == Step::Done {
+                self.retire(t.request_id, Retired::Expired);
+            }
+            self.after(t.session, t.op, step);
+        }
+    }
+
+    fn receive(&mut self, now: Instant) -> io::Result<()> {
+        for _ in 0..RECV_BATCHES_PER_TURN {
+            let n = self.socket.recv()?;
+            for i in 0..n {
+                self.datagram(i, now);
+            }
+            if n < BATCH {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn datagram(&mut self, i: usize, now: Instant) {
+        let (envelope, data) = self.socket.datagram(i);
+        self.stats.packets_received += 1;
+        self.stats.bytes_received += envelope.len as u64;
+        let decoded = if envelope.truncated { None } else { decode(data).ok() };
+        let Some(msg) = decoded else {
+            self.stats.malformed += 1;
+            if let Some(&s) = self.by_address.get(&envelope.source) {
+                let session = &mut self.sessions[s as usize];
+                if let Some(op) = session.in_flight() {
+                    session.malformed(op, envelope.len);
+                }
+            }
+            return;
+        };
+        let Pdu::Standard(pdu) = &msg.pdu else {
+            self.stats.unexpected += 1;
+            return;
+        };
+        if pdu.pdu_type != PduType::Response {
+            self.stats.unexpected += 1;
+            return;
+        }
+        let Some(&(s, op)) = self.outstanding.get(&pdu.request_id) else {
+            match self.retired.get(&pdu.request_id) {
+                Some(Retired::Answered) => self.stats.duplicate += 1,
+                Some(Retired::Expired) => self.stats.late += 1,
+                None => self.stats.spoofed += 1,
+            }
+            return;
+        };
+        let session = &mut self.sessions[s as usize];
+        if envelope.source != session.target.addr || msg.community != session.target.community.as_slice() {
+            self.stats.spoofed += 1;
+            return;
+        }
+        self.stats.matched += 1;
+        let step = session.on_response(op as usize, &msg, envelope.len, now);
+        let request_id = pdu.request_id;
+        self.retire(request_id, Retired::Answered);
+        self.after(s, op, step);
+    }
+
+    fn cancel_all(&mut self) {
+        self.queue.clear();
+        for s in 0..self.sessions.len() {
+            if !self.sessions[s].is_complete() {
+                self.sessions[s].cancel();
+                self.complete(s as u32);
+            }
+        }
+    }
+}

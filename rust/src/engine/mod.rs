@@ -1,0 +1,26 @@
+//! The poll engine: thousands of SNMP requests in flight from one socket.
+//!
+//! * [`plan`] — what to ask each target (scalars to GET, subtrees to walk);
+//! * [`session`] — one target's poll as a sans-I/O state machine (packing, walks, tooBig,
+//!   loops, retries, v1 fallback);
+//! * [`driver`] — the I/O loop: batched UDP, timers, the packets-per-second cap, and matching
+//!   answers by source address and port, request id and community;
+//! * [`batch`] — a driver on its own thread, with results handed over in batches and a cancel
+//!   that is seen within 20 ms;
+//! * [`outcome`] — what a target's poll produced; [`stats`] — what a batch did on the wire.
+
+pub mod batch;
+pub mod config;
+pub mod driver;
+pub mod outcome;
+mod pacing;
+pub mod plan;
+pub mod session;
+pub mod stats;
+mod udp;
+
+pub use batch::Batch;
+pub use config::{ConfigError, EngineConfig};
+pub use outcome::{Failure, FailureKind, Request, Stored, TargetResult, VarBindStore};
+pub use plan::{Plan, Target, VersionChoice};
+pub use stats::Stats;

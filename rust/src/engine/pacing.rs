@@ -1,0 +1,78 @@
+//! The global packets-per-second cap: a token bucket holding at most 20 ms of sending.
+
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct TokenBucket {
+    per_second: f64,
+    capacity: f64,
+    tokens: f64,
+    at: Instant,
+}
+
+impl TokenBucket {
+    /// A bucket that starts full (one burst of 20 ms, at least one packet).
+    #[must_use]
+    pub fn new(per_second: u32, now: Instant) -> Self {
+        let per_second = f64::from(per_second.max(1));
+        let capacity = (per_second / 50.0).max(1.0);
+        Self { per_second, capacity, tokens: capacity, at: now }
+    }
+
+    pub fn refill(&mut self, now: Instant) {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.capacity);
+        self.at = now;
+    }
+
+    /// Whole packets that may go now.
+    #[must_use]
+    pub fn available(&self) -> usize {
+        self.tokens as usize
+    }
+
+    pub fn take(&mut self, packets: usize) {
+        self.tokens -= f64::from(u32::try_from(packets).unwrap_or(u32::MAX));
+    }
+
+    /// How long until one more packet may go.
+    #[must_use]
+    pub fn until_next(&self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        let missing = 1.0 - (self.tokens + elapsed * self.per_second);
+        if missing <= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(missing / self.per_second)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn never_more_than_the_rate_plus_one_burst() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(1000, start);
+        let mut sent = 0;
+        for ms in 0..=1000 {
+            bucket.refill(start + Duration::from_millis(ms));
+            let n = bucket.available();
+            bucket.take(n);
+            sent += n;
+        }
+        // 1,000 a second for one second, plus the 20-packet burst it starts with.
+        assert!((1000..=1020).contains(&sent), "{sent}");
+    }
+
+    #[test]
+    fn tells_how_long_to_wait() {
+        let start = Instant::now();
+        let mut bucket = TokenBucket::new(100, start);
+        bucket.take(bucket.available());
+        let wait = bucket.until_next(start);
+        assert!(wait > Duration::from_millis(9) && wait <= Duration::from_millis(10), "{wait:?}");
+    }
+}

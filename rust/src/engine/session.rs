@@ -1,0 +1,396 @@
+//! One target's poll as a sans-I/O state machine: which request to send next, and what an
+//! answer or a timeout means. The driver owns the sockets, the clocks and the request ids.
+//!
+//! A plan becomes *operations*: GETs of up to `max_get_oids` scalars, and one walk per root.
+//! At most `per_target` operations are in flight (and only one until the target has answered
+//! once, so an unreachable target costs one request's tries, not one per operation).
+
+use std::time::Instant;
+
+use crate::snmp::{encode_into, Message, Oid, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
+
+use super::config::EngineConfig;
+use super::outcome::{Failure, FailureKind, Request, TargetResult};
+use super::plan::{Target, VersionChoice};
+
+const TOO_BIG: i32 = 1;
+const NO_SUCH_NAME: i32 = 2;
+
+/// What the driver does with an operation after an answer or a timeout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Send the operation's next request (it needs a new request id: [`Session::prepare`]).
+    Next,
+    /// Send the same request again (same request id; the bytes may have changed version).
+    Retry,
+    /// The operation is finished; see [`Session::start_next`] and [`Session::is_complete`].
+    Done,
+}
+
+#[derive(Debug)]
+enum OpKind {
+    /// Indices into `plan.gets`.
+    Get { oids: Vec<usize> },
+    /// `plan.walks[walk]`, continuing after `last`.
+    Walk { walk: usize, last: OidBuf, max_repetitions: u32, rows: u32 },
+}
+
+#[derive(Debug)]
+pub struct Op {
+    kind: OpKind,
+    done: bool,
+    /// The current request's id (0: none yet).
+    pub request_id: i32,
+    /// 0 for a request's first try.
+    pub attempt: u32,
+    /// The current request, encoded.
+    pub request: Vec<u8>,
+    /// When the current try was sent.
+    pub sent_at: Option<Instant>,
+    sent_version: Version,
+    /// Undecodable datagrams from the target while this request was out.
+    malformed: u32,
+}
+
+#[derive(Debug)]
+pub struct Session {
+    pub target: Target,
+    pub result: TargetResult,
+    config: EngineConfig,
+    ops: Vec<Op>,
+    started: usize,
+    active: u32,
+    finished: usize,
+}
+
+impl Session {
+    #[must_use]
+    pub fn new(index: usize, target: Target, config: &EngineConfig) -> Self {
+        let plan = &target.plan;
+        let mut ops = Vec::new();
+        let gets: Vec<usize> = (0..plan.gets.len()).collect();
+        for chunk in gets.chunks(config.max_get_oids as usize) {
+            ops.push(Op::new(OpKind::Get { oids: chunk.to_vec() }));
+        }
+        for (walk, root) in plan.walks.iter().enumerate() {
+            let kind =
+                OpKind::Walk { walk, last: root.clone(), max_repetitions: config.max_repetitions, rows: 0 };
+            ops.push(Op::new(kind));
+        }
+        let result = TargetResult::new(index, target.addr, plan.gets.len(), plan.walks.len());
+        Self { target, result, config: *config, ops, started: 0, active: 0, finished: 0 }
+    }
+
+    #[must_use]
+    pub fn op(&self, op: usize) -> &Op {
+        &self.ops[op]
+    }
+
+    #[must_use]
+    pub fn is_complete(&self) -> bool {
+        self.finished == self.ops.len()
+    }
+
+    /// The next operation to start, if the per-target limit allows one now.
+    pub fn start_next(&mut self) -> Option<usize> {
+        let limit = if self.result.reachable() { self.config.per_target } else { 1 };
+        if self.active >= limit || self.started >= self.ops.len() {
+            return None;
+        }
+        self.started += 1;
+        self.active += 1;
+        Some(self.started - 1)
+    }
+
+    /// Encodes operation `op`'s next request under a new request id.
+    pub fn prepare(&mut self, op: usize, request_id: i32) {
+        let version = self.version_for(0);
+        let o = &mut self.ops[op];
+        o.request_id = request_id;
+        o.attempt = 0;
+        o.malformed = 0;
+        self.encode(op, version);
+    }
+
+    /// Records that the current try of `op` went out at `now`.
+    pub fn sent(&mut self, op: usize, bytes: usize, now: Instant) {
+        self.ops[op].sent_at = Some(now);
+        self.result.packets_sent += 1;
+        self.result.bytes_sent += bytes as u64;
+    }
+
+    /// Counts an undecodable datagram from the target against the request `op` has out.
+    pub fn malformed(&mut self, op: usize, bytes: usize) {
+        self.ops[op].malformed += 1;
+        self.result.packets_received += 1;
+        self.result.bytes_received += bytes as u64;
+    }
+
+    fn version_for(&self, attempt: u32) -> Version {
+        match (self.result.version, self.target.version) {
+            (Some(v), _) => v,
+            (None, VersionChoice::V2c) => Version::V2C,
+            (None, VersionChoice::Auto) if attempt % 2 == 0 => Version::V2C,
+            (None, VersionChoice::V1 | VersionChoice::Auto) => Version::V1,
+        }
+    }
+
+    fn encode(&mut self, op: usize, version: Version) {
+        fn null(oid: Oid<'_>) -> VarBind<'_> {
+            VarBind { oid, value: Value::Null }
+        }
+        let plan = &self.target.plan;
+        let o = &mut self.ops[op];
+        let (pdu_type, a, b, varbinds) = match &o.kind {
+            OpKind::Get { oids } => {
+                (PduType::Get, 0, 0, oids.iter().map(|&i| null(plan.gets[i].as_oid())).collect())
+            }
+            OpKind::Walk { last, max_repetitions, .. } if version == Version::V2C => {
+                (PduType::GetBulk, 0, *max_repetitions as i32, vec![null(last.as_oid())])
+            }
+            OpKind::Walk { last, .. } => (PduType::GetNext, 0, 0, vec![null(last.as_oid())]),
+        };
+        let pdu =
+            StandardPdu { pdu_type, request_id: o.request_id, error_status: a, error_index: b, varbinds };
+        let message = Message { version, community: &self.target.community, pdu: Pdu::Standard(pdu) };
+        o.request.clear();
+        // Only Set and malformed fields fail to encode; none are built here.
+        encode_into(&message, &mut o.request).expect("engine requests always encode");
+        o.sent_version = version;
+    }
+
+    /// Handles a matched answer (its request id, source and community already checked).
+    pub fn on_response(&mut self, op: usize, msg: &Message<'_>, bytes: usize, now: Instant) -> Step {
+        self.result.packets_received += 1;
+        self.result.bytes_received += bytes as u64;
+        if self.result.version.is_none() {
+            self.result.version = Some(msg.version);
+            self.result.rtt = self.ops[op].sent_at.map(|t| now.saturating_duration_since(t));
+        }
+        let Pdu::Standard(pdu) = &msg.pdu else {
+            return self.fail(op, FailureKind::BadResponse, "a Trap-PDU answered a request");
+        };
+        let step = if matches!(self.ops[op].kind, OpKind::Get { .. }) {
+            self.get_response(op, pdu)
+        } else {
+            self.walk_response(op, pdu)
+        };
+        if step == Step::Done {
+            self.finish(op);
+        }
+        step
+    }
+
+    fn get_response(&mut self, op: usize, pdu: &StandardPdu<'_>) -> Step {
+        let plan = self.target.plan.clone();
+        let OpKind::Get { oids } = &mut self.ops[op].kind else { unreachable!() };
+        if pdu.error_status == 0 {
+            if pdu.varbinds.len() != oids.len() {
+                let detail = format!("{} varbinds answered {} requested", pdu.varbinds.len(), oids.len());
+                return self.fail_kind(op, FailureKind::BadResponse, &detail);
+            }
+            let mut wrong = Vec::new();
+            for (vb, &i) in pdu.varbinds.iter().zip(oids.iter()) {
+                if vb.oid == plan.gets[i].as_oid() {
+                    self.result.gets[i] = Some(self.result.store.push(vb));
+                } else {
+                    wrong.push(Failure {
+                        request: Request::Get(i),
+                        kind: FailureKind::BadResponse,
+                        detail: format!("answered {} for {}", vb.oid, plan.gets[i]),
+                    });
+                }
+            }
+            self.result.failures.extend(wrong);
+            return Step::Done;
+        }
+        if pdu.error_status == TOO_BIG && oids.len() > 1 {
+            let tail = oids.split_off(oids.len() / 2);
+            self.ops.push(Op::new(OpKind::Get { oids: tail }));
+            return Step::Next;
+        }
+        let kind = FailureKind::from_error_status(pdu.error_status);
+        let at = usize::try_from(pdu.error_index).ok().filter(|&i| (1..=oids.len()).contains(&i));
+        let Some(at) = at else {
+            return self.fail_kind(op, kind, &format!("error-index {}", pdu.error_index));
+        };
+        let i = oids.remove(at - 1);
+        let remaining = !oids.is_empty();
+        self.result.failures.push(Failure {
+            request: Request::Get(i),
+            kind,
+            detail: plan.gets[i].to_string(),
+        });
+        if remaining {
+            Step::Next
+        } else {
+            Step::Done
+        }
+    }
+
+    fn walk_response(&mut self, op: usize, pdu: &StandardPdu<'_>) -> Step {
+        let plan = self.target.plan.clone();
+        let bulk = self.ops[op].sent_version == Version::V2C;
+        let max_rows = self.config.max_rows;
+        let OpKind::Walk { walk, last, max_repetitions, rows } = &mut self.ops[op].kind else {
+            unreachable!()
+        };
+        let root = plan.walks[*walk].as_oid();
+        match pdu.error_status {
+            0 => {}
+            TOO_BIG if bulk && *max_repetitions > 1 => {
+                *max_repetitions /= 2;
+                return Step::Next;
+            }
+            // A v1 agent's GETNEXT past its last variable (RFC 1157 4.1.3).
+            NO_SUCH_NAME if !bulk => return Step::Done,
+            status => {
+                let detail = format!("error-index {} after {last}", pdu.error_index);
+                return self.fail_kind(op, FailureKind::from_error_status(status), &detail);
+            }
+        }
+        if pdu.varbinds.is_empty() {
+            let detail = format!("no varbinds after {last}");
+            return self.fail_kind(op, FailureKind::BadResponse, &detail);
+        }
+        for vb in &pdu.varbinds {
+            if vb.value == Value::EndOfMibView {
+                return Step::Done;
+            }
+            if vb.oid <= last.as_oid() {
+                let detail = format!("{} after {last}", vb.oid);
+                return self.fail_kind(op, FailureKind::Loop, &detail);
+            }
+            if !vb.oid.starts_with(root) {
+                return Step::Done;
+            }
+            if vb.value.is_exception() {
+                let detail = format!("{} for {}", vb.value.type_name(), vb.oid);
+                return self.fail_kind(op, FailureKind::BadResponse, &detail);
+            }
+            if *rows >= max_rows {
+                let detail = format!("more than {max_rows} varbinds under {root}");
+                return self.fail_kind(op, FailureKind::RowCap, &detail);
+            }
+            *rows += 1;
+            *last = vb.oid.to_owned();
+            let stored = self.result.store.push(vb);
+            self.result.walks[*walk].push(stored);
+        }
+        Step::Next
+    }
+
+    /// Handles the end of a try's wait without a matching answer.
+    pub fn on_timeout(&mut self, op: usize) -> Step {
+        let retries = self.config.retries;
+        let o = &mut self.ops[op];
+        if o.attempt < retries {
+            o.attempt += 1;
+            let attempt = o.attempt;
+            self.result.retries += 1;
+            let version = self.version_for(attempt);
+            if version != self.ops[op].sent_version {
+                self.encode(op, version);
+            }
+            return Step::Retry;
+        }
+        let (kind, detail) = if o.malformed > 0 {
+            (FailureKind::Malformed, format!("{} undecodable answers", o.malformed))
+        } else {
+            (FailureKind::Timeout, format!("no answer to {} tries", retries + 1))
+        };
+        self.fail(op, kind, &detail);
+        if !self.result.reachable() {
+            // Never answered: the other operations would only wait out the same silence.
+            while let Some(next) = self.start_next() {
+                self.fail(next, kind, "the target did not answer an earlier request");
+            }
+        }
+        Step::Done
+    }
+
+    /// The kernel refused to send `op`'s request: it fails (and, for a target that never
+    /// answered, so does the rest of its plan).
+    pub fn send_failed(&mut self, op: usize, err: &std::io::Error) -> Step {
+        self.fail(op, FailureKind::SendError, &err.to_string());
+        if !self.result.reachable() {
+            while let Some(next) = self.start_next() {
+                self.fail(next, FailureKind::SendError, "an earlier request could not be sent");
+            }
+        }
+        Step::Done
+    }
+
+    /// An operation with a request out, if any (to charge an undecodable datagram to).
+    #[must_use]
+    pub fn in_flight(&self) -> Option<usize> {
+        self.ops[..self.started].iter().position(|o| !o.done && o.sent_at.is_some())
+    }
+
+    /// Hands over the result (the session is finished with).
+    pub fn take_result(&mut self) -> TargetResult {
+        let empty = TargetResult::new(self.result.index, self.result.addr, 0, 0);
+        std::mem::replace(&mut self.result, empty)
+    }
+
+    /// Fails every unfinished operation (the batch was cancelled).
+    pub fn cancel(&mut self) {
+        for op in 0..self.ops.len() {
+            if !self.ops[op].done {
+                self.fail(op, FailureKind::Cancelled, "the batch was cancelled");
+            }
+        }
+    }
+
+    fn fail_kind(&mut self, op: usize, kind: FailureKind, detail: &str) -> Step {
+        self.record_failure(op, kind, detail);
+        Step::Done
+    }
+
+    fn fail(&mut self, op: usize, kind: FailureKind, detail: &str) -> Step {
+        self.record_failure(op, kind, detail);
+        self.finish(op);
+        Step::Done
+    }
+
+    fn record_failure(&mut self, op: usize, kind: FailureKind, detail: &str) {
+        let requests: Vec<Request> = match &self.ops[op].kind {
+            OpKind::Get { oids } => oids.iter().map(|&i| Request::Get(i)).collect(),
+            OpKind::Walk { walk, .. } => vec![Request::Walk(*walk)],
+        };
+        let failures =
+            requests.into_iter().map(|request| Failure { request, kind, detail: detail.to_string() });
+        self.result.failures.extend(failures);
+    }
+
+    fn finish(&mut self, op: usize) {
+        let o = &mut self.ops[op];
+        if o.done {
+            return;
+        }
+        o.done = true;
+        o.request = Vec::new();
+        self.finished += 1;
+        if op < self.started {
+            self.active -= 1;
+        } else {
+            // Failed before it started (an unreachable target's queued operations).
+            self.started = self.started.max(op + 1);
+        }
+    }
+}
+
+impl Op {
+    fn new(kind: OpKind) -> Self {
+        Self {
+            kind,
+            done: false,
+            request_id: 0,
+            attempt: 0,
+            request: Vec::new(),
+            sent_at: None,
+            sent_version: Version::V2C,
+            malformed: 0,
+        }
+    }
+}

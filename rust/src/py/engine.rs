@@ -1,0 +1,443 @@
+//! `Engine`, `Plan`, `Target`, `Batch` and `TargetResult`: the poll engine's Python face.
+//!
+//! A batch runs on its own Rust thread; `Batch.wait` blocks with the GIL released, in steps of
+//! at most 50 ms with a signal check between them, and returns whole batches of results.
+
+// PyO3 extracts arguments by value.
+#![allow(clippy::needless_pass_by_value)]
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
+
+use super::codec::py_varbind;
+use super::message::parse_oid;
+use crate::engine::{self, EngineConfig, Request, VersionChoice};
+use crate::snmp::Version;
+
+/// The longest `Batch.wait` keeps the GIL released before looking at signals.
+const WAIT_STEP: Duration = Duration::from_millis(50);
+
+/// `Plan(gets=(), walks=())`: scalars to GET and subtrees to walk, shared by many targets.
+#[pyclass(frozen, module = "printwatch.engine")]
+pub struct Plan {
+    inner: Arc<engine::Plan>,
+}
+
+#[pymethods]
+impl Plan {
+    #[new]
+    #[pyo3(signature = (gets = Vec::new(), walks = Vec::new()))]
+    fn py_new(gets: Vec<String>, walks: Vec<String>) -> PyResult<Self> {
+        let gets = gets.iter().map(|s| parse_oid(s)).collect::<PyResult<Vec<_>>>()?;
+        let walks = walks.iter().map(|s| parse_oid(s)).collect::<PyResult<Vec<_>>>()?;
+        if gets.is_empty() && walks.is_empty() {
+            return Err(PyValueError::new_err("a plan needs at least one OID to get or walk"));
+        }
+        Ok(Self { inner: Arc::new(engine::Plan { gets, walks }) })
+    }
+
+    #[getter]
+    fn gets(&self) -> Vec<String> {
+        self.inner.gets.iter().map(ToString::to_string).collect()
+    }
+
+    #[getter]
+    fn walks(&self) -> Vec<String> {
+        self.inner.walks.iter().map(ToString::to_string).collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Plan(gets={:?}, walks={:?})", self.gets(), self.walks())
+    }
+}
+
+fn version_name(v: VersionChoice) -> &'static str {
+    match v {
+        VersionChoice::V1 => "1",
+        VersionChoice::V2c => "2c",
+        VersionChoice::Auto => "auto",
+    }
+}
+
+/// `Target(host, port=161, *, plan, community="public", version="auto")`: one agent to poll.
+/// `host` is an IPv4 address (resolve names before).
+#[pyclass(frozen, module = "printwatch.engine")]
+pub struct Target {
+    inner: engine::Target,
+}
+
+#[pymethods]
+impl Target {
+    #[new]
+    #[pyo3(signature = (host, port = 161, *, plan, community = None, version = "auto"))]
+    fn py_new(
+        host: &str,
+        port: u16,
+        plan: &Bound<'_, Plan>,
+        community: Option<&Bound<'_, PyAny>>,
+        version: &str,
+    ) -> PyResult<Self> {
+        let ip: Ipv4Addr =
+            host.parse().map_err(|_| PyValueError::new_err(format!("not an IPv4 address: {host:?}")))?;
+        if port == 0 {
+            return Err(PyValueError::new_err("port 0 is not a valid target port"));
+        }
+        let community = match community {
+            None => b"public".to_vec(),
+            Some(c) if c.is_instance_of::<PyString>() => c.extract::<String>()?.into_bytes(),
+            Some(c) => c.extract::<Vec<u8>>()?,
+        };
+        let version = match version {
+            "1" => VersionChoice::V1,
+            "2c" => VersionChoice::V2c,
+            "auto" => VersionChoice::Auto,
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "version must be '1', '2c' or 'auto', not {other:?}"
+                )))
+            }
+        };
+        let plan = Arc::clone(&plan.get().inner);
+        Ok(Self { inner: engine::Target { addr: SocketAddrV4::new(ip, port), community, version, plan } })
+    }
+
+    #[getter]
+    fn host(&self) -> String {
+        self.inner.addr.ip().to_string()
+    }
+
+    #[getter]
+    fn port(&self) -> u16 {
+        self.inner.addr.port()
+    }
+
+    #[getter]
+    fn community<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
+        PyBytes::new(py, &self.inner.community)
+    }
+
+    #[getter]
+    fn version(&self) -> &'static str {
+        version_name(self.inner.version)
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Target({:?}, {}, version={:?})", self.host(), self.port(), self.version())
+    }
+}
+
+/// The poll engine's settings; `start` polls a batch of targets.
+#[pyclass(frozen, module = "printwatch.engine")]
+pub struct Engine {
+    config: EngineConfig,
+}
+
+#[pymethods]
+impl Engine {
+    #[new]
+    #[pyo3(signature = (
+        *, timeout_s = 1.0, retries = 2, backoff = 2.0, max_pps = 10_000, per_target = 1,
+        max_repetitions = 25, max_rows = 10_000, max_get_oids = 60
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn py_new(
+        timeout_s: f64,
+        retries: u32,
+        backoff: f64,
+        max_pps: u32,
+        per_target: u32,
+        max_repetitions: u32,
+        max_rows: u32,
+        max_get_oids: u32,
+    ) -> PyResult<Self> {
+        if !(0.001..=60.0).contains(&timeout_s) {
+            return Err(PyValueError::new_err(format!(
+                "timeout_s must be between 0.001 and 60, not {timeout_s}"
+            )));
+        }
+        let config = EngineConfig {
+            timeout: Duration::from_secs_f64(timeout_s),
+            retries,
+            backoff,
+            max_pps,
+            per_target,
+            max_repetitions,
+            max_rows,
+            max_get_oids,
+        };
+        config.validate().map_err(|e| PyValueError::new_err(e.0))?;
+        Ok(Self { config })
+    }
+
+    #[getter]
+    fn timeout_s(&self) -> f64 {
+        self.config.timeout.as_secs_f64()
+    }
+    #[getter]
+    fn retries(&self) -> u32 {
+        self.config.retries
+    }
+    #[getter]
+    fn backoff(&self) -> f64 {
+        self.config.backoff
+    }
+    #[getter]
+    fn max_pps(&self) -> u32 {
+        self.config.max_pps
+    }
+    #[getter]
+    fn per_target(&self) -> u32 {
+        self.config.per_target
+    }
+    #[getter]
+    fn max_repetitions(&self) -> u32 {
+        self.config.max_repetitions
+    }
+    #[getter]
+    fn max_rows(&self) -> u32 {
+        self.config.max_rows
+    }
+    #[getter]
+    fn max_get_oids(&self) -> u32 {
+        self.config.max_get_oids
+    }
+
+    /// Starts polling `targets` on a new thread and returns at once.
+    ///
+    /// Error handling: `OSError` if the socket cannot be bound (`local_address`), `ValueError`
+    /// for a bad address.
+    #[pyo3(signature = (targets, *, local_address = "0.0.0.0"))]
+    fn start(&self, targets: Vec<PyRef<'_, Target>>, local_address: &str) -> PyResult<Batch> {
+        let local: Ipv4Addr = local_address
+            .parse()
+            .map_err(|_| PyValueError::new_err(format!("not an IPv4 address: {local_address:?}")))?;
+        let targets: Vec<engine::Target> = targets.iter().map(|t| t.inner.clone()).collect();
+        let plans = targets.iter().map(|t| Arc::clone(&t.plan)).collect();
+        let inner = engine::Batch::start(self.config, targets, SocketAddrV4::new(local, 0))
+            .map_err(|e| PyOSError::new_err(format!("cannot start the poll: {e}")))?;
+        Ok(Batch { inner, plans })
+    }
+}
+
+/// A running batch: take results with `wait`, stop it with `cancel`.
+#[pyclass(frozen, module = "printwatch.engine")]
+pub struct Batch {
+    inner: engine::Batch,
+    /// Each target's plan, by its index (results name OIDs from it).
+    plans: Vec<Arc<engine::Plan>>,
+}
+
+#[pymethods]
+impl Batch {
+    /// Waits up to `timeout_s` for targets to finish and returns them (possibly none). Once
+    /// `done` is true and everything has been taken, it returns an empty list at once.
+    ///
+    /// Error handling: `OSError` once the results are all taken, if the socket failed.
+    #[pyo3(signature = (timeout_s = 1.0))]
+    fn wait(&self, py: Python<'_>, timeout_s: f64) -> PyResult<Vec<TargetResult>> {
+        let mut left = Duration::try_from_secs_f64(timeout_s.max(0.0)).unwrap_or(Duration::MAX);
+        loop {
+            let step = left.min(WAIT_STEP);
+            let (results, done) = py.detach(|| self.inner.wait(step));
+            if !results.is_empty() {
+                return Ok(results
+                    .into_iter()
+                    .map(|inner| TargetResult { plan: Arc::clone(&self.plans[inner.index]), inner })
+                    .collect());
+            }
+            if done {
+                return match self.inner.error() {
+                    Some(err) => Err(PyOSError::new_err(err)),
+                    None => Ok(Vec::new()),
+                };
+            }
+            left = left.saturating_sub(step);
+            if left.is_zero() {
+                return Ok(Vec::new());
+            }
+            py.check_signals()?;
+        }
+    }
+
+    /// Stops sending (within 20 ms); unfinished targets end with the failure `cancelled`.
+    fn cancel(&self) {
+        self.inner.cancel();
+    }
+
+    /// Whether every target has finished (the results may still be waiting to be taken).
+    #[getter]
+    fn done(&self) -> bool {
+        self.inner.is_done()
+    }
+
+    /// The batch's counters: packets and bytes each way, timeouts, retries, and how the
+    /// datagrams received were classed (matched, late, duplicate, spoofed, unexpected,
+    /// malformed).
+    fn statistics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.stats();
+        let d = PyDict::new(py);
+        for (k, v) in [
+            ("targets", s.targets),
+            ("targets_done", s.targets_done),
+            ("packets_sent", s.packets_sent),
+            ("bytes_sent", s.bytes_sent),
+            ("packets_received", s.packets_received),
+            ("bytes_received", s.bytes_received),
+            ("timeouts", s.timeouts),
+            ("retries", s.retries),
+            ("matched", s.matched),
+            ("late", s.late),
+            ("duplicate", s.duplicate),
+            ("spoofed", s.spoofed),
+            ("unexpected", s.unexpected),
+            ("malformed", s.malformed),
+            ("send_errors", s.send_errors),
+        ] {
+            d.set_item(k, v)?;
+        }
+        Ok(d)
+    }
+}
+
+/// One target's poll. Values stay in Rust until asked for.
+#[pyclass(frozen, module = "printwatch.engine")]
+pub struct TargetResult {
+    inner: engine::TargetResult,
+    plan: Arc<engine::Plan>,
+}
+
+#[pymethods]
+impl TargetResult {
+    /// The target's position in the list given to `Engine.start`.
+    #[getter]
+    fn index(&self) -> usize {
+        self.inner.index
+    }
+    #[getter]
+    fn host(&self) -> String {
+        self.inner.addr.ip().to_string()
+    }
+    #[getter]
+    fn port(&self) -> u16 {
+        self.inner.addr.port()
+    }
+    #[getter]
+    fn reachable(&self) -> bool {
+        self.inner.reachable()
+    }
+    /// `"ok"`, or the kind of the first failure (`"timeout"` for a silent target).
+    #[getter]
+    fn status(&self) -> &'static str {
+        self.inner.status()
+    }
+    /// `"1"` or `"2c"`: the version the agent answered in; `None` if it never answered.
+    #[getter]
+    fn version(&self) -> Option<&'static str> {
+        self.inner.version.map(|v| if v == Version::V1 { "1" } else { "2c" })
+    }
+    #[getter]
+    fn rtt_ms(&self) -> Option<f64> {
+        self.inner.rtt.map(|d| d.as_secs_f64() * 1000.0)
+    }
+    #[getter]
+    fn packets_sent(&self) -> u32 {
+        self.inner.packets_sent
+    }
+    #[getter]
+    fn retries(&self) -> u32 {
+        self.inner.retries
+    }
+    #[getter]
+    fn packets_received(&self) -> u32 {
+        self.inner.packets_received
+    }
+    #[getter]
+    fn bytes_sent(&self) -> u64 {
+        self.inner.bytes_sent
+    }
+    #[getter]
+    fn bytes_received(&self) -> u64 {
+        self.inner.bytes_received
+    }
+    /// Varbinds read, gets and walk rows together.
+    #[getter]
+    fn varbind_count(&self) -> usize {
+        self.inner.varbind_count()
+    }
+
+    /// The scalars read: `{oid: VarBind}` (values may be `NoSuchObject`/`NoSuchInstance`);
+    /// scalars that could not be read are in `failures`.
+    #[getter]
+    fn gets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let mut scratch = String::with_capacity(64);
+        for stored in self.inner.gets.iter().flatten() {
+            if let Some(vb) = self.inner.store.get(*stored) {
+                let item = py_varbind(py, &vb, &mut scratch)?;
+                d.set_item(item.get().oid.clone_ref(py), item)?;
+            }
+        }
+        Ok(d)
+    }
+
+    /// The rows walked: `{root: (VarBind, ...)}` for every root of the plan, in walk order
+    /// (what was read before a failure is kept).
+    #[getter]
+    fn walks<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        let mut scratch = String::with_capacity(64);
+        for (root, rows) in self.plan.walks.iter().zip(&self.inner.walks) {
+            let mut items = Vec::with_capacity(rows.len());
+            for stored in rows {
+                if let Some(vb) = self.inner.store.get(*stored) {
+                    items.push(py_varbind(py, &vb, &mut scratch)?);
+                }
+            }
+            d.set_item(root.to_string(), PyTuple::new(py, items)?)?;
+        }
+        Ok(d)
+    }
+
+    /// Why requests failed: `(operation, oid, kind, detail)` tuples, where `operation` is
+    /// `"get"` or `"walk"`, `oid` the scalar or the walk's root, and `kind` one of `timeout`,
+    /// `malformed`, `tooBig`, `noSuchName`, `loop`, `rowCap`, `badResponse`, `sendError`,
+    /// `cancelled` or another RFC 3416 error-status name.
+    #[getter]
+    fn failures(&self) -> Vec<(&'static str, String, &'static str, String)> {
+        self.inner
+            .failures
+            .iter()
+            .map(|f| {
+                let (op, oid) = match f.request {
+                    Request::Get(i) => ("get", self.plan.gets[i].to_string()),
+                    Request::Walk(i) => ("walk", self.plan.walks[i].to_string()),
+                };
+                (op, oid, f.kind.name(), f.detail.clone())
+            })
+            .collect()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "<TargetResult {}:{} {} varbinds={}>",
+            self.inner.addr.ip(),
+            self.inner.addr.port(),
+            self.inner.status(),
+            self.inner.varbind_count()
+        )
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Plan>()?;
+    m.add_class::<Target>()?;
+    m.add_class::<Engine>()?;
+    m.add_class::<Batch>()?;
+    m.add_class::<TargetResult>()?;
+    Ok(())
+}

@@ -1,0 +1,214 @@
+//! The poll engine against the simulated fleet on loopback (`127.78.0.0/16`): every target's
+//! values and walks equal its recording, silent targets time out without slowing the others,
+//! the pps cap holds, and a cancel stops the batch at once.
+//!
+//! Recordings: `$PRINTWATCH_RECORDINGS`, or `$CARGO_MANIFEST_DIR/../shared/recordings/librenms/snmprec`.
+#![cfg(target_os = "linux")]
+
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use printwatch_core::engine::{Batch, EngineConfig, FailureKind, Plan, Target, TargetResult, VersionChoice};
+use printwatch_core::sim::server::{Server, ServerConfig};
+use printwatch_core::sim::{Agent, Fleet, Recording};
+use printwatch_core::snmp::OidBuf;
+
+const SCALARS: [&str; 5] = [
+    "1.3.6.1.2.1.1.1.0",
+    "1.3.6.1.2.1.1.2.0",
+    "1.3.6.1.2.1.1.3.0",
+    "1.3.6.1.2.1.1.5.0",
+    "1.3.6.1.2.1.43.5.1.1.17.1",
+];
+const TABLES: [&str; 3] = ["1.3.6.1.2.1.43.11.1", "1.3.6.1.2.1.43.10.2", "1.3.6.1.2.1.43.18.1"];
+
+fn recordings() -> Vec<Recording> {
+    let dir = std::env::var_os("PRINTWATCH_RECORDINGS").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
+        PathBuf::from,
+    );
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("recordings directory {} is missing ({e})", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "snmprec"))
+        .collect();
+    paths.sort();
+    paths.iter().map(|p| Recording::parse_lenient(&std::fs::read(p).expect("read recording")).0).collect()
+}
+
+fn plan() -> Arc<Plan> {
+    let parse = |s: &&str| OidBuf::parse(s).unwrap();
+    Arc::new(Plan { gets: SCALARS.iter().map(parse).collect(), walks: TABLES.iter().map(parse).collect() })
+}
+
+struct Fleetd {
+    port: u16,
+    stop: Arc<AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl Drop for Fleetd {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            h.join().unwrap();
+        }
+    }
+}
+
+fn serve(base: Ipv4Addr, count: u32, fleet: Fleet) -> Fleetd {
+    let config = ServerConfig { base, count, port: 0, duration: Some(Duration::from_secs(60)) };
+    let server = Server::bind(config).expect("bind the fleet server");
+    let port = server.port().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let handle = thread::spawn(move || {
+        server.run(&fleet, &flag).expect("serve");
+    });
+    Fleetd { port, stop, handle: Some(handle) }
+}
+
+fn targets(base: Ipv4Addr, count: u32, port: u16, plan: &Arc<Plan>) -> Vec<Target> {
+    (0..count)
+        .map(|i| Target {
+            addr: SocketAddrV4::new(Ipv4Addr::from(u32::from(base) + i), port),
+            community: b"public".to_vec(),
+            version: VersionChoice::Auto,
+            plan: Arc::clone(plan),
+        })
+        .collect()
+}
+
+fn run(config: EngineConfig, targets: Vec<Target>) -> Vec<TargetResult> {
+    let n = targets.len();
+    let batch = Batch::start(config, targets, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).expect("start");
+    let mut results = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (mut got, done) = batch.wait(Duration::from_millis(100));
+        results.append(&mut got);
+        if done || Instant::now() > deadline {
+            break;
+        }
+    }
+    assert!(batch.error().is_none(), "{:?}", batch.error());
+    assert_eq!(results.len(), n, "every target reports");
+    results.sort_by_key(|r| r.index);
+    results
+}
+
+/// The recording's variables under `root`, as (dotted OID, value TLV) pairs.
+fn expected_walk(rec: &Recording, root: &OidBuf) -> Vec<(String, Vec<u8>)> {
+    rec.entries()
+        .iter()
+        .filter(|e| e.oid().starts_with(root.as_oid()) && e.oid() != root.as_oid())
+        .map(|e| (e.oid().to_string(), e.value_tlv().to_vec()))
+        .collect()
+}
+
+fn tlv(v: &printwatch_core::snmp::VarBind<'_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    printwatch_core::snmp::encode_varbind(v, &mut out);
+    // The varbind is SEQUENCE { OID, value }: the value TLV is what follows the OID TLV.
+    let oid_len = v.oid.as_ber().len();
+    let header = if out[1] & 0x80 == 0 { 2 } else { 2 + usize::from(out[1] & 0x7f) };
+    out[header + 2 + oid_len..].to_vec()
+}
+
+#[test]
+fn every_target_reads_its_recording() {
+    let recs = recordings();
+    let count = 3 * recs.len() as u32;
+    let base = Ipv4Addr::new(127, 78, 0, 1);
+    let fleet = Fleet::new(recs.iter().cloned().map(Agent::new));
+    let server = serve(base, count, fleet);
+    let plan = plan();
+    let results = run(EngineConfig::default(), targets(base, count, server.port, &plan));
+    for r in &results {
+        let rec = &recs[r.index % recs.len()];
+        assert!(r.reachable(), "target {} answered", r.index);
+        assert!(r.failures.iter().all(|f| f.kind != FailureKind::Timeout), "{:?}", r.failures);
+        for (i, oid) in plan.gets.iter().enumerate() {
+            let got = r.gets[i].and_then(|s| r.store.get(s));
+            match rec.get(oid.as_oid()) {
+                Some(e) => assert_eq!(tlv(&got.expect("value read")), e.value_tlv(), "{oid} of {}", r.index),
+                None => assert!(got.is_none_or(|v| v.value.is_exception()), "{oid} is not recorded"),
+            }
+        }
+        for (w, root) in plan.walks.iter().enumerate() {
+            let rows: Vec<(String, Vec<u8>)> = r.walks[w]
+                .iter()
+                .map(|s| {
+                    let vb = r.store.get(*s).unwrap();
+                    (vb.oid.to_string(), tlv(&vb))
+                })
+                .collect();
+            assert_eq!(rows, expected_walk(rec, root), "walk {root} of target {}", r.index);
+        }
+    }
+}
+
+#[test]
+fn silent_targets_time_out_and_the_rest_are_unaffected() {
+    let recs = recordings();
+    let base = Ipv4Addr::new(127, 78, 16, 1);
+    let server = serve(base, 20, Fleet::new(recs.into_iter().take(5).map(Agent::new)));
+    let plan = plan();
+    // 20 printers, then 20 addresses where nothing answers.
+    let config = EngineConfig { timeout: Duration::from_millis(100), retries: 1, ..EngineConfig::default() };
+    let results = run(config, targets(base, 40, server.port, &plan));
+    for r in &results {
+        if r.index < 20 {
+            assert_eq!(r.status(), "ok", "{:?}", r.failures);
+        } else {
+            assert!(!r.reachable());
+            assert_eq!(r.status(), "timeout");
+            assert_eq!(r.failures.len(), SCALARS.len() + TABLES.len(), "every request fails");
+            assert_eq!(r.packets_sent, 2, "one request, tried twice; the rest never sent");
+        }
+    }
+}
+
+#[test]
+fn cancel_stops_within_100_ms() {
+    let plan = plan();
+    // Nothing listens on port 9 of these addresses: every request waits out its timeout.
+    let silent = targets(Ipv4Addr::new(127, 78, 32, 1), 500, 9, &plan);
+    let config = EngineConfig { timeout: Duration::from_secs(5), ..EngineConfig::default() };
+    let batch = Batch::start(config, silent, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).unwrap();
+    thread::sleep(Duration::from_millis(100));
+    let cancelled = Instant::now();
+    batch.cancel();
+    let mut results = Vec::new();
+    loop {
+        let (mut got, done) = batch.wait(Duration::from_millis(10));
+        results.append(&mut got);
+        if done {
+            break;
+        }
+        assert!(cancelled.elapsed() < Duration::from_millis(100), "still running 100 ms after cancel");
+    }
+    assert_eq!(results.len(), 500);
+    assert!(results.iter().all(|r| r.status() == "cancelled" || r.status() == "timeout"));
+    let sent = batch.stats().packets_sent;
+    thread::sleep(Duration::from_millis(50));
+    assert_eq!(batch.stats().packets_sent, sent, "nothing sent after the batch ended");
+}
+
+#[test]
+fn the_packet_rate_cap_holds() {
+    let recs = recordings();
+    let base = Ipv4Addr::new(127, 78, 48, 1);
+    let server = serve(base, 200, Fleet::new(recs.into_iter().take(4).map(Agent::new)));
+    let one = Arc::new(Plan { gets: vec![OidBuf::parse(SCALARS[0]).unwrap()], walks: vec![] });
+    let config = EngineConfig { max_pps: 1000, ..EngineConfig::default() };
+    let started = Instant::now();
+    let results = run(config, targets(base, 200, server.port, &one));
+    // 200 packets at 1,000 a second, after a first burst of 20: at least 180 ms.
+    assert!(started.elapsed() >= Duration::from_millis(175), "{:?}", started.elapsed());
+    assert!(results.iter().all(|r| r.status() == "ok"));
+}
