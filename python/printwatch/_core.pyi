@@ -7,11 +7,16 @@ __version__: str
 __all__ = [
     "PDU_TYPES",
     "VALUE_TYPES",
+    "Batch",
     "DecodeError",
     "EncodeError",
+    "Engine",
     "Message",
     "Pdu",
+    "Plan",
     "PrintwatchError",
+    "Target",
+    "TargetResult",
     "VarBind",
     "__version__",
     "decode",
@@ -136,3 +141,134 @@ def decode(data: bytes) -> Message:
 
 def encode(message: Message) -> bytes:
     """Encode with minimal BER. Error handling: raises EncodeError for SET or a PDU the version lacks."""
+
+# --- the poll engine (rust/src/py/engine.rs) -------------------------------------------------
+
+_Version = Literal["1", "2c", "auto"]
+_Failure = tuple[Literal["get", "walk"], str, str, str]
+
+@final
+class Plan:
+    """Scalars to GET and subtrees to walk, shared by many targets.
+
+    Error handling: ``ValueError`` for a malformed OID or an empty plan.
+    """
+
+    def __new__(cls, gets: Iterable[str] = ..., walks: Iterable[str] = ...) -> Plan: ...
+    @property
+    def gets(self) -> list[str]: ...
+    @property
+    def walks(self) -> list[str]: ...
+
+@final
+class Target:
+    """One agent to poll: an IPv4 address, a port, a plan, a community and a version."""
+
+    def __new__(
+        cls,
+        host: str,
+        port: int = 161,
+        *,
+        plan: Plan,
+        community: str | bytes | None = None,
+        version: _Version = "auto",
+    ) -> Target: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def community(self) -> bytes: ...
+    @property
+    def version(self) -> _Version: ...
+
+@final
+class Engine:
+    """The poll engine's settings (defaults in the README); ``start`` polls a batch."""
+
+    def __new__(
+        cls,
+        *,
+        timeout_s: float = 1.0,
+        retries: int = 2,
+        backoff: float = 2.0,
+        max_pps: int = 10_000,
+        per_target: int = 1,
+        max_repetitions: int = 25,
+        max_rows: int = 10_000,
+        max_get_oids: int = 60,
+    ) -> Engine: ...
+    @property
+    def timeout_s(self) -> float: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def backoff(self) -> float: ...
+    @property
+    def max_pps(self) -> int: ...
+    @property
+    def per_target(self) -> int: ...
+    @property
+    def max_repetitions(self) -> int: ...
+    @property
+    def max_rows(self) -> int: ...
+    @property
+    def max_get_oids(self) -> int: ...
+    def start(self, targets: Iterable[Target], *, local_address: str = "0.0.0.0") -> Batch:
+        """Start polling ``targets`` on a Rust thread; returns at once.
+
+        Error handling: ``OSError`` if the socket cannot be bound.
+        """
+
+@final
+class Batch:
+    """A running batch: take results with ``wait``, stop it with ``cancel``."""
+
+    def wait(self, timeout_s: float = 1.0) -> list[TargetResult]:
+        """Wait (GIL released) up to ``timeout_s`` for finished targets and take them.
+
+        Error handling: ``OSError`` once all results are taken, if the engine's socket failed.
+        """
+    def cancel(self) -> None:
+        """Stop sending within 20 ms; unfinished targets fail with ``cancelled``."""
+    @property
+    def done(self) -> bool: ...
+    def statistics(self) -> dict[str, int]:
+        """Packets and bytes each way, timeouts, retries, and how answers were classed."""
+
+@final
+class TargetResult:
+    """One target's poll; values are converted to Python when first asked for."""
+
+    @property
+    def index(self) -> int: ...
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def reachable(self) -> bool: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def version(self) -> Literal["1", "2c"] | None: ...
+    @property
+    def rtt_ms(self) -> float | None: ...
+    @property
+    def packets_sent(self) -> int: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def packets_received(self) -> int: ...
+    @property
+    def bytes_sent(self) -> int: ...
+    @property
+    def bytes_received(self) -> int: ...
+    @property
+    def varbind_count(self) -> int: ...
+    @property
+    def gets(self) -> dict[str, VarBind]: ...
+    @property
+    def walks(self) -> dict[str, tuple[VarBind, ...]]: ...
+    @property
+    def failures(self) -> list[_Failure]: ...

@@ -12,7 +12,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printwatch",
         description="SNMP polling appliance for printer fleets.",
-        epilog="Commands still to come (see the README): demo, run, simulate, poll, discover, sql.",
+        epilog="Commands still to come (see the README): demo, run, discover, sql.",
     )
     parser.add_argument("--version", action="version", version=f"printwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -25,6 +25,24 @@ def build_parser() -> argparse.ArgumentParser:
     selfcheck.add_argument(
         "--seconds", type=float, default=0.5, help="how long to time the codec (default 0.5)"
     )
+    poll = commands.add_parser(
+        "poll",
+        help="poll printers once: system group, status scalars and the Printer-MIB tables",
+        description="Poll each TARGET (host[:port], port 161 by default) once and print whether it "
+        "answered, its system group, and the raw rows of the Printer-MIB tables it walked. "
+        "Exit status 0 if any target answered, 1 if none did, 2 for a bad target.",
+    )
+    poll.add_argument("targets", nargs="+", metavar="TARGET", help="host[:port]")
+    poll.add_argument("--community", default="public", help="SNMP community (default public)")
+    poll.add_argument(
+        "--snmp-version",
+        choices=["1", "2c", "auto"],
+        default="auto",
+        help="SNMP version; auto tries v2c and v1 and keeps the one that answers (default auto)",
+    )
+    poll.add_argument("--json", action="store_true", help="one JSON object per target and line")
+    poll.add_argument("--timeout", type=float, default=1.0, help="seconds per try (default 1.0)")
+    poll.add_argument("--retries", type=int, default=2, help="tries after the first (default 2)")
     return parser
 
 
@@ -35,6 +53,21 @@ def main(argv: list[str] | None = None) -> int:
         from printwatch.cli.selfcheck import run_selfcheck
 
         return run_selfcheck(seconds=args.seconds)
+    if args.command == "poll":
+        from printwatch._core import Engine
+        from printwatch.cli.poll import run_poll
+
+        try:
+            engine = Engine(timeout_s=args.timeout, retries=args.retries)
+        except ValueError as err:
+            parser.error(str(err))
+        return run_poll(
+            args.targets,
+            community=args.community,
+            version=args.snmp_version,
+            as_json=args.json,
+            engine=engine,
+        )
     parser.print_help()
     return 0
 
