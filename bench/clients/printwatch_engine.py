@@ -17,10 +17,9 @@ import argparse
 import sys
 import time
 
+from bench.clients._common import Tally, parse_args
 from printwatch import __version__
 from printwatch.engine import Engine, Plan, Target
-
-from bench.clients._common import Tally, parse_args
 
 NAME = "printwatch_engine"
 EXCEPTIONS = {"NoSuchObject", "NoSuchInstance", "EndOfMibView"}

@@ -7,6 +7,7 @@ mod codec;
 mod engine;
 mod errors;
 mod message;
+mod sim;
 
 use pyo3::prelude::*;
 
@@ -18,5 +19,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     codec::register(m)?;
     #[cfg(target_os = "linux")]
     engine::register(m)?;
+    sim::register(m)?;
     Ok(())
 }
