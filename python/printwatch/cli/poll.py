@@ -11,6 +11,7 @@ from printwatch.engine import parse_target, poll
 from printwatch.poller.plans import STATUS, SYSTEM, TABLE_NAMES, raw_plan
 
 Version = Literal["1", "2c", "auto"]
+EXCEPTIONS = frozenset({"NoSuchObject", "NoSuchInstance", "EndOfMibView"})
 
 
 def json_value(vb: VarBind) -> Any:
@@ -29,12 +30,9 @@ def result_json(spec: str, r: TargetResult) -> dict[str, Any]:
     """The raw shape of one polled target (issue 4 grows it into DESIGN.md's full shape)."""
     if not r.reachable:
         return {"target": spec, "reachable": False, "error": r.status}
-    gets = r.gets
-    sys_group: dict[str, Any] = {}
-    for name, oid in SYSTEM.items():
-        vb = gets.get(oid)
-        if vb is not None and vb.value is not None:
-            sys_group[name] = json_value(vb)
+    # Scalars the agent does not have (noSuchObject, ...) are left out, never shown as values.
+    gets = {oid: vb for oid, vb in r.gets.items() if vb.type not in EXCEPTIONS}
+    sys_group = {name: json_value(gets[oid]) for name, oid in SYSTEM.items() if oid in gets}
     if isinstance(sys_group.get("uptime"), int):
         sys_group["uptime_s"] = sys_group.pop("uptime") // 100
     status = {name: json_value(gets[oid]) for name, oid in STATUS.items() if oid in gets}
