@@ -208,7 +208,7 @@ fn the_packet_rate_cap_holds() {
     let config = EngineConfig { max_pps: 1000, ..EngineConfig::default() };
     let started = Instant::now();
     let results = run(config, targets(base, 200, server.port, &one));
-    // 200 packets at 1,000 a second, after a first burst of 20: at least 180 ms.
-    assert!(started.elapsed() >= Duration::from_millis(175), "{:?}", started.elapsed());
+    // 200 packets at 1,000 a second, after a first burst of 5: at least 195 ms.
+    assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
     assert!(results.iter().all(|r| r.status() == "ok"));
 }
