@@ -23,6 +23,8 @@ use super::sys::{self, Outgoing, RecvBatch, SendBatch};
 
 /// How often an idle server looks at the stop flag and the deadline.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// The socket buffers asked for (each way; the kernel caps them at net.core.rmem_max/wmem_max).
+const SOCKET_BUFFER: usize = 4 << 20;
 /// Datagrams per `recvmmsg`/`sendmmsg` call.
 pub const BATCH: usize = 64;
 /// The largest request answered; a larger datagram is cut by the kernel, counted and dropped
@@ -155,6 +157,7 @@ impl Server {
         config.validate()?;
         let socket = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, config.port))?;
         sys::enable_pktinfo(socket.as_raw_fd())?;
+        sys::set_buffers(socket.as_raw_fd(), SOCKET_BUFFER)?;
         socket.set_read_timeout(Some(POLL_INTERVAL))?;
         Ok(Self { socket, config })
     }

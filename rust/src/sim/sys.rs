@@ -128,6 +128,28 @@ pub fn enable_pktinfo(fd: RawFd) -> io::Result<()> {
     }
 }
 
+/// Asks for socket buffers of `bytes` each way (the kernel caps them at its `rmem_max` and
+/// `wmem_max`), so that a burst of requests waits in the queue instead of being dropped.
+pub fn set_buffers(fd: RawFd, bytes: usize) -> io::Result<()> {
+    let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+    for option in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+        // SAFETY: as in `enable_pktinfo`: an open socket and a live `c_int` of the stated size.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                option,
+                ptr::from_ref(&size).cast(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// Receives up to the batch's size of datagrams: waits for the first (up to the socket's read
 /// timeout), then takes whatever else is queued without waiting (`MSG_WAITFORONE`).
 pub fn recv_batch(fd: RawFd, batch: &mut RecvBatch) -> io::Result<usize> {
