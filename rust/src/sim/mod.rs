@@ -14,7 +14,7 @@ mod response;
 pub mod server;
 pub mod snmprec;
 #[cfg(target_os = "linux")]
-mod sys;
+pub mod sys;
 mod values;
 
 pub use agent::{error_status, Agent, Reply, DEFAULT_COMMUNITY, DEFAULT_MAX_MESSAGE_SIZE};

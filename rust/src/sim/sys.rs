@@ -70,6 +70,7 @@ impl RecvBatch {
     }
 
     /// The number of datagrams of the last [`recv_batch`].
+    #[must_use]
     pub fn filled(&self) -> usize {
         self.filled
     }

@@ -55,9 +55,9 @@ impl Model {
                 Ok(m) => octets(resp, &identity::mac(m, view.address, view.seed)),
                 Err(_) => recorded,
             },
-            (Role::SysName, Value::OctetString(_)) if view.identity => {
-                let name = self.identity(view).sys_name.unwrap_or_default();
-                octets(resp, &name)
+            (Role::SysName, Value::OctetString(recorded_name)) if view.identity => {
+                let mac = self.recorded.mac.map(|m| identity::mac(m, view.address, view.seed));
+                octets(resp, &identity::sys_name(recorded_name, mac, view.address, view.seed))
             }
             (role, _) => match view.state {
                 Some(state) => self.dynamic(role, e, state, resp).unwrap_or(recorded),
