@@ -23,9 +23,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use printwatch_core::sim::server::{Server, ServerConfig, SharedStats};
-use printwatch_core::sim::sys::{self, Outgoing, RecvBatch, SendBatch};
 use printwatch_core::sim::{load, Agent, DynamicsConfig, Fleet};
 use printwatch_core::snmp::{Encoder, Message, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
+use printwatch_core::udp::{self as sys, Outgoing, RecvBatch, SendBatch};
 
 const BASE: Ipv4Addr = Ipv4Addr::new(127, 30, 0, 1);
 const IN_FLIGHT: usize = 512;
@@ -94,7 +94,7 @@ fn run(fleet: &Arc<Fleet>, printers: u32, seconds: f64, req: &[u8]) -> f64 {
             .map(|_| {
                 next = (next + 1) % printers;
                 let to = SocketAddrV4::new(Ipv4Addr::from(u32::from(BASE) + next), port);
-                Outgoing { data: req, from: Ipv4Addr::LOCALHOST, to }
+                Outgoing { data: req, from: Some(Ipv4Addr::LOCALHOST), to }
             })
             .collect();
         in_flight += sys::send_batch(sock.as_raw_fd(), &msgs, &mut tx).count;

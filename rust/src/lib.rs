@@ -13,6 +13,8 @@ pub mod ber;
 pub mod engine;
 pub mod sim;
 pub mod snmp;
+#[cfg(target_os = "linux")]
+pub mod udp;
 
 #[cfg(feature = "python")]
 mod py;

@@ -19,8 +19,8 @@ use super::outcome::TargetResult;
 use super::pacing::TokenBucket;
 use super::plan::Target;
 use super::session::{Session, Step};
+use super::socket::{BatchSocket, BATCH};
 use super::stats::Stats;
-use super::udp::{BatchSocket, BATCH};
 
 /// The longest the loop sleeps between looks at the cancel flag.
 pub const TURN: Duration = Duration::from_millis(20);
@@ -200,22 +200,18 @@ impl Driver {
                 .collect();
             let result = self.socket.send(&datagrams);
             drop(datagrams);
-            let sent = match result {
-                Ok(sent) => sent,
-                Err(err) => {
-                    // The first datagram not sent is the one the kernel refused.
-                    self.send_failed(batch[0], &err);
-                    self.requeue(&batch[1..]);
-                    continue;
+            let tried = result.count + result.failures.len();
+            let mut failures = result.failures.into_iter().peekable();
+            for (i, q) in batch[..tried].iter().enumerate() {
+                match failures.next_if(|(at, _)| *at == i) {
+                    Some((_, err)) => self.send_failed(*q, &err),
+                    None => self.sent(*q, now),
                 }
-            };
-            for q in &batch[..sent] {
-                self.sent(*q, now);
             }
-            self.bucket.take(sent);
-            if sent < batch.len() {
-                // The socket's buffer is full: try again next turn.
-                self.requeue(&batch[sent..]);
+            self.bucket.take(tried);
+            if result.blocked {
+                // The socket's buffer is full: try the rest next turn.
+                self.requeue(&batch[tried..]);
                 return;
             }
         }
@@ -288,16 +284,17 @@ impl Driver {
     }
 
     fn datagram(&mut self, i: usize, now: Instant) {
-        let (envelope, data) = self.socket.datagram(i);
+        let envelope = self.socket.datagram(i);
+        let len = envelope.data.len();
         self.stats.packets_received += 1;
-        self.stats.bytes_received += envelope.len as u64;
-        let decoded = if envelope.truncated { None } else { decode(data).ok() };
+        self.stats.bytes_received += len as u64;
+        let decoded = if envelope.truncated { None } else { decode(envelope.data).ok() };
         let Some(msg) = decoded else {
             self.stats.malformed += 1;
             if let Some(&s) = self.by_address.get(&envelope.source) {
                 let session = &mut self.sessions[s as usize];
                 if let Some(op) = session.in_flight() {
-                    session.malformed(op, envelope.len);
+                    session.malformed(op, len);
                 }
             }
             return;
@@ -324,7 +321,7 @@ impl Driver {
             return;
         }
         self.stats.matched += 1;
-        let step = session.on_response(op as usize, &msg, envelope.len, now);
+        let step = session.on_response(op as usize, &msg, len, now);
         let request_id = pdu.request_id;
         self.retire(request_id, Retired::Answered);
         self.after(s, op, step);

@@ -3,7 +3,7 @@
 //! * [`plan`] — what to ask each target (scalars to GET, subtrees to walk);
 //! * [`session`] — one target's poll as a sans-I/O state machine (packing, walks, tooBig,
 //!   loops, retries, v1 fallback);
-//! * [`driver`] — the I/O loop: batched UDP, timers, the packets-per-second cap, and matching
+//! * [`driver`] — the I/O loop: batched UDP (`crate::udp`, through [`socket`]), timers, the packets-per-second cap, and matching
 //!   answers by source address and port, request id and community;
 //! * [`batch`] — a driver on its own thread, with results handed over in batches and a cancel
 //!   that is seen within 20 ms;
@@ -16,8 +16,8 @@ pub mod outcome;
 mod pacing;
 pub mod plan;
 pub mod session;
+pub mod socket;
 pub mod stats;
-mod udp;
 
 pub use batch::Batch;
 pub use config::{ConfigError, EngineConfig};

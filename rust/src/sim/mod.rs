@@ -14,7 +14,6 @@ mod response;
 pub mod server;
 pub mod snmprec;
 #[cfg(target_os = "linux")]
-pub mod sys;
 mod values;
 
 pub use agent::{error_status, Agent, Reply, DEFAULT_COMMUNITY, DEFAULT_MAX_MESSAGE_SIZE};

@@ -7,7 +7,7 @@
 //! Linux only (all of `127.0.0.0/8` is local there). Only loopback fleets are accepted.
 //!
 //! Datagrams are received and sent in batches (`recvmmsg`/`sendmmsg`, up to [`BATCH`] a call,
-//! see [`super::sys`]). Replies a slow printer holds back wait in a timer queue, so they delay
+//! see [`crate::udp`]). Replies a slow printer holds back wait in a timer queue, so they delay
 //! nobody else.
 
 use std::cmp::Reverse;
@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::fleet::{Fleet, Outcome};
-use super::sys::{self, Outgoing, RecvBatch, SendBatch};
+use crate::udp::{self as sys, Outgoing, RecvBatch, SendBatch};
 
 /// How often an idle server looks at the stop flag and the deadline.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -284,8 +284,10 @@ impl Loop {
                 }
             }
         }
-        let msgs: Vec<Outgoing<'_>> =
-            ready.iter().map(|&(k, from, to)| Outgoing { data: &self.outs[k], from, to }).collect();
+        let msgs: Vec<Outgoing<'_>> = ready
+            .iter()
+            .map(|&(k, from, to)| Outgoing { data: &self.outs[k], from: Some(from), to })
+            .collect();
         count_sent(&sys::send_batch(self.fd, &msgs, &mut self.tx), &mut delta);
         stats.add(&delta);
     }
@@ -302,7 +304,7 @@ impl Loop {
             return;
         }
         let msgs: Vec<Outgoing<'_>> =
-            due.iter().map(|h| Outgoing { data: &h.data, from: h.from, to: h.to }).collect();
+            due.iter().map(|h| Outgoing { data: &h.data, from: Some(h.from), to: h.to }).collect();
         let mut delta = ServerStats::default();
         count_sent(&sys::send_batch(self.fd, &msgs, &mut self.tx), &mut delta);
         stats.add(&delta);
@@ -312,8 +314,8 @@ impl Loop {
 fn count_sent(sent: &sys::Sent, delta: &mut ServerStats) {
     delta.answered += sent.count as u64;
     delta.bytes_sent += sent.bytes;
-    delta.send_errors += sent.failed as u64;
-    delta.dropped += sent.failed as u64;
+    delta.send_errors += sent.failures.len() as u64;
+    delta.dropped += sent.failures.len() as u64;
 }
 
 /// Binds and runs a server in one call (see [`Server::bind`] and [`Server::run`]).

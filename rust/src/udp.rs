@@ -1,5 +1,7 @@
-//! The only `unsafe` code of the crate: batched `recvmmsg`/`sendmmsg` with `IP_PKTINFO`
-//! control messages, which std's `UdpSocket` cannot do. Every pointer handed to the kernel
+//! Batched UDP for the engine and the simulator (Linux): `recvmmsg`/`sendmmsg`, up to a batch
+//! of datagrams per system call, with optional `IP_PKTINFO` control messages (the simulator's
+//! replies leave from each printer's own address), which std's `UdpSocket` cannot do. The
+//! platform's `unsafe` code lives here and nowhere else in the crate. Every pointer handed to the kernel
 //! points into buffers owned by the batch (or the caller's slices) that outlive the call, and
 //! every header is rebuilt just before the call that uses it.
 #![allow(unsafe_code)]
@@ -26,11 +28,12 @@ pub struct Received<'b> {
     pub truncated: bool,
 }
 
-/// One datagram to send: `data` to `to`, leaving from `from` (`IP_PKTINFO`'s `ipi_spec_dst`).
+/// One datagram to send: `data` to `to`, leaving from `from` (`IP_PKTINFO`'s `ipi_spec_dst`)
+/// when given, else from whatever address the kernel picks.
 #[derive(Debug, Clone, Copy)]
 pub struct Outgoing<'d> {
     pub data: &'d [u8],
-    pub from: Ipv4Addr,
+    pub from: Option<Ipv4Addr>,
     pub to: SocketAddrV4,
 }
 
@@ -54,6 +57,13 @@ pub struct RecvBatch {
     headers: Vec<libc::mmsghdr>,
     filled: usize,
 }
+
+// SAFETY: the raw pointers in a batch's headers point only into the batch's own heap buffers
+// (or, for sends, the caller's slices during one call) and are rebuilt before every system call,
+// so a batch may move to another thread: nothing else ever reads through them.
+unsafe impl Send for RecvBatch {}
+// SAFETY: as for `RecvBatch`.
+unsafe impl Send for SendBatch {}
 
 impl RecvBatch {
     #[must_use]
@@ -129,11 +139,26 @@ pub fn enable_pktinfo(fd: RawFd) -> io::Result<()> {
     }
 }
 
-/// Asks for socket buffers of `bytes` each way (the kernel caps them at its `rmem_max` and
-/// `wmem_max`), so that a burst of requests waits in the queue instead of being dropped.
+/// Asks for socket buffers of `bytes` each way, so that a burst of datagrams waits in the queue
+/// instead of being dropped. With `CAP_NET_ADMIN` (root) the `FORCE` options pass the kernel's
+/// `rmem_max`/`wmem_max` caps (often 208 KiB); without it the capped size is taken.
 pub fn set_buffers(fd: RawFd, bytes: usize) -> io::Result<()> {
     let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-    for option in [libc::SO_RCVBUF, libc::SO_SNDBUF] {
+    for (forced, option) in [(libc::SO_RCVBUFFORCE, libc::SO_RCVBUF), (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)]
+    {
+        // SAFETY: as in `enable_pktinfo`: an open socket and a live `c_int` of the stated size.
+        let rc = unsafe {
+            libc::setsockopt(
+                fd,
+                libc::SOL_SOCKET,
+                forced,
+                ptr::from_ref(&size).cast(),
+                mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            continue;
+        }
         // SAFETY: as in `enable_pktinfo`: an open socket and a live `c_int` of the stated size.
         let rc = unsafe {
             libc::setsockopt(
@@ -203,13 +228,15 @@ pub struct Sent {
     pub count: usize,
     /// Payload bytes of the datagrams sent.
     pub bytes: u64,
-    /// Datagrams the kernel refused (each skipped), and the first refusal.
-    pub failed: usize,
-    pub first_error: Option<io::Error>,
+    /// Datagrams the kernel refused (each skipped): their index in `msgs`, and why.
+    pub failures: Vec<(usize, io::Error)>,
+    /// The socket is non-blocking and its buffer is full: `msgs[count + failures.len()..]`
+    /// were not tried.
+    pub blocked: bool,
 }
 
 /// Sends `msgs` with as few `sendmmsg` calls as the kernel allows; a message the kernel refuses
-/// is skipped and counted.
+/// is skipped and recorded. On a non-blocking socket it stops when the buffer is full.
 pub fn send_batch(fd: RawFd, msgs: &[Outgoing<'_>], batch: &mut SendBatch) -> Sent {
     let n = msgs.len();
     batch.names.resize(n, zeroed_name());
@@ -229,8 +256,11 @@ pub fn send_batch(fd: RawFd, msgs: &[Outgoing<'_>], batch: &mut SendBatch) -> Se
             if e.kind() == io::ErrorKind::Interrupted {
                 continue;
             }
-            result.failed += 1;
-            result.first_error.get_or_insert(e);
+            if e.kind() == io::ErrorKind::WouldBlock {
+                result.blocked = true;
+                break;
+            }
+            result.failures.push((at, e));
             at += 1; // the first message failed: skip it and go on with the rest
         } else {
             let done = (rc as usize).clamp(1, n - at);
@@ -250,17 +280,20 @@ fn fill_send(batch: &mut SendBatch, k: usize, m: &Outgoing<'_>) {
     name.sin_addr.s_addr = u32::from(*m.to.ip()).to_be();
     // `sendmmsg` only reads through `iov_base`, despite the `*mut`.
     batch.iovs[k] = libc::iovec { iov_base: m.data.as_ptr().cast_mut().cast(), iov_len: m.data.len() };
-    let info = libc::in_pktinfo {
-        ipi_ifindex: 0,
-        ipi_spec_dst: libc::in_addr { s_addr: u32::from(m.from).to_be() },
-        ipi_addr: libc::in_addr { s_addr: 0 },
-    };
     let h = &mut batch.headers[k];
     *h = zeroed_header();
     h.msg_hdr.msg_name = ptr::from_mut(name).cast();
     h.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
     h.msg_hdr.msg_iov = &mut batch.iovs[k];
     h.msg_hdr.msg_iovlen = 1;
+    let Some(from) = m.from else {
+        return;
+    };
+    let info = libc::in_pktinfo {
+        ipi_ifindex: 0,
+        ipi_spec_dst: libc::in_addr { s_addr: u32::from(from).to_be() },
+        ipi_addr: libc::in_addr { s_addr: 0 },
+    };
     h.msg_hdr.msg_control = batch.cmsgs[k].0.as_mut_ptr().cast();
     // SAFETY: CMSG_SPACE/CMSG_LEN are arithmetic; the one control message they size fits in the
     // 64-byte control buffer (a header plus an `in_pktinfo` take 28), `CMSG_FIRSTHDR` of a
@@ -273,4 +306,18 @@ fn fill_send(batch: &mut SendBatch, k: usize, m: &Outgoing<'_>) {
         (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<libc::in_pktinfo>() as u32) as _;
         ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast(), info);
     }
+}
+
+/// Waits until `fd` can be read, at most `timeout`; false on timeout (or a signal).
+pub fn wait_readable(fd: RawFd, timeout: std::time::Duration) -> io::Result<bool> {
+    let mut pfd = libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+    // Rounded up: a wait shorter than a millisecond must not become a busy loop of zero waits.
+    let ms = libc::c_int::try_from(timeout.as_micros().div_ceil(1000)).unwrap_or(libc::c_int::MAX);
+    // SAFETY: one live `pollfd`, count 1.
+    let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+    if n < 0 {
+        let err = io::Error::last_os_error();
+        return if err.kind() == io::ErrorKind::Interrupted { Ok(false) } else { Err(err) };
+    }
+    Ok(n > 0)
 }
