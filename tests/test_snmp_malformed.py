@@ -102,8 +102,6 @@ def value_message(value_tlv: bytes) -> bytes:
     ("value_tlv", "reason"),
     [
         (b"\x02\x00", "empty_integer"),
-        (b"\x02\x02\x00\x01", "non_minimal_integer"),
-        (b"\x02\x02\xff\x80", "non_minimal_integer"),
         (b"\x02\x05\x00\x80\x00\x00\x00", "integer_out_of_range"),
         (b"\x41\x01\x80", "integer_out_of_range"),  # negative Counter32
         (b"\x41\x05\x01\x00\x00\x00\x00", "integer_out_of_range"),  # 2**32
@@ -169,3 +167,32 @@ def test_random_bytes_never_crash(data: bytes) -> None:
 def test_mutated_real_packets_never_crash(data: bytes, where: int, junk: bytes) -> None:
     at = where % len(data)
     assert_decodes_or_rejects(data[:at] + junk + data[at + len(junk) :])
+
+
+@pytest.mark.parametrize(
+    ("value_tlv", "vtype", "value"),
+    [
+        (b"\x02\x02\x00\x01", "Integer", 1),
+        (b"\x02\x02\xff\x80", "Integer", -128),  # pyasn1's -128
+        (b"\x02\x05\x00\x00\x00\x00\x07", "Integer", 7),
+        (b"\x41\x06\x00\x00\xff\xff\xff\xff", "Counter32", 2**32 - 1),
+        (b"\x46\x0a\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff", "Counter64", 2**64 - 1),
+    ],
+)
+def test_redundant_integer_sign_octets_are_read(value_tlv: bytes, vtype: str, value: int) -> None:
+    # X.690 asks senders for minimal INTEGERs; gosnmp and pyasn1 send longer ones and net-snmp
+    # reads them. printwatch reads the value and writes it back minimal.
+    msg = snmp.decode(value_message(value_tlv))
+    [vb] = msg.pdu.varbinds
+    assert (vb.type, vb.value) == (vtype, value)
+    assert snmp.decode(snmp.encode(msg)) == msg
+
+
+def test_gosnmp_request_id_in_four_octets_is_read() -> None:
+    # prometheus-snmp-exporter 0.21 (gosnmp) sends request-id 0x1a3f32 as 02 04 00 1a 3f 32.
+    vbl = b"\x30\x0e\x30\x0c\x06\x08\x2b\x06\x01\x02\x01\x01\x05\x00\x05\x00"
+    body = b"\x02\x04\x00\x1a\x3f\x32\x02\x01\x00\x02\x01\x00" + vbl
+    pdu = b"\xa0" + bytes([len(body)]) + body
+    msg_body = b"\x02\x01\x01\x04\x06public" + pdu
+    msg = snmp.decode(b"\x30" + bytes([len(msg_body)]) + msg_body)
+    assert msg.pdu.request_id == 0x1A3F32

@@ -24,8 +24,6 @@ pub enum ErrorKind {
     TrailingBytes(usize),
     /// An INTEGER with no content octets.
     EmptyInteger,
-    /// An INTEGER with redundant leading 0x00 or 0xFF octets (X.690 8.3.2).
-    NonMinimalInteger,
     /// An INTEGER that does not fit the range of its type.
     IntegerOutOfRange,
     /// NULL (or an exception value) with content octets.
@@ -79,7 +77,6 @@ impl fmt::Display for ErrorKind {
             }
             Self::TrailingBytes(n) => write!(f, "{n} unexpected trailing bytes"),
             Self::EmptyInteger => f.write_str("INTEGER with no content"),
-            Self::NonMinimalInteger => f.write_str("INTEGER not minimally encoded"),
             Self::IntegerOutOfRange => f.write_str("integer out of range for its type"),
             Self::NonEmptyNull => f.write_str("NULL with content"),
             Self::EmptyOid => f.write_str("empty OBJECT IDENTIFIER"),

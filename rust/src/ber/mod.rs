@@ -11,7 +11,9 @@
 //!   longer than needed is *accepted* (X.690 BER allows it; RFC 3417 only forbids senders to emit
 //!   it, and some printer firmware does);
 //! * the indefinite length (0x80) is rejected (RFC 3417 section 8 prohibits it);
-//! * INTEGER contents must be non-empty and minimal (X.690 8.3.2 — a BER rule, not only DER);
+//! * INTEGER contents must be non-empty; redundant leading sign octets are *accepted* (X.690
+//!   8.3.2 asks senders for the minimal form, but gosnmp and pyasn1 send longer ones and net-snmp
+//!   reads them);
 //! * OBJECT IDENTIFIER sub-identifiers must be minimal (X.690 8.19.2) and fit in 32 bits.
 
 mod error;

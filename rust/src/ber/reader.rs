@@ -146,29 +146,32 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Checks X.690 8.3: at least one octet, and no redundant leading 0x00 / 0xFF octet.
-fn check_integer(tlv: &Tlv<'_>) -> Result<()> {
-    let c = tlv.content;
-    match c {
-        [] => Err(DecodeError::new(ErrorKind::EmptyInteger, tlv.offset)),
-        [0x00, next, ..] if next & 0x80 == 0 => {
-            Err(DecodeError::new(ErrorKind::NonMinimalInteger, tlv.content_offset))
-        }
-        [0xff, next, ..] if next & 0x80 != 0 => {
-            Err(DecodeError::new(ErrorKind::NonMinimalInteger, tlv.content_offset))
-        }
-        _ => Ok(()),
+/// The content octets of an INTEGER without redundant leading 0x00 / 0xFF octets (X.690 8.3.2
+/// asks senders for the minimal form; gosnmp and pyasn1 send longer ones and net-snmp reads
+/// them, so printwatch reads them too: the value is what counts). At least one octet remains.
+fn minimal_content<'a>(tlv: &Tlv<'a>) -> Result<&'a [u8]> {
+    let mut c = tlv.content;
+    if c.is_empty() {
+        return Err(DecodeError::new(ErrorKind::EmptyInteger, tlv.offset));
     }
+    while let [first, next, ..] = c {
+        let redundant = (*first == 0x00 && next & 0x80 == 0) || (*first == 0xff && next & 0x80 != 0);
+        if !redundant {
+            break;
+        }
+        c = &c[1..];
+    }
+    Ok(c)
 }
 
-/// A signed integer of at most eight content octets.
+/// A signed integer that fits in 64 bits (however many redundant sign octets precede it).
 pub fn decode_i64(tlv: &Tlv<'_>) -> Result<i64> {
-    check_integer(tlv)?;
-    if tlv.content.len() > 8 {
+    let c = minimal_content(tlv)?;
+    if c.len() > 8 {
         return Err(DecodeError::new(ErrorKind::IntegerOutOfRange, tlv.content_offset));
     }
-    let mut v: i64 = if tlv.content[0] & 0x80 != 0 { -1 } else { 0 };
-    for &b in tlv.content {
+    let mut v: i64 = if c[0] & 0x80 != 0 { -1 } else { 0 };
+    for &b in c {
         v = (v << 8) | i64::from(b);
     }
     Ok(v)
@@ -180,10 +183,9 @@ pub fn decode_i32(tlv: &Tlv<'_>) -> Result<i32> {
     i32::try_from(v).map_err(|_| DecodeError::new(ErrorKind::IntegerOutOfRange, tlv.content_offset))
 }
 
-/// A non-negative integer no larger than `u64::MAX` (nine octets with a leading 0x00 at most).
+/// A non-negative integer no larger than `u64::MAX` (eight octets after one leading 0x00).
 pub fn decode_u64(tlv: &Tlv<'_>) -> Result<u64> {
-    check_integer(tlv)?;
-    let c = tlv.content;
+    let c = minimal_content(tlv)?;
     let out_of_range = DecodeError::new(ErrorKind::IntegerOutOfRange, tlv.content_offset);
     if c[0] & 0x80 != 0 {
         return Err(out_of_range);
@@ -268,8 +270,16 @@ mod tests {
             decode_i32(&tlv(&[2, 5, 0, 0x80, 0, 0, 0])).unwrap_err().kind,
             ErrorKind::IntegerOutOfRange
         );
-        assert_eq!(decode_i32(&tlv(&[2, 2, 0, 1])).unwrap_err().kind, ErrorKind::NonMinimalInteger);
-        assert_eq!(decode_i32(&tlv(&[2, 2, 0xff, 0xff])).unwrap_err().kind, ErrorKind::NonMinimalInteger);
+        // Redundant sign octets are read (gosnmp's request ids, pyasn1's -128), not rejected.
+        assert_eq!(decode_i32(&tlv(&[2, 2, 0, 1])).unwrap(), 1);
+        assert_eq!(decode_i32(&tlv(&[2, 2, 0xff, 0xff])).unwrap(), -1);
+        assert_eq!(decode_i32(&tlv(&[2, 4, 0, 0x1a, 0x3f, 0x32])).unwrap(), 0x001a_3f32);
+        assert_eq!(decode_i32(&tlv(&[2, 2, 0xff, 0x80])).unwrap(), -128);
+        assert_eq!(decode_u32(&tlv(&[0x41, 6, 0, 0, 0xff, 0xff, 0xff, 0xff])).unwrap(), u32::MAX);
+        assert_eq!(
+            decode_i32(&tlv(&[2, 6, 0, 0, 0x80, 0, 0, 0])).unwrap_err().kind,
+            ErrorKind::IntegerOutOfRange
+        );
         assert_eq!(decode_i32(&tlv(&[2, 0])).unwrap_err().kind, ErrorKind::EmptyInteger);
         assert_eq!(decode_u32(&tlv(&[0x41, 5, 0, 0xff, 0xff, 0xff, 0xff])), Ok(u32::MAX));
         assert_eq!(decode_u32(&tlv(&[0x41, 1, 0xff])).unwrap_err().kind, ErrorKind::IntegerOutOfRange);

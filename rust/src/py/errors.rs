@@ -44,7 +44,6 @@ fn reason(kind: ErrorKind) -> &'static str {
         ErrorKind::LengthPastEnd { .. } => "length_past_end",
         ErrorKind::TrailingBytes(_) => "trailing_bytes",
         ErrorKind::EmptyInteger => "empty_integer",
-        ErrorKind::NonMinimalInteger => "non_minimal_integer",
         ErrorKind::IntegerOutOfRange => "integer_out_of_range",
         ErrorKind::NonEmptyNull => "non_empty_null",
         ErrorKind::EmptyOid => "empty_oid",
