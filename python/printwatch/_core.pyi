@@ -1,7 +1,9 @@
 """Typed stubs of the Rust extension ``printwatch._core`` (see ``rust/src/py/``)."""
 
-from collections.abc import Iterable
-from typing import Literal, final
+import os
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Literal, TypedDict, final
 
 __version__: str
 __all__ = [
@@ -12,6 +14,7 @@ __all__ = [
     "Message",
     "Pdu",
     "PrintwatchError",
+    "Simulator",
     "VarBind",
     "__version__",
     "decode",
@@ -136,3 +139,87 @@ def decode(data: bytes) -> Message:
 
 def encode(message: Message) -> bytes:
     """Encode with minimal BER. Error handling: raises EncodeError for SET or a PDU the version lacks."""
+
+_Path = str | os.PathLike[str]
+
+class _SimulatorStats(TypedDict):
+    received: int
+    """Datagrams received, for any address."""
+    answered: int
+    """Replies sent."""
+    dropped: int
+    """Datagrams not answered: outside the fleet, undecodable, wrong community, not a read."""
+    send_errors: int
+    """Replies the kernel refused (also counted in ``dropped``)."""
+    bytes_received: int
+    """UDP payload bytes received."""
+    bytes_sent: int
+    """UDP payload bytes sent."""
+
+class _PrinterInfo(TypedDict):
+    index: int
+    address: str
+    recording: str
+    """The name (file stem) of the recording the printer answers from."""
+    serial: str | None
+    mac: str | None
+    """``aa:bb:cc:dd:ee:ff``."""
+    sys_name: str | None
+
+@final
+class Simulator:
+    """A simulated printer fleet served over UDP on consecutive loopback addresses, on a Rust
+    thread. Printer ``i`` is ``base + i`` and answers from recording ``i % len(recordings)``.
+
+    Error handling: the constructor raises ValueError (base outside 127.0.0.0/8, a fleet that
+    does not fit, no ``.snmprec`` files, a recording without variables), OSError (a path that
+    cannot be read) or TypeError (``recordings`` of the wrong type); ``start`` raises OSError
+    when the port cannot be bound and RuntimeError when called twice.
+    """
+
+    def __new__(
+        cls,
+        recordings: _Path | Sequence[_Path],
+        *,
+        count: int = 1,
+        base: str = "127.20.0.1",
+        port: int = 0,
+        community: str = "public",
+        identity: bool = True,
+        dynamics: bool = False,
+        seed: int = 0,
+        time_scale: float = 1.0,
+    ) -> Simulator: ...
+    def start(self) -> None:
+        """Bind the port and serve on a Rust thread; returns at once."""
+    def stop(self) -> _SimulatorStats:
+        """Stop serving within 100 ms, join the thread, return the final stats. Idempotent."""
+    def stats(self) -> _SimulatorStats:
+        """The counts so far (read while serving, without stopping)."""
+    def printer(self, index: int) -> _PrinterInfo:
+        """What printer ``index`` answers as. Raises IndexError outside the fleet."""
+    @property
+    def running(self) -> bool:
+        """True while the server thread runs."""
+    @property
+    def port(self) -> int:
+        """The UDP port every printer answers on (the bound one once started)."""
+    @property
+    def count(self) -> int: ...
+    @property
+    def first(self) -> str:
+        """The first printer's address."""
+    @property
+    def last(self) -> str:
+        """The last printer's address."""
+    @property
+    def recordings(self) -> list[str]:
+        """The recordings' names, in the order printers cycle through them."""
+    def __enter__(self) -> Simulator: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> bool: ...

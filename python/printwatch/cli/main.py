@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from printwatch import __version__
 
@@ -12,7 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printwatch",
         description="SNMP polling appliance for printer fleets.",
-        epilog="Commands still to come (see the README): demo, run, simulate, poll, discover, sql.",
+        epilog="Commands still to come (see the README): demo, run, poll, discover, sql.",
     )
     parser.add_argument("--version", action="version", version=f"printwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -25,7 +26,37 @@ def build_parser() -> argparse.ArgumentParser:
     selfcheck.add_argument(
         "--seconds", type=float, default=0.5, help="how long to time the codec (default 0.5)"
     )
+    add_simulate(commands)
     return parser
+
+
+def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    simulate = commands.add_parser(
+        "simulate",
+        help="serve simulated printers, built from .snmprec recordings, on loopback addresses",
+        description="Serve COUNT simulated printers on consecutive loopback addresses from BASE, "
+        "all on one UDP port, printer i answering from recording i %% n. Prints one line naming "
+        "the range; stops on SIGINT/SIGTERM or after --duration seconds, then prints its counts.",
+    )
+    simulate.add_argument(
+        "--recordings",
+        type=Path,
+        required=True,
+        metavar="DIR",
+        help="a directory of .snmprec files (or one file)",
+    )
+    simulate.add_argument("--count", type=int, default=1, help="number of printers (default 1)")
+    simulate.add_argument("--base", default="127.20.0.1", help="first address (default 127.20.0.1)")
+    simulate.add_argument("--port", type=int, default=161, help="UDP port (default 161, needs root)")
+    simulate.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    simulate.add_argument("--community", default="public", help="community answered (default public)")
+    simulate.add_argument("--seed", type=int, default=0, help="seed of identities and dynamics (default 0)")
+    simulate.add_argument(
+        "--no-identity",
+        dest="identity",
+        action="store_false",
+        help="answer every printer exactly as its recording (no per-printer serial, MAC, sysName)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +66,19 @@ def main(argv: list[str] | None = None) -> int:
         from printwatch.cli.selfcheck import run_selfcheck
 
         return run_selfcheck(seconds=args.seconds)
+    if args.command == "simulate":
+        from printwatch.cli.simulate import run_simulate
+
+        return run_simulate(
+            args.recordings,
+            count=args.count,
+            base=args.base,
+            port=args.port,
+            duration_s=args.duration,
+            community=args.community,
+            identity=args.identity,
+            seed=args.seed,
+        )
     parser.print_help()
     return 0
 

@@ -5,6 +5,7 @@
 mod codec;
 mod errors;
 mod message;
+mod sim;
 
 use pyo3::prelude::*;
 
@@ -14,5 +15,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     message::register(m)?;
     codec::register(m)?;
+    sim::register(m)?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 pub mod agent;
 pub mod fleet;
+pub mod loader;
 mod response;
 #[cfg(target_os = "linux")]
 pub mod server;
@@ -12,4 +13,5 @@ pub mod snmprec;
 
 pub use agent::{error_status, Agent, Reply, DEFAULT_COMMUNITY, DEFAULT_MAX_MESSAGE_SIZE};
 pub use fleet::Fleet;
+pub use loader::{load, LoadError, Loaded};
 pub use snmprec::{Entry, Recording, SnmprecError, SnmprecErrorKind};

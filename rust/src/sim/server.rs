@@ -9,7 +9,7 @@
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use super::fleet::Fleet;
@@ -46,7 +46,8 @@ impl ServerConfig {
         (index < self.count).then(|| Ipv4Addr::from(u32::from(self.base) + index))
     }
 
-    fn validate(&self) -> io::Result<()> {
+    /// Checks that the fleet is non-empty and lies entirely within `127.0.0.0/8`.
+    pub fn validate(&self) -> io::Result<()> {
         let invalid = |msg: &str| Err(io::Error::new(io::ErrorKind::InvalidInput, msg.to_string()));
         if self.count == 0 {
             return invalid("the fleet has no printers (count 0)");
@@ -72,6 +73,52 @@ pub struct ServerStats {
     pub dropped: u64,
     /// Replies the kernel refused to send (also counted in `dropped`).
     pub send_errors: u64,
+    /// UDP payload bytes received (every datagram, answered or not).
+    pub bytes_received: u64,
+    /// UDP payload bytes of the replies sent.
+    pub bytes_sent: u64,
+}
+
+/// [`ServerStats`] that another thread can read while the server runs.
+#[derive(Debug, Default)]
+pub struct SharedStats {
+    received: AtomicU64,
+    answered: AtomicU64,
+    dropped: AtomicU64,
+    send_errors: AtomicU64,
+    bytes_received: AtomicU64,
+    bytes_sent: AtomicU64,
+}
+
+impl SharedStats {
+    /// The counts so far.
+    #[must_use]
+    pub fn snapshot(&self) -> ServerStats {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        ServerStats {
+            received: get(&self.received),
+            answered: get(&self.answered),
+            dropped: get(&self.dropped),
+            send_errors: get(&self.send_errors),
+            bytes_received: get(&self.bytes_received),
+            bytes_sent: get(&self.bytes_sent),
+        }
+    }
+
+    /// Adds a batch of counts.
+    pub fn add(&self, delta: &ServerStats) {
+        let add = |a: &AtomicU64, n: u64| {
+            if n != 0 {
+                a.fetch_add(n, Ordering::Relaxed);
+            }
+        };
+        add(&self.received, delta.received);
+        add(&self.answered, delta.answered);
+        add(&self.dropped, delta.dropped);
+        add(&self.send_errors, delta.send_errors);
+        add(&self.bytes_received, delta.bytes_received);
+        add(&self.bytes_sent, delta.bytes_sent);
+    }
 }
 
 /// A bound fleet server: bind first (learning the port), then [`run`](Server::run).
@@ -104,12 +151,18 @@ impl Server {
     /// Serves until `stop` is set or the configured duration has passed (checked at least every
     /// 50 ms), then returns what it did.
     pub fn run(&self, fleet: &Fleet, stop: &AtomicBool) -> io::Result<ServerStats> {
+        let stats = SharedStats::default();
+        self.run_with(fleet, stop, &stats)?;
+        Ok(stats.snapshot())
+    }
+
+    /// Like [`Server::run`], counting into `stats` as it goes (readable from other threads).
+    pub fn run_with(&self, fleet: &Fleet, stop: &AtomicBool, stats: &SharedStats) -> io::Result<()> {
         if fleet.is_empty() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "the fleet has no agents"));
         }
         let deadline = self.config.duration.map(|d| Instant::now() + d);
         let fd = self.socket.as_raw_fd();
-        let mut stats = ServerStats::default();
         let mut buf = vec![0u8; RECV_BUFFER];
         let mut out = Vec::with_capacity(RECV_BUFFER);
         while !stop.load(Ordering::Relaxed) && deadline.map_or(true, |d| Instant::now() < d) {
@@ -119,27 +172,27 @@ impl Server {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            stats.received += 1;
+            let mut delta =
+                ServerStats { received: 1, bytes_received: received.len as u64, ..ServerStats::default() };
             let agent = received
                 .destination
                 .filter(|_| !received.truncated)
                 .and_then(|dst| Some((dst, fleet.agent(self.config.index_of(dst)?)?)));
-            let Some((dst, agent)) = agent else {
-                stats.dropped += 1;
-                continue;
-            };
-            if agent.respond(&buf[..received.len], &mut out).is_none() {
-                stats.dropped += 1;
-                continue;
+            match agent {
+                Some((dst, agent)) if agent.respond(&buf[..received.len], &mut out).is_some() => {
+                    if sys::send(fd, &out, dst, received.source).is_ok() {
+                        delta.answered = 1;
+                        delta.bytes_sent = out.len() as u64;
+                    } else {
+                        delta.send_errors = 1;
+                        delta.dropped = 1;
+                    }
+                }
+                _ => delta.dropped = 1,
             }
-            if sys::send(fd, &out, dst, received.source).is_ok() {
-                stats.answered += 1;
-            } else {
-                stats.send_errors += 1;
-                stats.dropped += 1;
-            }
+            stats.add(&delta);
         }
-        Ok(stats)
+        Ok(())
     }
 }
 
