@@ -11,7 +11,8 @@ The JSON line (one line on stdout, nothing else there)::
 * ``varbinds``: the sum of ``per_target_varbinds``; a target's count is its scalars that came
   back with a value plus every varbind inside a walked table's subtree (``bench/workload.py``).
 * ``errors``: per kind (``timeout``, ``snmp_error``, ``not_polled`` when ``--limit-seconds``
-  ran out before a target was started, ``other``...), counted once per failed target.
+  ran out before a target was started, ``other``...), counted once per failed target;
+  ``failed_targets`` maps each failed target's index (a string) to its kind.
 * ``wall_s``: from the first request to the last result, measured by the client itself (the
   harness also times the whole process, start-up included).
 * optional ``engine_cpu_s`` / ``engine_peak_rss_mb``: when the SNMP work is done by a separate
@@ -93,6 +94,7 @@ class Tally:
             "varbinds": sum(self.varbinds),
             "per_target_varbinds": self.varbinds,
             "errors": dict(sorted(errors.items())),
+            "failed_targets": {str(i): e for i, e in enumerate(self.failed) if e is not None},
             "wall_s": round(wall_s, 6),
             "concurrency": concurrency,
             **extra,
