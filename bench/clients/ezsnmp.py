@@ -4,10 +4,13 @@ Python binding). Its calls are synchronous; they release the GIL while they wait
 and decoding each request and turning every varbind into a Python ``Result`` runs under the GIL.
 
 For its best showing on two cores it runs ``--processes`` worker processes (default: one per
-core), each with a thread pool: ``--concurrency`` (default 64) printers in flight in all, split
-evenly. Threads alone keep one core busy at most (GIL); processes alone give only a few requests
-in flight. Per printer, in its own ``Session`` (v2c, numeric OIDs, the workload's community,
-timeout, retries and max-repetitions): ``get`` of the scalars, then one ``bulk_walk`` per table
+core), each with a thread pool: ``--concurrency`` (default 16) printers in flight in all, split
+evenly. Threads alone keep one core busy at most (the GIL); more threads only add contention
+(measured on 2,000 printers: 2 processes x 8 threads took 0.65 ms of CPU per poll, 1 x 64 took
+0.8-1.2 ms, 2 x 64 0.8 ms, 4 x 16 0.85 ms).
+
+Per printer, in its own ``Session`` (v2c, numeric OIDs, the workload's community, timeout,
+retries and max-repetitions): ``get`` of the scalars, then one ``bulk_walk`` per table
 (``bulk_walk`` of several roots at once walks only the first). Exception values
 (NOSUCHOBJECT/NOSUCHINSTANCE/ENDOFMIBVIEW: ezsnmp answers an empty table's walk with one, and a
 walk that reaches the end of the agent's MIB with up to max-repetitions of them) are not
@@ -107,7 +110,7 @@ def main() -> None:
     extra = argparse.ArgumentParser(add_help=False)
     extra.add_argument("--processes", type=int, default=os.cpu_count() or 1)
     ns, rest = extra.parse_known_args()
-    args = parse_args(__doc__ or NAME, default_concurrency=64, argv=rest)
+    args = parse_args(__doc__ or NAME, default_concurrency=16, argv=rest)
     processes = max(1, min(ns.processes, args.concurrency, len(args.targets) or 1))
     threads = max(1, args.concurrency // processes)
     tally = Tally(len(args.targets))
