@@ -1,8 +1,9 @@
 """The five-minute-budget bench (issue 3): one full poll cycle of a simulated printer fleet by
 printwatch's engine and by its peers, measured side by side in one run.
 
-    python bench/poll_cycle.py [--printers 1000 10000] [--peers-printers 1000] [--cli-printers 200]
-                               [--clients NAME ...] [--repeats 3] [--peer-repeats 1] [--json PATH]
+    python bench/poll_cycle.py [--printers 1000 10000] [--peers-printers N ...] [--cli-printers 200]
+                               [--fleet CLIENT=N[,N]] [--clients NAME ...] [--concurrency CLIENT=N]
+                               [--repeats 3] [--peer-repeats 3] [--json PATH | --no-json]
 
 The fleet simulator (``printwatch._core.Simulator``, a Rust thread) runs in this process,
 answering every printer on ``127.20.0.1 ..`` from the recordings (printer ``i`` from recording
@@ -28,8 +29,9 @@ the supplies, marker and alert tables) and prints one JSON line. Per run:
 
 printwatch's own engine (``bench/clients/printwatch_engine.py``) runs on every fleet size in
 ``--printers`` and on the peers' sizes; it is skipped with a message while the module or
-``printwatch._core.Engine`` is missing. Peers run on ``--peers-printers`` (net-snmp's tools,
-a process per request, on ``--cli-printers``). Each (client, fleet) runs ``--repeats`` times for
+``printwatch._core.Engine`` is missing. The peers run on the fleet sizes of ``PEER_FLEETS``
+(``--peers-printers`` sets them for all but net-snmp's tools, which run on ``--cli-printers``;
+``--fleet`` sets one client's). Each (client, fleet) runs ``--repeats`` times for
 printwatch and ``--peer-repeats`` for the peers, interleaved; the table shows medians. Ratios
 are per printer poll, against printwatch on the same fleet size in the same run.
 
@@ -68,6 +70,14 @@ IP_UDP_HEADER_BYTES = 28
 DEFAULT_RECORDINGS = Path(
     os.environ.get("PRINTWATCH_RECORDINGS", ROOT.parent / "shared" / "recordings" / "librenms" / "snmprec")
 )
+# The peers' fleet sizes: the fast ones on both of printwatch's, the slow ones on smaller fleets
+# (pysnmp takes about 10 ms of CPU per printer; net-snmp's tools spawn 4 processes per printer).
+PEER_FLEETS = {
+    "pysnmp_asyncio": [1000],
+    "ezsnmp": [1000, 10000],
+    "netsnmp_cli": [200],
+    "snmp_exporter": [1000, 10000],
+}
 TARGETS = {
     "printers_10k_s": 10.0,
     "cpu_vs_pysnmp": 100.0,
@@ -329,13 +339,27 @@ def main(argv: list[str] | None = None) -> int:
         "--printers", type=int, nargs="+", default=[1000, 10000], help="printwatch's fleet sizes"
     )
     parser.add_argument(
-        "--peers-printers", type=int, nargs="+", default=[1000], help="the peers' fleet sizes"
+        "--peers-printers",
+        type=int,
+        nargs="+",
+        help="every peer's fleet sizes but net-snmp's tools' (default: "
+        + "; ".join(f"{c} {' '.join(map(str, n))}" for c, n in PEER_FLEETS.items() if c != "netsnmp_cli")
+        + ")",
     )
-    parser.add_argument("--cli-printers", type=int, default=200, help="fleet size for net-snmp's tools")
+    parser.add_argument(
+        "--cli-printers", type=int, default=PEER_FLEETS["netsnmp_cli"][0], help="net-snmp's tools' fleet size"
+    )
+    parser.add_argument(
+        "--fleet",
+        nargs="+",
+        default=[],
+        metavar="CLIENT=N[,N]",
+        help="one client's fleet sizes, e.g. ezsnmp=500",
+    )
     parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
     parser.add_argument("--repeats", type=int, default=3, help="runs per fleet size for printwatch (median)")
     parser.add_argument(
-        "--peer-repeats", type=int, default=1, help="runs per fleet size for each peer (median)"
+        "--peer-repeats", type=int, default=3, help="runs per fleet size for each peer (median)"
     )
     parser.add_argument("--recordings", type=Path, default=DEFAULT_RECORDINGS)
     parser.add_argument("--base", default="127.20.0.1", help="the first simulated printer's address")
@@ -361,6 +385,17 @@ def main(argv: list[str] | None = None) -> int:
         if name not in CLIENTS or not value.isdigit():
             parser.error(f"--concurrency wants CLIENT=N with CLIENT one of {', '.join(CLIENTS)}: {item!r}")
         concurrency[name] = int(value)
+    fleets = {c: list(n) for c, n in PEER_FLEETS.items()}
+    if ns.peers_printers:
+        fleets.update({c: list(ns.peers_printers) for c in PEERS if c != "netsnmp_cli"})
+    fleets["netsnmp_cli"] = [ns.cli_printers]
+    fleets[PRINTWATCH] = list(ns.printers)
+    for item in ns.fleet:
+        name, _, value = item.partition("=")
+        sizes = value.split(",")
+        if name not in CLIENTS or not all(v.isdigit() and int(v) > 0 for v in sizes):
+            parser.error(f"--fleet wants CLIENT=N[,N] with CLIENT one of {', '.join(CLIENTS)}: {item!r}")
+        fleets[name] = [int(v) for v in sizes]
 
     skipped = {c: why for c in ns.clients if (why := availability(c)) is not None}
     for client, why in skipped.items():
@@ -369,12 +404,11 @@ def main(argv: list[str] | None = None) -> int:
     plan: list[tuple[str, int, int]] = []  # (client, printers, repeats)
     for client in active:
         if client == PRINTWATCH:
-            sizes = sorted(set(ns.printers) | set(ns.peers_printers) | {ns.cli_printers})
-            plan += [(client, n, ns.repeats) for n in sizes]
-        elif client == "netsnmp_cli":
-            plan.append((client, ns.cli_printers, ns.peer_repeats))
+            # Its own sizes, and every size a peer runs on, so each ratio compares equal fleets.
+            sizes = set(fleets[PRINTWATCH]).union(*(fleets[c] for c in active if c != PRINTWATCH))
+            plan += [(client, n, ns.repeats) for n in sorted(sizes)]
         else:
-            plan += [(client, n, ns.peer_repeats) for n in ns.peers_printers]
+            plan += [(client, n, ns.peer_repeats) for n in fleets[client]]
     if not plan:
         print("nothing to run", file=sys.stderr)
         return 2
