@@ -1,7 +1,7 @@
 """Typed stubs of the Rust extension ``printwatch._core`` (see ``rust/src/py/``)."""
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Literal, TypedDict, final
 
@@ -155,6 +155,10 @@ class _SimulatorStats(TypedDict):
     """UDP payload bytes received."""
     bytes_sent: int
     """UDP payload bytes sent."""
+    lost: int
+    """Requests the dynamics left unanswered: offline printers, lost packets (also ``dropped``)."""
+    delayed: int
+    """Replies a slow printer held back (counted in ``answered`` once sent)."""
 
 class _PrinterInfo(TypedDict):
     index: int
@@ -171,6 +175,9 @@ class Simulator:
     """A simulated printer fleet served over UDP on consecutive loopback addresses, on a Rust
     thread. Printer ``i`` is ``base + i`` and answers from recording ``i % len(recordings)``.
 
+    ``dynamics``: ``None``/``False`` (static), ``True`` (default rules) or a mapping of rule names
+    (``pages_per_hour_min``, ``offline_rate``, ``jam_rate``... see the README) to numbers.
+
     Error handling: the constructor raises ValueError (base outside 127.0.0.0/8, a fleet that
     does not fit, no ``.snmprec`` files, a recording without variables), OSError (a path that
     cannot be read) or TypeError (``recordings`` of the wrong type); ``start`` raises OSError
@@ -186,7 +193,7 @@ class Simulator:
         port: int = 0,
         community: str = "public",
         identity: bool = True,
-        dynamics: bool = False,
+        dynamics: bool | Mapping[str, float] | None = None,
         seed: int = 0,
         time_scale: float = 1.0,
     ) -> Simulator: ...
@@ -198,6 +205,17 @@ class Simulator:
         """The counts so far (read while serving, without stopping)."""
     def printer(self, index: int) -> _PrinterInfo:
         """What printer ``index`` answers as. Raises IndexError outside the fleet."""
+    def advance(self, seconds: float) -> None:
+        """Move simulated time forward by ``seconds`` for every printer, at once."""
+    @property
+    def time_s(self) -> float:
+        """Simulated seconds since the simulator was made."""
+    @property
+    def identity(self) -> bool:
+        """True if every printer has its own serial number, MAC address and sysName."""
+    @property
+    def dynamics(self) -> bool:
+        """True if pages, supplies and faults change over simulated time."""
     @property
     def running(self) -> bool:
         """True while the server thread runs."""

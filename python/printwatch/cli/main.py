@@ -52,6 +52,18 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     simulate.add_argument("--community", default="public", help="community answered (default public)")
     simulate.add_argument("--seed", type=int, default=0, help="seed of identities and dynamics (default 0)")
     simulate.add_argument(
+        "--dynamics",
+        action="store_true",
+        help="pages, supplies, offline hours, loss, slow answers and alerts change over time",
+    )
+    simulate.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per real second for --dynamics (default 1; 2016 runs a week in 5 minutes)",
+    )
+    simulate.add_argument(
         "--no-identity",
         dest="identity",
         action="store_false",
@@ -78,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             community=args.community,
             identity=args.identity,
             seed=args.seed,
+            dynamics=args.dynamics,
+            time_scale=args.time_scale,
         )
     parser.print_help()
     return 0

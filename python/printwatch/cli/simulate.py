@@ -71,10 +71,20 @@ def run_simulate(
     community: str,
     identity: bool,
     seed: int,
+    dynamics: bool = False,
+    time_scale: float = 1.0,
 ) -> int:
     try:
         sim = Simulator(
-            recordings, count=count, base=base, port=port, community=community, identity=identity, seed=seed
+            recordings,
+            count=count,
+            base=base,
+            port=port,
+            community=community,
+            identity=identity,
+            seed=seed,
+            dynamics=dynamics,
+            time_scale=time_scale,
         )
     except (ValueError, OSError, OverflowError) as err:
         print(f"printwatch simulate: {err}", file=sys.stderr)

@@ -10,8 +10,9 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::sim::dynamics::KEYS;
 use crate::sim::server::{Server, ServerConfig, ServerStats, SharedStats};
-use crate::sim::{load, Agent, Fleet};
+use crate::sim::{load, Agent, DynamicsConfig, Fleet};
 
 /// The server thread and what it shares with Python.
 struct Running {
@@ -58,7 +59,30 @@ fn stats_dict<'py>(py: Python<'py>, s: &ServerStats) -> PyResult<Bound<'py, PyDi
     d.set_item("send_errors", s.send_errors)?;
     d.set_item("bytes_received", s.bytes_received)?;
     d.set_item("bytes_sent", s.bytes_sent)?;
+    d.set_item("lost", s.lost)?;
+    d.set_item("delayed", s.delayed)?;
     Ok(d)
+}
+
+/// `dynamics=`: False/None (off), True (the defaults), or a mapping of rules to numbers.
+fn dynamics_config(dynamics: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DynamicsConfig>> {
+    let Some(value) = dynamics.filter(|d| !d.is_none()) else { return Ok(None) };
+    if let Ok(on) = value.extract::<bool>() {
+        return Ok(on.then(DynamicsConfig::default));
+    }
+    let rules: std::collections::HashMap<String, f64> = value.extract().map_err(|_| {
+        pyo3::exceptions::PyTypeError::new_err(format!(
+            "dynamics must be a bool or a mapping of rules ({}) to numbers",
+            KEYS.join(", ")
+        ))
+    })?;
+    let mut config = DynamicsConfig::default();
+    let mut keys: Vec<&String> = rules.keys().collect();
+    keys.sort();
+    for key in keys {
+        config.set(key, rules[key]).map_err(|e| PyValueError::new_err(format!("dynamics: {e}")))?;
+    }
+    Ok(Some(config))
 }
 
 impl Simulator {
@@ -76,7 +100,7 @@ impl Simulator {
 impl Simulator {
     #[new]
     #[pyo3(signature = (recordings, *, count = 1, base = "127.20.0.1", port = 0, community = "public",
-                        identity = true, dynamics = false, seed = 0, time_scale = 1.0))]
+                        identity = true, dynamics = None, seed = 0, time_scale = 1.0))]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn py_new(
         recordings: &Bound<'_, PyAny>,
@@ -85,14 +109,11 @@ impl Simulator {
         port: u16,
         community: &str,
         identity: bool,
-        dynamics: bool,
+        dynamics: Option<&Bound<'_, PyAny>>,
         seed: u64,
         time_scale: f64,
     ) -> PyResult<Self> {
-        let _ = (identity, seed);
-        if dynamics {
-            return Err(PyValueError::new_err("dynamics are not simulated yet"));
-        }
+        let dynamics = dynamics_config(dynamics)?;
         if !(time_scale.is_finite() && time_scale > 0.0) {
             return Err(PyValueError::new_err(format!("time_scale must be positive, not {time_scale}")));
         }
@@ -109,8 +130,15 @@ impl Simulator {
         })?;
         let names = loaded.iter().map(|l| l.name.clone()).collect();
         let community = community.as_bytes().to_vec();
-        let fleet =
+        let mut fleet =
             Fleet::new(loaded.into_iter().map(|l| Agent::new(l.recording).with_community(community.clone())));
+        fleet.clock = crate::sim::fleet::Clock::new(time_scale);
+        if identity {
+            fleet = fleet.with_identity(seed);
+        }
+        if let Some(config) = dynamics {
+            fleet = fleet.with_dynamics(config, seed, time_scale);
+        }
         Ok(Self { fleet: Arc::new(fleet), names, config, stats: Arc::default(), state: Mutex::default() })
     }
 
@@ -206,15 +234,44 @@ impl Simulator {
                 self.config.count
             )));
         }
-        let info = self.fleet.describe(index as usize).unwrap_or_default();
+        let info = self.fleet.describe(index as usize, self.address(index)).unwrap_or_default();
         let d = PyDict::new(py);
         d.set_item("index", index)?;
         d.set_item("address", self.address(index).to_string())?;
         d.set_item("recording", &self.names[index as usize % self.names.len()])?;
-        d.set_item("serial", info.serial.as_deref())?;
+        let text = |b: &Option<Vec<u8>>| b.as_ref().map(|b| String::from_utf8_lossy(b).into_owned());
+        d.set_item("serial", text(&info.serial))?;
         d.set_item("mac", info.mac_string())?;
-        d.set_item("sys_name", info.sys_name.as_deref())?;
+        d.set_item("sys_name", text(&info.sys_name))?;
         Ok(d)
+    }
+
+    /// Simulated seconds since the simulator was made (`time_scale` per real second, plus what
+    /// `advance` added).
+    #[getter]
+    fn time_s(&self) -> f64 {
+        self.fleet.clock.at(std::time::Instant::now())
+    }
+
+    /// Moves simulated time forward by `seconds` for every printer, at once.
+    fn advance(&self, seconds: f64) -> PyResult<()> {
+        if !(seconds.is_finite() && seconds >= 0.0) {
+            return Err(PyValueError::new_err(format!("advance: seconds must be >= 0, not {seconds}")));
+        }
+        self.fleet.clock.advance(seconds);
+        Ok(())
+    }
+
+    /// True if every printer has its own serial number, MAC address and sysName.
+    #[getter]
+    fn identity(&self) -> bool {
+        self.fleet.identity
+    }
+
+    /// True if pages, supplies and faults change over simulated time.
+    #[getter]
+    fn dynamics(&self) -> bool {
+        self.fleet.dynamics.is_some()
     }
 
     fn __enter__(slf: Bound<'_, Self>) -> PyResult<Bound<'_, Self>> {

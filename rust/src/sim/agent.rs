@@ -20,8 +20,9 @@
 
 use crate::snmp::{decode, encode_into, Message, Oid, Pdu, PduType, StandardPdu, Version};
 
+use super::model::{Model, View};
 use super::response::{Head, Response, Row, END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT};
-use super::snmprec::{Entry, Recording};
+use super::snmprec::Recording;
 
 /// The community an [`Agent`] answers unless told otherwise.
 pub const DEFAULT_COMMUNITY: &[u8] = b"public";
@@ -40,6 +41,8 @@ pub mod error_status {
 pub struct Reply {
     /// The PDU type of the request answered.
     pub request: PduType,
+    /// The request-id of the request (and the response).
+    pub request_id: i32,
     pub error_status: i32,
     pub error_index: i32,
     /// The number of varbinds in the response.
@@ -50,6 +53,7 @@ pub struct Reply {
 #[derive(Debug, Clone)]
 pub struct Agent {
     recording: Recording,
+    model: Model,
     community: Vec<u8>,
     max_message_size: usize,
 }
@@ -58,7 +62,13 @@ impl Agent {
     /// An agent for `recording`, community `public`, maximum message size 1400 bytes.
     #[must_use]
     pub fn new(recording: Recording) -> Self {
-        Self { recording, community: DEFAULT_COMMUNITY.to_vec(), max_message_size: DEFAULT_MAX_MESSAGE_SIZE }
+        let model = Model::new(&recording);
+        Self {
+            recording,
+            model,
+            community: DEFAULT_COMMUNITY.to_vec(),
+            max_message_size: DEFAULT_MAX_MESSAGE_SIZE,
+        }
     }
 
     #[must_use]
@@ -78,9 +88,22 @@ impl Agent {
         &self.recording
     }
 
-    /// Answers one request datagram: `out` is cleared and, unless the request is dropped
-    /// (`None`), receives the response datagram. Never panics, whatever the input.
+    /// The recording with its roles and synthetic rows.
+    #[must_use]
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// Answers one request datagram exactly from the recording: `out` is cleared and, unless the
+    /// request is dropped (`None`), receives the response datagram. Never panics, whatever the
+    /// input.
     pub fn respond(&self, request: &[u8], out: &mut Vec<u8>) -> Option<Reply> {
+        self.respond_as(&View::plain(), request, out)
+    }
+
+    /// Like [`Agent::respond`], answering as the printer `view` describes (its identity and
+    /// dynamic state).
+    pub fn respond_as(&self, view: &View<'_>, request: &[u8], out: &mut Vec<u8>) -> Option<Reply> {
         out.clear();
         let msg = decode(request).ok()?;
         if msg.community != self.community.as_slice() {
@@ -89,14 +112,14 @@ impl Agent {
         let Pdu::Standard(pdu) = &msg.pdu else { return None };
         let head = Head { version: msg.version.0, community: msg.community, request_id: pdu.request_id };
         let reply = match pdu.pdu_type {
-            PduType::Get | PduType::GetNext if msg.version == Version::V1 => self.v1(head, pdu, out),
-            PduType::Get => self.single(head, pdu, out, |vb| self.get(vb)),
-            PduType::GetNext => self.single(head, pdu, out, |vb| self.next(vb)),
-            PduType::GetBulk => self.bulk(head, pdu, out),
+            PduType::Get | PduType::GetNext if msg.version == Version::V1 => self.v1(view, head, pdu, out),
+            PduType::Get => self.single(head, pdu, out, |vb, resp| self.get(view, vb, resp)),
+            PduType::GetNext => self.single(head, pdu, out, |vb, resp| self.next(view, vb, resp)),
+            PduType::GetBulk => self.bulk(view, head, pdu, out),
             _ => return None,
         };
         // Only an echo that failed to encode leaves `out` empty: drop rather than send nothing.
-        (!out.is_empty()).then_some(Reply { request: pdu.pdu_type, ..reply })
+        (!out.is_empty()).then_some(Reply { request: pdu.pdu_type, request_id: pdu.request_id, ..reply })
     }
 
     /// v2c Get and GetNext: one response varbind per request varbind.
@@ -105,11 +128,12 @@ impl Agent {
         head: Head<'r>,
         pdu: &StandardPdu<'r>,
         out: &mut Vec<u8>,
-        answer: impl Fn(Oid<'r>) -> Row<'r>,
+        answer: impl Fn(Oid<'r>, &mut Response<'r>) -> Row<'r>,
     ) -> Reply {
         let mut resp = Response::new(head, pdu.varbinds.len());
         for vb in &pdu.varbinds {
-            resp.push(answer(vb.oid));
+            let row = answer(vb.oid, &mut resp);
+            resp.push(row);
         }
         if resp.len(0, 0) > self.max_message_size {
             return too_big(&resp, out);
@@ -118,29 +142,36 @@ impl Agent {
         reply(error_status::NO_ERROR, 0, resp.rows())
     }
 
-    fn get<'r>(&'r self, oid: Oid<'r>) -> Row<'r> {
-        if let Some(entry) = self.recording.get(oid) {
-            return (oid.as_ber(), entry.value_tlv());
+    fn get<'r>(&'r self, view: &View<'_>, oid: Oid<'r>, resp: &mut Response<'r>) -> Row<'r> {
+        if let Some(i) = self.model.get(oid, view) {
+            return (oid.as_ber(), self.model.value(i, view, resp));
         }
-        let under_parent = parent(oid).is_some_and(|p| self.recording.has_under(p));
+        let under_parent = parent(oid).is_some_and(|p| self.model.has_under(p, view));
         (oid.as_ber(), if under_parent { NO_SUCH_INSTANCE } else { NO_SUCH_OBJECT })
     }
 
-    fn next<'r>(&'r self, oid: Oid<'r>) -> Row<'r> {
-        match self.recording.next_after(oid) {
-            Some(entry) => (entry.oid().as_ber(), entry.value_tlv()),
+    fn next<'r>(&'r self, view: &View<'_>, oid: Oid<'r>, resp: &mut Response<'r>) -> Row<'r> {
+        match self.model.next(oid, view, |_| true) {
+            Some(i) => (self.model.entries()[i].oid().as_ber(), self.model.value(i, view, resp)),
             None => (oid.as_ber(), END_OF_MIB_VIEW),
         }
     }
 
-    fn bulk<'r>(&'r self, head: Head<'r>, pdu: &StandardPdu<'r>, out: &mut Vec<u8>) -> Reply {
+    fn bulk<'r>(
+        &'r self,
+        view: &View<'_>,
+        head: Head<'r>,
+        pdu: &StandardPdu<'r>,
+        out: &mut Vec<u8>,
+    ) -> Reply {
         let max = self.max_message_size;
         let non_repeaters = usize::try_from(pdu.non_repeaters()).unwrap_or(0).min(pdu.varbinds.len());
         let repetitions = usize::try_from(pdu.max_repetitions()).unwrap_or(0);
         let (singles, repeaters) = pdu.varbinds.split_at(non_repeaters);
         let mut resp = Response::new(head, singles.len() + repeaters.len() * repetitions.min(32));
         for vb in singles {
-            if !resp.try_push(self.next(vb.oid), max) {
+            let row = self.next(view, vb.oid, &mut resp);
+            if !resp.try_push(row, max) {
                 return too_big(&resp, out);
             }
         }
@@ -148,18 +179,20 @@ impl Agent {
         'rows: for _ in 0..repetitions {
             let mut all_ended = true;
             for cursor in &mut cursors {
-                let found = self.recording.next_after(*cursor);
-                let row =
-                    found.map_or((cursor.as_ber(), END_OF_MIB_VIEW), |e| (e.oid().as_ber(), e.value_tlv()));
+                let found = self.model.next(*cursor, view, |_| true);
+                let row = match found {
+                    Some(i) => (self.model.entries()[i].oid().as_ber(), self.model.value(i, view, &mut resp)),
+                    None => (cursor.as_ber(), END_OF_MIB_VIEW),
+                };
                 if !resp.try_push(row, max) {
                     if resp.rows() == non_repeaters {
                         return too_big(&resp, out);
                     }
                     break 'rows;
                 }
-                if let Some(entry) = found {
+                if let Some(i) = found {
                     all_ended = false;
-                    *cursor = entry.oid();
+                    *cursor = self.model.entries()[i].oid();
                 }
             }
             if all_ended {
@@ -171,21 +204,22 @@ impl Agent {
     }
 
     /// SNMPv1 Get and GetNext: the first missing variable fails the whole request.
-    fn v1<'r>(&'r self, head: Head<'r>, pdu: &StandardPdu<'r>, out: &mut Vec<u8>) -> Reply {
+    fn v1<'r>(&'r self, view: &View<'_>, head: Head<'r>, pdu: &StandardPdu<'r>, out: &mut Vec<u8>) -> Reply {
         let mut resp = Response::new(head, pdu.varbinds.len());
-        for (i, vb) in pdu.varbinds.iter().enumerate() {
-            let found: Option<&Entry> = if pdu.pdu_type == PduType::Get {
-                self.recording.get(vb.oid).filter(|e| !e.is_counter64())
+        let entries = self.model.entries();
+        for (k, vb) in pdu.varbinds.iter().enumerate() {
+            let found = if pdu.pdu_type == PduType::Get {
+                self.model.get(vb.oid, view).filter(|&i| !entries[i].is_counter64())
             } else {
-                let from = self.recording.next_index(vb.oid);
-                self.recording.entries()[from..].iter().find(|e| !e.is_counter64())
+                self.model.next(vb.oid, view, |e| !e.is_counter64())
             };
-            let Some(entry) = found else {
-                let index = i32::try_from(i + 1).unwrap_or(i32::MAX);
+            let Some(i) = found else {
+                let index = i32::try_from(k + 1).unwrap_or(i32::MAX);
                 return echo(head, pdu, error_status::NO_SUCH_NAME, index, out);
             };
-            let name = if pdu.pdu_type == PduType::Get { vb.oid } else { entry.oid() };
-            resp.push((name.as_ber(), entry.value_tlv()));
+            let name = if pdu.pdu_type == PduType::Get { vb.oid } else { entries[i].oid() };
+            let value = self.model.value(i, view, &mut resp);
+            resp.push((name.as_ber(), value));
         }
         if resp.len(0, 0) > self.max_message_size {
             return echo(head, pdu, error_status::TOO_BIG, 0, out);
@@ -196,7 +230,7 @@ impl Agent {
 }
 
 fn reply(error_status: i32, error_index: i32, varbinds: usize) -> Reply {
-    Reply { request: PduType::Get, error_status, error_index, varbinds }
+    Reply { request: PduType::Get, request_id: 0, error_status, error_index, varbinds }
 }
 
 /// A v2c tooBig response: error-index zero and no varbinds (RFC 3416 4.2.1).

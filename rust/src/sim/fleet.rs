@@ -1,10 +1,17 @@
-//! A fleet of simulated printers: printer `i` is answered by agent `i % n`.
+//! A fleet of simulated printers: printer `i` answers from agent `i % n`, as itself (its own
+//! identity, its own dynamic state at the fleet's simulated time).
+// Page counts, milliseconds and 53-bit draws are far below 2^52: f64 holds them exactly.
+#![allow(clippy::cast_precision_loss)]
 
+use std::net::Ipv4Addr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use super::agent::Agent;
-use super::snmprec::{Entry, Recording};
-use crate::snmp::{OidBuf, Value};
+use super::dynamics::{DynamicsConfig, State};
+use super::model::View;
+use super::values::Identity;
 
 /// prtGeneralSerialNumber (Printer-MIB), one per printer device.
 pub const PRT_GENERAL_SERIAL_NUMBER: &str = "1.3.6.1.2.1.43.5.1.1.17";
@@ -13,36 +20,86 @@ pub const IF_PHYS_ADDRESS: &str = "1.3.6.1.2.1.2.2.1.6";
 /// sysName.0 (SNMPv2-MIB).
 pub const SYS_NAME: &str = "1.3.6.1.2.1.1.5.0";
 
-/// The agents of a simulated fleet. Printer `i` uses `agents[i % agents.len()]`, so a few
-/// recordings serve any number of printers.
-#[derive(Debug, Clone, Default)]
-pub struct Fleet {
-    pub agents: Vec<Arc<Agent>>,
+/// Simulated time: `time_scale` simulated seconds per real second since the fleet was made, plus
+/// whatever [`Clock::advance`] added.
+#[derive(Debug)]
+pub struct Clock {
+    start: Instant,
+    time_scale: f64,
+    advanced_ms: AtomicU64,
 }
 
-/// What identifies one simulated printer, as its agent answers it.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PrinterInfo {
-    /// prtGeneralSerialNumber, if recorded.
-    pub serial: Option<String>,
-    /// The first six-octet ifPhysAddress, if recorded.
-    pub mac: Option<[u8; 6]>,
-    /// sysName.0, if recorded.
-    pub sys_name: Option<String>,
-}
-
-impl PrinterInfo {
-    /// The MAC address as `aa:bb:cc:dd:ee:ff`.
+impl Clock {
     #[must_use]
-    pub fn mac_string(&self) -> Option<String> {
-        self.mac.map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
+    pub fn new(time_scale: f64) -> Self {
+        Self { start: Instant::now(), time_scale, advanced_ms: AtomicU64::new(0) }
+    }
+
+    /// Simulated seconds at real instant `now`.
+    #[must_use]
+    pub fn at(&self, now: Instant) -> f64 {
+        let real = now.saturating_duration_since(self.start).as_secs_f64();
+        real * self.time_scale + self.advanced_ms.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    /// Moves simulated time forward by `seconds` (at once, for every printer).
+    pub fn advance(&self, seconds: f64) {
+        self.advanced_ms.fetch_add((seconds.max(0.0) * 1000.0) as u64, Ordering::Relaxed);
     }
 }
 
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new(1.0)
+    }
+}
+
+/// What the fleet does with one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Not answered: not a request this printer answers (bad, wrong community, not a read).
+    Dropped,
+    /// Not answered: the printer is offline, or lost the packet (dynamics).
+    Lost,
+    /// Answered (the datagram is in `out`), after `delay` (zero for most printers).
+    Reply { delay: Duration },
+}
+
+/// The agents of a simulated fleet and the rules its printers follow. Printer `i` uses
+/// `agents[i % agents.len()]`, so a few recordings serve any number of printers.
+#[derive(Debug, Default)]
+pub struct Fleet {
+    pub agents: Vec<Arc<Agent>>,
+    /// Per-printer serial numbers, MAC addresses and sysNames (see [`super::identity`]).
+    pub identity: bool,
+    pub seed: u64,
+    /// Pages, supplies, faults over simulated time (see [`super::dynamics`]); `None`: static.
+    pub dynamics: Option<DynamicsConfig>,
+    pub clock: Clock,
+}
+
 impl Fleet {
+    /// A fleet answering exactly as recorded (no identity, no dynamics).
     #[must_use]
     pub fn new(agents: impl IntoIterator<Item = Agent>) -> Self {
-        Self { agents: agents.into_iter().map(Arc::new).collect() }
+        Self { agents: agents.into_iter().map(Arc::new).collect(), ..Self::default() }
+    }
+
+    /// Gives every printer its own identity, derived from its address and `seed`.
+    #[must_use]
+    pub fn with_identity(mut self, seed: u64) -> Self {
+        self.identity = true;
+        self.seed = seed;
+        self
+    }
+
+    /// Turns the dynamics on, simulated time running `time_scale` times real time.
+    #[must_use]
+    pub fn with_dynamics(mut self, config: DynamicsConfig, seed: u64, time_scale: f64) -> Self {
+        self.dynamics = Some(config);
+        self.seed = seed;
+        self.clock = Clock::new(time_scale);
+        self
     }
 
     /// The agent answering printer `index`, or `None` for an empty fleet.
@@ -59,29 +116,50 @@ impl Fleet {
         self.agents.is_empty()
     }
 
-    /// The identity printer `index` answers with, or `None` for an empty fleet.
+    /// The dynamic state of the printer at `address` at simulated time `t_s`, if dynamic.
     #[must_use]
-    pub fn describe(&self, index: usize) -> Option<PrinterInfo> {
-        let rec = self.agent(index)?.recording();
-        let text = |e: &Entry| match e.value() {
-            Value::OctetString(s) => Some(String::from_utf8_lossy(s).into_owned()),
-            _ => None,
-        };
-        let serial = first_under(rec, PRT_GENERAL_SERIAL_NUMBER).find_map(text);
-        let mac = first_under(rec, IF_PHYS_ADDRESS).find_map(|e| match e.value() {
-            Value::OctetString(s) => <[u8; 6]>::try_from(s).ok().filter(|m| m != &[0; 6]),
-            _ => None,
-        });
-        let sys_name = OidBuf::parse(SYS_NAME).ok().and_then(|o| rec.get(o.as_oid()).and_then(text));
-        Some(PrinterInfo { serial, mac, sys_name })
+    pub fn state(&self, address: Ipv4Addr, t_s: f64) -> Option<State> {
+        self.dynamics.as_ref().map(|c| State::at(c, self.seed, u32::from(address), t_s))
     }
-}
 
-/// The entries under `prefix` (dotted), in walk order.
-fn first_under<'r>(rec: &'r Recording, prefix: &str) -> impl Iterator<Item = &'r Entry> {
-    let prefix = OidBuf::parse(prefix).ok();
-    let start = prefix.as_ref().map_or(rec.len(), |p| rec.next_index(p.as_oid()));
-    rec.entries()[start..]
-        .iter()
-        .take_while(move |e| prefix.as_ref().is_some_and(|p| e.oid().starts_with(p.as_oid())))
+    /// The identity printer `index` (at `address`) answers with.
+    #[must_use]
+    pub fn describe(&self, index: usize, address: Ipv4Addr) -> Option<Identity> {
+        let view =
+            View { address: u32::from(address), seed: self.seed, identity: self.identity, state: None };
+        Some(self.agent(index)?.model().identity(&view))
+    }
+
+    /// Answers `request` as printer `index` at `address`, at real instant `now`; `seq` numbers
+    /// the datagram (per server), so that packet loss differs between retries.
+    pub fn respond(
+        &self,
+        index: usize,
+        address: Ipv4Addr,
+        now: Instant,
+        seq: u64,
+        request: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Outcome {
+        let Some(agent) = self.agent(index) else { return Outcome::Dropped };
+        let state = self.state(address, self.clock.at(now));
+        if let Some(s) = &state {
+            if s.offline {
+                return Outcome::Lost;
+            }
+        }
+        let view = View {
+            address: u32::from(address),
+            seed: self.seed,
+            identity: self.identity,
+            state: state.as_ref(),
+        };
+        let Some(reply) = agent.respond_as(&view, request, out) else { return Outcome::Dropped };
+        let Some(s) = state else { return Outcome::Reply { delay: Duration::ZERO } };
+        let request_id = reply.request_id;
+        if s.loses(request_id, seq) {
+            return Outcome::Lost;
+        }
+        Outcome::Reply { delay: Duration::from_secs_f64(s.delay_ms(request_id) / 1000.0) }
+    }
 }

@@ -4,14 +4,23 @@
 //! * [`agent`] answers SNMP v1/v2c Get, GetNext and GetBulk datagrams from such a table.
 
 pub mod agent;
+pub mod dynamics;
 pub mod fleet;
+pub mod identity;
 pub mod loader;
+pub mod model;
 mod response;
 #[cfg(target_os = "linux")]
 pub mod server;
 pub mod snmprec;
+#[cfg(target_os = "linux")]
+pub mod sys;
+mod values;
 
 pub use agent::{error_status, Agent, Reply, DEFAULT_COMMUNITY, DEFAULT_MAX_MESSAGE_SIZE};
+pub use dynamics::{DynamicsConfig, State};
 pub use fleet::Fleet;
 pub use loader::{load, LoadError, Loaded};
+pub use model::{Model, Role, View};
 pub use snmprec::{Entry, Recording, SnmprecError, SnmprecErrorKind};
+pub use values::Identity;

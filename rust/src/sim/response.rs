@@ -3,12 +3,28 @@
 use crate::ber::{tag, Writer};
 use crate::snmp::PduType;
 
-/// One response varbind: the OID's BER content and the value as a complete BER element.
-pub(super) type Row<'r> = (&'r [u8], &'r [u8]);
+/// A value as a complete BER element: recorded (borrowed) or computed into the response's arena.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Val<'r> {
+    Ref(&'r [u8]),
+    Arena { start: u32, len: u32 },
+}
 
-pub(super) const NO_SUCH_OBJECT: &[u8] = &[tag::NO_SUCH_OBJECT, 0];
-pub(super) const NO_SUCH_INSTANCE: &[u8] = &[tag::NO_SUCH_INSTANCE, 0];
-pub(super) const END_OF_MIB_VIEW: &[u8] = &[tag::END_OF_MIB_VIEW, 0];
+impl Val<'_> {
+    fn len(self) -> usize {
+        match self {
+            Val::Ref(v) => v.len(),
+            Val::Arena { len, .. } => len as usize,
+        }
+    }
+}
+
+/// One response varbind: the OID's BER content and its value.
+pub(super) type Row<'r> = (&'r [u8], Val<'r>);
+
+pub(super) const NO_SUCH_OBJECT: Val<'static> = Val::Ref(&[tag::NO_SUCH_OBJECT, 0]);
+pub(super) const NO_SUCH_INSTANCE: Val<'static> = Val::Ref(&[tag::NO_SUCH_INSTANCE, 0]);
+pub(super) const END_OF_MIB_VIEW: Val<'static> = Val::Ref(&[tag::END_OF_MIB_VIEW, 0]);
 
 /// The fields a response copies from its request.
 #[derive(Clone, Copy)]
@@ -18,16 +34,25 @@ pub(super) struct Head<'r> {
     pub request_id: i32,
 }
 
-/// A response under construction: its varbinds and the running size of their list.
+/// A response under construction: its varbinds, the running size of their list, and the
+/// values computed for this response (overrides of recorded values).
 pub(super) struct Response<'r> {
     head: Head<'r>,
     rows: Vec<Row<'r>>,
     list_len: usize,
+    arena: Vec<u8>,
 }
 
 impl<'r> Response<'r> {
     pub fn new(head: Head<'r>, capacity: usize) -> Self {
-        Self { head, rows: Vec::with_capacity(capacity), list_len: 0 }
+        Self { head, rows: Vec::with_capacity(capacity), list_len: 0, arena: Vec::new() }
+    }
+
+    /// A value written by `write` (one complete BER element) into this response's arena.
+    pub fn computed(&mut self, write: impl FnOnce(&mut Vec<u8>)) -> Val<'r> {
+        let start = self.arena.len();
+        write(&mut self.arena);
+        Val::Arena { start: start as u32, len: (self.arena.len() - start) as u32 }
     }
 
     pub fn rows(&self) -> usize {
@@ -84,7 +109,12 @@ impl<'r> Response<'r> {
             header(out, tag::SEQUENCE, row_len((oid, value)));
             header(out, tag::OBJECT_IDENTIFIER, oid.len());
             out.extend_from_slice(oid);
-            out.extend_from_slice(value);
+            match value {
+                Val::Ref(v) => out.extend_from_slice(v),
+                Val::Arena { start, len } => {
+                    out.extend_from_slice(&self.arena[start as usize..][..len as usize]);
+                }
+            }
         }
     }
 }
@@ -95,7 +125,8 @@ fn pdu_len(request_id: i32, error_status: i32, error_index: i32, list_len: usize
 }
 
 fn row_len((oid, value): Row<'_>) -> usize {
-    tlv_len(oid.len()) + value.len()
+    let value = value.len();
+    tlv_len(oid.len()) + value
 }
 
 /// Content octets of a minimal two's-complement INTEGER.
@@ -144,8 +175,13 @@ mod tests {
         for (version, request_id, rows) in [(0, 0, 0), (1, -129, 1), (1, i32::MAX, 3), (1, i32::MIN, 40)] {
             let head = Head { version, community: b"public", request_id };
             let mut resp = Response::new(head, rows);
-            for _ in 0..rows {
-                resp.push((oid, &value));
+            for i in 0..rows {
+                let val = if i % 2 == 0 {
+                    Val::Ref(&value)
+                } else {
+                    resp.computed(|out| Writer::new(out).bytes(tag::OCTET_STRING, &long))
+                };
+                resp.push((oid, val));
             }
             let mut out = Vec::new();
             resp.write(0, 0, true, &mut out);

@@ -5,19 +5,31 @@
 //! dropped. The reply is sent with `IP_PKTINFO` naming that destination as its source, so it
 //! comes *from* the printer's address, as a client matching replies by address expects.
 //! Linux only (all of `127.0.0.0/8` is local there). Only loopback fleets are accepted.
+//!
+//! Datagrams are received and sent in batches (`recvmmsg`/`sendmmsg`, up to [`BATCH`] a call,
+//! see [`super::sys`]). Replies a slow printer holds back wait in a timer queue, so they delay
+//! nobody else.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::fleet::Fleet;
+use super::fleet::{Fleet, Outcome};
+use super::sys::{self, Outgoing, RecvBatch, SendBatch};
 
 /// How often an idle server looks at the stop flag and the deadline.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
-/// Larger than any UDP datagram, so nothing is truncated silently.
-const RECV_BUFFER: usize = 65_536;
+/// The socket buffers asked for (each way; the kernel caps them at net.core.rmem_max/wmem_max).
+const SOCKET_BUFFER: usize = 4 << 20;
+/// Datagrams per `recvmmsg`/`sendmmsg` call.
+pub const BATCH: usize = 64;
+/// The largest request answered; a larger datagram is cut by the kernel, counted and dropped
+/// (SNMP requests are a few hundred bytes).
+pub const MAX_REQUEST: usize = 8192;
 
 /// Where the fleet lives and how long to serve it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,6 +89,11 @@ pub struct ServerStats {
     pub bytes_received: u64,
     /// UDP payload bytes of the replies sent.
     pub bytes_sent: u64,
+    /// Requests the dynamics made go unanswered: offline printers, lost packets (also in
+    /// `dropped`).
+    pub lost: u64,
+    /// Replies held back by slow printers (counted in `answered` once sent).
+    pub delayed: u64,
 }
 
 /// [`ServerStats`] that another thread can read while the server runs.
@@ -88,6 +105,8 @@ pub struct SharedStats {
     send_errors: AtomicU64,
     bytes_received: AtomicU64,
     bytes_sent: AtomicU64,
+    lost: AtomicU64,
+    delayed: AtomicU64,
 }
 
 impl SharedStats {
@@ -102,6 +121,8 @@ impl SharedStats {
             send_errors: get(&self.send_errors),
             bytes_received: get(&self.bytes_received),
             bytes_sent: get(&self.bytes_sent),
+            lost: get(&self.lost),
+            delayed: get(&self.delayed),
         }
     }
 
@@ -118,6 +139,8 @@ impl SharedStats {
         add(&self.send_errors, delta.send_errors);
         add(&self.bytes_received, delta.bytes_received);
         add(&self.bytes_sent, delta.bytes_sent);
+        add(&self.lost, delta.lost);
+        add(&self.delayed, delta.delayed);
     }
 }
 
@@ -134,6 +157,7 @@ impl Server {
         config.validate()?;
         let socket = UdpSocket::bind(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, config.port))?;
         sys::enable_pktinfo(socket.as_raw_fd())?;
+        sys::set_buffers(socket.as_raw_fd(), SOCKET_BUFFER)?;
         socket.set_read_timeout(Some(POLL_INTERVAL))?;
         Ok(Self { socket, config })
     }
@@ -162,165 +186,137 @@ impl Server {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "the fleet has no agents"));
         }
         let deadline = self.config.duration.map(|d| Instant::now() + d);
-        let fd = self.socket.as_raw_fd();
-        let mut buf = vec![0u8; RECV_BUFFER];
-        let mut out = Vec::with_capacity(RECV_BUFFER);
+        let mut loop_state = Loop::new(self.socket.as_raw_fd());
+        let mut timeout = POLL_INTERVAL;
         while !stop.load(Ordering::Relaxed) && deadline.map_or(true, |d| Instant::now() < d) {
-            let received = match sys::recv(fd, &mut buf) {
-                Ok(r) => r,
-                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => continue,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            };
-            let mut delta =
-                ServerStats { received: 1, bytes_received: received.len as u64, ..ServerStats::default() };
-            let agent = received
-                .destination
-                .filter(|_| !received.truncated)
-                .and_then(|dst| Some((dst, fleet.agent(self.config.index_of(dst)?)?)));
-            match agent {
-                Some((dst, agent)) if agent.respond(&buf[..received.len], &mut out).is_some() => {
-                    if sys::send(fd, &out, dst, received.source).is_ok() {
-                        delta.answered = 1;
-                        delta.bytes_sent = out.len() as u64;
-                    } else {
-                        delta.send_errors = 1;
-                        delta.dropped = 1;
-                    }
-                }
-                _ => delta.dropped = 1,
+            let now = Instant::now();
+            loop_state.send_due(now, stats);
+            let wait = loop_state.next_due().map_or(POLL_INTERVAL, |due| {
+                due.saturating_duration_since(now).clamp(Duration::from_millis(1), POLL_INTERVAL)
+            });
+            if wait != timeout {
+                self.socket.set_read_timeout(Some(wait))?;
+                timeout = wait;
             }
-            stats.add(&delta);
+            match sys::recv_batch(loop_state.fd, &mut loop_state.rx) {
+                Ok(_) => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut | io::ErrorKind::Interrupted
+                    ) =>
+                {
+                    continue
+                }
+                Err(e) => return Err(e),
+            }
+            loop_state.answer(&self.config, fleet, stats);
         }
+        // Replies still held back when the server stops are never sent.
+        stats.add(&ServerStats { dropped: loop_state.delayed.len() as u64, ..ServerStats::default() });
         Ok(())
     }
+}
+
+/// A reply a slow printer holds back until `due`.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Held {
+    due: Instant,
+    seq: u64,
+    data: Vec<u8>,
+    from: Ipv4Addr,
+    to: SocketAddrV4,
+}
+
+/// The buffers and queues of one serving loop.
+struct Loop {
+    fd: RawFd,
+    rx: RecvBatch,
+    tx: SendBatch,
+    outs: Vec<Vec<u8>>,
+    delayed: BinaryHeap<Reverse<Held>>,
+    seq: u64,
+}
+
+impl Loop {
+    fn new(fd: RawFd) -> Self {
+        Self {
+            fd,
+            rx: RecvBatch::new(BATCH, MAX_REQUEST),
+            tx: SendBatch::default(),
+            outs: (0..BATCH).map(|_| Vec::with_capacity(1500)).collect(),
+            delayed: BinaryHeap::new(),
+            seq: 0,
+        }
+    }
+
+    fn next_due(&self) -> Option<Instant> {
+        self.delayed.peek().map(|Reverse(h)| h.due)
+    }
+
+    /// Answers the datagrams of the last receive: replies now in one batch, or later.
+    fn answer(&mut self, config: &ServerConfig, fleet: &Fleet, stats: &SharedStats) {
+        let now = Instant::now();
+        let mut delta = ServerStats::default();
+        let mut ready: Vec<(usize, Ipv4Addr, SocketAddrV4)> = Vec::with_capacity(self.rx.filled());
+        for k in 0..self.rx.filled() {
+            let r = self.rx.get(k);
+            delta.received += 1;
+            delta.bytes_received += r.data.len() as u64;
+            self.seq += 1;
+            let target = r.destination.filter(|_| !r.truncated).and_then(|d| Some((d, config.index_of(d)?)));
+            let Some((dst, index)) = target else {
+                delta.dropped += 1;
+                continue;
+            };
+            match fleet.respond(index, dst, now, self.seq, r.data, &mut self.outs[k]) {
+                Outcome::Dropped => delta.dropped += 1,
+                Outcome::Lost => {
+                    delta.dropped += 1;
+                    delta.lost += 1;
+                }
+                Outcome::Reply { delay } if delay.is_zero() => ready.push((k, dst, r.source)),
+                Outcome::Reply { delay } => {
+                    delta.delayed += 1;
+                    let data = self.outs[k].clone();
+                    let held = Held { due: now + delay, seq: self.seq, data, from: dst, to: r.source };
+                    self.delayed.push(Reverse(held));
+                }
+            }
+        }
+        let msgs: Vec<Outgoing<'_>> =
+            ready.iter().map(|&(k, from, to)| Outgoing { data: &self.outs[k], from, to }).collect();
+        count_sent(&sys::send_batch(self.fd, &msgs, &mut self.tx), &mut delta);
+        stats.add(&delta);
+    }
+
+    /// Sends the held-back replies that are due.
+    fn send_due(&mut self, now: Instant, stats: &SharedStats) {
+        let mut due = Vec::new();
+        while self.next_due().is_some_and(|d| d <= now) {
+            if let Some(Reverse(h)) = self.delayed.pop() {
+                due.push(h);
+            }
+        }
+        if due.is_empty() {
+            return;
+        }
+        let msgs: Vec<Outgoing<'_>> =
+            due.iter().map(|h| Outgoing { data: &h.data, from: h.from, to: h.to }).collect();
+        let mut delta = ServerStats::default();
+        count_sent(&sys::send_batch(self.fd, &msgs, &mut self.tx), &mut delta);
+        stats.add(&delta);
+    }
+}
+
+fn count_sent(sent: &sys::Sent, delta: &mut ServerStats) {
+    delta.answered += sent.count as u64;
+    delta.bytes_sent += sent.bytes;
+    delta.send_errors += sent.failed as u64;
+    delta.dropped += sent.failed as u64;
 }
 
 /// Binds and runs a server in one call (see [`Server::bind`] and [`Server::run`]).
 pub fn serve(fleet: &Fleet, config: &ServerConfig, stop: &AtomicBool) -> io::Result<ServerStats> {
     Server::bind(*config)?.run(fleet, stop)
-}
-
-/// The only `unsafe` code of the crate: `recvmsg`/`sendmsg` with `IP_PKTINFO` control messages,
-/// which std's `UdpSocket` cannot do. Every pointer handed to the kernel points into locals that
-/// outlive the call.
-#[allow(unsafe_code)]
-mod sys {
-    use std::io;
-    use std::mem;
-    use std::net::{Ipv4Addr, SocketAddrV4};
-    use std::os::fd::RawFd;
-    use std::ptr;
-
-    /// Control-message space, aligned for `cmsghdr` (room for several `in_pktinfo`).
-    #[repr(C, align(8))]
-    struct CmsgBuf([u8; 128]);
-
-    pub struct Received {
-        pub len: usize,
-        pub source: SocketAddrV4,
-        /// The datagram's destination address (`IP_PKTINFO`'s `ipi_addr`).
-        pub destination: Option<Ipv4Addr>,
-        pub truncated: bool,
-    }
-
-    pub fn enable_pktinfo(fd: RawFd) -> io::Result<()> {
-        let on: libc::c_int = 1;
-        // SAFETY: `fd` is an open socket; the option value points to a live `c_int` whose size
-        // is passed alongside.
-        let rc = unsafe {
-            libc::setsockopt(
-                fd,
-                libc::IPPROTO_IP,
-                libc::IP_PKTINFO,
-                ptr::from_ref(&on).cast(),
-                mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(io::Error::last_os_error())
-        }
-    }
-
-    pub fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
-        // SAFETY: `sockaddr_in` and `msghdr` are plain C structs for which all-zero is valid.
-        let mut source: libc::sockaddr_in = unsafe { mem::zeroed() };
-        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        let mut control = CmsgBuf([0; 128]);
-        msg.msg_name = ptr::from_mut(&mut source).cast();
-        msg.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.0.as_mut_ptr().cast();
-        msg.msg_controllen = control.0.len() as _;
-        // SAFETY: every pointer in `msg` points to a live local (`source`, `iov` -> `buf`,
-        // `control`) of the length stated next to it.
-        let n = unsafe { libc::recvmsg(fd, &mut msg, 0) };
-        if n < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        let mut destination = None;
-        // SAFETY: `msg` was filled in by `recvmsg`; the CMSG_* macros walk only the control
-        // bytes it reported (within `control`), and `CMSG_DATA` of an `IP_PKTINFO` message holds
-        // an `in_pktinfo`, read unaligned.
-        unsafe {
-            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-            while !cmsg.is_null() {
-                if (*cmsg).cmsg_level == libc::IPPROTO_IP && (*cmsg).cmsg_type == libc::IP_PKTINFO {
-                    let info: libc::in_pktinfo = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
-                    destination = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
-                }
-                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-            }
-        }
-        let source = SocketAddrV4::new(
-            Ipv4Addr::from(u32::from_be(source.sin_addr.s_addr)),
-            u16::from_be(source.sin_port),
-        );
-        Ok(Received { len: n as usize, source, destination, truncated: msg.msg_flags & libc::MSG_TRUNC != 0 })
-    }
-
-    /// Sends `data` to `to` with source address `from` (`IP_PKTINFO`'s `ipi_spec_dst`).
-    pub fn send(fd: RawFd, data: &[u8], from: Ipv4Addr, to: SocketAddrV4) -> io::Result<usize> {
-        // SAFETY: plain C structs for which all-zero is valid.
-        let mut dest: libc::sockaddr_in = unsafe { mem::zeroed() };
-        let mut msg: libc::msghdr = unsafe { mem::zeroed() };
-        dest.sin_family = libc::AF_INET as libc::sa_family_t;
-        dest.sin_port = to.port().to_be();
-        dest.sin_addr.s_addr = u32::from(*to.ip()).to_be();
-        // `sendmsg` only reads through `iov_base`, despite the `*mut`.
-        let mut iov = libc::iovec { iov_base: data.as_ptr().cast_mut().cast(), iov_len: data.len() };
-        let mut control = CmsgBuf([0; 128]);
-        let info = libc::in_pktinfo {
-            ipi_ifindex: 0,
-            ipi_spec_dst: libc::in_addr { s_addr: u32::from(from).to_be() },
-            ipi_addr: libc::in_addr { s_addr: 0 },
-        };
-        msg.msg_name = ptr::from_mut(&mut dest).cast();
-        msg.msg_namelen = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.0.as_mut_ptr().cast();
-        // SAFETY: CMSG_SPACE/CMSG_LEN are arithmetic; the one control message they size fits in
-        // `control` (128 bytes, far more than a header plus an `in_pktinfo`), `CMSG_FIRSTHDR` of
-        // a non-empty control buffer is its start, and the payload is written unaligned.
-        // Every pointer in `msg` points to a live local of the length stated next to it.
-        let n = unsafe {
-            msg.msg_controllen = libc::CMSG_SPACE(mem::size_of::<libc::in_pktinfo>() as u32) as _;
-            let cmsg = libc::CMSG_FIRSTHDR(&msg);
-            (*cmsg).cmsg_level = libc::IPPROTO_IP;
-            (*cmsg).cmsg_type = libc::IP_PKTINFO;
-            (*cmsg).cmsg_len = libc::CMSG_LEN(mem::size_of::<libc::in_pktinfo>() as u32) as _;
-            ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast(), info);
-            libc::sendmsg(fd, &msg, 0)
-        };
-        if n < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(n as usize)
-        }
-    }
 }

@@ -60,6 +60,12 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// An entry from an OID and a value already encoded as one BER element.
+    #[must_use]
+    pub fn new(oid: OidBuf, tlv: Vec<u8>) -> Self {
+        Self { oid, tlv }
+    }
+
     #[must_use]
     pub fn oid(&self) -> Oid<'_> {
         self.oid.as_oid()

@@ -1,0 +1,143 @@
+//! The fleet simulator's UDP server alone: answers per second, on loopback.
+//!
+//! ```text
+//! cargo run --release --example sim_rate [-- --seconds S --runs R --printers N --dynamics]
+//! ```
+//!
+//! The server (one thread, [`Server::run_with`], batched `recvmmsg`/`sendmmsg`) serves N printers
+//! (default 1,000) from every recording in `$PRINTWATCH_RECORDINGS` (default
+//! `../shared/recordings/librenms/snmprec`), with per-printer identity. The client, on the main
+//! thread, is batched too ([`sys::send_batch`] / [`sys::recv_batch`]): it keeps up to 512 v2c Get
+//! requests (sysDescr.0, sysName.0, prtGeneralSerialNumber.1, sysUpTime.0) in flight,
+//! spread over the printers, for S seconds (default 2) per run. The rate reported is the
+//! server's own `answered` count per second of the run; the median of R runs (default 5) is
+//! printed with the min..max. Everything stays on 127.0.0.0/8; every loop is bounded in time.
+
+#![allow(clippy::cast_precision_loss)] // rates as f64
+
+use std::net::{Ipv4Addr, SocketAddrV4, UdpSocket};
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use printwatch_core::sim::server::{Server, ServerConfig, SharedStats};
+use printwatch_core::sim::sys::{self, Outgoing, RecvBatch, SendBatch};
+use printwatch_core::sim::{load, Agent, DynamicsConfig, Fleet};
+use printwatch_core::snmp::{Encoder, Message, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
+
+const BASE: Ipv4Addr = Ipv4Addr::new(127, 30, 0, 1);
+const IN_FLIGHT: usize = 512;
+const BATCH: usize = 64;
+
+struct Args {
+    seconds: f64,
+    runs: usize,
+    printers: u32,
+    dynamics: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args { seconds: 2.0, runs: 5, printers: 1000, dynamics: false };
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let mut it = argv.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().and_then(|v| v.parse::<f64>().ok()).expect("a number after the flag");
+        match flag.as_str() {
+            "--seconds" => a.seconds = value().clamp(0.1, 60.0),
+            "--runs" => a.runs = value().clamp(1.0, 50.0) as usize,
+            "--printers" => a.printers = value().clamp(1.0, 1_000_000.0) as u32,
+            "--dynamics" => a.dynamics = true,
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    a
+}
+
+fn request() -> Vec<u8> {
+    let oids: Vec<OidBuf> =
+        ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.43.5.1.1.17.1", "1.3.6.1.2.1.1.3.0"]
+            .iter()
+            .map(|o| OidBuf::parse(o).unwrap())
+            .collect();
+    let varbinds = oids.iter().map(|o| VarBind { oid: o.as_oid(), value: Value::Null }).collect();
+    let pdu =
+        StandardPdu { pdu_type: PduType::Get, request_id: 7, error_status: 0, error_index: 0, varbinds };
+    let msg = Message { version: Version::V2C, community: b"public", pdu: Pdu::Standard(pdu) };
+    Encoder::new().encode(&msg).unwrap().to_vec()
+}
+
+/// One run: S seconds of load; returns answers per second (the server's count).
+fn run(fleet: &Arc<Fleet>, printers: u32, seconds: f64, req: &[u8]) -> f64 {
+    let config =
+        ServerConfig { base: BASE, count: printers, port: 0, duration: Some(Duration::from_secs(120)) };
+    let server = Server::bind(config).expect("bind");
+    let port = server.port().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let stats = Arc::new(SharedStats::default());
+    let (flag, counts, f) = (Arc::clone(&stop), Arc::clone(&stats), Arc::clone(fleet));
+    let handle = std::thread::spawn(move || server.run_with(&f, &flag, &counts));
+
+    let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+    sys::set_buffers(sock.as_raw_fd(), 4 << 20).unwrap();
+    let (mut rx, mut tx) = (RecvBatch::new(BATCH, 2048), SendBatch::default());
+    let mut next = 0u32;
+    let mut in_flight = 0usize;
+    let started = Instant::now();
+    let before = stats.snapshot().answered;
+    let deadline = started + Duration::from_secs_f64(seconds);
+    while Instant::now() < deadline {
+        let room = (IN_FLIGHT - in_flight.min(IN_FLIGHT)).min(BATCH);
+        let msgs: Vec<Outgoing<'_>> = (0..room)
+            .map(|_| {
+                next = (next + 1) % printers;
+                let to = SocketAddrV4::new(Ipv4Addr::from(u32::from(BASE) + next), port);
+                Outgoing { data: req, from: Ipv4Addr::LOCALHOST, to }
+            })
+            .collect();
+        in_flight += sys::send_batch(sock.as_raw_fd(), &msgs, &mut tx).count;
+        match sys::recv_batch(sock.as_raw_fd(), &mut rx) {
+            Ok(n) => in_flight = in_flight.saturating_sub(n),
+            // A timeout: some requests or replies were lost; start the window afresh.
+            Err(_) => in_flight = 0,
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let answered = stats.snapshot().answered - before;
+    stop.store(true, Ordering::Relaxed);
+    handle.join().unwrap().unwrap();
+    answered as f64 / elapsed
+}
+
+fn main() {
+    let a = args();
+    let dir = std::env::var_os("PRINTWATCH_RECORDINGS").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
+        PathBuf::from,
+    );
+    let loaded = load(&[dir]).expect("recordings");
+    let n = loaded.len();
+    let mut fleet = Fleet::new(loaded.into_iter().map(|l| Agent::new(l.recording))).with_identity(0);
+    if a.dynamics {
+        fleet = fleet.with_dynamics(DynamicsConfig::quiet(), 0, 1.0);
+    }
+    let fleet = Arc::new(fleet);
+    let req = request();
+    let mut rates: Vec<f64> = (0..a.runs).map(|_| run(&fleet, a.printers, a.seconds, &req)).collect();
+    rates.sort_by(f64::total_cmp);
+    println!(
+        "sim_rate: {} printers from {n} recordings{}, {}-byte Get of 4 varbinds, {} in flight: \
+         median {:.0} answers/s over {} runs of {} s (min {:.0}, max {:.0})",
+        a.printers,
+        if a.dynamics { ", dynamics on" } else { "" },
+        req.len(),
+        IN_FLIGHT,
+        rates[rates.len() / 2],
+        a.runs,
+        a.seconds,
+        rates[0],
+        rates[rates.len() - 1],
+    );
+}

@@ -1,0 +1,276 @@
+//! Dynamics: what changes on a simulated printer over simulated time — pages printed, supplies
+//! drained and replaced, jams and open doors, offline hours, lost packets and slow answers.
+//!
+//! Everything is a pure function of (seed, printer address, simulated time `t_s`), computed when
+//! a request arrives: nothing is stored per printer, and the same (seed, address, t) always gives
+//! the same state. Per-printer traits (its duty cycle, whether it is lossy or slow) come from
+//! hashes of (seed, address); events come from hashes of (seed, address, time slot).
+// Page counts, milliseconds and 53-bit draws are far below 2^52: f64 holds them exactly.
+#![allow(clippy::cast_precision_loss)]
+
+use super::identity::{hash, mix};
+
+/// The rules of the dynamics; every rate is a probability in `0..=1`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DynamicsConfig {
+    /// Each printer's duty cycle, pages per simulated hour, drawn uniformly from this range.
+    pub pages_per_hour: (f64, f64),
+    /// Pages a full supply lasts, per printer and supply, drawn uniformly from this range.
+    pub cartridge_pages: (f64, f64),
+    /// The share of a supply's cycle spent empty (level 0) before it is replaced.
+    pub empty_share: f64,
+    /// A supply below this percentage of its capacity is low (lowToner, a toner-low alert).
+    pub low_percent: f64,
+    /// The chance that a printer is offline (answers nothing) for a whole offline period.
+    pub offline_rate: f64,
+    pub offline_period_s: f64,
+    /// The share of printers that lose packets, and the share of requests they lose.
+    pub lossy_share: f64,
+    pub loss: f64,
+    /// The share of printers that answer slowly, and their mean delay in real milliseconds.
+    pub slow_share: f64,
+    pub slow_delay_ms: f64,
+    /// The chance of a paper jam, and of an open door, in each alert period.
+    pub jam_rate: f64,
+    pub door_rate: f64,
+    pub alert_period_s: f64,
+}
+
+impl Default for DynamicsConfig {
+    fn default() -> Self {
+        Self {
+            pages_per_hour: (5.0, 120.0),
+            cartridge_pages: (1500.0, 12_000.0),
+            empty_share: 0.05,
+            low_percent: 10.0,
+            offline_rate: 0.02,
+            offline_period_s: 3600.0,
+            lossy_share: 0.05,
+            loss: 0.2,
+            slow_share: 0.05,
+            slow_delay_ms: 200.0,
+            jam_rate: 0.02,
+            door_rate: 0.01,
+            alert_period_s: 1800.0,
+        }
+    }
+}
+
+/// The names [`DynamicsConfig::set`] accepts.
+pub const KEYS: &[&str] = &[
+    "pages_per_hour_min",
+    "pages_per_hour_max",
+    "cartridge_pages_min",
+    "cartridge_pages_max",
+    "empty_share",
+    "low_percent",
+    "offline_rate",
+    "offline_period_s",
+    "lossy_share",
+    "loss",
+    "slow_share",
+    "slow_delay_ms",
+    "jam_rate",
+    "door_rate",
+    "alert_period_s",
+];
+
+impl DynamicsConfig {
+    /// Dynamics with every event and fault switched off: pages, supplies and uptime only.
+    #[must_use]
+    pub fn quiet() -> Self {
+        Self {
+            offline_rate: 0.0,
+            lossy_share: 0.0,
+            slow_share: 0.0,
+            jam_rate: 0.0,
+            door_rate: 0.0,
+            ..Self::default()
+        }
+    }
+
+    /// Sets one rule by name (see [`KEYS`]); the error says what is wrong.
+    pub fn set(&mut self, key: &str, value: f64) -> Result<(), String> {
+        let mut next = *self;
+        next.apply(key, value)?;
+        if next.pages_per_hour.0 > next.pages_per_hour.1 || next.cartridge_pages.0 > next.cartridge_pages.1 {
+            return Err(format!("{key}: a range's minimum is above its maximum"));
+        }
+        *self = next;
+        Ok(())
+    }
+
+    fn apply(&mut self, key: &str, value: f64) -> Result<(), String> {
+        let rate = |v: f64| (0.0..=1.0).contains(&v).then_some(v).ok_or(format!("{key} must be in 0..1"));
+        let positive = |v: f64| (v > 0.0 && v.is_finite()).then_some(v).ok_or(format!("{key} must be > 0"));
+        let non_negative =
+            |v: f64| (v >= 0.0 && v.is_finite()).then_some(v).ok_or(format!("{key} must be >= 0"));
+        match key {
+            "pages_per_hour_min" => self.pages_per_hour.0 = non_negative(value)?,
+            "pages_per_hour_max" => self.pages_per_hour.1 = non_negative(value)?,
+            "cartridge_pages_min" => self.cartridge_pages.0 = positive(value)?,
+            "cartridge_pages_max" => self.cartridge_pages.1 = positive(value)?,
+            "empty_share" => {
+                self.empty_share = rate(value)
+                    .and_then(|v| (v < 1.0).then_some(v).ok_or(format!("{key} must be below 1")))?;
+            }
+            "low_percent" => self.low_percent = non_negative(value)?,
+            "offline_rate" => self.offline_rate = rate(value)?,
+            "offline_period_s" => self.offline_period_s = positive(value)?,
+            "lossy_share" => self.lossy_share = rate(value)?,
+            "loss" => self.loss = rate(value)?,
+            "slow_share" => self.slow_share = rate(value)?,
+            "slow_delay_ms" => self.slow_delay_ms = non_negative(value)?,
+            "jam_rate" => self.jam_rate = rate(value)?,
+            "door_rate" => self.door_rate = rate(value)?,
+            "alert_period_s" => self.alert_period_s = positive(value)?,
+            _ => return Err(format!("unknown dynamics key {key:?}; one of {}", KEYS.join(", "))),
+        }
+        Ok(())
+    }
+}
+
+/// Hash salts: one per kind of draw, so draws are independent.
+mod salt {
+    pub const RATE: u64 = 11;
+    pub const OFFSET: u64 = 12;
+    pub const CARTRIDGE: u64 = 13;
+    pub const PHASE: u64 = 14;
+    pub const OFFLINE: u64 = 15;
+    pub const LOSSY: u64 = 16;
+    pub const LOSS: u64 = 17;
+    pub const SLOW: u64 = 18;
+    pub const DELAY: u64 = 19;
+    pub const JAM: u64 = 20;
+    pub const DOOR: u64 = 21;
+}
+
+/// A uniform draw in `0..1` from a hash.
+fn unit(h: u64) -> f64 {
+    (h >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn lerp((lo, hi): (f64, f64), u: f64) -> f64 {
+    lo + (hi - lo) * u
+}
+
+/// One printer's state at one simulated time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct State {
+    pub seed: u64,
+    pub address: u32,
+    /// Simulated seconds since the simulator started.
+    pub t_s: f64,
+    /// Pages printed since the simulator started.
+    pub pages: u64,
+    /// A per-printer offset added to its page counters (so printers differ from the start).
+    pub page_offset: u64,
+    pub pages_per_s: f64,
+    pub offline: bool,
+    /// Since when (simulated seconds) a jam, an open door, has lasted; `None` if none now.
+    pub jam_since: Option<f64>,
+    pub door_since: Option<f64>,
+    config: DynamicsConfig,
+}
+
+/// One supply's level at a time, and since when it has been low or empty.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Level {
+    pub level: i32,
+    pub low: bool,
+    pub empty: bool,
+    /// Simulated seconds since the level crossed into low (or empty), if it is.
+    pub low_since: Option<f64>,
+    pub empty_since: Option<f64>,
+}
+
+impl State {
+    /// The state of printer `address` at `t_s` simulated seconds.
+    #[must_use]
+    pub fn at(config: &DynamicsConfig, seed: u64, address: u32, t_s: f64) -> Self {
+        let a = u64::from(address);
+        let t_s = t_s.max(0.0);
+        let pages_per_s = lerp(config.pages_per_hour, unit(hash(&[seed, a, salt::RATE]))) / 3600.0;
+        let slot = |period: f64| (t_s / period).floor();
+        let event = |salt: u64, period: f64, rate: f64| {
+            let k = slot(period);
+            (unit(hash(&[seed, a, salt, k as u64])) < rate).then_some(k * period)
+        };
+        Self {
+            seed,
+            address,
+            t_s,
+            pages: (pages_per_s * t_s).floor() as u64,
+            page_offset: hash(&[seed, a, salt::OFFSET]) % 50_000,
+            pages_per_s,
+            offline: event(salt::OFFLINE, config.offline_period_s, config.offline_rate).is_some(),
+            jam_since: event(salt::JAM, config.alert_period_s, config.jam_rate),
+            door_since: event(salt::DOOR, config.alert_period_s, config.door_rate),
+            config: *config,
+        }
+    }
+
+    /// A draw keyed by (seed, address, words...), the same as `hash` of the concatenation.
+    fn draw(&self, words: &[u64]) -> f64 {
+        let start = hash(&[self.seed, u64::from(self.address)]);
+        unit(words.iter().fold(start, |h, &w| mix(h ^ mix(w))))
+    }
+
+    /// True if this printer loses packets at all (a per-printer trait).
+    #[must_use]
+    pub fn lossy(&self) -> bool {
+        self.draw(&[salt::LOSSY]) < self.config.lossy_share
+    }
+
+    /// True if the request numbered `seq` (by the server, per datagram) is lost.
+    #[must_use]
+    pub fn loses(&self, request_id: i32, seq: u64) -> bool {
+        self.lossy() && self.draw(&[salt::LOSS, u64::from(request_id as u32), seq]) < self.config.loss
+    }
+
+    /// How long (real milliseconds) the answer to `request_id` is held back; 0 for most printers.
+    #[must_use]
+    pub fn delay_ms(&self, request_id: i32) -> f64 {
+        if self.draw(&[salt::SLOW]) >= self.config.slow_share {
+            return 0.0;
+        }
+        self.config.slow_delay_ms * (0.5 + self.draw(&[salt::DELAY, u64::from(request_id as u32)]))
+    }
+
+    /// The level of supply `index` (capacity `max`, recorded level ignored: each printer starts
+    /// at its own point of the cycle). A full supply lasts `cartridge` pages; the level falls
+    /// from `max` to 1 over the first `1 - empty_share` of them, stays 0 for the rest, and is
+    /// back at `max` (replaced) when the next cycle starts.
+    #[must_use]
+    pub fn level(&self, index: u32, max: i32) -> Level {
+        let c = &self.config;
+        let cartridge = lerp(c.cartridge_pages, self.draw(&[salt::CARTRIDGE, u64::from(index)])).max(1.0);
+        let phase = self.draw(&[salt::PHASE, u64::from(index)]) * cartridge;
+        let used = (phase + self.pages as f64) % cartridge / cartridge;
+        let usable = 1.0 - c.empty_share;
+        let maxf = f64::from(max);
+        let (level, empty) = if used < usable {
+            ((maxf - (used / usable * maxf).floor()).clamp(1.0, maxf), false)
+        } else {
+            (0.0, true)
+        };
+        let low = level * 100.0 < c.low_percent * maxf;
+        // Pages since a threshold was crossed, back to simulated seconds at this printer's rate.
+        let since = |at_used: f64| {
+            let pages_ago = (used - at_used) * cartridge;
+            (self.t_s - pages_ago / self.pages_per_s.max(1e-9)).max(0.0)
+        };
+        let low_at = usable * (1.0 - c.low_percent / 100.0);
+        Level {
+            level: level as i32,
+            low,
+            empty,
+            low_since: low.then(|| since(low_at.min(used))),
+            empty_since: empty.then(|| since(usable)),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "dynamics_tests.rs"]
+mod tests;

@@ -1,0 +1,124 @@
+use super::*;
+
+const BASE: u32 = 0x7f14_0001;
+const DAY_S: f64 = 86_400.0;
+
+#[test]
+fn pages_grow_monotonically_at_a_per_printer_rate() {
+    let c = DynamicsConfig::default();
+    let mut rates = Vec::new();
+    for p in 0..200 {
+        let mut last = 0;
+        for hour in 0..=24 * 7 {
+            let s = State::at(&c, 7, BASE + p, f64::from(hour) * 3600.0);
+            assert!(s.pages >= last, "printer {p} hour {hour}");
+            last = s.pages;
+        }
+        let per_hour = last as f64 / (24.0 * 7.0);
+        assert!((4.0..=121.0).contains(&per_hour), "{per_hour}");
+        rates.push(per_hour);
+    }
+    let spread =
+        rates.iter().copied().fold(f64::MIN, f64::max) - rates.iter().copied().fold(f64::MAX, f64::min);
+    assert!(spread > 50.0, "duty cycles should differ between printers ({spread})");
+    // Reproducible: the same (seed, address, t) gives the same state; another seed another.
+    assert_eq!(State::at(&c, 7, BASE, 5000.0), State::at(&c, 7, BASE, 5000.0));
+    let (a, b) = (State::at(&c, 7, BASE, 5000.0), State::at(&c, 8, BASE, 5000.0));
+    assert!((a.pages_per_s - b.pages_per_s).abs() > 1e-9);
+}
+
+#[test]
+fn levels_drain_with_pages_then_jump_back_to_capacity() {
+    let c = DynamicsConfig::default();
+    let (mut drops, mut replacements, mut empties, mut lows) = (0, 0, 0, 0);
+    for p in 0..50 {
+        let mut last: Option<i32> = None;
+        for step in 0..=(30 * 24) {
+            let s = State::at(&c, 1, BASE + p, f64::from(step) * 3600.0);
+            let l = s.level(1, 100);
+            assert!((0..=100).contains(&l.level));
+            assert_eq!(l.empty, l.level == 0);
+            if l.low {
+                lows += 1;
+                assert!(l.low_since.is_some_and(|t| t <= s.t_s));
+            }
+            if l.empty {
+                empties += 1;
+                assert!(l.empty_since.is_some_and(|t| t <= s.t_s));
+            }
+            if let Some(prev) = last {
+                if l.level > prev {
+                    // Only a replacement raises a level: from low or empty back to (nearly, an
+                    // hour of printing later) full.
+                    assert!(prev <= 15 && l.level >= 90, "printer {p} step {step}: {prev} -> {}", l.level);
+                    replacements += 1;
+                } else if l.level < prev {
+                    drops += 1;
+                }
+            }
+            last = Some(l.level);
+        }
+    }
+    assert!(
+        drops > 1000 && replacements > 20 && empties > 0 && lows > 0,
+        "{drops} {replacements} {empties} {lows}"
+    );
+}
+
+#[test]
+fn events_happen_at_their_configured_rates() {
+    let c =
+        DynamicsConfig { offline_rate: 0.1, jam_rate: 0.05, door_rate: 0.02, ..DynamicsConfig::default() };
+    let (mut offline, mut jams, mut doors, mut n) = (0.0, 0.0, 0.0, 0.0);
+    for p in 0..400 {
+        for slot in 0..48 {
+            let s = State::at(&c, 3, BASE + p, f64::from(slot) * 1800.0 + 10.0);
+            n += 1.0;
+            offline += f64::from(u8::from(s.offline));
+            jams += f64::from(u8::from(s.jam_since.is_some()));
+            doors += f64::from(u8::from(s.door_since.is_some()));
+            if let Some(since) = s.jam_since {
+                assert!(since <= s.t_s && s.t_s - since < c.alert_period_s);
+            }
+        }
+    }
+    for (what, got, want) in
+        [("offline", offline / n, 0.1), ("jam", jams / n, 0.05), ("door", doors / n, 0.02)]
+    {
+        assert!((got - want).abs() < want * 0.25, "{what}: {got} vs {want}");
+    }
+    // An offline printer stays offline for the whole period.
+    let s = (0..1000).map(|p| State::at(&c, 3, BASE + p, 100.0)).find(|s| s.offline).unwrap();
+    assert!(State::at(&c, 3, s.address, 3500.0).offline);
+}
+
+#[test]
+fn loss_and_delay_touch_only_their_share_of_printers() {
+    let c = DynamicsConfig { lossy_share: 0.2, loss: 0.5, slow_share: 0.1, ..DynamicsConfig::default() };
+    let states: Vec<State> = (0..2000).map(|p| State::at(&c, 4, BASE + p, 0.0)).collect();
+    let lossy = states.iter().filter(|s| s.lossy()).count() as f64 / 2000.0;
+    assert!((lossy - 0.2).abs() < 0.04, "{lossy}");
+    let slow: Vec<&State> = states.iter().filter(|s| s.delay_ms(1) > 0.0).collect();
+    assert!((slow.len() as f64 / 2000.0 - 0.1).abs() < 0.03);
+    assert!(slow.iter().all(|s| (100.0..=300.0).contains(&s.delay_ms(99))));
+    let l = states.iter().find(|s| s.lossy()).unwrap();
+    let lost = (0..1000).filter(|&q| l.loses(5, q)).count();
+    assert!((400..600).contains(&lost), "{lost}");
+    let steady = states.iter().find(|s| !s.lossy()).unwrap();
+    assert!((0..1000).all(|q| !steady.loses(5, q)));
+}
+
+#[test]
+fn config_keys_are_checked() {
+    let mut c = DynamicsConfig::default();
+    for key in KEYS {
+        c.set(key, if key.ends_with("_max") { 1e6 } else { 0.5 }).unwrap_or_else(|e| panic!("{key}: {e}"));
+    }
+    assert!(c.set("loss", 1.5).unwrap_err().contains("0..1"));
+    assert!(c.set("alert_period_s", 0.0).unwrap_err().contains("> 0"));
+    assert!(c.set("nope", 1.0).unwrap_err().contains("unknown dynamics key"));
+    assert!(c.set("pages_per_hour_min", 2e6).unwrap_err().contains("minimum is above"));
+    let quiet = DynamicsConfig::quiet();
+    let s = State::at(&quiet, 0, BASE, 3.0 * DAY_S);
+    assert!(!s.offline && !s.lossy() && s.delay_ms(1) <= 0.0 && s.jam_since.is_none());
+}

@@ -1,0 +1,182 @@
+//! Per-printer identity: serial numbers, MAC addresses and sysNames derived from a printer's
+//! address and the fleet's seed, shaped like the recorded ones.
+//!
+//! Every function is a pure function of (recorded value, address, seed), so a printer keeps its
+//! identity across restarts, and nothing is stored per printer. Distinct addresses get distinct
+//! values whenever the recorded value leaves room for 2^24 of them (a whole /8): the varying part
+//! is `(address * P + offset) mod capacity` with `P` a prime that shares no factor with the
+//! capacity (whose factors are only 2, 3, 5 and 13), a bijection on `0..capacity`.
+
+/// A prime coprime with every capacity below (products of 10, 26 and 2^24).
+const SPREAD: u64 = 1_000_003;
+/// The variable part of a serial or name is made this large when the value allows it.
+const WANT_CAPACITY: u64 = 1 << 32;
+
+/// SplitMix64's finalizer: a well-mixed 64-bit hash of `x`.
+#[must_use]
+pub fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// A hash of several words, order-sensitive.
+#[must_use]
+pub fn hash(words: &[u64]) -> u64 {
+    words.iter().fold(0x5eed_u64, |h, &w| mix(h ^ mix(w)))
+}
+
+/// A hash of a byte string (to key offsets by the recorded value).
+fn hash_bytes(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// The radix of a character's class: digits, upper-case or lower-case letters; 0 for the others,
+/// which are kept as recorded.
+fn radix(c: u8) -> u64 {
+    match c {
+        b'0'..=b'9' => 10,
+        b'A'..=b'Z' | b'a'..=b'z' => 26,
+        _ => 0,
+    }
+}
+
+fn digit(class_of: u8, d: u64) -> u8 {
+    let d = d as u8;
+    match class_of {
+        b'0'..=b'9' => b'0' + d,
+        b'A'..=b'Z' => b'A' + d,
+        _ => b'a' + d,
+    }
+}
+
+/// `original` with its rightmost letters and digits replaced (each by one of its own class) so
+/// that distinct addresses give distinct results, as far as `original` has room; the length, the
+/// punctuation and the leftmost characters (often a model prefix) are kept. Returns the result
+/// and its capacity (how many distinct values the replaced positions can take).
+#[must_use]
+pub fn reshape(original: &[u8], address: u32, seed: u64, salt: u64) -> (Vec<u8>, u64) {
+    let mut positions = Vec::new();
+    let mut capacity = 1u64;
+    for (i, &c) in original.iter().enumerate().rev() {
+        if capacity >= WANT_CAPACITY {
+            break;
+        }
+        let r = radix(c);
+        if r != 0 {
+            positions.push(i);
+            capacity *= r;
+        }
+    }
+    let mut out = original.to_vec();
+    if positions.is_empty() {
+        return (out, 1);
+    }
+    let offset = hash(&[seed, salt, hash_bytes(original)]) % capacity;
+    let spread = u128::from(address) * u128::from(SPREAD) + u128::from(offset);
+    let mut v = (spread % u128::from(capacity)) as u64;
+    for &i in &positions {
+        let r = radix(original[i]);
+        out[i] = digit(original[i], v % r);
+        v /= r;
+    }
+    (out, capacity)
+}
+
+/// The serial number printer `address` answers instead of `recorded`.
+#[must_use]
+pub fn serial(recorded: &[u8], address: u32, seed: u64) -> Vec<u8> {
+    reshape(recorded, address, seed, 1).0
+}
+
+/// The MAC address instead of `recorded`: the vendor's OUI (first three octets) kept, the other
+/// three a bijection of the address (and of the recorded ones, so several interfaces differ).
+#[must_use]
+pub fn mac(recorded: [u8; 6], address: u32, seed: u64) -> [u8; 6] {
+    const MASK: u64 = (1 << 24) - 1;
+    let low = u64::from(u32::from_be_bytes([0, recorded[3], recorded[4], recorded[5]]));
+    let offset = hash(&[seed, 2]) & MASK;
+    let v = (u64::from(address) * SPREAD + low + offset) & MASK;
+    let b = (v as u32).to_be_bytes();
+    [recorded[0], recorded[1], recorded[2], b[1], b[2], b[3]]
+}
+
+/// The sysName instead of `recorded`: reshaped when it looks like a host name with room for a
+/// whole /8 of variants, else (an anonymized `<private>`, an empty or a short name) `NPI` and six
+/// hex digits of `mac` (or of the address), as HP printers name themselves.
+#[must_use]
+pub fn sys_name(recorded: &[u8], mac: Option<[u8; 6]>, address: u32, seed: u64) -> Vec<u8> {
+    let host_like = !recorded.is_empty()
+        && recorded.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
+    if host_like {
+        let (name, capacity) = reshape(recorded, address, seed, 3);
+        if capacity >= 1 << 24 {
+            return name;
+        }
+    }
+    let tail = match mac {
+        Some(m) => u32::from_be_bytes([0, m[3], m[4], m[5]]),
+        None => (hash(&[seed, 3]) as u32).wrapping_add(address) & 0x00ff_ffff,
+    };
+    format!("NPI{tail:06X}").into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    const BASE: u32 = 0x7f14_0001; // 127.20.0.1
+
+    #[test]
+    fn serials_keep_their_shape_and_differ_per_address() {
+        for recorded in ["MKRA012345", "7XQ1R92-132-13", "W492KB03439", "6509415X00", "AA2M021115700"] {
+            let mut seen = HashSet::new();
+            for i in 0..20_000 {
+                let s = serial(recorded.as_bytes(), BASE + i, 0);
+                assert_eq!(s.len(), recorded.len());
+                for (a, b) in s.iter().zip(recorded.as_bytes()) {
+                    assert_eq!(radix(*a), radix(*b), "{recorded} -> {}", String::from_utf8_lossy(&s));
+                    if radix(*b) == 0 {
+                        assert_eq!(a, b);
+                    }
+                    assert_eq!(a.is_ascii_uppercase(), b.is_ascii_uppercase());
+                }
+                assert!(seen.insert(s), "{recorded}: a repeated serial at printer {i}");
+            }
+            // Stable for an address, different for another seed.
+            assert_eq!(serial(recorded.as_bytes(), BASE, 0), serial(recorded.as_bytes(), BASE, 0));
+            assert_ne!(serial(recorded.as_bytes(), BASE, 0), serial(recorded.as_bytes(), BASE, 1));
+        }
+        // The leftmost characters of a long serial (a model prefix) are kept.
+        assert!(serial(b"AA2M021115700", BASE, 5).starts_with(b"AA2"));
+        assert_eq!(reshape(b"--", BASE, 0, 1), (b"--".to_vec(), 1));
+    }
+
+    #[test]
+    fn macs_keep_the_oui_and_differ_per_address() {
+        let recorded = [0x3c, 0x2a, 0xf4, 0xbf, 0xf5, 0x1b];
+        let mut seen = HashSet::new();
+        for i in 0..50_000 {
+            let m = mac(recorded, BASE + i, 9);
+            assert_eq!(m[..3], recorded[..3]);
+            assert!(seen.insert(m));
+        }
+        let other = [0x3c, 0x2a, 0xf4, 0xbf, 0xf5, 0x1c];
+        assert_ne!(mac(recorded, BASE, 9), mac(other, BASE, 9));
+    }
+
+    #[test]
+    fn sys_names() {
+        let a = sys_name(b"<private>", Some([0, 1, 2, 0xab, 0xcd, 0xef]), BASE, 0);
+        assert_eq!(a, b"NPIABCDEF");
+        let b = sys_name(b"", None, BASE, 0);
+        assert!(b.starts_with(b"NPI") && b.len() == 9);
+        assert_ne!(b, sys_name(b"", None, BASE + 1, 0));
+        let host = sys_name(b"printer-floor2-west", None, BASE, 0);
+        assert_eq!(host.len(), b"printer-floor2-west".len());
+        assert!(host.starts_with(b"printer-"));
+        assert_ne!(host, sys_name(b"printer-floor2-west", None, BASE + 1, 0));
+    }
+}

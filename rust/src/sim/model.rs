@@ -1,0 +1,343 @@
+//! A recording prepared for per-printer answers: each variable's role (plain, serial number,
+//! MAC address, page counter, supply level...), and the alert rows a printer may raise, all in
+//! one walk-ordered table shared by every printer that answers from the recording.
+//!
+//! Roles are found once, when the recording is loaded; values that depend on the printer are
+//! computed at answer time from a [`View`] (the printer's address, the seed, its dynamic state).
+
+use super::dynamics::State;
+use super::fleet::{IF_PHYS_ADDRESS, PRT_GENERAL_SERIAL_NUMBER, SYS_NAME};
+use super::snmprec::{Entry, Recording};
+use crate::ber::{tag, Writer};
+use crate::snmp::{Oid, OidBuf, Value};
+
+const SYS_UPTIME: &str = "1.3.6.1.2.1.1.3.0";
+const HR_SYSTEM_UPTIME: &str = "1.3.6.1.2.1.25.1.1.0";
+const PRT_MARKER_LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4";
+const PRT_SUPPLIES_MAX_CAPACITY: &str = "1.3.6.1.2.1.43.11.1.1.8";
+const PRT_SUPPLIES_LEVEL: &str = "1.3.6.1.2.1.43.11.1.1.9";
+const PRT_ALERT_ENTRY: &str = "1.3.6.1.2.1.43.18.1.1";
+const HR_PRINTER_DETECTED_ERROR_STATE: &str = "1.3.6.1.2.1.25.3.5.1.2";
+const PRINTER_MIB: &str = "1.3.6.1.2.1.43";
+
+/// The hrPrinterDetectedErrorState bits the dynamics drive (first octet; RFC 3805 / 2790).
+pub mod error_bits {
+    pub const LOW_TONER: u8 = 0x20;
+    pub const NO_TONER: u8 = 0x10;
+    pub const DOOR_OPEN: u8 = 0x08;
+    pub const JAMMED: u8 = 0x04;
+}
+
+/// The alerts a simulated printer raises, each one synthetic prtAlertTable row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertKind {
+    Jam,
+    DoorOpen,
+    TonerLow,
+    TonerEmpty,
+}
+
+impl AlertKind {
+    pub const ALL: [AlertKind; 4] = [Self::Jam, Self::DoorOpen, Self::TonerLow, Self::TonerEmpty];
+
+    /// (severity, training level, group, location, code, description) — Printer-MIB values:
+    /// severity critical(3)/warning(4); training untrained(3)/trained(4); group mediaPath(13),
+    /// cover(6), markerSupplies(11); location -2 (unknown); codes jam(8), doorOpen(501),
+    /// markerTonerAlmostEmpty(1104), markerTonerEmpty(1101).
+    fn columns(self) -> (i32, i32, i32, i32, i32, &'static str) {
+        match self {
+            Self::Jam => (3, 3, 13, -2, 8, "Paper jam"),
+            Self::DoorOpen => (3, 3, 6, -2, 501, "Door open"),
+            Self::TonerLow => (4, 4, 11, -2, 1104, "Toner low"),
+            Self::TonerEmpty => (3, 4, 11, -2, 1101, "Toner empty"),
+        }
+    }
+}
+
+/// What a variable's value depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The recorded value, always.
+    Plain,
+    /// With identity: a serial number (prtGeneralSerialNumber or a vendor copy of it).
+    Serial,
+    /// With identity: a MAC address (ifPhysAddress or a vendor copy of one).
+    Mac,
+    /// With identity: sysName.0.
+    SysName,
+    /// With dynamics: sysUpTime / hrSystemUptime, growing with simulated time.
+    Uptime,
+    /// With dynamics: a page counter, growing with the printer's pages.
+    Counter,
+    /// With dynamics: a supply level (supply `index` of capacity `max`).
+    Level { index: u32, max: i32 },
+    /// With dynamics: hrPrinterDetectedErrorState.
+    ErrorState,
+    /// With dynamics: a synthetic prtAlertTable cell, present only while the alert is active.
+    Alert { kind: AlertKind, column: u8 },
+}
+
+/// Which printer is answering, and how.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'s> {
+    pub address: u32,
+    pub seed: u64,
+    pub identity: bool,
+    pub state: Option<&'s State>,
+}
+
+impl View<'_> {
+    /// A view that answers every variable exactly as recorded.
+    #[must_use]
+    pub fn plain() -> Self {
+        Self { address: 0, seed: 0, identity: false, state: None }
+    }
+}
+
+/// A recording with its roles and synthetic rows, in walk order.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub(super) entries: Vec<Entry>,
+    pub(super) roles: Vec<Role>,
+    /// The dynamic supplies: (index, max capacity).
+    pub(super) supplies: Vec<(u32, i32)>,
+    /// The recorded identity: serial number, first MAC address, sysName.
+    pub(super) recorded: Recorded,
+    /// The recorded sysUpTime (alert times are counted from it).
+    uptime0: u32,
+}
+
+/// The identity a recording was made with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recorded {
+    pub serial: Option<Vec<u8>>,
+    pub mac: Option<[u8; 6]>,
+    pub sys_name: Option<Vec<u8>>,
+}
+
+fn oid(dotted: &str) -> OidBuf {
+    // Only called with the constants above, which parse.
+    OidBuf::parse(dotted).expect("the constant OIDs of this module parse")
+}
+
+fn under<'r>(rec: &'r Recording, prefix: &OidBuf) -> impl Iterator<Item = (usize, &'r Entry)> {
+    let start = rec.next_index(prefix.as_oid());
+    let prefix = prefix.clone();
+    rec.entries()[start..]
+        .iter()
+        .enumerate()
+        .take_while(move |(_, e)| e.oid().starts_with(prefix.as_oid()))
+        .map(move |(k, e)| (start + k, e))
+}
+
+fn as_u64(v: &Value<'_>) -> Option<u64> {
+    match *v {
+        Value::Integer(n) => u64::try_from(n).ok(),
+        Value::Counter32(n) | Value::Gauge32(n) => Some(u64::from(n)),
+        Value::Counter64(n) => Some(n),
+        _ => None,
+    }
+}
+
+fn octets<'v>(v: &Value<'v>) -> Option<&'v [u8]> {
+    if let Value::OctetString(s) = *v {
+        Some(s)
+    } else {
+        None
+    }
+}
+
+impl Model {
+    /// Finds the roles in `rec` and adds the synthetic alert rows.
+    #[must_use]
+    pub fn new(rec: &Recording) -> Self {
+        let mut roles = vec![Role::Plain; rec.len()];
+        let recorded = identity_roles(rec, &mut roles);
+        let supplies = dynamic_roles(rec, &mut roles);
+        let uptime0 = rec.get(oid(SYS_UPTIME).as_oid()).and_then(|e| as_u64(&e.value())).unwrap_or(0) as u32;
+        let mut rows: Vec<(Entry, Role)> = rec.entries().iter().cloned().zip(roles).collect();
+        if rec.has_under(oid(PRINTER_MIB).as_oid()) {
+            rows.extend(alert_rows(rec, &supplies));
+        }
+        rows.sort_by(|a, b| a.0.oid().cmp(&b.0.oid()));
+        let (entries, roles) = rows.into_iter().unzip();
+        Self { entries, roles, supplies, recorded, uptime0 }
+    }
+
+    #[must_use]
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    #[must_use]
+    pub fn uptime0(&self) -> u32 {
+        self.uptime0
+    }
+
+    #[must_use]
+    pub fn role(&self, i: usize) -> Role {
+        self.roles[i]
+    }
+
+    /// True if variable `i` exists for this printer now (synthetic alert rows come and go).
+    #[must_use]
+    pub fn present(&self, i: usize, view: &View<'_>) -> bool {
+        match self.roles[i] {
+            Role::Alert { kind, .. } => view.state.is_some_and(|s| self.alert(kind, s).is_some()),
+            _ => true,
+        }
+    }
+
+    /// The variable with exactly this OID, if present for this printer.
+    #[must_use]
+    pub fn get(&self, oid: Oid<'_>, view: &View<'_>) -> Option<usize> {
+        let i = self.entries.binary_search_by(|e| e.oid().cmp(&oid)).ok()?;
+        self.present(i, view).then_some(i)
+    }
+
+    /// The first present variable after `oid` that `accept` takes (GetNext).
+    #[must_use]
+    pub fn next(&self, oid: Oid<'_>, view: &View<'_>, accept: impl Fn(&Entry) -> bool) -> Option<usize> {
+        let from = self.entries.partition_point(|e| e.oid() <= oid);
+        (from..self.entries.len()).find(|&i| self.present(i, view) && accept(&self.entries[i]))
+    }
+
+    /// True if a present variable's OID is `prefix` or lies under it.
+    #[must_use]
+    pub fn has_under(&self, prefix: Oid<'_>, view: &View<'_>) -> bool {
+        let from = self.entries.partition_point(|e| e.oid() < prefix);
+        (from..self.entries.len())
+            .take_while(|&i| self.entries[i].oid().starts_with(prefix))
+            .any(|i| self.present(i, view))
+    }
+
+    /// Whether `kind` is active in `state`: since when (simulated seconds) and its group index.
+    #[must_use]
+    pub fn alert(&self, kind: AlertKind, state: &State) -> Option<(f64, i32)> {
+        let supply = |want_empty: bool| {
+            self.supplies.iter().find_map(|&(index, max)| {
+                let l = state.level(index, max);
+                let since = if want_empty { l.empty_since } else { l.low_since.filter(|_| !l.empty) };
+                since.map(|t| (t, index as i32))
+            })
+        };
+        match kind {
+            AlertKind::Jam => state.jam_since.map(|t| (t, 1)),
+            AlertKind::DoorOpen => state.door_since.map(|t| (t, 1)),
+            AlertKind::TonerLow => supply(false),
+            AlertKind::TonerEmpty => supply(true),
+        }
+    }
+}
+
+/// Serial numbers, MAC addresses and sysName, wherever the recording repeats them.
+fn identity_roles(rec: &Recording, roles: &mut [Role]) -> Recorded {
+    let serial = under(rec, &oid(PRT_GENERAL_SERIAL_NUMBER))
+        .find_map(|(_, e)| octets(&e.value()).filter(|s| !s.is_empty()).map(<[u8]>::to_vec));
+    let macs: Vec<Vec<u8>> = under(rec, &oid(IF_PHYS_ADDRESS))
+        .filter_map(|(_, e)| octets(&e.value()).filter(|m| m.len() == 6 && *m != [0; 6]).map(<[u8]>::to_vec))
+        .collect();
+    let sys_name = oid(SYS_NAME);
+    for (i, e) in rec.entries().iter().enumerate() {
+        let Some(value) = octets(&e.value()) else { continue };
+        if e.oid() == sys_name.as_oid() {
+            roles[i] = Role::SysName;
+        } else if serial.as_deref() == Some(value) {
+            roles[i] = Role::Serial;
+        } else if macs.iter().any(|m| m == value) {
+            roles[i] = Role::Mac;
+        }
+    }
+    let sys_name = rec.get(sys_name.as_oid()).and_then(|e| octets(&e.value()).map(<[u8]>::to_vec));
+    let mac = macs.first().and_then(|m| <[u8; 6]>::try_from(m.as_slice()).ok());
+    Recorded { serial, mac, sys_name }
+}
+
+/// Uptimes, page counters, supply levels and error states; returns the dynamic supplies.
+fn dynamic_roles(rec: &Recording, roles: &mut [Role]) -> Vec<(u32, i32)> {
+    for dotted in [SYS_UPTIME, HR_SYSTEM_UPTIME] {
+        if let Ok(i) = rec.entries().binary_search_by(|e| e.oid().cmp(&oid(dotted).as_oid())) {
+            roles[i] = Role::Uptime;
+        }
+    }
+    let counters: Vec<(usize, u64)> =
+        under(rec, &oid(PRT_MARKER_LIFE_COUNT)).filter_map(|(i, e)| Some((i, as_u64(&e.value())?))).collect();
+    for &(i, _) in &counters {
+        roles[i] = Role::Counter;
+    }
+    // Vendor page counters: other numbers equal to the first marker's (a large enough count not
+    // to match by chance).
+    if let Some(&(_, total)) = counters.first().filter(|(_, n)| *n >= 100) {
+        for (i, e) in rec.entries().iter().enumerate() {
+            if roles[i] == Role::Plain && as_u64(&e.value()) == Some(total) {
+                roles[i] = Role::Counter;
+            }
+        }
+    }
+    let mut supplies = Vec::new();
+    let capacity = oid(PRT_SUPPLIES_MAX_CAPACITY);
+    let level = oid(PRT_SUPPLIES_LEVEL);
+    for (i, e) in under(rec, &level) {
+        let suffix: Vec<u32> = e.oid().arcs().skip(level.as_oid().arcs().count()).collect();
+        let mut max_oid: Vec<u32> = capacity.as_oid().arcs().collect();
+        max_oid.extend(&suffix);
+        let max = OidBuf::from_arcs(&max_oid).ok().and_then(|o| rec.get(o.as_oid()).map(Entry::value));
+        if let (Value::Integer(now), Some(Value::Integer(max)), Some(&index)) =
+            (e.value(), max, suffix.last())
+        {
+            if now >= 0 && max > 0 {
+                roles[i] = Role::Level { index, max };
+                supplies.push((index, max));
+            }
+        }
+    }
+    for (i, e) in under(rec, &oid(HR_PRINTER_DETECTED_ERROR_STATE)) {
+        if octets(&e.value()).is_some_and(|s| !s.is_empty()) {
+            roles[i] = Role::ErrorState;
+        }
+    }
+    supplies
+}
+
+/// One synthetic prtAlertTable row (columns 2..=9) per [`AlertKind`], indexed after the
+/// recorded alerts, under the device of the recorded supplies (or device 1).
+fn alert_rows(rec: &Recording, supplies: &[(u32, i32)]) -> Vec<(Entry, Role)> {
+    let level = oid(PRT_SUPPLIES_LEVEL);
+    let device =
+        under(rec, &level).find_map(|(_, e)| e.oid().arcs().nth(level.as_oid().arcs().count())).unwrap_or(1);
+    let table = oid(PRT_ALERT_ENTRY);
+    let base: Vec<u32> = table.as_oid().arcs().collect();
+    let last_index =
+        under(rec, &table).filter_map(|(_, e)| e.oid().arcs().last()).max().unwrap_or(0).min(u32::MAX - 8);
+    let mut rows = Vec::new();
+    for (k, kind) in AlertKind::ALL.into_iter().enumerate() {
+        if matches!(kind, AlertKind::TonerLow | AlertKind::TonerEmpty) && supplies.is_empty() {
+            continue;
+        }
+        let (severity, training, group, location, code, text) = kind.columns();
+        for column in 2u8..=9 {
+            let mut arcs = base.clone();
+            arcs.extend([u32::from(column), device, last_index + 1 + k as u32]);
+            let Ok(name) = OidBuf::from_arcs(&arcs) else { continue };
+            let mut tlv = Vec::new();
+            let mut w = Writer::new(&mut tlv);
+            match column {
+                2 => w.signed(tag::INTEGER, i64::from(severity)),
+                3 => w.signed(tag::INTEGER, i64::from(training)),
+                4 => w.signed(tag::INTEGER, i64::from(group)),
+                6 => w.signed(tag::INTEGER, i64::from(location)),
+                7 => w.signed(tag::INTEGER, i64::from(code)),
+                8 => w.bytes(tag::OCTET_STRING, text.as_bytes()),
+                // Group index (5) and time (9) are computed at answer time.
+                5 => w.signed(tag::INTEGER, 1),
+                _ => w.unsigned(tag::TIMETICKS, 0),
+            }
+            rows.push((Entry::new(name, tlv), Role::Alert { kind, column }));
+        }
+    }
+    rows
+}
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;

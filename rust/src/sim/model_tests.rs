@@ -1,0 +1,153 @@
+use super::*;
+use crate::sim::agent::Agent;
+use crate::sim::dynamics::DynamicsConfig;
+use crate::snmp::{decode, Encoder, Message, Pdu, PduType, StandardPdu, VarBind, Version};
+
+const RECORDING: &str = "\
+1.3.6.1.2.1.1.3.0|67|1000
+1.3.6.1.2.1.1.5.0|4|<private>
+1.3.6.1.2.1.2.2.1.6.1|4x|3C2AF4BFF51B
+1.3.6.1.2.1.2.2.1.6.2|4|
+1.3.6.1.2.1.25.3.5.1.2.1|4x|8000
+1.3.6.1.2.1.43.5.1.1.17.1|4|VNCRC48198
+1.3.6.1.2.1.43.10.2.1.4.1.1|65|15232
+1.3.6.1.2.1.43.11.1.1.8.1.1|2|100
+1.3.6.1.2.1.43.11.1.1.8.1.2|2|-2
+1.3.6.1.2.1.43.11.1.1.9.1.1|2|55
+1.3.6.1.2.1.43.11.1.1.9.1.2|2|-3
+1.3.6.1.2.1.43.16.5.1.2.1.1|4|READY
+1.3.6.1.2.1.43.18.1.1.2.1.7|2|4
+1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.5.0|2|15232
+1.3.6.1.4.1.367.3.2.1.2.1.4.0|4|VNCRC48198
+1.3.6.1.4.1.9.9.9|4x|3C2AF4BFF51B
+";
+
+fn model() -> Model {
+    Model::new(&Recording::parse(RECORDING.as_bytes()).unwrap())
+}
+
+fn role_of(m: &Model, dotted: &str) -> Role {
+    let o = OidBuf::parse(dotted).unwrap();
+    let i = m.entries().binary_search_by(|e| e.oid().cmp(&o.as_oid())).unwrap();
+    m.role(i)
+}
+
+#[test]
+fn finds_the_roles() {
+    let m = model();
+    let want = [
+        ("1.3.6.1.2.1.1.3.0", Role::Uptime),
+        ("1.3.6.1.2.1.1.5.0", Role::SysName),
+        ("1.3.6.1.2.1.2.2.1.6.1", Role::Mac),
+        ("1.3.6.1.2.1.2.2.1.6.2", Role::Plain),
+        ("1.3.6.1.2.1.25.3.5.1.2.1", Role::ErrorState),
+        ("1.3.6.1.2.1.43.5.1.1.17.1", Role::Serial),
+        ("1.3.6.1.2.1.43.10.2.1.4.1.1", Role::Counter),
+        ("1.3.6.1.2.1.43.11.1.1.8.1.1", Role::Plain),
+        ("1.3.6.1.2.1.43.11.1.1.9.1.1", Role::Level { index: 1, max: 100 }),
+        ("1.3.6.1.2.1.43.11.1.1.9.1.2", Role::Plain),
+        ("1.3.6.1.2.1.43.16.5.1.2.1.1", Role::Plain),
+        ("1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.5.0", Role::Counter),
+        ("1.3.6.1.4.1.367.3.2.1.2.1.4.0", Role::Serial),
+        ("1.3.6.1.4.1.9.9.9", Role::Mac),
+        // The synthetic alert rows come after the recorded alert 7.
+        ("1.3.6.1.2.1.43.18.1.1.7.1.8", Role::Alert { kind: AlertKind::Jam, column: 7 }),
+        ("1.3.6.1.2.1.43.18.1.1.2.1.11", Role::Alert { kind: AlertKind::TonerEmpty, column: 2 }),
+    ];
+    for (dotted, role) in want {
+        assert_eq!(role_of(&m, dotted), role, "{dotted}");
+    }
+    assert_eq!(m.supplies, [(1, 100)]);
+    assert_eq!(m.recorded.serial.as_deref(), Some(&b"VNCRC48198"[..]));
+    assert_eq!(m.recorded.mac, Some([0x3c, 0x2a, 0xf4, 0xbf, 0xf5, 0x1b]));
+    assert_eq!(m.entries().len(), 16 + 4 * 8);
+    assert!(m.entries().windows(2).all(|w| w[0].oid() < w[1].oid()), "walk order");
+}
+
+/// A full GetNext walk of `agent` as `view`: (OID, value) pairs.
+fn walk(agent: &Agent, view: &View<'_>) -> Vec<(String, String)> {
+    let mut rows = Vec::new();
+    let mut at = OidBuf::parse("1.3").unwrap();
+    let mut out = Vec::new();
+    for _ in 0..200 {
+        let pdu = StandardPdu {
+            pdu_type: PduType::GetNext,
+            request_id: 1,
+            error_status: 0,
+            error_index: 0,
+            varbinds: vec![VarBind { oid: at.as_oid(), value: Value::Null }],
+        };
+        let msg = Message { version: Version::V2C, community: b"public", pdu: Pdu::Standard(pdu) };
+        let req = Encoder::new().encode(&msg).unwrap().to_vec();
+        agent.respond_as(view, &req, &mut out).unwrap();
+        let resp = decode(&out).unwrap();
+        let vb = &resp.pdu.varbinds()[0];
+        if vb.value == Value::EndOfMibView {
+            return rows;
+        }
+        rows.push((vb.oid.to_string(), format!("{:?}", vb.value)));
+        at = vb.oid.to_owned();
+    }
+    panic!("the walk did not end");
+}
+
+#[test]
+fn plain_view_answers_the_recording_and_no_alert_rows() {
+    let agent = Agent::new(Recording::parse(RECORDING.as_bytes()).unwrap());
+    let rows = walk(&agent, &View::plain());
+    let recorded: Vec<(String, String)> = agent
+        .recording()
+        .entries()
+        .iter()
+        .map(|e| (e.oid().to_string(), format!("{:?}", e.value())))
+        .collect();
+    assert_eq!(rows, recorded);
+}
+
+#[test]
+fn identity_overrides_every_copy_consistently() {
+    let agent = Agent::new(Recording::parse(RECORDING.as_bytes()).unwrap());
+    let view = |address| View { address, seed: 0, identity: true, state: None };
+    let a = walk(&agent, &view(0x7f14_0001));
+    let b = walk(&agent, &view(0x7f14_0002));
+    let value = |rows: &[(String, String)], oid: &str| rows.iter().find(|r| r.0 == oid).unwrap().1.clone();
+    for oid in ["1.3.6.1.2.1.43.5.1.1.17.1", "1.3.6.1.2.1.2.2.1.6.1", "1.3.6.1.2.1.1.5.0"] {
+        assert_ne!(value(&a, oid), value(&b, oid), "{oid}");
+    }
+    assert_eq!(value(&a, "1.3.6.1.2.1.43.5.1.1.17.1"), value(&a, "1.3.6.1.4.1.367.3.2.1.2.1.4.0"));
+    assert_eq!(value(&a, "1.3.6.1.2.1.2.2.1.6.1"), value(&a, "1.3.6.1.4.1.9.9.9"));
+    let id = agent.model().identity(&view(0x7f14_0001));
+    assert_eq!(value(&a, "1.3.6.1.2.1.1.5.0"), format!("OctetString({:?})", id.sys_name.unwrap()));
+    assert_eq!(a.len(), 16);
+}
+
+#[test]
+fn alert_rows_appear_in_walk_order_while_active() {
+    let agent = Agent::new(Recording::parse(RECORDING.as_bytes()).unwrap());
+    let config = DynamicsConfig { jam_rate: 1.0, door_rate: 1.0, ..DynamicsConfig::quiet() };
+    // Find a time at which the toner is low or empty too, so all rows of a kind show.
+    let state = (0..2000)
+        .map(|h| State::at(&config, 0, 0x7f14_0001, f64::from(h) * 3600.0))
+        .find(|s| s.level(1, 100).low)
+        .expect("the toner runs low within 2000 hours");
+    let view = View { address: 0x7f14_0001, seed: 0, identity: false, state: Some(&state) };
+    let rows = walk(&agent, &view);
+    let alerts: Vec<&(String, String)> =
+        rows.iter().filter(|r| r.0.starts_with("1.3.6.1.2.1.43.18.1.1.")).collect();
+    // The recorded alert plus 3 active kinds (jam, door, one of toner low/empty) x 8 columns.
+    assert_eq!(alerts.len(), 1 + 3 * 8, "{alerts:?}");
+    let oids: Vec<OidBuf> = rows.iter().map(|r| OidBuf::parse(&r.0).unwrap()).collect();
+    assert!(oids.windows(2).all(|w| w[0].as_oid() < w[1].as_oid()), "walk order");
+    let bits = m_value(&rows, "1.3.6.1.2.1.25.3.5.1.2.1");
+    let l = state.level(1, 100);
+    let want = 0x80 | 0x08 | 0x04 | if l.empty { 0x10 } else { 0x20 };
+    assert_eq!(bits, format!("OctetString([{want}, 0])"));
+    let counter = m_value(&rows, "1.3.6.1.2.1.43.10.2.1.4.1.1");
+    assert_eq!(counter, format!("Counter32({})", 15232 + state.page_offset + state.pages));
+    assert_eq!(m_value(&rows, "1.3.6.1.2.1.43.11.1.1.9.1.1"), format!("Integer({})", l.level));
+    assert_eq!(m_value(&rows, "1.3.6.1.2.1.43.11.1.1.9.1.2"), "Integer(-3)", "special values stay");
+}
+
+fn m_value(rows: &[(String, String)], oid: &str) -> String {
+    rows.iter().find(|r| r.0 == oid).unwrap_or_else(|| panic!("{oid} missing")).1.clone()
+}

@@ -1,0 +1,153 @@
+//! The values a [`Model`] answers for one printer: recorded, or computed from its identity and
+//! its dynamic state.
+
+use super::dynamics::State;
+use super::identity;
+use super::model::{error_bits, AlertKind, Model, Role, View};
+use super::response::{Response, Val};
+use super::snmprec::Entry;
+use crate::ber::{tag, Writer};
+use crate::snmp::Value;
+
+/// The identity a printer answers with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    pub serial: Option<Vec<u8>>,
+    pub mac: Option<[u8; 6]>,
+    pub sys_name: Option<Vec<u8>>,
+}
+
+impl Identity {
+    /// The MAC address as `aa:bb:cc:dd:ee:ff`.
+    #[must_use]
+    pub fn mac_string(&self) -> Option<String> {
+        self.mac.map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":"))
+    }
+}
+
+impl Model {
+    /// The serial number, first MAC address and sysName printer `view` answers with.
+    #[must_use]
+    pub fn identity(&self, view: &View<'_>) -> Identity {
+        let r = &self.recorded;
+        if !view.identity {
+            return Identity { serial: r.serial.clone(), mac: r.mac, sys_name: r.sys_name.clone() };
+        }
+        let mac = r.mac.map(|m| identity::mac(m, view.address, view.seed));
+        Identity {
+            serial: r.serial.as_ref().map(|s| identity::serial(s, view.address, view.seed)),
+            mac,
+            sys_name: r.sys_name.as_ref().map(|n| identity::sys_name(n, mac, view.address, view.seed)),
+        }
+    }
+
+    /// The value of variable `i` for printer `view` (computed values go to `resp`'s arena).
+    pub(super) fn value<'r>(&'r self, i: usize, view: &View<'_>, resp: &mut Response<'r>) -> Val<'r> {
+        let e = &self.entries[i];
+        let recorded = Val::Ref(e.value_tlv());
+        let octets =
+            |resp: &mut Response<'r>, v: &[u8]| resp.computed(|o| Writer::new(o).bytes(tag::OCTET_STRING, v));
+        match (self.roles[i], e.value()) {
+            (Role::Serial, Value::OctetString(s)) if view.identity => {
+                octets(resp, &identity::serial(s, view.address, view.seed))
+            }
+            (Role::Mac, Value::OctetString(m)) if view.identity => match <[u8; 6]>::try_from(m) {
+                Ok(m) => octets(resp, &identity::mac(m, view.address, view.seed)),
+                Err(_) => recorded,
+            },
+            (Role::SysName, Value::OctetString(recorded_name)) if view.identity => {
+                let mac = self.recorded.mac.map(|m| identity::mac(m, view.address, view.seed));
+                octets(resp, &identity::sys_name(recorded_name, mac, view.address, view.seed))
+            }
+            (role, _) => match view.state {
+                Some(state) => self.dynamic(role, e, state, resp).unwrap_or(recorded),
+                None => recorded,
+            },
+        }
+    }
+
+    fn dynamic<'r>(
+        &'r self,
+        role: Role,
+        entry: &Entry,
+        state: &State,
+        resp: &mut Response<'r>,
+    ) -> Option<Val<'r>> {
+        let ticks = |t_s: f64| (t_s * 100.0) as u64;
+        let val = match (role, entry.value()) {
+            (Role::Uptime, Value::TimeTicks(t0)) => {
+                let now = (u64::from(t0) + ticks(state.t_s)) as u32;
+                resp.computed(|o| Writer::new(o).unsigned(tag::TIMETICKS, u64::from(now)))
+            }
+            (Role::Counter, recorded) => {
+                let grown = counter(recorded, state.page_offset + state.pages)?;
+                resp.computed(|o| write_value(o, grown))
+            }
+            (Role::Level { index, max }, Value::Integer(_)) => {
+                let level = state.level(index, max).level;
+                resp.computed(|o| Writer::new(o).signed(tag::INTEGER, i64::from(level)))
+            }
+            (Role::ErrorState, Value::OctetString(recorded)) => {
+                let mut bits = recorded.to_vec();
+                let simulated =
+                    error_bits::LOW_TONER | error_bits::NO_TONER | error_bits::DOOR_OPEN | error_bits::JAMMED;
+                bits[0] = (bits[0] & !simulated) | self.error_bits(state);
+                resp.computed(|o| Writer::new(o).bytes(tag::OCTET_STRING, &bits))
+            }
+            (Role::Alert { kind, column: 5 }, _) => {
+                let (_, group_index) = self.alert(kind, state)?;
+                resp.computed(|o| Writer::new(o).signed(tag::INTEGER, i64::from(group_index)))
+            }
+            (Role::Alert { kind, column: 9 }, _) => {
+                let (since, _) = self.alert(kind, state)?;
+                let at = (u64::from(self.uptime0()) + ticks(since)) as u32;
+                resp.computed(|o| Writer::new(o).unsigned(tag::TIMETICKS, u64::from(at)))
+            }
+            _ => return None,
+        };
+        Some(val)
+    }
+
+    /// The first octet's simulated bits of hrPrinterDetectedErrorState for `s`.
+    #[must_use]
+    pub fn error_bits(&self, s: &State) -> u8 {
+        let mut bits = 0;
+        for (kind, bit) in [
+            (AlertKind::TonerLow, error_bits::LOW_TONER),
+            (AlertKind::TonerEmpty, error_bits::NO_TONER),
+            (AlertKind::DoorOpen, error_bits::DOOR_OPEN),
+            (AlertKind::Jam, error_bits::JAMMED),
+        ] {
+            if self.alert(kind, s).is_some() {
+                bits |= bit;
+            }
+        }
+        bits
+    }
+}
+
+/// A page counter grown by `pages`, in its recorded type: Counter32 and Counter64 wrap as
+/// counters do, Integer and Gauge32 stop at their maximum.
+fn counter(recorded: Value<'_>, pages: u64) -> Option<Value<'static>> {
+    Some(match recorded {
+        Value::Integer(n) => {
+            Value::Integer(i32::try_from(i64::from(n).saturating_add_unsigned(pages)).unwrap_or(i32::MAX))
+        }
+        Value::Counter32(n) => Value::Counter32((u64::from(n) + pages) as u32),
+        Value::Gauge32(n) => Value::Gauge32(u32::try_from(u64::from(n) + pages).unwrap_or(u32::MAX)),
+        Value::Counter64(n) => Value::Counter64(n.wrapping_add(pages)),
+        _ => return None,
+    })
+}
+
+fn write_value(out: &mut Vec<u8>, v: Value<'_>) {
+    let mut w = Writer::new(out);
+    match v {
+        Value::Integer(n) => w.signed(tag::INTEGER, i64::from(n)),
+        Value::Counter32(n) => w.unsigned(tag::COUNTER32, u64::from(n)),
+        Value::Gauge32(n) => w.unsigned(tag::GAUGE32, u64::from(n)),
+        Value::Counter64(n) => w.unsigned(tag::COUNTER64, n),
+        // Only the counter types above are ever written here.
+        _ => w.bytes(tag::NULL, &[]),
+    }
+}
