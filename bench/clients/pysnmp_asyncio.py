@@ -73,8 +73,9 @@ async def poll_one(
 
     for table in workload.tables:
         root = oid_tuple(table)
-        last = table
-        while True:
+        last, last_oid = table, root
+        walking = True
+        while walking:
             indication, status, _index, table_rows = await bulk_cmd(
                 engine,
                 auth,
@@ -89,17 +90,16 @@ async def poll_one(
                 return count, _error_kind(indication)
             if status:
                 return count, "snmp_error"
-            progressed = False
+            walking = bool(table_rows)
             for name, value in table_rows:
                 oid = tuple(name)
                 if isinstance(value, EXCEPTIONS) or not inside(oid, root):
-                    progressed = False
+                    walking = False
                     break
+                if oid <= last_oid:  # an agent that does not move forward would loop for ever
+                    return count, "oid_not_increasing"
                 count += 1
-                last = str(name)
-                progressed = True
-            if not progressed:
-                break
+                last, last_oid = str(name), oid
     return count, None
 
 

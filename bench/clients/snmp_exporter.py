@@ -22,6 +22,7 @@ scraper's own (Python, HTTP) CPU separately.
 
 from __future__ import annotations
 
+import ctypes
 import http.client
 import os
 import re
@@ -187,6 +188,14 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes], log: Path, deadline_s:
     sys.exit(f"{BINARY} did not answer on 127.0.0.1:{port} within {deadline_s} s")
 
 
+def _die_with_parent() -> None:
+    """In the exporter's child before exec: SIGTERM it if this client dies first (even killed),
+    so the exporter never outlives the bench."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pr_set_pdeathsig = 1
+    libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
@@ -230,6 +239,7 @@ def main() -> None:
                 stdout=log_file,
                 stderr=log_file,
                 stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
             )
         try:
             _wait_ready(port, proc, log)
