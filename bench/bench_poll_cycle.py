@@ -2,8 +2,9 @@
 harness measures each client on 50 simulated printers and every printer's result must be
 complete (as many varbinds as its recording holds), so the peers stay working in CI.
 
-pysnmp and net-snmp's tools are always part of ``make test``; ezsnmp (the ``bench`` extra) and
-printwatch's own engine run when present and are skipped, saying why, when not.
+pysnmp, ezsnmp and net-snmp's tools are part of ``make test`` (which installs them: the
+``test`` and ``bench`` extras, Debian's ``snmp``); printwatch's own engine runs when present and
+is skipped, saying why, while it is not.
 prometheus-snmp-exporter is left to ``make bench``: its requests with a request-id below 2^23
 carry a non-minimal INTEGER, which the simulator drops (see the README), so a 50-printer run
 is not reliably complete.
@@ -28,6 +29,7 @@ except ImportError:  # run with an import mode that does not put the project roo
 from printwatch._core import Simulator
 
 PRINTERS = 50
+REQUIRED = ("pysnmp_asyncio", "ezsnmp", "netsnmp_cli")
 LIMIT_S = 60.0
 
 
@@ -54,7 +56,7 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
 def test_client_polls_every_printer_completely(fleet: Fleet, client: str) -> None:
     why = poll_cycle.availability(client)
     if why is not None:
-        if client in ("pysnmp_asyncio", "netsnmp_cli"):
+        if client in REQUIRED:
             pytest.fail(f"{client} must run in `make test`: {why}")
         pytest.skip(why)
     run = poll_cycle.run_client(client, fleet.targets, PRINTERS, 0, fleet.sim, fleet.expected, LIMIT_S)
