@@ -8,15 +8,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-printwatch
 RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
 APT_PACKAGES := snmpd snmp
+BENCH_APT_PACKAGES := prometheus-snmp-exporter
+BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-rust test-python lint bench fuzz system-deps install clean
+.PHONY: demo test test-rust test-python lint bench bench-extra bench-deps fuzz system-deps install clean
 
 demo: install
 	$(BIN)/printwatch --version
 	$(BIN)/printwatch selfcheck
 
-test: install system-deps lint test-rust test-python
+test: install system-deps bench-extra lint test-rust test-python
 
 install: $(STAMP)
 
@@ -46,13 +48,30 @@ lint: install
 test-rust:
 	cargo test --quiet
 
-test-python: install system-deps
+test-python: install system-deps bench-extra
 	$(BIN)/python -m pytest -q
 
-bench: install system-deps
+# The poll-cycle bench's Python peers (the `bench` extra: ezsnmp); `make test` smoke-tests them.
+# Only the extra's requirements (from pyproject.toml): reinstalling the package would rebuild the Rust core.
+bench-extra: install
+	@if [ ! -f $(BENCH_STAMP) ] || [ pyproject.toml -nt $(BENCH_STAMP) ]; then \
+		$(BIN)/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['optional-dependencies']['bench']))" \
+			| xargs $(BIN)/pip install --quiet && touch $(BENCH_STAMP); \
+	fi
+
+# ... and Debian's prometheus-snmp-exporter, which only `make bench` runs.
+bench-deps: bench-extra
+	@if ! command -v prometheus-snmp-exporter >/dev/null; then \
+		echo "installing Debian packages: $(BENCH_APT_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(BENCH_APT_PACKAGES); \
+	fi
+
+bench: install system-deps bench-deps
 	$(BIN)/python -m pytest -q bench --benchmark-enable
 	$(BIN)/python bench/codec_ratio.py
 	cargo run --quiet --release --example codec_rate
+	$(BIN)/python bench/poll_cycle.py $(POLL_CYCLE_ARGS)
 
 fuzz:
 	mkdir -p rust/fuzz/corpus/decode

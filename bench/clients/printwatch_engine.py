@@ -3,10 +3,14 @@
 
 The whole fleet is one batch: ``Engine.start`` hands every target over at once and
 ``Batch.wait`` takes finished targets back in batches (the GIL is released while it waits).
-Every result is materialized in Python — each scalar and each walked row becomes a ``VarBind``
-object, as pysnmp's and ezsnmp's results are — so the CPU measured includes handing the data to
-Python. ``--concurrency`` has no meaning here (the engine keeps every target in flight, paced
-by its packets-per-second cap); ``--max-pps`` sets that cap (default: the engine's 10,000).
+The rows stay in Rust (``TargetResult.varbind_count`` counts them; only the scalars become
+Python ``VarBind`` objects, to leave out the ones the agent lacks): the product hands rows to
+the history store in bulk, never one Python object per varbind. ``printwatch_objects`` is the
+same client turning every row into a Python object, as pysnmp's and ezsnmp's results are, to
+show what that costs. ``--concurrency`` has no meaning here (the engine keeps every target in flight, paced
+by its packets-per-second cap); ``--max-pps`` sets that cap (default: ``$PRINTWATCH_MAX_PPS``,
+else the engine's 10,000 — the harness passes its environment on, so
+``PRINTWATCH_MAX_PPS=50000 python bench/poll_cycle.py`` measures a higher cap).
 
     python -m bench.clients.printwatch_engine --targets FILE [--max-pps N] [--limit-seconds S]
 """
@@ -14,20 +18,22 @@ by its packets-per-second cap); ``--max-pps`` sets that cap (default: the engine
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
-from bench.clients._common import Tally, parse_args
 from printwatch import __version__
 from printwatch.engine import Engine, Plan, Target
+
+from bench.clients._common import Tally, parse_args
 
 NAME = "printwatch_engine"
 EXCEPTIONS = {"NoSuchObject", "NoSuchInstance", "EndOfMibView"}
 
 
-def main() -> None:
+def main(name: str = NAME, objects: bool = False) -> None:
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--max-pps", type=int, default=10_000)
+    pre.add_argument("--max-pps", type=int, default=int(os.environ.get("PRINTWATCH_MAX_PPS", "10000")))
     extra, rest = pre.parse_known_args()
     args = parse_args(__doc__ or NAME, default_concurrency=1, argv=rest)
     w = args.workload
@@ -44,8 +50,13 @@ def main() -> None:
         finished = batch.done
         got = batch.wait(0.2)
         for r in got:
-            count = sum(1 for vb in r.gets.values() if vb.type not in EXCEPTIONS)
-            count += sum(len(rows) for rows in r.walks.values())
+            gets = r.gets
+            count = sum(1 for vb in gets.values() if vb.type not in EXCEPTIONS)
+            if objects:
+                count += sum(len(rows) for rows in r.walks.values())
+            else:
+                # Walks never keep exception values, so every other varbind is a row.
+                count += r.varbind_count - len(gets)
             tally.record(r.index, count, None if r.status == "ok" else r.status)
         if not got and finished:
             break
@@ -53,7 +64,7 @@ def main() -> None:
             batch.cancel()
     wall_s = time.perf_counter() - start
     stats = batch.statistics()
-    tally.emit(NAME, wall_s, len(targets), version=__version__, max_pps=extra.max_pps, engine_stats=stats)
+    tally.emit(name, wall_s, len(targets), version=__version__, max_pps=extra.max_pps, engine_stats=stats)
 
 
 if __name__ == "__main__":
