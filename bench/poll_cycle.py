@@ -19,6 +19,9 @@ the supplies, marker and alert tables) and prints one JSON line. Per run:
   includes every child it waited for (net-snmp's tools). For prometheus-snmp-exporter the
   exporter's own CPU while the scrapes ran (from /proc/PID/stat) is the client CPU; the Python
   scraper's CPU is reported separately (``driver_cpu_s``);
+* poll CPU (s per 1,000 polls): the same without Python's start-up — the client's own
+  ``poll_cpu_s``, its CPU and its waited-for children's from argument parsing to its JSON line
+  (for the exporter, the exporter's CPU during the scrapes, as above). Ratios are given on both;
 * bytes/poll: the simulator's UDP payload byte counters (received + sent) over the run, per
   printer; ``wire`` adds 28 bytes of IPv4 + UDP header per datagram;
 * peak RSS MB: ``ru_maxrss`` of the client (the largest of it and its waited-for children), or
@@ -96,6 +99,9 @@ class Run:
     wall_s: float = float("nan")
     client_wall_s: float = float("nan")
     cpu_s: float = float("nan")
+    # CPU of the poll without Python's start-up (the client's own figure; the exporter's CPU
+    # during the scrapes).
+    poll_cpu_s: float = float("nan")
     driver_cpu_s: float = 0.0
     peak_rss_mb: float = float("nan")
     payload_bytes: int = 0
@@ -114,6 +120,10 @@ class Run:
     @property
     def cpu_ms_per_poll(self) -> float:
         return self.cpu_s / self.printers * 1000
+
+    @property
+    def poll_cpu_ms_per_poll(self) -> float:
+        return self.poll_cpu_s / self.printers * 1000
 
     @property
     def bytes_per_poll(self) -> float:
@@ -223,9 +233,12 @@ def run_client(
     )
     run.short = sum(1 for g, e in zip(got, expected, strict=True) if g < e)
     run.excess = sum(1 for g, e in zip(got, expected, strict=True) if g > e)
+    if result.get("poll_cpu_s") is not None:
+        run.poll_cpu_s = float(result["poll_cpu_s"])
     if "engine_cpu_s" in result:
         run.driver_cpu_s = run.cpu_s - float(result["engine_cpu_s"])
         run.cpu_s = float(result["engine_cpu_s"])
+        run.poll_cpu_s = run.cpu_s
         run.peak_rss_mb = float(result["engine_peak_rss_mb"])
     run.detail = {
         k: v
@@ -244,6 +257,7 @@ class Summary:
     wall_s: float
     polls_per_s: float
     cpu_s_per_1000: float
+    poll_cpu_s_per_1000: float
     bytes_per_poll: float
     wire_bytes_per_poll: float
     peak_rss_mb: float
@@ -258,7 +272,7 @@ def summarize(runs: list[Run]) -> Summary:
     good = [r for r in runs if r.ok]
     if not good:
         return Summary(
-            first.client, first.printers, len(runs), False, *([float("nan")] * 7), 0, 0, {}, first.failure
+            first.client, first.printers, len(runs), False, *([float("nan")] * 8), 0, 0, {}, first.failure
         )
     med = statistics.median
     errors: dict[str, int] = {}
@@ -273,6 +287,7 @@ def summarize(runs: list[Run]) -> Summary:
         wall_s=med(r.wall_s for r in good),
         polls_per_s=med(r.printers / r.wall_s for r in good),
         cpu_s_per_1000=med(r.cpu_ms_per_poll for r in good),
+        poll_cpu_s_per_1000=med(r.poll_cpu_ms_per_poll for r in good),
         bytes_per_poll=med(r.bytes_per_poll for r in good),
         wire_bytes_per_poll=med(r.wire_bytes_per_poll for r in good),
         peak_rss_mb=max(r.peak_rss_mb for r in good),
@@ -285,7 +300,7 @@ def summarize(runs: list[Run]) -> Summary:
 def print_table(summaries: list[Summary], skipped: dict[str, str]) -> None:
     head = (
         f"{'client':<18}{'printers':>9}{'runs':>5}{'wall s':>9}{'polls/s':>9}{'CPU s/1k':>10}"
-        f"{'B/poll':>8}{'wire B':>8}{'RSS MB':>8}  completeness"
+        f"{'poll CPU':>10}{'B/poll':>8}{'wire B':>8}{'RSS MB':>8}  completeness"
     )
     print(head)
     print("-" * len(head))
@@ -300,7 +315,7 @@ def print_table(summaries: list[Summary], skipped: dict[str, str]) -> None:
             state += f" sim-dropped={s.sim_dropped}"
         print(
             f"{s.client:<18}{s.printers:>9}{s.runs:>5}{s.wall_s:>9.2f}{s.polls_per_s:>9.0f}"
-            f"{s.cpu_s_per_1000:>10.3f}{s.bytes_per_poll:>8.0f}{s.wire_bytes_per_poll:>8.0f}"
+            f"{s.cpu_s_per_1000:>10.3f}{s.poll_cpu_s_per_1000:>10.3f}{s.bytes_per_poll:>8.0f}{s.wire_bytes_per_poll:>8.0f}"
             f"{s.peak_rss_mb:>8.1f}  {state}"
         )
     for client, why in skipped.items():
@@ -320,6 +335,7 @@ def ratios(summaries: list[Summary]) -> list[dict[str, Any]]:
                 "peer": s.client,
                 "printers": s.printers,
                 "cpu_per_poll_ratio": s.cpu_s_per_1000 / pw.cpu_s_per_1000,
+                "poll_cpu_per_poll_ratio": s.poll_cpu_s_per_1000 / pw.poll_cpu_s_per_1000,
                 "wall_per_poll_ratio": (s.wall_s / s.printers) / (pw.wall_s / pw.printers),
                 "bytes_per_poll_ratio": s.bytes_per_poll / pw.bytes_per_poll,
             }
@@ -456,6 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         for row in rows:
             print(
                 f"  {row['peer']:<18} {row['printers']:>6} printers: CPU x{row['cpu_per_poll_ratio']:.1f}  "
+                f"poll CPU x{row['poll_cpu_per_poll_ratio']:.1f}  "
                 f"wall x{row['wall_per_poll_ratio']:.1f}  bytes x{row['bytes_per_poll_ratio']:.2f}"
             )
     elif PRINTWATCH in skipped:

@@ -15,6 +15,9 @@ The JSON line (one line on stdout, nothing else there)::
   ``failed_targets`` maps each failed target's index (a string) to its kind.
 * ``wall_s``: from the first request to the last result, measured by the client itself (the
   harness also times the whole process, start-up included).
+* ``poll_cpu_s``: CPU seconds from argument parsing (after the interpreter started and the
+  client's imports ran) to the JSON line, this process and the children it waited for: the poll
+  without Python's start-up, comparable with the exporter's CPU during its scrapes.
 * optional ``engine_cpu_s`` / ``engine_peak_rss_mb``: when the SNMP work is done by a separate
   long-running process the client drives (prometheus-snmp-exporter), its CPU during the poll and
   its peak RSS; the harness then takes these as the client's CPU and memory.
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from collections import Counter
@@ -47,7 +51,17 @@ class Args:
     limit_seconds: float
 
 
+def cpu_now() -> float:
+    """CPU seconds so far: this process (all threads) and the children it has waited for."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
+
+
+_POLL_CPU_START: list[float] = []
+
+
 def parse_args(description: str, default_concurrency: int, argv: Sequence[str] | None = None) -> Args:
+    _POLL_CPU_START[:] = [cpu_now()]
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--targets", type=Path, required=True, help="JSON targets file (bench/workload.py)")
     parser.add_argument(
@@ -96,6 +110,7 @@ class Tally:
             "errors": dict(sorted(errors.items())),
             "failed_targets": {str(i): e for i, e in enumerate(self.failed) if e is not None},
             "wall_s": round(wall_s, 6),
+            "poll_cpu_s": round(cpu_now() - _POLL_CPU_START[0], 6) if _POLL_CPU_START else None,
             "concurrency": concurrency,
             **extra,
         }
