@@ -11,7 +11,7 @@ from contextlib import ExitStack
 
 import pytest
 from printwatch import snmp
-from printwatch.engine import Batch, Engine, Plan, Target, TargetResult, poll
+from printwatch.engine import Batch, Engine, Plan, Target, TargetResult, collect, poll
 
 from tests.hostile import Agent, Running, serving, table
 
@@ -48,14 +48,7 @@ def good() -> Iterator[Running]:
 
 def run_batch(targets: list[Target], engine: Engine = FAST) -> tuple[list[TargetResult], dict[str, int]]:
     batch: Batch = engine.start(targets)
-    results: list[TargetResult] = []
-    while True:
-        finished = batch.done
-        got = batch.wait(1.0)
-        results.extend(got)
-        if not got and finished:
-            break
-    return sorted(results, key=lambda r: r.index), batch.statistics()
+    return collect(batch), batch.statistics()
 
 
 def test_a_target_that_never_answers_times_out(good: Running) -> None:

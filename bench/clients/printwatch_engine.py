@@ -20,10 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 import time
+from collections.abc import Sequence
 
 from printwatch import __version__
-from printwatch.engine import Engine, Plan, Target
+from printwatch.engine import Engine, Plan, Target, TargetResult, collect
 
 from bench.clients._common import Tally, parse_args
 
@@ -43,13 +45,9 @@ def main(name: str = NAME, objects: bool = False) -> None:
     plan = Plan(gets=list(w.scalars), walks=list(w.tables))
     targets = [Target(t.host, t.port, plan=plan, community=t.community, version="2c") for t in args.targets]
     tally = Tally(len(targets))
-    start = time.perf_counter()
-    batch = engine.start(targets)
-    deadline = start + args.limit_seconds
-    while True:
-        finished = batch.done
-        got = batch.wait(0.2)
-        for r in got:
+
+    def record(finished: Sequence[TargetResult]) -> None:
+        for r in finished:
             gets = r.gets
             count = sum(1 for vb in gets.values() if vb.type not in EXCEPTIONS)
             if objects:
@@ -58,10 +56,16 @@ def main(name: str = NAME, objects: bool = False) -> None:
                 # Walks never keep exception values, so every other varbind is a row.
                 count += r.varbind_count - len(gets)
             tally.record(r.index, count, None if r.status == "ok" else r.status)
-        if not got and finished:
-            break
-        if time.perf_counter() > deadline:
-            batch.cancel()
+
+    start = time.perf_counter()
+    batch = engine.start(targets)
+    # --limit-seconds: the batch is cancelled then (unfinished targets end as `cancelled`).
+    limit = threading.Timer(args.limit_seconds, batch.cancel)
+    limit.start()
+    try:
+        collect(batch, on_results=record)
+    finally:
+        limit.cancel()
     wall_s = time.perf_counter() - start
     stats = batch.statistics()
     tally.emit(name, wall_s, len(targets), version=__version__, max_pps=extra.max_pps, engine_stats=stats)

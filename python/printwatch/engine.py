@@ -32,6 +32,8 @@ __all__ = [
     "Plan",
     "Target",
     "TargetResult",
+    "collect",
+    "collect_async",
     "parse_target",
     "poll",
     "poll_async",
@@ -66,33 +68,60 @@ def parse_target(spec: str, default_port: int = 161) -> tuple[str, int]:
     return str(infos[0][4][0]), port
 
 
+def _keep(
+    got: list[TargetResult], finished: bool, into: list[TargetResult], on_results: ResultsCallback | None
+) -> bool:
+    """Keeps one wait's results; whether to wait again. ``finished`` must be read *before* that
+    wait, so that the wait after the batch ended takes its last results."""
+    if got:
+        into.extend(got)
+        if on_results is not None:
+            on_results(got)
+        return True
+    return not finished
+
+
+def collect(batch: Batch, *, on_results: ResultsCallback | None = None) -> list[TargetResult]:
+    """Takes every result of a started batch (blocking, GIL released while it waits), in the
+    targets' order. ``on_results`` is called with each batch of finished targets as they come.
+    The batch is cancelled if this is interrupted."""
+    results: list[TargetResult] = []
+    try:
+        while True:
+            finished = batch.done
+            if not _keep(batch.wait(WAIT_STEP_S * 4), finished, results, on_results):
+                break
+    finally:
+        batch.cancel()
+    results.sort(key=lambda r: r.index)
+    return results
+
+
+async def collect_async(batch: Batch, *, on_results: ResultsCallback | None = None) -> list[TargetResult]:
+    """:func:`collect` for Trio: the loop keeps running while the batch is in flight, and
+    cancelling the surrounding scope cancels the batch (no request is sent more than 100 ms
+    later: one wait step of 50 ms, then the engine's 20 ms turn)."""
+    results: list[TargetResult] = []
+    try:
+        while True:
+            finished = batch.done
+            got = await trio.to_thread.run_sync(batch.wait, WAIT_STEP_S)
+            if not _keep(got, finished, results, on_results):
+                break
+    finally:
+        batch.cancel()
+    results.sort(key=lambda r: r.index)
+    return results
+
+
 def poll(
     targets: Iterable[Target],
     *,
     engine: Engine | None = None,
     on_results: ResultsCallback | None = None,
 ) -> list[TargetResult]:
-    """Poll every target once; returns the results in the targets' order.
-
-    ``on_results`` is called with each batch of finished targets as they come (for progress).
-    """
-    batch = (engine or Engine()).start(list(targets))
-    results: list[TargetResult] = []
-    try:
-        while True:
-            # `done` is read before the wait, so the wait that follows takes the last results.
-            finished = batch.done
-            got = batch.wait(WAIT_STEP_S * 4)
-            if got:
-                results.extend(got)
-                if on_results is not None:
-                    on_results(got)
-            elif finished:
-                break
-    finally:
-        batch.cancel()
-    results.sort(key=lambda r: r.index)
-    return results
+    """Poll every target once; returns the results in the targets' order (see :func:`collect`)."""
+    return collect((engine or Engine()).start(list(targets)), on_results=on_results)
 
 
 async def poll_async(
@@ -101,25 +130,5 @@ async def poll_async(
     engine: Engine | None = None,
     on_results: ResultsCallback | None = None,
 ) -> list[TargetResult]:
-    """:func:`poll` for Trio: the loop keeps running while the batch is in flight.
-
-    Cancelling the surrounding scope cancels the batch: no request is sent more than 100 ms
-    later (one wait step of 50 ms, then the engine's 20 ms turn).
-    """
-    batch = (engine or Engine()).start(list(targets))
-    results: list[TargetResult] = []
-    try:
-        while True:
-            # `done` is read before the wait, so the wait that follows takes the last results.
-            finished = batch.done
-            got = await trio.to_thread.run_sync(batch.wait, WAIT_STEP_S)
-            if got:
-                results.extend(got)
-                if on_results is not None:
-                    on_results(got)
-            elif finished:
-                break
-    finally:
-        batch.cancel()
-    results.sort(key=lambda r: r.index)
-    return results
+    """:func:`poll` for Trio (see :func:`collect_async`)."""
+    return await collect_async((engine or Engine()).start(list(targets)), on_results=on_results)
