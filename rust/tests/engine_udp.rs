@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use printwatch_core::engine::{Batch, EngineConfig, FailureKind, Plan, Target, TargetResult, VersionChoice};
 use printwatch_core::sim::server::{Server, ServerConfig};
-use printwatch_core::sim::{Agent, Fleet, Recording};
+use printwatch_core::sim::{loader, Agent, Fleet, Recording};
 use printwatch_core::snmp::OidBuf;
 
 const SCALARS: [&str; 5] = [
@@ -31,13 +31,8 @@ fn recordings() -> Vec<Recording> {
         || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
         PathBuf::from,
     );
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("recordings directory {} is missing ({e})", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "snmprec"))
-        .collect();
-    paths.sort();
-    paths.iter().map(|p| Recording::parse_lenient(&std::fs::read(p).expect("read recording")).0).collect()
+    let loaded = loader::load(&[dir]).unwrap_or_else(|e| panic!("{e}; set PRINTWATCH_RECORDINGS"));
+    loaded.into_iter().map(|l| l.recording).collect()
 }
 
 fn plan() -> Arc<Plan> {

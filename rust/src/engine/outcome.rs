@@ -3,7 +3,7 @@
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
-use crate::snmp::{decode_varbind, encode_varbind, VarBind, Version};
+use crate::snmp::{decode_varbind, encode_varbind, error_status, VarBind, Version};
 
 /// Why a request failed. Names are the ones results carry (`kind.name()`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -51,8 +51,8 @@ impl FailureKind {
     #[must_use]
     pub fn from_error_status(status: i32) -> Self {
         match status {
-            1 => Self::TooBig,
-            2 => Self::NoSuchName,
+            error_status::TOO_BIG => Self::TooBig,
+            error_status::NO_SUCH_NAME => Self::NoSuchName,
             other => Self::Snmp(other),
         }
     }

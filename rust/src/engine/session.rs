@@ -7,14 +7,12 @@
 
 use std::time::Instant;
 
+use crate::snmp::error_status::{NO_SUCH_NAME, TOO_BIG};
 use crate::snmp::{encode_into, Message, Oid, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
 
 use super::config::EngineConfig;
 use super::outcome::{Failure, FailureKind, Request, TargetResult};
 use super::plan::{Target, VersionChoice};
-
-const TOO_BIG: i32 = 1;
-const NO_SUCH_NAME: i32 = 2;
 
 /// What the driver does with an operation after an answer or a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

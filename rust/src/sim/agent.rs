@@ -29,12 +29,8 @@ pub const DEFAULT_COMMUNITY: &[u8] = b"public";
 /// The largest response an [`Agent`] sends unless told otherwise (what printers commonly allow).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 1400;
 
-/// The error-status values the agent sends (RFC 3416 section 3).
-pub mod error_status {
-    pub const NO_ERROR: i32 = 0;
-    pub const TOO_BIG: i32 = 1;
-    pub const NO_SUCH_NAME: i32 = 2;
-}
+/// The error-status values (RFC 3416 section 3) the agent sends.
+pub use crate::snmp::error_status;
 
 /// What the agent answered (the datagram itself is in the caller's buffer).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

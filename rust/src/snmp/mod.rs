@@ -11,4 +11,4 @@ mod types;
 pub use decode::{decode, decode_varbind};
 pub use encode::{encode_into, encode_varbind, EncodeError, Encoder};
 pub use oid::{Oid, OidBuf, OidParseError};
-pub use types::{Message, Pdu, PduType, StandardPdu, TrapV1Pdu, Value, VarBind, Version};
+pub use types::{error_status, Message, Pdu, PduType, StandardPdu, TrapV1Pdu, Value, VarBind, Version};

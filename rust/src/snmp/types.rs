@@ -9,6 +9,13 @@ impl Version {
     pub const V2C: Self = Self(1);
 }
 
+/// Error-status values (RFC 3416 section 3) that agents and the engine act on.
+pub mod error_status {
+    pub const NO_ERROR: i32 = 0;
+    pub const TOO_BIG: i32 = 1;
+    pub const NO_SUCH_NAME: i32 = 2;
+}
+
 /// A variable's value (RFC 2578 types, RFC 3416 exceptions), borrowed from the datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Value<'a> {
