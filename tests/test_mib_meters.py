@@ -54,6 +54,11 @@ def test_vendor_plans_stay_small() -> None:
         assert vendor_plan(vendor).gets == oids
         assert set(oids) <= set(full_plan(vendor).gets)
     assert not any(o.startswith("1.3.6.1.4.1.253.") for o in vendor_oids("hp"))
+    # The PWG fallback is asked only where the vendor's map lacks total, black or colour.
+    pwg = "1.3.6.1.4.1.2699."
+    assert not any(o.startswith(pwg) for o in vendor_oids("hp"))
+    assert not any(o.startswith(pwg) for o in vendor_oids("konica_minolta"))  # sums of parts
+    assert all(any(o.startswith(pwg) for o in vendor_oids(v)) for v in ("dell", "ricoh", "canon", None))
 
 
 @pytest.mark.parametrize(

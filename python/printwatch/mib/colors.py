@@ -5,6 +5,7 @@ Error handling: unknown names give None, never an exception.
 
 from __future__ import annotations
 
+import functools
 import re
 
 #: Canonical colour names; longer names are tried first so "light cyan" is not "cyan".
@@ -52,9 +53,12 @@ _SYNONYMS = {
 _CODES = {"k": "black", "bk": "black", "c": "cyan", "m": "magenta", "y": "yellow"}
 _CODE = re.compile(r"[\(\[]\s*(bk|k|c|m|y)\s*[\)\]]", re.IGNORECASE)
 _WORDS = tuple(sorted([*COLORS, *_SYNONYMS], key=len, reverse=True))
-_PATTERNS = [(re.compile(rf"(?<![a-z]){re.escape(w)}(?![a-z])"), _SYNONYMS.get(w, w)) for w in _WORDS]
+#: One alternation, longest names first: the leftmost colour word wins, and at one position the
+#: longest name ("light cyan" before "light").
+_ANY = re.compile("(?<![a-z])(" + "|".join(re.escape(w) for w in _WORDS) + ")(?![a-z])")
 
 
+@functools.lru_cache(maxsize=4096)
 def colorant_color(name: str | None) -> str | None:
     """prtMarkerColorantValue (e.g. ``black``, ``Cyan``, ``light-magenta``) → canonical name."""
     if not name:
@@ -65,13 +69,14 @@ def colorant_color(name: str | None) -> str | None:
     return description_color(text) or None
 
 
+@functools.lru_cache(maxsize=4096)
 def description_color(description: str | None) -> str | None:
-    """The first colour word in a description, longest names first; None when there is none."""
+    """The first colour word in a description (longest name at a position); None if none."""
     if not description:
         return None
     text = description.lower()
-    for pattern, color in _PATTERNS:
-        if pattern.search(text):
-            return color
+    found = _ANY.search(text)
+    if found:
+        return _SYNONYMS.get(found.group(1), found.group(1))
     code = _CODE.search(text)
     return _CODES[code.group(1).lower()] if code else None

@@ -15,6 +15,7 @@ Error handling: anything missing or malformed is null; nothing here raises on ag
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -39,18 +40,26 @@ _OKI_ATTACHED = re.compile(r"Attached to\s+(\S+)", re.IGNORECASE)
 _HP_PID = re.compile(r"\bPID:([^,;]+)")
 
 
+@functools.cache
+def _brands() -> re.Pattern[str] | None:
+    """Every vendor's sysDescr brands in one alternation, a named group per vendor."""
+    groups = [
+        f"(?P<{vmap.vendor}>{'|'.join(p.pattern for p in vmap.sysdescr)})"
+        for vmap in load_maps().values()
+        if vmap.sysdescr
+    ]
+    return re.compile("|".join(groups), re.IGNORECASE) if groups else None
+
+
+@functools.lru_cache(maxsize=4096)
 def vendor_of(sys_descr: str | None, sys_object_id: str | None) -> str | None:
     """The vendor (data file name) of a printer from sysDescr and sysObjectID."""
     maps = load_maps()
-    if sys_descr:
-        best: tuple[int, str] | None = None
-        for vmap in maps.values():
-            for pattern in vmap.sysdescr:
-                m = pattern.search(sys_descr)
-                if m and (best is None or m.start() < best[0]):
-                    best = (m.start(), vmap.vendor)
-        if best is not None:
-            return best[1]
+    brands = _brands()
+    if sys_descr and brands is not None:
+        found = brands.search(sys_descr)
+        if found and found.lastgroup:
+            return found.lastgroup
     enterprise = enterprise_of(sys_object_id)
     if enterprise is not None:
         for vmap in maps.values():

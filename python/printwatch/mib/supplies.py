@@ -18,6 +18,7 @@ wrongly typed cell is null with a warning naming the OID.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,6 +43,7 @@ _VENDOR_PREFIX = re.compile(
 )
 
 
+@functools.lru_cache(maxsize=4096)
 def clean_description(text: str | None) -> str | None:
     """A supply name without a trailing part number (", PN ..."), a trailing empty cartridge
     serial marker, a trailing or leading brand name; hex and encodings already decoded."""

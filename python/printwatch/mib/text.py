@@ -4,12 +4,15 @@ Printers send DisplayStrings in ASCII, Latin-1, UTF-8 or UTF-16 (with or without
 mark), padded with NULs, sometimes as text that spells its own bytes in hex
 (``"426C61636B20546F6E6572"``), and with vendor prefixes on supply names.
 
+The decoders keep a bounded cache (a fleet repeats the same names and descriptions).
+
 Error handling: nothing here raises on any input; what cannot be decoded as text comes back as
 Latin-1 (every byte is a character), with control characters dropped.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import string
 
@@ -75,6 +78,7 @@ def unhex(text: str) -> str | None:
     return clean(decoded)
 
 
+@functools.lru_cache(maxsize=8192)
 def decode_text(value: object, *, collapse: bool = True) -> str | None:
     """A varbind value as clean text: bytes decoded (see :func:`decode_bytes`), text cleaned,
     numbers as decimal; None for no value or empty text."""
@@ -91,6 +95,7 @@ def decode_text(value: object, *, collapse: bool = True) -> str | None:
     return text or None
 
 
+@functools.lru_cache(maxsize=8192)
 def decode_name(value: object) -> str | None:
     """A name (supply, tray, colorant): :func:`decode_text`, then hex spelled as text decoded."""
     text = decode_text(value)

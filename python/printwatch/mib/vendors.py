@@ -94,6 +94,8 @@ def parse_map(text: str, path: str) -> VendorMap:
     except tomllib.TOMLDecodeError as err:
         raise ValueError(f"{path}: {err}") from None
     vendor = _str(data, "vendor", path)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", vendor):
+        raise ValueError(f"{path}: 'vendor' {vendor!r} must be lower-case letters, digits and _")
     title = _str(data, "title", path)
     enterprises = data.get("enterprises", [])
     if not isinstance(enterprises, list) or not all(isinstance(e, int) and e > 0 for e in enterprises):

@@ -4,9 +4,10 @@
   HOST-RESOURCES-MIB status scalars and hrDeviceDescr, prtGeneralSerialNumber, ifPhysAddress of
   interfaces 1 and 2, and walks of the five Printer-MIB tables (supplies, markers, colorants,
   input trays, alerts).
-* :func:`vendor_plan` — the GETs of one vendor's meter map, model and serial OIDs plus the PWG
-  Imaging System counters (``printwatch/mib/meters/``): asked once the vendor is known, so that
-  no printer is asked every vendor's OIDs (the 3,000-byte budget per poll).
+* :func:`vendor_plan` — the GETs of one vendor's meter map, model and serial OIDs, plus the PWG
+  Imaging System counters where the vendor's map does not give total, black and colour
+  (``printwatch/mib/meters/``): asked once the vendor is known, so that no printer is asked
+  every vendor's OIDs (the 3,000-byte budget per poll).
 * :func:`full_plan` — both in one step, for a printer whose vendor is already known (the
   scheduler has it from the device registry).
 
@@ -22,6 +23,7 @@ import functools
 
 from printwatch._core import Plan
 from printwatch.mib import oids
+from printwatch.mib.meters import SUMS
 from printwatch.mib.vendors import load_maps
 
 #: SNMPv2-MIB system group scalars, by the name ``poll --json`` gives them under ``sys``.
@@ -57,10 +59,26 @@ def base_plan() -> Plan:
     return Plan(gets=[*SYSTEM.values(), *STATUS.values(), *IDENTITY.values()], walks=list(TABLES.values()))
 
 
+def covered(vendor: str | None) -> bool:
+    """Whether a vendor's map gives total, black and colour (directly or as sums of parts), so
+    that the PWG fallback would add nothing (and is not asked for)."""
+    vmap = load_maps().get(vendor or "")
+    if vmap is None or vmap.vendor == "pwg":
+        return False
+    names = {m.name for m in vmap.meters}
+    for whole, parts in SUMS:
+        if all(p in names for p in parts):
+            names.add(whole)
+    return {"total", "black", "color"} <= names
+
+
 def vendor_oids(vendor: str | None) -> list[str]:
-    """The vendor's meter, model and serial OIDs, then the PWG counters (and their guard)."""
+    """The vendor's meter, model and serial OIDs, then the PWG counters (and their guard)
+    unless the vendor's map already gives total, black and colour."""
     maps = load_maps()
-    chosen = [*(maps[vendor].oids() if vendor in maps and vendor != "pwg" else []), *maps["pwg"].oids()]
+    chosen = maps[vendor].oids() if vendor in maps and vendor != "pwg" else []
+    if not covered(vendor):
+        chosen = [*chosen, *maps["pwg"].oids()]
     return list(dict.fromkeys(chosen))
 
 
