@@ -10,6 +10,7 @@ Credentials are a :data:`TargetFactory` (today community-based v1/v2c,
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Callable, Mapping
@@ -89,9 +90,12 @@ def run_poll(
             return 2
         addresses.append((spec, host, port))
     docs = poll_documents(addresses, community_targets(community, version), engine=engine)
+    if not as_json and isinstance(out, io.TextIOWrapper):
+        # A supply name in a script the terminal's encoding lacks must not end the report.
+        out.reconfigure(errors="backslashreplace")
     for doc in docs:
         if as_json:
-            print(json.dumps(doc, separators=(",", ":"), ensure_ascii=False), file=out)
+            print(json.dumps(doc, separators=(",", ":")), file=out)
         else:
             print_text(doc, out)
     return 0 if any(doc["reachable"] for doc in docs) else 1
