@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import time as _time
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -298,14 +297,24 @@ class Store:
     def publish_snapshot(self) -> Path:
         """Write a read-only copy beside the store (``PATH.snapshot``) for other processes.
 
-        A checkpoint first (so the file holds every committed batch), then a copy under a
-        temporary name renamed into place: a reader opens either the old or the new snapshot.
+        DuckDB copies every table and view into a new file under a temporary name, renamed into
+        place: a reader opens either the old or the new snapshot. (Not a file copy: opening and
+        closing the store's file in the writer's process would drop the writer's POSIX lock on
+        it — found the hard way: after ``shutil.copyfile`` another process could open it.)
         """
         target = self.path.with_name(self.path.name + SNAPSHOT_SUFFIX)
         tmp = target.with_name(target.name + ".tmp")
+        with _suppress():
+            tmp.unlink()
+        quoted = str(tmp).replace("'", "''")
         try:
-            self.con.execute("CHECKPOINT")
-            shutil.copyfile(self.path, tmp)
+            self.con.execute(f"ATTACH '{quoted}' AS pw_snapshot")
+            try:
+                row = self.con.execute("SELECT current_database()").fetchone()
+                name = str(row[0] if row else "main").replace('"', '""')
+                self.con.execute(f'COPY FROM DATABASE "{name}" TO pw_snapshot')
+            finally:
+                self.con.execute("DETACH pw_snapshot")
             os.replace(tmp, target)
         except (duckdb.Error, OSError) as err:
             with _suppress():
