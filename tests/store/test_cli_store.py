@@ -83,3 +83,34 @@ def test_export_writes_every_view(
         f"SELECT DISTINCT rule FROM {reader}('{out_dir / ('meter_history.' + fmt)}')"
     ).fetchall()
     assert evidence == [("prtMarkerLifeCount",)]
+
+
+def test_poll_store_records_what_it_read(tmp_path: Path) -> None:
+    from printwatch.sim import Simulator
+
+    from tests.real.peers import RECORDINGS
+
+    path = tmp_path / "polled.duckdb"
+    with Simulator(RECORDINGS, count=3, base="127.23.1.1", port=0) as sim:
+        targets = [f"127.23.1.{i}:{sim.port}" for i in (1, 2, 3)] + ["127.23.1.200:9"]
+        for _ in range(2):
+            out = subprocess.run(
+                [sys.executable, "-m", "printwatch.cli", "poll", "--json", "--timeout", "0.2",
+                 "--retries", "0", "--store", str(path), *targets],
+                capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            assert out.returncode == 0, out.stderr
+    con = duckdb.connect(str(path), read_only=True)
+    devices = con.execute("SELECT address, identity, state FROM devices ORDER BY address").fetchall()
+    polls = con.execute("SELECT count(*), count(DISTINCT last_poll_at) FROM device_state").fetchone()
+    con.close()
+    # The three printers that answered are devices (the silent address is not one); each poll was kept.
+    assert [d[0] for d in devices] == ["127.23.1.1", "127.23.1.2", "127.23.1.3"]
+    assert all(d[1] for d in devices) and {d[2] for d in devices} <= {
+        "running",
+        "warning",
+        "unknown",
+        "testing",
+        "down",
+    }
+    assert polls is not None and polls[0] == 3

@@ -44,6 +44,13 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--json", action="store_true", help="one JSON object per target and line")
     poll.add_argument("--timeout", type=float, default=1.0, help="seconds per try (default 1.0)")
     poll.add_argument("--retries", type=int, default=2, help="tries after the first (default 2)")
+    poll.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also record what was read in this history store (exit status 3 if that fails)",
+    )
     add_simulate(commands)
     add_store_commands(commands)
     return parser
@@ -134,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
             version=args.snmp_version,
             as_json=args.json,
             engine=engine,
+            store=args.store,
         )
     if args.command == "simulate":
         from printwatch.cli.simulate import run_simulate

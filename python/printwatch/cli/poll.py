@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Any, Literal, TextIO
 
 from printwatch._core import Engine, Target, TargetResult, VarBind
@@ -80,8 +81,12 @@ def run_poll(
     as_json: bool,
     engine: Engine,
     out: TextIO = sys.stdout,
+    store: Path | None = None,
 ) -> int:
-    """Polls every target; exit status 0 if any answered, 1 if none did, 2 for a bad target."""
+    """Polls every target; exit status 0 if any answered, 1 if none did, 2 for a bad target.
+
+    With ``store``, the documents are also recorded there (3 if that fails).
+    """
     plan = raw_plan()
     targets = []
     for spec in specs:
@@ -92,10 +97,17 @@ def run_poll(
             return 2
         targets.append(Target(host, port, plan=plan, community=community, version=version))
     results = poll(targets, engine=engine)
+    docs = []
     for spec, r in zip(specs, results, strict=True):
         doc = result_json(spec, r)
+        docs.append(doc)
         if as_json:
             print(json.dumps(doc, separators=(",", ":")), file=out)
         else:
             print_text(doc, out)
+    if store is not None:
+        from printwatch.cli.record import record_poll
+
+        if record_poll(docs, store):
+            return 3
     return 0 if any(r.reachable for r in results) else 1

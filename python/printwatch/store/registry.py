@@ -34,7 +34,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
-Outcome = Literal["new", "known", "moved", "added_address", "identity_upgraded", "excluded", "unknown"]
+Outcome = Literal["new", "known", "moved", "added_address", "identity_upgraded", "excluded"]
 
 PLACEHOLDER_SERIALS = frozenset(
     {"", "UNKNOWN", "NONE", "NA", "NULL", "DEFAULT", "SERIAL", "SERIALNUMBER", "XXXXXXXX", "123456789"}
@@ -252,8 +252,6 @@ class Registry:
             device_id = self.by_mac.get(mac)
         else:
             device_id = self.by_address.get(s.address)
-            if device_id is None and not (s.vendor or s.model or s.sys_name):
-                return UpsertResult(s.address, None, "unknown")
         if device_id is None:
             return self._create(s, serial, mac)
         dev = self.devices[device_id]
