@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from printwatch._core import Engine
@@ -27,8 +28,12 @@ def run_poll(
     as_json: bool,
     engine: Engine,
     out: TextIO = sys.stdout,
+    store: Path | None = None,
 ) -> int:
-    """Polls every target; exit status 0 if any answered, 1 if none did, 2 for a bad target."""
+    """Polls every target; exit status 0 if any answered, 1 if none did, 2 for a bad target.
+
+    With ``store``, the documents are also recorded there (3 if that fails).
+    """
     addresses: list[Address] = []
     for spec in specs:
         try:
@@ -46,4 +51,9 @@ def run_poll(
             print(json.dumps(doc, separators=(",", ":")), file=out)
         else:
             print_text(doc, out)
+    if store is not None:
+        from printwatch.cli.record import record_poll
+
+        if record_poll(docs, store):
+            return 3
     return 0 if any(doc["reachable"] for doc in docs) else 1
