@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import trio
 
 from printwatch import PrintwatchError
 from printwatch.store.ingest import Batch, Ingestor, Settings
@@ -123,6 +124,7 @@ class Store:
         self.ingestor = Ingestor(self.registry, self.settings)
         self._reload()
         self.pending: deque[list[dict[str, Any]]] = deque()
+        self._limiter = trio.CapacityLimiter(1)
         self.dropped_batches = 0
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -201,6 +203,15 @@ class Store:
         result.dropped = self.dropped_batches
         result.seconds = _time.perf_counter() - started
         return result
+
+    async def ingest_async(self, docs: Iterable[dict[str, Any]]) -> IngestResult:
+        """:meth:`ingest` for Trio: runs in a worker thread, one write at a time, so the loop goes on.
+
+        Cancelling the caller does not abandon a write half-way: the batch completes (or fails
+        and stays pending) before the cancellation is delivered.
+        """
+        docs = list(docs)
+        return await trio.to_thread.run_sync(self.ingest, docs, limiter=self._limiter)
 
     def _write(self, batch: Batch) -> None:
         con = self.con
