@@ -1,76 +1,23 @@
-"""``printwatch poll``: one poll of each target, as text or as one JSON object per line."""
+"""``printwatch poll``: one poll of each target, as text or as one JSON object per line.
+
+The polling itself is :func:`printwatch.poller.documents.poll_documents` (two steps: the base
+plan, then each answering target's vendor plan); this module parses the targets and prints.
+"""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import TextIO
 
-from printwatch._core import Engine, Target, TargetResult, VarBind
-from printwatch.engine import parse_target, poll
-from printwatch.poller.plans import STATUS, SYSTEM, TABLE_NAMES, raw_plan
+from printwatch._core import Engine
+from printwatch.cli.poll_text import print_text
+from printwatch.engine import parse_target
+from printwatch.poller.documents import Address, TargetFactory, Version, community_targets, poll_documents
 
-Version = Literal["1", "2c", "auto"]
-EXCEPTIONS = frozenset({"NoSuchObject", "NoSuchInstance", "EndOfMibView"})
-
-
-def json_value(vb: VarBind) -> Any:
-    """A varbind's value as JSON: text when an octet string is printable UTF-8, else hex."""
-    value = vb.value
-    if isinstance(value, bytes):
-        try:
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value.hex()
-        return text if text.isprintable() else value.hex()
-    return value
-
-
-def result_json(spec: str, r: TargetResult) -> dict[str, Any]:
-    """The raw shape of one polled target (issue 4 grows it into DESIGN.md's full shape)."""
-    if not r.reachable:
-        return {"target": spec, "reachable": False, "error": r.status}
-    # Scalars the agent does not have (noSuchObject, ...) are left out, never shown as values.
-    gets = {oid: vb for oid, vb in r.gets.items() if vb.type not in EXCEPTIONS}
-    sys_group = {name: json_value(gets[oid]) for name, oid in SYSTEM.items() if oid in gets}
-    if isinstance(sys_group.get("uptime"), int):
-        sys_group["uptime_s"] = sys_group.pop("uptime") // 100
-    status = {name: json_value(gets[oid]) for name, oid in STATUS.items() if oid in gets}
-    tables = {
-        TABLE_NAMES.get(root, root): [[vb.oid, vb.type, json_value(vb)] for vb in rows]
-        for root, rows in r.walks.items()
-    }
-    return {
-        "target": spec,
-        "reachable": True,
-        "version": r.version,
-        "rtt_ms": None if r.rtt_ms is None else round(r.rtt_ms, 3),
-        "sys": sys_group,
-        "status": status,
-        "tables": tables,
-        "failures": [{"op": op, "oid": oid, "kind": kind, "detail": d} for op, oid, kind, d in r.failures],
-        "wire": {
-            "packets_sent": r.packets_sent,
-            "bytes_sent": r.bytes_sent,
-            "bytes_received": r.bytes_received,
-        },
-    }
-
-
-def print_text(doc: dict[str, Any], out: TextIO) -> None:
-    if not doc["reachable"]:
-        print(f"{doc['target']}: no answer ({doc['error']})", file=out)
-        return
-    print(f"{doc['target']}: answered SNMPv{doc['version']} in {doc['rtt_ms']} ms", file=out)
-    for name, value in {**doc["sys"], **doc["status"]}.items():
-        print(f"  {name}: {value}", file=out)
-    for name, rows in doc["tables"].items():
-        print(f"  {name}: {len(rows)} varbinds", file=out)
-        for oid, vtype, value in rows:
-            print(f"    {oid} = {vtype}: {value}", file=out)
-    for f in doc["failures"]:
-        print(f"  failed: {f['op']} {f['oid']}: {f['kind']} ({f['detail']})", file=out)
+__all__ = ["TargetFactory", "Version", "run_poll"]
 
 
 def run_poll(
@@ -87,20 +34,19 @@ def run_poll(
 
     With ``store``, the documents are also recorded there (3 if that fails).
     """
-    plan = raw_plan()
-    targets = []
+    addresses: list[Address] = []
     for spec in specs:
         try:
             host, port = parse_target(spec)
         except ValueError as err:
             print(f"printwatch poll: {err}", file=sys.stderr)
             return 2
-        targets.append(Target(host, port, plan=plan, community=community, version=version))
-    results = poll(targets, engine=engine)
-    docs = []
-    for spec, r in zip(specs, results, strict=True):
-        doc = result_json(spec, r)
-        docs.append(doc)
+        addresses.append((spec, host, port))
+    docs = poll_documents(addresses, community_targets(community, version), engine=engine)
+    if not as_json and isinstance(out, io.TextIOWrapper):
+        # A supply name in a script the terminal's encoding lacks must not end the report.
+        out.reconfigure(errors="backslashreplace")
+    for doc in docs:
         if as_json:
             print(json.dumps(doc, separators=(",", ":")), file=out)
         else:
@@ -110,4 +56,4 @@ def run_poll(
 
         if record_poll(docs, store):
             return 3
-    return 0 if any(r.reachable for r in results) else 1
+    return 0 if any(doc["reachable"] for doc in docs) else 1
