@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from printwatch import __version__
+from printwatch.cli.snmp_options import add_snmp_options, target_kwargs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,13 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit status 0 if any target answered, 1 if none did, 2 for a bad target.",
     )
     poll.add_argument("targets", nargs="+", metavar="TARGET", help="host[:port]")
-    poll.add_argument("--community", default="public", help="SNMP community (default public)")
-    poll.add_argument(
-        "--snmp-version",
-        choices=["1", "2c", "auto"],
-        default="auto",
-        help="SNMP version; auto tries v2c and v1 and keeps the one that answers (default auto)",
-    )
+    add_snmp_options(poll)
     poll.add_argument("--json", action="store_true", help="one JSON object per target and line")
     poll.add_argument("--timeout", type=float, default=1.0, help="seconds per try (default 1.0)")
     poll.add_argument("--retries", type=int, default=2, help="tries after the first (default 2)")
@@ -102,15 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             engine = Engine(timeout_s=args.timeout, retries=args.retries)
+            options = target_kwargs(args)
         except ValueError as err:
             parser.error(str(err))
-        return run_poll(
-            args.targets,
-            community=args.community,
-            version=args.snmp_version,
-            as_json=args.json,
-            engine=engine,
-        )
+        return run_poll(args.targets, **options, as_json=args.json, engine=engine)
     if args.command == "simulate":
         from printwatch.cli.simulate import run_simulate
 

@@ -6,11 +6,11 @@ import json
 import sys
 from typing import Any, Literal, TextIO
 
-from printwatch._core import Engine, Target, TargetResult, VarBind
+from printwatch._core import Engine, Target, TargetResult, V3Credentials, VarBind
 from printwatch.engine import parse_target, poll
 from printwatch.poller.plans import STATUS, SYSTEM, TABLE_NAMES, raw_plan
 
-Version = Literal["1", "2c", "auto"]
+Version = Literal["1", "2c", "3", "auto"]
 EXCEPTIONS = frozenset({"NoSuchObject", "NoSuchInstance", "EndOfMibView"})
 
 
@@ -77,6 +77,7 @@ def run_poll(
     *,
     community: str,
     version: Version,
+    v3: V3Credentials | None = None,
     as_json: bool,
     engine: Engine,
     out: TextIO = sys.stdout,
@@ -90,7 +91,7 @@ def run_poll(
         except ValueError as err:
             print(f"printwatch poll: {err}", file=sys.stderr)
             return 2
-        targets.append(Target(host, port, plan=plan, community=community, version=version))
+        targets.append(Target(host, port, plan=plan, community=community, version=version, v3=v3))
     results = poll(targets, engine=engine)
     for spec, r in zip(specs, results, strict=True):
         doc = result_json(spec, r)
