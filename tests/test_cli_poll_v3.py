@@ -54,7 +54,7 @@ def test_auth_priv_poll_with_passwords_on_the_command_line(sim: Simulator) -> No
     assert doc["reachable"] and doc["version"] == "3", doc
     assert doc["failures"] == []
     assert doc["sys"]["descr"]
-    assert doc["tables"]["prtMarkerSuppliesTable"]
+    assert doc["supplies"] and doc["status"]["device"] != "unknown", doc
 
 
 def test_passwords_from_a_file_and_from_the_environment(sim: Simulator, tmp_path: Path) -> None:
