@@ -114,3 +114,27 @@ def test_help_says_where_passwords_may_come_from() -> None:
     out = printwatch("poll", "--help")
     assert "--auth-pass-file" in out.stdout and "PRINTWATCH_V3_AUTH_PASS" in out.stdout
     assert "process list" in out.stdout
+
+
+def test_simulate_answers_v3_for_poll(tmp_path: Path) -> None:
+    """``printwatch simulate --v3-user ...`` serves printers that ``printwatch poll --v3-user``
+    reads (the two commands as a user runs them)."""
+    env = {"PRINTWATCH_V3_AUTH_PASS": AUTH, "PRINTWATCH_V3_PRIV_PASS": PRIV}
+    args = ["--v3-user", "pw-sim", "--auth-proto", "MD5", "--priv-proto", "DES"]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("PRINTWATCH_V3_")}
+    cmd = [sys.executable, "-m", "printwatch.cli", "simulate", "--recordings", str(RECORDINGS)]
+    cmd += ["--count", "1", "--base", "127.24.1.1", "--port", "0", "--duration", "20", *args]
+    with subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, text=True, env={**clean, **env}, stdin=subprocess.DEVNULL
+    ) as server:
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            assert "SNMPv3 user pw-sim (authPriv)" in line, line
+            port = line.split(" port ")[1].split()[0]
+            out = printwatch("poll", "--json", *args, f"127.24.1.1:{port}", env=env)
+            assert out.returncode == 0, out.stderr
+            assert json.loads(out.stdout)["version"] == "3"
+        finally:
+            server.terminate()
+            server.wait(timeout=10)

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from printwatch import __version__
-from printwatch.cli.snmp_options import add_snmp_options, target_kwargs
+from printwatch.cli.snmp_options import add_snmp_options, add_v3_options, target_kwargs, v3_credentials
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,6 +83,7 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_false",
         help="answer every printer exactly as its recording (no per-printer serial, MAC, sysName)",
     )
+    add_v3_options(simulate, what="answer SNMPv3 too, as this user (every printer its own engine)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +106,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "simulate":
         from printwatch.cli.simulate import run_simulate
 
+        try:
+            v3 = v3_credentials(args)
+        except ValueError as err:
+            parser.error(str(err))
         return run_simulate(
             args.recordings,
             count=args.count,
@@ -116,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             dynamics=args.dynamics,
             time_scale=args.time_scale,
+            v3=v3,
         )
     parser.print_help()
     return 0

@@ -3,7 +3,8 @@ community and version for v1/v2c, user and protocols for SNMPv3, with the passwo
 command line, a file or the environment.
 
 ``add_snmp_options(parser)`` adds them; ``target_kwargs(args)`` turns the parsed arguments into
-``Target(...)`` keyword arguments (``community``, ``version``, ``v3``).
+``Target(...)`` keyword arguments (``community``, ``version``, ``v3``). ``add_v3_options`` and
+``v3_credentials`` are the SNMPv3 part alone (``printwatch simulate`` uses them).
 
 Error handling: ``target_kwargs`` raises ``ValueError`` with a message naming the option (or
 the file, or the environment variable) for incomplete or unusable credentials; callers pass it
@@ -34,13 +35,19 @@ def add_snmp_options(parser: argparse.ArgumentParser) -> None:
         help="SNMP version; auto tries v2c and v1 and keeps the one that answers, or speaks v3 "
         "when --v3-user is given (default auto)",
     )
+    add_v3_options(parser)
+
+
+def add_v3_options(parser: argparse.ArgumentParser, what: str = "SNMPv3 user name (selects SNMPv3)") -> None:
+    """Adds the SNMPv3 options alone (``printwatch simulate`` takes these: the user its printers
+    know); ``what`` is the help of ``--v3-user``."""
     v3 = parser.add_argument_group(
         "SNMPv3 (USM)",
         "Passwords: prefer --auth-pass-file/--priv-pass-file (first line of the file) or the "
         f"environment variables {AUTH_PASS_ENV} and {PRIV_PASS_ENV}: a password given with "
         "--auth-pass/--priv-pass is visible to other users in the process list.",
     )
-    v3.add_argument("--v3-user", metavar="USER", help="SNMPv3 user name (selects SNMPv3)")
+    v3.add_argument("--v3-user", metavar="USER", help=what)
     v3.add_argument(
         "--auth-proto",
         metavar="PROTO",
@@ -86,7 +93,7 @@ def v3_credentials(args: argparse.Namespace) -> V3Credentials | None:
         ]
         if stray:
             raise ValueError(f"{stray[0]} needs --v3-user")
-        if args.snmp_version == "3":
+        if getattr(args, "snmp_version", None) == "3":
             raise ValueError("--snmp-version 3 needs --v3-user")
         return None
     auth_pass = _password(args, "auth", AUTH_PASS_ENV) if args.auth_proto else None
@@ -97,7 +104,7 @@ def v3_credentials(args: argparse.Namespace) -> V3Credentials | None:
         raise ValueError(f"--priv-proto needs --priv-pass, --priv-pass-file or ${PRIV_PASS_ENV}")
     if args.priv_proto and not args.auth_proto:
         raise ValueError("--priv-proto needs --auth-proto (no privacy without authentication)")
-    if args.snmp_version in ("1", "2c"):
+    if getattr(args, "snmp_version", None) in ("1", "2c"):
         raise ValueError(f"--v3-user speaks SNMPv3, not --snmp-version {args.snmp_version}")
     profile = {
         "user": args.v3_user,
