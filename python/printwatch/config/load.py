@@ -410,3 +410,23 @@ def load_config(path: Path) -> Config:
     except (OSError, UnicodeDecodeError) as err:
         raise ConfigError(str(path), [Problem(None, "(file)", f"cannot read: {err}")]) from None
     return parse_config(text, source=str(path), base=path.resolve().parent)
+
+
+def load_appliance_table(path: Path) -> ApplianceConfig:
+    """Only the ``[appliance]`` table of the file at ``path`` (where the state, key file and
+    secrets live), without resolving any secret: ``printwatch secret set`` needs it before the
+    secrets that the rest of the file names exist.
+
+    Error handling: :class:`ConfigError` for an unreadable file, bad TOML or a bad
+    ``[appliance]`` table.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(str(path), [Problem(None, "(file)", str(err))]) from None
+    r = _Reader(data, text, None)
+    appliance = _read_appliance(r, path.resolve().parent)
+    if r.problems:
+        raise ConfigError(str(path), r.problems)
+    return appliance

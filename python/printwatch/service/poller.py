@@ -1,0 +1,146 @@
+"""A poll cycle of the fleet: targets in, poll documents out.
+
+:class:`EnginePoller` drives the Rust engine (:func:`printwatch.engine.collect_async`, so the
+Trio loop keeps running and a cancel stops the batch within 100 ms). Names in the configured
+devices are resolved on each cycle (Trio's resolver: no blocking). Communities are tried in the
+configured order: the first cycle asks with the first community, and every target that did not
+answer is asked again with the next one; the community that answered is remembered for the
+target's next cycles.
+
+The appliance only needs :class:`Poller`; tests use a pure-Python one on Trio's MockClock.
+
+Error handling: a printer that does not answer is data (an ``unreachable`` document with the
+engine's status); ``OSError`` if the engine cannot bind its socket propagates (the cycle fails
+and is logged by the scheduler).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import socket
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+import trio
+
+from printwatch.config.model import SnmpConfig
+from printwatch.engine import Engine, Target, TargetResult, collect_async
+from printwatch.poller.plans import raw_plan
+from printwatch.service.documents import document, unreachable
+
+PollKind = Literal["status", "meters", "full"]
+Device = tuple[str, int]
+
+
+@dataclass
+class PollerStats:
+    """Counters since start (Prometheus counters) and the current cycle's gauges."""
+
+    cycles: int = 0
+    targets: int = 0
+    answered: int = 0
+    timeouts: int = 0
+    packets_sent: int = 0
+    packets_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    in_flight: int = 0  # targets of the running cycle not finished yet
+    last_cycle_s: float = 0.0
+
+
+class Poller(Protocol):
+    async def poll(
+        self, devices: Sequence[Device], kind: PollKind, when: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """Polls every device once; one document per device, in order, stamped ``when``."""
+        ...
+
+    def statistics(self) -> PollerStats: ...
+
+
+def spec_of(device: Device) -> str:
+    return f"{device[0]}:{device[1]}"
+
+
+async def resolve(host: str) -> str | None:
+    """An IPv4 address for ``host`` (itself when it is one), or None when it does not resolve."""
+    try:
+        return str(ipaddress.IPv4Address(host))
+    except ValueError:
+        pass
+    try:
+        infos = await trio.socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_DGRAM)
+    except OSError:
+        return None
+    return str(infos[0][4][0]) if infos else None
+
+
+class EnginePoller:
+    """Polls with the Rust engine (see the module's docstring)."""
+
+    def __init__(self, snmp: SnmpConfig, *, local_address: str = "0.0.0.0") -> None:
+        self.communities = snmp.communities or ("public",)
+        self.engine = Engine(timeout_s=snmp.timeout_s, retries=snmp.retries, max_pps=snmp.max_pps)
+        self.local_address = local_address
+        self.plan = raw_plan()
+        self.community_of: dict[Device, int] = {}
+        self.stats = PollerStats()
+
+    def statistics(self) -> PollerStats:
+        return self.stats
+
+    async def _round(self, work: list[tuple[Device, str, int]]) -> list[TargetResult]:
+        targets = [
+            Target(address, device[1], plan=self.plan, community=self.communities[c])
+            for device, address, c in work
+        ]
+        self.stats.in_flight += len(targets)
+
+        def finished(got: Sequence[TargetResult]) -> None:
+            self.stats.in_flight -= len(got)
+
+        try:
+            batch = self.engine.start(targets, local_address=self.local_address)
+            return await collect_async(batch, on_results=finished)
+        finally:
+            self.stats.in_flight = 0
+
+    async def poll(
+        self, devices: Sequence[Device], kind: PollKind, when: dt.datetime
+    ) -> list[dict[str, Any]]:
+        t0 = time.monotonic()
+        docs: dict[int, dict[str, Any]] = {}
+        work: list[tuple[int, Device, str, int]] = []
+        for i, device in enumerate(devices):
+            address = await resolve(device[0])
+            if address is None:
+                docs[i] = unreachable(spec_of(device), "unresolved", when)
+            else:
+                work.append((i, device, address, self.community_of.get(device, 0)))
+        while work:
+            results = await self._round([(d, a, c) for _, d, a, c in work])
+            retry = []
+            for (i, device, address, c), r in zip(work, results, strict=True):
+                self._count(r)
+                if r.reachable:
+                    self.community_of[device] = c
+                if r.reachable or c + 1 >= len(self.communities) or device in self.community_of:
+                    docs[i] = document(spec_of(device), r, when)
+                else:
+                    retry.append((i, device, address, c + 1))
+            work = retry
+        self.stats.cycles += 1
+        self.stats.targets += len(devices)
+        self.stats.last_cycle_s = time.monotonic() - t0
+        return [docs[i] for i in range(len(devices))]
+
+    def _count(self, r: TargetResult) -> None:
+        self.stats.answered += r.reachable
+        self.stats.timeouts += r.status == "timeout"
+        self.stats.packets_sent += r.packets_sent
+        self.stats.packets_received += r.packets_received
+        self.stats.bytes_sent += r.bytes_sent
+        self.stats.bytes_received += r.bytes_received
