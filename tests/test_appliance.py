@@ -69,7 +69,7 @@ async def test_metrics_render_the_appliance_and_the_fleet(autojump_clock: trio.t
     app, _, _ = make()
     with trio.move_on_after(700):
         await app.serve()
-    text = render_metrics(app)
+    text = await render_metrics(app)
     assert text.endswith("\n")
     lines = text.splitlines()
     # Every sample line parses as Prometheus text: name{labels} value, and each name is prefixed.

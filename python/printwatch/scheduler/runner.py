@@ -4,10 +4,12 @@ Rules (issue 7):
 
 * **Jitter.** A slot's run starts at ``slot + jitter`` (see
   :func:`~printwatch.scheduler.schedules.jitter_for`).
-* **Never stacked.** Each job has one task that runs its slots in turn. A run that is still
-  going when its next slot's start time comes has *overrun*: that is logged (a warning naming
-  the job, the run's duration and its budget), and every slot whose start passed meanwhile is
-  *skipped* (logged and counted), never queued up behind it.
+* **Never stacked.** Each job has one task that runs its slots in turn. A run longer than its
+  budget (by default the interval) has *overrun*: that is logged (a warning naming the job, the
+  run's duration and its budget), and every slot whose start passed meanwhile is *skipped*
+  (logged and counted), never queued up behind it. A run within its budget that still ends
+  after the next start (it began late: a catch-up, a first start, jitter) is followed at once by
+  that next slot's run, and only by the latest such slot.
 * **Catch-up, once.** On start, if a slot fell due since the last one a job completed (the
   :class:`~printwatch.scheduler.state.RunState` remembers it across restarts), the job runs once
   at once, however many slots were missed; then its normal schedule goes on. On a first start
@@ -138,22 +140,28 @@ class Scheduler:
         await self.state.save(job.name, slot)
 
     def _skip_passed(self, job: Job, slot: dt.datetime) -> dt.datetime:
-        """After a run for ``slot``: skips every later slot whose start has passed; the last slot handled."""
+        """After a run for ``slot``: the last slot handled. When the run overran its budget,
+        every later slot whose start has passed is skipped; when it did not (it started late:
+        a catch-up, a first start), the latest of them still runs, at once."""
         now = self.clock.now()
         stats = self.stats[job.name]
+        passed = []
         following = job.schedule.next_after(slot)
-        skipped = 0
         while self.start_time(job, following) <= now:
-            skipped += 1
-            slot, following = following, job.schedule.next_after(following)
-        if skipped:
-            stats.skipped += skipped
+            passed.append(following)
+            following = job.schedule.next_after(following)
+        overran = stats.last_duration_s is not None and stats.last_duration_s > job.budget
+        if passed and not overran:
+            passed.pop()  # runs next, late but not stacked
+        if passed:
+            stats.skipped += len(passed)
             log.warning(
                 "%s: still running when %d later slot(s) came due (up to %s): skipped, not stacked",
                 job.name,
-                skipped,
-                slot.isoformat(),
+                len(passed),
+                passed[-1].isoformat(),
             )
+            return passed[-1]
         return slot
 
     async def _serve_job(

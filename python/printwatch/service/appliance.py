@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import trio
+import trio.lowlevel
 
 from printwatch.config.model import Config
 from printwatch.scheduler.clock import WallClock
 from printwatch.scheduler.jobs import appliance_jobs
 from printwatch.scheduler.runner import RunContext, Scheduler
 from printwatch.scheduler.state import RunState
+from printwatch.service.fairness import give_way
 from printwatch.service.poller import Device, Poller, PollKind, spec_of
 from printwatch.service.sinks import Sink
 
@@ -72,6 +74,25 @@ class PendingUplink:
         return len(self.uploads) + len(self.cycles) + len(self.snapshots)
 
 
+#: What the fleet view keeps of a device's latest document (what /metrics, /health and the
+#: device lookup read): a slim copy, so that the long-lived objects stay few.
+FLEET_KEYS = ("target", "reachable", "time", "rtt_ms", "vendor", "model", "serial", "meters")
+SUPPLY_KEYS = ("index", "description", "type", "color", "percent", "state")
+
+
+def fleet_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    entry = {k: doc[k] for k in FLEET_KEYS if k in doc}
+    name = doc.get("sys", {}).get("name")
+    if name is not None:
+        entry["sys_name"] = name
+    status = doc.get("status", {})
+    if isinstance(status.get("device"), str):
+        entry["device_state"] = status["device"]
+    if doc.get("supplies"):
+        entry["supplies"] = [{k: s.get(k) for k in SUPPLY_KEYS} for s in doc["supplies"]]
+    return entry
+
+
 class Discoverer(Protocol):
     async def discover(self, config: Config) -> list[Device]:
         """Printers found on the configured networks."""
@@ -108,7 +129,8 @@ class Appliance:
         self.uplink: Uplink = uplink or PendingUplink()
         self.discoverer = discoverer
         self.discovered: list[Device] = []
-        self.fleet: dict[str, dict[str, Any]] = {}  # latest document per target
+        self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
+        self.fleet_version = 0  # counts changes of the fleet view (the metrics cache's key)
         self.sink_stats = SinkStats()
         self.started = clock.now()
         self.scheduler = Scheduler(
@@ -132,8 +154,11 @@ class Appliance:
             self.sink_stats.last_write_s = trio.current_time() - t0
         self.sink_stats.writes += 1
         self.sink_stats.documents += len(docs)
-        for doc in docs:
-            self.fleet[doc["target"]] = doc
+        for n, doc in enumerate(docs):
+            self.fleet[doc["target"]] = fleet_entry(doc)
+            if n % 200 == 199:
+                await give_way()
+        self.fleet_version += 1
         return docs
 
     # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)
@@ -173,7 +198,7 @@ class Appliance:
                 return device
         for device in devices:
             doc = self.fleet.get(spec_of(device), {})
-            if name and name in (doc.get("serial"), doc.get("sys", {}).get("name")):
+            if name and name in (doc.get("serial"), doc.get("sys_name")):
                 return device
         raise LookupError(f"{name!r}: no such device (give host[:port], a serial number or a sysName)")
 

@@ -10,6 +10,7 @@ Error handling: ``OSError`` if the HTTP address cannot be bound, before anything
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 from collections.abc import Callable
@@ -41,6 +42,10 @@ async def run_until_stopped(
                 address = None
                 if web is not None:
                     address = await nursery.start(serve_http, create_app(appliance), web.host, web.port)
+                # Start-up's objects (modules, classes, configuration) leave the collector's
+                # scans: a full collection then walks only what the cycles made. Without it, one
+                # stalled the loop for about 200 ms at 2,000 printers on these machines.
+                gc.freeze()
                 await nursery.start(appliance.serve)
                 if on_started is not None:
                     on_started(address)

@@ -15,6 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from printwatch.service.appliance import Appliance
+from printwatch.service.fairness import give_way
+
+#: Devices rendered between two checkpoints (about 1 ms of the loop's time).
+DEVICES_PER_STEP = 200
 
 _DEVICE_STATES = ("running", "warning", "testing", "down", "unknown")
 
@@ -109,20 +113,22 @@ def _appliance_families(app: Appliance) -> list[_Family]:
     return out
 
 
-def _fleet_families(fleet: dict[str, dict[str, Any]]) -> list[_Family]:
+async def _fleet_families(fleet: dict[str, dict[str, Any]]) -> list[_Family]:
     up = _Family("device_up", "gauge", "1 if the device answered its last poll.")
     rtt = _Family("device_rtt_seconds", "gauge", "Round-trip time of the last poll's first answer.")
     state = _Family("device_state", "gauge", "1 for the device's status (hrDeviceStatus) in its last poll.")
     supply = _Family("supply_percent", "gauge", "Supply level in percent (only where the level is known).")
     pages = _Family("pages_total", "counter", "Page meters by meter name (total, black, color, ...).")
-    for target, doc in sorted(fleet.items()):
+    for n, (target, doc) in enumerate(sorted(fleet.items())):
+        if n % DEVICES_PER_STEP == DEVICES_PER_STEP - 1:
+            await give_way()  # the loop serves other requests between steps
         serial = doc.get("serial")
         up.add(bool(doc.get("reachable")), target=target, serial=serial)
         if not doc.get("reachable"):
             continue
         if isinstance(doc.get("rtt_ms"), int | float):
             rtt.add(doc["rtt_ms"] / 1000.0, target=target)
-        device = doc.get("status", {}).get("device")
+        device = doc.get("device_state")
         if device in _DEVICE_STATES:
             for s in _DEVICE_STATES:
                 state.add(s == device, target=target, state=s)
@@ -142,9 +148,24 @@ def _fleet_families(fleet: dict[str, dict[str, Any]]) -> list[_Family]:
     return [up, rtt, state, supply, pages]
 
 
-def render_metrics(app: Appliance) -> str:
+_fleet_cache: dict[int, tuple[int, str]] = {}  # id(appliance) -> (fleet version, text)
+
+
+async def _fleet_text(app: Appliance) -> str:
+    """The fleet's part, rendered once per change of the fleet view (it is most of the text)."""
+    cached = _fleet_cache.get(id(app))
+    if cached is None or cached[0] != app.fleet_version:
+        version = app.fleet_version
+        families = await _fleet_families(dict(app.fleet))
+        text = "\n".join(line for family in families for line in family.render())
+        cached = (version, text)
+        _fleet_cache.clear()  # one appliance per process; tests make many
+        _fleet_cache[id(app)] = cached
+    return cached[1]
+
+
+async def render_metrics(app: Appliance) -> str:
     """The whole exposition, ending with a newline."""
-    lines: list[str] = []
-    for family in [*_appliance_families(app), *_fleet_families(app.fleet)]:
-        lines.extend(family.render())
-    return "\n".join(lines) + "\n"
+    fleet = await _fleet_text(app)
+    lines = [line for family in _appliance_families(app) for line in family.render()]
+    return "\n".join([*lines, fleet]) + "\n"

@@ -21,8 +21,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import trio
+import trio.lowlevel
+
+from printwatch.service.fairness import give_way
 
 log = logging.getLogger(__name__)
+
+#: Documents serialized between two checkpoints (about 1 ms of the loop's time).
+LINES_PER_STEP = 50
 
 
 class Sink(Protocol):
@@ -47,19 +53,26 @@ class JsonLinesSink:
     def describe(self) -> str:
         return f"JSON lines in {self.path}"
 
-    def _append(self, lines: str) -> None:
+    def _append(self, text: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as f:
-            f.write(lines)
+            f.write(text)
             f.flush()
             os.fsync(f.fileno())
 
     async def ingest(self, docs: Sequence[dict[str, Any]]) -> None:
         if not docs:
             return
-        lines = "".join(json.dumps(d, separators=(",", ":")) + "\n" for d in docs)
+        # Serialized on the loop in steps (a worker thread would hold the GIL against it for
+        # the whole cycle); written and fsynced in a worker thread (which releases the GIL).
+        parts: list[str] = []
+        for start in range(0, len(docs), LINES_PER_STEP):
+            parts.extend(
+                json.dumps(d, separators=(",", ":")) + "\n" for d in docs[start : start + LINES_PER_STEP]
+            )
+            await give_way()
         async with self._lock:
-            await trio.to_thread.run_sync(self._append, lines)
+            await trio.to_thread.run_sync(self._append, "".join(parts))
         self.documents += len(docs)
         self.cycles += 1
 
