@@ -75,6 +75,14 @@ async def test_scheduled_cycles_on_the_engine_poll_every_simulated_printer(tmp_p
     assert all(d["reachable"] for d in docs)
     assert {d["target"] for d in docs} == {f"{h}:{p}" for h, p in devices}
     assert docs[0]["sys"]["descr"] and docs[0]["time"].endswith("Z")
+    # the printer semantics' documents: supplies, meters (with the vendor step on meter reads)
+    with_supplies: dict[str, set[int]] = {}
+    for d in docs:
+        with_supplies.setdefault(d["target"], set()).add(len(d["supplies"]))
+    assert all(len(counts) == 1 for counts in with_supplies.values())  # the same every cycle
+    assert sum(1 for counts in with_supplies.values() if counts != {0}) >= 20
+    assert any(d["meters"].get("total") for d in docs)
+    assert {d["serial"] for d in docs if d["serial"]} and all("status" in d for d in docs)
     code, body, ctype = got["health"]  # type: ignore[misc]
     health = json.loads(body)
     assert code == 200 and ctype.startswith("application/json")
@@ -85,6 +93,8 @@ async def test_scheduled_cycles_on_the_engine_poll_every_simulated_printer(tmp_p
     assert code == 200 and ctype.startswith("text/plain; version=0.0.4")
     assert text.count("printwatch_device_up{") == 60
     assert "printwatch_poll_packets_sent_total " in text and "printwatch_poll_timeouts_total 0" in text
+    assert "printwatch_supply_percent{" in text and 'printwatch_pages_total{target="' in text
+    assert 'state="running"} 1' in text
     code, body, _ = got["assist"]  # type: ignore[misc]
     assert code == 200 and json.loads(body)["target"] == f"{sim.first}:{sim.port}"
     code, body, _ = got["unknown"]  # type: ignore[misc]

@@ -34,7 +34,7 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
     state_dir = config.appliance.state_dir
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        poller = EnginePoller(config.snmp)
+        poller = EnginePoller(config.snmp, thresholds={"default": config.thresholds.supply_low_percent})
     except (OSError, ValueError) as err:
         print(f"printwatch run: {err}", file=sys.stderr)
         return 1

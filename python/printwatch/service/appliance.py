@@ -29,7 +29,8 @@ from printwatch.scheduler.clock import WallClock
 from printwatch.scheduler.jobs import appliance_jobs
 from printwatch.scheduler.runner import RunContext, Scheduler
 from printwatch.scheduler.state import RunState
-from printwatch.service.fairness import give_way
+from printwatch.service.exposition import device_lines
+from printwatch.service.fairness import collector_paused, give_way
 from printwatch.service.poller import Device, Poller, PollKind, spec_of
 from printwatch.service.sinks import Sink
 
@@ -75,21 +76,27 @@ class PendingUplink:
 
 
 #: What the fleet view keeps of a device's latest document (what /metrics, /health and the
-#: device lookup read): a slim copy, so that the long-lived objects stay few.
-FLEET_KEYS = ("target", "reachable", "time", "rtt_ms", "vendor", "model", "serial", "meters")
+#: device lookup read): strings, numbers and tuples of them only, which the garbage collector
+#: stops tracking, so that its walks stay short however large the fleet.
+FLEET_KEYS = ("target", "reachable", "time", "rtt_ms", "vendor", "model", "serial")
 SUPPLY_KEYS = ("index", "description", "type", "color", "percent", "state")
 
 
 def fleet_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` slimmed down: ``sys_name``, ``device_state``, ``meters`` as ``((name, count),
+    ...)``, ``supplies`` as tuples in the order of :data:`SUPPLY_KEYS`, and ``lines``, the
+    device's /metrics lines (:func:`printwatch.service.exposition.device_lines`)."""
     entry = {k: doc[k] for k in FLEET_KEYS if k in doc}
     name = doc.get("sys", {}).get("name")
-    if name is not None:
+    if isinstance(name, str):
         entry["sys_name"] = name
     status = doc.get("status", {})
     if isinstance(status.get("device"), str):
         entry["device_state"] = status["device"]
-    if doc.get("supplies"):
-        entry["supplies"] = [{k: s.get(k) for k in SUPPLY_KEYS} for s in doc["supplies"]]
+    meters = doc.get("meters") or {}
+    entry["meters"] = tuple((k, v) for k, v in meters.items() if isinstance(v, int))
+    entry["supplies"] = tuple(tuple(s.get(k) for k in SUPPLY_KEYS) for s in doc.get("supplies") or ())
+    entry["lines"] = device_lines(entry)  # its /metrics lines, made once per poll
     return entry
 
 
@@ -164,14 +171,18 @@ class Appliance:
     # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)
 
     async def poll_status(self, ctx: RunContext) -> None:
-        await self._poll_and_write("status", self.devices())
+        with collector_paused():
+            await self._poll_and_write("status", self.devices())
 
     async def read_meters(self, ctx: RunContext) -> None:
-        await self._poll_and_write("meters", self.devices())
+        with collector_paused():
+            await self._poll_and_write("meters", self.devices())
 
     async def close_billing_cycle(self, ctx: RunContext) -> None:
-        docs = await self._poll_and_write("meters", self.devices())
-        await self.uplink.billing_cycle(ctx.slot, docs)
+        with collector_paused():
+            docs = await self._poll_and_write("meters", self.devices())
+            await self.uplink.billing_cycle(ctx.slot, docs)
+            del docs
 
     async def upload(self, ctx: RunContext) -> None:
         await self.uplink.upload(ctx.slot)

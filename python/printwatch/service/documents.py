@@ -1,19 +1,15 @@
-"""One engine result -> one poll document (the shared contract: see the README's "Appliance").
-
-This is the single place where the appliance turns a :class:`~printwatch.engine.TargetResult`
-into the document that the store ingests, the metrics read and ``printwatch assist`` prints.
-It delegates to the printer semantics (``printwatch.mib``) when that is installed, and until
-then to the raw shape of ``printwatch poll --json`` (system group, status scalars, raw
-tables), stamped with the poll's time either way.
-"""
+"""Engine results -> poll documents (the shared contract), through the printer semantics
+(:func:`printwatch.mib.interpret`), stamped with the cycle's wall time."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
-from printwatch.cli.poll import result_json
 from printwatch.engine import TargetResult
+from printwatch.mib import interpret
+from printwatch.mib import unreachable as mib_unreachable
 
 
 def poll_time(when: dt.datetime) -> str:
@@ -21,13 +17,18 @@ def poll_time(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def document(spec: str, result: TargetResult, when: dt.datetime) -> dict[str, Any]:
-    """The poll document of ``result``, polled as ``spec`` (``host:port``) at ``when``."""
-    doc = result_json(spec, result)
-    doc["time"] = poll_time(when)
-    return doc
+def document(
+    spec: str,
+    results: list[TargetResult],
+    when: dt.datetime,
+    thresholds: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """The poll document of one device polled as ``spec`` (``host:port``) at ``when``, from
+    its base poll and, when there was one, its vendor poll."""
+    first, *more = results
+    return interpret(first, *more, target=spec, time=poll_time(when), thresholds=thresholds)
 
 
 def unreachable(spec: str, error: str, when: dt.datetime) -> dict[str, Any]:
     """The document of a target that was not polled or did not answer."""
-    return {"target": spec, "reachable": False, "error": error, "time": poll_time(when)}
+    return mib_unreachable(spec, error, time=poll_time(when))

@@ -76,7 +76,7 @@ def create_app(appliance: Appliance, *, routes: Sequence[BaseRoute] = ()) -> Sta
         return JSONResponse(body, status_code=code)
 
     async def metrics(_request: Request) -> Response:
-        return PlainTextResponse(await render_metrics(appliance), media_type=PROMETHEUS_TYPE)
+        return PlainTextResponse(render_metrics(appliance), media_type=PROMETHEUS_TYPE)
 
     async def assist(request: Request) -> Response:
         device = request.path_params["device"]
