@@ -283,7 +283,9 @@ async def test_a_late_start_within_budget_runs_the_next_slot_at_once_not_skipped
 ) -> None:
     rec = Recorder([], durations_s={"status": 10.0})
     _starts[id(rec)] = NOV1 + dt.timedelta(seconds=295)  # first start at 00:04:55
-    scheduler = await run_for(400, lambda r: [Job("status", Every(300), r.body("status"))], MemoryState(), rec)
+    scheduler = await run_for(
+        400, lambda r: [Job("status", Every(300), r.body("status"))], MemoryState(), rec
+    )
     runs = [(r[1], r[2], r[3]) for r in rec.of("status")]
     # 00:00 runs at 04:55 until 05:05; 05:00 came due meanwhile: it runs at 05:05, then 10:00.
     assert [(slot.minute, reason, started.strftime("%M:%S")) for slot, reason, started in runs] == [

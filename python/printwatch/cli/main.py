@@ -73,7 +73,7 @@ def add_appliance_commands(commands: argparse._SubParsersAction[argparse.Argumen
     demo.add_argument("--count", type=int, default=300, help="simulated printers (default 300)")
     demo.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     demo.add_argument(
-        "--interval", type=float, default=15.0, metavar="S", help="status poll every S seconds (default 15)"
+        "--interval", type=float, default=30.0, metavar="S", help="status poll every S seconds (default 30)"
     )
     demo.add_argument(
         "--port", type=int, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0: any free)"
