@@ -31,9 +31,9 @@ from typing import Any, Literal, Protocol
 import trio
 import trio.lowlevel
 
-from printwatch.cli.poll import vendor_from
 from printwatch.config.model import SnmpConfig
 from printwatch.engine import Engine, Plan, Target, TargetResult, collect_async
+from printwatch.poller.documents import vendor_from
 from printwatch.poller.plans import base_plan, full_plan, vendor_plan
 from printwatch.service.documents import document, unreachable
 from printwatch.service.fairness import give_way
