@@ -51,7 +51,38 @@ def build_parser() -> argparse.ArgumentParser:
     add_simulate(commands)
     add_appliance_commands(commands)
     add_store_commands(commands)
+    add_uplink_commands(commands)
     return parser
+
+
+def add_uplink_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from printwatch.cli.collector import add_collector_command
+
+    add_collector_command(commands)
+    enrol = commands.add_parser(
+        "enrol",
+        help="enrol this appliance with the MSP's collector (a one-time token)",
+        description="Make the appliance's Ed25519 key (if missing) and register it with the collector "
+        "of the configuration's [uplink] table, with TOKEN (default: its token). Exit status 0 when "
+        "enrolled, 1 when refused or unreachable, 2 for a configuration without an uplink.",
+    )
+    enrol.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="default /etc/printwatch/printwatch.toml"
+    )
+    enrol.add_argument("--token", default=None, help="the one-time token (default: [uplink] token)")
+    uplink = commands.add_parser(
+        "uplink",
+        help="`uplink log`: every transmission to the collector, byte for byte, hash-chained",
+        description="Print every transmission (time, message, bytes up and down, answer), the "
+        "outbox and the bytes spent per day, and check the hash chain. Exit status 0 when the "
+        "chain is whole, 1 when a row is missing or was edited, 2 for a store that cannot be read.",
+    )
+    uplink.add_argument("action", choices=["log"])
+    store_help = "the history store (default: $PRINTWATCH_STORE, else ./printwatch.duckdb)"
+    uplink.add_argument("--store", type=Path, default=None, metavar="PATH", help=store_help)
+    uplink.add_argument("--bytes", action="store_true", help="also print each request and response")
+    uplink.add_argument("--json", action="store_true", help="one JSON object per transmission")
+    uplink.add_argument("--limit", type=int, default=None, metavar="N", help="only the last N")
 
 
 def add_appliance_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -224,6 +255,22 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.command in ("run", "demo", "assist", "secret"):
         return run_appliance_command(parser, args)
+    if args.command == "collector":
+        from printwatch.cli.collector import run_collector
+
+        return run_collector(args)
+    if args.command == "enrol":
+        from printwatch.cli.run import DEFAULT_CONFIG
+        from printwatch.cli.uplink import run_enrol
+
+        return run_enrol(args.config or DEFAULT_CONFIG, args.token)
+    if args.command == "uplink":
+        from printwatch.cli.uplink import run_log
+        from printwatch.store.query import default_store
+
+        return run_log(
+            args.store or default_store(), show_bytes=args.bytes, as_json=args.json, limit=args.limit
+        )
     if args.command in ("sql", "export"):
         from printwatch.cli.sql import run_export, run_sql
         from printwatch.store.query import default_store

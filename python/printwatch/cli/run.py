@@ -14,6 +14,7 @@ from printwatch.service.appliance import Appliance
 from printwatch.service.daemon import run_until_stopped
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
+from printwatch.uplink.service import open_uplink
 
 DEFAULT_CONFIG = Path("/etc/printwatch/printwatch.toml")
 log = logging.getLogger("printwatch")
@@ -32,10 +33,17 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
         print(f"printwatch run: the configuration has problems:\n{err}", file=sys.stderr)
         return 2
     state_dir = config.appliance.state_dir
+    clock = SystemClock()
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         poller = EnginePoller(config.snmp, thresholds={"default": config.thresholds.supply_low_percent})
-    except (OSError, ValueError) as err:
+        uplink = open_uplink(
+            config.uplink,
+            config.appliance,
+            now=clock.now,
+            reorder_percent=config.thresholds.supply_low_percent,
+        )
+    except (OSError, ValueError, RuntimeError) as err:
         print(f"printwatch run: {err}", file=sys.stderr)
         return 1
     appliance = Appliance(
@@ -43,7 +51,8 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
         poller=poller,
         sink=open_sink(state_dir),
         state=StateFile(state_dir / "scheduler.json"),
-        clock=SystemClock(),
+        clock=clock,
+        uplink=uplink,
         seed=config.uplink.site_id if config.uplink else str(state_dir),
     )
 

@@ -335,9 +335,15 @@ def _read_smtp(r: _Reader) -> SmtpConfig | None:
     )
 
 
-def _read_uplink(r: _Reader) -> UplinkConfig | None:
+UPLINK_KEYS = {
+    "url", "site_id", "token", "enabled", "pin", "ca_file", "proxy", "budget_bytes_per_day",
+    "lead_time_days", "key_file",
+}  # fmt: skip
+
+
+def _read_uplink(r: _Reader, base: Path) -> UplinkConfig | None:
     p: KeyPath = ("uplink",)
-    if not r.table(p, {"url", "site_id", "token"}):
+    if not r.table(p, UPLINK_KEYS):
         return None
 
     def https(v: Any) -> str | None:
@@ -348,7 +354,32 @@ def _read_uplink(r: _Reader) -> UplinkConfig | None:
     for key, value in (("url", url), ("site_id", site)):
         if not value and r.node((*p, key)) is None:
             r.problem(p, f"needs {key}")
-    return UplinkConfig(url=url, site_id=site, token=r.get((*p, "token"), str, "") or None)
+
+    def pin(v: Any) -> str | None:
+        return (
+            None if str(v).startswith("sha256/") else "a pin is sha256/BASE64 (printwatch collector pin CERT)"
+        )
+
+    def proxy(v: Any) -> str | None:
+        return None if str(v).startswith("http://") else "the proxy must be http://host:port (CONNECT)"
+
+    def path(key: str) -> Path | None:
+        text = r.get((*p, key), str, "")
+        return (base / text) if text else None
+
+    budget = r.get((*p, "budget_bytes_per_day"), int, 0, _between(1024, 1 << 31, " bytes"))
+    return UplinkConfig(
+        url=url,
+        site_id=site,
+        token=r.get((*p, "token"), str, "") or None,
+        enabled=r.get((*p, "enabled"), bool, True),
+        pin=r.get((*p, "pin"), str, "", pin) or None,
+        ca_file=path("ca_file"),
+        proxy=r.get((*p, "proxy"), str, "", proxy) or None,
+        budget_bytes_per_day=budget or None,
+        lead_time_days=float(r.get((*p, "lead_time_days"), (int, float), 7.0, _between(0, 365, " days"))),
+        key_file=path("key_file"),
+    )
 
 
 def _read_web(r: _Reader) -> WebConfig:
@@ -391,7 +422,7 @@ def parse_config(text: str, *, source: str = "<config>", base: Path | None = Non
         intervals=_read_intervals(r),
         thresholds=_read_thresholds(r),
         smtp=_read_smtp(r),
-        uplink=_read_uplink(r),
+        uplink=_read_uplink(r, base),
         web=_read_web(r),
         source=Path(source) if source != "<config>" else None,
     )

@@ -104,9 +104,18 @@ class SmtpConfig:
 
 @dataclass(frozen=True)
 class UplinkConfig:
+    """The uplink to the MSP's collector (see :mod:`printwatch.uplink`)."""
+
     url: str
     site_id: str
-    token: str | None = None
+    token: str | None = None  # the one-time enrolment token (a secret)
+    enabled: bool = True  # false: nothing is kept or sent
+    pin: str | None = None  # sha256/BASE64 of the collector's public key
+    ca_file: Path | None = None  # verify the collector's chain against this CA
+    proxy: str | None = None  # http://host:port, reached with CONNECT
+    budget_bytes_per_day: int | None = None  # None: 256 per device (at least 16 KiB)
+    lead_time_days: float = 7.0  # reorder when a supply runs out sooner than this
+    key_file: Path | None = None  # default: state_dir / "uplink.key"
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,10 @@ cycle's documents to the sink. The write is shielded from cancellation: at shutd
 the poll in flight is cancelled, but a write that has begun finishes, and then the sink is
 flushed and closed (:meth:`Appliance.aclose`).
 
-Devices are the configured ones plus those the last discovery found. The uplink (daily upload,
-the snapshot of an assist call, the billing cycle's package) is a later issue: its calls go to an
-:class:`Uplink`, here :class:`PendingUplink`, which logs and counts what would be sent.
+Devices are the configured ones plus those the last discovery found. The uplink sees every
+cycle's documents and gets the daily upload, the billing cycle's reads and the snapshot of an
+assist call (:class:`Uplink`: :class:`printwatch.uplink.service.UplinkService`, or
+:class:`PendingUplink`, which logs and counts, when no uplink is configured).
 
 Error handling: a failing poll or write fails that run only (the scheduler logs it and keeps the
 schedule); :meth:`Appliance.assist` raises ``LookupError`` for a device it does not know.
@@ -38,7 +39,11 @@ log = logging.getLogger(__name__)
 
 
 class Uplink(Protocol):
-    """What the uplink issue implements: the daily package, a billing cycle, an assist snapshot."""
+    """The uplink (:class:`printwatch.uplink.service.UplinkService`): every cycle's documents
+    (reorder triggers, the day's aggregate), the daily package, a billing cycle, an assist
+    snapshot, and the task that sends (``serve``)."""
+
+    async def observe(self, docs: Sequence[dict[str, Any]]) -> None: ...
 
     async def upload(self, slot: dt.datetime) -> None: ...
 
@@ -50,6 +55,8 @@ class Uplink(Protocol):
         """Items waiting to be sent (a queue length for /metrics)."""
         ...
 
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None: ...
+
 
 class PendingUplink:
     """No uplink yet: every call is logged and counted as pending (see the module's docstring)."""
@@ -58,6 +65,12 @@ class PendingUplink:
         self.uploads: list[dt.datetime] = []
         self.cycles: list[dt.datetime] = []
         self.snapshots: list[str] = []
+
+    async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
+        return None
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
 
     async def upload(self, slot: dt.datetime) -> None:
         self.uploads.append(slot)
@@ -166,6 +179,7 @@ class Appliance:
             if n % 200 == 199:
                 await give_way()
         self.fleet_version += 1
+        await self.uplink.observe(docs)
         return docs
 
     # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)

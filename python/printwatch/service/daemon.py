@@ -44,6 +44,7 @@ async def run_until_stopped(
                     address = await nursery.start(serve_http, create_app(appliance), web.host, web.port)
                 manage_collector()  # see printwatch.service.fairness
                 await nursery.start(appliance.serve)
+                await nursery.start(appliance.uplink.serve)
                 if on_started is not None:
                     on_started(address)
                 with trio.move_on_after(duration_s if duration_s is not None else float("inf")):

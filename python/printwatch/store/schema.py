@@ -138,6 +138,34 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        3,
+        "uplink: outbox, device numbers, reorder triggers, byte budget, transmission log",
+        """
+        CREATE TABLE uplink_state (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        CREATE TABLE uplink_outbox (
+            seq BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
+            envelope BLOB NOT NULL, attempts INTEGER NOT NULL, next_attempt_at TIMESTAMP NOT NULL,
+            first_sent_at TIMESTAMP, last_error VARCHAR
+        );
+        CREATE TABLE uplink_devices (
+            n INTEGER PRIMARY KEY, identity VARCHAR NOT NULL, info JSON NOT NULL, meters JSON NOT NULL
+        );
+        CREATE TABLE uplink_reorders (
+            identity VARCHAR NOT NULL, supply_index INTEGER NOT NULL, percent DOUBLE,
+            triggered_at TIMESTAMP, why VARCHAR
+        );
+        CREATE TABLE uplink_days (
+            day DATE PRIMARY KEY, bytes BIGINT NOT NULL, messages INTEGER NOT NULL,
+            thinned INTEGER NOT NULL, held INTEGER NOT NULL
+        );
+        CREATE TABLE uplink_log (
+            n BIGINT PRIMARY KEY, time TIMESTAMP NOT NULL, seq BIGINT, kind VARCHAR, url VARCHAR,
+            status INTEGER, error VARCHAR, request BLOB NOT NULL, response BLOB NOT NULL,
+            prev_hash BLOB NOT NULL, hash BLOB NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,138 @@
+"""``printwatch collector``: the MSP's collector server, its sites and its read-only view."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import signal
+import sys
+from pathlib import Path
+
+import duckdb
+import trio
+
+from printwatch.collector import views
+from printwatch.collector.enrolment import add_site, new_token
+from printwatch.collector.server import create_app, serve_collector, utcnow
+from printwatch.collector.store import CollectorStore, CollectorStoreError
+from printwatch.uplink.transport import pin_of_pem
+
+DEFAULT_STORE = Path("collector.duckdb")
+
+
+def add_collector_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    collector = commands.add_parser(
+        "collector",
+        help="the MSP's collector: serve (HTTPS), sites and tokens, the read-only view",
+        description="`collector serve --cert C --key K` receives the appliances' signed uploads over "
+        "HTTPS; `collector site add SITE` creates a site and prints its one-time enrolment token; "
+        "`collector sites|devices|reads|reorders|missing` print the view (--json: one object per "
+        "line); `collector pin CERT` prints the pin appliances configure.",
+    )
+    actions = collector.add_subparsers(dest="action", metavar="ACTION", required=True)
+    store_help = "the collector's store (default ./collector.duckdb)"
+    serve = actions.add_parser("serve", help="serve HTTPS until SIGTERM/SIGINT")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8443)
+    serve.add_argument("--cert", type=Path, required=True, help="the certificate chain (PEM)")
+    serve.add_argument("--key", type=Path, required=True, help="its private key (PEM)")
+    serve.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+    serve.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    site = actions.add_parser("site", help="`site add SITE` / `site token SITE`: a one-time enrolment token")
+    site.add_argument("site_action", choices=["add", "token"])
+    site.add_argument("site_id", metavar="SITE")
+    site.add_argument("--name", default=None)
+    site.add_argument("--contact", default=None, help="the site's key contact (e-mail)")
+    site.add_argument("--valid-days", type=float, default=14.0, help="the token's life (default 14 days)")
+    site.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+    for name in views.VIEWS:
+        view = actions.add_parser(name, help=f"print {name} (read-only)")
+        view.add_argument("--site", default=None)
+        view.add_argument("--json", action="store_true", help="one JSON object per line")
+        view.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+    pin = actions.add_parser("pin", help="the pin (sha256/BASE64 of the public key) of a PEM certificate")
+    pin.add_argument("cert", type=Path)
+
+
+def run_collector(args: argparse.Namespace) -> int:
+    """Exit status 0, 1 when it fails (the reason on stderr), 2 for bad arguments."""
+    try:
+        if args.action == "pin":
+            print(pin_of_pem(args.cert.read_bytes()))
+            return 0
+        if args.action == "serve":
+            return _serve(args)
+        if args.action == "site":
+            with CollectorStore(args.store) as store:
+                if args.site_action == "add":
+                    token = add_site(
+                        store,
+                        args.site_id,
+                        now=utcnow(),
+                        name=args.name,
+                        contact=args.contact,
+                        valid_days=args.valid_days,
+                    )
+                else:
+                    token = new_token(store, args.site_id, now=utcnow(), valid_days=args.valid_days)
+            print(
+                f"site {args.site_id}: one-time enrolment token (shown once, valid {args.valid_days:g} days):"
+            )
+            print(token)
+            return 0
+        return _view(args)
+    except (CollectorStoreError, OSError, ValueError, duckdb.Error) as err:
+        print(f"printwatch collector {args.action}: {err}", file=sys.stderr)
+        return 2 if isinstance(err, ValueError) else 1
+
+
+def _view(args: argparse.Namespace) -> int:
+    if not args.store.exists():
+        raise CollectorStoreError(f"no collector store at {args.store}")
+    with CollectorStore(args.store, read_only=True) as store:
+        rows = views.view(store.con, args.action, args.site)
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    if not rows:
+        print(f"no {args.action}")
+        return 0
+    columns = list(rows[0])
+    cells = [[("" if r[c] is None else str(r[c])) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
+    print("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)))
+    for line in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(line, widths, strict=True)))
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    store = CollectorStore(args.store)
+
+    async def main() -> None:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with trio.open_nursery() as nursery:
+                host, port = await nursery.start(
+                    lambda task_status: serve_collector(
+                        create_app(store),
+                        args.host,
+                        args.port,
+                        certfile=args.cert,
+                        keyfile=args.key,
+                        task_status=task_status,
+                    )
+                )
+                print(f"collector: https://{host}:{port} (store {args.store}); stop: Ctrl-C", flush=True)
+                with trio.move_on_after(args.duration if args.duration is not None else float("inf")):
+                    async for _ in signals:
+                        break
+                nursery.cancel_scope.cancel()
+
+    try:
+        trio.run(main)
+    finally:
+        store.close()
+    print(f"collector stopped at {dt.datetime.now(dt.UTC):%H:%M:%S}Z", file=sys.stderr)
+    return 0

@@ -1,0 +1,9 @@
+"""The MSP's collector: enrols appliances, receives their signed uploads exactly once, answers
+their sync, and shows sites, devices, reads and reorder triggers (``printwatch collector``).
+
+* :mod:`.store` — its own DuckDB store (migrations, one writer);
+* :mod:`.enrolment` — one-time tokens per site, appliance keys;
+* :mod:`.ingest` — checks a message and writes it (duplicates and gaps refused);
+* :mod:`.server` — HTTPS on Trio (hypercorn's Trio worker, Starlette);
+* :mod:`.views` — the read-only view (CLI and JSON API).
+"""

@@ -1,0 +1,272 @@
+"""What the collector does with an upload: open the envelope, check the message, write it once.
+
+In order: the envelope's key must be enrolled and its signature verify (before anything is
+inflated); the payload must decode (at most ``MAX_PAYLOAD_BYTES``) and name the key's own site;
+its sequence number must be the next one of that site: a lower one is a duplicate or a
+replay (409 with ``expected``, nothing stored — the appliance takes it as acknowledged), a
+higher one a gap (409 with ``expected``, nothing stored — the appliance sends in order, so this
+is a message it has not delivered yet). Then the whole message is checked before anything is
+written, and written in one transaction with the site's ``last_seq``.
+
+Error handling: :class:`Rejected` carries the HTTP status and the reason; the store is
+untouched whenever it is raised.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from printwatch.collector.enrolment import public_key
+from printwatch.collector.store import CollectorStore
+from printwatch.uplink.codec import MAX_PAYLOAD_BYTES, CodecError, decode_payload
+from printwatch.uplink.messages import KINDS, STATUS_LETTERS
+from printwatch.uplink.signing import SignatureError, open_envelope
+
+STATUS_OF_LETTER = {v: k for k, v in STATUS_LETTERS.items()}
+
+
+class Rejected(Exception):
+    """An upload refused with ``status`` (4xx) and ``reason``; ``expected`` for 409s."""
+
+    def __init__(self, status: int, reason: str, expected: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.expected = expected
+
+
+@dataclass(frozen=True)
+class Accepted:
+    site_id: str
+    seq: int
+    kind: str
+    sync: dict[str, Any] | None
+
+
+def _ts(at: object) -> dt.datetime:
+    if not isinstance(at, int) or isinstance(at, bool) or not 0 <= at < 1 << 34:
+        raise Rejected(400, f"'at' {at!r} is not a UNIX time in seconds")
+    return dt.datetime.fromtimestamp(at, dt.UTC).replace(tzinfo=None)
+
+
+def _int(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Rejected(400, f"{what}: {value!r} is not an integer")
+    return value
+
+
+def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Accepted:
+    """Verify, check and write one upload (see the module's docstring)."""
+    keys: dict[bytes, tuple[str, bytes]] = {}
+
+    def lookup(kid: bytes) -> bytes | None:
+        found = public_key(store, kid)
+        if found is None:
+            return None
+        keys[kid] = found
+        return found[1]
+
+    try:
+        kid, payload = open_envelope(envelope, lookup)
+    except SignatureError as err:
+        raise Rejected(401 if "unknown key" in str(err) else 400, str(err)) from None
+    site_id = keys[kid][0]
+    try:
+        message = decode_payload(payload, max_bytes=MAX_PAYLOAD_BYTES)
+    except CodecError as err:
+        raise Rejected(400, str(err)) from None
+    if message.get("site") != site_id:
+        raise Rejected(
+            403, f"message names site {message.get('site')!r}, its key is enrolled for {site_id!r}"
+        )
+    seq = _int(message.get("seq"), "seq")
+    kind = message.get("kind")
+    if kind not in KINDS:
+        raise Rejected(400, f"unknown message kind {kind!r}")
+    at = _ts(message.get("at"))
+    data = message.get("data")
+    if not isinstance(data, dict):
+        raise Rejected(400, "'data' is not an object")
+    with store.transaction() as con:
+        row = con.execute("SELECT last_seq FROM sites WHERE site_id = ?", [site_id]).fetchone()
+        last = int(row[0]) if row else 0
+        if seq <= last:
+            raise Rejected(
+                409, f"duplicate or replayed message {seq} (site {site_id} has up to {last})", last + 1
+            )
+        if seq > last + 1:
+            raise Rejected(409, f"message {seq} out of order (site {site_id} expects {last + 1})", last + 1)
+        try:
+            _write(con, site_id, seq, str(kind), at, data)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            raise Rejected(400, f"message {seq} ({kind}): malformed data: {err!r}") from None
+        con.execute(
+            "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [site_id, seq, kind, at, now, len(envelope), json.dumps(message)],
+        )
+        con.execute("UPDATE sites SET last_seq = ?, last_seen = ? WHERE site_id = ?", [seq, now, site_id])
+        sync = sync_for(con, site_id, now) if kind in ("sync", "register") else None
+    return Accepted(site_id, seq, str(kind), sync)
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection, site: str, seq: int, kind: str, at: dt.datetime, data: dict[str, Any]
+) -> None:
+    if kind == "register":
+        for d in data["devices"]:
+            n = _int(d["n"], "device n")
+            con.execute(
+                "INSERT OR REPLACE INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    site,
+                    n,
+                    d.get("serial"),
+                    d.get("vendor"),
+                    d.get("model"),
+                    d.get("mac"),
+                    d.get("name"),
+                    d.get("address"),
+                    json.dumps(d.get("supplies", [])),
+                    at,
+                ],
+            )
+    elif kind == "aggregate":
+        _aggregate(con, site, seq, at, data)
+    elif kind == "billing":
+        cycle = str(data["cycle"])
+        for n, meters in data["r"]:
+            _known(con, site, _int(n, "device n"))
+            for meter, value in meters.items():
+                _int(value, f"meter {meter}")
+                con.execute(
+                    "INSERT INTO meter_reads VALUES (?, ?, ?, ?, ?, 'billing', ?, ?)",
+                    [site, n, meter, at, value, cycle, seq],
+                )
+    elif kind == "reorder":
+        n = _int(data["n"], "device n")
+        _known(con, site, n)
+        con.execute(
+            "INSERT INTO reorders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                site,
+                n,
+                _int(data["i"], "supply index"),
+                at,
+                data.get("p"),
+                str(data["why"]),
+                data.get("dte"),
+                seq,
+            ],
+        )
+    elif kind == "snapshot":
+        n = _int(data["n"], "device n")
+        _known(con, site, n)
+        con.execute(
+            "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)", [site, n, at, json.dumps(data["doc"]), seq]
+        )
+
+
+def _known(con: duckdb.DuckDBPyConnection, site: str, n: int) -> None:
+    if not con.execute("SELECT 1 FROM devices WHERE site_id = ? AND n = ?", [site, n]).fetchone():
+        raise ValueError(f"device {n} is not registered")
+
+
+def _aggregate(
+    con: duckdb.DuckDBPyConnection, site: str, seq: int, at: dt.datetime, data: dict[str, Any]
+) -> None:
+    numbers = [_int(n, "device n") for n in data["n"]]
+    for n in numbers:
+        _known(con, site, n)
+    polls = _int(data["polls"], "polls")
+    ups = data.get("up")
+    states = data.get("st")
+    if ups is not None or states is not None:
+        if ups is None or states is None or len(ups) != len(numbers) or len(states) != len(numbers):
+            raise ValueError("'up' and 'st' must have one entry per device")
+        for n, up, letter in zip(numbers, ups, states, strict=True):
+            con.execute(
+                "INSERT INTO device_days VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [site, n, at, polls, _int(up, "up"), STATUS_OF_LETTER.get(letter, "unknown"), seq],
+            )
+    for meter, column in data["m"].items():
+        if len(column) != len(numbers):
+            raise ValueError(f"meter {meter}: {len(column)} values for {len(numbers)} devices")
+        for n, delta in zip(numbers, column, strict=True):
+            if delta is None:
+                continue
+            row = con.execute(
+                "SELECT value FROM meter_latest WHERE site_id = ? AND n = ? AND meter = ?", [site, n, meter]
+            ).fetchone()
+            value = (int(row[0]) if row else 0) + _int(delta, f"meter {meter}")
+            con.execute(
+                "INSERT OR REPLACE INTO meter_latest VALUES (?, ?, ?, ?, ?)", [site, n, meter, value, at]
+            )
+            con.execute(
+                "INSERT INTO meter_reads VALUES (?, ?, ?, ?, ?, 'aggregate', NULL, ?)",
+                [site, n, meter, at, value, seq],
+            )
+    supplies = data.get("s")
+    if supplies is not None:
+        if len(supplies) != len(numbers):
+            raise ValueError("'s' must have one entry per device")
+        for n, percents in zip(numbers, supplies, strict=True):
+            row = con.execute(
+                "SELECT supplies FROM devices WHERE site_id = ? AND n = ?", [site, n]
+            ).fetchone()
+            layout = json.loads(row[0]) if row and row[0] else []
+            for k, percent in enumerate(percents):
+                index = layout[k][0] if k < len(layout) else k + 1
+                con.execute(
+                    "INSERT INTO supply_levels VALUES (?, ?, ?, ?, ?, ?)",
+                    [site, n, index, at, None if percent is None else _int(percent, "percent"), seq],
+                )
+
+
+def cycle_start(cycle: str, day: int, now: dt.datetime) -> dt.datetime:
+    """The start of the billing cycle that ``now`` is in (00:00 UTC of the billing day)."""
+    months = {"monthly": 1, "quarterly": 3, "semiannual": 6}[cycle]
+    month_index = now.year * 12 + now.month - 1
+    if now.day < day:
+        month_index -= 1
+    month_index -= month_index % months
+    return dt.datetime(month_index // 12, month_index % 12 + 1, day)
+
+
+def due_reads(
+    con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime, grace: dt.timedelta = dt.timedelta(0)
+) -> tuple[str, list[int]]:
+    """The current cycle (``YYYY-MM-DD`` of its start) and the devices of ``site`` without a
+    billing read since it started (only once ``grace`` has passed since the start)."""
+    row = con.execute("SELECT billing_cycle, billing_day FROM sites WHERE site_id = ?", [site]).fetchone()
+    cycle, day = (str(row[0]), int(row[1])) if row else ("monthly", 1)
+    start = cycle_start(cycle, day, now)
+    if now < start + grace:
+        return start.date().isoformat(), []
+    rows = con.execute(
+        "SELECT n FROM devices d WHERE site_id = ? AND NOT EXISTS (SELECT 1 FROM meter_reads r WHERE "
+        "r.site_id = d.site_id AND r.n = d.n AND r.source = 'billing' AND r.time >= ?) ORDER BY n",
+        [site, start],
+    ).fetchall()
+    return start.date().isoformat(), [int(r[0]) for r in rows]
+
+
+def sync_for(con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime) -> dict[str, Any]:
+    """The sync answer: billing schedule and what is due, enabled services, settings."""
+    row = con.execute(
+        "SELECT billing_cycle, billing_day, settings, settings_version FROM sites WHERE site_id = ?", [site]
+    ).fetchone()
+    if row is None:
+        return {}
+    settings = json.loads(row[2]) if row[2] else {}
+    cycle, due = due_reads(con, site, now)
+    return {
+        "sv": int(row[3]),
+        "billing": {"cycle": row[0], "day": int(row[1]), "current": cycle, "due": due},
+        "services": settings.get("services", {"aggregates": True, "reorders": True, "snapshots": True}),
+        "settings": {k: v for k, v in settings.items() if k != "services"},
+    }

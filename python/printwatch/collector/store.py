@@ -1,0 +1,133 @@
+"""The collector's DuckDB store: sites and their keys, devices, messages, reads, triggers.
+
+One process writes it (the collector server); every call that writes is one transaction.
+``messages`` keeps each accepted message's payload (JSON) with its sequence number, so the
+order and the exactly-once delivery can be checked with plain SQL.
+
+Error handling: a store from a newer printwatch, or a file that is not a DuckDB store, raises
+:class:`CollectorStoreError` naming the path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from printwatch import PrintwatchError
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "sites, keys, devices, messages, reads, supplies, triggers, snapshots",
+        """
+        CREATE TABLE sites (
+            site_id VARCHAR PRIMARY KEY, name VARCHAR, contact VARCHAR, created_at TIMESTAMP NOT NULL,
+            token_hash BLOB, token_expires_at TIMESTAMP, enrolled_at TIMESTAMP,
+            public_key BLOB, key_id VARCHAR, last_seq BIGINT NOT NULL DEFAULT 0, last_seen TIMESTAMP,
+            billing_cycle VARCHAR NOT NULL DEFAULT 'monthly', billing_day INTEGER NOT NULL DEFAULT 1,
+            settings JSON NOT NULL DEFAULT '{}', settings_version INTEGER NOT NULL DEFAULT 1
+        );
+        CREATE TABLE devices (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, serial VARCHAR, vendor VARCHAR, model VARCHAR,
+            mac VARCHAR, name VARCHAR, address VARCHAR, supplies JSON, registered_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (site_id, n)
+        );
+        CREATE TABLE messages (
+            site_id VARCHAR NOT NULL, seq BIGINT NOT NULL, kind VARCHAR NOT NULL, sent_at TIMESTAMP NOT NULL,
+            received_at TIMESTAMP NOT NULL, bytes INTEGER NOT NULL, payload JSON NOT NULL,
+            PRIMARY KEY (site_id, seq)
+        );
+        CREATE TABLE meter_latest (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, meter VARCHAR NOT NULL, value BIGINT NOT NULL,
+            time TIMESTAMP NOT NULL, PRIMARY KEY (site_id, n, meter)
+        );
+        CREATE TABLE meter_reads (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, meter VARCHAR NOT NULL, time TIMESTAMP NOT NULL,
+            value BIGINT NOT NULL, source VARCHAR NOT NULL, cycle VARCHAR, seq BIGINT NOT NULL
+        );
+        CREATE TABLE device_days (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, time TIMESTAMP NOT NULL, polls INTEGER,
+            answered INTEGER, status VARCHAR, seq BIGINT NOT NULL
+        );
+        CREATE TABLE supply_levels (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, supply_index INTEGER, time TIMESTAMP NOT NULL,
+            percent INTEGER, seq BIGINT NOT NULL
+        );
+        CREATE TABLE reorders (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, supply_index INTEGER NOT NULL,
+            time TIMESTAMP NOT NULL, percent DOUBLE, why VARCHAR NOT NULL, days_to_empty DOUBLE,
+            seq BIGINT NOT NULL
+        );
+        CREATE TABLE snapshots (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, time TIMESTAMP NOT NULL, doc JSON NOT NULL,
+            seq BIGINT NOT NULL
+        );
+        CREATE TABLE billing_notices (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, cycle VARCHAR NOT NULL,
+            noticed_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
+]
+
+
+class CollectorStoreError(PrintwatchError):
+    """The collector's store cannot be opened; the message names the file."""
+
+
+class CollectorStore:
+    """The writer's connection to the collector's store."""
+
+    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
+        self.path = path
+        try:
+            self.con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as err:
+            raise CollectorStoreError(f"collector store {path}: {err}") from err
+        if not read_only:
+            try:
+                self._migrate()
+            except (duckdb.Error, RuntimeError) as err:
+                self.con.close()
+                raise CollectorStoreError(f"collector store {path}: {err}") from err
+
+    def _migrate(self) -> None:
+        con = self.con
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version "
+            "(version INTEGER NOT NULL, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+        )
+        row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+        have = int(row[0]) if row else 0
+        if have > MIGRATIONS[-1][0]:
+            raise RuntimeError(f"schema version {have} is newer than this printwatch knows")
+        for version, description, sql in MIGRATIONS:
+            if version <= have:
+                continue
+            with self.transaction():
+                con.execute(sql)
+                con.execute(
+                    "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)", [version, description]
+                )
+
+    @contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> CollectorStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

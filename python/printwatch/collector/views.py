@@ -1,0 +1,116 @@
+"""The MSP's read-only view: sites, devices, latest reads, reorder triggers, missing billing
+reads. The same rows for the CLI (``printwatch collector sites|devices|reads|reorders|missing``)
+and the JSON API (``GET /api/...``).
+
+Error handling: ``duckdb.Error`` propagates (the CLI prints it, the API answers 500).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import duckdb
+
+from printwatch.collector.ingest import due_reads
+
+VIEWS = ("sites", "devices", "reads", "reorders", "missing")
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params)
+    names = [d[0] for d in cur.description or ()]
+    return [
+        {
+            k: (v.isoformat() if isinstance(v, dt.datetime | dt.date) else v)
+            for k, v in zip(names, r, strict=True)
+        }
+        for r in cur.fetchall()
+    ]
+
+
+def _site(site: str | None) -> tuple[str, list[Any]]:
+    return ("site_id = ?", [site]) if site else ("true", [])
+
+
+def sites(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+    where, params = _site(site)
+    return _rows(
+        con,
+        "SELECT site_id, name, contact, enrolled_at, key_id, last_seq, last_seen, billing_cycle, "
+        "billing_day, "
+        "(SELECT count(*) FROM devices d WHERE d.site_id = s.site_id) AS devices, "
+        "token_hash IS NOT NULL AS token_open "
+        f"FROM sites s WHERE {where} ORDER BY site_id",
+        params,
+    )
+
+
+def devices(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+    where, params = _site(site)
+    return _rows(
+        con,
+        "SELECT site_id, n, serial, vendor, model, mac, name, address, registered_at, "
+        "(SELECT max(time) FROM meter_reads r WHERE r.site_id = d.site_id AND r.n = d.n) AS last_read "
+        f"FROM devices d WHERE {where} ORDER BY site_id, n",
+        params,
+    )
+
+
+def reads(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+    """The latest read of every device's meters (billing or aggregate, whichever is newer)."""
+    where, params = _site(site)
+    return _rows(
+        con,
+        "SELECT r.site_id, r.n, d.serial, r.meter, r.value, r.time, r.source, r.cycle FROM ("
+        "  SELECT *, row_number() OVER (PARTITION BY site_id, n, meter ORDER BY time DESC, seq DESC) AS k "
+        f"  FROM meter_reads WHERE {where}) r "
+        "LEFT JOIN devices d USING (site_id, n) WHERE k = 1 ORDER BY r.site_id, r.n, r.meter",
+        params,
+    )
+
+
+def reorders(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+    where, params = _site(site)
+    return _rows(
+        con,
+        "SELECT r.site_id, r.n, d.serial, d.model, r.supply_index, r.time, r.percent, r.why, r.days_to_empty "
+        f"FROM reorders r LEFT JOIN devices d USING (site_id, n) WHERE r.{where} ORDER BY r.time DESC",
+        params,
+    )
+
+
+def missing(
+    con: duckdb.DuckDBPyConnection,
+    site: str | None = None,
+    now: dt.datetime | None = None,
+    grace: dt.timedelta = dt.timedelta(days=1),
+) -> list[dict[str, Any]]:
+    """Devices whose billing read for the current cycle has not arrived ``grace`` after its start."""
+    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    out: list[dict[str, Any]] = []
+    for s in sites(con, site):
+        if not s["enrolled_at"]:
+            continue
+        cycle, due = due_reads(con, s["site_id"], now, grace)
+        for n in due:
+            row = con.execute(
+                "SELECT serial, address FROM devices WHERE site_id = ? AND n = ?", [s["site_id"], n]
+            ).fetchone()
+            out.append(
+                {
+                    "site_id": s["site_id"],
+                    "contact": s["contact"],
+                    "n": n,
+                    "serial": row[0] if row else None,
+                    "address": row[1] if row else None,
+                    "cycle": cycle,
+                }
+            )
+    return out
+
+
+def view(con: duckdb.DuckDBPyConnection, name: str, site: str | None = None) -> list[dict[str, Any]]:
+    """One of :data:`VIEWS` by name."""
+    fn = {"sites": sites, "devices": devices, "reads": reads, "reorders": reorders, "missing": missing}[name]
+    return fn(con, site)

@@ -1,0 +1,68 @@
+"""The appliance side of enrolment: register its public key with the collector, once.
+
+Error handling: :class:`EnrolError` when the collector refuses (its reason) or cannot be
+reached (the transport's reason); the attempt is in the transmission log either way.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+
+from printwatch import PrintwatchError
+from printwatch.uplink import log as txlog
+from printwatch.uplink.outbox import Outbox
+from printwatch.uplink.transport import Endpoint, TransportError, post
+
+
+class EnrolError(PrintwatchError):
+    """The collector did not accept the enrolment; the message says why."""
+
+
+async def enrol(outbox: Outbox, endpoint: Endpoint, token: str, *, now: dt.datetime) -> str:
+    """Enrol the outbox's identity for its site with ``token``; returns the key id."""
+    body = json.dumps(
+        {
+            "site_id": outbox.site_id,
+            "token": token,
+            "public_key": base64.b64encode(outbox.identity.public_raw).decode(),
+        }
+    ).encode()
+    try:
+        response = await post(endpoint, "/v1/enrol", body, "application/json")
+    except TransportError as err:
+        txlog.append(
+            outbox.con,
+            time=now,
+            seq=None,
+            kind="enrol",
+            url=endpoint.url,
+            status=None,
+            error=str(err),
+            request=b"",
+            response=b"",
+        )
+        raise EnrolError(str(err)) from None
+    # The log keeps the request with the token masked: the token is a secret.
+    request = response.request_bytes.replace(token.encode(), b"*" * len(token))
+    txlog.append(
+        outbox.con,
+        time=now,
+        seq=None,
+        kind="enrol",
+        url=endpoint.url,
+        status=response.status,
+        error=None if response.status == 200 else response.body.decode(errors="replace")[:300],
+        request=request,
+        response=response.response_bytes,
+    )
+    if response.status != 200:
+        try:
+            reason = json.loads(response.body).get("error", "")
+        except (ValueError, AttributeError):
+            reason = response.body[:200].decode(errors="replace")
+        raise EnrolError(f"the collector refused the enrolment ({response.status}): {reason}")
+    key_id = str(json.loads(response.body)["key_id"])
+    outbox.set_state("enrolled_key", key_id)
+    return key_id

@@ -1,0 +1,252 @@
+"""The outbox in the history store: every message is written here before it is sent, and
+leaves only when the collector acknowledged it.
+
+* Sequence numbers per appliance, from 1, assigned in the transaction that writes the message
+  (``uplink_state.next_seq``), so a crash never reuses or skips one.
+* Messages are sealed (signed) when written: what is retried is byte for byte what was first
+  sent, and the transmission log can show it.
+* :meth:`Outbox.acknowledge` deletes every message up to the sequence number the collector
+  has; :meth:`Outbox.failed` counts an attempt and sets the next one (the sender's backoff).
+* ``uplink_devices`` holds the device numbers and, per device, the meter values the collector
+  has (the next aggregate's bases), written in the same transaction as the message that sent them.
+* ``uplink_days`` counts the envelope bytes first sent per UTC day (the byte budget), and how
+  many aggregates were thinned and how often the sender held messages back.
+
+Durability is DuckDB's: each call is one transaction, committed through its write-ahead log,
+so ``kill -9`` loses at most the call in flight (and then its message was never sent).
+
+Error handling: ``duckdb.Error`` from the file propagates (the sender logs it and retries
+later); a store from a newer printwatch is refused by :func:`printwatch.store.schema.migrate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+
+from printwatch.store.schema import migrate
+from printwatch.uplink.codec import encode_payload
+from printwatch.uplink.signing import Identity, seal
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message waiting in the outbox."""
+
+    seq: int
+    kind: str
+    envelope: bytes
+    attempts: int
+    next_attempt_at: dt.datetime
+    first_sent_at: dt.datetime | None
+
+
+@dataclass
+class DeviceEntry:
+    n: int
+    identity: str
+    info: dict[str, Any]
+    meters: dict[str, int]
+
+
+def _naive(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+class Outbox:
+    """The outbox, device numbers and budget counters of one appliance (see the module)."""
+
+    def __init__(self, path: str | os.PathLike[str], identity: Identity, site_id: str) -> None:
+        self.path = path
+        self.identity = identity
+        self.site_id = site_id
+        self.con = duckdb.connect(str(path))
+        try:
+            migrate(self.con)
+        except RuntimeError:
+            self.con.close()
+            raise
+        self.devices: dict[str, DeviceEntry] = {}
+        for n, identity_, info, meters in self.con.execute(
+            "SELECT n, identity, info, meters FROM uplink_devices ORDER BY n"
+        ).fetchall():
+            self.devices[identity_] = DeviceEntry(n, identity_, json.loads(info), json.loads(meters))
+
+    def close(self) -> None:
+        self.con.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield self.con
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    # -- state ---------------------------------------------------------------------------------
+
+    def get_state(self, key: str) -> str | None:
+        row = self.con.execute("SELECT value FROM uplink_state WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_state(self, key: str, value: str) -> None:
+        self.con.execute("INSERT OR REPLACE INTO uplink_state VALUES (?, ?)", [key, value])
+
+    # -- writing messages ----------------------------------------------------------------------
+
+    def number(self, identity: str, info: dict[str, Any]) -> tuple[DeviceEntry, bool]:
+        """The device's entry (numbered on first sight, in memory until a message that names it
+        is written) and whether its registration must be (re)sent."""
+        entry = self.devices.get(identity)
+        if entry is None:
+            n = max((e.n for e in self.devices.values()), default=0) + 1
+            return DeviceEntry(n, identity, info, {}), True
+        return entry, entry.info != info
+
+    def enqueue(
+        self,
+        kind: str,
+        data: dict[str, Any],
+        at: dt.datetime,
+        *,
+        devices: list[DeviceEntry] = (),  # type: ignore[assignment]
+        thinned: bool = False,
+    ) -> int:
+        """Seal and write one message; ``devices``: entries whose registration or meter bases
+        this message carries (written with it). Returns its sequence number."""
+        at = _naive(at)
+        with self._transaction() as con:
+            row = con.execute("SELECT value FROM uplink_state WHERE key = 'next_seq'").fetchone()
+            seq = int(row[0]) if row else 1
+            message = {
+                "site": self.site_id,
+                "seq": seq,
+                "kind": kind,
+                "at": int(at.replace(tzinfo=dt.UTC).timestamp()),
+                "data": data,
+            }
+            envelope = seal(self.identity, encode_payload(message))
+            con.execute(
+                "INSERT INTO uplink_outbox VALUES (?, ?, ?, ?, 0, ?, NULL, NULL)",
+                [seq, kind, at, envelope, at],
+            )
+            con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(seq + 1)])
+            for entry in devices:
+                con.execute(
+                    "INSERT OR REPLACE INTO uplink_devices VALUES (?, ?, ?, ?)",
+                    [entry.n, entry.identity, json.dumps(entry.info), json.dumps(entry.meters)],
+                )
+            con.execute(
+                "INSERT INTO uplink_days VALUES (?, 0, 0, ?, 0) ON CONFLICT (day) DO UPDATE SET "
+                "thinned = thinned + excluded.thinned",
+                [at.date(), int(thinned)],
+            )
+        for entry in devices:
+            self.devices[entry.identity] = entry
+        return seq
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def head(self) -> Pending | None:
+        """The oldest message (messages leave in order)."""
+        row = self.con.execute(
+            "SELECT seq, kind, envelope, attempts, next_attempt_at, first_sent_at FROM uplink_outbox "
+            "ORDER BY seq LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        return Pending(int(row[0]), str(row[1]), bytes(row[2]), int(row[3]), row[4], row[5])
+
+    def attempting(self, item: Pending, now: dt.datetime) -> None:
+        """Count an attempt; the first one charges the message's bytes to ``now``'s day."""
+        now = _naive(now)
+        with self._transaction() as con:
+            con.execute(
+                "UPDATE uplink_outbox SET attempts = attempts + 1, "
+                "first_sent_at = coalesce(first_sent_at, ?) WHERE seq = ?",
+                [now, item.seq],
+            )
+            if item.first_sent_at is None:
+                con.execute(
+                    "INSERT INTO uplink_days VALUES (?, ?, 1, 0, 0) ON CONFLICT (day) DO UPDATE SET "
+                    "bytes = bytes + excluded.bytes, messages = messages + 1",
+                    [now.date(), len(item.envelope)],
+                )
+
+    def acknowledge(self, through_seq: int) -> int:
+        """Drop every message the collector has (``seq <= through_seq``); returns how many."""
+        row = self.con.execute(
+            "DELETE FROM uplink_outbox WHERE seq <= ? RETURNING seq", [through_seq]
+        ).fetchall()
+        return len(row)
+
+    def failed(self, seq: int, error: str, next_attempt_at: dt.datetime) -> None:
+        self.con.execute(
+            "UPDATE uplink_outbox SET last_error = ?, next_attempt_at = ? WHERE seq = ?",
+            [error[:500], _naive(next_attempt_at), seq],
+        )
+
+    def held(self, day: dt.date) -> None:
+        self.con.execute(
+            "INSERT INTO uplink_days VALUES (?, 0, 0, 0, 1) ON CONFLICT (day) DO UPDATE SET held = held + 1",
+            [day],
+        )
+
+    # -- counting ------------------------------------------------------------------------------
+
+    def pending(self) -> tuple[int, int]:
+        """``(messages, envelope bytes)`` waiting."""
+        row = self.con.execute(
+            "SELECT count(*), coalesce(sum(octet_length(envelope)), 0) FROM uplink_outbox"
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    def spent(self, day: dt.date) -> int:
+        """Envelope bytes first sent on ``day`` (UTC): what the byte budget counts."""
+        row = self.con.execute("SELECT bytes FROM uplink_days WHERE day = ?", [day]).fetchone()
+        return int(row[0]) if row else 0
+
+    def days(self, limit: int = 14) -> list[tuple[dt.date, int, int, int, int]]:
+        """``(day, bytes, messages, thinned, held)``, newest first."""
+        return [
+            (r[0], int(r[1]), int(r[2]), int(r[3]), int(r[4]))
+            for r in self.con.execute(
+                "SELECT day, bytes, messages, thinned, held FROM uplink_days ORDER BY day DESC LIMIT ?",
+                [limit],
+            ).fetchall()
+        ]
+
+    # -- reorder triggers ----------------------------------------------------------------------
+
+    def reorder_state(self) -> dict[tuple[str, int], tuple[float | None, bool]]:
+        """Per ``(identity, supply index)``: the last percent seen and whether a trigger is out."""
+        return {
+            (str(r[0]), int(r[1])): (r[2], r[3] is not None)
+            for r in self.con.execute(
+                "SELECT identity, supply_index, percent, triggered_at FROM uplink_reorders"
+            ).fetchall()
+        }
+
+    def save_reorder_state(
+        self, rows: list[tuple[str, int, float | None, dt.datetime | None, str | None]]
+    ) -> None:
+        if not rows:
+            return
+        with self._transaction() as con:
+            for identity, index, percent, at, why in rows:
+                con.execute(
+                    "DELETE FROM uplink_reorders WHERE identity = ? AND supply_index = ?", [identity, index]
+                )
+                con.execute(
+                    "INSERT INTO uplink_reorders VALUES (?, ?, ?, ?, ?)",
+                    [identity, index, percent, None if at is None else _naive(at), why],
+                )

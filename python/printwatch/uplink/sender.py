@@ -1,0 +1,195 @@
+"""Drains the outbox to the collector, in order, one message at a time.
+
+For the message at the head of the outbox (its next attempt due):
+
+1. The byte budget: its bytes are charged to the UTC day of its first attempt; if they would
+   take the day over ``budget_bytes_per_day``, it waits for the next day (counted as *held*).
+   Aggregates are thinned when they are made (:mod:`printwatch.uplink.service`), so billing
+   reads and reorder triggers are held back only when the day's budget is spent without them.
+   A message alone larger than a whole day's budget goes first thing in a day (never stuck).
+2. POST ``/v1/upload`` (the envelope as it was sealed); the request and response go to the
+   transmission log, byte for byte, in the transaction that acts on the answer.
+3. ``200 {"ack": seq}``: the collector has it; the outbox drops everything up to ``seq``.
+   ``409 {"expected": e}`` with ``e > seq``: a duplicate (its ack was lost, e.g. by a kill -9 or
+   a collector restart): dropped as acknowledged. Anything else (a timeout, a refused
+   connection, a proxy failure, a 5xx, a 4xx): retried after an exponential backoff with
+   jitter, ``base_s * 2**(attempts-1)`` capped at ``cap_s``, each delay drawn uniformly from its
+   upper half.
+
+Error handling: nothing here raises for the network; ``duckdb.Error`` from the store
+propagates (the service logs it and tries again later).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from printwatch.uplink import log as txlog
+from printwatch.uplink.outbox import Outbox, Pending
+from printwatch.uplink.transport import Endpoint, Response, TransportError, post
+
+log = logging.getLogger(__name__)
+
+ENVELOPE_TYPE = "application/vnd.printwatch.envelope"
+
+
+@dataclass(frozen=True)
+class Backoff:
+    base_s: float = 10.0
+    cap_s: float = 3600.0
+
+    def delay_s(self, attempts: int, rng: random.Random) -> float:
+        """The wait after the ``attempts``-th failed attempt (1, 2, ...)."""
+        full = min(self.cap_s, self.base_s * 2.0 ** max(0, attempts - 1))
+        return full / 2 + rng.uniform(0, full / 2)
+
+
+@dataclass
+class SenderStats:
+    sent: int = 0
+    acked: int = 0
+    duplicates: int = 0
+    failures: int = 0
+    held: int = 0
+    last_error: str | None = None
+    bytes_up: int = 0
+    bytes_down: int = 0
+
+
+@dataclass
+class Outcome:
+    """What one :meth:`Sender.step` did: ``sent`` / ``empty`` / ``waiting`` (until ``wait_until``)."""
+
+    state: str
+    wait_until: dt.datetime | None = None
+    reply: dict[str, Any] | None = None
+
+
+@dataclass
+class Sender:
+    outbox: Outbox
+    endpoint: Endpoint
+    now: Callable[[], dt.datetime]
+    budget_bytes_per_day: int | None = None
+    backoff: Backoff = field(default_factory=Backoff)
+    rng: random.Random = field(default_factory=random.Random)
+    stats: SenderStats = field(default_factory=SenderStats)
+    limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(1))
+
+    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await trio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+
+    async def step(self) -> Outcome:
+        """Try the head of the outbox once (if due)."""
+        item: Pending | None = await self._db(self.outbox.head)
+        if item is None:
+            return Outcome("empty")
+        now = _utc(self.now())
+        if item.next_attempt_at > now.replace(tzinfo=None):
+            return Outcome("waiting", item.next_attempt_at.replace(tzinfo=dt.UTC))
+        if item.first_sent_at is None and self.budget_bytes_per_day is not None:
+            spent = await self._db(self.outbox.spent, now.date())
+            if spent and spent + len(item.envelope) > self.budget_bytes_per_day:
+                self.stats.held += 1
+                await self._db(self.outbox.held, now.date())
+                tomorrow = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+                log.warning(
+                    "uplink: byte budget of %d for %s spent (%d): message %d (%s) waits for %s",
+                    self.budget_bytes_per_day,
+                    now.date(),
+                    spent,
+                    item.seq,
+                    item.kind,
+                    tomorrow.date(),
+                )
+                return Outcome("waiting", tomorrow)
+        await self._db(self.outbox.attempting, item, now)
+        self.stats.sent += 1
+        try:
+            response = await post(self.endpoint, "/v1/upload", item.envelope, ENVELOPE_TYPE)
+        except TransportError as err:
+            await self._db(self._record_failure, item, now, str(err), None)
+            return Outcome("sent")
+        self.stats.bytes_up += len(response.request_bytes)
+        self.stats.bytes_down += len(response.response_bytes)
+        reply = _json(response.body)
+        expected = reply.get("expected") if isinstance(reply.get("expected"), int) else None
+        if response.status == 200 and reply.get("ack") == item.seq:
+            await self._db(self._record_ack, item, now, response, item.seq)
+            self.stats.acked += 1
+            return Outcome("sent", reply=reply)
+        if response.status == 409 and expected is not None and expected > item.seq:
+            await self._db(self._record_ack, item, now, response, expected - 1)
+            self.stats.duplicates += 1
+            return Outcome("sent", reply=reply)
+        why = f"collector answered {response.status}: {reply.get('error') or response.body[:200]!r}"
+        await self._db(self._record_failure, item, now, why, response)
+        return Outcome("sent")
+
+    def _record_ack(self, item: Pending, now: dt.datetime, response: Response, through: int) -> None:
+        con = self.outbox.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            txlog.append(
+                con,
+                time=now,
+                seq=item.seq,
+                kind=item.kind,
+                url=self.endpoint.url,
+                status=response.status,
+                error=None,
+                request=response.request_bytes,
+                response=response.response_bytes,
+            )
+            self.outbox.acknowledge(through)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def _record_failure(self, item: Pending, now: dt.datetime, error: str, response: Response | None) -> None:
+        self.stats.failures += 1
+        self.stats.last_error = error
+        delay_s = self.backoff.delay_s(item.attempts + 1, self.rng)
+        con = self.outbox.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            txlog.append(
+                con,
+                time=now,
+                seq=item.seq,
+                kind=item.kind,
+                url=self.endpoint.url,
+                status=None if response is None else response.status,
+                error=error,
+                request=b"" if response is None else response.request_bytes,
+                response=b"" if response is None else response.response_bytes,
+            )
+            self.outbox.failed(item.seq, error, now + dt.timedelta(seconds=delay_s))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        log.warning(
+            "uplink: message %d (%s): %s; next attempt in %.0f s", item.seq, item.kind, error, delay_s
+        )
+
+
+def _utc(t: dt.datetime) -> dt.datetime:
+    return t.astimezone(dt.UTC) if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -1,0 +1,457 @@
+"""The uplink inside the appliance: the scheduler's hooks make messages, a task sends them.
+
+* :meth:`UplinkService.observe` sees every poll cycle's documents: it keeps the part of the day
+  for the next aggregate and fires a **reorder trigger** at once when a supply crosses its
+  reorder point (``reorder_percent``) or its forecast (the store's ``supply_forecast``) runs out
+  inside ``lead_time_days``; one trigger per supply until it is replaced (its percent rises
+  above the reorder point again).
+* :meth:`upload` (the ``upload`` job, 1 to 4 times a day): the **aggregate** of the part of the
+  day, thinned to the day's byte budget (:data:`printwatch.uplink.messages.THIN_LEVELS`; a tenth
+  of the budget stays reserved for billing reads and reorder triggers), and once a day a
+  **sync** request.
+* :meth:`billing_cycle` (the ``billing`` job): the cycle's **billing** meter reads, absolute.
+* :meth:`snapshot` (a call for assistance): the device's poll document.
+* A device's **registration** goes out before the first message that names it.
+* :meth:`serve` runs the :class:`~printwatch.uplink.sender.Sender` until cancelled: enrols
+  first if the appliance holds a token and is not enrolled, then drains the outbox, sleeping
+  until the next attempt is due or a new message is written. The sync answer is applied
+  (``uplink_state.sync``): billing reads the collector says are due are sent from the latest
+  documents, and services it disabled (``aggregates``, ``reorders``, ``snapshots``) stop.
+
+Error handling: a message that cannot be written (``duckdb.Error``) is logged and the hook
+fails (the scheduler logs the run as failed); network failures are the sender's (retries).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import duckdb
+import trio
+
+from printwatch import __version__
+from printwatch.config.model import ApplianceConfig, UplinkConfig
+from printwatch.uplink.codec import encode_payload
+from printwatch.uplink.enrol import EnrolError, enrol
+from printwatch.uplink.messages import (
+    THIN_LEVELS,
+    DeviceDay,
+    aggregate_data,
+    billing_data,
+    device_identity,
+    device_info,
+    reorder_data,
+    reorder_reason,
+    snapshot_data,
+)
+from printwatch.uplink.outbox import DeviceEntry, Outbox
+from printwatch.uplink.sender import Backoff, Sender
+from printwatch.uplink.signing import HEADER_BYTES, Identity
+from printwatch.uplink.transport import Endpoint
+
+log = logging.getLogger(__name__)
+
+#: Without a configured budget: this many bytes per device and day (and at least the floor).
+AUTO_BUDGET_PER_DEVICE = 256
+AUTO_BUDGET_FLOOR = 16384
+Forecast = Callable[[], dict[str, float]]
+
+
+def forecast_key(identity: str, supply_index: int) -> str:
+    return f"{identity}#{supply_index}"
+
+
+def store_forecast(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Days to empty from the history store's ``supply_forecast``, keyed by
+    :func:`forecast_key` of the device's serial identity (and of its address)."""
+    out: dict[str, float] = {}
+    rows = con.execute(
+        "SELECT d.serial, d.address, f.supply_index, f.days_to_empty FROM supply_forecast f "
+        "JOIN devices d USING (device_id) WHERE f.days_to_empty IS NOT NULL"
+    ).fetchall()
+    for serial, address, index, days in rows:
+        if serial:
+            out[forecast_key("serial:" + _norm(serial), int(index))] = float(days)
+        if address:
+            out[forecast_key("target:" + str(address), int(index))] = float(days)
+    return out
+
+
+def _norm(serial: str) -> str:
+    return re.sub(r"[^A-Z0-9]", "", serial.upper())
+
+
+class UplinkService:
+    """See the module's docstring."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        endpoint: Endpoint,
+        *,
+        now: Callable[[], dt.datetime],
+        token: str | None = None,
+        budget_bytes_per_day: int | None = None,
+        reorder_percent: float = 20.0,
+        lead_time_days: float = 7.0,
+        forecast: Forecast | None = None,
+        backoff: Backoff | None = None,
+        idle_s: float = 60.0,
+    ) -> None:
+        self.outbox = outbox
+        self.endpoint = endpoint
+        self.now = now
+        self.token = token
+        self.configured_budget = budget_bytes_per_day
+        self.reorder_percent = reorder_percent
+        self.lead_time_days = lead_time_days
+        self.forecast = forecast
+        self.idle_s = idle_s
+        self.sender = Sender(outbox, endpoint, now, self.budget(), backoff or Backoff())
+        self.limiter = self.sender.limiter
+        self.part: dict[str, DeviceDay] = {}
+        self.polls = 0
+        self.latest: dict[str, dict[str, Any]] = {}
+        self._wake = trio.Event()
+        self._pending = outbox.pending()[0]
+        self._reorders = outbox.reorder_state()
+        self.sync: dict[str, Any] = json.loads(outbox.get_state("sync") or "{}")
+
+    # -- budget --------------------------------------------------------------------------------
+
+    def budget(self) -> int:
+        """Bytes per UTC day: configured, else set by the collector's sync, else automatic."""
+        sync = getattr(self, "sync", {}) or {}
+        synced = (sync.get("settings") or {}).get("budget_bytes_per_day")
+        if self.configured_budget is not None:
+            return self.configured_budget
+        if isinstance(synced, int) and synced > 0:
+            return synced
+        return max(AUTO_BUDGET_FLOOR, AUTO_BUDGET_PER_DEVICE * len(self.outbox.devices))
+
+    def _service(self, name: str) -> bool:
+        return bool((self.sync.get("services") or {}).get(name, True))
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await trio.to_thread.run_sync(fn, *args, limiter=self.limiter)
+
+    def _enqueue_with_registration(
+        self,
+        docs: Sequence[dict[str, Any]],
+        make: Callable[[dict[str, DeviceEntry]], list[tuple[str, Any, list[DeviceEntry], bool]]],
+    ) -> None:
+        """Number the documents' devices, write their registration if needed, then the messages
+        ``make(entries)`` returns as ``(kind, data, entries to save, thinned)``."""
+        entries: dict[str, DeviceEntry] = {}
+        register: list[DeviceEntry] = []
+        for doc in docs:
+            identity = device_identity(doc)
+            if identity in entries:
+                continue
+            info = device_info(doc) if doc.get("reachable") else None
+            entry, changed = self.outbox.number(identity, info or {})
+            if info is None and identity in self.outbox.devices:
+                changed = False
+            if changed and info is not None:
+                entry = DeviceEntry(entry.n, identity, info, entry.meters)
+                register.append(entry)
+            if changed and info is None:
+                continue  # an unknown device that did not answer: nothing to register yet
+            entries[identity] = entry
+        now = self.now()
+        if register:
+            data = {
+                "appliance": {"version": __version__},
+                "devices": [{"n": e.n, **e.info} for e in register],
+            }
+            self.outbox.enqueue("register", data, now, devices=register)
+        for kind, data, save, thinned in make(entries):
+            self.outbox.enqueue(kind, data, now, devices=save, thinned=thinned)
+        self._pending = self.outbox.pending()[0]
+        self.sender.budget_bytes_per_day = self.budget()
+
+    async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
+        """One poll cycle's documents (see the module's docstring)."""
+        self.polls += 1
+        for doc in docs:
+            identity = device_identity(doc)
+            self.part.setdefault(identity, DeviceDay()).observe(doc)
+            if doc.get("reachable"):
+                self.latest[identity] = doc
+        if not self._service("reorders"):
+            return
+        forecast = await self._db(self.forecast) if self.forecast is not None else {}
+        fired: list[tuple[dict[str, Any], dict[str, Any], str, float | None]] = []
+        changes: list[tuple[str, int, float | None, dt.datetime | None, str | None]] = []
+        now = self.now()
+        for doc in docs:
+            if not doc.get("reachable"):
+                continue
+            identity = device_identity(doc)
+            for supply in doc.get("supplies") or ():
+                index = supply.get("index")
+                percent = supply.get("percent")
+                if not isinstance(index, int) or not isinstance(percent, int | float):
+                    continue
+                before, out = self._reorders.get((identity, index), (None, False))
+                dte = forecast.get(forecast_key(identity, index))
+                if out and percent > self.reorder_percent and (dte is None or dte > self.lead_time_days):
+                    out = False  # replaced: armed again
+                    changes.append((identity, index, float(percent), None, None))
+                why = (
+                    None
+                    if out
+                    else reorder_reason(
+                        before,
+                        float(percent),
+                        reorder_percent=self.reorder_percent,
+                        days_to_empty=dte,
+                        lead_time_days=self.lead_time_days,
+                    )
+                )
+                if why is not None:
+                    fired.append((doc, supply, why, dte))
+                    out = True
+                    changes.append((identity, index, float(percent), now, why))
+                elif before != percent:
+                    changes.append((identity, index, float(percent), now if out else None, None))
+                self._reorders[(identity, index)] = (float(percent), out)
+        if fired:
+
+            def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
+                return [
+                    (
+                        "reorder",
+                        reorder_data(entries[device_identity(d)].n, s["index"], s.get("percent"), why, dte),
+                        [],
+                        False,
+                    )
+                    for d, s, why, dte in fired
+                    if device_identity(d) in entries
+                ]
+
+            await self._db(self._enqueue_with_registration, [d for d, *_ in fired], make)
+            log.info("uplink: %d reorder triggers", len(fired))
+            self._wake.set()
+        if changes:
+            await self._db(self.outbox.save_reorder_state, changes)
+
+    async def upload(self, slot: dt.datetime) -> None:
+        """The ``upload`` job: the aggregate of the part of the day since the last one, and a daily sync."""
+        part, polls = self.part, self.polls
+        self.part, self.polls = {}, 0
+        docs = [self.latest[i] for i in part if i in self.latest]
+        day = slot.date()
+
+        def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
+            out: list[tuple[str, Any, list[DeviceEntry], bool]] = []
+            if self._service("aggregates") and entries:
+                out.append(self._thinned_aggregate(day, polls, part, entries))
+            last_sync = self.outbox.get_state("sync_requested")
+            if last_sync != day.isoformat():
+                out.append(("sync", {"sv": self.sync.get("sv", 0)}, [], False))
+                self.outbox.set_state("sync_requested", day.isoformat())
+            return [m for m in out if m[1] is not None]
+
+        await self._db(self._enqueue_with_registration, docs, make)
+        self._wake.set()
+
+    def _thinned_aggregate(
+        self, day: dt.date, polls: int, part: dict[str, DeviceDay], entries: dict[str, DeviceEntry]
+    ) -> tuple[str, Any, list[DeviceEntry], bool]:
+        devices = {entries[i].n: d for i, d in part.items() if i in entries}
+        sent = {e.n: e.meters for e in entries.values()}
+        budget = self.budget()
+        today = self.now().date()
+        remaining = budget - budget // 10 - self.outbox.spent(today) - self.outbox.pending()[1]
+        by_n = {e.n: e for e in entries.values()}
+        for level in range(len(THIN_LEVELS)):
+            data, bases = aggregate_data(day, polls, devices, sent, level)
+            if data is None:
+                log.warning(
+                    "uplink: the byte budget (%d a day) leaves no room for the aggregate of %s", budget, day
+                )
+                return ("aggregate", None, [], True)
+            size = HEADER_BYTES + len(
+                encode_payload(
+                    {"site": self.outbox.site_id, "seq": 0, "kind": "aggregate", "at": 0, "data": data}
+                )
+            )
+            if size <= remaining:
+                save = [
+                    DeviceEntry(n, by_n[n].identity, by_n[n].info, {**by_n[n].meters, **values})
+                    for n, values in bases.items()
+                ]
+                if level:
+                    log.warning(
+                        "uplink: aggregate of %s thinned (left out: %s) to fit the byte budget",
+                        day,
+                        THIN_LEVELS[level],
+                    )
+                return ("aggregate", data, save, level > 0)
+        return ("aggregate", None, [], True)
+
+    async def billing_cycle(self, slot: dt.datetime, docs: Sequence[dict[str, Any]]) -> None:
+        """The ``billing`` job: this cycle's meter reads of every device that gave them."""
+        await self._billing(
+            slot.date().isoformat(), [d for d in docs if d.get("reachable") and d.get("meters")]
+        )
+
+    async def _billing(self, cycle: str, docs: list[dict[str, Any]]) -> None:
+        if not docs:
+            return
+
+        def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
+            reads = [
+                (entries[device_identity(d)].n, {k: v for k, v in d["meters"].items() if isinstance(v, int)})
+                for d in docs
+                if device_identity(d) in entries
+            ]
+            return [("billing", billing_data(cycle, reads), [], False)]
+
+        await self._db(self._enqueue_with_registration, docs, make)
+        log.info("uplink: billing cycle %s: %d meter reads", cycle, len(docs))
+        self._wake.set()
+
+    async def snapshot(self, doc: dict[str, Any]) -> None:
+        """A call for assistance: the device's document, sent at once."""
+        if not doc.get("reachable") or not self._service("snapshots"):
+            return
+
+        def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
+            entry = entries.get(device_identity(doc))
+            return [] if entry is None else [("snapshot", snapshot_data(entry.n, doc), [], False)]
+
+        await self._db(self._enqueue_with_registration, [doc], make)
+        self._wake.set()
+
+    def pending(self) -> int:
+        return self._pending
+
+    # -- sending -------------------------------------------------------------------------------
+
+    async def _apply_sync(self, sync: dict[str, Any]) -> None:
+        self.sync = sync
+        await self._db(self.outbox.set_state, "sync", json.dumps(sync))
+        self.sender.budget_bytes_per_day = self.budget()
+        billing = sync.get("billing") or {}
+        due = billing.get("due") or []
+        cycle = billing.get("current")
+        if not due or not isinstance(cycle, str):
+            return
+        numbers = {e.n: e.identity for e in self.outbox.devices.values()}
+        docs = [self.latest[numbers[n]] for n in due if n in numbers and numbers[n] in self.latest]
+        docs = [d for d in docs if d.get("meters")]
+        if docs:
+            log.info("uplink: the collector says %d billing reads of cycle %s are due", len(docs), cycle)
+            await self._billing(cycle, docs)
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Enrols if needed, then sends until cancelled (see the module's docstring)."""
+        task_status.started()
+        enrol_attempts = 0
+        while True:
+            if self.token and not await self._db(self.outbox.get_state, "enrolled_key"):
+                try:
+                    key_id = await enrol(self.outbox, self.endpoint, self.token, now=self.now())
+                    log.info("uplink: enrolled with key %s", key_id)
+                except EnrolError as err:
+                    enrol_attempts += 1
+                    delay_s = self.sender.backoff.delay_s(enrol_attempts, self.sender.rng)
+                    log.warning("uplink: enrolment failed: %s; again in %.0f s", err, delay_s)
+                    await trio.sleep(delay_s)
+                    continue
+            try:
+                outcome = await self.sender.step()
+            except duckdb.Error as err:
+                log.error("uplink: outbox: %s", err)
+                outcome = None
+            self._pending = (await self._db(self.outbox.pending))[0]
+            if outcome is not None and outcome.reply and isinstance(outcome.reply.get("sync"), dict):
+                await self._apply_sync(outcome.reply["sync"])
+            if outcome is not None and outcome.state == "sent":
+                await trio.lowlevel.checkpoint()
+                continue
+            wait_s = self.idle_s
+            if outcome is not None and outcome.wait_until is not None:
+                now = self.now()
+                now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+                wait_s = min(self.idle_s, max(0.01, (outcome.wait_until - now).total_seconds()))
+            with trio.move_on_after(wait_s):
+                await self._wake.wait()
+            self._wake = trio.Event()
+
+    def wake(self) -> None:
+        """Try the outbox now (tests, and after a configuration change)."""
+        self._wake.set()
+
+
+class DisabledUplink:
+    """``[uplink] enabled = false``: nothing is kept or sent."""
+
+    async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
+        return None
+
+    async def upload(self, slot: dt.datetime) -> None:
+        log.debug("upload slot %s: the uplink is turned off", slot.isoformat())
+
+    async def billing_cycle(self, slot: dt.datetime, docs: Sequence[dict[str, Any]]) -> None:
+        return None
+
+    async def snapshot(self, doc: dict[str, Any]) -> None:
+        return None
+
+    def pending(self) -> int:
+        return 0
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+
+
+def open_uplink(
+    uplink: UplinkConfig | None,
+    appliance: ApplianceConfig,
+    *,
+    now: Callable[[], dt.datetime],
+    reorder_percent: float,
+) -> UplinkService | DisabledUplink | None:
+    """The uplink of ``printwatch run``: ``None`` without an ``[uplink]`` table, a
+    :class:`DisabledUplink` with ``enabled = false``, else the service on the history store's
+    file (the outbox lives there) with the key in ``key_file`` (made on first start).
+
+    Error handling: ``OSError``/``PermissionError``/``ValueError`` for the key file, and
+    ``RuntimeError`` for a store it cannot migrate, each naming the file.
+    """
+    if uplink is None:
+        return None
+    if not uplink.enabled:
+        log.info("uplink: turned off ([uplink] enabled = false): nothing is kept or sent")
+        return DisabledUplink()
+    identity = Identity.load_or_create(uplink.key_file or appliance.state_dir / "uplink.key")
+    outbox = Outbox(appliance.store_path, identity, uplink.site_id)
+    endpoint = Endpoint(uplink.url, pin=uplink.pin, ca_file=uplink.ca_file, proxy=uplink.proxy)
+
+    def forecast() -> dict[str, float]:
+        try:
+            return store_forecast(outbox.con.cursor())
+        except duckdb.Error as err:  # no history in this store (yet): no forecast
+            log.debug("uplink: no supply forecast: %s", err)
+            return {}
+
+    return UplinkService(
+        outbox,
+        endpoint,
+        now=now,
+        token=uplink.token,
+        budget_bytes_per_day=uplink.budget_bytes_per_day,
+        reorder_percent=reorder_percent,
+        lead_time_days=uplink.lead_time_days,
+        forecast=forecast,
+    )

@@ -1,0 +1,192 @@
+"""One HTTPS request from the appliance to the collector: the certificate pinned, through an
+HTTP proxy's CONNECT when one is configured. HTTP/1.1 with ``h11`` over Trio's TLS stream.
+
+Pinning: ``pin`` is ``sha256/BASE64`` of the collector certificate's SubjectPublicKeyInfo (as
+``printwatch collector pin CERT`` prints it). With a pin, the certificate chain need not lead
+to a public CA (a collector's own certificate is fine), but the key must match the pin; with
+``ca_file`` the chain and host name are verified against that CA as well; with neither, the
+system's CAs are used.
+
+The request and response are returned byte for byte as they crossed the TLS stream (the
+transmission log keeps them).
+
+Error handling: :class:`TransportError` for everything that keeps a request from getting an
+HTTP answer: refused or timed-out connections, a proxy that does not say 200 to CONNECT, a TLS
+failure, a pin mismatch (``pin_mismatch`` in the message), a response over ``max_response_bytes``.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import h11
+import trio
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from printwatch import PrintwatchError
+
+MAX_RESPONSE_BYTES = 1 << 20
+USER_AGENT = "printwatch-uplink/1"
+
+
+class TransportError(PrintwatchError):
+    """No HTTP answer; the message says why and names the URL (and proxy)."""
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes
+    request_bytes: bytes
+    response_bytes: bytes
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to reach the collector."""
+
+    url: str
+    pin: str | None = None
+    ca_file: Path | None = None
+    proxy: str | None = None  # http://host:port
+    timeout_s: float = 30.0
+
+
+def spki_pin(cert_der: bytes) -> str:
+    """``sha256/BASE64`` of a DER certificate's public key (SubjectPublicKeyInfo)."""
+    cert = x509.load_der_x509_certificate(cert_der)
+    spki = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return "sha256/" + base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
+def pin_of_pem(pem: bytes) -> str:
+    return spki_pin(x509.load_pem_x509_certificate(pem).public_bytes(serialization.Encoding.DER))
+
+
+def _ssl_context(endpoint: Endpoint) -> ssl.SSLContext:
+    if endpoint.ca_file is not None:
+        ctx = ssl.create_default_context(cafile=str(endpoint.ca_file))
+    elif endpoint.pin is not None:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the pin below is the check
+    else:
+        ctx = ssl.create_default_context()
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+async def _connect_via_proxy(proxy: str, host: str, port: int) -> trio.SocketStream:
+    p = urlsplit(proxy)
+    if p.scheme != "http" or not p.hostname:
+        raise TransportError(f"proxy {proxy!r}: only http://host:port proxies are supported")
+    stream = await trio.open_tcp_stream(p.hostname, p.port or 3128)
+    try:
+        await stream.send_all(f"CONNECT {host}:{port} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = await stream.receive_some(4096)
+            if not chunk or len(head) > 16384:
+                raise TransportError(f"proxy {proxy}: closed during CONNECT {host}:{port}")
+            head += chunk
+        status_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+        parts = status_line.split()
+        if len(parts) < 2 or parts[1] != "200":
+            raise TransportError(f"proxy {proxy}: CONNECT {host}:{port} answered {status_line!r}")
+        if head.split(b"\r\n\r\n", 1)[1]:
+            raise TransportError(f"proxy {proxy}: sent data before the tunnel opened")
+    except BaseException:
+        await stream.aclose()
+        raise
+    return stream
+
+
+async def post(endpoint: Endpoint, path: str, body: bytes, content_type: str) -> Response:
+    """POST ``body`` to ``endpoint.url + path``; see the module's docstring."""
+    url = urlsplit(endpoint.url)
+    if url.scheme != "https" or not url.hostname:
+        raise TransportError(f"{endpoint.url}: the uplink needs an https:// URL")
+    host, port = url.hostname, url.port or 443
+    target = url.path.rstrip("/") + path
+    where = f"{endpoint.url}{path}" + (f" via proxy {endpoint.proxy}" if endpoint.proxy else "")
+    try:
+        with trio.fail_after(endpoint.timeout_s):
+            return await _post(endpoint, host, port, target, body, content_type)
+    except trio.TooSlowError:
+        raise TransportError(f"{where}: timed out after {endpoint.timeout_s} s") from None
+    except (OSError, trio.BrokenResourceError, ssl.SSLError, h11.ProtocolError) as err:
+        reason = str(err) or str(err.__cause__ or err.__context__ or type(err).__name__)
+        raise TransportError(f"{where}: {reason}") from None
+    except TransportError as err:
+        raise TransportError(f"{where}: {err}") from None
+
+
+async def _post(
+    endpoint: Endpoint, host: str, port: int, target: str, body: bytes, content_type: str
+) -> Response:
+    if endpoint.proxy:
+        tcp: trio.abc.Stream = await _connect_via_proxy(endpoint.proxy, host, port)
+    else:
+        tcp = await trio.open_tcp_stream(host, port)
+    stream = trio.SSLStream(tcp, _ssl_context(endpoint), server_hostname=host, https_compatible=True)
+    async with stream:
+        await stream.do_handshake()
+        if endpoint.pin is not None:
+            der = stream.getpeercert(binary_form=True)
+            got = spki_pin(der) if der else "none"
+            if got != endpoint.pin:
+                raise TransportError(f"pin_mismatch: the collector's key is {got}, pinned {endpoint.pin}")
+        conn = h11.Connection(h11.CLIENT)
+        headers = [
+            ("Host", host if port == 443 else f"{host}:{port}"),
+            ("User-Agent", USER_AGENT),
+            ("Content-Type", content_type),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+        ]
+        request = conn.send(h11.Request(method="POST", target=target, headers=headers)) or b""
+        request += (conn.send(h11.Data(data=body)) or b"") + (conn.send(h11.EndOfMessage()) or b"")
+        # Sent while the answer is read: a collector may answer (413) before the body is in.
+        send_error: list[BaseException] = []
+
+        async def send() -> None:
+            try:
+                await stream.send_all(request)
+            except (trio.BrokenResourceError, OSError) as err:
+                send_error.append(err)
+
+        raw = bytearray()
+        status = 0
+        data = bytearray()
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(send)
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    try:
+                        chunk = await stream.receive_some(65536)
+                    except trio.BrokenResourceError:
+                        if send_error:
+                            raise TransportError(f"connection lost while sending: {send_error[0]}") from None
+                        raise
+                    raw += chunk
+                    if len(raw) > MAX_RESPONSE_BYTES:
+                        raise TransportError(f"response over {MAX_RESPONSE_BYTES} bytes")
+                    conn.receive_data(bytes(chunk))
+                    continue
+                if isinstance(event, h11.Response):
+                    status = event.status_code
+                elif isinstance(event, h11.Data):
+                    data += event.data
+                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                    break
+            nursery.cancel_scope.cancel()
+        return Response(status, bytes(data), request, bytes(raw))
