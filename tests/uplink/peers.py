@@ -107,7 +107,7 @@ class Tinyproxy:
         )
         # -d: stay in the foreground (our child: killed by PID at the end).
         self.proc = subprocess.Popen(
-            [binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+            [binary, "-d", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -115,9 +115,7 @@ class Tinyproxy:
                 if s.connect_ex(("127.0.0.1", self.port)) == 0:
                     return
             if self.proc.poll() is not None:
-                raise RuntimeError(
-                    f"tinyproxy exited: {self.proc.stderr.read().decode() if self.proc.stderr else ''}"
-                )
+                raise RuntimeError(f"tinyproxy exited with status {self.proc.returncode}")
             time.sleep(0.05)
         self.close()
         raise RuntimeError("tinyproxy did not listen within 10 s")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+from typing import Any
+
+import trio
 
 from printwatch import PrintwatchError
 from printwatch.uplink import log as txlog
@@ -20,8 +23,21 @@ class EnrolError(PrintwatchError):
     """The collector did not accept the enrolment; the message says why."""
 
 
-async def enrol(outbox: Outbox, endpoint: Endpoint, token: str, *, now: dt.datetime) -> str:
-    """Enrol the outbox's identity for its site with ``token``; returns the key id."""
+async def enrol(
+    outbox: Outbox,
+    endpoint: Endpoint,
+    token: str,
+    *,
+    now: dt.datetime,
+    limiter: trio.CapacityLimiter | None = None,
+) -> str:
+    """Enrol the outbox's identity for its site with ``token``; returns the key id. Store calls
+    run in a worker thread under ``limiter`` (the one of everything else using the outbox)."""
+    limiter = limiter or trio.CapacityLimiter(1)
+
+    def record(**kw: Any) -> None:
+        txlog.append(outbox.con, time=now, seq=None, kind="enrol", url=endpoint.url, **kw)
+
     body = json.dumps(
         {
             "site_id": outbox.site_id,
@@ -32,30 +48,19 @@ async def enrol(outbox: Outbox, endpoint: Endpoint, token: str, *, now: dt.datet
     try:
         response = await post(endpoint, "/v1/enrol", body, "application/json")
     except TransportError as err:
-        txlog.append(
-            outbox.con,
-            time=now,
-            seq=None,
-            kind="enrol",
-            url=endpoint.url,
-            status=None,
-            error=str(err),
-            request=b"",
-            response=b"",
+        reason = str(err)
+        await trio.to_thread.run_sync(
+            lambda: record(status=None, error=reason, request=b"", response=b""), limiter=limiter
         )
-        raise EnrolError(str(err)) from None
+        raise EnrolError(reason) from None
     # The log keeps the request with the token masked: the token is a secret.
     request = response.request_bytes.replace(token.encode(), b"*" * len(token))
-    txlog.append(
-        outbox.con,
-        time=now,
-        seq=None,
-        kind="enrol",
-        url=endpoint.url,
-        status=response.status,
-        error=None if response.status == 200 else response.body.decode(errors="replace")[:300],
-        request=request,
-        response=response.response_bytes,
+    error = None if response.status == 200 else response.body.decode(errors="replace")[:300]
+    await trio.to_thread.run_sync(
+        lambda: record(
+            status=response.status, error=error, request=request, response=response.response_bytes
+        ),
+        limiter=limiter,
     )
     if response.status != 200:
         try:
@@ -64,5 +69,5 @@ async def enrol(outbox: Outbox, endpoint: Endpoint, token: str, *, now: dt.datet
             reason = response.body[:200].decode(errors="replace")
         raise EnrolError(f"the collector refused the enrolment ({response.status}): {reason}")
     key_id = str(json.loads(response.body)["key_id"])
-    outbox.set_state("enrolled_key", key_id)
+    await trio.to_thread.run_sync(outbox.set_state, "enrolled_key", key_id, limiter=limiter)
     return key_id

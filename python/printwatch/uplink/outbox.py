@@ -9,8 +9,8 @@ leaves only when the collector acknowledged it.
   has; :meth:`Outbox.failed` counts an attempt and sets the next one (the sender's backoff).
 * ``uplink_devices`` holds the device numbers and, per device, the meter values the collector
   has (the next aggregate's bases), written in the same transaction as the message that sent them.
-* ``uplink_days`` counts the envelope bytes first sent per UTC day (the byte budget), and how
-  many aggregates were thinned and how often the sender held messages back.
+* ``uplink_days`` counts the envelope bytes made per UTC day (what the byte budget limits), how
+  many aggregates were thinned and how many messages were held back to a later day.
 
 Durability is DuckDB's: each call is one transaction, committed through its write-ahead log,
 so ``kill -9`` loses at most the call in flight (and then its message was never sent).
@@ -24,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -118,12 +118,15 @@ class Outbox:
         data: dict[str, Any],
         at: dt.datetime,
         *,
-        devices: list[DeviceEntry] = (),  # type: ignore[assignment]
+        devices: Sequence[DeviceEntry] = (),
         thinned: bool = False,
+        not_before: dt.datetime | None = None,
     ) -> int:
         """Seal and write one message; ``devices``: entries whose registration or meter bases
-        this message carries (written with it). Returns its sequence number."""
+        this message carries (written with it); ``not_before``: a message held back to then
+        (charged to that day). Returns its sequence number."""
         at = _naive(at)
+        due = at if not_before is None else _naive(not_before)
         with self._transaction() as con:
             row = con.execute("SELECT value FROM uplink_state WHERE key = 'next_seq'").fetchone()
             seq = int(row[0]) if row else 1
@@ -137,7 +140,7 @@ class Outbox:
             envelope = seal(self.identity, encode_payload(message))
             con.execute(
                 "INSERT INTO uplink_outbox VALUES (?, ?, ?, ?, 0, ?, NULL, NULL)",
-                [seq, kind, at, envelope, at],
+                [seq, kind, at, envelope, due],
             )
             con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(seq + 1)])
             for entry in devices:
@@ -146,9 +149,10 @@ class Outbox:
                     [entry.n, entry.identity, json.dumps(entry.info), json.dumps(entry.meters)],
                 )
             con.execute(
-                "INSERT INTO uplink_days VALUES (?, 0, 0, ?, 0) ON CONFLICT (day) DO UPDATE SET "
-                "thinned = thinned + excluded.thinned",
-                [at.date(), int(thinned)],
+                "INSERT INTO uplink_days VALUES (?, ?, 1, ?, ?) ON CONFLICT (day) DO UPDATE SET "
+                "bytes = bytes + excluded.bytes, messages = messages + 1, "
+                "thinned = thinned + excluded.thinned, held = held + excluded.held",
+                [due.date(), len(envelope), int(thinned), int(not_before is not None)],
             )
         for entry in devices:
             self.devices[entry.identity] = entry
@@ -167,20 +171,12 @@ class Outbox:
         return Pending(int(row[0]), str(row[1]), bytes(row[2]), int(row[3]), row[4], row[5])
 
     def attempting(self, item: Pending, now: dt.datetime) -> None:
-        """Count an attempt; the first one charges the message's bytes to ``now``'s day."""
-        now = _naive(now)
-        with self._transaction() as con:
-            con.execute(
-                "UPDATE uplink_outbox SET attempts = attempts + 1, "
-                "first_sent_at = coalesce(first_sent_at, ?) WHERE seq = ?",
-                [now, item.seq],
-            )
-            if item.first_sent_at is None:
-                con.execute(
-                    "INSERT INTO uplink_days VALUES (?, ?, 1, 0, 0) ON CONFLICT (day) DO UPDATE SET "
-                    "bytes = bytes + excluded.bytes, messages = messages + 1",
-                    [now.date(), len(item.envelope)],
-                )
+        """Count an attempt."""
+        self.con.execute(
+            "UPDATE uplink_outbox SET attempts = attempts + 1, "
+            "first_sent_at = coalesce(first_sent_at, ?) WHERE seq = ?",
+            [_naive(now), item.seq],
+        )
 
     def acknowledge(self, through_seq: int) -> int:
         """Drop every message the collector has (``seq <= through_seq``); returns how many."""
@@ -195,9 +191,11 @@ class Outbox:
             [error[:500], _naive(next_attempt_at), seq],
         )
 
-    def held(self, day: dt.date) -> None:
+    def thinned_away(self, day: dt.date) -> None:
+        """Count an aggregate the budget left no room for at all."""
         self.con.execute(
-            "INSERT INTO uplink_days VALUES (?, 0, 0, 0, 1) ON CONFLICT (day) DO UPDATE SET held = held + 1",
+            "INSERT INTO uplink_days VALUES (?, 0, 0, 1, 0) "
+            "ON CONFLICT (day) DO UPDATE SET thinned = thinned + 1",
             [day],
         )
 
@@ -211,7 +209,7 @@ class Outbox:
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def spent(self, day: dt.date) -> int:
-        """Envelope bytes first sent on ``day`` (UTC): what the byte budget counts."""
+        """Envelope bytes made for ``day`` (UTC): what the byte budget counts."""
         row = self.con.execute("SELECT bytes FROM uplink_days WHERE day = ?", [day]).fetchone()
         return int(row[0]) if row else 0
 

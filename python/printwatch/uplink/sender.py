@@ -1,15 +1,11 @@
 """Drains the outbox to the collector, in order, one message at a time.
 
-For the message at the head of the outbox (its next attempt due):
+For the message at the head of the outbox (its next attempt due; the byte budget is applied
+when messages are made, :mod:`printwatch.uplink.service`, which may hold one back to a later day):
 
-1. The byte budget: its bytes are charged to the UTC day of its first attempt; if they would
-   take the day over ``budget_bytes_per_day``, it waits for the next day (counted as *held*).
-   Aggregates are thinned when they are made (:mod:`printwatch.uplink.service`), so billing
-   reads and reorder triggers are held back only when the day's budget is spent without them.
-   A message alone larger than a whole day's budget goes first thing in a day (never stuck).
-2. POST ``/v1/upload`` (the envelope as it was sealed); the request and response go to the
+1. POST ``/v1/upload`` (the envelope as it was sealed); the request and response go to the
    transmission log, byte for byte, in the transaction that acts on the answer.
-3. ``200 {"ack": seq}``: the collector has it; the outbox drops everything up to ``seq``.
+2. ``200 {"ack": seq}``: the collector has it; the outbox drops everything up to ``seq``.
    ``409 {"expected": e}`` with ``e > seq``: a duplicate (its ack was lost, e.g. by a kill -9 or
    a collector restart): dropped as acknowledged. Anything else (a timeout, a refused
    connection, a proxy failure, a 5xx, a 4xx): retried after an exponential backoff with
@@ -58,7 +54,6 @@ class SenderStats:
     acked: int = 0
     duplicates: int = 0
     failures: int = 0
-    held: int = 0
     last_error: str | None = None
     bytes_up: int = 0
     bytes_down: int = 0
@@ -78,7 +73,6 @@ class Sender:
     outbox: Outbox
     endpoint: Endpoint
     now: Callable[[], dt.datetime]
-    budget_bytes_per_day: int | None = None
     backoff: Backoff = field(default_factory=Backoff)
     rng: random.Random = field(default_factory=random.Random)
     stats: SenderStats = field(default_factory=SenderStats)
@@ -95,22 +89,6 @@ class Sender:
         now = _utc(self.now())
         if item.next_attempt_at > now.replace(tzinfo=None):
             return Outcome("waiting", item.next_attempt_at.replace(tzinfo=dt.UTC))
-        if item.first_sent_at is None and self.budget_bytes_per_day is not None:
-            spent = await self._db(self.outbox.spent, now.date())
-            if spent and spent + len(item.envelope) > self.budget_bytes_per_day:
-                self.stats.held += 1
-                await self._db(self.outbox.held, now.date())
-                tomorrow = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
-                log.warning(
-                    "uplink: byte budget of %d for %s spent (%d): message %d (%s) waits for %s",
-                    self.budget_bytes_per_day,
-                    now.date(),
-                    spent,
-                    item.seq,
-                    item.kind,
-                    tomorrow.date(),
-                )
-                return Outcome("waiting", tomorrow)
         await self._db(self.outbox.attempting, item, now)
         self.stats.sent += 1
         try:

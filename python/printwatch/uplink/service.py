@@ -112,7 +112,7 @@ class UplinkService:
         self.lead_time_days = lead_time_days
         self.forecast = forecast
         self.idle_s = idle_s
-        self.sender = Sender(outbox, endpoint, now, self.budget(), backoff or Backoff())
+        self.sender = Sender(outbox, endpoint, now, backoff or Backoff())
         self.limiter = self.sender.limiter
         self.part: dict[str, DeviceDay] = {}
         self.polls = 0
@@ -146,36 +146,64 @@ class UplinkService:
         self,
         docs: Sequence[dict[str, Any]],
         make: Callable[[dict[str, DeviceEntry]], list[tuple[str, Any, list[DeviceEntry], bool]]],
+        now: dt.datetime,
     ) -> None:
         """Number the documents' devices, write their registration if needed, then the messages
         ``make(entries)`` returns as ``(kind, data, entries to save, thinned)``."""
         entries: dict[str, DeviceEntry] = {}
         register: list[DeviceEntry] = []
+        next_n = max((e.n for e in self.outbox.devices.values()), default=0) + 1
         for doc in docs:
             identity = device_identity(doc)
             if identity in entries:
                 continue
-            info = device_info(doc) if doc.get("reachable") else None
-            entry, changed = self.outbox.number(identity, info or {})
-            if info is None and identity in self.outbox.devices:
-                changed = False
-            if changed and info is not None:
-                entry = DeviceEntry(entry.n, identity, info, entry.meters)
-                register.append(entry)
-            if changed and info is None:
-                continue  # an unknown device that did not answer: nothing to register yet
+            known = self.outbox.devices.get(identity)
+            if not doc.get("reachable"):
+                if known is not None:  # a known device that did not answer: no new registration
+                    entries[identity] = known
+                continue
+            info = device_info(doc)
+            if known is None:
+                entry = DeviceEntry(next_n, identity, info, {})
+                next_n += 1
+            elif known.info != info:
+                entry = DeviceEntry(known.n, identity, info, known.meters)
+            else:
+                entries[identity] = known
+                continue
+            register.append(entry)
             entries[identity] = entry
-        now = self.now()
+        messages: list[tuple[str, Any, Sequence[DeviceEntry], bool]] = []
         if register:
             data = {
                 "appliance": {"version": __version__},
                 "devices": [{"n": e.n, **e.info} for e in register],
             }
-            self.outbox.enqueue("register", data, now, devices=register)
-        for kind, data, save, thinned in make(entries):
-            self.outbox.enqueue(kind, data, now, devices=save, thinned=thinned)
+            messages.append(("register", data, register, False))
+        messages += make(entries)
+        budget = self.budget()
+        for kind, data, save, thinned in messages:
+            if data is None:  # an aggregate the budget left no room for
+                self.outbox.thinned_away(now.date())
+                continue
+            not_before = None
+            spent = self.outbox.spent(now.date())
+            if kind != "aggregate" and spent and spent + self._size(kind, data) > budget:
+                not_before = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+                log.warning(
+                    "uplink: the byte budget of %s (%d) is spent (%d): %s held back to %s",
+                    now.date(),
+                    budget,
+                    spent,
+                    kind,
+                    not_before.date(),
+                )
+            self.outbox.enqueue(kind, data, now, devices=save, thinned=thinned, not_before=not_before)
         self._pending = self.outbox.pending()[0]
-        self.sender.budget_bytes_per_day = self.budget()
+
+    def _size(self, kind: str, data: Any) -> int:
+        message = {"site": self.outbox.site_id, "seq": 0, "kind": kind, "at": 0, "data": data}
+        return HEADER_BYTES + len(encode_payload(message))
 
     async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
         """One poll cycle's documents (see the module's docstring)."""
@@ -237,7 +265,7 @@ class UplinkService:
                     if device_identity(d) in entries
                 ]
 
-            await self._db(self._enqueue_with_registration, [d for d, *_ in fired], make)
+            await self._db(self._enqueue_with_registration, [d for d, *_ in fired], make, now)
             log.info("uplink: %d reorder triggers", len(fired))
             self._wake.set()
         if changes:
@@ -249,28 +277,33 @@ class UplinkService:
         self.part, self.polls = {}, 0
         docs = [self.latest[i] for i in part if i in self.latest]
         day = slot.date()
+        now = self.now()
 
         def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
             out: list[tuple[str, Any, list[DeviceEntry], bool]] = []
             if self._service("aggregates") and entries:
-                out.append(self._thinned_aggregate(day, polls, part, entries))
+                out.append(self._thinned_aggregate(day, polls, part, entries, now.date()))
             last_sync = self.outbox.get_state("sync_requested")
             if last_sync != day.isoformat():
                 out.append(("sync", {"sv": self.sync.get("sv", 0)}, [], False))
                 self.outbox.set_state("sync_requested", day.isoformat())
-            return [m for m in out if m[1] is not None]
+            return out
 
-        await self._db(self._enqueue_with_registration, docs, make)
+        await self._db(self._enqueue_with_registration, docs, make, now)
         self._wake.set()
 
     def _thinned_aggregate(
-        self, day: dt.date, polls: int, part: dict[str, DeviceDay], entries: dict[str, DeviceEntry]
+        self,
+        day: dt.date,
+        polls: int,
+        part: dict[str, DeviceDay],
+        entries: dict[str, DeviceEntry],
+        today: dt.date,
     ) -> tuple[str, Any, list[DeviceEntry], bool]:
         devices = {entries[i].n: d for i, d in part.items() if i in entries}
         sent = {e.n: e.meters for e in entries.values()}
         budget = self.budget()
-        today = self.now().date()
-        remaining = budget - budget // 10 - self.outbox.spent(today) - self.outbox.pending()[1]
+        remaining = budget - budget // 10 - self.outbox.spent(today)
         by_n = {e.n: e for e in entries.values()}
         for level in range(len(THIN_LEVELS)):
             data, bases = aggregate_data(day, polls, devices, sent, level)
@@ -279,12 +312,7 @@ class UplinkService:
                     "uplink: the byte budget (%d a day) leaves no room for the aggregate of %s", budget, day
                 )
                 return ("aggregate", None, [], True)
-            size = HEADER_BYTES + len(
-                encode_payload(
-                    {"site": self.outbox.site_id, "seq": 0, "kind": "aggregate", "at": 0, "data": data}
-                )
-            )
-            if size <= remaining:
+            if self._size("aggregate", data) <= remaining:
                 save = [
                     DeviceEntry(n, by_n[n].identity, by_n[n].info, {**by_n[n].meters, **values})
                     for n, values in bases.items()
@@ -314,9 +342,14 @@ class UplinkService:
                 for d in docs
                 if device_identity(d) in entries
             ]
+            made = json.loads(self.outbox.get_state("billing_made") or "{}")
+            made.update({str(n): stamp for n, _ in reads})
+            self.outbox.set_state("billing_made", json.dumps(made))
             return [("billing", billing_data(cycle, reads), [], False)]
 
-        await self._db(self._enqueue_with_registration, docs, make)
+        now = self.now()
+        stamp = now.astimezone(dt.UTC).replace(tzinfo=None).isoformat() if now.tzinfo else now.isoformat()
+        await self._db(self._enqueue_with_registration, docs, make, now)
         log.info("uplink: billing cycle %s: %d meter reads", cycle, len(docs))
         self._wake.set()
 
@@ -329,23 +362,31 @@ class UplinkService:
             entry = entries.get(device_identity(doc))
             return [] if entry is None else [("snapshot", snapshot_data(entry.n, doc), [], False)]
 
-        await self._db(self._enqueue_with_registration, [doc], make)
+        await self._db(self._enqueue_with_registration, [doc], make, self.now())
         self._wake.set()
 
     def pending(self) -> int:
+        """Messages in the outbox (as of the last write or send)."""
         return self._pending
+
+    async def outbox_counts(self) -> tuple[int, int]:
+        """``(messages, bytes)`` in the outbox now."""
+        counts: tuple[int, int] = await self._db(self.outbox.pending)
+        return counts
 
     # -- sending -------------------------------------------------------------------------------
 
     async def _apply_sync(self, sync: dict[str, Any]) -> None:
         self.sync = sync
         await self._db(self.outbox.set_state, "sync", json.dumps(sync))
-        self.sender.budget_bytes_per_day = self.budget()
         billing = sync.get("billing") or {}
         due = billing.get("due") or []
         cycle = billing.get("current")
         if not due or not isinstance(cycle, str):
             return
+        # Reads made since the cycle began are on their way (the collector has not seen them yet).
+        made = json.loads(await self._db(self.outbox.get_state, "billing_made") or "{}")
+        due = [n for n in due if made.get(str(n), "") < cycle]
         numbers = {e.n: e.identity for e in self.outbox.devices.values()}
         docs = [self.latest[numbers[n]] for n in due if n in numbers and numbers[n] in self.latest]
         docs = [d for d in docs if d.get("meters")]
@@ -360,7 +401,9 @@ class UplinkService:
         while True:
             if self.token and not await self._db(self.outbox.get_state, "enrolled_key"):
                 try:
-                    key_id = await enrol(self.outbox, self.endpoint, self.token, now=self.now())
+                    key_id = await enrol(
+                        self.outbox, self.endpoint, self.token, now=self.now(), limiter=self.limiter
+                    )
                     log.info("uplink: enrolled with key %s", key_id)
                 except EnrolError as err:
                     enrol_attempts += 1
