@@ -173,33 +173,34 @@ class UplinkService:
                 continue
             register.append(entry)
             entries[identity] = entry
-        messages: list[tuple[str, Any, Sequence[DeviceEntry], bool]] = []
+        budget = self.budget()
         if register:
             data = {
                 "appliance": {"version": __version__},
                 "devices": [{"n": e.n, **e.info} for e in register],
             }
-            messages.append(("register", data, register, False))
-        messages += make(entries)
-        budget = self.budget()
-        for kind, data, save, thinned in messages:
-            if data is None:  # an aggregate the budget left no room for
-                self.outbox.thinned_away(now.date())
-                continue
-            not_before = None
-            spent = self.outbox.spent(now.date())
-            if kind != "aggregate" and spent and spent + self._size(kind, data) > budget:
-                not_before = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
-                log.warning(
-                    "uplink: the byte budget of %s (%d) is spent (%d): %s held back to %s",
-                    now.date(),
-                    budget,
-                    spent,
-                    kind,
-                    not_before.date(),
-                )
-            self.outbox.enqueue(kind, data, now, devices=save, thinned=thinned, not_before=not_before)
+            self._write("register", data, register, False, now, budget)
+        for kind, data, save, thinned in make(entries):  # made once the registration is counted
+            self._write(kind, data, save, thinned, now, budget)
         self._pending = self.outbox.pending()[0]
+
+    def _write(
+        self, kind: str, data: Any, save: Sequence[DeviceEntry], thinned: bool, now: dt.datetime, budget: int
+    ) -> None:
+        """Write one message. One other than an aggregate that the day's budget has no room for is
+        held back to the next UTC day (never dropped); the first of a day always goes."""
+        if data is None:  # an aggregate the budget left no room for
+            self.outbox.thinned_away(now.date())
+            return
+        not_before = None
+        spent = self.outbox.spent(now.date())
+        if kind != "aggregate" and spent and spent + self._size(kind, data) > budget:
+            not_before = dt.datetime.combine(now.date() + dt.timedelta(days=1), dt.time(), dt.UTC)
+            log.warning(
+                "uplink: the byte budget of %s (%d) is spent (%d): %s held back to %s",
+                now.date(), budget, spent, kind, not_before.date(),
+            )  # fmt: skip
+        self.outbox.enqueue(kind, data, now, devices=save, thinned=thinned, not_before=not_before)
 
     def _size(self, kind: str, data: Any) -> int:
         message = {"site": self.outbox.site_id, "seq": 0, "kind": kind, "at": 0, "data": data}

@@ -1,0 +1,172 @@
+"""The uplink service's decisions, on a real store without a network: registrations before use,
+reorder triggers once per supply, the byte budget (aggregates thinned first, billing reads held
+back only when the day is spent without them), and the appliance's hooks calling it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from printwatch.uplink.codec import decode_payload
+from printwatch.uplink.outbox import Outbox
+from printwatch.uplink.service import UplinkService
+from printwatch.uplink.signing import Identity, open_envelope
+from printwatch.uplink.transport import Endpoint
+
+from tests.fakes import contract_doc
+
+T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
+NOWHERE = Endpoint("https://127.0.0.1:9")  # never used here: nothing is sent
+
+
+def devices(count: int) -> list[tuple[str, int]]:
+    return [(f"10.5.{i // 200}.{i % 200 + 10}", 161) for i in range(count)]
+
+
+def fleet(count: int, n: int, when: dt.datetime = T0) -> list[dict[str, Any]]:
+    return [contract_doc(d, n, when) for d in devices(count)]
+
+
+def varied(count: int) -> list[dict[str, Any]]:
+    """A fleet whose printers differ (pages, toner), as real ones do."""
+    return [contract_doc(d, 5 + (i * 37) % 80, T0) for i, d in enumerate(devices(count))]
+
+
+def make(tmp_path: Path, name: str, budget: int | None = None, **kw: Any) -> UplinkService:
+    box = Outbox(tmp_path / f"{name}.duckdb", Identity.generate(), "site")
+    return UplinkService(box, NOWHERE, now=lambda: T0, budget_bytes_per_day=budget, **kw)
+
+
+def messages(svc: UplinkService) -> list[tuple[dict[str, Any], int, dt.datetime]]:
+    box = svc.outbox
+    keys = {box.identity.key_id: box.identity.public_raw}.get
+    rows = box.con.execute("SELECT envelope, next_attempt_at FROM uplink_outbox ORDER BY seq").fetchall()
+    return [(decode_payload(open_envelope(bytes(e), keys)[1]), len(bytes(e)), t) for e, t in rows]
+
+
+@pytest.mark.trio
+async def test_registration_goes_first_once_and_devices_keep_their_numbers(tmp_path: Path) -> None:
+    svc = make(tmp_path, "a")
+    await svc.observe(fleet(30, 1))
+    await svc.upload(T0)
+    await svc.observe(fleet(30, 2))
+    await svc.upload(T0)
+    kinds = [m["kind"] for m, _, _ in messages(svc)]
+    assert kinds == ["register", "aggregate", "sync", "aggregate"]  # one sync a day
+    register = messages(svc)[0][0]["data"]["devices"]
+    assert len(register) == 27 and {d["n"] for d in register} == set(range(1, 28))  # 3 never answered
+    assert register[0]["supplies"][0] == [1, "toner", "black", 'Black "Toner"']
+    agg2 = messages(svc)[3][0]["data"]
+    assert set(agg2["m"]["total"]) == {10}  # 10 pages each since the last aggregate
+    svc.outbox.close()
+    # Reopened: the same numbers, no new registration.
+    box = Outbox(tmp_path / "a.duckdb", svc.outbox.identity, "site")
+    again = UplinkService(box, NOWHERE, now=lambda: T0)
+    await again.observe(fleet(30, 3))
+    await again.upload(T0)
+    assert [m["kind"] for m, _, _ in messages(again)][-1] == "aggregate"
+    assert len(messages(again)) == 5
+
+
+@pytest.mark.trio
+async def test_a_reorder_trigger_fires_once_per_supply_until_it_is_replaced(tmp_path: Path) -> None:
+    forecast = {"serial:SER00010#1": 3.0}  # SER00010's toner runs out in 3 days: inside the lead time
+    svc = make(tmp_path, "r", reorder_percent=20.0, lead_time_days=7.0, forecast=lambda: forecast)
+    await svc.observe(fleet(3, 40))  # toner at 50 %
+    fired = [m["data"] for m, _, _ in messages(svc) if m["kind"] == "reorder"]
+    assert fired == [{"n": 1, "i": 1, "p": 50.0, "why": "lead_time", "dte": 3.0}]
+    forecast.clear()
+    await svc.observe(fleet(3, 71))  # 19 %: the others cross the reorder point
+    fired = [m["data"] for m, _, _ in messages(svc) if m["kind"] == "reorder"]
+    assert [(f["n"], f["why"], f["p"]) for f in fired[1:]] == [
+        (2, "reorder_point", 19.0),
+        (3, "reorder_point", 19.0),
+    ]
+    await svc.observe(fleet(3, 75))  # lower still: no new trigger
+    assert sum(m["kind"] == "reorder" for m, _, _ in messages(svc)) == 3
+    await svc.observe(fleet(3, 0))  # replaced (90 %), then low again: a new trigger
+    await svc.observe(fleet(3, 72))
+    assert sum(m["kind"] == "reorder" for m, _, _ in messages(svc)) == 6
+
+
+@pytest.mark.trio
+async def test_the_budget_thins_aggregates_before_holding_back_billing_reads(tmp_path: Path) -> None:
+    # What each message costs, with room to spare.
+    free = make(tmp_path, "free", budget=1 << 30, reorder_percent=-1.0)
+    await free.billing_cycle(T0, varied(120))
+    await free.observe(varied(120))
+    await free.upload(T0)
+    sizes = {m["kind"]: size for m, size, _ in messages(free)}
+    full = messages(free)[2][0]["data"]
+    assert {"up", "st", "m", "s"} <= set(full)
+    # A budget with room for the registration, the billing read, and 85 % of the full aggregate.
+    budget = int((sizes["register"] + sizes["billing"] + 0.85 * sizes["aggregate"]) / 0.9)
+    tight = make(tmp_path, "tight", budget=budget, reorder_percent=-1.0)
+    await tight.billing_cycle(T0, varied(120))
+    await tight.observe(varied(120))
+    await tight.upload(T0)
+    sent = messages(tight)
+    assert [m["kind"] for m, _, _ in sent] == ["register", "billing", "aggregate", "sync"]
+    thinned = sent[2][0]["data"]
+    assert "up" not in thinned and "s" not in thinned and thinned["m"] == full["m"]  # meters kept
+    assert all(t == T0.replace(tzinfo=None) for _, _, t in sent)  # nothing held back
+    assert sum(size for _, size, _ in sent) <= budget
+    _, spent, _, thinned_count, held = tight.outbox.days()[0]
+    assert spent == sum(size for _, size, _ in sent) and thinned_count == 1 and held == 0
+    # A budget the registration alone spends: the aggregate is thinned away; the sync and the
+    # billing read are held back to tomorrow, not dropped.
+    broke = make(tmp_path, "broke", budget=sizes["register"] + 10, reorder_percent=-1.0)
+    await broke.observe(varied(120))
+    await broke.upload(T0)
+    await broke.billing_cycle(T0, varied(120))
+    sent = messages(broke)
+    assert [m["kind"] for m, _, _ in sent] == ["register", "sync", "billing"]
+    assert [t for _, _, t in sent] == [
+        T0.replace(tzinfo=None),
+        dt.datetime(2026, 12, 1),
+        dt.datetime(2026, 12, 1),
+    ]
+    tomorrow, today = broke.outbox.days()  # newest first: (day, bytes, messages, thinned, held)
+    assert today[3] == 1 and tomorrow[4] == 2 and today[1] == sent[0][1]
+
+
+@pytest.mark.trio
+async def test_the_appliance_hands_every_cycle_billing_and_assist_to_the_uplink(
+    tmp_path: Path, mock_clock: trio.testing.MockClock
+) -> None:
+    from printwatch.config.model import Config, Intervals
+    from printwatch.scheduler import MemoryState, TrioWallClock
+    from printwatch.service.appliance import Appliance
+    from printwatch.service.sinks import MemorySink
+
+    from tests.fakes import FakePoller
+
+    # The outbox writes in worker threads, which autojump does not wait for (the clock would leap
+    # hours while a write is in hand): Trio's clock runs 3,600 times real time instead.
+    mock_clock.rate = 3600.0
+    clock = TrioWallClock(dt.datetime(2026, 10, 31, 22, 0, tzinfo=dt.UTC))
+    config = Config(
+        devices=tuple(devices(12)), intervals=Intervals(upload_times=(dt.time(2, 30),), jitter=0.0)
+    )
+    box = Outbox(tmp_path / "app.duckdb", Identity.generate(), "site")
+    svc = UplinkService(box, NOWHERE, now=clock.now)
+    app = Appliance(
+        config,
+        poller=FakePoller(cycle_s=2.0),
+        sink=MemorySink(),
+        state=MemoryState(),
+        clock=clock,
+        uplink=svc,
+    )
+    with trio.move_on_after(5 * 3600):  # to Nov 1, 03:00: the billing cycle at 00:00, the upload at 02:30
+        await app.serve()
+    await app.assist("10.5.0.12:161")
+    kinds = [m["kind"] for m, _, _ in messages(svc)]
+    assert kinds[0] == "register" and kinds.count("billing") == 1 and kinds[-1] == "snapshot"
+    assert kinds.count("aggregate") == 1  # Nov 1 at 02:30
+    agg = next(m for m, _, _ in messages(svc) if m["kind"] == "aggregate")["data"]
+    assert agg["polls"] >= 40 and len(agg["n"]) == 11  # every status and meter cycle since the start
+    assert svc.pending() == len(kinds)
