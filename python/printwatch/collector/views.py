@@ -29,8 +29,9 @@ def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[d
     ]
 
 
-def _site(site: str | None) -> tuple[str, list[Any]]:
-    return ("site_id = ?", [site]) if site else ("true", [])
+def _site(site: str | None, table: str = "") -> tuple[str, list[Any]]:
+    prefix = f"{table}." if table else ""
+    return (f"{prefix}site_id = ?", [site]) if site else ("true", [])
 
 
 def sites(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
@@ -71,11 +72,11 @@ def reads(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[
 
 
 def reorders(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
-    where, params = _site(site)
+    where, params = _site(site, "r")
     return _rows(
         con,
         "SELECT r.site_id, r.n, d.serial, d.model, r.supply_index, r.time, r.percent, r.why, r.days_to_empty "
-        f"FROM reorders r LEFT JOIN devices d USING (site_id, n) WHERE r.{where} ORDER BY r.time DESC",
+        f"FROM reorders r LEFT JOIN devices d USING (site_id, n) WHERE {where} ORDER BY r.time DESC",
         params,
     )
 

@@ -1,0 +1,92 @@
+"""The command line, end to end: `printwatch collector serve` (a real HTTPS server process),
+`collector site add`, `printwatch enrol`, `printwatch uplink log`, and the collector's views."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+from printwatch.cli.main import main
+
+from tests.uplink.peers import free_port, make_certs
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "printwatch.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_collector_enrol_and_the_uplink_log(tmp_path: Path) -> None:
+    certs = make_certs(tmp_path)
+    store = tmp_path / "collector.duckdb"
+    added = cli("collector", "site", "add", "branch-7", "--contact", "ops@example.com", "--store", str(store))
+    assert added.returncode == 0, added.stderr
+    token = added.stdout.strip().splitlines()[-1]
+    assert cli("collector", "site", "add", "branch-7", "--store", str(store)).returncode == 2  # exists
+    pin = cli("collector", "pin", str(certs.certfile)).stdout.strip()
+    assert pin == certs.pin
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "printwatch.cli", "collector", "serve", "--port", str(port), "--cert",
+         str(certs.certfile), "--key", str(certs.keyfile), "--store", str(store), "--duration", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        line = server.stdout.readline()
+        assert line.startswith(f"collector: https://127.0.0.1:{port}")
+        state = tmp_path / "state"
+        config = tmp_path / "printwatch.toml"
+        config.write_text(
+            f'[appliance]\nstate_dir = "{state}"\n\n[uplink]\nurl = "https://127.0.0.1:{port}"\n'
+            f'site_id = "branch-7"\npin = "{pin}"\n'
+        )
+        wrong = cli("enrol", "--config", str(config), "--token", "nope")
+        assert wrong.returncode == 1 and "wrong enrolment token" in wrong.stderr
+        ok = cli("enrol", "--config", str(config), "--token", token)
+        assert ok.returncode == 0 and "enrolled site branch-7" in ok.stdout, ok.stderr
+        assert (state / "uplink.key").stat().st_mode & 0o777 == 0o600
+        history = state / "history.duckdb"
+        log = cli("uplink", "log", "--store", str(history), "--bytes")
+        assert log.returncode == 0, log.stderr
+        assert "enrol" in log.stdout and "HTTP 403" in log.stdout and "HTTP 200" in log.stdout
+        assert "POST /v1/enrol HTTP/1.1" in log.stdout and token not in log.stdout  # the token is masked
+        assert "chain: 2 transmissions, whole" in log.stdout
+        rows = [
+            json.loads(x) for x in cli("uplink", "log", "--store", str(history), "--json").stdout.splitlines()
+        ]
+        assert [r["status"] for r in rows] == [403, 200]
+        # an edit shows
+        con = duckdb.connect(str(history))
+        con.execute("UPDATE uplink_log SET status = 201 WHERE n = 2")
+        con.close()
+        broken = cli("uplink", "log", "--store", str(history))
+        assert (
+            broken.returncode == 1 and "row 2: its content does not match its hash (edited)" in broken.stderr
+        )
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+    sites = [
+        json.loads(x) for x in cli("collector", "sites", "--json", "--store", str(store)).stdout.splitlines()
+    ]
+    assert sites[0]["site_id"] == "branch-7" and sites[0]["key_id"] and not sites[0]["token_open"]
+    table = cli("collector", "sites", "--store", str(store)).stdout
+    assert table.splitlines()[0].split()[:2] == ["site_id", "name"] and "branch-7" in table
+    assert cli("collector", "reorders", "--store", str(store)).stdout.strip() == "no reorders"
+
+
+def test_uplink_log_of_a_store_that_is_not_there(tmp_path: Path) -> None:
+    assert main(["uplink", "log", "--store", str(tmp_path / "none.duckdb")]) == 2
+    assert main(["collector", "sites", "--store", str(tmp_path / "none.duckdb")]) == 1
