@@ -37,7 +37,8 @@ except ImportError:  # run as a script: put the project root on sys.path
 from printwatch.store import Store
 
 COUNTED = ["supply_levels", "supply_levels_days", "supply_levels_recent", "meter_reads", "meter_reads_days",
-           "meter_reads_recent", "status_changes", "supply_events", "supplies", "meter_sources"]  # fmt: skip
+           "meter_reads_recent", "status_changes", "supply_events", "supplies", "meter_sources",
+           "pages_daily"]  # fmt: skip
 BUDGETS = {"size_bytes": 2e9, "ingest_s": 2.0, "forecast_s": 1.0, "device_page_s": 0.1}
 
 # The queries of one device's page: the device, its forecasts, 30 days of supply levels and
