@@ -14,9 +14,11 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test test-rust test-python lint bench bench-extra bench-deps fuzz fuzz-v3 system-deps install clean
 
+# The appliance on embedded defaults: simulated printers, scheduled polling, /health and /metrics
+# on http://127.0.0.1:8080. DEMO_ARGS, e.g. `make demo DEMO_ARGS="--duration 60 --count 1000"`.
 demo: install
-	$(BIN)/printwatch --version
-	$(BIN)/printwatch selfcheck
+	$(BIN)/printwatch selfcheck --seconds 0.1
+	$(BIN)/printwatch demo $(DEMO_ARGS)
 
 test: install system-deps bench-extra lint test-rust test-python
 

@@ -65,6 +65,13 @@ MODEL_ORACLE_DIFFERS = {
 }
 
 
+#: Serials in recordings that have no LibreNMS expectation, with where each is recorded.
+RECORDED_SERIALS = {
+    "kyocera": "QUV9600664",  # 1.3.6.1.4.1.1347.43.5.1.1.28.1 (KYOCERA-MIB serial)
+    "gestetner": "M6394300657",  # 1.3.6.1.4.1.367.3.2.1.2.1.4.0 (Ricoh serial)
+    "samsungprinter_clx": "AAAAAAA000AAAA000",  # sysDescr "...;S/N AAAAAAA000AAAA000"
+}
+
 #: Recordings that name no model anywhere (every other one must give a model).
 NO_MODEL = {
     "jetdirect_1": "sysDescr names only the JetDirect EX print server; no other variable",
@@ -217,6 +224,8 @@ def test_every_recording_is_read_and_identified(docs: dict[str, dict[str, Any]])
             assert doc["model"] and hardware.lower() in doc["model"].lower(), (name, doc["model"], hardware)
         if device.get("serial"):
             assert doc["serial"] == device["serial"], name
+        if name in RECORDED_SERIALS:
+            assert doc["serial"] == RECORDED_SERIALS[name], name
         if name in NO_MODEL:
             assert doc["model"] is None, name
         else:
@@ -285,3 +294,20 @@ def test_the_real_command_in_a_subprocess(snmpsim_port: int) -> None:
     assert doc["meters"]["color"] == 29940 and doc["meter_evidence"]["color"]["rule"] == "sharp.color"
     assert doc["status"]["errors"] == ["lowToner"]
     assert len(doc["supplies"]) == 14 and len(doc["trays"]) == 6
+
+
+def test_a_host_that_is_not_a_printer(snmpd_port: int) -> None:
+    """net-snmp's snmpd (a Linux host): read, nothing invented, every absence a warning."""
+    buf = io.StringIO()
+    status = run_poll(
+        [f"127.0.0.1:{snmpd_port}"], community="public", version="2c", as_json=True, engine=Engine(), out=buf
+    )
+    assert status == 0
+    doc = json.loads(buf.getvalue())
+    assert doc["reachable"] and doc["sys"]["object_id"].startswith("1.3.6.1.4.1.8072.")
+    assert doc["vendor"] is None and doc["serial"] is None
+    assert doc["supplies"] == [] and doc["trays"] == [] and doc["alerts"] == [] and doc["meters"] == {}
+    assert {f"{t}: missing" for t in ("prtMarkerSuppliesTable", "prtInputTable", "prtAlertTable")} <= set(
+        doc["warnings"]
+    )
+    assert doc["sys"]["uptime_s"] is not None and doc["sys"]["uptime_s"] >= 0

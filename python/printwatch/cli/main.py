@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printwatch",
         description="SNMP polling appliance for printer fleets.",
-        epilog="Commands still to come (see the README): demo, run, discover, sql.",
+        epilog="Commands still to come (see the README): discover.",
     )
     parser.add_argument("--version", action="version", version=f"printwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -40,8 +41,106 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--json", action="store_true", help="one JSON object per target and line")
     poll.add_argument("--timeout", type=float, default=1.0, help="seconds per try (default 1.0)")
     poll.add_argument("--retries", type=int, default=2, help="tries after the first (default 2)")
+    poll.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also record what was read in this history store (exit status 3 if that fails)",
+    )
     add_simulate(commands)
+    add_appliance_commands(commands)
+    add_store_commands(commands)
     return parser
+
+
+def add_appliance_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="the appliance daemon: scheduled polling, history, /health and /metrics",
+        description="Run the appliance with the configuration FILE until SIGTERM or SIGINT (a write "
+        "in hand finishes, the history is flushed, exit status 0). Exit status 2 for a configuration "
+        "with problems (each named with its line), 1 when it cannot start.",
+    )
+    run.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="default /etc/printwatch/printwatch.toml"
+    )
+    run.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    demo = commands.add_parser(
+        "demo",
+        help="the main job on embedded defaults: simulated printers, scheduled polling, /metrics",
+        description="Simulated printers from the recordings beside the project (PRINTWATCH_RECORDINGS "
+        "overrides) on loopback, polled on a short interval into a history in a temporary folder, "
+        "the HTTP server on 127.0.0.1:8080. Prints what it started, where, and how to stop.",
+    )
+    demo.add_argument("--count", type=int, default=300, help="simulated printers (default 300)")
+    demo.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    demo.add_argument(
+        "--interval", type=float, default=30.0, metavar="S", help="status poll every S seconds (default 30)"
+    )
+    demo.add_argument(
+        "--port", type=int, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0: any free)"
+    )
+    demo.add_argument(
+        "--recordings", type=Path, default=None, metavar="DIR", help="a directory of .snmprec files"
+    )
+    assist = commands.add_parser(
+        "assist",
+        help="call for assistance: an immediate full poll of DEVICE by the running appliance",
+        description="Ask the running appliance (its HTTP server) for an immediate full poll of DEVICE "
+        "(host[:port], serial number or sysName), written to the history and handed to the uplink; "
+        "prints the poll document. Exit status 0 if it answered, 1 if not or the appliance is not "
+        "reachable, 2 for an unknown device.",
+    )
+    assist.add_argument("device", metavar="DEVICE")
+    assist.add_argument(
+        "--url",
+        default=None,
+        help="the appliance's HTTP server (default from --config, else http://127.0.0.1:8080)",
+    )
+    assist.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="read the HTTP address from FILE"
+    )
+    secret = commands.add_parser(
+        "secret",
+        help="store a secret (community, SMTP or uplink credential), encrypted",
+        description="`secret set NAME` reads the value from standard input (one trailing newline is "
+        "dropped) and stores it encrypted under the key file of the configuration's [appliance] "
+        'table (created, mode 0600, if missing); the configuration refers to it as "secret:NAME". '
+        "`secret list` prints the names stored.",
+    )
+    secret.add_argument("action", choices=["set", "list"])
+    secret.add_argument("name", nargs="?", metavar="NAME")
+    secret.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="default /etc/printwatch/printwatch.toml if it exists",
+    )
+
+
+def add_store_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    store_help = "the history store (default: $PRINTWATCH_STORE, else ./printwatch.duckdb)"
+    sql = commands.add_parser(
+        "sql",
+        help="run SQL against the history store (views: devices, supply_history, meter_history, ...)",
+        description="Run QUERY against the history store and print its rows. While the appliance "
+        "writes the store, the latest snapshot it published is read (a note on stderr says so). "
+        "Exit status 0, 1 for a bad query, 2 for a store that cannot be read.",
+    )
+    sql.add_argument("query", metavar="QUERY", help="one SQL statement")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                     help="table (default), csv with a header, or json: one object per line")  # fmt: skip
+    sql.add_argument("--store", type=Path, default=None, metavar="PATH", help=store_help)
+    export = commands.add_parser(
+        "export",
+        help="write the history (public views and events) as Parquet or CSV files",
+        description="Write each public view and event table of the history store to DIR/NAME.FORMAT.",
+    )
+    export.add_argument("directory", type=Path, metavar="DIR")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="default parquet")
+    export.add_argument("--store", type=Path, default=None, metavar="PATH", help=store_help)
 
 
 def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -102,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
             options = target_kwargs(args)
         except ValueError as err:
             parser.error(str(err))
-        return run_poll(args.targets, **options, as_json=args.json, engine=engine)
+        return run_poll(args.targets, **options, as_json=args.json, engine=engine, store=args.store)
     if args.command == "simulate":
         from printwatch.cli.simulate import run_simulate
 
@@ -123,8 +222,51 @@ def main(argv: list[str] | None = None) -> int:
             time_scale=args.time_scale,
             v3=v3,
         )
+    if args.command in ("run", "demo", "assist", "secret"):
+        return run_appliance_command(parser, args)
+    if args.command in ("sql", "export"):
+        from printwatch.cli.sql import run_export, run_sql
+        from printwatch.store.query import default_store
+
+        store = args.store or default_store()
+        if args.command == "sql":
+            return run_sql(args.query, store=store, fmt=args.format)
+        return run_export(args.directory, store=store, fmt=args.format)
     parser.print_help()
     return 0
+
+
+def run_appliance_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from printwatch.cli.run import DEFAULT_CONFIG, setup_logging
+
+    if args.command == "run":
+        from printwatch.cli.run import run_daemon
+
+        setup_logging()
+        return run_daemon(args.config or DEFAULT_CONFIG, duration_s=args.duration)
+    if args.command == "demo":
+        from printwatch.cli.demo import run_demo
+
+        if args.count < 1 or args.interval <= 0:
+            parser.error("demo: --count must be at least 1 and --interval positive")
+        setup_logging(logging.WARNING)
+        return run_demo(
+            count=args.count,
+            duration_s=args.duration,
+            interval_s=args.interval,
+            web_port=args.port,
+            recordings=args.recordings,
+        )
+    if args.command == "assist":
+        from printwatch.cli.assist import run_assist
+
+        return run_assist(args.device, url=args.url, config_path=args.config)
+    from printwatch.cli.secret import run_secret
+
+    if args.action == "set" and not args.name:
+        parser.error("secret set: a NAME is needed")
+    config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    return run_secret(args.action, args.name, config)
 
 
 if __name__ == "__main__":

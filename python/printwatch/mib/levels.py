@@ -10,7 +10,7 @@ Error handling: pure functions of integers; no input raises.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 SOME_REMAINING = -3
@@ -30,6 +30,16 @@ class Level:
     state: str
     coarse: bool = False
     flags: list[str] = field(default_factory=list)
+
+
+def check_thresholds(thresholds: Mapping[str, float] | None) -> None:
+    """Error handling: ``ValueError`` naming the key for a threshold that is not a number from
+    0 to 100 (``thresholds['toner']: ...``)."""
+    for key, value in (thresholds or {}).items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"thresholds: the key {key!r} must be a supply type name")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ValueError(f"thresholds[{key!r}]: {value!r} must be a number from 0 to 100 (percent)")
 
 
 def low_threshold(kind: str | None, thresholds: Mapping[str, float] | None) -> float:
@@ -79,3 +89,13 @@ def read_level(level: int | None, capacity: int | None, *, unit_percent: bool, l
     else:
         state = "ok"
     return Level(percent, state, coarse=coarse, flags=flags)
+
+
+def coarse_history(levels: Iterable[int | None], max_capacity: int | None) -> bool:
+    """Whether a supply's levels over several readings show a printer that only says "full" or
+    "empty": every level read is 0 or the capacity (100 for a percent unit), and both were seen.
+    One reading cannot tell this from a new cartridge; the store, which has the history, can.
+    Special values (-1, -2, -3) and missing readings are ignored."""
+    top = max_capacity if max_capacity is not None and max_capacity > 0 else 100
+    seen = {level for level in levels if level is not None and level >= 0}
+    return seen == {0, top}
