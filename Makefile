@@ -83,7 +83,7 @@ fuzz:
 
 # The SNMPv3 path (v3 decoder, USM authentication and decryption, the simulator's v3 side).
 fuzz-v3:
-	mkdir -p rust/fuzz/corpus/decode_v3
+	cargo test --quiet --test v3_malformed -- --ignored write_fuzz_seeds
 	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir rust/fuzz decode_v3 rust/fuzz/corpus/decode_v3 -- -max_total_time=$${FUZZ_SECONDS:-600}
 
 clean:

@@ -200,7 +200,8 @@ class Plan:
 
 @final
 class Target:
-    """One agent to poll: an IPv4 address, a port, a plan, a community and a version."""
+    """One agent to poll: an IPv4 address, a port, a plan, a community and a version; or, with
+    ``v3``, an SNMPv3 user (``version`` then ``"3"`` or ``"auto"``, which both mean SNMPv3)."""
 
     def __new__(
         cls,
@@ -314,7 +315,12 @@ class TargetResult:
     @property
     def walks(self) -> dict[str, tuple[VarBind, ...]]: ...
     @property
-    def failures(self) -> list[_Failure]: ...
+    def failures(self) -> list[_Failure]:
+        """``(operation, oid, kind, detail)``; ``kind`` is ``timeout``, ``malformed``, ``tooBig``,
+        ``noSuchName``, ``loop``, ``rowCap``, ``badResponse``, ``sendError``, ``cancelled``, an
+        RFC 3416 error-status name, or what an SNMPv3 agent reported: ``unknownUserName``,
+        ``unknownEngineID``, ``wrongDigest``, ``decryptionError``, ``unsupportedSecLevel``,
+        ``notInTimeWindow``, ``unknownContext``, ``report``."""
 
 _Path = str | os.PathLike[str]
 
