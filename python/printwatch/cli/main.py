@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from printwatch import __version__
+from printwatch.cli.snmp_options import add_snmp_options, add_v3_options, target_kwargs, v3_credentials
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,13 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with --json. Exit status 0 if any target answered, 1 if none did, 2 for a bad target.",
     )
     poll.add_argument("targets", nargs="+", metavar="TARGET", help="host[:port]")
-    poll.add_argument("--community", default="public", help="SNMP community (default public)")
-    poll.add_argument(
-        "--snmp-version",
-        choices=["1", "2c", "auto"],
-        default="auto",
-        help="SNMP version; auto tries v2c and v1 and keeps the one that answers (default auto)",
-    )
+    add_snmp_options(poll)
     poll.add_argument("--json", action="store_true", help="one JSON object per target and line")
     poll.add_argument("--timeout", type=float, default=1.0, help="seconds per try (default 1.0)")
     poll.add_argument("--retries", type=int, default=2, help="tries after the first (default 2)")
@@ -187,6 +182,7 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_false",
         help="answer every printer exactly as its recording (no per-printer serial, MAC, sysName)",
     )
+    add_v3_options(simulate, what="answer SNMPv3 too, as this user (every printer its own engine)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,19 +198,17 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             engine = Engine(timeout_s=args.timeout, retries=args.retries)
+            options = target_kwargs(args)
         except ValueError as err:
             parser.error(str(err))
-        return run_poll(
-            args.targets,
-            community=args.community,
-            version=args.snmp_version,
-            as_json=args.json,
-            engine=engine,
-            store=args.store,
-        )
+        return run_poll(args.targets, **options, as_json=args.json, engine=engine, store=args.store)
     if args.command == "simulate":
         from printwatch.cli.simulate import run_simulate
 
+        try:
+            v3 = v3_credentials(args)
+        except ValueError as err:
+            parser.error(str(err))
         return run_simulate(
             args.recordings,
             count=args.count,
@@ -226,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             dynamics=args.dynamics,
             time_scale=args.time_scale,
+            v3=v3,
         )
     if args.command in ("run", "demo", "assist", "secret"):
         return run_appliance_command(parser, args)

@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod message;
 mod sim;
+mod usm;
 
 use pyo3::prelude::*;
 
@@ -20,5 +21,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(target_os = "linux")]
     engine::register(m)?;
     sim::register(m)?;
+    usm::register(m)?;
     Ok(())
 }
