@@ -321,3 +321,33 @@ pub fn wait_readable(fd: RawFd, timeout: std::time::Duration) -> io::Result<bool
     }
     Ok(n > 0)
 }
+
+/// How an ICMP socket is opened (see [`open_icmp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcmpKind {
+    /// `SOCK_RAW`: needs `CAP_NET_RAW`; receives every ICMP packet of the host, IP header first.
+    Raw,
+    /// `SOCK_DGRAM` ("ping socket"): allowed when the process's group is within
+    /// `net.ipv4.ping_group_range`; the kernel sets the echo identifier and delivers only the
+    /// replies to this socket, without the IP header.
+    Datagram,
+}
+
+/// Opens a non-blocking ICMP socket of `kind`. `PermissionDenied` (`EPERM`/`EACCES`) means the
+/// system does not allow it to this process.
+pub fn open_icmp(kind: IcmpKind) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let ty = match kind {
+        IcmpKind::Raw => libc::SOCK_RAW,
+        IcmpKind::Datagram => libc::SOCK_DGRAM,
+    };
+    // SAFETY: plain system call with constant arguments; the result is checked below.
+    let fd = unsafe {
+        libc::socket(libc::AF_INET, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, libc::IPPROTO_ICMP)
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a socket just opened by this process and owned by nothing else.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}

@@ -13,7 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printwatch",
         description="SNMP polling appliance for printer fleets.",
-        epilog="Commands still to come (see the README): demo, run, discover, sql.",
+        epilog="Commands still to come (see the README): demo, run, sql.",
     )
     parser.add_argument("--version", action="version", version=f"printwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -45,7 +45,64 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--timeout", type=float, default=1.0, help="seconds per try (default 1.0)")
     poll.add_argument("--retries", type=int, default=2, help="tries after the first (default 2)")
     add_simulate(commands)
+    add_discover(commands)
     return parser
+
+
+def add_discover(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    discover = commands.add_parser(
+        "discover",
+        help="sweep networks and identify the printers on them",
+        description="Sweep each NETWORK (CIDR a.b.c.d/n, or one address) with ICMP echo where this "
+        "process may (raw socket with CAP_NET_RAW, or a datagram socket where ping_group_range "
+        "allows), else with one SNMP GET per address; identify every SNMP agent and print the "
+        "printers. A progress bar goes to stderr on a terminal; a summary line with counts and "
+        "bytes sent ends the run. Ctrl-C stops at once and prints what was found. Exit status 0 if "
+        "a printer was found, 1 if none, 2 for bad input, 130 after Ctrl-C.",
+    )
+    discover.add_argument("networks", nargs="+", metavar="NETWORK", help="a.b.c.d/n or a.b.c.d")
+    discover.add_argument("--json", action="store_true", help="one JSON object per printer and line")
+    discover.add_argument(
+        "--rate", type=int, default=1000, metavar="PPS", help="packets per second at most (default 1000)"
+    )
+    discover.add_argument(
+        "--timeout",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds to wait for each answer (default 1.0)",
+    )
+    discover.add_argument(
+        "--limit", type=float, default=None, metavar="S", help="stop after S seconds, keeping what was found"
+    )
+    discover.add_argument(
+        "--community",
+        action="append",
+        metavar="C",
+        help="SNMP community, tried in the order given (repeatable; default public)",
+    )
+    discover.add_argument(
+        "--mode",
+        choices=["auto", "icmp", "snmp"],
+        default="auto",
+        help="icmp: echo sweep, then SNMP to the hosts that answered; snmp: one SNMP GET per "
+        "address (networks that drop ICMP); auto: icmp where allowed, and snmp for a network where "
+        "no address answered an echo (default auto)",
+    )
+    discover.add_argument(
+        "--retries", type=int, default=0, help="probes sent again to a silent address (default 0)"
+    )
+    discover.add_argument("--port", type=int, default=161, help="SNMP port (default 161)")
+    discover.add_argument(
+        "--snmp-version",
+        choices=["1", "2c", "auto"],
+        default="auto",
+        help="SNMP version of the probes; auto sends v2c and, on a retry, v1 (default auto)",
+    )
+    discover.add_argument(
+        "--exclude", action="append", default=[], metavar="NETWORK", help="never probe these (repeatable)"
+    )
+    discover.add_argument("--all", action="store_true", help="also print SNMP agents that are not printers")
 
 
 def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -126,6 +183,26 @@ def main(argv: list[str] | None = None) -> int:
             dynamics=args.dynamics,
             time_scale=args.time_scale,
         )
+    if args.command == "discover":
+        from printwatch.cli.discover import run_discover
+        from printwatch.discovery import Options
+
+        options = Options(
+            communities=args.community or ["public"],
+            port=args.port,
+            mode=args.mode,
+            max_pps=args.rate,
+            timeout_s=args.timeout,
+            retries=args.retries,
+            limit_s=args.limit,
+            exclude=args.exclude,
+            version=args.snmp_version,
+        )
+        try:
+            options.check()
+        except ValueError as err:
+            parser.error(str(err))
+        return run_discover(args.networks, options, as_json=args.json, include_agents=args.all)
     parser.print_help()
     return 0
 

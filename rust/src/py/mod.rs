@@ -8,6 +8,8 @@ mod engine;
 mod errors;
 mod message;
 mod sim;
+#[cfg(target_os = "linux")]
+mod sweep;
 
 use pyo3::prelude::*;
 
@@ -20,5 +22,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(target_os = "linux")]
     engine::register(m)?;
     sim::register(m)?;
+    #[cfg(target_os = "linux")]
+    sweep::register(m)?;
     Ok(())
 }

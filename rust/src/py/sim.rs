@@ -92,7 +92,7 @@ impl Simulator {
     }
 
     fn address(&self, index: u32) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.config.base) + index)
+        self.config.address(index).unwrap_or(self.config.base)
     }
 }
 
@@ -100,7 +100,7 @@ impl Simulator {
 impl Simulator {
     #[new]
     #[pyo3(signature = (recordings, *, count = 1, base = "127.20.0.1", port = 0, community = "public",
-                        identity = true, dynamics = None, seed = 0, time_scale = 1.0))]
+                        identity = true, dynamics = None, seed = 0, time_scale = 1.0, stride = 1))]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn py_new(
         recordings: &Bound<'_, PyAny>,
@@ -112,6 +112,7 @@ impl Simulator {
         dynamics: Option<&Bound<'_, PyAny>>,
         seed: u64,
         time_scale: f64,
+        stride: u32,
     ) -> PyResult<Self> {
         let dynamics = dynamics_config(dynamics)?;
         if !(time_scale.is_finite() && time_scale > 0.0) {
@@ -119,7 +120,7 @@ impl Simulator {
         }
         let base: Ipv4Addr =
             base.parse().map_err(|_| PyValueError::new_err(format!("base: bad IPv4 address {base:?}")))?;
-        let config = ServerConfig { base, count, port, duration: None };
+        let config = ServerConfig { base, count, stride, port, duration: None };
         config.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let paths = recording_paths(recordings)?;
         let loaded = load(&paths).map_err(|e| match e {
@@ -206,6 +207,12 @@ impl Simulator {
     #[getter]
     fn count(&self) -> u32 {
         self.config.count
+    }
+
+    /// Printer `i` is at `first + i * stride`.
+    #[getter]
+    fn stride(&self) -> u32 {
+        self.config.stride
     }
 
     /// The first printer's address.

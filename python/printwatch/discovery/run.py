@@ -1,0 +1,435 @@
+"""One discovery: sweep the networks, find the SNMP agents, identify the printers.
+
+Phases, each bounded and paced at ``max_pps`` (they run one after another, so the cap holds
+for the whole discovery):
+
+1. **sweep** — ICMP echo to every address (``mode="icmp"``), or nothing (``mode="snmp"``);
+   ``mode="auto"`` uses ICMP when this process may open an ICMP socket, and probes every
+   address of a network over SNMP when no address of it answered an echo (a network that drops
+   ICMP), or every address when no ICMP socket is allowed;
+2. **probe** — one SNMP GET of sysObjectID.0 and sysDescr.0 to each address (alive ones after
+   an ICMP sweep), with each community in turn for the addresses still silent;
+3. **identify** — one GET per agent: hrDeviceType.1 and prtGeneralSerialNumber.1;
+4. **follow up** — only where a question is left: the first Printer-MIB variable and the first
+   hrDeviceType row of agents with no printer evidence yet (one request each), then the MAC
+   addresses of printers without a serial.
+
+Cancelling :meth:`Discovery.run` (Ctrl-C in the CLI, a Trio cancel scope) or reaching
+``limit_s`` stops at once and keeps everything found: :attr:`Discovery.agents` holds it.
+
+Error handling: ``ValueError`` (naming the network, community or setting) for bad input before
+anything is sent; ``PermissionError`` for ``mode="icmp"`` where no ICMP socket is allowed;
+``OSError`` if no socket can be bound. Agents that misbehave are data, not exceptions.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import trio
+
+from printwatch._core import Batch, Engine, IcmpSweep, Plan, Target, TargetResult
+from printwatch.discovery import oids
+from printwatch.discovery.identify import Agent
+from printwatch.discovery.sweep import Live, expand_networks, icmp_kind, icmp_sweep_async
+from printwatch.engine import collect_async
+
+Mode = Literal["auto", "icmp", "snmp"]
+Version = Literal["1", "2c", "auto"]
+
+#: The default packets-per-second cap: gentle on a customer's network (a /24 in about 0.3 s, a
+#: /16 in about 70 s), and every phase stays under it.
+DEFAULT_MAX_PPS = 1000
+#: UDP + IPv4 headers, and IPv4 alone: added per packet for the bytes on the wire.
+UDP_IP_HEADERS = 28
+IP_HEADER = 20
+
+
+@dataclass(frozen=True)
+class Options:
+    """How to discover. ``communities`` are tried in order; ``retries`` applies to the probes
+    (ICMP and SNMP: 0 sends one per address); identification always retries twice."""
+
+    communities: Sequence[str | bytes] = ("public",)
+    port: int = 161
+    mode: Mode = "auto"
+    max_pps: int = DEFAULT_MAX_PPS
+    timeout_s: float = 1.0
+    retries: int = 0
+    limit_s: float | None = None
+    exclude: Sequence[str] = ()
+    version: Version = "auto"
+    local_address: str = "0.0.0.0"
+
+    def check(self) -> None:
+        """Error handling: ``ValueError`` naming the first bad setting."""
+        if not self.communities:
+            raise ValueError("at least one community is needed")
+        for c in self.communities:
+            if not c:
+                raise ValueError("a community may not be empty")
+        if not 0 < self.port < 65536:
+            raise ValueError(f"port must be between 1 and 65535, not {self.port}")
+        if self.mode not in ("auto", "icmp", "snmp"):
+            raise ValueError(f"mode must be auto, icmp or snmp, not {self.mode!r}")
+        if self.max_pps < 1:
+            raise ValueError(f"the packet rate must be at least 1 per second, not {self.max_pps}")
+        if not (math.isfinite(self.timeout_s) and 0.001 <= self.timeout_s <= 60):
+            raise ValueError(f"timeout must be between 0.001 and 60 s, not {self.timeout_s}")
+        if not 0 <= self.retries <= 10:
+            raise ValueError(f"retries must be between 0 and 10, not {self.retries}")
+        if self.limit_s is not None and not (math.isfinite(self.limit_s) and self.limit_s > 0):
+            raise ValueError(f"the time limit must be positive, not {self.limit_s}")
+
+
+@dataclass
+class Progress:
+    """Counts so far, for a progress display."""
+
+    phase: str = "starting"
+    addresses: int = 0
+    #: ICMP: addresses whose echo is answered or timed out; SNMP: addresses whose probe is.
+    swept: int = 0
+    alive: int = 0
+    probed: int = 0
+    agents: int = 0
+    identified: int = 0
+    printers: int = 0
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    elapsed_s: float = 0.0
+
+
+@dataclass
+class Wire:
+    """What one phase sent and received: packets and bytes (UDP or ICMP payload)."""
+
+    packets_sent: int = 0
+    bytes_sent: int = 0
+    packets_received: int = 0
+    bytes_received: int = 0
+    header_bytes: int = 0
+
+    @property
+    def wire_bytes_sent(self) -> int:
+        """Bytes sent with the IP (and UDP) headers."""
+        return self.bytes_sent + self.packets_sent * self.header_bytes
+
+
+@dataclass
+class _Network:
+    spec: str
+    addresses: list[str]
+    alive: int = 0
+
+
+@dataclass
+class Discovery:
+    """One discovery of ``networks`` (CIDR or single addresses). Run it with :meth:`run`; what
+    it found stays in :attr:`agents` even if the run is cancelled or limited."""
+
+    networks: Sequence[str]
+    options: Options = field(default_factory=Options)
+    on_progress: Callable[[Progress], None] | None = None
+    agents: dict[str, Agent] = field(default_factory=dict)
+    progress: Progress = field(default_factory=Progress)
+    #: Per phase (``icmp``, ``probe``, ``identify``, ``follow_up``).
+    wire: dict[str, Wire] = field(default_factory=dict)
+    #: ``icmp-raw``/``icmp-datagram`` and/or ``snmp``: the sweeps used.
+    sweeps: list[str] = field(default_factory=list)
+    #: How the run ended: ``done``, ``limited`` (limit_s) or ``cancelled``.
+    outcome: str = "running"
+    _nets: list[_Network] = field(default_factory=list)
+    _started: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.options.check()
+        if not self.networks:
+            raise ValueError("no network to discover")
+        exclude = list(self.options.exclude)
+        seen: set[str] = set()
+        for spec in self.networks:
+            # ValueError names a bad spec (and the limit when a network is too large).
+            addresses = [a for a in expand_networks([spec], exclude) if a not in seen]
+            seen.update(addresses)
+            self._nets.append(_Network(spec, addresses))
+        total = sum(len(n.addresses) for n in self._nets)
+        if total > 1 << 20:
+            raise ValueError(f"{' '.join(self.networks)}: {total} addresses, more than 1048576 for one sweep")
+        self.progress.addresses = total
+
+    @property
+    def printers(self) -> list[Agent]:
+        """The printers found so far, by address."""
+        return sorted((a for a in self.agents.values() if a.printer), key=_address_key)
+
+    def total(self) -> Wire:
+        """Every phase's packets and bytes together (``header_bytes`` is not meaningful here)."""
+        t = Wire()
+        for w in self.wire.values():
+            t.packets_sent += w.packets_sent
+            t.bytes_sent += w.bytes_sent
+            t.packets_received += w.packets_received
+            t.bytes_received += w.bytes_received
+        return t
+
+    def wire_bytes_sent(self) -> int:
+        return sum(w.wire_bytes_sent for w in self.wire.values())
+
+    async def run(self) -> list[Agent]:
+        """Sweep, probe, identify; returns the printers found. Cancelling keeps what was found
+        (see :attr:`agents`, :attr:`outcome`)."""
+        self._started = time.monotonic()
+        deadline = math.inf if self.options.limit_s is None else trio.current_time() + self.options.limit_s
+        self.outcome = "cancelled"
+        try:
+            with trio.move_on_at(deadline) as scope:
+                await self._phases()
+            self.outcome = "limited" if scope.cancelled_caught else "done"
+        finally:
+            self._report("finished" if self.outcome == "done" else self.outcome)
+        return self.printers
+
+    async def _phases(self) -> None:
+        to_probe = await self._sweep()
+        await self._probe(to_probe)
+        await self._identify()
+        await self._follow_up()
+
+    # -- phase 1: which addresses are alive ------------------------------------------------
+
+    async def _sweep(self) -> list[tuple[str, str]]:
+        """The addresses to probe over SNMP, each with how it was found alive."""
+        mode = self.options.mode
+        kind = icmp_kind() if mode != "snmp" else None
+        if mode == "icmp" and kind is None:
+            raise PermissionError(
+                "an ICMP sweep needs a raw ICMP socket (CAP_NET_RAW) or a datagram one "
+                "(net.ipv4.ping_group_range); use --mode snmp or auto"
+            )
+        if kind is None:
+            self.sweeps.append("snmp")
+            return [(a, "snmp") for n in self._nets for a in n.addresses]
+        label = f"icmp-{kind}"
+        self.sweeps.append(label)
+        addresses = [a for n in self._nets for a in n.addresses]
+        owner = [i for i, n in enumerate(self._nets) for _ in n.addresses]
+        alive: set[str] = set()
+        self._report("icmp")
+        sweep = IcmpSweep(
+            addresses,
+            kind=kind,
+            timeout_s=self.options.timeout_s,
+            retries=self.options.retries,
+            max_pps=self.options.max_pps,
+        )
+
+        def found(batch: Sequence[Live]) -> None:
+            for index, address, _rtt in batch:
+                alive.add(address)
+                self._nets[owner[index]].alive += 1
+            self.progress.alive = len(alive)
+
+        def step() -> None:
+            s = sweep.statistics()
+            self.progress.swept = s["finished"]
+            self._icmp_wire(s["packets_sent"], s["bytes_sent"], s["packets_received"], s["bytes_received"])
+            self._report("icmp")
+
+        try:
+            await icmp_sweep_async(sweep, on_found=found, on_step=step)
+        finally:
+            step()
+        out = [(a, label) for a in addresses if a in alive]
+        if mode == "auto":
+            silent = [n for n in self._nets if n.alive == 0]
+            if silent:
+                self.sweeps.append("snmp")
+                out.extend((a, "snmp") for n in silent for a in n.addresses)
+        return out
+
+    def _icmp_wire(
+        self, packets_sent: int, bytes_sent: int, packets_received: int, bytes_received: int
+    ) -> None:
+        self.wire["icmp"] = Wire(packets_sent, bytes_sent, packets_received, bytes_received, IP_HEADER)
+
+    # -- phase 2: which addresses are SNMP agents ------------------------------------------
+
+    async def _probe(self, addresses: list[tuple[str, str]]) -> None:
+        how = dict(addresses)
+        left = [a for a, _ in addresses]
+        for index, community in enumerate(self.options.communities):
+            if not left:
+                break
+            raw = community.encode() if isinstance(community, str) else bytes(community)
+            targets = [
+                Target(a, self.options.port, plan=oids.PROBE, community=raw, version=self.options.version)
+                for a in left
+            ]
+            answered: set[str] = set()
+
+            def got(
+                results: Sequence[TargetResult],
+                raw: bytes = raw,
+                index: int = index,
+                answered: set[str] = answered,
+            ) -> None:
+                for r in results:
+                    self.progress.probed += 1
+                    if not r.reachable:
+                        continue
+                    agent = Agent(
+                        r.host, r.port, index, raw, "1" if r.version == "1" else "2c", r.rtt_ms, how[r.host]
+                    )
+                    agent.probe_answer(r.gets)
+                    _count(agent, r)
+                    agent.probe_bytes_sent = r.bytes_sent
+                    self.agents[r.host] = agent
+                    answered.add(r.host)
+                self.progress.agents = len(self.agents)
+                if self.options.mode == "snmp" or "snmp" in self.sweeps:
+                    self.progress.swept = self.progress.probed
+                self._report("probe")
+
+            engine = Engine(
+                timeout_s=self.options.timeout_s, retries=self.options.retries, max_pps=self.options.max_pps
+            )
+            await self._batch("probe", engine, targets, got)
+            left = [a for a in left if a not in answered]
+
+    # -- phases 3 and 4: what each agent is ------------------------------------------------
+
+    async def _identify(self) -> None:
+        agents = self._sorted()
+
+        def got(results: Sequence[TargetResult]) -> None:
+            for r in results:
+                agent = self.agents[r.host]
+                _count(agent, r)
+                if r.reachable:
+                    agent.identify_answer(r.gets)
+                    self.progress.identified += 1
+            self.progress.printers = len(self.printers)
+            self._report("identify")
+
+        await self._batch("identify", self._engine(), [self._target(a, oids.IDENTIFY) for a in agents], got)
+
+    async def _follow_up(self) -> None:
+        undecided = [a for a in self._sorted() if a.identified and not a.printer]
+
+        def searched(results: Sequence[TargetResult]) -> None:
+            for r in results:
+                agent = self.agents[r.host]
+                _count(agent, r)
+                agent.search_answer(r.walks)
+            self.progress.printers = len(self.printers)
+            self._report("follow-up")
+
+        # One row of each walk: a GETBULK of two repetitions whose second row hits the row cap.
+        search = self._engine(max_repetitions=2, max_rows=1)
+        await self._batch("follow_up", search, [self._target(a, oids.SEARCH) for a in undecided], searched)
+        unnamed = [a for a in self._sorted() if a.printer and a.serial is None]
+
+        def macs(results: Sequence[TargetResult]) -> None:
+            for r in results:
+                agent = self.agents[r.host]
+                _count(agent, r)
+                agent.mac_answer(r.walks)
+            self._report("follow-up")
+
+        await self._batch("follow_up", self._engine(), [self._target(a, oids.MAC) for a in unnamed], macs)
+
+    def _sorted(self) -> list[Agent]:
+        return sorted(self.agents.values(), key=_address_key)
+
+    def _engine(self, *, max_repetitions: int = 8, max_rows: int = 1000) -> Engine:
+        # Agents known to answer: two retries; small GETBULKs (these columns have a few rows).
+        return Engine(
+            timeout_s=self.options.timeout_s,
+            retries=max(2, self.options.retries),
+            max_pps=self.options.max_pps,
+            max_repetitions=max_repetitions,
+            max_rows=max_rows,
+        )
+
+    def _target(self, agent: Agent, plan: Plan) -> Target:
+        return Target(agent.address, agent.port, plan=plan, community=agent.community, version=agent.version)
+
+    async def _batch(
+        self, phase: str, engine: Engine, targets: list[Target], got: Callable[[Sequence[TargetResult]], None]
+    ) -> None:
+        if not targets:
+            return
+        self._report(phase)
+        batch: Batch = engine.start(targets, local_address=self.options.local_address)
+        try:
+            await collect_async(batch, on_results=got)
+        finally:
+            s = batch.statistics()
+            w = self.wire.setdefault(phase, Wire(header_bytes=UDP_IP_HEADERS))
+            w.packets_sent += s["packets_sent"]
+            w.bytes_sent += s["bytes_sent"]
+            w.packets_received += s["packets_received"]
+            w.bytes_received += s["bytes_received"]
+
+    def _report(self, phase: str) -> None:
+        p = self.progress
+        p.phase = phase
+        t = self.total()
+        p.packets_sent, p.bytes_sent = t.packets_sent, t.bytes_sent
+        p.elapsed_s = time.monotonic() - self._started
+        if self.on_progress is not None:
+            self.on_progress(p)
+
+    def summary(self) -> dict[str, object]:
+        """Counts and bytes, as the CLI's summary line and ``--json`` summary give them."""
+        t = self.total()
+        printers = self.printers
+        return {
+            "outcome": self.outcome,
+            "sweeps": list(self.sweeps),
+            "addresses": self.progress.addresses,
+            "alive": self.progress.alive,
+            "agents": len(self.agents),
+            "printers": len(printers),
+            "with_serial": sum(1 for a in printers if a.serial),
+            "packets_sent": t.packets_sent,
+            "bytes_sent": t.bytes_sent,
+            "wire_bytes_sent": self.wire_bytes_sent(),
+            "bytes_received": t.bytes_received,
+            "phases": {
+                k: {
+                    "packets_sent": w.packets_sent,
+                    "bytes_sent": w.bytes_sent,
+                    "bytes_received": w.bytes_received,
+                }
+                for k, w in self.wire.items()
+            },
+            "elapsed_s": round(self.progress.elapsed_s, 3),
+        }
+
+
+def _count(agent: Agent, r: TargetResult) -> None:
+    agent.packets_sent += r.packets_sent
+    agent.bytes_sent += r.bytes_sent
+    agent.bytes_received += r.bytes_received
+
+
+def _address_key(agent: Agent) -> tuple[int, ...]:
+    return tuple(int(x) for x in agent.address.split("."))
+
+
+async def discover_async(networks: Sequence[str], options: Options | None = None) -> Discovery:
+    """Runs a discovery to its end (or ``limit_s``) and returns it (see :class:`Discovery`)."""
+    d = Discovery(networks, options or Options())
+    await d.run()
+    return d
+
+
+def discover(networks: Sequence[str], options: Options | None = None) -> Discovery:
+    """:func:`discover_async` from synchronous code (runs its own Trio loop)."""
+    return trio.run(discover_async, networks, options)
