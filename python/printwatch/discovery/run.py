@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeVar
 
 import trio
 
@@ -38,6 +38,7 @@ from printwatch.discovery.identify import Agent
 from printwatch.discovery.sweep import Live, expand_networks, icmp_kind, icmp_sweep_async
 from printwatch.engine import collect_async
 
+T = TypeVar("T")
 Mode = Literal["auto", "icmp", "snmp"]
 Version = Literal["1", "2c", "auto"]
 
@@ -145,6 +146,9 @@ class Discovery:
     outcome: str = "running"
     _nets: list[_Network] = field(default_factory=list)
     _started: float = 0.0
+    _main_running: bool = False
+    _probe_running: bool = False
+    _probe_is_main: bool = False
 
     def __post_init__(self) -> None:
         self.options.check()
@@ -195,15 +199,30 @@ class Discovery:
         return self.printers
 
     async def _phases(self) -> None:
-        to_probe = await self._sweep()
-        await self._probe(to_probe)
-        await self._identify()
-        await self._follow_up()
+        """Three stages joined by channels, so that a printer is identified while the sweep goes
+        on (and a cancel keeps printers, not only addresses): the sweep feeds the prober
+        addresses, the prober feeds the identifier agents."""
+        alive_send, alive_recv = trio.open_memory_channel[list[tuple[str, str]]](math.inf)
+        agent_send, agent_recv = trio.open_memory_channel[list[Agent]](math.inf)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._identify_stage, agent_recv)
+            nursery.start_soon(self._probe_stage, alive_recv, agent_send)
+            async with alive_send:
+                await self._sweep(alive_send)
 
-    # -- phase 1: which addresses are alive ------------------------------------------------
+    def _rate(self, stage: str) -> int:
+        """This stage's share of ``max_pps`` for a batch starting now: the main sweep 80% and the
+        others 10% each while it runs; after it, the prober 70% and the identifier 30%; the
+        identifier alone 100%. The shares of the stages running at once never exceed the cap."""
+        share = {"main": 0.8, "probe": 0.1, "identify": 0.1}
+        if not self._main_running:
+            share = {"probe": 0.7, "identify": 0.3} if self._probe_running else {"identify": 1.0}
+        return max(1, int(self.options.max_pps * share.get(stage, 0.1)))
 
-    async def _sweep(self) -> list[tuple[str, str]]:
-        """The addresses to probe over SNMP, each with how it was found alive."""
+    # -- stage 1: which addresses are alive ------------------------------------------------
+
+    async def _sweep(self, alive: trio.MemorySendChannel[list[tuple[str, str]]]) -> None:
+        """Sends the addresses to probe over SNMP to the prober, each with how it was found."""
         mode = self.options.mode
         kind = icmp_kind() if mode != "snmp" else None
         if mode == "icmp" and kind is None:
@@ -212,27 +231,30 @@ class Discovery:
                 "(net.ipv4.ping_group_range); use --mode snmp or auto"
             )
         if kind is None:
+            # The SNMP probe of every address is the sweep: the prober runs it at the main rate.
             self.sweeps.append("snmp")
-            return [(a, "snmp") for n in self._nets for a in n.addresses]
+            self._probe_is_main = True
+            await alive.send([(a, "snmp") for n in self._nets for a in n.addresses])
+            return
         label = f"icmp-{kind}"
         self.sweeps.append(label)
         addresses = [a for n in self._nets for a in n.addresses]
         owner = [i for i, n in enumerate(self._nets) for _ in n.addresses]
-        alive: set[str] = set()
         self._report("icmp")
+        self._main_running = True
         sweep = IcmpSweep(
             addresses,
             kind=kind,
             timeout_s=self.options.timeout_s,
             retries=self.options.retries,
-            max_pps=self.options.max_pps,
+            max_pps=self._rate("main"),
         )
 
         def found(batch: Sequence[Live]) -> None:
-            for index, address, _rtt in batch:
-                alive.add(address)
+            for index, _address, _rtt in batch:
                 self._nets[owner[index]].alive += 1
-            self.progress.alive = len(alive)
+            self.progress.alive += len(batch)
+            alive.send_nowait([(address, label) for _index, address, _rtt in batch])
 
         def step() -> None:
             s = sweep.statistics()
@@ -243,69 +265,100 @@ class Discovery:
         try:
             await icmp_sweep_async(sweep, on_found=found, on_step=step)
         finally:
+            self._main_running = False
             step()
-        out = [(a, label) for a in addresses if a in alive]
         if mode == "auto":
             silent = [n for n in self._nets if n.alive == 0]
             if silent:
                 self.sweeps.append("snmp")
-                out.extend((a, "snmp") for n in silent for a in n.addresses)
-        return out
+                await alive.send([(a, "snmp") for n in silent for a in n.addresses])
 
     def _icmp_wire(
         self, packets_sent: int, bytes_sent: int, packets_received: int, bytes_received: int
     ) -> None:
         self.wire["icmp"] = Wire(packets_sent, bytes_sent, packets_received, bytes_received, IP_HEADER)
 
-    # -- phase 2: which addresses are SNMP agents ------------------------------------------
+    # -- stage 2: which addresses are SNMP agents ------------------------------------------
 
-    async def _probe(self, addresses: list[tuple[str, str]]) -> None:
+    async def _probe_stage(
+        self,
+        alive: trio.MemoryReceiveChannel[list[tuple[str, str]]],
+        agents: trio.MemorySendChannel[list[Agent]],
+    ) -> None:
+        async with agents:
+            self._probe_running = True
+            try:
+                await _in_groups(alive, lambda group: self._probe(group, agents))
+            finally:
+                self._probe_running = False
+
+    async def _probe(
+        self, addresses: list[tuple[str, str]], out: trio.MemorySendChannel[list[Agent]]
+    ) -> None:
         how = dict(addresses)
         left = [a for a, _ in addresses]
-        for index, community in enumerate(self.options.communities):
-            if not left:
-                break
-            raw = community.encode() if isinstance(community, str) else bytes(community)
-            targets = [
-                Target(a, self.options.port, plan=oids.PROBE, community=raw, version=self.options.version)
-                for a in left
-            ]
-            answered: set[str] = set()
+        main = self._probe_is_main
+        self._main_running = self._main_running or main
+        try:
+            for index, community in enumerate(self.options.communities):
+                if not left:
+                    break
+                left = await self._probe_with(index, community, left, how, out, "main" if main else "probe")
+        finally:
+            if main:
+                self._main_running = False
 
-            def got(
-                results: Sequence[TargetResult],
-                raw: bytes = raw,
-                index: int = index,
-                answered: set[str] = answered,
-            ) -> None:
-                for r in results:
+    async def _probe_with(
+        self,
+        index: int,
+        community: str | bytes,
+        addresses: list[str],
+        how: dict[str, str],
+        out: trio.MemorySendChannel[list[Agent]],
+        stage: str,
+    ) -> list[str]:
+        """Probes ``addresses`` with one community; returns those still silent."""
+        raw = community.encode() if isinstance(community, str) else bytes(community)
+        version = self.options.version
+        targets = [
+            Target(a, self.options.port, plan=oids.PROBE, community=raw, version=version) for a in addresses
+        ]
+        answered: set[str] = set()
+
+        def got(results: Sequence[TargetResult]) -> None:
+            new = []
+            for r in results:
+                if index == 0:
                     self.progress.probed += 1
-                    if not r.reachable:
-                        continue
-                    agent = Agent(
-                        r.host, r.port, index, raw, "1" if r.version == "1" else "2c", r.rtt_ms, how[r.host]
-                    )
-                    agent.probe_answer(r.gets)
-                    _count(agent, r)
-                    agent.probe_bytes_sent = r.bytes_sent
-                    self.agents[r.host] = agent
-                    answered.add(r.host)
-                self.progress.agents = len(self.agents)
-                if self.options.mode == "snmp" or "snmp" in self.sweeps:
-                    self.progress.swept = self.progress.probed
-                self._report("probe")
+                if not r.reachable:
+                    continue
+                v: Literal["1", "2c"] = "1" if r.version == "1" else "2c"
+                agent = Agent(r.host, r.port, index, raw, v, r.rtt_ms, how[r.host])
+                agent.probe_answer(r.gets)
+                _count(agent, r)
+                agent.probe_bytes_sent = r.bytes_sent
+                self.agents[r.host] = agent
+                answered.add(r.host)
+                new.append(agent)
+            if new:
+                out.send_nowait(new)
+            self.progress.agents = len(self.agents)
+            if self._probe_is_main:
+                self.progress.swept = self.progress.probed
+            self._report("probe")
 
-            engine = Engine(
-                timeout_s=self.options.timeout_s, retries=self.options.retries, max_pps=self.options.max_pps
-            )
-            await self._batch("probe", engine, targets, got)
-            left = [a for a in left if a not in answered]
+        engine = Engine(
+            timeout_s=self.options.timeout_s, retries=self.options.retries, max_pps=self._rate(stage)
+        )
+        await self._batch("probe", engine, targets, got)
+        return [a for a in addresses if a not in answered]
 
-    # -- phases 3 and 4: what each agent is ------------------------------------------------
+    # -- stage 3: what each agent is -------------------------------------------------------
 
-    async def _identify(self) -> None:
-        agents = self._sorted()
+    async def _identify_stage(self, agents: trio.MemoryReceiveChannel[list[Agent]]) -> None:
+        await _in_groups(agents, self._identify)
 
+    async def _identify(self, agents: list[Agent]) -> None:
         def got(results: Sequence[TargetResult]) -> None:
             for r in results:
                 agent = self.agents[r.host]
@@ -316,10 +369,9 @@ class Discovery:
             self.progress.printers = len(self.printers)
             self._report("identify")
 
-        await self._batch("identify", self._engine(), [self._target(a, oids.IDENTIFY) for a in agents], got)
-
-    async def _follow_up(self) -> None:
-        undecided = [a for a in self._sorted() if a.identified and not a.printer]
+        targets = [self._target(a, oids.IDENTIFY) for a in agents]
+        await self._batch("identify", self._engine(), targets, got)
+        undecided = [a for a in agents if a.identified and not a.printer]
 
         def searched(results: Sequence[TargetResult]) -> None:
             for r in results:
@@ -327,19 +379,19 @@ class Discovery:
                 _count(agent, r)
                 agent.search_answer(r.walks)
             self.progress.printers = len(self.printers)
-            self._report("follow-up")
+            self._report("identify")
 
         # One row of each walk: a GETBULK of two repetitions whose second row hits the row cap.
         search = self._engine(max_repetitions=2, max_rows=1)
         await self._batch("follow_up", search, [self._target(a, oids.SEARCH) for a in undecided], searched)
-        unnamed = [a for a in self._sorted() if a.printer and a.serial is None]
+        unnamed = [a for a in agents if a.printer and a.serial is None]
 
         def macs(results: Sequence[TargetResult]) -> None:
             for r in results:
                 agent = self.agents[r.host]
                 _count(agent, r)
                 agent.mac_answer(r.walks)
-            self._report("follow-up")
+            self._report("identify")
 
         await self._batch("follow_up", self._engine(), [self._target(a, oids.MAC) for a in unnamed], macs)
 
@@ -351,7 +403,7 @@ class Discovery:
         return Engine(
             timeout_s=self.options.timeout_s,
             retries=max(2, self.options.retries),
-            max_pps=self.options.max_pps,
+            max_pps=self._rate("identify"),
             max_repetitions=max_repetitions,
             max_rows=max_rows,
         )
@@ -411,6 +463,30 @@ class Discovery:
             },
             "elapsed_s": round(self.progress.elapsed_s, 3),
         }
+
+
+#: How long a stage lets work pile up before it starts a batch with it.
+GROUP_LINGER_S = 0.1
+
+
+async def _in_groups(
+    recv: trio.MemoryReceiveChannel[list[T]], handle: Callable[[list[T]], Awaitable[None]]
+) -> None:
+    """Calls ``handle`` with everything that arrived on ``recv`` (after a short linger), one
+    group at a time, until the channel is closed and empty."""
+    async with recv:
+        while True:
+            try:
+                group = list(await recv.receive())
+            except trio.EndOfChannel:
+                return
+            await trio.sleep(GROUP_LINGER_S)
+            while True:
+                try:
+                    group.extend(recv.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            await handle(group)
 
 
 def _count(agent: Agent, r: TargetResult) -> None:
