@@ -114,14 +114,14 @@ def test_communities_are_tried_in_order() -> None:
 
 def test_a_time_limit_stops_and_keeps_what_was_found() -> None:
     with Simulator(printer_recordings(), count=200, base="127.33.0.1", port=0) as sim:
-        # A /16 at 4,000 packets/s would take 16 s: the limit stops it after 0.6 s.
-        opts = Options(port=sim.port, mode="snmp", max_pps=4_000, timeout_s=0.2, limit_s=0.6)
+        # A /16 at 4,000 packets/s would take 16 s: the limit stops it after 1 s.
+        opts = Options(port=sim.port, mode="snmp", max_pps=4_000, timeout_s=0.2, limit_s=1.0)
         started = time.monotonic()
         d = discover(["127.33.0.0/16"], opts)
         took = time.monotonic() - started
         assert d.outcome == "limited"
-        assert took < 1.2, took
-        # The fleet is at the start of the range, so the first 0.6 s reach it.
+        assert took < 2.0, took
+        # The fleet is at the start of the range, so the first second reaches it.
         assert len(d.agents) >= 100
         assert d.wire["probe"].packets_sent < 4_000
 

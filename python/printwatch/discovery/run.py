@@ -285,26 +285,52 @@ class Discovery:
         alive: trio.MemoryReceiveChannel[list[tuple[str, str]]],
         agents: trio.MemorySendChannel[list[Agent]],
     ) -> None:
+        """Probes each group of addresses as it comes. One probe batch sends at a time (the
+        ``sending`` slot, so the stage keeps its share of the cap), but a batch that has sent
+        everything waits for its last answers while the next group's batch sends: on a network
+        where most addresses answer ICMP, the groups would otherwise queue behind each other's
+        timeouts."""
+        sending = trio.Semaphore(1)
         async with agents:
             self._probe_running = True
             try:
-                await _in_groups(alive, lambda group: self._probe(group, agents))
+                async with trio.open_nursery() as nursery:
+
+                    async def each(group: list[tuple[str, str]]) -> None:
+                        await sending.acquire()
+                        nursery.start_soon(self._probe, group, agents, sending)
+
+                    await _in_groups(alive, each)
             finally:
                 self._probe_running = False
 
     async def _probe(
-        self, addresses: list[tuple[str, str]], out: trio.MemorySendChannel[list[Agent]]
+        self,
+        addresses: list[tuple[str, str]],
+        out: trio.MemorySendChannel[list[Agent]],
+        sending: trio.Semaphore,
     ) -> None:
+        """Probes ``addresses`` with each community in turn; called holding ``sending``, which
+        it gives back as soon as a batch has sent everything (and takes again for the next
+        community)."""
         how = dict(addresses)
         left = [a for a, _ in addresses]
         main = self._probe_is_main
         self._main_running = self._main_running or main
+        held = True
         try:
             for index, community in enumerate(self.options.communities):
                 if not left:
                     break
-                left = await self._probe_with(index, community, left, how, out, "main" if main else "probe")
+                if not held:
+                    await sending.acquire()
+                held = True
+                stage = "main" if main else "probe"
+                left = await self._probe_with(index, community, left, how, out, stage, sending)
+                held = False
         finally:
+            if held:
+                sending.release()
             if main:
                 self._main_running = False
 
@@ -316,8 +342,10 @@ class Discovery:
         how: dict[str, str],
         out: trio.MemorySendChannel[list[Agent]],
         stage: str,
+        sending: trio.Semaphore,
     ) -> list[str]:
-        """Probes ``addresses`` with one community; returns those still silent."""
+        """Probes ``addresses`` with one community; returns those still silent. Releases
+        ``sending`` once every address has been sent its probe (or the batch ends)."""
         raw = community.encode() if isinstance(community, str) else bytes(community)
         version = self.options.version
         targets = [
@@ -350,7 +378,7 @@ class Discovery:
         engine = Engine(
             timeout_s=self.options.timeout_s, retries=self.options.retries, max_pps=self._rate(stage)
         )
-        await self._batch("probe", engine, targets, got)
+        await self._batch("probe", engine, targets, got, sending)
         return [a for a in addresses if a not in answered]
 
     # -- stage 3: what each agent is -------------------------------------------------------
@@ -412,15 +440,45 @@ class Discovery:
         return Target(agent.address, agent.port, plan=plan, community=agent.community, version=agent.version)
 
     async def _batch(
-        self, phase: str, engine: Engine, targets: list[Target], got: Callable[[Sequence[TargetResult]], None]
+        self,
+        phase: str,
+        engine: Engine,
+        targets: list[Target],
+        got: Callable[[Sequence[TargetResult]], None],
+        sending: trio.Semaphore | None = None,
     ) -> None:
+        """Runs one engine batch to its end, counting its packets and bytes under ``phase``.
+        ``sending`` (held by the caller) is released once every target has been sent its first
+        request (for one-request plans), or at the end."""
+        released = sending is None
+
+        def release() -> None:
+            nonlocal released
+            if not released and sending is not None:
+                released = True
+                sending.release()
+
         if not targets:
+            release()
             return
         self._report(phase)
         batch: Batch = engine.start(targets, local_address=self.options.local_address)
+
+        async def release_when_sent() -> None:
+            while not batch.done:
+                s = batch.statistics()
+                if s["packets_sent"] + s["send_errors"] - s["retries"] >= len(targets):
+                    break
+                await trio.sleep(0.02)
+            release()
+
         try:
-            await collect_async(batch, on_results=got)
+            async with trio.open_nursery() as nursery:
+                if not released:
+                    nursery.start_soon(release_when_sent)
+                await collect_async(batch, on_results=got)
         finally:
+            release()
             s = batch.statistics()
             w = self.wire.setdefault(phase, Wire(header_bytes=UDP_IP_HEADERS))
             w.packets_sent += s["packets_sent"]
