@@ -28,10 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     poll = commands.add_parser(
         "poll",
-        help="poll printers once: system group, status scalars and the Printer-MIB tables",
-        description="Poll each TARGET (host[:port], port 161 by default) once and print whether it "
-        "answered, its system group, and the raw rows of the Printer-MIB tables it walked. "
-        "Exit status 0 if any target answered, 1 if none did, 2 for a bad target.",
+        help="poll printers once: identity, status, meters, supplies, trays and alerts",
+        description="Poll each TARGET (host[:port], port 161 by default) once, in two steps (the "
+        "standard MIBs, then the vendor's meter OIDs), and print its identity, status, billing "
+        "meters, supplies, trays and alerts: a table per target, or one JSON object per line "
+        "with --json. Exit status 0 if any target answered, 1 if none did, 2 for a bad target.",
     )
     poll.add_argument("targets", nargs="+", metavar="TARGET", help="host[:port]")
     poll.add_argument("--community", default="public", help="SNMP community (default public)")

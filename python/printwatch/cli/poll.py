@@ -1,75 +1,73 @@
-"""``printwatch poll``: one poll of each target, as text or as one JSON object per line."""
+"""``printwatch poll``: one poll of each target, as text or as one JSON object per line.
+
+A poll has two steps (see :mod:`printwatch.poller.plans`): the base plan for every target,
+then, for each target that answered, the GETs of its vendor's meter map. Each target's results
+become the poll document of the shared contract (:func:`printwatch.mib.interpret`).
+
+Credentials are a :data:`TargetFactory` (today community-based v1/v2c,
+:func:`community_targets`), so other kinds of credentials only add a factory.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Mapping
 from typing import Any, Literal, TextIO
 
-from printwatch._core import Engine, Target, TargetResult, VarBind
+from printwatch._core import Engine, Plan, Target, TargetResult
+from printwatch.cli.poll_text import print_text
 from printwatch.engine import parse_target, poll
-from printwatch.poller.plans import STATUS, SYSTEM, TABLE_NAMES, raw_plan
+from printwatch.mib import interpret, utc_now, vendor_of
+from printwatch.mib.tables import present
+from printwatch.mib.text import decode_text
+from printwatch.poller.plans import SYSTEM, base_plan, vendor_plan
 
 Version = Literal["1", "2c", "auto"]
-EXCEPTIONS = frozenset({"NoSuchObject", "NoSuchInstance", "EndOfMibView"})
+#: Builds the engine's Target for an address and a plan, with the right credentials.
+TargetFactory = Callable[[str, int, Plan], Target]
 
 
-def json_value(vb: VarBind) -> Any:
-    """A varbind's value as JSON: text when an octet string is printable UTF-8, else hex."""
-    value = vb.value
-    if isinstance(value, bytes):
-        try:
-            text = value.decode("utf-8")
-        except UnicodeDecodeError:
-            return value.hex()
-        return text if text.isprintable() else value.hex()
-    return value
+def community_targets(community: str, version: Version) -> TargetFactory:
+    """SNMPv1/v2c targets with one community."""
+
+    def make(host: str, port: int, plan: Plan) -> Target:
+        return Target(host, port, plan=plan, community=community, version=version)
+
+    return make
 
 
-def result_json(spec: str, r: TargetResult) -> dict[str, Any]:
-    """The raw shape of one polled target (issue 4 grows it into DESIGN.md's full shape)."""
-    if not r.reachable:
-        return {"target": spec, "reachable": False, "error": r.status}
-    # Scalars the agent does not have (noSuchObject, ...) are left out, never shown as values.
-    gets = {oid: vb for oid, vb in r.gets.items() if vb.type not in EXCEPTIONS}
-    sys_group = {name: json_value(gets[oid]) for name, oid in SYSTEM.items() if oid in gets}
-    if isinstance(sys_group.get("uptime"), int):
-        sys_group["uptime_s"] = sys_group.pop("uptime") // 100
-    status = {name: json_value(gets[oid]) for name, oid in STATUS.items() if oid in gets}
-    tables = {
-        TABLE_NAMES.get(root, root): [[vb.oid, vb.type, json_value(vb)] for vb in rows]
-        for root, rows in r.walks.items()
-    }
-    return {
-        "target": spec,
-        "reachable": True,
-        "version": r.version,
-        "rtt_ms": None if r.rtt_ms is None else round(r.rtt_ms, 3),
-        "sys": sys_group,
-        "status": status,
-        "tables": tables,
-        "failures": [{"op": op, "oid": oid, "kind": kind, "detail": d} for op, oid, kind, d in r.failures],
-        "wire": {
-            "packets_sent": r.packets_sent,
-            "bytes_sent": r.bytes_sent,
-            "bytes_received": r.bytes_received,
-        },
-    }
+def vendor_from(result: TargetResult) -> str | None:
+    """The vendor of a base-plan result (sysDescr and sysObjectID)."""
+    descr = present(result.gets, SYSTEM["descr"])
+    object_id = present(result.gets, SYSTEM["object_id"])
+    return vendor_of(
+        decode_text(descr.value) if descr is not None else None,
+        object_id.value if object_id is not None and isinstance(object_id.value, str) else None,
+    )
 
 
-def print_text(doc: dict[str, Any], out: TextIO) -> None:
-    if not doc["reachable"]:
-        print(f"{doc['target']}: no answer ({doc['error']})", file=out)
-        return
-    print(f"{doc['target']}: answered SNMPv{doc['version']} in {doc['rtt_ms']} ms", file=out)
-    for name, value in {**doc["sys"], **doc["status"]}.items():
-        print(f"  {name}: {value}", file=out)
-    for name, rows in doc["tables"].items():
-        print(f"  {name}: {len(rows)} varbinds", file=out)
-        for oid, vtype, value in rows:
-            print(f"    {oid} = {vtype}: {value}", file=out)
-    for f in doc["failures"]:
-        print(f"  failed: {f['op']} {f['oid']}: {f['kind']} ({f['detail']})", file=out)
+def poll_documents(
+    addresses: list[tuple[str, str, int]],
+    make_target: TargetFactory,
+    *,
+    engine: Engine,
+    thresholds: Mapping[str, float] | None = None,
+) -> list[dict[str, Any]]:
+    """Polls ``(name, host, port)`` targets in two steps; their poll documents, in order."""
+    time = utc_now()
+    first = poll([make_target(host, port, base_plan()) for _, host, port in addresses], engine=engine)
+    answered = [i for i, r in enumerate(first) if r.reachable]
+    second = poll(
+        [make_target(addresses[i][1], addresses[i][2], vendor_plan(vendor_from(first[i]))) for i in answered],
+        engine=engine,
+    )
+    extra: dict[int, TargetResult] = dict(zip(answered, second, strict=True))
+    docs = []
+    for i, (name, _, _) in enumerate(addresses):
+        more = [extra[i]] if i in extra else []
+        docs.append(interpret(first[i], *more, target=name, time=time, thresholds=thresholds))
+    return docs
 
 
 def run_poll(
@@ -82,20 +80,18 @@ def run_poll(
     out: TextIO = sys.stdout,
 ) -> int:
     """Polls every target; exit status 0 if any answered, 1 if none did, 2 for a bad target."""
-    plan = raw_plan()
-    targets = []
+    addresses = []
     for spec in specs:
         try:
             host, port = parse_target(spec)
         except ValueError as err:
             print(f"printwatch poll: {err}", file=sys.stderr)
             return 2
-        targets.append(Target(host, port, plan=plan, community=community, version=version))
-    results = poll(targets, engine=engine)
-    for spec, r in zip(specs, results, strict=True):
-        doc = result_json(spec, r)
+        addresses.append((spec, host, port))
+    docs = poll_documents(addresses, community_targets(community, version), engine=engine)
+    for doc in docs:
         if as_json:
-            print(json.dumps(doc, separators=(",", ":")), file=out)
+            print(json.dumps(doc, separators=(",", ":"), ensure_ascii=False), file=out)
         else:
             print_text(doc, out)
-    return 0 if any(r.reachable for r in results) else 1
+    return 0 if any(doc["reachable"] for doc in docs) else 1

@@ -1,0 +1,81 @@
+"""Honest levels: Printer-MIB special values, percentages, clamping and states.
+
+RFC 3805 gives levels and capacities special negative values: -1 "other" (no restriction),
+-2 "unknown", -3 "some remaining" (level only). A percentage is computed only from a level of
+0 or more against a positive capacity, or from a level whose unit is percent; anything else
+leaves it null. A level above its capacity is clamped to the capacity and flagged.
+
+Error handling: pure functions of integers; no input raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+SOME_REMAINING = -3
+UNKNOWN = -2
+OTHER = -1
+
+#: Default low thresholds in percent, by supply type (``default`` for every other type; trays
+#: use ``input``). Configurable: ``interpret(..., thresholds={"toner": 15})``.
+DEFAULT_THRESHOLDS: dict[str, float] = {"default": 10.0, "input": 10.0}
+
+
+@dataclass
+class Level:
+    """What a level means: a percentage or none, a state, whether it is coarse, and flags."""
+
+    percent: float | None
+    state: str
+    coarse: bool = False
+    flags: list[str] = field(default_factory=list)
+
+
+def low_threshold(kind: str | None, thresholds: Mapping[str, float] | None) -> float:
+    merged = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
+    return merged.get(kind or "default", merged["default"])
+
+
+def read_level(level: int | None, capacity: int | None, *, unit_percent: bool, low_percent: float) -> Level:
+    """The percentage and state of one supply or tray (see the module docstring).
+
+    ``coarse`` is set where the printer can only say roughly how much is left: "some
+    remaining" (-3), or a capacity of 1 to 3 steps (a level of 0..3 out of 3 is not a
+    percentage anyone should order by).
+    """
+    flags: list[str] = []
+    if level is None:
+        return Level(None, "unknown", flags=["missing_level"])
+    if level == SOME_REMAINING:
+        return Level(None, "some_remaining", coarse=True)
+    if level in (UNKNOWN, OTHER):
+        return Level(None, "unknown")
+    if level < 0:
+        return Level(None, "unknown", flags=["invalid_level"])
+    percent: float | None = None
+    coarse = False
+    if capacity is not None and capacity > 0:
+        if level > capacity:
+            level = capacity
+            flags.append("clamped")
+        percent = round(100.0 * level / capacity, 1)
+        coarse = capacity <= 3
+    elif unit_percent:
+        if level > 100:
+            level = 100
+            flags.append("clamped")
+        percent = float(level)
+    elif level == 0:
+        percent = 0.0
+    if capacity is not None and capacity < -2:
+        flags.append("invalid_capacity")
+    if percent is None:
+        return Level(None, "unknown", flags=flags)
+    if percent <= 0:
+        state = "empty"
+    elif percent <= low_percent:
+        state = "low"
+    else:
+        state = "ok"
+    return Level(percent, state, coarse=coarse, flags=flags)

@@ -1,0 +1,158 @@
+"""Billing meters: the vendor's map first, then the PWG Imaging System counters, then sums of
+the parts the printer gave, then prtMarkerLifeCount (RFC 3805) for the total.
+
+Every meter comes with its evidence, the OID it was read from, the raw value and the rule that
+mapped it (``{"oid": ..., "raw": ..., "rule": "sharp.black"}``): billing disputes are settled
+with this.
+
+Error handling: a single reading never yields a negative or garbage count. A value of the
+wrong type, a negative number (an agent's -1 for "not supported", or a signed overflow of a
+counter), an octet string that is not a number or a record that is absent leaves the meter out
+and keeps a warning naming the OID. Counter32 wraps and resets across readings are the store's
+business (it has the history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from printwatch._core import VarBind
+from printwatch.mib import oids
+from printwatch.mib.tables import EXCEPTIONS, INTEGER_TYPES, as_int, columns
+from printwatch.mib.vendors import MeterRule, VendorMap, load_maps
+
+#: prtMarkerCounterUnit values that count pages (impressions or sheets), not length or time.
+PAGE_UNITS = frozenset({7, 8})
+#: Sums made when a printer gives the parts but not the whole: (whole, parts).
+SUMS = (
+    ("copy", ("copy_black", "copy_color")),
+    ("print", ("print_black", "print_color")),
+    ("black", ("copy_black", "print_black")),
+    ("color", ("copy_color", "print_color")),
+    ("total", ("black", "color")),
+)
+MAX_COUNT = 2**63 - 1
+
+
+def brother_counter(data: bytes, code: int) -> int | None:
+    """One record of BROTHER-MIB brInfoCounter: 7-byte records (code, 0x01, 0x04, value as a
+    32-bit big-endian integer); None when the code is absent or the bytes are malformed."""
+    for start in range(0, len(data) - 6, 7):
+        record = data[start : start + 7]
+        if record[0] == code and record[2] == 4:
+            return int.from_bytes(record[3:7], "big")
+    return None
+
+
+def _value(rule: MeterRule, vb: VarBind, warnings: list[str]) -> int | None:
+    if rule.decode == "brother_counter":
+        if not isinstance(vb.value, bytes):
+            warnings.append(f"{vb.oid}: {rule.rule} expects an octet string, got {vb.type}")
+            return None
+        value = brother_counter(vb.value, rule.code or 0)
+        if value is None:
+            warnings.append(f"{vb.oid}: {rule.rule}: no record {rule.code:02x} in brInfoCounter")
+        return value
+    if vb.type not in INTEGER_TYPES and vb.type != "OctetString":
+        warnings.append(f"{vb.oid}: {rule.rule} has the wrong type {vb.type}")
+        return None
+    value = as_int(vb)
+    if value is None:
+        warnings.append(f"{vb.oid}: {rule.rule} is not a number ({vb.value!r})")
+        return None
+    if value < 0 or value > MAX_COUNT:
+        warnings.append(f"{vb.oid}: {rule.rule} is {value}, not a page count; left out")
+        return None
+    return value
+
+
+def _apply(
+    vmap: VendorMap,
+    gets: Mapping[str, VarBind],
+    meters: dict[str, int],
+    evidence: dict[str, dict[str, Any]],
+    warnings: list[str],
+) -> None:
+    if vmap.guard is not None:
+        guard = gets.get(vmap.guard.oid)
+        if guard is None or guard.type in EXCEPTIONS or as_int(guard) != vmap.guard.equals:
+            return
+    for rule in vmap.meters:
+        if rule.name in meters:
+            continue
+        vb = gets.get(rule.oid)
+        if vb is None or vb.type in EXCEPTIONS:
+            continue
+        value = _value(rule, vb, warnings)
+        if value is not None:
+            meters[rule.name] = value
+            raw = vb.value.hex() if isinstance(vb.value, bytes) and rule.decode != "number" else as_int(vb)
+            evidence[rule.name] = {"oid": rule.oid, "raw": raw, "rule": rule.rule}
+
+
+def _life_count(marker_rows: Sequence[VarBind], warnings: list[str]) -> tuple[str, int] | None:
+    """prtMarkerLifeCount of the first marker that counts pages."""
+    cols = columns(oids.PRT_MARKER_TABLE, marker_rows)
+    units = cols.get(oids.MARKER_COLUMNS["counter_unit"], {})
+    for index, vb in sorted(cols.get(oids.MARKER_COLUMNS["life_count"], {}).items()):
+        unit = as_int(units.get(index))
+        if unit is not None and unit not in PAGE_UNITS:
+            warnings.append(
+                f"{vb.oid}: prtMarkerLifeCount counts {oids.COUNTER_UNITS.get(unit, unit)}, not pages"
+            )
+            continue
+        value = as_int(vb) if vb.type in INTEGER_TYPES else None
+        if value is None or value < 0:
+            warnings.append(f"{vb.oid}: prtMarkerLifeCount is not a page count ({vb.value!r}, {vb.type})")
+            continue
+        return vb.oid, value
+    return None
+
+
+def read_meters(
+    vendor: str | None,
+    gets: Mapping[str, VarBind],
+    marker_rows: Sequence[VarBind],
+    warnings: list[str],
+) -> tuple[dict[str, int], dict[str, dict[str, Any]]]:
+    """``(meters, meter_evidence)`` for the poll document."""
+    maps = load_maps()
+    meters: dict[str, int] = {}
+    evidence: dict[str, dict[str, Any]] = {}
+    if vendor in maps:
+        _apply(maps[vendor], gets, meters, evidence, warnings)
+    _apply(maps["pwg"], gets, meters, evidence, warnings)
+    for whole, parts in SUMS:
+        if whole not in meters and all(p in meters for p in parts):
+            meters[whole] = sum(meters[p] for p in parts)
+            evidence[whole] = {
+                "oid": "+".join(evidence[p]["oid"] for p in parts),
+                "raw": meters[whole],
+                "rule": f"sum({','.join(parts)})",
+            }
+    if "total" not in meters:
+        found = _life_count(marker_rows, warnings)
+        if found is not None:
+            oid, value = found
+            meters["total"] = value
+            evidence["total"] = {"oid": oid, "raw": value, "rule": "prtMarkerLifeCount"}
+    ordered = {name: meters[name] for name in sorted(meters, key=_order)}
+    return ordered, {name: evidence[name] for name in ordered}
+
+
+_ORDER = (
+    "total",
+    "black",
+    "color",
+    "print",
+    "copy",
+    "print_black",
+    "print_color",
+    "copy_black",
+    "copy_color",
+)
+
+
+def _order(name: str) -> tuple[int, str]:
+    return (_ORDER.index(name) if name in _ORDER else len(_ORDER), name)

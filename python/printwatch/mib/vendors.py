@@ -1,0 +1,163 @@
+"""The vendor maps: one TOML data file per vendor in ``printwatch/mib/meters/`` (see its
+README), loaded and checked once.
+
+Error handling: a malformed data file raises ``ValueError`` naming the file and the key (the
+package's own files are checked by the tests, so this is for people adding a vendor).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+
+from printwatch.mib.meternames import METER_NAMES
+
+DECODERS = frozenset({"number", "brother_counter"})
+IDENTITY_DECODERS = frozenset({"text", "hp_pml", "ieee1284_mdl"})
+_OID = re.compile(r"^1\.3\.6\.1\.[0-9]+(\.[0-9]+)+$")
+
+
+@dataclass(frozen=True)
+class MeterRule:
+    """One billing meter read from one OID."""
+
+    name: str
+    oid: str
+    mib: str
+    source: str
+    rule: str
+    decode: str = "number"
+    code: int | None = None
+
+
+@dataclass(frozen=True)
+class IdentityRule:
+    """A model or serial number read from a vendor OID."""
+
+    field: str
+    oid: str
+    source: str
+    decode: str = "text"
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A value an OID must have before a map's meters are believed."""
+
+    oid: str
+    equals: int
+    source: str
+
+
+@dataclass(frozen=True)
+class VendorMap:
+    vendor: str
+    title: str
+    enterprises: tuple[int, ...]
+    sysdescr: tuple[re.Pattern[str], ...]
+    meters: tuple[MeterRule, ...]
+    identity: tuple[IdentityRule, ...]
+    guard: Guard | None
+    path: str
+
+    def oids(self) -> list[str]:
+        """Every OID this map reads, once each, in file order."""
+        seen: dict[str, None] = {}
+        for oid in [*(m.oid for m in self.meters), *(i.oid for i in self.identity)]:
+            seen[oid] = None
+        if self.guard is not None:
+            seen[self.guard.oid] = None
+        return list(seen)
+
+
+def _str(data: dict[str, object], key: str, where: str) -> str:
+    value = data.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{where}: '{key}' must be a non-empty string")
+    return value
+
+
+def _oid(data: dict[str, object], where: str) -> str:
+    oid = _str(data, "oid", where)
+    if not _OID.match(oid):
+        raise ValueError(f"{where}: 'oid' {oid!r} is not a numeric OID under 1.3.6.1")
+    return oid
+
+
+def parse_map(text: str, path: str) -> VendorMap:
+    """One data file → a :class:`VendorMap`; ``ValueError`` naming the file and key if bad."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ValueError(f"{path}: {err}") from None
+    vendor = _str(data, "vendor", path)
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", vendor):
+        raise ValueError(f"{path}: 'vendor' {vendor!r} must be lower-case letters, digits and _")
+    title = _str(data, "title", path)
+    enterprises = data.get("enterprises", [])
+    if not isinstance(enterprises, list) or not all(isinstance(e, int) and e > 0 for e in enterprises):
+        raise ValueError(f"{path}: 'enterprises' must be a list of positive integers")
+    brands = data.get("sysdescr", [])
+    if not isinstance(brands, list) or not all(isinstance(b, str) and b for b in brands):
+        raise ValueError(f"{path}: 'sysdescr' must be a list of non-empty strings")
+    try:
+        patterns = tuple(re.compile(rf"(?<![A-Za-z0-9]){b}(?![A-Za-z0-9])", re.IGNORECASE) for b in brands)
+    except re.error as err:
+        raise ValueError(f"{path}: 'sysdescr' has a bad pattern: {err}") from None
+    meters = []
+    for i, raw in enumerate(data.get("meter", [])):
+        where = f"{path}: meter[{i}]"
+        name = _str(raw, "name", where)
+        if name not in METER_NAMES:
+            raise ValueError(f"{where}: 'name' {name!r} is not one of {sorted(METER_NAMES)}")
+        decode = raw.get("decode", "number")
+        if decode not in DECODERS:
+            raise ValueError(f"{where}: 'decode' {decode!r} is not one of {sorted(DECODERS)}")
+        code = raw.get("code")
+        if decode == "brother_counter" and not isinstance(code, int):
+            raise ValueError(f"{where}: 'code' (an integer) is needed with decode = 'brother_counter'")
+        meters.append(
+            MeterRule(
+                name=name,
+                oid=_oid(raw, where),
+                mib=_str(raw, "mib", where),
+                source=_str(raw, "source", where),
+                rule=f"{vendor}.{name}",
+                decode=decode,
+                code=code,
+            )
+        )
+    identity = []
+    for i, raw in enumerate(data.get("identity", [])):
+        where = f"{path}: identity[{i}]"
+        field = _str(raw, "field", where)
+        if field not in ("model", "serial"):
+            raise ValueError(f"{where}: 'field' must be 'model' or 'serial'")
+        decode = raw.get("decode", "text")
+        if decode not in IDENTITY_DECODERS:
+            raise ValueError(f"{where}: 'decode' {decode!r} is not one of {sorted(IDENTITY_DECODERS)}")
+        identity.append(IdentityRule(field, _oid(raw, where), _str(raw, "source", where), decode))
+    guard = None
+    if "guard" in data:
+        raw = data["guard"]
+        if not isinstance(raw, dict) or not isinstance(raw.get("equals"), int):
+            raise ValueError(f"{path}: 'guard' needs 'oid', an integer 'equals' and 'source'")
+        guard = Guard(_oid(raw, f"{path}: guard"), raw["equals"], _str(raw, "source", f"{path}: guard"))
+    return VendorMap(vendor, title, tuple(enterprises), patterns, tuple(meters), tuple(identity), guard, path)
+
+
+@functools.cache
+def load_maps() -> dict[str, VendorMap]:
+    """Every vendor map shipped with printwatch, by vendor (``pwg`` is the fallback)."""
+    maps: dict[str, VendorMap] = {}
+    for entry in sorted(resources.files("printwatch.mib").joinpath("meters").iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        vmap = parse_map(entry.read_text(encoding="utf-8"), f"meters/{entry.name}")
+        if vmap.vendor in maps:
+            raise ValueError(f"meters/{entry.name}: vendor {vmap.vendor!r} is defined twice")
+        maps[vmap.vendor] = vmap
+    return maps
