@@ -1,8 +1,11 @@
 """From what an agent answered to what it is: printer or not (and why), serial number, MAC.
 
 A printer is an agent whose hrDeviceType (of any device) is hrDevicePrinter, or that has any
-Printer-MIB (RFC 3805) variable. Vendor and model come from ``printwatch.mib`` (the printer
-semantics) once it is on main; until then they are null.
+Printer-MIB (RFC 3805) variable. Vendor, model and serial number are read by the printer
+semantics (:mod:`printwatch.mib.identity`) from what discovery fetched: vendor from sysDescr and
+sysObjectID, model from sysDescr (discovery fetches no model OID), serial from
+prtGeneralSerialNumber.1, else the vendor's serial OID (:func:`vendor_serial_oids`, fetched only
+for printers without the first), else one written in sysDescr.
 
 Error handling: agents send anything; nothing here raises on agent data (a value of the wrong
 type is no evidence).
@@ -16,10 +19,11 @@ from typing import Any, Literal
 
 from printwatch._core import VarBind
 from printwatch.discovery import oids
+from printwatch.mib.identity import model_of, serial_of, vendor_of
+from printwatch.mib.vendors import load_maps
 
 #: Value types that say "not there" rather than giving a value.
 ABSENT = frozenset({"NoSuchObject", "NoSuchInstance", "EndOfMibView", "Null"})
-_PLACEHOLDER_SERIALS = frozenset({"", "0", "unknown", "none", "n/a", "<private>"})
 
 
 def text(vb: VarBind | None) -> str | None:
@@ -37,12 +41,10 @@ def text(vb: VarBind | None) -> str | None:
     return str(value)
 
 
-def serial_from(gets: Mapping[str, VarBind]) -> str | None:
-    """prtGeneralSerialNumber.1, unless it is empty or a placeholder."""
-    serial = text(gets.get(oids.PRT_GENERAL_SERIAL_NUMBER_1))
-    if serial is None or serial.lower() in _PLACEHOLDER_SERIALS or set(serial) <= {"0"}:
-        return None
-    return serial
+def vendor_serial_oids(vendor: str | None) -> list[str]:
+    """The serial-number OIDs of a vendor's data file (none for an unknown vendor)."""
+    vmap = load_maps().get(vendor or "")
+    return [] if vmap is None else [r.oid for r in vmap.identity if r.field == "serial"]
 
 
 def mac_from(rows: Iterable[VarBind]) -> str | None:
@@ -90,16 +92,20 @@ class Agent:
     def probe_answer(self, gets: Mapping[str, VarBind]) -> None:
         self.descr = text(gets.get(oids.SYS_DESCR))
         self.object_id = text(gets.get(oids.SYS_OBJECT_ID))
+        self.vendor = vendor_of(self.descr, self.object_id)
 
     def identify_answer(self, gets: Mapping[str, VarBind]) -> None:
         self.identified = True
         device = gets.get(oids.HR_DEVICE_TYPE_1)
         if device is not None and device.value == oids.HR_DEVICE_PRINTER:
             self._add("hrDevicePrinter")
-        serial = serial_from(gets)
-        if serial is not None or _present(gets.get(oids.PRT_GENERAL_SERIAL_NUMBER_1)):
+        if _present(gets.get(oids.PRT_GENERAL_SERIAL_NUMBER_1)):
             self._add("Printer-MIB")
-        self.serial = serial
+        self.serial = serial_of(self.vendor, self.descr, gets)
+        self.model = model_of(self.vendor, self.descr, gets)
+
+    def vendor_serial_answer(self, gets: Mapping[str, VarBind]) -> None:
+        self.serial = self.serial or serial_of(self.vendor, self.descr, gets)
 
     def search_answer(self, walks: Mapping[str, Iterable[VarBind]]) -> None:
         if any(vb.value == oids.HR_DEVICE_PRINTER for vb in walks.get(oids.HR_DEVICE_TYPE, ())):

@@ -4,8 +4,8 @@ them.
 
 The requests are chosen for bytes: one GET per address to find agents (:data:`PROBE`), one GET
 per agent to identify it (:data:`IDENTIFY`), and a follow-up only where those left a question
-(:data:`SEARCH` for agents with no printer evidence yet, then :data:`MAC` for printers without
-a serial number).
+(:data:`SEARCH_PRINTER_MIB`, then :data:`SEARCH_DEVICES`, for agents with no printer evidence
+yet; the vendor's serial OID, then :data:`MAC`, for printers without a serial number).
 """
 
 from __future__ import annotations
@@ -31,9 +31,10 @@ PROBE = Plan(gets=[SYS_OBJECT_ID, SYS_DESCR])
 #: with the community ``public``; sysName.0 would add 14, so it is left to the poll).
 IDENTIFY = Plan(gets=[HR_DEVICE_TYPE_1, PRT_GENERAL_SERIAL_NUMBER_1])
 #: For agents with no printer evidence after IDENTIFY: the first variable under the Printer-MIB
-#: (any at all means the agent speaks it) and the first hrDeviceType row (device 1 may not
-#: exist). Walked with one row each (a GETBULK of two repetitions, stopped at the first row), so
-#: each costs one request.
-SEARCH = Plan(walks=[PRINTER_MIB, HR_DEVICE_TYPE])
+#: (any at all means the agent speaks it), then, for those still undecided, the first hrDeviceType
+#: row (device 1 may not exist). Each walked for one row (a GETBULK of two repetitions, stopped
+#: at the first row): one request each.
+SEARCH_PRINTER_MIB = Plan(walks=[PRINTER_MIB])
+SEARCH_DEVICES = Plan(walks=[HR_DEVICE_TYPE])
 #: For printers without a serial number: the MAC addresses (the registry's fallback identity).
 MAC = Plan(walks=[IF_PHYS_ADDRESS])

@@ -10,9 +10,11 @@ for the whole discovery):
 2. **probe** — one SNMP GET of sysObjectID.0 and sysDescr.0 to each address (alive ones after
    an ICMP sweep), with each community in turn for the addresses still silent;
 3. **identify** — one GET per agent: hrDeviceType.1 and prtGeneralSerialNumber.1;
-4. **follow up** — only where a question is left: the first Printer-MIB variable and the first
-   hrDeviceType row of agents with no printer evidence yet (one request each), then the MAC
-   addresses of printers without a serial.
+4. **follow up** — only where a question is left: the first Printer-MIB variable of agents with
+   no printer evidence yet, then the first hrDeviceType row of those still undecided (one
+   request each), then the
+   vendor's serial-number OID for printers without prtGeneralSerialNumber (one GET), then the
+   MAC addresses of printers still without a serial.
 
 Cancelling :meth:`Discovery.run` (Ctrl-C in the CLI, a Trio cancel scope) or reaching
 ``limit_s`` stops at once and keeps everything found: :attr:`Discovery.agents` holds it.
@@ -34,7 +36,7 @@ import trio
 
 from printwatch._core import Batch, Engine, IcmpSweep, Plan, Target, TargetResult
 from printwatch.discovery import oids
-from printwatch.discovery.identify import Agent
+from printwatch.discovery.identify import Agent, vendor_serial_oids
 from printwatch.discovery.sweep import Live, expand_networks, icmp_kind, icmp_sweep_async
 from printwatch.engine import collect_async
 
@@ -410,8 +412,26 @@ class Discovery:
             self._report("identify")
 
         # One row of each walk: a GETBULK of two repetitions whose second row hits the row cap.
-        search = self._engine(max_repetitions=2, max_rows=1)
-        await self._batch("follow_up", search, [self._target(a, oids.SEARCH) for a in undecided], searched)
+        for plan in (oids.SEARCH_PRINTER_MIB, oids.SEARCH_DEVICES):
+            search = self._engine(max_repetitions=2, max_rows=1)
+            await self._batch("follow_up", search, [self._target(a, plan) for a in undecided], searched)
+            undecided = [a for a in undecided if not a.printer]
+        asked = [a for a in agents if a.printer and a.serial is None and vendor_serial_oids(a.vendor)]
+
+        def serials(results: Sequence[TargetResult]) -> None:
+            for r in results:
+                agent = self.agents[r.host]
+                _count(agent, r)
+                agent.vendor_serial_answer(r.gets)
+            self._report("identify")
+
+        plans: dict[str, Plan] = {}
+        targets = []
+        for a in asked:
+            vendor = a.vendor or ""
+            plan = plans.get(vendor) or plans.setdefault(vendor, Plan(gets=vendor_serial_oids(vendor)))
+            targets.append(self._target(a, plan))
+        await self._batch("follow_up", self._engine(), targets, serials)
         unnamed = [a for a in agents if a.printer and a.serial is None]
 
         def macs(results: Sequence[TargetResult]) -> None:
