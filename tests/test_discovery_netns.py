@@ -192,3 +192,56 @@ def test_auto_falls_back_to_snmp_where_nothing_answers_echo(namespaces: tuple[st
     _, docs, err = discover_in(a, f"{PINGABLE}/32", f"{AGENT}/32", "--mode", "auto")
     assert [(d["address"], d["found_by"]["sweep"]) for d in docs] == [(AGENT, "snmp")], err  # type: ignore[index]
     assert "icmp-raw+snmp sweep" in err
+
+
+# An unprivileged process (uid/gid 65534, no capabilities) in a namespace of its own: whether it
+# may open a datagram ICMP socket is that namespace's net.ipv4.ping_group_range.
+UNPRIVILEGED = """
+import json, sys
+sys.path.insert(0, sys.argv[2])
+from printwatch.discovery import Options, discover, icmp_kind
+from printwatch.sim import Simulator
+from tests.discovery_fleet import printer_recordings
+with Simulator(printer_recordings()[:4], count=4, base="127.50.0.10", port=0) as sim:
+    opts = Options(port=sim.port, mode=sys.argv[1], max_pps=20000, timeout_s=0.3)
+    try:
+        d = discover(["127.50.0.0/24"], opts)
+    except PermissionError as e:
+        print(json.dumps({"kind": icmp_kind(), "error": str(e)}))
+        sys.exit(0)
+    print(json.dumps({"kind": icmp_kind(), "sweeps": d.sweeps, "printers": [p.address for p in d.printers]}))
+"""
+
+
+@pytest.mark.parametrize("ping_group_range", ["0 2147483647", "1 0"])
+def test_an_unprivileged_process_uses_a_datagram_socket_where_allowed(ping_group_range: str) -> None:
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv (util-linux) is not installed")
+    ns = f"pwC{os.getpid() % 100_000}"
+    root = str(Path(__file__).resolve().parents[1])
+    try:
+        sh("ip", "netns", "add", ns)
+        sh("ip", "-n", ns, "link", "set", "lo", "up")
+        sh("ip", "netns", "exec", ns, "sysctl", "-q", "-w", f"net.ipv4.ping_group_range={ping_group_range}")
+        out = {}
+        for mode in ("auto", "icmp"):
+            nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
+            r = subprocess.run(
+                ["ip", "netns", "exec", ns, *nobody, sys.executable, "-c", UNPRIVILEGED, mode, root],
+                capture_output=True,
+                text=True,
+                timeout=60,
+                stdin=subprocess.DEVNULL,
+                check=False,
+            )
+            assert r.returncode == 0, r.stderr
+            out[mode] = json.loads(r.stdout)
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30, check=False)
+    printers = ["127.50.0.10", "127.50.0.11", "127.50.0.12", "127.50.0.13"]
+    if ping_group_range == "1 0":
+        assert out["auto"] == {"kind": None, "sweeps": ["snmp"], "printers": printers}
+        assert out["icmp"]["kind"] is None and "ping_group_range" in out["icmp"]["error"]
+    else:
+        for mode in ("auto", "icmp"):
+            assert out[mode] == {"kind": "datagram", "sweeps": ["icmp-datagram"], "printers": printers}
