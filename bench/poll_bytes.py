@@ -20,9 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from printwatch._core import Engine, Plan, Simulator, Target, TargetResult
-from printwatch.cli.poll import vendor_from
 from printwatch.engine import poll
 from printwatch.mib import interpret
+from printwatch.poller.documents import vendor_from
 from printwatch.poller.plans import STATUS, SYSTEM, base_plan, full_plan, vendor_plan
 
 ROOT = Path(__file__).resolve().parent.parent

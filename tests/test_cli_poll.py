@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from printwatch.sim import Simulator
@@ -67,3 +69,77 @@ def test_text_output_and_exit_status(sim: Simulator) -> None:
     assert nobody.returncode == 1 and "no answer (timeout)" in nobody.stdout
     bad = printwatch("poll", "127.0.0.1:notaport")
     assert bad.returncode == 2 and "the port must be a number" in bad.stderr
+
+
+def test_strange_printer_end_to_end(tmp_path: Path) -> None:
+    """A recording with what real printers send at their worst: UTF-8 and UTF-16 names, a name
+    spelled in hex, NUL padding, a level above its capacity, a level as text, a negative
+    counter, a one-octet error state. The command reports it all, in an ASCII-only terminal."""
+    s = "1.3.6.1.2.1.43.11.1.1"
+    lines = [
+        "1.3.6.1.2.1.1.1.0|4|SHARP MX-9999N",
+        "1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.2385.3.1.112.1.2",
+        "1.3.6.1.2.1.25.3.2.1.5.1|2|3",
+        "1.3.6.1.2.1.25.3.5.1.2.1|4x|48",  # one octet, 0x48: bits 1 (noPaper) and 4 (doorOpen)
+        "1.3.6.1.2.1.43.5.1.1.17.1|4x|35303039343135583030000000",  # "5009415X00" + NULs
+        f"{s}.4.1.1|2|3",
+        f"{s}.4.1.2|2|3",
+        f"{s}.4.1.3|2|3",
+        f"{s}.5.1.1|2|3",
+        f"{s}.5.1.2|2|3",
+        f"{s}.5.1.3|2|3",
+        f"{s}.6.1.1|4x|" + "トナー ブラック".encode().hex(),
+        f"{s}.6.1.2|4x|" + "Cyan Toner".encode("utf-16-le").hex(),
+        f"{s}.6.1.3|4|4D6167656E746120546F6E6572",  # "Magenta Toner" spelled in hex
+        f"{s}.8.1.1|2|100",
+        f"{s}.8.1.2|2|100",
+        f"{s}.8.1.3|2|100",
+        f"{s}.9.1.1|2|130",
+        f"{s}.9.1.2|4|lots",
+        f"{s}.9.1.3|2|7",
+        "1.3.6.1.4.1.2385.1.1.19.2.1.3.5.4.61|2|-5",
+        "1.3.6.1.4.1.2385.1.1.19.2.1.3.5.4.63|65|1200",
+    ]
+    rec = tmp_path / "strange.snmprec"
+    rec.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with Simulator(rec, count=1, base="127.23.0.50", port=0, identity=False) as sim:
+        spec = f"127.23.0.50:{sim.port}"
+        env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+        out = subprocess.run(
+            [sys.executable, "-m", "printwatch.cli", "poll", "--json", spec],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False, env=env,
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)
+        text = subprocess.run(
+            [sys.executable, "-m", "printwatch.cli", "poll", spec],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False, env=env,
+        )  # fmt: skip
+    assert text.returncode == 0, text.stderr
+    assert "\\u30c8" in text.stdout and "Magenta Toner" in text.stdout
+    assert (doc["vendor"], doc["serial"]) == ("sharp", "5009415X00")
+    assert doc["status"]["device"] == "warning"
+    assert doc["status"]["errors"] == ["noPaper", "doorOpen"]
+    black, cyan, magenta = doc["supplies"]
+    assert (black["description"], black["color"], black["percent"], black["flags"]) == (
+        "トナー ブラック",
+        "black",
+        100.0,
+        ["clamped"],
+    )
+    assert (cyan["description"], cyan["color"], cyan["level"], cyan["state"]) == (
+        "Cyan Toner",
+        "cyan",
+        None,
+        "unknown",
+    )
+    assert (magenta["description"], magenta["color"], magenta["percent"], magenta["state"]) == (
+        "Magenta Toner",
+        "magenta",
+        7.0,
+        "low",
+    )
+    # The negative black counter is left out with a warning; colour is read.
+    assert doc["meters"] == {"color": 1200}
+    assert any("sharp.black is -5, not a page count" in w for w in doc["warnings"])
+    assert any("level has the wrong type OctetString" in w for w in doc["warnings"])

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from printwatch._core import VarBind
@@ -112,6 +114,22 @@ def test_missing_tables_and_scalars_are_warnings() -> None:
     assert "prtMarkerSuppliesTable: missing" in doc["warnings"]
     assert "sysObjectID: missing" in doc["warnings"]
     assert doc["time"].endswith("Z")
+
+
+@pytest.mark.parametrize(
+    ("thresholds", "error"),
+    [
+        ({"toner": "low"}, "thresholds['toner']: 'low' must be a number from 0 to 100"),
+        ({"toner": 150}, "thresholds['toner']: 150"),
+        ({"opc": -1}, "thresholds['opc']: -1"),
+        ({"opc": True}, "thresholds['opc']: True"),
+        ({"": 5}, "thresholds: the key ''"),
+    ],
+)
+def test_bad_thresholds_name_the_key(thresholds: dict, error: str) -> None:  # type: ignore[type-arg]
+    gets, walks = printer()
+    with pytest.raises(ValueError, match=re.escape(error)):
+        interpret_varbinds("t", gets, walks, thresholds=thresholds)
 
 
 def test_unreachable() -> None:

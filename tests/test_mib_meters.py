@@ -134,7 +134,12 @@ def test_sums_of_parts_and_life_count_fallback() -> None:
     # Without parts, the total is prtMarkerLifeCount.
     meters, evidence = read_meters("konica_minolta", {}, marker, warnings)
     assert meters == {"total": 33810}
-    assert evidence["total"] == {"oid": f"{MARKERS}.4.1.1", "raw": 33810, "rule": "prtMarkerLifeCount"}
+    assert evidence["total"] == {
+        "oid": f"{MARKERS}.4.1.1",
+        "raw": 33810,
+        "rule": "prtMarkerLifeCount",
+        "unit": "impressions",
+    }
 
 
 def test_life_count_in_length_units_is_not_pages() -> None:

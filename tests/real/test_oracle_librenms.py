@@ -65,6 +65,13 @@ MODEL_ORACLE_DIFFERS = {
 }
 
 
+#: Serials in recordings that have no LibreNMS expectation, with where each is recorded.
+RECORDED_SERIALS = {
+    "kyocera": "QUV9600664",  # 1.3.6.1.4.1.1347.43.5.1.1.28.1 (KYOCERA-MIB serial)
+    "gestetner": "M6394300657",  # 1.3.6.1.4.1.367.3.2.1.2.1.4.0 (Ricoh serial)
+    "samsungprinter_clx": "AAAAAAA000AAAA000",  # sysDescr "...;S/N AAAAAAA000AAAA000"
+}
+
 #: Recordings that name no model anywhere (every other one must give a model).
 NO_MODEL = {
     "jetdirect_1": "sysDescr names only the JetDirect EX print server; no other variable",
@@ -217,6 +224,8 @@ def test_every_recording_is_read_and_identified(docs: dict[str, dict[str, Any]])
             assert doc["model"] and hardware.lower() in doc["model"].lower(), (name, doc["model"], hardware)
         if device.get("serial"):
             assert doc["serial"] == device["serial"], name
+        if name in RECORDED_SERIALS:
+            assert doc["serial"] == RECORDED_SERIALS[name], name
         if name in NO_MODEL:
             assert doc["model"] is None, name
         else:

@@ -5,22 +5,30 @@ printer found is printed at the end (one JSON object per line with ``--json``), 
 line with counts and bytes sent (on stderr, so that ``--json`` output stays one printer per
 line). Ctrl-C stops at once and prints what was found so far.
 
+With ``--store PATH`` the store's exclusions are never probed, and every printer found is filed
+in its device registry (one identity per printer: see ``printwatch.store.registry``).
+
 Exit status: 0 if a printer was found, 1 if none was, 2 for bad input or a sweep that may not
-run here, 130 after Ctrl-C (what was found is printed first).
+run here, 3 if the store could not be opened or written (what was found is printed first), 130
+after Ctrl-C (what was found is printed, and recorded with ``--store``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 import trio
 
 from printwatch.discovery import Agent, Discovery, Options, Progress
+from printwatch.discovery.record import outcomes, record, store_exclusions
+from printwatch.store import Store, StoreError
 
 #: Redraws of the progress bar per second at most.
 REDRAWS_PER_S = 10
@@ -114,12 +122,21 @@ def run_discover(
     *,
     as_json: bool,
     include_agents: bool = False,
+    store: Path | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
     bar = ProgressBar(err) if err.isatty() else None
+    if store is not None:
+        try:
+            with Store(store) as s:
+                excluded = store_exclusions(s)
+        except StoreError as e:
+            print(f"printwatch discover: {e}", file=err)
+            return 3
+        options = dataclasses.replace(options, exclude=[*options.exclude, *excluded])
     try:
         d = Discovery(networks, options, on_progress=bar)
     except ValueError as e:
@@ -141,6 +158,14 @@ def run_discover(
         out.write(json.dumps(agent.to_json()) + "\n" if as_json else printer_line(agent) + "\n")
     out.flush()
     print(summary_line(d), file=err)
+    if store is not None:
+        try:
+            with Store(store) as s:
+                results = record(d.printers, s)
+        except StoreError as e:
+            print(f"printwatch discover: {e}", file=err)
+            return 3
+        print(f"discover: recorded in {store}: {outcomes(results)}", file=err)
     if interrupted:
         return 130
     return 0 if d.printers else 1

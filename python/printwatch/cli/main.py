@@ -13,7 +13,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printwatch",
         description="SNMP polling appliance for printer fleets.",
-        epilog="Commands still to come (see the README): demo, run, sql.",
+        epilog="Commands still to come (see the README): demo, run.",
     )
     parser.add_argument("--version", action="version", version=f"printwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -45,8 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     poll.add_argument("--json", action="store_true", help="one JSON object per target and line")
     poll.add_argument("--timeout", type=float, default=1.0, help="seconds per try (default 1.0)")
     poll.add_argument("--retries", type=int, default=2, help="tries after the first (default 2)")
+    poll.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="also record what was read in this history store (exit status 3 if that fails)",
+    )
     add_simulate(commands)
     add_discover(commands)
+    add_store_commands(commands)
     return parser
 
 
@@ -104,6 +112,37 @@ def add_discover(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--exclude", action="append", default=[], metavar="NETWORK", help="never probe these (repeatable)"
     )
     discover.add_argument("--all", action="store_true", help="also print SNMP agents that are not printers")
+    discover.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="leave out the store's exclusions and file the printers found in its device registry "
+        "(exit status 3 if that fails)",
+    )
+
+
+def add_store_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    store_help = "the history store (default: $PRINTWATCH_STORE, else ./printwatch.duckdb)"
+    sql = commands.add_parser(
+        "sql",
+        help="run SQL against the history store (views: devices, supply_history, meter_history, ...)",
+        description="Run QUERY against the history store and print its rows. While the appliance "
+        "writes the store, the latest snapshot it published is read (a note on stderr says so). "
+        "Exit status 0, 1 for a bad query, 2 for a store that cannot be read.",
+    )
+    sql.add_argument("query", metavar="QUERY", help="one SQL statement")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                     help="table (default), csv with a header, or json: one object per line")  # fmt: skip
+    sql.add_argument("--store", type=Path, default=None, metavar="PATH", help=store_help)
+    export = commands.add_parser(
+        "export",
+        help="write the history (public views and events) as Parquet or CSV files",
+        description="Write each public view and event table of the history store to DIR/NAME.FORMAT.",
+    )
+    export.add_argument("directory", type=Path, metavar="DIR")
+    export.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="default parquet")
+    export.add_argument("--store", type=Path, default=None, metavar="PATH", help=store_help)
 
 
 def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -168,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             version=args.snmp_version,
             as_json=args.json,
             engine=engine,
+            store=args.store,
         )
     if args.command == "simulate":
         from printwatch.cli.simulate import run_simulate
@@ -203,7 +243,17 @@ def main(argv: list[str] | None = None) -> int:
             options.check()
         except ValueError as err:
             parser.error(str(err))
-        return run_discover(args.networks, options, as_json=args.json, include_agents=args.all)
+        return run_discover(
+            args.networks, options, as_json=args.json, include_agents=args.all, store=args.store
+        )
+    if args.command in ("sql", "export"):
+        from printwatch.cli.sql import run_export, run_sql
+        from printwatch.store.query import default_store
+
+        store = args.store or default_store()
+        if args.command == "sql":
+            return run_sql(args.query, store=store, fmt=args.format)
+        return run_export(args.directory, store=store, fmt=args.format)
     parser.print_help()
     return 0
 

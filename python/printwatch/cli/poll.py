@@ -1,73 +1,23 @@
 """``printwatch poll``: one poll of each target, as text or as one JSON object per line.
 
-A poll has two steps (see :mod:`printwatch.poller.plans`): the base plan for every target,
-then, for each target that answered, the GETs of its vendor's meter map. Each target's results
-become the poll document of the shared contract (:func:`printwatch.mib.interpret`).
-
-Credentials are a :data:`TargetFactory` (today community-based v1/v2c,
-:func:`community_targets`), so other kinds of credentials only add a factory.
+The polling itself is :func:`printwatch.poller.documents.poll_documents` (two steps: the base
+plan, then each answering target's vendor plan); this module parses the targets and prints.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import sys
-from collections.abc import Callable, Mapping
-from typing import Any, Literal, TextIO
+from pathlib import Path
+from typing import TextIO
 
-from printwatch._core import Engine, Plan, Target, TargetResult
+from printwatch._core import Engine
 from printwatch.cli.poll_text import print_text
-from printwatch.engine import parse_target, poll
-from printwatch.mib import interpret, utc_now, vendor_of
-from printwatch.mib.tables import present
-from printwatch.mib.text import decode_text
-from printwatch.poller.plans import SYSTEM, base_plan, vendor_plan
+from printwatch.engine import parse_target
+from printwatch.poller.documents import Address, TargetFactory, Version, community_targets, poll_documents
 
-Version = Literal["1", "2c", "auto"]
-#: Builds the engine's Target for an address and a plan, with the right credentials.
-TargetFactory = Callable[[str, int, Plan], Target]
-
-
-def community_targets(community: str, version: Version) -> TargetFactory:
-    """SNMPv1/v2c targets with one community."""
-
-    def make(host: str, port: int, plan: Plan) -> Target:
-        return Target(host, port, plan=plan, community=community, version=version)
-
-    return make
-
-
-def vendor_from(result: TargetResult) -> str | None:
-    """The vendor of a base-plan result (sysDescr and sysObjectID)."""
-    descr = present(result.gets, SYSTEM["descr"])
-    object_id = present(result.gets, SYSTEM["object_id"])
-    return vendor_of(
-        decode_text(descr.value) if descr is not None else None,
-        object_id.value if object_id is not None and isinstance(object_id.value, str) else None,
-    )
-
-
-def poll_documents(
-    addresses: list[tuple[str, str, int]],
-    make_target: TargetFactory,
-    *,
-    engine: Engine,
-    thresholds: Mapping[str, float] | None = None,
-) -> list[dict[str, Any]]:
-    """Polls ``(name, host, port)`` targets in two steps; their poll documents, in order."""
-    time = utc_now()
-    first = poll([make_target(host, port, base_plan()) for _, host, port in addresses], engine=engine)
-    answered = [i for i, r in enumerate(first) if r.reachable]
-    second = poll(
-        [make_target(addresses[i][1], addresses[i][2], vendor_plan(vendor_from(first[i]))) for i in answered],
-        engine=engine,
-    )
-    extra: dict[int, TargetResult] = dict(zip(answered, second, strict=True))
-    docs = []
-    for i, (name, _, _) in enumerate(addresses):
-        more = [extra[i]] if i in extra else []
-        docs.append(interpret(first[i], *more, target=name, time=time, thresholds=thresholds))
-    return docs
+__all__ = ["TargetFactory", "Version", "run_poll"]
 
 
 def run_poll(
@@ -78,9 +28,13 @@ def run_poll(
     as_json: bool,
     engine: Engine,
     out: TextIO = sys.stdout,
+    store: Path | None = None,
 ) -> int:
-    """Polls every target; exit status 0 if any answered, 1 if none did, 2 for a bad target."""
-    addresses = []
+    """Polls every target; exit status 0 if any answered, 1 if none did, 2 for a bad target.
+
+    With ``store``, the documents are also recorded there (3 if that fails).
+    """
+    addresses: list[Address] = []
     for spec in specs:
         try:
             host, port = parse_target(spec)
@@ -89,9 +43,17 @@ def run_poll(
             return 2
         addresses.append((spec, host, port))
     docs = poll_documents(addresses, community_targets(community, version), engine=engine)
+    if not as_json and isinstance(out, io.TextIOWrapper):
+        # A supply name in a script the terminal's encoding lacks must not end the report.
+        out.reconfigure(errors="backslashreplace")
     for doc in docs:
         if as_json:
-            print(json.dumps(doc, separators=(",", ":"), ensure_ascii=False), file=out)
+            print(json.dumps(doc, separators=(",", ":")), file=out)
         else:
             print_text(doc, out)
+    if store is not None:
+        from printwatch.cli.record import record_poll
+
+        if record_poll(docs, store):
+            return 3
     return 0 if any(doc["reachable"] for doc in docs) else 1

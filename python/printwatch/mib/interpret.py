@@ -22,6 +22,7 @@ from printwatch._core import TargetResult, VarBind
 from printwatch.mib import oids
 from printwatch.mib.alerts import alerts
 from printwatch.mib.identity import mac_of, model_of, serial_of, vendor_of
+from printwatch.mib.levels import check_thresholds
 from printwatch.mib.meters import read_meters
 from printwatch.mib.status import status
 from printwatch.mib.supplies import supplies
@@ -63,7 +64,12 @@ def interpret_varbinds(
     time: str | None = None,
     thresholds: Thresholds | None = None,
 ) -> dict[str, Any]:
-    """The poll document of a printer that answered, from its GET and walk results."""
+    """The poll document of a printer that answered, from its GET and walk results.
+
+    Error handling: ``ValueError`` for bad ``thresholds`` (see
+    :func:`~printwatch.mib.levels.check_thresholds`); the printer's data never raises.
+    """
+    check_thresholds(thresholds)
     warnings: list[str] = []
     sys_group = _sys_group(gets)
     for name in ("descr", "object_id"):

@@ -32,6 +32,16 @@ class Level:
     flags: list[str] = field(default_factory=list)
 
 
+def check_thresholds(thresholds: Mapping[str, float] | None) -> None:
+    """Error handling: ``ValueError`` naming the key for a threshold that is not a number from
+    0 to 100 (``thresholds['toner']: ...``)."""
+    for key, value in (thresholds or {}).items():
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"thresholds: the key {key!r} must be a supply type name")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 100:
+            raise ValueError(f"thresholds[{key!r}]: {value!r} must be a number from 0 to 100 (percent)")
+
+
 def low_threshold(kind: str | None, thresholds: Mapping[str, float] | None) -> float:
     merged = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
     return merged.get(kind or "default", merged["default"])

@@ -91,8 +91,8 @@ def _apply(
             evidence[rule.name] = {"oid": rule.oid, "raw": raw, "rule": rule.rule}
 
 
-def _life_count(marker_rows: Sequence[VarBind], warnings: list[str]) -> tuple[str, int] | None:
-    """prtMarkerLifeCount of the first marker that counts pages."""
+def _life_count(marker_rows: Sequence[VarBind], warnings: list[str]) -> tuple[str, int, str | None] | None:
+    """prtMarkerLifeCount of the first marker that counts pages: (OID, value, counter unit)."""
     cols = columns(oids.PRT_MARKER_TABLE, marker_rows)
     units = cols.get(oids.MARKER_COLUMNS["counter_unit"], {})
     for index, vb in sorted(cols.get(oids.MARKER_COLUMNS["life_count"], {}).items()):
@@ -106,7 +106,7 @@ def _life_count(marker_rows: Sequence[VarBind], warnings: list[str]) -> tuple[st
         if value is None or value < 0:
             warnings.append(f"{vb.oid}: prtMarkerLifeCount is not a page count ({vb.value!r}, {vb.type})")
             continue
-        return vb.oid, value
+        return vb.oid, value, oids.COUNTER_UNITS.get(unit) if unit is not None else None
     return None
 
 
@@ -134,9 +134,10 @@ def read_meters(
     if "total" not in meters:
         found = _life_count(marker_rows, warnings)
         if found is not None:
-            oid, value = found
+            oid, value, unit = found
             meters["total"] = value
-            evidence["total"] = {"oid": oid, "raw": value, "rule": "prtMarkerLifeCount"}
+            # prtMarkerCounterUnit says what the life count counts (impressions or sheets).
+            evidence["total"] = {"oid": oid, "raw": value, "rule": "prtMarkerLifeCount", "unit": unit}
     ordered = {name: meters[name] for name in sorted(meters, key=_order)}
     return ordered, {name: evidence[name] for name in ordered}
 

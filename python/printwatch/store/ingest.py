@@ -1,0 +1,391 @@
+"""Turning a cycle of poll documents into the rows the store keeps (pure Python, no I/O).
+
+:class:`Ingestor` holds what the decisions need — the last kept level of every supply, the last
+kept read of every meter, the last status of every device — and turns one batch of documents
+(the shared contract, see the README) into Arrow tables: only what changed is kept (see
+:mod:`printwatch.store.schema` for the rules). The writer appends those tables in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from printwatch.store.registry import Registry, Sighting, target_address
+
+TS = pa.timestamp("us")
+SUPPLY_ROW = pa.schema(
+    [("supply_id", pa.int32()), ("time", TS), ("level", pa.int32()), ("max_capacity", pa.int32()),
+     ("percent", pa.float32()), ("state", pa.string())]
+)  # fmt: skip
+SUPPLY_LATEST = pa.schema(
+    [*SUPPLY_ROW, ("cycle_start", TS), ("fit_n", pa.int32()), ("fit_t_last_d", pa.float64()),
+     ("fit_st", pa.float64()), ("fit_sp", pa.float64()), ("fit_stt", pa.float64()), ("fit_stp", pa.float64())]
+)  # fmt: skip
+SUPPLY_SERIES = pa.schema(
+    [("supply_id", pa.int32()), ("device_id", pa.int32()), ("supply_index", pa.int32()),
+     ("description", pa.string()), ("type", pa.string()), ("class", pa.string()), ("color", pa.string()),
+     ("unit", pa.string()), ("coarse", pa.bool_())]
+)  # fmt: skip
+SUPPLY_EVENT = pa.schema(
+    [("supply_id", pa.int32()), ("time", TS), ("kind", pa.string()), ("percent_before", pa.float32()),
+     ("percent_after", pa.float32())]
+)  # fmt: skip
+METER_ROW = pa.schema([("source_id", pa.int32()), ("time", TS), ("value", pa.int64()), ("raw", pa.int64())])
+METER_SOURCE = pa.schema(
+    [("source_id", pa.int32()), ("device_id", pa.int32()), ("meter", pa.string()), ("oid", pa.string()),
+     ("rule", pa.string())]
+)  # fmt: skip
+METER_LATEST = pa.schema(
+    [("device_id", pa.int32()), ("meter", pa.string()), ("source_id", pa.int32()), ("time", TS),
+     ("value", pa.int64()), ("raw", pa.int64()), ("kept_time", TS)]
+)  # fmt: skip
+METER_EVENT = pa.schema(
+    [("device_id", pa.int32()), ("meter", pa.string()), ("time", TS), ("kind", pa.string()),
+     ("value_before", pa.int64()), ("value_after", pa.int64()), ("time_before", TS)]
+)  # fmt: skip
+STATE_ROW = pa.schema(
+    [("device_id", pa.int32()), ("target", pa.string()), ("last_poll_at", TS), ("last_ok_at", TS),
+     ("last_meter_at", TS), ("reachable", pa.bool_()), ("error", pa.string()), ("version", pa.string()),
+     ("rtt_ms", pa.float64()), ("uptime_s", pa.int64()), ("status_device", pa.string()),
+     ("status_printer", pa.string()), ("errors", pa.list_(pa.string())), ("consecutive_misses", pa.int32()),
+     ("trays", pa.string()), ("alerts", pa.string()), ("warnings", pa.string())]
+)  # fmt: skip
+STATUS_CHANGE = pa.schema(
+    [("device_id", pa.int32()), ("time", TS), ("reachable", pa.bool_()), ("error", pa.string()),
+     ("status_device", pa.string()), ("status_printer", pa.string()), ("errors", pa.list_(pa.string()))]
+)  # fmt: skip
+
+
+class DocumentError(ValueError):
+    """A poll document that does not follow the contract; the message names the target and key."""
+
+
+def parse_time(value: Any, where: str) -> datetime:
+    """An ISO 8601 time as a naive UTC datetime (the store keeps UTC)."""
+    if isinstance(value, datetime):
+        t = value
+    elif isinstance(value, str):
+        try:
+            t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError as err:
+            raise DocumentError(f"{where}: time {value!r} is not ISO 8601") from err
+    else:
+        raise DocumentError(f"{where}: time is missing")
+    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+
+
+def _int(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+@dataclass
+class Settings:
+    meter_interval_s: float = 3600.0
+    replacement_jump_percent: float = 10.0
+    max_pages_per_minute: float = 300.0
+
+
+@dataclass
+class Batch:
+    """The rows one batch of documents adds (Arrow tables) and its counts."""
+
+    tables: dict[str, pa.Table]
+    latest: dict[str, pa.Table]
+    documents: int
+    devices: int
+    refused: list[str]
+
+
+@dataclass
+class _Latest:
+    rows: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    changed: set[Any] = field(default_factory=set)
+
+
+class Ingestor:
+    """The last kept state of every series, and the rules that decide what a new batch keeps."""
+
+    def __init__(self, registry: Registry, settings: Settings) -> None:
+        self.registry = registry
+        self.settings = settings
+        self.supply_ids: dict[tuple[int, int | None, str | None], int] = {}
+        self.source_ids: dict[tuple[int, str, str | None, str | None], int] = {}
+        self.supplies = _Latest()
+        self.meters = _Latest()
+        self.states: dict[int, dict[str, Any]] = {}
+
+    def load(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Read the last kept state from the store (on open and after a failed write)."""
+        self.supply_ids = {
+            (d, i, desc): s
+            for s, d, i, desc in con.execute(
+                "SELECT supply_id, device_id, supply_index, description FROM supplies"
+            ).fetchall()
+        }
+        self.source_ids = {
+            (d, m, o, r): s
+            for s, d, m, o, r in con.execute(
+                "SELECT source_id, device_id, meter, oid, rule FROM meter_sources"
+            ).fetchall()
+        }
+        self.supplies = _Latest({r["supply_id"]: r for r in _dicts(con, "SELECT * FROM supply_latest")})
+        self.meters = _Latest(
+            {(r["device_id"], r["meter"]): r for r in _dicts(con, "SELECT * FROM meter_latest")}
+        )
+        self.states = {r["device_id"]: r for r in _dicts(con, "SELECT * FROM device_state")}
+
+    def batch(self, docs: list[dict[str, Any]]) -> Batch:
+        """Apply the rules to a batch; the caller writes the result in one transaction.
+
+        Error handling: a document without a target, or with a target, time or section of the
+        wrong type, is *refused* (listed with the reason, naming target and key) and the rest of
+        the batch goes on; the registry and the kept state change only through this method.
+        """
+        out: dict[str, list[dict[str, Any]]] = {k: [] for k in TABLE_SCHEMAS}
+        refused: list[str] = []
+        seen: set[int] = set()
+        self.supplies.changed.clear()
+        self.meters.changed.clear()
+        for n, doc in enumerate(docs):
+            where = f"document {n} ({doc.get('target')!r})" if isinstance(doc, dict) else f"document {n}"
+            try:
+                device_id = self._one(doc, where, seen, out)
+            except DocumentError as err:
+                refused.append(str(err))
+                continue
+            if device_id is not None:
+                seen.add(device_id)
+        tables = {k: pa.Table.from_pylist(v, schema=TABLE_SCHEMAS[k]) for k, v in out.items()}
+        latest = {
+            "supply_latest": pa.Table.from_pylist(
+                [self.supplies.rows[k] for k in sorted(self.supplies.changed)], schema=SUPPLY_LATEST
+            ),
+            "meter_latest": pa.Table.from_pylist(
+                [self.meters.rows[k] for k in sorted(self.meters.changed)], schema=METER_LATEST
+            ),
+            "device_state": pa.Table.from_pylist([self.states[d] for d in sorted(seen)], schema=STATE_ROW),
+        }
+        return Batch(tables, latest, len(docs), len(seen), refused)
+
+    def _one(self, doc: Any, where: str, seen: set[int], out: dict[str, list[dict[str, Any]]]) -> int | None:
+        if not isinstance(doc, dict) or not isinstance(doc.get("target"), str):
+            raise DocumentError(f"{where}: not an object with a 'target' string")
+        t = parse_time(doc.get("time"), where)
+        for key, kind in (("supplies", list), ("meters", dict)):
+            if doc.get(key) is not None and not isinstance(doc[key], kind):
+                raise DocumentError(f"{where}: {key!r} is not {'a list' if kind is list else 'an object'}")
+        address = target_address(doc["target"])
+        reachable = doc.get("reachable") is True
+        if reachable:
+            sys = _section(doc, "sys")
+            result = self.registry.observe(
+                Sighting(
+                    address,
+                    t,
+                    _str(doc.get("serial")),
+                    _str(doc.get("mac")),
+                    _str(doc.get("vendor")),
+                    _str(doc.get("model")),
+                    _str(sys.get("name")),
+                )
+            )
+            device_id = result.device_id
+            if result.outcome == "excluded":
+                raise DocumentError(f"{where}: address {address} is excluded")
+        else:
+            device_id = self.registry.device_at(address)
+        if device_id is None or device_id in seen:
+            return None  # an unknown address that did not answer; or a second address this cycle
+        self._state(device_id, doc, t, reachable, where, out)
+        if reachable:
+            self._supplies(device_id, doc.get("supplies"), t, where, out)
+            self._meters(device_id, doc, t, where, out)
+        return device_id
+
+    def _state(self, device_id: int, doc: dict[str, Any], t: datetime, reachable: bool, where: str,
+               out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
+        prev = self.states.get(device_id)
+        status = _section(doc, "status")
+        errors = status.get("errors") if isinstance(status.get("errors"), list) else None
+        sys = _section(doc, "sys")
+        has_meters = reachable and isinstance(doc.get("meters"), dict) and bool(doc["meters"])
+        state = {
+            "device_id": device_id,
+            "target": doc["target"],
+            "last_poll_at": t,
+            "last_ok_at": t if reachable else (prev or {}).get("last_ok_at"),
+            "last_meter_at": t if has_meters else (prev or {}).get("last_meter_at"),
+            "reachable": reachable,
+            "error": None if reachable else str(doc.get("error") or "unreachable"),
+            "version": _str(doc.get("version")),
+            "rtt_ms": _float(doc.get("rtt_ms")),
+            "uptime_s": _int(sys.get("uptime_s")),
+            "status_device": _str(status.get("device")) if reachable else None,
+            "status_printer": _str(status.get("printer")) if reachable else None,
+            "errors": [str(e) for e in errors] if errors is not None and reachable else None,
+            "consecutive_misses": 0 if has_meters else int((prev or {}).get("consecutive_misses") or 0) + 1,
+            "trays": json.dumps(doc.get("trays")) if reachable else (prev or {}).get("trays"),
+            "alerts": json.dumps(doc.get("alerts")) if reachable else (prev or {}).get("alerts"),
+            "warnings": json.dumps(doc.get("warnings")) if reachable else None,
+        }
+        key = ("reachable", "error", "status_device", "status_printer", "errors")
+        if prev is None or any(prev.get(k) != state[k] for k in key):
+            out["status_changes"].append({"device_id": device_id, "time": t, **{k: state[k] for k in key}})
+        self.states[device_id] = state
+
+    def _supplies(self, device_id: int, supplies: Any, t: datetime, where: str,
+                  out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
+        if supplies is None:
+            return
+        if not isinstance(supplies, list):
+            raise DocumentError(f"{where}: 'supplies' is not a list")
+        jump = self.settings.replacement_jump_percent
+        for s in supplies:
+            if not isinstance(s, dict):
+                continue
+            index, description = _int(s.get("index")), _str(s.get("description"))
+            key = (device_id, index, description)
+            supply_id = self.supply_ids.get(key)
+            if supply_id is None:
+                supply_id = len(self.supply_ids) + 1
+                self.supply_ids[key] = supply_id
+                out["supplies"].append(
+                    {"supply_id": supply_id, "device_id": device_id, "supply_index": index,
+                     "description": description, "type": _str(s.get("type")), "class": _str(s.get("class")),
+                     "color": _str(s.get("color")), "unit": _str(s.get("unit")),
+                     "coarse": bool(s.get("coarse"))}
+                )  # fmt: skip
+            row = {
+                "supply_id": supply_id, "time": t, "level": _int32(s.get("level")),
+                "max_capacity": _int32(s.get("max_capacity")), "percent": _float(s.get("percent")),
+                "state": _str(s.get("state")),
+            }  # fmt: skip
+            last = self.supplies.rows.get(supply_id)
+            p, lp = row["percent"], None if last is None else last["percent"]
+            if last is not None and not (
+                row["state"] != last["state"]
+                or row["max_capacity"] != last["max_capacity"]
+                or (p is None) != (lp is None)
+                or (p is None and row["level"] != last["level"])
+                or (p is not None and lp is not None and abs(p - lp) >= 1.0)
+            ):
+                continue
+            out["supply_levels_recent"].append(row)
+            replaced = last is not None and p is not None and lp is not None and p - lp >= jump
+            if replaced:
+                out["supply_events"].append(
+                    {
+                        "supply_id": supply_id,
+                        "time": t,
+                        "kind": "replaced",
+                        "percent_before": lp,
+                        "percent_after": p,
+                    }
+                )
+            fit: dict[str, Any] = {"cycle_start": t, "fit_n": 0, "fit_t_last_d": 0.0}
+            fit.update(dict.fromkeys(("fit_st", "fit_sp", "fit_stt", "fit_stp"), 0.0))
+            if last is not None and not replaced:
+                fit = {k: last[k] for k in fit}
+            if p is not None:
+                td = (t - fit["cycle_start"]).total_seconds() / 86_400
+                fit.update(fit_n=fit["fit_n"] + 1, fit_t_last_d=td, fit_st=fit["fit_st"] + td,
+                           fit_sp=fit["fit_sp"] + p, fit_stt=fit["fit_stt"] + td * td,
+                           fit_stp=fit["fit_stp"] + td * p)  # fmt: skip
+            self.supplies.rows[supply_id] = {**row, **fit}
+            self.supplies.changed.add(supply_id)
+
+    def _meters(self, device_id: int, doc: dict[str, Any], t: datetime, where: str,
+                out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
+        meters = doc.get("meters")
+        if meters is None:
+            return
+        if not isinstance(meters, dict):
+            raise DocumentError(f"{where}: 'meters' is not an object")
+        evidence = _section(doc, "meter_evidence")
+        for meter, value in meters.items():
+            v = _int(value)
+            if v is None:
+                continue
+            ev = _section(evidence, meter)
+            oid, rule, raw = _str(ev.get("oid")), _str(ev.get("rule")), _int(ev.get("raw"))
+            source_key = (device_id, str(meter), oid, rule)
+            source_id = self.source_ids.get(source_key)
+            if source_id is None:
+                source_id = len(self.source_ids) + 1
+                self.source_ids[source_key] = source_id
+                out["meter_sources"].append(
+                    {"source_id": source_id, "device_id": device_id, "meter": meter, "oid": oid, "rule": rule}
+                )
+            last = self.meters.rows.get((device_id, meter))
+            keep = last is None or last["source_id"] != source_id
+            if last is not None:
+                elapsed_s = (t - last["time"]).total_seconds()
+                if v < last["value"]:
+                    keep = True
+                    out["meter_events"].append(
+                        {"device_id": device_id, "meter": meter, "time": t, "kind": "backwards",
+                         "value_before": last["value"], "value_after": v, "time_before": last["time"]}
+                    )  # fmt: skip
+                elif v - last["value"] > self.settings.max_pages_per_minute * max(elapsed_s / 60, 1.0):
+                    keep = True
+                    out["meter_events"].append(
+                        {"device_id": device_id, "meter": meter, "time": t, "kind": "jump",
+                         "value_before": last["value"], "value_after": v, "time_before": last["time"]}
+                    )  # fmt: skip
+                elif v != last["value"] and elapsed_s >= self.settings.meter_interval_s:
+                    keep = True
+            if not keep:
+                continue
+            row = {"source_id": source_id, "time": t, "value": v, "raw": raw if raw != v else None}
+            out["meter_reads_recent"].append(row)
+            self.meters.rows[(device_id, meter)] = {
+                "device_id": device_id,
+                "meter": meter,
+                **row,
+                "kept_time": t,
+            }
+            self.meters.changed.add((device_id, meter))
+
+
+TABLE_SCHEMAS: dict[str, pa.Schema] = {
+    "status_changes": STATUS_CHANGE,
+    "supplies": SUPPLY_SERIES,
+    "supply_levels_recent": SUPPLY_ROW,
+    "supply_events": SUPPLY_EVENT,
+    "meter_sources": METER_SOURCE,
+    "meter_reads_recent": METER_ROW,
+    "meter_events": METER_EVENT,
+}
+
+
+def _section(doc: dict[str, Any], key: str) -> dict[str, Any]:
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int32(value: Any) -> int | None:
+    v = _int(value)
+    return v if v is not None and -(2**31) <= v < 2**31 else None
+
+
+def _dicts(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
+    cur = con.execute(sql)
+    names = [d[0] for d in cur.description or []]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]

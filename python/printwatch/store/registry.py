@@ -1,0 +1,425 @@
+"""The device registry: one device per printer, whatever address it answers on.
+
+Rules (issue 5), applied to every *sighting* — a printer seen at an address, by discovery
+(:meth:`Registry.upsert`) or by a poll the store ingests:
+
+* Identity is the normalized serial number (upper case, letters and digits only; placeholders
+  such as ``0000000`` or ``UNKNOWN`` count as missing). The MAC address serves only when the
+  serial is missing, then the address.
+* A known serial (or, without one, a known MAC) at a new address is the same device: it has
+  *moved* (its old address is released) unless it was seen at the old address within
+  ``multi_home_s`` — then the printer answers on both (wired and wireless) and keeps both.
+* A different printer at an address that a device holds takes the address; the device that held
+  it, now without any address, is marked *gone* (it keeps its history).
+* A device known by its MAC or address that now reports a serial keeps its history: its identity
+  is upgraded (a MAC-keyed device only when the MAC matches; an address-keyed one, which never
+  had a serial or MAC, when the address matches).
+* Manual targets (address or DNS name) are added to what gets polled; exclusions (addresses or
+  CIDR ranges) are never probed and sightings inside them are refused.
+
+The registry keeps its devices in memory (a fleet is thousands of rows) and writes what changed
+in the writer's transaction (:meth:`Registry.flush`).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Literal
+
+import duckdb
+import pyarrow as pa
+
+Outcome = Literal["new", "known", "moved", "added_address", "identity_upgraded", "excluded"]
+
+PLACEHOLDER_SERIALS = frozenset(
+    {"", "UNKNOWN", "NONE", "NA", "NULL", "DEFAULT", "SERIAL", "SERIALNUMBER", "XXXXXXXX", "123456789"}
+)
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+_MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+def normalize_serial(serial: str | None) -> str | None:
+    """The serial as identity: upper case, letters and digits only; None for placeholders."""
+    if serial is None:
+        return None
+    norm = _NOT_ALNUM.sub("", serial.strip().strip("\x00").upper())
+    if norm in PLACEHOLDER_SERIALS or len(norm) < 4 or set(norm) <= {"0"} or set(norm) <= {"F"}:
+        return None
+    return norm
+
+
+def normalize_mac(mac: str | None) -> str | None:
+    """``aa:bb:cc:dd:ee:ff`` from any common spelling; None for missing, zero or broadcast MACs."""
+    if not mac:
+        return None
+    hexdigits = re.sub(r"[^0-9a-f]", "", mac.lower())
+    if len(hexdigits) != 12 or hexdigits in ("000000000000", "ffffffffffff"):
+        return None
+    norm = ":".join(hexdigits[i : i + 2] for i in range(0, 12, 2))
+    return norm if _MAC.match(norm) else None
+
+
+def target_address(target: str) -> str:
+    """The address part of a ``host[:port]`` target (the registry keys addresses without port)."""
+    host, sep, port = target.rpartition(":")
+    return host if sep and port.isdigit() and host else target
+
+
+@dataclass(frozen=True)
+class Sighting:
+    """A printer seen at an address: what discovery identified, or what a poll read."""
+
+    address: str
+    time: datetime
+    serial: str | None = None
+    mac: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    sys_name: str | None = None
+    site: str | None = None
+
+
+@dataclass(frozen=True)
+class UpsertResult:
+    """What the registry made of a sighting: the device (None if refused) and how it matched."""
+
+    address: str
+    device_id: int | None
+    outcome: Outcome
+    displaced_device_id: int | None = None
+
+
+@dataclass
+class Device:
+    device_id: int
+    identity: str
+    identity_kind: str
+    first_seen: datetime
+    last_seen: datetime
+    serial: str | None = None
+    mac: str | None = None
+    vendor: str | None = None
+    model: str | None = None
+    sys_name: str | None = None
+    address: str | None = None
+    site: str | None = None
+    gone_at: datetime | None = None
+    gone_reason: str | None = None
+    manual: bool = False
+    # address -> [first_seen, last_seen, released_at]
+    addresses: dict[str, list[datetime | None]] = field(default_factory=dict)
+
+
+DEVICE_COLUMNS = [
+    "device_id", "identity", "identity_kind", "serial", "mac", "vendor", "model", "sys_name",
+    "address", "site", "first_seen", "last_seen", "gone_at", "gone_reason", "manual",
+]  # fmt: skip
+DEVICE_SCHEMA = pa.schema(
+    [
+        ("device_id", pa.int32()), ("identity", pa.string()), ("identity_kind", pa.string()),
+        ("serial", pa.string()), ("mac", pa.string()), ("vendor", pa.string()), ("model", pa.string()),
+        ("sys_name", pa.string()), ("address", pa.string()), ("site", pa.string()),
+        ("first_seen", pa.timestamp("us")), ("last_seen", pa.timestamp("us")),
+        ("gone_at", pa.timestamp("us")), ("gone_reason", pa.string()), ("manual", pa.bool_()),
+    ]
+)  # fmt: skip
+
+
+class Registry:
+    """Devices, their addresses, manual targets and exclusions, kept by the store's writer.
+
+    Use it through :class:`printwatch.store.Store` (``store.registry``): sightings change the
+    in-memory registry at once and reach the file in the writer's next transaction.
+    """
+
+    def __init__(self, multi_home_s: float = 900.0) -> None:
+        self.multi_home_s = multi_home_s
+        self.devices: dict[int, Device] = {}
+        self.by_serial: dict[str, int] = {}
+        self.by_mac: dict[str, int] = {}
+        self.by_address: dict[str, int] = {}
+        self.exclusions: list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str | None]] = []
+        self.manual: dict[str, str | None] = {}
+        self._dirty: set[int] = set()
+        self._events: list[tuple[datetime, str, int | None, int | None, str | None, str | None]] = []
+        self._new_manual: list[tuple[str, str | None, datetime]] = []
+        self._new_exclusions: list[tuple[str, str | None, datetime]] = []
+        self._next_id = 1
+
+    # -- loading and writing -------------------------------------------------------------------
+
+    def load(self, con: duckdb.DuckDBPyConnection) -> None:
+        """Read the registry from the store (on open, and after a failed write is rolled back)."""
+        self.__init__(self.multi_home_s)  # type: ignore[misc]
+        for row in con.execute(f"SELECT {', '.join(DEVICE_COLUMNS)} FROM device_registry").fetchall():
+            dev = Device(**dict(zip(DEVICE_COLUMNS, row, strict=True)))
+            self.devices[dev.device_id] = dev
+            self._index(dev)
+            self._next_id = max(self._next_id, dev.device_id + 1)
+        for device_id, address, first, last, released in con.execute(
+            "SELECT device_id, address, first_seen, last_seen, released_at FROM device_addresses"
+        ).fetchall():
+            self.devices[device_id].addresses[address] = [first, last, released]
+            if released is None and self.devices[device_id].gone_at is None:
+                self.by_address[address] = device_id
+        for network, reason in con.execute("SELECT network, reason FROM exclusions").fetchall():
+            self.exclusions.append((ipaddress.ip_network(network, strict=False), reason))
+        for address, name in con.execute("SELECT address, name FROM manual_targets").fetchall():
+            self.manual[address] = name
+
+    def _index(self, dev: Device) -> None:
+        if dev.serial and normalize_serial(dev.serial):
+            self.by_serial[normalize_serial(dev.serial) or ""] = dev.device_id
+        if dev.mac:
+            self.by_mac[dev.mac] = dev.device_id
+
+    def flush(self, con: duckdb.DuckDBPyConnection) -> int:
+        """Write what changed since the last flush, inside the caller's transaction."""
+        dirty = sorted(self._dirty)
+        if dirty:
+            rows = [self.devices[i] for i in dirty]
+            table = pa.Table.from_pylist(
+                [{c: getattr(d, c) for c in DEVICE_COLUMNS} for d in rows], schema=DEVICE_SCHEMA
+            )
+            ids = pa.table({"device_id": pa.array(dirty, pa.int32())})
+            con.register("pw_dirty_ids", ids)
+            con.register("pw_dirty_devices", table)
+            con.execute("DELETE FROM device_registry WHERE device_id IN (SELECT device_id FROM pw_dirty_ids)")
+            con.execute("INSERT INTO device_registry SELECT * FROM pw_dirty_devices")
+            addresses = pa.Table.from_pylist(
+                [
+                    {"device_id": d.device_id, "address": a, "first_seen": v[0], "last_seen": v[1],
+                     "released_at": v[2]}
+                    for d in rows for a, v in d.addresses.items()
+                ],
+                schema=pa.schema([("device_id", pa.int32()), ("address", pa.string()),
+                                  ("first_seen", pa.timestamp("us")), ("last_seen", pa.timestamp("us")),
+                                  ("released_at", pa.timestamp("us"))]),
+            )  # fmt: skip
+            con.register("pw_dirty_addresses", addresses)
+            con.execute(
+                "DELETE FROM device_addresses WHERE device_id IN (SELECT device_id FROM pw_dirty_ids)"
+            )
+            con.execute("INSERT INTO device_addresses SELECT * FROM pw_dirty_addresses")
+            for name in ("pw_dirty_ids", "pw_dirty_devices", "pw_dirty_addresses"):
+                con.unregister(name)
+        _append(con, "registry_events", self._events, EVENT_SCHEMA)
+        _append(con, "manual_targets", self._new_manual, NAMED_SCHEMA)
+        _append(con, "exclusions", self._new_exclusions, NAMED_SCHEMA)
+        self._dirty.clear()
+        self._events.clear()
+        self._new_manual.clear()
+        self._new_exclusions.clear()
+        return len(dirty)
+
+    # -- the rules -----------------------------------------------------------------------------
+
+    def excluded(self, address: str) -> bool:
+        """Whether an address is inside an exclusion (a name that is not an address never is)."""
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net, _ in self.exclusions)
+
+    def device_at(self, address: str) -> int | None:
+        """The device that holds an address now, if any."""
+        return self.by_address.get(address)
+
+    def observe(self, s: Sighting) -> UpsertResult:
+        """Apply the registry's rules to one sighting (see the module's docstring)."""
+        if self.excluded(s.address):
+            return UpsertResult(s.address, None, "excluded")
+        serial, mac = normalize_serial(s.serial), normalize_mac(s.mac)
+        device_id: int | None = None
+        outcome: Outcome = "known"
+        if serial:
+            device_id = self.by_serial.get(serial)
+            if device_id is None:
+                candidate = self.by_mac.get(mac) if mac else None
+                if candidate is None:
+                    holder = self.by_address.get(s.address)
+                    if holder is not None and self.devices[holder].identity_kind == "address":
+                        candidate = holder
+                if candidate is not None and not self.devices[candidate].serial:
+                    device_id, outcome = candidate, "identity_upgraded"
+        elif mac:
+            device_id = self.by_mac.get(mac)
+        else:
+            device_id = self.by_address.get(s.address)
+        if device_id is None:
+            return self._create(s, serial, mac)
+        dev = self.devices[device_id]
+        if outcome == "identity_upgraded":
+            self._set_identity(dev, serial, mac, s.time)
+        elif mac and not dev.mac:
+            dev.mac = mac
+            self.by_mac[mac] = dev.device_id
+            self._dirty.add(dev.device_id)
+        placed, displaced = self._place(dev, s.address, s.time)
+        if outcome == "known" and placed != "known":
+            outcome = placed
+        self._refresh(dev, s)
+        return UpsertResult(s.address, dev.device_id, outcome, displaced)
+
+    def _create(self, s: Sighting, serial: str | None, mac: str | None) -> UpsertResult:
+        device_id = self._next_id
+        self._next_id += 1
+        kind, key = ("serial", serial) if serial else ("mac", mac) if mac else ("address", s.address)
+        dev = Device(device_id, f"{kind}:{key}", kind, s.time, s.time, serial=serial, mac=mac)
+        dev.manual = s.address in self.manual
+        self.devices[device_id] = dev
+        self._index(dev)
+        self._dirty.add(device_id)
+        self._events.append((s.time, "new", device_id, None, s.address, dev.identity))
+        _, displaced = self._place(dev, s.address, s.time)
+        self._refresh(dev, s)
+        return UpsertResult(s.address, device_id, "new", displaced)
+
+    def _set_identity(self, dev: Device, serial: str | None, mac: str | None, at: datetime) -> None:
+        old = dev.identity
+        dev.serial = serial
+        dev.mac = mac or dev.mac
+        dev.identity, dev.identity_kind = f"serial:{serial}", "serial"
+        self._index(dev)
+        self._dirty.add(dev.device_id)
+        self._events.append(
+            (at, "identity_upgraded", dev.device_id, None, dev.address, f"{old} -> {dev.identity}")
+        )
+
+    def _place(self, dev: Device, address: str, at: datetime) -> tuple[Outcome, int | None]:
+        """Put a device at an address; returns how (known, moved, added_address) and who lost it."""
+        outcome: Outcome = "known"
+        displaced = None
+        holder = self.by_address.get(address)
+        if holder is not None and holder != dev.device_id:
+            displaced = holder
+            self._release(self.devices[holder], address, at, taken_by=dev.device_id)
+        entry = dev.addresses.get(address)
+        if entry is None or entry[2] is not None:
+            current = [a for a, v in dev.addresses.items() if v[2] is None and a != address]
+            recent = [
+                a for a in current if (at - (dev.addresses[a][1] or at)).total_seconds() <= self.multi_home_s
+            ]
+            for old in current:
+                if old not in recent:
+                    self._release(dev, old, at, taken_by=None)
+            if current:
+                outcome = "added_address" if recent else "moved"
+                self._events.append((at, outcome, dev.device_id, None, address, ",".join(current)))
+            dev.addresses[address] = [entry[0] if entry else at, at, None]
+            self._dirty.add(dev.device_id)
+        else:
+            entry[1] = at
+        self.by_address[address] = dev.device_id
+        if dev.address != address and (dev.address is None or dev.address not in self.by_address
+                                       or self.by_address[dev.address] != dev.device_id):  # fmt: skip
+            dev.address = address
+            self._dirty.add(dev.device_id)
+        if dev.gone_at is not None:
+            dev.gone_at, dev.gone_reason = None, None
+            self._events.append((at, "back", dev.device_id, None, address, None))
+            self._dirty.add(dev.device_id)
+        return outcome, displaced
+
+    def _release(self, dev: Device, address: str, at: datetime, taken_by: int | None) -> None:
+        entry = dev.addresses.get(address)
+        if entry is not None and entry[2] is None:
+            entry[2] = at
+        if self.by_address.get(address) == dev.device_id:
+            del self.by_address[address]
+        self._dirty.add(dev.device_id)
+        remaining = [a for a, v in dev.addresses.items() if v[2] is None]
+        if dev.address == address:
+            dev.address = remaining[0] if remaining else address
+        if taken_by is not None and not remaining and dev.gone_at is None:
+            dev.gone_at, dev.gone_reason = at, f"address {address} taken by device {taken_by}"
+            self._events.append((at, "gone", dev.device_id, taken_by, address, dev.gone_reason))
+
+    def _refresh(self, dev: Device, s: Sighting) -> None:
+        changed = False
+        for name in ("vendor", "model", "sys_name", "site"):
+            value = getattr(s, name)
+            if value and getattr(dev, name) != value:
+                setattr(dev, name, value)
+                changed = True
+        if changed or (s.time - dev.last_seen).total_seconds() >= 86_400:
+            self._dirty.add(dev.device_id)
+        dev.last_seen = max(dev.last_seen, s.time)
+
+    # -- manual targets and exclusions ---------------------------------------------------------
+
+    def add_manual(self, target: str, at: datetime) -> str:
+        """Add a printer by address or DNS name (resolved to IPv4 now); returns the address.
+
+        Error handling: a name that does not resolve raises :class:`ValueError` naming it; an
+        excluded address raises :class:`ValueError` naming the exclusion.
+        """
+        try:
+            address = str(ipaddress.ip_address(target))
+            name = None
+        except ValueError:
+            try:
+                infos = socket.getaddrinfo(target, None, socket.AF_INET, socket.SOCK_DGRAM)
+            except OSError as err:
+                raise ValueError(f"manual target {target!r}: does not resolve ({err})") from err
+            address, name = str(infos[0][4][0]), target
+        if self.excluded(address):
+            raise ValueError(f"manual target {target!r}: {address} is excluded")
+        if address not in self.manual:
+            self.manual[address] = name
+            self._new_manual.append((address, name, at))
+        return address
+
+    def exclude(self, network: str, at: datetime, reason: str | None = None) -> None:
+        """Never probe an address or range (``10.0.0.5``, ``10.0.0.0/24``).
+
+        Error handling: anything that is not an address or network raises :class:`ValueError`.
+        """
+        try:
+            net = ipaddress.ip_network(network, strict=False)
+        except ValueError as err:
+            raise ValueError(f"exclusion {network!r}: not an address or CIDR range") from err
+        self.exclusions.append((net, reason))
+        self._new_exclusions.append((str(net), reason, at))
+
+    def targets(self) -> list[str]:
+        """Addresses to poll: every address a device holds, and the manual targets; none excluded."""
+        found = set(self.by_address) | set(self.manual)
+        return sorted((a for a in found if not self.excluded(a)), key=_address_order)
+
+    def snapshot(self, device_id: int) -> Device:
+        """A copy of one device's record (for tests and callers that must not change it)."""
+        return replace(self.devices[device_id], addresses=dict(self.devices[device_id].addresses))
+
+
+EVENT_SCHEMA = pa.schema(
+    [("time", pa.timestamp("us")), ("kind", pa.string()), ("device_id", pa.int32()),
+     ("other_device_id", pa.int32()), ("address", pa.string()), ("detail", pa.string())]
+)  # fmt: skip
+NAMED_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string()), ("at", pa.timestamp("us"))])
+
+
+def _append(
+    con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[tuple[object, ...]], schema: pa.Schema
+) -> None:
+    """Append rows to a table in one Arrow batch."""
+    if not rows:
+        return
+    columns = list(zip(*rows, strict=True))
+    batch = pa.table([pa.array(c, t) for c, t in zip(columns, schema.types, strict=True)], schema=schema)
+    con.register("pw_append", batch)
+    con.execute(f"INSERT INTO {table} SELECT * FROM pw_append")
+    con.unregister("pw_append")
+
+
+def _address_order(address: str) -> tuple[int, str]:
+    try:
+        return int(ipaddress.ip_address(address)), ""
+    except ValueError:
+        return 1 << 129, address

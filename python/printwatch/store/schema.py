@@ -1,0 +1,157 @@
+"""The store's schema: ordered migrations recorded in ``schema_version``, run when a store opens.
+
+A migration is applied once, in order, inside the transaction that records it, so a store written
+by an older printwatch opens in a newer one and a crash half-way through a migration leaves the
+store at the version before it. Migrations only ever get appended to :data:`MIGRATIONS`.
+
+Layout (the on-disk cost is in the README):
+
+* ``device_registry`` and ``device_addresses``, ``registry_events``, ``manual_targets``, ``exclusions``:
+  the device registry (see :mod:`printwatch.store.registry`).
+* ``device_state``: one row per device, the last poll (status, trays, alerts); ``status_changes``
+  keeps a row only when reachability, status or errors change.
+* Supplies: ``supplies`` names each series (device, index, description); levels are kept when
+  they change (``supply_levels_recent``, moved each day into ``supply_levels`` sorted by series
+  and time, which is what makes them compress); ``supply_latest`` carries the last level and the
+  least-squares sums since the last replacement, so the forecast reads one row per supply.
+* Meters: ``meter_sources`` names a device's meter with its evidence (OID, rule); reads are kept
+  when the value changed and ``meter_interval_s`` has passed since the last kept read, and always
+  when it went backwards (``meter_reads_recent`` -> ``meter_reads``); ``meter_latest`` holds
+  the last read of every meter; ``meter_events`` records counters that went backwards or jumped.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+MIGRATIONS: list[tuple[int, str, str]] = [
+    (
+        1,
+        "registry, device state, supplies, meters",
+        """
+        CREATE TABLE settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+        INSERT INTO settings VALUES ('poll_interval_s', '300'), ('retention_days', '365'),
+            ('meter_interval_s', '3600'), ('replacement_jump_percent', '10'),
+            ('max_pages_per_minute', '300');
+
+        CREATE TABLE device_registry (
+            device_id INTEGER NOT NULL,
+            identity VARCHAR NOT NULL,
+            identity_kind VARCHAR NOT NULL,
+            serial VARCHAR, mac VARCHAR, vendor VARCHAR, model VARCHAR, sys_name VARCHAR,
+            address VARCHAR, site VARCHAR,
+            first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL,
+            gone_at TIMESTAMP, gone_reason VARCHAR,
+            manual BOOLEAN NOT NULL DEFAULT false
+        );
+        CREATE TABLE device_addresses (
+            device_id INTEGER NOT NULL, address VARCHAR NOT NULL,
+            first_seen TIMESTAMP NOT NULL, last_seen TIMESTAMP NOT NULL, released_at TIMESTAMP
+        );
+        CREATE TABLE registry_events (
+            time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL, device_id INTEGER,
+            other_device_id INTEGER, address VARCHAR, detail VARCHAR
+        );
+        CREATE TABLE manual_targets (
+            address VARCHAR NOT NULL, name VARCHAR, added_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE exclusions (
+            network VARCHAR NOT NULL, reason VARCHAR, added_at TIMESTAMP NOT NULL
+        );
+
+        CREATE TABLE device_state (
+            device_id INTEGER NOT NULL, target VARCHAR, last_poll_at TIMESTAMP NOT NULL,
+            last_ok_at TIMESTAMP, last_meter_at TIMESTAMP, reachable BOOLEAN NOT NULL,
+            error VARCHAR, version VARCHAR, rtt_ms DOUBLE, uptime_s BIGINT,
+            status_device VARCHAR, status_printer VARCHAR, errors VARCHAR[],
+            consecutive_misses INTEGER NOT NULL,
+            trays JSON, alerts JSON, warnings JSON
+        );
+        CREATE TABLE status_changes (
+            device_id INTEGER NOT NULL, time TIMESTAMP NOT NULL, reachable BOOLEAN NOT NULL,
+            error VARCHAR, status_device VARCHAR, status_printer VARCHAR, errors VARCHAR[]
+        );
+
+        CREATE TABLE supplies (
+            supply_id INTEGER NOT NULL, device_id INTEGER NOT NULL, supply_index INTEGER,
+            description VARCHAR, type VARCHAR, class VARCHAR, color VARCHAR, unit VARCHAR,
+            coarse BOOLEAN
+        );
+        CREATE TABLE supply_levels (
+            supply_id INTEGER NOT NULL, time TIMESTAMP NOT NULL, level INTEGER,
+            max_capacity INTEGER, percent FLOAT, state VARCHAR
+        );
+        CREATE TABLE supply_levels_recent (
+            supply_id INTEGER NOT NULL, time TIMESTAMP NOT NULL, level INTEGER,
+            max_capacity INTEGER, percent FLOAT, state VARCHAR
+        );
+        CREATE TABLE supply_latest (
+            supply_id INTEGER NOT NULL, time TIMESTAMP NOT NULL, level INTEGER,
+            max_capacity INTEGER, percent FLOAT, state VARCHAR,
+            cycle_start TIMESTAMP NOT NULL, fit_n INTEGER NOT NULL, fit_t_last_d DOUBLE NOT NULL,
+            fit_st DOUBLE NOT NULL, fit_sp DOUBLE NOT NULL, fit_stt DOUBLE NOT NULL,
+            fit_stp DOUBLE NOT NULL
+        );
+        CREATE TABLE supply_events (
+            supply_id INTEGER NOT NULL, time TIMESTAMP NOT NULL, kind VARCHAR NOT NULL,
+            percent_before FLOAT, percent_after FLOAT
+        );
+
+        CREATE TABLE meter_sources (
+            source_id INTEGER NOT NULL, device_id INTEGER NOT NULL, meter VARCHAR NOT NULL,
+            oid VARCHAR, rule VARCHAR
+        );
+        CREATE TABLE meter_reads (
+            source_id INTEGER NOT NULL, time TIMESTAMP NOT NULL, value BIGINT NOT NULL, raw BIGINT
+        );
+        CREATE TABLE meter_reads_recent (
+            source_id INTEGER NOT NULL, time TIMESTAMP NOT NULL, value BIGINT NOT NULL, raw BIGINT
+        );
+        CREATE TABLE meter_latest (
+            device_id INTEGER NOT NULL, meter VARCHAR NOT NULL, source_id INTEGER NOT NULL,
+            time TIMESTAMP NOT NULL, value BIGINT NOT NULL, raw BIGINT, kept_time TIMESTAMP NOT NULL
+        );
+        CREATE TABLE meter_events (
+            device_id INTEGER NOT NULL, meter VARCHAR NOT NULL, time TIMESTAMP NOT NULL,
+            kind VARCHAR NOT NULL, value_before BIGINT, value_after BIGINT, time_before TIMESTAMP
+        );
+        """,
+    ),
+]
+
+
+def current_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The store's schema version (0 for an empty file)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version "
+        "(version INTEGER NOT NULL, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
+    """Apply every migration newer than the store, in order; return the versions applied.
+
+    Error handling: each migration runs in its own transaction with its ``schema_version`` row;
+    one that fails is rolled back and re-raised with its number, leaving the store at the
+    version before it. A store newer than this printwatch is refused with :class:`RuntimeError`.
+    """
+    have = current_version(con)
+    latest = MIGRATIONS[-1][0]
+    if have > latest:
+        raise RuntimeError(f"store schema version {have} is newer than this printwatch knows ({latest})")
+    applied = []
+    for version, description, sql in MIGRATIONS:
+        if version <= have:
+            continue
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(sql)
+            con.execute("INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)", [version, description])
+            con.execute("COMMIT")
+        except duckdb.Error as err:
+            con.execute("ROLLBACK")
+            raise RuntimeError(f"store migration {version} ({description}) failed: {err}") from err
+        applied.append(version)
+    return applied

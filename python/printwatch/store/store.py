@@ -1,0 +1,358 @@
+"""The history store: one writer process owns the DuckDB file; readers never block it.
+
+What DuckDB allows (checked with duckdb 2.0, see the README): one *process* may open a database
+file read-write, and while it does, no other process can open it at all, not even read-only
+("Could not set lock on file"). Inside the writer's process, any number of cursors read
+concurrently with the writer under MVCC: a reader sees the last committed cycle and never holds
+up a commit. So:
+
+* the poll loop and the dashboard live in the writer's process: :meth:`Store.reader` gives a
+  cursor per thread;
+* other processes (``printwatch sql``, ``printwatch export``) open the file read-only when no
+  writer holds it, and otherwise read the snapshot the writer publishes next to it
+  (:meth:`Store.publish_snapshot`: a checkpoint, then a copy renamed into place, so a reader
+  always sees one whole checkpointed store).
+
+Durability: each batch is one transaction; DuckDB's write-ahead log makes a committed batch
+survive a crash or ``kill -9`` and an uncommitted one vanish, so a killed writer loses at most the
+batch in flight. A write that fails (a full disk, a file size limit) is rolled back, the
+connection reopened, and the batch's documents kept in memory (up to ``max_pending`` batches)
+to be written before the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time as _time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from printwatch import PrintwatchError
+from printwatch.store.ingest import Batch, Ingestor, Settings
+from printwatch.store.registry import Registry, Sighting, UpsertResult
+from printwatch.store.schema import migrate
+from printwatch.store.views import VIEWS
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_SUFFIX = ".snapshot"
+
+
+class StoreError(PrintwatchError):
+    """The store cannot be opened or written; the message names the file and the reason."""
+
+
+class StoreLockedError(StoreError):
+    """Another process holds the store for writing (and there is no snapshot to read)."""
+
+
+@dataclass
+class IngestResult:
+    """What one call to :meth:`Store.ingest` did.
+
+    ``written`` counts the batches committed by this call (pending ones included); ``error`` is
+    the reason the latest write failed (its documents are then in ``pending``).
+    """
+
+    documents: int = 0
+    devices: int = 0
+    supply_rows: int = 0
+    meter_rows: int = 0
+    events: int = 0
+    written: int = 0
+    pending: int = 0
+    dropped: int = 0
+    refused: list[str] = field(default_factory=list)
+    error: str | None = None
+    seconds: float = 0.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+class Store:
+    """The writer's handle on the history store (a DuckDB file).
+
+    ``Store(path)`` creates the file if needed and runs the schema's migrations. Settings given
+    here (``poll_interval_s``, ``retention_days``, ``meter_interval_s``) are written into the
+    store's ``settings`` table, which the views read.
+
+    Error handling: a file that is not a DuckDB store, or that another process holds, raises
+    :class:`StoreError` (:class:`StoreLockedError`) naming the path; failed writes in
+    :meth:`ingest` do not raise (see :class:`IngestResult`).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        poll_interval_s: float | None = None,
+        retention_days: int | None = None,
+        meter_interval_s: float | None = None,
+        max_pending: int = 288,
+        multi_home_s: float = 900.0,
+    ) -> None:
+        self.path = Path(path)
+        self.max_pending = max_pending
+        self.registry = Registry(multi_home_s=multi_home_s)
+        self.con = self._connect()
+        try:
+            migrate(self.con)
+        except RuntimeError as err:
+            self.con.close()
+            raise StoreError(f"store {self.path}: {err}") from err
+        for key, value in (
+            ("poll_interval_s", poll_interval_s),
+            ("retention_days", retention_days),
+            ("meter_interval_s", meter_interval_s),
+        ):
+            if value is not None:
+                self.con.execute("UPDATE settings SET value = ? WHERE key = ?", [str(value), key])
+        for name, sql in VIEWS.items():
+            self.con.execute(f"CREATE OR REPLACE VIEW {name} AS {sql}")
+        self.settings = self._settings()
+        self.ingestor = Ingestor(self.registry, self.settings)
+        self._reload()
+        self.pending: deque[list[dict[str, Any]]] = deque()
+        self.dropped_batches = 0
+
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path))
+        except duckdb.IOException as err:
+            if "lock" in str(err).lower():
+                raise StoreLockedError(f"store {self.path} is held by another process: {err}") from err
+            raise StoreError(f"store {self.path}: {err}") from err
+        except duckdb.Error as err:
+            raise StoreError(f"store {self.path}: {err}") from err
+
+    def _settings(self) -> Settings:
+        values = dict(self.con.execute("SELECT key, value FROM settings").fetchall())
+        return Settings(
+            meter_interval_s=float(values["meter_interval_s"]),
+            replacement_jump_percent=float(values["replacement_jump_percent"]),
+            max_pages_per_minute=float(values["max_pages_per_minute"]),
+        )
+
+    def _reload(self) -> None:
+        self.registry.load(self.con)
+        self.ingestor.load(self.con)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the file (pending batches that could not be written are lost, and logged)."""
+        if self.pending:
+            log.error("store %s closed with %d batches unwritten", self.path, len(self.pending))
+        self.con.close()
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def ingest(self, docs: Iterable[dict[str, Any]]) -> IngestResult:
+        """Record one poll cycle's documents (the shared contract) in one transaction.
+
+        Batches that failed before are written first, in order. Error handling: a document that
+        breaks the contract is refused (``result.refused`` names it) and the rest is kept; a
+        write that fails (``OSError`` underneath: ENOSPC, EFBIG...) is rolled back, its
+        documents stay pending, ``result.error`` says why, and the next call retries. Beyond
+        ``max_pending`` batches the oldest is dropped and counted (``result.dropped``).
+        """
+        started = _time.perf_counter()
+        result = IngestResult()
+        self.pending.append(list(docs))
+        if len(self.pending) > self.max_pending:
+            self.pending.popleft()
+            self.dropped_batches += 1
+            log.error(
+                "store %s: dropped the oldest unwritten batch (%d pending)", self.path, self.max_pending
+            )
+        while self.pending:
+            docs_ = self.pending[0]
+            try:
+                batch = self.ingestor.batch(docs_)
+                self._write(batch)
+            except (duckdb.Error, OSError) as err:
+                result.error = f"store {self.path}: write failed, will retry: {err}"
+                log.error("%s", result.error)
+                self._recover()
+                break
+            self.pending.popleft()
+            result.written += 1
+            result.documents += batch.documents
+            result.devices += batch.devices
+            result.refused += batch.refused
+            result.supply_rows += batch.tables["supply_levels_recent"].num_rows
+            result.meter_rows += batch.tables["meter_reads_recent"].num_rows
+            result.events += batch.tables["supply_events"].num_rows + batch.tables["meter_events"].num_rows
+        result.pending = len(self.pending)
+        result.dropped = self.dropped_batches
+        result.seconds = _time.perf_counter() - started
+        return result
+
+    def _write(self, batch: Batch) -> None:
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            self.registry.flush(con)
+            for name, table in batch.tables.items():
+                if table.num_rows:
+                    _insert(con, name, table)
+            _replace(con, "supply_latest", batch.latest["supply_latest"], ["supply_id"])
+            _replace(con, "meter_latest", batch.latest["meter_latest"], ["device_id", "meter"])
+            _replace(con, "device_state", batch.latest["device_state"], ["device_id"])
+            con.execute("COMMIT")
+        except BaseException:
+            with _suppress():
+                con.execute("ROLLBACK")
+            raise
+
+    def _recover(self) -> None:
+        """After a failed write: a fresh connection, and the kept state read back from the file."""
+        with _suppress():
+            self.con.close()
+        self.con = self._connect()
+        self._reload()
+
+    def upsert(self, sightings: Iterable[Sighting]) -> list[UpsertResult]:
+        """Record printers that discovery identified (the registry's rules) and write them.
+
+        Error handling: as :meth:`ingest`, a failed write raises :class:`StoreError` after the
+        registry is read back from the file (nothing half-written).
+        """
+        results = [self.registry.observe(s) for s in sightings]
+        self._write_registry()
+        return results
+
+    def add_manual(self, target: str) -> str:
+        """Add a printer to poll by address or DNS name; returns its address (see Registry)."""
+        address = self.registry.add_manual(target, utcnow())
+        self._write_registry()
+        return address
+
+    def exclude(self, network: str, reason: str | None = None) -> None:
+        """Never probe or record an address or CIDR range."""
+        self.registry.exclude(network, utcnow(), reason)
+        self._write_registry()
+
+    def targets(self) -> list[str]:
+        """Addresses to poll: devices' current addresses and manual targets, minus exclusions."""
+        return self.registry.targets()
+
+    def _write_registry(self) -> None:
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            self.registry.flush(self.con)
+            self.con.execute("COMMIT")
+        except (duckdb.Error, OSError) as err:
+            self._recover()
+            raise StoreError(f"store {self.path}: registry write failed: {err}") from err
+
+    # -- upkeep --------------------------------------------------------------------------------
+
+    def maintain(self, now: datetime | None = None) -> dict[str, int]:
+        """Daily upkeep: move closed days into the sorted history tables, apply retention.
+
+        Rows of days before ``now``'s UTC day move from the ``*_recent`` tables into
+        ``supply_levels`` / ``meter_reads`` sorted by series and time (which is what lets DuckDB
+        compress them to a few bits per value); rows older than ``retention_days`` are deleted.
+        One transaction; a failure leaves the store as it was and raises :class:`StoreError`.
+        """
+        now = now or utcnow()
+        day = datetime(now.year, now.month, now.day)
+        days = int(self.con.execute("SELECT value FROM settings WHERE key = 'retention_days'").fetchone()[0])  # type: ignore[index]
+        horizon = day - timedelta(days=days)
+        moved: dict[str, int] = {}
+        try:
+            self.con.execute("BEGIN TRANSACTION")
+            for table, key in (("supply_levels", "supply_id"), ("meter_reads", "source_id")):
+                n = self.con.execute(
+                    f"INSERT INTO {table} SELECT * FROM {table}_recent WHERE time < ? ORDER BY {key}, time",
+                    [day],
+                ).fetchone()
+                self.con.execute(f"DELETE FROM {table}_recent WHERE time < ?", [day])
+                moved[table] = int(n[0]) if n else 0
+                self.con.execute(f"DELETE FROM {table} WHERE time < ?", [horizon])
+            for table in ("supply_events", "meter_events", "status_changes", "registry_events"):
+                self.con.execute(f"DELETE FROM {table} WHERE time < ?", [horizon])
+            self.con.execute("COMMIT")
+            self.con.execute("CHECKPOINT")
+        except (duckdb.Error, OSError) as err:
+            self._recover()
+            raise StoreError(f"store {self.path}: upkeep failed: {err}") from err
+        return moved
+
+    def publish_snapshot(self) -> Path:
+        """Write a read-only copy beside the store (``PATH.snapshot``) for other processes.
+
+        DuckDB copies every table and view into a new file under a temporary name, renamed into
+        place: a reader opens either the old or the new snapshot. (Not a file copy: opening and
+        closing the store's file in the writer's process would drop the writer's POSIX lock on
+        it — found the hard way: after ``shutil.copyfile`` another process could open it.)
+        """
+        target = self.path.with_name(self.path.name + SNAPSHOT_SUFFIX)
+        tmp = target.with_name(target.name + ".tmp")
+        with _suppress():
+            tmp.unlink()
+        quoted = str(tmp).replace("'", "''")
+        try:
+            self.con.execute(f"ATTACH '{quoted}' AS pw_snapshot")
+            try:
+                row = self.con.execute("SELECT current_database()").fetchone()
+                name = str(row[0] if row else "main").replace('"', '""')
+                self.con.execute(f'COPY FROM DATABASE "{name}" TO pw_snapshot')
+            finally:
+                self.con.execute("DETACH pw_snapshot")
+            os.replace(tmp, target)
+        except (duckdb.Error, OSError) as err:
+            with _suppress():
+                tmp.unlink()
+            raise StoreError(f"store {self.path}: snapshot failed: {err}") from err
+        return target
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def reader(self) -> duckdb.DuckDBPyConnection:
+        """A cursor for one reading thread of the writer's process (MVCC: never blocks writes)."""
+        return self.con.cursor()
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, data: Any) -> None:
+    con.register("pw_rows", data)
+    try:
+        con.execute(f"INSERT INTO {table} SELECT * FROM pw_rows")
+    finally:
+        con.unregister("pw_rows")
+
+
+def _replace(con: duckdb.DuckDBPyConnection, table: str, data: Any, key: list[str]) -> None:
+    """Replace the rows of a one-row-per-key table by those of ``data`` (same columns)."""
+    if not data.num_rows:
+        return
+    con.register("pw_rows", data)
+    try:
+        match = " AND ".join(f"t.{k} = pw_rows.{k}" for k in key)
+        con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM pw_rows WHERE {match})")
+        con.execute(f"INSERT INTO {table} SELECT * FROM pw_rows")
+    finally:
+        con.unregister("pw_rows")
+
+
+@contextmanager
+def _suppress() -> Iterator[None]:
+    try:
+        yield
+    except (duckdb.Error, OSError) as err:
+        log.debug("ignored while recovering: %s", err)

@@ -1,0 +1,111 @@
+"""The public SQL views: a contract that users query (documented in the README).
+
+They are recreated each time the writer opens the store, so a new printwatch can fix a view
+without a migration; their columns only ever grow.
+"""
+
+from __future__ import annotations
+
+VIEWS: dict[str, str] = {
+    "devices_view_state": """
+        SELECT d.*, s.target, s.last_poll_at, s.last_ok_at, s.last_meter_at, s.reachable, s.error,
+               s.status_device, s.status_printer, s.errors, s.consecutive_misses, s.rtt_ms, s.uptime_s
+        FROM device_registry d LEFT JOIN device_state s USING (device_id)
+    """,
+    "devices": """
+        SELECT device_id, identity, serial, mac, vendor, model, sys_name, address,
+               (SELECT list(a.address ORDER BY a.address) FROM device_addresses a
+                 WHERE a.device_id = v.device_id AND a.released_at IS NULL) AS addresses,
+               site, first_seen, greatest(last_seen, coalesce(last_ok_at, last_seen)) AS last_seen,
+               CASE WHEN gone_at IS NOT NULL THEN 'gone'
+                    WHEN reachable IS NULL THEN 'unknown'
+                    WHEN NOT reachable THEN 'offline'
+                    ELSE coalesce(status_device, 'unknown') END AS state,
+               status_printer, errors, gone_at, gone_reason, manual, last_poll_at, last_meter_at
+        FROM devices_view_state v
+    """,
+    "supply_levels_all": """
+        SELECT * FROM supply_levels UNION ALL SELECT * FROM supply_levels_recent
+    """,
+    "supply_history": """
+        SELECT s.device_id, s.supply_id, s.supply_index, s.description, s.type, s.class, s.color, s.unit,
+               l.time, l.level, l.max_capacity, l.percent, l.state
+        FROM supply_levels_all l JOIN supplies s USING (supply_id)
+    """,
+    "meter_reads_all": """
+        SELECT * FROM meter_reads UNION ALL SELECT * FROM meter_reads_recent
+    """,
+    "meter_history": """
+        SELECT m.device_id, m.meter, r.time, r.value, m.oid, coalesce(r.raw, r.value) AS raw, m.rule
+        FROM meter_reads_all r JOIN meter_sources m USING (source_id)
+    """,
+    # Pages come from the 'total' meter, or black + color where a device has no total. A step
+    # counts when the meter went forward by no more than max_pages_per_minute per elapsed minute;
+    # steps that go backwards (reset, board swap) or jump are left out (see meter_events).
+    "pages_steps": """
+        WITH chosen AS (
+            SELECT h.device_id, h.meter, h.time, h.value
+            FROM meter_history h
+            WHERE h.meter = 'total'
+               OR (h.meter IN ('black', 'color') AND NOT EXISTS (
+                    SELECT 1 FROM meter_sources s WHERE s.device_id = h.device_id AND s.meter = 'total'))
+        ), steps AS (
+            SELECT device_id, meter, time, value,
+                   value - lag(value) OVER w AS delta,
+                   epoch(time - lag(time) OVER w) / 60.0 AS minutes
+            FROM chosen WINDOW w AS (PARTITION BY device_id, meter ORDER BY time)
+        )
+        SELECT device_id, meter, time, delta, minutes,
+               delta >= 0 AND delta <= (SELECT value::DOUBLE FROM settings WHERE key = 'max_pages_per_minute')
+                                        * greatest(minutes, 1) AS valid
+        FROM steps WHERE delta IS NOT NULL
+    """,
+    "pages_per_day": """
+        SELECT device_id, time::DATE AS day,
+               sum(CASE WHEN valid THEN delta ELSE 0 END)::BIGINT AS pages,
+               count(*) FILTER (WHERE NOT valid) AS discarded_steps
+        FROM pages_steps GROUP BY ALL
+    """,
+    # Ordinary least squares of percent over time on the supply_history rows since the last
+    # replacement (a rise of replacement_jump_percent or more); null with fewer than 3 rows or
+    # less than a day of history, or when the level is not falling.
+    "supply_forecast": """
+        WITH fit AS (
+            SELECT l.*, s.device_id, s.supply_index, s.description, s.type, s.color,
+                   (fit_n * fit_stt - fit_st * fit_st) AS den
+            FROM supply_latest l JOIN supplies s USING (supply_id)
+        ), slope AS (
+            SELECT *, CASE WHEN fit_n >= 3 AND fit_t_last_d >= 1 AND den > 0
+                           THEN (fit_n * fit_stp - fit_st * fit_sp) / den END AS per_day
+            FROM fit
+        )
+        SELECT device_id, supply_id, supply_index, description, type, color, percent AS percent_now,
+               time AS as_of, cycle_start AS since_replacement, fit_n AS points,
+               CASE WHEN per_day < 0 THEN -per_day END AS burn_percent_per_day,
+               CASE WHEN per_day < 0 AND percent IS NOT NULL THEN percent / -per_day END AS days_to_empty,
+               CASE WHEN per_day < 0 AND percent IS NOT NULL
+                    THEN time + to_microseconds((percent / -per_day * 86400e6)::BIGINT) END AS empty_at
+        FROM slope
+    """,
+    # A device's meter read is expected every poll_interval_s; it is missed when the last one is
+    # older than 1.5 intervals before the store's latest poll (or never came).
+    "missed_reads": """
+        WITH now_ AS (SELECT max(last_poll_at) AS t FROM device_state),
+             iv AS (SELECT value::DOUBLE AS s FROM settings WHERE key = 'poll_interval_s')
+        SELECT d.device_id, d.serial, d.address, d.last_poll_at, d.last_meter_at,
+               d.last_meter_at + to_microseconds((iv.s * 1e6)::BIGINT) AS expected_at,
+               d.consecutive_misses AS missed_polls, d.error
+        FROM devices_view_state d, now_, iv
+        WHERE d.gone_at IS NULL AND d.last_poll_at IS NOT NULL
+          AND (d.last_meter_at IS NULL OR epoch(now_.t - d.last_meter_at) > 1.5 * iv.s)
+    """,
+}
+
+PUBLIC_VIEWS = (
+    "devices",
+    "supply_history",
+    "meter_history",
+    "pages_per_day",
+    "supply_forecast",
+    "missed_reads",
+)

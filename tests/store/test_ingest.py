@@ -1,0 +1,195 @@
+"""Ingestion of poll documents and the public views computed from them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from printwatch.store import Store, StoreError
+from printwatch.store import schema as schema_mod
+
+from tests.store.docs import T0, doc, every
+
+
+def rows(store: Store, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+    return store.reader().execute(sql, list(params)).fetchall()
+
+
+def test_views_exist_with_their_contract_columns(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        store.ingest([doc("10.0.0.1", T0)])
+        columns = {
+            view: [c[0] for c in store.reader().execute(f"SELECT * FROM {view} LIMIT 0").description or []]
+            for view in (
+                "devices",
+                "supply_history",
+                "meter_history",
+                "pages_per_day",
+                "supply_forecast",
+                "missed_reads",
+            )
+        }
+    assert {
+        "device_id",
+        "serial",
+        "vendor",
+        "model",
+        "address",
+        "site",
+        "first_seen",
+        "last_seen",
+        "state",
+    } <= set(columns["devices"])
+    assert {"device_id", "time", "level", "max_capacity", "percent"} <= set(columns["supply_history"])
+    assert {"device_id", "meter", "time", "value", "oid", "raw", "rule"} <= set(columns["meter_history"])
+    assert columns["pages_per_day"][:3] == ["device_id", "day", "pages"]
+    assert {"percent_now", "burn_percent_per_day", "days_to_empty", "empty_at"} <= set(
+        columns["supply_forecast"]
+    )
+    assert {"device_id", "last_meter_at", "expected_at"} <= set(columns["missed_reads"])
+
+
+def test_meter_history_keeps_evidence_and_thins_to_the_interval(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb", meter_interval_s=3600) as store:
+        for i, t in enumerate(every(5, 25)):  # two hours of five-minute polls
+            store.ingest([doc("10.0.0.1", t, total=1000 + 7 * i, black=900 + 7 * i)])
+        kept = rows(
+            store, "SELECT meter, time, value, oid, raw, rule FROM meter_history ORDER BY meter, time"
+        )
+    assert [(r[0], r[1], r[2]) for r in kept] == [
+        ("black", T0, 900), ("black", T0 + timedelta(hours=1), 984), ("black", T0 + timedelta(hours=2), 1068),
+        ("total", T0, 1000), ("total", T0 + timedelta(hours=1), 1084),
+        ("total", T0 + timedelta(hours=2), 1168),
+    ]  # fmt: skip
+    assert kept[3][3:] == ("1.3.6.1.2.1.43.10.2.1.4.1.1", 1000, "prtMarkerLifeCount")
+
+
+def test_meters_that_go_backwards_are_events_and_no_negative_or_huge_day(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb", meter_interval_s=0) as store:
+        day = timedelta(days=1)
+        totals = [(T0, 10_000), (T0 + timedelta(hours=12), 10_500), (T0 + day, 11_000),
+                  (T0 + day + timedelta(hours=1), 40),  # a reset (board swap)
+                  (T0 + day + timedelta(hours=2), 240),
+                  (T0 + 2 * day, 9_000_000),  # a jump no printer can print in a day
+                  (T0 + 2 * day + timedelta(hours=1), 9_000_300)]  # fmt: skip
+        for t, total in totals:
+            store.ingest([doc("10.0.0.1", t, total=total)])
+        events = rows(store, "SELECT kind, value_before, value_after FROM meter_events ORDER BY time")
+        days = rows(store, "SELECT day, pages, discarded_steps FROM pages_per_day ORDER BY day")
+    assert events == [("backwards", 11_000, 40), ("jump", 240, 9_000_000)]
+    assert [(d.day, p, x) for d, p, x in days] == [(1, 500, 0), (2, 500 + 200, 1), (3, 300, 1)]
+
+
+def test_supply_forecast_fits_since_the_last_replacement(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        times = every(60, 24 * 6)  # six days, hourly
+        for i, t in enumerate(times):
+            # 4 points a day down from 90; replaced (back to 100) after three days, then 2 a day.
+            level = 90 - 4 * i / 24 if i < 72 else 100 - 2 * (i - 72) / 24
+            store.ingest([doc("10.0.0.1", t, toner=level), doc("10.0.0.2", t, serial="BRN555555", toner=50)])
+        replaced = rows(store, "SELECT kind, percent_before, percent_after FROM supply_events")
+        forecast = dict(
+            (r[0], r[1:])
+            for r in rows(
+                store,
+                "SELECT device_id, percent_now, burn_percent_per_day, days_to_empty, since_replacement, "
+                "points FROM supply_forecast",
+            )
+        )
+    assert replaced == [("replaced", 78.0, 100.0)]
+    now, burn, days, since, points = forecast[1]
+    assert since == times[72] and points >= 3
+    assert burn == pytest.approx(2.0, rel=0.1) and days == pytest.approx(now / burn)
+    # A level that never moves: no burn rate, no date — not a guess.
+    assert forecast[2][1:3] == (None, None)
+
+
+def test_forecast_is_null_with_too_little_history(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        for i, t in enumerate(every(60, 6)):
+            store.ingest([doc("10.0.0.1", t, toner=80 - 2 * i)])
+        assert rows(store, "SELECT burn_percent_per_day, days_to_empty, empty_at FROM supply_forecast") == [
+            (None, None, None)
+        ]
+
+
+def test_missed_reads_and_status_changes(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb", poll_interval_s=300) as store:
+        times = every(5, 6)
+        for i, t in enumerate(times):
+            store.ingest(
+                [doc("10.0.0.1", t, total=100 + i), doc("10.0.0.2", t, serial="OKI7777777", reachable=i < 2)]
+            )
+        missed = rows(store, "SELECT serial, last_meter_at, missed_polls, error FROM missed_reads")
+        changes = rows(
+            store, "SELECT device_id, time, reachable, error FROM status_changes ORDER BY device_id, time"
+        )
+        state = rows(store, "SELECT serial, state FROM devices ORDER BY device_id")
+    assert missed == [("OKI7777777", times[1], 4, "timeout")]
+    assert changes == [(1, times[0], True, None), (2, times[0], True, None), (2, times[2], False, "timeout")]
+    assert state == [("XRX123456", "running"), ("OKI7777777", "offline")]
+
+
+def test_bad_documents_are_refused_by_name_and_the_rest_kept(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb") as store:
+        bad_time = doc("10.0.0.3", T0, serial="LEX3333333")
+        bad_time["time"] = "yesterday"
+        bad_supplies = doc("10.0.0.4", T0, serial="LEX4444444")
+        bad_supplies["supplies"] = "full"
+        result = store.ingest([doc("10.0.0.1", T0), {"no": "target"}, bad_time, bad_supplies, 42])  # type: ignore[list-item]
+        assert result.error is None and result.devices == 1
+        assert len(result.refused) == 4
+        assert "document 2 ('10.0.0.3:161'): time 'yesterday' is not ISO 8601" in result.refused[1]
+        assert "'supplies' is not a list" in result.refused[2]
+        assert rows(store, "SELECT count(*) FROM meter_history") == [(1,)]
+        assert rows(store, "SELECT address FROM devices") == [("10.0.0.1",)]
+
+
+def test_two_addresses_of_one_printer_in_one_cycle_are_read_once(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb", meter_interval_s=0) as store:
+        result = store.ingest([doc("10.0.0.1", T0), doc("10.0.1.1", T0)])
+        assert result.devices == 1
+        assert rows(store, "SELECT count(*) FROM meter_history") == [(1,)]
+        assert rows(store, "SELECT addresses FROM devices") == [(["10.0.0.1", "10.0.1.1"],)]
+
+
+def test_maintain_moves_closed_days_sorted_and_applies_retention(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb", meter_interval_s=0, retention_days=2) as store:
+        for i, t in enumerate(every(60, 24 * 4)):
+            store.ingest([doc("10.0.0.1", t, total=100 + i, toner=90 - i * 0.5)])
+        before = rows(store, "SELECT count(*) FROM meter_history WHERE time >= ?", T0 + timedelta(days=2))
+        supply_rows = rows(store, "SELECT count(*) FROM supply_levels_recent")[0][0]
+        moved = store.maintain(T0 + timedelta(days=4, hours=1))
+        assert moved == {"supply_levels": supply_rows, "meter_reads": 96}
+        assert rows(store, "SELECT count(*) FROM supply_levels_recent") == [(0,)]
+        assert rows(store, "SELECT count(*) FROM meter_reads_recent") == [(0,)]
+        assert rows(store, "SELECT min(time), count(*) FROM meter_history") == [
+            (T0 + timedelta(days=2), before[0][0])
+        ]
+
+
+def test_migrations_run_once_in_order_and_an_old_store_opens(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        store.ingest([doc("10.0.0.1", T0)])
+        assert rows(store, "SELECT version FROM schema_version") == [(1,)]
+    extra = (2, "a test column", "ALTER TABLE device_registry ADD COLUMN note VARCHAR")
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", [*schema_mod.MIGRATIONS, extra])
+    with Store(path) as store:
+        assert rows(store, "SELECT version FROM schema_version ORDER BY version") == [(1,), (2,)]
+        assert rows(store, "SELECT serial, note FROM device_registry") == [("XRX123456", None)]
+        store.ingest([doc("10.0.0.1", T0 + timedelta(minutes=5))])
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", schema_mod.MIGRATIONS[:1])
+    with pytest.raises(StoreError, match="newer than this printwatch"):
+        Store(path)
+
+
+def test_a_file_that_is_not_a_store_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "notes.duckdb"
+    path.write_text("not a database\n" * 100)
+    with pytest.raises(StoreError, match=r"notes\.duckdb"):
+        Store(path)

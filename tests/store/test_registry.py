@@ -1,0 +1,119 @@
+"""The device registry's identity rules (issue 5), through the store so every change is persisted."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from printwatch.store import Sighting, Store, normalize_mac, normalize_serial
+
+from tests.store.docs import T0
+
+LATER = T0 + timedelta(hours=2)
+
+
+def test_serial_and_mac_normalization() -> None:
+    assert normalize_serial(" cnb-8k1 2345\x00") == "CNB8K12345"
+    for junk in (None, "", "0000000000", "UNKNOWN", "n/a", "xx", "FFFFFFFF"):
+        assert normalize_serial(junk) is None
+    assert normalize_mac("00-1B-A9-3C-4D-5E") == "00:1b:a9:3c:4d:5e"
+    assert normalize_mac("001ba93c4d5e") == "00:1b:a9:3c:4d:5e"
+    assert normalize_mac("00:00:00:00:00:00") is None
+    assert normalize_mac("garbage") is None
+
+
+def reopen(store: Store) -> Store:
+    store.close()
+    return Store(store.path)
+
+
+def test_a_printer_that_moves_keeps_its_device(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    [first] = store.upsert([Sighting("10.0.0.5", T0, serial="CNB8K12345", vendor="hp")])
+    assert first.outcome == "new"
+    [moved] = store.upsert([Sighting("10.0.0.9", LATER, serial="cnb8k1-2345")])
+    assert (moved.device_id, moved.outcome) == (first.device_id, "moved")
+    store = reopen(store)
+    assert store.registry.device_at("10.0.0.9") == first.device_id
+    assert store.registry.device_at("10.0.0.5") is None
+    row = store.reader().execute("SELECT address, addresses, state FROM devices").fetchall()
+    assert row == [("10.0.0.9", ["10.0.0.9"], "unknown")]
+    store.close()
+
+
+def test_a_new_printer_at_an_old_address_is_a_new_device_and_the_old_is_gone(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    [old] = store.upsert([Sighting("10.0.0.5", T0, serial="CNB8K12345")])
+    [new] = store.upsert([Sighting("10.0.0.5", LATER, serial="XRX0099887")])
+    assert new.outcome == "new" and new.device_id != old.device_id
+    assert new.displaced_device_id == old.device_id
+    store = reopen(store)
+    rows = (
+        store.reader().execute("SELECT serial, state, gone_reason FROM devices ORDER BY device_id").fetchall()
+    )
+    assert rows[0][:2] == ("CNB8K12345", "gone") and "10.0.0.5" in rows[0][2]
+    assert rows[1][:2] == ("XRX0099887", "unknown")
+    # The old printer turns up elsewhere: same device again, no longer gone.
+    [back] = store.upsert([Sighting("10.0.0.7", LATER + timedelta(hours=1), serial="CNB8K12345")])
+    assert back.device_id == old.device_id
+    assert store.reader().execute(
+        "SELECT state FROM devices WHERE device_id = ?", [old.device_id]
+    ).fetchone() == ("unknown",)
+    store.close()
+
+
+def test_the_same_printer_on_two_addresses_is_one_device(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    results = store.upsert(
+        [Sighting("10.0.0.5", T0, serial="CNB8K12345"), Sighting("10.0.1.5", T0, serial="CNB8K12345")]
+    )
+    assert [r.outcome for r in results] == ["new", "added_address"]
+    assert results[0].device_id == results[1].device_id
+    # Both keep answering: still one device with both addresses.
+    store.upsert(
+        [Sighting("10.0.0.5", LATER, serial="CNB8K12345"), Sighting("10.0.1.5", LATER, serial="CNB8K12345")]
+    )
+    store = reopen(store)
+    assert store.reader().execute("SELECT count(*), any_value(addresses) FROM devices").fetchone() == (
+        1,
+        ["10.0.0.5", "10.0.1.5"],
+    )
+    assert store.targets() == ["10.0.0.5", "10.0.1.5"]
+    store.close()
+
+
+def test_mac_then_address_only_when_the_serial_is_missing(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    [by_mac] = store.upsert([Sighting("10.0.0.5", T0, serial="0000000", mac="00-1B-A9-3C-4D-5E", model="M1")])
+    [moved] = store.upsert([Sighting("10.0.0.6", LATER, mac="00:1b:a9:3c:4d:5e")])
+    assert moved.device_id == by_mac.device_id and moved.outcome == "moved"
+    # The serial shows up later: the MAC-keyed device keeps its history under the serial.
+    [upgraded] = store.upsert([Sighting("10.0.0.6", LATER, serial="E7X011223", mac="00:1b:a9:3c:4d:5e")])
+    assert (upgraded.device_id, upgraded.outcome) == (by_mac.device_id, "identity_upgraded")
+    [by_address] = store.upsert([Sighting("10.0.0.8", T0, model="Generic")])
+    [same] = store.upsert([Sighting("10.0.0.8", LATER, model="Generic")])
+    assert same.device_id == by_address.device_id and by_address.outcome == "new"
+    store = reopen(store)
+    kinds = store.reader().execute("SELECT identity FROM device_registry ORDER BY device_id").fetchall()
+    assert kinds == [("serial:E7X011223",), ("address:10.0.0.8",)]
+    store.close()
+
+
+def test_manual_targets_and_exclusions(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb")
+    assert store.add_manual("localhost") == "127.0.0.1"
+    assert store.add_manual("10.1.2.3") == "10.1.2.3"
+    with pytest.raises(ValueError, match="does not resolve"):
+        store.add_manual("no-such-host.invalid")
+    store.exclude("10.9.0.0/16", "the lab")
+    with pytest.raises(ValueError, match="not an address or CIDR"):
+        store.exclude("10.9.0.0/99")
+    with pytest.raises(ValueError, match="is excluded"):
+        store.add_manual("10.9.4.4")
+    [refused] = store.upsert([Sighting("10.9.1.1", T0, serial="CNB8K12345")])
+    assert (refused.device_id, refused.outcome) == (None, "excluded")
+    store = reopen(store)
+    assert store.targets() == ["10.1.2.3", "127.0.0.1"]
+    assert store.registry.excluded("10.9.200.1") and not store.registry.excluded("10.8.0.1")
+    store.close()
