@@ -6,6 +6,7 @@ on loopback."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from datetime import datetime, timedelta
@@ -67,15 +68,17 @@ def test_a_printer_on_two_addresses_is_one_device(tmp_path: Path) -> None:
         assert [r.outcome for r in results] == ["new", "added_address"]
 
 
-def test_the_cli_records_and_never_probes_the_stores_exclusions(tmp_path: Path) -> None:
+def test_the_cli_probes_the_stores_manual_targets_never_its_exclusions_and_records(tmp_path: Path) -> None:
     path = tmp_path / "h.duckdb"
     with Store(path) as store:
         store.exclude("127.38.0.64/26", reason="the lab")
-    # Two printers: .10, and .70 inside the exclusion.
-    with Simulator([CANON, DELL], count=2, base="127.38.0.10", stride=60, port=0) as sim:
+        store.add_manual("127.38.0.130")
+    # Printers at .10 (Canon), .70 (Dell, excluded), .130 (Canon, outside the swept /25 but a
+    # manual target) and .190 (Dell, outside it).
+    with Simulator([CANON, DELL], count=4, base="127.38.0.10", stride=60, port=0) as sim:
         args = [
             "discover",
-            NETWORK,
+            "127.38.0.0/25",
             "--json",
             "--mode",
             "snmp",
@@ -94,13 +97,13 @@ def test_the_cli_records_and_never_probes_the_stores_exclusions(tmp_path: Path) 
         )
         received = sim.stats()["received"]
     assert r.returncode == 0, r.stderr
-    assert [line.split('"address": "')[1].split('"')[0] for line in r.stdout.splitlines()] == ["127.38.0.10"]
-    # 254 addresses minus the 64 excluded, one probe each, and one GET to identify the Canon:
-    # nothing reached the printer at .70.
-    assert "190 addresses" in r.stderr
-    assert received == 191
-    assert "recorded in" in r.stderr and "1 new" in r.stderr
+    assert [json.loads(line)["address"] for line in r.stdout.splitlines()] == ["127.38.0.10", "127.38.0.130"]
+    # .1-.63 and the manual target, one probe each, and one GET to identify each Canon: nothing
+    # reached .70 (excluded) or .190 (not asked for).
+    assert "64 addresses" in r.stderr
+    assert received == 64 + 2
+    assert "recorded in" in r.stderr and "2 new" in r.stderr
     with Store(path) as store:
         assert store.registry.device_at("127.38.0.10") is not None
-        assert store.registry.device_at("127.38.0.70") is None
-        assert len(store.registry.devices) == 1
+        assert store.registry.device_at("127.38.0.130") is not None
+        assert len(store.registry.devices) == 2

@@ -5,7 +5,8 @@ printer found is printed at the end (one JSON object per line with ``--json``), 
 line with counts and bytes sent (on stderr, so that ``--json`` output stays one printer per
 line). Ctrl-C stops at once and prints what was found so far.
 
-With ``--store PATH`` the store's exclusions are never probed, and every printer found is filed
+With ``--store PATH`` the store's exclusions are never probed, its manual targets always are
+(whatever the networks), and every printer found is filed
 in its device registry (one identity per printer: see ``printwatch.store.registry``).
 
 Exit status: 0 if a printer was found, 1 if none was, 2 for bad input or a sweep that may not
@@ -27,7 +28,7 @@ from typing import TextIO
 import trio
 
 from printwatch.discovery import Agent, Discovery, Options, Progress
-from printwatch.discovery.record import outcomes, record, store_exclusions
+from printwatch.discovery.record import outcomes, record, store_exclusions, store_manual_targets
 from printwatch.store import Store, StoreError
 
 #: Redraws of the progress bar per second at most.
@@ -133,10 +134,12 @@ def run_discover(
         try:
             with Store(store) as s:
                 excluded = store_exclusions(s)
+                manual = store_manual_targets(s)
         except StoreError as e:
             print(f"printwatch discover: {e}", file=err)
             return 3
         options = dataclasses.replace(options, exclude=[*options.exclude, *excluded])
+        networks = [*networks, *manual]
     try:
         d = Discovery(networks, options, on_progress=bar)
     except ValueError as e:

@@ -1,7 +1,7 @@
 """Discovery and the device registry (``printwatch.store``): the store's exclusions are never
-probed, and every printer found becomes a sighting the registry files under its identity
-(normalized serial, else MAC, else address; moves, gone devices and second addresses are the
-registry's rules, not discovery's).
+probed, its manual targets always are, and every printer found becomes a sighting the registry
+files under its identity (normalized serial, else MAC, else address; moves, gone devices and
+second addresses are the registry's rules, not discovery's).
 
 Error handling: the store's own (:class:`printwatch.store.StoreError`, naming the path, when it
 cannot be opened or written).
@@ -9,6 +9,7 @@ cannot be opened or written).
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -20,6 +21,20 @@ from printwatch.store import Sighting, Store, UpsertResult
 def store_exclusions(store: Store) -> list[str]:
     """The store's exclusions (IPv4 addresses and ranges) as networks a sweep leaves out."""
     return [str(net) for net, _reason in store.registry.exclusions if net.version == 4]
+
+
+def store_manual_targets(store: Store) -> list[str]:
+    """The registry's manual targets (added by address or DNS name, kept as IPv4 addresses): a
+    discovery with the store probes them too, whatever networks it sweeps."""
+    out = []
+    for address in store.registry.manual:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            continue
+        if ip.version == 4 and not store.registry.excluded(address):
+            out.append(address)
+    return out
 
 
 def sighting(agent: Agent, at: datetime) -> Sighting:
