@@ -349,5 +349,35 @@ pub fn open_icmp(kind: IcmpKind) -> io::Result<std::os::fd::OwnedFd> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `fd` is a socket just opened by this process and owned by nothing else.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    if kind == IcmpKind::Raw {
+        // A raw ICMP socket gets a copy of every ICMP packet of the host (on loopback, our own
+        // echo requests too): let the kernel pass echo replies only. Best effort; the sweep
+        // checks every packet anyway.
+        let _ = only_echo_replies(fd);
+    }
+    Ok(owned)
+}
+
+/// `ICMP_FILTER` (linux/icmp.h), an option of `SOL_RAW`: a bit mask of the ICMP types dropped.
+const ICMP_FILTER: libc::c_int = 1;
+
+fn only_echo_replies(fd: RawFd) -> io::Result<()> {
+    let mask: u32 = !1; // every type but 0, echo reply
+                        // SAFETY: `fd` is an open raw ICMP socket; the option value points to a live `u32` (the
+                        // kernel's `struct icmp_filter`) whose size is passed alongside.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_RAW,
+            ICMP_FILTER,
+            ptr::from_ref(&mask).cast(),
+            mem::size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }

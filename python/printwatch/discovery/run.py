@@ -1,20 +1,21 @@
 """One discovery: sweep the networks, find the SNMP agents, identify the printers.
 
-Phases, each bounded and paced at ``max_pps`` (they run one after another, so the cap holds
-for the whole discovery):
+Stages, joined by channels so that a printer is identified while the sweep goes on:
 
 1. **sweep** — ICMP echo to every address (``mode="icmp"``), or nothing (``mode="snmp"``);
    ``mode="auto"`` uses ICMP when this process may open an ICMP socket, and probes every
    address of a network over SNMP when no address of it answered an echo (a network that drops
    ICMP), or every address when no ICMP socket is allowed;
 2. **probe** — one SNMP GET of sysObjectID.0 and sysDescr.0 to each address (alive ones after
-   an ICMP sweep), with each community in turn for the addresses still silent;
-3. **identify** — one GET per agent: hrDeviceType.1 and prtGeneralSerialNumber.1;
-4. **follow up** — only where a question is left: the first Printer-MIB variable of agents with
-   no printer evidence yet, then the first hrDeviceType row of those still undecided (one
-   request each), then the
-   vendor's serial-number OID for printers without prtGeneralSerialNumber (one GET), then the
-   MAC addresses of printers still without a serial.
+   an ICMP sweep, in groups as they come), with each community in turn for those still silent;
+3. **identify** — one GET per agent: hrDeviceType.1 and prtGeneralSerialNumber.1; then, only
+   where a question is left: the first Printer-MIB variable of agents with no printer evidence
+   yet, the first hrDeviceType row of those still undecided (one request each), the vendor's
+   serial-number OID for printers without prtGeneralSerialNumber (one GET), and the MAC
+   addresses of printers still without a serial.
+
+Every stage is paced, and the stages running at once share ``max_pps`` (see
+:meth:`Discovery._rate`), so the cap holds for the whole discovery.
 
 Cancelling :meth:`Discovery.run` (Ctrl-C in the CLI, a Trio cancel scope) or reaching
 ``limit_s`` stops at once and keeps everything found: :attr:`Discovery.agents` holds it.
@@ -44,8 +45,8 @@ T = TypeVar("T")
 Mode = Literal["auto", "icmp", "snmp"]
 Version = Literal["1", "2c", "auto"]
 
-#: The default packets-per-second cap: gentle on a customer's network (a /24 in about 0.3 s, a
-#: /16 in about 70 s), and every phase stays under it.
+#: The default packets-per-second cap: gentle on a customer's network (a /24 swept in about
+#: 0.3 s, a /16 in about 80 s); the stages together stay under it.
 DEFAULT_MAX_PPS = 1000
 _NO_ICMP = (
     "an ICMP sweep needs a raw ICMP socket (CAP_NET_RAW) or a datagram one "
