@@ -12,11 +12,13 @@ BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-rust test-python lint bench bench-extra bench-deps fuzz system-deps install clean
+.PHONY: demo test test-rust test-python lint bench bench-extra bench-deps fuzz fuzz-v3 system-deps install clean
 
+# The appliance on embedded defaults: simulated printers, scheduled polling, /health and /metrics
+# on http://127.0.0.1:8080. DEMO_ARGS, e.g. `make demo DEMO_ARGS="--duration 60 --count 1000"`.
 demo: install
-	$(BIN)/printwatch --version
-	$(BIN)/printwatch selfcheck
+	$(BIN)/printwatch selfcheck --seconds 0.1
+	$(BIN)/printwatch demo $(DEMO_ARGS)
 
 test: install system-deps bench-extra lint test-rust test-python
 
@@ -74,11 +76,17 @@ bench: install system-deps bench-deps
 	$(BIN)/python bench/codec_ratio.py
 	cargo run --quiet --release --example codec_rate
 	$(BIN)/python bench/poll_cycle.py $(POLL_CYCLE_ARGS)
+	$(BIN)/python bench/v3_cycle.py $(V3_CYCLE_ARGS)
 
 fuzz:
 	mkdir -p rust/fuzz/corpus/decode
 	cp rust/tests/captures/*.bin rust/fuzz/corpus/decode/
 	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir rust/fuzz decode rust/fuzz/corpus/decode -- -max_total_time=$${FUZZ_SECONDS:-600}
+
+# The SNMPv3 path (v3 decoder, USM authentication and decryption, the simulator's v3 side).
+fuzz-v3:
+	mkdir -p rust/fuzz/corpus/decode_v3
+	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir rust/fuzz decode_v3 rust/fuzz/corpus/decode_v3 -- -max_total_time=$${FUZZ_SECONDS:-600}
 
 clean:
 	rm -rf $(VENV) target rust/fuzz/target .pytest_cache .hypothesis .benchmarks

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from printwatch.sim import Simulator
@@ -135,3 +136,29 @@ def test_ctrl_c_prints_what_was_found() -> None:
     assert docs and all(d["printer"] for d in docs)
     assert {d["address"] for d in docs} <= {f"127.37.0.{i}" for i in range(1, 51)}
     assert "(interrupted)" in err
+
+
+def test_snmpv3_from_the_command_line(tmp_path: Path) -> None:
+    from printwatch._core import V3Credentials
+
+    user = V3Credentials("pw-cli-disc", "SHA", "auth-secret-2")
+    secret = tmp_path / "auth"
+    secret.write_text("auth-secret-2\n")
+    with Simulator(printer_recordings()[:2], count=2, base="127.36.1.10", port=0, v3=user) as fleet:
+        args = ["127.36.1.0/28", "--json", "--mode", "snmp", "--port", str(fleet.port), "--timeout", "0.3"]
+        r = printwatch(
+            "discover",
+            *args,
+            "--v3-user",
+            "pw-cli-disc",
+            "--auth-proto",
+            "SHA",
+            "--auth-pass-file",
+            str(secret),
+        )
+        assert r.returncode == 0, r.stderr
+        docs = [json.loads(line) for line in r.stdout.splitlines()]
+        assert [d["address"] for d in docs] == ["127.36.1.10", "127.36.1.11"]
+        assert {d["found_by"]["version"] for d in docs} == {"3"}
+    r = printwatch("discover", "127.36.1.0/28", "--snmp-version", "3")
+    assert r.returncode == 2 and "--v3-user" in r.stderr

@@ -195,3 +195,25 @@ def test_exclusions_are_never_probed(fleet: Simulator) -> None:
     assert d.wire["probe"].packets_sent == 1022 - 255
     assert d.printers and all(not p.address.startswith("127.31.4.") for p in d.printers)
     assert expand_networks(["127.31.4.0/30"], ["127.31.4.2"]) == ["127.31.4.1"]
+
+
+def test_snmpv3_probes_and_identifies_and_a_wrong_password_finds_nothing() -> None:
+    from printwatch._core import V3Credentials
+
+    user = V3Credentials("pw-disc", "SHA256", "auth-secret-1", "AES", "priv-secret-1")
+    with Simulator(printer_recordings()[:4], count=4, base="127.39.0.10", stride=5, port=0, v3=user) as sim:
+        opts = Options(port=sim.port, mode="snmp", v3=user, version="3", max_pps=20_000, timeout_s=0.3)
+        d = discover(["127.39.0.0/26"], opts)
+        want = [sim.printer(i) for i in range(4)]
+        assert [p.address for p in d.printers] == [w["address"] for w in want]
+        assert [p.serial for p, w in zip(d.printers, want, strict=True) if w["serial"]] == [
+            w["serial"] for w in want if w["serial"]
+        ]
+        doc = d.printers[0].to_json()
+        assert doc["found_by"]["version"] == "3" and doc["found_by"]["v3_user"] == "pw-disc"
+        assert doc["found_by"]["community"] is None
+        wrong = V3Credentials("pw-disc", "SHA256", "not-the-secret", "AES", "priv-secret-1")
+        d = discover(
+            ["127.39.0.0/26"], Options(port=sim.port, mode="snmp", v3=wrong, version="3", timeout_s=0.3)
+        )
+        assert d.printers == []

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
+from printwatch._core import VarBind
 from printwatch.mib import oids
-from printwatch.mib.identity import enterprise_of, mac_of, model_of, serial_of, vendor_of
+from printwatch.mib.identity import (
+    enterprise_of,
+    identify,
+    identity_oids,
+    mac_of,
+    model_of,
+    serial_of,
+    vendor_of,
+)
 
 from tests.mibdata import s
 
@@ -113,3 +122,25 @@ def test_mac() -> None:
     assert mac_of(g((one, b""), (two, bytes.fromhex("0021b743f581")))) == "00:21:b7:43:f5:81"
     assert mac_of(g((one, b"\x00" * 6))) is None
     assert mac_of(g((one, b"abc"))) is None
+
+
+def test_identify_for_discovery() -> None:
+    oids_ = identity_oids()
+    assert oids.HR_DEVICE_TYPE in oids_ and oids.PRT_GENERAL_SERIAL_NUMBER in oids_
+    assert "1.3.6.1.4.1.1347.43.5.1.1.28.1" in identity_oids("kyocera")
+    assert not any(o.startswith("1.3.6.1.4.1.") for o in oids_)
+    gets = g(
+        (oids.SYS_DESCR, "KYOCERA Document Solutions Printing System"),
+        ("1.3.6.1.4.1.1347.43.5.1.1.28.1", "QUV9600664"),
+    )
+    gets[oids.SYS_OBJECT_ID] = VarBind(oids.SYS_OBJECT_ID, "ObjectIdentifier", "1.3.6.1.4.1.1347.41")
+    gets[oids.HR_DEVICE_TYPE] = VarBind(oids.HR_DEVICE_TYPE, "ObjectIdentifier", "1.3.6.1.2.1.25.3.1.5")
+    assert identify(gets) == {
+        "printer": True,
+        "vendor": "kyocera",
+        "model": None,
+        "serial": "QUV9600664",
+        "mac": None,
+    }
+    linux = {oids.SYS_DESCR: s(oids.SYS_DESCR, "Linux gw 6.1.0")}
+    assert identify(linux)["printer"] is False

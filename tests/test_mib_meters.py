@@ -176,6 +176,6 @@ def test_brother_counter_records() -> None:
     oid = "1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.10.0"
     meters, evidence = read_meters("brother", gets_of(s(oid, data)), [], warnings)
     assert meters == {"total": 9}
-    assert evidence["total"] == {"oid": oid, "raw": data.hex(), "rule": "brother.total"}
+    assert evidence["total"] == {"oid": oid, "raw": 9, "rule": "brother.total", "octets": data.hex()}
     assert any("no record 01" in w for w in warnings)
     assert read_meters("brother", gets_of(i(oid, 5)), [], warnings)[0] == {}

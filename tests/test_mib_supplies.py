@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from printwatch.mib.alerts import alerts
 from printwatch.mib.colors import colorant_color, description_color
-from printwatch.mib.levels import read_level
+from printwatch.mib.levels import coarse_history, read_level
 from printwatch.mib.supplies import clean_description, supplies
 from printwatch.mib.trays import trays
 
@@ -253,3 +253,12 @@ def test_alerts() -> None:
             "description": None,
         },
     ]
+
+
+def test_coarse_from_history() -> None:
+    assert coarse_history([100, 100, 0, 100], 100)
+    assert coarse_history([None, -3, 100, 0], -2)  # percent-like, special values ignored
+    assert not coarse_history([100, 100, 100], 100)  # a new cartridge, not yet known
+    assert not coarse_history([100, 80, 0, 100], 100)
+    assert not coarse_history([], 100)
+    assert coarse_history([3, 0], 3)

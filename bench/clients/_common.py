@@ -118,6 +118,25 @@ class Tally:
         sys.stdout.flush()
 
 
+#: SNMPv3 for the v3 bench (``bench/v3_cycle.py``): ``user:AUTH:authpass:PRIV:privpass`` (the
+#: privacy part may be left out); unset: the clients speak v2c with the targets' community.
+V3_ENV = "PRINTWATCH_BENCH_V3"
+
+
+def v3_user() -> dict[str, str] | None:
+    """The SNMPv3 user ``$PRINTWATCH_BENCH_V3`` names, as keyword arguments, or None."""
+    import os
+
+    spec = os.environ.get(V3_ENV)
+    if not spec:
+        return None
+    parts = spec.split(":")
+    if len(parts) not in (3, 5):
+        raise SystemExit(f"{V3_ENV} wants user:AUTH:authpass[:PRIV:privpass], not {spec!r}")
+    names = ("user", "auth_proto", "auth_pass", "priv_proto", "priv_pass")
+    return dict(zip(names, parts, strict=False))
+
+
 def oid_tuple(oid: str) -> tuple[int, ...]:
     return tuple(int(arc) for arc in oid.strip().lstrip(".").split("."))
 

@@ -25,9 +25,9 @@ import time
 from collections.abc import Sequence
 
 from printwatch import __version__
-from printwatch.engine import Engine, Plan, Target, TargetResult, collect
+from printwatch.engine import Engine, Plan, Target, TargetResult, V3Credentials, collect
 
-from bench.clients._common import Tally, parse_args
+from bench.clients._common import Tally, parse_args, v3_user
 
 NAME = "printwatch_engine"
 EXCEPTIONS = {"NoSuchObject", "NoSuchInstance", "EndOfMibView"}
@@ -43,7 +43,13 @@ def main(name: str = NAME, objects: bool = False) -> None:
         timeout_s=w.timeout_s, retries=w.retries, max_repetitions=w.max_repetitions, max_pps=extra.max_pps
     )
     plan = Plan(gets=list(w.scalars), walks=list(w.tables))
-    targets = [Target(t.host, t.port, plan=plan, community=t.community, version="2c") for t in args.targets]
+    # $PRINTWATCH_BENCH_V3: every target over SNMPv3 as that user (bench/v3_cycle.py).
+    user = v3_user()
+    v3 = V3Credentials(**user) if user else None
+    version = "3" if v3 else "2c"
+    targets = [
+        Target(t.host, t.port, plan=plan, community=t.community, version=version, v3=v3) for t in args.targets
+    ]
     tally = Tally(len(targets))
 
     def record(finished: Sequence[TargetResult]) -> None:
@@ -68,7 +74,15 @@ def main(name: str = NAME, objects: bool = False) -> None:
         limit.cancel()
     wall_s = time.perf_counter() - start
     stats = batch.statistics()
-    tally.emit(name, wall_s, len(targets), version=__version__, max_pps=extra.max_pps, engine_stats=stats)
+    tally.emit(
+        name,
+        wall_s,
+        len(targets),
+        version=__version__,
+        max_pps=extra.max_pps,
+        engine_stats=stats,
+        snmp=v3.level if v3 else "v2c",
+    )
 
 
 if __name__ == "__main__":

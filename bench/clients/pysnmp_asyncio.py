@@ -21,6 +21,7 @@ import asyncio
 import sys
 import time
 from importlib import metadata
+from typing import Any
 
 try:
     from pysnmp.hlapi.v3arch.asyncio import (
@@ -39,11 +40,45 @@ try:
 except ImportError as err:  # pragma: no cover - depends on the environment
     sys.exit(f"pysnmp is not installed ({err}); install it with: pip install -e '.[test]'  (pysnmp>=7.1)")
 
-from bench.clients._common import Deadline, Tally, inside, oid_tuple, parse_args
+from bench.clients._common import Deadline, Tally, inside, oid_tuple, parse_args, v3_user
 from bench.workload import Target, Workload
 
 NAME = "pysnmp_asyncio"
 EXCEPTIONS = (NoSuchObject, NoSuchInstance, EndOfMibView)
+
+
+# $PRINTWATCH_BENCH_V3 protocol names -> pysnmp's (AES-192/256: the Blumenthal key extension).
+_AUTH = {
+    "MD5": "usmHMACMD5AuthProtocol",
+    "SHA": "usmHMACSHAAuthProtocol",
+    "SHA-224": "usmHMAC128SHA224AuthProtocol",
+    "SHA-256": "usmHMAC192SHA256AuthProtocol",
+    "SHA-384": "usmHMAC256SHA384AuthProtocol",
+    "SHA-512": "usmHMAC384SHA512AuthProtocol",
+}
+_PRIV = {
+    "DES": "usmDESPrivProtocol",
+    "AES": "usmAesCfb128Protocol",
+    "AES-192": "usmAesBlumenthalCfb192Protocol",
+    "AES-256": "usmAesBlumenthalCfb256Protocol",
+}
+
+
+def usm_auth() -> object | None:
+    """pysnmp's ``UsmUserData`` for ``$PRINTWATCH_BENCH_V3``, or None (v2c)."""
+    user = v3_user()
+    if user is None:
+        return None
+    from pysnmp.hlapi.v3arch import asyncio as hl
+
+    kwargs: dict[str, object] = {
+        "authKey": user["auth_pass"],
+        "authProtocol": getattr(hl, _AUTH[user["auth_proto"]]),
+    }
+    if "priv_proto" in user:
+        kwargs["privKey"] = user["priv_pass"]
+        kwargs["privProtocol"] = getattr(hl, _PRIV[user["priv_proto"]])
+    return hl.UsmUserData(user["user"], **kwargs)
 
 
 def _error_kind(indication: object) -> str:
@@ -51,7 +86,7 @@ def _error_kind(indication: object) -> str:
 
 
 async def poll_one(
-    engine: SnmpEngine, auth: CommunityData, context: ContextData, target: Target, workload: Workload
+    engine: SnmpEngine, auth: Any, context: ContextData, target: Target, workload: Workload
 ) -> tuple[int, str | None]:
     transport = await UdpTransportTarget.create(
         (target.host, target.port), timeout=workload.timeout_s, retries=workload.retries
@@ -107,6 +142,7 @@ async def poll_all(targets: list[Target], workload: Workload, concurrency: int, 
     engine = SnmpEngine()
     context = ContextData()
     auths: dict[str, CommunityData] = {}
+    usm = usm_auth()
     tally = Tally(len(targets))
     gate = asyncio.Semaphore(concurrency)
     deadline = Deadline(limit_s)
@@ -115,7 +151,11 @@ async def poll_all(targets: list[Target], workload: Workload, concurrency: int, 
         async with gate:
             if deadline.passed():
                 return
-            auth = auths.setdefault(target.community, CommunityData(target.community, mpModel=1))
+            auth = (
+                usm
+                if usm is not None
+                else auths.setdefault(target.community, CommunityData(target.community, mpModel=1))
+            )
             try:
                 count, error = await poll_one(engine, auth, context, target, workload)
             except Exception as err:  # a failing printer is data: counted, never fatal
@@ -134,7 +174,8 @@ def main() -> None:
     start = time.perf_counter()
     tally = asyncio.run(poll_all(args.targets, args.workload, args.concurrency, args.limit_seconds))
     wall_s = time.perf_counter() - start
-    tally.emit(NAME, wall_s, args.concurrency, version=metadata.version("pysnmp"))
+    snmp = "v3" if v3_user() else "v2c"
+    tally.emit(NAME, wall_s, args.concurrency, version=metadata.version("pysnmp"), snmp=snmp)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ __all__ = [
     "Simulator",
     "Target",
     "TargetResult",
+    "V3Credentials",
     "VarBind",
     "__version__",
     "decode",
@@ -150,7 +151,41 @@ def encode(message: Message) -> bytes:
 
 # --- the poll engine (rust/src/py/engine.rs) -------------------------------------------------
 
-_Version = Literal["1", "2c", "auto"]
+_Version = Literal["1", "2c", "3", "auto"]
+
+@final
+class V3Credentials:
+    """An SNMPv3 (USM) user: name, protocols and the master keys made from the passwords (the
+    passwords themselves are not kept). ``auth_proto``: ``MD5``, ``SHA`` (SHA-1), ``SHA-224``,
+    ``SHA-256``, ``SHA-384``, ``SHA-512`` (dashes and case optional); ``priv_proto``: ``DES``,
+    ``AES`` (AES-128), ``AES-192``, ``AES-256`` (the Blumenthal key extension, as net-snmp).
+
+    Error handling: ValueError for an unknown protocol, a protocol without its password (or
+    the reverse), privacy without authentication, a password shorter than 8 characters, or a
+    user name or context over 32 bytes.
+    """
+
+    def __new__(
+        cls,
+        user: str | bytes,
+        auth_proto: str | None = None,
+        auth_pass: str | bytes | None = None,
+        priv_proto: str | None = None,
+        priv_pass: str | bytes | None = None,
+        *,
+        context: str | bytes | None = None,
+    ) -> V3Credentials: ...
+    @property
+    def user(self) -> str: ...
+    @property
+    def auth_proto(self) -> str | None: ...
+    @property
+    def priv_proto(self) -> str | None: ...
+    @property
+    def context(self) -> str: ...
+    @property
+    def level(self) -> Literal["noAuthNoPriv", "authNoPriv", "authPriv"]: ...
+
 _Failure = tuple[Literal["get", "walk"], str, str, str]
 
 @final
@@ -178,6 +213,7 @@ class Target:
         plan: Plan,
         community: str | bytes | None = None,
         version: _Version = "auto",
+        v3: V3Credentials | None = None,
     ) -> Target: ...
     @property
     def host(self) -> str: ...
@@ -187,6 +223,8 @@ class Target:
     def community(self) -> bytes: ...
     @property
     def version(self) -> _Version: ...
+    @property
+    def v3(self) -> V3Credentials | None: ...
 
 @final
 class Engine:
@@ -220,6 +258,8 @@ class Engine:
     def max_rows(self) -> int: ...
     @property
     def max_get_oids(self) -> int: ...
+    def known_engines(self) -> dict[str, tuple[bytes, int, int]]:
+        """SNMPv3 engines discovered so far: ``{"host:port": (engine_id, boots, time)}``."""
     def start(self, targets: Iterable[Target], *, local_address: str = "0.0.0.0") -> Batch:
         """Start polling ``targets`` on a Rust thread; returns at once.
 
@@ -257,7 +297,7 @@ class TargetResult:
     @property
     def status(self) -> str: ...
     @property
-    def version(self) -> Literal["1", "2c"] | None: ...
+    def version(self) -> Literal["1", "2c", "3"] | None: ...
     @property
     def rtt_ms(self) -> float | None: ...
     @property
@@ -337,6 +377,7 @@ class Simulator:
         seed: int = 0,
         time_scale: float = 1.0,
         stride: int = 1,
+        v3: V3Credentials | None = None,
     ) -> Simulator: ...
     def start(self) -> None:
         """Bind the port and serve on a Rust thread; returns at once."""

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import trio
 
-from printwatch._core import Batch, Engine, Plan, Target, TargetResult
+from printwatch._core import Batch, Engine, Plan, Target, TargetResult, V3Credentials
 
 __all__ = [
     "Batch",
@@ -32,6 +32,7 @@ __all__ = [
     "Plan",
     "Target",
     "TargetResult",
+    "V3Credentials",
     "collect",
     "collect_async",
     "parse_target",

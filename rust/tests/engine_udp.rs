@@ -74,6 +74,7 @@ fn targets(base: Ipv4Addr, count: u32, port: u16, plan: &Arc<Plan>) -> Vec<Targe
             community: b"public".to_vec(),
             version: VersionChoice::Auto,
             plan: Arc::clone(plan),
+            v3: None,
         })
         .collect()
 }

@@ -294,3 +294,20 @@ def test_the_real_command_in_a_subprocess(snmpsim_port: int) -> None:
     assert doc["meters"]["color"] == 29940 and doc["meter_evidence"]["color"]["rule"] == "sharp.color"
     assert doc["status"]["errors"] == ["lowToner"]
     assert len(doc["supplies"]) == 14 and len(doc["trays"]) == 6
+
+
+def test_a_host_that_is_not_a_printer(snmpd_port: int) -> None:
+    """net-snmp's snmpd (a Linux host): read, nothing invented, every absence a warning."""
+    buf = io.StringIO()
+    status = run_poll(
+        [f"127.0.0.1:{snmpd_port}"], community="public", version="2c", as_json=True, engine=Engine(), out=buf
+    )
+    assert status == 0
+    doc = json.loads(buf.getvalue())
+    assert doc["reachable"] and doc["sys"]["object_id"].startswith("1.3.6.1.4.1.8072.")
+    assert doc["vendor"] is None and doc["serial"] is None
+    assert doc["supplies"] == [] and doc["trays"] == [] and doc["alerts"] == [] and doc["meters"] == {}
+    assert {f"{t}: missing" for t in ("prtMarkerSuppliesTable", "prtInputTable", "prtAlertTable")} <= set(
+        doc["warnings"]
+    )
+    assert doc["sys"]["uptime_s"] is not None and doc["sys"]["uptime_s"] >= 0

@@ -87,30 +87,40 @@ def test_export_writes_every_view(
 
 def test_poll_store_records_what_it_read(tmp_path: Path) -> None:
     from printwatch.sim import Simulator
+    from printwatch.store import normalize_mac, normalize_serial
 
     from tests.real.peers import RECORDINGS
 
     path = tmp_path / "polled.duckdb"
-    with Simulator(RECORDINGS, count=3, base="127.23.1.1", port=0) as sim:
-        targets = [f"127.23.1.{i}:{sim.port}" for i in (1, 2, 3)] + ["127.23.1.200:9"]
+    polled: list[dict[str, object]] = []
+    with Simulator(RECORDINGS, count=5, base="127.23.1.1", port=0) as sim:
+        targets = [f"127.23.1.{i}:{sim.port}" for i in range(1, 6)] + ["127.23.1.200:9"]
         for _ in range(2):
             out = subprocess.run(
-                [sys.executable, "-m", "printwatch.cli", "poll", "--json", "--timeout", "0.2",
-                 "--retries", "0", "--store", str(path), *targets],
+                [sys.executable, "-m", "printwatch.cli", "poll", "--json", "--store", str(path), *targets],
                 capture_output=True, text=True, timeout=60, check=False,
             )  # fmt: skip
             assert out.returncode == 0, out.stderr
+            polled = [json.loads(line) for line in out.stdout.splitlines()]
+    answered = [d for d in polled if d["reachable"]]
+    assert len(answered) == 5
+
+    def identity(d: dict[str, object]) -> str:
+        serial, mac = normalize_serial(d.get("serial")), normalize_mac(d.get("mac"))  # type: ignore[arg-type]
+        address = str(d["target"]).rsplit(":", 1)[0]
+        return f"serial:{serial}" if serial else f"mac:{mac}" if mac else f"address:{address}"
+
     con = duckdb.connect(str(path), read_only=True)
-    devices = con.execute("SELECT address, identity, state FROM devices ORDER BY address").fetchall()
+    devices = con.execute("SELECT address, identity, vendor, state FROM devices ORDER BY address").fetchall()
     polls = con.execute("SELECT count(*), count(DISTINCT last_poll_at) FROM device_state").fetchone()
+    supplies = con.execute("SELECT count(DISTINCT supply_id) FROM supply_history").fetchone()
     con.close()
-    # The three printers that answered are devices (the silent address is not one); each poll was kept.
-    assert [d[0] for d in devices] == ["127.23.1.1", "127.23.1.2", "127.23.1.3"]
-    assert all(d[1] for d in devices) and {d[2] for d in devices} <= {
-        "running",
-        "warning",
-        "unknown",
-        "testing",
-        "down",
-    }
-    assert polls is not None and polls[0] == 3
+    # Every printer that answered is one device, known as the registry's rules say (the silent
+    # address is none); what the poll read is there.
+    assert [(d[0], d[1], d[2]) for d in devices] == sorted(
+        (str(d["target"]).rsplit(":", 1)[0], identity(d), d["vendor"]) for d in answered
+    )
+    assert any(d[1].startswith("serial:") for d in devices)
+    assert all(d[3] != "offline" for d in devices)
+    assert polls is not None and polls[0] == 5
+    assert supplies == (sum(len(d["supplies"]) for d in answered),)  # type: ignore[arg-type]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from printwatch.store import Store, StoreError
 from printwatch.store import schema as schema_mod
@@ -155,35 +156,61 @@ def test_two_addresses_of_one_printer_in_one_cycle_are_read_once(tmp_path: Path)
         assert rows(store, "SELECT addresses FROM devices") == [(["10.0.0.1", "10.0.1.1"],)]
 
 
-def test_maintain_moves_closed_days_sorted_and_applies_retention(tmp_path: Path) -> None:
-    with Store(tmp_path / "s.duckdb", meter_interval_s=0, retention_days=2) as store:
-        for i, t in enumerate(every(60, 24 * 4)):
-            store.ingest([doc("10.0.0.1", t, total=100 + i, toner=90 - i * 0.5)])
-        before = rows(store, "SELECT count(*) FROM meter_history WHERE time >= ?", T0 + timedelta(days=2))
-        supply_rows = rows(store, "SELECT count(*) FROM supply_levels_recent")[0][0]
-        moved = store.maintain(T0 + timedelta(days=4, hours=1))
-        assert moved == {"supply_levels": supply_rows, "meter_reads": 96}
-        assert rows(store, "SELECT count(*) FROM supply_levels_recent") == [(0,)]
-        assert rows(store, "SELECT count(*) FROM meter_reads_recent") == [(0,)]
-        assert rows(store, "SELECT min(time), count(*) FROM meter_history") == [
-            (T0 + timedelta(days=2), before[0][0])
-        ]
+def test_maintain_moves_rows_down_the_tiers_sorted_and_applies_retention(tmp_path: Path) -> None:
+    with Store(tmp_path / "s.duckdb", meter_interval_s=0, retention_days=40) as store:
+        times = every(180, 8 * 45, start=T0 - timedelta(days=31))  # 2026-10-01 .. 2026-11-14, 3-hourly
+        for i, t in enumerate(times):
+            store.ingest([doc("10.0.0.1", t, total=100 + i, toner=90 - (i % 500) * 0.2)])
+            if t.hour == 21:  # the daily upkeep, as the appliance runs it after midnight
+                store.maintain(t + timedelta(hours=3, minutes=5))
+        all_rows = rows(store, "SELECT count(*), min(time), max(time) FROM meter_history")
+        tiers = {t: rows(store, f"SELECT count(*) FROM {t}")[0][0] for t in
+                 ("meter_reads", "meter_reads_days", "meter_reads_recent")}  # fmt: skip
+        in_order = rows(
+            store,
+            "SELECT bool_and(time > prev) FROM (SELECT time, lag(time) OVER () AS prev FROM meter_reads) "
+            "WHERE prev IS NOT NULL",
+        )
+        levels = rows(store, "SELECT count(*) FROM supply_history")[0][0]
+        levels_tiers = sum(
+            rows(store, f"SELECT count(*) FROM {t}")[0][0]
+            for t in ("supply_levels", "supply_levels_days", "supply_levels_recent")
+        )
+    # Retention: 40 days before the last upkeep's day (2026-11-15) is 2026-10-06.
+    assert all_rows[0][1:] == (datetime(2026, 10, 6), times[-1])
+    assert all_rows[0][0] == len(times) - 5 * 8
+    # October in the monthly tier, November's days in the days tier, nothing of the 15th yet.
+    assert tiers == {"meter_reads": 26 * 8, "meter_reads_days": 14 * 8, "meter_reads_recent": 0}
+    assert in_order == [(True,)] and levels == levels_tiers > 0
 
 
 def test_migrations_run_once_in_order_and_an_old_store_opens(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "s.duckdb"
-    with Store(path) as store:
-        store.ingest([doc("10.0.0.1", T0)])
-        assert rows(store, "SELECT version FROM schema_version") == [(1,)]
-    extra = (2, "a test column", "ALTER TABLE device_registry ADD COLUMN note VARCHAR")
-    monkeypatch.setattr(schema_mod, "MIGRATIONS", [*schema_mod.MIGRATIONS, extra])
+    everything = list(schema_mod.MIGRATIONS)
+    # A store written by the printwatch that knew only migration 1 ...
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", everything[:1])
+    con = duckdb.connect(str(path))
+    assert schema_mod.migrate(con) == [1]
+    con.execute("INSERT INTO meter_reads_recent VALUES (1, TIMESTAMP '2026-11-01 10:00:00.25', 1000, NULL)")
+    con.close()
+    # ... opens in this one: migration 2 runs once, the rows are kept, their times to the second.
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", everything)
     with Store(path) as store:
         assert rows(store, "SELECT version FROM schema_version ORDER BY version") == [(1,), (2,)]
+        assert rows(store, "SELECT time, value FROM meter_reads_recent") == [
+            (datetime(2026, 11, 1, 10), 1000)
+        ]
+        assert rows(store, "SELECT data_type FROM duckdb_columns() WHERE table_name = 'meter_reads_days' "
+                    "AND column_name = 'time'") == [("TIMESTAMP_S",)]  # fmt: skip
+    extra = (3, "a test column", "ALTER TABLE device_registry ADD COLUMN note VARCHAR")
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", [*everything, extra])
+    with Store(path) as store:
+        store.ingest([doc("10.0.0.1", T0)])
+        assert rows(store, "SELECT version FROM schema_version ORDER BY version") == [(1,), (2,), (3,)]
         assert rows(store, "SELECT serial, note FROM device_registry") == [("XRX123456", None)]
-        store.ingest([doc("10.0.0.1", T0 + timedelta(minutes=5))])
-    monkeypatch.setattr(schema_mod, "MIGRATIONS", schema_mod.MIGRATIONS[:1])
+    monkeypatch.setattr(schema_mod, "MIGRATIONS", everything)
     with pytest.raises(StoreError, match="newer than this printwatch"):
         Store(path)
 

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
 from printwatch import __version__
+from printwatch.cli.snmp_options import add_snmp_options, add_v3_options, target_kwargs, v3_credentials
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printwatch",
         description="SNMP polling appliance for printer fleets.",
-        epilog="Commands still to come (see the README): demo, run.",
     )
     parser.add_argument("--version", action="version", version=f"printwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -35,13 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with --json. Exit status 0 if any target answered, 1 if none did, 2 for a bad target.",
     )
     poll.add_argument("targets", nargs="+", metavar="TARGET", help="host[:port]")
-    poll.add_argument("--community", default="public", help="SNMP community (default public)")
-    poll.add_argument(
-        "--snmp-version",
-        choices=["1", "2c", "auto"],
-        default="auto",
-        help="SNMP version; auto tries v2c and v1 and keeps the one that answers (default auto)",
-    )
+    add_snmp_options(poll)
     poll.add_argument("--json", action="store_true", help="one JSON object per target and line")
     poll.add_argument("--timeout", type=float, default=1.0, help="seconds per try (default 1.0)")
     poll.add_argument("--retries", type=int, default=2, help="tries after the first (default 2)")
@@ -54,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_simulate(commands)
     add_discover(commands)
+    add_appliance_commands(commands)
     add_store_commands(commands)
     return parser
 
@@ -104,9 +100,10 @@ def add_discover(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
     discover.add_argument("--port", type=int, default=161, help="SNMP port (default 161)")
     discover.add_argument(
         "--snmp-version",
-        choices=["1", "2c", "auto"],
+        choices=["1", "2c", "3", "auto"],
         default="auto",
-        help="SNMP version of the probes; auto sends v2c and, on a retry, v1 (default auto)",
+        help="SNMP version of the probes; auto sends v2c and, on a retry, v1, or SNMPv3 when "
+        "--v3-user is given (default auto)",
     )
     discover.add_argument(
         "--exclude", action="append", default=[], metavar="NETWORK", help="never probe these (repeatable)"
@@ -119,6 +116,73 @@ def add_discover(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="PATH",
         help="leave out the store's exclusions and file the printers found in its device registry "
         "(exit status 3 if that fails)",
+    )
+    add_v3_options(discover, "SNMPv3 user name: probe and identify over SNMPv3 (communities unused)")
+
+
+def add_appliance_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser(
+        "run",
+        help="the appliance daemon: scheduled polling, history, /health and /metrics",
+        description="Run the appliance with the configuration FILE until SIGTERM or SIGINT (a write "
+        "in hand finishes, the history is flushed, exit status 0). Exit status 2 for a configuration "
+        "with problems (each named with its line), 1 when it cannot start.",
+    )
+    run.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="default /etc/printwatch/printwatch.toml"
+    )
+    run.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    demo = commands.add_parser(
+        "demo",
+        help="the main job on embedded defaults: simulated printers, scheduled polling, /metrics",
+        description="Simulated printers from the recordings beside the project (PRINTWATCH_RECORDINGS "
+        "overrides) on loopback, polled on a short interval into a history in a temporary folder, "
+        "the HTTP server on 127.0.0.1:8080. Prints what it started, where, and how to stop.",
+    )
+    demo.add_argument("--count", type=int, default=300, help="simulated printers (default 300)")
+    demo.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    demo.add_argument(
+        "--interval", type=float, default=30.0, metavar="S", help="status poll every S seconds (default 30)"
+    )
+    demo.add_argument(
+        "--port", type=int, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0: any free)"
+    )
+    demo.add_argument(
+        "--recordings", type=Path, default=None, metavar="DIR", help="a directory of .snmprec files"
+    )
+    assist = commands.add_parser(
+        "assist",
+        help="call for assistance: an immediate full poll of DEVICE by the running appliance",
+        description="Ask the running appliance (its HTTP server) for an immediate full poll of DEVICE "
+        "(host[:port], serial number or sysName), written to the history and handed to the uplink; "
+        "prints the poll document. Exit status 0 if it answered, 1 if not or the appliance is not "
+        "reachable, 2 for an unknown device.",
+    )
+    assist.add_argument("device", metavar="DEVICE")
+    assist.add_argument(
+        "--url",
+        default=None,
+        help="the appliance's HTTP server (default from --config, else http://127.0.0.1:8080)",
+    )
+    assist.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="read the HTTP address from FILE"
+    )
+    secret = commands.add_parser(
+        "secret",
+        help="store a secret (community, SMTP or uplink credential), encrypted",
+        description="`secret set NAME` reads the value from standard input (one trailing newline is "
+        "dropped) and stores it encrypted under the key file of the configuration's [appliance] "
+        'table (created, mode 0600, if missing); the configuration refers to it as "secret:NAME". '
+        "`secret list` prints the names stored.",
+    )
+    secret.add_argument("action", choices=["set", "list"])
+    secret.add_argument("name", nargs="?", metavar="NAME")
+    secret.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="default /etc/printwatch/printwatch.toml if it exists",
     )
 
 
@@ -184,6 +248,7 @@ def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) 
         action="store_false",
         help="answer every printer exactly as its recording (no per-printer serial, MAC, sysName)",
     )
+    add_v3_options(simulate, what="answer SNMPv3 too, as this user (every printer its own engine)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -199,19 +264,17 @@ def main(argv: list[str] | None = None) -> int:
 
         try:
             engine = Engine(timeout_s=args.timeout, retries=args.retries)
+            options = target_kwargs(args)
         except ValueError as err:
             parser.error(str(err))
-        return run_poll(
-            args.targets,
-            community=args.community,
-            version=args.snmp_version,
-            as_json=args.json,
-            engine=engine,
-            store=args.store,
-        )
+        return run_poll(args.targets, **options, as_json=args.json, engine=engine, store=args.store)
     if args.command == "simulate":
         from printwatch.cli.simulate import run_simulate
 
+        try:
+            v3 = v3_credentials(args)
+        except ValueError as err:
+            parser.error(str(err))
         return run_simulate(
             args.recordings,
             count=args.count,
@@ -223,12 +286,18 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed,
             dynamics=args.dynamics,
             time_scale=args.time_scale,
+            v3=v3,
         )
     if args.command == "discover":
         from printwatch.cli.discover import run_discover
         from printwatch.discovery import Options
 
-        options = Options(
+        try:
+            v3 = v3_credentials(args)
+        except ValueError as err:
+            parser.error(str(err))
+        discovery_options = Options(
+            v3=v3,
             communities=args.community or ["public"],
             port=args.port,
             mode=args.mode,
@@ -237,15 +306,17 @@ def main(argv: list[str] | None = None) -> int:
             retries=args.retries,
             limit_s=args.limit,
             exclude=args.exclude,
-            version=args.snmp_version,
+            version="3" if v3 is not None else args.snmp_version,
         )
         try:
-            options.check()
+            discovery_options.check()
         except ValueError as err:
             parser.error(str(err))
         return run_discover(
-            args.networks, options, as_json=args.json, include_agents=args.all, store=args.store
+            args.networks, discovery_options, as_json=args.json, include_agents=args.all, store=args.store
         )
+    if args.command in ("run", "demo", "assist", "secret"):
+        return run_appliance_command(parser, args)
     if args.command in ("sql", "export"):
         from printwatch.cli.sql import run_export, run_sql
         from printwatch.store.query import default_store
@@ -256,6 +327,39 @@ def main(argv: list[str] | None = None) -> int:
         return run_export(args.directory, store=store, fmt=args.format)
     parser.print_help()
     return 0
+
+
+def run_appliance_command(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from printwatch.cli.run import DEFAULT_CONFIG, setup_logging
+
+    if args.command == "run":
+        from printwatch.cli.run import run_daemon
+
+        setup_logging()
+        return run_daemon(args.config or DEFAULT_CONFIG, duration_s=args.duration)
+    if args.command == "demo":
+        from printwatch.cli.demo import run_demo
+
+        if args.count < 1 or args.interval <= 0:
+            parser.error("demo: --count must be at least 1 and --interval positive")
+        setup_logging(logging.WARNING)
+        return run_demo(
+            count=args.count,
+            duration_s=args.duration,
+            interval_s=args.interval,
+            web_port=args.port,
+            recordings=args.recordings,
+        )
+    if args.command == "assist":
+        from printwatch.cli.assist import run_assist
+
+        return run_assist(args.device, url=args.url, config_path=args.config)
+    from printwatch.cli.secret import run_secret
+
+    if args.action == "set" and not args.name:
+        parser.error("secret set: a NAME is needed")
+    config = args.config or (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+    return run_secret(args.action, args.name, config)
 
 
 if __name__ == "__main__":

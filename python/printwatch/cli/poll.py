@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from printwatch._core import Engine
+from printwatch._core import Engine, V3Credentials
 from printwatch.cli.poll_text import print_text
 from printwatch.engine import parse_target
 from printwatch.poller.documents import Address, TargetFactory, Version, community_targets, poll_documents
@@ -25,6 +25,7 @@ def run_poll(
     *,
     community: str,
     version: Version,
+    v3: V3Credentials | None = None,
     as_json: bool,
     engine: Engine,
     out: TextIO = sys.stdout,
@@ -42,7 +43,7 @@ def run_poll(
             print(f"printwatch poll: {err}", file=sys.stderr)
             return 2
         addresses.append((spec, host, port))
-    docs = poll_documents(addresses, community_targets(community, version), engine=engine)
+    docs = poll_documents(addresses, community_targets(community, version, v3), engine=engine)
     if not as_json and isinstance(out, io.TextIOWrapper):
         # A supply name in a script the terminal's encoding lacks must not end the report.
         out.reconfigure(errors="backslashreplace")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 from printwatch.sim import Simulator
 
 if TYPE_CHECKING:
+    from printwatch.engine import V3Credentials
     from printwatch.sim import SimulatorStats
 
 # How often the waiting loop wakes up to look at the clock and the signal flag.
@@ -73,6 +74,7 @@ def run_simulate(
     seed: int,
     dynamics: bool = False,
     time_scale: float = 1.0,
+    v3: V3Credentials | None = None,
 ) -> int:
     try:
         sim = Simulator(
@@ -85,12 +87,14 @@ def run_simulate(
             seed=seed,
             dynamics=dynamics,
             time_scale=time_scale,
+            v3=v3,
         )
     except (ValueError, OSError, OverflowError) as err:
         print(f"printwatch simulate: {err}", file=sys.stderr)
         return 2
     try:
-        serve(sim, duration_s, community)
+        answers = community if v3 is None else f"{community}, SNMPv3 user {v3.user} ({v3.level})"
+        serve(sim, duration_s, answers)
     except OSError as err:
         print(f"printwatch simulate: cannot serve on port {port}: {err}", file=sys.stderr)
         return 1

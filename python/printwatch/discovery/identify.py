@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from printwatch._core import VarBind
+from printwatch._core import V3Credentials, VarBind
 from printwatch.discovery import oids
 from printwatch.mib.identity import model_of, serial_of, vendor_of
 from printwatch.mib.vendors import load_maps
@@ -61,10 +61,11 @@ class Agent:
 
     address: str
     port: int
-    #: Position (0-based) of the community that answered, in the order they were tried.
+    #: Position (0-based) of the community that answered, in the order they were tried (-1:
+    #: SNMPv3, see ``v3``).
     community_index: int
     community: bytes
-    version: Literal["1", "2c"]
+    version: Literal["1", "2c", "3"]
     rtt_ms: float | None
     #: ``icmp-raw``, ``icmp-datagram`` or ``snmp``: how the address was found alive.
     sweep: str
@@ -84,6 +85,8 @@ class Agent:
     bytes_received: int = 0
     #: Of ``bytes_sent``, the probe's (the one GET every address gets).
     probe_bytes_sent: int = 0
+    #: The SNMPv3 user that answered (then ``version`` is ``"3"``).
+    v3: V3Credentials | None = None
 
     @property
     def printer(self) -> bool:
@@ -135,7 +138,8 @@ class Agent:
             "sys": {"descr": self.descr, "object_id": self.object_id},
             "found_by": {
                 "sweep": self.sweep,
-                "community": self.community_index + 1,
+                "community": None if self.v3 is not None else self.community_index + 1,
+                **({"v3_user": self.v3.user} if self.v3 is not None else {}),
                 "version": self.version,
                 "evidence": list(self.evidence),
             },

@@ -11,7 +11,7 @@ underneath: :mod:`~printwatch.mib.oids` (numeric OIDs and enumerations of the st
 
 from __future__ import annotations
 
-from printwatch.mib.identity import vendor_of
+from printwatch.mib.identity import identify, identity_oids, vendor_of
 from printwatch.mib.interpret import interpret, interpret_varbinds, unreachable, utc_now
 from printwatch.mib.levels import DEFAULT_THRESHOLDS
 from printwatch.mib.meternames import METER_NAMES
@@ -20,6 +20,8 @@ from printwatch.mib.vendors import load_maps
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "METER_NAMES",
+    "identify",
+    "identity_oids",
     "interpret",
     "interpret_varbinds",
     "load_maps",

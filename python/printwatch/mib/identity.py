@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from typing import Any
 
 from printwatch._core import VarBind
 from printwatch.mib import oids
@@ -145,3 +146,42 @@ def mac_of(gets: Mapping[str, VarBind]) -> str | None:
         if vb is not None and isinstance(vb.value, bytes) and len(vb.value) == 6 and any(vb.value):
             return ":".join(f"{b:02x}" for b in vb.value)
     return None
+
+
+def identity_oids(vendor: str | None = None) -> list[str]:
+    """The GETs that identify a printer: sysDescr, sysObjectID, hrDeviceType.1, hrDeviceDescr.1,
+    prtGeneralSerialNumber.1, ifPhysAddress.1/.2, and (when the vendor is known) the vendor's
+    model and serial OIDs. For discovery: one GET identifies a host."""
+    base = [
+        oids.SYS_DESCR,
+        oids.SYS_OBJECT_ID,
+        oids.HR_DEVICE_TYPE,
+        oids.HR_DEVICE_DESCR,
+        oids.PRT_GENERAL_SERIAL_NUMBER,
+        *oids.IF_PHYS_ADDRESS,
+    ]
+    vmap = load_maps().get(vendor or "")
+    extra = [rule.oid for rule in vmap.identity] if vmap is not None else []
+    return list(dict.fromkeys([*base, *extra]))
+
+
+def identify(gets: Mapping[str, VarBind]) -> dict[str, Any]:
+    """``{"printer", "vendor", "model", "serial", "mac"}`` from GET results (see
+    :func:`identity_oids`). ``printer`` is true when hrDeviceType.1 is hrDevicePrinter or the
+    Printer-MIB answers (prtGeneralSerialNumber.1)."""
+    descr_vb = present(gets, oids.SYS_DESCR)
+    descr = decode_text(descr_vb.value, collapse=False) if descr_vb is not None else None
+    oid_vb = present(gets, oids.SYS_OBJECT_ID)
+    object_id = oid_vb.value if oid_vb is not None and isinstance(oid_vb.value, str) else None
+    vendor = vendor_of(descr, object_id)
+    kind = present(gets, oids.HR_DEVICE_TYPE)
+    is_printer = (kind is not None and str(kind.value).lstrip(".") == oids.HR_DEVICE_PRINTER) or present(
+        gets, oids.PRT_GENERAL_SERIAL_NUMBER
+    ) is not None
+    return {
+        "printer": is_printer,
+        "vendor": vendor,
+        "model": model_of(vendor, descr, gets),
+        "serial": serial_of(vendor, descr, gets),
+        "mac": mac_of(gets),
+    }

@@ -10,7 +10,7 @@ Error handling: pure functions of integers; no input raises.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 SOME_REMAINING = -3
@@ -89,3 +89,13 @@ def read_level(level: int | None, capacity: int | None, *, unit_percent: bool, l
     else:
         state = "ok"
     return Level(percent, state, coarse=coarse, flags=flags)
+
+
+def coarse_history(levels: Iterable[int | None], max_capacity: int | None) -> bool:
+    """Whether a supply's levels over several readings show a printer that only says "full" or
+    "empty": every level read is 0 or the capacity (100 for a percent unit), and both were seen.
+    One reading cannot tell this from a new cartridge; the store, which has the history, can.
+    Special values (-1, -2, -3) and missing readings are ignored."""
+    top = max_capacity if max_capacity is not None and max_capacity > 0 else 100
+    seen = {level for level in levels if level is not None and level >= 0}
+    return seen == {0, top}

@@ -87,8 +87,10 @@ def _apply(
         value = _value(rule, vb, warnings)
         if value is not None:
             meters[rule.name] = value
-            raw = vb.value.hex() if isinstance(vb.value, bytes) and rule.decode != "number" else as_int(vb)
-            evidence[rule.name] = {"oid": rule.oid, "raw": raw, "rule": rule.rule}
+            evidence[rule.name] = {"oid": rule.oid, "raw": as_int(vb), "rule": rule.rule}
+            if rule.decode != "number" and isinstance(vb.value, bytes):
+                # A value packed in an octet string: raw is the record read, octets the whole value.
+                evidence[rule.name].update(raw=value, octets=vb.value.hex())
 
 
 def _life_count(marker_rows: Sequence[VarBind], warnings: list[str]) -> tuple[str, int, str | None] | None:

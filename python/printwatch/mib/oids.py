@@ -40,6 +40,9 @@ SYSTEM = {
 IF_PHYS_ADDRESS = ("1.3.6.1.2.1.2.2.1.6.1", "1.3.6.1.2.1.2.2.1.6.2")
 
 # --- HOST-RESOURCES-MIB (RFC 2790), device 1 (the printer) --------------------------------------
+HR_DEVICE_TYPE = "1.3.6.1.2.1.25.3.2.1.2.1"
+#: hrDeviceType of a printer (HOST-RESOURCES-TYPES: hrDevicePrinter).
+HR_DEVICE_PRINTER = "1.3.6.1.2.1.25.3.1.5"
 HR_DEVICE_DESCR = "1.3.6.1.2.1.25.3.2.1.3.1"
 HR_DEVICE_STATUS = "1.3.6.1.2.1.25.3.2.1.5.1"
 HR_PRINTER_STATUS = "1.3.6.1.2.1.25.3.5.1.1.1"

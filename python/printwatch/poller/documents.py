@@ -18,25 +18,27 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
-from printwatch._core import Engine, Plan, Target, TargetResult
+from printwatch._core import Engine, Plan, Target, TargetResult, V3Credentials
 from printwatch.engine import poll, poll_async
 from printwatch.mib import interpret, utc_now, vendor_of
 from printwatch.mib.tables import present
 from printwatch.mib.text import decode_text
 from printwatch.poller.plans import SYSTEM, base_plan, vendor_plan
 
-Version = Literal["1", "2c", "auto"]
+Version = Literal["1", "2c", "3", "auto"]
 #: Builds the engine's Target for an address and a plan, with the right credentials.
 TargetFactory = Callable[[str, int, Plan], Target]
 #: A target to poll: (its name in the document, IPv4 address, port).
 Address = tuple[str, str, int]
 
 
-def community_targets(community: str, version: Version = "auto") -> TargetFactory:
-    """SNMPv1/v2c targets with one community."""
+def community_targets(
+    community: str, version: Version = "auto", v3: V3Credentials | None = None
+) -> TargetFactory:
+    """SNMPv1/v2c targets with one community, or SNMPv3 targets as the user ``v3``."""
 
     def make(host: str, port: int, plan: Plan) -> Target:
-        return Target(host, port, plan=plan, community=community, version=version)
+        return Target(host, port, plan=plan, community=community, version=version, v3=v3)
 
     return make
 

@@ -20,8 +20,9 @@ import pyarrow as pa
 from printwatch.store.registry import Registry, Sighting, target_address
 
 TS = pa.timestamp("us")
+TS_S = pa.timestamp("s")
 SUPPLY_ROW = pa.schema(
-    [("supply_id", pa.int32()), ("time", TS), ("level", pa.int32()), ("max_capacity", pa.int32()),
+    [("supply_id", pa.int32()), ("time", TS_S), ("level", pa.int32()), ("max_capacity", pa.int32()),
      ("percent", pa.float32()), ("state", pa.string())]
 )  # fmt: skip
 SUPPLY_LATEST = pa.schema(
@@ -37,7 +38,7 @@ SUPPLY_EVENT = pa.schema(
     [("supply_id", pa.int32()), ("time", TS), ("kind", pa.string()), ("percent_before", pa.float32()),
      ("percent_after", pa.float32())]
 )  # fmt: skip
-METER_ROW = pa.schema([("source_id", pa.int32()), ("time", TS), ("value", pa.int64()), ("raw", pa.int64())])
+METER_ROW = pa.schema([("source_id", pa.int32()), ("time", TS_S), ("value", pa.int64()), ("raw", pa.int64())])
 METER_SOURCE = pa.schema(
     [("source_id", pa.int32()), ("device_id", pa.int32()), ("meter", pa.string()), ("oid", pa.string()),
      ("rule", pa.string())]
@@ -68,7 +69,7 @@ class DocumentError(ValueError):
 
 
 def parse_time(value: Any, where: str) -> datetime:
-    """An ISO 8601 time as a naive UTC datetime (the store keeps UTC)."""
+    """An ISO 8601 time as a naive UTC datetime to the second (the store keeps UTC)."""
     if isinstance(value, datetime):
         t = value
     elif isinstance(value, str):
@@ -78,7 +79,8 @@ def parse_time(value: Any, where: str) -> datetime:
             raise DocumentError(f"{where}: time {value!r} is not ISO 8601") from err
     else:
         raise DocumentError(f"{where}: time is missing")
-    return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+    t = t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
+    return t.replace(microsecond=0)
 
 
 def _int(value: Any) -> int | None:

@@ -190,7 +190,7 @@ class Registry:
             con.register("pw_dirty_ids", ids)
             con.register("pw_dirty_devices", table)
             con.execute("DELETE FROM device_registry WHERE device_id IN (SELECT device_id FROM pw_dirty_ids)")
-            con.execute("INSERT INTO device_registry SELECT * FROM pw_dirty_devices")
+            con.execute("INSERT INTO device_registry BY NAME SELECT * FROM pw_dirty_devices")
             addresses = pa.Table.from_pylist(
                 [
                     {"device_id": d.device_id, "address": a, "first_seen": v[0], "last_seen": v[1],
@@ -205,12 +205,12 @@ class Registry:
             con.execute(
                 "DELETE FROM device_addresses WHERE device_id IN (SELECT device_id FROM pw_dirty_ids)"
             )
-            con.execute("INSERT INTO device_addresses SELECT * FROM pw_dirty_addresses")
+            con.execute("INSERT INTO device_addresses BY NAME SELECT * FROM pw_dirty_addresses")
             for name in ("pw_dirty_ids", "pw_dirty_devices", "pw_dirty_addresses"):
                 con.unregister(name)
         _append(con, "registry_events", self._events, EVENT_SCHEMA)
-        _append(con, "manual_targets", self._new_manual, NAMED_SCHEMA)
-        _append(con, "exclusions", self._new_exclusions, NAMED_SCHEMA)
+        _append(con, "manual_targets", self._new_manual, MANUAL_SCHEMA)
+        _append(con, "exclusions", self._new_exclusions, EXCLUSION_SCHEMA)
         self._dirty.clear()
         self._events.clear()
         self._new_manual.clear()
@@ -402,7 +402,10 @@ EVENT_SCHEMA = pa.schema(
     [("time", pa.timestamp("us")), ("kind", pa.string()), ("device_id", pa.int32()),
      ("other_device_id", pa.int32()), ("address", pa.string()), ("detail", pa.string())]
 )  # fmt: skip
-NAMED_SCHEMA = pa.schema([("a", pa.string()), ("b", pa.string()), ("at", pa.timestamp("us"))])
+MANUAL_SCHEMA = pa.schema([("address", pa.string()), ("name", pa.string()), ("added_at", pa.timestamp("us"))])
+EXCLUSION_SCHEMA = pa.schema(
+    [("network", pa.string()), ("reason", pa.string()), ("added_at", pa.timestamp("us"))]
+)
 
 
 def _append(
@@ -414,7 +417,7 @@ def _append(
     columns = list(zip(*rows, strict=True))
     batch = pa.table([pa.array(c, t) for c, t in zip(columns, schema.types, strict=True)], schema=schema)
     con.register("pw_append", batch)
-    con.execute(f"INSERT INTO {table} SELECT * FROM pw_append")
+    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM pw_append")
     con.unregister("pw_append")
 
 

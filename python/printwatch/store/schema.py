@@ -11,13 +11,17 @@ Layout (the on-disk cost is in the README):
 * ``device_state``: one row per device, the last poll (status, trays, alerts); ``status_changes``
   keeps a row only when reachability, status or errors change.
 * Supplies: ``supplies`` names each series (device, index, description); levels are kept when
-  they change (``supply_levels_recent``, moved each day into ``supply_levels`` sorted by series
-  and time, which is what makes them compress); ``supply_latest`` carries the last level and the
-  least-squares sums since the last replacement, so the forecast reads one row per supply.
+  they change; ``supply_latest`` carries the last level and the least-squares sums since the last
+  replacement, so the forecast reads one row per supply.
 * Meters: ``meter_sources`` names a device's meter with its evidence (OID, rule); reads are kept
   when the value changed and ``meter_interval_s`` has passed since the last kept read, and always
-  when it went backwards (``meter_reads_recent`` -> ``meter_reads``); ``meter_latest`` holds
-  the last read of every meter; ``meter_events`` records counters that went backwards or jumped.
+  when it went backwards; ``meter_latest`` holds the last kept read of every meter;
+  ``meter_events`` records counters that went backwards or jumped.
+* Level and meter rows live in three tiers (migration 2), which is what makes them small and a
+  device's history quick to find: today's rows in arrival order (``*_recent``), the rest of the
+  month sorted by series and time one day at a time (``*_days``), closed months sorted by series
+  and time (``supply_levels``, ``meter_reads``). Their times are kept to the second
+  (``TIMESTAMP_S``: sorted by series, a steady poll interval packs to a few bits a row).
 """
 
 from __future__ import annotations
@@ -114,6 +118,23 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE TABLE meter_events (
             device_id INTEGER NOT NULL, meter VARCHAR NOT NULL, time TIMESTAMP NOT NULL,
             kind VARCHAR NOT NULL, value_before BIGINT, value_after BIGINT, time_before TIMESTAMP
+        );
+        """,
+    ),
+    (
+        2,
+        "history in three tiers (today, this month by day, closed months), times to the second",
+        """
+        ALTER TABLE supply_levels ALTER time TYPE TIMESTAMP_S;
+        ALTER TABLE supply_levels_recent ALTER time TYPE TIMESTAMP_S;
+        ALTER TABLE meter_reads ALTER time TYPE TIMESTAMP_S;
+        ALTER TABLE meter_reads_recent ALTER time TYPE TIMESTAMP_S;
+        CREATE TABLE supply_levels_days (
+            supply_id INTEGER NOT NULL, time TIMESTAMP_S NOT NULL, level INTEGER,
+            max_capacity INTEGER, percent FLOAT, state VARCHAR
+        );
+        CREATE TABLE meter_reads_days (
+            source_id INTEGER NOT NULL, time TIMESTAMP_S NOT NULL, value BIGINT NOT NULL, raw BIGINT
         );
         """,
     ),

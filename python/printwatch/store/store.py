@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import trio
 
 from printwatch import PrintwatchError
 from printwatch.store.ingest import Batch, Ingestor, Settings
@@ -123,6 +124,7 @@ class Store:
         self.ingestor = Ingestor(self.registry, self.settings)
         self._reload()
         self.pending: deque[list[dict[str, Any]]] = deque()
+        self._limiter = trio.CapacityLimiter(1)
         self.dropped_batches = 0
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
@@ -202,6 +204,15 @@ class Store:
         result.seconds = _time.perf_counter() - started
         return result
 
+    async def ingest_async(self, docs: Iterable[dict[str, Any]]) -> IngestResult:
+        """:meth:`ingest` for Trio: runs in a worker thread, one write at a time, so the loop goes on.
+
+        Cancelling the caller does not abandon a write half-way: the batch completes (or fails
+        and stays pending) before the cancellation is delivered.
+        """
+        docs = list(docs)
+        return await trio.to_thread.run_sync(self.ingest, docs, limiter=self._limiter)
+
     def _write(self, batch: Batch) -> None:
         con = self.con
         con.execute("BEGIN TRANSACTION")
@@ -263,32 +274,47 @@ class Store:
     # -- upkeep --------------------------------------------------------------------------------
 
     def maintain(self, now: datetime | None = None) -> dict[str, int]:
-        """Daily upkeep: move closed days into the sorted history tables, apply retention.
+        """Daily upkeep: move closed days and months down the tiers, apply retention.
 
-        Rows of days before ``now``'s UTC day move from the ``*_recent`` tables into
-        ``supply_levels`` / ``meter_reads`` sorted by series and time (which is what lets DuckDB
-        compress them to a few bits per value); rows older than ``retention_days`` are deleted.
-        One transaction; a failure leaves the store as it was and raises :class:`StoreError`.
+        Rows of days before ``now``'s UTC day leave ``*_recent``; with the rows of ``*_days`` they
+        are sorted by series and time: those of months before ``now``'s month are appended to
+        the monthly tables (``supply_levels``, ``meter_reads``), the rest rewrite ``*_days``.
+        Sorted by series, DuckDB packs them to a few bits a value, and a device's rows sit in one
+        or two row groups per tier, which its zone maps find. Rows older than
+        ``retention_days`` are deleted. One transaction; a failure leaves the store as it was and
+        raises :class:`StoreError`. Returns the rows now in each tier it wrote.
         """
         now = now or utcnow()
         day = datetime(now.year, now.month, now.day)
-        days = int(self.con.execute("SELECT value FROM settings WHERE key = 'retention_days'").fetchone()[0])  # type: ignore[index]
-        horizon = day - timedelta(days=days)
+        month = datetime(now.year, now.month, 1)
+        row = self.con.execute("SELECT value FROM settings WHERE key = 'retention_days'").fetchone()
+        horizon = day - timedelta(days=int(row[0]) if row else 365)
         moved: dict[str, int] = {}
+        con = self.con
         try:
-            self.con.execute("BEGIN TRANSACTION")
+            con.execute("BEGIN TRANSACTION")
             for table, key in (("supply_levels", "supply_id"), ("meter_reads", "source_id")):
-                n = self.con.execute(
-                    f"INSERT INTO {table} SELECT * FROM {table}_recent WHERE time < ? ORDER BY {key}, time",
+                days, recent = f"{table}_days", f"{table}_recent"
+                con.execute(
+                    f"CREATE TEMP TABLE pw_tier AS SELECT * FROM {days} UNION ALL "
+                    f"SELECT * FROM {recent} WHERE time < ?",
                     [day],
-                ).fetchone()
-                self.con.execute(f"DELETE FROM {table}_recent WHERE time < ?", [day])
-                moved[table] = int(n[0]) if n else 0
-                self.con.execute(f"DELETE FROM {table} WHERE time < ?", [horizon])
+                )
+                con.execute(f"DELETE FROM {days}")
+                con.execute(f"DELETE FROM {recent} WHERE time < ?", [day])
+                for target, where in ((table, "time < ?"), (days, "time >= ?")):
+                    n = con.execute(
+                        f"INSERT INTO {target} SELECT * FROM pw_tier WHERE {where} ORDER BY {key}, time",
+                        [month],
+                    ).fetchone()
+                    moved[target] = int(n[0]) if n else 0
+                con.execute("DROP TABLE pw_tier")
+                for tier in (table, days):
+                    con.execute(f"DELETE FROM {tier} WHERE time < ?", [horizon])
             for table in ("supply_events", "meter_events", "status_changes", "registry_events"):
-                self.con.execute(f"DELETE FROM {table} WHERE time < ?", [horizon])
-            self.con.execute("COMMIT")
-            self.con.execute("CHECKPOINT")
+                con.execute(f"DELETE FROM {table} WHERE time < ?", [horizon])
+            con.execute("COMMIT")
+            con.execute("CHECKPOINT")
         except (duckdb.Error, OSError) as err:
             self._recover()
             raise StoreError(f"store {self.path}: upkeep failed: {err}") from err
@@ -332,7 +358,7 @@ class Store:
 def _insert(con: duckdb.DuckDBPyConnection, table: str, data: Any) -> None:
     con.register("pw_rows", data)
     try:
-        con.execute(f"INSERT INTO {table} SELECT * FROM pw_rows")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM pw_rows")
     finally:
         con.unregister("pw_rows")
 
@@ -345,7 +371,7 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, data: Any, key: list[st
     try:
         match = " AND ".join(f"t.{k} = pw_rows.{k}" for k in key)
         con.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM pw_rows WHERE {match})")
-        con.execute(f"INSERT INTO {table} SELECT * FROM pw_rows")
+        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM pw_rows")
     finally:
         con.unregister("pw_rows")
 

@@ -25,7 +25,8 @@ VIEWS: dict[str, str] = {
         FROM devices_view_state v
     """,
     "supply_levels_all": """
-        SELECT * FROM supply_levels UNION ALL SELECT * FROM supply_levels_recent
+        SELECT * FROM supply_levels UNION ALL SELECT * FROM supply_levels_days
+        UNION ALL SELECT * FROM supply_levels_recent
     """,
     "supply_history": """
         SELECT s.device_id, s.supply_id, s.supply_index, s.description, s.type, s.class, s.color, s.unit,
@@ -33,7 +34,8 @@ VIEWS: dict[str, str] = {
         FROM supply_levels_all l JOIN supplies s USING (supply_id)
     """,
     "meter_reads_all": """
-        SELECT * FROM meter_reads UNION ALL SELECT * FROM meter_reads_recent
+        SELECT * FROM meter_reads UNION ALL SELECT * FROM meter_reads_days
+        UNION ALL SELECT * FROM meter_reads_recent
     """,
     "meter_history": """
         SELECT m.device_id, m.meter, r.time, r.value, m.oid, coalesce(r.raw, r.value) AS raw, m.rule

@@ -60,6 +60,11 @@ impl<'b> Writer<'b> {
         self.buf.extend_from_slice(&bytes[skip..]);
     }
 
+    /// Bytes that are already BER (an element encoded elsewhere).
+    pub fn raw(&mut self, encoded: &[u8]) {
+        self.buf.extend_from_slice(encoded);
+    }
+
     /// A constructed element whose content `body` writes.
     pub fn constructed(&mut self, tag: u8, body: impl FnOnce(&mut Writer<'_>)) {
         self.buf.push(tag);

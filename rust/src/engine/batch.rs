@@ -15,6 +15,7 @@ use super::driver::{Driver, Sink};
 use super::outcome::TargetResult;
 use super::plan::Target;
 use super::stats::Stats;
+use super::v3::EngineCache;
 
 #[derive(Default)]
 struct State {
@@ -58,7 +59,18 @@ impl Batch {
     /// Binds the socket and starts polling `targets` on a new thread. Bind and configuration
     /// errors are returned here; a socket failure later ends the batch (see [`Batch::error`]).
     pub fn start(config: EngineConfig, targets: Vec<Target>, local: SocketAddrV4) -> io::Result<Self> {
-        let mut driver = Driver::new(config, targets, local)?;
+        Self::start_with_engines(config, targets, local, EngineCache::new())
+    }
+
+    /// [`Batch::start`] with an SNMPv3 engine cache shared with other batches (engines
+    /// discovered once are not discovered again).
+    pub fn start_with_engines(
+        config: EngineConfig,
+        targets: Vec<Target>,
+        local: SocketAddrV4,
+        engines: Arc<EngineCache>,
+    ) -> io::Result<Self> {
+        let mut driver = Driver::with_engines(config, targets, local, engines)?;
         let shared = Arc::new(Shared::default());
         let cancel = Arc::new(AtomicBool::new(false));
         let (mut sink, stop) = (Arc::clone(&shared), Arc::clone(&cancel));

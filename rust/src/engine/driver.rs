@@ -12,7 +12,10 @@ use std::net::SocketAddrV4;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::snmp::{decode, Pdu, PduType};
+use std::sync::Arc;
+
+use crate::ber::ErrorKind;
+use crate::snmp::{decode, v3, Pdu, PduType};
 
 use super::config::EngineConfig;
 use super::outcome::TargetResult;
@@ -21,6 +24,7 @@ use super::plan::Target;
 use super::session::{Session, Step};
 use super::socket::{BatchSocket, BATCH};
 use super::stats::Stats;
+use super::v3::EngineCache;
 
 /// The longest the loop sleeps between looks at the cancel flag.
 pub const TURN: Duration = Duration::from_millis(20);
@@ -72,15 +76,32 @@ pub struct Driver {
     ready: Vec<TargetResult>,
     remaining: usize,
     stats: Stats,
+    engines: Arc<EngineCache>,
 }
 
 impl Driver {
     /// Binds the socket (on `local`, port 0 for any) and lays out one session per target.
     pub fn new(config: EngineConfig, targets: Vec<Target>, local: SocketAddrV4) -> io::Result<Self> {
+        Self::with_engines(config, targets, local, EngineCache::new())
+    }
+
+    /// [`Driver::new`] with SNMPv3 engines discovered before (and kept in `engines` after).
+    pub fn with_engines(
+        config: EngineConfig,
+        targets: Vec<Target>,
+        local: SocketAddrV4,
+        engines: Arc<EngineCache>,
+    ) -> io::Result<Self> {
         config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.0))?;
         let socket = BatchSocket::bind(local)?;
-        let sessions: Vec<Session> =
-            targets.into_iter().enumerate().map(|(i, t)| Session::new(i, t, &config)).collect();
+        let sessions: Vec<Session> = targets
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let known = if t.v3.is_some() { engines.get(t.addr) } else { None };
+                Session::new(i, t, &config, known)
+            })
+            .collect();
         let mut by_address = HashMap::with_capacity(sessions.len());
         for (i, s) in sessions.iter().enumerate() {
             by_address.entry(s.target.addr).or_insert(i as u32);
@@ -100,6 +121,7 @@ impl Driver {
             queue: VecDeque::new(),
             next_request_id: (seed % 0x4000_0000) as i32 + 1,
             ready: Vec::new(),
+            engines,
         })
     }
 
@@ -153,6 +175,12 @@ impl Driver {
     }
 
     fn complete(&mut self, s: u32) {
+        let session = &self.sessions[s as usize];
+        if let Some(state) = session.v3.as_ref().filter(|v| v.learned) {
+            if let Some(info) = &state.engine {
+                self.engines.put(session.target.addr, info.clone());
+            }
+        }
         self.ready.push(self.sessions[s as usize].take_result());
         self.remaining -= 1;
         self.stats.targets_done += 1;
@@ -288,15 +316,19 @@ impl Driver {
         let len = envelope.data.len();
         self.stats.packets_received += 1;
         self.stats.bytes_received += len as u64;
-        let decoded = if envelope.truncated { None } else { decode(envelope.data).ok() };
-        let Some(msg) = decoded else {
-            self.stats.malformed += 1;
-            if let Some(&s) = self.by_address.get(&envelope.source) {
-                let session = &mut self.sessions[s as usize];
-                if let Some(op) = session.in_flight() {
-                    session.malformed(op, len);
-                }
+        let decoded = match decode(envelope.data) {
+            _ if envelope.truncated => None,
+            Ok(msg) => Some(msg),
+            Err(e) if e.kind == ErrorKind::UnsupportedVersion(3) => {
+                let (data, source) = (envelope.data.to_vec(), envelope.source);
+                self.datagram_v3(&data, source, now);
+                return;
             }
+            Err(_) => None,
+        };
+        let Some(msg) = decoded else {
+            let source = envelope.source;
+            self.malformed(source, len);
             return;
         };
         let Pdu::Standard(pdu) = &msg.pdu else {
@@ -324,6 +356,46 @@ impl Driver {
         let step = session.on_response(op as usize, &msg, len, now);
         let request_id = pdu.request_id;
         self.retire(request_id, Retired::Answered);
+        self.after(s, op, step);
+    }
+
+    fn malformed(&mut self, source: SocketAddrV4, len: usize) {
+        self.stats.malformed += 1;
+        if let Some(&s) = self.by_address.get(&source) {
+            let session = &mut self.sessions[s as usize];
+            if let Some(op) = session.in_flight() {
+                session.malformed(op, len);
+            }
+        }
+    }
+
+    /// An SNMPv3 datagram: matched by msgID (the request id) and source, then authenticated,
+    /// decrypted and handled by the target's session.
+    fn datagram_v3(&mut self, data: &[u8], source: SocketAddrV4, now: Instant) {
+        let Ok(msg) = v3::decode(data) else {
+            self.malformed(source, data.len());
+            return;
+        };
+        let id = msg.header.msg_id;
+        let Some(&(s, op)) = self.outstanding.get(&id) else {
+            match self.retired.get(&id) {
+                Some(Retired::Answered) => self.stats.duplicate += 1,
+                Some(Retired::Expired) => self.stats.late += 1,
+                None => self.stats.spoofed += 1,
+            }
+            return;
+        };
+        let session = &mut self.sessions[s as usize];
+        if source != session.target.addr {
+            self.stats.spoofed += 1;
+            return;
+        }
+        let Some(step) = session.on_v3(op as usize, data, &msg, now) else {
+            self.stats.spoofed += 1;
+            return;
+        };
+        self.stats.matched += 1;
+        self.retire(id, Retired::Answered);
         self.after(s, op, step);
     }
 

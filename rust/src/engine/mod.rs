@@ -7,6 +7,7 @@
 //!   answers by source address and port, request id and community;
 //! * [`batch`] — a driver on its own thread, with results handed over in batches and a cancel
 //!   that is seen within 20 ms;
+//! * [`v3`] — SNMPv3: engine discovery, time sync, the engine-ID cache;
 //! * [`outcome`] — what a target's poll produced; [`stats`] — what a batch did on the wire.
 
 pub mod batch;
@@ -18,9 +19,11 @@ pub mod plan;
 pub mod session;
 pub mod socket;
 pub mod stats;
+pub mod v3;
 
 pub use batch::Batch;
 pub use config::{ConfigError, EngineConfig};
 pub use outcome::{Failure, FailureKind, Request, Stored, TargetResult, VarBindStore};
 pub use plan::{Plan, Target, VersionChoice};
 pub use stats::Stats;
+pub use v3::{EngineCache, EngineInfo};

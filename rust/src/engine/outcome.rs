@@ -3,6 +3,7 @@
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
+use crate::snmp::usm::ReportKind;
 use crate::snmp::{decode_varbind, encode_varbind, error_status, VarBind, Version};
 
 /// Why a request failed. Names are the ones results carry (`kind.name()`).
@@ -28,6 +29,9 @@ pub enum FailureKind {
     SendError,
     /// The batch was cancelled before the request finished.
     Cancelled,
+    /// An SNMPv3 agent refused the request with a report (RFC 3414 usmStats: wrong password,
+    /// unknown user, ...), or its answer could not be decrypted.
+    Usm(ReportKind),
 }
 
 impl FailureKind {
@@ -44,6 +48,7 @@ impl FailureKind {
             Self::Snmp(status) => error_status_name(status),
             Self::SendError => "sendError",
             Self::Cancelled => "cancelled",
+            Self::Usm(kind) => kind.name(),
         }
     }
 

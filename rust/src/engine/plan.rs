@@ -3,6 +3,7 @@
 use std::net::SocketAddrV4;
 use std::sync::Arc;
 
+use crate::snmp::usm::Credentials;
 use crate::snmp::OidBuf;
 
 /// Which SNMP version to speak to a target.
@@ -13,6 +14,8 @@ pub enum VersionChoice {
     /// v2c first; tries alternate with v1, and the version that answers first is kept (an agent
     /// that does not speak v2c drops v2c requests silently).
     Auto,
+    /// SNMPv3 with the target's `v3` credentials (walks use GETBULK).
+    V3,
 }
 
 /// The requests of one poll: scalars to GET (packed into as few requests as the agent allows)
@@ -30,4 +33,6 @@ pub struct Target {
     pub community: Vec<u8>,
     pub version: VersionChoice,
     pub plan: Arc<Plan>,
+    /// The USM user to speak as (with [`VersionChoice::V3`]; the community is then unused).
+    pub v3: Option<Arc<Credentials>>,
 }

@@ -5,14 +5,17 @@
 //! At most `per_target` operations are in flight (and only one until the target has answered
 //! once, so an unreachable target costs one request's tries, not one per operation).
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::snmp::error_status::{NO_SUCH_NAME, TOO_BIG};
+use crate::snmp::v3::V3Message;
 use crate::snmp::{encode_into, Message, Oid, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
 
 use super::config::EngineConfig;
 use super::outcome::{Failure, FailureKind, Request, TargetResult};
 use super::plan::{Target, VersionChoice};
+use super::v3::{EngineInfo, Incoming, V3State};
 
 /// What the driver does with an operation after an answer or a timeout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +51,8 @@ pub struct Op {
     sent_version: Version,
     /// Undecodable datagrams from the target while this request was out.
     malformed: u32,
+    /// SNMPv3 discoveries and time resynchronisations this operation asked for.
+    resyncs: u32,
 }
 
 #[derive(Debug)]
@@ -59,11 +64,16 @@ pub struct Session {
     started: usize,
     active: u32,
     finished: usize,
+    /// The USM state of a v3 target.
+    pub v3: Option<V3State>,
+    /// Whether a response PDU arrived (a v3 discovery report does not count: an agent that
+    /// answers discovery may still drop every request it cannot decrypt).
+    confirmed: bool,
 }
 
 impl Session {
     #[must_use]
-    pub fn new(index: usize, target: Target, config: &EngineConfig) -> Self {
+    pub fn new(index: usize, target: Target, config: &EngineConfig, engine: Option<EngineInfo>) -> Self {
         let plan = &target.plan;
         let mut ops = Vec::new();
         let gets: Vec<usize> = (0..plan.gets.len()).collect();
@@ -76,7 +86,23 @@ impl Session {
             ops.push(Op::new(kind));
         }
         let result = TargetResult::new(index, target.addr, plan.gets.len(), plan.walks.len());
-        Self { target, result, config: *config, ops, started: 0, active: 0, finished: 0 }
+        let v3 = match (&target.v3, target.version) {
+            (Some(credentials), VersionChoice::V3) => {
+                Some(V3State::new(Arc::clone(credentials), engine, index))
+            }
+            _ => None,
+        };
+        Self {
+            target,
+            result,
+            config: *config,
+            ops,
+            started: 0,
+            active: 0,
+            finished: 0,
+            v3,
+            confirmed: false,
+        }
     }
 
     #[must_use]
@@ -91,7 +117,7 @@ impl Session {
 
     /// The next operation to start, if the per-target limit allows one now.
     pub fn start_next(&mut self) -> Option<usize> {
-        let limit = if self.result.reachable() { self.config.per_target } else { 1 };
+        let limit = if self.confirmed { self.config.per_target } else { 1 };
         if self.active >= limit || self.started >= self.ops.len() {
             return None;
         }
@@ -128,6 +154,7 @@ impl Session {
         match (self.result.version, self.target.version) {
             (Some(v), _) => v,
             (None, VersionChoice::V2c) => Version::V2C,
+            (None, VersionChoice::V3) => Version::V3,
             (None, VersionChoice::Auto) if attempt % 2 == 0 => Version::V2C,
             (None, VersionChoice::V1 | VersionChoice::Auto) => Version::V1,
         }
@@ -143,31 +170,77 @@ impl Session {
             OpKind::Get { oids } => {
                 (PduType::Get, 0, 0, oids.iter().map(|&i| null(plan.gets[i].as_oid())).collect())
             }
-            OpKind::Walk { last, max_repetitions, .. } if version == Version::V2C => {
+            OpKind::Walk { last, max_repetitions, .. } if version != Version::V1 => {
                 (PduType::GetBulk, 0, *max_repetitions as i32, vec![null(last.as_oid())])
             }
             OpKind::Walk { last, .. } => (PduType::GetNext, 0, 0, vec![null(last.as_oid())]),
         };
         let pdu =
             StandardPdu { pdu_type, request_id: o.request_id, error_status: a, error_index: b, varbinds };
+        o.sent_version = version;
+        if let Some(v3) = self.v3.as_mut() {
+            o.request.clear();
+            // Only Set and negative GETBULK fields fail to encode; none are built here.
+            v3.encode(pdu, &mut o.request, Instant::now()).expect("engine requests always encode");
+            return;
+        }
         let message = Message { version, community: &self.target.community, pdu: Pdu::Standard(pdu) };
         o.request.clear();
         // Only Set and malformed fields fail to encode; none are built here.
         encode_into(&message, &mut o.request).expect("engine requests always encode");
-        o.sent_version = version;
     }
 
     /// Handles a matched answer (its request id, source and community already checked).
     pub fn on_response(&mut self, op: usize, msg: &Message<'_>, bytes: usize, now: Instant) -> Step {
-        self.result.packets_received += 1;
-        self.result.bytes_received += bytes as u64;
-        if self.result.version.is_none() {
-            self.result.version = Some(msg.version);
-            self.result.rtt = self.ops[op].sent_at.map(|t| now.saturating_duration_since(t));
-        }
+        self.answered(op, msg.version, bytes, now);
+        self.confirmed = true;
         let Pdu::Standard(pdu) = &msg.pdu else {
             return self.fail(op, FailureKind::BadResponse, "a Trap-PDU answered a request");
         };
+        self.on_pdu(op, pdu)
+    }
+
+    fn answered(&mut self, op: usize, version: Version, bytes: usize, now: Instant) {
+        self.result.packets_received += 1;
+        self.result.bytes_received += bytes as u64;
+        if self.result.version.is_none() {
+            self.result.version = Some(version);
+            self.result.rtt = self.ops[op].sent_at.map(|t| now.saturating_duration_since(t));
+        }
+    }
+
+    /// Handles an SNMPv3 message whose msgID and source matched `op`'s request: `None` if it
+    /// is not acceptable (unauthenticated, wrong digest, another engine; the request stays out).
+    pub fn on_v3(&mut self, op: usize, data: &[u8], msg: &V3Message<'_>, now: Instant) -> Option<Step> {
+        let resyncs = self.ops[op].resyncs;
+        let v3 = self.v3.as_mut()?;
+        let mut plain = Vec::new();
+        let step = match v3.receive(data, msg, resyncs, &mut plain, now) {
+            Incoming::Drop => return None,
+            Incoming::Resend => {
+                self.answered(op, Version::V3, data.len(), now);
+                self.ops[op].resyncs += 1;
+                Step::Next
+            }
+            Incoming::Refused(kind, detail) => {
+                self.answered(op, Version::V3, data.len(), now);
+                self.fail(op, kind, &detail);
+                // The same credentials would be refused for every other request.
+                while let Some(next) = self.start_next() {
+                    self.fail(next, kind, &detail);
+                }
+                Step::Done
+            }
+            Incoming::Response(scoped) => {
+                self.answered(op, Version::V3, data.len(), now);
+                self.on_pdu(op, &scoped.pdu)
+            }
+        };
+        Some(step)
+    }
+
+    fn on_pdu(&mut self, op: usize, pdu: &StandardPdu<'_>) -> Step {
+        self.confirmed = true;
         let step = if matches!(self.ops[op].kind, OpKind::Get { .. }) {
             self.get_response(op, pdu)
         } else {
@@ -228,7 +301,7 @@ impl Session {
 
     fn walk_response(&mut self, op: usize, pdu: &StandardPdu<'_>) -> Step {
         let plan = self.target.plan.clone();
-        let bulk = self.ops[op].sent_version == Version::V2C;
+        let bulk = self.ops[op].sent_version != Version::V1;
         let max_rows = self.config.max_rows;
         let OpKind::Walk { walk, last, max_repetitions, rows } = &mut self.ops[op].kind else {
             unreachable!()
@@ -294,11 +367,19 @@ impl Session {
         }
         let (kind, detail) = if o.malformed > 0 {
             (FailureKind::Malformed, format!("{} undecodable answers", o.malformed))
+        } else if self.v3.as_ref().is_some_and(|v| !v.discovering()) && !self.confirmed {
+            let detail = format!(
+                "no answer to {} tries, though the agent answered SNMPv3 discovery (agents such as \
+                 net-snmp drop requests they cannot decrypt or whose context they do not know: \
+                 check the privacy password, the context and the security level)",
+                retries + 1
+            );
+            (FailureKind::Timeout, detail)
         } else {
             (FailureKind::Timeout, format!("no answer to {} tries", retries + 1))
         };
         self.fail(op, kind, &detail);
-        if !self.result.reachable() {
+        if !self.confirmed {
             // Never answered: the other operations would only wait out the same silence.
             while let Some(next) = self.start_next() {
                 self.fail(next, kind, "the target did not answer an earlier request");
@@ -311,7 +392,7 @@ impl Session {
     /// answered, so does the rest of its plan).
     pub fn send_failed(&mut self, op: usize, err: &std::io::Error) -> Step {
         self.fail(op, FailureKind::SendError, &err.to_string());
-        if !self.result.reachable() {
+        if !self.confirmed {
             while let Some(next) = self.start_next() {
                 self.fail(next, FailureKind::SendError, "an earlier request could not be sent");
             }
@@ -389,6 +470,7 @@ impl Op {
             sent_at: None,
             sent_version: Version::V2C,
             malformed: 0,
+            resyncs: 0,
         }
     }
 }

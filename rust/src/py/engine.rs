@@ -16,7 +16,8 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
 use super::codec::py_varbind;
 use super::message::parse_oid;
-use crate::engine::{self, EngineConfig, Request, VersionChoice};
+use super::usm::V3Credentials;
+use crate::engine::{self, EngineCache, EngineConfig, Request, VersionChoice};
 use crate::snmp::Version;
 
 /// The longest `Batch.wait` keeps the GIL released before looking at signals.
@@ -61,11 +62,13 @@ fn version_name(v: VersionChoice) -> &'static str {
         VersionChoice::V1 => "1",
         VersionChoice::V2c => "2c",
         VersionChoice::Auto => "auto",
+        VersionChoice::V3 => "3",
     }
 }
 
-/// `Target(host, port=161, *, plan, community="public", version="auto")`: one agent to poll.
-/// `host` is an IPv4 address (resolve names before).
+/// `Target(host, port=161, *, plan, community="public", version="auto", v3=None)`: one agent
+/// to poll. `host` is an IPv4 address (resolve names before). With `v3` credentials the
+/// target is polled over SNMPv3 (`version` must then be `"auto"` or `"3"`).
 #[pyclass(frozen, module = "printwatch.engine")]
 pub struct Target {
     inner: engine::Target,
@@ -74,13 +77,14 @@ pub struct Target {
 #[pymethods]
 impl Target {
     #[new]
-    #[pyo3(signature = (host, port = 161, *, plan, community = None, version = "auto"))]
+    #[pyo3(signature = (host, port = 161, *, plan, community = None, version = "auto", v3 = None))]
     fn py_new(
         host: &str,
         port: u16,
         plan: &Bound<'_, Plan>,
         community: Option<&Bound<'_, PyAny>>,
         version: &str,
+        v3: Option<&Bound<'_, V3Credentials>>,
     ) -> PyResult<Self> {
         let ip: Ipv4Addr =
             host.parse().map_err(|_| PyValueError::new_err(format!("not an IPv4 address: {host:?}")))?;
@@ -92,18 +96,26 @@ impl Target {
             Some(c) if c.is_instance_of::<PyString>() => c.extract::<String>()?.into_bytes(),
             Some(c) => c.extract::<Vec<u8>>()?,
         };
-        let version = match version {
-            "1" => VersionChoice::V1,
-            "2c" => VersionChoice::V2c,
-            "auto" => VersionChoice::Auto,
-            other => {
+        let version = match (version, v3.is_some()) {
+            ("1", false) => VersionChoice::V1,
+            ("2c", false) => VersionChoice::V2c,
+            ("auto", false) => VersionChoice::Auto,
+            ("3" | "auto", true) => VersionChoice::V3,
+            ("3", false) => return Err(PyValueError::new_err("version '3' needs v3=V3Credentials(...)")),
+            (other, true) => {
                 return Err(PyValueError::new_err(format!(
-                    "version must be '1', '2c' or 'auto', not {other:?}"
+                    "v3 credentials poll over SNMPv3: version must be '3' or 'auto', not {other:?}"
+                )))
+            }
+            (other, false) => {
+                return Err(PyValueError::new_err(format!(
+                    "version must be '1', '2c', '3' or 'auto', not {other:?}"
                 )))
             }
         };
         let plan = Arc::clone(&plan.get().inner);
-        Ok(Self { inner: engine::Target { addr: SocketAddrV4::new(ip, port), community, version, plan } })
+        let v3 = v3.map(|c| Arc::clone(&c.get().inner));
+        Ok(Self { inner: engine::Target { addr: SocketAddrV4::new(ip, port), community, version, plan, v3 } })
     }
 
     #[getter]
@@ -126,6 +138,12 @@ impl Target {
         version_name(self.inner.version)
     }
 
+    /// The SNMPv3 user, or `None`.
+    #[getter]
+    fn v3(&self) -> Option<V3Credentials> {
+        self.inner.v3.as_ref().map(|c| V3Credentials { inner: Arc::clone(c) })
+    }
+
     fn __repr__(&self) -> String {
         format!("Target({:?}, {}, version={:?})", self.host(), self.port(), self.version())
     }
@@ -135,6 +153,8 @@ impl Target {
 #[pyclass(frozen, module = "printwatch.engine")]
 pub struct Engine {
     config: EngineConfig,
+    /// SNMPv3 engines discovered by this engine's batches (engine-ID cache).
+    engines: Arc<EngineCache>,
 }
 
 #[pymethods]
@@ -171,7 +191,7 @@ impl Engine {
             max_get_oids,
         };
         config.validate().map_err(|e| PyValueError::new_err(e.0))?;
-        Ok(Self { config })
+        Ok(Self { config, engines: EngineCache::new() })
     }
 
     #[getter]
@@ -207,6 +227,16 @@ impl Engine {
         self.config.max_get_oids
     }
 
+    /// SNMPv3 engines this engine has discovered, `{"host:port": (engine_id, boots, time)}`
+    /// (time as the agent last told it); later batches reuse them instead of discovering again.
+    fn known_engines(&self) -> std::collections::HashMap<String, (Vec<u8>, u32, u32)> {
+        self.engines
+            .snapshot()
+            .into_iter()
+            .map(|(a, e)| (a.to_string(), (e.engine_id, e.boots, e.time)))
+            .collect()
+    }
+
     /// Starts polling `targets` on a new thread and returns at once.
     ///
     /// Error handling: `OSError` if the socket cannot be bound (`local_address`), `ValueError`
@@ -218,7 +248,8 @@ impl Engine {
             .map_err(|_| PyValueError::new_err(format!("not an IPv4 address: {local_address:?}")))?;
         let targets: Vec<engine::Target> = targets.iter().map(|t| t.inner.clone()).collect();
         let plans = targets.iter().map(|t| Arc::clone(&t.plan)).collect();
-        let inner = engine::Batch::start(self.config, targets, SocketAddrV4::new(local, 0))
+        let local = SocketAddrV4::new(local, 0);
+        let inner = engine::Batch::start_with_engines(self.config, targets, local, Arc::clone(&self.engines))
             .map_err(|e| PyOSError::new_err(format!("cannot start the poll: {e}")))?;
         Ok(Batch { inner, plans })
     }
@@ -335,10 +366,14 @@ impl TargetResult {
     fn status(&self) -> &'static str {
         self.inner.status()
     }
-    /// `"1"` or `"2c"`: the version the agent answered in; `None` if it never answered.
+    /// `"1"`, `"2c"` or `"3"`: the version the agent answered in; `None` if it never answered.
     #[getter]
     fn version(&self) -> Option<&'static str> {
-        self.inner.version.map(|v| if v == Version::V1 { "1" } else { "2c" })
+        self.inner.version.map(|v| match v {
+            Version::V1 => "1",
+            Version::V3 => "3",
+            _ => "2c",
+        })
     }
     #[getter]
     fn rtt_ms(&self) -> Option<f64> {
@@ -406,7 +441,9 @@ impl TargetResult {
     /// Why requests failed: `(operation, oid, kind, detail)` tuples, where `operation` is
     /// `"get"` or `"walk"`, `oid` the scalar or the walk's root, and `kind` one of `timeout`,
     /// `malformed`, `tooBig`, `noSuchName`, `loop`, `rowCap`, `badResponse`, `sendError`,
-    /// `cancelled` or another RFC 3416 error-status name.
+    /// `cancelled`, another RFC 3416 error-status name, or for SNMPv3 what the agent reported:
+    /// `unknownUserName`, `unknownEngineID`, `wrongDigest`, `decryptionError`,
+    /// `unsupportedSecLevel`, `notInTimeWindow`, `unknownContext`, `report`.
     #[getter]
     fn failures(&self) -> Vec<(&'static str, String, &'static str, String)> {
         self.inner

@@ -10,6 +10,7 @@ mod message;
 mod sim;
 #[cfg(target_os = "linux")]
 mod sweep;
+mod usm;
 
 use pyo3::prelude::*;
 
@@ -24,5 +25,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     sim::register(m)?;
     #[cfg(target_os = "linux")]
     sweep::register(m)?;
+    usm::register(m)?;
     Ok(())
 }

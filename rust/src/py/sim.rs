@@ -10,9 +10,10 @@ use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::usm::V3Credentials;
 use crate::sim::dynamics::KEYS;
 use crate::sim::server::{Server, ServerConfig, ServerStats, SharedStats};
-use crate::sim::{load, Agent, DynamicsConfig, Fleet};
+use crate::sim::{load, Agent, DynamicsConfig, Fleet, SimUsm};
 
 /// The server thread and what it shares with Python.
 struct Running {
@@ -100,7 +101,7 @@ impl Simulator {
 impl Simulator {
     #[new]
     #[pyo3(signature = (recordings, *, count = 1, base = "127.20.0.1", port = 0, community = "public",
-                        identity = true, dynamics = None, seed = 0, time_scale = 1.0, stride = 1))]
+                        identity = true, dynamics = None, seed = 0, time_scale = 1.0, stride = 1, v3 = None))]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn py_new(
         recordings: &Bound<'_, PyAny>,
@@ -113,6 +114,7 @@ impl Simulator {
         seed: u64,
         time_scale: f64,
         stride: u32,
+        v3: Option<&Bound<'_, V3Credentials>>,
     ) -> PyResult<Self> {
         let dynamics = dynamics_config(dynamics)?;
         if !(time_scale.is_finite() && time_scale > 0.0) {
@@ -139,6 +141,9 @@ impl Simulator {
         }
         if let Some(config) = dynamics {
             fleet = fleet.with_dynamics(config, seed, time_scale);
+        }
+        if let Some(user) = v3 {
+            fleet = fleet.with_usm(SimUsm::new(Arc::clone(&user.get().inner)));
         }
         Ok(Self { fleet: Arc::new(fleet), names, config, stats: Arc::default(), state: Mutex::default() })
     }

@@ -79,6 +79,12 @@ impl Agent {
         self
     }
 
+    /// The community the agent answers.
+    #[must_use]
+    pub fn community(&self) -> &[u8] {
+        &self.community
+    }
+
     #[must_use]
     pub fn recording(&self) -> &Recording {
         &self.recording

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use super::agent::Agent;
 use super::dynamics::{DynamicsConfig, State};
 use super::model::View;
+use super::usm::SimUsm;
 use super::values::Identity;
 
 /// prtGeneralSerialNumber (Printer-MIB), one per printer device.
@@ -76,6 +77,13 @@ pub struct Fleet {
     /// Pages, supplies, faults over simulated time (see [`super::dynamics`]); `None`: static.
     pub dynamics: Option<DynamicsConfig>,
     pub clock: Clock,
+    /// SNMPv3: the user every printer knows (`None`: v3 requests are dropped, as by a v2c-only
+    /// printer).
+    pub usm: Option<SimUsm>,
+}
+
+fn is_v3(request: &[u8]) -> bool {
+    crate::snmp::v3::message_version(request) == Ok(3)
 }
 
 impl Fleet {
@@ -83,6 +91,13 @@ impl Fleet {
     #[must_use]
     pub fn new(agents: impl IntoIterator<Item = Agent>) -> Self {
         Self { agents: agents.into_iter().map(Arc::new).collect(), ..Self::default() }
+    }
+
+    /// Lets every printer answer SNMPv3 as `usm`'s user.
+    #[must_use]
+    pub fn with_usm(mut self, usm: SimUsm) -> Self {
+        self.usm = Some(usm);
+        self
     }
 
     /// Gives every printer its own identity, derived from its address and `seed`.
@@ -154,9 +169,20 @@ impl Fleet {
             identity: self.identity,
             state: state.as_ref(),
         };
-        let Some(reply) = agent.respond_as(&view, request, out) else { return Outcome::Dropped };
+        let request_id = if let Some(usm) = self.usm.as_ref().filter(|_| is_v3(request)) {
+            let answered =
+                usm.respond(u32::from(address), now, request, out, agent.community(), |req, resp| {
+                    agent.respond_as(&view, req, resp).is_some()
+                });
+            if !answered {
+                return Outcome::Dropped;
+            }
+            crate::snmp::v3::decode(request).map_or(0, |m| m.header.msg_id)
+        } else {
+            let Some(reply) = agent.respond_as(&view, request, out) else { return Outcome::Dropped };
+            reply.request_id
+        };
         let Some(s) = state else { return Outcome::Reply { delay: Duration::ZERO } };
-        let request_id = reply.request_id;
         if s.loses(request_id, seq) {
             return Outcome::Lost;
         }

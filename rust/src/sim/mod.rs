@@ -2,6 +2,7 @@
 //!
 //! * [`snmprec`] parses a recording into an OID-sorted table of pre-encoded values.
 //! * [`agent`] answers SNMP v1/v2c Get, GetNext and GetBulk datagrams from such a table.
+//! * [`usm`] answers SNMPv3 (USM) around the agent: discovery, reports, auth and privacy.
 
 pub mod agent;
 pub mod dynamics;
@@ -13,6 +14,7 @@ mod response;
 #[cfg(target_os = "linux")]
 pub mod server;
 pub mod snmprec;
+pub mod usm;
 #[cfg(target_os = "linux")]
 mod values;
 
@@ -22,4 +24,5 @@ pub use fleet::Fleet;
 pub use loader::{load, LoadError, Loaded};
 pub use model::{Model, Role, View};
 pub use snmprec::{Entry, Recording, SnmprecError, SnmprecErrorKind};
+pub use usm::SimUsm;
 pub use values::Identity;

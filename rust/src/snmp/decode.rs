@@ -41,7 +41,7 @@ pub fn decode(data: &[u8]) -> Result<Message<'_>> {
     Ok(Message { version, community, pdu })
 }
 
-fn standard_pdu<'a>(r: &mut Reader<'a>, pdu_type: PduType) -> Result<StandardPdu<'a>> {
+pub(crate) fn standard_pdu<'a>(r: &mut Reader<'a>, pdu_type: PduType) -> Result<StandardPdu<'a>> {
     let request_id = r.i32(tag::INTEGER)?;
     let at = r.offset();
     let error_status = r.i32(tag::INTEGER)?;

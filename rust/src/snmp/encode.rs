@@ -2,7 +2,7 @@ use std::fmt;
 
 use crate::ber::{tag, Writer};
 
-use super::types::{Message, Pdu, PduType, Value, VarBind, Version};
+use super::types::{Message, Pdu, PduType, StandardPdu, Value, VarBind, Version};
 
 /// Why a message cannot be encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,12 +59,7 @@ pub fn encode_into(message: &Message<'_>, out: &mut Vec<u8>) -> Result<(), Encod
         w.signed(tag::INTEGER, i64::from(message.version.0));
         w.bytes(tag::OCTET_STRING, message.community);
         match &message.pdu {
-            Pdu::Standard(p) => w.constructed(p.pdu_type.tag(), |w| {
-                w.signed(tag::INTEGER, i64::from(p.request_id));
-                w.signed(tag::INTEGER, i64::from(p.error_status));
-                w.signed(tag::INTEGER, i64::from(p.error_index));
-                varbind_list(w, &p.varbinds);
-            }),
+            Pdu::Standard(p) => w.constructed(p.pdu_type.tag(), |w| pdu_body(w, p)),
             Pdu::TrapV1(p) => w.constructed(message.pdu.tag(), |w| {
                 w.bytes(tag::OBJECT_IDENTIFIER, p.enterprise.as_ber());
                 w.bytes(tag::IP_ADDRESS, &p.agent_addr);
@@ -76,6 +71,34 @@ pub fn encode_into(message: &Message<'_>, out: &mut Vec<u8>) -> Result<(), Encod
         }
     });
     Ok(())
+}
+
+/// The content of a request/response-layout PDU.
+pub(crate) fn pdu_body(w: &mut Writer<'_>, p: &StandardPdu<'_>) {
+    w.signed(tag::INTEGER, i64::from(p.request_id));
+    w.signed(tag::INTEGER, i64::from(p.error_status));
+    w.signed(tag::INTEGER, i64::from(p.error_index));
+    varbind_list(w, &p.varbinds);
+}
+
+/// Checks a standard PDU for a message that carries it (`v2_pdus`: v2c or v3).
+pub(crate) fn check_pdu(p: &StandardPdu<'_>, v2_pdus: bool) -> Result<(), EncodeError> {
+    if p.pdu_type == PduType::Set {
+        return Err(EncodeError::SetRefused);
+    }
+    if p.pdu_type == PduType::GetBulk {
+        if p.non_repeaters() < 0 {
+            return Err(EncodeError::FieldOutOfRange("non-repeaters"));
+        }
+        if p.max_repetitions() < 0 {
+            return Err(EncodeError::FieldOutOfRange("max-repetitions"));
+        }
+    }
+    if p.pdu_type.in_v1() || v2_pdus {
+        Ok(())
+    } else {
+        Err(EncodeError::PduNotAllowed { version: 0, pdu_tag: p.pdu_type.tag() })
+    }
 }
 
 fn check(message: &Message<'_>) -> Result<(), EncodeError> {

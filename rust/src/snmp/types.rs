@@ -7,6 +7,7 @@ pub struct Version(pub i32);
 impl Version {
     pub const V1: Self = Self(0);
     pub const V2C: Self = Self(1);
+    pub const V3: Self = Self(3);
 }
 
 /// Error-status values (RFC 3416 section 3) that agents and the engine act on.

@@ -1,0 +1,123 @@
+"""``printwatch demo``: the appliance's main job on embedded defaults.
+
+Simulated printers from the recordings beside the project (``../shared/recordings``, or
+``PRINTWATCH_RECORDINGS``) on loopback, the scheduler polling them on a short interval, the
+history in a temporary folder, the HTTP server on 127.0.0.1:8080. It prints what it started,
+where, and how to stop; ``--duration S`` stops it by itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import TextIO
+
+import trio
+
+from printwatch.config.model import ApplianceConfig, Config, Intervals, SnmpConfig, WebConfig
+from printwatch.config.targets import expand_devices
+from printwatch.scheduler import MemoryState, SystemClock
+from printwatch.service.appliance import Appliance
+from printwatch.service.daemon import run_until_stopped
+from printwatch.service.poller import EnginePoller
+from printwatch.service.sinks import open_sink
+from printwatch.sim import Simulator
+
+log = logging.getLogger(__name__)
+
+
+def default_recordings() -> Path:
+    """``PRINTWATCH_RECORDINGS``, else ``shared/recordings/librenms/snmprec`` beside the project."""
+    env = os.environ.get("PRINTWATCH_RECORDINGS")
+    if env:
+        return Path(env)
+    beside = Path(__file__).resolve().parents[4] / "shared" / "recordings" / "librenms" / "snmprec"
+    if beside.exists():
+        return beside
+    return Path.cwd().parent / "shared" / "recordings" / "librenms" / "snmprec"
+
+
+def demo_config(sim: Simulator, state_dir: Path, *, interval_s: float, web_port: int) -> Config:
+    """The demo's configuration: the simulated printers as devices, short intervals."""
+    devices = tuple(expand_devices(f"{sim.first}-{sim.last}:{sim.port}"))
+    return Config(
+        appliance=ApplianceConfig(state_dir=state_dir),
+        snmp=SnmpConfig(communities=("public",), timeout_s=0.5, retries=1),
+        devices=devices,
+        intervals=replace(Intervals(), status_s=interval_s, meters_s=4 * interval_s, jitter=0.1),
+        web=WebConfig(host="127.0.0.1", port=web_port),
+    )
+
+
+def run_demo(
+    *,
+    count: int,
+    duration_s: float | None,
+    interval_s: float,
+    web_port: int,
+    recordings: Path | None = None,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Exit status 0 after a clean stop, 1 when something cannot start (said on stderr)."""
+    recordings = recordings or default_recordings()
+    try:
+        sim = Simulator(recordings, count=count, base="127.20.0.1", port=0, dynamics=True, time_scale=60.0)
+        sim.start()
+    except (ValueError, OSError) as err:
+        print(
+            f"printwatch demo: cannot start the simulated printers from {recordings}: {err}", file=sys.stderr
+        )
+        return 1
+    state_dir = Path(tempfile.mkdtemp(prefix="printwatch-demo-"))
+    config = demo_config(sim, state_dir, interval_s=interval_s, web_port=web_port)
+    try:
+        appliance = Appliance(
+            config,
+            poller=EnginePoller(config.snmp, local_address="127.0.0.1"),
+            sink=open_sink(state_dir),
+            state=MemoryState(),
+            clock=SystemClock(max_step_s=1.0),
+            seed="demo",
+        )
+
+        def started(address: tuple[str, int] | None) -> None:
+            url = f"http://{address[0]}:{address[1]}" if address else "(no HTTP server)"
+            print(
+                f"printwatch demo\n"
+                f"  simulated printers: {sim.count} on {sim.first}-{sim.last} UDP port {sim.port} "
+                f"({len(sim.recordings)} recordings from {recordings}; meters and supplies move "
+                f"60x faster than real time)\n"
+                f"  discovery: not in this build yet; the simulated printers are configured as devices\n"
+                f"  polling: status every {interval_s:g} s, meters every {4 * interval_s:g} s "
+                f"(SNMP v2c, community public)\n"
+                f"  history: {appliance.sink.describe()}\n"
+                f"  HTTP: {url}/health  {url}/metrics  (POST {url}/api/assist/DEVICE)\n"
+                f"  assist: printwatch assist {sim.first}:{sim.port} --url {url}\n"
+                f"  stop: Ctrl-C, or kill -TERM {os.getpid()}"
+                + (f" (stops by itself after {duration_s:g} s)" if duration_s is not None else ""),
+                file=out,
+                flush=True,
+            )
+
+        why = trio.run(
+            lambda: run_until_stopped(appliance, web=config.web, duration_s=duration_s, on_started=started)
+        )
+    except OSError as err:
+        print(f"printwatch demo: {err}", file=sys.stderr)
+        return 1
+    finally:
+        stats = sim.stop()
+    status = appliance.scheduler.statistics()["status"]
+    answered = sum(1 for d in appliance.fleet.values() if d.get("reachable"))
+    print(
+        f"stopped ({why}): {status.runs} status cycles, {appliance.sink_stats.documents} poll documents "
+        f"written to {state_dir}, {answered} of {len(appliance.devices())} printers answering; "
+        f"the simulator answered {stats['answered']} requests",
+        file=out,
+        flush=True,
+    )
+    return 0

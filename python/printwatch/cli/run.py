@@ -1,0 +1,67 @@
+"""``printwatch run [--config FILE]``: the appliance daemon (what the systemd unit starts)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import trio
+
+from printwatch.config import ConfigError, load_config
+from printwatch.scheduler import StateFile, SystemClock
+from printwatch.service.appliance import Appliance
+from printwatch.service.daemon import run_until_stopped
+from printwatch.service.poller import EnginePoller
+from printwatch.service.sinks import open_sink
+
+DEFAULT_CONFIG = Path("/etc/printwatch/printwatch.toml")
+log = logging.getLogger("printwatch")
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """One line per event on stderr (journald adds the time)."""
+    logging.basicConfig(level=level, stream=sys.stderr, format="%(levelname)s %(name)s: %(message)s")
+
+
+def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
+    """Exit status 0 after a clean stop, 2 for a bad configuration, 1 when it cannot start."""
+    try:
+        config = load_config(config_path)
+    except ConfigError as err:
+        print(f"printwatch run: the configuration has problems:\n{err}", file=sys.stderr)
+        return 2
+    state_dir = config.appliance.state_dir
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        poller = EnginePoller(config.snmp, thresholds={"default": config.thresholds.supply_low_percent})
+    except (OSError, ValueError) as err:
+        print(f"printwatch run: {err}", file=sys.stderr)
+        return 1
+    appliance = Appliance(
+        config,
+        poller=poller,
+        sink=open_sink(state_dir),
+        state=StateFile(state_dir / "scheduler.json"),
+        clock=SystemClock(),
+        seed=config.uplink.site_id if config.uplink else str(state_dir),
+    )
+
+    def started(address: tuple[str, int] | None) -> None:
+        where = f"http://{address[0]}:{address[1]}" if address else "no HTTP server"
+        log.info(
+            "printwatch run: %d devices, %d networks, history: %s, %s (/health, /metrics)",
+            len(appliance.devices()),
+            len(config.networks),
+            appliance.sink.describe(),
+            where,
+        )
+
+    try:
+        trio.run(
+            lambda: run_until_stopped(appliance, web=config.web, duration_s=duration_s, on_started=started)
+        )
+    except OSError as err:
+        print(f"printwatch run: {err}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,432 @@
+"""Reads and validates the appliance's TOML file (documented example: appliance/printwatch.toml).
+
+Every problem is reported as ``FILE:LINE: KEY: what is wrong`` — all of them at once, so one
+edit fixes a file. Unknown keys are errors too (a typo must not silently fall back to a
+default). Values written ``"secret:NAME"`` are read from the encrypted secret store.
+
+Error handling: :class:`ConfigError` (a ``PrintwatchError``) with ``problems``, a list of
+:class:`Problem` (line, key, message); ``str()`` gives one line per problem. A file that is
+not TOML gives tomllib's line and column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+from printwatch import PrintwatchError
+from printwatch.config.locate import Path as KeyPath
+from printwatch.config.locate import dotted, key_lines, line_of
+from printwatch.config.model import (
+    ApplianceConfig,
+    BillingCycle,
+    Config,
+    Intervals,
+    Network,
+    SmtpConfig,
+    SmtpSecurity,
+    SnmpConfig,
+    SnmpV3Profile,
+    Thresholds,
+    UplinkConfig,
+    WebConfig,
+)
+from printwatch.config.secrets import SECRET_PREFIX, SecretError, SecretStore
+from printwatch.config.targets import expand_devices
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int | None
+    key: str
+    message: str
+
+
+class ConfigError(PrintwatchError):
+    """The configuration file cannot be used; ``problems`` says where and why."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        text = "\n".join(
+            f"{source}:{p.line if p.line is not None else '?'}: {p.key}: {p.message}" for p in problems
+        )
+        super().__init__(text)
+
+
+class _Reader:
+    """Takes values out of the parsed document, recording a problem for each bad one."""
+
+    def __init__(self, data: dict[str, Any], text: str, secrets: SecretStore | None) -> None:
+        self.data = data
+        self.lines = key_lines(text)
+        self.secrets = secrets
+        self.problems: list[Problem] = []
+        self.seen: set[KeyPath] = set()
+
+    def problem(self, path: KeyPath, message: str) -> None:
+        self.problems.append(Problem(line_of(self.lines, path), dotted(path), message))
+
+    def node(self, path: KeyPath) -> Any:
+        value: Any = self.data
+        for part in path:
+            if isinstance(part, int):
+                value = value[part] if isinstance(value, list) and part < len(value) else None
+            else:
+                value = value.get(part) if isinstance(value, dict) else None
+            if value is None:
+                return None
+        return value
+
+    def table(self, path: KeyPath, known: set[str]) -> dict[str, Any]:
+        value = self.node(path)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a table, got {type(value).__name__}")
+            return {}
+        for key in value:
+            if key not in known:
+                self.problem((*path, key), f"unknown key (known here: {', '.join(sorted(known))})")
+        return cast(dict[str, Any], value)
+
+    def get(
+        self,
+        path: KeyPath,
+        kind: type[T] | tuple[type, ...],
+        default: T,
+        check: Callable[[Any], str | None] | None = None,
+    ) -> T:
+        value = self.node(path)
+        if value is None:
+            return default
+        if isinstance(value, bool) and kind is not bool:
+            self.problem(path, f"expected {_kind_name(kind)}, got a boolean")
+            return default
+        if not isinstance(value, kind):
+            self.problem(path, f"expected {_kind_name(kind)}, got {type(value).__name__} {value!r}")
+            return default
+        if isinstance(value, str):
+            value = self.secret(path, value)
+        if check is not None:
+            why = check(value)
+            if why:
+                self.problem(path, why)
+                return default
+        return cast(T, value)
+
+    def secret(self, path: KeyPath, value: str) -> str:
+        if not value.startswith(SECRET_PREFIX):
+            return value
+        name = value[len(SECRET_PREFIX) :]
+        if self.secrets is None:
+            self.problem(path, f"refers to secret {name!r} but no secret store is configured")
+            return value
+        try:
+            return self.secrets.get(name)
+        except SecretError as err:
+            self.problem(path, str(err))
+            return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false"}
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names_list = {"list": "an array", "dict": "a table"}
+    return " or ".join(names.get(k.__name__, names_list.get(k.__name__, k.__name__)) for k in kinds)
+
+
+def _between(low: float, high: float, unit: str = "") -> Callable[[Any], str | None]:
+    def check(v: Any) -> str | None:
+        return None if low <= v <= high else f"{v} is out of range: {low:g} to {high:g}{unit}"
+
+    return check
+
+
+def _one_of(*choices: str) -> Callable[[Any], str | None]:
+    return lambda v: None if v in choices else f"{v!r} is not one of {', '.join(choices)}"
+
+
+def _strings(r: _Reader, path: KeyPath, default: tuple[str, ...], min_len: int = 0) -> tuple[str, ...]:
+    items = r.get(path, list, list(default))
+    out = []
+    for i, item in enumerate(items):
+        if not isinstance(item, str):
+            r.problem((*path, i), f"expected a string, got {type(item).__name__} {item!r}")
+            continue
+        out.append(r.secret((*path, i), item))
+    if len(out) < min_len and r.node(path) is not None:
+        r.problem(path, f"needs at least {min_len} entries")
+    return tuple(out)
+
+
+def _network(r: _Reader, path: KeyPath, text: str) -> ipaddress.IPv4Network | None:
+    try:
+        return ipaddress.IPv4Network(text, strict=False)
+    except ValueError as err:
+        r.problem(path, f"not an IPv4 network: {err}")
+        return None
+
+
+def _read_appliance(r: _Reader, base: Path) -> ApplianceConfig:
+    r.table(("appliance",), {"state_dir", "store", "key_file", "secrets_file"})
+
+    def path(key: str) -> Path | None:
+        text = r.get(("appliance", key), str, "")
+        return (base / text) if text else None
+
+    return ApplianceConfig(
+        state_dir=path("state_dir") or ApplianceConfig().state_dir,
+        store=path("store"),
+        key_file=path("key_file"),
+        secrets_file=path("secrets_file"),
+    )
+
+
+def _read_snmp(r: _Reader) -> SnmpConfig:
+    r.table(("snmp",), {"communities", "timeout_s", "retries", "max_pps", "v3"})
+    d = SnmpConfig()
+    profiles = []
+    v3 = r.get(("snmp", "v3"), list, [])
+    for i in range(len(v3)):
+        p: KeyPath = ("snmp", "v3", i)
+        keys = {"user", "auth_protocol", "auth_password", "priv_protocol", "priv_password", "context"}
+        r.table(p, keys)
+        user = r.get((*p, "user"), str, "")
+        if not user:
+            r.problem(p, "needs a user")
+        profiles.append(
+            SnmpV3Profile(
+                user=user,
+                auth_protocol=r.get((*p, "auth_protocol"), str, "") or None,
+                auth_password=r.get((*p, "auth_password"), str, "") or None,
+                priv_protocol=r.get((*p, "priv_protocol"), str, "") or None,
+                priv_password=r.get((*p, "priv_password"), str, "") or None,
+                context=r.get((*p, "context"), str, ""),
+            )
+        )
+    return SnmpConfig(
+        communities=_strings(r, ("snmp", "communities"), d.communities, min_len=1),
+        timeout_s=float(r.get(("snmp", "timeout_s"), (int, float), d.timeout_s, _between(0.05, 30, " s"))),
+        retries=r.get(("snmp", "retries"), int, d.retries, _between(0, 10)),
+        max_pps=r.get(("snmp", "max_pps"), int, d.max_pps, _between(10, 1_000_000, " packets/s")),
+        v3=tuple(profiles),
+    )
+
+
+def _read_networks(r: _Reader) -> tuple[Network, ...]:
+    out = []
+    for i in range(len(r.get(("networks",), list, []))):
+        p: KeyPath = ("networks", i)
+        r.table(p, {"cidr", "exclude"})
+        cidr_text = r.get((*p, "cidr"), str, "")
+        if not cidr_text:
+            r.problem(p, "needs a cidr")
+            continue
+        cidr = _network(r, (*p, "cidr"), cidr_text)
+        exclude = [_network(r, (*p, "exclude", j), t) for j, t in enumerate(_strings(r, (*p, "exclude"), ()))]
+        if cidr is not None:
+            out.append(Network(cidr, tuple(e for e in exclude if e is not None)))
+    return tuple(out)
+
+
+def _read_devices(r: _Reader) -> tuple[tuple[str, int], ...]:
+    r.table(("devices",), {"targets"})
+    out: list[tuple[str, int]] = []
+    for i, spec in enumerate(_strings(r, ("devices", "targets"), ())):
+        try:
+            out.extend(expand_devices(spec))
+        except ValueError as err:
+            r.problem(("devices", "targets", i), str(err))
+    return tuple(dict.fromkeys(out))
+
+
+def _time_of_day(text: str) -> dt.time | None:
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", text.strip())
+    if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        return None
+    return dt.time(int(m.group(1)), int(m.group(2)))
+
+
+def _read_intervals(r: _Reader) -> Intervals:
+    p: KeyPath = ("intervals",)
+    known = {"status_minutes", "meters_hours", "upload_times", "billing_cycle", "billing_day"}
+    r.table(p, known | {"discovery_days", "jitter", "timezone"})
+    d = Intervals()
+    times = []
+    for i, text in enumerate(_strings(r, (*p, "upload_times"), ("02:30",), min_len=1)):
+        t = _time_of_day(text)
+        if t is None:
+            r.problem((*p, "upload_times", i), f"{text!r} is not a time of day (HH:MM)")
+        else:
+            times.append(t)
+    if len(times) > 4:
+        r.problem((*p, "upload_times"), f"{len(times)} upload times: at most 4")
+    if len(set(times)) != len(times):
+        r.problem((*p, "upload_times"), "the same time is given twice")
+    tz = r.get((*p, "timezone"), str, d.timezone)
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        r.problem((*p, "timezone"), f"{tz!r} is not a known time zone")
+        tz = d.timezone
+    num = (int, float)
+    return Intervals(
+        status_s=60.0 * r.get((*p, "status_minutes"), num, 5, _between(1, 60, " minutes")),
+        meters_s=3600.0 * r.get((*p, "meters_hours"), num, 2, _between(0.25, 24, " hours")),
+        upload_times=tuple(sorted(times)) or d.upload_times,
+        billing_cycle=cast(
+            BillingCycle,
+            r.get((*p, "billing_cycle"), str, d.billing_cycle, _one_of("monthly", "quarterly", "semiannual")),
+        ),
+        billing_day=r.get((*p, "billing_day"), int, d.billing_day, _between(1, 28)),
+        discovery_s=86400.0 * r.get((*p, "discovery_days"), num, 7, _between(1, 90, " days")),
+        jitter=float(r.get((*p, "jitter"), num, d.jitter, _between(0, 0.5))),
+        timezone=tz,
+    )
+
+
+def _read_thresholds(r: _Reader) -> Thresholds:
+    p: KeyPath = ("thresholds",)
+    r.table(p, {"supply_low_percent", "supply_critical_percent", "offline_after_misses"})
+    d = Thresholds()
+    num = (int, float)
+    low = float(r.get((*p, "supply_low_percent"), num, d.supply_low_percent, _between(0, 100, " %")))
+    critical = float(
+        r.get((*p, "supply_critical_percent"), num, d.supply_critical_percent, _between(0, 100, " %"))
+    )
+    if critical > low:
+        r.problem((*p, "supply_critical_percent"), f"{critical:g} is above supply_low_percent ({low:g})")
+    misses = r.get((*p, "offline_after_misses"), int, d.offline_after_misses, _between(1, 100))
+    return Thresholds(low, critical, misses)
+
+
+def _read_smtp(r: _Reader) -> SmtpConfig | None:
+    p: KeyPath = ("smtp",)
+    keys = {"host", "port", "security", "username", "password", "sender", "recipients"}
+    if not r.table(p, keys):
+        return None
+    host = r.get((*p, "host"), str, "")
+    if not host:
+        r.problem(p, "needs a host")
+    recipients = _strings(r, (*p, "recipients"), ())
+    for i, addr in enumerate(recipients):
+        if "@" not in addr:
+            r.problem((*p, "recipients", i), f"{addr!r} is not an e-mail address")
+    return SmtpConfig(
+        host=host,
+        port=r.get((*p, "port"), int, 587, _between(1, 65535)),
+        security=cast(
+            SmtpSecurity, r.get((*p, "security"), str, "starttls", _one_of("starttls", "tls", "none"))
+        ),
+        username=r.get((*p, "username"), str, "") or None,
+        password=r.get((*p, "password"), str, "") or None,
+        sender=r.get((*p, "sender"), str, "printwatch@localhost"),
+        recipients=recipients,
+    )
+
+
+def _read_uplink(r: _Reader) -> UplinkConfig | None:
+    p: KeyPath = ("uplink",)
+    if not r.table(p, {"url", "site_id", "token"}):
+        return None
+
+    def https(v: Any) -> str | None:
+        return None if str(v).startswith("https://") else "the uplink must be https:// (outbound, signed)"
+
+    url = r.get((*p, "url"), str, "", https)
+    site = r.get((*p, "site_id"), str, "")
+    for key, value in (("url", url), ("site_id", site)):
+        if not value and r.node((*p, key)) is None:
+            r.problem(p, f"needs {key}")
+    return UplinkConfig(url=url, site_id=site, token=r.get((*p, "token"), str, "") or None)
+
+
+def _read_web(r: _Reader) -> WebConfig:
+    p: KeyPath = ("web",)
+    r.table(p, {"host", "port"})
+
+    def address(v: Any) -> str | None:
+        try:
+            ipaddress.ip_address(v)
+        except ValueError:
+            return f"{v!r} is not an IP address"
+        return None
+
+    return WebConfig(
+        host=r.get((*p, "host"), str, "127.0.0.1", address),
+        port=r.get((*p, "port"), int, 8080, _between(1, 65535)),
+    )
+
+
+def parse_config(text: str, *, source: str = "<config>", base: Path | None = None) -> Config:
+    """Validates TOML ``text``; relative paths are taken from ``base`` (the file's folder).
+
+    Error handling: :class:`ConfigError` listing every problem with its line and key.
+    """
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(source, [Problem(None, "(syntax)", str(err))]) from None
+    base = base or Path.cwd()
+    known = {"appliance", "snmp", "networks", "devices", "intervals", "thresholds", "smtp", "uplink", "web"}
+    r = _Reader(data, text, None)
+    r.table((), known)
+    appliance = _read_appliance(r, base)
+    r.secrets = SecretStore(appliance.key_path, appliance.secrets_path)
+    config = Config(
+        appliance=appliance,
+        snmp=_read_snmp(r),
+        networks=_read_networks(r),
+        devices=_read_devices(r),
+        intervals=_read_intervals(r),
+        thresholds=_read_thresholds(r),
+        smtp=_read_smtp(r),
+        uplink=_read_uplink(r),
+        web=_read_web(r),
+        source=Path(source) if source != "<config>" else None,
+    )
+    if r.problems:
+        raise ConfigError(source, sorted(r.problems, key=lambda p: (p.line or 0, p.key)))
+    return config
+
+
+def load_config(path: Path) -> Config:
+    """Reads and validates the file at ``path`` (see :func:`parse_config`).
+
+    Error handling: :class:`ConfigError`; an unreadable file is a ``ConfigError`` too.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(str(path), [Problem(None, "(file)", f"cannot read: {err}")]) from None
+    return parse_config(text, source=str(path), base=path.resolve().parent)
+
+
+def load_appliance_table(path: Path) -> ApplianceConfig:
+    """Only the ``[appliance]`` table of the file at ``path`` (where the state, key file and
+    secrets live), without resolving any secret: ``printwatch secret set`` needs it before the
+    secrets that the rest of the file names exist.
+
+    Error handling: :class:`ConfigError` for an unreadable file, bad TOML or a bad
+    ``[appliance]`` table.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        raise ConfigError(str(path), [Problem(None, "(file)", str(err))]) from None
+    r = _Reader(data, text, None)
+    appliance = _read_appliance(r, path.resolve().parent)
+    if r.problems:
+        raise ConfigError(str(path), r.problems)
+    return appliance

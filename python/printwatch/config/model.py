@@ -1,0 +1,130 @@
+"""The appliance's configuration as typed values, with the embedded defaults.
+
+:func:`printwatch.config.load_config` builds a :class:`Config` from the TOML file (every
+range is checked there); code and tests may build one directly (e.g. a 10-second interval for a
+bounded soak, which the file does not allow).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+BillingCycle = Literal["monthly", "quarterly", "semiannual"]
+SmtpSecurity = Literal["starttls", "tls", "none"]
+
+DEFAULT_STATE_DIR = Path("/var/lib/printwatch")
+
+
+@dataclass(frozen=True)
+class ApplianceConfig:
+    """Where the appliance keeps its state (the systemd unit's StateDirectory)."""
+
+    state_dir: Path = DEFAULT_STATE_DIR
+    store: Path | None = None  # default: state_dir / "history.duckdb"
+    key_file: Path | None = None  # default: state_dir / "secret.key"
+    secrets_file: Path | None = None  # default: state_dir / "secrets.json"
+
+    @property
+    def store_path(self) -> Path:
+        return self.store or self.state_dir / "history.duckdb"
+
+    @property
+    def key_path(self) -> Path:
+        return self.key_file or self.state_dir / "secret.key"
+
+    @property
+    def secrets_path(self) -> Path:
+        return self.secrets_file or self.state_dir / "secrets.json"
+
+
+@dataclass(frozen=True)
+class SnmpV3Profile:
+    """One SNMPv3 user (passwords resolved from the secret store)."""
+
+    user: str
+    auth_protocol: str | None = None
+    auth_password: str | None = None
+    priv_protocol: str | None = None
+    priv_password: str | None = None
+    context: str = ""
+
+
+@dataclass(frozen=True)
+class SnmpConfig:
+    communities: tuple[str, ...] = ("public",)
+    timeout_s: float = 1.0
+    retries: int = 2
+    max_pps: int = 10_000
+    v3: tuple[SnmpV3Profile, ...] = ()
+
+
+@dataclass(frozen=True)
+class Network:
+    """A network to sweep for printers, less its exclusions."""
+
+    cidr: ipaddress.IPv4Network
+    exclude: tuple[ipaddress.IPv4Network, ...] = ()
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """When each job runs (see :mod:`printwatch.scheduler.jobs`)."""
+
+    status_s: float = 300.0
+    meters_s: float = 7200.0
+    upload_times: tuple[dt.time, ...] = (dt.time(2, 30),)
+    billing_cycle: BillingCycle = "monthly"
+    billing_day: int = 1
+    discovery_s: float = 7 * 86400.0
+    jitter: float = 0.1  # fraction of each interval that start times are spread over
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    supply_low_percent: float = 20.0
+    supply_critical_percent: float = 5.0
+    offline_after_misses: int = 3
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int = 587
+    security: SmtpSecurity = "starttls"
+    username: str | None = None
+    password: str | None = None
+    sender: str = "printwatch@localhost"
+    recipients: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UplinkConfig:
+    url: str
+    site_id: str
+    token: str | None = None
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class Config:
+    appliance: ApplianceConfig = field(default_factory=ApplianceConfig)
+    snmp: SnmpConfig = field(default_factory=SnmpConfig)
+    networks: tuple[Network, ...] = ()
+    # Printers polled without discovery: (host, port) pairs, from addresses, ranges and names.
+    devices: tuple[tuple[str, int], ...] = ()
+    intervals: Intervals = field(default_factory=Intervals)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    smtp: SmtpConfig | None = None
+    uplink: UplinkConfig | None = None
+    web: WebConfig = field(default_factory=WebConfig)
+    source: Path | None = None  # the file it was read from

@@ -1,0 +1,168 @@
+"""When a job is due: its *slots*, the wall-time instants it should run at.
+
+A schedule answers two questions: the latest slot at or before a time (for catching up after
+downtime) and the first slot after a slot (for the next run). Three kinds:
+
+* :class:`Every` — every ``interval_s``, slots aligned to the Unix epoch (so a 5-minute job's
+  slots are :00, :05, ... whatever time the appliance started);
+* :class:`DailyAt` — at 1 to 4 times of day in a time zone (the daily upload);
+* :class:`BillingCycle` — on ``day`` of every month, quarter (January, April, July, October) or
+  half-year (January, July), at midnight in the time zone.
+
+Each slot's start is delayed by a jitter of ``0 <= j < jitter_s``, fixed per (job, slot, seed)
+so that a slot runs once and at a reproducible time, and work from many appliances (and many
+jobs of one) is spread over the interval instead of firing at the same second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+UTC = dt.UTC
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class Schedule(Protocol):
+    @property
+    def jitter_s(self) -> float:
+        """The span over which a slot's start is spread."""
+        ...
+
+    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime | None:
+        """The last slot at or before ``t``."""
+        ...
+
+    def next_after(self, slot: dt.datetime) -> dt.datetime:
+        """The first slot strictly after ``slot``."""
+        ...
+
+    def nominal_interval_s(self) -> float:
+        """About how far apart slots are: a run's budget by default."""
+        ...
+
+
+def jitter_for(name: str, slot: dt.datetime, jitter_s: float, seed: str = "") -> float:
+    """A delay in ``[0, jitter_s)``, the same for the same job, slot and seed."""
+    if jitter_s <= 0:
+        return 0.0
+    digest = hashlib.blake2b(f"{seed}|{name}|{slot.isoformat()}".encode(), digest_size=8).digest()
+    return jitter_s * int.from_bytes(digest, "big") / 2.0**64
+
+
+@dataclass(frozen=True)
+class Every:
+    interval_s: float
+    jitter_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.interval_s > 0:
+            raise ValueError(f"interval_s must be positive, got {self.interval_s}")
+        if not 0 <= self.jitter_s < self.interval_s:
+            raise ValueError(f"jitter_s must be in [0, interval_s), got {self.jitter_s}")
+
+    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime:
+        elapsed_us = (t - EPOCH) // dt.timedelta(microseconds=1)
+        step_us = round(self.interval_s * 1e6)
+        return EPOCH + dt.timedelta(microseconds=(elapsed_us // step_us) * step_us)
+
+    def next_after(self, slot: dt.datetime) -> dt.datetime:
+        return self.latest_at_or_before(slot) + dt.timedelta(microseconds=round(self.interval_s * 1e6))
+
+    def nominal_interval_s(self) -> float:
+        return self.interval_s
+
+
+@dataclass(frozen=True)
+class DailyAt:
+    times: Sequence[dt.time]
+    timezone: str = "UTC"
+    jitter_s: float = 0.0
+    _zone: zoneinfo.ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.times) <= 4:
+            raise ValueError(f"1 to 4 times of day, got {len(self.times)}")
+        object.__setattr__(self, "times", tuple(sorted(self.times)))
+        object.__setattr__(self, "_zone", zoneinfo.ZoneInfo(self.timezone))
+
+    def _slots_of(self, day: dt.date) -> list[dt.datetime]:
+        return [dt.datetime.combine(day, t, tzinfo=self._zone).astimezone(UTC) for t in self.times]
+
+    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime | None:
+        day = t.astimezone(self._zone).date()
+        for d in (day, day - dt.timedelta(days=1), day - dt.timedelta(days=2)):
+            before = [s for s in self._slots_of(d) if s <= t]
+            if before:
+                return before[-1]
+        return None
+
+    def next_after(self, slot: dt.datetime) -> dt.datetime:
+        day = slot.astimezone(self._zone).date() - dt.timedelta(days=1)
+        for offset in range(4):
+            later = [s for s in self._slots_of(day + dt.timedelta(days=offset)) if s > slot]
+            if later:
+                return later[0]
+        raise AssertionError("a day always has a slot")  # pragma: no cover
+
+    def nominal_interval_s(self) -> float:
+        return 86400.0 / len(self.times)
+
+
+CycleKind = Literal["monthly", "quarterly", "semiannual"]
+_MONTHS: dict[str, int] = {"monthly": 1, "quarterly": 3, "semiannual": 6}
+
+
+@dataclass(frozen=True)
+class BillingCycle:
+    kind: CycleKind = "monthly"
+    day: int = 1
+    timezone: str = "UTC"
+    jitter_s: float = 0.0
+    _zone: zoneinfo.ZoneInfo = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in _MONTHS:
+            raise ValueError(f"billing cycle {self.kind!r}: monthly, quarterly or semiannual")
+        if not 1 <= self.day <= 28:
+            raise ValueError(f"billing day {self.day}: 1 to 28 (every month has it)")
+        object.__setattr__(self, "_zone", zoneinfo.ZoneInfo(self.timezone))
+
+    def _slot(self, month_index: int) -> dt.datetime:
+        year, month0 = divmod(month_index, 12)
+        return dt.datetime(year, month0 + 1, self.day, tzinfo=self._zone).astimezone(UTC)
+
+    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime:
+        local = t.astimezone(self._zone)
+        step = _MONTHS[self.kind]
+        index = local.year * 12 + local.month - 1
+        index -= index % step
+        while self._slot(index) > t:
+            index -= step
+        return self._slot(index)
+
+    def next_after(self, slot: dt.datetime) -> dt.datetime:
+        step = _MONTHS[self.kind]
+        local = slot.astimezone(self._zone)
+        index = local.year * 12 + local.month - 1
+        index -= index % step
+        while self._slot(index) <= slot:
+            index += step
+        return self._slot(index)
+
+    def nominal_interval_s(self) -> float:
+        return _MONTHS[self.kind] * 30.44 * 86400.0
+
+
+def slots_between(schedule: Schedule, start: dt.datetime, end: dt.datetime, limit: int = 1_000_000) -> int:
+    """How many slots lie in ``(start, end]`` (bounded by ``limit``)."""
+    count = 0
+    slot = schedule.next_after(start)
+    while slot <= end and count < limit:
+        count += 1
+        slot = schedule.next_after(slot)
+    return count

@@ -1,0 +1,1 @@
+"""The running appliance: poller, sinks, metrics, the daemon loop (see appliance.py)."""

@@ -1,0 +1,233 @@
+"""The appliance: the scheduler's jobs wired to the poller, the sink and the uplink hooks.
+
+Each poll job (``status``, ``meters``, ``billing``) polls every known device, then writes the
+cycle's documents to the sink. The write is shielded from cancellation: at shutdown (SIGTERM)
+the poll in flight is cancelled, but a write that has begun finishes, and then the sink is
+flushed and closed (:meth:`Appliance.aclose`).
+
+Devices are the configured ones plus those the last discovery found. The uplink (daily upload,
+the snapshot of an assist call, the billing cycle's package) is a later issue: its calls go to an
+:class:`Uplink`, here :class:`PendingUplink`, which logs and counts what would be sent.
+
+Error handling: a failing poll or write fails that run only (the scheduler logs it and keeps the
+schedule); :meth:`Appliance.assist` raises ``LookupError`` for a device it does not know.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import trio
+import trio.lowlevel
+
+from printwatch.config.model import Config
+from printwatch.scheduler.clock import WallClock
+from printwatch.scheduler.jobs import appliance_jobs
+from printwatch.scheduler.runner import RunContext, Scheduler
+from printwatch.scheduler.state import RunState
+from printwatch.service.exposition import device_lines
+from printwatch.service.fairness import collector_paused, give_way
+from printwatch.service.poller import Device, Poller, PollKind, spec_of
+from printwatch.service.sinks import Sink
+
+log = logging.getLogger(__name__)
+
+
+class Uplink(Protocol):
+    """What the uplink issue implements: the daily package, a billing cycle, an assist snapshot."""
+
+    async def upload(self, slot: dt.datetime) -> None: ...
+
+    async def billing_cycle(self, slot: dt.datetime, docs: Sequence[dict[str, Any]]) -> None: ...
+
+    async def snapshot(self, doc: dict[str, Any]) -> None: ...
+
+    def pending(self) -> int:
+        """Items waiting to be sent (a queue length for /metrics)."""
+        ...
+
+
+class PendingUplink:
+    """No uplink yet: every call is logged and counted as pending (see the module's docstring)."""
+
+    def __init__(self) -> None:
+        self.uploads: list[dt.datetime] = []
+        self.cycles: list[dt.datetime] = []
+        self.snapshots: list[str] = []
+
+    async def upload(self, slot: dt.datetime) -> None:
+        self.uploads.append(slot)
+        log.info("upload slot %s: no uplink in this build; the package stays pending", slot.isoformat())
+
+    async def billing_cycle(self, slot: dt.datetime, docs: Sequence[dict[str, Any]]) -> None:
+        self.cycles.append(slot)
+        log.info("billing cycle %s closed with %d meter reads (pending upload)", slot.isoformat(), len(docs))
+
+    async def snapshot(self, doc: dict[str, Any]) -> None:
+        self.snapshots.append(doc["target"])
+        log.info("assist snapshot of %s (pending upload)", doc["target"])
+
+    def pending(self) -> int:
+        return len(self.uploads) + len(self.cycles) + len(self.snapshots)
+
+
+#: What the fleet view keeps of a device's latest document (what /metrics, /health and the
+#: device lookup read): strings, numbers and tuples of them only, which the garbage collector
+#: stops tracking, so that its walks stay short however large the fleet.
+FLEET_KEYS = ("target", "reachable", "time", "rtt_ms", "vendor", "model", "serial")
+SUPPLY_KEYS = ("index", "description", "type", "color", "percent", "state")
+
+
+def fleet_entry(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` slimmed down: ``sys_name``, ``device_state``, ``meters`` as ``((name, count),
+    ...)``, ``supplies`` as tuples in the order of :data:`SUPPLY_KEYS`, and ``lines``, the
+    device's /metrics lines (:func:`printwatch.service.exposition.device_lines`)."""
+    entry = {k: doc[k] for k in FLEET_KEYS if k in doc}
+    name = doc.get("sys", {}).get("name")
+    if isinstance(name, str):
+        entry["sys_name"] = name
+    status = doc.get("status", {})
+    if isinstance(status.get("device"), str):
+        entry["device_state"] = status["device"]
+    meters = doc.get("meters") or {}
+    entry["meters"] = tuple((k, v) for k, v in meters.items() if isinstance(v, int))
+    entry["supplies"] = tuple(tuple(s.get(k) for k in SUPPLY_KEYS) for s in doc.get("supplies") or ())
+    entry["lines"] = device_lines(entry)  # its /metrics lines, made once per poll
+    return entry
+
+
+class Discoverer(Protocol):
+    async def discover(self, config: Config) -> list[Device]:
+        """Printers found on the configured networks."""
+        ...
+
+
+@dataclass
+class SinkStats:
+    writes: int = 0
+    documents: int = 0
+    pending: int = 0  # documents polled and waiting for their write
+    last_write_s: float = 0.0
+
+
+class Appliance:
+    """See the module's docstring."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        poller: Poller,
+        sink: Sink,
+        state: RunState,
+        clock: WallClock,
+        uplink: Uplink | None = None,
+        discoverer: Discoverer | None = None,
+        seed: str = "",
+    ) -> None:
+        self.config = config
+        self.poller = poller
+        self.sink = sink
+        self.clock = clock
+        self.uplink: Uplink = uplink or PendingUplink()
+        self.discoverer = discoverer
+        self.discovered: list[Device] = []
+        self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
+        self.fleet_version = 0  # counts changes of the fleet view (the metrics cache's key)
+        self.sink_stats = SinkStats()
+        self.started = clock.now()
+        self.scheduler = Scheduler(
+            appliance_jobs(config.intervals, self), clock=clock, state=state, seed=seed
+        )
+
+    # -- what is polled
+
+    def devices(self) -> list[Device]:
+        return list(dict.fromkeys([*self.config.devices, *self.discovered]))
+
+    async def _poll_and_write(self, kind: PollKind, devices: Sequence[Device]) -> list[dict[str, Any]]:
+        docs = await self.poller.poll(devices, kind, self.clock.now())
+        self.sink_stats.pending = len(docs)
+        with trio.CancelScope(shield=True):  # the write in hand finishes, even at shutdown
+            t0 = trio.current_time()
+            try:
+                await self.sink.ingest(docs)
+            finally:
+                self.sink_stats.pending = 0
+            self.sink_stats.last_write_s = trio.current_time() - t0
+        self.sink_stats.writes += 1
+        self.sink_stats.documents += len(docs)
+        for n, doc in enumerate(docs):
+            self.fleet[doc["target"]] = fleet_entry(doc)
+            if n % 200 == 199:
+                await give_way()
+        self.fleet_version += 1
+        return docs
+
+    # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)
+
+    async def poll_status(self, ctx: RunContext) -> None:
+        with collector_paused():
+            await self._poll_and_write("status", self.devices())
+
+    async def read_meters(self, ctx: RunContext) -> None:
+        with collector_paused():
+            await self._poll_and_write("meters", self.devices())
+
+    async def close_billing_cycle(self, ctx: RunContext) -> None:
+        with collector_paused():
+            docs = await self._poll_and_write("meters", self.devices())
+            await self.uplink.billing_cycle(ctx.slot, docs)
+            del docs
+
+    async def upload(self, ctx: RunContext) -> None:
+        await self.uplink.upload(ctx.slot)
+
+    async def discover(self, ctx: RunContext) -> None:
+        if self.discoverer is None:
+            if self.config.networks:
+                log.warning("discovery is not available in this build: polling the configured devices only")
+            return
+        found = await self.discoverer.discover(self.config)
+        log.info("discovery found %d printers", len(found))
+        self.discovered = found
+
+    # -- on demand
+
+    def find_device(self, name: str) -> Device:
+        """``host[:port]``, an address, a serial number or a sysName of a known device.
+
+        Error handling: ``LookupError`` naming ``name`` when no known device matches.
+        """
+        devices = self.devices()
+        for device in devices:
+            if name in (spec_of(device), device[0]):
+                return device
+        for device in devices:
+            doc = self.fleet.get(spec_of(device), {})
+            if name and name in (doc.get("serial"), doc.get("sys_name")):
+                return device
+        raise LookupError(f"{name!r}: no such device (give host[:port], a serial number or a sysName)")
+
+    async def assist(self, name: str) -> dict[str, Any]:
+        """Call for assistance: an immediate full poll of one device, written and handed to the
+        uplink as a snapshot. Runs beside the schedule (it does not wait for a cycle)."""
+        device = self.find_device(name)
+        [doc] = await self._poll_and_write("full", [device])
+        await self.uplink.snapshot(doc)
+        return doc
+
+    # -- running
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Runs the schedule until cancelled."""
+        await self.scheduler.serve(task_status=task_status)
+
+    async def aclose(self) -> None:
+        """Flushes and closes the sink (after :meth:`serve` ended)."""
+        with trio.CancelScope(shield=True):
+            await self.sink.close()

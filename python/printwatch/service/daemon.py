@@ -1,0 +1,59 @@
+"""Runs an appliance until SIGTERM/SIGINT (or a duration): the schedule, the HTTP server, and a
+clean stop.
+
+On SIGTERM the scheduler's tasks are cancelled: a poll in flight stops (the engine's batch is
+cancelled within 100 ms), a write that has begun finishes (it is shielded), then the sink is
+flushed and closed and :func:`run_until_stopped` returns normally, so the process exits 0.
+
+Error handling: ``OSError`` if the HTTP address cannot be bound, before anything is polled.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Callable
+
+import trio
+
+from printwatch.config.model import WebConfig
+from printwatch.service.appliance import Appliance
+from printwatch.service.fairness import manage_collector, release_collector
+from printwatch.web import create_app, serve_http
+
+log = logging.getLogger(__name__)
+
+Started = Callable[[tuple[str, int] | None], None]
+
+
+async def run_until_stopped(
+    appliance: Appliance,
+    *,
+    web: WebConfig | None,
+    duration_s: float | None = None,
+    on_started: Started | None = None,
+) -> str:
+    """Serves until a signal or ``duration_s``; returns why it stopped (``SIGTERM``, ``SIGINT``
+    or ``duration``)."""
+    why = "duration"
+    try:
+        with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async with trio.open_nursery() as nursery:
+                address = None
+                if web is not None:
+                    address = await nursery.start(serve_http, create_app(appliance), web.host, web.port)
+                manage_collector()  # see printwatch.service.fairness
+                await nursery.start(appliance.serve)
+                if on_started is not None:
+                    on_started(address)
+                with trio.move_on_after(duration_s if duration_s is not None else float("inf")):
+                    async for signum in signals:
+                        why = signal.Signals(signum).name
+                        log.info("%s: finishing the write in hand, then stopping", why)
+                        break
+                nursery.cancel_scope.cancel()
+    finally:
+        release_collector()
+        await appliance.aclose()
+    log.info("stopped (%s)", why)
+    return why

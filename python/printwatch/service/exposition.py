@@ -1,0 +1,111 @@
+"""The Prometheus text format (version 0.0.4): escaping, numbers, metric families, and the
+fleet's per-device lines.
+
+A device's lines are made once, when its poll document arrives (:func:`device_lines`, stored in
+the fleet view), so that serving ``/metrics`` for thousands of printers only joins strings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+#: The fleet's families, in the order of :func:`device_lines`' strings: (name, type, help).
+FLEET_FAMILIES = (
+    ("printwatch_device_up", "gauge", "1 if the device answered its last poll."),
+    ("printwatch_device_rtt_seconds", "gauge", "Round-trip time of the last poll's first answer."),
+    (
+        "printwatch_device_state",
+        "gauge",
+        "1 for the device's current status (hrDeviceStatus: running, warning, ...).",
+    ),
+    ("printwatch_supply_percent", "gauge", "Supply level in percent (only where the level is known)."),
+    ("printwatch_pages_total", "counter", "Page meters by meter name (total, black, color, ...)."),
+)
+
+
+def escape(value: object) -> str:
+    return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def labels(pairs: dict[str, Any]) -> str:
+    parts = [f'{k}="{escape(v)}"' for k, v in pairs.items() if v is not None]
+    return "{" + ",".join(parts) + "}" if parts else ""
+
+
+def number(value: float) -> str:
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    return repr(float(value))
+
+
+class Family:
+    """One metric family: its samples under one HELP and TYPE."""
+
+    def __init__(self, name: str, kind: str, help_text: str) -> None:
+        self.name = name
+        self.kind = kind
+        self.help = help_text
+        self.samples: list[tuple[dict[str, Any], float]] = []
+
+    def add(self, value: float | None, **pairs: Any) -> None:
+        if value is not None:
+            self.samples.append((pairs, value))
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {self.help}"
+        yield f"# TYPE {self.name} {self.kind}"
+        for pairs, value in self.samples:
+            yield f"{self.name}{labels(pairs)} {number(value)}"
+
+
+def device_lines(entry: dict[str, Any]) -> tuple[str, ...]:
+    """The lines of one device (a fleet-view entry) for each of :data:`FLEET_FAMILIES`, each
+    string holding zero or more lines."""
+    target = escape(entry["target"])
+    serial = entry.get("serial")
+    serial_label = f',serial="{escape(serial)}"' if serial is not None else ""
+    up = f'printwatch_device_up{{target="{target}"{serial_label}}} {1 if entry.get("reachable") else 0}'
+    if not entry.get("reachable"):
+        return (up, "", "", "", "")
+    rtt = entry.get("rtt_ms")
+    rtt_line = (
+        f'printwatch_device_rtt_seconds{{target="{target}"}} {number(rtt / 1000.0)}'
+        if rtt is not None
+        else ""
+    )
+    state = entry.get("device_state")
+    state_line = f'printwatch_device_state{{target="{target}",state="{escape(state)}"}} 1' if state else ""
+    supplies = []
+    for index, description, kind, color, percent, _state in entry.get("supplies", ()):
+        if isinstance(percent, int | float) and not isinstance(percent, bool):
+            pairs = labels(
+                {
+                    "target": entry["target"],
+                    "index": index,
+                    "description": description,
+                    "type": kind,
+                    "color": color,
+                }
+            )
+            supplies.append(f"printwatch_supply_percent{pairs} {number(percent)}")
+    pages = [
+        f'printwatch_pages_total{{target="{target}",meter="{escape(m)}"}} {v}'
+        for m, v in entry.get("meters", ())
+    ]
+    return (up, rtt_line, state_line, "\n".join(supplies), "\n".join(pages))
+
+
+def render_fleet(entries: Sequence[dict[str, Any]]) -> str:
+    """The fleet's families from the entries' precomputed lines (sorted by target)."""
+    ordered = sorted(entries, key=lambda e: e["target"])
+    out = []
+    for k, (name, kind, help_text) in enumerate(FLEET_FAMILIES):
+        out.append(f"# HELP {name} {help_text}\n# TYPE {name} {kind}")
+        out.extend(lines for e in ordered if (lines := e["lines"][k]))
+    return "\n".join(out)

@@ -1,0 +1,78 @@
+"""Keeping the Trio loop responsive while a cycle's Python work runs on it.
+
+Two measures, both measured with a loop-lag probe at 2,000 printers on these machines:
+
+* Long work (interpreting a cycle's results, serializing documents, rendering /metrics) runs in
+  steps, and between steps :func:`give_way` lets the HTTP server's tasks run.
+* The garbage collector waits for the end of a cycle (:func:`collector_paused`): a collection
+  in the middle of a cycle walks every document in flight (one full collection took 23 ms with
+  a 2,000-printer cycle's documents alive, and the loop stalled 50-200 ms in such collections
+  on these loaded machines); after the write the documents are gone (reference counting: they
+  hold no cycles) and a full collection takes well under a millisecond. Start-up's objects are
+  frozen out of the collector's walks (``gc.freeze``).
+
+Error handling: none needed; cancellation passes through the checkpoints.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import trio
+
+#: How many extra loop turns a step gives way for, at most, while other tasks are ready.
+MAX_TURNS = 16
+
+
+async def give_way(max_turns: int = MAX_TURNS) -> None:
+    """A checkpoint that lets every other ready task (a request in progress) run, and keeps
+    giving way while some are still ready, up to ``max_turns`` loop turns: a request needs
+    several turns (read, handle, send), and one turn per step of a long job would make it wait
+    for as many steps."""
+    await trio.lowlevel.checkpoint()
+    for _ in range(max_turns):
+        if trio.lowlevel.current_statistics().tasks_runnable == 0:
+            return
+        await trio.lowlevel.checkpoint()
+
+
+_managed = False
+_cycles_running = 0
+
+
+def manage_collector() -> None:
+    """Freezes start-up's objects out of the collector's walks, and lets :func:`collector_paused`
+    pause the collector during cycles (the daemon calls this; tests that do not leave it alone)."""
+    global _managed
+    gc.freeze()
+    _managed = True
+
+
+def release_collector() -> None:
+    """Python's own collector behaviour again (at shutdown)."""
+    global _managed
+    _managed = False
+    gc.enable()
+    gc.unfreeze()
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Around a cycle's poll and write: no collection while its documents are alive; when the
+    last running cycle ends (its documents gone), one full collection, which then walks only the
+    fleet view (untracked atomics, after the first) and what the loop made meanwhile."""
+    global _cycles_running
+    if not _managed:
+        yield
+        return
+    _cycles_running += 1
+    gc.disable()
+    try:
+        yield
+    finally:
+        _cycles_running -= 1
+        if _cycles_running == 0 and _managed:
+            gc.enable()
+            gc.collect()

@@ -1,0 +1,91 @@
+"""``/metrics``: the appliance and its fleet in the Prometheus text format (version 0.0.4).
+
+Every name starts with ``printwatch_``. The appliance: per job (label ``job``) runs, skipped
+slots, overruns, failures, whether it runs now, the last run's duration and the share of its
+budget it used, the last slot's time; the poller's targets, answers, timeouts, packets and
+bytes; queue lengths (targets in flight, documents waiting for their write, uplink items
+pending). The fleet, from each device's latest poll document: up, round-trip time, device and
+printer state, supply percent, page meters.
+"""
+
+from __future__ import annotations
+
+from printwatch.service.appliance import Appliance
+from printwatch.service.exposition import Family, render_fleet
+
+
+def _fam(name: str, kind: str, help_text: str) -> Family:
+    return Family(f"printwatch_{name}", kind, help_text)
+
+
+def _appliance_families(app: Appliance) -> list[Family]:
+    f = {
+        "runs": _fam("job_runs_total", "counter", "Runs of each scheduled job since start."),
+        "skipped": _fam("job_skipped_total", "counter", "Slots skipped because the previous run overran."),
+        "overruns": _fam("job_overruns_total", "counter", "Runs that took longer than their budget."),
+        "failures": _fam("job_failures_total", "counter", "Runs that ended with an error."),
+        "running": _fam("job_running", "gauge", "1 while the job runs."),
+        "duration": _fam("job_last_duration_seconds", "gauge", "Duration of the job's last run."),
+        "budget": _fam("job_budget_used_ratio", "gauge", "Last run's duration over its budget."),
+        "slot": _fam("job_last_slot_timestamp_seconds", "gauge", "The slot the last run served."),
+        "next": _fam("job_next_start_timestamp_seconds", "gauge", "When the job runs next."),
+    }
+    for name, s in app.scheduler.statistics().items():
+        f["runs"].add(s.runs, job=name)
+        f["skipped"].add(s.skipped, job=name)
+        f["overruns"].add(s.overruns, job=name)
+        f["failures"].add(s.failures, job=name)
+        f["running"].add(s.running, job=name)
+        f["duration"].add(s.last_duration_s, job=name)
+        f["budget"].add(s.last_budget_used, job=name)
+        f["slot"].add(s.last_slot.timestamp() if s.last_slot else None, job=name)
+        f["next"].add(s.next_start.timestamp() if s.next_start else None, job=name)
+    p = app.poller.statistics()
+    out = list(f.values())
+    for name, kind, value, help_text in [
+        ("poll_cycles_total", "counter", p.cycles, "Poll cycles (status, meters, billing, assist)."),
+        ("poll_targets_total", "counter", p.targets, "Devices polled."),
+        ("poll_answered_total", "counter", p.answered, "Polls answered."),
+        ("poll_timeouts_total", "counter", p.timeouts, "Polls that timed out."),
+        ("poll_packets_sent_total", "counter", p.packets_sent, "SNMP packets sent."),
+        ("poll_packets_received_total", "counter", p.packets_received, "SNMP packets received."),
+        ("poll_bytes_sent_total", "counter", p.bytes_sent, "SNMP payload bytes sent."),
+        ("poll_bytes_received_total", "counter", p.bytes_received, "SNMP payload bytes received."),
+        ("poll_last_cycle_seconds", "gauge", p.last_cycle_s, "Wall time of the last poll cycle."),
+        ("poll_in_flight", "gauge", p.in_flight, "Queue: devices of the running cycle not finished."),
+        (
+            "store_pending_documents",
+            "gauge",
+            app.sink_stats.pending,
+            "Queue: documents waiting for their write.",
+        ),
+        ("store_writes_total", "counter", app.sink_stats.writes, "Cycle writes to the history."),
+        ("store_documents_total", "counter", app.sink_stats.documents, "Poll documents written."),
+        ("store_last_write_seconds", "gauge", app.sink_stats.last_write_s, "Duration of the last write."),
+        ("uplink_pending", "gauge", app.uplink.pending(), "Queue: items waiting for the uplink."),
+        ("devices", "gauge", len(app.devices()), "Devices known (configured and discovered)."),
+    ]:
+        fam = _fam(name, kind, help_text)
+        fam.add(value)
+        out.append(fam)
+    return out
+
+
+_fleet_cache: dict[int, tuple[int, str]] = {}  # id(appliance) -> (fleet version, text)
+
+
+def _fleet_text(app: Appliance) -> str:
+    """The fleet's part, joined once per change of the fleet view."""
+    cached = _fleet_cache.get(id(app))
+    if cached is None or cached[0] != app.fleet_version:
+        cached = (app.fleet_version, render_fleet(list(app.fleet.values())))
+        _fleet_cache.clear()  # one appliance per process; tests make many
+        _fleet_cache[id(app)] = cached
+    return cached[1]
+
+
+def render_metrics(app: Appliance) -> str:
+    """The whole exposition, ending with a newline."""
+    fleet = _fleet_text(app)
+    lines = [line for family in _appliance_families(app) for line in family.render()]
+    return "\n".join([*lines, fleet]) + "\n"

@@ -1,0 +1,40 @@
+"""Serves an ASGI app with hypercorn's Trio worker, inside the appliance's Trio run.
+
+Error handling: ``OSError`` naming the address when it cannot be bound (in use, not local),
+raised from ``nursery.start`` so that ``printwatch run`` reports it and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+from starlette.applications import Starlette
+
+log = logging.getLogger(__name__)
+
+
+async def serve_http(
+    app: Starlette,
+    host: str,
+    port: int,
+    *,
+    task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serves ``app`` on ``host:port`` until cancelled; started with the address it is bound to
+    (``port`` 0 picks a free one)."""
+    config = HypercornConfig()
+    config.bind = [f"{host}:{port}"]
+    config.accesslog = None
+    config.errorlog = log
+    config.graceful_timeout = 1.0
+    async with trio.open_nursery() as nursery:
+        try:
+            binds: list[str] = await nursery.start(serve, app, config)
+        except OSError as err:
+            raise OSError(err.errno, f"cannot serve HTTP on {host}:{port}: {err.strerror}") from None
+        url = urlsplit(binds[0])
+        task_status.started((url.hostname or host, url.port or port))

@@ -1,0 +1,187 @@
+"""`printwatch run`, `secret`, `assist` and `demo` as real subprocesses against the simulator:
+SIGTERM finishes the write in hand and exits 0; a bad configuration exits 2 naming key and line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from printwatch.cli.demo import default_recordings
+from printwatch.sim import Simulator
+
+PRINTWATCH = [sys.executable, "-m", "printwatch.cli"]
+COUNT = 20
+
+
+def free_tcp_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(default_recordings(), count=COUNT, base="127.22.0.1", port=0) as s:
+        yield s
+
+
+def write_config(tmp_path: Path, sim: Simulator, web_port: int) -> Path:
+    path = tmp_path / "printwatch.toml"
+    path.write_text(
+        f"""
+[appliance]
+state_dir = "{tmp_path / "state"}"
+
+[snmp]
+communities = ["secret:site_community"]
+timeout_s = 0.5
+retries = 1
+
+[devices]
+targets = ["{sim.first}-{sim.last}:{sim.port}"]
+
+[intervals]
+status_minutes = 1
+
+[web]
+port = {web_port}
+"""
+    )
+    return path
+
+
+def run_cli(*args: str, stdin: str = "", timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*PRINTWATCH, *args], input=stdin, capture_output=True, text=True, timeout=timeout_s, check=False
+    )
+
+
+def start_daemon(config: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [*PRINTWATCH, "run", "--config", str(config)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_lines(path: Path, count: int, proc: subprocess.Popen[str], timeout_s: float = 20) -> list[str]:
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        assert proc.poll() is None, proc.communicate()[1]
+        lines = path.read_text().splitlines() if path.exists() else []
+        if len(lines) >= count:
+            return lines
+        time.sleep(0.05)
+    raise AssertionError(f"{path}: fewer than {count} lines after {timeout_s} s")
+
+
+def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        _, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
+    return proc.returncode, err
+
+
+def test_run_with_a_secret_community_assist_then_sigterm_exits_0(tmp_path: Path, sim: Simulator) -> None:
+    config = write_config(tmp_path, sim, free_tcp_port())
+    # Without the secret the configuration is refused, naming the key and the line.
+    done = run_cli("run", "--config", str(config))
+    assert done.returncode == 2
+    assert (
+        f"{config}:6: snmp.communities[0]: " in done.stderr
+        and "no secret named 'site_community'" in done.stderr
+    )
+    done = run_cli("secret", "set", "site_community", "--config", str(config), stdin="public\n")
+    assert done.returncode == 0, done.stderr
+    assert os.stat(tmp_path / "state" / "secret.key").st_mode & 0o777 == 0o600
+    assert b"public" not in (tmp_path / "state" / "secrets.json").read_bytes()
+    assert run_cli("secret", "list", "--config", str(config)).stdout.split() == ["site_community"]
+
+    proc = start_daemon(config)
+    try:
+        # First start: a status and a meters cycle, COUNT documents each.
+        lines = wait_for_lines(tmp_path / "state" / "polls.jsonl", 2 * COUNT, proc)
+        docs = [json.loads(line) for line in lines]
+        assert all(d["reachable"] for d in docs)
+        done = run_cli("assist", f"{sim.first}:{sim.port}", "--config", str(config))
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["target"] == f"{sim.first}:{sim.port}"
+        done = run_cli("assist", "10.77.0.1", "--config", str(config))
+        assert done.returncode == 2 and "no such device" in done.stderr
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    assert "SIGTERM: finishing the write in hand, then stopping" in err and "stopped (SIGTERM)" in err
+    docs = [json.loads(line) for line in (tmp_path / "state" / "polls.jsonl").read_text().splitlines()]
+    assert len(docs) == 2 * COUNT + 1  # the assist call's poll was written too
+    state = json.loads((tmp_path / "state" / "scheduler.json").read_text())
+    assert {"status", "meters", "upload", "billing", "discovery"} <= set(state)
+
+
+def test_sigterm_during_the_first_cycle_exits_0_with_whole_cycles_only(
+    tmp_path: Path, sim: Simulator
+) -> None:
+    done = run_cli(
+        "secret",
+        "set",
+        "site_community",
+        "--config",
+        str(write_config(tmp_path, sim, free_tcp_port())),
+        stdin="public",
+    )
+    assert done.returncode == 0
+    proc = start_daemon(tmp_path / "printwatch.toml")
+    assert proc.stderr is not None
+    try:
+        for line in proc.stderr:  # wait until it has started (its first cycles are then in flight)
+            if f"printwatch run: {COUNT} devices" in line:
+                break
+    finally:
+        code, err = stop(proc)
+    assert code == 0, err
+    polls = tmp_path / "state" / "polls.jsonl"
+    lines = polls.read_text().splitlines() if polls.exists() else []
+    assert len(lines) % COUNT == 0  # whole cycles, never half of one
+    assert all(json.loads(line)["target"] for line in lines)
+
+
+def test_a_config_with_problems_exits_2_listing_each(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        f'[appliance]\nstate_dir = "{tmp_path}"\n\n[intervals]\nstatus_minutes = 0\nupload_times = ["7pm"]\n'
+    )
+    done = run_cli("run", "--config", str(path))
+    assert done.returncode == 2
+    assert f"{path}:5: intervals.status_minutes: 0 is out of range: 1 to 60 minutes" in done.stderr
+    assert f"{path}:6: intervals.upload_times[0]: '7pm' is not a time of day (HH:MM)" in done.stderr
+
+
+def test_assist_without_a_running_appliance_says_so() -> None:
+    done = run_cli("assist", "10.0.0.1", "--url", f"http://127.0.0.1:{free_tcp_port()}")
+    assert done.returncode == 1 and "cannot reach the appliance" in done.stderr
+
+
+def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
+    done = run_cli("demo", "--duration", "7", "--port", "0", "--count", "40", "--interval", "2", timeout_s=60)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "simulated printers: 40 on 127.20.0.1-127.20.0.40" in out
+    assert "HTTP: http://127.0.0.1:" in out and "/metrics" in out
+    assert "stop: Ctrl-C, or kill -TERM" in out
+    summary = out.strip().splitlines()[-1]
+    assert summary.startswith("stopped (duration): ")
+    cycles = int(summary.split(": ")[1].split()[0])
+    assert cycles >= 2 and "40 of 40 printers answering" in summary
