@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from printwatch._core import V3Credentials, VarBind
 from printwatch.discovery import oids
-from printwatch.mib.identity import model_of, serial_of, vendor_of
+from printwatch.mib.identity import mac_of, model_of, serial_of, vendor_of
 from printwatch.mib.vendors import load_maps
 
 #: Value types that say "not there" rather than giving a value.
@@ -45,14 +45,6 @@ def vendor_serial_oids(vendor: str | None) -> list[str]:
     """The serial-number OIDs of a vendor's data file (none for an unknown vendor)."""
     vmap = load_maps().get(vendor or "")
     return [] if vmap is None else [r.oid for r in vmap.identity if r.field == "serial"]
-
-
-def mac_from(rows: Iterable[VarBind]) -> str | None:
-    """The first non-zero six-octet ifPhysAddress, as ``aa:bb:cc:dd:ee:ff``."""
-    for vb in rows:
-        if isinstance(vb.value, bytes) and len(vb.value) == 6 and any(vb.value):
-            return ":".join(f"{b:02x}" for b in vb.value)
-    return None
 
 
 @dataclass
@@ -117,7 +109,9 @@ class Agent:
             self._add("Printer-MIB")
 
     def mac_answer(self, walks: Mapping[str, Iterable[VarBind]]) -> None:
-        self.mac = mac_from(walks.get(oids.IF_PHYS_ADDRESS, ())) or self.mac
+        # The poll's rule (printwatch.mib): the first real MAC of interfaces 1 and 2.
+        rows = {vb.oid: vb for vb in walks.get(oids.IF_PHYS_ADDRESS, ())}
+        self.mac = mac_of(rows) or self.mac
 
     def _add(self, why: str) -> None:
         if why not in self.evidence:
