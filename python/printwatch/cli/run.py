@@ -14,6 +14,7 @@ from printwatch.service.appliance import Appliance
 from printwatch.service.daemon import run_until_stopped
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
+from printwatch.store import StoreError
 from printwatch.uplink.service import open_uplink
 
 DEFAULT_CONFIG = Path("/etc/printwatch/printwatch.toml")
@@ -37,19 +38,24 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         poller = EnginePoller(config.snmp, thresholds={"default": config.thresholds.supply_low_percent})
-        uplink = open_uplink(
+        sink = open_sink(
+            config.appliance.store_path,
+            poll_interval_s=config.intervals.status_s,
+            meter_interval_s=config.intervals.meters_s,
+        )
+        uplink = open_uplink(  # its outbox lives in the same store (one database, two connections)
             config.uplink,
             config.appliance,
             now=clock.now,
             reorder_percent=config.thresholds.supply_low_percent,
         )
-    except (OSError, ValueError, RuntimeError) as err:
+    except (OSError, ValueError, RuntimeError, StoreError) as err:
         print(f"printwatch run: {err}", file=sys.stderr)
         return 1
     appliance = Appliance(
         config,
         poller=poller,
-        sink=open_sink(state_dir),
+        sink=sink,
         state=StateFile(state_dir / "scheduler.json"),
         clock=clock,
         uplink=uplink,
