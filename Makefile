@@ -78,6 +78,7 @@ bench: install system-deps bench-deps
 	cargo run --quiet --release --example codec_rate
 	$(BIN)/python bench/poll_cycle.py $(POLL_CYCLE_ARGS)
 	$(BIN)/python bench/v3_cycle.py $(V3_CYCLE_ARGS)
+	$(BIN)/python bench/uplink_bytes.py $(UPLINK_BYTES_ARGS)
 
 fuzz:
 	mkdir -p rust/fuzz/corpus/decode

@@ -170,3 +170,16 @@ async def test_the_appliance_hands_every_cycle_billing_and_assist_to_the_uplink(
     agg = next(m for m, _, _ in messages(svc) if m["kind"] == "aggregate")["data"]
     assert agg["polls"] >= 40 and len(agg["n"]) == 11  # every status and meter cycle since the start
     assert svc.pending() == len(kinds)
+
+
+def test_the_forecast_comes_from_the_history_store(tmp_path: Path) -> None:
+    from printwatch.store import Store
+    from printwatch.uplink.service import store_forecast
+
+    with Store(tmp_path / "h.duckdb", meter_interval_s=0) as store:
+        for day in range(6):
+            store.ingest([contract_doc(("10.5.0.10", 161), 10 * day, T0 + dt.timedelta(days=day))])
+        forecast = store_forecast(store.reader())
+    # 10 points a day from 90 %: at 40 % after 5 days, empty 4 days later.
+    assert forecast["serial:SER00010#1"] == pytest.approx(4.0, abs=0.2)
+    assert set(forecast) == {"serial:SER00010#1", "target:10.5.0.10#1"}

@@ -86,6 +86,22 @@ def _norm(serial: str) -> str:
     return re.sub(r"[^A-Z0-9]", "", serial.upper())
 
 
+def _days_to_empty(
+    forecast: dict[str, float], doc: dict[str, Any], identity: str, index: int
+) -> float | None:
+    """The forecast of a document's supply: by its identity, its normalized serial or its address."""
+    keys = [identity]
+    if isinstance(doc.get("serial"), str):
+        keys.append("serial:" + _norm(doc["serial"]))
+    target = str(doc.get("target", ""))
+    keys += ["target:" + target, "target:" + target.rsplit(":", 1)[0]]
+    for key in keys:
+        days = forecast.get(forecast_key(key, index))
+        if days is not None:
+            return days
+    return None
+
+
 class UplinkService:
     """See the module's docstring."""
 
@@ -230,7 +246,7 @@ class UplinkService:
                 if not isinstance(index, int) or not isinstance(percent, int | float):
                     continue
                 before, out = self._reorders.get((identity, index), (None, False))
-                dte = forecast.get(forecast_key(identity, index))
+                dte = _days_to_empty(forecast, doc, identity, index)
                 if out and percent > self.reorder_percent and (dte is None or dte > self.lead_time_days):
                     out = False  # replaced: armed again
                     changes.append((identity, index, float(percent), None, None))
