@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from printwatch.collector.enrolment import public_key
 from printwatch.collector.store import CollectorStore
@@ -93,8 +94,9 @@ def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Acce
     if not isinstance(data, dict):
         raise Rejected(400, "'data' is not an object")
     with store.transaction() as con:
-        row = con.execute("SELECT last_seq FROM sites WHERE site_id = ?", [site_id]).fetchone()
-        last = int(row[0]) if row else 0
+        # fetchall: a result left open would refuse the Arrow inserts that follow (duckdb 2)
+        rows = con.execute("SELECT last_seq FROM sites WHERE site_id = ?", [site_id]).fetchall()
+        last = int(rows[0][0]) if rows else 0
         if seq <= last:
             raise Rejected(
                 409, f"duplicate or replayed message {seq} (site {site_id} has up to {last})", last + 1
@@ -114,42 +116,76 @@ def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Acce
     return Accepted(site_id, seq, str(kind), sync)
 
 
+def _bulk(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    replace: bool = False,
+) -> None:
+    """Insert ``rows`` in one statement (through Arrow): a message of 10,000 printers is one
+    insert per table, not one per value."""
+    if not rows:
+        return
+    data = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
+    con.register("pw_rows", data)
+    try:
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        con.execute(f"{verb} INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM pw_rows")
+    finally:
+        con.unregister("pw_rows")
+
+
+def _registered(con: duckdb.DuckDBPyConnection, site: str) -> dict[int, list[Any]]:
+    """The site's device numbers and their supply layouts."""
+    rows = con.execute("SELECT n, supplies FROM devices WHERE site_id = ?", [site]).fetchall()
+    return {int(n): (json.loads(sup) if sup else []) for n, sup in rows}
+
+
+def _known(known: dict[int, list[Any]], n: object) -> int:
+    number = _int(n, "device n")
+    if number not in known:
+        raise ValueError(f"device {number} is not registered")
+    return number
+
+
 def _write(
     con: duckdb.DuckDBPyConnection, site: str, seq: int, kind: str, at: dt.datetime, data: dict[str, Any]
 ) -> None:
     if kind == "register":
-        for d in data["devices"]:
-            n = _int(d["n"], "device n")
-            con.execute(
-                "INSERT OR REPLACE INTO devices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    site,
-                    n,
-                    d.get("serial"),
-                    d.get("vendor"),
-                    d.get("model"),
-                    d.get("mac"),
-                    d.get("name"),
-                    d.get("address"),
-                    json.dumps(d.get("supplies", [])),
-                    at,
-                ],
-            )
-    elif kind == "aggregate":
-        _aggregate(con, site, seq, at, data)
+        rows = [
+            (site, _int(d["n"], "device n"), d.get("serial"), d.get("vendor"), d.get("model"), d.get("mac"),
+             d.get("name"), d.get("address"), json.dumps(d.get("supplies", [])), at)
+            for d in data["devices"]
+        ]  # fmt: skip
+        columns = [
+            "site_id",
+            "n",
+            "serial",
+            "vendor",
+            "model",
+            "mac",
+            "name",
+            "address",
+            "supplies",
+            "registered_at",
+        ]
+        _bulk(con, "devices", columns, rows, replace=True)
+        return
+    known = _registered(con, site)
+    if kind == "aggregate":
+        _aggregate(con, site, seq, at, data, known)
     elif kind == "billing":
         cycle = str(data["cycle"])
-        for n, meters in data["r"]:
-            _known(con, site, _int(n, "device n"))
-            for meter, value in meters.items():
-                _int(value, f"meter {meter}")
-                con.execute(
-                    "INSERT INTO meter_reads VALUES (?, ?, ?, ?, ?, 'billing', ?, ?)",
-                    [site, n, meter, at, value, cycle, seq],
-                )
+        reads = [
+            (site, _known(known, n), str(meter), at, _int(value, f"meter {meter}"), "billing", cycle, seq)
+            for n, meters in data["r"]
+            for meter, value in meters.items()
+        ]
+        _bulk(con, "meter_reads", READ_COLUMNS, reads)
     elif kind == "reorder":
-        n = _int(data["n"], "device n")
-        _known(con, site, n)
+        n = _known(known, data["n"])
         con.execute(
             "INSERT INTO reorders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -164,67 +200,69 @@ def _write(
             ],
         )
     elif kind == "snapshot":
-        n = _int(data["n"], "device n")
-        _known(con, site, n)
+        n = _known(known, data["n"])
         con.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)", [site, n, at, json.dumps(data["doc"]), seq]
         )
 
 
-def _known(con: duckdb.DuckDBPyConnection, site: str, n: int) -> None:
-    if not con.execute("SELECT 1 FROM devices WHERE site_id = ? AND n = ?", [site, n]).fetchone():
-        raise ValueError(f"device {n} is not registered")
+READ_COLUMNS = ["site_id", "n", "meter", "time", "value", "source", "cycle", "seq"]
 
 
 def _aggregate(
-    con: duckdb.DuckDBPyConnection, site: str, seq: int, at: dt.datetime, data: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    seq: int,
+    at: dt.datetime,
+    data: dict[str, Any],
+    known: dict[int, list[Any]],
 ) -> None:
-    numbers = [_int(n, "device n") for n in data["n"]]
-    for n in numbers:
-        _known(con, site, n)
+    numbers = [_known(known, n) for n in data["n"]]
     polls = _int(data["polls"], "polls")
     ups = data.get("up")
     states = data.get("st")
     if ups is not None or states is not None:
         if ups is None or states is None or len(ups) != len(numbers) or len(states) != len(numbers):
             raise ValueError("'up' and 'st' must have one entry per device")
-        for n, up, letter in zip(numbers, ups, states, strict=True):
-            con.execute(
-                "INSERT INTO device_days VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [site, n, at, polls, _int(up, "up"), STATUS_OF_LETTER.get(letter, "unknown"), seq],
-            )
+        days = [
+            (site, n, at, polls, _int(up, "up"), STATUS_OF_LETTER.get(letter, "unknown"), seq)
+            for n, up, letter in zip(numbers, ups, states, strict=True)
+        ]
+        _bulk(con, "device_days", ["site_id", "n", "time", "polls", "answered", "status", "seq"], days)
+    latest = {
+        (int(n), str(m)): int(v)
+        for n, m, v in con.execute(
+            "SELECT n, meter, value FROM meter_latest WHERE site_id = ?", [site]
+        ).fetchall()
+    }
+    reads: list[tuple[Any, ...]] = []
     for meter, column in data["m"].items():
         if len(column) != len(numbers):
             raise ValueError(f"meter {meter}: {len(column)} values for {len(numbers)} devices")
         for n, delta in zip(numbers, column, strict=True):
             if delta is None:
                 continue
-            row = con.execute(
-                "SELECT value FROM meter_latest WHERE site_id = ? AND n = ? AND meter = ?", [site, n, meter]
-            ).fetchone()
-            value = (int(row[0]) if row else 0) + _int(delta, f"meter {meter}")
-            con.execute(
-                "INSERT OR REPLACE INTO meter_latest VALUES (?, ?, ?, ?, ?)", [site, n, meter, value, at]
-            )
-            con.execute(
-                "INSERT INTO meter_reads VALUES (?, ?, ?, ?, ?, 'aggregate', NULL, ?)",
-                [site, n, meter, at, value, seq],
-            )
+            value = latest.get((n, meter), 0) + _int(delta, f"meter {meter}")
+            latest[(n, meter)] = value
+            reads.append((site, n, str(meter), at, value, "aggregate", None, seq))
+    _bulk(con, "meter_reads", READ_COLUMNS, reads)
+    _bulk(
+        con, "meter_latest", ["site_id", "n", "meter", "value", "time"],
+        [(r[0], r[1], r[2], r[4], at) for r in reads], replace=True,
+    )  # fmt: skip
     supplies = data.get("s")
     if supplies is not None:
         if len(supplies) != len(numbers):
             raise ValueError("'s' must have one entry per device")
+        levels = []
         for n, percents in zip(numbers, supplies, strict=True):
-            row = con.execute(
-                "SELECT supplies FROM devices WHERE site_id = ? AND n = ?", [site, n]
-            ).fetchone()
-            layout = json.loads(row[0]) if row and row[0] else []
+            layout = known[n]
             for k, percent in enumerate(percents):
                 index = layout[k][0] if k < len(layout) else k + 1
-                con.execute(
-                    "INSERT INTO supply_levels VALUES (?, ?, ?, ?, ?, ?)",
-                    [site, n, index, at, None if percent is None else _int(percent, "percent"), seq],
+                levels.append(
+                    (site, n, index, at, None if percent is None else _int(percent, "percent"), seq)
                 )
+        _bulk(con, "supply_levels", ["site_id", "n", "supply_index", "time", "percent", "seq"], levels)
 
 
 def cycle_start(cycle: str, day: int, now: dt.datetime) -> dt.datetime:
