@@ -183,3 +183,46 @@ def test_the_forecast_comes_from_the_history_store(tmp_path: Path) -> None:
     # 10 points a day from 90 %: at 40 % after 5 days, empty 4 days later.
     assert forecast["serial:SER00010#1"] == pytest.approx(4.0, abs=0.2)
     assert set(forecast) == {"serial:SER00010#1", "target:10.5.0.10#1"}
+
+
+def test_open_uplink_from_the_configuration(tmp_path: Path) -> None:
+    from printwatch.config import parse_config
+    from printwatch.uplink.service import DisabledUplink, open_uplink
+
+    base = f'[appliance]\nstate_dir = "{tmp_path}"\n'
+    table = '[uplink]\nurl = "https://127.0.0.1:9"\nsite_id = "s1"\npin = "sha256/AAAA"\n'
+    assert (
+        open_uplink(
+            parse_config(base).uplink, parse_config(base).appliance, now=lambda: T0, reorder_percent=20
+        )
+        is None
+    )
+    off = parse_config(base + table + "enabled = false\n")
+    assert isinstance(
+        open_uplink(off.uplink, off.appliance, now=lambda: T0, reorder_percent=20), DisabledUplink
+    )
+    assert not (tmp_path / "uplink.key").exists()  # off: no key, no outbox
+    on = parse_config(base + table + "budget_bytes_per_day = 50000\nproxy = 'http://127.0.0.1:3128'\n")
+    svc = open_uplink(on.uplink, on.appliance, now=lambda: T0, reorder_percent=20)
+    assert isinstance(svc, UplinkService) and svc.budget() == 50000
+    assert svc.endpoint.proxy == "http://127.0.0.1:3128" and svc.endpoint.pin == "sha256/AAAA"
+    assert (tmp_path / "uplink.key").stat().st_mode & 0o777 == 0o600
+    assert svc.outbox.con.execute("SELECT count(*) FROM uplink_outbox").fetchall() == [(0,)]
+    svc.outbox.close()
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("pin = 'abc'", "uplink.pin: a pin is sha256/BASE64"),
+        ("proxy = 'socks5://x'", "uplink.proxy: the proxy must be http://host:port"),
+        ("budget_bytes_per_day = 10", "uplink.budget_bytes_per_day: 10 is out of range"),
+        ("enabled = 'no'", "uplink.enabled: expected true or false"),
+    ],
+)
+def test_bad_uplink_settings_name_their_line(line: str, message: str) -> None:
+    from printwatch.config import ConfigError, parse_config
+
+    text = f'[uplink]\nurl = "https://c.example"\nsite_id = "s"\n{line}\n'
+    with pytest.raises(ConfigError, match=f"<config>:4: {message}"):
+        parse_config(text)
