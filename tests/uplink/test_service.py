@@ -76,20 +76,20 @@ async def test_a_reorder_trigger_fires_once_per_supply_until_it_is_replaced(tmp_
     forecast = {"serial:SER00010#1": 3.0}  # SER00010's toner runs out in 3 days: inside the lead time
     svc = make(tmp_path, "r", reorder_percent=20.0, lead_time_days=7.0, forecast=lambda: forecast)
     await svc.observe(fleet(3, 40))  # toner at 50 %
-    fired = [m["data"] for m, _, _ in messages(svc) if m["kind"] == "reorder"]
-    assert fired == [{"n": 1, "i": 1, "p": 50.0, "why": "lead_time", "dte": 3.0}]
+    fired = [m["data"]["t"] for m, _, _ in messages(svc) if m["kind"] == "reorder"]
+    assert fired == [[[1, 1, 50.0, "lead_time", 3.0]]]
     forecast.clear()
-    await svc.observe(fleet(3, 71))  # 19 %: the others cross the reorder point
-    fired = [m["data"] for m, _, _ in messages(svc) if m["kind"] == "reorder"]
-    assert [(f["n"], f["why"], f["p"]) for f in fired[1:]] == [
-        (2, "reorder_point", 19.0),
-        (3, "reorder_point", 19.0),
-    ]
+    await svc.observe(fleet(3, 71))  # 19 %: the others cross the reorder point (one message)
+    fired = [m["data"]["t"] for m, _, _ in messages(svc) if m["kind"] == "reorder"]
+    assert fired[1] == [[2, 1, 19.0, "reorder_point", None], [3, 1, 19.0, "reorder_point", None]]
     await svc.observe(fleet(3, 75))  # lower still: no new trigger
-    assert sum(m["kind"] == "reorder" for m, _, _ in messages(svc)) == 3
-    await svc.observe(fleet(3, 0))  # replaced (90 %), then low again: a new trigger
+    await svc.observe(fleet(3, 68))  # back at 22 %, wavering around the point: still none
+    await svc.observe(fleet(3, 71))
+    assert len([m for m, _, _ in messages(svc) if m["kind"] == "reorder"]) == 2
+    await svc.observe(fleet(3, 0))  # replaced (90 %), then low again: new triggers
     await svc.observe(fleet(3, 72))
-    assert sum(m["kind"] == "reorder" for m, _, _ in messages(svc)) == 6
+    fired = [m["data"]["t"] for m, _, _ in messages(svc) if m["kind"] == "reorder"]
+    assert len(fired) == 3 and [t[0] for t in fired[2]] == [1, 2, 3]
 
 
 @pytest.mark.trio

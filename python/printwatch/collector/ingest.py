@@ -185,20 +185,12 @@ def _write(
         ]
         _bulk(con, "meter_reads", READ_COLUMNS, reads)
     elif kind == "reorder":
-        n = _known(known, data["n"])
-        con.execute(
-            "INSERT INTO reorders VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                site,
-                n,
-                _int(data["i"], "supply index"),
-                at,
-                data.get("p"),
-                str(data["why"]),
-                data.get("dte"),
-                seq,
-            ],
-        )
+        triggers = [
+            (site, _known(known, n), _int(i, "supply index"), at, p, str(why), dte, seq)
+            for n, i, p, why, dte in data["t"]
+        ]
+        columns = ["site_id", "n", "supply_index", "time", "percent", "why", "days_to_empty", "seq"]
+        _bulk(con, "reorders", columns, triggers)
     elif kind == "snapshot":
         n = _known(known, data["n"])
         con.execute(

@@ -14,8 +14,9 @@ Every message is ``{"site", "seq", "kind", "at", "data"}`` (``at``: UNIX seconds
   in registered order). Thinned by the byte budget (:data:`THIN_LEVELS`).
 * ``billing`` — a billing cycle's meter reads, absolute values: ``{"cycle", "r": [[n, {meter:
   value}], ...]}``. Never thinned.
-* ``reorder`` — a supply crossed its reorder point or its forecast runs out inside the lead
-  time: ``{"n", "i" (supply index), "p" (percent), "why", "dte" (days to empty)}``. Never thinned.
+* ``reorder`` — supplies that crossed their reorder point or whose forecast runs out inside the
+  lead time, one message per poll cycle: ``{"t": [[n, supply index, percent, why, days to
+  empty], ...]}``. Never thinned.
 * ``snapshot`` — a call for assistance: the device's poll document, less the wire details.
 * ``sync`` — "what is due?": ``{"sv": the settings version the appliance has}``.
 
@@ -152,15 +153,14 @@ def billing_data(cycle: str, reads: list[tuple[int, dict[str, int]]]) -> dict[st
     return {"cycle": cycle, "r": [[n, dict(sorted(meters.items()))] for n, meters in reads]}
 
 
-def reorder_data(
-    n: int, supply_index: int, percent: float | None, why: str, days_to_empty: float | None
-) -> dict[str, Any]:
+def reorder_data(triggers: list[tuple[int, int, float | None, str, float | None]]) -> dict[str, Any]:
+    """One cycle's triggers, ``(n, supply index, percent, why, days to empty)`` each, as rows
+    ``[n, i, p, why, dte]`` of one message."""
     return {
-        "n": n,
-        "i": supply_index,
-        "p": None if percent is None else round(percent, 1),
-        "why": why,
-        "dte": None if days_to_empty is None else round(days_to_empty, 1),
+        "t": [
+            [n, i, None if p is None else round(p, 1), why, None if d is None else round(d, 1)]
+            for n, i, p, why, d in triggers
+        ]
     }
 
 

@@ -4,7 +4,7 @@
   for the next aggregate and fires a **reorder trigger** at once when a supply crosses its
   reorder point (``reorder_percent``) or its forecast (the store's ``supply_forecast``) runs out
   inside ``lead_time_days``; one trigger per supply until it is replaced (its percent rises
-  above the reorder point again).
+  :data:`REARM_PERCENT` above the reorder point), all of a cycle's triggers in one message.
 * :meth:`upload` (the ``upload`` job, 1 to 4 times a day): the **aggregate** of the part of the
   day, thinned to the day's byte budget (:data:`printwatch.uplink.messages.THIN_LEVELS`; a tenth
   of the budget stays reserved for billing reads and reorder triggers), and once a day a
@@ -56,6 +56,9 @@ from printwatch.uplink.transport import Endpoint
 
 log = logging.getLogger(__name__)
 
+#: A supply whose trigger is out is armed again only when it rises this far above the reorder
+#: point (a replacement; the store's replacement jump), not when its level wavers around it.
+REARM_PERCENT = 10.0
 #: Without a configured budget: this many bytes per device and day (and at least the floor).
 AUTO_BUDGET_PER_DEVICE = 256
 AUTO_BUDGET_FLOOR = 16384
@@ -247,8 +250,12 @@ class UplinkService:
                     continue
                 before, out = self._reorders.get((identity, index), (None, False))
                 dte = _days_to_empty(forecast, doc, identity, index)
-                if out and percent > self.reorder_percent and (dte is None or dte > self.lead_time_days):
-                    out = False  # replaced: armed again
+                if (
+                    out
+                    and percent >= self.reorder_percent + REARM_PERCENT
+                    and (dte is None or dte > self.lead_time_days)
+                ):
+                    out = False  # replaced (not a level wavering around the point): armed again
                     changes.append((identity, index, float(percent), None, None))
                 why = (
                     None
@@ -271,16 +278,12 @@ class UplinkService:
         if fired:
 
             def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
-                return [
-                    (
-                        "reorder",
-                        reorder_data(entries[device_identity(d)].n, s["index"], s.get("percent"), why, dte),
-                        [],
-                        False,
-                    )
+                triggers = [
+                    (entries[device_identity(d)].n, int(s["index"]), s.get("percent"), why, dte)
                     for d, s, why, dte in fired
                     if device_identity(d) in entries
                 ]
+                return [("reorder", reorder_data(triggers), [], False)] if triggers else []
 
             await self._db(self._enqueue_with_registration, [d for d, *_ in fired], make, now)
             log.info("uplink: %d reorder triggers", len(fired))
