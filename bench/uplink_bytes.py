@@ -1,6 +1,6 @@
 """Bytes per printer per day on the uplink, for a site of simulated printers (issue 8).
 
-    python bench/uplink_bytes.py [--printers 1000] [--days 3] [--polls-per-part 2]
+    python bench/uplink_bytes.py [--printers 1000] [--days 3] [--polls-per-part 1]
 
 A fleet of ``--printers`` simulated printers (the Rust simulator with its dynamics, built from
 the recordings) is polled by the appliance's own poller (vendor meters included) on the
@@ -102,7 +102,8 @@ async def run(printers: int, days: int, polls_per_part: int) -> dict[str, Any]:
             for part in range(4):
                 for k in range(polls_per_part):
                     sim.advance(6 * 3600 / polls_per_part)
-                    clock["now"] = T0 + dt.timedelta(days=day, hours=6 * part + 6 * (k + 1) / polls_per_part)
+                    hours = 6 * part + 6 * (k + 1) / polls_per_part
+                    clock["now"] = T0 + dt.timedelta(days=day, hours=hours, minutes=-1)  # inside the day
                     docs = await poller.poll(devices, "meters", clock["now"])
                     answered.append(sum(1 for d in docs if d.get("reachable")))
                     for svc in uplinks.values():
@@ -147,7 +148,7 @@ def main() -> None:
     )
     parser.add_argument("--printers", type=int, default=1000)
     parser.add_argument("--days", type=int, default=3)
-    parser.add_argument("--polls-per-part", type=int, default=2)
+    parser.add_argument("--polls-per-part", type=int, default=1)
     args = parser.parse_args()
     result = trio.run(run, args.printers, args.days, args.polls_per_part)
     print(f"uplink bytes per printer per day, {result['printers']} simulated printers "
