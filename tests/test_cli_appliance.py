@@ -190,7 +190,9 @@ def test_assist_without_a_running_appliance_says_so() -> None:
 
 
 def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
-    done = run_cli("demo", "--duration", "10", "--port", "0", "--count", "40", "--interval", "2", timeout_s=60)
+    done = run_cli(
+        "demo", "--duration", "10", "--port", "0", "--count", "40", "--interval", "2", timeout_s=60
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "simulated printers: 40 on 127.20.0.1-127.20.0.40" in out
