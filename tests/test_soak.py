@@ -4,14 +4,13 @@ HTTP probed all along from another thread. No cycle misses its budget, memory st
 
 The default run is bounded (a 10-second interval, 3 cycles: about 30 s) and holds the endpoints
 to answering through every cycle (p99 under a second); the long form (the issue's 1-minute
-interval, 10 cycles: ``PRINTWATCH_SOAK_LONG=1 pytest -m slow tests/test_soak.py``) holds them
+interval, 10 cycles: ``pytest -m slow tests/test_soak.py``) holds them
 to the issue's 100 ms and gives the README's figures.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -216,10 +215,6 @@ def test_soak_bounded(tmp_path: Path) -> None:
     check(soak(tmp_path, interval_s=10.0, cycles=3), 3, p99_limit_ms=1000)
 
 
-@pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("PRINTWATCH_SOAK_LONG"),
-    reason="the long soak takes 10 minutes: PRINTWATCH_SOAK_LONG=1 pytest -m slow tests/test_soak.py",
-)
+@pytest.mark.slow  # left out by default (pyproject's addopts); `pytest -m slow tests/test_soak.py`
 def test_soak_long_form(tmp_path: Path) -> None:
     check(soak(tmp_path, interval_s=60.0, cycles=10), 10, p99_limit_ms=100)
