@@ -7,7 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-printwatch
 RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
-APT_PACKAGES := snmpd snmp
+# chromium: the dashboard's browser tests (Playwright drives Debian's build; no browser download).
+APT_PACKAGES := snmpd snmp chromium
 BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -33,7 +34,7 @@ $(STAMP): $(BIN)/python pyproject.toml $(RUST_SOURCES)
 
 # net-snmp's agent and command-line tools are the real peers of tests/real/.
 system-deps:
-	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null; then \
+	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null || ! command -v chromium >/dev/null; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
