@@ -73,14 +73,16 @@ def serve(store: Store, state_dir: Path, ready: queue.Queue[Any]) -> None:
         stop = trio.Event()
         async with trio.open_nursery() as nursery:
             address = await nursery.start(partial(serve_http, app, "127.0.0.1", 0))
-            ready.put((f"http://{address[0]}:{address[1]}", trio.lowlevel.current_trio_token(), stop))
+            ready.put(
+                (f"http://{address[0]}:{address[1]}", trio.lowlevel.current_trio_token(), stop, dashboard)
+            )
             await stop.wait()
             nursery.cancel_scope.cancel()
 
     trio.run(main)
 
 
-def measure(url: str, printers: int, repeats: int) -> list[dict[str, Any]]:
+def measure(url: str, printers: int, repeats: int, dashboard: Dashboard) -> list[dict[str, Any]]:
     out = []
     with httpx.Client(base_url=url, timeout=60) as c:
         page = c.get("/login")
@@ -88,6 +90,15 @@ def measure(url: str, printers: int, repeats: int) -> list[dict[str, Any]]:
         assert token, page.text
         r = c.post("/login", data={"user": "admin", "password": PASSWORD, "csrf": token.group(1)})
         assert r.status_code == 303, r.text
+        # the first fleet page starts the pages-per-day computation (a thread); it then serves
+        # from memory until the next meter read: timed separately
+        assert c.get("/fleet").status_code == 200
+        pages = dashboard.data.pages
+        pages.wait(600)
+        out.append({"request": "pages per day of the fleet (background, per meter read)",
+                    "median_s": pages.seconds, "bytes": 0, "ratio_to_target": None})  # fmt: skip
+        print(f"  pages per day of the fleet, computed in the background once per meter read: "
+              f"{pages.seconds * 1000:.0f} ms", flush=True)  # fmt: skip
         for label, path in requests_of(printers):
             times, size = [], 0
             for n in range(repeats + 1):
@@ -114,33 +125,40 @@ def main() -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--results", type=Path, default=None)
+    parser.add_argument(
+        "--store", type=Path, default=None, help="keep the generated store here (reused if there)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="printwatch-dash-bench-") as tmp:
         workdir = Path(tmp)
-        path = workdir / "history.duckdb"
+        path = args.store or workdir / "history.duckdb"
         # the generated history ends now, so that "the last 30 days" and "pages per day" have data
         store_history.START = (dt.datetime.now(dt.UTC) - dt.timedelta(days=args.days)).replace(
             tzinfo=None, minute=0, second=0, microsecond=0
         )
-        Store(path).close()
-        started = time.perf_counter()
-        con = duckdb.connect(str(path))
-        counts = store_history.generate(con, args.printers, args.days)
-        con.close()
-        print(f"generated {args.days} days for {args.printers:,} printers in "
-              f"{time.perf_counter() - started:.0f} s: {counts}", flush=True)  # fmt: skip
+        fresh = not path.exists()
+        if fresh:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Store(path).close()
+            started = time.perf_counter()
+            con = duckdb.connect(str(path))
+            counts = store_history.generate(con, args.printers, args.days)
+            con.close()
+            print(f"generated {args.days} days for {args.printers:,} printers in "
+                  f"{time.perf_counter() - started:.0f} s: {counts}", flush=True)  # fmt: skip
         with Store(path) as store:
-            store.ingest(store_history.cycle_docs(args.printers, args.days, 1))  # a live cycle on top
+            if fresh:  # a live cycle on top
+                store.ingest(store_history.cycle_docs(args.printers, args.days, 1))
             ready: queue.Queue[Any] = queue.Queue()
-            thread = threading.Thread(target=serve, args=(store, workdir, ready), daemon=True)
+            thread = threading.Thread(target=serve, args=(store, path.parent, ready), daemon=True)
             thread.start()
-            url, token, stop = ready.get(timeout=60)
+            url, token, stop, dashboard = ready.get(timeout=60)
             try:
-                figures = measure(url, args.printers, args.repeats)
+                figures = measure(url, args.printers, args.repeats, dashboard)
             finally:
                 trio.from_thread.run_sync(stop.set, trio_token=token)
                 thread.join(timeout=10)
-    worst = max(f["median_s"] for f in figures)
+    worst = max(f["median_s"] for f in figures if f["ratio_to_target"] is not None)
     print(
         f"slowest median {worst * 1000:.0f} ms: {'within' if worst <= TARGET_S else 'OVER'} the 300 ms target"
     )

@@ -1,12 +1,13 @@
-"""What the dashboard reads from the history store: the public views only (``devices``,
+"""What the dashboard reads from the history store: the public views (``devices``,
 ``supply_forecast``, ``supply_history``, ``meter_history``, ``pages_per_day``, and ``alerts``
-when the store has it).
+when the store has it); the fleet's pages per day apply ``pages_per_day``'s rule to the last
+days of ``meter_history`` (:class:`PagesPerDay`).
 
 Reads run in worker threads, each with its own cursor of the writer's connection
 (:meth:`printwatch.store.Store.reader`; MVCC: a reader never holds up a write). The fleet is
-paged, sorted and filtered by DuckDB: a page reads its rows and, for them only, their supplies
-and pages per day; a sort by supply level or pages per day computes that column for the fleet
-first.
+paged, sorted and filtered by DuckDB: a page reads its rows and, for them only, their supplies;
+a sort by lowest supply level computes that for the fleet first (one row per supply), a sort by
+pages per day sorts the ids in memory.
 
 Error handling: a sort key, direction or state outside the known ones falls back to the default
 (a hand-typed URL never makes a query fail); an ``alerts`` view that is not (yet) in the store is
@@ -17,12 +18,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+
+log = logging.getLogger(__name__)
 
 SORTS = {
     "name": "name",
@@ -35,7 +40,7 @@ SORTS = {
 }
 STATES = ("running", "warning", "testing", "down", "offline", "unknown", "gone")
 PAGE_SIZES = (25, 50, 100, 200)
-#: Days over which the fleet's pages per day are averaged (up to the day of the store's latest poll).
+#: Days over which the fleet's pages per day are averaged (up to the day of the latest meter read).
 PAGES_DAYS = 7
 
 ALERT_COLUMNS = (
@@ -114,7 +119,7 @@ class FleetPage:
     total: int  # rows matching the filter
     fleet: int  # every device
     states: dict[str, int]  # state -> devices in it (the whole fleet)
-    seconds: float = 0.0
+    pages_as_of: dt.datetime | None = None  # the meter read the pages per day go up to
 
     @property
     def pages(self) -> int:
@@ -133,18 +138,88 @@ _BASE = """
     FROM devices
 """
 _MIN_PERCENT = "SELECT device_id, min(percent_now) AS min_percent FROM supply_forecast GROUP BY device_id"
-_PAGES = f"""
-    SELECT device_id, sum(pages) / {PAGES_DAYS}.0 AS pages_per_day FROM pages_per_day
-    WHERE day > (SELECT max(last_poll_at)::DATE FROM devices) - {PAGES_DAYS} {{ids}} GROUP BY device_id
+# pages_per_day's rule (the 'total' meter, else black + color; a step counts when it went forward
+# by at most max_pages_per_minute per elapsed minute), on the reads since ? (the window and the
+# two days before it, for each first step's predecessor), summed over the steps since ?.
+_PAGES = """
+    WITH chosen AS (
+        SELECT h.device_id, h.meter, h.time, h.value FROM meter_history h
+        WHERE h.time >= ?::TIMESTAMP_S
+          AND (h.meter = 'total' OR (h.meter IN ('black', 'color') AND NOT EXISTS (
+               SELECT 1 FROM meter_sources s WHERE s.device_id = h.device_id AND s.meter = 'total')))
+    ), steps AS (
+        SELECT device_id, time, value - lag(value) OVER w AS delta,
+               epoch(time - lag(time) OVER w) / 60.0 AS minutes
+        FROM chosen WINDOW w AS (PARTITION BY device_id, meter ORDER BY time)
+    )
+    SELECT device_id, sum(CASE WHEN delta >= 0 AND delta <= (
+               SELECT value::DOUBLE FROM settings WHERE key = 'max_pages_per_minute') * greatest(minutes, 1)
+           THEN delta ELSE 0 END) AS pages
+    FROM steps WHERE delta IS NOT NULL AND time >= ?::TIMESTAMP_S GROUP BY device_id
 """
 
 
+class PagesPerDay:
+    """The fleet's pages per day (mean of the last PAGES_DAYS UTC days up to the store's latest
+    meter read), computed in a thread of its own whenever the store has newer meter reads, and
+    served from memory meanwhile: over a month of hourly reads of 10,000 printers the sum takes
+    seconds (every tier's rows must be read: they are sorted by series, so a time filter skips
+    little), far more than a page may take, and it changes only when meters are read."""
+
+    def __init__(self, cursor: Callable[[], duckdb.DuckDBPyConnection]) -> None:
+        self._cursor = cursor
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._key: tuple[Any, ...] | None = None
+        self.values: dict[int, float] = {}
+        self.as_of: dt.datetime | None = None
+        self.seconds = 0.0
+
+    def current(self, con: duckdb.DuckDBPyConnection) -> dict[int, float]:
+        """The latest values; starts a refresh when the store has newer meter reads."""
+        row = con.execute("SELECT max(last_meter_at), count(*) FROM devices").fetchone()
+        key = tuple(row) if row else None
+        with self._lock:
+            if key != self._key and key and key[0] is not None and not self.refreshing():
+                self._thread = threading.Thread(
+                    target=self._refresh, args=(key,), name="dashboard-pages", daemon=True
+                )
+                self._thread.start()
+        return self.values
+
+    def refreshing(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def wait(self, timeout_s: float) -> None:
+        """Until the refresh in progress (if any) is done (for tests and the benchmark)."""
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout_s)
+
+    def _refresh(self, key: tuple[Any, ...]) -> None:
+        started = time.perf_counter()
+        last_read: dt.datetime = key[0]
+        first_day = dt.datetime.combine(last_read.date() - dt.timedelta(days=PAGES_DAYS - 1), dt.time())
+        try:
+            with contextlib.closing(self._cursor()) as con:
+                rows = con.execute(_PAGES, [first_day - dt.timedelta(days=2), first_day]).fetchall()
+        except duckdb.Error as err:  # the store closed under it (shutdown): the next page retries
+            log.info("dashboard: pages per day not computed: %s", err)
+            return
+        self.values = {int(d): float(p) / PAGES_DAYS for d, p in rows}
+        self.as_of = last_read
+        self.seconds = time.perf_counter() - started
+        with self._lock:
+            self._key = key
+
+
 class DashboardData:
-    """Reads for the pages; ``cursor`` gives a new cursor (called once per worker thread)."""
+    """Reads for the pages; ``cursor`` gives a new cursor of the store's connection."""
 
     def __init__(self, cursor: Callable[[], duckdb.DuckDBPyConnection]) -> None:
         self._cursor = cursor
         self._local = threading.local()
+        self.pages = PagesPerDay(cursor)
 
     def con(self) -> duckdb.DuckDBPyConnection:
         """This thread's cursor for the current call (see :meth:`reading`)."""
@@ -170,6 +245,7 @@ class DashboardData:
 
     def fleet(self, q: FleetQuery) -> FleetPage:
         con = self.con()
+        pages = self.pages.current(con)
         where, args = [], []
         if q.state == "problem":
             where.append("state <> 'running'")
@@ -182,19 +258,29 @@ class DashboardData:
             )
             args.extend([f"%{q.text}%"] * 5)
         cond = f"WHERE {' AND '.join(where)}" if where else ""
-        key = SORTS[q.sort]
-        joins, extra = "", ""
-        if q.sort == "supply":
-            joins, extra = f"LEFT JOIN ({_MIN_PERCENT}) USING (device_id)", ", min_percent"
-        elif q.sort == "pages":
-            joins, extra = f"LEFT JOIN ({_PAGES.format(ids='')}) USING (device_id)", ", pages_per_day"
-        order = f"{key} {'DESC' if q.descending else 'ASC'} NULLS LAST, address_order, device_id"
-        sql = (
-            f"SELECT device_id, name, address, vendor, model, serial, state, errors, last_seen{extra}, "
-            f"count(*) OVER () AS total FROM ({_BASE}) {joins} {cond} ORDER BY {order} LIMIT ? OFFSET ?"
-        )
-        rows = con.execute(sql, [*args, q.per_page, (q.page - 1) * q.per_page]).fetchall()
-        total = int(rows[0][-1]) if rows else self._count(con, cond, args)
+        cols = "device_id, name, address, vendor, model, serial, state, errors, last_seen"
+        offset = (q.page - 1) * q.per_page
+        if q.sort == "pages":
+            # sorted by the values in memory: every matching device's id, then the page's rows
+            listed = con.execute(f"SELECT device_id FROM ({_BASE}) {cond} ORDER BY address_order", args)
+            ids = [r[0] for r in listed.fetchall()]
+            known = sorted((i for i in ids if i in pages), key=lambda i: pages[i], reverse=q.descending)
+            ordered = known + [i for i in ids if i not in pages]
+            chosen = ordered[offset : offset + q.per_page]
+            got = con.execute(f"SELECT {cols} FROM ({_BASE}) WHERE device_id IN (SELECT unnest(?))", [chosen])
+            by_id = {r[0]: r for r in got.fetchall()}
+            rows = [by_id[i] for i in chosen if i in by_id]
+            total = len(ids)
+        else:
+            key = SORTS[q.sort]
+            joins = f"LEFT JOIN ({_MIN_PERCENT}) USING (device_id)" if q.sort == "supply" else ""
+            order = f"{key} {'DESC' if q.descending else 'ASC'} NULLS LAST, address_order, device_id"
+            sql = (
+                f"SELECT {cols}, count(*) OVER () AS total FROM ({_BASE}) {joins} {cond} "
+                f"ORDER BY {order} LIMIT ? OFFSET ?"
+            )
+            rows = con.execute(sql, [*args, q.per_page, offset]).fetchall()
+            total = int(rows[0][-1]) if rows else self._count(con, cond, args)
         out = [
             FleetRow(
                 device_id=r[0],
@@ -206,36 +292,31 @@ class DashboardData:
                 state=r[6],
                 errors=list(r[7] or []),
                 last_seen=r[8],
-                pages_per_day=None,
+                pages_per_day=pages.get(r[0]),
             )
             for r in rows
         ]
         self._fill(con, out)
         states = dict(con.execute("SELECT state, count(*) FROM devices GROUP BY state").fetchall())
-        return FleetPage(q, out, total, sum(states.values()), states)
+        return FleetPage(q, out, total, sum(states.values()), states, pages_as_of=self.pages.as_of)
 
     def _count(self, con: duckdb.DuckDBPyConnection, cond: str, args: list[Any]) -> int:
         row = con.execute(f"SELECT count(*) FROM ({_BASE}) {cond}", args).fetchone()
         return int(row[0]) if row else 0
 
     def _fill(self, con: duckdb.DuckDBPyConnection, rows: list[FleetRow]) -> None:
-        """Supplies and pages per day of the page's rows."""
+        """Supplies of the page's rows."""
         if not rows:
             return
         by_id = {r.device_id: r for r in rows}
-        ids = list(by_id)
         for device_id, index, desc, color, percent, days in con.execute(
             "SELECT device_id, supply_index, description, color, percent_now, days_to_empty "
             "FROM supply_forecast WHERE device_id IN (SELECT unnest(?)) ORDER BY device_id, supply_index",
-            [ids],
+            [list(by_id)],
         ).fetchall():
             by_id[device_id].supplies.append(
                 SupplyBar(index, desc or f"supply {index}", color, percent, days)
             )
-        for device_id, ppd in con.execute(
-            _PAGES.format(ids="AND device_id IN (SELECT unnest(?))"), [ids]
-        ).fetchall():
-            by_id[device_id].pages_per_day = float(ppd)
 
     # -- one printer
 
