@@ -76,6 +76,7 @@ bench: install system-deps bench-deps
 	cargo run --quiet --release --example codec_rate
 	$(BIN)/python bench/poll_cycle.py $(POLL_CYCLE_ARGS)
 	$(BIN)/python bench/v3_cycle.py $(V3_CYCLE_ARGS)
+	$(BIN)/python bench/dashboard_fleet.py --results bench/results/dashboard_latest.json
 
 fuzz:
 	mkdir -p rust/fuzz/corpus/decode

@@ -69,6 +69,9 @@ def test_run_serves_https_with_a_self_signed_certificate_and_prints_the_password
             fingerprints.append(hashlib.sha256(der).hexdigest())
             with pytest.raises(httpx.TransportError):  # no plain HTTP beside it
                 httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
+            if start == 1:  # the CLI reaches it over HTTPS, trusting the certificate made here
+                done = run_cli("assist", f"{sim.first}:{sim.port}", "--config", str(config), timeout_s=60)
+                assert done.returncode == 0, done.stderr
         finally:
             code, err = stop(proc)
         assert code == 0, err
