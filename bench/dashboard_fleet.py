@@ -52,6 +52,7 @@ def requests_of(printers: int) -> list[tuple[str, str]]:
     last = -(-printers // 50)
     return [
         ("fleet, first page (by name)", "/fleet"),
+        ("fleet, by address", "/fleet?sort=address"),
         ("fleet, by state", "/fleet?sort=state"),
         ("fleet, by last seen (desc)", "/fleet?sort=last_seen&dir=desc"),
         ("fleet, by lowest supply", "/fleet?sort=supply"),
