@@ -35,11 +35,12 @@ def test_alerts_table_takes_the_alerts_views_columns_and_escapes_them() -> None:
     alert.update(
         alert_id=7, device_id=3, kind="supply_low", subject="1", severity="warning",
         opened_at=NOW - dt.timedelta(hours=3), last_seen=NOW, detail="<script>alert(1)</script>",
-        notifications="mail", device_name="lobby",
+        notified_at=NOW - dt.timedelta(hours=2), device_name="lobby",
     )  # fmt: skip
     html = pages.alerts_table([alert], NOW)
     assert '<a href="/printer/3">lobby</a>' in html and "<b>open</b>" in html
     assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "<td>2026-11-30 10:00 UTC</td></tr>" in html  # notified_at
     assert "No alerts" in pages.alerts_table([], NOW)
     assert "no <code>alerts</code> view" in pages.alerts_table(None, NOW)
 

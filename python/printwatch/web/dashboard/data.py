@@ -44,6 +44,8 @@ PAGE_SIZES = (25, 50, 100, 200)
 #: Days over which the fleet's pages per day are averaged (up to the day of the latest meter read).
 PAGES_DAYS = 7
 
+#: The columns of the alerts issue's ``alerts`` view that the pages show (``notified_at``, or
+#: ``notifications`` as the brief first named it, for when it was sent).
 ALERT_COLUMNS = (
     "alert_id",
     "device_id",
@@ -54,7 +56,7 @@ ALERT_COLUMNS = (
     "closed_at",
     "last_seen",
     "detail",
-    "notifications",
+    "notified_at",
 )
 
 
@@ -407,10 +409,10 @@ class DashboardData:
         if open_only:
             where.append("a.closed_at IS NULL")
         cond = f"WHERE {' AND '.join(where)}" if where else ""
-        cols = ", ".join(f"a.{c}" for c in ALERT_COLUMNS)
+        # every column the view has (the contract's columns only ever grow), with the device's name
         return self._dicts(
-            f"SELECT {cols}, coalesce(d.sys_name, d.address) AS device_name, d.address AS device_address "
-            f"FROM alerts a LEFT JOIN devices d USING (device_id) {cond} "
+            "SELECT a.*, coalesce(d.sys_name, d.address) AS device_name "
+            f"FROM alerts a LEFT JOIN devices d ON d.device_id = a.device_id {cond} "
             "ORDER BY a.closed_at IS NOT NULL, a.opened_at DESC LIMIT ?",
             [*args, limit],
         )

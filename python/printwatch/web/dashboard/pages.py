@@ -270,6 +270,13 @@ def printer_page(
     return page(str(name), body, csrf=csrf, active="/fleet")
 
 
+def _notified(alert: dict[str, Any]) -> str:
+    value = alert.get("notified_at", alert.get("notifications"))
+    if isinstance(value, dt.datetime):
+        return utc(value)
+    return "" if value is None else str(value)
+
+
 def alerts_table(
     alerts: Sequence[dict[str, Any]] | None, now: dt.datetime, *, with_device: bool = True
 ) -> str:
@@ -291,7 +298,7 @@ def alerts_table(
             f"<td>{e(utc(a.get('opened_at')))}</td>"
             f"<td>{e(utc(closed)) if closed else '<b>open</b>'}</td>"
             f"<td>{e(ago(a.get('last_seen'), now))}</td><td>{e(a.get('detail'))}</td>"
-            f"<td>{e(a.get('notifications'))}</td></tr>"
+            f"<td>{e(_notified(a))}</td></tr>"
         )
     head = "<th>Printer</th>" if with_device else ""
     return (
