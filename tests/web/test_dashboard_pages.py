@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
-from printwatch.web.dashboard import pages
+import pytest
+from printwatch.web.dashboard import pages, tls
 from printwatch.web.dashboard.auth import check_password, hash_password, password_problem
 from printwatch.web.dashboard.data import ALERT_COLUMNS, FleetQuery
 from printwatch.web.dashboard.sessions import LoginThrottle, Sessions
@@ -83,3 +85,16 @@ def test_sessions_expire_and_the_throttle_doubles_the_wait() -> None:
     now[0] += 900
     throttle.failed("10.0.0.1")  # the old failures left the window
     assert throttle.wait_s("10.0.0.1") == 0
+
+
+def test_tls_files_are_checked_and_a_self_signed_pair_is_made_once(tmp_path: Path) -> None:
+    made = tls.self_signed(tmp_path / "web-tls", "127.0.0.1")
+    again = tls.self_signed(tmp_path / "web-tls", "127.0.0.1")
+    assert made.made_now and not again.made_now and made.fingerprint_sha256 == again.fingerprint_sha256
+    assert tls.configured(made.cert, made.key).fingerprint_sha256 == made.fingerprint_sha256
+    bad = tmp_path / "bad.pem"
+    bad.write_text("not a key")
+    with pytest.raises(tls.TlsError, match=str(bad)):
+        tls.configured(made.cert, bad)
+    with pytest.raises(tls.TlsError, match="not a readable PEM certificate"):
+        tls.configured(bad, made.key)

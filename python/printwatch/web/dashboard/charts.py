@@ -33,12 +33,18 @@ COLOURS = {
 METER_COLOURS = ("#2f5bd3", "#222222", "#c4007a", "#2c9a3a", "#d4b000", "#0097c4", "#8a5a00", "#777777")
 
 
-def colour_of(color: str | None, n: int) -> str:
+GREYS = ("#7b8494", "#a3a9b5", "#565e6d")
+
+
+def colour_of(color: str | None, n: int, *, grey: bool = False) -> str:
+    """The colour a name says (``black``, ``Cyan Toner``...), else the n-th of a palette (of
+    greys for supplies: a waste box must not look like a yellow toner)."""
     name = (color or "").lower()
     for key, value in COLOURS.items():
         if key in name:
             return value
-    return METER_COLOURS[n % len(METER_COLOURS)]
+    palette = GREYS if grey else METER_COLOURS
+    return palette[n % len(palette)]
 
 
 @dataclass(frozen=True)

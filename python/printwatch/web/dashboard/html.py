@@ -7,7 +7,9 @@ function of its data, and one place (:func:`e`) that escapes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from html import escape
+from pathlib import Path
 from urllib.parse import urlencode
 
 NAV = (("/fleet", "Fleet"), ("/alerts", "Alerts"), ("/discovery", "Discovery"), ("/settings", "Settings"))
@@ -61,8 +63,16 @@ def csrf_field(token: str) -> str:
     return f'<input type="hidden" name="csrf" value="{e(token)}">'
 
 
+@functools.cache
+def stylesheet() -> str:
+    """``static/app.css``, for the login page, which has no session to fetch it with."""
+    return (Path(__file__).resolve().parent / "static" / "app.css").read_text(encoding="utf-8")
+
+
 def page(title: str, body: str, *, csrf: str | None, active: str = "", flash: str = "") -> str:
-    """A whole page: the navigation (when logged in), ``body``, the CSS and the script."""
+    """A whole page: the navigation (when logged in), ``body``, the CSS and the script. Without a
+    session (``csrf`` None: the login page) the stylesheet is inline and there is no script:
+    nothing but the login and /health answers without a session, static files included."""
     nav = ""
     if csrf is not None:
         links = "".join(
@@ -79,6 +89,10 @@ def page(title: str, body: str, *, csrf: str | None, active: str = "", flash: st
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"{meta}<title>{e(title)} - printwatch</title>"
-        '<link rel="stylesheet" href="/static/app.css"><script src="/static/app.js" defer></script>'
-        f"</head><body>{nav}<main><h1>{e(title)}</h1>{note}{body}</main></body></html>"
+        + (
+            '<link rel="stylesheet" href="/static/app.css"><script src="/static/app.js" defer></script>'
+            if csrf is not None
+            else f"<style>{stylesheet()}</style>"
+        )
+        + f"</head><body>{nav}<main><h1>{e(title)}</h1>{note}{body}</main></body></html>"
     )

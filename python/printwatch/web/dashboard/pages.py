@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import quote
 
 from printwatch.web.dashboard.charts import Series, colour_of, line_chart
-from printwatch.web.dashboard.data import PAGE_SIZES, PAGES_DAYS, STATES, FleetPage, FleetQuery, SupplyBar
+from printwatch.web.dashboard.data import PAGE_SIZES, PAGES_DAYS, STATES, FleetPage, SupplyBar
 from printwatch.web.dashboard.html import ago, aware, csrf_field, e, page, qs, state_badge, utc
 
 LOW_PERCENT = 20.0
@@ -161,7 +161,7 @@ def supply_chart(
     for n, f in enumerate(forecasts):
         index = f["supply_index"]
         points = [(t, pct) for i, t, pct in history if i == index]
-        colour = colour_of(f.get("color") or f.get("description"), n)
+        colour = colour_of(f.get("color") or f.get("description"), n, grey=True)
         forecast = None
         note = "no forecast yet"
         if f.get("empty_at") is not None and f.get("percent_now") is not None and f.get("as_of") is not None:
@@ -340,7 +340,3 @@ def discovery_page(
         f"{e(', '.join(targets[:50]))}{' ...' if len(targets) > 50 else ''}</p>"
     )
     return page("Discovery", body, csrf=csrf, active="/discovery")
-
-
-def fleet_link(q: FleetQuery) -> str:
-    return "/fleet?" + qs(q=q.text, state=q.state, sort=q.sort)
