@@ -26,10 +26,11 @@ def check(store: Store, dashboard: Dashboard) -> None:
     con = store.reader()
     as_of = con.execute("SELECT max(last_meter_at) FROM devices").fetchone()[0]  # type: ignore[index]
     first_day = as_of.date().toordinal() - 6
-    view: dict[int, float] = {}
+    total: dict[int, int] = {}
     for device_id, day, pages in con.execute("SELECT device_id, day, pages FROM pages_per_day").fetchall():
         if day.toordinal() >= first_day:
-            view[device_id] = view.get(device_id, 0.0) + pages / 7
+            total[device_id] = total.get(device_id, 0) + pages
+    view = {d: n / 7 for d, n in total.items()}
     assert data.pages.values and data.pages.as_of == as_of
     assert set(data.pages.values) == set(view)
     assert all(abs(data.pages.values[d] - view[d]) < 1e-9 for d in view)
@@ -40,7 +41,7 @@ def check(store: Store, dashboard: Dashboard) -> None:
         assert page.total == PRINTERS or kw.get("state") or kw.get("text")
         return [r.device_id for r in page.rows]
 
-    by_pages = sorted(view, key=lambda d: -view[d])
+    by_pages = sorted(view, key=lambda d: (-view[d], d))  # ties by device id
     assert fleet(sort="pages", descending=True, per_page=25) == by_pages[:25]
     assert fleet(sort="pages", descending=True, per_page=25, page=3) == by_pages[50:75]
     lowest = dict(

@@ -1,7 +1,7 @@
 """What the dashboard reads from the history store: the public views (``devices``,
 ``supply_forecast``, ``supply_history``, ``meter_history``, ``pages_per_day``, and ``alerts``
-when the store has it); the fleet's pages per day apply ``pages_per_day``'s rule to the last
-days of ``meter_history`` (:class:`PagesPerDay`).
+when the store has it); the fleet's pages per day are the last days of ``pages_per_day``, kept
+in memory (:class:`PagesPerDay`).
 
 Reads run in worker threads, each with its own cursor of the writer's connection
 (:meth:`printwatch.store.Store.reader`; MVCC: a reader never holds up a write). The fleet is
@@ -142,33 +142,15 @@ _ADDRESS_ORDER = """(
     + coalesce(try_cast(split_part(address, '.', 3) AS INTEGER), 0) * 256
     + coalesce(try_cast(split_part(address, '.', 4) AS INTEGER), 0))"""
 _MIN_PERCENT = "SELECT device_id, min(percent_now) AS min_percent FROM supply_forecast GROUP BY device_id"
-# pages_per_day's rule (the 'total' meter, else black + color; a step counts when it went forward
-# by at most max_pages_per_minute per elapsed minute), on the reads since ? (the window and the
-# two days before it, for each first step's predecessor), summed over the steps since ?.
-_PAGES = """
-    WITH chosen AS (
-        SELECT h.device_id, h.meter, h.time, h.value FROM meter_history h
-        WHERE h.time >= ?::TIMESTAMP_S
-          AND (h.meter = 'total' OR (h.meter IN ('black', 'color') AND NOT EXISTS (
-               SELECT 1 FROM meter_sources s WHERE s.device_id = h.device_id AND s.meter = 'total')))
-    ), steps AS (
-        SELECT device_id, time, value - lag(value) OVER w AS delta,
-               epoch(time - lag(time) OVER w) / 60.0 AS minutes
-        FROM chosen WINDOW w AS (PARTITION BY device_id, meter ORDER BY time)
-    )
-    SELECT device_id, sum(CASE WHEN delta >= 0 AND delta <= (
-               SELECT value::DOUBLE FROM settings WHERE key = 'max_pages_per_minute') * greatest(minutes, 1)
-           THEN delta ELSE 0 END) AS pages
-    FROM steps WHERE delta IS NOT NULL AND time >= ?::TIMESTAMP_S GROUP BY device_id
-"""
+_PAGES = "SELECT device_id, sum(pages) AS pages FROM pages_per_day WHERE day >= ? GROUP BY device_id"
 
 
 class PagesPerDay:
-    """The fleet's pages per day (mean of the last PAGES_DAYS UTC days up to the store's latest
-    meter read), computed in a thread of its own whenever the store has newer meter reads, and
-    served from memory meanwhile: over a month of hourly reads of 10,000 printers the sum takes
-    seconds (every tier's rows must be read: they are sorted by series, so a time filter skips
-    little), far more than a page may take, and it changes only when meters are read."""
+    """The fleet's pages per day (the mean of the last PAGES_DAYS UTC days of ``pages_per_day``
+    up to the store's latest meter read), computed in a thread of its own whenever the store has
+    newer meter reads, and served from memory meanwhile: for 10,000 printers the view's sum takes
+    about half a second (the day's live part counts the day's meter reads), more than a page may
+    take, and it changes only when meters are read."""
 
     def __init__(self, cursor: Callable[[], duckdb.DuckDBPyConnection]) -> None:
         self._cursor = cursor
@@ -203,10 +185,10 @@ class PagesPerDay:
     def _refresh(self, key: tuple[Any, ...]) -> None:
         started = time.perf_counter()
         last_read: dt.datetime = key[0]
-        first_day = dt.datetime.combine(last_read.date() - dt.timedelta(days=PAGES_DAYS - 1), dt.time())
+        first_day = last_read.date() - dt.timedelta(days=PAGES_DAYS - 1)
         try:
             with contextlib.closing(self._cursor()) as con:
-                rows = con.execute(_PAGES, [first_day - dt.timedelta(days=2), first_day]).fetchall()
+                rows = con.execute(_PAGES, [first_day]).fetchall()
         except duckdb.Error as err:  # the store closed under it (shutdown): the next page retries
             log.info("dashboard: pages per day not computed: %s", err)
             return
