@@ -10,6 +10,7 @@ from urllib.parse import quote
 from printwatch.web.dashboard.charts import Series, colour_of, line_chart
 from printwatch.web.dashboard.data import PAGE_SIZES, PAGES_DAYS, STATES, FleetPage, SupplyBar
 from printwatch.web.dashboard.html import ago, aware, csrf_field, e, page, qs, state_badge, utc
+from printwatch.web.dashboard.sweep import LIMIT_S, MAX_ADDRESSES, SweepResult
 
 LOW_PERCENT = 20.0
 _EMPTY = '<tr><td colspan="{}" class="muted">{}</td></tr>'
@@ -317,6 +318,44 @@ def alerts_page(alerts: Sequence[dict[str, Any]] | None, open_only: bool, csrf: 
     return page("Alerts", toggle + alerts_table(alerts, now), csrf=csrf, active="/alerts")
 
 
+def sweep_section(csrf: str, result: SweepResult | None, *, networks: str = "", port: int = 161) -> str:
+    form = (
+        "<h2>Run a sweep</h2>"
+        f'<form method="post" action="/discovery/sweep" class="filters">{csrf_field(csrf)}'
+        f'<input name="networks" value="{e(networks)}" size="40" required'
+        ' placeholder="10.0.0.0/24 10.0.1.0/24">'
+        f'<label>UDP port <input name="port" value="{port}" size="6" inputmode="numeric"></label>'
+        '<button type="submit" id="sweep">Sweep</button></form>'
+        f'<p class="muted">Up to {MAX_ADDRESSES:,} addresses and {LIMIT_S:.0f} s a sweep, with the '
+        "appliance's communities; excluded ranges are left out; every printer found is filed in the "
+        "registry (and polled from the next cycle).</p>"
+    )
+    if result is None:
+        return form
+    rows = "".join(
+        f"<tr><td>{e(a.address)}</td><td>{e(' '.join(x for x in (a.vendor, a.model) if x))}</td>"
+        f"<td>{e(a.serial)}</td><td>{e(a.mac)}</td><td>{e(a.sweep)}</td><td>{e(r.outcome)}</td>"
+        + (
+            f'<td><a href="/printer/{r.device_id}">device {r.device_id}</a></td>'
+            if r.device_id
+            else "<td></td>"
+        )
+        + "</tr>"
+        for a, r in result.printers
+    )
+    summary = (
+        f'<p class="flash" id="sweep-result">Swept {result.addresses:,} addresses in {result.seconds:.1f} s '
+        f"({result.outcome}): {result.agents} SNMP agents, {len(result.printers)} printers.</p>"
+    )
+    table = (
+        "<table id=found><thead><tr><th>Address</th><th>Model</th><th>Serial</th><th>MAC</th>"
+        f"<th>Found by</th><th>Registry</th><th></th></tr></thead><tbody>{rows}</tbody></table>"
+        if rows
+        else ""
+    )
+    return form + summary + table
+
+
 def discovery_page(
     csrf: str,
     *,
@@ -324,13 +363,13 @@ def discovery_page(
     manual: Sequence[tuple[str, Any]],
     message: str = "",
     error: str = "",
-    sweep_form: str = "",
+    sweep: str = "",
 ) -> str:
     err = f'<p class="error">{e(error)}</p>' if error else ""
     ok = f'<p class="flash">{e(message)}</p>' if message else ""
     manual_rows = "".join(f"<tr><td>{e(t)}</td><td>{e(utc(at))}</td></tr>" for t, at in manual)
     body = (
-        f"{err}{ok}{sweep_form}<h2>Add a printer by address or name</h2>"
+        f"{err}{ok}{sweep}<h2>Add a printer by address or name</h2>"
         f'<form method="post" action="/discovery/add" class="filters">{csrf_field(csrf)}'
         '<input name="target" placeholder="10.0.0.7 or printer.example" required>'
         '<button type="submit">Add</button></form>'

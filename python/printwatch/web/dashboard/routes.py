@@ -31,6 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from printwatch.config.model import SnmpConfig
 from printwatch.store import Store
 from printwatch.web.dashboard import pages
 from printwatch.web.dashboard.auth import PasswordFile, password_problem
@@ -45,6 +46,7 @@ from printwatch.web.dashboard.sessions import (
     Sessions,
     same_token,
 )
+from printwatch.web.dashboard.sweep import Sweeper, parse_networks
 
 log = logging.getLogger(__name__)
 
@@ -68,18 +70,28 @@ class Dashboard:
     sessions: Sessions = field(default_factory=Sessions)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+    sweeper: Sweeper | None = None  # discovery sweeps (with the appliance's communities)
     # scrypt runs in worker threads, two at a time at most (a burst cannot take every core)
     hash_limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(2))
 
     @classmethod
     def open(
-        cls, store: Store, state_dir: Path, *, secure: bool = False, api_token: str | None = None
+        cls,
+        store: Store,
+        state_dir: Path,
+        *,
+        secure: bool = False,
+        api_token: str | None = None,
+        snmp: SnmpConfig | None = None,
     ) -> tuple[Dashboard, str | None]:
-        """The dashboard of ``store`` with its password file in ``state_dir``; and the first-run
-        password when this start made it (to print once), else None."""
+        """The dashboard of ``store`` with its password file in ``state_dir`` (sweeps with
+        ``snmp``'s communities); and the first-run password when this start made it (to print
+        once), else None."""
         passwords = PasswordFile(state_dir / PASSWORD_FILE)
         first = passwords.first_run()
-        return cls(DashboardData(store.reader), passwords, store, secure, api_token), first
+        dashboard = cls(DashboardData(store.reader), passwords, store, secure, api_token)
+        dashboard.sweeper = Sweeper(store, snmp or SnmpConfig())
+        return dashboard, first
 
     async def read(self, fn: Callable[..., Any], *args: Any) -> Any:
         """``fn(*args)`` in a worker thread with one cursor (one snapshot) for its reads."""
@@ -252,7 +264,12 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         return _html(pages.alerts_page(got, open_only, session.csrf, d.clock()))
 
     async def _discovery(
-        session: Session, *, message: str = "", error: str = "", status: int = 200
+        session: Session,
+        *,
+        message: str = "",
+        error: str = "",
+        status: int = 200,
+        sweep: str | None = None,
     ) -> Response:
         def gather() -> tuple[list[str], list[tuple[str, Any]]]:
             con = d.data.con()
@@ -262,8 +279,10 @@ def routes(d: Dashboard) -> list[BaseRoute]:
             return (d.store.targets() if d.store else []), manual
 
         targets, manual = await d.read(gather)
+        if sweep is None:
+            sweep = pages.sweep_section(session.csrf, None) if d.sweeper else ""
         body = pages.discovery_page(
-            session.csrf, targets=targets, manual=manual, message=message, error=error
+            session.csrf, targets=targets, manual=manual, message=message, error=error, sweep=sweep
         )
         return _html(body, status)
 
@@ -289,6 +308,26 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         return await _discovery(
             session, message=f"Added {target} ({address}); it is polled from the next cycle."
         )
+
+    async def discovery_sweep(request: Request) -> Response:
+        session = _session(request)
+        fields = await _checked_form(request, session)
+        if isinstance(fields, Response):
+            return fields
+        if d.sweeper is None:
+            return await _discovery(session, error="No history store to file printers in.", status=503)
+        text = fields.get("networks", "")
+        port = 161
+        try:
+            port = int(fields.get("port", "161") or "161")
+            networks = parse_networks(text)
+            result = await d.sweeper.sweep(networks, port)
+        except ValueError as err:
+            form = pages.sweep_section(session.csrf, None, networks=text, port=port)
+            return await _discovery(session, error=str(err), status=400, sweep=form)
+        log.info("dashboard: sweep of %s: %d printers", " ".join(networks), len(result.printers))
+        section = pages.sweep_section(session.csrf, result, networks=text, port=port)
+        return await _discovery(session, sweep=section)
 
     async def settings(request: Request) -> Response:
         session = _session(request)
@@ -330,6 +369,7 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         Route("/alerts", alerts),
         Route("/discovery", discovery),
         Route("/discovery/add", discovery_add, methods=["POST"]),
+        Route("/discovery/sweep", discovery_sweep, methods=["POST"]),
         Route("/settings", settings),
         Route("/settings/password", change_password, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

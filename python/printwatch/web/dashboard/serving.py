@@ -38,6 +38,8 @@ def web_setup(appliance: Appliance, store: Store, web: WebConfig, state_dir: Pat
             tls = configured(web.cert_file, web.key_file)
         else:
             tls = self_signed(state_dir / "web-tls", web.host)
-    dashboard, first = Dashboard.open(store, state_dir, secure=tls is not None, api_token=web.api_token)
+    dashboard, first = Dashboard.open(
+        store, state_dir, secure=tls is not None, api_token=web.api_token, snmp=appliance.config.snmp
+    )
     app = install(create_app(appliance), dashboard)
     return WebSetup(app, dashboard, tls, first)
