@@ -62,6 +62,7 @@ async def test_a_day_of_cycles_polls_every_device_and_writes_each_cycle(
     assert len(app.fleet) == 20
     assert poller.max_running <= 2  # status and meters may overlap; a job never overlaps itself
     assert app.scheduler.stats["status"].skipped == 0
+    assert sink.published == 13 and sink.upkeeps == 2  # a snapshot per meter read; upkeep at 00:20 daily
 
 
 @pytest.mark.trio

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -73,15 +74,29 @@ def start_daemon(config: Path) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_lines(path: Path, count: int, proc: subprocess.Popen[str], timeout_s: float = 20) -> list[str]:
+def wait_for_health(
+    port: int, proc: subprocess.Popen[str], *, status_runs: int, timeout_s: float = 30
+) -> dict:
+    """/health once the status job has completed ``status_runs`` runs (and meters as many)."""
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
         assert proc.poll() is None, proc.communicate()[1]
-        lines = path.read_text().splitlines() if path.exists() else []
-        if len(lines) >= count:
-            return lines
-        time.sleep(0.05)
-    raise AssertionError(f"{path}: fewer than {count} lines after {timeout_s} s")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                health = json.load(r)
+            jobs = health["jobs"]
+            if jobs["status"]["runs"] >= status_runs and jobs["meters"]["runs"] >= status_runs:
+                return dict(health)
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the status job did not complete {status_runs} runs in {timeout_s} s")
+
+
+def store_rows(config: Path, sql: str) -> list[list[object]]:
+    done = run_cli("sql", "--store", str(config.parent / "state" / "history.duckdb"), "--format", "json", sql)
+    assert done.returncode == 0, done.stderr
+    return [list(json.loads(line).values()) for line in done.stdout.splitlines()]
 
 
 def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
@@ -96,7 +111,8 @@ def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
 
 
 def test_run_with_a_secret_community_assist_then_sigterm_exits_0(tmp_path: Path, sim: Simulator) -> None:
-    config = write_config(tmp_path, sim, free_tcp_port())
+    port = free_tcp_port()
+    config = write_config(tmp_path, sim, port)
     # Without the secret the configuration is refused, naming the key and the line.
     done = run_cli("run", "--config", str(config))
     assert done.returncode == 2
@@ -112,10 +128,9 @@ def test_run_with_a_secret_community_assist_then_sigterm_exits_0(tmp_path: Path,
 
     proc = start_daemon(config)
     try:
-        # First start: a status and a meters cycle, COUNT documents each.
-        lines = wait_for_lines(tmp_path / "state" / "polls.jsonl", 2 * COUNT, proc)
-        docs = [json.loads(line) for line in lines]
-        assert all(d["reachable"] for d in docs)
+        # First start: a status and a meters cycle, every printer answering.
+        health = wait_for_health(port, proc, status_runs=1)
+        assert health["devices"] == COUNT and health["answering"] == COUNT
         done = run_cli("assist", f"{sim.first}:{sim.port}", "--config", str(config))
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["target"] == f"{sim.first}:{sim.port}"
@@ -125,8 +140,9 @@ def test_run_with_a_secret_community_assist_then_sigterm_exits_0(tmp_path: Path,
         code, err = stop(proc)
     assert code == 0, err
     assert "SIGTERM: finishing the write in hand, then stopping" in err and "stopped (SIGTERM)" in err
-    docs = [json.loads(line) for line in (tmp_path / "state" / "polls.jsonl").read_text().splitlines()]
-    assert len(docs) == 2 * COUNT + 1  # the assist call's poll was written too
+    # The history: one device per printer (the store's registry), read once the writer is gone.
+    [[devices]] = store_rows(config, "SELECT count(*) FROM devices")
+    assert 0 < devices <= COUNT  # type: ignore[operator]
     state = json.loads((tmp_path / "state" / "scheduler.json").read_text())
     assert {"status", "meters", "upload", "billing", "discovery"} <= set(state)
 
@@ -152,10 +168,9 @@ def test_sigterm_during_the_first_cycle_exits_0_with_whole_cycles_only(
     finally:
         code, err = stop(proc)
     assert code == 0, err
-    polls = tmp_path / "state" / "polls.jsonl"
-    lines = polls.read_text().splitlines() if polls.exists() else []
-    assert len(lines) % COUNT == 0  # whole cycles, never half of one
-    assert all(json.loads(line)["target"] for line in lines)
+    # The store opens afterwards (a cycle is one transaction: all of it or none of it).
+    [[devices]] = store_rows(tmp_path / "printwatch.toml", "SELECT count(*) FROM devices")
+    assert devices == 0 or devices > COUNT // 2  # type: ignore[operator]
 
 
 def test_a_config_with_problems_exits_2_listing_each(tmp_path: Path) -> None:

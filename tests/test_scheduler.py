@@ -57,6 +57,7 @@ class Hooks:
         self.upload = rec.body("upload")
         self.close_billing_cycle = rec.body("billing")
         self.discover = rec.body("discovery")
+        self.upkeep = rec.body("upkeep")
 
 
 async def run_for(
@@ -101,7 +102,8 @@ async def test_a_simulated_month_runs_every_job_exactly_as_often_as_due(
     assert [r[1] for r in rec.of("billing")] == [dt.datetime(2026, 12, 1, tzinfo=UTC)]
     # weekly slots are epoch-aligned (Thursdays 00:00): the first start runs Oct 29's slot
     assert [r[1].day for r in rec.of("discovery")] == [29, 5, 12, 19, 26]
-    for name in ("status", "meters", "upload", "billing", "discovery"):
+    assert len(rec.of("upkeep")) == 31  # 00:20 each day, November 1 to December 1
+    for name in ("status", "meters", "upload", "billing", "discovery", "upkeep"):
         runs = rec.of(name)
         slots = [r[1] for r in runs]
         assert len(set(slots)) == len(slots), f"{name}: a slot ran twice"
@@ -190,8 +192,13 @@ async def test_after_downtime_each_due_job_runs_once_not_once_per_missed_slot(
     await run_for(60, lambda r: appliance_jobs(intervals, Hooks(r)), state, rec2)
     reasons = {(r[0], r[2]) for r in rec2.runs}
     # Nov 2, 3 and 4 02:30 were missed: one upload, not three; 36 status slots: one poll.
-    assert reasons == {("status", "catch-up"), ("meters", "catch-up"), ("upload", "catch-up")}
-    assert Counter(r[0] for r in rec2.runs) == {"status": 1, "meters": 1, "upload": 1}
+    assert reasons == {
+        ("status", "catch-up"),
+        ("meters", "catch-up"),
+        ("upload", "catch-up"),
+        ("upkeep", "catch-up"),
+    }
+    assert Counter(r[0] for r in rec2.runs) == {"status": 1, "meters": 1, "upload": 1, "upkeep": 1}
     catch_up = {r[0]: r[1] for r in rec2.runs}
     assert catch_up["status"] == _starts[id(rec2)].replace(minute=5)
     assert catch_up["meters"] == _starts[id(rec2)].replace(hour=8, minute=0)

@@ -2,7 +2,7 @@
 
 Simulated printers from the recordings beside the project (``../shared/recordings``, or
 ``PRINTWATCH_RECORDINGS``) on loopback, the scheduler polling them on a short interval, the
-history in a temporary folder, the HTTP server on 127.0.0.1:8080. It prints what it started,
+DuckDB history in a temporary folder, the HTTP server on 127.0.0.1:8080. It prints what it started,
 where, and how to stop; ``--duration S`` stops it by itself.
 """
 
@@ -26,6 +26,7 @@ from printwatch.service.daemon import run_until_stopped
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
 from printwatch.sim import Simulator
+from printwatch.store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,15 @@ def run_demo(
         return 1
     state_dir = Path(tempfile.mkdtemp(prefix="printwatch-demo-"))
     config = demo_config(sim, state_dir, interval_s=interval_s, web_port=web_port)
+    store_path = config.appliance.store_path
     try:
+        sink = open_sink(
+            store_path, poll_interval_s=config.intervals.status_s, meter_interval_s=config.intervals.meters_s
+        )
         appliance = Appliance(
             config,
             poller=EnginePoller(config.snmp, local_address="127.0.0.1"),
-            sink=open_sink(state_dir),
+            sink=sink,
             state=MemoryState(),
             clock=SystemClock(max_step_s=1.0),
             seed="demo",
@@ -94,7 +99,8 @@ def run_demo(
                 f"  discovery: not in this build yet; the simulated printers are configured as devices\n"
                 f"  polling: status every {interval_s:g} s, meters every {4 * interval_s:g} s "
                 f"(SNMP v2c, community public)\n"
-                f"  history: {appliance.sink.describe()}\n"
+                f"  history: {appliance.sink.describe()} (a snapshot after each meter read:\n"
+                f"    printwatch sql --store {store_path} 'SELECT * FROM devices')\n"
                 f"  HTTP: {url}/health  {url}/metrics  (POST {url}/api/assist/DEVICE)\n"
                 f"  assist: printwatch assist {sim.first}:{sim.port} --url {url}\n"
                 f"  stop: Ctrl-C, or kill -TERM {os.getpid()}"
@@ -106,7 +112,7 @@ def run_demo(
         why = trio.run(
             lambda: run_until_stopped(appliance, web=config.web, duration_s=duration_s, on_started=started)
         )
-    except OSError as err:
+    except (OSError, StoreError) as err:
         print(f"printwatch demo: {err}", file=sys.stderr)
         return 1
     finally:
@@ -115,7 +121,7 @@ def run_demo(
     answered = sum(1 for d in appliance.fleet.values() if d.get("reachable"))
     print(
         f"stopped ({why}): {status.runs} status cycles, {appliance.sink_stats.documents} poll documents "
-        f"written to {state_dir}, {answered} of {len(appliance.devices())} printers answering; "
+        f"written to {store_path}, {answered} of {len(appliance.devices())} printers answering; "
         f"the simulator answered {stats['answered']} requests",
         file=out,
         flush=True,

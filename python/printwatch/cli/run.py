@@ -14,6 +14,7 @@ from printwatch.service.appliance import Appliance
 from printwatch.service.daemon import run_until_stopped
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
+from printwatch.store import StoreError
 
 DEFAULT_CONFIG = Path("/etc/printwatch/printwatch.toml")
 log = logging.getLogger("printwatch")
@@ -35,13 +36,18 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
         poller = EnginePoller(config.snmp, thresholds={"default": config.thresholds.supply_low_percent})
-    except (OSError, ValueError) as err:
+        sink = open_sink(
+            config.appliance.store_path,
+            poll_interval_s=config.intervals.status_s,
+            meter_interval_s=config.intervals.meters_s,
+        )
+    except (OSError, ValueError, StoreError) as err:
         print(f"printwatch run: {err}", file=sys.stderr)
         return 1
     appliance = Appliance(
         config,
         poller=poller,
-        sink=open_sink(state_dir),
+        sink=sink,
         state=StateFile(state_dir / "scheduler.json"),
         clock=SystemClock(),
         seed=config.uplink.site_id if config.uplink else str(state_dir),

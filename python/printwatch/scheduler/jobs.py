@@ -7,6 +7,7 @@
 | ``upload`` | daily at 1 to 4 times of day: the uplink's package | waits for its time |
 | ``billing`` | on the billing day of each month, quarter or half-year: the cycle's meter read | waits |
 | ``discovery`` | weekly: re-sweep the configured networks | runs |
+| ``upkeep`` | daily at 00:20: the history's tiers and retention | waits |
 
 Start times are spread by a jitter of ``intervals.jitter`` times the interval (for the upload,
 of half an hour, at most half the gap between two upload times; for the billing cycle, of an
@@ -26,6 +27,9 @@ from printwatch.scheduler.schedules import BillingCycle, DailyAt, Every
 
 JobBody = Callable[[RunContext], Awaitable[None]]
 
+#: When the history's daily upkeep runs (local time), after the day's last status polls.
+UPKEEP_AT = dt.time(0, 20)
+
 
 class Hooks(Protocol):
     """What the appliance does at each job's slots."""
@@ -40,6 +44,8 @@ class Hooks(Protocol):
     def close_billing_cycle(self) -> JobBody: ...
     @property
     def discover(self) -> JobBody: ...
+    @property
+    def upkeep(self) -> JobBody: ...
 
 
 def _upload_jitter_s(times: tuple[dt.time, ...], jitter: float) -> float:
@@ -49,7 +55,7 @@ def _upload_jitter_s(times: tuple[dt.time, ...], jitter: float) -> float:
 
 
 def appliance_jobs(intervals: Intervals, hooks: Hooks) -> list[Job]:
-    """The five jobs of the table above."""
+    """The jobs of the table above."""
     j = intervals.jitter
     return [
         Job("status", Every(intervals.status_s, j * intervals.status_s), hooks.poll_status),
@@ -67,4 +73,10 @@ def appliance_jobs(intervals: Intervals, hooks: Hooks) -> list[Job]:
             run_on_first_start=False,
         ),
         Job("discovery", Every(intervals.discovery_s, j * intervals.discovery_s), hooks.discover),
+        Job(
+            "upkeep",
+            DailyAt([UPKEEP_AT], intervals.timezone, j * 1800.0),
+            hooks.upkeep,
+            run_on_first_start=False,
+        ),
     ]

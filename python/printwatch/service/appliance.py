@@ -147,7 +147,13 @@ class Appliance:
     # -- what is polled
 
     def devices(self) -> list[Device]:
-        return list(dict.fromkeys([*self.config.devices, *self.discovered]))
+        """The configured devices, those discovery found, and the addresses the history's device
+        registry knows (a printer that moved, a manual target) on port 161 unless the address
+        is already polled on another port."""
+        devices = list(dict.fromkeys([*self.config.devices, *self.discovered]))
+        hosts = {host for host, _ in devices}
+        devices.extend((a, 161) for a in self.sink.known_addresses() if a not in hosts)
+        return devices
 
     async def _poll_and_write(self, kind: PollKind, devices: Sequence[Device]) -> list[dict[str, Any]]:
         docs = await self.poller.poll(devices, kind, self.clock.now())
@@ -177,6 +183,7 @@ class Appliance:
     async def read_meters(self, ctx: RunContext) -> None:
         with collector_paused():
             await self._poll_and_write("meters", self.devices())
+        await self.sink.publish()  # a fresh snapshot for readers in other processes
 
     async def close_billing_cycle(self, ctx: RunContext) -> None:
         with collector_paused():
@@ -195,6 +202,9 @@ class Appliance:
         found = await self.discoverer.discover(self.config)
         log.info("discovery found %d printers", len(found))
         self.discovered = found
+
+    async def upkeep(self, ctx: RunContext) -> None:
+        await self.sink.upkeep()
 
     # -- on demand
 

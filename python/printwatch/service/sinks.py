@@ -1,21 +1,17 @@
 """Where a cycle's poll documents are written.
 
 The appliance writes through :class:`Sink`: ``ingest`` a cycle's documents in one call (the
-store takes them in bulk), ``close`` to flush at shutdown. :func:`open_sink` gives the DuckDB
-history store (``printwatch.store``) when it is installed; until then a :class:`JsonLinesSink`
-that appends each cycle to a JSON-lines file (one document per line, fsynced per cycle), so
-that nothing read is lost and the store can load it later.
+store takes them in bulk), ``publish`` and ``upkeep`` for the history's readers and tiers,
+``close`` to flush at shutdown. :class:`StoreSink` is the DuckDB history store
+(``printwatch.store``); :class:`MemorySink` keeps them in memory (tests).
 
-Error handling: ``OSError`` from a write propagates to the job (logged by the scheduler; the
-next cycle writes again); a write in hand is never cut short by a cancel (the appliance
+Error handling: see each sink; a write in hand is never cut short by a cancel (the appliance
 shields it).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,62 +19,72 @@ from typing import Any, Protocol
 import trio
 import trio.lowlevel
 
-from printwatch.service.fairness import give_way
+from printwatch.store import IngestResult, Store
 
 log = logging.getLogger(__name__)
-
-#: Documents serialized between two checkpoints (about 1 ms of the loop's time).
-LINES_PER_STEP = 50
 
 
 class Sink(Protocol):
     async def ingest(self, docs: Sequence[dict[str, Any]]) -> None: ...
 
+    async def publish(self) -> None: ...
+
+    async def upkeep(self) -> None: ...
+
     async def close(self) -> None: ...
+
+    def known_addresses(self) -> list[str]:
+        """Addresses the history knows printers at (the device registry's targets)."""
+        ...
 
     def describe(self) -> str:
         """Where the documents go, for people."""
         ...
 
 
-class JsonLinesSink:
-    """Appends each cycle's documents to ``path`` (see the module's docstring)."""
+class StoreSink:
+    """The DuckDB history store (:class:`printwatch.store.Store`), the appliance being its one
+    writer. A cycle is one transaction, written in a worker thread; a write that fails (a full
+    disk) is kept by the store and written before the next cycle's (the store logs it); the
+    documents the store refuses are logged by name. After each meter read the store publishes
+    its read-only snapshot for other processes (``printwatch sql`` while the appliance runs)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.documents = 0
-        self.cycles = 0
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.last: IngestResult | None = None
+        # One call at a time on the store's connection: a cycle's write, a snapshot, the upkeep
+        # (DuckDB refuses a second call on a busy connection rather than waiting).
         self._lock = trio.Lock()
 
     def describe(self) -> str:
-        return f"JSON lines in {self.path}"
-
-    def _append(self, text: str) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        return f"DuckDB history in {self.store.path}"
 
     async def ingest(self, docs: Sequence[dict[str, Any]]) -> None:
         if not docs:
             return
-        # Serialized on the loop in steps (a worker thread would hold the GIL against it for
-        # the whole cycle); written and fsynced in a worker thread (which releases the GIL).
-        parts: list[str] = []
-        for start in range(0, len(docs), LINES_PER_STEP):
-            parts.extend(
-                json.dumps(d, separators=(",", ":")) + "\n" for d in docs[start : start + LINES_PER_STEP]
-            )
-            await give_way()
         async with self._lock:
-            await trio.to_thread.run_sync(self._append, "".join(parts))
-        self.documents += len(docs)
-        self.cycles += 1
+            result = await self.store.ingest_async(docs)
+        self.last = result
+        for reason in result.refused:
+            log.warning("not recorded: %s", reason)
+
+    async def publish(self) -> None:
+        """The snapshot for readers in other processes."""
+        async with self._lock:
+            await trio.to_thread.run_sync(self.store.publish_snapshot)
+
+    async def upkeep(self) -> None:
+        """The store's daily upkeep (tiers, retention)."""
+        async with self._lock:
+            moved = await trio.to_thread.run_sync(self.store.maintain)
+        log.info("history upkeep: %s", moved)
 
     async def close(self) -> None:
-        async with self._lock:  # waits for a write in hand
-            pass
+        async with self._lock:
+            await trio.to_thread.run_sync(self.store.close)
+
+    def known_addresses(self) -> list[str]:
+        return self.store.targets()
 
 
 class MemorySink:
@@ -86,6 +92,8 @@ class MemorySink:
 
     def __init__(self) -> None:
         self.batches: list[list[dict[str, Any]]] = []
+        self.published = 0
+        self.upkeeps = 0
         self.closed = False
 
     def describe(self) -> str:
@@ -94,11 +102,24 @@ class MemorySink:
     async def ingest(self, docs: Sequence[dict[str, Any]]) -> None:
         self.batches.append(list(docs))
 
+    async def publish(self) -> None:
+        self.published += 1
+
+    async def upkeep(self) -> None:
+        self.upkeeps += 1
+
     async def close(self) -> None:
         self.closed = True
 
+    def known_addresses(self) -> list[str]:
+        return []
 
-def open_sink(state_dir: Path) -> Sink:
-    """The sink of ``printwatch run``: JSON lines in ``state_dir`` (the DuckDB store replaces it
-    when ``printwatch.store`` lands)."""
-    return JsonLinesSink(state_dir / "polls.jsonl")
+
+def open_sink(path: Path, *, poll_interval_s: float, meter_interval_s: float) -> StoreSink:
+    """The history store at ``path`` (created if needed).
+
+    Error handling: :class:`printwatch.store.StoreError` naming the file when it cannot be
+    opened (not a store, or another process writes it).
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return StoreSink(Store(path, poll_interval_s=poll_interval_s, meter_interval_s=meter_interval_s))
