@@ -63,7 +63,7 @@ def test_sql_never_downloads_an_extension(store_path: Path, capsys: pytest.Captu
     # instead of fetching it from the internet (DuckDB's default).
     assert main(["sql", "--store", str(store_path), "SELECT '127.0.0.1'::INET"]) == 1
     err = capsys.readouterr().err
-    assert 'INSTALL inet' in err and "download" not in err.lower(), err
+    assert "INSTALL inet" in err and "download" not in err.lower(), err
 
 
 def test_sql_takes_the_store_from_the_environment(store_path: Path) -> None:
