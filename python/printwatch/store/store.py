@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 SNAPSHOT_SUFFIX = ".snapshot"
 #: Every connection's settings: a query that needs an extension DuckDB does not carry must fail,
 #: not download one (the appliance talks to nothing but its printers and its collector).
-DUCKDB_CONFIG = {"autoinstall_known_extensions": False}
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False}
 
 
 class StoreError(PrintwatchError):
