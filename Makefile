@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-printwatch
 RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
 # chromium: the dashboard's browser tests (Playwright drives Debian's build; no browser download).
-APT_PACKAGES := snmpd snmp fping nftables chromium
+APT_PACKAGES := snmpd snmp fping nftables chromium iproute2
 BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -34,11 +34,11 @@ $(STAMP): $(BIN)/python pyproject.toml $(RUST_SOURCES)
 
 # net-snmp's agent and command-line tools are the real peers of tests/real/; fping is the
 # discovery bench's ICMP peer; nftables drops ICMP in the discovery tests' network namespace;
-# chromium runs the dashboard's browser tests.
+# chromium runs the dashboard's browser tests; iproute2 makes the network namespaces.
 system-deps:
 	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null \
 		|| ! command -v fping >/dev/null || ! command -v nft >/dev/null \
-		|| ! command -v chromium >/dev/null; then \
+		|| ! command -v chromium >/dev/null || ! command -v ip >/dev/null; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
