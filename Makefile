@@ -7,7 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-printwatch
 RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
-APT_PACKAGES := snmpd snmp fping nftables tinyproxy
+# chromium: the dashboard's browser tests (Playwright drives Debian's build; no browser download).
+APT_PACKAGES := snmpd snmp fping nftables chromium iproute2 tinyproxy
 BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -33,10 +34,12 @@ $(STAMP): $(BIN)/python pyproject.toml $(RUST_SOURCES)
 
 # net-snmp's agent and command-line tools are the real peers of tests/real/; fping is the
 # discovery bench's ICMP peer; nftables drops ICMP in the discovery tests' network namespace;
-# tinyproxy is the real HTTP proxy (CONNECT) of the uplink's tests.
+# chromium runs the dashboard's browser tests; iproute2 makes the network namespaces; tinyproxy
+# is the real HTTP proxy (CONNECT) of the uplink's tests.
 system-deps:
 	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null \
-		|| ! command -v fping >/dev/null || ! command -v nft >/dev/null || ! command -v tinyproxy >/dev/null; then \
+		|| ! command -v fping >/dev/null || ! command -v nft >/dev/null \
+		|| ! command -v chromium >/dev/null || ! command -v ip >/dev/null || ! command -v tinyproxy >/dev/null; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
@@ -79,6 +82,7 @@ bench: install system-deps bench-deps
 	$(BIN)/python bench/poll_cycle.py $(POLL_CYCLE_ARGS)
 	$(BIN)/python bench/v3_cycle.py $(V3_CYCLE_ARGS)
 	$(BIN)/python bench/uplink_bytes.py $(UPLINK_BYTES_ARGS)
+	$(BIN)/python bench/dashboard_fleet.py --results bench/results/dashboard_latest.json
 
 fuzz:
 	mkdir -p rust/fuzz/corpus/decode

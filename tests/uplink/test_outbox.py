@@ -54,12 +54,17 @@ def test_the_outbox_lives_beside_the_history_in_one_store(tmp_path: Path) -> Non
     path = tmp_path / "history.duckdb"
     with Store(path) as store:
         store.ingest([contract_doc(("10.0.0.1", 161), 1, T0)])
+        beside = Outbox(path, Identity.generate(), "s")  # as in the appliance: the writer has it open
+        beside.enqueue("sync", {}, T0)
+        store.ingest([contract_doc(("10.0.0.1", 161), 2, T0)])
+        assert beside.pending()[0] == 1
+        beside.close()
     box = Outbox(path, Identity.generate(), "s")
     box.enqueue("sync", {}, T0)
     assert box.con.execute("SELECT count(*) FROM devices").fetchone() == (1,)
     box.close()
     with Store(path) as store:  # and the store still opens (the uplink's migration is in its list)
-        assert store.reader().execute("SELECT count(*) FROM uplink_outbox").fetchone() == (1,)
+        assert store.reader().execute("SELECT count(*) FROM uplink_outbox").fetchone() == (2,)
 
 
 def test_backoff_doubles_with_jitter_and_is_capped() -> None:

@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 
 from printwatch.store.schema import migrate
+from printwatch.store.store import DUCKDB_CONFIG
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.signing import Identity, seal
 
@@ -67,7 +68,10 @@ class Outbox:
         self.path = path
         self.identity = identity
         self.site_id = site_id
-        self.con = duckdb.connect(str(path))
+        # The store's own configuration: in the appliance the store's writer has the same file
+        # open in this process, and DuckDB shares one database between the two connections
+        # only when their configurations agree.
+        self.con = duckdb.connect(str(path), config=DUCKDB_CONFIG)
         try:
             migrate(self.con)
         except RuntimeError:
