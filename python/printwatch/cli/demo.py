@@ -18,6 +18,7 @@ from typing import TextIO
 
 import trio
 
+from printwatch.alerts import AlertService
 from printwatch.config.model import ApplianceConfig, Config, Intervals, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
@@ -80,10 +81,14 @@ def run_demo(
         sink = open_sink(
             store_path, poll_interval_s=config.intervals.status_s, meter_interval_s=config.intervals.meters_s
         )
+        alerts = AlertService.from_config(sink.store, config)
         appliance = Appliance(
             config,
-            poller=EnginePoller(config.snmp, local_address="127.0.0.1"),
+            poller=EnginePoller(
+                config.snmp, local_address="127.0.0.1", thresholds=config.thresholds.supply_low()
+            ),
             sink=sink,
+            alerts=alerts,
             state=MemoryState(),
             clock=SystemClock(max_step_s=1.0),
             seed="demo",
@@ -101,6 +106,8 @@ def run_demo(
                 f"(SNMP v2c, community public)\n"
                 f"  history: {appliance.sink.describe()} (a snapshot after each meter read:\n"
                 f"    printwatch sql --store {store_path} 'SELECT * FROM devices')\n"
+                f"  alerts: after each status cycle (no e-mail or webhooks in the demo):\n"
+                f"    printwatch sql --store {store_path} 'SELECT * FROM alerts WHERE open'\n"
                 f"  HTTP: {url}/health  {url}/metrics  (POST {url}/api/assist/DEVICE)\n"
                 f"  assist: printwatch assist {sim.first}:{sim.port} --url {url}\n"
                 f"  stop: Ctrl-C, or kill -TERM {os.getpid()}"
@@ -122,7 +129,8 @@ def run_demo(
     print(
         f"stopped ({why}): {status.runs} status cycles, {appliance.sink_stats.documents} poll documents "
         f"written to {store_path}, {answered} of {len(appliance.devices())} printers answering; "
-        f"the simulator answered {stats['answered']} requests",
+        f"the simulator answered {stats['answered']} requests; "
+        f"alerts: {alerts.stats.opened} opened, {alerts.stats.closed} closed, {alerts.stats.open} open",
         file=out,
         flush=True,
     )

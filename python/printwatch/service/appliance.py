@@ -5,6 +5,9 @@ cycle's documents to the sink. The write is shielded from cancellation: at shutd
 the poll in flight is cancelled, but a write that has begun finishes, and then the sink is
 flushed and closed (:meth:`Appliance.aclose`).
 
+After a status cycle's write, the alerts (:mod:`printwatch.alerts`, when given) are evaluated
+and their notifications sent.
+
 Devices are the configured ones plus those the last discovery found. The uplink (daily upload,
 the snapshot of an assist call, the billing cycle's package) is a later issue: its calls go to an
 :class:`Uplink`, here :class:`PendingUplink`, which logs and counts what would be sent.
@@ -24,6 +27,7 @@ from typing import Any, Protocol
 import trio
 import trio.lowlevel
 
+from printwatch.alerts.service import AlertStats
 from printwatch.config.model import Config
 from printwatch.scheduler.clock import WallClock
 from printwatch.scheduler.jobs import appliance_jobs
@@ -100,6 +104,16 @@ def fleet_entry(doc: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+class Alerts(Protocol):
+    """What :class:`printwatch.alerts.AlertService` does for the appliance."""
+
+    async def after_status(self, docs: Sequence[dict[str, Any]]) -> object:
+        """Evaluates a status cycle's documents (written already) and sends what is due."""
+        ...
+
+    def statistics(self) -> AlertStats: ...
+
+
 class Discoverer(Protocol):
     async def discover(self, config: Config) -> list[Device]:
         """Printers found on the configured networks."""
@@ -127,6 +141,7 @@ class Appliance:
         clock: WallClock,
         uplink: Uplink | None = None,
         discoverer: Discoverer | None = None,
+        alerts: Alerts | None = None,
         seed: str = "",
     ) -> None:
         self.config = config
@@ -135,6 +150,7 @@ class Appliance:
         self.clock = clock
         self.uplink: Uplink = uplink or PendingUplink()
         self.discoverer = discoverer
+        self.alerts = alerts
         self.discovered: list[Device] = []
         self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
         self.fleet_version = 0  # counts changes of the fleet view (the metrics cache's key)
@@ -178,7 +194,9 @@ class Appliance:
 
     async def poll_status(self, ctx: RunContext) -> None:
         with collector_paused():
-            await self._poll_and_write("status", self.devices())
+            docs = await self._poll_and_write("status", self.devices())
+        if self.alerts is not None:  # after the write: the rules read the store's views too
+            await self.alerts.after_status(docs)
 
     async def read_meters(self, ctx: RunContext) -> None:
         with collector_paused():

@@ -22,6 +22,9 @@ Layout (the on-disk cost is in the README):
   month sorted by series and time one day at a time (``*_days``), closed months sorted by series
   and time (``supply_levels``, ``meter_reads``). Their times are kept to the second
   (``TIMESTAMP_S``: sorted by series, a steady poll interval packs to a few bits a row).
+* Alerts (:mod:`printwatch.alerts`): ``alert_log`` keeps each alert with its times,
+  ``alert_conditions`` the hysteresis counters of what is being watched, ``alert_outbox`` the
+  notifications until they are delivered.
 """
 
 from __future__ import annotations
@@ -135,6 +138,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         CREATE TABLE meter_reads_days (
             source_id INTEGER NOT NULL, time TIMESTAMP_S NOT NULL, value BIGINT NOT NULL, raw BIGINT
+        );
+        """,
+    ),
+    (
+        3,
+        "alerts: their log with times, the hysteresis counters, the notification outbox",
+        """
+        CREATE TABLE alert_log (
+            alert_id INTEGER NOT NULL, device_id INTEGER NOT NULL, kind VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL, severity VARCHAR NOT NULL, opened_at TIMESTAMP NOT NULL,
+            closed_at TIMESTAMP, last_seen TIMESTAMP NOT NULL, detail VARCHAR, notified_at TIMESTAMP
+        );
+        CREATE TABLE alert_conditions (
+            device_id INTEGER NOT NULL, kind VARCHAR NOT NULL, subject VARCHAR NOT NULL,
+            on_count INTEGER NOT NULL, off_count INTEGER NOT NULL, updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE alert_outbox (
+            notification_id INTEGER NOT NULL, alert_id INTEGER NOT NULL, event VARCHAR NOT NULL,
+            channel VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, attempts INTEGER NOT NULL,
+            next_attempt_at TIMESTAMP NOT NULL, sent_at TIMESTAMP, last_error VARCHAR
         );
         """,
     ),
