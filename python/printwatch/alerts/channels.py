@@ -76,6 +76,7 @@ def post_webhook(hook: WebhookConfig, body: bytes) -> None:
             answer.read(65536)
             status = int(answer.status)
     except urllib.error.HTTPError as err:
+        err.close()  # the answer's connection
         raise DeliveryError(f"webhook {hook.url}: HTTP {err.code} {err.reason}") from err
     except (urllib.error.URLError, OSError) as err:
         raise DeliveryError(f"webhook {hook.url}: {err}") from err

@@ -1,11 +1,13 @@
 """What is true of a printer after a status poll: the conditions that alerts are made of.
 
 Pure functions, one per kind, from a poll document (the shared contract) and the store's views.
-Each gives :class:`Observation` values: ``on`` (the condition holds), ``off`` (it is cleared)
-or ``hold`` (in the dead band between the two: an open alert stays open, a closed one stays
-closed). The dead band is half of the hysteresis; :mod:`printwatch.alerts.tracker` adds the
-other half (an alert opens after ``open_after`` polls ``on`` in a row and closes after
-``clear_after_polls`` polls ``off`` in a row).
+Each gives :class:`Observation` values: ``on`` (the condition holds) or ``hold`` (in the dead
+band between holding and cleared: an open alert stays open, a closed one stays closed); what
+they do not mention is ``off`` (cleared) for the kinds the device was observed for this time
+(the tracker fills those in, so a fleet of printers where all is well costs no objects). The
+dead band is half of the hysteresis; :mod:`printwatch.alerts.tracker` adds the other half (an
+alert opens after ``open_after`` polls ``on`` in a row and closes after ``clear_after_polls``
+polls ``off`` in a row).
 
 * ``supply_low`` (warning): on when the document's supply ``state`` is ``low`` or ``empty``
   (the poller applied the per-type threshold); off at or above threshold + margin, or (no
@@ -144,37 +146,45 @@ def _level_text(s: Mapping[str, Any]) -> str:
 
 
 def supply_observations(device_id: int, doc: Mapping[str, Any], rules: Rules) -> list[Observation]:
-    """``supply_low`` and ``supply_empty`` for each supply of an answering printer's document."""
+    """``supply_low`` and ``supply_empty`` for the supplies of an answering printer's document
+    that are low, empty or in the dead band (the rest are ``off``)."""
     out: list[Observation] = []
     supplies = doc.get("supplies")
     if not isinstance(supplies, list):
         return out
+    margin = rules.clear_margin_percent
     for s in supplies:
         if not isinstance(s, dict) or not isinstance(s.get("index"), int):
             continue
         if s.get("class") == "filled":
             continue  # a waste receptacle filling up is not "low"
-        subject = str(s["index"])
         state = s.get("state")
         raw = s.get("percent")
         percent = float(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else None
+        if state in CLEARED_STATES and (percent is None or percent >= 50.0 + margin):
+            continue  # the common case, cleared for every threshold there can be (up to 50%)
         low = rules.low_for(s.get("type"))
-        detail = f"{_supply_name(s)} at {_level_text(s)} (low below {low:g}%)"
+        low_state: State
         if state in ("low", "empty"):
-            low_state: State = "on"
+            low_state = "on"
         elif percent is not None:
-            low_state = "off" if percent >= low + rules.clear_margin_percent else "hold"
+            low_state = "off" if percent >= low + margin else "hold"
         else:
             low_state = "off" if state in CLEARED_STATES else "hold"
-        out.append(Observation(device_id, "supply_low", subject, low_state, "warning", detail))
+        empty_state: State
         if state == "empty":
-            empty_state: State = "on"
+            empty_state = "on"
         elif percent is not None:
-            empty_state = "off" if percent >= rules.clear_margin_percent else "hold"
+            empty_state = "off" if percent >= margin else "hold"
         else:
             empty_state = "off" if state in CLEARED_STATES or state == "low" else "hold"
-        detail = f"{_supply_name(s)} is empty"
-        out.append(Observation(device_id, "supply_empty", subject, empty_state, "critical", detail))
+        subject = str(s["index"])
+        if low_state != "off":
+            detail = f"{_supply_name(s)} at {_level_text(s)} (low below {low:g}%)"
+            out.append(Observation(device_id, "supply_low", subject, low_state, "warning", detail))
+        if empty_state != "off":
+            detail = f"{_supply_name(s)} is empty"
+            out.append(Observation(device_id, "supply_empty", subject, empty_state, "critical", detail))
     return out
 
 
@@ -205,20 +215,30 @@ def fault_observations(device_id: int, doc: Mapping[str, Any]) -> list[Observati
     return list(found.values())
 
 
-def offline_observation(device_id: int, doc: Mapping[str, Any]) -> Observation:
+def offline_observation(device_id: int, doc: Mapping[str, Any]) -> Observation | None:
+    """``offline`` when the printer did not answer (None when it did: ``off``)."""
     if doc.get("reachable") is True:
-        return Observation(device_id, "offline", "", "off", "critical")
+        return None
     why = doc.get("error") or "no answer"
     return Observation(device_id, "offline", "", "on", "critical", f"no answer to the status poll ({why})")
 
 
+def runout_horizon_days(rules: Rules) -> float:
+    """Forecasts beyond this many days are cleared (the rest is on or in the dead band)."""
+    return rules.reorder_lead_days * 1.25 + 1
+
+
 def runout_observations(rows: Iterable[Mapping[str, Any]], rules: Rules) -> list[Observation]:
-    """``supply_runout`` from ``supply_forecast`` rows (the latest row per device and index)."""
+    """``supply_runout`` from ``supply_forecast`` rows (the latest row per device and index);
+    no forecast (a replacement, a level not falling), already empty, or beyond the horizon is
+    ``off``."""
     out = []
     lead = rules.reorder_lead_days
     for r in rows:
         days, percent = r.get("days_to_empty"), r.get("percent_now")
-        subject = str(r["supply_index"])
+        if days is None or (percent is not None and percent <= 0) or days > runout_horizon_days(rules):
+            continue
+        state: State = "on" if days <= lead else "hold"
         name = _supply_name(
             {
                 "description": r.get("description"),
@@ -227,30 +247,26 @@ def runout_observations(rows: Iterable[Mapping[str, Any]], rules: Rules) -> list
                 "color": r.get("color"),
             }
         )
-        if days is None or (percent is not None and percent <= 0):
-            state: State = "off"  # no forecast (a replacement, a level not falling), or already empty
-            detail = ""
-        else:
-            state = "on" if days <= lead else ("off" if days > lead * 1.25 + 1 else "hold")
-            empty_at = r.get("empty_at")
-            when = empty_at.strftime("%Y-%m-%d") if isinstance(empty_at, dt.datetime) else "?"
-            detail = f"{name} runs out in {days:.1f} days (about {when}; reorder lead time {lead:g} days)"
-        out.append(Observation(int(r["device_id"]), "supply_runout", subject, state, "warning", detail))
+        empty_at = r.get("empty_at")
+        when = empty_at.strftime("%Y-%m-%d") if isinstance(empty_at, dt.datetime) else "?"
+        detail = f"{name} runs out in {days:.1f} days (about {when}; reorder lead time {lead:g} days)"
+        out.append(
+            Observation(
+                int(r["device_id"]), "supply_runout", str(r["supply_index"]), state, "warning", detail
+            )
+        )
     return out
 
 
 def billing_observations(
-    device_ids: Iterable[int], missing: Mapping[int, Mapping[str, Any]], as_of: dt.datetime, rules: Rules
+    missing: Mapping[int, Mapping[str, Any]], as_of: dt.datetime, rules: Rules
 ) -> list[Observation]:
-    """``billing_read_missing`` for each device polled: on when ``missing`` (its ``missed_reads``
-    row, with ``since``: the last meter read or, without one, when the device was first seen)
-    is older than ``billing_missing_hours``."""
+    """``billing_read_missing`` for the polled devices in ``missing`` (their ``missed_reads``
+    row, with ``since``: the last meter read or, without one, when the device was first seen):
+    on when that is older than ``billing_missing_hours``, else in the dead band; a polled device
+    not in ``missed_reads`` is ``off``."""
     out = []
-    for device_id in device_ids:
-        row = missing.get(device_id)
-        if row is None:
-            out.append(Observation(device_id, "billing_read_missing", "", "off"))
-            continue
+    for device_id, row in missing.items():
         since = row.get("since")
         hours = (as_of - since).total_seconds() / 3600 if isinstance(since, dt.datetime) else 0.0
         if hours < rules.billing_missing_hours:

@@ -108,10 +108,10 @@ class AlertService:
             con.close()
 
     def _evaluate(self, con: duckdb.DuckDBPyConnection, docs: Sequence[Mapping[str, Any]]) -> tracker.Outcome:
-        times = [parse_time(d.get("time"), "document") for d in docs if d.get("time")]
-        if not times:
+        stamps = {d.get("time") for d in docs if d.get("time")}  # one per cycle, as a rule
+        if not stamps:
             return tracker.Outcome()
-        as_of = min(times)
+        as_of = min(parse_time(t, "document") for t in stamps)
         # The devices these documents were filed under (the store's device_state of this cycle).
         device_of: dict[str, int] = {}
         for device_id, target in con.execute(
@@ -127,7 +127,9 @@ class AlertService:
                 device_id = device_of.get(target_address(str(doc.get("target"))))
             if device_id is None or device_id in watched:
                 continue
-            observations.append(rules.offline_observation(device_id, doc))
+            offline = rules.offline_observation(device_id, doc)
+            if offline is not None:
+                observations.append(offline)
             if doc.get("reachable") is True:
                 watched[device_id] = [
                     "offline",
@@ -141,8 +143,12 @@ class AlertService:
             else:
                 watched[device_id] = ["offline"]
         if answering:
-            observations += rules.runout_observations(_forecast(con, answering), self.rules)
-            observations += rules.billing_observations(answering, _missing(con, answering), as_of, self.rules)
+            polled = set(answering)
+            horizon = rules.runout_horizon_days(self.rules)
+            forecast = [r for r in _forecast(con, horizon) if r["device_id"] in polled]
+            observations += rules.runout_observations(forecast, self.rules)
+            missing = {d: r for d, r in _missing(con).items() if d in polled}
+            observations += rules.billing_observations(missing, as_of, self.rules)
         outcome = tracker.apply(
             con,
             observations,
@@ -233,20 +239,21 @@ class AlertService:
         post_webhook(hook, body)
 
 
-def _forecast(con: duckdb.DuckDBPyConnection, device_ids: list[int]) -> list[dict[str, Any]]:
+def _forecast(con: duckdb.DuckDBPyConnection, horizon_days: float) -> list[dict[str, Any]]:
+    """The latest forecast of each supply that runs out within ``horizon_days``."""
     cur = con.execute(
-        "SELECT * FROM supply_forecast WHERE list_contains(?, device_id) "
-        "QUALIFY row_number() OVER (PARTITION BY device_id, supply_index ORDER BY as_of DESC) = 1",
-        [device_ids],
+        "SELECT * FROM supply_forecast "
+        "QUALIFY row_number() OVER (PARTITION BY device_id, supply_index ORDER BY as_of DESC) = 1 "
+        "AND days_to_empty <= ?",
+        [horizon_days],
     )
     names = [d[0] for d in cur.description or ()]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-def _missing(con: duckdb.DuckDBPyConnection, device_ids: list[int]) -> dict[int, dict[str, Any]]:
+def _missing(con: duckdb.DuckDBPyConnection) -> dict[int, dict[str, Any]]:
     cur = con.execute(
         "SELECT m.device_id, m.last_meter_at, coalesce(m.last_meter_at, d.first_seen) AS since "
-        "FROM missed_reads m JOIN device_registry d USING (device_id) WHERE list_contains(?, m.device_id)",
-        [device_ids],
+        "FROM missed_reads m JOIN device_registry d USING (device_id)"
     )
     return {int(d): {"last_meter_at": last, "since": since} for d, last, since in cur.fetchall()}
