@@ -7,7 +7,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-printwatch
 RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
-APT_PACKAGES := snmpd snmp
+APT_PACKAGES := snmpd snmp fping nftables
 BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -31,9 +31,11 @@ $(STAMP): $(BIN)/python pyproject.toml $(RUST_SOURCES)
 	$(BIN)/pip install --quiet --editable '.[test]'
 	touch $@
 
-# net-snmp's agent and command-line tools are the real peers of tests/real/.
+# net-snmp's agent and command-line tools are the real peers of tests/real/; fping is the
+# discovery bench's ICMP peer; nftables drops ICMP in the discovery tests' network namespace.
 system-deps:
-	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null; then \
+	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null \
+		|| ! command -v fping >/dev/null || ! command -v nft >/dev/null; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
@@ -83,7 +85,7 @@ fuzz:
 
 # The SNMPv3 path (v3 decoder, USM authentication and decryption, the simulator's v3 side).
 fuzz-v3:
-	mkdir -p rust/fuzz/corpus/decode_v3
+	cargo test --quiet --test v3_malformed -- --ignored write_fuzz_seeds
 	RUSTC_BOOTSTRAP=1 cargo fuzz run --fuzz-dir rust/fuzz decode_v3 rust/fuzz/corpus/decode_v3 -- -max_total_time=$${FUZZ_SECONDS:-600}
 
 clean:

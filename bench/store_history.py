@@ -9,9 +9,10 @@ toner, meters total and black), 40% colour (four toners, meters total, black and
 
 The rows are those the store keeps, laid out as the store lays them out after its daily upkeep
 (:meth:`printwatch.store.Store.maintain`): supply levels at every whole-percent change, state
-change and replacement; meter reads once an hour (``meter_interval_s`` = 3600); closed days in
-``supply_levels`` / ``meter_reads`` sorted by series and time, the current day in the
-``*_recent`` tables in arrival order; status changes at each offline hour; the latest-state
+change and replacement; meter reads once an hour (``meter_interval_s`` = 3600); closed months
+in ``supply_levels`` / ``meter_reads`` and this month's closed days in the ``*_days`` tables,
+sorted by series and time; the current day in the ``*_recent`` tables in arrival order; closed
+days' pages rolled up (``pages_daily``); status changes at each offline hour; the latest-state
 tables, the registry and the replacement events. :func:`cycle_docs` then gives the next cycles'
 poll documents, continuing the same model, for the ingestion benchmark.
 """
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import duckdb
+from printwatch.store.store import roll_up_pages
 
 START = datetime(2025, 12, 1)
 MACROS = """
@@ -232,6 +234,10 @@ def generate(con: duckdb.DuckDBPyConnection, printers: int, days: int) -> dict[s
         FROM device_registry;
         """
     )
+    # The daily upkeep has rolled up every closed day's pages.
+    con.execute("BEGIN TRANSACTION")
+    roll_up_pages(con, last_day)
+    con.execute("COMMIT")
     con.execute("CHECKPOINT")
     counts = {}
     tables = [
@@ -241,7 +247,14 @@ def generate(con: duckdb.DuckDBPyConnection, printers: int, days: int) -> dict[s
         "meter_reads",
         "meter_reads_days",
     ]
-    tables += ["meter_reads_recent", "status_changes", "supply_events", "supplies", "meter_sources"]
+    tables += [
+        "meter_reads_recent",
+        "status_changes",
+        "supply_events",
+        "supplies",
+        "meter_sources",
+        "pages_daily",
+    ]
     for table in tables:
         row = con.execute(f"SELECT count(*) FROM {table}").fetchone()
         counts[table] = int(row[0]) if row else 0

@@ -31,6 +31,7 @@ PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
 CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 INSERT INTO settings VALUES ('poll_interval_s', '300'), ('max_pages_per_minute', '300');
+-- pages_rolled_until: set from the DuckDB store when it is copied
 CREATE TABLE device_registry (
     device_id INTEGER PRIMARY KEY, identity TEXT, identity_kind TEXT, serial TEXT, mac TEXT, vendor TEXT,
     model TEXT, sys_name TEXT, address TEXT, site TEXT, first_seen EPOCH, last_seen EPOCH, gone_at EPOCH,
@@ -76,25 +77,34 @@ CREATE VIEW supply_history AS
 CREATE VIEW meter_history AS
     SELECT m.device_id, m.meter, r.time, r.value, m.oid, coalesce(r.raw, r.value) AS raw, m.rule
     FROM meter_sources m JOIN meter_reads r USING (source_id);
-CREATE VIEW pages_steps AS
+CREATE TABLE pages_daily (device_id INTEGER, day TEXT, pages INTEGER, discarded_steps INTEGER,
+    PRIMARY KEY (device_id, day)) WITHOUT ROWID;
+CREATE TABLE pages_frontier (device_id INTEGER, meter TEXT, time EPOCH, value INTEGER,
+    PRIMARY KEY (device_id, meter)) WITHOUT ROWID;
+CREATE VIEW pages_sources AS
+    SELECT s.source_id, s.device_id, s.meter FROM meter_sources s
+    WHERE s.meter = 'total' OR (s.meter IN ('black', 'color') AND NOT EXISTS (
+        SELECT 1 FROM meter_sources t WHERE t.device_id = s.device_id AND t.meter = 'total'));
+CREATE VIEW pages_steps_live AS
     WITH chosen AS (
-        SELECT h.device_id, h.meter, h.time, h.value FROM meter_history h
-        WHERE h.meter = 'total' OR (h.meter IN ('black', 'color') AND NOT EXISTS (
-            SELECT 1 FROM meter_sources s WHERE s.device_id = h.device_id AND s.meter = 'total'))
+        SELECT p.device_id, p.meter, r.time, r.value FROM meter_reads r JOIN pages_sources p USING (source_id)
+        WHERE r.time >= (SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'pages_rolled_until')
+        UNION ALL SELECT device_id, meter, time, value FROM pages_frontier
     ), steps AS (
         SELECT device_id, meter, time, value - lag(value) OVER w AS delta,
                (time - lag(time) OVER w) / 60.0 AS minutes
         FROM chosen WINDOW w AS (PARTITION BY device_id, meter ORDER BY time)
     )
     SELECT device_id, meter, time, delta, minutes,
-           delta >= 0 AND delta <= (SELECT CAST(value AS REAL) FROM settings WHERE key =
-               'max_pages_per_minute')
-                                    * max(minutes, 1) AS valid
+           delta >= 0 AND delta <= (SELECT CAST(value AS REAL) FROM settings
+                                    WHERE key = 'max_pages_per_minute') * max(minutes, 1) AS valid
     FROM steps WHERE delta IS NOT NULL;
 CREATE VIEW pages_per_day AS
+    SELECT device_id, day, pages, discarded_steps FROM pages_daily
+    UNION ALL
     SELECT device_id, date(time, 'unixepoch') AS day, sum(CASE WHEN valid THEN delta ELSE 0 END) AS pages,
            sum(NOT valid) AS discarded_steps
-    FROM pages_steps GROUP BY device_id, day;
+    FROM pages_steps_live GROUP BY device_id, day;
 CREATE VIEW supply_forecast AS
     WITH fit AS (
         SELECT l.*, s.device_id, s.supply_index, s.description, s.type, s.color,
@@ -145,6 +155,8 @@ COPY = {
     "meter_latest": "device_id, meter, source_id, epoch(time)::BIGINT, value, raw, epoch(kept_time)::BIGINT",
     "meter_events": "device_id, meter, epoch(time)::BIGINT, kind, value_before, value_after, "
     "epoch(time_before)::BIGINT",
+    "pages_daily": "device_id, day::VARCHAR, pages, discarded_steps",
+    "pages_frontier": "device_id, meter, epoch(time)::BIGINT, value",
 }
 ORDER = {
     "supply_levels": "supply_id, time",
@@ -159,6 +171,8 @@ def load(duck: duckdb.DuckDBPyConnection, path: Path, batch_rows: int = 200_000)
     started = _time.perf_counter()
     con = sqlite3.connect(path)
     con.executescript(SCHEMA)
+    # The load is not measured: no journal while copying (WAL again for the measured ingestion).
+    con.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -1000000;")
     for table, columns in COPY.items():
         source = f"{table}_all" if table in TIERED else table
         order = f" ORDER BY {ORDER[table]}" if table in ORDER else ""
@@ -167,7 +181,13 @@ def load(duck: duckdb.DuckDBPyConnection, path: Path, batch_rows: int = 200_000)
         while rows := cur.fetchmany(batch_rows):
             con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
         con.commit()
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    until = duck.execute(
+        "SELECT epoch(value::TIMESTAMP_S)::BIGINT FROM settings WHERE key = 'pages_rolled_until'"
+    )
+    rolled = until.fetchone()
+    con.execute("INSERT INTO settings VALUES ('pages_rolled_until', ?)", [str(rolled[0] if rolled else 0)])
+    con.commit()
+    con.executescript("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
     con.close()
     return _time.perf_counter() - started
 

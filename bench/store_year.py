@@ -17,6 +17,7 @@ import argparse
 import calendar
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -35,6 +36,9 @@ except ImportError:  # run as a script: put the project root on sys.path
 
 from printwatch.store import Store
 
+COUNTED = ["supply_levels", "supply_levels_days", "supply_levels_recent", "meter_reads", "meter_reads_days",
+           "meter_reads_recent", "status_changes", "supply_events", "supplies", "meter_sources",
+           "pages_daily"]  # fmt: skip
 BUDGETS = {"size_bytes": 2e9, "ingest_s": 2.0, "forecast_s": 1.0, "device_page_s": 0.1}
 
 # The queries of one device's page: the device, its forecasts, 30 days of supply levels and
@@ -90,18 +94,27 @@ def timed(fn: Any, repeats: int) -> tuple[float, Any]:
 
 
 def run(printers: int, days: int, workdir: Path, cycles: int = 3, devices: int = 10, sqlite: bool = True,
-        log: Any = print) -> dict[str, Any]:  # fmt: skip
+        log: Any = print, history: Path | None = None) -> dict[str, Any]:  # fmt: skip
     """Generate, load and measure; returns the figures (see the module's docstring)."""
     duck_path, lite_path = workdir / "history.duckdb", workdir / "history.sqlite"
-    Store(duck_path).close()
     started = time.perf_counter()
-    con = duckdb.connect(str(duck_path))
-    counts = store_history.generate(con, printers, days)
-    con.close()
+    if history is not None:  # a history generated before, for these printers and days
+        shutil.copyfile(history, duck_path)
+        con = duckdb.connect(str(duck_path), read_only=True)
+        counts = {t: int(con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in COUNTED}  # type: ignore[index]
+        con.close()
+    else:
+        Store(duck_path).close()
+        con = duckdb.connect(str(duck_path))
+        counts = store_history.generate(con, printers, days)
+        con.close()
     out: dict[str, Any] = {"printers": printers, "days": days, "rows": counts,
                            "generate_s": round(time.perf_counter() - started, 1)}  # fmt: skip
+    if history is not None:
+        out["history"] = str(history)
+        del out["generate_s"]
     out["duckdb"] = {"size_bytes": file_bytes(duck_path)}
-    log(f"generated {days} days for {printers} printers in {out['generate_s']} s: {counts}")
+    log(f"history of {days} days for {printers} printers ({out.get('generate_s', 'copied')} s): {counts}")
     if sqlite:
         con = duckdb.connect(str(duck_path), read_only=True)
         out["sqlite_load_s"] = round(store_sqlite.load(con, lite_path), 1)
@@ -174,9 +187,14 @@ def main() -> int:
     parser.add_argument("--no-sqlite", dest="sqlite", action="store_false")
     parser.add_argument("--workdir", type=Path, default=None, help="where the files go (default: a temp dir)")
     parser.add_argument("--results", type=Path, default=None, help="write the figures here as JSON")
+    parser.add_argument("--history", type=Path, default=None,
+                        help="a DuckDB history generated before for the same --printers/--days "
+                        "(copied, then measured), instead of generating one")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.workdir, prefix="store-bench-") as tmp:
-        out = run(args.printers, args.days, Path(tmp), args.cycles, args.devices, args.sqlite)
+        out = run(
+            args.printers, args.days, Path(tmp), args.cycles, args.devices, args.sqlite, history=args.history
+        )
     print(report(out))
     if args.results:
         args.results.write_text(json.dumps(out, indent=1) + "\n")

@@ -4,8 +4,9 @@ refused (and how the message names it), and that neither passwords nor keys ever
 from __future__ import annotations
 
 import pytest
+from printwatch.config import SnmpV3Profile
 from printwatch.engine import Plan, Target, V3Credentials
-from printwatch.v3 import credentials_from_profile
+from printwatch.v3 import credentials_from_config, credentials_from_profile
 
 
 def test_levels_and_protocol_names() -> None:
@@ -74,3 +75,17 @@ def test_profiles_name_the_key_and_the_place() -> None:
         with pytest.raises(ValueError, match=message) as info:
             credentials_from_profile(bad, where="profile 'site-a'")
         assert str(info.value).startswith("profile 'site-a': ")
+
+
+def test_config_profiles_become_credentials() -> None:
+    profile = SnmpV3Profile("pw", "SHA-256", "auth-secret", "AES", "priv-secret", context="Jetdirect")
+    c = credentials_from_config(profile, where="snmp.v3[0]")
+    assert (c.user, c.level, c.auth_proto, c.priv_proto, c.context) == (
+        "pw",
+        "authPriv",
+        "SHA-256",
+        "AES",
+        "Jetdirect",
+    )
+    with pytest.raises(ValueError, match=r"^snmp.v3\[1\]: .*'auth_proto' needs 'auth_pass'"):
+        credentials_from_config(SnmpV3Profile("pw", "SHA"), where="snmp.v3[1]")

@@ -13,6 +13,7 @@ __all__ = [
     "DecodeError",
     "EncodeError",
     "Engine",
+    "IcmpSweep",
     "Message",
     "Pdu",
     "Plan",
@@ -25,6 +26,8 @@ __all__ = [
     "__version__",
     "decode",
     "encode",
+    "expand_networks",
+    "icmp_kinds",
 ]
 
 _ValueType = Literal[
@@ -200,7 +203,8 @@ class Plan:
 
 @final
 class Target:
-    """One agent to poll: an IPv4 address, a port, a plan, a community and a version."""
+    """One agent to poll: an IPv4 address, a port, a plan, a community and a version; or, with
+    ``v3``, an SNMPv3 user (``version`` then ``"3"`` or ``"auto"``, which both mean SNMPv3)."""
 
     def __new__(
         cls,
@@ -314,7 +318,12 @@ class TargetResult:
     @property
     def walks(self) -> dict[str, tuple[VarBind, ...]]: ...
     @property
-    def failures(self) -> list[_Failure]: ...
+    def failures(self) -> list[_Failure]:
+        """``(operation, oid, kind, detail)``; ``kind`` is ``timeout``, ``malformed``, ``tooBig``,
+        ``noSuchName``, ``loop``, ``rowCap``, ``badResponse``, ``sendError``, ``cancelled``, an
+        RFC 3416 error-status name, or what an SNMPv3 agent reported: ``unknownUserName``,
+        ``unknownEngineID``, ``wrongDigest``, ``decryptionError``, ``unsupportedSecLevel``,
+        ``notInTimeWindow``, ``unknownContext``, ``report``."""
 
 _Path = str | os.PathLike[str]
 
@@ -348,8 +357,9 @@ class _PrinterInfo(TypedDict):
 
 @final
 class Simulator:
-    """A simulated printer fleet served over UDP on consecutive loopback addresses, on a Rust
-    thread. Printer ``i`` is ``base + i`` and answers from recording ``i % len(recordings)``.
+    """A simulated printer fleet served over UDP on loopback addresses, on a Rust thread.
+    Printer ``i`` is ``base + i * stride`` (``stride`` 1: consecutive addresses; more scatters
+    the fleet among silent addresses) and answers from recording ``i % len(recordings)``.
 
     ``dynamics``: ``None``/``False`` (static), ``True`` (default rules) or a mapping of rule names
     (``pages_per_hour_min``, ``offline_rate``, ``jam_rate``... see the README) to numbers.
@@ -372,6 +382,7 @@ class Simulator:
         dynamics: bool | Mapping[str, float] | None = None,
         seed: int = 0,
         time_scale: float = 1.0,
+        stride: int = 1,
         v3: V3Credentials | None = None,
     ) -> Simulator: ...
     def start(self) -> None:
@@ -387,6 +398,9 @@ class Simulator:
     @property
     def time_s(self) -> float:
         """Simulated seconds since the simulator was made."""
+    @property
+    def stride(self) -> int:
+        """Printer ``i`` is at ``first + i * stride``."""
     @property
     def identity(self) -> bool:
         """True if every printer has its own serial number, MAC address and sysName."""
@@ -418,3 +432,69 @@ class Simulator:
         tb: TracebackType | None,
         /,
     ) -> bool: ...
+
+# --- subnet sweeps (rust/src/sweep, rust/src/py/sweep.rs) ---
+
+def expand_networks(
+    networks: Sequence[str], exclude: Sequence[str] = ..., *, max_addresses: int = ...
+) -> list[str]:
+    """Every host address of ``networks`` (CIDR ``a.b.c.d/n`` or single addresses) that no
+    network of ``exclude`` contains, ascending, each once; network and broadcast addresses are
+    left out (as ``fping -g`` does).
+
+    Error handling: ValueError naming a spec that does not parse, or the networks when they hold
+    more than ``max_addresses`` (default 1,048,576: a /12)."""
+
+def icmp_kinds() -> list[str]:
+    """The ICMP sockets this process may open, preferred first: ``"raw"`` (CAP_NET_RAW) and
+    ``"datagram"`` (the group within net.ipv4.ping_group_range)."""
+
+class _SweepStats(TypedDict):
+    targets: int
+    probed: int
+    finished: int
+    alive: int
+    packets_sent: int
+    bytes_sent: int
+    packets_received: int
+    bytes_received: int
+    replies: int
+    other: int
+    malformed: int
+    timeouts: int
+    retries: int
+    send_errors: int
+    limited: bool
+    cancelled: bool
+
+@final
+class IcmpSweep:
+    """A running ICMP echo sweep on a Rust thread: take hosts found with ``wait``, stop it with
+    ``cancel``. One echo request (16 bytes of ICMP) per address and try, paced at ``max_pps``.
+
+    Error handling: the constructor raises ValueError (bad address or setting), PermissionError
+    (the system does not allow this ``kind`` of ICMP socket) or OSError."""
+
+    def __new__(
+        cls,
+        addresses: Sequence[str],
+        *,
+        kind: str = "raw",
+        timeout_s: float = 1.0,
+        retries: int = 0,
+        max_pps: int = 1000,
+        limit_s: float | None = None,
+    ) -> IcmpSweep: ...
+    def wait(self, timeout_s: float = 1.0) -> list[tuple[int, str, float]]:
+        """Wait up to ``timeout_s`` (GIL released) for hosts that answered; ``(index, address,
+        rtt_ms)`` each. Raises OSError once everything is taken, if the socket failed."""
+    def cancel(self) -> None:
+        """Stop sending within 20 ms; what was found stays to be taken."""
+    @property
+    def done(self) -> bool:
+        """Whether the sweep is over (hosts found may still be waiting to be taken)."""
+    @property
+    def kind(self) -> str:
+        """``"raw"`` or ``"datagram"``."""
+    def statistics(self) -> _SweepStats:
+        """The sweep's counters (ICMP bytes; the IP header adds 20 per packet)."""

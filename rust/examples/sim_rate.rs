@@ -70,8 +70,13 @@ fn request() -> Vec<u8> {
 
 /// One run: S seconds of load; returns answers per second (the server's count).
 fn run(fleet: &Arc<Fleet>, printers: u32, seconds: f64, req: &[u8]) -> f64 {
-    let config =
-        ServerConfig { base: BASE, count: printers, port: 0, duration: Some(Duration::from_secs(120)) };
+    let config = ServerConfig {
+        base: BASE,
+        count: printers,
+        stride: 1,
+        port: 0,
+        duration: Some(Duration::from_secs(120)),
+    };
     let server = Server::bind(config).expect("bind");
     let port = server.port().unwrap();
     let stop = Arc::new(AtomicBool::new(false));

@@ -6,6 +6,7 @@
 //!   zero-copy from a datagram and encoded into a reusable buffer.
 //! * [`sim`] — the simulated printer agent (sans-I/O): `.snmprec` recordings answered as an
 //!   SNMP agent would; the fleet simulator's UDP side builds on it.
+//! * [`sweep`] — subnet sweeps (ICMP echo, raw or datagram sockets) over CIDR networks.
 //! * `py` — the PyO3 bindings (`printwatch._core`), compiled only with the `python` feature.
 
 pub mod ber;
@@ -13,6 +14,8 @@ pub mod ber;
 pub mod engine;
 pub mod sim;
 pub mod snmp;
+#[cfg(target_os = "linux")]
+pub mod sweep;
 #[cfg(target_os = "linux")]
 pub mod udp;
 

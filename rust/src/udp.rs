@@ -321,3 +321,63 @@ pub fn wait_readable(fd: RawFd, timeout: std::time::Duration) -> io::Result<bool
     }
     Ok(n > 0)
 }
+
+/// How an ICMP socket is opened (see [`open_icmp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IcmpKind {
+    /// `SOCK_RAW`: needs `CAP_NET_RAW`; receives every ICMP packet of the host, IP header first.
+    Raw,
+    /// `SOCK_DGRAM` ("ping socket"): allowed when the process's group is within
+    /// `net.ipv4.ping_group_range`; the kernel sets the echo identifier and delivers only the
+    /// replies to this socket, without the IP header.
+    Datagram,
+}
+
+/// Opens a non-blocking ICMP socket of `kind`. `PermissionDenied` (`EPERM`/`EACCES`) means the
+/// system does not allow it to this process.
+pub fn open_icmp(kind: IcmpKind) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let ty = match kind {
+        IcmpKind::Raw => libc::SOCK_RAW,
+        IcmpKind::Datagram => libc::SOCK_DGRAM,
+    };
+    // SAFETY: plain system call with constant arguments; the result is checked below.
+    let fd = unsafe {
+        libc::socket(libc::AF_INET, ty | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, libc::IPPROTO_ICMP)
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a socket just opened by this process and owned by nothing else.
+    let owned = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    if kind == IcmpKind::Raw {
+        // A raw ICMP socket gets a copy of every ICMP packet of the host (on loopback, our own
+        // echo requests too): let the kernel pass echo replies only. Best effort; the sweep
+        // checks every packet anyway.
+        let _ = only_echo_replies(fd);
+    }
+    Ok(owned)
+}
+
+/// `ICMP_FILTER` (linux/icmp.h), an option of `SOL_RAW`: a bit mask of the ICMP types dropped.
+const ICMP_FILTER: libc::c_int = 1;
+
+fn only_echo_replies(fd: RawFd) -> io::Result<()> {
+    let mask: u32 = !1; // every type but 0, echo reply
+                        // SAFETY: `fd` is an open raw ICMP socket; the option value points to a live `u32` (the
+                        // kernel's `struct icmp_filter`) whose size is passed alongside.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_RAW,
+            ICMP_FILTER,
+            ptr::from_ref(&mask).cast(),
+            mem::size_of::<u32>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}

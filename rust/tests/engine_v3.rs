@@ -46,7 +46,7 @@ impl Drop for Fleetd {
 }
 
 fn serve(base: Ipv4Addr, count: u32, fleet: Fleet) -> Fleetd {
-    let config = ServerConfig { base, count, port: 0, duration: Some(Duration::from_secs(60)) };
+    let config = ServerConfig { base, count, stride: 1, port: 0, duration: Some(Duration::from_secs(60)) };
     let server = Server::bind(config).expect("bind the fleet server");
     let port = server.port().unwrap();
     let stop = Arc::new(AtomicBool::new(false));

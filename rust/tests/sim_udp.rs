@@ -69,6 +69,7 @@ fn start(fleet: Fleet) -> Running {
     let config = ServerConfig {
         base: BASE,
         count: COUNT,
+        stride: 1,
         port: 0,
         // A safety net: the server stops by itself even if a failing test never sets `stop`.
         duration: Some(Duration::from_secs(30)),
@@ -181,7 +182,8 @@ fn fleet_answers_from_each_printer_address() {
 fn duration_stops_the_server_by_itself() {
     let recs = recordings(1);
     let fleet = Fleet::new(recs.into_iter().map(Agent::new));
-    let config = ServerConfig { base: BASE, count: 1, port: 0, duration: Some(Duration::from_millis(100)) };
+    let config =
+        ServerConfig { base: BASE, count: 1, stride: 1, port: 0, duration: Some(Duration::from_millis(100)) };
     let started = Instant::now();
     let stats = printwatch_core::sim::server::serve(&fleet, &config, &AtomicBool::new(false)).unwrap();
     let took = started.elapsed();
@@ -194,15 +196,21 @@ fn non_loopback_or_empty_fleets_are_refused() {
     let stop = AtomicBool::new(true);
     let fleet = Fleet::new(recordings(1).into_iter().map(Agent::new));
     let bad = [
-        ServerConfig { base: Ipv4Addr::new(10, 0, 0, 1), count: 1, port: 0, duration: None },
-        ServerConfig { base: Ipv4Addr::new(127, 255, 255, 250), count: 10, port: 0, duration: None },
-        ServerConfig { base: BASE, count: 0, port: 0, duration: None },
+        ServerConfig { base: Ipv4Addr::new(10, 0, 0, 1), count: 1, stride: 1, port: 0, duration: None },
+        ServerConfig {
+            base: Ipv4Addr::new(127, 255, 255, 250),
+            count: 10,
+            stride: 1,
+            port: 0,
+            duration: None,
+        },
+        ServerConfig { base: BASE, count: 0, stride: 1, port: 0, duration: None },
     ];
     for config in bad {
         let err = printwatch_core::sim::server::serve(&fleet, &config, &stop).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{config:?}");
     }
-    let config = ServerConfig { base: BASE, count: 1, port: 0, duration: None };
+    let config = ServerConfig { base: BASE, count: 1, stride: 1, port: 0, duration: None };
     let err = printwatch_core::sim::server::serve(&Fleet::default(), &config, &stop).unwrap_err();
     assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
     assert_eq!(config.index_of(BASE), Some(0));

@@ -117,6 +117,35 @@ fn every_truncation_and_byte_change_is_handled() {
     }
 }
 
+/// Writes valid v3 messages (each user, request and response, and a discovery probe) as seeds
+/// for the `decode_v3` fuzz target: `cargo test --test v3_malformed -- --ignored`
+/// (`make fuzz-v3` does it). The fuzz target's user is `users()[2]` (SHA-1 + DES).
+#[test]
+#[ignore = "writes the fuzz corpus seeds; run by make fuzz-v3"]
+fn write_fuzz_seeds() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rust/fuzz/corpus/decode_v3");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (i, creds) in users().iter().enumerate() {
+        for (kind, pdu_type) in
+            [("get", PduType::Get), ("response", PduType::Response), ("report", PduType::Report)]
+        {
+            std::fs::write(dir.join(format!("seed-{i}-{kind}.bin")), message(creds, pdu_type)).unwrap();
+        }
+    }
+    let mut state = V3State::new(Arc::clone(&users()[2]), None, 0);
+    let oid = OidBuf::parse("1.3.6.1.2.1.1.5.0").unwrap();
+    let pdu = StandardPdu {
+        pdu_type: PduType::Get,
+        request_id: 7,
+        error_status: 0,
+        error_index: 0,
+        varbinds: vec![VarBind { oid: oid.as_oid(), value: Value::Null }],
+    };
+    let mut probe = Vec::new();
+    assert!(state.encode(pdu, &mut probe, Instant::now()).unwrap());
+    std::fs::write(dir.join("seed-discovery.bin"), probe).unwrap();
+}
+
 proptest! {
     #[test]
     fn random_bytes_never_panic(data in proptest::collection::vec(any::<u8>(), 0..300)) {

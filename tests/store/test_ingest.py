@@ -79,8 +79,17 @@ def test_meters_that_go_backwards_are_events_and_no_negative_or_huge_day(tmp_pat
             store.ingest([doc("10.0.0.1", t, total=total)])
         events = rows(store, "SELECT kind, value_before, value_after FROM meter_events ORDER BY time")
         days = rows(store, "SELECT day, pages, discarded_steps FROM pages_per_day ORDER BY day")
+        # The daily upkeep rolls closed days up: the same days, then and after more reads.
+        moved = store.maintain(T0 + 2 * day + timedelta(hours=1, minutes=30))
+        assert moved["pages_daily"] == 2
+        assert rows(store, "SELECT day, pages, discarded_steps FROM pages_per_day ORDER BY day") == days
+        store.ingest([doc("10.0.0.1", T0 + 2 * day + timedelta(hours=2), total=9_000_350)])
+        store.maintain(T0 + 3 * day + timedelta(minutes=30))
+        after = rows(store, "SELECT day, pages, discarded_steps FROM pages_per_day ORDER BY day")
+        assert rows(store, "SELECT count(*) FROM pages_daily") == [(3,)]
     assert events == [("backwards", 11_000, 40), ("jump", 240, 9_000_000)]
     assert [(d.day, p, x) for d, p, x in days] == [(1, 500, 0), (2, 500 + 200, 1), (3, 300, 1)]
+    assert after == [*days[:2], (days[2][0], 350, 1)]
 
 
 def test_supply_forecast_fits_since_the_last_replacement(tmp_path: Path) -> None:

@@ -15,7 +15,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="printwatch",
         description="SNMP polling appliance for printer fleets.",
-        epilog="Commands still to come (see the README): discover.",
     )
     parser.add_argument("--version", action="version", version=f"printwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -49,9 +48,76 @@ def build_parser() -> argparse.ArgumentParser:
         help="also record what was read in this history store (exit status 3 if that fails)",
     )
     add_simulate(commands)
+    add_discover(commands)
     add_appliance_commands(commands)
     add_store_commands(commands)
     return parser
+
+
+def add_discover(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    discover = commands.add_parser(
+        "discover",
+        help="sweep networks and identify the printers on them",
+        description="Sweep each NETWORK (CIDR a.b.c.d/n, or one address) with ICMP echo where this "
+        "process may (raw socket with CAP_NET_RAW, or a datagram socket where ping_group_range "
+        "allows), else with one SNMP GET per address; identify every SNMP agent and print the "
+        "printers. A progress bar goes to stderr on a terminal; a summary line with counts and "
+        "bytes sent ends the run. Ctrl-C stops at once and prints what was found. Exit status 0 if "
+        "a printer was found, 1 if none, 2 for bad input, 130 after Ctrl-C.",
+    )
+    discover.add_argument("networks", nargs="+", metavar="NETWORK", help="a.b.c.d/n or a.b.c.d")
+    discover.add_argument("--json", action="store_true", help="one JSON object per printer and line")
+    discover.add_argument(
+        "--rate", type=int, default=1000, metavar="PPS", help="packets per second at most (default 1000)"
+    )
+    discover.add_argument(
+        "--timeout",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds to wait for each answer (default 1.0)",
+    )
+    discover.add_argument(
+        "--limit", type=float, default=None, metavar="S", help="stop after S seconds, keeping what was found"
+    )
+    discover.add_argument(
+        "--community",
+        action="append",
+        metavar="C",
+        help="SNMP community, tried in the order given (repeatable; default public)",
+    )
+    discover.add_argument(
+        "--mode",
+        choices=["auto", "icmp", "snmp"],
+        default="auto",
+        help="icmp: echo sweep, then SNMP to the hosts that answered; snmp: one SNMP GET per "
+        "address (networks that drop ICMP); auto: icmp where allowed, and snmp for a network where "
+        "no address answered an echo (default auto)",
+    )
+    discover.add_argument(
+        "--retries", type=int, default=0, help="probes sent again to a silent address (default 0)"
+    )
+    discover.add_argument("--port", type=int, default=161, help="SNMP port (default 161)")
+    discover.add_argument(
+        "--snmp-version",
+        choices=["1", "2c", "3", "auto"],
+        default="auto",
+        help="SNMP version of the probes; auto sends v2c and, on a retry, v1, or SNMPv3 when "
+        "--v3-user is given (default auto)",
+    )
+    discover.add_argument(
+        "--exclude", action="append", default=[], metavar="NETWORK", help="never probe these (repeatable)"
+    )
+    discover.add_argument("--all", action="store_true", help="also print SNMP agents that are not printers")
+    discover.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="leave out the store's exclusions and file the printers found in its device registry "
+        "(exit status 3 if that fails)",
+    )
+    add_v3_options(discover, "SNMPv3 user name: probe and identify over SNMPv3 (communities unused)")
 
 
 def add_appliance_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -221,6 +287,33 @@ def main(argv: list[str] | None = None) -> int:
             dynamics=args.dynamics,
             time_scale=args.time_scale,
             v3=v3,
+        )
+    if args.command == "discover":
+        from printwatch.cli.discover import run_discover
+        from printwatch.discovery import Options
+
+        try:
+            v3 = v3_credentials(args)
+        except ValueError as err:
+            parser.error(str(err))
+        discovery_options = Options(
+            v3=v3,
+            communities=args.community or ["public"],
+            port=args.port,
+            mode=args.mode,
+            max_pps=args.rate,
+            timeout_s=args.timeout,
+            retries=args.retries,
+            limit_s=args.limit,
+            exclude=args.exclude,
+            version="3" if v3 is not None else args.snmp_version,
+        )
+        try:
+            discovery_options.check()
+        except ValueError as err:
+            parser.error(str(err))
+        return run_discover(
+            args.networks, discovery_options, as_json=args.json, include_agents=args.all, store=args.store
         )
     if args.command in ("run", "demo", "assist", "secret"):
         return run_appliance_command(parser, args)

@@ -43,6 +43,7 @@ from printwatch.config.model import (
 )
 from printwatch.config.secrets import SECRET_PREFIX, SecretError, SecretStore
 from printwatch.config.targets import expand_devices
+from printwatch.config.v3 import credentials_of
 from printwatch.mib.oids import SUPPLY_TYPES
 
 T = TypeVar("T")
@@ -203,21 +204,24 @@ def _read_snmp(r: _Reader) -> SnmpConfig:
     v3 = r.get(("snmp", "v3"), list, [])
     for i in range(len(v3)):
         p: KeyPath = ("snmp", "v3", i)
-        keys = {"user", "auth_protocol", "auth_password", "priv_protocol", "priv_password", "context"}
+        keys = {"user", "auth_proto", "auth_pass", "priv_proto", "priv_pass", "context"}
         r.table(p, keys)
         user = r.get((*p, "user"), str, "")
         if not user:
             r.problem(p, "needs a user")
-        profiles.append(
-            SnmpV3Profile(
-                user=user,
-                auth_protocol=r.get((*p, "auth_protocol"), str, "") or None,
-                auth_password=r.get((*p, "auth_password"), str, "") or None,
-                priv_protocol=r.get((*p, "priv_protocol"), str, "") or None,
-                priv_password=r.get((*p, "priv_password"), str, "") or None,
-                context=r.get((*p, "context"), str, ""),
-            )
+        profile = SnmpV3Profile(
+            user=user,
+            auth_protocol=r.get((*p, "auth_proto"), str, "") or None,
+            auth_password=r.get((*p, "auth_pass"), str, "") or None,
+            priv_protocol=r.get((*p, "priv_proto"), str, "") or None,
+            priv_password=r.get((*p, "priv_pass"), str, "") or None,
+            context=r.get((*p, "context"), str, ""),
         )
+        try:
+            credentials_of(profile)
+        except ValueError as err:
+            r.problem(p, str(err))
+        profiles.append(profile)
     return SnmpConfig(
         communities=_strings(r, ("snmp", "communities"), d.communities, min_len=1),
         timeout_s=float(r.get(("snmp", "timeout_s"), (int, float), d.timeout_s, _between(0.05, 30, " s"))),

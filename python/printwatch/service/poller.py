@@ -6,10 +6,10 @@ semantics (:mod:`printwatch.poller.plans`): a status poll asks the base plan (sy
 identity, the Printer-MIB tables); a meter read (and an assist's full poll) adds the GETs of the
 printer's vendor meter map, in the same step once the vendor is known from an earlier poll, in a
 second step the first time. Documents come from :func:`printwatch.mib.interpret`. Names in the configured
-devices are resolved on each cycle (Trio's resolver: no blocking). Communities are tried in the
-configured order: the first cycle asks with the first community, and every target that did not
-answer is asked again with the next one; the community that answered is remembered for the
-target's next cycles.
+devices are resolved on each cycle (Trio's resolver: no blocking). Credentials are tried in the
+configured order, SNMPv3 users (``[[snmp.v3]]``) first, then the communities: the first cycle
+asks with the first, and every target that did not answer is asked again with the next one; the
+credential that answered is remembered for the target's next cycles.
 
 The appliance only needs :class:`Poller`; tests use a pure-Python one on Trio's MockClock.
 
@@ -24,7 +24,7 @@ import datetime as dt
 import ipaddress
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -32,13 +32,16 @@ import trio
 import trio.lowlevel
 
 from printwatch.config.model import SnmpConfig
-from printwatch.engine import Engine, Plan, Target, TargetResult, collect_async
-from printwatch.poller.documents import vendor_from
+from printwatch.config.v3 import v3_credentials
+from printwatch.engine import Engine, Plan, Target, TargetResult, V3Credentials, collect_async
+from printwatch.poller.documents import community_targets, vendor_from
 from printwatch.poller.plans import base_plan, full_plan, vendor_plan
 from printwatch.service.documents import document, unreachable
 from printwatch.service.fairness import give_way
 
 PollKind = Literal["status", "meters", "full"]
+#: Builds the engine's Target for an address, a port and a plan, with one credential.
+Credential = Callable[[str, int, Plan], Target]
 
 #: Documents built between two checkpoints: about 1.5 ms of the loop's time on these machines
 #: (building a document converts its varbinds to Python), so HTTP keeps answering.
@@ -72,6 +75,13 @@ class Poller(Protocol):
     def statistics(self) -> PollerStats: ...
 
 
+def v3_target(v3: V3Credentials) -> Credential:
+    def make(host: str, port: int, plan: Plan) -> Target:
+        return Target(host, port, plan=plan, v3=v3)
+
+    return make
+
+
 def spec_of(device: Device) -> str:
     return f"{device[0]}:{device[1]}"
 
@@ -99,11 +109,13 @@ class EnginePoller:
         local_address: str = "0.0.0.0",
         thresholds: Mapping[str, float] | None = None,
     ) -> None:
-        self.communities = snmp.communities or ("public",)
+        # Credentials in the order they are tried: the SNMPv3 users, then the communities.
+        self.credentials: list[Credential] = [v3_target(v3) for v3 in v3_credentials(snmp)]
+        self.credentials += [community_targets(c, "auto") for c in (snmp.communities or ("public",))]
         self.engine = Engine(timeout_s=snmp.timeout_s, retries=snmp.retries, max_pps=snmp.max_pps)
         self.local_address = local_address
         self.thresholds = thresholds
-        self.community_of: dict[Device, int] = {}
+        self.credential_of: dict[Device, int] = {}
         self.vendor_of: dict[Device, str | None] = {}
         self.stats = PollerStats()
         full_plan(None)  # loads the vendor meter maps now, not in the middle of the first cycle
@@ -112,11 +124,8 @@ class EnginePoller:
         return self.stats
 
     async def _batch(self, work: Sequence[tuple[Device, str, int, Plan]]) -> list[TargetResult]:
-        """One engine batch: ``(device, address, community index, plan)`` each."""
-        targets = [
-            Target(address, device[1], plan=plan, community=self.communities[c])
-            for device, address, c, plan in work
-        ]
+        """One engine batch: ``(device, address, credential index, plan)`` each."""
+        targets = [self.credentials[c](address, device[1], plan) for device, address, c, plan in work]
         self.stats.in_flight += len(targets)
 
         def finished(got: Sequence[TargetResult]) -> None:
@@ -141,10 +150,10 @@ class EnginePoller:
     async def _first_step(
         self, work: list[tuple[int, Device, str]], kind: PollKind
     ) -> dict[int, tuple[TargetResult, bool]]:
-        """The first step, community by community; per index its result and whether it used
-        the full plan."""
+        """The first step, credential by credential (each target not answering is asked again
+        with the next); per index its result and whether it used the full plan."""
         out: dict[int, tuple[TargetResult, bool]] = {}
-        pending = [(i, d, a, self.community_of.get(d, 0)) for i, d, a in work]
+        pending = [(i, d, a, self.credential_of.get(d, 0)) for i, d, a in work]
         while pending:
             plans = [self._first_plan(d, kind) for _, d, _, _ in pending]
             results = await self._batch(
@@ -153,8 +162,8 @@ class EnginePoller:
             retry = []
             for (i, device, address, c), plan, r in zip(pending, plans, results, strict=True):
                 if r.reachable:
-                    self.community_of[device] = c
-                if r.reachable or c + 1 >= len(self.communities) or device in self.community_of:
+                    self.credential_of[device] = c
+                if r.reachable or c + 1 >= len(self.credentials) or device in self.credential_of:
                     out[i] = (r, plan is not base_plan())
                 else:
                     retry.append((i, device, address, c + 1))
@@ -187,7 +196,7 @@ class EnginePoller:
         if kind != "status":
             todo = [(i, d, a) for i, d, a in work if first[i][0].reachable and not first[i][1]]
             results = await self._batch(
-                [(d, a, self.community_of[d], vendor_plan(self.vendor_of[d])) for _, d, a in todo]
+                [(d, a, self.credential_of[d], vendor_plan(self.vendor_of[d])) for _, d, a in todo]
             )
             second = {i: r for (i, _, _), r in zip(todo, results, strict=True)}
         for n, (i, device, _) in enumerate(work):

@@ -52,6 +52,9 @@ class StoreSink:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.last: IngestResult | None = None
+        # One call at a time on the store's connection: a cycle's write, a snapshot, the upkeep
+        # (DuckDB refuses a second call on a busy connection rather than waiting).
+        self._lock = trio.Lock()
 
     def describe(self) -> str:
         return f"DuckDB history in {self.store.path}"
@@ -59,22 +62,26 @@ class StoreSink:
     async def ingest(self, docs: Sequence[dict[str, Any]]) -> None:
         if not docs:
             return
-        result = await self.store.ingest_async(docs)
+        async with self._lock:
+            result = await self.store.ingest_async(docs)
         self.last = result
         for reason in result.refused:
             log.warning("not recorded: %s", reason)
 
     async def publish(self) -> None:
         """The snapshot for readers in other processes."""
-        await trio.to_thread.run_sync(self.store.publish_snapshot)
+        async with self._lock:
+            await trio.to_thread.run_sync(self.store.publish_snapshot)
 
     async def upkeep(self) -> None:
         """The store's daily upkeep (tiers, retention)."""
-        moved = await trio.to_thread.run_sync(self.store.maintain)
+        async with self._lock:
+            moved = await trio.to_thread.run_sync(self.store.maintain)
         log.info("history upkeep: %s", moved)
 
     async def close(self) -> None:
-        await trio.to_thread.run_sync(self.store.close)
+        async with self._lock:
+            await trio.to_thread.run_sync(self.store.close)
 
     def known_addresses(self) -> list[str]:
         return self.store.targets()

@@ -70,6 +70,10 @@ class DocumentError(ValueError):
 
 def parse_time(value: Any, where: str) -> datetime:
     """An ISO 8601 time as a naive UTC datetime to the second (the store keeps UTC)."""
+    if isinstance(value, str):
+        cached = _TIMES.get(value)
+        if cached is not None:
+            return cached
     if isinstance(value, datetime):
         t = value
     elif isinstance(value, str):
@@ -80,7 +84,16 @@ def parse_time(value: Any, where: str) -> datetime:
     else:
         raise DocumentError(f"{where}: time is missing")
     t = t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
-    return t.replace(microsecond=0)
+    t = t.replace(microsecond=0)
+    if isinstance(value, str):
+        if len(_TIMES) > 1024:
+            _TIMES.clear()
+        _TIMES[value] = t
+    return t
+
+
+# A cycle's documents share a handful of time strings: parse each once.
+_TIMES: dict[str, datetime] = {}
 
 
 def _int(value: Any) -> int | None:
@@ -239,9 +252,9 @@ class Ingestor:
             "status_printer": _str(status.get("printer")) if reachable else None,
             "errors": [str(e) for e in errors] if errors is not None and reachable else None,
             "consecutive_misses": 0 if has_meters else int((prev or {}).get("consecutive_misses") or 0) + 1,
-            "trays": json.dumps(doc.get("trays")) if reachable else (prev or {}).get("trays"),
-            "alerts": json.dumps(doc.get("alerts")) if reachable else (prev or {}).get("alerts"),
-            "warnings": json.dumps(doc.get("warnings")) if reachable else None,
+            "trays": _json(doc.get("trays")) if reachable else (prev or {}).get("trays"),
+            "alerts": _json(doc.get("alerts")) if reachable else (prev or {}).get("alerts"),
+            "warnings": _json(doc.get("warnings")) if reachable else None,
         }
         key = ("reachable", "error", "status_device", "status_printer", "errors")
         if prev is None or any(prev.get(k) != state[k] for k in key):
@@ -371,6 +384,10 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "meter_reads_recent": METER_ROW,
     "meter_events": METER_EVENT,
 }
+
+
+def _json(value: Any) -> str:
+    return "[]" if value == [] else json.dumps(value)
 
 
 def _section(doc: dict[str, Any], key: str) -> dict[str, Any]:

@@ -221,6 +221,8 @@ class Registry:
 
     def excluded(self, address: str) -> bool:
         """Whether an address is inside an exclusion (a name that is not an address never is)."""
+        if not self.exclusions:
+            return False
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:

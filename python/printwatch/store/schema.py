@@ -22,6 +22,9 @@ Layout (the on-disk cost is in the README):
   month sorted by series and time one day at a time (``*_days``), closed months sorted by series
   and time (``supply_levels``, ``meter_reads``). Their times are kept to the second
   (``TIMESTAMP_S``: sorted by series, a steady poll interval packs to a few bits a row).
+* ``pages_daily`` (migration 3): pages per device and closed day, rolled up by the daily upkeep
+  from the meter reads; ``pages_frontier`` keeps each counted meter's last read before
+  ``pages_rolled_until`` (a setting), from which the days not rolled up yet are counted live.
 * Alerts (:mod:`printwatch.alerts`): ``alert_log`` keeps each alert with its times,
   ``alert_conditions`` the hysteresis counters of what is being watched, ``alert_outbox`` the
   notifications until they are delivered.
@@ -143,6 +146,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         3,
+        "pages per closed day rolled up by the daily upkeep",
+        """
+        CREATE TABLE pages_daily (
+            device_id INTEGER NOT NULL, day DATE NOT NULL, pages BIGINT NOT NULL,
+            discarded_steps BIGINT NOT NULL
+        );
+        CREATE TABLE pages_frontier (
+            device_id INTEGER NOT NULL, meter VARCHAR NOT NULL, time TIMESTAMP_S NOT NULL,
+            value BIGINT NOT NULL
+        );
+        INSERT INTO settings VALUES ('pages_rolled_until', '1970-01-01 00:00:00');
+        """,
+    ),
+    (
+        4,
         "alerts: their log with times, the hysteresis counters, the notification outbox",
         """
         CREATE TABLE alert_log (

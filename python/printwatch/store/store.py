@@ -282,7 +282,8 @@ class Store:
         Sorted by series, DuckDB packs them to a few bits a value, and a device's rows sit in one
         or two row groups per tier, which its zone maps find. Rows older than
         ``retention_days`` are deleted. One transaction; a failure leaves the store as it was and
-        raises :class:`StoreError`. Returns the rows now in each tier it wrote.
+        raises :class:`StoreError`. Closed days' pages are rolled up into ``pages_daily`` first
+        (:func:`roll_up_pages`). Returns the rows written into each table.
         """
         now = now or utcnow()
         day = datetime(now.year, now.month, now.day)
@@ -293,6 +294,7 @@ class Store:
         con = self.con
         try:
             con.execute("BEGIN TRANSACTION")
+            moved["pages_daily"] = roll_up_pages(con, day)
             for table, key in (("supply_levels", "supply_id"), ("meter_reads", "source_id")):
                 days, recent = f"{table}_days", f"{table}_recent"
                 con.execute(
@@ -313,6 +315,7 @@ class Store:
                     con.execute(f"DELETE FROM {tier} WHERE time < ?", [horizon])
             for table in ("supply_events", "meter_events", "status_changes", "registry_events"):
                 con.execute(f"DELETE FROM {table} WHERE time < ?", [horizon])
+            con.execute("DELETE FROM pages_daily WHERE day < ?", [horizon.date()])
             con.execute("COMMIT")
             con.execute("CHECKPOINT")
         except (duckdb.Error, OSError) as err:
@@ -353,6 +356,40 @@ class Store:
     def reader(self) -> duckdb.DuckDBPyConnection:
         """A cursor for one reading thread of the writer's process (MVCC: never blocks writes)."""
         return self.con.cursor()
+
+
+def roll_up_pages(con: duckdb.DuckDBPyConnection, until: datetime) -> int:
+    """Count the pages of the days before ``until`` into ``pages_daily``, inside the caller's
+    transaction; returns the rows added (0 when those days are rolled up already).
+
+    Each step between two reads counts once: on the day of the later read, rolled up when that
+    read is before ``until``, else live in ``pages_per_day``. ``pages_frontier`` keeps each
+    counted meter's last read before ``until``, from which the live steps start.
+    """
+    row = con.execute("SELECT value::TIMESTAMP_S FROM settings WHERE key = 'pages_rolled_until'").fetchone()
+    if row is not None and row[0] >= until:
+        return 0
+    added = con.execute(
+        "INSERT INTO pages_daily SELECT device_id, day, pages, discarded_steps FROM pages_live_per_day "
+        "WHERE day < ?::DATE ORDER BY day, device_id",
+        [until],
+    ).fetchone()
+    con.execute(
+        """CREATE TEMP TABLE pw_frontier AS
+           SELECT device_id, meter, max(time) AS time, arg_max(value, time) AS value FROM (
+               SELECT p.device_id, p.meter, r.time, r.value
+               FROM meter_reads_all r JOIN pages_sources p USING (source_id)
+               WHERE r.time >= (SELECT value::TIMESTAMP_S FROM settings WHERE key = 'pages_rolled_until')
+                 AND r.time < ?
+               UNION ALL SELECT device_id, meter, time, value FROM pages_frontier
+           ) GROUP BY ALL""",
+        [until],
+    )
+    con.execute("DELETE FROM pages_frontier")
+    con.execute("INSERT INTO pages_frontier SELECT * FROM pw_frontier ORDER BY device_id, meter")
+    con.execute("DROP TABLE pw_frontier")
+    con.execute("UPDATE settings SET value = ? WHERE key = 'pages_rolled_until'", [str(until)])
+    return int(added[0]) if added else 0
 
 
 def _insert(con: duckdb.DuckDBPyConnection, table: str, data: Any) -> None:

@@ -13,16 +13,17 @@ VIEWS: dict[str, str] = {
         FROM device_registry d LEFT JOIN device_state s USING (device_id)
     """,
     "devices": """
-        SELECT device_id, identity, serial, mac, vendor, model, sys_name, address,
-               (SELECT list(a.address ORDER BY a.address) FROM device_addresses a
-                 WHERE a.device_id = v.device_id AND a.released_at IS NULL) AS addresses,
+        SELECT device_id, identity, serial, mac, vendor, model, sys_name, address, a.addresses,
                site, first_seen, greatest(last_seen, coalesce(last_ok_at, last_seen)) AS last_seen,
                CASE WHEN gone_at IS NOT NULL THEN 'gone'
                     WHEN reachable IS NULL THEN 'unknown'
                     WHEN NOT reachable THEN 'offline'
                     ELSE coalesce(status_device, 'unknown') END AS state,
                status_printer, errors, gone_at, gone_reason, manual, last_poll_at, last_meter_at
-        FROM devices_view_state v
+        FROM devices_view_state v LEFT JOIN (
+            SELECT device_id, list(address ORDER BY address) AS addresses FROM device_addresses
+            WHERE released_at IS NULL GROUP BY device_id
+        ) a USING (device_id)
     """,
     "supply_levels_all": """
         SELECT * FROM supply_levels UNION ALL SELECT * FROM supply_levels_days
@@ -44,15 +45,24 @@ VIEWS: dict[str, str] = {
     # Pages come from the 'total' meter, or black + color where a device has no total. A step
     # counts when the meter went forward by no more than max_pages_per_minute per elapsed minute;
     # steps that go backwards (reset, board swap) or jump are left out (see meter_events).
-    "pages_steps": """
-        WITH chosen AS (
-            SELECT h.device_id, h.meter, h.time, h.value
-            FROM meter_history h
-            WHERE h.meter = 'total'
-               OR (h.meter IN ('black', 'color') AND NOT EXISTS (
-                    SELECT 1 FROM meter_sources s WHERE s.device_id = h.device_id AND s.meter = 'total'))
+    # Closed days are rolled up into pages_daily by the daily upkeep; pages_steps_live counts the
+    # rest from the reads since pages_rolled_until, seeded with pages_frontier.
+    "pages_sources": """
+        SELECT s.source_id, s.device_id, s.meter FROM meter_sources s
+        WHERE s.meter = 'total'
+           OR (s.meter IN ('black', 'color') AND NOT EXISTS (
+                SELECT 1 FROM meter_sources t WHERE t.device_id = s.device_id AND t.meter = 'total'))
+    """,
+    "pages_steps_live": """
+        WITH cut AS (SELECT value::TIMESTAMP_S AS t FROM settings WHERE key = 'pages_rolled_until'),
+        chosen AS (
+            SELECT p.device_id, p.meter, r.time, r.value
+            FROM meter_reads_all r JOIN pages_sources p USING (source_id), cut
+            WHERE r.time >= cut.t
+            UNION ALL
+            SELECT device_id, meter, time, value FROM pages_frontier
         ), steps AS (
-            SELECT device_id, meter, time, value,
+            SELECT device_id, meter, time,
                    value - lag(value) OVER w AS delta,
                    epoch(time - lag(time) OVER w) / 60.0 AS minutes
             FROM chosen WINDOW w AS (PARTITION BY device_id, meter ORDER BY time)
@@ -62,11 +72,16 @@ VIEWS: dict[str, str] = {
                                         * greatest(minutes, 1) AS valid
         FROM steps WHERE delta IS NOT NULL
     """,
-    "pages_per_day": """
+    "pages_live_per_day": """
         SELECT device_id, time::DATE AS day,
                sum(CASE WHEN valid THEN delta ELSE 0 END)::BIGINT AS pages,
                count(*) FILTER (WHERE NOT valid) AS discarded_steps
-        FROM pages_steps GROUP BY ALL
+        FROM pages_steps_live GROUP BY ALL
+    """,
+    "pages_per_day": """
+        SELECT device_id, day, pages, discarded_steps FROM pages_daily
+        UNION ALL
+        SELECT device_id, day, pages, discarded_steps FROM pages_live_per_day
     """,
     # Ordinary least squares of percent over time on the supply_history rows since the last
     # replacement (a rise of replacement_jump_percent or more); null with fewer than 3 rows or

@@ -1,5 +1,6 @@
 //! Fuzz target for the SNMPv3 path: the v3 decoder, USM authentication and decryption, the
 //! scopedPDU decoder, and the simulated agent's v3 side must never panic or hang on any input.
+//! Its user is the one `rust/tests/v3_malformed.rs` writes seed messages for (`make fuzz-v3`).
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -14,7 +15,7 @@ fn keys() -> &'static (LocalKeys, SimUsm) {
     static KEYS: OnceLock<(LocalKeys, SimUsm)> = OnceLock::new();
     KEYS.get_or_init(|| {
         let creds = Credentials::new(
-            b"fuzz",
+            b"u",
             Some((AuthProtocol::Sha1, b"auth-password")),
             Some((PrivProtocol::Des, b"priv-password")),
             b"",

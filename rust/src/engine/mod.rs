@@ -14,7 +14,7 @@ pub mod batch;
 pub mod config;
 pub mod driver;
 pub mod outcome;
-mod pacing;
+pub(crate) mod pacing;
 pub mod plan;
 pub mod session;
 pub mod socket;

@@ -221,7 +221,7 @@ impl V3State {
             return Incoming::Drop;
         }
         if level != SecurityLevel::NoAuthNoPriv {
-            if !self.in_time_window(msg) {
+            if !self.in_time_window(msg, now) {
                 return Incoming::Drop;
             }
         } else if self.engine.as_ref().is_some_and(|e| e.engine_id != msg.usm.engine_id) {
@@ -232,13 +232,12 @@ impl V3State {
 
     /// RFC 3414 3.2.7 b): a response must be from the engine's current boots and within 150 s
     /// of its time as we know it; newer values are adopted.
-    fn in_time_window(&mut self, msg: &V3Message<'_>) -> bool {
+    fn in_time_window(&mut self, msg: &V3Message<'_>, now: Instant) -> bool {
         let Some(e) = self.engine.as_mut() else { return false };
         let (boots, time) = (msg.usm.boots, msg.usm.time);
         if boots == 0x7fff_ffff || boots < e.boots {
             return false;
         }
-        let now = Instant::now();
         let ours = e.time_now(now);
         if boots == e.boots && time.saturating_add(TIME_WINDOW_S) < ours {
             return false;

@@ -8,6 +8,8 @@ mod engine;
 mod errors;
 mod message;
 mod sim;
+#[cfg(target_os = "linux")]
+mod sweep;
 mod usm;
 
 use pyo3::prelude::*;
@@ -21,6 +23,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     #[cfg(target_os = "linux")]
     engine::register(m)?;
     sim::register(m)?;
+    #[cfg(target_os = "linux")]
+    sweep::register(m)?;
     usm::register(m)?;
     Ok(())
 }

@@ -93,7 +93,7 @@ impl Simulator {
     }
 
     fn address(&self, index: u32) -> Ipv4Addr {
-        Ipv4Addr::from(u32::from(self.config.base) + index)
+        self.config.address(index).unwrap_or(self.config.base)
     }
 }
 
@@ -101,7 +101,7 @@ impl Simulator {
 impl Simulator {
     #[new]
     #[pyo3(signature = (recordings, *, count = 1, base = "127.20.0.1", port = 0, community = "public",
-                        identity = true, dynamics = None, seed = 0, time_scale = 1.0, v3 = None))]
+                        identity = true, dynamics = None, seed = 0, time_scale = 1.0, stride = 1, v3 = None))]
     #[allow(clippy::too_many_arguments, clippy::needless_pass_by_value)]
     fn py_new(
         recordings: &Bound<'_, PyAny>,
@@ -113,6 +113,7 @@ impl Simulator {
         dynamics: Option<&Bound<'_, PyAny>>,
         seed: u64,
         time_scale: f64,
+        stride: u32,
         v3: Option<&Bound<'_, V3Credentials>>,
     ) -> PyResult<Self> {
         let dynamics = dynamics_config(dynamics)?;
@@ -121,7 +122,7 @@ impl Simulator {
         }
         let base: Ipv4Addr =
             base.parse().map_err(|_| PyValueError::new_err(format!("base: bad IPv4 address {base:?}")))?;
-        let config = ServerConfig { base, count, port, duration: None };
+        let config = ServerConfig { base, count, stride, port, duration: None };
         config.validate().map_err(|e| PyValueError::new_err(e.to_string()))?;
         let paths = recording_paths(recordings)?;
         let loaded = load(&paths).map_err(|e| match e {
@@ -211,6 +212,12 @@ impl Simulator {
     #[getter]
     fn count(&self) -> u32 {
         self.config.count
+    }
+
+    /// Printer `i` is at `first + i * stride`.
+    #[getter]
+    fn stride(&self) -> u32 {
+        self.config.stride
     }
 
     /// The first printer's address.

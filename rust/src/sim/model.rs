@@ -6,7 +6,7 @@
 //! computed at answer time from a [`View`] (the printer's address, the seed, its dynamic state).
 
 use super::dynamics::State;
-use super::fleet::{IF_PHYS_ADDRESS, PRT_GENERAL_SERIAL_NUMBER, SYS_NAME};
+use super::fleet::{IF_PHYS_ADDRESS, PRT_GENERAL_SERIAL_NUMBER, SYS_DESCR, SYS_NAME, VENDOR_SERIAL_OIDS};
 use super::snmprec::{Entry, Recording};
 use crate::ber::{tag, Writer};
 use crate::snmp::{Oid, OidBuf, Value};
@@ -61,6 +61,8 @@ pub enum Role {
     Plain,
     /// With identity: a serial number (prtGeneralSerialNumber or a vendor copy of it).
     Serial,
+    /// With identity: a text that contains the serial number (HP's sysDescr `...,SN:XXXX,...`).
+    SerialInside,
     /// With identity: a MAC address (ifPhysAddress or a vendor copy of one).
     Mac,
     /// With identity: sysName.0.
@@ -230,10 +232,31 @@ impl Model {
     }
 }
 
+/// A serial this short is not looked for inside other texts (it could match by chance).
+const MIN_SERIAL_INSIDE: usize = 6;
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The recording's serial number: prtGeneralSerialNumber, else a vendor's serial variable, else
+/// the `SN:` field of sysDescr (HP's print servers).
+fn recorded_serial(rec: &Recording) -> Option<Vec<u8>> {
+    let non_empty = |e: &Entry| octets(&e.value()).filter(|s| !s.is_empty()).map(<[u8]>::to_vec);
+    under(rec, &oid(PRT_GENERAL_SERIAL_NUMBER))
+        .find_map(|(_, e)| non_empty(e))
+        .or_else(|| VENDOR_SERIAL_OIDS.iter().find_map(|o| rec.get(oid(o).as_oid()).and_then(non_empty)))
+        .or_else(|| {
+            let descr = rec.get(oid(SYS_DESCR).as_oid()).and_then(|e| octets(&e.value()))?;
+            let at = descr.windows(3).position(|w| w == b"SN:")? + 3;
+            let len = descr[at..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+            (len >= MIN_SERIAL_INSIDE).then(|| descr[at..at + len].to_vec())
+        })
+}
+
 /// Serial numbers, MAC addresses and sysName, wherever the recording repeats them.
 fn identity_roles(rec: &Recording, roles: &mut [Role]) -> Recorded {
-    let serial = under(rec, &oid(PRT_GENERAL_SERIAL_NUMBER))
-        .find_map(|(_, e)| octets(&e.value()).filter(|s| !s.is_empty()).map(<[u8]>::to_vec));
+    let serial = recorded_serial(rec);
     let macs: Vec<Vec<u8>> = under(rec, &oid(IF_PHYS_ADDRESS))
         .filter_map(|(_, e)| octets(&e.value()).filter(|m| m.len() == 6 && *m != [0; 6]).map(<[u8]>::to_vec))
         .collect();
@@ -244,6 +267,8 @@ fn identity_roles(rec: &Recording, roles: &mut [Role]) -> Recorded {
             roles[i] = Role::SysName;
         } else if serial.as_deref() == Some(value) {
             roles[i] = Role::Serial;
+        } else if serial.as_deref().is_some_and(|s| s.len() >= MIN_SERIAL_INSIDE && contains(value, s)) {
+            roles[i] = Role::SerialInside;
         } else if macs.iter().any(|m| m == value) {
             roles[i] = Role::Mac;
         }

@@ -151,3 +151,62 @@ fn alert_rows_appear_in_walk_order_while_active() {
 fn m_value(rows: &[(String, String)], oid: &str) -> String {
     rows.iter().find(|r| r.0 == oid).unwrap_or_else(|| panic!("{oid} missing")).1.clone()
 }
+
+#[test]
+fn a_vendor_serial_or_the_sys_descr_serial_when_the_printer_mib_has_none() {
+    let brother = "\
+1.3.6.1.2.1.1.1.0|4|Brother NC-8300h
+1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.1.0|4|000A5J431816
+1.3.6.1.4.1.2435.9.9|4|serial 000A5J431816 here
+";
+    let hp = "\
+1.3.6.1.2.1.1.1.0|4|HP ETHERNET MULTI-ENVIRONMENT,SN:AAA0A00000,FN:1G11F33,PID:Color Laser
+1.3.6.1.2.1.1.5.0|4|<private>
+";
+    let at = |text: &str, dotted: &str| {
+        let m = Model::new(&Recording::parse(text.as_bytes()).unwrap());
+        (role_of(&m, dotted), m)
+    };
+    let (role, m) = at(brother, "1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.1.0");
+    assert_eq!(role, Role::Serial);
+    assert_eq!(role_of(&m, "1.3.6.1.4.1.2435.9.9"), Role::SerialInside);
+    let (role, m) = at(hp, "1.3.6.1.2.1.1.1.0");
+    assert_eq!(role, Role::SerialInside);
+    let view = |address| View { address, seed: 0, identity: true, state: None };
+    let (a, b) = (m.identity(&view(0x7f14_0001)), m.identity(&view(0x7f14_0002)));
+    assert_eq!(m.identity(&View::plain()).serial.as_deref(), Some(&b"AAA0A00000"[..]));
+    assert!(a.serial.is_some() && a.serial != b.serial, "{a:?} {b:?}");
+    // The text answered carries the printer's own serial in place of the recorded one.
+    let agent = Agent::new(Recording::parse(hp.as_bytes()).unwrap());
+    let descr = m_value(&walk(&agent, &view(0x7f14_0001)), "1.3.6.1.2.1.1.1.0");
+    let want = format!("HP ETHERNET MULTI-ENVIRONMENT,SN:{},FN:1G11F33,PID:Color Laser", {
+        String::from_utf8(a.serial.unwrap()).unwrap()
+    });
+    assert_eq!(descr, format!("OctetString({:?})", want.as_bytes()));
+}
+
+/// The simulator's list of vendor serial variables is the printer semantics' list: every
+/// `field = "serial"` entry of python/printwatch/mib/meters/*.toml.
+#[test]
+fn vendor_serial_oids_match_the_meter_maps() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("python/printwatch/mib/meters");
+    let mut from_maps = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            // An entry is a [[...]] block of `key = value` lines; take the serial ones' oid.
+            let text = std::fs::read_to_string(&path).unwrap();
+            for block in text.split("[[") {
+                if block.lines().any(|l| l.trim() == "field = \"serial\"") {
+                    let oid = block.lines().find_map(|l| l.trim().strip_prefix("oid = \"")).unwrap();
+                    from_maps.push(oid.trim_end_matches('"').to_owned());
+                }
+            }
+        }
+    }
+    from_maps.sort();
+    let mut ours: Vec<String> =
+        crate::sim::fleet::VENDOR_SERIAL_OIDS.iter().map(|s| (*s).to_owned()).collect();
+    ours.sort();
+    assert_eq!(ours, from_maps);
+}

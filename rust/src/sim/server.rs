@@ -36,8 +36,11 @@ pub const MAX_REQUEST: usize = 8192;
 pub struct ServerConfig {
     /// The first printer's address (must be in `127.0.0.0/8`).
     pub base: Ipv4Addr,
-    /// The number of printers: `base .. base + count`, all within `127.0.0.0/8`.
+    /// The number of printers, all within `127.0.0.0/8`.
     pub count: u32,
+    /// Printer `i` is at `base + i * stride` (1: consecutive addresses; more scatters the fleet
+    /// among addresses where nothing answers).
+    pub stride: u32,
     /// The UDP port every printer answers on (0: any free port, see [`Server::port`]).
     pub port: u16,
     /// Stop by itself after this long (`None`: only when the stop flag is set).
@@ -49,13 +52,14 @@ impl ServerConfig {
     #[must_use]
     pub fn index_of(&self, addr: Ipv4Addr) -> Option<usize> {
         let offset = u32::from(addr).wrapping_sub(u32::from(self.base));
-        (offset < self.count).then_some(offset as usize)
+        let stride = self.stride.max(1);
+        (offset % stride == 0 && offset / stride < self.count).then_some((offset / stride) as usize)
     }
 
     /// The address of printer `index`, if it is in the fleet.
     #[must_use]
     pub fn address(&self, index: u32) -> Option<Ipv4Addr> {
-        (index < self.count).then(|| Ipv4Addr::from(u32::from(self.base) + index))
+        (index < self.count).then(|| Ipv4Addr::from(u32::from(self.base) + index * self.stride.max(1)))
     }
 
     /// Checks that the fleet is non-empty and lies entirely within `127.0.0.0/8`.
@@ -64,7 +68,12 @@ impl ServerConfig {
         if self.count == 0 {
             return invalid("the fleet has no printers (count 0)");
         }
-        let Some(last) = u32::from(self.base).checked_add(self.count - 1) else {
+        if self.stride == 0 {
+            return invalid("the stride between printers must be at least 1");
+        }
+        let Some(last) =
+            (self.count - 1).checked_mul(self.stride).and_then(|d| u32::from(self.base).checked_add(d))
+        else {
             return invalid("the fleet's addresses overflow");
         };
         if !self.base.is_loopback() || !Ipv4Addr::from(last).is_loopback() {

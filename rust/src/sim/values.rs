@@ -51,6 +51,10 @@ impl Model {
             (Role::Serial, Value::OctetString(s)) if view.identity => {
                 octets(resp, &identity::serial(s, view.address, view.seed))
             }
+            (Role::SerialInside, Value::OctetString(text)) if view.identity => match &self.recorded.serial {
+                Some(s) => octets(resp, &replace_all(text, s, &identity::serial(s, view.address, view.seed))),
+                None => recorded,
+            },
             (Role::Mac, Value::OctetString(m)) if view.identity => match <[u8; 6]>::try_from(m) {
                 Ok(m) => octets(resp, &identity::mac(m, view.address, view.seed)),
                 Err(_) => recorded,
@@ -150,4 +154,17 @@ fn write_value(out: &mut Vec<u8>, v: Value<'_>) {
         // Only the counter types above are ever written here.
         _ => w.bytes(tag::NULL, &[]),
     }
+}
+
+/// `text` with every occurrence of `from` replaced by `to`.
+fn replace_all(text: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + to.len());
+    let mut rest = text;
+    while let Some(at) = rest.windows(from.len()).position(|w| w == from) {
+        out.extend_from_slice(&rest[..at]);
+        out.extend_from_slice(to);
+        rest = &rest[at + from.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }

@@ -121,9 +121,9 @@ pub fn encode_scoped_pdu(scoped: &ScopedPdu<'_>, out: &mut Vec<u8>) -> std::resu
 
 /// Appends an SNMPv3 message to `out`: `header`, `usm` (whose `auth_params` should be the
 /// zeros a digest will replace), and `scoped` — the encoded scopedPDU, or with the priv flag
-/// the encryptedPDU's content. Returns the offset of `auth_params` in `out` (for
-/// [`super::secure`] to sign in place).
-pub fn encode(header: &Header, usm: &UsmParams<'_>, scoped: &[u8], out: &mut Vec<u8>) -> usize {
+/// the encryptedPDU's content. Returns the offset of `auth_params` from the start of the
+/// message (for [`super::secure`] to sign in place).
+pub fn encode(header: &Header, usm: &UsmParams<'_>, scoped: &[u8], out: &mut Vec<u8>) -> Result<usize> {
     let start = out.len();
     Writer::new(out).constructed(tag::SEQUENCE, |w| {
         w.signed(tag::INTEGER, 3);
@@ -150,6 +150,6 @@ pub fn encode(header: &Header, usm: &UsmParams<'_>, scoped: &[u8], out: &mut Vec
         }
     });
     // The writer may have moved the body to make room for long lengths: find the parameters in
-    // what was written (our own encoding always decodes).
-    decode(&out[start..]).map_or(0, |m| start + m.auth_params_at)
+    // what was written.
+    decode(&out[start..]).map(|m| m.auth_params_at)
 }

@@ -87,9 +87,13 @@ pub fn wrap(
         priv_params: salt_bytes.as_ref().map_or(&[][..], |s| &s[..]),
     };
     let start = out.len();
-    let at = encode(&header, &usm, &body, out);
+    // Our own encoding decodes; if it did not, nothing half-signed is left behind.
+    let Ok(at) = encode(&header, &usm, &body, out) else {
+        out.truncate(start);
+        return Err(EncodeError::FieldOutOfRange("SNMPv3 message"));
+    };
     if let Some((proto, key)) = auth_keys {
-        auth::sign(*proto, key, &mut out[start..], at - start);
+        auth::sign(*proto, key, &mut out[start..], at);
     }
     Ok(())
 }

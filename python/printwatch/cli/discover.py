@@ -1,0 +1,174 @@
+"""``printwatch discover``: sweep networks, identify printers, print them.
+
+A progress bar with counts goes to stderr while it runs, only when stderr is a terminal. Each
+printer found is printed at the end (one JSON object per line with ``--json``), then a summary
+line with counts and bytes sent (on stderr, so that ``--json`` output stays one printer per
+line). Ctrl-C stops at once and prints what was found so far.
+
+With ``--store PATH`` the store's exclusions are never probed, its manual targets always are
+(whatever the networks), and every printer found is filed
+in its device registry (one identity per printer: see ``printwatch.store.registry``).
+
+Exit status: 0 if a printer was found, 1 if none was, 2 for bad input or a sweep that may not
+run here, 3 if the store could not be opened or written (what was found is printed first), 130
+after Ctrl-C (what was found is printed, and recorded with ``--store``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import trio
+
+from printwatch.discovery import Agent, Discovery, Options, Progress
+from printwatch.discovery.record import outcomes, record, store_exclusions, store_manual_targets
+from printwatch.store import Store, StoreError
+
+#: Redraws of the progress bar per second at most.
+REDRAWS_PER_S = 10
+BAR_WIDTH = 24
+
+
+class ProgressBar:
+    """Draws :class:`Progress` on one terminal line (``\\r``), at most 10 times a second."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now - self.last < 1 / REDRAWS_PER_S and p.phase not in ("finished", "limited", "cancelled"):
+            return
+        self.last = now
+        done = p.swept if p.phase == "icmp" else p.probed if p.phase == "probe" else p.addresses
+        share = min(1.0, done / p.addresses) if p.addresses else 1.0
+        filled = round(share * BAR_WIDTH)
+        bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+        line = (
+            f"\r[{bar}] {share:4.0%} {p.phase:<9} {done}/{p.addresses} addresses"
+            f"  alive {p.alive}  agents {p.agents}  printers {p.printers}"
+            f"  sent {p.packets_sent} pkts {p.bytes_sent / 1000:.1f} kB  {p.elapsed_s:.1f} s"
+        )
+        self.out.write(line + "\x1b[K")
+        self.out.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            self.out.write("\r\x1b[K")
+            self.out.flush()
+
+
+def printer_line(a: Agent) -> str:
+    """One printer as a line of text."""
+    target = a.address if a.port == 161 else f"{a.address}:{a.port}"
+    parts = [
+        f"{target:<21}",
+        f"serial {a.serial or '-'}",
+        f"mac {a.mac or '-'}",
+        f"({', '.join(a.evidence)}; {a.sweep}, community #{a.community_index + 1}, v{a.version})",
+        (a.descr or "").splitlines()[0][:60] if a.descr else "",
+    ]
+    return "  ".join(p for p in parts if p)
+
+
+def summary_line(d: Discovery) -> str:
+    s = d.summary()
+    ended = {"done": "", "limited": " (stopped at the time limit)", "cancelled": " (interrupted)"}
+    return (
+        f"discover: {s['addresses']} addresses ({'+'.join(d.sweeps) or 'no'} sweep), "
+        f"{s['alive']} answered ICMP, {s['agents']} SNMP agents, "
+        f"{s['printers']} printers ({s['with_serial']} with a serial); "
+        f"sent {s['packets_sent']} packets, {s['bytes_sent']} bytes "
+        f"({s['wire_bytes_sent']} with IP/UDP headers), "
+        f"received {s['bytes_received']} bytes, in {s['elapsed_s']:.2f} s{ended.get(str(s['outcome']), '')}"
+    )
+
+
+async def _run(d: Discovery) -> bool:
+    """Runs the discovery; True if Ctrl-C stopped it."""
+    interrupted = False
+    async with trio.open_nursery() as nursery:
+        done = trio.Event()
+
+        async def watch_signals() -> None:
+            nonlocal interrupted
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async for _ in signals:
+                    interrupted = True
+                    nursery.cancel_scope.cancel()
+                    return
+
+        nursery.start_soon(watch_signals)
+        try:
+            await d.run()
+        finally:
+            done.set()
+            nursery.cancel_scope.cancel()
+    return interrupted
+
+
+def run_discover(
+    networks: Sequence[str],
+    options: Options,
+    *,
+    as_json: bool,
+    include_agents: bool = False,
+    store: Path | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    bar = ProgressBar(err) if err.isatty() else None
+    if store is not None:
+        try:
+            with Store(store) as s:
+                excluded = store_exclusions(s)
+                manual = store_manual_targets(s)
+        except StoreError as e:
+            print(f"printwatch discover: {e}", file=err)
+            return 3
+        options = dataclasses.replace(options, exclude=[*options.exclude, *excluded])
+        networks = [*networks, *manual]
+    try:
+        d = Discovery(networks, options, on_progress=bar)
+    except ValueError as e:
+        print(f"printwatch discover: {e}", file=err)
+        return 2
+    try:
+        interrupted = trio.run(_run, d)
+    except PermissionError as e:
+        if bar is not None:
+            bar.close()
+        print(f"printwatch discover: {e}", file=err)
+        return 2
+    if bar is not None:
+        bar.close()
+    shown = sorted(d.agents.values(), key=lambda a: tuple(int(x) for x in a.address.split(".")))
+    for agent in shown:
+        if not (agent.printer or include_agents):
+            continue
+        out.write(json.dumps(agent.to_json()) + "\n" if as_json else printer_line(agent) + "\n")
+    out.flush()
+    print(summary_line(d), file=err)
+    if store is not None:
+        try:
+            with Store(store) as s:
+                results = record(d.printers, s)
+        except StoreError as e:
+            print(f"printwatch discover: {e}", file=err)
+            return 3
+        print(f"discover: recorded in {store}: {outcomes(results)}", file=err)
+    if interrupted:
+        return 130
+    return 0 if d.printers else 1
