@@ -222,3 +222,18 @@ def test_two_printers_are_tracked_apart(store: Store) -> None:
         cycle(store, s, doc(at(5 * n), target=a, serial="AAAA1111"), down(at(5 * n), target=b))
     [alert] = rows(store)
     assert alert["serial"] == "BBBB2222" and alert["kind"] == "offline"
+
+
+def test_the_alerts_of_a_printer_replaced_at_its_address_close(store: Store) -> None:
+    """A new printer (another serial) at an old one's address: the old device is gone, and its
+    offline alert closes after the clearing polls instead of staying open for ever."""
+    s = service(store)
+    cycle(store, s, doc(at(0), serial="OLD0000001"))
+    for n in (1, 2, 3):
+        cycle(store, s, down(at(5 * n)))
+    [alert] = rows(store)
+    assert alert["kind"] == "offline" and alert["serial"] == "OLD0000001" and alert["open"]
+    cycle(store, s, doc(at(20), serial="NEW0000002"))
+    cycle(store, s, doc(at(25), serial="NEW0000002"))
+    [alert] = rows(store)
+    assert not alert["open"] and alert["closed_at"] == at(25)

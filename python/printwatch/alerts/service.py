@@ -142,6 +142,12 @@ class AlertService:
                 observations += rules.fault_observations(device_id, doc)
             else:
                 watched[device_id] = ["offline"]
+        # A device the registry marked gone (another printer at its address) is watched for
+        # nothing: its alerts clear, and close after the clearing polls.
+        for (device_id,) in con.execute(
+            "SELECT device_id FROM device_registry WHERE gone_at IS NOT NULL"
+        ).fetchall():
+            watched.setdefault(int(device_id), list(rules.KINDS))
         if answering:
             polled = set(answering)
             horizon = rules.runout_horizon_days(self.rules)
