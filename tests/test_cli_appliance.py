@@ -190,13 +190,17 @@ def test_assist_without_a_running_appliance_says_so() -> None:
 
 
 def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
-    done = run_cli("demo", "--duration", "7", "--port", "0", "--count", "40", "--interval", "2", timeout_s=60)
+    done = run_cli(
+        "demo", "--duration", "10", "--port", "0", "--count", "40", "--interval", "2", timeout_s=60
+    )
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "simulated printers: 40 on 127.20.0.1-127.20.0.40" in out
+    assert "discovery: 127.20.0.0/26 (SNMP on port " in out
     assert "HTTP: http://127.0.0.1:" in out and "/metrics" in out
     assert "stop: Ctrl-C, or kill -TERM" in out
     summary = out.strip().splitlines()[-1]
     assert summary.startswith("stopped (duration): ")
     cycles = int(summary.split(": ")[1].split()[0])
-    assert cycles >= 2 and "40 of 40 printers answering" in summary
+    # the first cycle waited for the first discovery; then one every 2 s
+    assert cycles >= 2 and "40 of 40 printers answering" in summary, summary

@@ -8,6 +8,7 @@ where, and how to stop; ``--duration S`` stops it by itself.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import sys
@@ -19,11 +20,12 @@ from typing import TextIO
 import trio
 
 from printwatch.alerts import AlertService
-from printwatch.config.model import ApplianceConfig, Config, Intervals, SnmpConfig, WebConfig
+from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
 from printwatch.service.appliance import Appliance
 from printwatch.service.daemon import run_until_stopped
+from printwatch.service.discoverer import NetworkDiscoverer
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
 from printwatch.sim import Simulator
@@ -43,13 +45,22 @@ def default_recordings() -> Path:
     return Path.cwd().parent / "shared" / "recordings" / "librenms" / "snmprec"
 
 
+def covering_network(first: str, last: str) -> ipaddress.IPv4Network:
+    """The smallest network holding every address from ``first`` to ``last``."""
+    a, b = ipaddress.IPv4Address(first), ipaddress.IPv4Address(last)
+    prefix = 32 - (int(a) ^ int(b)).bit_length()
+    return ipaddress.IPv4Network(f"{a}/{prefix}", strict=False)
+
+
 def demo_config(sim: Simulator, state_dir: Path, *, interval_s: float, web_port: int) -> Config:
-    """The demo's configuration: the simulated printers as devices, short intervals."""
-    devices = tuple(expand_devices(f"{sim.first}-{sim.last}:{sim.port}"))
+    """The demo's configuration: the network the simulated printers are on (discovery), the
+    printers themselves as devices too (discovery keeps only agents it can tell are printers),
+    short intervals."""
     return Config(
         appliance=ApplianceConfig(state_dir=state_dir),
         snmp=SnmpConfig(communities=("public",), timeout_s=0.5, retries=1),
-        devices=devices,
+        networks=(Network(covering_network(sim.first, sim.last)),),
+        devices=tuple(expand_devices(f"{sim.first}-{sim.last}:{sim.port}")),
         intervals=replace(Intervals(), status_s=interval_s, meters_s=4 * interval_s, jitter=0.1),
         web=WebConfig(host="127.0.0.1", port=web_port),
     )
@@ -89,6 +100,7 @@ def run_demo(
             ),
             sink=sink,
             alerts=alerts,
+            discoverer=NetworkDiscoverer(sink, port=sim.port, local_address="127.0.0.1"),
             state=MemoryState(),
             clock=SystemClock(max_step_s=1.0),
             seed="demo",
@@ -101,7 +113,8 @@ def run_demo(
                 f"  simulated printers: {sim.count} on {sim.first}-{sim.last} UDP port {sim.port} "
                 f"({len(sim.recordings)} recordings from {recordings}; meters and supplies move "
                 f"60x faster than real time)\n"
-                f"  discovery: not in this build yet; the simulated printers are configured as devices\n"
+                f"  discovery: {config.networks[0].cidr} (SNMP on port {sim.port}) now, then weekly; the "
+                f"simulated printers are configured as devices too\n"
                 f"  polling: status every {interval_s:g} s, meters every {4 * interval_s:g} s "
                 f"(SNMP v2c, community public)\n"
                 f"  history: {appliance.sink.describe()} (a snapshot after each meter read:\n"

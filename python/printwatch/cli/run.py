@@ -13,6 +13,7 @@ from printwatch.config import ConfigError, load_config
 from printwatch.scheduler import StateFile, SystemClock
 from printwatch.service.appliance import Appliance
 from printwatch.service.daemon import run_until_stopped
+from printwatch.service.discoverer import NetworkDiscoverer
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
 from printwatch.store import StoreError
@@ -52,6 +53,7 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
         state=StateFile(state_dir / "scheduler.json"),
         clock=SystemClock(),
         alerts=AlertService.from_config(sink.store, config),
+        discoverer=NetworkDiscoverer(sink),
         seed=config.uplink.site_id if config.uplink else str(state_dir),
     )
 

@@ -152,6 +152,7 @@ class Appliance:
         self.discoverer = discoverer
         self.alerts = alerts
         self.discovered: list[Device] = []
+        self.discovery_done = trio.Event()  # set when this run's first discovery has ended
         self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
         self.fleet_version = 0  # counts changes of the fleet view (the metrics cache's key)
         self.sink_stats = SinkStats()
@@ -193,12 +194,14 @@ class Appliance:
     # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)
 
     async def poll_status(self, ctx: RunContext) -> None:
+        await self._await_first_discovery()
         with collector_paused():
             docs = await self._poll_and_write("status", self.devices())
         if self.alerts is not None:  # after the write: the rules read the store's views too
             await self.alerts.after_status(docs)
 
     async def read_meters(self, ctx: RunContext) -> None:
+        await self._await_first_discovery()
         with collector_paused():
             await self._poll_and_write("meters", self.devices())
         await self.sink.publish()  # a fresh snapshot for readers in other processes
@@ -213,13 +216,18 @@ class Appliance:
         await self.uplink.upload(ctx.slot)
 
     async def discover(self, ctx: RunContext) -> None:
-        if self.discoverer is None:
-            if self.config.networks:
-                log.warning("discovery is not available in this build: polling the configured devices only")
-            return
-        found = await self.discoverer.discover(self.config)
-        log.info("discovery found %d printers", len(found))
-        self.discovered = found
+        try:
+            if self.discoverer is not None:
+                self.discovered = await self.discoverer.discover(self.config)
+        finally:
+            self.discovery_done.set()
+
+    async def _await_first_discovery(self) -> None:
+        """A poll cycle waits for the first discovery of this run (the devices it finds), for at
+        most one status interval."""
+        if self.discoverer is not None and self.config.networks:
+            with trio.move_on_after(self.config.intervals.status_s):
+                await self.discovery_done.wait()
 
     async def upkeep(self, ctx: RunContext) -> None:
         await self.sink.upkeep()

@@ -19,6 +19,8 @@ from typing import Any, Protocol
 import trio
 import trio.lowlevel
 
+from printwatch.discovery import Agent
+from printwatch.discovery.record import outcomes, record, store_exclusions
 from printwatch.store import IngestResult, Store
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,14 @@ class Sink(Protocol):
 
     def known_addresses(self) -> list[str]:
         """Addresses the history knows printers at (the device registry's targets)."""
+        ...
+
+    def exclusions(self) -> list[str]:
+        """Networks the history says never to probe."""
+        ...
+
+    async def record_discovery(self, printers: Sequence[Agent]) -> None:
+        """Files what a discovery found in the device registry."""
         ...
 
     def describe(self) -> str:
@@ -86,6 +96,14 @@ class StoreSink:
     def known_addresses(self) -> list[str]:
         return self.store.targets()
 
+    def exclusions(self) -> list[str]:
+        return store_exclusions(self.store)
+
+    async def record_discovery(self, printers: Sequence[Agent]) -> None:
+        async with self._lock:
+            results = await trio.to_thread.run_sync(record, printers, self.store)
+        log.info("device registry: %s", outcomes(results))
+
 
 class MemorySink:
     """Keeps every cycle in memory (tests, soak)."""
@@ -94,6 +112,7 @@ class MemorySink:
         self.batches: list[list[dict[str, Any]]] = []
         self.published = 0
         self.upkeeps = 0
+        self.discovered: list[int] = []
         self.closed = False
 
     def describe(self) -> str:
@@ -113,6 +132,12 @@ class MemorySink:
 
     def known_addresses(self) -> list[str]:
         return []
+
+    def exclusions(self) -> list[str]:
+        return []
+
+    async def record_discovery(self, printers: Sequence[Agent]) -> None:
+        self.discovered.append(len(printers))
 
 
 def open_sink(path: Path, *, poll_interval_s: float, meter_interval_s: float) -> StoreSink:
