@@ -7,7 +7,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-printwatch
 RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
-APT_PACKAGES := snmpd snmp fping nftables
+# chromium: the dashboard's browser tests (Playwright drives Debian's build; no browser download).
+APT_PACKAGES := snmpd snmp fping nftables chromium iproute2
 BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -32,10 +33,12 @@ $(STAMP): $(BIN)/python pyproject.toml $(RUST_SOURCES)
 	touch $@
 
 # net-snmp's agent and command-line tools are the real peers of tests/real/; fping is the
-# discovery bench's ICMP peer; nftables drops ICMP in the discovery tests' network namespace.
+# discovery bench's ICMP peer; nftables drops ICMP in the discovery tests' network namespace;
+# chromium runs the dashboard's browser tests; iproute2 makes the network namespaces.
 system-deps:
 	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null \
-		|| ! command -v fping >/dev/null || ! command -v nft >/dev/null; then \
+		|| ! command -v fping >/dev/null || ! command -v nft >/dev/null \
+		|| ! command -v chromium >/dev/null || ! command -v ip >/dev/null; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
@@ -77,6 +80,7 @@ bench: install system-deps bench-deps
 	cargo run --quiet --release --example codec_rate
 	$(BIN)/python bench/poll_cycle.py $(POLL_CYCLE_ARGS)
 	$(BIN)/python bench/v3_cycle.py $(V3_CYCLE_ARGS)
+	$(BIN)/python bench/dashboard_fleet.py --results bench/results/dashboard_latest.json
 
 fuzz:
 	mkdir -p rust/fuzz/corpus/decode

@@ -59,6 +59,14 @@ def test_sql_errors_name_the_problem(
     assert "no store at" in capsys.readouterr().err
 
 
+def test_sql_never_downloads_an_extension(store_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # INET needs DuckDB's inet extension, which the wheel does not carry: the query fails at once
+    # instead of fetching it from the internet (DuckDB's default).
+    assert main(["sql", "--store", str(store_path), "SELECT '127.0.0.1'::INET"]) == 1
+    err = capsys.readouterr().err
+    assert "INSTALL inet" in err and "download" not in err.lower(), err
+
+
 def test_sql_takes_the_store_from_the_environment(store_path: Path) -> None:
     query = "SELECT count(*) AS n FROM meter_history"
     out = subprocess.run(

@@ -12,23 +12,42 @@ from __future__ import annotations
 
 import contextlib
 import json
+import ssl
 import sys
 import urllib.error
 import urllib.parse
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from printwatch.config import ConfigError, load_config
 
 
-def appliance_url(config_path: Path | None, url: str | None) -> str:
+@dataclass(frozen=True)
+class Endpoint:
+    url: str
+    token: str | None = None  # [web] api_token, sent as a bearer token
+    context: ssl.SSLContext | None = None  # trusts the appliance's own certificate
+
+
+def appliance_url(config_path: Path | None, url: str | None) -> Endpoint:
+    """``url``, else the ``[web]`` address of the configuration (its unspecified address as
+    loopback; over HTTPS trusting the configured or self-signed certificate), else the default."""
     if url:
-        return url.rstrip("/")
+        return Endpoint(url.rstrip("/"))
     if config_path is not None:
-        web = load_config(config_path).web
-        return f"http://{web.host}:{web.port}"
-    return "http://127.0.0.1:8080"
+        config = load_config(config_path)
+        web = config.web
+        host = "127.0.0.1" if web.host == "0.0.0.0" else web.host
+        context = None
+        if web.uses_tls:
+            cert = (
+                web.cert_file if web.tls == "files" else config.appliance.state_dir / "web-tls" / "cert.pem"
+            )
+            context = ssl.create_default_context(cafile=str(cert)) if cert and cert.exists() else None
+        return Endpoint(f"{web.scheme}://{host}:{web.port}", web.api_token, context)
+    return Endpoint("http://127.0.0.1:8080")
 
 
 def run_assist(
@@ -40,14 +59,15 @@ def run_assist(
     out: TextIO = sys.stdout,
 ) -> int:
     try:
-        base = appliance_url(config_path, url)
+        where = appliance_url(config_path, url)
     except ConfigError as err:
         print(f"printwatch assist: {err}", file=sys.stderr)
         return 2
-    endpoint = f"{base}/api/assist/{urllib.parse.quote(device, safe='')}"
-    request = urllib.request.Request(endpoint, method="POST", data=b"")
+    endpoint = f"{where.url}/api/assist/{urllib.parse.quote(device, safe='')}"
+    headers = {"Authorization": f"Bearer {where.token}"} if where.token else {}
+    request = urllib.request.Request(endpoint, method="POST", data=b"", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        with urllib.request.urlopen(request, timeout=timeout_s, context=where.context) as response:
             doc = json.load(response)
     except urllib.error.HTTPError as err:
         detail = err.read().decode("utf-8", "replace")
@@ -58,7 +78,7 @@ def run_assist(
     except (urllib.error.URLError, OSError) as err:
         reason = getattr(err, "reason", err)
         print(
-            f"printwatch assist: cannot reach the appliance at {base} ({reason}); is it running?",
+            f"printwatch assist: cannot reach the appliance at {where.url} ({reason}); is it running?",
             file=sys.stderr,
         )
         return 1

@@ -19,6 +19,7 @@ from typing import TextIO
 
 import trio
 
+from printwatch import PrintwatchError
 from printwatch.alerts import AlertService
 from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
@@ -30,6 +31,7 @@ from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
 from printwatch.sim import Simulator
 from printwatch.store import StoreError
+from printwatch.web.dashboard.serving import web_setup
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +64,7 @@ def demo_config(sim: Simulator, state_dir: Path, *, interval_s: float, web_port:
         networks=(Network(covering_network(sim.first, sim.last)),),
         devices=tuple(expand_devices(f"{sim.first}-{sim.last}:{sim.port}")),
         intervals=replace(Intervals(), status_s=interval_s, meters_s=4 * interval_s, jitter=0.1),
-        web=WebConfig(host="127.0.0.1", port=web_port),
+        web=WebConfig(host="127.0.0.1", port=web_port, tls="off"),  # the demo: plain HTTP on loopback
     )
 
 
@@ -105,9 +107,10 @@ def run_demo(
             clock=SystemClock(max_step_s=1.0),
             seed="demo",
         )
+        web = web_setup(appliance, sink.store, config.web, state_dir)
 
         def started(address: tuple[str, int] | None) -> None:
-            url = f"http://{address[0]}:{address[1]}" if address else "(no HTTP server)"
+            url = web.url(address) if address else "(no HTTP server)"
             print(
                 f"printwatch demo\n"
                 f"  simulated printers: {sim.count} on {sim.first}-{sim.last} UDP port {sim.port} "
@@ -121,6 +124,8 @@ def run_demo(
                 f"    printwatch sql --store {store_path} 'SELECT * FROM devices')\n"
                 f"  alerts: after each status cycle (no e-mail or webhooks in the demo):\n"
                 f"    printwatch sql --store {store_path} 'SELECT * FROM alerts WHERE open'\n"
+                f"  dashboard: {url}/  user admin, first-run password {web.first_password} "
+                f"(shown once; change it at the first login)\n"
                 f"  HTTP: {url}/health  {url}/metrics  (POST {url}/api/assist/DEVICE)\n"
                 f"  assist: printwatch assist {sim.first}:{sim.port} --url {url}\n"
                 f"  stop: Ctrl-C, or kill -TERM {os.getpid()}"
@@ -130,9 +135,11 @@ def run_demo(
             )
 
         why = trio.run(
-            lambda: run_until_stopped(appliance, web=config.web, duration_s=duration_s, on_started=started)
+            lambda: run_until_stopped(
+                appliance, web=config.web, duration_s=duration_s, on_started=started, app=web.app, tls=web.tls
+            )
         )
-    except (OSError, StoreError) as err:
+    except (OSError, StoreError, PrintwatchError) as err:
         print(f"printwatch demo: {err}", file=sys.stderr)
         return 1
     finally:

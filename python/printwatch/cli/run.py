@@ -8,6 +8,7 @@ from pathlib import Path
 
 import trio
 
+from printwatch import PrintwatchError
 from printwatch.alerts import AlertService
 from printwatch.config import ConfigError, load_config
 from printwatch.scheduler import StateFile, SystemClock
@@ -17,6 +18,7 @@ from printwatch.service.discoverer import NetworkDiscoverer
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
 from printwatch.store import StoreError
+from printwatch.web.dashboard.serving import web_setup
 
 DEFAULT_CONFIG = Path("/etc/printwatch/printwatch.toml")
 log = logging.getLogger("printwatch")
@@ -56,11 +58,27 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
         discoverer=NetworkDiscoverer(sink),
         seed=config.uplink.site_id if config.uplink else str(state_dir),
     )
+    try:
+        web = web_setup(appliance, sink.store, config.web, state_dir)
+    except PrintwatchError as err:
+        print(f"printwatch run: {err}", file=sys.stderr)
+        sink.store.close()
+        return 1
+    if web.tls is not None:
+        log.info("dashboard TLS certificate %s, SHA-256 %s", web.tls.cert, web.tls.fingerprint_sha256)
+    if web.first_password is not None:
+        # printed once, here; only its scrypt hash is kept
+        print(
+            f"printwatch run: dashboard first-run password for admin: {web.first_password} "
+            "(shown once; it must be changed at the first login)",
+            file=sys.stderr,
+            flush=True,
+        )
 
     def started(address: tuple[str, int] | None) -> None:
-        where = f"http://{address[0]}:{address[1]}" if address else "no HTTP server"
+        where = web.url(address) if address else "no HTTP server"
         log.info(
-            "printwatch run: %d devices, %d networks, history: %s, %s (/health, /metrics)",
+            "printwatch run: %d devices, %d networks, history: %s, %s (dashboard, /health, /metrics)",
             len(appliance.devices()),
             len(config.networks),
             appliance.sink.describe(),
@@ -69,7 +87,9 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
 
     try:
         trio.run(
-            lambda: run_until_stopped(appliance, web=config.web, duration_s=duration_s, on_started=started)
+            lambda: run_until_stopped(
+                appliance, web=config.web, duration_s=duration_s, on_started=started, app=web.app, tls=web.tls
+            )
         )
     except OSError as err:
         print(f"printwatch run: {err}", file=sys.stderr)

@@ -40,6 +40,7 @@ from printwatch.config.model import (
     WebConfig,
     WebhookConfig,
     WebhookFormat,
+    WebTls,
 )
 from printwatch.config.secrets import SECRET_PREFIX, SecretError, SecretStore
 from printwatch.config.targets import expand_devices
@@ -433,9 +434,9 @@ def _read_uplink(r: _Reader) -> UplinkConfig | None:
     return UplinkConfig(url=url, site_id=site, token=r.get((*p, "token"), str, "") or None)
 
 
-def _read_web(r: _Reader) -> WebConfig:
+def _read_web(r: _Reader, base: Path) -> WebConfig:
     p: KeyPath = ("web",)
-    r.table(p, {"host", "port"})
+    r.table(p, {"host", "port", "tls", "cert_file", "key_file", "api_token"})
 
     def address(v: Any) -> str | None:
         try:
@@ -444,9 +445,30 @@ def _read_web(r: _Reader) -> WebConfig:
             return f"{v!r} is not an IP address"
         return None
 
+    def path(key: str) -> Path | None:
+        value = r.get((*p, key), str, "")
+        return (base / value) if value else None
+
+    host = r.get((*p, "host"), str, "127.0.0.1", address)
+    tls = r.get((*p, "tls"), str, "auto", _one_of("auto", "self-signed", "files", "off"))
+    cert, key = path("cert_file"), path("key_file")
+    if tls == "files" and (cert is None or key is None):
+        r.problem((*p, "tls"), "'files' needs cert_file and key_file")
+    if tls != "files" and (cert or key):
+        r.problem((*p, "cert_file" if cert else "key_file"), "is used only with tls = 'files'")
+    if tls == "off" and not ipaddress.ip_address(host if address(host) is None else "127.0.0.1").is_loopback:
+        r.problem((*p, "tls"), f"plain HTTP is served on loopback addresses only, not on {host}")
+    token = r.get((*p, "api_token"), str, "") or None
+    if token is not None and len(token) < 16:
+        r.problem((*p, "api_token"), "needs 16 characters or more")
+        token = None
     return WebConfig(
-        host=r.get((*p, "host"), str, "127.0.0.1", address),
+        host=host,
         port=r.get((*p, "port"), int, 8080, _between(1, 65535)),
+        tls=cast(WebTls, tls),
+        cert_file=cert,
+        key_file=key,
+        api_token=token,
     )
 
 
@@ -477,7 +499,7 @@ def parse_config(text: str, *, source: str = "<config>", base: Path | None = Non
         alerts=_read_alerts(r),
         webhooks=_read_webhooks(r),
         uplink=_read_uplink(r),
-        web=_read_web(r),
+        web=_read_web(r, base),
         source=Path(source) if source != "<config>" else None,
     )
     if r.problems:

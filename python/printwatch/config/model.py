@@ -143,10 +143,32 @@ class UplinkConfig:
     token: str | None = None
 
 
+WebTls = Literal["auto", "self-signed", "files", "off"]
+
+
 @dataclass(frozen=True)
 class WebConfig:
+    """The HTTP server and dashboard. ``tls``: ``auto`` (a self-signed certificate unless the
+    address is a loopback one, which serves plain HTTP), ``self-signed``, ``files`` (``cert_file``
+    and ``key_file``) or ``off`` (plain HTTP: loopback addresses only). ``api_token``: the bearer
+    token for ``/metrics`` and ``/api/...`` (without one: loopback clients only)."""
+
     host: str = "127.0.0.1"
     port: int = 8080
+    tls: WebTls = "auto"
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    api_token: str | None = None
+
+    @property
+    def uses_tls(self) -> bool:
+        if self.tls == "auto":
+            return not ipaddress.ip_address(self.host).is_loopback
+        return self.tls != "off"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.uses_tls else "http"
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,16 @@ from __future__ import annotations
 import logging
 import signal
 from collections.abc import Callable
+from functools import partial
 
 import trio
+from starlette.applications import Starlette
 
 from printwatch.config.model import WebConfig
 from printwatch.service.appliance import Appliance
 from printwatch.service.fairness import manage_collector, release_collector
 from printwatch.web import create_app, serve_http
+from printwatch.web.dashboard.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
@@ -32,16 +35,28 @@ async def run_until_stopped(
     web: WebConfig | None,
     duration_s: float | None = None,
     on_started: Started | None = None,
+    app: Starlette | None = None,
+    tls: TlsFiles | None = None,
 ) -> str:
     """Serves until a signal or ``duration_s``; returns why it stopped (``SIGTERM``, ``SIGINT``
-    or ``duration``)."""
+    or ``duration``). ``app``: the web app to serve (default :func:`create_app` of the
+    appliance; the dashboard's when it is installed), over HTTPS with ``tls``."""
     why = "duration"
     try:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with trio.open_nursery() as nursery:
                 address = None
                 if web is not None:
-                    address = await nursery.start(serve_http, create_app(appliance), web.host, web.port)
+                    address = await nursery.start(
+                        partial(
+                            serve_http,
+                            app or create_app(appliance),
+                            web.host,
+                            web.port,
+                            certfile=tls.cert if tls else None,
+                            keyfile=tls.key if tls else None,
+                        )
+                    )
                 manage_collector()  # see printwatch.service.fairness
                 await nursery.start(appliance.serve)
                 if on_started is not None:

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from printwatch.store.store import SNAPSHOT_SUFFIX, StoreError, StoreLockedError
+from printwatch.store.store import DUCKDB_CONFIG, SNAPSHOT_SUFFIX, StoreError, StoreLockedError
 from printwatch.store.views import PUBLIC_VIEWS
 
 Format = Literal["table", "csv", "json"]
@@ -42,7 +42,7 @@ def open_for_reading(
     if not path.exists():
         raise StoreError(f"no store at {path} (give --store PATH or set PRINTWATCH_STORE)")
     try:
-        return duckdb.connect(str(path), read_only=True), None
+        return duckdb.connect(str(path), read_only=True, config=DUCKDB_CONFIG), None
     except duckdb.IOException as err:
         if "lock" not in str(err).lower():
             raise StoreError(f"store {path}: {err}") from err
@@ -54,7 +54,7 @@ def open_for_reading(
             ) from err
         taken = datetime.fromtimestamp(snap.stat().st_mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         try:
-            con = duckdb.connect(str(snap), read_only=True)
+            con = duckdb.connect(str(snap), read_only=True, config=DUCKDB_CONFIG)
         except duckdb.Error as err2:
             raise StoreError(f"store snapshot {snap}: {err2}") from err2
         return con, f"store {path} is held by the writer ({held}); reading its snapshot of {taken}"

@@ -45,6 +45,9 @@ from printwatch.store.views import VIEWS
 log = logging.getLogger(__name__)
 
 SNAPSHOT_SUFFIX = ".snapshot"
+#: Every connection's settings: a query that needs an extension DuckDB does not carry must fail,
+#: not download one (the appliance talks to nothing but its printers and its collector).
+DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False}
 
 
 class StoreError(PrintwatchError):
@@ -129,7 +132,7 @@ class Store:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path))
+            return duckdb.connect(str(self.path), config=DUCKDB_CONFIG)
         except duckdb.IOException as err:
             if "lock" in str(err).lower():
                 raise StoreLockedError(f"store {self.path} is held by another process: {err}") from err

@@ -7,6 +7,7 @@ raised from ``nursery.start`` so that ``printwatch run`` reports it and exits.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import trio
@@ -22,12 +23,17 @@ async def serve_http(
     host: str,
     port: int,
     *,
+    certfile: Path | None = None,
+    keyfile: Path | None = None,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serves ``app`` on ``host:port`` until cancelled; started with the address it is bound to
-    (``port`` 0 picks a free one)."""
+    (``port`` 0 picks a free one). With ``certfile`` and ``keyfile``: HTTPS only."""
     config = HypercornConfig()
     config.bind = [f"{host}:{port}"]
+    if certfile is not None and keyfile is not None:
+        config.certfile = str(certfile)
+        config.keyfile = str(keyfile)
     config.accesslog = None
     config.errorlog = log
     config.graceful_timeout = 1.0

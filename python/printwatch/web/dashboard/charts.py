@@ -1,0 +1,179 @@
+"""Charts drawn on the server as inline SVG (no script, no library): supply levels over time with
+the forecast line to empty, and meters over time.
+
+Each chart is a function of plain data to an SVG string; every text in it is escaped. Times are
+UTC ``datetime`` values; a series with fewer than one point draws nothing but its legend.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+
+WIDTH = 760
+HEIGHT = 260
+LEFT = 58
+RIGHT = 16
+TOP = 14
+BOTTOM = 34
+
+#: Fill colours of supply colours (the printer's names, lower case); the rest are grey shades.
+COLOURS = {
+    "black": "#222222",
+    "cyan": "#0097c4",
+    "magenta": "#c4007a",
+    "yellow": "#d4b000",
+    "red": "#c43c00",
+    "blue": "#2f5bd3",
+    "green": "#2c9a3a",
+}
+METER_COLOURS = ("#2f5bd3", "#222222", "#c4007a", "#2c9a3a", "#d4b000", "#0097c4", "#8a5a00", "#777777")
+
+
+GREYS = ("#7b8494", "#a3a9b5", "#565e6d")
+
+
+def colour_of(color: str | None, n: int, *, grey: bool = False) -> str:
+    """The colour a name says (``black``, ``Cyan Toner``...), else the n-th of a palette (of
+    greys for supplies: a waste box must not look like a yellow toner)."""
+    name = (color or "").lower()
+    for key, value in COLOURS.items():
+        if key in name:
+            return value
+    palette = GREYS if grey else METER_COLOURS
+    return palette[n % len(palette)]
+
+
+@dataclass(frozen=True)
+class Series:
+    label: str
+    colour: str
+    points: Sequence[tuple[dt.datetime, float]]
+    # A dashed segment (the forecast): from its first to its second point.
+    forecast: tuple[tuple[dt.datetime, float], tuple[dt.datetime, float]] | None = None
+    note: str = ""
+
+
+def _ts(t: dt.datetime) -> float:
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.UTC)
+    return t.timestamp()
+
+
+def _nice_step(span: float, ticks: int) -> float:
+    raw = span / max(ticks, 1)
+    if raw <= 0:
+        return 1.0
+    power: float = 10.0 ** math.floor(math.log10(raw))
+    for mult in (1, 2, 2.5, 5, 10):
+        if raw <= mult * power:
+            return mult * power
+    return 10 * power
+
+
+def _number(v: float) -> str:
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.1f}M".replace(".0M", "M")
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.0f}k"
+    return f"{v:,.0f}"
+
+
+def line_chart(
+    series: Sequence[Series],
+    *,
+    title: str,
+    x_from: dt.datetime,
+    x_to: dt.datetime,
+    y_from: float | None = None,
+    y_to: float | None = None,
+    y_unit: str = "",
+    now: dt.datetime | None = None,
+) -> str:
+    """An SVG line chart of ``series`` between ``x_from`` and ``x_to`` (points outside are
+    clipped); the y range is given or fitted to the data."""
+    x0, x1 = _ts(x_from), _ts(x_to)
+    if x1 <= x0:
+        x1 = x0 + 86400.0
+    values = [v for s in series for _, v in s.points] + [
+        v for s in series if s.forecast for _, v in s.forecast
+    ]
+    lo = y_from if y_from is not None else (min(values) if values else 0.0)
+    hi = y_to if y_to is not None else (max(values) if values else 1.0)
+    if hi <= lo:
+        hi = lo + 1.0
+    if y_from is None or y_to is None:
+        step = _nice_step(hi - lo, 4)
+        lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+        if hi <= lo:
+            hi = lo + step
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def sx(t: float) -> float:
+        return LEFT + (t - x0) / (x1 - x0) * plot_w
+
+    def sy(v: float) -> float:
+        return TOP + (1 - (v - lo) / (hi - lo)) * plot_h
+
+    out = [
+        f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
+        f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+        f'<defs><clipPath id="plot-{id(series)}"><rect x="{LEFT}" y="{TOP - 2}" width="{plot_w}" '
+        f'height="{plot_h + 4}"/></clipPath></defs>',
+    ]
+    step = _nice_step(hi - lo, 4)
+    v = lo
+    while v <= hi + step / 1000:
+        y = sy(v)
+        out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        out.append(
+            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
+            f"{escape(_number(v))}{y_unit}</text>"
+        )
+        v += step
+    days = (x1 - x0) / 86400.0
+    day_step = max(1, math.ceil(days / 6))
+    start_day = dt.datetime.fromtimestamp(x0, dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    tick = start_day + dt.timedelta(days=1)
+    while tick.timestamp() < x1:
+        x = sx(tick.timestamp())
+        out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>')
+        out.append(
+            f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 14}" text-anchor="middle">{tick:%b %d}</text>'
+        )
+        tick += dt.timedelta(days=day_step)
+    if now is not None and x0 <= _ts(now) <= x1:
+        x = sx(_ts(now))
+        out.append(f'<line class="now" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>')
+        out.append(f'<text class="tick" x="{x + 3:.1f}" y="{TOP + 10}">now</text>')
+    out.append(f'<g clip-path="url(#plot-{id(series)})">')
+    for s in series:
+        pts = [(sx(_ts(t)), sy(val)) for t, val in s.points]
+        if len(pts) == 1:
+            x, y = pts[0]
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{s.colour}"/>')
+        elif pts:
+            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+            out.append(f'<polyline class="series" points="{path}" stroke="{s.colour}"/>')
+        if s.forecast is not None:
+            (ta, va), (tb, vb) = s.forecast
+            out.append(
+                f'<line class="forecast" x1="{sx(_ts(ta)):.1f}" y1="{sy(va):.1f}" '
+                f'x2="{sx(_ts(tb)):.1f}" y2="{sy(vb):.1f}" stroke="{s.colour}"/>'
+            )
+    out.append("</g>")
+    out.append(
+        f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>'
+        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>'
+    )
+    out.append("</svg>")
+    legend = "".join(
+        f'<li><span class="swatch" style="background:{s.colour}"></span>{escape(s.label)}'
+        + (f' <span class="note">{escape(s.note)}</span>' if s.note else "")
+        + "</li>"
+        for s in series
+    )
+    return f'<figure class="chart-box">{"".join(out)}<ul class="legend">{legend}</ul></figure>'

@@ -1,0 +1,157 @@
+"""The gate in front of the whole app: who may see what.
+
+* ``/login`` and ``/health`` answer anyone.
+* ``/metrics`` and ``/api/...`` are for machines: a request with ``Authorization: Bearer TOKEN``
+  (``web.api_token``), or, when no token is configured, a request from a loopback address that
+  carries no ``Origin`` header (a scraper or ``printwatch assist`` on the appliance itself; a
+  browser always sends ``Origin`` on a cross-origin POST, so a web page cannot use this door).
+  A browser with a session may call ``/api/...`` too, with its CSRF token in ``X-CSRF-Token``.
+* Everything else needs a session: without one, a redirect (303) to ``/login?next=PATH``; with
+  one whose password must be changed, a redirect to ``/settings`` (until it is).
+
+Every answer gets ``Content-Security-Policy`` (scripts and styles from the appliance only),
+``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy``.
+
+Error handling: refusals are plain answers (303, 401, 403), never exceptions.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+from http.cookies import SimpleCookie
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from printwatch.web.dashboard.sessions import COOKIE, Session, same_token
+
+if TYPE_CHECKING:
+    from printwatch.web.dashboard.routes import Dashboard
+
+PUBLIC = ("/login", "/health")
+MACHINE = ("/metrics", "/api/")
+CHANGE_PASSWORD_PATHS = ("/settings", "/settings/password", "/logout", "/static/")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def session_token(scope: Scope) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    cookie: SimpleCookie = SimpleCookie()
+    try:
+        cookie.load(raw)
+    except Exception:
+        return None
+    morsel = cookie.get(COOKIE)
+    return morsel.value if morsel else None
+
+
+def is_loopback(host: str | None) -> bool:
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class AuthGate:
+    """ASGI middleware (see the module's docstring)."""
+
+    def __init__(self, app: ASGIApp, dashboard: Dashboard) -> None:
+        self.app = app
+        self.dashboard = dashboard
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], *HEADERS]
+            await send(message)
+
+        path: str = scope["path"]
+        session = self.dashboard.sessions.get(session_token(scope))
+        scope.setdefault("state", {})["session"] = session
+        if path in PUBLIC:
+            await self.app(scope, receive, send_with_headers)
+            return
+        if path == "/metrics" or path.startswith("/api/"):
+            if self._machine_allowed(scope, session):
+                await self.app(scope, receive, send_with_headers)
+            else:
+                await self._plain(send_with_headers, 401, "a session (with its CSRF token) or the API token")
+            return
+        if session is None:
+            target = path + (
+                ("?" + scope["query_string"].decode("latin-1")) if scope.get("query_string") else ""
+            )
+            await self._redirect(send_with_headers, "/login?next=" + quote(target, safe=""))
+            return
+        if session.must_change and not any(
+            path == p or (p.endswith("/") and path.startswith(p)) for p in CHANGE_PASSWORD_PATHS
+        ):
+            await self._redirect(send_with_headers, "/settings")
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    def _machine_allowed(self, scope: Scope, session: Session | None) -> bool:
+        token = self.dashboard.api_token
+        auth = _header(scope, b"authorization") or ""
+        if token and auth.startswith("Bearer ") and hmac.compare_digest(auth[7:].encode(), token.encode()):
+            return True
+        if session is not None and not session.must_change:
+            if scope["method"] in ("GET", "HEAD"):
+                return True
+            return same_token(_header(scope, b"x-csrf-token"), session.csrf)
+        client = scope.get("client")
+        return (
+            token is None and is_loopback(client[0] if client else None) and _header(scope, b"origin") is None
+        )
+
+    @staticmethod
+    async def _redirect(send: Send, location: str) -> None:
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 303,
+                "headers": [(b"location", location.encode("latin-1")), (b"content-length", b"0")],
+            }
+        )
+        await send({"type": "http.response.body", "body": b""})
+
+    @staticmethod
+    async def _plain(send: Send, status: int, what: str) -> None:
+        body = f"{status}: this needs {what}\n".encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"text/plain; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"www-authenticate", b'Bearer realm="printwatch"'),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
