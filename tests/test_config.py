@@ -43,6 +43,37 @@ def test_the_documented_example_loads_with_its_secrets(tmp_path: Path) -> None:
     assert config.devices == (("printer-lobby.example.lan", 161), ("192.168.10.50", 161))
     assert config.web.port == 8080
     assert config.appliance.store_path == tmp_path / "history.duckdb"
+    assert config.alerts.reorder_lead_days == 7 and config.alerts.clear_after_polls == 2
+    assert config.alerts.retry_max_s == 3600 and config.webhooks == ()
+
+
+def test_alert_settings_thresholds_per_type_and_webhooks(tmp_path: Path) -> None:
+    store_in(tmp_path).set("hook", "t0k")
+    text = f"""
+[appliance]
+state_dir = "{tmp_path}"
+[thresholds]
+supply_low_percent = 25
+[thresholds.supply_low_by_type]
+toner = 15
+ink = 12.5
+[alerts]
+reorder_lead_days = 10
+notify_closed = false
+[[webhooks]]
+url = "https://hooks.example.com/a"
+token = "secret:hook"
+[[webhooks]]
+url = "http://127.0.0.1:9/chat"
+format = "text"
+"""
+    config = parse_config(text)
+    assert config.thresholds.supply_low() == {"default": 25.0, "toner": 15.0, "ink": 12.5}
+    assert config.alerts.reorder_lead_days == 10 and not config.alerts.notify_closed
+    assert [(w.url, w.format, w.token) for w in config.webhooks] == [
+        ("https://hooks.example.com/a", "json", "t0k"),
+        ("http://127.0.0.1:9/chat", "text", None),
+    ]
 
 
 def test_without_the_secrets_the_example_names_each_missing_one_with_its_line(tmp_path: Path) -> None:
@@ -112,6 +143,36 @@ def test_without_the_secrets_the_example_names_each_missing_one_with_its_line(tm
         ("[devices]\ntargets = ['10.0.0.9-10.0.0.1']\n", 2, "devices.targets[0]", "runs backwards"),
         ("[snmp]\ncommunities = ['secret:x']\n", 2, "snmp.communities[0]", "no secret named 'x'"),
         ("[colour]\nx = 1\n", 1, "colour", "unknown key"),
+        (
+            "[thresholds.supply_low_by_type]\ntoner = 120\n",
+            2,
+            "thresholds.supply_low_by_type.toner",
+            "out of range",
+        ),
+        (
+            "[thresholds.supply_low_by_type]\ntonr = 12\n",
+            2,
+            "thresholds.supply_low_by_type.tonr",
+            "unknown key",
+        ),
+        ("[alerts]\nclear_after_polls = 0\n", 2, "alerts.clear_after_polls", "out of range"),
+        (
+            "[alerts]\nreorder_lead_days = 'soon'\n",
+            2,
+            "alerts.reorder_lead_days",
+            "expected an integer or a number",
+        ),
+        ("[alerts]\nnotify_closed = 1\n", 2, "alerts.notify_closed", "expected true or false"),
+        ("[alerts]\nsnooze = 1\n", 2, "alerts.snooze", "unknown key"),
+        ("[smtp]\nhost = 'm'\nca_file = 'missing.pem'\n", 3, "smtp.ca_file", "no such file"),
+        ("[[webhooks]]\nformat = 'json'\n", 1, "webhooks[0]", "needs a url"),
+        (
+            "[[webhooks]]\nurl = 'http://h/'\n[[webhooks]]\nurl = 'ftp://h/'\n",
+            4,
+            "webhooks[1].url",
+            "not an http",
+        ),
+        ("[[webhooks]]\nurl = 'http://h/'\nformat = 'xml'\n", 3, "webhooks[0].format", "not one of json"),
         ('[web]\n"port" = 0\n', 2, "web.port", "out of range"),
     ],
 )

@@ -20,6 +20,7 @@ from typing import TextIO
 import trio
 
 from printwatch import PrintwatchError
+from printwatch.alerts import AlertService
 from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
@@ -93,10 +94,14 @@ def run_demo(
         sink = open_sink(
             store_path, poll_interval_s=config.intervals.status_s, meter_interval_s=config.intervals.meters_s
         )
+        alerts = AlertService.from_config(sink.store, config)
         appliance = Appliance(
             config,
-            poller=EnginePoller(config.snmp, local_address="127.0.0.1"),
+            poller=EnginePoller(
+                config.snmp, local_address="127.0.0.1", thresholds=config.thresholds.supply_low()
+            ),
             sink=sink,
+            alerts=alerts,
             discoverer=NetworkDiscoverer(sink, port=sim.port, local_address="127.0.0.1"),
             state=MemoryState(),
             clock=SystemClock(max_step_s=1.0),
@@ -117,6 +122,8 @@ def run_demo(
                 f"(SNMP v2c, community public)\n"
                 f"  history: {appliance.sink.describe()} (a snapshot after each meter read:\n"
                 f"    printwatch sql --store {store_path} 'SELECT * FROM devices')\n"
+                f"  alerts: after each status cycle (no e-mail or webhooks in the demo):\n"
+                f"    printwatch sql --store {store_path} 'SELECT * FROM alerts WHERE open'\n"
                 f"  dashboard: {url}/  user admin, first-run password {web.first_password} "
                 f"(shown once; change it at the first login)\n"
                 f"  HTTP: {url}/health  {url}/metrics  (POST {url}/api/assist/DEVICE)\n"
@@ -142,7 +149,8 @@ def run_demo(
     print(
         f"stopped ({why}): {status.runs} status cycles, {appliance.sink_stats.documents} poll documents "
         f"written to {store_path}, {answered} of {len(appliance.devices())} printers answering; "
-        f"the simulator answered {stats['answered']} requests",
+        f"the simulator answered {stats['answered']} requests; "
+        f"alerts: {alerts.stats.opened} opened, {alerts.stats.closed} closed, {alerts.stats.open} open",
         file=out,
         flush=True,
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import trio
 
 from printwatch import PrintwatchError
+from printwatch.alerts import AlertService
 from printwatch.config import ConfigError, load_config
 from printwatch.scheduler import StateFile, SystemClock
 from printwatch.service.appliance import Appliance
@@ -40,7 +41,7 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
     clock = SystemClock()
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
-        poller = EnginePoller(config.snmp, thresholds={"default": config.thresholds.supply_low_percent})
+        poller = EnginePoller(config.snmp, thresholds=config.thresholds.supply_low())
         sink = open_sink(
             config.appliance.store_path,
             poll_interval_s=config.intervals.status_s,
@@ -62,6 +63,7 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
         state=StateFile(state_dir / "scheduler.json"),
         clock=clock,
         uplink=uplink,
+        alerts=AlertService.from_config(sink.store, config),
         discoverer=NetworkDiscoverer(sink),
         seed=config.uplink.site_id if config.uplink else str(state_dir),
     )

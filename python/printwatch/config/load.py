@@ -25,6 +25,7 @@ from printwatch import PrintwatchError
 from printwatch.config.locate import Path as KeyPath
 from printwatch.config.locate import dotted, key_lines, line_of
 from printwatch.config.model import (
+    AlertsConfig,
     ApplianceConfig,
     BillingCycle,
     Config,
@@ -37,11 +38,14 @@ from printwatch.config.model import (
     Thresholds,
     UplinkConfig,
     WebConfig,
+    WebhookConfig,
+    WebhookFormat,
     WebTls,
 )
 from printwatch.config.secrets import SECRET_PREFIX, SecretError, SecretStore
 from printwatch.config.targets import expand_devices
 from printwatch.config.v3 import credentials_of
+from printwatch.mib.oids import SUPPLY_TYPES
 
 T = TypeVar("T")
 
@@ -302,7 +306,16 @@ def _read_intervals(r: _Reader) -> Intervals:
 
 def _read_thresholds(r: _Reader) -> Thresholds:
     p: KeyPath = ("thresholds",)
-    r.table(p, {"supply_low_percent", "supply_critical_percent", "offline_after_misses"})
+    keys = {"supply_low_percent", "supply_critical_percent", "offline_after_misses", "supply_low_by_type"}
+    r.table(p, keys)
+    by_type = []
+    types = set(SUPPLY_TYPES.values())
+    table = r.table((*p, "supply_low_by_type"), types)
+    for name in table:
+        if name in types:
+            value = r.get((*p, "supply_low_by_type", name), (int, float), -1.0, _between(0, 100, " %"))
+            if value >= 0:
+                by_type.append((name, float(value)))
     d = Thresholds()
     num = (int, float)
     low = float(r.get((*p, "supply_low_percent"), num, d.supply_low_percent, _between(0, 100, " %")))
@@ -312,14 +325,29 @@ def _read_thresholds(r: _Reader) -> Thresholds:
     if critical > low:
         r.problem((*p, "supply_critical_percent"), f"{critical:g} is above supply_low_percent ({low:g})")
     misses = r.get((*p, "offline_after_misses"), int, d.offline_after_misses, _between(1, 100))
-    return Thresholds(low, critical, misses)
+    return Thresholds(low, critical, misses, tuple(by_type))
 
 
-def _read_smtp(r: _Reader) -> SmtpConfig | None:
+def _read_smtp(r: _Reader, base: Path) -> SmtpConfig | None:
     p: KeyPath = ("smtp",)
-    keys = {"host", "port", "security", "username", "password", "sender", "recipients"}
+    keys = {
+        "host",
+        "port",
+        "security",
+        "username",
+        "password",
+        "sender",
+        "recipients",
+        "ca_file",
+        "timeout_s",
+    }
     if not r.table(p, keys):
         return None
+
+    def readable(v: Any) -> str | None:
+        return None if (base / v).is_file() else f"{v!r}: no such file"
+
+    ca_file = r.get((*p, "ca_file"), str, "", readable)
     host = r.get((*p, "host"), str, "")
     if not host:
         r.problem(p, "needs a host")
@@ -337,7 +365,57 @@ def _read_smtp(r: _Reader) -> SmtpConfig | None:
         password=r.get((*p, "password"), str, "") or None,
         sender=r.get((*p, "sender"), str, "printwatch@localhost"),
         recipients=recipients,
+        ca_file=(base / ca_file) if ca_file else None,
+        timeout_s=float(r.get((*p, "timeout_s"), (int, float), 30.0, _between(1, 300, " s"))),
     )
+
+
+def _read_alerts(r: _Reader) -> AlertsConfig:
+    p: KeyPath = ("alerts",)
+    keys = {"reorder_lead_days", "clear_after_polls", "clear_margin_percent", "billing_missing_hours"}
+    r.table(p, keys | {"notify_closed", "retry_max_minutes"})
+    d = AlertsConfig()
+    num = (int, float)
+    return AlertsConfig(
+        reorder_lead_days=float(
+            r.get((*p, "reorder_lead_days"), num, d.reorder_lead_days, _between(0, 365, " days"))
+        ),
+        clear_after_polls=r.get((*p, "clear_after_polls"), int, d.clear_after_polls, _between(1, 100)),
+        clear_margin_percent=float(
+            r.get((*p, "clear_margin_percent"), num, d.clear_margin_percent, _between(0, 50, " %"))
+        ),
+        billing_missing_hours=float(
+            r.get((*p, "billing_missing_hours"), num, d.billing_missing_hours, _between(1, 24 * 90, " hours"))
+        ),
+        notify_closed=r.get((*p, "notify_closed"), bool, d.notify_closed),
+        retry_max_s=60.0 * r.get((*p, "retry_max_minutes"), num, 60, _between(1, 24 * 60, " minutes")),
+    )
+
+
+def _read_webhooks(r: _Reader) -> tuple[WebhookConfig, ...]:
+    out = []
+
+    def http_url(v: Any) -> str | None:
+        ok = str(v).startswith(("https://", "http://"))
+        return None if ok else f"{v!r} is not an http:// or https:// URL"
+
+    for i in range(len(r.get(("webhooks",), list, []))):
+        p: KeyPath = ("webhooks", i)
+        r.table(p, {"url", "format", "token", "timeout_s"})
+        url = r.get((*p, "url"), str, "", http_url)
+        if not url:
+            if r.node((*p, "url")) is None:
+                r.problem(p, "needs a url")
+            continue
+        out.append(
+            WebhookConfig(
+                url=url,
+                format=cast(WebhookFormat, r.get((*p, "format"), str, "json", _one_of("json", "text"))),
+                token=r.get((*p, "token"), str, "") or None,
+                timeout_s=float(r.get((*p, "timeout_s"), (int, float), 10.0, _between(0.5, 120, " s"))),
+            )
+        )
+    return tuple(out)
 
 
 UPLINK_KEYS = {
@@ -436,6 +514,7 @@ def parse_config(text: str, *, source: str = "<config>", base: Path | None = Non
         raise ConfigError(source, [Problem(None, "(syntax)", str(err))]) from None
     base = base or Path.cwd()
     known = {"appliance", "snmp", "networks", "devices", "intervals", "thresholds", "smtp", "uplink", "web"}
+    known |= {"alerts", "webhooks"}
     r = _Reader(data, text, None)
     r.table((), known)
     appliance = _read_appliance(r, base)
@@ -447,7 +526,9 @@ def parse_config(text: str, *, source: str = "<config>", base: Path | None = Non
         devices=_read_devices(r),
         intervals=_read_intervals(r),
         thresholds=_read_thresholds(r),
-        smtp=_read_smtp(r),
+        smtp=_read_smtp(r, base),
+        alerts=_read_alerts(r),
+        webhooks=_read_webhooks(r),
         uplink=_read_uplink(r, base),
         web=_read_web(r, base),
         source=Path(source) if source != "<config>" else None,

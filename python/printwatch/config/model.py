@@ -89,6 +89,38 @@ class Thresholds:
     supply_low_percent: float = 20.0
     supply_critical_percent: float = 5.0
     offline_after_misses: int = 3
+    # Per supply type (Printer-MIB names: "toner", "ink", "wasteToner", ...), over the default.
+    supply_low_by_type: tuple[tuple[str, float], ...] = ()
+
+    def supply_low(self) -> dict[str, float]:
+        """The low thresholds by supply type, ``default`` for the rest (what the poller applies)."""
+        return {"default": self.supply_low_percent, **dict(self.supply_low_by_type)}
+
+
+WebhookFormat = Literal["json", "text"]
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """A URL that receives each batch of alert changes as a POST: the alerts as JSON, or a
+    ``{"text": ...}`` message that chat tools (Slack, Mattermost incoming webhooks) accept."""
+
+    url: str
+    format: WebhookFormat = "json"
+    token: str | None = None  # sent as "Authorization: Bearer TOKEN"
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class AlertsConfig:
+    """When alerts open and close (see :mod:`printwatch.alerts`)."""
+
+    reorder_lead_days: float = 7.0  # a supply forecast to run out within this opens "supply_runout"
+    clear_after_polls: int = 2  # status polls without the condition before an alert closes
+    clear_margin_percent: float = 5.0  # a supply alert clears only this far above its threshold
+    billing_missing_hours: float = 24.0  # no meter read for this long opens "billing_read_missing"
+    notify_closed: bool = True  # also tell people when an alert closes
+    retry_max_s: float = 3600.0  # the longest wait between two tries of a notification
 
 
 @dataclass(frozen=True)
@@ -100,6 +132,8 @@ class SmtpConfig:
     password: str | None = None
     sender: str = "printwatch@localhost"
     recipients: tuple[str, ...] = ()
+    ca_file: Path | None = None  # CA certificates to verify the server with (default: the system's)
+    timeout_s: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -156,6 +190,8 @@ class Config:
     intervals: Intervals = field(default_factory=Intervals)
     thresholds: Thresholds = field(default_factory=Thresholds)
     smtp: SmtpConfig | None = None
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    webhooks: tuple[WebhookConfig, ...] = ()
     uplink: UplinkConfig | None = None
     web: WebConfig = field(default_factory=WebConfig)
     source: Path | None = None  # the file it was read from

@@ -5,6 +5,9 @@ cycle's documents to the sink. The write is shielded from cancellation: at shutd
 the poll in flight is cancelled, but a write that has begun finishes, and then the sink is
 flushed and closed (:meth:`Appliance.aclose`).
 
+After a status cycle's write, the alerts (:mod:`printwatch.alerts`, when given) are evaluated
+and their notifications sent.
+
 Devices are the configured ones plus those the last discovery found. The uplink sees every
 cycle's documents and gets the daily upload, the billing cycle's reads and the snapshot of an
 assist call (:class:`Uplink`: :class:`printwatch.uplink.service.UplinkService`, or
@@ -25,6 +28,7 @@ from typing import Any, Protocol
 import trio
 import trio.lowlevel
 
+from printwatch.alerts.service import AlertStats
 from printwatch.config.model import Config
 from printwatch.scheduler.clock import WallClock
 from printwatch.scheduler.jobs import appliance_jobs
@@ -113,6 +117,16 @@ def fleet_entry(doc: dict[str, Any]) -> dict[str, Any]:
     return entry
 
 
+class Alerts(Protocol):
+    """What :class:`printwatch.alerts.AlertService` does for the appliance."""
+
+    async def after_status(self, docs: Sequence[dict[str, Any]]) -> object:
+        """Evaluates a status cycle's documents (written already) and sends what is due."""
+        ...
+
+    def statistics(self) -> AlertStats: ...
+
+
 class Discoverer(Protocol):
     async def discover(self, config: Config) -> list[Device]:
         """Printers found on the configured networks."""
@@ -140,6 +154,7 @@ class Appliance:
         clock: WallClock,
         uplink: Uplink | None = None,
         discoverer: Discoverer | None = None,
+        alerts: Alerts | None = None,
         seed: str = "",
     ) -> None:
         self.config = config
@@ -148,6 +163,7 @@ class Appliance:
         self.clock = clock
         self.uplink: Uplink = uplink or PendingUplink()
         self.discoverer = discoverer
+        self.alerts = alerts
         self.discovered: list[Device] = []
         self.discovery_done = trio.Event()  # set when this run's first discovery has ended
         self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
@@ -194,7 +210,9 @@ class Appliance:
     async def poll_status(self, ctx: RunContext) -> None:
         await self._await_first_discovery()
         with collector_paused():
-            await self._poll_and_write("status", self.devices())
+            docs = await self._poll_and_write("status", self.devices())
+        if self.alerts is not None:  # after the write: the rules read the store's views too
+            await self.alerts.after_status(docs)
 
     async def read_meters(self, ctx: RunContext) -> None:
         await self._await_first_discovery()

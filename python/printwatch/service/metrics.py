@@ -4,8 +4,9 @@ Every name starts with ``printwatch_``. The appliance: per job (label ``job``) r
 slots, overruns, failures, whether it runs now, the last run's duration and the share of its
 budget it used, the last slot's time; the poller's targets, answers, timeouts, packets and
 bytes; queue lengths (targets in flight, documents waiting for their write, uplink items
-pending). The fleet, from each device's latest poll document: up, round-trip time, device and
-printer state, supply percent, page meters.
+pending); the alerts (open, opened, closed; notifications sent, failed, pending). The fleet,
+from each device's latest poll document: up, round-trip time, device and printer state, supply
+percent, page meters.
 """
 
 from __future__ import annotations
@@ -68,6 +69,19 @@ def _appliance_families(app: Appliance) -> list[Family]:
         fam = _fam(name, kind, help_text)
         fam.add(value)
         out.append(fam)
+    if app.alerts is not None:
+        a = app.alerts.statistics()
+        for name, kind, value, help_text in [
+            ("alerts_open", "gauge", a.open, "Alerts open after the last evaluation."),
+            ("alerts_opened_total", "counter", a.opened, "Alerts opened since start."),
+            ("alerts_closed_total", "counter", a.closed, "Alerts closed since start."),
+            ("alert_notifications_sent_total", "counter", a.sent, "Notifications delivered since start."),
+            ("alert_notification_failures_total", "counter", a.failed_tries, "Tries that failed (retried)."),
+            ("alert_notifications_pending", "gauge", a.pending, "Queue: notifications not delivered yet."),
+        ]:
+            fam = _fam(name, kind, help_text)
+            fam.add(value)
+            out.append(fam)
     return out
 
 

@@ -25,6 +25,9 @@ Layout (the on-disk cost is in the README):
 * ``pages_daily`` (migration 3): pages per device and closed day, rolled up by the daily upkeep
   from the meter reads; ``pages_frontier`` keeps each counted meter's last read before
   ``pages_rolled_until`` (a setting), from which the days not rolled up yet are counted live.
+* Alerts (:mod:`printwatch.alerts`): ``alert_log`` keeps each alert with its times,
+  ``alert_conditions`` the hysteresis counters of what is being watched, ``alert_outbox`` the
+  notifications until they are delivered.
 """
 
 from __future__ import annotations
@@ -158,6 +161,26 @@ MIGRATIONS: list[tuple[int, str, str]] = [
     ),
     (
         4,
+        "alerts: their log with times, the hysteresis counters, the notification outbox",
+        """
+        CREATE TABLE alert_log (
+            alert_id INTEGER NOT NULL, device_id INTEGER NOT NULL, kind VARCHAR NOT NULL,
+            subject VARCHAR NOT NULL, severity VARCHAR NOT NULL, opened_at TIMESTAMP NOT NULL,
+            closed_at TIMESTAMP, last_seen TIMESTAMP NOT NULL, detail VARCHAR, notified_at TIMESTAMP
+        );
+        CREATE TABLE alert_conditions (
+            device_id INTEGER NOT NULL, kind VARCHAR NOT NULL, subject VARCHAR NOT NULL,
+            on_count INTEGER NOT NULL, off_count INTEGER NOT NULL, updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE alert_outbox (
+            notification_id INTEGER NOT NULL, alert_id INTEGER NOT NULL, event VARCHAR NOT NULL,
+            channel VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, attempts INTEGER NOT NULL,
+            next_attempt_at TIMESTAMP NOT NULL, sent_at TIMESTAMP, last_error VARCHAR
+        );
+        """,
+    ),
+    (
+        5,
         "uplink: outbox, device numbers, reorder triggers, byte budget, transmission log",
         """
         CREATE TABLE uplink_state (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);

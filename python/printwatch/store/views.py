@@ -116,6 +116,13 @@ VIEWS: dict[str, str] = {
         WHERE d.gone_at IS NULL AND d.last_poll_at IS NOT NULL
           AND (d.last_meter_at IS NULL OR epoch(now_.t - d.last_meter_at) > 1.5 * iv.s)
     """,
+    # Every alert, open (closed_at null) and closed, with the identity of its device.
+    "alerts": """
+        SELECT a.alert_id, a.device_id, d.serial, d.address, d.sys_name, d.vendor, d.model, d.site,
+               a.kind, a.subject, a.severity, a.closed_at IS NULL AS open, a.opened_at, a.closed_at,
+               a.last_seen, a.detail, a.notified_at
+        FROM alert_log a LEFT JOIN device_registry d USING (device_id)
+    """,
 }
 
 PUBLIC_VIEWS = (
@@ -125,4 +132,5 @@ PUBLIC_VIEWS = (
     "pages_per_day",
     "supply_forecast",
     "missed_reads",
+    "alerts",
 )

@@ -1,0 +1,265 @@
+"""Alerts in the appliance: evaluated after each status cycle's write, then notified.
+
+:meth:`AlertService.after_status` takes the cycle's poll documents once the store has them:
+
+1. in a worker thread (its own cursor on the store, one evaluation at a time), the rules
+   (:mod:`printwatch.alerts.rules`) read the documents and the store's ``supply_forecast`` and
+   ``missed_reads`` views, and the tracker (:mod:`printwatch.alerts.tracker`) opens, updates and
+   closes alerts and queues their notifications, in one transaction;
+2. :meth:`deliver` sends what is due in the outbox (:mod:`printwatch.alerts.outbox`): one
+   e-mail to the site's recipients, one POST per webhook, each in a worker thread, and records
+   what happened. A failed try is retried at a later cycle, with a growing wait.
+
+Error handling: nothing here raises into the poll job for a notification that fails (it stays
+queued and is logged); a store that cannot be written raises ``duckdb.Error`` from
+:meth:`evaluate`, and the scheduler logs that run as failed (the next run evaluates again).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import trio
+
+from printwatch.alerts import messages, outbox, rules, tracker
+from printwatch.alerts.channels import DeliveryError, post_webhook, send_email
+from printwatch.config.model import AlertsConfig, Config, SmtpConfig, Thresholds, WebhookConfig
+from printwatch.store import Store
+from printwatch.store.ingest import parse_time
+from printwatch.store.registry import target_address
+from printwatch.store.store import utcnow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AlertStats:
+    evaluations: int = 0
+    opened: int = 0
+    closed: int = 0
+    open: int = 0
+    sent: int = 0
+    failed_tries: int = 0
+    pending: int = 0
+    last_error: str | None = None
+
+
+class AlertService:
+    """See the module's docstring. ``now`` gives the wall time (naive UTC) for delivery."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        thresholds: Thresholds | None = None,
+        alerts: AlertsConfig | None = None,
+        smtp: SmtpConfig | None = None,
+        webhooks: Sequence[WebhookConfig] = (),
+        site: str | None = None,
+        now: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.thresholds = thresholds or Thresholds()
+        self.config = alerts or AlertsConfig()
+        self.smtp = smtp if smtp is not None and smtp.recipients else None
+        self.webhooks = {f"webhook:{h.url}": h for h in webhooks}
+        self.site = site
+        self.now = now
+        self.rules = rules.Rules(
+            low_percent=self.thresholds.supply_low(),
+            clear_margin_percent=self.config.clear_margin_percent,
+            reorder_lead_days=self.config.reorder_lead_days,
+            billing_missing_hours=self.config.billing_missing_hours,
+        )
+        self.stats = AlertStats()
+        self._limiter = trio.CapacityLimiter(1)
+
+    @classmethod
+    def from_config(cls, store: Store, config: Config) -> AlertService:
+        return cls(
+            store,
+            thresholds=config.thresholds,
+            alerts=config.alerts,
+            smtp=config.smtp,
+            webhooks=config.webhooks,
+            site=config.uplink.site_id if config.uplink else None,
+        )
+
+    @property
+    def channels(self) -> list[str]:
+        return (["email"] if self.smtp else []) + list(self.webhooks)
+
+    def statistics(self) -> AlertStats:
+        return self.stats
+
+    # -- evaluation
+
+    def evaluate(self, docs: Sequence[Mapping[str, Any]]) -> tracker.Outcome:
+        """One evaluation after the store took ``docs`` (blocking: a worker thread's call)."""
+        con = self.store.reader()
+        try:
+            return self._evaluate(con, docs)
+        finally:
+            con.close()
+
+    def _evaluate(self, con: duckdb.DuckDBPyConnection, docs: Sequence[Mapping[str, Any]]) -> tracker.Outcome:
+        stamps = {d.get("time") for d in docs if d.get("time")}  # one per cycle, as a rule
+        if not stamps:
+            return tracker.Outcome()
+        as_of = min(parse_time(t, "document") for t in stamps)
+        # The devices these documents were filed under (the store's device_state of this cycle).
+        device_of: dict[str, int] = {}
+        for device_id, target in con.execute(
+            "SELECT device_id, target FROM device_state WHERE last_poll_at >= ?", [as_of]
+        ).fetchall():
+            device_of[str(target)] = int(device_id)
+        observations: list[rules.Observation] = []
+        watched: dict[int, list[str]] = {}
+        answering: list[int] = []
+        for doc in docs:
+            device_id = device_of.get(str(doc.get("target")))
+            if device_id is None:
+                device_id = device_of.get(target_address(str(doc.get("target"))))
+            if device_id is None or device_id in watched:
+                continue
+            offline = rules.offline_observation(device_id, doc)
+            if offline is not None:
+                observations.append(offline)
+            if doc.get("reachable") is True:
+                watched[device_id] = [
+                    "offline",
+                    *rules.DOCUMENT_KINDS,
+                    "supply_runout",
+                    "billing_read_missing",
+                ]
+                answering.append(device_id)
+                observations += rules.supply_observations(device_id, doc, self.rules)
+                observations += rules.fault_observations(device_id, doc)
+            else:
+                watched[device_id] = ["offline"]
+        # A device the registry marked gone (another printer at its address) is watched for
+        # nothing: its alerts clear, and close after the clearing polls.
+        for (device_id,) in con.execute(
+            "SELECT device_id FROM device_registry WHERE gone_at IS NOT NULL"
+        ).fetchall():
+            watched.setdefault(int(device_id), list(rules.KINDS))
+        if answering:
+            polled = set(answering)
+            horizon = rules.runout_horizon_days(self.rules)
+            forecast = [r for r in _forecast(con, horizon) if r["device_id"] in polled]
+            observations += rules.runout_observations(forecast, self.rules)
+            missing = {d: r for d, r in _missing(con).items() if d in polled}
+            observations += rules.billing_observations(missing, as_of, self.rules)
+        outcome = tracker.apply(
+            con,
+            observations,
+            watched,
+            as_of,
+            open_after={"offline": self.thresholds.offline_after_misses},
+            clear_after=self.config.clear_after_polls,
+            channels=self.channels,
+            notify_closed=self.config.notify_closed,
+        )
+        self.stats.evaluations += 1
+        self.stats.opened += len(outcome.opened)
+        self.stats.closed += len(outcome.closed)
+        self.stats.open = outcome.still_open
+        return outcome
+
+    async def evaluate_async(self, docs: Sequence[Mapping[str, Any]]) -> tracker.Outcome:
+        return await trio.to_thread.run_sync(self.evaluate, list(docs), limiter=self._limiter)
+
+    async def after_status(self, docs: Sequence[Mapping[str, Any]]) -> tracker.Outcome:
+        """Evaluate a status cycle's documents (already in the store), then deliver what is due."""
+        outcome = await self.evaluate_async(docs)
+        if outcome.opened or outcome.closed:
+            log.info(
+                "alerts: %d opened, %d closed, %d open",
+                len(outcome.opened),
+                len(outcome.closed),
+                outcome.still_open,
+            )
+        await self.deliver()
+        return outcome
+
+    # -- delivery
+
+    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
+        con = self.store.reader()
+        try:
+            return fn(con)
+        finally:
+            con.close()
+
+    async def deliver(self) -> tuple[int, int]:
+        """Sends every due notification; returns (sent, failed). Never raises for a channel."""
+        now = self.now()
+        channels = self.channels
+        due: list[outbox.Notification] = await trio.to_thread.run_sync(
+            self._read, lambda con: outbox.due(con, channels, now), limiter=self._limiter
+        )
+        sent: list[outbox.Notification] = []
+        failed: list[tuple[outbox.Notification, str]] = []
+        for channel in channels:
+            batch = [n for n in due if n.channel == channel]
+            if not batch:
+                continue
+            try:
+                await trio.to_thread.run_sync(self._send, channel, batch, now)
+            except DeliveryError as err:
+                log.warning("alerts: %d notifications not delivered, will retry: %s", len(batch), err)
+                self.stats.last_error = str(err)
+                failed += [(n, str(err)) for n in batch]
+            else:
+                sent += batch
+
+        def write(con: duckdb.DuckDBPyConnection) -> int:
+            if sent or failed:
+                outbox.record(con, sent, failed, now, retry_max_s=self.config.retry_max_s)
+            return outbox.pending(con)
+
+        self.stats.pending = await trio.to_thread.run_sync(self._read, write, limiter=self._limiter)
+        self.stats.sent += len(sent)
+        self.stats.failed_tries += len(failed)
+        return len(sent), len(failed)
+
+    def _send(self, channel: str, batch: list[outbox.Notification], now: dt.datetime) -> None:
+        if channel == "email":
+            assert self.smtp is not None
+            message = messages.email(
+                batch, sender=self.smtp.sender, recipients=self.smtp.recipients, site=self.site, now=now
+            )
+            send_email(self.smtp, message)
+            return
+        hook = self.webhooks[channel]
+        body = (
+            messages.as_text(batch, self.site)
+            if hook.format == "text"
+            else messages.as_json(batch, self.site)
+        )
+        post_webhook(hook, body)
+
+
+def _forecast(con: duckdb.DuckDBPyConnection, horizon_days: float) -> list[dict[str, Any]]:
+    """The latest forecast of each supply that runs out within ``horizon_days``."""
+    cur = con.execute(
+        "SELECT * FROM supply_forecast "
+        "QUALIFY row_number() OVER (PARTITION BY device_id, supply_index ORDER BY as_of DESC) = 1 "
+        "AND days_to_empty <= ?",
+        [horizon_days],
+    )
+    names = [d[0] for d in cur.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _missing(con: duckdb.DuckDBPyConnection) -> dict[int, dict[str, Any]]:
+    cur = con.execute(
+        "SELECT m.device_id, m.last_meter_at, coalesce(m.last_meter_at, d.first_seen) AS since "
+        "FROM missed_reads m JOIN device_registry d USING (device_id)"
+    )
+    return {int(d): {"last_meter_at": last, "since": since} for d, last, since in cur.fetchall()}

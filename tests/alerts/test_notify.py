@@ -1,0 +1,206 @@
+"""Notifications to real servers: aiosmtpd with STARTTLS and AUTH, a local HTTP receiver."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import pytest
+from printwatch.alerts import AlertService
+from printwatch.config.model import AlertsConfig, SmtpConfig, Thresholds, WebhookConfig
+from printwatch.store import Store
+
+from tests.alerts.docs import at, doc, down, toner
+from tests.alerts.servers import PASSWORD, USER, Mailbox, free_tcp_port, http_receiver, make_tls, smtp_server
+
+
+class Clock:
+    def __init__(self, t: dt.datetime) -> None:
+        self.t = t
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += dt.timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Any:
+    with Store(tmp_path / "h.duckdb") as s:
+        yield s
+
+
+def smtp_config(port: int, ca_file: Path, password: str = PASSWORD) -> SmtpConfig:
+    return SmtpConfig(
+        host="127.0.0.1",
+        port=port,
+        security="starttls",
+        username=USER,
+        password=password,
+        sender="printwatch@example.com",
+        recipients=("fleet@example.com", "it@example.com"),
+        ca_file=ca_file,
+        timeout_s=10.0,
+    )
+
+
+def open_offline_alert(store: Store, service: AlertService, start: int = 0) -> None:
+    """A printer that answered once, then missed three status polls: one alert opens."""
+    docs = [doc(at(start))] + [down(at(start + 5 * n)) for n in (1, 2, 3)]
+    for d in docs:
+        store.ingest([d])
+        service.evaluate([d])
+
+
+def outbox(store: Store) -> list[tuple[Any, ...]]:
+    return (
+        store.reader()
+        .execute(
+            "SELECT channel, event, attempts, sent_at IS NOT NULL, last_error FROM alert_outbox "
+            "ORDER BY notification_id"
+        )
+        .fetchall()
+    )
+
+
+def parsed(envelope: Any) -> Message:
+    return message_from_bytes(envelope.original_content)
+
+
+@pytest.mark.trio
+async def test_email_over_starttls_with_auth_reaches_every_recipient(store: Store, tmp_path: Path) -> None:
+    tls = make_tls(tmp_path)
+    port = free_tcp_port()
+    mailbox = Mailbox()
+    clock = Clock(at(60))
+    service = AlertService(store, smtp=smtp_config(port, tls.ca_file), site="acme-hq", now=clock)
+    open_offline_alert(store, service)
+    with smtp_server(port, tls, mailbox):
+        assert await service.deliver() == (1, 0)
+    [envelope] = mailbox.messages
+    assert envelope.rcpt_tos == ["fleet@example.com", "it@example.com"]
+    assert mailbox.logins == [(USER, True)] and mailbox.tls_sessions == 1
+    message = parsed(envelope)
+    assert (
+        "OPEN critical printer offline" in message["Subject"]
+        and "lj-lobby at 127.0.0.7" in message["Subject"]
+    )
+    body = message.get_payload(decode=True).decode()
+    assert "serial CNB1234567" in body and "site acme-hq" in body
+    [(alert_notified,)] = store.reader().execute("SELECT notified_at FROM alerts").fetchall()
+    assert alert_notified == clock.t
+    assert outbox(store) == [("email", "opened", 1, True, None)]
+
+
+@pytest.mark.trio
+async def test_smtp_down_then_up_the_notification_arrives_once(store: Store, tmp_path: Path) -> None:
+    tls = make_tls(tmp_path)
+    port = free_tcp_port()
+    mailbox = Mailbox()
+    clock = Clock(at(60))
+    service = AlertService(store, smtp=smtp_config(port, tls.ca_file), now=clock)
+    open_offline_alert(store, service)
+    # Nobody listens: the try fails, the notification stays queued with the reason.
+    assert await service.deliver() == (0, 1)
+    [(channel, event, attempts, sent, error)] = outbox(store)
+    assert (channel, event, attempts, sent) == ("email", "opened", 1, False)
+    assert "SMTP 127.0.0.1" in error and "refused" in error.lower()
+    # Too early for the next try (a minute's wait): nothing is sent even though nothing is up.
+    assert await service.deliver() == (0, 0)
+    with smtp_server(port, tls, mailbox):
+        clock.advance(30)
+        assert await service.deliver() == (0, 0)  # still waiting its turn
+        clock.advance(31)
+        assert await service.deliver() == (1, 0)
+        for _ in range(3):
+            clock.advance(3600)
+            assert await service.deliver() == (0, 0)
+    assert len(mailbox.messages) == 1
+    assert outbox(store) == [("email", "opened", 2, True, None)]
+
+
+@pytest.mark.trio
+async def test_wrong_password_and_no_starttls_are_refused_and_kept(store: Store, tmp_path: Path) -> None:
+    tls = make_tls(tmp_path)
+    port = free_tcp_port()
+    mailbox = Mailbox()
+    clock = Clock(at(60))
+    wrong = AlertService(store, smtp=smtp_config(port, tls.ca_file, password="nope"), now=clock)
+    open_offline_alert(store, wrong)
+    with smtp_server(port, tls, mailbox):
+        assert await wrong.deliver() == (0, 1)
+        [(*_, error)] = outbox(store)
+        assert "authentication" in error and USER in error
+        # A client that skips STARTTLS may not authenticate at all: the server says so.
+        plain = AlertService(
+            store,
+            smtp=SmtpConfig(**{**smtp_config(port, tls.ca_file).__dict__, "security": "none"}),
+            now=clock,
+        )
+        clock.advance(120)
+        assert await plain.deliver() == (0, 1)
+        # An untrusted certificate (another CA) is refused before any password is sent.
+        (tmp_path / "other").mkdir()
+        other = make_tls(tmp_path / "other")
+        bad_ca = AlertService(store, smtp=smtp_config(port, other.ca_file), now=clock)
+        clock.advance(600)
+        assert await bad_ca.deliver() == (0, 1)
+        [(*_, error)] = outbox(store)
+        assert "CERTIFICATE_VERIFY_FAILED" in error
+    assert mailbox.messages == [] and set(mailbox.logins) == {(USER, False)}  # (smtplib tries PLAIN, LOGIN)
+
+
+@pytest.mark.trio
+async def test_webhooks_json_and_chat_text_with_a_retry(store: Store) -> None:
+    clock = Clock(at(60))
+    with http_receiver() as json_rx, http_receiver() as text_rx:
+        hooks = (
+            WebhookConfig(url=json_rx.url, format="json", token="t0ken"),
+            WebhookConfig(url=text_rx.url, format="text"),
+        )
+        service = AlertService(
+            store,
+            thresholds=Thresholds(supply_low_percent=20),
+            alerts=AlertsConfig(clear_after_polls=1),
+            webhooks=hooks,
+            site="acme-hq",
+            now=clock,
+        )
+        text_rx.answers = [503]  # the chat server is busy once
+        for n, level in enumerate((50.0, 12.0)):
+            d = doc(at(5 * n), supplies=[toner(level)], errors=["jammed"] if n else [])
+            store.ingest([d])
+            service.evaluate([d])
+        assert await service.deliver() == (2, 2)
+        [got] = json_rx.received
+        assert got.path == "/hooks/printwatch" and got.headers["Authorization"] == "Bearer t0ken"
+        assert got.headers["Content-Type"] == "application/json"
+        payload = json.loads(got.body)
+        assert payload["source"] == "printwatch" and payload["site"] == "acme-hq"
+        events = {(a["event"], a["kind"], a["severity"]) for a in payload["alerts"]}
+        assert events == {("opened", "supply_low", "warning"), ("opened", "fault", "critical")}
+        assert all(a["device"]["serial"] == "CNB1234567" for a in payload["alerts"])
+        assert all(a["opened_at"] == "2026-11-02T08:05:00Z" for a in payload["alerts"])
+        assert text_rx.received == []
+        clock.advance(61)
+        assert await service.deliver() == (2, 0)
+        [chat] = text_rx.received
+        text = json.loads(chat.body)["text"]
+        assert text.startswith("printwatch (acme-hq): 2 alerts opened")
+        assert (
+            "OPEN critical printer fault: lj-lobby at 127.0.0.7 (serial CNB1234567) - "
+            "the printer reports jammed" in text
+        )
+        # A new cartridge and the jam cleared: both close, one message per webhook.
+        d = doc(at(10), supplies=[toner(100.0)])
+        store.ingest([d])
+        service.evaluate([d])
+        assert await service.deliver() == (4, 0)
+        closed = json.loads(json_rx.received[-1].body)["alerts"]
+        assert {a["event"] for a in closed} == {"closed"} and all(a["closed_at"] for a in closed)
+        assert len(json_rx.received) == 2 and len(text_rx.received) == 2
