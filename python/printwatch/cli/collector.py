@@ -51,6 +51,12 @@ def add_collector_command(commands: argparse._SubParsersAction[argparse.Argument
         view.add_argument("--site", default=None)
         view.add_argument("--json", action="store_true", help="one JSON object per line")
         view.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+    notify = actions.add_parser(
+        "notify", help="e-mail each site's contact the billing reads that did not arrive (once each)"
+    )
+    notify.add_argument("--config", type=Path, required=True, help="a printwatch TOML file with [smtp]")
+    notify.add_argument("--grace-hours", type=float, default=24.0, help="after the cycle began (default 24)")
+    notify.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
     pin = actions.add_parser("pin", help="the pin (sha256/BASE64 of the public key) of a PEM certificate")
     pin.add_argument("cert", type=Path)
 
@@ -63,6 +69,8 @@ def run_collector(args: argparse.Namespace) -> int:
             return 0
         if args.action == "serve":
             return _serve(args)
+        if args.action == "notify":
+            return _notify(args)
         if args.action == "site":
             with CollectorStore(args.store) as store:
                 if args.site_action == "add":
@@ -85,6 +93,25 @@ def run_collector(args: argparse.Namespace) -> int:
     except (CollectorStoreError, OSError, ValueError, duckdb.Error) as err:
         print(f"printwatch collector {args.action}: {err}", file=sys.stderr)
         return 2 if isinstance(err, ValueError) else 1
+
+
+def _notify(args: argparse.Namespace) -> int:
+    from printwatch.collector.notices import notify_missing
+    from printwatch.config import ConfigError, load_config
+
+    try:
+        smtp = load_config(args.config).smtp
+    except ConfigError as err:
+        print(f"printwatch collector notify: the configuration has problems:\n{err}", file=sys.stderr)
+        return 2
+    if smtp is None:
+        print(f"printwatch collector notify: {args.config} has no [smtp] table", file=sys.stderr)
+        return 2
+    with CollectorStore(args.store) as store:
+        lines = notify_missing(store, smtp, now=utcnow(), grace=dt.timedelta(hours=args.grace_hours))
+    for line in lines:
+        print(line)
+    return 1 if any(": not sent: " in line for line in lines) else 0
 
 
 def _view(args: argparse.Namespace) -> int:

@@ -1,0 +1,63 @@
+"""The missing-billing-read e-mail from the collector, through a real SMTP server (aiosmtpd,
+STARTTLS with trustme's certificate, AUTH) — the alerts' channel."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from printwatch.collector.enrolment import add_site, enrol
+from printwatch.collector.ingest import receive
+from printwatch.collector.notices import notify_missing
+from printwatch.collector.store import CollectorStore
+from printwatch.uplink.codec import encode_payload
+from printwatch.uplink.signing import Identity, seal
+
+from tests.alerts.servers import Mailbox, free_tcp_port, make_tls, smtp_server
+from tests.alerts.test_notify import smtp_config
+
+NOW = dt.datetime(2026, 11, 3, 9, 0)
+
+
+def test_a_missing_billing_read_is_mailed_to_the_site_contact_once(tmp_path: Path) -> None:
+    store = CollectorStore(tmp_path / "c.duckdb")
+    token = add_site(store, "site-a", now=NOW, contact="keycontact@example.com")
+    me = Identity.generate()
+    enrol(store, "site-a", token, me.public_raw, now=NOW)
+    devices = [{"n": 1, "serial": "S1", "address": "10.0.0.1:161"}, {"n": 2, "serial": "S2"}]
+    at = int(dt.datetime(2026, 11, 1, 1, tzinfo=dt.UTC).timestamp())
+    for seq, kind, data in [
+        (1, "register", {"devices": devices}),
+        (2, "billing", {"cycle": "2026-11-01", "r": [[2, {"total": 100}]]}),  # device 1's read is missing
+    ]:
+        message = {"site": "site-a", "seq": seq, "kind": kind, "at": at, "data": data}
+        receive(store, seal(me, encode_payload(message)), now=NOW)
+    tls, mailbox, port = make_tls(tmp_path), Mailbox(), free_tcp_port()
+    smtp = smtp_config(port, tls.ca_file)
+    with smtp_server(port, tls, mailbox):
+        assert notify_missing(store, smtp, now=NOW) == ["site-a: sent to keycontact@example.com (1 devices)"]
+        assert notify_missing(store, smtp, now=NOW) == []  # once per device and cycle
+    [mail] = mailbox.messages
+    assert mail.rcpt_tos == ["keycontact@example.com"] and mailbox.tls_sessions == 1
+    text = mail.content.decode()
+    assert "1 billing meter reads missing for site-a (cycle 2026-11-01)" in text and "serial S1" in text
+    assert "serial S2" not in text
+    # The server gone: the failure is named and nothing recorded, so the next call tries again.
+    store.con.execute("DELETE FROM billing_notices")
+    failed = notify_missing(store, smtp, now=NOW)
+    assert len(failed) == 1 and failed[0].startswith("site-a: not sent: SMTP 127.0.0.1")
+    assert store.con.execute("SELECT count(*) FROM billing_notices").fetchall() == [(0,)]
+    assert json.loads(json.dumps(failed))  # plain strings
+    store.close()
+
+
+def test_collector_notify_needs_an_smtp_table(tmp_path: Path) -> None:
+    from printwatch.cli.main import main
+
+    config = tmp_path / "c.toml"
+    config.write_text('[appliance]\nstate_dir = "/tmp"\n')
+    assert main(["collector", "notify", "--config", str(config), "--store", str(tmp_path / "c.duckdb")]) == 2
+    config.write_text('[smtp]\nhost = "127.0.0.1"\nport = 9\nsecurity = "none"\n')
+    # no site misses anything: nothing to send, exit 0
+    assert main(["collector", "notify", "--config", str(config), "--store", str(tmp_path / "c.duckdb")]) == 0
