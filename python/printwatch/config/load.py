@@ -205,7 +205,7 @@ def _read_snmp(r: _Reader) -> SnmpConfig:
     v3 = r.get(("snmp", "v3"), list, [])
     for i in range(len(v3)):
         p: KeyPath = ("snmp", "v3", i)
-        keys = {"user", "auth_proto", "auth_pass", "priv_proto", "priv_pass", "context"}
+        keys = {"user", "auth_proto", "auth_pass", "priv_proto", "priv_pass", "context", "networks"}
         r.table(p, keys)
         user = r.get((*p, "user"), str, "")
         if not user:
@@ -217,6 +217,11 @@ def _read_snmp(r: _Reader) -> SnmpConfig:
             priv_protocol=r.get((*p, "priv_proto"), str, "") or None,
             priv_password=r.get((*p, "priv_pass"), str, "") or None,
             context=r.get((*p, "context"), str, ""),
+            networks=tuple(
+                n
+                for j, t in enumerate(_strings(r, (*p, "networks"), ()))
+                if (n := _network(r, (*p, "networks", j), t)) is not None
+            ),
         )
         try:
             credentials_of(profile)

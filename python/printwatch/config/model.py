@@ -51,6 +51,19 @@ class SnmpV3Profile:
     priv_protocol: str | None = None
     priv_password: str | None = None
     context: str = ""
+    #: Where this user is tried: printers whose address is in one of these networks (a single
+    #: address is a /32); empty: every printer.
+    networks: tuple[ipaddress.IPv4Network, ...] = ()
+
+    def applies_to(self, address: str) -> bool:
+        """Whether this user is tried for the printer at ``address``."""
+        if not self.networks:
+            return True
+        try:
+            ip = ipaddress.IPv4Address(address)
+        except ValueError:
+            return False
+        return any(ip in n for n in self.networks)
 
 
 @dataclass(frozen=True)

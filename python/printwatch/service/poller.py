@@ -112,6 +112,9 @@ class EnginePoller:
         # Credentials in the order they are tried: the SNMPv3 users, then the communities.
         self.credentials: list[Credential] = [v3_target(v3) for v3 in v3_credentials(snmp)]
         self.credentials += [community_targets(c, "auto") for c in (snmp.communities or ("public",))]
+        # Whom each credential is tried for: an SNMPv3 user for its networks, a community for all.
+        self.applies: list[Callable[[str], bool]] = [p.applies_to for p in snmp.v3]
+        self.applies += [lambda _address: True] * (len(self.credentials) - len(snmp.v3))
         self.engine = Engine(timeout_s=snmp.timeout_s, retries=snmp.retries, max_pps=snmp.max_pps)
         self.local_address = local_address
         self.thresholds = thresholds
@@ -140,6 +143,10 @@ class EnginePoller:
             self._count(r)
         return results
 
+    def _next_credential(self, address: str, start: int) -> int | None:
+        """The first credential from index ``start`` on that is tried for ``address``."""
+        return next((c for c in range(start, len(self.credentials)) if self.applies[c](address)), None)
+
     def _first_plan(self, device: Device, kind: PollKind) -> Plan:
         """Status: the base plan. Meters and full polls: base and vendor GETs in one step once
         the vendor is known (from an earlier poll), else the base plan (a vendor step follows)."""
@@ -153,7 +160,7 @@ class EnginePoller:
         """The first step, credential by credential (each target not answering is asked again
         with the next); per index its result and whether it used the full plan."""
         out: dict[int, tuple[TargetResult, bool]] = {}
-        pending = [(i, d, a, self.credential_of.get(d, 0)) for i, d, a in work]
+        pending = [(i, d, a, self.credential_of.get(d, self._next_credential(a, 0) or 0)) for i, d, a in work]
         while pending:
             plans = [self._first_plan(d, kind) for _, d, _, _ in pending]
             results = await self._batch(
@@ -163,10 +170,11 @@ class EnginePoller:
             for (i, device, address, c), plan, r in zip(pending, plans, results, strict=True):
                 if r.reachable:
                     self.credential_of[device] = c
-                if r.reachable or c + 1 >= len(self.credentials) or device in self.credential_of:
+                after = self._next_credential(address, c + 1)
+                if r.reachable or after is None or device in self.credential_of:
                     out[i] = (r, plan is not base_plan())
                 else:
-                    retry.append((i, device, address, c + 1))
+                    retry.append((i, device, address, after))
             pending = retry
         return out
 
