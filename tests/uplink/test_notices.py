@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 from printwatch.collector.enrolment import add_site, enrol
@@ -14,7 +16,7 @@ from printwatch.collector.store import CollectorStore
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.signing import Identity, seal
 
-from tests.alerts.servers import Mailbox, free_tcp_port, make_tls, smtp_server
+from tests.alerts.servers import PASSWORD, USER, Mailbox, free_tcp_port, make_tls, smtp_server
 from tests.alerts.test_notify import smtp_config
 
 NOW = dt.datetime(2026, 11, 3, 9, 0)
@@ -61,3 +63,40 @@ def test_collector_notify_needs_an_smtp_table(tmp_path: Path) -> None:
     config.write_text('[smtp]\nhost = "127.0.0.1"\nport = 9\nsecurity = "none"\n')
     # no site misses anything: nothing to send, exit 0
     assert main(["collector", "notify", "--config", str(config), "--store", str(tmp_path / "c.duckdb")]) == 0
+
+
+def test_collector_serve_mails_missing_reads_by_itself(tmp_path: Path) -> None:
+    """``collector serve --notify-config``: the check runs on its own, every few seconds here, and
+    the contact gets one mail however many times it runs."""
+    store_path = tmp_path / "c.duckdb"
+    store = CollectorStore(store_path)
+    token = add_site(store, "site-a", now=NOW, contact="keycontact@example.com")
+    me = Identity.generate()
+    enrol(store, "site-a", token, me.public_raw, now=NOW)
+    at = int(dt.datetime(2026, 11, 1, 1, tzinfo=dt.UTC).timestamp())
+    register = {"devices": [{"n": 1, "serial": "S1", "address": "10.0.0.1:161"}]}
+    message = {"site": "site-a", "seq": 1, "kind": "register", "at": at, "data": register}
+    receive(store, seal(me, encode_payload(message)), now=NOW)
+    store.close()
+    tls, mailbox, port = make_tls(tmp_path), Mailbox(), free_tcp_port()
+    config = tmp_path / "notify.toml"
+    config.write_text(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "starttls"\nusername = "{USER}"\n'
+        f'password = "{PASSWORD}"\nsender = "printwatch@example.com"\nrecipients = ["x@example.com"]\n'
+        f'ca_file = "{tls.ca_file}"\n'
+    )
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    server_cert = tls.ca.issue_cert("127.0.0.1")
+    server_cert.cert_chain_pems[0].write_to_path(str(cert))
+    server_cert.private_key_pem.write_to_path(str(key))
+    with smtp_server(port, tls, mailbox):
+        done = subprocess.run(
+            [sys.executable, "-m", "printwatch.cli", "collector", "serve", "--port", "0", "--cert", str(cert),
+             "--key", str(key), "--store", str(store_path), "--notify-config", str(config),
+             "--notify-every-min", "0.02", "--grace-hours", "0", "--duration", "4"],
+            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "billing reads missing: mailed, checked every 0.02 min" in done.stdout
+    [mail] = mailbox.messages  # checked about three times in 4 s, mailed once
+    assert mail.rcpt_tos == ["keycontact@example.com"] and "serial S1" in mail.content.decode()

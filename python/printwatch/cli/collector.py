@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import signal
 import sys
@@ -16,6 +17,7 @@ from printwatch.collector import views
 from printwatch.collector.enrolment import add_site, new_token
 from printwatch.collector.server import create_app, serve_collector, utcnow
 from printwatch.collector.store import CollectorStore, CollectorStoreError
+from printwatch.config.model import SmtpConfig
 from printwatch.uplink.transport import pin_of_pem
 
 DEFAULT_STORE = Path("collector.duckdb")
@@ -39,6 +41,18 @@ def add_collector_command(commands: argparse._SubParsersAction[argparse.Argument
     serve.add_argument("--key", type=Path, required=True, help="its private key (PEM)")
     serve.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
     serve.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    serve.add_argument(
+        "--notify-config",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="a printwatch TOML file with [smtp]: e-mail each site's contact the billing reads that did "
+        "not arrive, checked every --notify-every-min minutes (once per device and cycle)",
+    )
+    serve.add_argument("--notify-every-min", type=float, default=60.0, metavar="M", help="default 60")
+    serve.add_argument(
+        "--grace-hours", type=float, default=24.0, help="a read is missing this long after its cycle began"
+    )
     site = actions.add_parser("site", help="`site add SITE` / `site token SITE`: a one-time enrolment token")
     site.add_argument("site_action", choices=["add", "token"])
     site.add_argument("site_id", metavar="SITE")
@@ -95,17 +109,26 @@ def run_collector(args: argparse.Namespace) -> int:
         return 2 if isinstance(err, ValueError) else 1
 
 
-def _notify(args: argparse.Namespace) -> int:
-    from printwatch.collector.notices import notify_missing
+def _smtp_of(config: Path, command: str) -> SmtpConfig | None:
+    """The ``[smtp]`` table of a printwatch TOML file; None (said on stderr) when it has none or
+    has problems."""
     from printwatch.config import ConfigError, load_config
 
     try:
-        smtp = load_config(args.config).smtp
+        smtp = load_config(config).smtp
     except ConfigError as err:
-        print(f"printwatch collector notify: the configuration has problems:\n{err}", file=sys.stderr)
-        return 2
+        print(f"printwatch collector {command}: the configuration has problems:\n{err}", file=sys.stderr)
+        return None
     if smtp is None:
-        print(f"printwatch collector notify: {args.config} has no [smtp] table", file=sys.stderr)
+        print(f"printwatch collector {command}: {config} has no [smtp] table", file=sys.stderr)
+    return smtp
+
+
+def _notify(args: argparse.Namespace) -> int:
+    from printwatch.collector.notices import notify_missing
+
+    smtp = _smtp_of(args.config, "notify")
+    if smtp is None:
         return 2
     with CollectorStore(args.store) as store:
         lines = notify_missing(store, smtp, now=utcnow(), grace=dt.timedelta(hours=args.grace_hours))
@@ -136,14 +159,22 @@ def _view(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from printwatch.collector.notices import watch_missing
+
+    smtp = None
+    if args.notify_config is not None:
+        smtp = _smtp_of(args.notify_config, "serve")
+        if smtp is None:
+            return 2
     store = CollectorStore(args.store)
 
     async def main() -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with trio.open_nursery() as nursery:
+                app = create_app(store)
                 host, port = await nursery.start(
                     lambda task_status: serve_collector(
-                        create_app(store),
+                        app,
                         args.host,
                         args.port,
                         certfile=args.cert,
@@ -152,6 +183,22 @@ def _serve(args: argparse.Namespace) -> int:
                     )
                 )
                 print(f"collector: https://{host}:{port} (store {args.store}); stop: Ctrl-C", flush=True)
+                if smtp is not None:
+                    nursery.start_soon(
+                        functools.partial(
+                            watch_missing,
+                            app.state.db,
+                            store,
+                            smtp,
+                            every_s=60.0 * args.notify_every_min,
+                            grace=dt.timedelta(hours=args.grace_hours),
+                            now=utcnow,
+                        )
+                    )
+                    print(
+                        f"  billing reads missing: mailed, checked every {args.notify_every_min:g} min",
+                        flush=True,
+                    )
                 with trio.move_on_after(args.duration if args.duration is not None else float("inf")):
                     async for _ in signals:
                         break

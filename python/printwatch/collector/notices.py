@@ -8,19 +8,26 @@ written only after the mail was accepted).
 
 Error handling: a site without a contact is skipped and named in the result; a failed delivery
 (:class:`printwatch.alerts.channels.DeliveryError`) is named in the result, nothing is recorded
-for it, and the next call tries again.
+for it, and the next call tries again. :func:`watch_missing` runs it periodically inside
+``printwatch collector serve``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
 from email.message import EmailMessage
+
+import trio
 
 from printwatch.alerts.channels import DeliveryError, send_email
 from printwatch.collector import views
 from printwatch.collector.store import CollectorStore
 from printwatch.config.model import SmtpConfig
+
+log = logging.getLogger(__name__)
 
 
 def notify_missing(
@@ -69,3 +76,23 @@ def notify_missing(
                 )
         done.append(f"{site}: sent to {contact} ({len(rows)} devices)")
     return done
+
+
+async def watch_missing(
+    run: Callable[[Callable[[], list[str]]], Awaitable[list[str]]],
+    store: CollectorStore,
+    smtp: SmtpConfig,
+    *,
+    every_s: float,
+    grace: dt.timedelta,
+    now: Callable[[], dt.datetime],
+) -> None:
+    """:func:`notify_missing` every ``every_s`` seconds until cancelled (``collector serve
+    --notify-config``). ``run`` calls it where the store may be used (the server's one database
+    thread). A site is mailed once per device and cycle; a failure is logged and tried again the
+    next time round.
+    """
+    while True:
+        for line in await run(lambda: notify_missing(store, smtp, now=now(), grace=grace)):
+            (log.warning if ": not sent: " in line else log.info)("billing reads missing: %s", line)
+        await trio.sleep(every_s)

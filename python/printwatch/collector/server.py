@@ -134,6 +134,8 @@ def create_app(
         ]
     )
     app.state.stats = stats
+    #: Runs a function on the store in the server's one database thread (for tasks beside it).
+    app.state.db = db
     return app
 
 
