@@ -202,5 +202,11 @@ def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
     summary = out.strip().splitlines()[-1]
     assert summary.startswith("stopped (duration): ")
     cycles = int(summary.split(": ")[1].split()[0])
-    # the first cycle waited for the first discovery; then one every 2 s
-    assert cycles >= 2 and "40 of 40 printers answering" in summary, summary
+    answering = int(summary.split(" of 40 printers answering")[0].rsplit(" ", 1)[1])
+    # the first cycle waited for the first discovery; then one every 2 s. The simulator keeps
+    # about 2% of its printers offline for hours at a time (its dynamics), on purpose.
+    assert cycles >= 2 and answering >= 36, summary
+    # the uplink reached the local collector: enrolment, registration, ... signed and accepted
+    assert "uplink: signed uploads to the local collector https://127.0.0.1:" in out
+    accepted = int(summary.rsplit("the collector accepted ", 1)[1].split()[0])
+    assert accepted >= 1, summary

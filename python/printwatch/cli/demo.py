@@ -2,8 +2,9 @@
 
 Simulated printers from the recordings beside the project (``../shared/recordings``, or
 ``PRINTWATCH_RECORDINGS``) on loopback, the scheduler polling them on a short interval, the
-DuckDB history in a temporary folder, the HTTP server on 127.0.0.1:8080. It prints what it started,
-where, and how to stop; ``--duration S`` stops it by itself.
+DuckDB history in a temporary folder, the HTTP server on 127.0.0.1:8080, and a local collector
+(:mod:`printwatch.cli.demo_collector`) receiving the uplink. It prints what it started, where, and
+how to stop; ``--duration S`` stops it by itself.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import trio
 
 from printwatch import PrintwatchError
 from printwatch.alerts import AlertService
+from printwatch.cli.demo_collector import DemoCollector
 from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
@@ -31,6 +33,7 @@ from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
 from printwatch.sim import Simulator
 from printwatch.store import StoreError
+from printwatch.uplink.service import open_uplink
 from printwatch.web.dashboard.serving import web_setup
 
 log = logging.getLogger(__name__)
@@ -90,9 +93,19 @@ def run_demo(
     state_dir = Path(tempfile.mkdtemp(prefix="printwatch-demo-"))
     config = demo_config(sim, state_dir, interval_s=interval_s, web_port=web_port)
     store_path = config.appliance.store_path
+    collector: DemoCollector | None = None
     try:
+        collector = DemoCollector.prepare(state_dir / "collector", key_file=state_dir / "uplink.key")
+        config = replace(config, uplink=collector.uplink)
         sink = open_sink(
             store_path, poll_interval_s=config.intervals.status_s, meter_interval_s=config.intervals.meters_s
+        )
+        clock = SystemClock(max_step_s=1.0)
+        uplink = open_uplink(
+            config.uplink,
+            config.appliance,
+            now=clock.now,
+            reorder_percent=config.thresholds.supply_low_percent,
         )
         alerts = AlertService.from_config(sink.store, config)
         appliance = Appliance(
@@ -104,7 +117,8 @@ def run_demo(
             alerts=alerts,
             discoverer=NetworkDiscoverer(sink, port=sim.port, local_address="127.0.0.1"),
             state=MemoryState(),
-            clock=SystemClock(max_step_s=1.0),
+            clock=clock,
+            uplink=uplink,
             seed="demo",
         )
         web = web_setup(appliance, sink.store, config.web, state_dir)
@@ -124,6 +138,10 @@ def run_demo(
                 f"    printwatch sql --store {store_path} 'SELECT * FROM devices')\n"
                 f"  alerts: after each status cycle (no e-mail or webhooks in the demo):\n"
                 f"    printwatch sql --store {store_path} 'SELECT * FROM alerts WHERE open'\n"
+                f"  uplink: signed uploads to the local collector https://127.0.0.1:{collector.port} "
+                f"(site {collector.uplink.site_id}, key pinned):\n"
+                f"    curl -sk https://127.0.0.1:{collector.port}/api/devices; printwatch uplink log "
+                f"--store {store_path}\n"
                 f"  dashboard: {url}/  user admin, first-run password {web.first_password} "
                 f"(shown once; change it at the first login)\n"
                 f"  HTTP: {url}/health  {url}/metrics  (POST {url}/api/assist/DEVICE)\n"
@@ -134,23 +152,37 @@ def run_demo(
                 flush=True,
             )
 
-        why = trio.run(
-            lambda: run_until_stopped(
-                appliance, web=config.web, duration_s=duration_s, on_started=started, app=web.app, tls=web.tls
-            )
-        )
-    except (OSError, StoreError, PrintwatchError) as err:
+        async def main() -> str:
+            assert collector is not None
+            async with trio.open_nursery() as nursery:
+                await nursery.start(collector.serve)
+                why = await run_until_stopped(
+                    appliance,
+                    web=config.web,
+                    duration_s=duration_s,
+                    on_started=started,
+                    app=web.app,
+                    tls=web.tls,
+                )
+                nursery.cancel_scope.cancel()
+            return why
+
+        why = trio.run(main)
+    except (OSError, ValueError, RuntimeError, StoreError, PrintwatchError) as err:
         print(f"printwatch demo: {err}", file=sys.stderr)
         return 1
     finally:
         stats = sim.stop()
+        if collector is not None:
+            collector.close()
     status = appliance.scheduler.statistics()["status"]
     answered = sum(1 for d in appliance.fleet.values() if d.get("reachable"))
     print(
         f"stopped ({why}): {status.runs} status cycles, {appliance.sink_stats.documents} poll documents "
         f"written to {store_path}, {answered} of {len(appliance.devices())} printers answering; "
         f"the simulator answered {stats['answered']} requests; "
-        f"alerts: {alerts.stats.opened} opened, {alerts.stats.closed} closed, {alerts.stats.open} open",
+        f"alerts: {alerts.stats.opened} opened, {alerts.stats.closed} closed, {alerts.stats.open} open; "
+        f"the collector accepted {collector.accepted() if collector else 0} signed uploads",
         file=out,
         flush=True,
     )
