@@ -4,11 +4,13 @@ a burst of wrong passwords is slowed; /metrics and the API for machines only."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import stat
 
 import httpx
 import pytest
+from printwatch.uplink import log as uplink_log
 
 from tests.web.appliance_thread import Running
 
@@ -20,6 +22,8 @@ PAGES = [
     "/alerts",
     "/discovery",
     "/settings",
+    "/uplink",
+    "/uplink/1",
     "/static/app.css",
 ]
 NEW_PASSWORD = "correct horse battery"
@@ -191,3 +195,33 @@ def test_a_sweep_from_the_discovery_page_files_the_printers_it_finds(dash: Runni
                          ("10.0.0.300", "is not an IPv4 address or range")):  # fmt: skip
             r = c.post("/discovery/sweep", data={"networks": bad, "port": "161", "csrf": csrf})
             assert r.status_code == 400 and why in r.text
+
+
+def test_the_uplink_page_shows_every_transmission_byte_for_byte(dash: Running, changed: str) -> None:
+    """Rows written with the uplink's own log writer: listed newest first with the chain's verdict,
+    each one's request and response bytes in a hex dump; an edited row breaks the chain there."""
+    con = dash.store.con.cursor()
+    when = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    request = b"POST /upload HTTP/1.1\r\nhost: collector\r\n\r\n\x78\x9c\x00\xff<b>"
+    for seq in (1, 2):
+        uplink_log.append(
+            con, time=when, seq=seq, kind="aggregate", url="https://collector.example/upload",
+            status=200, error=None, request=request + bytes([seq]), response=b"HTTP/1.1 200 OK\r\n\r\n",
+        )  # fmt: skip
+    with httpx.Client(base_url=dash.url, follow_redirects=False) as c:
+        assert log_in(c, changed).status_code == 303
+        listing = c.get("/uplink")
+        assert listing.status_code == 200 and "The hash chain is whole" in listing.text
+        assert listing.text.index('href="/uplink/2"') < listing.text.index('href="/uplink/1"')
+        one = c.get("/uplink/2")
+        assert one.status_code == 200 and f"Request: {len(request) + 1:,} bytes" in one.text
+        # the hex dump gives back every byte; its text column is escaped (no markup gets through)
+        dump = re.search(r"<pre id=request>(.*?)</pre>", one.text, re.S)
+        assert dump is not None
+        shown = bytes.fromhex("".join(line[10:57] for line in dump.group(1).splitlines()))
+        assert shown == request + b"\x02" and "&lt;b" in one.text and "<b>" not in one.text
+        assert c.get("/uplink/99").status_code == 404
+        con.execute("UPDATE uplink_log SET status = 500 WHERE n = 1")
+        broken = c.get("/uplink")
+        assert "The hash chain is broken" in broken.text and "row 1" in broken.text
+    con.execute("DELETE FROM uplink_log")

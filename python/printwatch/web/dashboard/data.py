@@ -27,6 +27,10 @@ from typing import Any
 
 import duckdb
 
+from printwatch.uplink.log import Entry as UplinkEntry
+from printwatch.uplink.log import entries as uplink_entries
+from printwatch.uplink.log import verify as uplink_verify
+
 log = logging.getLogger(__name__)
 
 _ADDRESS_ORDER_KEY = "address_order"
@@ -398,6 +402,19 @@ class DashboardData:
             "ORDER BY a.closed_at IS NOT NULL, a.opened_at DESC LIMIT ?",
             [*args, limit],
         )
+
+    def uplink_log(self, *, limit: int = 200) -> tuple[list[UplinkEntry], list[str]]:
+        """The newest ``limit`` transmissions to the collector, newest first, and the problems
+        of the whole hash chain (empty when it is whole)."""
+        con = self.con()
+        last = con.execute("SELECT coalesce(max(n), 0) FROM uplink_log").fetchone()
+        since = max(0, int(last[0] if last else 0) - limit)
+        return list(reversed(uplink_entries(con, since_n=since))), uplink_verify(con)
+
+    def uplink_entry(self, n: int) -> UplinkEntry | None:
+        """Transmission ``n``, with its bytes."""
+        got = uplink_entries(self.con(), since_n=n - 1, limit=1)
+        return got[0] if got and got[0].n == n else None
 
     def _dicts(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
         cur = self.con().execute(sql, args)

@@ -12,7 +12,13 @@ from html import escape
 from pathlib import Path
 from urllib.parse import urlencode
 
-NAV = (("/fleet", "Fleet"), ("/alerts", "Alerts"), ("/discovery", "Discovery"), ("/settings", "Settings"))
+NAV = (
+    ("/fleet", "Fleet"),
+    ("/alerts", "Alerts"),
+    ("/discovery", "Discovery"),
+    ("/uplink", "Uplink"),
+    ("/settings", "Settings"),
+)
 
 
 def e(value: object) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
+from printwatch.uplink.log import Entry as UplinkEntry
 from printwatch.web.dashboard.charts import Series, colour_of, line_chart
 from printwatch.web.dashboard.data import PAGE_SIZES, PAGES_DAYS, STATES, FleetPage, SupplyBar
 from printwatch.web.dashboard.html import ago, aware, csrf_field, e, page, qs, state_badge, utc
@@ -379,3 +380,63 @@ def discovery_page(
         f"{e(', '.join(targets[:50]))}{' ...' if len(targets) > 50 else ''}</p>"
     )
     return page("Discovery", body, csrf=csrf, active="/discovery")
+
+
+def uplink_page(entries: Sequence[UplinkEntry], problems: Sequence[str], csrf: str) -> str:
+    """Every transmission to the collector (newest first), with the hash chain's verdict."""
+    verdict = (
+        '<p class="flash" id="chain">The hash chain is whole: no transmission was edited, removed '
+        "or inserted.</p>"
+        if not problems
+        else '<p class="flash error" id="chain">The hash chain is broken: '
+        + "; ".join(e(p) for p in problems)
+        + "</p>"
+    )
+    rows = "".join(
+        f'<tr><td><a href="/uplink/{x.n}">{x.n}</a></td><td>{e(f"{x.time:%Y-%m-%d %H:%M:%S}")}Z</td>'
+        f"<td>{e(x.kind or '')}</td><td>{'' if x.seq is None else x.seq}</td>"
+        f"<td>{e(x.status if x.status is not None else x.error or '')}</td>"
+        f"<td class=num>{len(x.request):,}</td><td class=num>{len(x.response):,}</td>"
+        f"<td><code>{x.hash.hex()[:16]}</code></td></tr>"
+        for x in entries
+    )
+    table = (
+        "<table id=uplink><thead><tr><th>#</th><th>Time (UTC)</th><th>Message</th><th>Seq</th>"
+        "<th>HTTP / error</th><th>Bytes up</th><th>Bytes down</th><th>Hash</th></tr></thead>"
+        f"<tbody>{rows}</tbody></table>"
+        if entries
+        else '<p class="muted">Nothing was sent yet (or the uplink is off).</p>'
+    )
+    intro = (
+        '<p class="muted">Every request this appliance sent to the collector and every answer, '
+        "byte for byte as they crossed the connection (inside TLS); open one to read its bytes. "
+        "The same as <code>printwatch uplink log</code>.</p>"
+    )
+    return page("Uplink", intro + verdict + table, csrf=csrf, active="/uplink")
+
+
+def hex_dump(data: bytes) -> str:
+    """16 bytes a line: offset, hex, and the printable ASCII."""
+    lines = []
+    for at in range(0, len(data), 16):
+        chunk = data[at : at + 16]
+        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        lines.append(f"{at:08x}  {chunk.hex(' '):<47}  {text}")
+    return "\n".join(lines)
+
+
+def uplink_entry_page(x: UplinkEntry, csrf: str) -> str:
+    """One transmission: its fields, hashes, and the request and response bytes."""
+    fields = (
+        f"<dl><dt>Time</dt><dd>{e(f'{x.time:%Y-%m-%d %H:%M:%S}')}Z</dd><dt>URL</dt><dd>{e(x.url)}</dd>"
+        f"<dt>Message</dt><dd>{e(x.kind or '-')} (seq {'-' if x.seq is None else x.seq})</dd>"
+        f"<dt>Result</dt><dd>{e(x.status if x.status is not None else x.error or '-')}</dd>"
+        f"<dt>Hash</dt><dd><code>{x.hash.hex()}</code></dd>"
+        f"<dt>Previous hash</dt><dd><code>{x.prev_hash.hex()}</code></dd></dl>"
+    )
+    body = (
+        f'<p><a href="/uplink">all transmissions</a></p>{fields}'
+        f"<h2>Request: {len(x.request):,} bytes</h2><pre id=request>{e(hex_dump(x.request))}</pre>"
+        f"<h2>Response: {len(x.response):,} bytes</h2><pre id=response>{e(hex_dump(x.response))}</pre>"
+    )
+    return page(f"Uplink transmission {x.n}", body, csrf=csrf, active="/uplink")

@@ -263,6 +263,19 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         got = await d.read(lambda: d.data.alerts(open_only=open_only))
         return _html(pages.alerts_page(got, open_only, session.csrf, d.clock()))
 
+    async def uplink(request: Request) -> Response:
+        session = _session(request)
+        got, problems = await d.read(d.data.uplink_log)
+        return _html(pages.uplink_page(got, problems, session.csrf))
+
+    async def uplink_entry(request: Request) -> Response:
+        session = _session(request)
+        n = int(request.path_params["n"])
+        got = await d.read(lambda: d.data.uplink_entry(n))
+        if got is None:
+            return _html(page("Not found", f"<p class=error>No transmission {n}.</p>", csrf=session.csrf), 404)
+        return _html(pages.uplink_entry_page(got, session.csrf))
+
     async def _discovery(
         session: Session,
         *,
@@ -370,6 +383,8 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         Route("/discovery", discovery),
         Route("/discovery/add", discovery_add, methods=["POST"]),
         Route("/discovery/sweep", discovery_sweep, methods=["POST"]),
+        Route("/uplink", uplink),
+        Route("/uplink/{n:int}", uplink_entry),
         Route("/settings", settings),
         Route("/settings/password", change_password, methods=["POST"]),
         Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
