@@ -273,7 +273,8 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         n = int(request.path_params["n"])
         got = await d.read(lambda: d.data.uplink_entry(n))
         if got is None:
-            return _html(page("Not found", f"<p class=error>No transmission {n}.</p>", csrf=session.csrf), 404)
+            missing = f"<p class=error>No transmission {n}.</p>"
+            return _html(page("Not found", missing, csrf=session.csrf), 404)
         return _html(pages.uplink_entry_page(got, session.csrf))
 
     async def _discovery(
