@@ -24,11 +24,8 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -38,6 +35,7 @@ from printwatch.collector import views
 from printwatch.collector.enrolment import EnrolmentError, enrol
 from printwatch.collector.ingest import Rejected, receive
 from printwatch.collector.store import CollectorStore
+from printwatch.web.server import serve_http
 
 log = logging.getLogger(__name__)
 
@@ -148,21 +146,9 @@ async def serve_collector(
     keyfile: Path,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serves ``app`` over HTTPS until cancelled; started with the bound address.
+    """Serves ``app`` over HTTPS until cancelled; started with the bound address (hypercorn's Trio
+    worker, as the appliance's own server: :func:`printwatch.web.server.serve_http`).
 
     Error handling: ``OSError`` naming the address when it cannot be bound.
     """
-    config = HypercornConfig()
-    config.bind = [f"{host}:{port}"]
-    config.certfile = str(certfile)
-    config.keyfile = str(keyfile)
-    config.accesslog = None
-    config.errorlog = log
-    config.graceful_timeout = 1.0
-    async with trio.open_nursery() as nursery:
-        try:
-            binds: list[str] = await nursery.start(serve, app, config)
-        except OSError as err:
-            raise OSError(err.errno, f"cannot serve HTTPS on {host}:{port}: {err.strerror}") from None
-        url = urlsplit(binds[0])
-        task_status.started((url.hostname or host, url.port or port))
+    await serve_http(app, host, port, certfile=certfile, keyfile=keyfile, task_status=task_status)

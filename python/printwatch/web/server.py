@@ -41,6 +41,7 @@ async def serve_http(
         try:
             binds: list[str] = await nursery.start(serve, app, config)
         except OSError as err:
-            raise OSError(err.errno, f"cannot serve HTTP on {host}:{port}: {err.strerror}") from None
+            scheme = "HTTPS" if config.ssl_enabled else "HTTP"
+            raise OSError(err.errno, f"cannot serve {scheme} on {host}:{port}: {err.strerror}") from None
         url = urlsplit(binds[0])
         task_status.started((url.hostname or host, url.port or port))
