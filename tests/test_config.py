@@ -43,6 +43,7 @@ def test_the_documented_example_loads_with_its_secrets(tmp_path: Path) -> None:
     assert config.devices == (("printer-lobby.example.lan", 161), ("192.168.10.50", 161))
     assert config.web.port == 8080
     assert config.appliance.store_path == tmp_path / "history.duckdb"
+    assert config.appliance.store_memory_mb == 512
     assert config.alerts.reorder_lead_days == 7 and config.alerts.clear_after_polls == 2
     assert config.alerts.retry_max_s == 3600 and config.webhooks == ()
 
@@ -247,3 +248,14 @@ def test_secrets_are_encrypted_at_rest_and_the_key_file_must_be_private(tmp_path
     (tmp_path / "secrets.json").write_text("{not json")
     with pytest.raises(SecretError, match=r"secrets.json:1: not JSON"):
         store.get("community_site")
+
+
+def test_the_store_memory_limit_is_read_and_checked(tmp_path: Path) -> None:
+    base = f'[appliance]\nstate_dir = "{tmp_path}"\n'
+    assert parse_config(base, source="site.toml").appliance.store_memory_mb == 512
+    assert parse_config(base + "store_memory_mb = 2048\n", source="s").appliance.store_memory_mb == 2048
+    with pytest.raises(ConfigError) as info:
+        parse_config(base + "store_memory_mb = 16\n", source="site.toml")
+    assert str(info.value).startswith(
+        "site.toml:3: appliance.store_memory_mb: 16 is out of range: 64 to 65536 MB"
+    )

@@ -98,7 +98,10 @@ def run_demo(
         collector = DemoCollector.prepare(state_dir / "collector", key_file=state_dir / "uplink.key")
         config = replace(config, uplink=collector.uplink)
         sink = open_sink(
-            store_path, poll_interval_s=config.intervals.status_s, meter_interval_s=config.intervals.meters_s
+            store_path,
+            poll_interval_s=config.intervals.status_s,
+            meter_interval_s=config.intervals.meters_s,
+            memory_limit_mb=config.appliance.store_memory_mb,
         )
         clock = SystemClock(max_step_s=1.0)
         uplink = open_uplink(

@@ -46,6 +46,7 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
             config.appliance.store_path,
             poll_interval_s=config.intervals.status_s,
             meter_interval_s=config.intervals.meters_s,
+            memory_limit_mb=config.appliance.store_memory_mb,
         )
         uplink = open_uplink(  # its outbox lives in the same store (one database, two connections)
             config.uplink,

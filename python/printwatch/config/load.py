@@ -184,7 +184,7 @@ def _network(r: _Reader, path: KeyPath, text: str) -> ipaddress.IPv4Network | No
 
 
 def _read_appliance(r: _Reader, base: Path) -> ApplianceConfig:
-    r.table(("appliance",), {"state_dir", "store", "key_file", "secrets_file"})
+    r.table(("appliance",), {"state_dir", "store", "key_file", "secrets_file", "store_memory_mb"})
 
     def path(key: str) -> Path | None:
         text = r.get(("appliance", key), str, "")
@@ -195,6 +195,12 @@ def _read_appliance(r: _Reader, base: Path) -> ApplianceConfig:
         store=path("store"),
         key_file=path("key_file"),
         secrets_file=path("secrets_file"),
+        store_memory_mb=r.get(
+            ("appliance", "store_memory_mb"),
+            int,
+            ApplianceConfig().store_memory_mb,
+            _between(64, 65_536, " MB"),
+        ),
     )
 
 

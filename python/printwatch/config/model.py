@@ -27,6 +27,9 @@ class ApplianceConfig:
     store: Path | None = None  # default: state_dir / "history.duckdb"
     key_file: Path | None = None  # default: state_dir / "secret.key"
     secrets_file: Path | None = None  # default: state_dir / "secrets.json"
+    #: The history store's (DuckDB's) memory: its cache of the file's blocks and what queries
+    #: hold. DuckDB's own default is 80% of the machine's memory; larger work spills to disk.
+    store_memory_mb: int = 512
 
     @property
     def store_path(self) -> Path:

@@ -140,11 +140,21 @@ class MemorySink:
         self.discovered.append(len(printers))
 
 
-def open_sink(path: Path, *, poll_interval_s: float, meter_interval_s: float) -> StoreSink:
-    """The history store at ``path`` (created if needed).
+def open_sink(
+    path: Path, *, poll_interval_s: float, meter_interval_s: float, memory_limit_mb: int | None = None
+) -> StoreSink:
+    """The history store at ``path`` (created if needed), DuckDB's memory bounded by
+    ``memory_limit_mb`` (``[appliance] store_memory_mb``).
 
     Error handling: :class:`printwatch.store.StoreError` naming the file when it cannot be
     opened (not a store, or another process writes it).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    return StoreSink(Store(path, poll_interval_s=poll_interval_s, meter_interval_s=meter_interval_s))
+    return StoreSink(
+        Store(
+            path,
+            poll_interval_s=poll_interval_s,
+            meter_interval_s=meter_interval_s,
+            memory_limit_mb=memory_limit_mb,
+        )
+    )

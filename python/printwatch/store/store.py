@@ -88,7 +88,9 @@ class Store:
 
     ``Store(path)`` creates the file if needed and runs the schema's migrations. Settings given
     here (``poll_interval_s``, ``retention_days``, ``meter_interval_s``) are written into the
-    store's ``settings`` table, which the views read.
+    store's ``settings`` table, which the views read. ``memory_limit_mb`` bounds DuckDB's memory
+    in this process (its block cache and the queries' working memory, which spill to
+    ``PATH.tmp`` beyond it); DuckDB's own default is 80% of the machine's memory.
 
     Error handling: a file that is not a DuckDB store, or that another process holds, raises
     :class:`StoreError` (:class:`StoreLockedError`) naming the path; failed writes in
@@ -104,8 +106,10 @@ class Store:
         meter_interval_s: float | None = None,
         max_pending: int = 288,
         multi_home_s: float = 900.0,
+        memory_limit_mb: int | None = None,
     ) -> None:
         self.path = Path(path)
+        self.memory_limit_mb = memory_limit_mb
         self.max_pending = max_pending
         self.registry = Registry(multi_home_s=multi_home_s)
         self.con = self._connect()
@@ -132,7 +136,12 @@ class Store:
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
-            return duckdb.connect(str(self.path), config=DUCKDB_CONFIG)
+            con = duckdb.connect(str(self.path), config=DUCKDB_CONFIG)
+            if self.memory_limit_mb is not None:
+                # A setting of the database instance, so every connection of this process to
+                # the file (the uplink's outbox too) shares the one limit.
+                con.execute(f"SET GLOBAL memory_limit = '{int(self.memory_limit_mb)}MB'")
+            return con
         except duckdb.IOException as err:
             if "lock" in str(err).lower():
                 raise StoreLockedError(f"store {self.path} is held by another process: {err}") from err
