@@ -7,6 +7,8 @@
 //! * [`sim`] — the simulated printer agent (sans-I/O): `.snmprec` recordings answered as an
 //!   SNMP agent would; the fleet simulator's UDP side builds on it.
 //! * [`sweep`] — subnet sweeps (ICMP echo, raw or datagram sockets) over CIDR networks.
+//! * [`worker`] — one job on its own named thread, handing its items over in batches (the
+//!   engine's batches and the ICMP sweep).
 //! * `py` — the PyO3 bindings (`printwatch._core`), compiled only with the `python` feature.
 
 pub mod ber;
@@ -18,6 +20,7 @@ pub mod snmp;
 pub mod sweep;
 #[cfg(target_os = "linux")]
 pub mod udp;
+pub mod worker;
 
 #[cfg(feature = "python")]
 mod py;

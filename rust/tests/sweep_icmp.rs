@@ -6,13 +6,14 @@
 use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
-use printwatch_core::sweep::icmp::{Found, FoundSink, IcmpSweep, SweepStats};
+use printwatch_core::sweep::icmp::{Found, IcmpSweep, SweepStats};
 use printwatch_core::sweep::{available_kinds, expand, SweepConfig};
+use printwatch_core::worker::Publish;
 
 #[derive(Default)]
 struct Keep(Vec<Found>);
 
-impl FoundSink for Keep {
+impl Publish<Found, SweepStats> for Keep {
     fn publish(&mut self, found: Vec<Found>, _: &SweepStats) {
         self.0.extend(found);
     }

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use crate::ber::ErrorKind;
 use crate::snmp::{decode, v3, Pdu, PduType};
+use crate::worker::Publish;
 
 use super::config::EngineConfig;
 use super::outcome::TargetResult;
@@ -32,11 +33,6 @@ pub const TURN: Duration = Duration::from_millis(20);
 const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 /// Receive batches per turn at most, so sending keeps its pace under a flood of answers.
 const RECV_BATCHES_PER_TURN: usize = 64;
-
-/// Where finished targets go: called with each batch of results and the counters so far.
-pub trait Sink {
-    fn publish(&mut self, results: Vec<TargetResult>, stats: &Stats);
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Retired {
@@ -127,7 +123,11 @@ impl Driver {
 
     /// Runs until every target is finished or `cancel` is set (then the unfinished targets
     /// fail with `cancelled`). Results reach `sink` in batches as targets finish.
-    pub fn run(&mut self, cancel: &AtomicBool, sink: &mut dyn Sink) -> io::Result<Stats> {
+    pub fn run(
+        &mut self,
+        cancel: &AtomicBool,
+        sink: &mut dyn Publish<TargetResult, Stats>,
+    ) -> io::Result<Stats> {
         for s in 0..self.sessions.len() {
             self.start_ops(s as u32);
         }

@@ -5,8 +5,8 @@
 //!   loops, retries, v1 fallback);
 //! * [`driver`] — the I/O loop: batched UDP (`crate::udp`, through [`socket`]), timers, the packets-per-second cap, and matching
 //!   answers by source address and port, request id and community;
-//! * [`batch`] — a driver on its own thread, with results handed over in batches and a cancel
-//!   that is seen within 20 ms;
+//! * [`batch`] — a driver on its own thread (a [`crate::worker::Worker`]), with results handed
+//!   over in batches and a cancel that is seen within 20 ms;
 //! * [`v3`] — SNMPv3: engine discovery, time sync, the engine-ID cache;
 //! * [`outcome`] — what a target's poll produced; [`stats`] — what a batch did on the wire.
 

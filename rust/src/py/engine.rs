@@ -1,7 +1,8 @@
 //! `Engine`, `Plan`, `Target`, `Batch` and `TargetResult`: the poll engine's Python face.
 //!
 //! A batch runs on its own Rust thread; `Batch.wait` blocks with the GIL released, in steps of
-//! at most 50 ms with a signal check between them, and returns whole batches of results.
+//! at most 50 ms with a signal check between them (`super::worker::wait`), and returns whole
+//! batches of results.
 
 // PyO3 extracts arguments by value.
 #![allow(clippy::needless_pass_by_value)]
@@ -17,11 +18,9 @@ use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 use super::codec::py_varbind;
 use super::message::parse_oid;
 use super::usm::V3Credentials;
+use super::worker;
 use crate::engine::{self, EngineCache, EngineConfig, Request, VersionChoice};
 use crate::snmp::Version;
-
-/// The longest `Batch.wait` keeps the GIL released before looking at signals.
-const WAIT_STEP: Duration = Duration::from_millis(50);
 
 /// `Plan(gets=(), walks=())`: scalars to GET and subtrees to walk, shared by many targets.
 #[pyclass(frozen, module = "printwatch.engine")]
@@ -271,28 +270,11 @@ impl Batch {
     /// Error handling: `OSError` once the results are all taken, if the socket failed.
     #[pyo3(signature = (timeout_s = 1.0))]
     fn wait(&self, py: Python<'_>, timeout_s: f64) -> PyResult<Vec<TargetResult>> {
-        let mut left = Duration::try_from_secs_f64(timeout_s.max(0.0)).unwrap_or(Duration::MAX);
-        loop {
-            let step = left.min(WAIT_STEP);
-            let (results, done) = py.detach(|| self.inner.wait(step));
-            if !results.is_empty() {
-                return Ok(results
-                    .into_iter()
-                    .map(|inner| TargetResult { plan: Arc::clone(&self.plans[inner.index]), inner })
-                    .collect());
-            }
-            if done {
-                return match self.inner.error() {
-                    Some(err) => Err(PyOSError::new_err(err)),
-                    None => Ok(Vec::new()),
-                };
-            }
-            left = left.saturating_sub(step);
-            if left.is_zero() {
-                return Ok(Vec::new());
-            }
-            py.check_signals()?;
-        }
+        let results = worker::wait(py, &self.inner, timeout_s)?;
+        Ok(results
+            .into_iter()
+            .map(|inner| TargetResult { plan: Arc::clone(&self.plans[inner.index]), inner })
+            .collect())
     }
 
     /// Stops sending (within 20 ms); unfinished targets end with the failure `cancelled`.
@@ -311,27 +293,26 @@ impl Batch {
     /// malformed).
     fn statistics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.stats();
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("targets", s.targets),
-            ("targets_done", s.targets_done),
-            ("packets_sent", s.packets_sent),
-            ("bytes_sent", s.bytes_sent),
-            ("packets_received", s.packets_received),
-            ("bytes_received", s.bytes_received),
-            ("timeouts", s.timeouts),
-            ("retries", s.retries),
-            ("matched", s.matched),
-            ("late", s.late),
-            ("duplicate", s.duplicate),
-            ("spoofed", s.spoofed),
-            ("unexpected", s.unexpected),
-            ("malformed", s.malformed),
-            ("send_errors", s.send_errors),
-        ] {
-            d.set_item(k, v)?;
-        }
-        Ok(d)
+        worker::counters(
+            py,
+            &[
+                ("targets", s.targets),
+                ("targets_done", s.targets_done),
+                ("packets_sent", s.packets_sent),
+                ("bytes_sent", s.bytes_sent),
+                ("packets_received", s.packets_received),
+                ("bytes_received", s.bytes_received),
+                ("timeouts", s.timeouts),
+                ("retries", s.retries),
+                ("matched", s.matched),
+                ("late", s.late),
+                ("duplicate", s.duplicate),
+                ("spoofed", s.spoofed),
+                ("unexpected", s.unexpected),
+                ("malformed", s.malformed),
+                ("send_errors", s.send_errors),
+            ],
+        )
     }
 }
 

@@ -11,6 +11,8 @@ mod sim;
 #[cfg(target_os = "linux")]
 mod sweep;
 mod usm;
+#[cfg(target_os = "linux")]
+mod worker;
 
 use pyo3::prelude::*;
 

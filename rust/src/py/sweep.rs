@@ -1,7 +1,8 @@
 //! `expand_networks`, `icmp_kinds` and `IcmpSweep`: the subnet sweep's Python face.
 //!
 //! A sweep runs on its own Rust thread; `IcmpSweep.wait` blocks with the GIL released, in steps
-//! of at most 50 ms with a signal check between them, and returns whole batches of hosts found.
+//! of at most 50 ms with a signal check between them (`super::worker::wait`), and returns whole
+//! batches of hosts found.
 
 use std::net::Ipv4Addr;
 use std::time::Duration;
@@ -10,11 +11,9 @@ use pyo3::exceptions::{PyOSError, PyPermissionError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use super::worker;
 use crate::sweep::{self, SweepConfig, SweepHandle};
 use crate::udp::IcmpKind;
-
-/// The longest `IcmpSweep.wait` keeps the GIL released before looking at signals.
-const WAIT_STEP: Duration = Duration::from_millis(50);
 
 fn kind_name(kind: IcmpKind) -> &'static str {
     match kind {
@@ -118,28 +117,8 @@ impl IcmpSweep {
     /// Error handling: `OSError` once everything is taken, if the socket failed.
     #[pyo3(signature = (timeout_s = 1.0))]
     fn wait(&self, py: Python<'_>, timeout_s: f64) -> PyResult<Vec<(u32, String, f64)>> {
-        let mut left = Duration::try_from_secs_f64(timeout_s.max(0.0)).unwrap_or(Duration::MAX);
-        loop {
-            let step = left.min(WAIT_STEP);
-            let (found, done) = py.detach(|| self.inner.wait(step));
-            if !found.is_empty() {
-                return Ok(found
-                    .into_iter()
-                    .map(|f| (f.index, f.addr.to_string(), f.rtt.as_secs_f64() * 1000.0))
-                    .collect());
-            }
-            if done {
-                return match self.inner.error() {
-                    Some(err) => Err(PyOSError::new_err(err)),
-                    None => Ok(Vec::new()),
-                };
-            }
-            left = left.saturating_sub(step);
-            if left.is_zero() {
-                return Ok(Vec::new());
-            }
-            py.check_signals()?;
-        }
+        let found = worker::wait(py, &self.inner, timeout_s)?;
+        Ok(found.into_iter().map(|f| (f.index, f.addr.to_string(), f.rtt.as_secs_f64() * 1000.0)).collect())
     }
 
     /// Stops sending (within 20 ms); what was found stays to be taken.
@@ -165,25 +144,25 @@ impl IcmpSweep {
     /// ended it early.
     fn statistics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.stats();
-        let d = PyDict::new(py);
-        for (k, v) in [
-            ("targets", s.targets),
-            ("probed", s.probed),
-            ("finished", s.finished),
-            ("alive", s.alive),
-            ("packets_sent", s.packets_sent),
-            ("bytes_sent", s.bytes_sent),
-            ("packets_received", s.packets_received),
-            ("bytes_received", s.bytes_received),
-            ("replies", s.replies),
-            ("other", s.other),
-            ("malformed", s.malformed),
-            ("timeouts", s.timeouts),
-            ("retries", s.retries),
-            ("send_errors", s.send_errors),
-        ] {
-            d.set_item(k, v)?;
-        }
+        let d = worker::counters(
+            py,
+            &[
+                ("targets", s.targets),
+                ("probed", s.probed),
+                ("finished", s.finished),
+                ("alive", s.alive),
+                ("packets_sent", s.packets_sent),
+                ("bytes_sent", s.bytes_sent),
+                ("packets_received", s.packets_received),
+                ("bytes_received", s.bytes_received),
+                ("replies", s.replies),
+                ("other", s.other),
+                ("malformed", s.malformed),
+                ("timeouts", s.timeouts),
+                ("retries", s.retries),
+                ("send_errors", s.send_errors),
+            ],
+        )?;
         d.set_item("limited", s.limited)?;
         d.set_item("cancelled", s.cancelled)?;
         Ok(d)

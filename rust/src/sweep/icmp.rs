@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crate::engine::driver::TURN;
 use crate::engine::pacing::TokenBucket;
 use crate::udp::{self, IcmpKind, Outgoing, RecvBatch, SendBatch};
+use crate::worker::Publish;
 
 use super::echo::{self, Reply};
 
@@ -92,11 +93,6 @@ pub struct SweepStats {
     pub cancelled: bool,
 }
 
-/// Where hosts found go: called with each batch of them and the counters so far.
-pub trait FoundSink {
-    fn publish(&mut self, found: Vec<Found>, stats: &SweepStats);
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     Waiting,
@@ -156,7 +152,11 @@ impl IcmpSweep {
 
     /// Runs until every address is finished, the time limit passes or `cancel` is set; the
     /// hosts found reach `sink` in batches. Returns the final counters.
-    pub fn run(&mut self, cancel: &AtomicBool, sink: &mut dyn FoundSink) -> io::Result<SweepStats> {
+    pub fn run(
+        &mut self,
+        cancel: &AtomicBool,
+        sink: &mut dyn Publish<Found, SweepStats>,
+    ) -> io::Result<SweepStats> {
         let started = Instant::now();
         let deadline = self.config.limit.map(|l| started + l);
         let mut last_publish = started;

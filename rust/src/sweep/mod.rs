@@ -4,7 +4,8 @@
 //! * [`echo`] — ICMP echo requests and the checks a reply must pass (sans-I/O);
 //! * [`icmp`] — the ICMP sweep's I/O loop: raw or datagram ICMP socket, batched sends through
 //!   `crate::udp`, paced by the engine's token bucket, timeouts, retries, a time limit;
-//! * [`handle`] — a sweep on its own thread, with the hosts found handed over in batches.
+//! * [`handle`] — a sweep on its own thread (a [`crate::worker::Worker`]), with the hosts found
+//!   handed over in batches.
 //!
 //! The SNMP-only sweep (one GET per address) is the poll engine itself (`crate::engine`) with a
 //! one-request plan: the same socket, pacing and matching, not a second copy.
