@@ -211,8 +211,11 @@ class Appliance:
         await self._await_first_discovery()
         with collector_paused():
             docs = await self._poll_and_write("status", self.devices())
-        if self.alerts is not None:  # after the write: the rules read the store's views too
-            await self.alerts.after_status(docs)
+            if self.alerts is not None:  # after the write: the rules read the store's views too
+                await self.alerts.after_status(docs)
+            # Gone before the collection that ends the pause: alive, the cycle's documents made
+            # it walk 2,000 documents (a 30-40 ms stall of the loop at 2,000 printers).
+            del docs
 
     async def read_meters(self, ctx: RunContext) -> None:
         await self._await_first_discovery()

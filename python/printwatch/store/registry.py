@@ -424,6 +424,10 @@ def _append(
 
 
 def _address_order(address: str) -> tuple[int, str]:
+    try:  # dotted IPv4 first: ten times cheaper than ipaddress (/health sorts every target)
+        return int.from_bytes(socket.inet_pton(socket.AF_INET, address), "big"), ""
+    except OSError:
+        pass
     try:
         return int(ipaddress.ip_address(address)), ""
     except ValueError:
