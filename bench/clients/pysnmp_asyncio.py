@@ -42,26 +42,10 @@ except ImportError as err:  # pragma: no cover - depends on the environment
 
 from bench.clients._common import Deadline, Tally, inside, oid_tuple, parse_args, v3_user
 from bench.workload import Target, Workload
+from tests.real.pysnmp_peer import usm_user
 
 NAME = "pysnmp_asyncio"
 EXCEPTIONS = (NoSuchObject, NoSuchInstance, EndOfMibView)
-
-
-# $PRINTWATCH_BENCH_V3 protocol names -> pysnmp's (AES-192/256: the Blumenthal key extension).
-_AUTH = {
-    "MD5": "usmHMACMD5AuthProtocol",
-    "SHA": "usmHMACSHAAuthProtocol",
-    "SHA-224": "usmHMAC128SHA224AuthProtocol",
-    "SHA-256": "usmHMAC192SHA256AuthProtocol",
-    "SHA-384": "usmHMAC256SHA384AuthProtocol",
-    "SHA-512": "usmHMAC384SHA512AuthProtocol",
-}
-_PRIV = {
-    "DES": "usmDESPrivProtocol",
-    "AES": "usmAesCfb128Protocol",
-    "AES-192": "usmAesBlumenthalCfb192Protocol",
-    "AES-256": "usmAesBlumenthalCfb256Protocol",
-}
 
 
 def usm_auth() -> object | None:
@@ -69,16 +53,9 @@ def usm_auth() -> object | None:
     user = v3_user()
     if user is None:
         return None
-    from pysnmp.hlapi.v3arch import asyncio as hl
-
-    kwargs: dict[str, object] = {
-        "authKey": user["auth_pass"],
-        "authProtocol": getattr(hl, _AUTH[user["auth_proto"]]),
-    }
-    if "priv_proto" in user:
-        kwargs["privKey"] = user["priv_pass"]
-        kwargs["privProtocol"] = getattr(hl, _PRIV[user["priv_proto"]])
-    return hl.UsmUserData(user["user"], **kwargs)
+    return usm_user(
+        user["user"], user["auth_proto"], user["auth_pass"], user.get("priv_proto"), user.get("priv_pass")
+    )
 
 
 def _error_kind(indication: object) -> str:
