@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.real.peers import NET_SNMP_ENV, stop
+from tests.real.peers import NET_SNMP_ENV, snmpd_command, stop
 
 NETWORK = "10.249.0.0/29"
 AGENT, PINGABLE = "10.249.0.2", "10.249.0.3"
@@ -84,22 +84,7 @@ def namespaces(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         conf = workdir / "snmpd.conf"
         conf.write_text("rocommunity public 10.249.0.0/29\nsysDescr netns test agent\nsysName pw-netns\n")
         agent = subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                b,
-                shutil.which("snmpd") or "snmpd",
-                "-f",
-                "-Lf",
-                str(workdir / "snmpd.out"),
-                "-C",
-                "-c",
-                str(conf),
-                "-p",
-                str(workdir / "snmpd.pid"),
-                f"udp:{AGENT}:161",
-            ],
+            ["ip", "netns", "exec", b, *snmpd_command(workdir, conf, f"udp:{AGENT}:161")],
             env=NET_SNMP_ENV,
             stdout=log,
             stderr=log,

@@ -40,6 +40,7 @@ from urllib.parse import urlencode
 
 from bench.clients._common import Deadline, Tally, parse_args
 from bench.workload import Target, Workload
+from tests.real.peers import stop
 
 NAME = "snmp_exporter"
 BINARY = "prometheus-snmp-exporter"
@@ -196,16 +197,6 @@ def _die_with_parent() -> None:
     libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-
 def _error_kind(body: bytes) -> str:
     text = body.decode("utf-8", errors="replace").lower()
     if "timeout" in text:
@@ -248,7 +239,7 @@ def main() -> None:
             )
             peak_mb = process_peak_rss_mb(proc.pid)
         finally:
-            _stop(proc)
+            stop(proc)
     tally.emit(
         NAME,
         wall_s,

@@ -95,6 +95,24 @@ sysName pw-test
 """
 
 
+def snmpd_command(workdir: Path, conf: Path, endpoint: str, *, only_conf: bool = True) -> list[str]:
+    """net-snmp's snmpd in the foreground with ``conf``, listening on ``endpoint``, its log
+    (``snmpd.out``) and PID file in ``workdir``. ``only_conf``: ``-C``, no other configuration
+    file is read (without it the persistent directory's file is, for the engine boots)."""
+    return [
+        require("snmpd"),
+        "-f",
+        "-Lf",
+        str(workdir / "snmpd.out"),
+        *(["-C"] if only_conf else []),
+        "-c",
+        str(conf),
+        "-p",
+        str(workdir / "snmpd.pid"),
+        endpoint,
+    ]
+
+
 @contextmanager
 def running_snmpd(workdir: Path) -> Iterator[int]:
     """net-snmp's snmpd with its own config on a free high port; yields the port."""
@@ -102,18 +120,7 @@ def running_snmpd(workdir: Path) -> Iterator[int]:
     conf.write_text(SNMPD_CONF)
     port = free_udp_port()
     log = (workdir / "snmpd.log").open("wb")
-    cmd = [
-        require("snmpd"),
-        "-f",
-        "-Lf",
-        str(workdir / "snmpd.out"),
-        "-C",
-        "-c",
-        str(conf),
-        "-p",
-        str(workdir / "snmpd.pid"),
-        f"udp:127.0.0.1:{port}",
-    ]
+    cmd = snmpd_command(workdir, conf, f"udp:127.0.0.1:{port}")
     proc = subprocess.Popen(cmd, env=NET_SNMP_ENV, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
     try:
         wait_until_answering(port, "public", 20.0, proc)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.real.peers import NET_SNMP_ENV, free_udp_port, net_snmp, require, stop
+from tests.real.peers import NET_SNMP_ENV, free_udp_port, net_snmp, snmpd_command, stop
 
 
 @dataclass(frozen=True)
@@ -89,17 +89,7 @@ def running_snmpd_v3(workdir: Path, users: list[User] = USERS, port: int = 0) ->
     persistent.mkdir(exist_ok=True)
     port = port or free_udp_port()
     log = (workdir / "snmpd.log").open("wb")
-    cmd = [
-        require("snmpd"),
-        "-f",
-        "-Lf",
-        str(workdir / "snmpd.out"),
-        "-c",
-        str(conf),
-        "-p",
-        str(workdir / "snmpd.pid"),
-        f"udp:127.0.0.1:{port}",
-    ]
+    cmd = snmpd_command(workdir, conf, f"udp:127.0.0.1:{port}", only_conf=False)
     # No -C: the persistent directory's file must be read (boots). SNMPCONFPATH keeps the
     # system's configuration files out.
     env = {**NET_SNMP_ENV, "SNMP_PERSISTENT_DIR": str(persistent), "SNMPCONFPATH": str(persistent)}
