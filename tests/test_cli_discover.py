@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from printwatch.sim import Simulator
 
+from tests.cli_process import printwatch
 from tests.discovery_fleet import NON_PRINTER, printer_recordings
 
 
@@ -22,17 +23,6 @@ from tests.discovery_fleet import NON_PRINTER, printer_recordings
 def sim() -> Iterator[Simulator]:
     with Simulator([*printer_recordings(), NON_PRINTER], count=19, base="127.35.0.3", stride=3, port=0) as s:
         yield s
-
-
-def printwatch(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "printwatch.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
 
 
 def test_json_gives_one_object_per_printer_and_a_summary_on_stderr(sim: Simulator) -> None:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from printwatch.sim import Simulator
 
+from tests.cli_process import printwatch
 from tests.real.peers import RECORDINGS
 
 
@@ -19,17 +18,6 @@ from tests.real.peers import RECORDINGS
 def sim() -> Iterator[Simulator]:
     with Simulator(RECORDINGS, count=3, base="127.23.0.1", port=0, identity=False) as s:
         yield s
-
-
-def printwatch(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "printwatch.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
 
 
 def recorded(path_index: int, oid: str) -> str:
@@ -105,16 +93,10 @@ def test_strange_printer_end_to_end(tmp_path: Path) -> None:
     with Simulator(rec, count=1, base="127.23.0.50", port=0, identity=False) as sim:
         spec = f"127.23.0.50:{sim.port}"
         env = {**os.environ, "PYTHONIOENCODING": "ascii"}
-        out = subprocess.run(
-            [sys.executable, "-m", "printwatch.cli", "poll", "--json", spec],
-            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False, env=env,
-        )  # fmt: skip
+        out = printwatch("poll", "--json", spec, env=env)
         assert out.returncode == 0, out.stderr
         doc = json.loads(out.stdout)
-        text = subprocess.run(
-            [sys.executable, "-m", "printwatch.cli", "poll", spec],
-            capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False, env=env,
-        )  # fmt: skip
+        text = printwatch("poll", spec, env=env)
     assert text.returncode == 0, text.stderr
     assert "\\u30c8" in text.stdout and "Magenta Toner" in text.stdout
     assert (doc["vendor"], doc["serial"]) == ("sharp", "5009415X00")

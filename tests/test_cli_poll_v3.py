@@ -15,6 +15,7 @@ import pytest
 from printwatch.engine import V3Credentials
 from printwatch.sim import Simulator
 
+from tests import cli_process
 from tests.real.peers import RECORDINGS
 
 AUTH, PRIV = "cli-auth-secret", "cli-priv-secret"
@@ -29,15 +30,7 @@ def sim() -> Iterator[Simulator]:
 
 def printwatch(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PRINTWATCH_V3_")}
-    return subprocess.run(
-        [sys.executable, "-m", "printwatch.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-        env={**clean, **(env or {})},
-    )
+    return cli_process.printwatch(*args, env={**clean, **(env or {})})
 
 
 def v3_args(**override: str) -> list[str]:

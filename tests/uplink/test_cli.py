@@ -12,17 +12,8 @@ from pathlib import Path
 import duckdb
 from printwatch.cli.main import main
 
+from tests.cli_process import printwatch as cli
 from tests.uplink.peers import free_port, make_certs
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "printwatch.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_collector_enrol_and_the_uplink_log(tmp_path: Path) -> None:
