@@ -64,6 +64,20 @@ def _error_kind(result: subprocess.CompletedProcess[str]) -> str:
     return "other"
 
 
+def _run(argv: list[str], limit_s: float) -> subprocess.CompletedProcess[str]:
+    """One net-snmp command, its output as text (undecodable bytes replaced), ``limit_s`` at most."""
+    return subprocess.run(
+        argv,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        stdin=subprocess.DEVNULL,
+        timeout=limit_s,
+        check=False,
+    )
+
+
 def poll_one(target: Target, workload: Workload, tools: dict[str, str]) -> tuple[int, str | None]:
     common = [
         "-v2c",
@@ -77,30 +91,12 @@ def poll_one(target: Target, workload: Workload, tools: dict[str, str]) -> tuple
     ]
     agent = f"udp:{target.address}"
     limit_s = (workload.timeout_s * (workload.retries + 1)) * 50 + 30  # a bound, never reached when healthy
-    get = subprocess.run(
-        [tools["snmpget"], *common, agent, *workload.scalars],
-        env=ENV,
-        capture_output=True,
-        text=True,
-        errors="replace",
-        stdin=subprocess.DEVNULL,
-        timeout=limit_s,
-        check=False,
-    )
+    get = _run([tools["snmpget"], *common, agent, *workload.scalars], limit_s)
     if get.returncode != 0:
         return 0, _error_kind(get)
     count = count_varbinds(get.stdout, None)
     for table in workload.tables:
-        walk = subprocess.run(
-            [tools["snmpbulkwalk"], *common, f"-Cr{workload.max_repetitions}", agent, table],
-            env=ENV,
-            capture_output=True,
-            text=True,
-            errors="replace",
-            stdin=subprocess.DEVNULL,
-            timeout=limit_s,
-            check=False,
-        )
+        walk = _run([tools["snmpbulkwalk"], *common, f"-Cr{workload.max_repetitions}", agent, table], limit_s)
         if walk.returncode != 0:
             return count, _error_kind(walk)
         count += count_varbinds(walk.stdout, oid_tuple(table))
