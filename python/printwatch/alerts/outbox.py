@@ -22,6 +22,8 @@ from typing import Any
 
 import duckdb
 
+from printwatch.store.transaction import transaction
+
 #: Notifications sent in one message (one e-mail, one webhook POST); the rest waits its turn.
 BATCH = 200
 FIRST_RETRY_S = 60.0
@@ -75,8 +77,7 @@ def record(
 ) -> None:
     """Writes what the tries did, in one transaction: ``sent_at`` (and the alert's
     ``notified_at`` for an opening), or one more attempt, the error and the next try's time."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         if sent:
             ids = [n.notification_id for n in sent]
             con.execute(
@@ -97,10 +98,6 @@ def record(
                 "WHERE notification_id = ?",
                 [error[:500], now + dt.timedelta(seconds=wait_s), n.notification_id],
             )
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
 
 
 def pending(con: duckdb.DuckDBPyConnection) -> int:

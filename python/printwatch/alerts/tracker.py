@@ -30,6 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from printwatch.alerts.rules import Observation
+from printwatch.store.transaction import transaction
 
 Key = tuple[int, str, str]
 
@@ -171,8 +172,7 @@ def apply(
             )
             next_note += 1
     outcome.queued = len(notes)
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM alert_conditions")
         _insert(con, "alert_conditions", keep, CONDITION_SCHEMA)
         _insert(con, "alert_log", new_alerts, ALERT_SCHEMA)
@@ -188,10 +188,6 @@ def apply(
         if closes:
             con.execute("UPDATE alert_log SET closed_at = ? WHERE list_contains(?, alert_id)", [now, closes])
         _insert(con, "alert_outbox", notes, OUTBOX_SCHEMA)
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     return outcome
 
 

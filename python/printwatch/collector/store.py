@@ -11,12 +11,13 @@ Error handling: a store from a newer printwatch, or a file that is not a DuckDB 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import duckdb
 
 from printwatch import PrintwatchError
+from printwatch.store.schema import current_version
+from printwatch.store.transaction import transaction
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (
@@ -96,12 +97,7 @@ class CollectorStore:
 
     def _migrate(self) -> None:
         con = self.con
-        con.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version "
-            "(version INTEGER NOT NULL, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
-        )
-        row = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
-        have = int(row[0]) if row else 0
+        have = current_version(con)
         if have > MIGRATIONS[-1][0]:
             raise RuntimeError(f"schema version {have} is newer than this printwatch knows")
         for version, description, sql in MIGRATIONS:
@@ -113,15 +109,9 @@ class CollectorStore:
                     "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)", [version, description]
                 )
 
-    @contextmanager
-    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """One transaction on the store's connection: committed, or rolled back on any exception."""
+        return transaction(self.con)
 
     def close(self) -> None:
         self.con.close()

@@ -24,8 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +32,7 @@ import duckdb
 
 from printwatch.store.schema import migrate
 from printwatch.store.store import DUCKDB_CONFIG
+from printwatch.store.transaction import transaction
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.signing import Identity, seal
 
@@ -86,16 +86,6 @@ class Outbox:
     def close(self) -> None:
         self.con.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield self.con
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
-
     # -- state ---------------------------------------------------------------------------------
 
     def get_state(self, key: str) -> str | None:
@@ -131,7 +121,7 @@ class Outbox:
         (charged to that day). Returns its sequence number."""
         at = _naive(at)
         due = at if not_before is None else _naive(not_before)
-        with self._transaction() as con:
+        with transaction(self.con) as con:
             row = con.execute("SELECT value FROM uplink_state WHERE key = 'next_seq'").fetchone()
             seq = int(row[0]) if row else 1
             message = {
@@ -243,7 +233,7 @@ class Outbox:
     ) -> None:
         if not rows:
             return
-        with self._transaction() as con:
+        with transaction(self.con) as con:
             for identity, index, percent, at, why in rows:
                 con.execute(
                     "DELETE FROM uplink_reorders WHERE identity = ? AND supply_index = ?", [identity, index]

@@ -26,8 +26,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import duckdb
 import trio
 
+from printwatch.store.transaction import transaction
 from printwatch.uplink import log as txlog
 from printwatch.uplink.outbox import Outbox, Pending
 from printwatch.uplink.transport import Endpoint, Response, TransportError, post
@@ -112,50 +114,39 @@ class Sender:
         await self._db(self._record_failure, item, now, why, response)
         return Outcome("sent")
 
+    def _log(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        item: Pending,
+        now: dt.datetime,
+        response: Response | None,
+        error: str | None,
+    ) -> None:
+        """One attempt at ``item`` in the transmission log (empty bytes when nothing was exchanged)."""
+        txlog.append(
+            con,
+            time=now,
+            seq=item.seq,
+            kind=item.kind,
+            url=self.endpoint.url,
+            status=None if response is None else response.status,
+            error=error,
+            request=b"" if response is None else response.request_bytes,
+            response=b"" if response is None else response.response_bytes,
+        )
+
     def _record_ack(self, item: Pending, now: dt.datetime, response: Response, through: int) -> None:
-        con = self.outbox.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            txlog.append(
-                con,
-                time=now,
-                seq=item.seq,
-                kind=item.kind,
-                url=self.endpoint.url,
-                status=response.status,
-                error=None,
-                request=response.request_bytes,
-                response=response.response_bytes,
-            )
+        with transaction(self.outbox.con) as con:
+            self._log(con, item, now, response, None)
             self.outbox.acknowledge(through)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
 
     def _record_failure(self, item: Pending, now: dt.datetime, error: str, response: Response | None) -> None:
         self.stats.failures += 1
         self.stats.last_error = error
         delay_s = self.backoff.delay_s(item.attempts + 1, self.rng)
-        con = self.outbox.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            txlog.append(
-                con,
-                time=now,
-                seq=item.seq,
-                kind=item.kind,
-                url=self.endpoint.url,
-                status=None if response is None else response.status,
-                error=error,
-                request=b"" if response is None else response.request_bytes,
-                response=b"" if response is None else response.response_bytes,
-            )
+        with transaction(self.outbox.con) as con:
+            self._log(con, item, now, response, error)
             self.outbox.failed(item.seq, error, now + dt.timedelta(seconds=delay_s))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
         log.warning(
             "uplink: message %d (%s): %s; next attempt in %.0f s", item.seq, item.kind, error, delay_s
         )
