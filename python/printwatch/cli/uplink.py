@@ -11,9 +11,8 @@ from typing import Any
 import duckdb
 import trio
 
+from printwatch.cli.reading import open_or_report
 from printwatch.config import ConfigError, load_config
-from printwatch.store.query import open_for_reading
-from printwatch.store.store import StoreError
 from printwatch.uplink import log as txlog
 from printwatch.uplink.enrol import EnrolError, enrol
 from printwatch.uplink.outbox import Outbox
@@ -65,13 +64,9 @@ def _show(data: bytes) -> str:
 def run_log(store: Path, *, show_bytes: bool, as_json: bool, limit: int | None) -> int:
     """Print the transmission log and check its hash chain: exit status 0 when whole, 1 when
     broken (each problem named), 2 for a store that cannot be read."""
-    try:
-        con, note = open_for_reading(store)
-    except StoreError as err:
-        print(f"printwatch uplink log: {err}", file=sys.stderr)
+    con = open_or_report(store, "printwatch uplink log", prefix_note=False)
+    if con is None:
         return 2
-    if note:
-        print(note, file=sys.stderr)
     try:
         entries = txlog.entries(con)
         problems = txlog.verify(con)
