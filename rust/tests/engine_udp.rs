@@ -6,16 +6,16 @@
 #![cfg(target_os = "linux")]
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use printwatch_core::engine::{Batch, EngineConfig, FailureKind, Plan, Target, TargetResult, VersionChoice};
-use printwatch_core::sim::server::{Server, ServerConfig};
-use printwatch_core::sim::{loader, Agent, Fleet, Recording};
+use printwatch_core::sim::{Agent, Fleet, Recording};
 use printwatch_core::snmp::OidBuf;
+
+mod common;
+use common::{drain, recordings, serve};
 
 const SCALARS: [&str; 5] = [
     "1.3.6.1.2.1.1.1.0",
@@ -26,45 +26,9 @@ const SCALARS: [&str; 5] = [
 ];
 const TABLES: [&str; 3] = ["1.3.6.1.2.1.43.11.1", "1.3.6.1.2.1.43.10.2", "1.3.6.1.2.1.43.18.1"];
 
-fn recordings() -> Vec<Recording> {
-    let dir = std::env::var_os("PRINTWATCH_RECORDINGS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
-        PathBuf::from,
-    );
-    let loaded = loader::load(&[dir]).unwrap_or_else(|e| panic!("{e}; set PRINTWATCH_RECORDINGS"));
-    loaded.into_iter().map(|l| l.recording).collect()
-}
-
 fn plan() -> Arc<Plan> {
     let parse = |s: &&str| OidBuf::parse(s).unwrap();
     Arc::new(Plan { gets: SCALARS.iter().map(parse).collect(), walks: TABLES.iter().map(parse).collect() })
-}
-
-struct Fleetd {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
-}
-
-impl Drop for Fleetd {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-    }
-}
-
-fn serve(base: Ipv4Addr, count: u32, fleet: Fleet) -> Fleetd {
-    let config = ServerConfig { base, count, stride: 1, port: 0, duration: Some(Duration::from_secs(60)) };
-    let server = Server::bind(config).expect("bind the fleet server");
-    let port = server.port().unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let handle = thread::spawn(move || {
-        server.run(&fleet, &flag).expect("serve");
-    });
-    Fleetd { port, stop, handle: Some(handle) }
 }
 
 fn targets(base: Ipv4Addr, count: u32, port: u16, plan: &Arc<Plan>) -> Vec<Target> {
@@ -82,18 +46,9 @@ fn targets(base: Ipv4Addr, count: u32, port: u16, plan: &Arc<Plan>) -> Vec<Targe
 fn run(config: EngineConfig, targets: Vec<Target>) -> Vec<TargetResult> {
     let n = targets.len();
     let batch = Batch::start(config, targets, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).expect("start");
-    let mut results = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (mut got, done) = batch.wait(Duration::from_millis(100));
-        results.append(&mut got);
-        if done || Instant::now() > deadline {
-            break;
-        }
-    }
+    let results = drain(&batch, Duration::from_secs(60));
     assert!(batch.error().is_none(), "{:?}", batch.error());
     assert_eq!(results.len(), n, "every target reports");
-    results.sort_by_key(|r| r.index);
     results
 }
 

@@ -7,54 +7,21 @@
 #![cfg(target_os = "linux")]
 
 use std::net::{Ipv4Addr, SocketAddrV4};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use printwatch_core::engine::{
     Batch, EngineCache, EngineConfig, EngineInfo, Plan, Target, TargetResult, VersionChoice,
 };
-use printwatch_core::sim::server::{Server, ServerConfig};
-use printwatch_core::sim::{loader, Agent, Fleet, SimUsm};
+use printwatch_core::sim::{Agent, Fleet, SimUsm};
 use printwatch_core::snmp::usm::{AuthProtocol, Credentials, PrivProtocol};
 use printwatch_core::snmp::{OidBuf, Version};
 
+mod common;
+use common::{drain, recordings, serve};
+
 fn fleet(user: &Arc<Credentials>) -> Fleet {
-    let dir = std::env::var_os("PRINTWATCH_RECORDINGS").map_or_else(
-        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
-        PathBuf::from,
-    );
-    let loaded = loader::load(&[dir]).unwrap_or_else(|e| panic!("{e}; set PRINTWATCH_RECORDINGS"));
-    Fleet::new(loaded.into_iter().map(|l| Agent::new(l.recording))).with_usm(SimUsm::new(Arc::clone(user)))
-}
-
-struct Fleetd {
-    port: u16,
-    stop: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<()>>,
-}
-
-impl Drop for Fleetd {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            h.join().unwrap();
-        }
-    }
-}
-
-fn serve(base: Ipv4Addr, count: u32, fleet: Fleet) -> Fleetd {
-    let config = ServerConfig { base, count, stride: 1, port: 0, duration: Some(Duration::from_secs(60)) };
-    let server = Server::bind(config).expect("bind the fleet server");
-    let port = server.port().unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = Arc::clone(&stop);
-    let handle = thread::spawn(move || {
-        server.run(&fleet, &flag).expect("serve");
-    });
-    Fleetd { port, stop, handle: Some(handle) }
+    Fleet::new(recordings().into_iter().map(Agent::new)).with_usm(SimUsm::new(Arc::clone(user)))
 }
 
 fn plan() -> Arc<Plan> {
@@ -83,17 +50,8 @@ fn run(targets: Vec<Target>, engines: &Arc<EngineCache>) -> Vec<TargetResult> {
     let config = EngineConfig { timeout: Duration::from_millis(300), retries: 1, ..EngineConfig::default() };
     let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
     let batch = Batch::start_with_engines(config, targets, local, Arc::clone(engines)).expect("start");
-    let mut results = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (mut got, done) = batch.wait(Duration::from_millis(100));
-        results.append(&mut got);
-        if done || Instant::now() > deadline {
-            break;
-        }
-    }
+    let results = drain(&batch, Duration::from_secs(30));
     assert_eq!(results.len(), n);
-    results.sort_by_key(|r| r.index);
     results
 }
 
