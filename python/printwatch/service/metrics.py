@@ -19,6 +19,13 @@ def _fam(name: str, kind: str, help_text: str) -> Family:
     return Family(f"printwatch_{name}", kind, help_text)
 
 
+def _single(name: str, kind: str, value: float | bool | None, help_text: str) -> Family:
+    """A family of one unlabelled sample."""
+    fam = _fam(name, kind, help_text)
+    fam.add(value)
+    return fam
+
+
 def _appliance_families(app: Appliance) -> list[Family]:
     f = {
         "runs": _fam("job_runs_total", "counter", "Runs of each scheduled job since start."),
@@ -66,9 +73,7 @@ def _appliance_families(app: Appliance) -> list[Family]:
         ("uplink_pending", "gauge", app.uplink.pending(), "Queue: items waiting for the uplink."),
         ("devices", "gauge", len(app.devices()), "Devices known (configured and discovered)."),
     ]:
-        fam = _fam(name, kind, help_text)
-        fam.add(value)
-        out.append(fam)
+        out.append(_single(name, kind, value, help_text))
     if app.alerts is not None:
         a = app.alerts.statistics()
         for name, kind, value, help_text in [
@@ -79,9 +84,7 @@ def _appliance_families(app: Appliance) -> list[Family]:
             ("alert_notification_failures_total", "counter", a.failed_tries, "Tries that failed (retried)."),
             ("alert_notifications_pending", "gauge", a.pending, "Queue: notifications not delivered yet."),
         ]:
-            fam = _fam(name, kind, help_text)
-            fam.add(value)
-            out.append(fam)
+            out.append(_single(name, kind, value, help_text))
     return out
 
 
