@@ -158,6 +158,12 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         token = request.cookies.get(LOGIN_COOKIE, "")
         user = fields.get("user", "")
+
+        def again(error: str, status: int) -> Response:
+            """The login form once more, with ``error`` and what the user gave."""
+            page = pages.login_page(token, next_path=request.query_params.get("next"), user=user, error=error)
+            return _html(page, status)
+
         wait_s = d.throttle.wait_s(client)
         if wait_s > 0:
             response = _html(
@@ -169,29 +175,13 @@ def routes(d: Dashboard) -> list[BaseRoute]:
             response.headers["retry-after"] = str(math.ceil(wait_s))
             return response
         if not token or not same_token(fields.get("csrf"), token):
-            return _html(
-                pages.login_page(
-                    token,
-                    next_path=request.query_params.get("next"),
-                    user=user,
-                    error="The form expired: log in again.",
-                ),
-                403,
-            )
+            return again("The form expired: log in again.", 403)
         password = fields.get("password", "")
         ok = await trio.to_thread.run_sync(d.passwords.verify, user, password, limiter=d.hash_limiter)
         if not ok:
             d.throttle.failed(client)
             log.warning("dashboard: failed login for %r from %s", user, client)
-            return _html(
-                pages.login_page(
-                    token,
-                    next_path=request.query_params.get("next"),
-                    user=user,
-                    error="Wrong user or password.",
-                ),
-                401,
-            )
+            return again("Wrong user or password.", 401)
         d.throttle.succeeded(client)
         cookie, session = d.sessions.open(
             d.passwords.account.user, must_change=d.passwords.account.must_change
