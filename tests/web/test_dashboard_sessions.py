@@ -312,6 +312,10 @@ def test_a_cookie_outlives_a_restart_of_printwatch_run_until_logout(tmp_path: Pa
     path = state / SESSIONS_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert cookie not in path.read_text() and token_hash(cookie) in path.read_text()
+    [entry] = stored(path)
+    # the login was written at once; the /fleet request's seen time (within the minute) only by
+    # the shutdown's write
+    assert entry["seen"] > entry["created"]
 
     proc = started()  # the restart: the same cookie, no new login
     try:

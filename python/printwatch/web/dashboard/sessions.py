@@ -12,8 +12,9 @@ When the file is written: a login, a logout and a password change (which ends th
 sessions) at once, in a worker thread, before the answer is sent (:meth:`Sessions.save_if_due`);
 the ``seen`` times that every request moves, and sessions that expired, lazily: at most once
 every ``save_interval_s`` (a minute), by the next request after that, and at shutdown
-(:meth:`Sessions.save`). Expired sessions are dropped when the file is read and are never
-written back. Without a file (``file=None``) sessions live in memory only.
+(:meth:`Sessions.save`; after a crash instead of a stop, a session's idle time counts from up to
+a minute earlier). Expired sessions are dropped when the file is read and are never written
+back. Without a file (``file=None``) sessions live in memory only.
 
 The throttle counts failed logins per client address, **in memory only** (a restart forgets
 them): after ``free_failures`` failures in ``window_s``, each next attempt must wait
