@@ -137,6 +137,7 @@ def running_appliance(state_dir: Path, *, count: int = 20, base: str = "127.22.0
         finally:
             trio.from_thread.run_sync(stop.set, trio_token=token)
             thread.join(timeout=15)
+            setup.dashboard.sessions.save()
             store.close()
     finally:
         sim.stop()

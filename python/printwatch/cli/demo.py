@@ -171,6 +171,7 @@ def run_demo(
             return why
 
         why = trio.run(main)
+        web.dashboard.sessions.save()  # the sessions' seen times since the last write
     except (OSError, ValueError, RuntimeError, StoreError, PrintwatchError) as err:
         print(f"printwatch demo: {err}", file=sys.stderr)
         return 1

@@ -104,4 +104,6 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
     except OSError as err:
         print(f"printwatch run: {err}", file=sys.stderr)
         return 1
+    finally:
+        web.dashboard.sessions.save()  # the sessions' seen times since the last write
     return 0

@@ -92,6 +92,7 @@ class AuthGate:
 
         path: str = scope["path"]
         session = self.dashboard.sessions.get(session_token(scope))
+        await self.dashboard.sessions.save_if_due()  # seen times and expiries: once a minute
         scope.setdefault("state", {})["session"] = session
         if path in PUBLIC:
             await self.app(scope, receive, send_with_headers)

@@ -38,6 +38,7 @@ from printwatch.web.dashboard.auth import PasswordFile, password_problem
 from printwatch.web.dashboard.data import DashboardData, FleetQuery
 from printwatch.web.dashboard.gate import AuthGate
 from printwatch.web.dashboard.html import page
+from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
 from printwatch.web.dashboard.sessions import (
     COOKIE,
     LOGIN_COOKIE,
@@ -84,12 +85,13 @@ class Dashboard:
         api_token: str | None = None,
         snmp: SnmpConfig | None = None,
     ) -> tuple[Dashboard, str | None]:
-        """The dashboard of ``store`` with its password file in ``state_dir`` (sweeps with
-        ``snmp``'s communities); and the first-run password when this start made it (to print
-        once), else None."""
+        """The dashboard of ``store`` with its password and sessions files in ``state_dir``
+        (sweeps with ``snmp``'s communities); and the first-run password when this start made it
+        (to print once), else None. Call ``dashboard.sessions.save()`` at shutdown."""
         passwords = PasswordFile(state_dir / PASSWORD_FILE)
         first = passwords.first_run()
-        dashboard = cls(DashboardData(store.reader), passwords, store, secure, api_token)
+        sessions = Sessions(SessionFile(state_dir / SESSIONS_FILE))
+        dashboard = cls(DashboardData(store.reader), passwords, store, secure, api_token, sessions=sessions)
         dashboard.sweeper = Sweeper(store, snmp or SnmpConfig())
         return dashboard, first
 
@@ -186,6 +188,7 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         cookie, session = d.sessions.open(
             d.passwords.account.user, must_change=d.passwords.account.must_change
         )
+        await d.sessions.save_if_due()  # written before the cookie is given
         log.info("dashboard: %s logged in from %s", session.user, client)
         where = "/settings" if session.must_change else _next(request.query_params.get("next"))
         redirect = RedirectResponse(where, status_code=303)
@@ -199,6 +202,7 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         if isinstance(fields, Response):
             return fields
         d.sessions.close(request.cookies.get(COOKIE))
+        await d.sessions.save_if_due()
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
@@ -360,6 +364,7 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         await trio.to_thread.run_sync(d.passwords.change, new, limiter=d.hash_limiter)
         session.must_change = False
         d.sessions.close_all(session.user, keep=request.cookies.get(COOKIE))
+        await d.sessions.save_if_due()
         log.info("dashboard: password of %s changed", session.user)
         return _html(pages.password_page(session.csrf, must_change=False, done="Password changed."))
 
