@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import trio
 from printwatch.collector import views
-from printwatch.collector.enrolment import add_site
+from printwatch.collector.enrolment import add_site, new_secret
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.enrol import EnrolError, enrol
@@ -158,3 +158,12 @@ async def test_the_pin_is_checked_and_an_unpinned_ca_verifies(tmp_path: Path, nu
         await post(Endpoint(collector.url), "/v1/upload", b"x", ENVELOPE)  # the system CAs do not know it
     await collector.stop()
     store.close()
+
+
+def test_enrolment_tokens_never_look_like_an_option() -> None:
+    # token_urlsafe starts with "-" one time in 64, and `printwatch enrol --token -x` then
+    # fails with "argument --token: expected one argument".
+    tokens = {new_secret() for _ in range(2000)}
+    assert len(tokens) == 2000
+    assert not any(t.startswith("-") for t in tokens)
+    assert all(len(t) == 32 for t in tokens)

@@ -33,6 +33,15 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
+def new_secret() -> str:
+    """A one-time token: 192 random bits, URL-safe, never starting with "-" (which a command
+    line would take for an option: ``printwatch enrol --token -x...``)."""
+    while True:
+        token = secrets.token_urlsafe(24)
+        if not token.startswith("-"):
+            return token
+
+
 def add_site(
     store: CollectorStore,
     site_id: str,
@@ -45,7 +54,7 @@ def add_site(
     """Create a site and return its one-time enrolment token."""
     if not SITE_ID.match(site_id):
         raise ValueError(f"site id {site_id!r}: use 1 to 64 letters, digits, '.', '_' or '-'")
-    token = secrets.token_urlsafe(24)
+    token = new_secret()
     with store.transaction() as con:
         if con.execute("SELECT 1 FROM sites WHERE site_id = ?", [site_id]).fetchone():
             raise ValueError(f"site {site_id!r} exists already (use `site token` for a new token)")
@@ -59,7 +68,7 @@ def add_site(
 
 def new_token(store: CollectorStore, site_id: str, *, now: dt.datetime, valid_days: float = 14.0) -> str:
     """A fresh one-time token for an existing site (to enrol a replaced appliance)."""
-    token = secrets.token_urlsafe(24)
+    token = new_secret()
     with store.transaction() as con:
         row = con.execute(
             "UPDATE sites SET token_hash = ?, token_expires_at = ? WHERE site_id = ? RETURNING site_id",

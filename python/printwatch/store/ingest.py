@@ -86,13 +86,13 @@ def parse_time(value: Any, where: str) -> datetime:
     t = t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t
     t = t.replace(microsecond=0)
     if isinstance(value, str):
-        if len(_TIMES) > 1024:
+        if len(_TIMES) > 64:
             _TIMES.clear()
         _TIMES[value] = t
     return t
 
 
-# A cycle's documents share a handful of time strings: parse each once.
+# A cycle's documents share one or two time strings: parse each once (a few cycles' worth kept).
 _TIMES: dict[str, datetime] = {}
 
 
