@@ -226,3 +226,34 @@ def test_bad_uplink_settings_name_their_line(line: str, message: str) -> None:
     text = f'[uplink]\nurl = "https://c.example"\nsite_id = "s"\n{line}\n'
     with pytest.raises(ConfigError, match=f"<config>:4: {message}"):
         parse_config(text)
+
+
+@pytest.mark.trio
+async def test_the_daily_upkeep_renews_the_store_with_the_outbox_and_both_work_after(tmp_path: Path) -> None:
+    from printwatch.service.sinks import open_sink
+
+    path = tmp_path / "history.duckdb"
+    sink = open_sink(path, poll_interval_s=300, meter_interval_s=3600)
+    svc = UplinkService(Outbox(path, Identity.generate(), "site"), NOWHERE, now=lambda: T0)
+    sink.share_file(svc.outbox, svc.limiter)
+    await sink.ingest(fleet(20, 1))
+    await svc.observe(fleet(20, 1))
+    first = svc.outbox.enqueue("sync", {"sv": 0}, T0)
+    with sink.store.reading() as con:
+        before = con.execute("SELECT count(*), count(last_poll_at) FROM devices").fetchone()
+    old = svc.outbox.con
+    await sink.upkeep()
+    assert sink.store.renewals == 1 and svc.outbox.con is not old
+    # Both connections work on the reopened database: the outbox's messages are still there,
+    # it numbers on, and the next cycle is written.
+    assert [m["seq"] for m, _, _ in messages(svc)] == [first]
+    assert svc.outbox.enqueue("sync", {"sv": 0}, T0) == first + 1
+    await svc.observe(fleet(20, 2, T0 + dt.timedelta(minutes=5)))
+    await sink.ingest(fleet(20, 2, T0 + dt.timedelta(minutes=5)))
+    with sink.store.reading() as con:
+        assert con.execute("SELECT count(*), count(last_poll_at) FROM devices").fetchone() == before
+        assert con.execute("SELECT max(last_poll_at) FROM devices").fetchone() == (
+            (T0 + dt.timedelta(minutes=5)).replace(tzinfo=None),
+        )
+    await sink.close()
+    svc.outbox.close()

@@ -101,11 +101,8 @@ class AlertService:
 
     def evaluate(self, docs: Sequence[Mapping[str, Any]]) -> tracker.Outcome:
         """One evaluation after the store took ``docs`` (blocking: a worker thread's call)."""
-        con = self.store.reader()
-        try:
+        with self.store.reading() as con:
             return self._evaluate(con, docs)
-        finally:
-            con.close()
 
     def _evaluate(self, con: duckdb.DuckDBPyConnection, docs: Sequence[Mapping[str, Any]]) -> tracker.Outcome:
         stamps = {d.get("time") for d in docs if d.get("time")}  # one per cycle, as a rule
@@ -190,11 +187,8 @@ class AlertService:
     # -- delivery
 
     def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
-        con = self.store.reader()
-        try:
+        with self.store.reading() as con:
             return fn(con)
-        finally:
-            con.close()
 
     async def deliver(self) -> tuple[int, int]:
         """Sends every due notification; returns (sent, failed). Never raises for a channel."""

@@ -33,7 +33,7 @@ from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
 from printwatch.sim import Simulator
 from printwatch.store import StoreError
-from printwatch.uplink.service import open_uplink
+from printwatch.uplink.service import UplinkService, open_uplink
 from printwatch.web.dashboard.serving import web_setup
 
 log = logging.getLogger(__name__)
@@ -110,6 +110,8 @@ def run_demo(
             now=clock.now,
             reorder_percent=config.thresholds.supply_low_percent,
         )
+        if isinstance(uplink, UplinkService):  # its outbox lives in the store's file
+            sink.share_file(uplink.outbox, uplink.limiter)
         alerts = AlertService.from_config(sink.store, config)
         appliance = Appliance(
             config,

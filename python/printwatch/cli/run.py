@@ -18,7 +18,7 @@ from printwatch.service.discoverer import NetworkDiscoverer
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import open_sink
 from printwatch.store import StoreError
-from printwatch.uplink.service import open_uplink
+from printwatch.uplink.service import UplinkService, open_uplink
 from printwatch.web.dashboard.serving import web_setup
 
 DEFAULT_CONFIG = Path("/etc/printwatch/printwatch.toml")
@@ -54,6 +54,8 @@ def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
             now=clock.now,
             reorder_percent=config.thresholds.supply_low_percent,
         )
+        if isinstance(uplink, UplinkService):  # its outbox lives in the store's file
+            sink.share_file(uplink.outbox, uplink.limiter)
     except (OSError, ValueError, RuntimeError, StoreError) as err:
         print(f"printwatch run: {err}", file=sys.stderr)
         return 1

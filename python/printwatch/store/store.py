@@ -24,14 +24,15 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time as _time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import trio
@@ -56,6 +57,15 @@ class StoreError(PrintwatchError):
 
 class StoreLockedError(StoreError):
     """Another process holds the store for writing (and there is no snapshot to read)."""
+
+
+class Companion(Protocol):
+    """Another connection of this process to the store's file (the uplink's outbox), closed and
+    opened again with the store's own in :meth:`Store.renew`."""
+
+    def close_database(self) -> None: ...
+
+    def reopen_database(self) -> None: ...
 
 
 @dataclass
@@ -133,6 +143,11 @@ class Store:
         self.pending: deque[list[dict[str, Any]]] = deque()
         self._limiter = trio.CapacityLimiter(1)
         self.dropped_batches = 0
+        # Readers (see reading) in flight, and whether renew is waiting for them to finish.
+        self._gate = threading.Condition()
+        self._readers = 0
+        self._renewing = False
+        self.renewals = 0
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -363,10 +378,76 @@ class Store:
             raise StoreError(f"store {self.path}: snapshot failed: {err}") from err
         return target
 
+    @property
+    def write_limiter(self) -> trio.CapacityLimiter:
+        """The one thread at a time that may write (``ingest_async``, the dashboard's registry
+        writes, the upkeep)."""
+        return self._limiter
+
+    def renew(self, companions: Sequence[Companion] = (), *, wait_s: float = 2.0) -> bool:
+        """Closes the database and opens it again (the appliance does it daily, after
+        :meth:`maintain`); returns whether it did.
+
+        Why: DuckDB (2.0.1) keeps memory from every query that builds a hash join (about 4-5 KB
+        each: deleting a batch's replaced rows, the views' joins) for as long as the database is
+        open in the process, and frees it when the last connection to the file closes; measured
+        in ``tests/store/test_memory.py``. So every connection of this process to the file
+        closes here: readers in flight (:meth:`reading`) are waited for, up to ``wait_s`` (new
+        ones wait meanwhile; if they do not finish, nothing is closed and it returns False),
+        then ``companions`` (the uplink's outbox) close, the store's connection closes, and
+        both open again. The caller keeps every writer away (the store's own writes, and the
+        companions' work). A checkpoint first, so the reopening replays no log.
+
+        Error handling: :class:`StoreError` if the file cannot be opened again (the next write
+        reports it too and tries to reopen it).
+        """
+        deadline = _time.monotonic() + wait_s
+        with self._gate:
+            self._renewing = True
+            try:
+                while self._readers:
+                    left = deadline - _time.monotonic()
+                    if left <= 0:
+                        log.warning("store %s: not renewed: %d readers still busy", self.path, self._readers)
+                        return False
+                    self._gate.wait(left)
+                self.con.execute("CHECKPOINT")
+                for companion in companions:
+                    companion.close_database()
+                self.con.close()
+                self.con = self._connect()
+                for companion in companions:
+                    companion.reopen_database()
+                self.renewals += 1
+                return True
+            finally:
+                self._renewing = False
+                self._gate.notify_all()
+
     # -- reading -------------------------------------------------------------------------------
 
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for the reads (or the side tables' writes) of one thread, closed at the end:
+        MVCC, it never blocks the writer. :meth:`renew` waits for these to finish."""
+        with self._gate:
+            while self._renewing:
+                self._gate.wait()
+            self._readers += 1
+        try:
+            cursor = self.con.cursor()
+            try:
+                yield cursor
+            finally:
+                cursor.close()
+        finally:
+            with self._gate:
+                self._readers -= 1
+                self._gate.notify_all()
+
     def reader(self) -> duckdb.DuckDBPyConnection:
-        """A cursor for one reading thread of the writer's process (MVCC: never blocks writes)."""
+        """A cursor for a one-off read, which the caller closes. Unlike :meth:`reading`,
+        :meth:`renew` does not wait for it: long-lived code uses :meth:`reading`."""
         return self.con.cursor()
 
 

@@ -86,6 +86,14 @@ class Outbox:
     def close(self) -> None:
         self.con.close()
 
+    # The history store's renewal (Store.renew) closes this connection with its own, then
+    # opens both again: the uplink's limiter is held meanwhile, so none of its calls runs.
+    def close_database(self) -> None:
+        self.con.close()
+
+    def reopen_database(self) -> None:
+        self.con = duckdb.connect(str(self.path), config=DUCKDB_CONFIG)
+
     # -- state ---------------------------------------------------------------------------------
 
     def get_state(self, key: str) -> str | None:

@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +33,9 @@ from printwatch.uplink.log import entries as uplink_entries
 from printwatch.uplink.log import verify as uplink_verify
 
 log = logging.getLogger(__name__)
+
+#: A cursor of the store's connection for the duration of a ``with`` (``Store.reading``).
+Reading = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 _ADDRESS_ORDER_KEY = "address_order"
 SORTS = {
@@ -156,8 +160,8 @@ class PagesPerDay:
     about half a second (the day's live part counts the day's meter reads), more than a page may
     take, and it changes only when meters are read."""
 
-    def __init__(self, cursor: Callable[[], duckdb.DuckDBPyConnection]) -> None:
-        self._cursor = cursor
+    def __init__(self, reading: Reading) -> None:
+        self._reading = reading
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._key: tuple[Any, ...] | None = None
@@ -191,7 +195,7 @@ class PagesPerDay:
         last_read: dt.datetime = key[0]
         first_day = last_read.date() - dt.timedelta(days=PAGES_DAYS - 1)
         try:
-            with contextlib.closing(self._cursor()) as con:
+            with self._reading() as con:
                 rows = con.execute(_PAGES, [first_day]).fetchall()
         except duckdb.Error as err:  # the store closed under it (shutdown): the next page retries
             log.info("dashboard: pages per day not computed: %s", err)
@@ -204,32 +208,38 @@ class PagesPerDay:
 
 
 class DashboardData:
-    """Reads for the pages; ``cursor`` gives a new cursor of the store's connection."""
+    """Reads for the pages; ``reading`` gives a cursor of the store's connection for the
+    duration of a ``with`` (:meth:`printwatch.store.Store.reading`)."""
 
-    def __init__(self, cursor: Callable[[], duckdb.DuckDBPyConnection]) -> None:
-        self._cursor = cursor
+    def __init__(self, reading: Reading) -> None:
+        self._reading = reading
         self._local = threading.local()
-        self.pages = PagesPerDay(cursor)
+        self.pages = PagesPerDay(reading)
 
     def con(self) -> duckdb.DuckDBPyConnection:
-        """This thread's cursor for the current call (see :meth:`reading`)."""
+        """This thread's cursor for the current call, inside :meth:`reading`.
+
+        Error handling: ``RuntimeError`` outside :meth:`reading` (a read with no cursor).
+        """
         con: duckdb.DuckDBPyConnection | None = getattr(self._local, "con", None)
-        return con if con is not None else self._cursor()
+        if con is None:
+            raise RuntimeError("a dashboard read outside DashboardData.reading()")
+        return con
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[None]:
-        """One cursor for the reads inside (a page's queries see one snapshot); made fresh per
-        page, because the store may have reopened its connection since (after a failed write)."""
-        con = self._cursor()
-        self._local.con = con
-        try:
-            con.execute("BEGIN TRANSACTION")
-            yield
-        finally:
-            self._local.con = None
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            con.close()
+        """One cursor for the reads inside (a page's queries see one snapshot); taken fresh per
+        page, because the store may have reopened its connection since (after a failed write,
+        or its daily renewal)."""
+        with self._reading() as con:
+            self._local.con = con
+            try:
+                con.execute("BEGIN TRANSACTION")
+                yield
+            finally:
+                self._local.con = None
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
 
     # -- the fleet
 

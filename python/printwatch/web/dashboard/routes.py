@@ -91,7 +91,7 @@ class Dashboard:
         passwords = PasswordFile(state_dir / PASSWORD_FILE)
         first = passwords.first_run()
         sessions = Sessions(SessionFile(state_dir / SESSIONS_FILE))
-        dashboard = cls(DashboardData(store.reader), passwords, store, secure, api_token, sessions=sessions)
+        dashboard = cls(DashboardData(store.reading), passwords, store, secure, api_token, sessions=sessions)
         dashboard.sweeper = Sweeper(store, snmp or SnmpConfig())
         return dashboard, first
 
@@ -407,7 +407,7 @@ def target_problem(target: str) -> str | None:
 
 async def _write(store: Store, fn: Callable[[str], str], arg: str) -> str:
     """A registry write in a worker thread, one at a time with the store's ingests."""
-    limiter: trio.CapacityLimiter = store._limiter
+    limiter = store.write_limiter
     return await trio.to_thread.run_sync(fn, arg, limiter=limiter)
 
 

@@ -80,7 +80,7 @@ class Sweeper:
             )
             found = await discover_async(networks, options)
             printers = found.printers
-            limiter: trio.CapacityLimiter = self.store._limiter
+            limiter = self.store.write_limiter
             when = dt.datetime.now(dt.UTC).replace(tzinfo=None)
             results = await trio.to_thread.run_sync(record, printers, self.store, when, limiter=limiter)
             return SweepResult(
