@@ -30,14 +30,20 @@ def sim() -> Iterator[Simulator]:
         yield s
 
 
-def tls_config(tmp_path: Path, sim: Simulator, port: int) -> Path:
+def daemon_config(tmp_path: Path, sim: Simulator, port: int, web: str = "") -> Path:
+    """A configuration polling ``sim``'s printers, its dashboard on ``port`` (``web``: more
+    ``[web]`` lines)."""
     path = tmp_path / "printwatch.toml"
     path.write_text(
         f'[appliance]\nstate_dir = "{tmp_path / "state"}"\n\n[snmp]\ntimeout_s = 0.5\nretries = 1\n\n'
         f'[devices]\ntargets = ["{sim.first}-{sim.last}:{sim.port}"]\n\n'
-        f'[web]\nport = {port}\ntls = "self-signed"\n'
+        f"[web]\nport = {port}\n{web}"
     )
     return path
+
+
+def tls_config(tmp_path: Path, sim: Simulator, port: int) -> Path:
+    return daemon_config(tmp_path, sim, port, 'tls = "self-signed"\n')
 
 
 def wait_https(port: int, proc: subprocess.Popen[str], timeout_s: float = 30) -> httpx.Response:

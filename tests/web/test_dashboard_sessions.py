@@ -24,6 +24,7 @@ from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
 from printwatch.web.dashboard.sessions import Sessions, token_hash
 
 from tests.test_cli_appliance import free_tcp_port, start_daemon, stop
+from tests.web.test_dashboard_cli import daemon_config
 
 IDLE_S = 3600.0
 MAX_S = 86400.0
@@ -250,16 +251,6 @@ def sim() -> Iterator[Simulator]:
         yield s
 
 
-def daemon_config(tmp_path: Path, sim: Simulator, port: int) -> Path:
-    path = tmp_path / "printwatch.toml"
-    path.write_text(
-        f'[appliance]\nstate_dir = "{tmp_path / "state"}"\n\n[snmp]\ntimeout_s = 0.5\nretries = 1\n\n'
-        f'[devices]\ntargets = ["{sim.first}-{sim.last}:{sim.port}"]\n\n'
-        f'[web]\nhost = "127.0.0.1"\nport = {port}\n'
-    )
-    return path
-
-
 def wait_http(url: str, proc: subprocess.Popen[str], timeout_s: float = 30) -> None:
     end = time.monotonic() + timeout_s
     while time.monotonic() < end:
@@ -281,7 +272,7 @@ def csrf_of(html: str) -> str:
 def test_a_cookie_outlives_a_restart_of_printwatch_run_until_logout(tmp_path: Path, sim: Simulator) -> None:
     port = free_tcp_port()
     url = f"http://127.0.0.1:{port}"
-    config = daemon_config(tmp_path, sim, port)
+    config = daemon_config(tmp_path, sim, port, 'host = "127.0.0.1"\n')
     state = tmp_path / "state"
     PasswordFile(state / "web-password.json").change(PASSWORD)  # set before the first start
 
