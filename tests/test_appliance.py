@@ -81,6 +81,8 @@ async def test_metrics_render_the_appliance_and_the_fleet(autojump_clock: trio.t
     assert 'printwatch_job_skipped_total{job="status"} 0' in lines
     assert any(re.match(r'printwatch_job_budget_used_ratio\{job="status"\} 0\.00666', line) for line in lines)
     assert "printwatch_devices 20" in lines
+    [rss] = [line for line in lines if line.startswith("printwatch_resident_memory_bytes ")]
+    assert 10e6 < float(rss.split()[1]) < 10e9  # this test process: tens to hundreds of MB
     assert 'printwatch_device_up{target="10.9.0.9:161"} 0' in lines
     assert 'printwatch_device_up{target="10.9.0.1:161",serial="SER00001"} 1' in lines
     up = [line for line in lines if line.startswith("printwatch_device_up{")]

@@ -4,15 +4,28 @@ Every name starts with ``printwatch_``. The appliance: per job (label ``job``) r
 slots, overruns, failures, whether it runs now, the last run's duration and the share of its
 budget it used, the last slot's time; the poller's targets, answers, timeouts, packets and
 bytes; queue lengths (targets in flight, documents waiting for their write, uplink items
-pending); the alerts (open, opened, closed; notifications sent, failed, pending). The fleet,
-from each device's latest poll document: up, round-trip time, device and printer state, supply
-percent, page meters.
+pending); its resident memory; the alerts (open, opened, closed; notifications sent, failed,
+pending). The fleet, from each device's latest poll document: up, round-trip time, device and
+printer state, supply percent, page meters.
 """
 
 from __future__ import annotations
 
+import os
+
 from printwatch.service.appliance import Appliance
 from printwatch.service.exposition import Family, render_fleet
+
+_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int | None:
+    """The process's resident memory (Linux's /proc/self/statm), or None where there is none."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[1]) * _PAGE_BYTES
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _fam(name: str, kind: str, help_text: str) -> Family:
@@ -72,6 +85,7 @@ def _appliance_families(app: Appliance) -> list[Family]:
         ("store_last_write_seconds", "gauge", app.sink_stats.last_write_s, "Duration of the last write."),
         ("uplink_pending", "gauge", app.uplink.pending(), "Queue: items waiting for the uplink."),
         ("devices", "gauge", len(app.devices()), "Devices known (configured and discovered)."),
+        ("resident_memory_bytes", "gauge", resident_bytes(), "The appliance process's resident memory."),
     ]:
         out.append(_single(name, kind, value, help_text))
     if app.alerts is not None:
