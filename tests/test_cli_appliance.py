@@ -190,8 +190,12 @@ def test_assist_without_a_running_appliance_says_so() -> None:
 
 
 def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
+    # 16 s: a status cycle of the demo's printers takes up to 6 s (the first waits for the
+    # discovery; the simulator loses and delays some answers, and each loss costs a 1 s
+    # timeout and a retry), so a 2-second interval overruns and skips slots. 10 s gave
+    # one cycle in about one run of four.
     done = run_cli(
-        "demo", "--duration", "10", "--port", "0", "--count", "40", "--interval", "2", timeout_s=60
+        "demo", "--duration", "16", "--port", "0", "--count", "40", "--interval", "2", timeout_s=90
     )
     assert done.returncode == 0, done.stderr
     out = done.stdout
