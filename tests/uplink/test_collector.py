@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ import pytest
 import trio
 from printwatch.collector import views
 from printwatch.collector.enrolment import add_site, new_secret
+from printwatch.collector.server import create_app, renew_daily
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.enrol import EnrolError, enrol
@@ -167,3 +169,28 @@ def test_enrolment_tokens_never_look_like_an_option() -> None:
     assert len(tokens) == 2000
     assert not any(t.startswith("-") for t in tokens)
     assert all(len(t) == 32 for t in tokens)
+
+
+@pytest.mark.trio
+async def test_the_collector_renews_its_store_between_uploads(tmp_path: Path, nursery: trio.Nursery) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(tmp_path / "collector.duckdb")
+    token = add_site(store, "site-a", now=T0.replace(tzinfo=None))
+    app = create_app(store)
+    collector = await start_collector(nursery, store, certs, app=app)
+    endpoint = collector.endpoint()
+    box = Outbox(tmp_path / "appliance.duckdb", Identity.generate(), "site-a")
+    await enrol(box, endpoint, token, now=T0)
+    envelopes = register_and_aggregate(box)
+    assert (await upload(endpoint, envelopes[0]))[0] == 200
+    # Renewals every 50 ms through the server's database thread, while uploads go on.
+    first = store.con
+    nursery.start_soon(functools.partial(renew_daily, app.state.db, store, every_s=0.05))
+    await trio.sleep(1.0)
+    assert store.con is not first
+    for _ in range(5):
+        assert (await upload(endpoint, envelopes[1]))[0] in (200, 409)  # 409: the replay after it
+        await trio.sleep(0.03)
+    assert views.sites(store.con)[0]["last_seq"] == 2
+    await collector.stop()
+    store.close()

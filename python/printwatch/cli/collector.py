@@ -15,7 +15,7 @@ import trio
 
 from printwatch.collector import views
 from printwatch.collector.enrolment import add_site, new_token
-from printwatch.collector.server import create_app, serve_collector, utcnow
+from printwatch.collector.server import create_app, renew_daily, serve_collector, utcnow
 from printwatch.collector.store import CollectorStore, CollectorStoreError
 from printwatch.config.model import SmtpConfig
 from printwatch.uplink.transport import pin_of_pem
@@ -183,6 +183,7 @@ def _serve(args: argparse.Namespace) -> int:
                     )
                 )
                 print(f"collector: https://{host}:{port} (store {args.store}); stop: Ctrl-C", flush=True)
+                nursery.start_soon(renew_daily, app.state.db, store)
                 if smtp is not None:
                     nursery.start_soon(
                         functools.partial(

@@ -21,7 +21,7 @@ import binascii
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +34,7 @@ from starlette.routing import Route
 from printwatch.collector import views
 from printwatch.collector.enrolment import EnrolmentError, enrol
 from printwatch.collector.ingest import Rejected, receive
-from printwatch.collector.store import CollectorStore
+from printwatch.collector.store import CollectorStore, CollectorStoreError
 from printwatch.web.server import serve_http
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,26 @@ def create_app(
     #: Runs a function on the store in the server's one database thread (for tasks beside it).
     app.state.db = db
     return app
+
+
+#: How often ``collector serve`` renews its store (:meth:`CollectorStore.renew`).
+RENEW_EVERY_S = 86_400.0
+
+
+async def renew_daily(
+    db: Callable[..., Awaitable[Any]], store: CollectorStore, *, every_s: float = RENEW_EVERY_S
+) -> None:
+    """Renews ``store`` every ``every_s`` through ``db`` (the server's one database thread, so no
+    request meets a closed connection) until cancelled. A renewal that fails is logged; the
+    next request reports the store's state."""
+    while True:
+        await trio.sleep(every_s)
+        try:
+            await db(store.renew)
+        except CollectorStoreError as err:
+            log.error("collector: %s", err)
+        else:
+            log.info("collector: store closed and opened again (frees what DuckDB keeps meanwhile)")
 
 
 async def serve_collector(

@@ -113,6 +113,21 @@ class CollectorStore:
         """One transaction on the store's connection: committed, or rolled back on any exception."""
         return transaction(self.con)
 
+    def renew(self) -> None:
+        """Closes the database and opens it again (``collector serve`` does it daily): DuckDB
+        keeps some memory from every hash-join query while the database is open in the process
+        and frees it on close (see the appliance's ``Store.renew``). The caller keeps every
+        other use of the store away meanwhile (the server's one database thread).
+
+        Error handling: :class:`CollectorStoreError` naming the file if it cannot be opened again.
+        """
+        self.con.execute("CHECKPOINT")
+        self.con.close()
+        try:
+            self.con = duckdb.connect(str(self.path))
+        except duckdb.Error as err:
+            raise CollectorStoreError(f"collector store {self.path}: {err}") from err
+
     def close(self) -> None:
         self.con.close()
 
