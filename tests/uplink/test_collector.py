@@ -16,7 +16,7 @@ import trio
 from printwatch.collector import views
 from printwatch.collector.enrolment import add_site, new_secret
 from printwatch.collector.server import create_app, renew_daily
-from printwatch.collector.store import CollectorStore
+from printwatch.collector.store import CollectorStore, CollectorStoreError
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.enrol import EnrolError, enrol
 from printwatch.uplink.outbox import Outbox
@@ -185,12 +185,17 @@ async def test_the_collector_renews_its_store_between_uploads(tmp_path: Path, nu
     assert (await upload(endpoint, envelopes[0]))[0] == 200
     # Renewals every 50 ms through the server's database thread, while uploads go on.
     first = store.con
-    nursery.start_soon(functools.partial(renew_daily, app.state.db, store, every_s=0.05))
-    await trio.sleep(1.0)
-    assert store.con is not first
-    for _ in range(5):
-        assert (await upload(endpoint, envelopes[1]))[0] in (200, 409)  # 409: the replay after it
-        await trio.sleep(0.03)
+    async with trio.open_nursery() as renewals:
+        renewals.start_soon(functools.partial(renew_daily, app.state.db, store, every_s=0.05))
+        await trio.sleep(1.0)
+        assert store.con is not first
+        for _ in range(5):
+            assert (await upload(endpoint, envelopes[1]))[0] in (200, 409)  # 409: the replay after it
+            await trio.sleep(0.03)
+        renewals.cancel_scope.cancel()
     assert views.sites(store.con)[0]["last_seq"] == 2
     await collector.stop()
     store.close()
+    # A renewal that fails (here: the store closed under it) is an error naming the file.
+    with pytest.raises(CollectorStoreError, match="not renewed"):
+        store.renew()

@@ -121,12 +121,12 @@ class CollectorStore:
 
         Error handling: :class:`CollectorStoreError` naming the file if it cannot be opened again.
         """
-        self.con.execute("CHECKPOINT")
-        self.con.close()
         try:
+            self.con.execute("CHECKPOINT")
+            self.con.close()
             self.con = duckdb.connect(str(self.path))
         except duckdb.Error as err:
-            raise CollectorStoreError(f"collector store {self.path}: {err}") from err
+            raise CollectorStoreError(f"collector store {self.path}: not renewed: {err}") from err
 
     def close(self) -> None:
         self.con.close()
