@@ -33,6 +33,7 @@ class Recorder:
         self.runs: list[tuple[str, dt.datetime, str, dt.datetime]] = []
         self.running: Counter[str] = Counter()
         self.max_running: Counter[str] = Counter()
+        self.start = NOV1  # the wall time its run begins at (see run_for)
 
     def body(self, name: str) -> Callable[[RunContext], Awaitable[None]]:
         async def run(ctx: RunContext) -> None:
@@ -71,11 +72,10 @@ async def run_for(
     return scheduler
 
 
-_starts: dict[int, dt.datetime] = {}
-
-
 def rec_start(rec: Recorder) -> dt.datetime:
-    return _starts.get(id(rec), NOV1)
+    # An attribute, not a table keyed by id(): a later test's recorder could get the id of an
+    # earlier, freed one and start at its date (it made the downtime test fail now and then).
+    return rec.start
 
 
 @pytest.mark.trio
@@ -131,7 +131,7 @@ async def test_billing_cycles_over_a_year(
     autojump_clock: trio.testing.MockClock, kind: str, expected_months: list[int]
 ) -> None:
     rec = Recorder([])
-    _starts[id(rec)] = dt.datetime(2026, 12, 20, tzinfo=UTC)
+    rec.start = dt.datetime(2026, 12, 20, tzinfo=UTC)
     job = lambda r: [Job("billing", BillingCycle(kind, 15, "Europe/Paris"), r.body("billing"), False)]  # type: ignore[arg-type]  # noqa: E731
     await run_for(365 * 86400, job, MemoryState(), rec)
     slots = [r[1] for r in rec.of("billing")]
@@ -188,7 +188,7 @@ async def test_after_downtime_each_due_job_runs_once_not_once_per_missed_slot(
     assert len(rec.of("status")) == 72 and len(rec.of("upload")) == 1
     # Powered off for three days; second life starts Nov 4 09:07.
     rec2 = Recorder([])
-    _starts[id(rec2)] = NOV1 + dt.timedelta(days=3, hours=9, minutes=7)
+    rec2.start = NOV1 + dt.timedelta(days=3, hours=9, minutes=7)
     await run_for(60, lambda r: appliance_jobs(intervals, Hooks(r)), state, rec2)
     reasons = {(r[0], r[2]) for r in rec2.runs}
     # Nov 2, 3 and 4 02:30 were missed: one upload, not three; 36 status slots: one poll.
@@ -200,13 +200,13 @@ async def test_after_downtime_each_due_job_runs_once_not_once_per_missed_slot(
     }
     assert Counter(r[0] for r in rec2.runs) == {"status": 1, "meters": 1, "upload": 1, "upkeep": 1}
     catch_up = {r[0]: r[1] for r in rec2.runs}
-    assert catch_up["status"] == _starts[id(rec2)].replace(minute=5)
-    assert catch_up["meters"] == _starts[id(rec2)].replace(hour=8, minute=0)
+    assert catch_up["status"] == rec2.start.replace(minute=5)
+    assert catch_up["meters"] == rec2.start.replace(hour=8, minute=0)
     assert catch_up["upload"] == dt.datetime(2026, 11, 4, 2, 30, tzinfo=UTC)
     # Discovery (weekly) was not due again; billing (monthly, from Dec 1) neither.
     # Third life, right after: nothing is due again (the catch-up runs were remembered).
     rec3 = Recorder([])
-    _starts[id(rec3)] = _starts[id(rec2)] + dt.timedelta(seconds=90)
+    rec3.start = rec2.start + dt.timedelta(seconds=90)
     await run_for(60, lambda r: appliance_jobs(intervals, Hooks(r)), state, rec3)
     assert rec3.runs == []
 
@@ -222,7 +222,7 @@ async def test_a_run_cut_short_at_shutdown_runs_again_on_the_next_start(
     assert [r[1] for r in rec.of("status")] == [NOV1, NOV1 + dt.timedelta(seconds=300)]
     assert state.last_slot("status") == NOV1
     rec2 = Recorder([])
-    _starts[id(rec2)] = NOV1 + dt.timedelta(seconds=400)
+    rec2.start = NOV1 + dt.timedelta(seconds=400)
     await run_for(10, lambda r: [Job("status", Every(300), r.body("status"))], state, rec2)
     assert [(r[1], r[2]) for r in rec2.runs] == [(NOV1 + dt.timedelta(seconds=300), "catch-up")]
 
@@ -289,7 +289,7 @@ async def test_a_late_start_within_budget_runs_the_next_slot_at_once_not_skipped
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     rec = Recorder([], durations_s={"status": 10.0})
-    _starts[id(rec)] = NOV1 + dt.timedelta(seconds=295)  # first start at 00:04:55
+    rec.start = NOV1 + dt.timedelta(seconds=295)  # first start at 00:04:55
     scheduler = await run_for(
         400, lambda r: [Job("status", Every(300), r.body("status"))], MemoryState(), rec
     )
