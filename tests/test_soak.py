@@ -42,6 +42,7 @@ from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
 from printwatch.service.appliance import Appliance
 from printwatch.service.daemon import run_until_stopped
+from printwatch.service.metrics import resident_bytes
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import StoreSink
 from printwatch.store import Store
@@ -74,8 +75,9 @@ def simulated_printers(count: int, base: str, duration_s: float) -> Iterator[tup
 
 
 def rss_mb() -> float:
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 1e6
+    rss = resident_bytes()  # what /metrics reports as printwatch_resident_memory_bytes
+    assert rss is not None
+    return rss / 1e6
 
 
 PROBE = """

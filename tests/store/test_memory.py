@@ -99,9 +99,9 @@ class Other:  # another connection of the process to the file, like the uplink's
     def __init__(self, path):
         self.path = path
         self.con = duckdb.connect(path, config=DUCKDB_CONFIG)
-    def close_database(self):
+    def close(self):
         self.con.close()
-    def reopen_database(self):
+    def reopen(self):
         self.con = duckdb.connect(self.path, config=DUCKDB_CONFIG)
 
 path, with_other = sys.argv[1], sys.argv[2] == "1"

@@ -63,9 +63,9 @@ class Companion(Protocol):
     """Another connection of this process to the store's file (the uplink's outbox), closed and
     opened again with the store's own in :meth:`Store.renew`."""
 
-    def close_database(self) -> None: ...
+    def close(self) -> None: ...
 
-    def reopen_database(self) -> None: ...
+    def reopen(self) -> None: ...
 
 
 @dataclass
@@ -141,7 +141,9 @@ class Store:
         self.ingestor = Ingestor(self.registry, self.settings)
         self._reload()
         self.pending: deque[list[dict[str, Any]]] = deque()
-        self._limiter = trio.CapacityLimiter(1)
+        # The one thread at a time that may write (ingest_async, the dashboard's registry
+        # writes, the upkeep).
+        self.write_limiter = trio.CapacityLimiter(1)
         self.dropped_batches = 0
         # Readers (see reading) in flight, and whether renew is waiting for them to finish.
         self._gate = threading.Condition()
@@ -238,7 +240,7 @@ class Store:
         and stays pending) before the cancellation is delivered.
         """
         docs = list(docs)
-        return await trio.to_thread.run_sync(self.ingest, docs, limiter=self._limiter)
+        return await trio.to_thread.run_sync(self.ingest, docs, limiter=self.write_limiter)
 
     def _write(self, batch: Batch) -> None:
         con = self.con
@@ -378,12 +380,6 @@ class Store:
             raise StoreError(f"store {self.path}: snapshot failed: {err}") from err
         return target
 
-    @property
-    def write_limiter(self) -> trio.CapacityLimiter:
-        """The one thread at a time that may write (``ingest_async``, the dashboard's registry
-        writes, the upkeep)."""
-        return self._limiter
-
     def renew(self, companions: Sequence[Companion] = (), *, wait_s: float = 2.0) -> bool:
         """Closes the database and opens it again (the appliance does it daily, after
         :meth:`maintain`); returns whether it did.
@@ -413,11 +409,11 @@ class Store:
                     self._gate.wait(left)
                 self.con.execute("CHECKPOINT")
                 for companion in companions:
-                    companion.close_database()
+                    companion.close()
                 self.con.close()
                 self.con = self._connect()
                 for companion in companions:
-                    companion.reopen_database()
+                    companion.reopen()
                 self.renewals += 1
                 return True
             finally:

@@ -71,7 +71,7 @@ class Outbox:
         # The store's own configuration: in the appliance the store's writer has the same file
         # open in this process, and DuckDB shares one database between the two connections
         # only when their configurations agree.
-        self.con = duckdb.connect(str(path), config=DUCKDB_CONFIG)
+        self.con = self._connect()
         try:
             migrate(self.con)
         except RuntimeError:
@@ -83,16 +83,17 @@ class Outbox:
         ).fetchall():
             self.devices[identity_] = DeviceEntry(n, identity_, json.loads(info), json.loads(meters))
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.path), config=DUCKDB_CONFIG)
+
     def close(self) -> None:
         self.con.close()
 
-    # The history store's renewal (Store.renew) closes this connection with its own, then
-    # opens both again: the uplink's limiter is held meanwhile, so none of its calls runs.
-    def close_database(self) -> None:
-        self.con.close()
-
-    def reopen_database(self) -> None:
-        self.con = duckdb.connect(str(self.path), config=DUCKDB_CONFIG)
+    def reopen(self) -> None:
+        """A new connection after :meth:`close`: the history store's renewal (``Store.renew``)
+        closes this connection with its own, then opens both again, the uplink's limiter held
+        meanwhile so that none of its calls runs."""
+        self.con = self._connect()
 
     # -- state ---------------------------------------------------------------------------------
 
