@@ -8,17 +8,20 @@ skipped with the reason otherwise.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.discovery_fleet import printer_recordings
 from tests.real.peers import NET_SNMP_ENV, snmpd_command, stop
 
 NETWORK = "10.249.0.0/29"
@@ -180,14 +183,17 @@ def test_auto_falls_back_to_snmp_where_nothing_answers_echo(namespaces: tuple[st
 
 
 # An unprivileged process (uid/gid 65534, no capabilities) in a namespace of its own: whether it
-# may open a datagram ICMP socket is that namespace's net.ipv4.ping_group_range.
+# may open a datagram ICMP socket is that namespace's net.ipv4.ping_group_range. It runs the
+# base interpreter on a copy of what it imports, made readable for it (the checkout may sit in
+# a folder only root can enter: a mktemp -d folder, a home folder).
 UNPRIVILEGED = """
 import json, sys
+from pathlib import Path
 sys.path.insert(0, sys.argv[2])
 from printwatch.discovery import Options, discover, icmp_kind
 from printwatch.sim import Simulator
-from tests.discovery_fleet import printer_recordings
-with Simulator(printer_recordings()[:4], count=4, base="127.50.0.10", port=0) as sim:
+recordings = sorted(Path(sys.argv[3]).glob("*.snmprec"))
+with Simulator(recordings, count=4, base="127.50.0.10", port=0) as sim:
     opts = Options(port=sim.port, mode=sys.argv[1], max_pps=20000, timeout_s=0.3)
     try:
         d = discover(["127.50.0.0/24"], opts)
@@ -196,6 +202,33 @@ with Simulator(printer_recordings()[:4], count=4, base="127.50.0.10", port=0) as
         sys.exit(0)
     print(json.dumps({"kind": icmp_kind(), "sweeps": d.sweeps, "printers": [p.address for p in d.printers]}))
 """
+#: What the script imports beyond the standard library (printwatch.discovery needs trio).
+UNPRIVILEGED_PACKAGES = (
+    "printwatch",
+    "trio",
+    "outcome",
+    "sniffio",
+    "sortedcontainers",
+    "attr",
+    "attrs",
+    "idna",
+)
+
+
+def readable_copy(folder: Path) -> tuple[Path, Path]:
+    """``folder`` (made 0755) with ``lib/``: copies of the packages the script imports, and
+    ``recordings/``: four printer recordings. Everything world-readable, whatever the umask."""
+    folder.chmod(0o755)
+    lib, recordings = folder / "lib", folder / "recordings"
+    for name in UNPRIVILEGED_PACKAGES:
+        source = Path(importlib.import_module(name).__file__ or "").parent
+        shutil.copytree(source, lib / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    recordings.mkdir()
+    for path in printer_recordings()[:4]:
+        shutil.copy(path, recordings / path.name)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() or path.suffix == ".so" else 0o644)
+    return lib, recordings
 
 
 @pytest.mark.parametrize("ping_group_range", ["0 2147483647", "1 0"])
@@ -203,7 +236,9 @@ def test_an_unprivileged_process_uses_a_datagram_socket_where_allowed(ping_group
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is not installed")
     ns = f"pwC{os.getpid() % 100_000}"
-    root = str(Path(__file__).resolve().parents[1])
+    # pytest's tmp_path sits in a 0700 folder: the copy goes to a folder of its own.
+    lib, recordings = readable_copy(Path(tempfile.mkdtemp(prefix="pw-unprivileged-")))
+    python = getattr(sys, "_base_executable", sys.executable)
     try:
         sh("ip", "netns", "add", ns)
         sh("ip", "-n", ns, "link", "set", "lo", "up")
@@ -212,7 +247,20 @@ def test_an_unprivileged_process_uses_a_datagram_socket_where_allowed(ping_group
         for mode in ("auto", "icmp"):
             nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all"]
             r = subprocess.run(
-                ["ip", "netns", "exec", ns, *nobody, sys.executable, "-c", UNPRIVILEGED, mode, root],
+                [
+                    "ip",
+                    "netns",
+                    "exec",
+                    ns,
+                    *nobody,
+                    python,
+                    "-S",
+                    "-c",
+                    UNPRIVILEGED,
+                    mode,
+                    str(lib),
+                    str(recordings),
+                ],
                 capture_output=True,
                 text=True,
                 timeout=60,
@@ -223,6 +271,7 @@ def test_an_unprivileged_process_uses_a_datagram_socket_where_allowed(ping_group
             out[mode] = json.loads(r.stdout)
     finally:
         subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30, check=False)
+        shutil.rmtree(lib.parent, ignore_errors=True)
     printers = ["127.50.0.10", "127.50.0.11", "127.50.0.12", "127.50.0.13"]
     if ping_group_range == "1 0":
         assert out["auto"] == {"kind": None, "sweeps": ["snmp"], "printers": printers}

@@ -39,7 +39,7 @@ async def main(store: Path, key: Path, url: str, pin: str, site: str, token: str
             await svc.observe(docs)
             await svc.upload(clock["now"])
             if n == 1:
-                await svc.billing_cycle(clock["now"], docs)
+                await svc.billing_cycle(clock["now"].date(), docs)
         box.set_state("child_made", "yes")
     clock["now"] = T0 + dt.timedelta(hours=6 * (parts + 1))  # after the last part, in both runs
     print(f"pending {box.pending()[0]}", flush=True)

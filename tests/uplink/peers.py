@@ -3,11 +3,13 @@ Debian's tinyproxy as the office's HTTP proxy."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,16 +64,23 @@ class RunningCollector:
 
 
 async def start_collector(
-    nursery: trio.Nursery, store: CollectorStore, certs: Certs, *, port: int = 0, app: object = None
+    nursery: trio.Nursery,
+    store: CollectorStore,
+    certs: Certs,
+    *,
+    now: Callable[[], dt.datetime],
+    port: int = 0,
+    app: object = None,
 ) -> RunningCollector:
-    """The collector on 127.0.0.1 (``port`` 0: a free one), until ``stop()``."""
+    """The collector on 127.0.0.1 (``port`` 0: a free one) with the clock ``now`` (naive UTC,
+    the test's: never the real date), until ``stop()``."""
     running = RunningCollector(store, certs, port)
 
     async def run(task_status: trio.TaskStatus[tuple[str, int]]) -> None:
         try:
             with running.scope:
                 await serve_collector(
-                    app or create_app(store),
+                    app or create_app(store, now=now),
                     "127.0.0.1",
                     port,
                     certfile=certs.certfile,

@@ -30,6 +30,11 @@ T0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 ENVELOPE = "application/vnd.printwatch.envelope"
 
 
+def collector_now() -> dt.datetime:
+    """The collector's clock: an hour after the tokens were made (never the real date)."""
+    return (T0 + dt.timedelta(hours=1)).replace(tzinfo=None)
+
+
 def counts(store: CollectorStore) -> dict[str, int]:
     tables = ("messages", "devices", "meter_reads", "supply_levels", "reorders", "snapshots", "device_days")
     return {t: int(store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # type: ignore[index]
@@ -65,7 +70,7 @@ async def test_enrolment_uploads_and_every_refusal(tmp_path: Path, nursery: trio
     certs = make_certs(tmp_path)
     store = CollectorStore(tmp_path / "collector.duckdb")
     token = add_site(store, "site-a", now=T0.replace(tzinfo=None), contact="ops@example.com")
-    collector = await start_collector(nursery, store, certs)
+    collector = await start_collector(nursery, store, certs, now=collector_now)
     endpoint = collector.endpoint()
     me = Identity.generate()
     box = Outbox(tmp_path / "appliance.duckdb", me, "site-a")
@@ -150,7 +155,7 @@ async def test_enrolment_uploads_and_every_refusal(tmp_path: Path, nursery: trio
 async def test_the_pin_is_checked_and_an_unpinned_ca_verifies(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs = make_certs(tmp_path)
     store = CollectorStore(tmp_path / "collector.duckdb")
-    collector = await start_collector(nursery, store, certs)
+    collector = await start_collector(nursery, store, certs, now=collector_now)
     wrong = "sha256/" + base64.b64encode(bytes(32)).decode()
     with pytest.raises(TransportError, match="pin_mismatch"):
         await post(Endpoint(collector.url, pin=wrong), "/v1/upload", b"x", ENVELOPE)
@@ -176,8 +181,8 @@ async def test_the_collector_renews_its_store_between_uploads(tmp_path: Path, nu
     certs = make_certs(tmp_path)
     store = CollectorStore(tmp_path / "collector.duckdb")
     token = add_site(store, "site-a", now=T0.replace(tzinfo=None))
-    app = create_app(store)
-    collector = await start_collector(nursery, store, certs, app=app)
+    app = create_app(store, now=collector_now)
+    collector = await start_collector(nursery, store, certs, now=collector_now, app=app)
     endpoint = collector.endpoint()
     box = Outbox(tmp_path / "appliance.duckdb", Identity.generate(), "site-a")
     await enrol(box, endpoint, token, now=T0)

@@ -10,14 +10,15 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
-from printwatch.collector.enrolment import add_site
-from printwatch.collector.server import create_app, utcnow
+from printwatch.collector.enrolment import add_site, new_token
+from printwatch.collector.server import create_app
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink import log as txlog
 from printwatch.uplink.outbox import Outbox
@@ -36,20 +37,32 @@ T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 class SimNow:
-    """Wall time for the appliance: T0 plus a settable offset plus the real time elapsed."""
+    """Wall time for the appliance: T0 plus a settable offset plus the time elapsed (monotonic:
+    the collector reads it from its database thread too)."""
 
     def __init__(self) -> None:
         self.offset = dt.timedelta(0)
-        self.t0 = trio.current_time()
+        self.t0 = time.monotonic()
 
     def __call__(self) -> dt.datetime:
-        return T0 + self.offset + dt.timedelta(seconds=trio.current_time() - self.t0)
+        return T0 + self.offset + dt.timedelta(seconds=time.monotonic() - self.t0)
+
+    def naive(self) -> dt.datetime:
+        """The same time for the collector (naive UTC): both sides of these tests agree."""
+        return self().replace(tzinfo=None)
+
+
+def collector_now() -> dt.datetime:
+    """The collector's clock in the tests with the appliance in another process: its 6th day."""
+    return (T0 + dt.timedelta(days=6)).replace(tzinfo=None)
 
 
 def site(tmp_path: Path) -> tuple[Certs, CollectorStore, str]:
     certs = make_certs(tmp_path)
     store = CollectorStore(tmp_path / "collector.duckdb")
-    token = add_site(store, "site-a", now=utcnow(), contact="ops@example")
+    add_site(store, "site-a", now=T0.replace(tzinfo=None), contact="ops@example")
+    # These appliances enrol up to 15 simulated days after T0 (their parts made first).
+    token = new_token(store, "site-a", now=T0.replace(tzinfo=None), valid_days=30)
     return certs, store, token
 
 
@@ -97,7 +110,7 @@ async def make_parts(svc: UplinkService, now: SimNow, parts: int, every: dt.time
         await svc.observe(docs)
         await svc.upload(now())
         if n == 1:
-            await svc.billing_cycle(now(), docs)
+            await svc.billing_cycle(now().date(), docs)
 
 
 @pytest.mark.trio
@@ -115,7 +128,7 @@ async def test_collector_down_for_a_simulated_week_then_back(tmp_path: Path, nur
         lambda: svc.outbox.con.execute("SELECT count(*) FROM uplink_log WHERE status IS NULL").fetchone()
     )
     assert failures is not None and failures[0] >= 2  # it kept trying (the enrolment first), backing off
-    await start_collector(nursery, store, certs, port=port)
+    await start_collector(nursery, store, certs, now=now.naive, port=port)
     await drained(svc)
     check_exactly_once(store, 28)
     assert await svc._db(txlog.verify, svc.outbox.con) == []
@@ -126,7 +139,7 @@ async def test_collector_down_for_a_simulated_week_then_back(tmp_path: Path, nur
 async def test_collector_restarted_mid_stream(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs, store, token = site(tmp_path)
     now = SimNow()
-    collector = await start_collector(nursery, store, certs)
+    collector = await start_collector(nursery, store, certs, now=now.naive)
     port = collector.port
     svc = service(tmp_path, collector.endpoint(), token, now)
     await make_parts(svc, now, 60, dt.timedelta(hours=6))
@@ -138,7 +151,7 @@ async def test_collector_restarted_mid_stream(tmp_path: Path, nursery: trio.Nurs
                 await trio.sleep(0.005)
         await collector.stop()
         await trio.sleep(0.2)
-        collector = await start_collector(nursery, store, certs, port=port)
+        collector = await start_collector(nursery, store, certs, now=now.naive, port=port)
     await drained(svc)
     check_exactly_once(store, 60)
     nursery.cancel_scope.cancel()
@@ -147,10 +160,10 @@ async def test_collector_restarted_mid_stream(tmp_path: Path, nursery: trio.Nurs
 @pytest.mark.trio
 async def test_through_an_office_proxy_with_connect(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs, store, token = site(tmp_path)
-    collector = await start_collector(nursery, store, certs)
+    now = SimNow()
+    collector = await start_collector(nursery, store, certs, now=now.naive)
     proxy = Tinyproxy(tmp_path)
     try:
-        now = SimNow()
         svc = service(tmp_path, collector.endpoint(proxy=proxy.url), token, now)
         await make_parts(svc, now, 4, dt.timedelta(hours=6))
         await nursery.start(svc.serve)
@@ -216,8 +229,8 @@ class KillDuringUpload:
 @pytest.mark.trio
 async def test_appliance_killed_during_an_upload(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs, store, token = site(tmp_path)
-    wrapper = KillDuringUpload(create_app(store), at=6)
-    collector = await start_collector(nursery, store, certs, app=wrapper)
+    wrapper = KillDuringUpload(create_app(store, now=collector_now), at=6)
+    collector = await start_collector(nursery, store, certs, now=collector_now, app=wrapper)
     args = [
         str(tmp_path / "a.duckdb"),
         str(tmp_path / "a.key"),

@@ -96,7 +96,7 @@ async def test_a_reorder_trigger_fires_once_per_supply_until_it_is_replaced(tmp_
 async def test_the_budget_thins_aggregates_before_holding_back_billing_reads(tmp_path: Path) -> None:
     # What each message costs, with room to spare.
     free = make(tmp_path, "free", budget=1 << 30, reorder_percent=-1.0)
-    await free.billing_cycle(T0, varied(120))
+    await free.billing_cycle(T0.date(), varied(120))
     await free.observe(varied(120))
     await free.upload(T0)
     sizes = {m["kind"]: size for m, size, _ in messages(free)}
@@ -105,7 +105,7 @@ async def test_the_budget_thins_aggregates_before_holding_back_billing_reads(tmp
     # A budget with room for the registration, the billing read, and 85 % of the full aggregate.
     budget = int((sizes["register"] + sizes["billing"] + 0.85 * sizes["aggregate"]) / 0.9)
     tight = make(tmp_path, "tight", budget=budget, reorder_percent=-1.0)
-    await tight.billing_cycle(T0, varied(120))
+    await tight.billing_cycle(T0.date(), varied(120))
     await tight.observe(varied(120))
     await tight.upload(T0)
     sent = messages(tight)
@@ -121,7 +121,7 @@ async def test_the_budget_thins_aggregates_before_holding_back_billing_reads(tmp
     broke = make(tmp_path, "broke", budget=sizes["register"] + 10, reorder_percent=-1.0)
     await broke.observe(varied(120))
     await broke.upload(T0)
-    await broke.billing_cycle(T0, varied(120))
+    await broke.billing_cycle(T0.date(), varied(120))
     sent = messages(broke)
     assert [m["kind"] for m, _, _ in sent] == ["register", "sync", "billing"]
     assert [t for _, _, t in sent] == [

@@ -109,6 +109,7 @@ def run_demo(
             config.appliance,
             now=clock.now,
             reorder_percent=config.thresholds.supply_low_percent,
+            billing_schedule=(config.intervals.billing_cycle, config.intervals.billing_day),
         )
         if isinstance(uplink, UplinkService):  # its outbox lives in the store's file
             sink.share_file(uplink.outbox, uplink.limiter)

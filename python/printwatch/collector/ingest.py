@@ -25,7 +25,7 @@ import pyarrow as pa
 from printwatch.collector.enrolment import public_key
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink.codec import MAX_PAYLOAD_BYTES, CodecError, decode_payload
-from printwatch.uplink.messages import KINDS, STATUS_LETTERS
+from printwatch.uplink.messages import KINDS, STATUS_LETTERS, cycle_label
 from printwatch.uplink.signing import SignatureError, open_envelope
 
 STATUS_OF_LETTER = {v: k for k, v in STATUS_LETTERS.items()}
@@ -177,10 +177,20 @@ def _write(
     if kind == "aggregate":
         _aggregate(con, site, seq, at, data, known)
     elif kind == "billing":
-        cycle = str(data["cycle"])
+        cycle = _label(data["cycle"])
+        # One read per device and cycle: the first one counts, a later one of the same cycle
+        # (an appliance replaced mid-cycle, an old one's outbox) is kept in ``messages`` only.
+        already = {
+            int(r[0])
+            for r in con.execute(
+                "SELECT DISTINCT n FROM meter_reads WHERE site_id = ? AND source = 'billing' AND cycle = ?",
+                [site, cycle],
+            ).fetchall()
+        }
         reads = [
-            (site, _known(known, n), str(meter), at, _int(value, f"meter {meter}"), "billing", cycle, seq)
+            (site, number, str(meter), at, _int(value, f"meter {meter}"), "billing", cycle, seq)
             for n, meters in data["r"]
+            if (number := _known(known, n)) not in already
             for meter, value in meters.items()
         ]
         _bulk(con, "meter_reads", READ_COLUMNS, reads)
@@ -196,6 +206,13 @@ def _write(
         con.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)", [site, n, at, json.dumps(data["doc"]), seq]
         )
+
+
+def _label(cycle: object) -> str:
+    """A billing cycle's label as sent: an ISO date (``YYYY-MM-DD``)."""
+    if not isinstance(cycle, str) or len(cycle) != 10:
+        raise ValueError(f"billing cycle {cycle!r} is not a date YYYY-MM-DD")
+    return dt.date.fromisoformat(cycle).isoformat()
 
 
 READ_COLUMNS = ["site_id", "n", "meter", "time", "value", "source", "cycle", "seq"]
@@ -258,31 +275,29 @@ def _aggregate(
 
 
 def cycle_start(cycle: str, day: int, now: dt.datetime) -> dt.datetime:
-    """The start of the billing cycle that ``now`` is in (00:00 UTC of the billing day)."""
-    months = {"monthly": 1, "quarterly": 3, "semiannual": 6}[cycle]
-    month_index = now.year * 12 + now.month - 1
-    if now.day < day:
-        month_index -= 1
-    month_index -= month_index % months
-    return dt.datetime(month_index // 12, month_index % 12 + 1, day)
+    """The start of the billing cycle that ``now`` (UTC) is in: 00:00 UTC of its label's date."""
+    return dt.datetime.fromisoformat(cycle_label(cycle, day, now.date()))
 
 
 def due_reads(
     con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime, grace: dt.timedelta = dt.timedelta(0)
 ) -> tuple[str, list[int]]:
-    """The current cycle (``YYYY-MM-DD`` of its start) and the devices of ``site`` without a
-    billing read since it started (only once ``grace`` has passed since the start)."""
+    """The current cycle's label (:func:`~printwatch.uplink.messages.cycle_label` of the UTC date
+    of ``now``) and the devices of ``site`` with no billing read of that label (only once
+    ``grace`` has passed since the cycle's start). A read counts by the label it carries, never
+    by its time: the appliance's clock is not the collector's."""
     row = con.execute("SELECT billing_cycle, billing_day FROM sites WHERE site_id = ?", [site]).fetchone()
     cycle, day = (str(row[0]), int(row[1])) if row else ("monthly", 1)
     start = cycle_start(cycle, day, now)
+    label = start.date().isoformat()
     if now < start + grace:
-        return start.date().isoformat(), []
+        return label, []
     rows = con.execute(
         "SELECT n FROM devices d WHERE site_id = ? AND NOT EXISTS (SELECT 1 FROM meter_reads r WHERE "
-        "r.site_id = d.site_id AND r.n = d.n AND r.source = 'billing' AND r.time >= ?) ORDER BY n",
-        [site, start],
+        "r.site_id = d.site_id AND r.n = d.n AND r.source = 'billing' AND r.cycle = ?) ORDER BY n",
+        [site, label],
     ).fetchall()
-    return start.date().isoformat(), [int(r[0]) for r in rows]
+    return label, [int(r[0]) for r in rows]
 
 
 def sync_for(con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime) -> dict[str, Any]:

@@ -121,7 +121,7 @@ def create_app(
                 {"error": f"no view {name!r} (one of {', '.join(views.VIEWS)})"}, status_code=404
             )
         site = request.query_params.get("site")
-        rows = await db(lambda: views.view(store.con.cursor(), name, site))
+        rows = await db(lambda: views.view(store.con.cursor(), name, site, now=now()))
         return JSONResponse(rows)
 
     app = Starlette(

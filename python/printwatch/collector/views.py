@@ -111,7 +111,11 @@ def missing(
     return out
 
 
-def view(con: duckdb.DuckDBPyConnection, name: str, site: str | None = None) -> list[dict[str, Any]]:
-    """One of :data:`VIEWS` by name."""
-    fn = {"sites": sites, "devices": devices, "reads": reads, "reorders": reorders, "missing": missing}[name]
+def view(
+    con: duckdb.DuckDBPyConnection, name: str, site: str | None = None, *, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
+    """One of :data:`VIEWS` by name (``now``: the collector's clock, for ``missing``)."""
+    if name == "missing":
+        return missing(con, site, now)
+    fn = {"sites": sites, "devices": devices, "reads": reads, "reorders": reorders}[name]
     return fn(con, site)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -51,7 +52,9 @@ class Uplink(Protocol):
 
     async def upload(self, slot: dt.datetime) -> None: ...
 
-    async def billing_cycle(self, slot: dt.datetime, docs: Sequence[dict[str, Any]]) -> None: ...
+    async def billing_cycle(self, day: dt.date, docs: Sequence[dict[str, Any]]) -> None:
+        """The billing job of the local calendar ``day`` (the billing day of a cycle)."""
+        ...
 
     async def snapshot(self, doc: dict[str, Any]) -> None: ...
 
@@ -67,7 +70,7 @@ class PendingUplink:
 
     def __init__(self) -> None:
         self.uploads: list[dt.datetime] = []
-        self.cycles: list[dt.datetime] = []
+        self.cycles: list[dt.date] = []
         self.snapshots: list[str] = []
 
     async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
@@ -80,9 +83,9 @@ class PendingUplink:
         self.uploads.append(slot)
         log.info("upload slot %s: no uplink in this build; the package stays pending", slot.isoformat())
 
-    async def billing_cycle(self, slot: dt.datetime, docs: Sequence[dict[str, Any]]) -> None:
-        self.cycles.append(slot)
-        log.info("billing cycle %s closed with %d meter reads (pending upload)", slot.isoformat(), len(docs))
+    async def billing_cycle(self, day: dt.date, docs: Sequence[dict[str, Any]]) -> None:
+        self.cycles.append(day)
+        log.info("billing cycle %s closed with %d meter reads (pending upload)", day.isoformat(), len(docs))
 
     async def snapshot(self, doc: dict[str, Any]) -> None:
         self.snapshots.append(doc["target"])
@@ -226,7 +229,9 @@ class Appliance:
     async def close_billing_cycle(self, ctx: RunContext) -> None:
         with collector_paused():
             docs = await self._poll_and_write("meters", self.devices())
-            await self.uplink.billing_cycle(ctx.slot, docs)
+            # The local calendar date of the slot: the billing day wherever the site is.
+            day = ctx.slot.astimezone(zoneinfo.ZoneInfo(self.config.intervals.timezone)).date()
+            await self.uplink.billing_cycle(day, docs)
             del docs
 
     async def upload(self, ctx: RunContext) -> None:

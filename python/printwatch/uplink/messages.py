@@ -13,7 +13,9 @@ Every message is ``{"site", "seq", "kind", "at", "data"}`` (``at``: UNIX seconds
   small numbers, exact because delivery is exactly once and in order), ``s`` (supply percents
   in registered order). Thinned by the byte budget (:data:`THIN_LEVELS`).
 * ``billing`` — a billing cycle's meter reads, absolute values: ``{"cycle", "r": [[n, {meter:
-  value}], ...]}``. Never thinned.
+  value}], ...]}``. Never thinned. ``cycle`` is the cycle's **label** (:func:`cycle_label`): the
+  calendar date of its billing day, which both sides compute from a calendar date and the
+  schedule, never by comparing one side's clock with the other's.
 * ``reorder`` — supplies that crossed their reorder point or whose forecast runs out inside the
   lead time, one message per poll cycle: ``{"t": [[n, supply index, percent, why, days to
   empty], ...]}``. Never thinned.
@@ -147,6 +149,30 @@ def aggregate_data(
 
 def _moved(meters: dict[str, int], sent: dict[str, int]) -> bool:
     return any(sent.get(name) != value for name, value in meters.items())
+
+
+BILLING_CYCLE_MONTHS = {"monthly": 1, "quarterly": 3, "semiannual": 6}
+
+
+def cycle_label(kind: str, day: int, date: dt.date) -> str:
+    """The label of the billing cycle that the calendar ``date`` is in: ``YYYY-MM-DD`` of its
+    billing ``day`` (1-28) in the cycle's first month (``kind``: monthly, quarterly from
+    January, April, July and October, semiannual from January and July).
+
+    The appliance labels its read with its own local calendar date of the billing day; the
+    collector labels the cycle it asks for with its UTC date. Both name the same cycle whatever
+    either clock says, and one read per device and label is what "once per cycle" means.
+
+    Error handling: ``ValueError`` for an unknown ``kind`` or a ``day`` outside 1-28.
+    """
+    if kind not in BILLING_CYCLE_MONTHS:
+        raise ValueError(f"billing cycle {kind!r}: one of {', '.join(BILLING_CYCLE_MONTHS)}")
+    if not 1 <= day <= 28:
+        raise ValueError(f"billing day {day}: 1 to 28")
+    months = BILLING_CYCLE_MONTHS[kind]
+    index = date.year * 12 + date.month - 1 - (1 if date.day < day else 0)
+    index -= index % months
+    return dt.date(index // 12, index % 12 + 1, day).isoformat()
 
 
 def billing_data(cycle: str, reads: list[tuple[int, dict[str, int]]]) -> dict[str, Any]:

@@ -124,10 +124,12 @@ class Outbox:
         devices: Sequence[DeviceEntry] = (),
         thinned: bool = False,
         not_before: dt.datetime | None = None,
+        state: dict[str, str] | None = None,
     ) -> int:
         """Seal and write one message; ``devices``: entries whose registration or meter bases
         this message carries (written with it); ``not_before``: a message held back to then
-        (charged to that day). Returns its sequence number."""
+        (charged to that day); ``state``: ``uplink_state`` rows written in the same transaction.
+        Returns its sequence number."""
         at = _naive(at)
         due = at if not_before is None else _naive(not_before)
         with transaction(self.con) as con:
@@ -146,6 +148,8 @@ class Outbox:
                 [seq, kind, at, envelope, due],
             )
             con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(seq + 1)])
+            for key, value in (state or {}).items():
+                con.execute("INSERT OR REPLACE INTO uplink_state VALUES (?, ?)", [key, value])
             for entry in devices:
                 con.execute(
                     "INSERT OR REPLACE INTO uplink_devices VALUES (?, ?, ?, ?)",

@@ -9,14 +9,20 @@
   day, thinned to the day's byte budget (:data:`printwatch.uplink.messages.THIN_LEVELS`; a tenth
   of the budget stays reserved for billing reads and reorder triggers), and once a day a
   **sync** request.
-* :meth:`billing_cycle` (the ``billing`` job): the cycle's **billing** meter reads, absolute.
+* :meth:`billing_cycle` (the ``billing`` job): the cycle's **billing** meter reads, absolute,
+  labelled with the cycle (:func:`~printwatch.uplink.messages.cycle_label` of the local date of
+  the billing day, by the collector's schedule once a sync gave it, else the appliance's). One
+  read per device and label goes out, whichever comes first: this job, or the collector's sync
+  saying the read of its current cycle is due (``uplink_state.billing_sent`` keeps the labels
+  sent per device). No timestamp of one side is compared with the other's clock.
 * :meth:`snapshot` (a call for assistance): the device's poll document.
 * A device's **registration** goes out before the first message that names it.
 * :meth:`serve` runs the :class:`~printwatch.uplink.sender.Sender` until cancelled: enrols
   first if the appliance holds a token and is not enrolled, then drains the outbox, sleeping
   until the next attempt is due or a new message is written. The sync answer is applied
-  (``uplink_state.sync``): billing reads the collector says are due are sent from the latest
-  documents, and services it disabled (``aggregates``, ``reorders``, ``snapshots``) stop.
+  (``uplink_state.sync``): billing reads the collector says are due (for a cycle label not
+  sent yet) are sent from the latest documents, and services it disabled (``aggregates``,
+  ``reorders``, ``snapshots``) stop.
 
 Error handling: a message that cannot be written (``duckdb.Error``) is logged and the hook
 fails (the scheduler logs the run as failed); network failures are the sender's (retries).
@@ -29,7 +35,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import duckdb
 import trio
@@ -43,6 +49,7 @@ from printwatch.uplink.messages import (
     DeviceDay,
     aggregate_data,
     billing_data,
+    cycle_label,
     device_identity,
     device_info,
     reorder_data,
@@ -62,7 +69,22 @@ REARM_PERCENT = 10.0
 #: Without a configured budget: this many bytes per device and day (and at least the floor).
 AUTO_BUDGET_PER_DEVICE = 256
 AUTO_BUDGET_FLOOR = 16384
+#: Billing cycle labels remembered per device (a few cycles back: a label is only ever asked
+#: for again while it is current, so older ones can go).
+BILLING_LABELS_KEPT = 4
 Forecast = Callable[[], dict[str, float]]
+
+
+class Outgoing(NamedTuple):
+    """A message to write: its kind and data, the device entries it carries (registration or
+    meter bases), whether it was thinned, and ``uplink_state`` rows written in its transaction
+    (what the appliance must remember of it exactly when the message itself survives)."""
+
+    kind: str
+    data: Any
+    save: list[DeviceEntry]
+    thinned: bool = False
+    state: dict[str, str] | None = None
 
 
 def forecast_key(identity: str, supply_index: int) -> str:
@@ -121,6 +143,7 @@ class UplinkService:
         forecast: Forecast | None = None,
         backoff: Backoff | None = None,
         idle_s: float = 60.0,
+        billing_schedule: tuple[str, int] = ("monthly", 1),
     ) -> None:
         self.outbox = outbox
         self.endpoint = endpoint
@@ -131,6 +154,7 @@ class UplinkService:
         self.lead_time_days = lead_time_days
         self.forecast = forecast
         self.idle_s = idle_s
+        self.billing_schedule = billing_schedule
         self.sender = Sender(outbox, endpoint, now, backoff or Backoff())
         self.limiter = self.sender.limiter
         self.part: dict[str, DeviceDay] = {}
@@ -164,11 +188,11 @@ class UplinkService:
     def _enqueue_with_registration(
         self,
         docs: Sequence[dict[str, Any]],
-        make: Callable[[dict[str, DeviceEntry]], list[tuple[str, Any, list[DeviceEntry], bool]]],
+        make: Callable[[dict[str, DeviceEntry]], list[Outgoing]],
         now: dt.datetime,
     ) -> None:
         """Number the documents' devices, write their registration if needed, then the messages
-        ``make(entries)`` returns as ``(kind, data, entries to save, thinned)``."""
+        ``make(entries)`` returns."""
         entries: dict[str, DeviceEntry] = {}
         register: list[DeviceEntry] = []
         next_n = max((e.n for e in self.outbox.devices.values()), default=0) + 1
@@ -198,16 +222,15 @@ class UplinkService:
                 "appliance": {"version": __version__},
                 "devices": [{"n": e.n, **e.info} for e in register],
             }
-            self._write("register", data, register, False, now, budget)
-        for kind, data, save, thinned in make(entries):  # made once the registration is counted
-            self._write(kind, data, save, thinned, now, budget)
+            self._write(Outgoing("register", data, register), now, budget)
+        for out in make(entries):  # made once the registration is counted
+            self._write(out, now, budget)
         self._pending = self.outbox.pending()[0]
 
-    def _write(
-        self, kind: str, data: Any, save: Sequence[DeviceEntry], thinned: bool, now: dt.datetime, budget: int
-    ) -> None:
+    def _write(self, out: Outgoing, now: dt.datetime, budget: int) -> None:
         """Write one message. One other than an aggregate that the day's budget has no room for is
         held back to the next UTC day (never dropped); the first of a day always goes."""
+        kind, data = out.kind, out.data
         if data is None:  # an aggregate the budget left no room for
             self.outbox.thinned_away(now.date())
             return
@@ -219,7 +242,9 @@ class UplinkService:
                 "uplink: the byte budget of %s (%d) is spent (%d): %s held back to %s",
                 now.date(), budget, spent, kind, not_before.date(),
             )  # fmt: skip
-        self.outbox.enqueue(kind, data, now, devices=save, thinned=thinned, not_before=not_before)
+        self.outbox.enqueue(
+            kind, data, now, devices=out.save, thinned=out.thinned, not_before=not_before, state=out.state
+        )
 
     def _size(self, kind: str, data: Any) -> int:
         message = {"site": self.outbox.site_id, "seq": 0, "kind": kind, "at": 0, "data": data}
@@ -277,13 +302,13 @@ class UplinkService:
                 self._reorders[(identity, index)] = (float(percent), out)
         if fired:
 
-            def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
+            def make(entries: dict[str, DeviceEntry]) -> list[Outgoing]:
                 triggers = [
                     (entries[device_identity(d)].n, int(s["index"]), s.get("percent"), why, dte)
                     for d, s, why, dte in fired
                     if device_identity(d) in entries
                 ]
-                return [("reorder", reorder_data(triggers), [], False)] if triggers else []
+                return [Outgoing("reorder", reorder_data(triggers), [])] if triggers else []
 
             await self._db(self._enqueue_with_registration, [d for d, *_ in fired], make, now)
             log.info("uplink: %d reorder triggers", len(fired))
@@ -299,14 +324,14 @@ class UplinkService:
         day = slot.date()
         now = self.now()
 
-        def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
-            out: list[tuple[str, Any, list[DeviceEntry], bool]] = []
+        def make(entries: dict[str, DeviceEntry]) -> list[Outgoing]:
+            out: list[Outgoing] = []
             if self._service("aggregates") and entries:
                 out.append(self._thinned_aggregate(day, polls, part, entries, now.date()))
             last_sync = self.outbox.get_state("sync_requested")
             if last_sync != day.isoformat():
-                out.append(("sync", {"sv": self.sync.get("sv", 0)}, [], False))
-                self.outbox.set_state("sync_requested", day.isoformat())
+                sync = {"sv": self.sync.get("sv", 0)}
+                out.append(Outgoing("sync", sync, [], state={"sync_requested": day.isoformat()}))
             return out
 
         await self._db(self._enqueue_with_registration, docs, make, now)
@@ -319,7 +344,7 @@ class UplinkService:
         part: dict[str, DeviceDay],
         entries: dict[str, DeviceEntry],
         today: dt.date,
-    ) -> tuple[str, Any, list[DeviceEntry], bool]:
+    ) -> Outgoing:
         devices = {entries[i].n: d for i, d in part.items() if i in entries}
         sent = {e.n: e.meters for e in entries.values()}
         budget = self.budget()
@@ -331,7 +356,7 @@ class UplinkService:
                 log.warning(
                     "uplink: the byte budget (%d a day) leaves no room for the aggregate of %s", budget, day
                 )
-                return ("aggregate", None, [], True)
+                return Outgoing("aggregate", None, [], True)
             if self._size("aggregate", data) <= remaining:
                 save = [
                     DeviceEntry(n, by_n[n].identity, by_n[n].info, {**by_n[n].meters, **values})
@@ -343,44 +368,71 @@ class UplinkService:
                         day,
                         THIN_LEVELS[level],
                     )
-                return ("aggregate", data, save, level > 0)
-        return ("aggregate", None, [], True)
+                return Outgoing("aggregate", data, save, level > 0)
+        return Outgoing("aggregate", None, [], True)
 
-    async def billing_cycle(self, slot: dt.datetime, docs: Sequence[dict[str, Any]]) -> None:
-        """The ``billing`` job: this cycle's meter reads of every device that gave them."""
-        await self._billing(
-            slot.date().isoformat(), [d for d in docs if d.get("reachable") and d.get("meters")]
-        )
+    def cycle_of(self, day: dt.date) -> str:
+        """The label of the billing cycle the local calendar ``day`` is in: by the collector's
+        schedule (its last sync), else by the appliance's own ``billing_schedule``."""
+        synced = self.sync.get("billing") or {}
+        kind, first = synced.get("cycle"), synced.get("day")
+        if not (isinstance(kind, str) and isinstance(first, int)):
+            kind, first = self.billing_schedule
+        try:
+            return cycle_label(kind, first, day)
+        except ValueError as err:
+            log.warning("uplink: the collector's billing schedule: %s; using the appliance's", err)
+            return cycle_label(*self.billing_schedule, day)
+
+    async def billing_cycle(self, day: dt.date, docs: Sequence[dict[str, Any]]) -> None:
+        """The ``billing`` job of the local calendar ``day`` (the billing day): this cycle's meter
+        reads of every device that gave them and has none of this cycle on its way yet."""
+        await self._billing(self.cycle_of(day), [d for d in docs if d.get("reachable") and d.get("meters")])
+
+    def _billing_sent(self) -> dict[str, list[str]]:
+        sent = json.loads(self.outbox.get_state("billing_sent") or "{}")
+        return {str(n): [str(c) for c in labels] for n, labels in sent.items() if isinstance(labels, list)}
 
     async def _billing(self, cycle: str, docs: list[dict[str, Any]]) -> None:
         if not docs:
             return
+        count = 0
 
-        def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
+        def make(entries: dict[str, DeviceEntry]) -> list[Outgoing]:
+            nonlocal count
+            sent = self._billing_sent()
             reads = [
                 (entries[device_identity(d)].n, {k: v for k, v in d["meters"].items() if isinstance(v, int)})
                 for d in docs
                 if device_identity(d) in entries
             ]
-            made = json.loads(self.outbox.get_state("billing_made") or "{}")
-            made.update({str(n): stamp for n, _ in reads})
-            self.outbox.set_state("billing_made", json.dumps(made))
-            return [("billing", billing_data(cycle, reads), [], False)]
+            reads = [(n, meters) for n, meters in reads if cycle not in sent.get(str(n), [])]
+            count = len(reads)
+            if not reads:
+                return []
+            for n, _ in reads:
+                labels = sorted({*sent.get(str(n), []), cycle})
+                sent[str(n)] = labels[-BILLING_LABELS_KEPT:]
+            # In the message's own transaction: the label is kept exactly when the read is.
+            return [
+                Outgoing("billing", billing_data(cycle, reads), [], state={"billing_sent": json.dumps(sent)})
+            ]
 
-        now = self.now()
-        stamp = now.astimezone(dt.UTC).replace(tzinfo=None).isoformat() if now.tzinfo else now.isoformat()
-        await self._db(self._enqueue_with_registration, docs, make, now)
-        log.info("uplink: billing cycle %s: %d meter reads", cycle, len(docs))
-        self._wake.set()
+        await self._db(self._enqueue_with_registration, docs, make, self.now())
+        if count:
+            log.info("uplink: billing cycle %s: %d meter reads", cycle, count)
+            self._wake.set()
+        else:
+            log.info("uplink: billing cycle %s: every read is already on its way", cycle)
 
     async def snapshot(self, doc: dict[str, Any]) -> None:
         """A call for assistance: the device's document, sent at once."""
         if not doc.get("reachable") or not self._service("snapshots"):
             return
 
-        def make(entries: dict[str, DeviceEntry]) -> list[tuple[str, Any, list[DeviceEntry], bool]]:
+        def make(entries: dict[str, DeviceEntry]) -> list[Outgoing]:
             entry = entries.get(device_identity(doc))
-            return [] if entry is None else [("snapshot", snapshot_data(entry.n, doc), [], False)]
+            return [] if entry is None else [Outgoing("snapshot", snapshot_data(entry.n, doc), [])]
 
         await self._db(self._enqueue_with_registration, [doc], make, self.now())
         self._wake.set()
@@ -404,9 +456,9 @@ class UplinkService:
         cycle = billing.get("current")
         if not due or not isinstance(cycle, str):
             return
-        # Reads made since the cycle began are on their way (the collector has not seen them yet).
-        made = json.loads(await self._db(self.outbox.get_state, "billing_made") or "{}")
-        due = [n for n in due if made.get(str(n), "") < cycle]
+        # Reads of this cycle already written are on their way (the collector has not seen them yet).
+        sent = await self._db(self._billing_sent)
+        due = [n for n in due if cycle not in sent.get(str(n), [])]
         numbers = {e.n: e.identity for e in self.outbox.devices.values()}
         docs = [self.latest[numbers[n]] for n in due if n in numbers and numbers[n] in self.latest]
         docs = [d for d in docs if d.get("meters")]
@@ -465,7 +517,7 @@ class DisabledUplink:
     async def upload(self, slot: dt.datetime) -> None:
         log.debug("upload slot %s: the uplink is turned off", slot.isoformat())
 
-    async def billing_cycle(self, slot: dt.datetime, docs: Sequence[dict[str, Any]]) -> None:
+    async def billing_cycle(self, day: dt.date, docs: Sequence[dict[str, Any]]) -> None:
         return None
 
     async def snapshot(self, doc: dict[str, Any]) -> None:
@@ -484,6 +536,7 @@ def open_uplink(
     *,
     now: Callable[[], dt.datetime],
     reorder_percent: float,
+    billing_schedule: tuple[str, int] = ("monthly", 1),
 ) -> UplinkService | DisabledUplink | None:
     """The uplink of ``printwatch run``: ``None`` without an ``[uplink]`` table, a
     :class:`DisabledUplink` with ``enabled = false``, else the service on the history store's
@@ -517,4 +570,5 @@ def open_uplink(
         reorder_percent=reorder_percent,
         lead_time_days=uplink.lead_time_days,
         forecast=forecast,
+        billing_schedule=billing_schedule,
     )
