@@ -8,12 +8,12 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-printwatch
 RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
 # chromium: the dashboard's browser tests (Playwright drives Debian's build; no browser download).
-APT_PACKAGES := snmpd snmp fping nftables chromium iproute2 tinyproxy
+APT_PACKAGES := snmpd snmp fping nftables chromium iproute2 tinyproxy faketime
 BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-rust test-python lint bench bench-extra bench-deps fuzz fuzz-v3 system-deps install clean
+.PHONY: demo test test-rust test-python test-dates lint bench bench-extra bench-deps fuzz fuzz-v3 system-deps install clean
 
 # The appliance on embedded defaults: simulated printers, scheduled polling, /health and /metrics
 # on http://127.0.0.1:8080. DEMO_ARGS, e.g. `make demo DEMO_ARGS="--duration 60 --count 1000"`.
@@ -21,7 +21,7 @@ demo: install
 	$(BIN)/printwatch selfcheck --seconds 0.1
 	$(BIN)/printwatch demo $(DEMO_ARGS)
 
-test: install system-deps bench-extra lint test-rust test-python
+test: install system-deps bench-extra lint test-rust test-python test-dates
 
 install: $(STAMP)
 
@@ -35,11 +35,13 @@ $(STAMP): $(BIN)/python pyproject.toml $(RUST_SOURCES)
 # net-snmp's agent and command-line tools are the real peers of tests/real/; fping is the
 # discovery bench's ICMP peer; nftables drops ICMP in the discovery tests' network namespace;
 # chromium runs the dashboard's browser tests; iproute2 makes the network namespaces; tinyproxy
-# is the real HTTP proxy (CONNECT) of the uplink's tests.
+# is the real HTTP proxy (CONNECT) of the uplink's tests; faketime moves the clock of the
+# date-touching tests (make test-dates).
 system-deps:
 	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null \
 		|| ! command -v fping >/dev/null || ! command -v nft >/dev/null \
-		|| ! command -v chromium >/dev/null || ! command -v ip >/dev/null || ! command -v tinyproxy >/dev/null; then \
+		|| ! command -v chromium >/dev/null || ! command -v ip >/dev/null || ! command -v tinyproxy >/dev/null \
+		|| ! command -v faketime >/dev/null; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
@@ -58,6 +60,11 @@ test-rust:
 
 test-python: install system-deps bench-extra
 	$(BIN)/python -m pytest -q
+
+# The tests that touch dates again at three dates drawn at random (printed, with the seed to
+# replay them: DATES_ARGS="--seed N" or DATES_ARGS="--date '2028-02-29 23:58:00'").
+test-dates: install system-deps
+	$(BIN)/python .ci/dates.py $(DATES_ARGS)
 
 # The poll-cycle bench's Python peers (the `bench` extra: ezsnmp); `make test` smoke-tests them.
 # Only the extra's requirements (from pyproject.toml): reinstalling the package would rebuild the Rust core.
