@@ -1,5 +1,5 @@
 """Smoke test of the alerts bench (``bench/alerts_cycle.py``), bounded for ``make test``: 300
-printers, 7 cycles. The full run (10,000 printers) is in the README."""
+printers, 7 cycles. The full run (10,000 printers) is in docs/benchmarks.md."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Smoke test of the dashboard bench (``bench/dashboard_fleet.py``), bounded for ``make test``:
 300 printers, 9 days, each request once; and, on that history, that the fleet page is right: its
 pages per day equal the store's ``pages_per_day`` view, its sorts and pages agree with sorting the
-views in Python. The full run (10,000 printers, 30 days) is in the README."""
+views in Python. The full run (10,000 printers, 30 days) is in docs/benchmarks.md."""
 
 from __future__ import annotations
 

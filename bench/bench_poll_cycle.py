@@ -6,7 +6,7 @@ pysnmp, ezsnmp and net-snmp's tools are part of ``make test`` (which installs th
 ``test`` and ``bench`` extras, Debian's ``snmp``); printwatch's own engine runs when present and
 is skipped, saying why, while it is not.
 prometheus-snmp-exporter is left to ``make bench``: its requests with a request-id below 2^23
-carry a non-minimal INTEGER, which the simulator drops (see the README), so a 50-printer run
+carry a non-minimal INTEGER, which the simulator drops (see docs/benchmarks.md), so a 50-printer run
 is not reliably complete.
 """
 

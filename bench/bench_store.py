@@ -1,6 +1,6 @@
 """Smoke test of the history store bench (``bench/store_year.py``), bounded for ``make test``:
 100 printers, 35 days (a closed month, this month's days and today: every tier of the store),
-DuckDB and SQLite side by side. The full run (10,000 printers, a year) is in the README."""
+DuckDB and SQLite side by side. The full run (10,000 printers, a year) is in docs/benchmarks.md."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The history store bench: a year of five-minute history for a fleet, in DuckDB and in SQLite.
 
-    python bench/store_year.py --printers 10000 --days 365      # the full run (long: see README)
+    python bench/store_year.py --printers 10000 --days 365      # the full run (long: see docs/benchmarks.md)
     python bench/store_year.py --printers 200 --days 20         # a quick look
 
 Generates the history inside DuckDB with SQL (``bench/store_history.py``, the simulator's

@@ -1,5 +1,5 @@
 """A pure-Python poller for the appliance's tests on Trio's MockClock: contract-shaped poll
-documents (see the README's shared contract), each cycle taking ``cycle_s`` of Trio time."""
+documents (see docs/mib.md), each cycle taking ``cycle_s`` of Trio time."""
 
 from __future__ import annotations
 

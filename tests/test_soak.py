@@ -273,7 +273,7 @@ def check(figures: dict[str, object], cycles: int, *, p99_limit_ms: float) -> No
 
 def test_soak_bounded(tmp_path: Path) -> None:
     # The bounded run checks that the endpoints keep answering through every cycle (no error,
-    # no stall of a second); the 100 ms p99 is the long form's (README: "Soak"), whose
+    # no stall of a second); the 100 ms p99 is the long form's (docs/operations.md, "Soak"), whose
     # figures depend on how busy the machine is.
     # The daily upkeep and the store's renewal run once too, after the second cycle, while the
     # endpoints are probed.

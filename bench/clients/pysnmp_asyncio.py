@@ -5,7 +5,7 @@ One ``SnmpEngine`` for the whole fleet (one UDP socket, as pysnmp's own examples
 better: pysnmp is CPU-bound, and with 200 or more printers in flight the responses overflow its
 socket's receive buffer (the kernel's default size) while it decodes, so printers time out (at
 500, half of them); from 5 to 50 its CPU per poll is the same within this machine's noise
-(measured on 500 printers, 3 runs each: see the README).
+(measured on 500 printers, 3 runs each: see docs/benchmarks.md).
 
 Per printer: ``get_cmd`` of the scalars, then for each table a ``bulk_cmd`` loop from the
 table's root until the first varbind outside it (what ``bulk_walk_cmd(lexicographicMode=False)``

@@ -229,7 +229,7 @@ class Target:
 
 @final
 class Engine:
-    """The poll engine's settings (defaults in the README); ``start`` polls a batch."""
+    """The poll engine's settings (defaults in docs/engine.md); ``start`` polls a batch."""
 
     def __new__(
         cls,
@@ -362,7 +362,7 @@ class Simulator:
     the fleet among silent addresses) and answers from recording ``i % len(recordings)``.
 
     ``dynamics``: ``None``/``False`` (static), ``True`` (default rules) or a mapping of rule names
-    (``pages_per_hour_min``, ``offline_rate``, ``jam_rate``... see the README) to numbers.
+    (``pages_per_hour_min``, ``offline_rate``, ``jam_rate``... see docs/simulator.md) to numbers.
 
     Error handling: the constructor raises ValueError (base outside 127.0.0.0/8, a fleet that
     does not fit, no ``.snmprec`` files, a recording without variables), OSError (a path that

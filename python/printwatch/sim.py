@@ -14,7 +14,7 @@ on a Rust thread of its own, so Python (and the GIL) are never on the packet pat
 Printer ``i`` has address ``base + i`` and answers from recording ``i % n`` (recordings in file
 name order). ``identity`` gives each printer its own serial number, MAC address and sysName;
 ``dynamics`` makes meters grow, supplies drain and faults come and go over simulated time
-(``time_scale`` simulated seconds per real second). See the README's "Fleet simulator".
+(``time_scale`` simulated seconds per real second). See docs/simulator.md.
 
 Error handling: the constructor raises ``ValueError`` for a base outside ``127.0.0.0/8``, a
 fleet that does not fit in it, or recordings that hold nothing, ``OSError`` for a recordings path

@@ -4,7 +4,7 @@
 
 printwatch reports honest values; LibreNMS has its own conventions. Each convention is mapped
 here, IN THE TEST, with its reason next to it (``librenms_view``); printwatch's output is not
-bent to match. The agreement rate is printed (``pytest -s``) and written to the README.
+bent to match. The agreement rate is printed (``pytest -s``) and written to docs/mib.md.
 """
 
 from __future__ import annotations

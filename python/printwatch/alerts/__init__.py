@@ -3,8 +3,8 @@ fault, a billing read missing; kept in the store and sent by e-mail and webhooks
 
 See :mod:`printwatch.alerts.rules` (when a condition holds), :mod:`printwatch.alerts.tracker`
 (hysteresis, the alert log), :mod:`printwatch.alerts.outbox` (notifications that survive a
-server being down), :mod:`printwatch.alerts.service` (the appliance's side) and the README's
-"Alerts" section.
+server being down), :mod:`printwatch.alerts.service` (the appliance's side) and
+docs/alerts.md.
 """
 
 from printwatch.alerts.channels import DeliveryError

@@ -1,6 +1,6 @@
 """History in DuckDB: the device registry, ingestion of poll documents, retention, public views.
 
-See :class:`printwatch.store.store.Store` and the README's "History store" section.
+See :class:`printwatch.store.store.Store` and docs/store.md.
 """
 
 from printwatch.store.registry import Registry, Sighting, UpsertResult, normalize_mac, normalize_serial

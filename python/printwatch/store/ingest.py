@@ -2,7 +2,7 @@
 
 :class:`Ingestor` holds what the decisions need — the last kept level of every supply, the last
 kept read of every meter, the last status of every device — and turns one batch of documents
-(the shared contract, see the README) into Arrow tables: only what changed is kept (see
+(the shared contract, see docs/mib.md) into Arrow tables: only what changed is kept (see
 :mod:`printwatch.store.schema` for the rules). The writer appends those tables in one transaction.
 """
 

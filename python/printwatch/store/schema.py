@@ -4,7 +4,7 @@ A migration is applied once, in order, inside the transaction that records it, s
 by an older printwatch opens in a newer one and a crash half-way through a migration leaves the
 store at the version before it. Migrations only ever get appended to :data:`MIGRATIONS`.
 
-Layout (the on-disk cost is in the README):
+Layout (the on-disk cost is in docs/benchmarks.md):
 
 * ``device_registry`` and ``device_addresses``, ``registry_events``, ``manual_targets``, ``exclusions``:
   the device registry (see :mod:`printwatch.store.registry`).

@@ -1,6 +1,6 @@
 """The history store: one writer process owns the DuckDB file; readers never block it.
 
-What DuckDB allows (checked with duckdb 2.0, see the README): one *process* may open a database
+What DuckDB allows (checked with duckdb 2.0, see docs/store.md): one *process* may open a database
 file read-write, and while it does, no other process can open it at all, not even read-only
 ("Could not set lock on file"). Inside the writer's process, any number of cursors read
 concurrently with the writer under MVCC: a reader sees the last committed cycle and never holds

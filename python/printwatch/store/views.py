@@ -1,4 +1,4 @@
-"""The public SQL views: a contract that users query (documented in the README).
+"""The public SQL views: a contract that users query (documented in docs/store.md).
 
 They are recreated each time the writer opens the store, so a new printwatch can fix a view
 without a migration; their columns only ever grow.

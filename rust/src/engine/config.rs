@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-/// The engine's knobs. [`EngineConfig::default`] holds the defaults the README states.
+/// The engine's knobs. [`EngineConfig::default`] holds the defaults docs/engine.md states.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EngineConfig {
     /// How long to wait for the answer to a request's first try.

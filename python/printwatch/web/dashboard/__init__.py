@@ -1,4 +1,4 @@
-"""The dashboard: server-rendered pages on the appliance's web app (README: "Dashboard").
+"""The dashboard: server-rendered pages on the appliance's web app (docs/dashboard.md).
 
 ``Dashboard.open(store, state_dir)`` then ``install(create_app(appliance), dashboard)``.
 """
