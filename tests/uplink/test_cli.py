@@ -42,7 +42,7 @@ def test_collector_enrol_and_the_uplink_log(tmp_path: Path) -> None:
             f'site_id = "branch-7"\npin = "{pin}"\n'
         )
         wrong = cli("enrol", "--config", str(config), "--token", "nope")
-        assert wrong.returncode == 1 and "wrong enrolment token" in wrong.stderr
+        assert wrong.returncode == 1 and "enrolment refused" in wrong.stderr and "403" in wrong.stderr
         ok = cli("enrol", "--config", str(config), "--token", token)
         assert ok.returncode == 0 and "enrolled site branch-7" in ok.stdout, ok.stderr
         assert (state / "uplink.key").stat().st_mode & 0o777 == 0o600

@@ -77,7 +77,7 @@ async def test_enrolment_uploads_and_every_refusal(tmp_path: Path, nursery: trio
 
     # A wrong token: 403, nothing stored, the site still open for its real token.
     before = stored(store)
-    with pytest.raises(EnrolError, match=r"403.*wrong enrolment token"):
+    with pytest.raises(EnrolError, match=r"403.*enrolment refused: unknown site, or a wrong, spent"):
         await enrol(box, endpoint, "not-the-token", now=T0)
     assert stored(store) == before
     # Uploads before enrolment: the key is unknown (401), nothing stored.
@@ -87,7 +87,7 @@ async def test_enrolment_uploads_and_every_refusal(tmp_path: Path, nursery: trio
     # The right token: enrolled; the token is spent.
     assert await enrol(box, endpoint, token, now=T0) == me.key_id.hex()
     other = Outbox(tmp_path / "other.duckdb", Identity.generate(), "site-a")
-    with pytest.raises(EnrolError, match="no unused enrolment token"):
+    with pytest.raises(EnrolError, match=r"403.*enrolment refused"):
         await enrol(other, endpoint, token, now=T0)
     # The log keeps the enrolment with the token masked.
     logged = box.con.execute("SELECT request FROM uplink_log WHERE status = 200").fetchone()

@@ -17,6 +17,7 @@ from printwatch.collector import views
 from printwatch.collector.enrolment import add_site, new_token
 from printwatch.collector.server import create_app, renew_daily, serve_collector, utcnow
 from printwatch.collector.store import CollectorStore, CollectorStoreError
+from printwatch.collector.tokens import SCOPES, create_token, list_tokens, revoke_token
 from printwatch.config.model import SmtpConfig
 from printwatch.uplink.transport import pin_of_pem
 
@@ -53,6 +54,24 @@ def add_collector_command(commands: argparse._SubParsersAction[argparse.Argument
     serve.add_argument(
         "--grace-hours", type=float, default=24.0, help="a read is missing this long after its cycle began"
     )
+    serve.add_argument(
+        "--api-port",
+        type=int,
+        default=None,
+        metavar="P",
+        help="serve the read API (/api/...) on its own HTTPS listener on this port (with --api-host, "
+        "default 127.0.0.1) instead of beside the uploads",
+    )
+    serve.add_argument("--api-host", default="127.0.0.1", help="the read API's address (with --api-port)")
+    token = actions.add_parser(
+        "token", help="`token add NAME` / `token list` / `token revoke ID`: the read API's credentials"
+    )
+    token.add_argument("token_action", choices=["add", "list", "revoke"])
+    token.add_argument("name", nargs="?", metavar="NAME|ID", help="a name to add, an id to revoke")
+    token.add_argument(
+        "--scope", action="append", choices=list(SCOPES), default=None, help="repeatable (default: read)"
+    )
+    token.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
     site = actions.add_parser("site", help="`site add SITE` / `site token SITE`: a one-time enrolment token")
     site.add_argument("site_action", choices=["add", "token"])
     site.add_argument("site_id", metavar="SITE")
@@ -85,6 +104,8 @@ def run_collector(args: argparse.Namespace) -> int:
             return _serve(args)
         if args.action == "notify":
             return _notify(args)
+        if args.action == "token":
+            return _token(args)
         if args.action == "site":
             with CollectorStore(args.store) as store:
                 if args.site_action == "add":
@@ -107,6 +128,27 @@ def run_collector(args: argparse.Namespace) -> int:
     except (CollectorStoreError, OSError, ValueError, duckdb.Error) as err:
         print(f"printwatch collector {args.action}: {err}", file=sys.stderr)
         return 2 if isinstance(err, ValueError) else 1
+
+
+def _token(args: argparse.Namespace) -> int:
+    if args.token_action != "list" and not args.name:
+        raise ValueError(
+            f"token {args.token_action} needs a {'name' if args.token_action == 'add' else 'token id'}"
+        )
+    with CollectorStore(args.store) as store:
+        if args.token_action == "add":
+            secret = create_token(store, args.name, tuple(args.scope or ["read"]), now=utcnow())
+            print(f"API token {args.name!r} (shown once; send it as 'Authorization: Bearer ...'):")
+            print(secret)
+        elif args.token_action == "revoke":
+            revoke_token(store, args.name, now=utcnow())
+            print(f"API token {args.name} revoked")
+        else:
+            for t in list_tokens(store):
+                state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
+                used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+                print(f"{t.token_id}  {t.name}  {','.join(t.scopes)}  {state}  last used {used}")
+    return 0
 
 
 def _smtp_of(config: Path, command: str) -> SmtpConfig | None:
@@ -171,7 +213,9 @@ def _serve(args: argparse.Namespace) -> int:
     async def main() -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with trio.open_nursery() as nursery:
-                app = create_app(store)
+                separate = args.api_port is not None
+                one_thread = trio.CapacityLimiter(1)  # the store's, for both listeners
+                app = create_app(store, api=not separate, limiter=one_thread)
                 host, port = await nursery.start(
                     lambda task_status: serve_collector(
                         app,
@@ -183,6 +227,22 @@ def _serve(args: argparse.Namespace) -> int:
                     )
                 )
                 print(f"collector: https://{host}:{port} (store {args.store}); stop: Ctrl-C", flush=True)
+                if separate:
+                    api = create_app(store, uploads=False, limiter=one_thread)
+                    api_host, api_port = await nursery.start(
+                        lambda task_status: serve_collector(
+                            api,
+                            args.api_host,
+                            args.api_port,
+                            certfile=args.cert,
+                            keyfile=args.key,
+                            task_status=task_status,
+                        )
+                    )
+                    print(
+                        f"  read API: https://{api_host}:{api_port}/api/ (a token: collector token add)",
+                        flush=True,
+                    )
                 nursery.start_soon(renew_daily, app.state.db, store)
                 if smtp is not None:
                     nursery.start_soon(

@@ -58,6 +58,8 @@ def _ts(at: object) -> dt.datetime:
 def _int(value: object, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise Rejected(400, f"{what}: {value!r} is not an integer")
+    if not -(1 << 63) <= value < 1 << 63:
+        raise Rejected(400, f"{what}: {value} does not fit in 64 bits")
     return value
 
 
@@ -76,7 +78,7 @@ def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Acce
         kid, payload = open_envelope(envelope, lookup)
     except SignatureError as err:
         raise Rejected(401 if "unknown key" in str(err) else 400, str(err)) from None
-    site_id = keys[kid][0]
+    site_id, key = keys[kid][0], kid.hex()
     try:
         message = decode_payload(payload, max_bytes=MAX_PAYLOAD_BYTES)
     except CodecError as err:
@@ -104,8 +106,8 @@ def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Acce
         if seq > last + 1:
             raise Rejected(409, f"message {seq} out of order (site {site_id} expects {last + 1})", last + 1)
         try:
-            _write(con, site_id, seq, str(kind), at, data)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            _write(con, site_id, key, seq, str(kind), at, data)
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as err:
             raise Rejected(400, f"message {seq} ({kind}): malformed data: {err!r}") from None
         con.execute(
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -137,43 +139,79 @@ def _bulk(
         con.unregister("pw_rows")
 
 
-def _registered(con: duckdb.DuckDBPyConnection, site: str) -> dict[int, list[Any]]:
-    """The site's device numbers and their supply layouts."""
-    rows = con.execute("SELECT n, supplies FROM devices WHERE site_id = ?", [site]).fetchall()
-    return {int(n): (json.loads(sup) if sup else []) for n, sup in rows}
+Known = dict[int, tuple[int, list[Any]]]
+DEVICE_COLUMNS = [
+    "site_id", "n", "serial", "vendor", "model", "mac", "name", "address", "supplies", "registered_at",
+]  # fmt: skip
 
 
-def _known(known: dict[int, list[Any]], n: object) -> int:
+def _registered(con: duckdb.DuckDBPyConnection, site: str, key: str) -> Known:
+    """The numbers the appliance with ``key`` uses for its devices: ``{its n: (the collector's
+    n, the supply layout)}``."""
+    rows = con.execute(
+        "SELECT k.wire_n, d.n, d.supplies FROM device_keys k JOIN devices d ON d.site_id = k.site_id "
+        "AND d.n = k.n WHERE k.site_id = ? AND k.key_id = ?",
+        [site, key],
+    ).fetchall()
+    return {int(w): (int(n), json.loads(sup) if sup else []) for w, n, sup in rows}
+
+
+def _known(known: Known, n: object) -> int:
+    """The collector's number of the appliance's device ``n``."""
     number = _int(n, "device n")
     if number not in known:
         raise ValueError(f"device {number} is not registered")
-    return number
+    return known[number][0]
+
+
+def _register(
+    con: duckdb.DuckDBPyConnection, site: str, key: str, at: dt.datetime, data: dict[str, Any]
+) -> None:
+    """Devices of the appliance with ``key``, numbered by the collector on first sight; with
+    ``bases`` (a stream restarted: a new key, a collector restored from a backup), the meter
+    values the appliance's next deltas start from replace what the collector had."""
+    known = _registered(con, site, key)
+    top = con.execute("SELECT coalesce(max(n), 0) FROM device_keys WHERE site_id = ?", [site]).fetchall()
+    next_n = int(top[0][0])
+    numbers: dict[int, int] = {w: n for w, (n, _) in known.items()}
+    rows = []
+    for d in data["devices"]:
+        wire = _int(d["n"], "device n")
+        if wire not in numbers:
+            next_n += 1
+            numbers[wire] = next_n
+            con.execute("INSERT INTO device_keys VALUES (?, ?, ?, ?)", [site, key, wire, next_n])
+        rows.append(
+            (site, numbers[wire], d.get("serial"), d.get("vendor"), d.get("model"), d.get("mac"),
+             d.get("name"), d.get("address"), json.dumps(d.get("supplies", [])), at)
+        )  # fmt: skip
+    _bulk(con, "devices", DEVICE_COLUMNS, rows, replace=True)
+    bases = data.get("bases")
+    if bases is None:
+        return
+    latest = []
+    for wire, meters in bases:
+        n = numbers.get(_int(wire, "device n"))
+        if n is None:
+            raise ValueError(f"bases of device {wire}, which is not registered")
+        con.execute("DELETE FROM meter_latest WHERE site_id = ? AND n = ?", [site, n])
+        latest += [(site, n, str(m), _int(v, f"meter {m}"), at) for m, v in meters.items()]
+    _bulk(con, "meter_latest", ["site_id", "n", "meter", "value", "time"], latest, replace=True)
 
 
 def _write(
-    con: duckdb.DuckDBPyConnection, site: str, seq: int, kind: str, at: dt.datetime, data: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    key: str,
+    seq: int,
+    kind: str,
+    at: dt.datetime,
+    data: dict[str, Any],
 ) -> None:
     if kind == "register":
-        rows = [
-            (site, _int(d["n"], "device n"), d.get("serial"), d.get("vendor"), d.get("model"), d.get("mac"),
-             d.get("name"), d.get("address"), json.dumps(d.get("supplies", [])), at)
-            for d in data["devices"]
-        ]  # fmt: skip
-        columns = [
-            "site_id",
-            "n",
-            "serial",
-            "vendor",
-            "model",
-            "mac",
-            "name",
-            "address",
-            "supplies",
-            "registered_at",
-        ]
-        _bulk(con, "devices", columns, rows, replace=True)
+        _register(con, site, key, at, data)
         return
-    known = _registered(con, site)
+    known = _registered(con, site, key)
     if kind == "aggregate":
         _aggregate(con, site, seq, at, data, known)
     elif kind == "billing":
@@ -224,9 +262,10 @@ def _aggregate(
     seq: int,
     at: dt.datetime,
     data: dict[str, Any],
-    known: dict[int, list[Any]],
+    known: Known,
 ) -> None:
     numbers = [_known(known, n) for n in data["n"]]
+    layouts = dict(known.values())
     polls = _int(data["polls"], "polls")
     ups = data.get("up")
     states = data.get("st")
@@ -265,7 +304,7 @@ def _aggregate(
             raise ValueError("'s' must have one entry per device")
         levels = []
         for n, percents in zip(numbers, supplies, strict=True):
-            layout = known[n]
+            layout = layouts[n]
             for k, percent in enumerate(percents):
                 index = layout[k][0] if k < len(layout) else k + 1
                 levels.append(
@@ -292,9 +331,11 @@ def due_reads(
     label = start.date().isoformat()
     if now < start + grace:
         return label, []
+    # The devices of the site's current appliance (a replaced one's stay in the history).
     rows = con.execute(
-        "SELECT n FROM devices d WHERE site_id = ? AND NOT EXISTS (SELECT 1 FROM meter_reads r WHERE "
-        "r.site_id = d.site_id AND r.n = d.n AND r.source = 'billing' AND r.cycle = ?) ORDER BY n",
+        "SELECT k.n FROM device_keys k JOIN sites s ON s.site_id = k.site_id AND s.key_id = k.key_id "
+        "WHERE k.site_id = ? AND NOT EXISTS (SELECT 1 FROM meter_reads r WHERE r.site_id = k.site_id "
+        "AND r.n = k.n AND r.source = 'billing' AND r.cycle = ?) ORDER BY k.n",
         [site, label],
     ).fetchall()
     return label, [int(r[0]) for r in rows]

@@ -1,12 +1,17 @@
 """The collector's HTTPS server: Starlette on hypercorn's Trio worker (as the appliance's).
 
 * ``POST /v1/enrol`` — JSON ``{"site_id", "token", "public_key"}`` (base64 of the raw Ed25519
-  key): 200 ``{"site_id", "key_id"}``; 403 for a wrong, spent or expired token or unknown site.
+  key): 200 ``{"site_id", "key_id", "next_seq"}`` (where the site's stream goes on); 403 for a
+  wrong, spent or expired token or an unknown site (one answer for all: the log says which);
+  429 after :data:`ENROL_FAILURES` failures from one address in :data:`ENROL_WINDOW_S`.
 * ``POST /v1/upload`` — a signed envelope: 200 ``{"ack": seq}`` (plus ``"sync"`` for sync and
-  registration messages); 401 unknown key, 400 bad signature or garbled payload, 403 a key
-  naming another site, 409 ``{"expected"}`` for a duplicate, replay or gap, 413 over
-  ``max_upload_bytes``. Nothing is stored unless the answer is 200.
-* ``GET /api/{sites,devices,reads,reorders,missing}[?site=SITE]`` — the read-only view (JSON).
+  registration messages); 401 unknown key (decided on the envelope's first 75 bytes, before
+  the rest is read), 400 bad signature or garbled payload, 403 a key naming another site, 409
+  ``{"expected"}`` for a duplicate, replay or gap, 413 over ``max_upload_bytes``, 408 a body
+  slower than :data:`BODY_TIMEOUT_S`, 429 a site over its daily quota, 503 more than
+  :data:`MAX_CONCURRENT_UPLOADS` at once. Nothing is stored unless the answer is 200.
+* ``GET /api/{sites,devices,reads,reorders,missing}[?site=SITE]`` — the read-only view (JSON),
+  for an API token with the ``read`` scope (``Authorization: Bearer pwc_...``), else 401.
 
 Store calls run in one worker thread at a time (DuckDB blocks), so the loop keeps answering.
 
@@ -22,6 +27,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import aclosing
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +38,25 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from printwatch.collector import views
-from printwatch.collector.enrolment import EnrolmentError, enrol
+from printwatch.collector.enrolment import EnrolmentError, enrol, public_key
 from printwatch.collector.ingest import Rejected, receive
 from printwatch.collector.store import CollectorStore, CollectorStoreError
+from printwatch.collector.tokens import check_token
+from printwatch.uplink.signing import HEADER_BYTES, SignatureError, envelope_key_id
 from printwatch.web.server import serve_http
 
 log = logging.getLogger(__name__)
 
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_ENROL_BYTES = 4096
+#: A request body must arrive within this (a slow sender holds no memory or slot for long).
+BODY_TIMEOUT_S = 30.0
+#: Uploads read at once; one more is answered 503 with ``Retry-After`` (the appliance retries).
+MAX_CONCURRENT_UPLOADS = 16
+#: Per site and UTC day, unless the site's settings say ``quota_bytes_per_day``.
+QUOTA_BYTES_PER_DAY = 64 * 1024 * 1024
+#: Failed enrolments per client address and window before it is answered 429.
+ENROL_FAILURES, ENROL_WINDOW_S = 10, 600.0
 
 
 def utcnow() -> dt.datetime:
@@ -51,16 +67,58 @@ class BodyTooLarge(Exception):
     pass
 
 
-async def _body(request: Request, limit: int) -> bytes:
+class Refused(Exception):
+    """An answer before the whole body was read (unknown key, over quota)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+async def _body(
+    request: Request,
+    limit: int,
+    *,
+    timeout_s: float = BODY_TIMEOUT_S,
+    check_head: Callable[[bytes], Awaitable[None]] | None = None,
+) -> bytes:
+    """The body, at most ``limit`` bytes, within ``timeout_s``; ``check_head`` sees the
+    envelope's header (its first :data:`HEADER_BYTES`) before the rest is read and may refuse."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > limit:
-            raise BodyTooLarge
+    checked = check_head is None
+    # aclosing: a refusal in the middle closes the stream at once (no generator left to the GC).
+    with trio.fail_after(timeout_s):
+        async with aclosing(request.stream()) as stream:
+            async for chunk in stream:
+                chunks += chunk
+                if len(chunks) > limit:
+                    raise BodyTooLarge
+                if check_head is not None and not checked and len(chunks) >= HEADER_BYTES:
+                    checked = True
+                    await check_head(bytes(chunks[:HEADER_BYTES]))
     return bytes(chunks)
+
+
+class EnrolThrottle:
+    """Failed enrolments per client address in a sliding window (memory bounded by addresses
+    seen in the window)."""
+
+    def __init__(self, failures: int = ENROL_FAILURES, window_s: float = ENROL_WINDOW_S) -> None:
+        self.failures, self.window_s = failures, window_s
+        self.seen: dict[str, list[float]] = {}
+
+    def blocked(self, address: str) -> bool:
+        now = trio.current_time()
+        for key in [k for k, times in self.seen.items() if times[-1] < now - self.window_s]:
+            del self.seen[key]
+        times = [t for t in self.seen.get(address, []) if t >= now - self.window_s]
+        return len(times) >= self.failures
+
+    def failed(self, address: str) -> None:
+        self.seen.setdefault(address, []).append(trio.current_time())
 
 
 def create_app(
@@ -68,36 +126,115 @@ def create_app(
     *,
     now: Callable[[], dt.datetime] = utcnow,
     max_upload_bytes: int = MAX_UPLOAD_BYTES,
+    uploads: bool = True,
+    api: bool = True,
+    limiter: trio.CapacityLimiter | None = None,
+    body_timeout_s: float = BODY_TIMEOUT_S,
+    max_concurrent_uploads: int = MAX_CONCURRENT_UPLOADS,
 ) -> Starlette:
-    limiter = trio.CapacityLimiter(1)
+    """The collector's routes: ``uploads`` (enrolment and uploads: what appliances reach) and
+    ``api`` (the MSP's read API, a token with the ``read`` scope required); both by default,
+    or one each on two listeners (``collector serve --api-port``: they share ``limiter``, the one
+    thread that uses the store)."""
+    limiter = limiter or trio.CapacityLimiter(1)
+    upload_slots = trio.CapacityLimiter(max_concurrent_uploads)
     stats = {"accepted": 0, "rejected": 0}
+    throttle = EnrolThrottle()
 
     async def db(fn: Callable[..., Any], *args: Any) -> Any:
         return await trio.to_thread.run_sync(fn, *args, limiter=limiter)
 
     async def enrol_route(request: Request) -> Response:
+        address = request.client.host if request.client else "?"
+        if throttle.blocked(address):
+            return JSONResponse({"error": "too many failed enrolments; try again later"}, status_code=429)
         try:
-            body = json.loads(await _body(request, MAX_ENROL_BYTES))
+            body = json.loads(await _body(request, MAX_ENROL_BYTES, timeout_s=body_timeout_s))
             site, token = str(body["site_id"]), str(body["token"])
             key = base64.b64decode(body["public_key"], validate=True)
         except BodyTooLarge:
             return JSONResponse({"error": f"enrolment over {MAX_ENROL_BYTES} bytes"}, status_code=413)
-        except (ValueError, KeyError, TypeError, binascii.Error) as err:
-            return JSONResponse({"error": f"malformed enrolment: {err!r}"}, status_code=400)
+        except trio.TooSlowError:
+            return JSONResponse({"error": f"body not sent within {body_timeout_s:g} s"}, status_code=408)
+        except (ValueError, KeyError, TypeError, binascii.Error, RecursionError) as err:
+            return JSONResponse({"error": f"malformed enrolment: {err!r}"[:300]}, status_code=400)
+
+        def enrolled() -> tuple[str, int]:
+            kid = enrol(store, site, token, key, now=now())
+            rows = store.con.execute("SELECT last_seq FROM sites WHERE site_id = ?", [site]).fetchall()
+            return kid, int(rows[0][0]) + 1
+
         try:
-            kid = await db(lambda: enrol(store, site, token, key, now=now()))
+            kid, next_seq = await db(enrolled)
         except EnrolmentError as err:
-            log.warning("enrolment refused: %s", err)
-            return JSONResponse({"error": str(err)}, status_code=403)
-        log.info("site %s enrolled key %s", site, kid)
-        return JSONResponse({"site_id": site, "key_id": kid})
+            throttle.failed(address)
+            log.warning("enrolment from %s refused: %s", address, err)
+            # One answer for every refusal: no probing which sites exist or hold a token.
+            return JSONResponse(
+                {"error": "enrolment refused: unknown site, or a wrong, spent or expired token"},
+                status_code=403,
+            )
+        log.info("site %s enrolled key %s (its messages from %d)", site, kid, next_seq)
+        return JSONResponse({"site_id": site, "key_id": kid, "next_seq": next_seq})
+
+    def quota_left(site: str) -> int:
+        """Bytes the site may still upload today (UTC, by the collector's clock)."""
+        t = now()
+        day = dt.datetime(t.year, t.month, t.day)
+        row = store.con.execute(
+            "SELECT s.settings, (SELECT coalesce(sum(bytes), 0) FROM messages m WHERE m.site_id = s.site_id "
+            "AND m.received_at >= ?) FROM sites s WHERE s.site_id = ?",
+            [day, site],
+        ).fetchall()
+        if not row:
+            return 0
+        settings = json.loads(row[0][0]) if row[0][0] else {}
+        quota = settings.get("quota_bytes_per_day", QUOTA_BYTES_PER_DAY)
+        quota = quota if isinstance(quota, int) and quota > 0 else QUOTA_BYTES_PER_DAY
+        return int(quota) - int(row[0][1])
 
     async def upload(request: Request) -> Response:
+        if upload_slots.available_tokens == 0:
+            stats["rejected"] += 1
+            return JSONResponse(
+                {"error": "busy: too many uploads at once"}, status_code=503, headers={"Retry-After": "5"}
+            )
+        async with upload_slots:
+            return await _upload(request)
+
+    async def _upload(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        declared_bytes = int(declared) if declared is not None and declared.isdigit() else 0
+
+        async def check_head(head: bytes) -> None:
+            # The key and the site's quota before the body is read: an unknown sender costs
+            # one lookup and at most the header's bytes.
+            try:
+                kid = envelope_key_id(head)
+            except SignatureError as err:
+                raise Refused(400, str(err)) from None
+            found = await db(public_key, store, kid)
+            if found is None:
+                raise Refused(401, f"unknown key {kid.hex()}")
+            left = await db(quota_left, found[0])
+            if max(declared_bytes, HEADER_BYTES) > left:
+                raise Refused(
+                    429, f"site {found[0]} is over its daily upload quota; try again tomorrow (UTC)"
+                )
+
         try:
-            envelope = await _body(request, max_upload_bytes)
+            envelope = await _body(request, max_upload_bytes, timeout_s=body_timeout_s, check_head=check_head)
         except BodyTooLarge:
             stats["rejected"] += 1
             return JSONResponse({"error": f"upload over {max_upload_bytes} bytes"}, status_code=413)
+        except trio.TooSlowError:
+            stats["rejected"] += 1
+            return JSONResponse({"error": f"body not sent within {body_timeout_s:g} s"}, status_code=408)
+        except Refused as err:
+            stats["rejected"] += 1
+            if err.status == 429:
+                log.warning("upload refused (429): %s", err.reason)
+            return JSONResponse({"error": err.reason}, status_code=err.status)
         try:
             accepted = await db(lambda: receive(store, envelope, now=now()))
         except Rejected as err:
@@ -114,7 +251,18 @@ def create_app(
             reply["sync"] = accepted.sync
         return Response(json.dumps(reply, separators=(",", ":")), media_type="application/json")
 
-    async def api(request: Request) -> Response:
+    async def api_route(request: Request) -> Response:
+        auth = request.headers.get("authorization", "")
+        scheme, _, secret = auth.partition(" ")
+        who = None
+        if scheme.lower() == "bearer" and secret:
+            who = await db(lambda: check_token(store, secret.strip(), "read", now=now()))
+        if who is None:
+            return JSONResponse(
+                {"error": "an API token with the 'read' scope is required (collector token add)"},
+                status_code=401,
+                headers={"WWW-Authenticate": 'Bearer realm="printwatch collector"'},
+            )
         name = request.path_params["view"]
         if name not in views.VIEWS:
             return JSONResponse(
@@ -122,15 +270,17 @@ def create_app(
             )
         site = request.query_params.get("site")
         rows = await db(lambda: views.view(store.con.cursor(), name, site, now=now()))
-        return JSONResponse(rows)
+        return JSONResponse(rows, headers={"Cache-Control": "no-store"})
 
-    app = Starlette(
-        routes=[
+    routes = []
+    if uploads:
+        routes += [
             Route("/v1/enrol", enrol_route, methods=["POST"]),
             Route("/v1/upload", upload, methods=["POST"]),
-            Route("/api/{view}", api),
         ]
-    )
+    if api:
+        routes.append(Route("/api/{view}", api_route))
+    app = Starlette(routes=routes)
     app.state.stats = stats
     #: Runs a function on the store in the server's one database thread (for tasks beside it).
     app.state.db = db

@@ -72,6 +72,27 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        2,
+        "device numbers per appliance key; API tokens",
+        """
+        -- An appliance numbers its devices itself; the collector's device number n is its own, so
+        -- that the numbers of a replaced appliance (a new key) never land on the old one's devices.
+        CREATE TABLE device_keys (
+            site_id VARCHAR NOT NULL, key_id VARCHAR NOT NULL, wire_n INTEGER NOT NULL, n INTEGER NOT NULL,
+            PRIMARY KEY (site_id, key_id, wire_n)
+        );
+        INSERT INTO device_keys
+            SELECT d.site_id, s.key_id, d.n, d.n FROM devices d JOIN sites s USING (site_id)
+            WHERE s.key_id IS NOT NULL;
+        -- The MSP's credentials for the read API: only a hash is kept.
+        CREATE TABLE api_tokens (
+            token_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, token_hash BLOB NOT NULL UNIQUE,
+            scopes VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP,
+            last_used_at TIMESTAMP
+        );
+        """,
+    ),
 ]
 
 

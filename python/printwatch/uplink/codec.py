@@ -63,6 +63,8 @@ def decode_payload(data: bytes, *, max_bytes: int = MAX_PAYLOAD_BYTES) -> dict[s
         message = json.loads(text.decode())
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise CodecError(f"payload is not JSON: {err}") from None
+    except RecursionError:  # a well-signed but absurdly nested payload: malformed, not a crash
+        raise CodecError("payload nests too deeply") from None
     if not isinstance(message, dict):
         raise CodecError(f"payload is a JSON {type(message).__name__}, not an object")
     return message

@@ -1,4 +1,6 @@
-"""The appliance side of enrolment: register its public key with the collector, once.
+"""The appliance side of enrolment: register its public key with the collector, once. The
+collector answers where the site's stream goes on (``next_seq``: a replaced appliance does not
+start again at 1); the outbox's waiting messages are numbered from there.
 
 Error handling: :class:`EnrolError` when the collector refuses (its reason) or cannot be
 reached (the transport's reason); the attempt is in the transmission log either way.
@@ -68,6 +70,15 @@ async def enrol(
         except (ValueError, AttributeError):
             reason = response.body[:200].decode(errors="replace")
         raise EnrolError(f"the collector refused the enrolment ({response.status}): {reason}")
-    key_id = str(json.loads(response.body)["key_id"])
-    await trio.to_thread.run_sync(outbox.set_state, "enrolled_key", key_id, limiter=limiter)
+    reply = json.loads(response.body)
+    key_id = str(reply["key_id"])
+    next_seq = reply.get("next_seq")
+
+    def enrolled() -> None:
+        # A replaced appliance (or a new key): its stream goes on where the site's ended.
+        if isinstance(next_seq, int) and not isinstance(next_seq, bool) and next_seq != outbox.head_seq():
+            outbox.restart_stream(next_seq, now)
+        outbox.set_state("enrolled_key", key_id)
+
+    await trio.to_thread.run_sync(enrolled, limiter=limiter)
     return key_id

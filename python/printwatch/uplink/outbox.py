@@ -9,6 +9,10 @@ leaves only when the collector acknowledged it.
   has; :meth:`Outbox.failed` counts an attempt and sets the next one (the sender's backoff).
 * ``uplink_devices`` holds the device numbers and, per device, the meter values the collector
   has (the next aggregate's bases), written in the same transaction as the message that sent them.
+* :meth:`Outbox.restart_stream` starts the numbering again where the collector says (a new key
+  after a re-enrolment, a collector restored from a backup): the messages waiting are sealed
+  again with the new numbers, after a ``register`` of every device that carries the meter
+  values their deltas start from, so that the collector rebuilds every meter exactly.
 * ``uplink_days`` counts the envelope bytes made per UTC day (what the byte budget limits), how
   many aggregates were thinned and how many messages were held back to a later day.
 
@@ -30,11 +34,12 @@ from typing import Any
 
 import duckdb
 
+from printwatch import __version__
 from printwatch.store.schema import migrate
 from printwatch.store.store import DUCKDB_CONFIG
 from printwatch.store.transaction import transaction
-from printwatch.uplink.codec import encode_payload
-from printwatch.uplink.signing import Identity, seal
+from printwatch.uplink.codec import decode_payload, encode_payload
+from printwatch.uplink.signing import HEADER_BYTES, Identity, seal
 
 
 @dataclass(frozen=True)
@@ -184,6 +189,65 @@ class Outbox:
             "first_sent_at = coalesce(first_sent_at, ?) WHERE seq = ?",
             [_naive(now), item.seq],
         )
+
+    def next_seq(self) -> int:
+        """The sequence number the next message written gets."""
+        row = self.con.execute("SELECT value FROM uplink_state WHERE key = 'next_seq'").fetchone()
+        return int(row[0]) if row else 1
+
+    def head_seq(self) -> int:
+        """The sequence number of the oldest message waiting (else the next one written)."""
+        row = self.con.execute("SELECT min(seq) FROM uplink_outbox").fetchone()
+        return int(row[0]) if row and row[0] is not None else self.next_seq()
+
+    def restart_stream(self, first_seq: int, at: dt.datetime) -> int:
+        """Number the stream again from ``first_seq``: a ``register`` of every device with the
+        meter values the collector must start from (what it had before the messages waiting),
+        then every message waiting, sealed again in order. One transaction; returns how many
+        messages wait now.
+
+        Error handling: ``ValueError`` for a ``first_seq`` below 1.
+        """
+        if first_seq < 1:
+            raise ValueError(f"a stream starts at 1 or later, not {first_seq}")
+        if not self.devices and self.pending()[0] == 0:
+            self.con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(first_seq)])
+            return 0
+        with transaction(self.con) as con:
+            rows = con.execute(
+                "SELECT seq, kind, envelope, next_attempt_at FROM uplink_outbox ORDER BY seq"
+            ).fetchall()
+            waiting = [(str(k), decode_payload(bytes(e)[HEADER_BYTES:]), due) for _, k, e, due in rows]
+            # The bases before the waiting deltas: the latest values sent less what waits.
+            bases = {e.n: dict(e.meters) for e in self.devices.values()}
+            for kind, message, _ in waiting:
+                data = message["data"]
+                if kind != "aggregate":
+                    continue
+                for meter, column in data.get("m", {}).items():
+                    for n, delta in zip(data["n"], column, strict=True):
+                        if delta is not None and meter in bases.get(n, {}):
+                            bases[n][meter] -= delta
+            at = _naive(at)
+            register = {
+                "appliance": {"version": __version__},
+                "devices": [{"n": e.n, **e.info} for e in sorted(self.devices.values(), key=lambda e: e.n)],
+                "bases": [[n, {m: v for m, v in sorted(b.items()) if v}] for n, b in sorted(bases.items())],
+            }
+            unix_at = int(at.replace(tzinfo=dt.UTC).timestamp())
+            con.execute("DELETE FROM uplink_outbox")
+            seq = first_seq
+            for kind, message, due in [("register", {"at": unix_at, "data": register}, at), *waiting]:
+                sealed = {**message, "site": self.site_id, "seq": seq, "kind": kind}
+                envelope = seal(self.identity, encode_payload(sealed))
+                created = dt.datetime.fromtimestamp(message["at"], dt.UTC).replace(tzinfo=None)
+                con.execute(
+                    "INSERT INTO uplink_outbox VALUES (?, ?, ?, ?, 0, ?, NULL, NULL)",
+                    [seq, kind, created, envelope, due],
+                )
+                seq += 1
+            con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(seq)])
+        return len(waiting) + 1
 
     def acknowledge(self, through_seq: int) -> int:
         """Drop every message the collector has (``seq <= through_seq``); returns how many."""

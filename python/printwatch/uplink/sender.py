@@ -6,8 +6,13 @@ when messages are made, :mod:`printwatch.uplink.service`, which may hold one bac
 1. POST ``/v1/upload`` (the envelope as it was sealed); the request and response go to the
    transmission log, byte for byte, in the transaction that acts on the answer.
 2. ``200 {"ack": seq}``: the collector has it; the outbox drops everything up to ``seq``.
-   ``409 {"expected": e}`` with ``e > seq``: a duplicate (its ack was lost, e.g. by a kill -9 or
-   a collector restart): dropped as acknowledged. Anything else (a timeout, a refused
+   ``409 {"expected": e}`` with ``e == seq + 1``: a duplicate (its ack was lost, e.g. by a kill
+   -9 or a collector restart): dropped as acknowledged. Any other ``e``: the collector's stream
+   is not this outbox's (a collector restored from a backup lacks messages it acknowledged, or
+   claims messages never sent): the stream starts again at ``e``
+   (:meth:`~printwatch.uplink.outbox.Outbox.restart_stream`: every device registered again
+   with its meter bases, the waiting messages renumbered; nothing is dropped), after the
+   backoff. Anything else (a timeout, a refused
    connection, a proxy failure, a 5xx, a 4xx): retried after an exponential backoff with
    jitter, ``base_s * 2**(attempts-1)`` capped at ``cap_s``, each delay drawn uniformly from its
    upper half.
@@ -55,6 +60,7 @@ class SenderStats:
     sent: int = 0
     acked: int = 0
     duplicates: int = 0
+    restarts: int = 0
     failures: int = 0
     last_error: str | None = None
     bytes_up: int = 0
@@ -106,10 +112,13 @@ class Sender:
             await self._db(self._record_ack, item, now, response, item.seq)
             self.stats.acked += 1
             return Outcome("sent", reply=reply)
-        if response.status == 409 and expected is not None and expected > item.seq:
-            await self._db(self._record_ack, item, now, response, expected - 1)
+        if response.status == 409 and expected == item.seq + 1:
+            await self._db(self._record_ack, item, now, response, item.seq)
             self.stats.duplicates += 1
             return Outcome("sent", reply=reply)
+        if response.status == 409 and expected is not None and expected >= 1:
+            await self._db(self._restart, item, now, response, expected)
+            return Outcome("sent")
         why = f"collector answered {response.status}: {reply.get('error') or response.body[:200]!r}"
         await self._db(self._record_failure, item, now, why, response)
         return Outcome("sent")
@@ -139,6 +148,22 @@ class Sender:
         with transaction(self.outbox.con) as con:
             self._log(con, item, now, response, None)
             self.outbox.acknowledge(through)
+
+    def _restart(self, item: Pending, now: dt.datetime, response: Response, expected: int) -> None:
+        """The collector expects ``expected`` where this outbox is at ``item.seq``."""
+        self.stats.restarts += 1
+        why = f"the collector expects message {expected}, not {item.seq}"
+        delay_s = self.backoff.delay_s(self.stats.restarts, self.rng)
+        with transaction(self.outbox.con) as con:
+            self._log(con, item, now, response, why)
+        waiting = self.outbox.restart_stream(expected, now)
+        head = self.outbox.head()
+        if head is not None:
+            self.outbox.failed(head.seq, why, now + dt.timedelta(seconds=delay_s))
+        log.warning(
+            "uplink: %s: the stream starts again there (%d messages, devices registered again); "
+            "next attempt in %.0f s", why, waiting, delay_s,
+        )  # fmt: skip
 
     def _record_failure(self, item: Pending, now: dt.datetime, error: str, response: Response | None) -> None:
         self.stats.failures += 1
