@@ -257,3 +257,33 @@ async def test_the_daily_upkeep_renews_the_store_with_the_outbox_and_both_work_a
         )
     await sink.close()
     svc.outbox.close()
+
+
+@pytest.mark.trio
+async def test_an_assist_flood_neither_spends_the_budget_nor_holds_back_billing(tmp_path: Path) -> None:
+    # Before: 40 assist calls in a second spent the day's budget, held 25 messages to the next day
+    # and the billing read behind them (the stream is in order).
+    svc = make(tmp_path, "flood", budget=16384)
+    docs = varied(40)
+    await svc.observe(docs)
+    for doc in docs:  # 40 calls at once, each printer once...
+        await svc.snapshot(doc)
+    for _ in range(10):  # ... and one printer again and again
+        await svc.snapshot(docs[0])
+    await svc.billing_cycle(T0.date(), docs)
+    sent = messages(svc)
+    kinds = [m["kind"] for m, _, _ in sent]
+    snapshot_bytes = sum(size for m, size, _ in sent if m["kind"] == "snapshot")
+    assert 0 < kinds.count("snapshot") < 40 and snapshot_bytes <= 0.25 * 16384
+    assert kinds[-1] == "billing"
+    assert all(due <= T0.replace(tzinfo=None) for _, _, due in sent)  # nothing held to tomorrow
+    assert svc.outbox.days()[0][4] == 0
+    # A second call for one printer within ten minutes is skipped; after them it goes again.
+    later = make(tmp_path, "later", budget=16384)
+    clock = [T0]
+    later.now = lambda: clock[0]
+    await later.snapshot(docs[1])
+    await later.snapshot(docs[1])
+    clock[0] = T0 + dt.timedelta(minutes=11)
+    await later.snapshot(docs[1])
+    assert [m["kind"] for m, _, _ in messages(later)].count("snapshot") == 2

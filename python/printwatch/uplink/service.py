@@ -15,7 +15,10 @@
   read per device and label goes out, whichever comes first: this job, or the collector's sync
   saying the read of its current cycle is due (``uplink_state.billing_sent`` keeps the labels
   sent per device). No timestamp of one side is compared with the other's clock.
-* :meth:`snapshot` (a call for assistance): the device's poll document.
+* :meth:`snapshot` (a call for assistance): the device's poll document, at most one per device
+  every :data:`SNAPSHOT_EVERY_S` and :data:`SNAPSHOT_SHARE` of the day's budget in all; one
+  beyond either is skipped (logged), never held back: a held message would wait at the head of
+  the in-order stream with the billing reads and reorder triggers behind it.
 * A device's **registration** goes out before the first message that names it.
 * :meth:`serve` runs the :class:`~printwatch.uplink.sender.Sender` until cancelled: enrols
   first if the appliance holds a token and is not enrolled, then drains the outbox, sleeping
@@ -72,6 +75,9 @@ AUTO_BUDGET_FLOOR = 16384
 #: Billing cycle labels remembered per device (a few cycles back: a label is only ever asked
 #: for again while it is current, so older ones can go).
 BILLING_LABELS_KEPT = 4
+#: Assist snapshots: one per device this often, and this share of the day's budget in all.
+SNAPSHOT_EVERY_S = 600.0
+SNAPSHOT_SHARE = 0.25
 Forecast = Callable[[], dict[str, float]]
 
 
@@ -163,6 +169,7 @@ class UplinkService:
         self._wake = trio.Event()
         self._pending = outbox.pending()[0]
         self._reorders = outbox.reorder_state()
+        self._snapshots_at: dict[str, dt.datetime] = {}
         self.sync: dict[str, Any] = json.loads(outbox.get_state("sync") or "{}")
 
     # -- budget --------------------------------------------------------------------------------
@@ -426,16 +433,46 @@ class UplinkService:
             log.info("uplink: billing cycle %s: every read is already on its way", cycle)
 
     async def snapshot(self, doc: dict[str, Any]) -> None:
-        """A call for assistance: the device's document, sent at once."""
+        """A call for assistance: the device's document, sent at once (within the limits in the
+        module's docstring; one beyond them is skipped with a warning)."""
         if not doc.get("reachable") or not self._service("snapshots"):
             return
+        now = self.now()
+        identity = device_identity(doc)
+        last = self._snapshots_at.get(identity)
+        if last is not None and (now - last).total_seconds() < SNAPSHOT_EVERY_S:
+            log.warning(
+                "uplink: assist snapshot of %s skipped: one per device every %.0f min (the last at %s)",
+                doc.get("target"), SNAPSHOT_EVERY_S / 60, last.isoformat(timespec="seconds"),
+            )  # fmt: skip
+            return
+        day = now.date().isoformat()
+        written: list[bool] = []
 
         def make(entries: dict[str, DeviceEntry]) -> list[Outgoing]:
-            entry = entries.get(device_identity(doc))
-            return [] if entry is None else [Outgoing("snapshot", snapshot_data(entry.n, doc), [])]
+            entry = entries.get(identity)
+            if entry is None:
+                return []
+            data = snapshot_data(entry.n, doc)
+            spent = json.loads(self.outbox.get_state("snapshot_bytes") or "{}")
+            used = int(spent.get(day, 0))
+            size = self._size("snapshot", data)
+            budget = self.budget()
+            if used + size > SNAPSHOT_SHARE * budget or self.outbox.spent(now.date()) + size > budget:
+                log.warning(
+                    "uplink: assist snapshot of %s skipped: snapshots of %s used %d bytes (their limit: "
+                    "%d%% of the day's budget, and the budget itself)",
+                    doc.get("target"), day, used, 100 * SNAPSHOT_SHARE,
+                )  # fmt: skip
+                return []
+            written.append(True)
+            state = {"snapshot_bytes": json.dumps({day: used + size})}
+            return [Outgoing("snapshot", data, [], state=state)]
 
-        await self._db(self._enqueue_with_registration, [doc], make, self.now())
-        self._wake.set()
+        await self._db(self._enqueue_with_registration, [doc], make, now)
+        if written:
+            self._snapshots_at[identity] = now
+            self._wake.set()
 
     def pending(self) -> int:
         """Messages in the outbox (as of the last write or send)."""
