@@ -12,12 +12,13 @@ import pytest
 
 APPLIANCE = Path(__file__).resolve().parents[1] / "appliance"
 UNIT = APPLIANCE / "printwatch.service"
+COLLECTOR_UNIT = APPLIANCE / "printwatch-collector.service"
 
 
-def unit_settings() -> dict[str, str]:
+def unit_settings(unit: Path = UNIT) -> dict[str, str]:
     parser = configparser.ConfigParser(strict=False, interpolation=None, comment_prefixes=("#", ";"))
     parser.optionxform = str  # type: ignore[assignment,method-assign]
-    parser.read_string(UNIT.read_text())
+    parser.read_string(unit.read_text())
     return dict(parser["Service"])
 
 
@@ -41,7 +42,7 @@ def verify(unit_text: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     # The unit names the installed path of the command; verify checks that it is executable,
     # so the copy checked here names this checkout's.
     here = Path(sys.executable).with_name("printwatch")
-    path = tmp_path / "printwatch.service"
+    path = tmp_path / "unit.service"
     path.write_text(unit_text.replace("/opt/printwatch/venv/bin/printwatch", str(here)))
     return subprocess.run(
         [tool, "verify", "--man=no", str(path)], capture_output=True, text=True, timeout=60, check=False
@@ -52,6 +53,19 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
     done = verify(UNIT.read_text(), tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "", done.stderr  # not even a warning
+
+
+def test_the_collector_has_a_unit_of_its_own_without_any_capability(tmp_path: Path) -> None:
+    s = unit_settings(COLLECTOR_UNIT)
+    assert s["User"] == "printwatch-collector" and s["UMask"] == "0077"
+    assert s["CapabilityBoundingSet"] == "" and s["AmbientCapabilities"] == "" and s["NoNewPrivileges"] == "yes"
+    assert s["ProtectSystem"] == "strict" and s["PrivateUsers"] == "yes"
+    assert s["StateDirectory"] == "printwatch-collector" and s["StateDirectoryMode"] == "0700"
+    assert "--api-port 8444" in s["ExecStart"]  # the read API on a listener of its own (loopback)
+    assert "u printwatch-collector - " in (APPLIANCE / "printwatch.sysusers.conf").read_text()
+    done = verify(COLLECTOR_UNIT.read_text(), tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip() == "", done.stderr
 
 
 def test_systemd_analyze_verify_would_catch_a_broken_unit(tmp_path: Path) -> None:

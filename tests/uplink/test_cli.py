@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 from printwatch.cli.main import main
 
+from tests.cli_process import PRINTWATCH
 from tests.cli_process import printwatch as cli
 from tests.uplink.peers import free_port, make_certs
 
@@ -81,3 +82,16 @@ def test_collector_enrol_and_the_uplink_log(tmp_path: Path) -> None:
 def test_uplink_log_of_a_store_that_is_not_there(tmp_path: Path) -> None:
     assert main(["uplink", "log", "--store", str(tmp_path / "none.duckdb")]) == 2
     assert main(["collector", "sites", "--store", str(tmp_path / "none.duckdb")]) == 1
+
+
+def test_the_collector_store_is_private_whatever_the_umask(tmp_path: Path) -> None:
+    # Before: created 0644 outside the systemd unit, readable by every local user.
+    store = tmp_path / "collector.duckdb"
+    done = subprocess.run(
+        [*PRINTWATCH, "collector", "site", "add", "branch-9", "--store", str(store)],
+        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL, check=False,
+        umask=0o022,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    made = [p for p in tmp_path.iterdir() if p.name.startswith("collector.duckdb")]
+    assert made and all(p.stat().st_mode & 0o077 == 0 for p in made), [oct(p.stat().st_mode) for p in made]

@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import functools
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -95,7 +96,16 @@ def add_collector_command(commands: argparse._SubParsersAction[argparse.Argument
 
 
 def run_collector(args: argparse.Namespace) -> int:
-    """Exit status 0, 1 when it fails (the reason on stderr), 2 for bad arguments."""
+    """Exit status 0, 1 when it fails (the reason on stderr), 2 for bad arguments. Files it
+    makes (the store of every tenant, its write-ahead log) are 0600 whatever the umask."""
+    umask = os.umask(0o077)
+    try:
+        return _run_collector(args)
+    finally:
+        os.umask(umask)
+
+
+def _run_collector(args: argparse.Namespace) -> int:
     try:
         if args.action == "pin":
             print(pin_of_pem(args.cert.read_bytes()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -31,7 +32,17 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 
 def run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
-    """Exit status 0 after a clean stop, 2 for a bad configuration, 1 when it cannot start."""
+    """Exit status 0 after a clean stop, 2 for a bad configuration, 1 when it cannot start.
+    Files it makes (history, scheduler state, sessions) are 0600, folders 0700, whatever the
+    umask (the systemd unit says the same)."""
+    umask = os.umask(0o077)
+    try:
+        return _run_daemon(config_path, duration_s=duration_s)
+    finally:
+        os.umask(umask)
+
+
+def _run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
     try:
         config = load_config(config_path)
     except ConfigError as err:
