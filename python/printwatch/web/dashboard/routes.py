@@ -7,8 +7,9 @@ printer" goes through the store's own one-at-a-time limiter, like a cycle's inge
 
 Error handling: a form without its CSRF token (or with another session's) is refused with 403
 and changes nothing; a wrong password is a 401 login page (and counts for the throttle); a
-throttled login is a 429 with ``Retry-After``; an unknown printer is a 404 page; a target that
-does not resolve is said on the discovery page. Anything else is a 500 logged by the server.
+throttled login is a 429 with ``Retry-After``, its password unchecked; an unknown printer is a
+404 page; a target that does not resolve is said on the discovery page. Anything else is a 500
+logged by the server.
 """
 
 from __future__ import annotations
@@ -166,7 +167,11 @@ def routes(d: Dashboard) -> list[BaseRoute]:
             page = pages.login_page(token, next_path=request.query_params.get("next"), user=user, error=error)
             return _html(page, status)
 
-        wait_s = d.throttle.wait_s(client)
+        if not token or not same_token(fields.get("csrf"), token):
+            return again("The form expired: log in again.", 403)
+        # the decision and its bookkeeping in one step, before the await: the attempt counts as a
+        # failure until it succeeds, so simultaneous attempts cannot all see "go ahead"
+        wait_s = d.throttle.reserve(client)
         if wait_s > 0:
             response = _html(
                 pages.login_page(
@@ -176,12 +181,9 @@ def routes(d: Dashboard) -> list[BaseRoute]:
             )
             response.headers["retry-after"] = str(math.ceil(wait_s))
             return response
-        if not token or not same_token(fields.get("csrf"), token):
-            return again("The form expired: log in again.", 403)
         password = fields.get("password", "")
         ok = await trio.to_thread.run_sync(d.passwords.verify, user, password, limiter=d.hash_limiter)
         if not ok:
-            d.throttle.failed(client)
             log.warning("dashboard: failed login for %r from %s", user, client)
             return again("Wrong user or password.", 401)
         d.throttle.succeeded(client)

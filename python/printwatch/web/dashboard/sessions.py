@@ -21,6 +21,10 @@ them): after ``free_failures`` failures in ``window_s``, each next attempt must 
 ``2 ** (failures - free_failures)`` seconds (up to ``max_delay_s``) after the last failure; an
 attempt earlier than that is refused without checking the password (HTTP 429 with Retry-After),
 so a burst of guesses costs its sender time and the appliance nothing but a dictionary lookup.
+The decision and the bookkeeping are one step (:meth:`LoginThrottle.reserve`, no ``await`` in
+it): an attempt that may go ahead is counted as a failure *before* its password is checked, and
+forgiven by :meth:`LoginThrottle.succeeded`, so attempts that arrive together, while the first
+checks are still running, cannot all pass a decision that their own failures would have changed.
 
 Error handling: a sessions file that cannot be read or parsed is a warning naming it and no
 sessions (everybody logs in again), never a failed start; a write that fails is a warning naming
@@ -216,7 +220,8 @@ class LoginThrottle:
         return entry.times
 
     def wait_s(self, client: str) -> float:
-        """Seconds ``client`` must wait before its next attempt is even checked (0: go ahead)."""
+        """Seconds ``client`` must wait before its next attempt is even checked (0: go ahead);
+        changes nothing (see :meth:`reserve` for the decision that counts)."""
         now = self.clock()
         times = self._recent(client, now)
         excess = len(times) - self.free_failures
@@ -225,7 +230,17 @@ class LoginThrottle:
         delay = min(2.0**excess, self.max_delay_s)
         return max(0.0, times[-1] + delay - now)
 
+    def reserve(self, client: str) -> float:
+        """Whether ``client`` may have a password checked now, decided and recorded at once:
+        0.0 when it may, the attempt being counted as a failure already (until
+        :meth:`succeeded` forgives it); else the seconds to wait, with nothing recorded."""
+        wait_s = self.wait_s(client)
+        if wait_s == 0.0:
+            self.failed(client)
+        return wait_s
+
     def failed(self, client: str) -> None:
+        """Counts a failure of ``client`` now (:meth:`reserve` does it for a login)."""
         now = self.clock()
         self._recent(client, now)
         self._failures.setdefault(client, _Failures()).times.append(now)
@@ -234,4 +249,5 @@ class LoginThrottle:
             del self._failures[oldest]
 
     def succeeded(self, client: str) -> None:
+        """Forgets ``client``'s failures (a login that succeeded, its own reservation included)."""
         self._failures.pop(client, None)
