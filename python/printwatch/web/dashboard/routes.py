@@ -5,11 +5,15 @@ gate to an app from :func:`printwatch.web.create_app`. Reads go to the history s
 threads (:class:`~printwatch.web.dashboard.data.DashboardData`); the registry write of "add a
 printer" goes through the store's own one-at-a-time limiter, like a cycle's ingest.
 
+Every body is bounded before a page reads it (:mod:`~printwatch.web.dashboard.limits`: 4 KiB
+without a session, 64 KiB with one, 10 s); the forms are urlencoded, with no file fields.
+
 Error handling: a form without its CSRF token (or with another session's) is refused with 403
-and changes nothing; a wrong password is a 401 login page (and counts for the throttle); a
-throttled login is a 429 with ``Retry-After``, its password unchecked; an unknown printer is a
-404 page; a target that does not resolve is said on the discovery page. Anything else is a 500
-logged by the server.
+and changes nothing; a login form that is not urlencoded is a 415 login page (nothing parsed, no
+file spooled); a wrong password is a 401 login page (and counts for the throttle); a throttled
+login is a 429 with ``Retry-After``, its password unchecked; an unknown printer is a 404 page; a
+target that does not resolve is said on the discovery page. Anything else is a 500 logged by the
+server.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from printwatch.web.dashboard.auth import PasswordFile, password_problem
 from printwatch.web.dashboard.data import DashboardData, FleetQuery
 from printwatch.web.dashboard.gate import AuthGate
 from printwatch.web.dashboard.html import page
+from printwatch.web.dashboard.limits import BODY_TIMEOUT_S, PUBLIC_BODY_BYTES, SESSION_BODY_BYTES, BodyLimit
 from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
 from printwatch.web.dashboard.sessions import (
     COOKIE,
@@ -62,7 +67,8 @@ class Dashboard:
     """What the pages need: the store's reads, the password, sessions, the login throttle.
 
     ``secure`` marks cookies Secure (served over TLS); ``api_token`` is the bearer token for
-    ``/metrics`` and ``/api/...`` (see :mod:`~printwatch.web.dashboard.gate`)."""
+    ``/metrics`` and ``/api/...`` (see :mod:`~printwatch.web.dashboard.gate`); the ``*_body_*``
+    fields bound request bodies (see :mod:`~printwatch.web.dashboard.limits`)."""
 
     data: DashboardData
     passwords: PasswordFile
@@ -75,6 +81,9 @@ class Dashboard:
     sweeper: Sweeper | None = None  # discovery sweeps (with the appliance's communities)
     # scrypt runs in worker threads, two at a time at most (a burst cannot take every core)
     hash_limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(2))
+    public_body_bytes: int = PUBLIC_BODY_BYTES
+    session_body_bytes: int = SESSION_BODY_BYTES
+    body_timeout_s: float = BODY_TIMEOUT_S
 
     @classmethod
     def open(
@@ -118,8 +127,8 @@ def _html(body: str, status: int = 200) -> HTMLResponse:
 
 
 async def _checked_form(request: Request, session: Session) -> dict[str, str] | Response:
-    """The form's fields, or a 403 when its CSRF token is missing or wrong."""
-    form = await request.form()
+    """The form's fields, or a 403 when its CSRF token is missing or wrong (a file field: 400)."""
+    form = await request.form(max_files=0)
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     if not same_token(fields.get("csrf"), session.csrf):
         return _html(
@@ -157,16 +166,20 @@ def routes(d: Dashboard) -> list[BaseRoute]:
 
     async def login(request: Request) -> Response:
         client = _client(request)
-        form = await request.form()
-        fields = {k: v for k, v in form.items() if isinstance(v, str)}
         token = request.cookies.get(LOGIN_COOKIE, "")
-        user = fields.get("user", "")
+        user = ""
 
         def again(error: str, status: int) -> Response:
             """The login form once more, with ``error`` and what the user gave."""
             page = pages.login_page(token, next_path=request.query_params.get("next"), user=user, error=error)
             return _html(page, status)
 
+        kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+        if kind != "application/x-www-form-urlencoded":
+            return again("The login form is sent urlencoded (as the page sends it).", 415)
+        form = await request.form(max_files=0)
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        user = fields.get("user", "")
         if not token or not same_token(fields.get("csrf"), token):
             return again("The form expired: log in again.", 403)
         # the decision and its bookkeeping in one step, before the await: the attempt counts as a
@@ -416,5 +429,6 @@ async def _write(store: Store, fn: Callable[[str], str], arg: str) -> str:
 def install(app: Starlette, dashboard: Dashboard) -> Starlette:
     """Adds the dashboard's routes and gate to ``app`` (before it serves its first request)."""
     app.router.routes.extend(routes(dashboard))
+    app.add_middleware(BodyLimit, dashboard=dashboard)  # inside the gate: it knows the session
     app.add_middleware(AuthGate, dashboard=dashboard)
     return app
