@@ -6,7 +6,8 @@ hypercorn (HTTP/1.1 written by hand, so that a test controls every byte and ever
 * bodies nobody logged in may send: an oversized login form (declared, or streamed chunked), a
   multipart login, a body that trickles in: refused (413, 415, 408) and the connection closed,
   without reading what the sender offers beyond a few KiB;
-* a client that goes away in the middle of its body: one log line, no traceback.
+* a client that goes away in the middle of its body: one log line, no traceback;
+* ``/health`` for a stranger: its status alone.
 
 Every read has a timeout and every sender a bound: a server that does not refuse fails the test
 within seconds instead of hanging it.
@@ -330,3 +331,21 @@ def test_a_client_that_goes_away_mid_body_is_one_log_line(
     assert len(gone) == 1, [r.getMessage() for r in ours]
     assert gone[0].levelno == logging.INFO and "127.0.0.1: POST /login" in gone[0].getMessage()
     assert [r.getMessage() for r in ours if r.levelno >= logging.ERROR or r.exc_info] == []
+
+
+def test_health_tells_a_stranger_only_the_status(dash: Running) -> None:
+    """Whoever may read /metrics (here: a loopback client without a browser's Origin, then the
+    bearer token once one is configured) gets the whole answer; anyone else the status alone."""
+    dashboard = dash.setup.dashboard
+    with httpx.Client(base_url=dash.url, timeout=READ_TIMEOUT_S) as c:
+        full = c.get("/health").json()
+        assert {"status", "version", "devices", "jobs"} <= set(full)
+        stranger = c.get("/health", headers={"origin": "http://evil.example"})
+        assert stranger.status_code in (200, 503) and set(stranger.json()) == {"status"}
+        dashboard.api_token = "t" * 32
+        try:
+            assert set(c.get("/health").json()) == {"status"}
+            authorized = c.get("/health", headers={"authorization": "Bearer " + "t" * 32})
+            assert {"version", "jobs"} <= set(authorized.json())
+        finally:
+            dashboard.api_token = None

@@ -70,6 +70,7 @@ def test_run_serves_https_with_a_self_signed_certificate_and_prints_the_password
             assert login.status_code == 200 and "Log in" in login.text
             cookie = login.headers["set-cookie"].lower()
             assert "secure" in cookie and "httponly" in cookie
+            assert login.headers["strict-transport-security"] == "max-age=31536000"  # HTTPS only, a year
             pem = ssl.get_server_certificate(("127.0.0.1", port))
             der = ssl.PEM_cert_to_DER_cert(pem)
             fingerprints.append(hashlib.sha256(der).hexdigest())

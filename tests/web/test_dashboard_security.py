@@ -95,6 +95,7 @@ def test_every_page_without_a_session_redirects_to_login(dash: Running) -> None:
         assert login.status_code == 200 and "Password" in login.text
         assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
         assert login.headers["x-frame-options"] == "DENY"
+        assert "strict-transport-security" not in login.headers  # plain HTTP (on loopback): no HSTS
 
 
 def test_forms_without_their_csrf_token_are_refused(dash: Running, changed: str) -> None:

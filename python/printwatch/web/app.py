@@ -2,7 +2,9 @@
 
 * ``GET /health`` — JSON: ``status`` ``ok`` (or ``degraded``, with HTTP 503, when the status
   job has not completed a run for three of its intervals after the first), uptime, devices,
-  and per job its runs, skipped slots, overruns, failures, last slot and next start.
+  and per job its runs, skipped slots, overruns, failures, last slot and next start. Behind the
+  dashboard's gate, a request that may not read ``/metrics`` gets ``{"status": ...}`` alone
+  (the gate sets ``health_detail`` in the request's state; without a gate, the full answer).
 * ``GET /metrics`` — the Prometheus text format (see :mod:`printwatch.service.metrics`).
 * ``POST /api/assist/{device}`` — call for assistance: an immediate full poll of the device
   (``host[:port]``, serial or sysName), its document as JSON; 404 for an unknown device.
@@ -71,8 +73,10 @@ def health_of(app: Appliance) -> tuple[dict[str, object], int]:
 def create_app(appliance: Appliance, *, routes: Sequence[BaseRoute] = ()) -> Starlette:
     """The appliance's app; ``routes`` (the dashboard's pages) are served beside its own."""
 
-    async def health(_request: Request) -> Response:
+    async def health(request: Request) -> Response:
         body, code = health_of(appliance)
+        if not request.scope.get("state", {}).get("health_detail", True):
+            body = {"status": body["status"]}
         return JSONResponse(body, status_code=code)
 
     async def metrics(_request: Request) -> Response:

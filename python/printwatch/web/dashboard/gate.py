@@ -1,6 +1,8 @@
 """The gate in front of the whole app: who may see what.
 
-* ``/login`` and ``/health`` answer anyone.
+* ``/login`` and ``/health`` answer anyone; ``/health`` in full (version, devices, jobs) only
+  to those who may read ``/metrics``, to anyone else its ``status`` alone (a liveness answer
+  that tells a stranger nothing about the site).
 * ``/metrics`` and ``/api/...`` are for machines: a request with ``Authorization: Bearer TOKEN``
   (``web.api_token``), or, when no token is configured, a request from a loopback address that
   carries no ``Origin`` header (a scraper or ``printwatch assist`` on the appliance itself; a
@@ -10,7 +12,9 @@
   one whose password must be changed, a redirect to ``/settings`` (until it is).
 
 Every answer gets ``Content-Security-Policy`` (scripts and styles from the appliance only),
-``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy``.
+``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff`` and ``Referrer-Policy``; over TLS
+also ``Strict-Transport-Security`` (a year; browsers keep it only from a certificate they trust,
+so a self-signed appliance's warning can still be clicked through).
 
 Error handling: refusals are plain answers (303, 401, 403), never exceptions.
 """
@@ -43,6 +47,7 @@ HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]
+HSTS = (b"strict-transport-security", b"max-age=31536000")
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -84,16 +89,21 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
 
+        headers = [*HEADERS, HSTS] if self.dashboard.secure else HEADERS
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *HEADERS]
+                message["headers"] = [*message["headers"], *headers]
             await send(message)
 
         path: str = scope["path"]
         session = self.dashboard.sessions.get(session_token(scope))
         await self.dashboard.sessions.save_if_due()  # seen times and expiries: once a minute
-        scope.setdefault("state", {})["session"] = session
+        state = scope.setdefault("state", {})
+        state["session"] = session
+        if path == "/health":  # (read by printwatch.web.app's handler)
+            state["health_detail"] = self._machine_allowed(scope, session)
         if path in PUBLIC:
             await self.app(scope, receive, send_with_headers)
             return
