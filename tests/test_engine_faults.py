@@ -4,6 +4,7 @@ Every agent is a real UDP socket on loopback (tests/hostile.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import socket
 from collections.abc import Iterator
@@ -234,3 +235,35 @@ def test_twenty_percent_loss_is_retried_through() -> None:
 def test_poll_returns_results_in_target_order(good: Running) -> None:
     results = poll(targets(good, good, good), engine=FAST)
     assert [r.index for r in results] == [0, 1, 2]
+
+
+@pytest.mark.trio
+async def test_what_hostile_agents_send_is_counted_in_the_appliance_metrics(good: Running) -> None:
+    # Before: 1,875 hostile datagrams left no trace in /metrics.
+    from printwatch.config.model import Config, SnmpConfig
+    from printwatch.scheduler import MemoryState, TrioWallClock
+    from printwatch.service.appliance import Appliance
+    from printwatch.service.metrics import render_metrics
+    from printwatch.service.poller import EnginePoller
+    from printwatch.service.sinks import MemorySink
+
+    when = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    garbage = serving(agent(), misbehave=lambda _q, _r: [(b"\x30\x82\xff\xff\x02\x01\x01", 0, None)])
+    twice = serving(
+        agent(), misbehave=lambda _q, r: [(snmp.encode(r), 0, None), (snmp.encode(r), 0.01, None)]
+    )
+    poller = EnginePoller(SnmpConfig(timeout_s=0.2, retries=0), local_address="127.0.0.1")
+    with garbage as g, twice as t:
+        docs = await poller.poll(
+            [(g.address, g.port), (t.address, t.port), (good.address, good.port)], "status", when
+        )
+    assert [d["reachable"] for d in docs] == [False, True, True]
+    dropped = poller.statistics().dropped
+    assert dropped["malformed"] >= 1 and dropped["duplicate"] >= 1
+    app = Appliance(
+        Config(), poller=poller, sink=MemorySink(), state=MemoryState(), clock=TrioWallClock(when)
+    )
+    lines = render_metrics(app).splitlines()
+    for reason in ("malformed", "duplicate", "late", "spoofed", "unexpected"):
+        assert f'printwatch_poll_answers_dropped_total{{reason="{reason}"}} {dropped[reason]}' in lines
+    assert "printwatch_poll_send_errors_total 0" in lines

@@ -3,10 +3,11 @@
 Every name starts with ``printwatch_``. The appliance: per job (label ``job``) runs, skipped
 slots, overruns, failures, whether it runs now, the last run's duration and the share of its
 budget it used, the last slot's time; the poller's targets, answers, timeouts, packets and
-bytes; queue lengths (targets in flight, documents waiting for their write, uplink items
-pending); its resident memory; the alerts (open, opened, closed; notifications sent, failed,
-pending). The fleet, from each device's latest poll document: up, round-trip time, device and
-printer state, supply percent, page meters.
+bytes, and the datagrams its engine dropped by why (late, duplicate, spoofed, unexpected,
+malformed) and the sends the system refused; queue lengths (targets in flight, documents
+waiting for their write, uplink items pending); its resident memory; the alerts (open, opened,
+closed; notifications sent, failed, pending). The fleet, from each device's latest poll
+document: up, round-trip time, device and printer state, supply percent, page meters.
 """
 
 from __future__ import annotations
@@ -63,6 +64,16 @@ def _appliance_families(app: Appliance) -> list[Family]:
         f["next"].add(s.next_start.timestamp() if s.next_start else None, job=name)
     p = app.poller.statistics()
     out = list(f.values())
+    dropped = _fam(
+        "poll_answers_dropped_total",
+        "counter",
+        "Datagrams the engine counted and dropped: late, duplicate, spoofed (another address or "
+        "port than asked), unexpected (no request of it), malformed.",
+    )
+    for kind, count in sorted(p.dropped.items()):
+        dropped.add(count, reason=kind)
+    out.append(dropped)
+    out.append(_single("poll_send_errors_total", "counter", p.send_errors, "SNMP sends the system refused."))
     for name, kind, value, help_text in [
         ("poll_cycles_total", "counter", p.cycles, "Poll cycles (status, meters, billing, assist)."),
         ("poll_targets_total", "counter", p.targets, "Devices polled."),

@@ -25,7 +25,7 @@ import ipaddress
 import socket
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 import trio
@@ -49,6 +49,9 @@ DOCUMENTS_PER_STEP = 20
 Device = tuple[str, int]
 
 
+DROPPED_KINDS = ("late", "duplicate", "spoofed", "unexpected", "malformed")
+
+
 @dataclass
 class PollerStats:
     """Counters since start (Prometheus counters) and the current cycle's gauges."""
@@ -63,6 +66,11 @@ class PollerStats:
     bytes_received: int = 0
     in_flight: int = 0  # targets of the running cycle not finished yet
     last_cycle_s: float = 0.0
+    #: Datagrams the engine counted and dropped, by why (its batches' statistics): an answer
+    #: after its request timed out, a second copy, one from another address or port than asked,
+    #: one matching no request, one that does not decode; and sends the system refused.
+    dropped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DROPPED_KINDS, 0))
+    send_errors: int = 0
 
 
 class Poller(Protocol):
@@ -134,11 +142,15 @@ class EnginePoller:
         def finished(got: Sequence[TargetResult]) -> None:
             self.stats.in_flight -= len(got)
 
+        batch = self.engine.start(targets, local_address=self.local_address)
         try:
-            batch = self.engine.start(targets, local_address=self.local_address)
             results = await collect_async(batch, on_results=finished)
         finally:
             self.stats.in_flight = 0
+            counts = batch.statistics()
+            for kind in DROPPED_KINDS:
+                self.stats.dropped[kind] += counts.get(kind, 0)
+            self.stats.send_errors += counts.get("send_errors", 0)
         for r in results:
             self._count(r)
         return results
