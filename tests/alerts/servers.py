@@ -2,8 +2,9 @@
 
 * :func:`smtp_server`: aiosmtpd (its own thread and asyncio loop) on 127.0.0.1, STARTTLS with a
   certificate from a ``trustme`` CA, AUTH (LOGIN/PLAIN) required and only after STARTTLS.
-* :func:`http_receiver`: the standard library's threading HTTP server, recording each POST and
-  answering with the status codes it is told to (a queue of them, then 204).
+* :func:`http_receiver`: the standard library's threading HTTP server, recording every request
+  (any method) and answering with the status codes it is told to (a queue of them, then 204; a
+  3xx with ``location`` as its ``Location``).
 """
 
 from __future__ import annotations
@@ -93,13 +94,16 @@ class Received:
     path: str
     headers: dict[str, str]
     body: bytes
+    method: str = "POST"
 
 
 class Receiver(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.received: list[Received] = []
+        self.received: list[Received] = []  # the POSTs answered with a 2xx
+        self.requests: list[Received] = []  # every request, whatever its method and answer
         self.answers: list[int] = []  # status codes to give, in order, before 204s
+        self.location: str | None = None  # the Location of a 3xx answer
         self.lock = threading.Lock()
 
     @property
@@ -113,13 +117,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length)
+        got = Received(self.path, dict(self.headers.items()), body, self.command)
         with self.server.lock:
+            self.server.requests.append(got)
             status = self.server.answers.pop(0) if self.server.answers else 204
-            if status < 300:
-                self.server.received.append(Received(self.path, dict(self.headers.items()), body))
+            if status < 300 and self.command == "POST":
+                self.server.received.append(got)
         self.send_response(status)
+        if 300 <= status < 400 and self.server.location:
+            self.send_header("Location", self.server.location)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    do_GET = do_PUT = do_HEAD = do_DELETE = do_POST
 
     def log_message(self, format: str, *args: Any) -> None:
         pass

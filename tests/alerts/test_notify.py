@@ -204,3 +204,39 @@ async def test_webhooks_json_and_chat_text_with_a_retry(store: Store) -> None:
         closed = json.loads(json_rx.received[-1].body)["alerts"]
         assert {a["event"] for a in closed} == {"closed"} and all(a["closed_at"] for a in closed)
         assert len(json_rx.received) == 2 and len(text_rx.received) == 2
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.trio
+async def test_a_webhook_that_redirects_is_not_followed_and_not_delivered(store: Store, status: int) -> None:
+    """Issue 17: the receiver answers a redirect to another server (another port: another origin).
+    Before: urllib followed 301/302/303 as an empty GET carrying the Bearer token, and the alert
+    counted as delivered. Now nothing reaches the other server, and the alert waits in the outbox
+    with an error that names the redirect and where it pointed."""
+    clock = Clock(at(60))
+    with http_receiver() as hook, http_receiver() as elsewhere:
+        hook.answers = [status]
+        hook.location = elsewhere.url.replace("/hooks/printwatch", "/collect")
+        service = AlertService(
+            store,
+            thresholds=Thresholds(supply_low_percent=20),
+            webhooks=(WebhookConfig(url=hook.url, token="t0ken-not-for-others", timeout_s=5.0),),
+            now=clock,
+        )
+        d = doc(at(0), supplies=[toner(12.0)])
+        store.ingest([d])
+        service.evaluate([d])
+        assert await service.deliver() == (0, 1)
+        assert elsewhere.requests == []
+        assert [(r.method, r.path) for r in hook.requests] == [("POST", "/hooks/printwatch")]
+        [(_, _, attempts, sent, error)] = outbox(store)
+        assert (attempts, sent) == (1, False)
+        assert error == (
+            f"webhook {hook.url}: answered HTTP {status} (a redirect to {hook.location}), not "
+            "followed: the alert and its token go to the configured URL only (set the [[webhooks]] url to "
+            "where it should go)"
+        )
+        # the receiver fixed (it answers 204 again): the retry delivers to the configured URL
+        clock.advance(61)
+        assert await service.deliver() == (1, 0)
+        assert len(hook.received) == 1 and elsewhere.requests == []
