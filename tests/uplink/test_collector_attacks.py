@@ -286,7 +286,8 @@ async def test_a_409_that_claims_everything_empties_nothing(tmp_path: Path, nurs
     await drained(svc)
     assert lies["left"] == 0 and svc.sender.stats.duplicates == 0
     kinds = [r[0] for r in store.con.execute("SELECT kind FROM messages ORDER BY seq").fetchall()]
-    assert kinds.count("aggregate") == 4 and kinds.count("billing") == 1 and len(kinds) >= made
+    assert kinds.count("aggregate") == 4 and kinds.count("billing") == 1
+    assert len(kinds) == made + 1  # one register of the restarts more, however many were asked
     assert latest_totals(store) == {f"SER{i:05d}": 1040 for i in (1, 2, 3)}
 
 
