@@ -7,7 +7,9 @@ hypercorn (HTTP/1.1 written by hand, so that a test controls every byte and ever
   multipart login, a body that trickles in: refused (413, 415, 408) and the connection closed,
   without reading what the sender offers beyond a few KiB;
 * a client that goes away in the middle of its body: one log line, no traceback;
-* ``/health`` for a stranger: its status alone.
+* ``/health`` for a stranger: its status alone;
+* ``/metrics`` and the assist API without a token: for the appliance's own user (and root), not
+  for another local user's processes.
 
 Every read has a timeout and every sender a bound: a server that does not refuse fails the test
 within seconds instead of hanging it.
@@ -15,9 +17,13 @@ within seconds instead of hanging it.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import re
+import shutil
 import socket
+import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -349,3 +355,35 @@ def test_health_tells_a_stranger_only_the_status(dash: Running) -> None:
             assert {"version", "jobs"} <= set(authorized.json())
         finally:
             dashboard.api_token = None
+
+
+NOBODY = 65534
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("curl"), reason="runs curl as another user")
+def test_without_a_token_metrics_and_assist_answer_only_the_appliances_own_user(dash: Running) -> None:
+    """No api_token: a local process of another user (curl run as nobody) is refused /metrics and
+    POST /api/assist and gets /health's status alone; the same requests from the appliance's own
+    user (this test's, root) are answered (before: every local process was)."""
+    assert dash.setup.dashboard.api_token is None
+
+    def curl(path: str, *, post: bool = False, user: int | None = None) -> tuple[int, str]:
+        args = ["curl", "-s", "-m", "60", "-w", "\\n%{http_code}", *(["-X", "POST"] if post else [])]
+        done = subprocess.run(
+            [*args, dash.url + path], user=user, group=user, extra_groups=[] if user else None,
+            capture_output=True, text=True, timeout=90, check=True,
+        )  # fmt: skip
+        body, _, code = done.stdout.rpartition("\n")
+        return int(code), body
+
+    device = f"/api/assist/{dash.sim.first}:{dash.sim.port}"
+    code, body = curl("/metrics", user=NOBODY)
+    assert code == 401 and "from the appliance itself by its own user or root" in body
+    assert curl(device, post=True, user=NOBODY)[0] == 401
+    code, body = curl("/health", user=NOBODY)
+    assert code in (200, 503) and set(json.loads(body)) == {"status"}
+    code, body = curl("/metrics")
+    assert code == 200 and "printwatch_devices" in body
+    code, body = curl(device, post=True)
+    assert code == 200 and json.loads(body)["reachable"] is True
+    assert "jobs" in json.loads(curl("/health")[1])

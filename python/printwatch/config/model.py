@@ -176,7 +176,8 @@ class WebConfig:
     """The HTTP server and dashboard. ``tls``: ``auto`` (a self-signed certificate unless the
     address is a loopback one, which serves plain HTTP), ``self-signed``, ``files`` (``cert_file``
     and ``key_file``) or ``off`` (plain HTTP: loopback addresses only). ``api_token``: the bearer
-    token for ``/metrics`` and ``/api/...`` (without one: loopback clients only)."""
+    token for ``/metrics`` and ``/api/...`` (without one: loopback clients running as the
+    appliance's own user or root only)."""
 
     host: str = "127.0.0.1"
     port: int = 8080

@@ -5,8 +5,11 @@
   that tells a stranger nothing about the site).
 * ``/metrics`` and ``/api/...`` are for machines: a request with ``Authorization: Bearer TOKEN``
   (``web.api_token``), or, when no token is configured, a request from a loopback address that
-  carries no ``Origin`` header (a scraper or ``printwatch assist`` on the appliance itself; a
-  browser always sends ``Origin`` on a cross-origin POST, so a web page cannot use this door).
+  carries no ``Origin`` header and comes from a process of the appliance's own user or root
+  (a scraper or ``printwatch assist`` on the appliance itself, run as its user; the owner of the
+  client's socket, from the kernel: :mod:`~printwatch.web.dashboard.peer`; another local user
+  needs the token; a browser always sends ``Origin`` on a cross-origin POST, so a web page
+  cannot use this door).
   A browser with a session may call ``/api/...`` too, with its CSRF token in ``X-CSRF-Token``.
 * Everything else needs a session: without one, a redirect (303) to ``/login?next=PATH``; with
   one whose password must be changed, a redirect to ``/settings`` (until it is).
@@ -29,6 +32,7 @@ from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from printwatch.web.dashboard.peer import is_own_user
 from printwatch.web.dashboard.sessions import COOKIE, Session, same_token
 
 if TYPE_CHECKING:
@@ -111,7 +115,7 @@ class AuthGate:
             if self._machine_allowed(scope, session):
                 await self.app(scope, receive, send_with_headers)
             else:
-                await self._plain(send_with_headers, 401, "a session (with its CSRF token) or the API token")
+                await self._plain(send_with_headers, 401, self._machine_credentials())
             return
         if session is None:
             target = path + (
@@ -135,9 +139,21 @@ class AuthGate:
             if scope["method"] in ("GET", "HEAD"):
                 return True
             return same_token(_header(scope, b"x-csrf-token"), session.csrf)
-        client = scope.get("client")
+        client, server = scope.get("client"), scope.get("server")
         return (
-            token is None and is_loopback(client[0] if client else None) and _header(scope, b"origin") is None
+            token is None
+            and is_loopback(client[0] if client else None)
+            and _header(scope, b"origin") is None
+            and is_own_user(client, server)
+        )
+
+    def _machine_credentials(self) -> str:
+        """What a refused machine request lacks, for the 401's text (``printwatch assist`` shows it)."""
+        if self.dashboard.api_token:
+            return "the API token ([web] api_token) as a bearer token, or a session (with its CSRF token)"
+        return (
+            "a session (with its CSRF token), or a request from the appliance itself by its own user or "
+            "root (or set [web] api_token and send it as a bearer token)"
         )
 
     @staticmethod
