@@ -8,6 +8,7 @@ hypercorn (HTTP/1.1 written by hand, so that a test controls every byte and ever
   without reading what the sender offers beyond a few KiB;
 * a client that goes away in the middle of its body: one log line, no traceback;
 * ``/health`` for a stranger: its status alone;
+* guesses of the current password on the settings page: throttled like logins;
 * ``/metrics`` and the assist API without a token: for the appliance's own user (and root), not
   for another local user's processes.
 
@@ -355,6 +356,34 @@ def test_health_tells_a_stranger_only_the_status(dash: Running) -> None:
             assert {"version", "jobs"} <= set(authorized.json())
         finally:
             dashboard.api_token = None
+
+
+def test_guesses_of_the_current_password_are_throttled_like_logins(dash: Running) -> None:
+    """A stolen session cannot try passwords on the settings page at scrypt's pace: the same
+    throttle as the login, per address (before: every guess was checked)."""
+    dashboard = dash.setup.dashboard
+    throttle = LoginThrottle(clock=lambda: 1_000.0)  # no wait runs out during the test
+    dashboard.throttle, before = throttle, dashboard.throttle
+    transport = httpx.HTTPTransport(local_address="127.0.17.4")
+    try:
+        with httpx.Client(base_url=dash.url, transport=transport, timeout=READ_TIMEOUT_S) as c:
+            c.get("/login")
+            form = {"user": "admin", "password": dash.first_password, "csrf": c.cookies["pw_login"]}
+            assert c.post("/login", data=form, follow_redirects=False).status_code == 303
+            m = re.search(r'<meta name="csrf-token" content="([^"]+)"', c.get("/settings").text)
+            assert m
+            change = {"new": "n" * 12, "again": "n" * 12, "csrf": m.group(1)}
+            codes = [
+                c.post("/settings/password", data={**change, "current": f"guess {n}"}).status_code
+                for n in range(throttle.free_failures + 3)
+            ]
+            assert codes == [401] * throttle.free_failures + [429] * 3
+            r = c.post("/settings/password", data={**change, "current": dash.first_password})
+            assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+            assert "Too many wrong passwords" in r.text
+    finally:
+        dashboard.throttle = before
+    assert not dashboard.passwords.verify("admin", "n" * 12)  # nothing was changed
 
 
 NOBODY = 65534

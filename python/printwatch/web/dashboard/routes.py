@@ -10,10 +10,10 @@ without a session, 64 KiB with one, 10 s); the forms are urlencoded, with no fil
 
 Error handling: a form without its CSRF token (or with another session's) is refused with 403
 and changes nothing; a login form that is not urlencoded is a 415 login page (nothing parsed, no
-file spooled); a wrong password is a 401 login page (and counts for the throttle); a throttled
-login is a 429 with ``Retry-After``, its password unchecked; an unknown printer is a 404 page; a
-target that does not resolve is said on the discovery page. Anything else is a 500 logged by the
-server.
+file spooled); a wrong password is a 401 login page (and counts for the throttle, as does a
+wrong current password on the settings page); a throttled login or password change is a 429
+with ``Retry-After``, its password unchecked; an unknown printer is a 404 page; a target that
+does not resolve is said on the discovery page. Anything else is a 500 logged by the server.
 """
 
 from __future__ import annotations
@@ -368,9 +368,18 @@ def routes(d: Dashboard) -> list[BaseRoute]:
                 pages.password_page(session.csrf, must_change=session.must_change, error=error), status
             )
 
+        # the current password is a guess like a login's: the same throttle, the same address
+        client = _client(request)
+        wait_s = d.throttle.reserve(client)
+        if wait_s > 0:
+            response = fail(f"Too many wrong passwords: try again in {math.ceil(wait_s)} s.", 429)
+            response.headers["retry-after"] = str(math.ceil(wait_s))
+            return response
         ok = await trio.to_thread.run_sync(d.passwords.verify, session.user, current, limiter=d.hash_limiter)
         if not ok:
+            log.warning("dashboard: wrong current password for %r from %s", session.user, client)
             return fail("The current password is wrong.", 401)
+        d.throttle.succeeded(client)
         if new != again:
             return fail("The two new passwords differ.")
         problem = password_problem(new, current)
