@@ -1,7 +1,8 @@
 """``printwatch demo``: the appliance's main job on embedded defaults.
 
-Simulated printers from the recordings beside the project (``../shared/recordings``, or
-``PRINTWATCH_RECORDINGS``) on loopback, the scheduler polling them on a short interval, the
+Simulated printers on loopback, from the package's built-in printer models
+(:mod:`printwatch.catalogue`: no file outside the package is needed; ``--recordings DIR`` serves
+``.snmprec`` recordings instead), the scheduler polling them on a short interval, the
 DuckDB history in a temporary folder, the HTTP server on 127.0.0.1:8080, and a local collector
 (:mod:`printwatch.cli.demo_collector`) receiving the uplink. It prints what it started, where, and
 how to stop; ``--duration S`` stops it by itself.
@@ -16,11 +17,11 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import trio
 
-from printwatch import PrintwatchError
+from printwatch import PrintwatchError, catalogue
 from printwatch.alerts import AlertService
 from printwatch.cli.demo_collector import DemoCollector
 from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
@@ -40,7 +41,8 @@ log = logging.getLogger(__name__)
 
 
 def default_recordings() -> Path:
-    """``PRINTWATCH_RECORDINGS``, else ``shared/recordings/librenms/snmprec`` beside the project."""
+    """``PRINTWATCH_RECORDINGS``, else ``shared/recordings/librenms/snmprec`` beside the project
+    (the tests' recordings; the demo itself serves the built-in models)."""
     env = os.environ.get("PRINTWATCH_RECORDINGS")
     if env:
         return Path(env)
@@ -80,15 +82,22 @@ def run_demo(
     recordings: Path | None = None,
     out: TextIO = sys.stdout,
 ) -> int:
-    """Exit status 0 after a clean stop, 1 when something cannot start (said on stderr)."""
-    recordings = recordings or default_recordings()
+    """Exit status 0 after a clean stop, 1 when something cannot start (said on stderr).
+
+    The simulated printers are the built-in models, or the ``recordings`` when given."""
+    source = f"recordings from {recordings}" if recordings is not None else "built-in models"
+    options: dict[str, Any] = {
+        "count": count,
+        "base": "127.20.0.1",
+        "port": 0,
+        "dynamics": True,
+        "time_scale": 60.0,
+    }
     try:
-        sim = Simulator(recordings, count=count, base="127.20.0.1", port=0, dynamics=True, time_scale=60.0)
+        sim = catalogue.simulator(**options) if recordings is None else Simulator(recordings, **options)
         sim.start()
     except (ValueError, OSError) as err:
-        print(
-            f"printwatch demo: cannot start the simulated printers from {recordings}: {err}", file=sys.stderr
-        )
+        print(f"printwatch demo: cannot start the simulated printers ({source}): {err}", file=sys.stderr)
         return 1
     state_dir = Path(tempfile.mkdtemp(prefix="printwatch-demo-"))
     config = demo_config(sim, state_dir, interval_s=interval_s, web_port=web_port)
@@ -134,7 +143,7 @@ def run_demo(
             print(
                 f"printwatch demo\n"
                 f"  simulated printers: {sim.count} on {sim.first}-{sim.last} UDP port {sim.port} "
-                f"({len(sim.recordings)} recordings from {recordings}; meters and supplies move "
+                f"({len(sim.recordings)} {source}; meters and supplies move "
                 f"60x faster than real time)\n"
                 f"  discovery: {config.networks[0].cidr} (SNMP on port {sim.port}) now, then weekly; the "
                 f"simulated printers are configured as devices too\n"

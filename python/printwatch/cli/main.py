@@ -166,8 +166,8 @@ def add_appliance_commands(commands: argparse._SubParsersAction[argparse.Argumen
     demo = commands.add_parser(
         "demo",
         help="the main job on embedded defaults: simulated printers, scheduled polling, /metrics",
-        description="Simulated printers from the recordings beside the project (PRINTWATCH_RECORDINGS "
-        "overrides) on loopback, polled on a short interval into a history in a temporary folder, "
+        description="Simulated printers on loopback (the package's built-in printer models, or "
+        "--recordings), polled on a short interval into a history in a temporary folder, "
         "the HTTP server on 127.0.0.1:8080. Prints what it started, where, and how to stop.",
     )
     demo.add_argument("--count", type=int, default=300, help="simulated printers (default 300)")
@@ -179,7 +179,11 @@ def add_appliance_commands(commands: argparse._SubParsersAction[argparse.Argumen
         "--port", type=int, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0: any free)"
     )
     demo.add_argument(
-        "--recordings", type=Path, default=None, metavar="DIR", help="a directory of .snmprec files"
+        "--recordings",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="serve a directory of .snmprec files instead of the built-in models",
     )
     assist = commands.add_parser(
         "assist",
@@ -243,18 +247,35 @@ def add_store_commands(commands: argparse._SubParsersAction[argparse.ArgumentPar
 def add_simulate(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     simulate = commands.add_parser(
         "simulate",
-        help="serve simulated printers, built from .snmprec recordings, on loopback addresses",
+        help="serve simulated printers (the built-in models, or .snmprec recordings) on loopback addresses",
         description="Serve COUNT simulated printers on consecutive loopback addresses from BASE, "
-        "all on one UDP port, printer i answering from recording i %% n. Prints one line naming "
-        "the range; stops on SIGINT/SIGTERM or after --duration seconds, then prints its counts.",
+        "all on one UDP port, printer i answering as built-in model i %% n (or recording i %% n "
+        "with --recordings). Prints one line naming the range; stops on SIGINT/SIGTERM or after "
+        "--duration seconds, then prints its counts. --export-snmprec DIR writes the built-in "
+        "models as .snmprec files instead (for snmpsim or --recordings); --list names them.",
     )
     simulate.add_argument(
         "--recordings",
         type=Path,
-        required=True,
+        default=None,
         metavar="DIR",
-        help="a directory of .snmprec files (or one file)",
+        help="serve a directory of .snmprec files (or one file) instead of the built-in models",
     )
+    simulate.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="only these built-in models: ids, vendors (hp, ricoh...) or kinds (color_mfp, label...)",
+    )
+    simulate.add_argument(
+        "--export-snmprec",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write each built-in model (or --models) as DIR/<id>.snmprec and exit",
+    )
+    simulate.add_argument("--list", action="store_true", help="list the built-in models and exit")
     simulate.add_argument("--count", type=int, default=1, help="number of printers (default 1)")
     simulate.add_argument("--base", default="127.20.0.1", help="first address (default 127.20.0.1)")
     simulate.add_argument("--port", type=int, default=161, help="UDP port (default 161, needs root)")
@@ -300,14 +321,24 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(err))
         return run_poll(args.targets, **options, as_json=args.json, engine=engine, store=args.store)
     if args.command == "simulate":
-        from printwatch.cli.simulate import run_simulate
+        from printwatch.cli.simulate import run_export_snmprec, run_list_models, run_simulate
 
+        if args.recordings is not None and (args.models or args.export_snmprec or args.list):
+            parser.error(
+                "simulate: --models, --export-snmprec and --list are for the built-in models, "
+                "not --recordings"
+            )
+        if args.list:
+            return run_list_models(args.models)
+        if args.export_snmprec is not None:
+            return run_export_snmprec(args.export_snmprec, args.models)
         try:
             v3 = v3_credentials(args)
         except ValueError as err:
             parser.error(str(err))
         return run_simulate(
             args.recordings,
+            models=args.models,
             count=args.count,
             base=args.base,
             port=args.port,

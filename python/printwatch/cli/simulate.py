@@ -1,4 +1,6 @@
-"""``printwatch simulate``: serve a simulated printer fleet until told to stop."""
+"""``printwatch simulate``: serve a simulated printer fleet until told to stop: the package's
+built-in printer models (:mod:`printwatch.catalogue`), or ``.snmprec`` recordings; or write
+the built-in models as ``.snmprec`` files (``--export-snmprec``)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from printwatch import catalogue
 from printwatch.sim import Simulator
 
 if TYPE_CHECKING:
@@ -36,10 +39,14 @@ def _stop_on_sigterm(stop: list[int]) -> Iterator[None]:
 
 
 def serve(
-    sim: Simulator, duration_s: float | None, community: str = "public", out: TextIO = sys.stdout
+    sim: Simulator,
+    duration_s: float | None,
+    community: str = "public",
+    out: TextIO = sys.stdout,
+    what: str = "recordings",
 ) -> SimulatorStats:
-    """Starts ``sim``, prints the one line naming the range, waits for SIGINT/SIGTERM or
-    ``duration_s``, stops it and returns its stats."""
+    """Starts ``sim``, prints the one line naming the range (and ``what`` its recordings are),
+    waits for SIGINT/SIGTERM or ``duration_s``, stops it and returns its stats."""
     stop: list[int] = []
     deadline = None if duration_s is None else time.monotonic() + duration_s
     with _stop_on_sigterm(stop):
@@ -47,7 +54,7 @@ def serve(
         try:
             print(
                 f"serving {sim.count} printers on {sim.first}-{sim.last} port {sim.port} "
-                f"({len(sim.recordings)} recordings), community {community}",
+                f"({len(sim.recordings)} {what}), community {community}",
                 file=out,
                 flush=True,
             )
@@ -62,9 +69,36 @@ def serve(
     return stats
 
 
+def run_export_snmprec(folder: Path, models: list[str] | None, out: TextIO = sys.stdout) -> int:
+    """Writes the built-in models (all, or those named) as .snmprec files in ``folder``."""
+    try:
+        paths = catalogue.export(folder, models)
+    except ValueError as err:
+        print(f"printwatch simulate: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"printwatch simulate: cannot write {folder}: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(paths)} built-in models to {folder} as .snmprec files", file=out, flush=True)
+    return 0
+
+
+def run_list_models(models: list[str] | None, out: TextIO = sys.stdout) -> int:
+    """Prints the built-in models (all, or those named): id, kind, vendor, model name."""
+    try:
+        chosen = catalogue.select(models)
+    except ValueError as err:
+        print(f"printwatch simulate: {err}", file=sys.stderr)
+        return 2
+    for m in chosen:
+        print(f"{m.id:40} {m.kind:12} {m.vendor:15} {m.model}", file=out)
+    return 0
+
+
 def run_simulate(
-    recordings: Path,
+    recordings: Path | None,
     *,
+    models: list[str] | None = None,
     count: int,
     base: str,
     port: int,
@@ -76,25 +110,30 @@ def run_simulate(
     time_scale: float = 1.0,
     v3: V3Credentials | None = None,
 ) -> int:
+    """Serves the built-in models (all, or ``models``), or the ``recordings`` when given."""
+    options: dict[str, Any] = {
+        "count": count,
+        "base": base,
+        "port": port,
+        "community": community,
+        "identity": identity,
+        "seed": seed,
+        "dynamics": dynamics,
+        "time_scale": time_scale,
+        "v3": v3,
+    }
     try:
-        sim = Simulator(
-            recordings,
-            count=count,
-            base=base,
-            port=port,
-            community=community,
-            identity=identity,
-            seed=seed,
-            dynamics=dynamics,
-            time_scale=time_scale,
-            v3=v3,
-        )
+        if recordings is None:
+            sim = catalogue.simulator(models, **options)
+        else:
+            sim = Simulator(recordings, **options)
     except (ValueError, OSError, OverflowError) as err:
         print(f"printwatch simulate: {err}", file=sys.stderr)
         return 2
+    what = "built-in models" if recordings is None else "recordings"
     try:
         answers = community if v3 is None else f"{community}, SNMPv3 user {v3.user} ({v3.level})"
-        serve(sim, duration_s, answers)
+        serve(sim, duration_s, answers, what=what)
     except OSError as err:
         print(f"printwatch simulate: cannot serve on port {port}: {err}", file=sys.stderr)
         return 1
