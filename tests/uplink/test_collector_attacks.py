@@ -23,7 +23,7 @@ from printwatch.collector.server import create_app
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.tokens import create_token, revoke_token
 from printwatch.uplink.codec import encode_payload
-from printwatch.uplink.enrol import enrol
+from printwatch.uplink.enrol import EnrolError, enrol
 from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.sender import Backoff
 from printwatch.uplink.service import UplinkService
@@ -215,9 +215,109 @@ async def test_a_replaced_appliance_starts_a_new_stream_and_never_lands_on_the_o
         ).fetchall()
     )
     assert old_values == before
-    # Billing asks the current appliance for its own devices only.
+    # Billing asks the current appliance for its own devices only, by its own numbers.
     _, due = due_reads(store.con, "site-a", now() + dt.timedelta(days=40))
     assert sorted(serials[n] for n in due) == ["SER00011", "SER00012", "SER00013"]
+    key = replacement.outbox.identity.key_id.hex()
+    _, wire = due_reads(store.con, "site-a", now() + dt.timedelta(days=40), key=key)
+    assert sorted(wire) == sorted(e.n for e in replacement.outbox.devices.values()) == [1, 2, 3]
+
+
+@pytest.mark.trio
+async def test_a_new_key_on_the_same_box_registers_its_devices_again(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(tmp_path / "collector.duckdb")
+    token = add_site(store, "site-a", now=now())
+    collector = await start_collector(nursery, store, certs, now=now)
+    clock = [T0]
+    first = appliance(tmp_path / "a.duckdb", collector, token, clock)
+    async with trio.open_nursery() as running:
+        await running.start(first.serve)
+        await feed(first, fleet(1, 3), range(1, 4), clock)
+        await drained(first)
+        running.cancel_scope.cancel()
+    first.outbox.close()
+    # The key file is lost and made again: the same outbox (in step with the collector), a new key.
+    box = Outbox(tmp_path / "a.duckdb", Identity.generate(), "site-a")
+    again = UplinkService(
+        box, collector.endpoint(), now=lambda: clock[0], token=new_token(store, "site-a", now=now()),
+        backoff=Backoff(0.01, 0.05), idle_s=0.02,
+    )  # fmt: skip
+    async with trio.open_nursery() as running:
+        await running.start(again.serve)
+        await feed(again, fleet(1, 3), range(4, 7), clock)
+        await drained(again)
+        running.cancel_scope.cancel()
+    assert latest_totals(store) == {f"SER{i:05d}": 1060 for i in (1, 2, 3)}
+
+
+@pytest.mark.trio
+async def test_a_key_enrolled_for_one_site_cannot_be_enrolled_for_another(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(tmp_path / "collector.duckdb")
+    victim_token, attacker_token = add_site(store, "site-a", now=now()), add_site(store, "site-b", now=now())
+    collector = await start_collector(nursery, store, certs, now=now)
+    victim = Outbox(tmp_path / "a.duckdb", Identity.generate(), "site-a")
+    await enrol(victim, collector.endpoint(), victim_token, now=T0)
+    # site-b's holder enrols site-a's public key (it is in site-a's transmission log).
+    copy = Outbox(tmp_path / "b.duckdb", victim.identity, "site-b")
+    with pytest.raises(EnrolError, match="403"):
+        await enrol(copy, collector.endpoint(), attacker_token, now=T0)
+    assert store.con.execute("SELECT site_id FROM sites WHERE key_id IS NOT NULL").fetchall() == [("site-a",)]
+    message = seal(
+        victim.identity, encode_payload({"site": "site-a", "seq": 1, "kind": "sync", "at": 1, "data": {}})
+    )
+    assert (await post(collector.endpoint(), "/v1/upload", message, ENVELOPE)).status == 200
+
+
+@pytest.mark.trio
+async def test_a_hostile_collector_can_neither_wedge_nor_crash_the_appliance(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(tmp_path / "collector.duckdb")
+    token = add_site(store, "site-a", now=now())
+    real = create_app(store, now=now)
+    answers = [
+        (409, {"error": "x", "expected": True}),  # a bool is not a number
+        (409, {"error": "x", "expected": 10**30}),
+        (200, {"ack": 0, "sync": {"billing": ["not", "an", "object"], "services": 3}}),
+    ]
+
+    async def hostile(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/v1/upload" and answers:
+            status, body = answers.pop(0)
+            await send({"type": "http.response.start", "status": status,
+                        "headers": [(b"content-type", b"application/json")]})  # fmt: skip
+            await send({"type": "http.response.body", "body": json.dumps(body).encode()})
+            return
+        await real(scope, receive, send)
+
+    collector = await start_collector(nursery, store, certs, now=now, app=hostile)
+    clock = [T0]
+    svc = appliance(tmp_path / "a.duckdb", collector, token, clock)
+    await feed(svc, fleet(1, 3), range(1, 4), clock)
+    await nursery.start(svc.serve)
+    await drained(svc)
+    assert not answers and svc.sender.stats.restarts == 0  # none of them was taken for a number
+    assert latest_totals(store) == {f"SER{i:05d}": 1030 for i in (1, 2, 3)}
+    # An enrolment answer it cannot use is an EnrolError (logged, tried again), not a crash.
+    for odd_body in (b"not json", b'{"key_id": "ab", "next_seq": 1000000000000000000000000000000}'):
+
+        async def enrol_answer(scope: Any, receive: Any, send: Any, body: bytes = odd_body) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            await send({"type": "http.response.body", "body": body})
+
+        odd = await start_collector(nursery, store, certs, now=now, app=enrol_answer)
+        with pytest.raises(EnrolError, match=r"not understood|to go on from"):
+            await enrol(
+                Outbox(tmp_path / "c.duckdb", Identity.generate(), "site-a"), odd.endpoint(), "t", now=T0
+            )
+        await odd.stop()
 
 
 @pytest.mark.trio
@@ -257,6 +357,21 @@ async def test_a_collector_restored_from_a_backup_resyncs_and_rebuilds_every_met
     assert seqs(store) == list(range(1, seqs(store)[-1] + 1))
     # Every meter rebuilt exactly, the two printers registered after the backup included.
     assert latest_totals(store) == {f"SER{i:05d}": 1000 + 10 * 11 for i in range(1, 6)}
+    # The billing reads of the two new printers were lost with the disk: the collector asks for
+    # them (its sync) and they come again (the appliance forgot what was acknowledged before).
+    with trio.fail_after(10):
+        while len(billed(store)) < 5:
+            svc.wake()
+            await trio.sleep(0.02)
+    assert billed(store) == {f"SER{i:05d}" for i in range(1, 6)}
+
+
+def billed(store: CollectorStore) -> set[str]:
+    rows = store.con.execute(
+        "SELECT DISTINCT d.serial FROM meter_reads r JOIN devices d USING (site_id, n) "
+        "WHERE r.source = 'billing' AND r.cycle = '2026-11-01'"
+    ).fetchall()
+    return {str(r[0]) for r in rows}
 
 
 @pytest.mark.trio
@@ -403,7 +518,33 @@ async def test_absurd_but_signed_data_is_a_400_not_a_500(tmp_path: Path, nursery
         "at": 1,
         "data": {"cycle": "'; DROP", "r": [[1, {"total": 1}]]},
     }
-    for envelope in [bomb, *(seal(box.identity, encode_payload(m)) for m in (huge, bad_n, bad_cycle))]:
+
+    def aggregate(**data: Any) -> dict[str, Any]:
+        return {
+            "site": "site-a",
+            "seq": 2,
+            "kind": "aggregate",
+            "at": 1,
+            "data": {"polls": 1, "m": {}, **data},
+        }
+
+    work = [
+        aggregate(n=[1] * 200_000),  # 200,000 rows from a message of a few KB
+        aggregate(n=[2**40]),
+        aggregate(n=[1], polls=2**40),
+        aggregate(n=[1], up=[2**40], st="r"),
+        aggregate(n=[1], m={f"m{i}": [1] for i in range(300)}),
+        {"site": "site-a", "seq": 2, "kind": "reorder", "at": 1, "data": {"t": [[1, 1, "abc", "x", None]]}},
+        {
+            "site": "site-a",
+            "seq": 2,
+            "kind": "register",
+            "at": 1,
+            "data": {"devices": [{"n": 2, "supplies": "s"}]},
+        },
+    ]
+    envelopes = [bomb, *(seal(box.identity, encode_payload(m)) for m in (huge, bad_n, bad_cycle, *work))]
+    for envelope in envelopes:
         r = await post(collector.endpoint(), "/v1/upload", envelope, ENVELOPE)
         assert r.status == 400, r.body
     assert store.con.execute("SELECT count(*) FROM messages").fetchall() == [(1,)]

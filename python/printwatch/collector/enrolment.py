@@ -97,6 +97,11 @@ def enrol(store: CollectorStore, site_id: str, token: str, public_key: bytes, *,
         if expires is not None and expires < now:
             raise EnrolmentError(f"the enrolment token of site {site_id!r} expired on {expires:%Y-%m-%d}")
         kid = key_id(public_key).hex()
+        taken = con.execute(
+            "SELECT site_id FROM sites WHERE key_id = ? AND site_id <> ?", [kid, site_id]
+        ).fetchall()
+        if taken:  # a key names one site: another's (copied from its log, a cloned VM) is refused
+            raise EnrolmentError(f"key {kid} is enrolled for another site ({taken[0][0]})")
         con.execute(
             "UPDATE sites SET public_key = ?, key_id = ?, enrolled_at = ?, token_hash = NULL, "
             "token_expires_at = NULL WHERE site_id = ?",

@@ -26,7 +26,7 @@ from printwatch.collector.enrolment import public_key
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink.codec import MAX_PAYLOAD_BYTES, CodecError, decode_payload
 from printwatch.uplink.messages import KINDS, STATUS_LETTERS, cycle_label
-from printwatch.uplink.signing import SignatureError, open_envelope
+from printwatch.uplink.signing import SignatureError, envelope_key_id, open_envelope
 
 STATUS_OF_LETTER = {v: k for k, v in STATUS_LETTERS.items()}
 
@@ -55,30 +55,48 @@ def _ts(at: object) -> dt.datetime:
     return dt.datetime.fromtimestamp(at, dt.UTC).replace(tzinfo=None)
 
 
-def _int(value: object, what: str) -> int:
+def _int(value: object, what: str, low: int = -(1 << 63), high: int = (1 << 63) - 1) -> int:
+    """``value`` as an integer in ``[low, high]`` (64 bits by default), else a 400."""
     if not isinstance(value, int) or isinstance(value, bool):
-        raise Rejected(400, f"{what}: {value!r} is not an integer")
-    if not -(1 << 63) <= value < 1 << 63:
-        raise Rejected(400, f"{what}: {value} does not fit in 64 bits")
+        raise Rejected(400, f"{what}: {str(value)[:40]!r} is not an integer")
+    if not low <= value <= high:
+        raise Rejected(400, f"{what}: {str(value)[:40]} is outside {low}..{high}")
     return value
 
 
-def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Accepted:
-    """Verify, check and write one upload (see the module's docstring)."""
-    keys: dict[bytes, tuple[str, bytes]] = {}
+def _small(value: object, what: str) -> int:
+    """A count, index or number that the store keeps in 32 bits (non-negative)."""
+    return _int(value, what, 0, INT32)
 
-    def lookup(kid: bytes) -> bytes | None:
-        found = public_key(store, kid)
-        if found is None:
-            return None
-        keys[kid] = found
-        return found[1]
 
+#: Bounds of one message's data (a site's quota counts bytes; these bound the work and rows one
+#: small but well-compressed message can cause): devices in a registration, meters per device.
+MAX_DEVICES = 100_000
+MAX_METERS = 256
+INT32 = (1 << 31) - 1
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A message whose signature verified, decoded and checked for form (no store needed)."""
+
+    site_id: str
+    key: str
+    seq: int
+    kind: str
+    at: dt.datetime
+    data: dict[str, Any]
+    message: dict[str, Any]
+    size: int
+
+
+def open_message(envelope: bytes, site_id: str, raw_key: bytes) -> Opened:
+    """Verify ``envelope`` with the key enrolled for ``site_id`` and decode it: pure CPU, run
+    outside the store's thread. Error handling: :class:`Rejected` (400 or 403)."""
     try:
-        kid, payload = open_envelope(envelope, lookup)
+        kid, payload = open_envelope(envelope, lambda _kid: raw_key)
     except SignatureError as err:
-        raise Rejected(401 if "unknown key" in str(err) else 400, str(err)) from None
-    site_id, key = keys[kid][0], kid.hex()
+        raise Rejected(400, str(err)) from None
     try:
         message = decode_payload(payload, max_bytes=MAX_PAYLOAD_BYTES)
     except CodecError as err:
@@ -88,17 +106,40 @@ def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Acce
             403, f"message names site {message.get('site')!r}, its key is enrolled for {site_id!r}"
         )
     seq = _int(message.get("seq"), "seq")
+    if seq < 1:
+        raise Rejected(400, f"seq {seq}: messages are numbered from 1")
     kind = message.get("kind")
     if kind not in KINDS:
-        raise Rejected(400, f"unknown message kind {kind!r}")
+        raise Rejected(400, f"unknown message kind {str(kind)[:40]!r}")
     at = _ts(message.get("at"))
     data = message.get("data")
     if not isinstance(data, dict):
         raise Rejected(400, "'data' is not an object")
+    return Opened(site_id, kid.hex(), seq, str(kind), at, data, message, len(envelope))
+
+
+def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Accepted:
+    """Verify, check and write one upload (see the module's docstring): :func:`open_message`
+    and :func:`store_message` in one call (the server runs them apart)."""
+    try:
+        kid = envelope_key_id(envelope)
+    except SignatureError as err:
+        raise Rejected(400, str(err)) from None
+    found = public_key(store, kid)
+    if found is None:
+        raise Rejected(401, f"unknown key {kid.hex()}")
+    return store_message(store, open_message(envelope, *found), now=now)
+
+
+def store_message(store: CollectorStore, opened: Opened, *, now: dt.datetime) -> Accepted:
+    """Write an opened message once, in order, in one transaction (the store's thread)."""
+    site_id, seq, kind = opened.site_id, opened.seq, opened.kind
     with store.transaction() as con:
         # fetchall: a result left open would refuse the Arrow inserts that follow (duckdb 2)
-        rows = con.execute("SELECT last_seq FROM sites WHERE site_id = ?", [site_id]).fetchall()
+        rows = con.execute("SELECT last_seq, key_id FROM sites WHERE site_id = ?", [site_id]).fetchall()
         last = int(rows[0][0]) if rows else 0
+        if not rows or rows[0][1] != opened.key:
+            raise Rejected(401, f"key {opened.key} is no longer enrolled for site {site_id}")
         if seq <= last:
             raise Rejected(
                 409, f"duplicate or replayed message {seq} (site {site_id} has up to {last})", last + 1
@@ -106,16 +147,26 @@ def receive(store: CollectorStore, envelope: bytes, *, now: dt.datetime) -> Acce
         if seq > last + 1:
             raise Rejected(409, f"message {seq} out of order (site {site_id} expects {last + 1})", last + 1)
         try:
-            _write(con, site_id, key, seq, str(kind), at, data)
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as err:
-            raise Rejected(400, f"message {seq} ({kind}): malformed data: {err!r}") from None
+            _write(con, site_id, opened.key, seq, kind, opened.at, opened.data)
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            IndexError,
+            AttributeError,
+            RecursionError,
+            OverflowError,
+        ) as err:
+            raise Rejected(400, f"message {seq} ({kind}): malformed data: {err!r}"[:500]) from None
+        except (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException) as err:
+            raise Rejected(400, f"message {seq} ({kind}): a value out of range: {err}"[:500]) from None
         con.execute(
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [site_id, seq, kind, at, now, len(envelope), json.dumps(message)],
+            [site_id, seq, kind, opened.at, now, opened.size, json.dumps(opened.message)],
         )
         con.execute("UPDATE sites SET last_seq = ?, last_seen = ? WHERE site_id = ?", [seq, now, site_id])
-        sync = sync_for(con, site_id, now) if kind in ("sync", "register") else None
-    return Accepted(site_id, seq, str(kind), sync)
+        sync = sync_for(con, site_id, now, opened.key) if kind in ("sync", "register") else None
+    return Accepted(site_id, seq, kind, sync)
 
 
 def _bulk(
@@ -158,7 +209,7 @@ def _registered(con: duckdb.DuckDBPyConnection, site: str, key: str) -> Known:
 
 def _known(known: Known, n: object) -> int:
     """The collector's number of the appliance's device ``n``."""
-    number = _int(n, "device n")
+    number = _small(n, "device n")
     if number not in known:
         raise ValueError(f"device {number} is not registered")
     return known[number][0]
@@ -175,27 +226,35 @@ def _register(
     next_n = int(top[0][0])
     numbers: dict[int, int] = {w: n for w, (n, _) in known.items()}
     rows = []
-    for d in data["devices"]:
-        wire = _int(d["n"], "device n")
+    devices = data["devices"]
+    if not isinstance(devices, list) or len(devices) > MAX_DEVICES:
+        raise ValueError(f"'devices' must be a list of at most {MAX_DEVICES} devices")
+    for d in devices:
+        wire = _small(d["n"], "device n")
+        supplies = d.get("supplies", [])
+        if not isinstance(supplies, list) or any(not isinstance(x, list) for x in supplies):
+            raise ValueError(f"device {wire}: 'supplies' must be a list of [index, ...] rows")
         if wire not in numbers:
             next_n += 1
             numbers[wire] = next_n
             con.execute("INSERT INTO device_keys VALUES (?, ?, ?, ?)", [site, key, wire, next_n])
         rows.append(
             (site, numbers[wire], d.get("serial"), d.get("vendor"), d.get("model"), d.get("mac"),
-             d.get("name"), d.get("address"), json.dumps(d.get("supplies", [])), at)
+             d.get("name"), d.get("address"), json.dumps(supplies), at)
         )  # fmt: skip
     _bulk(con, "devices", DEVICE_COLUMNS, rows, replace=True)
     bases = data.get("bases")
     if bases is None:
         return
     latest = []
+    if not isinstance(bases, list) or len(bases) > MAX_DEVICES:
+        raise ValueError(f"'bases' must be a list of at most {MAX_DEVICES} devices")
     for wire, meters in bases:
-        n = numbers.get(_int(wire, "device n"))
+        n = numbers.get(_small(wire, "device n"))
         if n is None:
             raise ValueError(f"bases of device {wire}, which is not registered")
         con.execute("DELETE FROM meter_latest WHERE site_id = ? AND n = ?", [site, n])
-        latest += [(site, n, str(m), _int(v, f"meter {m}"), at) for m, v in meters.items()]
+        latest += [(site, n, str(m), _int(v, f"meter {m!r}"), at) for m, v in _meters(meters).items()]
     _bulk(con, "meter_latest", ["site_id", "n", "meter", "value", "time"], latest, replace=True)
 
 
@@ -225,18 +284,23 @@ def _write(
                 [site, cycle],
             ).fetchall()
         }
+        if len(data["r"]) > len(known):
+            raise ValueError(f"{len(data['r'])} reads for {len(known)} registered devices")
         reads = [
-            (site, number, str(meter), at, _int(value, f"meter {meter}"), "billing", cycle, seq)
+            (site, number, str(meter), at, _int(value, f"meter {meter!r}"), "billing", cycle, seq)
             for n, meters in data["r"]
             if (number := _known(known, n)) not in already
-            for meter, value in meters.items()
+            for meter, value in _meters(meters).items()
         ]
         _bulk(con, "meter_reads", READ_COLUMNS, reads)
     elif kind == "reorder":
+        if len(data["t"]) > MAX_METERS * max(1, len(known)):
+            raise ValueError(f"{len(data['t'])} reorder triggers for {len(known)} devices")
         triggers = [
-            (site, _known(known, n), _int(i, "supply index"), at, p, str(why), dte, seq)
+            (site, _known(known, n), _small(i, "supply index"), at, _number(p, "percent"), str(why)[:40],
+             _number(dte, "days to empty"), seq)
             for n, i, p, why, dte in data["t"]
-        ]
+        ]  # fmt: skip
         columns = ["site_id", "n", "supply_index", "time", "percent", "why", "days_to_empty", "seq"]
         _bulk(con, "reorders", columns, triggers)
     elif kind == "snapshot":
@@ -244,6 +308,22 @@ def _write(
         con.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)", [site, n, at, json.dumps(data["doc"]), seq]
         )
+
+
+def _meters(meters: object) -> dict[str, Any]:
+    """A device's meters: an object of at most :data:`MAX_METERS` names."""
+    if not isinstance(meters, dict) or len(meters) > MAX_METERS:
+        raise ValueError(f"meters must be an object of at most {MAX_METERS} names")
+    return meters
+
+
+def _number(value: object, what: str) -> float | None:
+    """A number the store keeps as a double, or null."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -1e12 < value < 1e12:
+        raise ValueError(f"{what}: {str(value)[:40]!r} is not a number in range")
+    return float(value)
 
 
 def _label(cycle: object) -> str:
@@ -264,16 +344,20 @@ def _aggregate(
     data: dict[str, Any],
     known: Known,
 ) -> None:
+    if not isinstance(data["n"], list) or len(data["n"]) > len(known):
+        raise ValueError(f"'n' must list at most the {len(known)} registered devices")
     numbers = [_known(known, n) for n in data["n"]]
+    if len(set(numbers)) != len(numbers):
+        raise ValueError("'n' names a device twice")
     layouts = dict(known.values())
-    polls = _int(data["polls"], "polls")
+    polls = _small(data["polls"], "polls")
     ups = data.get("up")
     states = data.get("st")
     if ups is not None or states is not None:
         if ups is None or states is None or len(ups) != len(numbers) or len(states) != len(numbers):
             raise ValueError("'up' and 'st' must have one entry per device")
         days = [
-            (site, n, at, polls, _int(up, "up"), STATUS_OF_LETTER.get(letter, "unknown"), seq)
+            (site, n, at, polls, _small(up, "up"), STATUS_OF_LETTER.get(letter, "unknown"), seq)
             for n, up, letter in zip(numbers, ups, states, strict=True)
         ]
         _bulk(con, "device_days", ["site_id", "n", "time", "polls", "answered", "status", "seq"], days)
@@ -284,13 +368,13 @@ def _aggregate(
         ).fetchall()
     }
     reads: list[tuple[Any, ...]] = []
-    for meter, column in data["m"].items():
+    for meter, column in _meters(data["m"]).items():
         if len(column) != len(numbers):
-            raise ValueError(f"meter {meter}: {len(column)} values for {len(numbers)} devices")
+            raise ValueError(f"meter {meter!r}: {len(column)} values for {len(numbers)} devices")
         for n, delta in zip(numbers, column, strict=True):
             if delta is None:
                 continue
-            value = latest.get((n, meter), 0) + _int(delta, f"meter {meter}")
+            value = _int(latest.get((n, meter), 0) + _int(delta, f"meter {meter!r}"), f"meter {meter!r}")
             latest[(n, meter)] = value
             reads.append((site, n, str(meter), at, value, "aggregate", None, seq))
     _bulk(con, "meter_reads", READ_COLUMNS, reads)
@@ -308,7 +392,7 @@ def _aggregate(
             for k, percent in enumerate(percents):
                 index = layout[k][0] if k < len(layout) else k + 1
                 levels.append(
-                    (site, n, index, at, None if percent is None else _int(percent, "percent"), seq)
+                    (site, n, index, at, None if percent is None else _int(percent, "percent", -3, 100), seq)
                 )
         _bulk(con, "supply_levels", ["site_id", "n", "supply_index", "time", "percent", "seq"], levels)
 
@@ -319,12 +403,18 @@ def cycle_start(cycle: str, day: int, now: dt.datetime) -> dt.datetime:
 
 
 def due_reads(
-    con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime, grace: dt.timedelta = dt.timedelta(0)
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    now: dt.datetime,
+    grace: dt.timedelta = dt.timedelta(0),
+    *,
+    key: str | None = None,
 ) -> tuple[str, list[int]]:
     """The current cycle's label (:func:`~printwatch.uplink.messages.cycle_label` of the UTC date
-    of ``now``) and the devices of ``site`` with no billing read of that label (only once
-    ``grace`` has passed since the cycle's start). A read counts by the label it carries, never
-    by its time: the appliance's clock is not the collector's."""
+    of ``now``) and the devices of ``site``'s current appliance with no billing read of that label
+    (only once ``grace`` has passed since the cycle's start): the collector's device numbers, or
+    with ``key`` that appliance's own numbers (what its sync answer names). A read counts by the
+    label it carries, never by its time: the appliance's clock is not the collector's."""
     row = con.execute("SELECT billing_cycle, billing_day FROM sites WHERE site_id = ?", [site]).fetchone()
     cycle, day = (str(row[0]), int(row[1])) if row else ("monthly", 1)
     start = cycle_start(cycle, day, now)
@@ -333,15 +423,18 @@ def due_reads(
         return label, []
     # The devices of the site's current appliance (a replaced one's stay in the history).
     rows = con.execute(
-        "SELECT k.n FROM device_keys k JOIN sites s ON s.site_id = k.site_id AND s.key_id = k.key_id "
+        "SELECT k.n, k.wire_n FROM device_keys k "
+        "JOIN sites s ON s.site_id = k.site_id AND s.key_id = k.key_id "
         "WHERE k.site_id = ? AND NOT EXISTS (SELECT 1 FROM meter_reads r WHERE r.site_id = k.site_id "
         "AND r.n = k.n AND r.source = 'billing' AND r.cycle = ?) ORDER BY k.n",
         [site, label],
     ).fetchall()
-    return label, [int(r[0]) for r in rows]
+    return label, [int(r[1] if key is not None else r[0]) for r in rows]
 
 
-def sync_for(con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime) -> dict[str, Any]:
+def sync_for(
+    con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime, key: str | None = None
+) -> dict[str, Any]:
     """The sync answer: billing schedule and what is due, enabled services, settings."""
     row = con.execute(
         "SELECT billing_cycle, billing_day, settings, settings_version FROM sites WHERE site_id = ?", [site]
@@ -349,7 +442,7 @@ def sync_for(con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime) -> dic
     if row is None:
         return {}
     settings = json.loads(row[2]) if row[2] else {}
-    cycle, due = due_reads(con, site, now)
+    cycle, due = due_reads(con, site, now, key=key)
     return {
         "sv": int(row[3]),
         "billing": {"cycle": row[0], "day": int(row[1]), "current": cycle, "due": due},

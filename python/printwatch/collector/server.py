@@ -39,7 +39,7 @@ from starlette.routing import Route
 
 from printwatch.collector import views
 from printwatch.collector.enrolment import EnrolmentError, enrol, public_key
-from printwatch.collector.ingest import Rejected, receive
+from printwatch.collector.ingest import Rejected, open_message, store_message
 from printwatch.collector.store import CollectorStore, CollectorStoreError
 from printwatch.collector.tokens import check_token
 from printwatch.uplink.signing import HEADER_BYTES, SignatureError, envelope_key_id
@@ -51,6 +51,8 @@ MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_ENROL_BYTES = 4096
 #: A request body must arrive within this (a slow sender holds no memory or slot for long).
 BODY_TIMEOUT_S = 30.0
+#: An upload's envelope header (75 bytes) must arrive within this, before it gets a slot.
+HEAD_TIMEOUT_S = 3.0
 #: Uploads read at once; one more is answered 503 with ``Retry-After`` (the appliance retries).
 MAX_CONCURRENT_UPLOADS = 16
 #: Per site and UTC day, unless the site's settings say ``quota_bytes_per_day``.
@@ -75,20 +77,12 @@ class Refused(Exception):
         self.status, self.reason = status, reason
 
 
-async def _body(
-    request: Request,
-    limit: int,
-    *,
-    timeout_s: float = BODY_TIMEOUT_S,
-    check_head: Callable[[bytes], Awaitable[None]] | None = None,
-) -> bytes:
-    """The body, at most ``limit`` bytes, within ``timeout_s``; ``check_head`` sees the
-    envelope's header (its first :data:`HEADER_BYTES`) before the rest is read and may refuse."""
+async def _body(request: Request, limit: int, *, timeout_s: float = BODY_TIMEOUT_S) -> bytes:
+    """The body, at most ``limit`` bytes, within ``timeout_s``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
     chunks = bytearray()
-    checked = check_head is None
     # aclosing: a refusal in the middle closes the stream at once (no generator left to the GC).
     with trio.fail_after(timeout_s):
         async with aclosing(request.stream()) as stream:
@@ -96,9 +90,6 @@ async def _body(
                 chunks += chunk
                 if len(chunks) > limit:
                     raise BodyTooLarge
-                if check_head is not None and not checked and len(chunks) >= HEADER_BYTES:
-                    checked = True
-                    await check_head(bytes(chunks[:HEADER_BYTES]))
     return bytes(chunks)
 
 
@@ -138,6 +129,8 @@ def create_app(
     thread that uses the store)."""
     limiter = limiter or trio.CapacityLimiter(1)
     upload_slots = trio.CapacityLimiter(max_concurrent_uploads)
+    cpu = trio.CapacityLimiter(2)  # signature checks and inflating, beside the store's thread
+    refused: dict[tuple[str, dt.date], int] = {}  # bytes of refused uploads, per site and day
     stats = {"accepted": 0, "rejected": 0}
     throttle = EnrolThrottle()
 
@@ -191,60 +184,80 @@ def create_app(
         settings = json.loads(row[0][0]) if row[0][0] else {}
         quota = settings.get("quota_bytes_per_day", QUOTA_BYTES_PER_DAY)
         quota = quota if isinstance(quota, int) and quota > 0 else QUOTA_BYTES_PER_DAY
-        return int(quota) - int(row[0][1])
+        for old in [k for k in refused if k[1] < day.date()]:
+            del refused[old]
+        return int(quota) - int(row[0][1]) - refused.get((site, day.date()), 0)
 
     async def upload(request: Request) -> Response:
-        if upload_slots.available_tokens == 0:
-            stats["rejected"] += 1
-            return JSONResponse(
-                {"error": "busy: too many uploads at once"}, status_code=503, headers={"Retry-After": "5"}
-            )
-        async with upload_slots:
-            return await _upload(request)
-
-    async def _upload(request: Request) -> Response:
-        declared = request.headers.get("content-length")
-        declared_bytes = int(declared) if declared is not None and declared.isdigit() else 0
-
-        async def check_head(head: bytes) -> None:
-            # The key and the site's quota before the body is read: an unknown sender costs
-            # one lookup and at most the header's bytes.
-            try:
-                kid = envelope_key_id(head)
-            except SignatureError as err:
-                raise Refused(400, str(err)) from None
-            found = await db(public_key, store, kid)
-            if found is None:
-                raise Refused(401, f"unknown key {kid.hex()}")
-            left = await db(quota_left, found[0])
-            if max(declared_bytes, HEADER_BYTES) > left:
-                raise Refused(
-                    429, f"site {found[0]} is over its daily upload quota; try again tomorrow (UTC)"
-                )
-
+        """In order: the envelope's header (its first 75 bytes, within :data:`HEAD_TIMEOUT_S`,
+        holding nothing), its key and its site's quota; then a slot (503 when all are taken),
+        the rest of the body, the signature and decoding (outside the store's thread), and the
+        write (in it)."""
         try:
-            envelope = await _body(request, max_upload_bytes, timeout_s=body_timeout_s, check_head=check_head)
+            return await _upload(request)
         except BodyTooLarge:
             stats["rejected"] += 1
             return JSONResponse({"error": f"upload over {max_upload_bytes} bytes"}, status_code=413)
         except trio.TooSlowError:
             stats["rejected"] += 1
-            return JSONResponse({"error": f"body not sent within {body_timeout_s:g} s"}, status_code=408)
+            return JSONResponse({"error": "body not sent in time"}, status_code=408)
         except Refused as err:
             stats["rejected"] += 1
-            if err.status == 429:
-                log.warning("upload refused (429): %s", err.reason)
-            return JSONResponse({"error": err.reason}, status_code=err.status)
-        try:
-            accepted = await db(lambda: receive(store, envelope, now=now()))
+            if err.status in (429, 503):
+                log.warning("upload refused (%d): %s", err.status, err.reason)
+            headers = {"Retry-After": "5"} if err.status == 503 else None
+            return JSONResponse({"error": err.reason}, status_code=err.status, headers=headers)
         except Rejected as err:
             stats["rejected"] += 1
             body: dict[str, Any] = {"error": err.reason}
             if err.expected is not None:
                 body["expected"] = err.expected
             if err.status != 409:
-                log.warning("upload refused (%d): %s", err.status, err.reason)
+                log.warning("upload refused (%d): %r", err.status, err.reason)
             return JSONResponse(body, status_code=err.status)
+
+    async def _upload(request: Request) -> Response:
+        declared = request.headers.get("content-length")
+        declared_bytes = int(declared) if declared is not None and declared.isdigit() else 0
+        if declared_bytes > max_upload_bytes:
+            raise BodyTooLarge
+        chunks = bytearray()
+        async with aclosing(request.stream()) as stream:
+            parts = stream.__aiter__()
+            with trio.fail_after(min(HEAD_TIMEOUT_S, body_timeout_s)):
+                while len(chunks) < HEADER_BYTES:
+                    try:
+                        chunks += await parts.__anext__()
+                    except StopAsyncIteration:
+                        break
+            if len(chunks) < HEADER_BYTES:
+                raise Rejected(400, f"envelope of {len(chunks)} bytes is shorter than its header")
+            try:
+                kid = envelope_key_id(bytes(chunks[:HEADER_BYTES]))
+            except SignatureError as err:
+                raise Rejected(400, str(err)) from None
+            found = await db(public_key, store, kid)
+            if found is None:
+                raise Rejected(401, f"unknown key {kid.hex()}")
+            site = found[0]
+            if max(declared_bytes, len(chunks)) > await db(quota_left, site):
+                raise Refused(429, f"site {site} is over its daily upload quota; try again tomorrow (UTC)")
+            if upload_slots.available_tokens == 0:
+                raise Refused(503, "busy: too many uploads at once")
+            async with upload_slots:
+                try:
+                    with trio.fail_after(body_timeout_s):
+                        async for chunk in parts:
+                            chunks += chunk
+                            if len(chunks) > max_upload_bytes:
+                                raise BodyTooLarge
+                    envelope = bytes(chunks)
+                    opened = await trio.to_thread.run_sync(open_message, envelope, *found, limiter=cpu)
+                    accepted = await db(lambda: store_message(store, opened, now=now()))
+                except (Rejected, BodyTooLarge, trio.TooSlowError):
+                    # What a site sends counts against its quota, refused or not.
+                    refused[(site, now().date())] = refused.get((site, now().date()), 0) + len(chunks)
+                    raise
         stats["accepted"] += 1
         reply: dict[str, Any] = {"ack": accepted.seq}
         if accepted.sync is not None:

@@ -25,6 +25,11 @@ class EnrolError(PrintwatchError):
     """The collector did not accept the enrolment; the message says why."""
 
 
+def valid_seq(value: object) -> bool:
+    """A sequence number a collector may name: an integer from 1 to 2**62 (not a bool)."""
+    return type(value) is int and 1 <= value < 1 << 62
+
+
 async def enrol(
     outbox: Outbox,
     endpoint: Endpoint,
@@ -70,13 +75,19 @@ async def enrol(
         except (ValueError, AttributeError):
             reason = response.body[:200].decode(errors="replace")
         raise EnrolError(f"the collector refused the enrolment ({response.status}): {reason}")
-    reply = json.loads(response.body)
-    key_id = str(reply["key_id"])
+    try:
+        reply = json.loads(response.body)
+        key_id = str(reply["key_id"])
+    except (ValueError, KeyError, TypeError) as err:
+        raise EnrolError(f"the collector's enrolment answer is not understood: {err!r}"[:300]) from None
     next_seq = reply.get("next_seq")
+    if next_seq is not None and not valid_seq(next_seq):
+        raise EnrolError(f"the collector's enrolment answer names message {str(next_seq)[:40]} to go on from")
 
     def enrolled() -> None:
-        # A replaced appliance (or a new key): its stream goes on where the site's ended.
-        if isinstance(next_seq, int) and not isinstance(next_seq, bool) and next_seq != outbox.head_seq():
+        # A new key (a replaced appliance, a key made again): the stream goes on where the
+        # site's ended, every device registered again for this key with its meter bases.
+        if next_seq is not None:
             outbox.restart_stream(next_seq, now)
         outbox.set_state("enrolled_key", key_id)
 

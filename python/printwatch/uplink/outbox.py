@@ -252,6 +252,15 @@ class Outbox:
                 )
                 seq += 1
             con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(seq)])
+            # The billing labels on their way are the waiting reads' only: what the collector
+            # acknowledged before may be lost with it (restored from a backup), and its "due"
+            # answer must be able to ask for them again.
+            sent: dict[str, list[str]] = {}
+            for kind, message, _ in waiting:
+                if kind == "billing":
+                    for n, _meters in message["data"]["r"]:
+                        sent.setdefault(str(n), []).append(str(message["data"]["cycle"]))
+            con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('billing_sent', ?)", [json.dumps(sent)])
         return len(waiting) + 1
 
     def acknowledge(self, through_seq: int) -> int:

@@ -36,6 +36,7 @@ import trio
 
 from printwatch.store.transaction import transaction
 from printwatch.uplink import log as txlog
+from printwatch.uplink.enrol import valid_seq
 from printwatch.uplink.outbox import Outbox, Pending
 from printwatch.uplink.transport import Endpoint, Response, TransportError, post
 
@@ -107,7 +108,7 @@ class Sender:
         self.stats.bytes_up += len(response.request_bytes)
         self.stats.bytes_down += len(response.response_bytes)
         reply = _json(response.body)
-        expected = reply.get("expected") if isinstance(reply.get("expected"), int) else None
+        expected = reply.get("expected") if valid_seq(reply.get("expected")) else None
         if response.status == 200 and reply.get("ack") == item.seq:
             await self._db(self._record_ack, item, now, response, item.seq)
             self.stats.acked += 1
@@ -116,7 +117,7 @@ class Sender:
             await self._db(self._record_ack, item, now, response, item.seq)
             self.stats.duplicates += 1
             return Outcome("sent", reply=reply)
-        if response.status == 409 and expected is not None and expected >= 1:
+        if response.status == 409 and expected is not None:
             await self._db(self._restart, item, now, response, expected)
             return Outcome("sent")
         why = f"collector answered {response.status}: {reply.get('error') or response.body[:200]!r}"

@@ -381,7 +381,8 @@ class UplinkService:
     def cycle_of(self, day: dt.date) -> str:
         """The label of the billing cycle the local calendar ``day`` is in: by the collector's
         schedule (its last sync), else by the appliance's own ``billing_schedule``."""
-        synced = self.sync.get("billing") or {}
+        synced = self.sync.get("billing")
+        synced = synced if isinstance(synced, dict) else {}
         kind, first = synced.get("cycle"), synced.get("day")
         if not (isinstance(kind, str) and isinstance(first, int)):
             kind, first = self.billing_schedule
@@ -486,13 +487,19 @@ class UplinkService:
     # -- sending -------------------------------------------------------------------------------
 
     async def _apply_sync(self, sync: dict[str, Any]) -> None:
+        billing = sync.get("billing")
+        services = sync.get("services")
+        if not isinstance(billing, dict | None) or not isinstance(services, dict | None):
+            log.warning("uplink: a sync answer of another shape is ignored: %.200r", sync)
+            return
         self.sync = sync
         await self._db(self.outbox.set_state, "sync", json.dumps(sync))
-        billing = sync.get("billing") or {}
+        billing = billing or {}
         due = billing.get("due") or []
         cycle = billing.get("current")
-        if not due or not isinstance(cycle, str):
+        if not isinstance(due, list) or not isinstance(cycle, str) or len(cycle) > 10:
             return
+        due = [n for n in due if type(n) is int]
         # Reads of this cycle already written are on their way (the collector has not seen them yet).
         sent = await self._db(self._billing_sent)
         due = [n for n in due if cycle not in sent.get(str(n), [])]
@@ -508,7 +515,9 @@ class UplinkService:
         task_status.started()
         enrol_attempts = 0
         while True:
-            if self.token and not await self._db(self.outbox.get_state, "enrolled_key"):
+            # Enrolled is this key's: a key made again (its file lost) enrols with the new token.
+            enrolled = await self._db(self.outbox.get_state, "enrolled_key")
+            if self.token and enrolled != self.outbox.identity.key_id.hex():
                 try:
                     key_id = await enrol(
                         self.outbox, self.endpoint, self.token, now=self.now(), limiter=self.limiter
