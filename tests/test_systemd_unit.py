@@ -58,7 +58,9 @@ def test_systemd_analyze_verify_accepts_the_unit(tmp_path: Path) -> None:
 def test_the_collector_has_a_unit_of_its_own_without_any_capability(tmp_path: Path) -> None:
     s = unit_settings(COLLECTOR_UNIT)
     assert s["User"] == "printwatch-collector" and s["UMask"] == "0077"
-    assert s["CapabilityBoundingSet"] == "" and s["AmbientCapabilities"] == "" and s["NoNewPrivileges"] == "yes"
+    assert (
+        s["CapabilityBoundingSet"] == "" and s["AmbientCapabilities"] == "" and s["NoNewPrivileges"] == "yes"
+    )
     assert s["ProtectSystem"] == "strict" and s["PrivateUsers"] == "yes"
     assert s["StateDirectory"] == "printwatch-collector" and s["StateDirectoryMode"] == "0700"
     assert "--api-port 8444" in s["ExecStart"]  # the read API on a listener of its own (loopback)
