@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import ipaddress
 import queue
 import threading
 from collections.abc import Iterator
@@ -89,7 +90,10 @@ def running_appliance(state_dir: Path, *, count: int = 20, base: str = "127.22.0
             snmp=SnmpConfig(timeout_s=0.5, retries=1),
             devices=devices,
             intervals=replace(Intervals(), status_s=20.0, meters_s=60.0, jitter=0.1),
-            web=WebConfig(port=0, tls="off"),
+            # The dashboard's sweeps may cover the simulator's /27 (with 'public' only).
+            web=WebConfig(
+                port=0, tls="off", sweep_networks=(ipaddress.IPv4Network(f"{base}/27", strict=False),)
+            ),
         )
         store = Store(state_dir / "history.duckdb", poll_interval_s=20.0)
         poller = EnginePoller(config.snmp, local_address="127.0.0.1")

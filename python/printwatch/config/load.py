@@ -478,7 +478,7 @@ def _read_uplink(r: _Reader, base: Path) -> UplinkConfig | None:
 
 def _read_web(r: _Reader, base: Path) -> WebConfig:
     p: KeyPath = ("web",)
-    r.table(p, {"host", "port", "tls", "cert_file", "key_file", "api_token"})
+    r.table(p, {"host", "port", "tls", "cert_file", "key_file", "api_token", "sweep_networks", "sweep_ports"})
 
     def address(v: Any) -> str | None:
         try:
@@ -504,6 +504,16 @@ def _read_web(r: _Reader, base: Path) -> WebConfig:
     if token is not None and len(token) < 16:
         r.problem((*p, "api_token"), "needs 16 characters or more")
         token = None
+    networks = [
+        _network(r, (*p, "sweep_networks", i), t)
+        for i, t in enumerate(_strings(r, (*p, "sweep_networks"), ()))
+    ]
+    ports = []
+    for i, port in enumerate(r.get((*p, "sweep_ports"), list, [])):
+        if type(port) is not int or not 1 <= port <= 65535:
+            r.problem((*p, "sweep_ports", i), f"{port!r} is not a UDP port (1 to 65535)")
+        else:
+            ports.append(port)
     return WebConfig(
         host=host,
         port=r.get((*p, "port"), int, 8080, _between(1, 65535)),
@@ -511,6 +521,8 @@ def _read_web(r: _Reader, base: Path) -> WebConfig:
         cert_file=cert,
         key_file=key,
         api_token=token,
+        sweep_networks=tuple(n for n in networks if n is not None),
+        sweep_ports=tuple(ports),
     )
 
 

@@ -185,6 +185,10 @@ class WebConfig:
     cert_file: Path | None = None
     key_file: Path | None = None
     api_token: str | None = None
+    #: Networks a dashboard sweep may cover beyond ``[[networks]]`` and the configured devices
+    #: (swept with ``public`` only), and UDP ports beyond 161 and the devices' own.
+    sweep_networks: tuple[ipaddress.IPv4Network, ...] = ()
+    sweep_ports: tuple[int, ...] = ()
 
     @property
     def uses_tls(self) -> bool:

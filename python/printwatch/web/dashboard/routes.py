@@ -53,7 +53,7 @@ from printwatch.web.dashboard.sessions import (
     Sessions,
     same_token,
 )
-from printwatch.web.dashboard.sweep import Sweeper, parse_networks
+from printwatch.web.dashboard.sweep import Sweeper, SweepScope, parse_networks
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ class Dashboard:
         secure: bool = False,
         api_token: str | None = None,
         snmp: SnmpConfig | None = None,
+        sweep_scope: SweepScope | None = None,
     ) -> tuple[Dashboard, str | None]:
         """The dashboard of ``store`` with its password and sessions files in ``state_dir``
         (sweeps with ``snmp``'s communities); and the first-run password when this start made it
@@ -102,7 +103,7 @@ class Dashboard:
         first = passwords.first_run()
         sessions = Sessions(SessionFile(state_dir / SESSIONS_FILE))
         dashboard = cls(DashboardData(store.reading), passwords, store, secure, api_token, sessions=sessions)
-        dashboard.sweeper = Sweeper(store, snmp or SnmpConfig())
+        dashboard.sweeper = Sweeper(store, snmp or SnmpConfig(), sweep_scope)
         return dashboard, first
 
     async def read(self, fn: Callable[..., Any], *args: Any) -> Any:

@@ -17,6 +17,7 @@ from printwatch.service.appliance import Appliance
 from printwatch.store import Store
 from printwatch.web.app import create_app
 from printwatch.web.dashboard.routes import Dashboard, install
+from printwatch.web.dashboard.sweep import SweepScope
 from printwatch.web.dashboard.tls import TlsFiles, configured, self_signed
 
 
@@ -39,7 +40,12 @@ def web_setup(appliance: Appliance, store: Store, web: WebConfig, state_dir: Pat
         else:
             tls = self_signed(state_dir / "web-tls", web.host)
     dashboard, first = Dashboard.open(
-        store, state_dir, secure=tls is not None, api_token=web.api_token, snmp=appliance.config.snmp
+        store,
+        state_dir,
+        secure=tls is not None,
+        api_token=web.api_token,
+        snmp=appliance.config.snmp,
+        sweep_scope=SweepScope.of(appliance.config),
     )
     app = install(create_app(appliance), dashboard)
     return WebSetup(app, dashboard, tls, first)
