@@ -121,25 +121,96 @@ def test_garbage_counts_are_left_out_with_warnings() -> None:
     assert any("hp.duplex is -2147483000" in w for w in warnings)
 
 
-def test_sums_of_parts_and_life_count_fallback() -> None:
+def test_the_devices_lifetime_count_beats_a_sum_of_parts() -> None:
+    """konica_c250i: the function counters sum to 33,803; the device's own lifetime counter
+    (prtMarkerLifeCount) says 33,810. The bill follows the device; the sum is kept as evidence."""
     warnings: list[str] = []
     km = "1.3.6.1.4.1.18334.1.1.1.5.7.2.2.1.5"
     gets = gets_of(i(f"{km}.1.1", 3672), i(f"{km}.1.2", 22876), i(f"{km}.2.1", 544), i(f"{km}.2.2", 6711))
-    marker = [i(f"{MARKERS}.3.1.1", 7), i(f"{MARKERS}.4.1.1", 33810, "Counter32")]
+    marker = [i(f"{MARKERS}.4.1.1", 33810, "Counter32")]  # no prtMarkerCounterUnit, as recorded
     meters, evidence = read_meters("konica_minolta", gets, marker, warnings)
     assert meters["copy"] == 4216 and meters["print"] == 29587
     assert meters["black"] == 26548 and meters["color"] == 7255
-    assert meters["total"] == 33803
-    assert evidence["total"]["rule"] == "sum(black,color)"
-    # Without parts, the total is prtMarkerLifeCount.
-    meters, evidence = read_meters("konica_minolta", {}, marker, warnings)
-    assert meters == {"total": 33810}
+    assert meters["total"] == 33810
     assert evidence["total"] == {
         "oid": f"{MARKERS}.4.1.1",
         "raw": 33810,
         "rule": "prtMarkerLifeCount",
+        "unit": None,
+        "sum": {"rule": "sum(black,color)", "value": 33803},
+    }
+    assert [w for w in warnings if w.startswith("total:")] == [
+        "total: the device counts 33810 (prtMarkerLifeCount), sum(black,color) is 33803; "
+        "the device's count is kept"
+    ]
+    # When they agree there is nothing to warn about, and the device's count is still the rule.
+    warnings.clear()
+    marker = [i(f"{MARKERS}.3.1.1", 7), i(f"{MARKERS}.4.1.1", 33803, "Counter32")]
+    meters, evidence = read_meters("konica_minolta", gets, marker, warnings)
+    assert meters["total"] == 33803 and evidence["total"]["rule"] == "prtMarkerLifeCount"
+    assert "sum" not in evidence["total"] and not any(w.startswith("total:") for w in warnings)
+    # Without a lifetime count the sum of the parts is the total.
+    meters, evidence = read_meters("konica_minolta", gets, [], warnings)
+    assert meters["total"] == 33803 and evidence["total"]["rule"] == "sum(black,color)"
+    # Without parts, the total is prtMarkerLifeCount.
+    meters, evidence = read_meters("konica_minolta", {}, marker, warnings)
+    assert meters == {"total": 33803}
+    assert evidence["total"] == {
+        "oid": f"{MARKERS}.4.1.1",
+        "raw": 33803,
+        "rule": "prtMarkerLifeCount",
         "unit": "impressions",
     }
+
+
+def test_a_vendor_total_beats_the_life_count_and_a_sum() -> None:
+    warnings: list[str] = []
+    hp = "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2"
+    gets = gets_of(i(f"{hp}.5.0", 1000), i(f"{hp}.6.0", 700), i(f"{hp}.7.0", 290))
+    marker = [i(f"{MARKERS}.3.1.1", 7), i(f"{MARKERS}.4.1.1", 999, "Counter32")]
+    meters, evidence = read_meters("hp", gets, marker, warnings)
+    assert meters["total"] == 1000 and evidence["total"]["rule"] == "hp.total"
+    assert evidence["total"]["sum"] == {"rule": "sum(black,color)", "value": 990}
+    assert any(
+        w.startswith("total: the device counts 1000 (hp.total), sum(black,color) is 990") for w in warnings
+    )
+
+
+def test_a_life_count_in_sheets_does_not_replace_a_sum_of_impressions() -> None:
+    """A duplex sheet is two impressions: a sheet count is a total only when nothing else is."""
+    warnings: list[str] = []
+    km = "1.3.6.1.4.1.18334.1.1.1.5.7.2.2.1.5"
+    gets = gets_of(i(f"{km}.1.1", 10), i(f"{km}.1.2", 20), i(f"{km}.2.1", 30), i(f"{km}.2.2", 40))
+    sheets = [i(f"{MARKERS}.3.1.1", 8), i(f"{MARKERS}.4.1.1", 70, "Counter32")]
+    meters, evidence = read_meters("konica_minolta", gets, sheets, warnings)
+    assert meters["total"] == 100 and evidence["total"]["rule"] == "sum(black,color)"
+    meters, evidence = read_meters("konica_minolta", {}, sheets, warnings)
+    assert meters == {"total": 70} and evidence["total"]["unit"] == "sheets"
+
+
+def test_life_counts_of_several_markers_are_summed_only_by_the_vendors_rule() -> None:
+    markers = [
+        i(f"{MARKERS}.3.1.1", 7),
+        i(f"{MARKERS}.3.1.2", 7),
+        i(f"{MARKERS}.4.1.1", 500, "Counter32"),
+        i(f"{MARKERS}.4.1.2", 300, "Counter32"),
+    ]
+    warnings: list[str] = []
+    meters, evidence = read_meters("samsung", {}, markers, warnings)
+    assert meters["total"] == 500 and evidence["total"]["oid"] == f"{MARKERS}.4.1.1"
+    assert (
+        f"prtMarkerLifeCount: the first marker's count is the total; not added: {MARKERS}.4.1.2 = 300"
+        in warnings
+    )
+    text = 'vendor = "twoengines"\ntitle = "x"\nlife_count = "sum"'
+    assert parse_map(text, "meters/x.toml").life_count == "sum"
+    with pytest.raises(ValueError, match="'life_count' 'all' must be 'first' or 'sum'"):
+        parse_map('vendor = "x"\ntitle = "x"\nlife_count = "all"', "meters/x.toml")
+    summed = load_maps()["samsung"].__class__(**{**load_maps()["samsung"].__dict__, "life_count": "sum"})
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(load_maps(), "samsung", summed)
+        meters, evidence = read_meters("samsung", {}, markers, [])
+    assert meters["total"] == 800 and evidence["total"]["oid"] == f"{MARKERS}.4.1.1+{MARKERS}.4.1.2"
 
 
 def test_life_count_in_length_units_is_not_pages() -> None:

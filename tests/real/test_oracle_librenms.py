@@ -278,6 +278,31 @@ def test_meters_agree_with_librenms_counters(docs: dict[str, dict[str, Any]]) ->
     assert matched >= 20, matched
 
 
+def test_total_is_the_devices_own_lifetime_count(docs: dict[str, dict[str, Any]]) -> None:
+    """Wherever the printer counts its own lifetime pages (a vendor total or prtMarkerLifeCount
+    in impressions), ``total`` is that count, not a sum of per-function counters."""
+    life = "1.3.6.1.2.1.43.10.2.1.4.1.1"
+    checked = 0
+    for entry in oracle():
+        counters = {c["oid"].lstrip("."): c["value"] for c in entry["counters"] or []}
+        if life not in counters:
+            continue
+        doc = docs[entry["recording"]]
+        evidence = doc["meter_evidence"]["total"]
+        assert not evidence["rule"].startswith("sum("), (entry["recording"], evidence)
+        if evidence["rule"] == "prtMarkerLifeCount":
+            assert doc["meters"]["total"] == counters[life], entry["recording"]
+        checked += 1
+    assert checked == 6
+    konica = docs["konica_c250i"]
+    assert konica["meters"]["total"] == 33810  # not 33,803, the sum of copy/print x black/colour
+    assert konica["meter_evidence"]["total"]["rule"] == "prtMarkerLifeCount"
+    assert konica["meter_evidence"]["total"]["sum"] == {"rule": "sum(black,color)", "value": 33803}
+    assert any(
+        w.startswith("total: the device counts 33810 (prtMarkerLifeCount)") for w in konica["warnings"]
+    )
+
+
 def test_the_real_command_in_a_subprocess(snmpsim_port: int) -> None:
     args = ["poll", "--json", "--community", "sharp", "--snmp-version", "2c", "--timeout", "3"]
     out = subprocess.run(

@@ -53,6 +53,19 @@ class Guard:
 
 
 @dataclass(frozen=True)
+class CounterTable:
+    """A vendor table of counters that names each row itself: one column of counts and one
+    column of names, with the same row index (the device's name tells its counters apart; the
+    same OID can mean another counter on another model)."""
+
+    values: str
+    names: str
+    mib: str
+    source: str
+    rule: str
+
+
+@dataclass(frozen=True)
 class VendorMap:
     vendor: str
     title: str
@@ -62,6 +75,15 @@ class VendorMap:
     identity: tuple[IdentityRule, ...]
     guard: Guard | None
     path: str
+    counter_tables: tuple[CounterTable, ...] = ()
+    #: How prtMarkerLifeCount gives the device's total: the first marker counting pages
+    #: ("first"), or the sum over every marker counting pages ("sum", where the vendor documents
+    #: that each marker counts only its own pages).
+    life_count: str = "first"
+
+    def walks(self) -> list[str]:
+        """Every column this map walks (its counter tables), once each, in file order."""
+        return list(dict.fromkeys(oid for t in self.counter_tables for oid in (t.values, t.names)))
 
     def oids(self) -> list[str]:
         """Every OID this map reads, once each, in file order."""
@@ -84,6 +106,13 @@ def _oid(data: dict[str, object], where: str) -> str:
     oid = _str(data, "oid", where)
     if not _OID.match(oid):
         raise ValueError(f"{where}: 'oid' {oid!r} is not a numeric OID under 1.3.6.1")
+    return oid
+
+
+def _column(data: dict[str, object], key: str, where: str) -> str:
+    oid = _str(data, key, where)
+    if not _OID.match(oid):
+        raise ValueError(f"{where}: {key!r} {oid!r} is not a numeric OID under 1.3.6.1")
     return oid
 
 
@@ -140,13 +169,38 @@ def parse_map(text: str, path: str) -> VendorMap:
         if decode not in IDENTITY_DECODERS:
             raise ValueError(f"{where}: 'decode' {decode!r} is not one of {sorted(IDENTITY_DECODERS)}")
         identity.append(IdentityRule(field, _oid(raw, where), _str(raw, "source", where), decode))
+    tables = []
+    for i, raw in enumerate(data.get("counter_table", [])):
+        where = f"{path}: counter_table[{i}]"
+        values, names = _column(raw, "values", where), _column(raw, "names", where)
+        if values == names:
+            raise ValueError(f"{where}: 'values' and 'names' must be different columns")
+        tables.append(
+            CounterTable(
+                values, names, _str(raw, "mib", where), _str(raw, "source", where), f"{vendor}.counter_table"
+            )
+        )
+    life_count = data.get("life_count", "first")
+    if life_count not in ("first", "sum"):
+        raise ValueError(f"{path}: 'life_count' {life_count!r} must be 'first' or 'sum'")
     guard = None
     if "guard" in data:
         raw = data["guard"]
         if not isinstance(raw, dict) or not isinstance(raw.get("equals"), int):
             raise ValueError(f"{path}: 'guard' needs 'oid', an integer 'equals' and 'source'")
         guard = Guard(_oid(raw, f"{path}: guard"), raw["equals"], _str(raw, "source", f"{path}: guard"))
-    return VendorMap(vendor, title, tuple(enterprises), patterns, tuple(meters), tuple(identity), guard, path)
+    return VendorMap(
+        vendor,
+        title,
+        tuple(enterprises),
+        patterns,
+        tuple(meters),
+        tuple(identity),
+        guard,
+        path,
+        tuple(tables),
+        life_count,
+    )
 
 
 @functools.cache
