@@ -14,6 +14,7 @@ from printwatch.mib import interpret_varbinds, oids, unreachable
 from tests.mibdata import ALERTS, COLORANTS, INPUTS, MARKERS, i, s, supply, table
 
 KEYS = {
+    "counters",
     "target",
     "reachable",
     "version",

@@ -278,6 +278,43 @@ def test_meters_agree_with_librenms_counters(docs: dict[str, dict[str, Any]]) ->
     assert matched >= 20, matched
 
 
+#: LibreNMS count sensors that are not lifetime page counters (the issue's measure leaves them out).
+NOT_PAGE_COUNTERS = re.compile(r"jam|since powered on", re.IGNORECASE)
+
+
+def test_every_page_counter_is_read_as_a_named_counter(docs: dict[str, dict[str, Any]]) -> None:
+    """Coverage of LibreNMS's count sensors by printwatch's named counters (``counters``): the
+    same OID, the same value. Before named counters printwatch read 23 of the 44 page counters
+    (only through its normalised meters); the figure is in docs/mib.md."""
+    page = read = every = every_read = 0
+    missing = []
+    for entry in oracle():
+        counters = {c["oid"]: c for c in docs[entry["recording"]]["counters"]}
+        for sensor in entry["counters"] or []:
+            oid = sensor["oid"].lstrip(".")
+            mine = counters.get(oid)
+            if mine is not None:
+                assert mine["value"] == sensor["value"], (entry["recording"], oid, mine, sensor)
+                if mine["source"].endswith(".counter_table"):
+                    # The device's own name, as LibreNMS shows it.
+                    assert mine["name"] == sensor["description"], (entry["recording"], oid)
+            every += 1
+            every_read += mine is not None
+            if NOT_PAGE_COUNTERS.search(sensor["description"]):
+                continue
+            page += 1
+            read += mine is not None
+            if mine is None:
+                missing.append((entry["recording"], sensor["description"], oid))
+    print(
+        f"\nLibreNMS count sensors: {read}/{page} page counters read as named counters; "
+        f"{every_read}/{every} in all"
+    )
+    assert not missing, missing
+    assert (page, read) == (44, 44)
+    assert every == 51 and every_read == 44  # not read: HP's jam count, six power-on counts
+
+
 def test_total_is_the_devices_own_lifetime_count(docs: dict[str, dict[str, Any]]) -> None:
     """Wherever the printer counts its own lifetime pages (a vendor total or prtMarkerLifeCount
     in impressions), ``total`` is that count, not a sum of per-function counters."""

@@ -21,6 +21,7 @@ from typing import Any
 from printwatch._core import TargetResult, VarBind
 from printwatch.mib import oids
 from printwatch.mib.alerts import alerts
+from printwatch.mib.counters import read_counters
 from printwatch.mib.identity import mac_of, model_of, serial_of, vendor_of
 from printwatch.mib.levels import check_thresholds
 from printwatch.mib.meters import read_meters
@@ -83,6 +84,7 @@ def interpret_varbinds(
         tables[name] = rows
     vendor = vendor_of(sys_group["descr"], sys_group["object_id"])
     meters, evidence = read_meters(vendor, gets, tables["prtMarkerTable"], warnings)
+    counters = read_counters(vendor, gets, walks, tables["prtMarkerTable"], warnings)
     return {
         "target": target,
         "reachable": True,
@@ -97,6 +99,7 @@ def interpret_varbinds(
         "status": status(gets, warnings),
         "meters": meters,
         "meter_evidence": evidence,
+        "counters": counters,
         "supplies": supplies(
             tables["prtMarkerSuppliesTable"], tables["prtMarkerColorantTable"], warnings, thresholds
         ),

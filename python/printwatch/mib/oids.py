@@ -348,3 +348,38 @@ ALERT_CODES = {
     1509: "interpreterComplexPageEncountered",
     1801: "alertRemovalOfBinaryChangeEntry",
 }
+
+# --- PWG Imaging System Counter MIB (PWG 5106.1-2007, revised 2008) ------------------------------
+# imagingCounterMIB is 1.3.6.1.4.1.2699.1.3 (pysnmp-mibs PWG-IMAGING-COUNTER-MIB, MODULE-IDENTITY
+# revisions 2005-12-23 and 2008-03-18). Tables indexed by (icKeyIndex, icWorkType, icPersistence).
+PWG_COUNTER_MIB = "1.3.6.1.4.1.2699.1.3"
+#: icKeyServiceType: what each key counts (the service behind icKeyIndex).
+PWG_KEY_SERVICE_TYPE = "1.3.6.1.4.1.2699.1.3.1.2.1.1.2"
+#: icImpressionTable and icSheetTable, walked whole; their count columns by name.
+PWG_COUNTER_TABLES = {
+    "icImpression": (
+        "1.3.6.1.4.1.2699.1.3.1.8.1",
+        {4: "TotalImps", 5: "MonochromeImps", 6: "BlankImps", 7: "FullColorImps", 8: "HighlightColorImps"},
+        "impressions",
+    ),
+    "icSheet": (
+        "1.3.6.1.4.1.2699.1.3.1.10.1",
+        {
+            4: "TotalSheets",
+            5: "MonochromeSheets",
+            6: "BlankSheets",
+            7: "FullColorSheets",
+            8: "HighlightColorSheets",
+        },
+        "sheets",
+    ),
+}
+#: IcServiceTypeTC, IcWorkTypeTC, IcPersistenceTC.
+PWG_SERVICE_TYPES = {
+    1: "other", 2: "unknown", 3: "systemTotals", 4: "copy", 5: "emailIn", 6: "emailOut", 7: "faxIn",
+    8: "faxOut", 9: "networkFaxIn", 10: "networkFaxOut", 11: "print", 12: "scan", 13: "transform",
+}  # fmt: skip
+PWG_WORK_TYPES = {
+    1: "other", 2: "unknown", 3: "workTotals", 4: "datastream", 5: "auxiliary", 6: "waste", 7: "maintenance"
+}  # fmt: skip
+PWG_PERSISTENCE = {1: "other", 2: "unknown", 3: "lifetime", 4: "powerOn", 5: "reset"}

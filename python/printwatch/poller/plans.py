@@ -82,14 +82,31 @@ def vendor_oids(vendor: str | None) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
+def vendor_walks(vendor: str | None) -> list[str]:
+    """The vendor's counter tables (walked whole, names and counts), then the PWG Imaging
+    System Counter tables where the PWG counters are asked (see :func:`vendor_oids`)."""
+    maps = load_maps()
+    chosen = maps[vendor].walks() if vendor in maps and vendor != "pwg" else []
+    if not covered(vendor):
+        chosen = [
+            *chosen,
+            oids.PWG_KEY_SERVICE_TYPE,
+            *(root for root, _, _ in oids.PWG_COUNTER_TABLES.values()),
+        ]
+    return list(dict.fromkeys(chosen))
+
+
 @functools.cache
 def vendor_plan(vendor: str | None) -> Plan:
-    """The second step of a two-step poll: GETs only."""
-    return Plan(gets=vendor_oids(vendor))
+    """The second step of a two-step poll: the vendor's GETs and its counter tables."""
+    return Plan(gets=vendor_oids(vendor), walks=vendor_walks(vendor))
 
 
 @functools.cache
 def full_plan(vendor: str | None) -> Plan:
     """Base and vendor plan in one step, for a printer whose vendor is known."""
     base = base_plan()
-    return Plan(gets=list(dict.fromkeys([*base.gets, *vendor_oids(vendor)])), walks=base.walks)
+    return Plan(
+        gets=list(dict.fromkeys([*base.gets, *vendor_oids(vendor)])),
+        walks=list(dict.fromkeys([*base.walks, *vendor_walks(vendor)])),
+    )
