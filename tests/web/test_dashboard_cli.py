@@ -1,6 +1,7 @@
 """``printwatch run`` with the dashboard: TLS with a self-signed certificate made on the first
-start (and kept), the first-run password printed once; ``printwatch demo`` serves the dashboard on
-plain HTTP on loopback; ``[web]`` settings checked with their lines."""
+start (and kept), the first-run password in a 0600 file of the state directory (the journal names
+the file, never the password; the file goes when the password is changed); ``printwatch demo``
+serves the dashboard on plain HTTP on loopback; ``[web]`` settings checked with their lines."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from printwatch.sim import Simulator
 
 from tests.test_cli_appliance import free_tcp_port, run_cli, start_daemon, stop
 
-PASSWORD_LINE = re.compile(r"dashboard first-run password for admin: (\S+) \(shown once")
+PASSWORD_LINE = re.compile(r"dashboard first-run password for admin is in (\S+) \(readable by this user only")
+NEW_PASSWORD = "a long new password"
 
 
 @pytest.fixture
@@ -57,13 +59,31 @@ def wait_https(port: int, proc: subprocess.Popen[str], timeout_s: float = 30) ->
     raise AssertionError("the dashboard did not answer over HTTPS")
 
 
-def test_run_serves_https_with_a_self_signed_certificate_and_prints_the_password_once(
+def log_in_and_change_password(base: str, password: str, new: str) -> None:
+    """Logs in over ``base`` (HTTPS, the self-signed certificate) and changes the password."""
+    with httpx.Client(base_url=base, verify=False, follow_redirects=False, timeout=30) as c:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text)
+        assert token
+        r = c.post("/login", data={"user": "admin", "password": password, "csrf": token.group(1)})
+        assert r.status_code == 303 and r.headers["location"] == "/settings", r.text
+        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', c.get("/settings").text)
+        assert csrf
+        r = c.post(
+            "/settings/password",
+            data={"current": password, "new": new, "again": new, "csrf": csrf.group(1)},
+        )
+        assert r.status_code == 200 and "Password changed" in r.text, r.text
+
+
+def test_run_serves_https_with_a_self_signed_certificate_and_keeps_the_password_off_the_journal(
     tmp_path: Path, sim: Simulator
 ) -> None:
     port = free_tcp_port()
     config = tls_config(tmp_path, sim, port)
+    first_file = tmp_path / "state" / "first-password.txt"
     fingerprints = []
-    for start in (1, 2):
+    password = ""  # read from the file after the first start
+    for start in (1, 2, 3):
         proc = start_daemon(config)
         try:
             login = wait_https(port, proc)
@@ -79,21 +99,28 @@ def test_run_serves_https_with_a_self_signed_certificate_and_prints_the_password
             if start == 1:  # the CLI reaches it over HTTPS, trusting the certificate made here
                 done = run_cli("assist", f"{sim.first}:{sim.port}", "--config", str(config), timeout_s=60)
                 assert done.returncode == 0, done.stderr
+            if start == 2:  # the password from the file logs in; once changed, the file is gone
+                log_in_and_change_password(f"https://127.0.0.1:{port}", password, NEW_PASSWORD)
+                assert not first_file.exists()
         finally:
             code, err = stop(proc)
         assert code == 0, err
         found = PASSWORD_LINE.findall(err)
         if start == 1:
-            assert len(found) == 1
-            password = found[0]
+            assert found == [str(first_file)]  # the journal says where, not what
+            assert stat.S_IMODE(first_file.stat().st_mode) == 0o600
+            password = first_file.read_text().strip()
+            assert len(password) >= 16 and password not in err
             assert fingerprints[0].lower() in err.replace(":", "").lower()  # the log names it
+        elif start == 2:
+            assert found == [str(first_file)] and password not in err  # still unchanged at the start
         else:
-            assert found == []  # printed once, on the first start only
-    assert fingerprints[0] == fingerprints[1]  # the certificate made on the first start is kept
+            assert found == [] and NEW_PASSWORD not in err
+    assert fingerprints[0] == fingerprints[1] == fingerprints[2]  # the certificate made first is kept
     key = tmp_path / "state" / "web-tls" / "key.pem"
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
     stored = (tmp_path / "state" / "web-password.json").read_text()
-    assert password not in stored and "scrypt$" in stored
+    assert password not in stored and NEW_PASSWORD not in stored and "scrypt$131072$8$1$" in stored
 
 
 def test_demo_serves_the_dashboard_on_plain_http_on_loopback() -> None:

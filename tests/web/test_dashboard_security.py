@@ -51,6 +51,9 @@ def log_in(client: httpx.Client, password: str) -> httpx.Response:
 @pytest.fixture(scope="module")
 def changed(dash: Running) -> str:
     """Logs in with the first-run password, which leads to /settings until it is changed."""
+    first_file = dash.state_dir / "first-password.txt"  # where `printwatch run` points to
+    assert first_file.read_text().strip() == dash.first_password
+    assert stat.S_IMODE(first_file.stat().st_mode) == 0o600
     with httpx.Client(base_url=dash.url, follow_redirects=False) as c:
         r = log_in(c, dash.first_password)
         assert r.status_code == 303 and r.headers["location"] == "/settings"
@@ -75,6 +78,7 @@ def changed(dash: Running) -> str:
     mode = stat.S_IMODE((dash.state_dir / "web-password.json").stat().st_mode)
     assert mode == 0o600
     assert dash.first_password not in (dash.state_dir / "web-password.json").read_text()
+    assert not first_file.exists()  # gone with the password it held
     return NEW_PASSWORD
 
 

@@ -90,11 +90,13 @@ def _run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
         return 1
     if web.tls is not None:
         log.info("dashboard TLS certificate %s, SHA-256 %s", web.tls.cert, web.tls.fingerprint_sha256)
-    if web.first_password is not None:
-        # printed once, here; only its scrypt hash is kept
+    first_file = web.dashboard.passwords.first_password_path
+    if web.dashboard.passwords.account.must_change and first_file.exists():
+        # stderr is the journal, readable by more people than the dashboard's admin: it names the
+        # file (0600, removed when the password is changed), never the password itself
         print(
-            f"printwatch run: dashboard first-run password for admin: {web.first_password} "
-            "(shown once; it must be changed at the first login)",
+            f"printwatch run: dashboard first-run password for admin is in {first_file} "
+            "(readable by this user only; it must be changed at the first login)",
             file=sys.stderr,
             flush=True,
         )

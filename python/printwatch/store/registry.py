@@ -64,6 +64,22 @@ def normalize_mac(mac: str | None) -> str | None:
     return norm if _MAC.match(norm) else None
 
 
+def resolve_ipv4(target: str) -> tuple[str, str | None]:
+    """``(address, name)`` of an address or DNS name (name None for an address); blocks on DNS.
+
+    Error handling: a name that does not resolve raises :class:`ValueError` naming it.
+    """
+    try:
+        return str(ipaddress.ip_address(target)), None
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(target, None, socket.AF_INET, socket.SOCK_DGRAM)
+    except OSError as err:
+        raise ValueError(f"manual target {target!r}: does not resolve ({err})") from err
+    return str(infos[0][4][0]), target
+
+
 def target_address(target: str) -> str:
     """The address part of a ``host[:port]`` target (the registry keys addresses without port)."""
     host, sep, port = target.rpartition(":")
@@ -356,21 +372,19 @@ class Registry:
 
     # -- manual targets and exclusions ---------------------------------------------------------
 
-    def add_manual(self, target: str, at: datetime) -> str:
-        """Add a printer by address or DNS name (resolved to IPv4 now); returns the address.
+    def add_manual(self, target: str, at: datetime, address: str | None = None) -> str:
+        """Add a printer by address or DNS name; returns the address.
+
+        A name is resolved to IPv4 now (:func:`resolve_ipv4`) unless the caller resolved it
+        already and gives ``address`` (so that no lookup runs while the store's writer waits).
 
         Error handling: a name that does not resolve raises :class:`ValueError` naming it; an
         excluded address raises :class:`ValueError` naming the exclusion.
         """
-        try:
-            address = str(ipaddress.ip_address(target))
-            name = None
-        except ValueError:
-            try:
-                infos = socket.getaddrinfo(target, None, socket.AF_INET, socket.SOCK_DGRAM)
-            except OSError as err:
-                raise ValueError(f"manual target {target!r}: does not resolve ({err})") from err
-            address, name = str(infos[0][4][0]), target
+        if address is None:
+            address, name = resolve_ipv4(target)
+        else:
+            name = None if address == target else target
         if self.excluded(address):
             raise ValueError(f"manual target {target!r}: {address} is excluded")
         if address not in self.manual:

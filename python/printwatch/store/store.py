@@ -276,9 +276,10 @@ class Store:
         self._write_registry()
         return results
 
-    def add_manual(self, target: str) -> str:
-        """Add a printer to poll by address or DNS name; returns its address (see Registry)."""
-        address = self.registry.add_manual(target, utcnow())
+    def add_manual(self, target: str, address: str | None = None) -> str:
+        """Add a printer to poll by address or DNS name; returns its address (see Registry).
+        With ``address`` (``target`` resolved by the caller, see ``resolve_ipv4``) no lookup runs."""
+        address = self.registry.add_manual(target, utcnow(), address)
         self._write_registry()
         return address
 

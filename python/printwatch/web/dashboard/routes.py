@@ -2,8 +2,10 @@
 
 :func:`install` adds the routes, the static files (``static/``, shipped in the package) and the
 gate to an app from :func:`printwatch.web.create_app`. Reads go to the history store in worker
-threads (:class:`~printwatch.web.dashboard.data.DashboardData`); the registry write of "add a
-printer" goes through the store's own one-at-a-time limiter, like a cycle's ingest.
+threads (:class:`~printwatch.web.dashboard.data.DashboardData`); "add a printer" resolves a
+name first (at most ``resolve_timeout_s``, a few lookups at a time) and only then makes its
+registry write through the store's own one-at-a-time limiter, like a cycle's ingest: a slow DNS
+server never holds up the store's writer.
 
 Every body is bounded before a page reads it (:mod:`~printwatch.web.dashboard.limits`: 4 KiB
 without a session, 64 KiB with one, 10 s); the forms are urlencoded, with no file fields.
@@ -13,7 +15,7 @@ and changes nothing; a login form that is not urlencoded is a 415 login page (no
 file spooled); a wrong password is a 401 login page (and counts for the throttle, as does a
 wrong current password on the settings page); a throttled login or password change is a 429
 with ``Retry-After``, its password unchecked; an unknown printer is a 404 page; a target that
-does not resolve is said on the discovery page. Anything else is a 500 logged by the server.
+does not resolve (or not in time) is said on the discovery page. Anything else is a 500 logged by the server.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,7 @@ from starlette.staticfiles import StaticFiles
 
 from printwatch.config.model import SnmpConfig
 from printwatch.store import Store
+from printwatch.store.registry import resolve_ipv4
 from printwatch.web.dashboard import pages
 from printwatch.web.dashboard.auth import PasswordFile, password_problem
 from printwatch.web.dashboard.data import DashboardData, FleetQuery
@@ -60,6 +64,10 @@ log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 CHART_DAYS = 30
 PASSWORD_FILE = "web-password.json"
+#: "Add a printer": how long a name may take to resolve, and how many lookups run at once (a
+#: lookup given up on keeps its thread, and its place, until the resolver returns).
+RESOLVE_TIMEOUT_S = 5.0
+RESOLVE_THREADS = 4
 
 
 @dataclass
@@ -79,8 +87,13 @@ class Dashboard:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
     sweeper: Sweeper | None = None  # discovery sweeps (with the appliance's communities)
-    # scrypt runs in worker threads, two at a time at most (a burst cannot take every core)
-    hash_limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(2))
+    # scrypt runs in worker threads, one at a time: a burst cannot take every core, and memory
+    # grows by one hash's 128 MiB at most (128 * r * N, see auth.SCRYPT_N)
+    hash_limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(1))
+    resolve_timeout_s: float = RESOLVE_TIMEOUT_S
+    resolve_limiter: trio.CapacityLimiter = field(
+        default_factory=lambda: trio.CapacityLimiter(RESOLVE_THREADS)
+    )
     public_body_bytes: int = PUBLIC_BODY_BYTES
     session_body_bytes: int = SESSION_BODY_BYTES
     body_timeout_s: float = BODY_TIMEOUT_S
@@ -325,7 +338,9 @@ def routes(d: Dashboard) -> list[BaseRoute]:
         if d.store is None:
             return await _discovery(session, error="No history store to add printers to.", status=503)
         try:
-            address = await _write(d.store, d.store.add_manual, target)
+            resolved = await _resolve(target, d.resolve_timeout_s, d.resolve_limiter)
+            # the write lock only now, with the address in hand
+            address = await _write(d.store, partial(d.store.add_manual, address=resolved), target)
         except ValueError as err:
             return await _discovery(session, error=str(err), status=400)
         log.info("dashboard: %r added by hand as %s", target, address)
@@ -428,6 +443,18 @@ def target_problem(target: str) -> str | None:
     if all(label.isdigit() for label in labels):
         return f"{target!r} is not a valid IPv4 address"
     return None
+
+
+async def _resolve(target: str, timeout_s: float, limiter: trio.CapacityLimiter) -> str:
+    """``target``'s IPv4 address, resolved in a worker thread within ``timeout_s``.
+
+    Error handling: a name that does not resolve, or not in time, is a :class:`ValueError`."""
+    with trio.move_on_after(timeout_s):
+        address, _ = await trio.to_thread.run_sync(
+            resolve_ipv4, target, limiter=limiter, abandon_on_cancel=True
+        )
+        return address
+    raise ValueError(f"manual target {target!r}: DNS gave no answer within {timeout_s:g} s")
 
 
 async def _write(store: Store, fn: Callable[[str], str], arg: str) -> str:

@@ -26,7 +26,7 @@ class WebSetup:
     app: Starlette
     dashboard: Dashboard
     tls: TlsFiles | None
-    first_password: str | None  # made by this start: print it once
+    first_password: str | None  # made by this start (also in passwords.first_password_path)
 
     def url(self, address: tuple[str, int]) -> str:
         return f"{'https' if self.tls else 'http'}://{address[0]}:{address[1]}"
