@@ -43,6 +43,10 @@ METER_SOURCE = pa.schema(
     [("source_id", pa.int32()), ("device_id", pa.int32()), ("meter", pa.string()), ("oid", pa.string()),
      ("rule", pa.string())]
 )  # fmt: skip
+COUNTER_SOURCE = pa.schema(
+    [("source_id", pa.int32()), ("device_id", pa.int32()), ("name", pa.string()), ("oid", pa.string()),
+     ("source", pa.string()), ("unit", pa.string())]
+)  # fmt: skip
 METER_LATEST = pa.schema(
     [("device_id", pa.int32()), ("meter", pa.string()), ("source_id", pa.int32()), ("time", TS),
      ("value", pa.int64()), ("raw", pa.int64()), ("kept_time", TS)]
@@ -150,10 +154,12 @@ class Ingestor:
                 "SELECT supply_id, device_id, supply_index, description FROM supplies"
             ).fetchall()
         }
+        # One numbering of sources across meters and named counters (their reads share tables).
         self.source_ids = {
             (d, m, o, r): s
             for s, d, m, o, r in con.execute(
-                "SELECT source_id, device_id, meter, oid, rule FROM meter_sources"
+                "SELECT source_id, device_id, meter, oid, rule FROM meter_sources UNION ALL "
+                "SELECT source_id, device_id, '@' || oid || ' ' || name, oid, source FROM counter_sources"
             ).fetchall()
         }
         self.supplies = _Latest({r["supply_id"]: r for r in _dicts(con, "SELECT * FROM supply_latest")})
@@ -199,7 +205,7 @@ class Ingestor:
         if not isinstance(doc, dict) or not isinstance(doc.get("target"), str):
             raise DocumentError(f"{where}: not an object with a 'target' string")
         t = parse_time(doc.get("time"), where)
-        for key, kind in (("supplies", list), ("meters", dict)):
+        for key, kind in (("supplies", list), ("meters", dict), ("counters", list)):
             if doc.get(key) is not None and not isinstance(doc[key], kind):
                 raise DocumentError(f"{where}: {key!r} is not {'a list' if kind is list else 'an object'}")
         address = target_address(doc["target"])
@@ -228,6 +234,7 @@ class Ingestor:
         if reachable:
             self._supplies(device_id, doc.get("supplies"), t, where, out)
             self._meters(device_id, doc, t, where, out)
+            self._counters(device_id, doc.get("counters"), t, out)
         return device_id
 
     def _state(self, device_id: int, doc: dict[str, Any], t: datetime, reachable: bool, where: str,
@@ -336,43 +343,74 @@ class Ingestor:
                 continue
             ev = _section(evidence, meter)
             oid, rule, raw = _str(ev.get("oid")), _str(ev.get("rule")), _int(ev.get("raw"))
-            source_key = (device_id, str(meter), oid, rule)
-            source_id = self.source_ids.get(source_key)
-            if source_id is None:
-                source_id = len(self.source_ids) + 1
-                self.source_ids[source_key] = source_id
+            source_id, new = self._source(device_id, str(meter), oid, rule)
+            if new:
                 out["meter_sources"].append(
                     {"source_id": source_id, "device_id": device_id, "meter": meter, "oid": oid, "rule": rule}
                 )
-            last = self.meters.rows.get((device_id, meter))
-            keep = last is None or last["source_id"] != source_id
-            if last is not None:
-                elapsed_s = (t - last["time"]).total_seconds()
-                if v < last["value"]:
-                    keep = True
-                    out["meter_events"].append(
-                        {"device_id": device_id, "meter": meter, "time": t, "kind": "backwards",
-                         "value_before": last["value"], "value_after": v, "time_before": last["time"]}
-                    )  # fmt: skip
-                elif v - last["value"] > self.settings.max_pages_per_minute * max(elapsed_s / 60, 1.0):
-                    keep = True
-                    out["meter_events"].append(
-                        {"device_id": device_id, "meter": meter, "time": t, "kind": "jump",
-                         "value_before": last["value"], "value_after": v, "time_before": last["time"]}
-                    )  # fmt: skip
-                elif v != last["value"] and elapsed_s >= self.settings.meter_interval_s:
-                    keep = True
-            if not keep:
+            self._read(device_id, str(meter), source_id, v, raw, t, out)
+
+    def _counters(
+        self, device_id: int, counters: Any, t: datetime, out: dict[str, list[dict[str, Any]]]
+    ) -> None:
+        """The device's named counters: a series per (OID, name), kept by the meters' rules."""
+        for c in counters or ():
+            if not isinstance(c, dict):
                 continue
-            row = {"source_id": source_id, "time": t, "value": v, "raw": raw if raw != v else None}
-            out["meter_reads_recent"].append(row)
-            self.meters.rows[(device_id, meter)] = {
-                "device_id": device_id,
-                "meter": meter,
-                **row,
-                "kept_time": t,
-            }
-            self.meters.changed.add((device_id, meter))
+            v, oid, name = _int(c.get("value")), _str(c.get("oid")), _str(c.get("name"))
+            if v is None or oid is None or name is None:
+                continue
+            key, source = counter_key(oid, name), _str(c.get("source"))
+            source_id, new = self._source(device_id, key, oid, source)
+            if new:
+                out["counter_sources"].append(
+                    {"source_id": source_id, "device_id": device_id, "name": name, "oid": oid,
+                     "source": source, "unit": _str(c.get("unit"))}
+                )  # fmt: skip
+            self._read(device_id, key, source_id, v, None, t, out)
+
+    def _source(self, device_id: int, key: str, oid: str | None, rule: str | None) -> tuple[int, bool]:
+        """The series' source id, and whether it is new (numbered now; the caller files it)."""
+        source_key = (device_id, key, oid, rule)
+        if source_key in self.source_ids:
+            return self.source_ids[source_key], False
+        self.source_ids[source_key] = len(self.source_ids) + 1
+        return self.source_ids[source_key], True
+
+    def _read(self, device_id: int, meter: str, source_id: int, v: int, raw: int | None, t: datetime,
+              out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
+        """Keep a read when the series is new or changed source, went backwards or jumped, or
+        changed once ``meter_interval_s`` has passed since the last kept read."""
+        last = self.meters.rows.get((device_id, meter))
+        keep = last is None or last["source_id"] != source_id
+        if last is not None:
+            elapsed_s = (t - last["time"]).total_seconds()
+            if v < last["value"]:
+                keep = True
+                out["meter_events"].append(
+                    {"device_id": device_id, "meter": meter, "time": t, "kind": "backwards",
+                     "value_before": last["value"], "value_after": v, "time_before": last["time"]}
+                )  # fmt: skip
+            elif v - last["value"] > self.settings.max_pages_per_minute * max(elapsed_s / 60, 1.0):
+                keep = True
+                out["meter_events"].append(
+                    {"device_id": device_id, "meter": meter, "time": t, "kind": "jump",
+                     "value_before": last["value"], "value_after": v, "time_before": last["time"]}
+                )  # fmt: skip
+            elif v != last["value"] and elapsed_s >= self.settings.meter_interval_s:
+                keep = True
+        if not keep:
+            return
+        row = {"source_id": source_id, "time": t, "value": v, "raw": raw if raw != v else None}
+        out["meter_reads_recent"].append(row)
+        self.meters.rows[(device_id, meter)] = {"device_id": device_id, "meter": meter, **row, "kept_time": t}
+        self.meters.changed.add((device_id, meter))
+
+
+def counter_key(oid: str, name: str) -> str:
+    """A named counter's series key in ``meter_latest`` and ``meter_events`` (never a meter's
+    name: those are lower-case words)."""
+    return f"@{oid} {name}"
 
 
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
@@ -381,6 +419,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "supply_levels_recent": SUPPLY_ROW,
     "supply_events": SUPPLY_EVENT,
     "meter_sources": METER_SOURCE,
+    "counter_sources": COUNTER_SOURCE,
     "meter_reads_recent": METER_ROW,
     "meter_events": METER_EVENT,
 }

@@ -22,6 +22,11 @@ Layout (the on-disk cost is in docs/benchmarks.md):
   month sorted by series and time one day at a time (``*_days``), closed months sorted by series
   and time (``supply_levels``, ``meter_reads``). Their times are kept to the second
   (``TIMESTAMP_S``: sorted by series, a steady poll interval packs to a few bits a row).
+* Named counters (migration 6): ``counter_sources`` names each counter a device names (its own
+  name, OID, the rule that read it, the unit where the MIB says it); their reads share the
+  meter tiers and rules (``meter_reads*``, ``meter_latest`` under the key ``@<oid> <name>``,
+  ``meter_events``): source ids are one numbering across ``meter_sources`` and
+  ``counter_sources``, so a read belongs to exactly one of them.
 * ``pages_daily`` (migration 3): pages per device and closed day, rolled up by the daily upkeep
   from the meter reads; ``pages_frontier`` keeps each counted meter's last read before
   ``pages_rolled_until`` (a setting), from which the days not rolled up yet are counted live.
@@ -204,6 +209,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             n BIGINT PRIMARY KEY, time TIMESTAMP NOT NULL, seq BIGINT, kind VARCHAR, url VARCHAR,
             status INTEGER, error VARCHAR, request BLOB NOT NULL, response BLOB NOT NULL,
             prev_hash BLOB NOT NULL, hash BLOB NOT NULL
+        );
+        """,
+    ),
+    (
+        6,
+        "named counters: every counter a device names, read into the meter tiers",
+        """
+        CREATE TABLE counter_sources (
+            source_id INTEGER NOT NULL, device_id INTEGER NOT NULL, name VARCHAR NOT NULL,
+            oid VARCHAR NOT NULL, source VARCHAR, unit VARCHAR
         );
         """,
     ),

@@ -42,6 +42,15 @@ VIEWS: dict[str, str] = {
         SELECT m.device_id, m.meter, r.time, r.value, m.oid, coalesce(r.raw, r.value) AS raw, m.rule
         FROM meter_reads_all r JOIN meter_sources m USING (source_id)
     """,
+    # Named counters (migration 6): every counter a device names, with its own name and OID.
+    "counter_history": """
+        SELECT c.device_id, c.name, c.oid, c.source, c.unit, r.time, r.value
+        FROM meter_reads_all r JOIN counter_sources c USING (source_id)
+    """,
+    "device_counters": """
+        SELECT c.device_id, c.name, c.oid, c.source, c.unit, l.value, l.time
+        FROM meter_latest l JOIN counter_sources c USING (source_id)
+    """,
     # Pages come from the 'total' meter, or black + color where a device has no total. A step
     # counts when the meter went forward by no more than max_pages_per_minute per elapsed minute;
     # steps that go backwards (reset, board swap) or jump are left out (see meter_events).
@@ -133,4 +142,6 @@ PUBLIC_VIEWS = (
     "supply_forecast",
     "missed_reads",
     "alerts",
+    "counter_history",
+    "device_counters",
 )
