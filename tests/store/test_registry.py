@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from printwatch.store import Sighting, Store, normalize_mac, normalize_serial
+from printwatch.web.dashboard.data import DashboardData, FleetQuery
+from printwatch.web.dashboard.pages import fleet_page
 
 from tests.store.docs import T0
 
@@ -116,4 +118,82 @@ def test_manual_targets_and_exclusions(tmp_path: Path) -> None:
     store = reopen(store)
     assert store.targets() == ["10.1.2.3", "127.0.0.1"]
     assert store.registry.excluded("10.9.200.1") and not store.registry.excluded("10.8.0.1")
+    store.close()
+
+
+def poll_doc(address: str, at: datetime, serial: str, total: int) -> dict[str, object]:
+    """An answering poll document with a serial and a total meter."""
+    return {
+        "target": f"{address}:161",
+        "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "reachable": True,
+        "serial": serial,
+        "vendor": "hp",
+        "status": {"device": "running", "printer": "idle", "errors": []},
+        "meters": {"total": total},
+    }
+
+
+def test_a_rogue_claiming_a_known_serial_is_kept_apart_until_an_admin_decides(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb", meter_interval_s=0)
+    home, rogue, serial = "10.0.0.50", "10.0.0.5", "CNB8K12345"
+    store.ingest([poll_doc(home, T0, serial, 120_000)])
+    [device] = store.reader().execute("SELECT device_id FROM devices").fetchone() or []
+    # the rogue sorts first and answers with the printer's serial and other meters, same cycle
+    t1 = T0 + timedelta(minutes=5)
+    store.ingest([poll_doc(rogue, t1, serial, 5_000), poll_doc(home, t1, serial, 120_040)])
+    t2 = T0 + timedelta(minutes=10)
+    store = reopen(store)  # the conflict is in the file
+    store.ingest([poll_doc(rogue, t2, serial, 5_010), poll_doc(home, t2, serial, 120_090)])
+    con = store.reader()
+    history = con.execute("SELECT value FROM meter_history WHERE device_id = ? ORDER BY time", [device])
+    assert [v for (v,) in history.fetchall()] == [120_000, 120_040, 120_090]  # nothing of the rogue's
+    rows = con.execute("SELECT device_id, identity, addresses FROM devices ORDER BY device_id").fetchall()
+    assert rows == [(device, f"serial:{serial}", [home]), (device + 1, f"conflict:{serial}@{rogue}", [rogue])]
+    kept_apart = con.execute(
+        "SELECT value FROM meter_history WHERE device_id = ? ORDER BY time", [device + 1]
+    )
+    assert [v for (v,) in kept_apart.fetchall()] == [5_000, 5_010]
+    [event] = con.execute("SELECT detail FROM registry_events WHERE kind = 'serial_conflict'").fetchall()
+    claim = f"{rogue} claims serial {serial} of device {device} ({home})"
+    assert event[0] == f"{claim}: meter total 5000 there, 120040 at {home}"
+    data = DashboardData(store.reading)  # the fleet page says so until it is decided
+    with data.reading():
+        fleet = data.fleet(FleetQuery.parse({}))
+    assert fleet.conflicts == [event[0]]
+    assert f"Serial conflict: {event[0]}" in fleet_page(fleet, "csrf", t2.replace(tzinfo=UTC))
+    # the admin decides: another device; its address is excluded, the printer keeps its history
+    store.resolve_conflict(rogue, same_printer=False)
+    store = reopen(store)
+    assert store.targets() == [home] and store.registry.conflicts == {}
+    data = DashboardData(store.reading)
+    with data.reading():
+        assert data.fleet(FleetQuery.parse({})).conflicts == []
+    with pytest.raises(ValueError, match="no open serial conflict"):
+        store.resolve_conflict(rogue, same_printer=False)
+    store.close()
+
+
+def test_a_printer_on_two_interfaces_agrees_with_itself_and_a_decision_is_kept(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.duckdb", meter_interval_s=0)
+    wired, wifi, serial = "10.0.0.50", "10.0.1.50", "CNB8K12345"
+    store.ingest(
+        [poll_doc(wired, T0, serial, 120_000), poll_doc(wifi, T0 + timedelta(seconds=20), serial, 120_002)]
+    )
+    assert store.registry.conflicts == {}  # the same meters, a few pages apart: one device, two addresses
+    assert store.reader().execute("SELECT count(*), any_value(addresses) FROM devices").fetchone() == (
+        1,
+        [wired, wifi],
+    )
+    # meters that disagree on a second interface: flagged; the admin says it is the printer
+    t1 = T0 + timedelta(minutes=5)
+    store.ingest([poll_doc(wired, t1, serial, 120_010), poll_doc(wifi, t1, serial, 99_000)])
+    assert [c.address for c in store.registry.conflicts.values()] == [wifi]
+    store.resolve_conflict(wifi, same_printer=True)
+    store = reopen(store)
+    t2 = T0 + timedelta(minutes=10)
+    store.ingest([poll_doc(wired, t2, serial, 120_020), poll_doc(wifi, t2, serial, 99_010)])
+    assert store.registry.conflicts == {}  # not flagged again
+    state = store.reader().execute("SELECT device_id, state FROM devices ORDER BY device_id").fetchall()
+    assert state == [(1, "running"), (2, "gone")]  # the claimant device, its kept reads, gone
     store.close()

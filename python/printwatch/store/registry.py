@@ -16,6 +16,15 @@ Rules (issue 5), applied to every *sighting* — a printer seen at an address, b
   had a serial or MAC, when the address matches).
 * Manual targets (address or DNS name) are added to what gets polled; exclusions (addresses or
   CIDR ranges) are never probed and sightings inside them are refused.
+* Two live addresses that claim one serial in one poll cycle with meters that disagree (any
+  meter both give differs by more than ``max_pages_per_minute`` per minute between the reads,
+  at least one minute's worth) are a *conflict* (:meth:`Registry.check_claims`): a device on the
+  LAN may be answering with a known printer's serial. The address the device held first keeps
+  the device; the other gets a device of its own (identity ``conflict:SERIAL@ADDRESS``) that
+  takes its reads, apart from the printer's history, until an admin decides
+  (:meth:`Registry.resolve_conflict`): the same printer (its second interface), or another
+  device (its address excluded). Conflicts are ``registry_events`` rows (``serial_conflict``,
+  ``conflict_resolved``).
 
 The registry keeps its devices in memory (a fleet is thousands of rows) and writes what changed
 in the writer's transaction (:meth:`Registry.flush`).
@@ -34,7 +43,7 @@ from typing import Literal
 import duckdb
 import pyarrow as pa
 
-Outcome = Literal["new", "known", "moved", "added_address", "identity_upgraded", "excluded"]
+Outcome = Literal["new", "known", "moved", "added_address", "identity_upgraded", "excluded", "conflict"]
 
 PLACEHOLDER_SERIALS = frozenset(
     {"", "UNKNOWN", "NONE", "NA", "NULL", "DEFAULT", "SERIAL", "SERIALNUMBER", "XXXXXXXX", "123456789"}
@@ -131,6 +140,18 @@ class Device:
     addresses: dict[str, list[datetime | None]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Conflict:
+    """An address claiming the serial of ``device_id``, its reads kept in ``claimant_id``."""
+
+    serial: str
+    address: str
+    device_id: int
+    claimant_id: int
+    opened_at: datetime
+    detail: str
+
+
 DEVICE_COLUMNS = [
     "device_id", "identity", "identity_kind", "serial", "mac", "vendor", "model", "sys_name",
     "address", "site", "first_seen", "last_seen", "gone_at", "gone_reason", "manual",
@@ -165,6 +186,8 @@ class Registry:
         self._events: list[tuple[datetime, str, int | None, int | None, str | None, str | None]] = []
         self._new_manual: list[tuple[str, str | None, datetime]] = []
         self._new_exclusions: list[tuple[str, str | None, datetime]] = []
+        self.conflicts: dict[tuple[str, str], Conflict] = {}  # open ones, by (serial, address)
+        self.accepted: set[tuple[str, str]] = set()  # (serial, address) an admin said is the printer
         self._next_id = 1
 
     # -- loading and writing -------------------------------------------------------------------
@@ -187,8 +210,25 @@ class Registry:
             self.exclusions.append((ipaddress.ip_network(network, strict=False), reason))
         for address, name in con.execute("SELECT address, name FROM manual_targets").fetchall():
             self.manual[address] = name
+        for at, kind, device_id, other, address, detail in con.execute(
+            "SELECT time, kind, device_id, other_device_id, address, detail FROM registry_events "
+            "WHERE kind IN ('serial_conflict', 'conflict_resolved') ORDER BY time, kind DESC"
+        ).fetchall():
+            claimant = self.devices.get(other)
+            if claimant is None or not claimant.serial:
+                continue
+            if kind == "serial_conflict":
+                self.conflicts[(claimant.serial, address)] = Conflict(
+                    claimant.serial, address, device_id, other, at, detail or ""
+                )
+            else:
+                self.conflicts.pop((claimant.serial, address), None)
+                if (detail or "").startswith("same printer"):
+                    self.accepted.add((claimant.serial, address))
 
     def _index(self, dev: Device) -> None:
+        if dev.identity_kind == "conflict":  # a claimant: never found by the serial it claims
+            return
         if dev.serial and normalize_serial(dev.serial):
             self.by_serial[normalize_serial(dev.serial) or ""] = dev.device_id
         if dev.mac:
@@ -254,6 +294,12 @@ class Registry:
         if self.excluded(s.address):
             return UpsertResult(s.address, None, "excluded")
         serial, mac = normalize_serial(s.serial), normalize_mac(s.mac)
+        conflict = self.conflicts.get((serial, s.address)) if serial and self.conflicts else None
+        if conflict is not None:  # kept apart until an admin decides
+            claimant = self.devices[conflict.claimant_id]
+            _, displaced = self._place(claimant, s.address, s.time)
+            self._refresh(claimant, s)
+            return UpsertResult(s.address, claimant.device_id, "conflict", displaced)
         device_id: int | None = None
         outcome: Outcome = "known"
         if serial:
@@ -369,6 +415,96 @@ class Registry:
         if changed or (s.time - dev.last_seen).total_seconds() >= 86_400:
             self._dirty.add(dev.device_id)
         dev.last_seen = max(dev.last_seen, s.time)
+
+    # -- serial conflicts ----------------------------------------------------------------------
+
+    def check_claims(self, docs: Sequence[object], max_pages_per_minute: float) -> list[Conflict]:
+        """Open a conflict for each address of a cycle's poll documents that claims a known
+        serial held by another live address of the same cycle with meters that disagree (see
+        the module's docstring); returns the new conflicts. Call it before the cycle's sightings."""
+        claims: dict[str, dict[str, tuple[datetime, dict[str, int]]]] = {}
+        for doc in docs:
+            if not isinstance(doc, dict) or doc.get("reachable") is not True:
+                continue
+            serial = normalize_serial(doc.get("serial") if isinstance(doc.get("serial"), str) else None)
+            meters, target, when = doc.get("meters"), doc.get("target"), doc.get("time")
+            if not serial or serial not in self.by_serial or not isinstance(meters, dict):
+                continue
+            if not isinstance(target, str) or not isinstance(when, str):
+                continue
+            try:
+                at = datetime.fromisoformat(when.replace("Z", "+00:00")).replace(tzinfo=None)
+            except ValueError:
+                continue  # the ingest refuses it with its reason
+            values = {k: v for k, v in meters.items() if isinstance(v, int) and not isinstance(v, bool)}
+            claims.setdefault(serial, {})[target_address(target)] = (at, values)
+        opened = []
+        for serial, by_address in claims.items():
+            if len(by_address) < 2:
+                continue
+            dev = self.devices[self.by_serial[serial]]
+            held = [a for a in by_address if a in dev.addresses and dev.addresses[a][2] is None]
+            if not held:
+                continue
+            home = min(held, key=lambda a: (dev.addresses[a][0] or datetime.max, a))
+            home_at, home_meters = by_address[home]
+            for address, (at, values) in by_address.items():
+                key = (serial, address)
+                if address == home or key in self.conflicts or key in self.accepted or self.excluded(address):
+                    continue
+                allowed = max_pages_per_minute * max(abs((at - home_at).total_seconds()) / 60, 1.0)
+                apart = [
+                    m for m in values.keys() & home_meters.keys() if abs(values[m] - home_meters[m]) > allowed
+                ]
+                if apart:
+                    m = sorted(apart)[0]
+                    detail = (
+                        f"{address} claims serial {serial} of device {dev.device_id} ({home}): "
+                        f"meter {m} {values[m]} there, {home_meters[m]} at {home}"
+                    )
+                    opened.append(self._open_conflict(dev, serial, address, at, detail))
+        return opened
+
+    def _open_conflict(self, dev: Device, serial: str, address: str, at: datetime, detail: str) -> Conflict:
+        claimant_id = self._next_id
+        self._next_id += 1
+        claimant = Device(claimant_id, f"conflict:{serial}@{address}", "conflict", at, at, serial=serial)
+        self.devices[claimant_id] = claimant
+        self._dirty.add(claimant_id)
+        if self.by_address.get(address) == dev.device_id:
+            self._release(dev, address, at, taken_by=None)
+        _, _displaced = self._place(claimant, address, at)
+        conflict = Conflict(serial, address, dev.device_id, claimant_id, at, detail)
+        self.conflicts[(serial, address)] = conflict
+        self._events.append((at, "serial_conflict", dev.device_id, claimant_id, address, detail))
+        return conflict
+
+    def resolve_conflict(self, address: str, at: datetime, *, same_printer: bool) -> Conflict:
+        """An admin's decision on the conflict at ``address``: ``same_printer`` (its second
+        interface: from now on its reads are the printer's; the claimant device, with the reads
+        it kept, is marked gone) or not (another device: the address is excluded).
+
+        Error handling: an address without an open conflict raises :class:`ValueError`.
+        """
+        found = [c for c in self.conflicts.values() if c.address == address]
+        if not found:
+            raise ValueError(f"no open serial conflict at {address}")
+        conflict = found[0]
+        del self.conflicts[(conflict.serial, address)]
+        claimant = self.devices[conflict.claimant_id]
+        if same_printer:
+            decision = f"same printer as device {conflict.device_id}"
+            self.accepted.add((conflict.serial, address))
+            self._release(claimant, address, at, taken_by=None)
+            claimant.gone_at, claimant.gone_reason = at, f"conflict resolved: {decision}"
+            self._dirty.add(claimant.device_id)
+        else:
+            decision = f"not device {conflict.device_id}: {address} excluded"
+            self.exclude(address, at, f"claimed serial {conflict.serial} of device {conflict.device_id}")
+        self._events.append(
+            (at, "conflict_resolved", conflict.device_id, conflict.claimant_id, address, decision)
+        )
+        return conflict
 
     # -- manual targets and exclusions ---------------------------------------------------------
 

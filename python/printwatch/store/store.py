@@ -39,7 +39,7 @@ import trio
 
 from printwatch import PrintwatchError
 from printwatch.store.ingest import Batch, Ingestor, Settings
-from printwatch.store.registry import Registry, Sighting, UpsertResult
+from printwatch.store.registry import Conflict, Registry, Sighting, UpsertResult
 from printwatch.store.schema import migrate
 from printwatch.store.views import VIEWS
 
@@ -213,6 +213,8 @@ class Store:
         while self.pending:
             docs_ = self.pending[0]
             try:
+                for c in self.registry.check_claims(docs_, self.settings.max_pages_per_minute):
+                    log.warning("store %s: serial conflict, reads kept apart: %s", self.path, c.detail)
                 batch = self.ingestor.batch(docs_)
                 self._write(batch)
             except (duckdb.Error, OSError) as err:
@@ -282,6 +284,12 @@ class Store:
         address = self.registry.add_manual(target, utcnow(), address)
         self._write_registry()
         return address
+
+    def resolve_conflict(self, address: str, *, same_printer: bool) -> Conflict:
+        """An admin's decision on the serial conflict at ``address`` (see Registry)."""
+        conflict = self.registry.resolve_conflict(address, utcnow(), same_printer=same_printer)
+        self._write_registry()
+        return conflict
 
     def exclude(self, network: str, reason: str | None = None) -> None:
         """Never probe or record an address or CIDR range."""

@@ -131,11 +131,20 @@ class FleetPage:
     fleet: int  # every device
     states: dict[str, int]  # state -> devices in it (the whole fleet)
     pages_as_of: dt.datetime | None = None  # the meter read the pages per day go up to
+    conflicts: list[str] = field(default_factory=list)  # open serial conflicts (store registry)
 
     @property
     def pages(self) -> int:
         return max(1, -(-self.total // self.query.per_page))
 
+
+# A serial conflict is open until a conflict_resolved event for the same claimant and address.
+_OPEN_CONFLICTS = """
+    SELECT c.detail FROM registry_events c WHERE c.kind = 'serial_conflict' AND NOT EXISTS (
+        SELECT 1 FROM registry_events r WHERE r.kind = 'conflict_resolved'
+        AND r.other_device_id = c.other_device_id AND r.address = c.address
+    ) ORDER BY c.time
+"""
 
 _BASE = """
     SELECT device_id, coalesce(sys_name, address, identity) AS name, address, vendor, model, serial,
@@ -303,7 +312,10 @@ class DashboardData:
                 total = sum(n for s, n in states.items() if s != "running")
             else:
                 total = states.get(q.state, 0) if q.state else sum(states.values())
-        return FleetPage(q, out, total, sum(states.values()), states, pages_as_of=self.pages.as_of)
+        conflicts = [d for (d,) in con.execute(_OPEN_CONFLICTS).fetchall()]
+        return FleetPage(
+            q, out, total, sum(states.values()), states, pages_as_of=self.pages.as_of, conflicts=conflicts
+        )
 
     def _count(self, con: duckdb.DuckDBPyConnection, cond: str, args: list[Any]) -> int:
         row = con.execute(f"SELECT count(*) FROM ({_BASE}) {cond}", args).fetchone()

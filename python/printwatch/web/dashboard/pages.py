@@ -148,7 +148,12 @@ def fleet_page(p: FleetPage, csrf: str, now: dt.datetime) -> str:
         f'<div class="pager">{prev}<span>{first:,}-{last:,} of {p.total:,} '
         f"(page {q.page:,} of {p.pages:,})</span>{nxt}</div>"
     )
-    return page("Fleet", filters + table + pager, csrf=csrf, active="/fleet")
+    conflicts = "".join(
+        f"<p class=error>Serial conflict: {e(c)}. Its reads are kept apart until an admin decides "
+        "(<code>store.resolve_conflict</code>, see docs/store.md).</p>"
+        for c in p.conflicts
+    )
+    return page("Fleet", conflicts + filters + table + pager, csrf=csrf, active="/fleet")
 
 
 def supply_chart(
