@@ -24,6 +24,7 @@ alert makes hrDeviceStatus warning(3), a critical one down(5).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -400,6 +401,15 @@ def _vendor(model: Model) -> list[Row]:
         by_oid.setdefault(rule.oid, []).append(rule)
     rows = [_meter_value(rules, counters) for rules in by_oid.values()]
     rows += [(r.oid, *_identity_value(r.decode, r.field, model)) for r in vmap.identity]
+    for table in vmap.counter_tables:
+        # A counter table names its rows itself (Sharp): the name column beside each count,
+        # the name the map quotes ("SHARP counter 'Prints'").
+        for oid, rules in by_oid.items():
+            if oid.startswith(table.values + "."):
+                quoted = re.search(r"'([^']+)'", rules[0].mib)
+                rows.append(
+                    (table.names + oid[len(table.values) :], *_text(quoted[1] if quoted else rules[0].mib))
+                )
     if model.pwg:
         pwg = maps["pwg"]
         assert pwg.guard is not None
