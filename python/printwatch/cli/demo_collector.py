@@ -16,6 +16,7 @@ import trio
 from printwatch.collector.enrolment import add_site
 from printwatch.collector.server import create_app, serve_collector
 from printwatch.collector.store import CollectorStore
+from printwatch.collector.tokens import create_token
 from printwatch.config.model import UplinkConfig
 from printwatch.uplink.transport import pin_of_pem
 from printwatch.web.dashboard.tls import TlsFiles, self_signed
@@ -36,6 +37,8 @@ class DemoCollector:
     tls: TlsFiles
     port: int
     uplink: UplinkConfig
+    #: A read-scope API token for the collector's ``/api/...`` (the demo prints it).
+    api_token: str
 
     @classmethod
     def prepare(cls, directory: Path, *, key_file: Path) -> DemoCollector:
@@ -47,7 +50,9 @@ class DemoCollector:
         tls = self_signed(directory, "127.0.0.1")
         store_path = directory / "collector.duckdb"
         store = CollectorStore(store_path)
-        token = add_site(store, SITE, now=dt.datetime.now(dt.UTC), name="printwatch demo")
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        token = add_site(store, SITE, now=now, name="printwatch demo")
+        api_token = create_token(store, "demo", ("read",), now=now)
         port = free_tcp_port()
         uplink = UplinkConfig(
             url=f"https://127.0.0.1:{port}",
@@ -56,7 +61,7 @@ class DemoCollector:
             pin=pin_of_pem(tls.cert.read_bytes()),
             key_file=key_file,
         )
-        return cls(store, store_path, tls, port, uplink)
+        return cls(store, store_path, tls, port, uplink, api_token)
 
     async def serve(
         self, *, task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED
