@@ -22,20 +22,14 @@ from typing import Any, TextIO
 import trio
 
 from printwatch import PrintwatchError, catalogue
-from printwatch.alerts import AlertService
+from printwatch.cli.assembly import assemble
 from printwatch.cli.demo_collector import DemoCollector
 from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
-from printwatch.service.appliance import Appliance
 from printwatch.service.daemon import run_until_stopped
-from printwatch.service.discoverer import NetworkDiscoverer
-from printwatch.service.poller import EnginePoller
-from printwatch.service.sinks import open_sink
 from printwatch.sim import Simulator
 from printwatch.store import StoreError
-from printwatch.uplink.service import UplinkService, open_uplink
-from printwatch.web.dashboard.serving import web_setup
 
 log = logging.getLogger(__name__)
 
@@ -106,37 +100,15 @@ def run_demo(
     try:
         collector = DemoCollector.prepare(state_dir / "collector", key_file=state_dir / "uplink.key")
         config = replace(config, uplink=collector.uplink)
-        sink = open_sink(
-            store_path,
-            poll_interval_s=config.intervals.status_s,
-            meter_interval_s=config.intervals.meters_s,
-            memory_limit_mb=config.appliance.store_memory_mb,
-        )
-        clock = SystemClock(max_step_s=1.0)
-        uplink = open_uplink(
-            config.uplink,
-            config.appliance,
-            now=clock.now,
-            reorder_percent=config.thresholds.supply_low_percent,
-            billing_schedule=(config.intervals.billing_cycle, config.intervals.billing_day),
-        )
-        if isinstance(uplink, UplinkService):  # its outbox lives in the store's file
-            sink.share_file(uplink.outbox, uplink.limiter)
-        alerts = AlertService.from_config(sink.store, config)
-        appliance = Appliance(
+        parts = assemble(
             config,
-            poller=EnginePoller(
-                config.snmp, local_address="127.0.0.1", thresholds=config.thresholds.supply_low()
-            ),
-            sink=sink,
-            alerts=alerts,
-            discoverer=NetworkDiscoverer(sink, port=sim.port, local_address="127.0.0.1"),
+            clock=SystemClock(max_step_s=1.0),
             state=MemoryState(),
-            clock=clock,
-            uplink=uplink,
             seed="demo",
+            local_address="127.0.0.1",
+            discovery_port=sim.port,
         )
-        web = web_setup(appliance, sink.store, config.web, state_dir)
+        appliance, web, alerts = parts.appliance, parts.web, parts.alerts
 
         def started(address: tuple[str, int] | None) -> None:
             url = web.url(address) if address else "(no HTTP server)"

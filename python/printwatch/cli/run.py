@@ -10,17 +10,11 @@ from pathlib import Path
 import trio
 
 from printwatch import PrintwatchError
-from printwatch.alerts import AlertService
+from printwatch.cli.assembly import assemble
 from printwatch.config import ConfigError, load_config
 from printwatch.scheduler import StateFile, SystemClock
-from printwatch.service.appliance import Appliance
 from printwatch.service.daemon import run_until_stopped
-from printwatch.service.discoverer import NetworkDiscoverer
-from printwatch.service.poller import EnginePoller
-from printwatch.service.sinks import open_sink
 from printwatch.store import StoreError
-from printwatch.uplink.service import UplinkService, open_uplink
-from printwatch.web.dashboard.serving import web_setup
 
 DEFAULT_CONFIG = Path("/etc/printwatch/printwatch.toml")
 log = logging.getLogger("printwatch")
@@ -49,45 +43,17 @@ def _run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
         print(f"printwatch run: the configuration has problems:\n{err}", file=sys.stderr)
         return 2
     state_dir = config.appliance.state_dir
-    clock = SystemClock()
     try:
-        state_dir.mkdir(parents=True, exist_ok=True)
-        poller = EnginePoller(config.snmp, thresholds=config.thresholds.supply_low())
-        sink = open_sink(
-            config.appliance.store_path,
-            poll_interval_s=config.intervals.status_s,
-            meter_interval_s=config.intervals.meters_s,
-            memory_limit_mb=config.appliance.store_memory_mb,
+        parts = assemble(
+            config,
+            clock=SystemClock(),
+            state=StateFile(state_dir / "scheduler.json"),
+            seed=config.uplink.site_id if config.uplink else str(state_dir),
         )
-        uplink = open_uplink(  # its outbox lives in the same store (one database, two connections)
-            config.uplink,
-            config.appliance,
-            now=clock.now,
-            reorder_percent=config.thresholds.supply_low_percent,
-            billing_schedule=(config.intervals.billing_cycle, config.intervals.billing_day),
-        )
-        if isinstance(uplink, UplinkService):  # its outbox lives in the store's file
-            sink.share_file(uplink.outbox, uplink.limiter)
-    except (OSError, ValueError, RuntimeError, StoreError) as err:
+    except (OSError, ValueError, RuntimeError, StoreError, PrintwatchError) as err:
         print(f"printwatch run: {err}", file=sys.stderr)
         return 1
-    appliance = Appliance(
-        config,
-        poller=poller,
-        sink=sink,
-        state=StateFile(state_dir / "scheduler.json"),
-        clock=clock,
-        uplink=uplink,
-        alerts=AlertService.from_config(sink.store, config),
-        discoverer=NetworkDiscoverer(sink),
-        seed=config.uplink.site_id if config.uplink else str(state_dir),
-    )
-    try:
-        web = web_setup(appliance, sink.store, config.web, state_dir)
-    except PrintwatchError as err:
-        print(f"printwatch run: {err}", file=sys.stderr)
-        sink.store.close()
-        return 1
+    appliance, web = parts.appliance, parts.web
     if web.tls is not None:
         log.info("dashboard TLS certificate %s, SHA-256 %s", web.tls.cert, web.tls.fingerprint_sha256)
     first_file = web.dashboard.passwords.first_password_path
