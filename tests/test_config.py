@@ -263,7 +263,9 @@ def test_the_store_memory_limit_is_read_and_checked(tmp_path: Path) -> None:
 
 def test_sweeps_are_widened_only_by_the_configuration() -> None:
     config = parse_config('[web]\nsweep_networks = ["10.20.0.0/24"]\nsweep_ports = [1161]\n')
-    assert [str(n) for n in config.web.sweep_networks] == ["10.20.0.0/24"] and config.web.sweep_ports == (1161,)
+    assert [str(n) for n in config.web.sweep_networks] == ["10.20.0.0/24"] and config.web.sweep_ports == (
+        1161,
+    )
     with pytest.raises(ConfigError) as info:
         parse_config('[web]\nsweep_networks = ["10.20.0.0/33"]\nsweep_ports = [0, "x"]\n', source="p.toml")
     text = str(info.value)
