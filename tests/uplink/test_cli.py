@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import signal
+import ssl
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -95,3 +98,52 @@ def test_the_collector_store_is_private_whatever_the_umask(tmp_path: Path) -> No
     assert done.returncode == 0, done.stderr
     made = [p for p in tmp_path.iterdir() if p.name.startswith("collector.duckdb")]
     assert made and all(p.stat().st_mode & 0o077 == 0 for p in made), [oct(p.stat().st_mode) for p in made]
+
+
+def test_api_tokens_and_the_read_api_on_a_listener_of_its_own(tmp_path: Path) -> None:
+    certs = make_certs(tmp_path)
+    store = tmp_path / "collector.duckdb"
+    assert cli("collector", "site", "add", "branch-3", "--store", str(store)).returncode == 0
+    added = cli("collector", "token", "add", "billing desk", "--store", str(store))
+    assert added.returncode == 0, added.stderr
+    secret = added.stdout.splitlines()[-1]
+    assert secret.startswith("pwc_")
+    listed = cli("collector", "token", "list", "--store", str(store)).stdout
+    assert "billing desk" in listed and "read" in listed and "live" in listed and secret not in listed
+    assert cli("collector", "token", "add", "x", "--scope", "write", "--store", str(store)).returncode == 2
+    port, api_port = free_port(), free_port()
+    server = subprocess.Popen(
+        [*PRINTWATCH, "collector", "serve", "--port", str(port), "--api-port", str(api_port),
+         "--cert", str(certs.certfile), "--key", str(certs.keyfile), "--store", str(store),
+         "--duration", "60"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith(f"collector: https://127.0.0.1:{port}")
+        assert f"read API: https://127.0.0.1:{api_port}/api/" in server.stdout.readline()
+        context = ssl.create_default_context(cafile=str(certs.ca_file))
+
+        def get(p: int, token: str | None = None) -> int:
+            request = urllib.request.Request(f"https://127.0.0.1:{p}/api/sites")
+            if token:
+                request.add_header("Authorization", f"Bearer {token}")
+            try:
+                with urllib.request.urlopen(request, timeout=10, context=context) as r:
+                    assert b"branch-3" in r.read()
+                    return int(r.status)
+            except urllib.error.HTTPError as err:
+                return int(err.code)
+
+        assert get(port, secret) == 404  # the uploads' listener has no API
+        assert get(api_port) == 401 and get(api_port, "pwc_" + "x" * 43) == 401
+        assert get(api_port, secret) == 200
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=30)
+        if server.stdout is not None:
+            server.stdout.close()
+    token_id = listed.split()[0]
+    assert cli("collector", "token", "revoke", token_id, "--store", str(store)).returncode == 0
+    assert "revoked" in cli("collector", "token", "list", "--store", str(store)).stdout
+    assert cli("collector", "token", "revoke", "nope", "--store", str(store)).returncode == 2
