@@ -21,6 +21,8 @@ def test_poll_bytes_within_budget() -> None:
     means = {name: statistics.mean(wire) for name, (wire, _) in m.plans.items()}
     assert means["two-step (poll CLI)"] <= 3000, means
     assert means["full plan (one step)"] <= 3000, means
-    # The vendor step is GETs only: one request and one answer per printer.
-    assert max(m.plans["vendor plan"][0]) < 1000
+    # The vendor step is GETs only (one request and one answer) but for a vendor that keeps a
+    # named counter table, walked whole (Sharp's, one printer of the recordings: 4,140 bytes).
+    vendor = sorted(m.plans["vendor plan"][0])
+    assert vendor[-2] < 1000 and vendor[-1] < 5000, vendor[-3:]
     assert m.interpret_us > 0

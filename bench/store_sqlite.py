@@ -63,6 +63,8 @@ CREATE TABLE supply_events (supply_id INTEGER, time EPOCH, kind TEXT, percent_be
 CREATE TABLE meter_sources (source_id INTEGER PRIMARY KEY, device_id INTEGER, meter TEXT, oid TEXT,
     rule TEXT);
 CREATE INDEX meter_sources_device ON meter_sources (device_id);
+CREATE TABLE counter_sources (source_id INTEGER PRIMARY KEY, device_id INTEGER, name TEXT, oid TEXT,
+    source TEXT, unit TEXT);
 CREATE TABLE meter_reads (source_id INTEGER, time EPOCH, value INTEGER, raw INTEGER,
     PRIMARY KEY (source_id, time)) WITHOUT ROWID;
 CREATE TABLE meter_latest (device_id INTEGER, meter TEXT, source_id INTEGER, time EPOCH, value INTEGER,
