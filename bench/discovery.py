@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.discovery_fleet import printer_recordings  # noqa: E402
+from tests.support.discovery_fleet import printer_recordings  # noqa: E402
 
 #: fping's default ICMP payload is 56 bytes: 64 bytes of ICMP per echo request.
 FPING_ICMP_BYTES = 64

@@ -72,7 +72,6 @@ def parsed(envelope: Any) -> Message:
     return message_from_bytes(envelope.original_content)
 
 
-@pytest.mark.trio
 async def test_email_over_starttls_with_auth_reaches_every_recipient(store: Store, tmp_path: Path) -> None:
     tls = make_tls(tmp_path)
     port = free_tcp_port()
@@ -97,7 +96,6 @@ async def test_email_over_starttls_with_auth_reaches_every_recipient(store: Stor
     assert outbox(store) == [("email", "opened", 1, True, None)]
 
 
-@pytest.mark.trio
 async def test_smtp_down_then_up_the_notification_arrives_once(store: Store, tmp_path: Path) -> None:
     tls = make_tls(tmp_path)
     port = free_tcp_port()
@@ -124,7 +122,6 @@ async def test_smtp_down_then_up_the_notification_arrives_once(store: Store, tmp
     assert outbox(store) == [("email", "opened", 2, True, None)]
 
 
-@pytest.mark.trio
 async def test_wrong_password_and_no_starttls_are_refused_and_kept(store: Store, tmp_path: Path) -> None:
     tls = make_tls(tmp_path)
     port = free_tcp_port()
@@ -155,7 +152,6 @@ async def test_wrong_password_and_no_starttls_are_refused_and_kept(store: Store,
     assert mailbox.messages == [] and set(mailbox.logins) == {(USER, False)}  # (smtplib tries PLAIN, LOGIN)
 
 
-@pytest.mark.trio
 async def test_webhooks_json_and_chat_text_with_a_retry(store: Store) -> None:
     clock = Clock(at(60))
     with http_receiver() as json_rx, http_receiver() as text_rx:
@@ -207,7 +203,6 @@ async def test_webhooks_json_and_chat_text_with_a_retry(store: Store) -> None:
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
-@pytest.mark.trio
 async def test_a_webhook_that_redirects_is_not_followed_and_not_delivered(store: Store, status: int) -> None:
     """Issue 17: the receiver answers a redirect to another server (another port: another origin).
     Before: urllib followed 301/302/303 as an empty GET carrying the Bearer token, and the alert

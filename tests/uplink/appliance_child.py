@@ -19,7 +19,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint
 
-from tests.fakes import contract_doc
+from tests.support.fakes import contract_doc
 
 DEVICES = [(f"10.9.0.{i}", 161) for i in range(1, 13)]
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)

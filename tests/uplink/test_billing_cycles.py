@@ -28,7 +28,7 @@ from printwatch.uplink.sender import Backoff
 from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 
-from tests.fakes import contract_doc
+from tests.support.fakes import contract_doc
 from tests.uplink.peers import RunningCollector, make_certs, start_collector
 
 DEVICES = [(f"10.7.0.{i}", 161) for i in (1, 2, 3)]
@@ -120,7 +120,6 @@ def billing_reads_sent(store: CollectorStore) -> Counter[tuple[int, str]]:
         (-2 * 24, "UTC", False, "quarterly"),  # the collector's schedule names the cycle
     ],
 )
-@pytest.mark.trio
 async def test_one_billing_read_per_device_and_cycle_whatever_the_clocks_say(
     tmp_path: Path, nursery: trio.Nursery, skew_h: int, zone: str, outage: bool, collector_cycle: str
 ) -> None:

@@ -15,8 +15,8 @@ from pathlib import Path
 import duckdb
 from printwatch.cli.main import main
 
-from tests.cli_process import PRINTWATCH
-from tests.cli_process import printwatch as cli
+from tests.support.processes import PRINTWATCH
+from tests.support.processes import printwatch as cli
 from tests.uplink.peers import free_port, make_certs
 
 

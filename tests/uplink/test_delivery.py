@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import trio
 from printwatch.collector.enrolment import add_site, new_token
 from printwatch.collector.server import create_app
@@ -27,7 +26,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint
 
-from tests.fakes import contract_doc
+from tests.support.fakes import contract_doc
 from tests.uplink.peers import Certs, Tinyproxy, free_port, make_certs, start_collector
 
 REPO = Path(__file__).resolve().parents[2]
@@ -113,7 +112,6 @@ async def make_parts(svc: UplinkService, now: SimNow, parts: int, every: dt.time
             await svc.billing_cycle(now().date(), docs)
 
 
-@pytest.mark.trio
 async def test_collector_down_for_a_simulated_week_then_back(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs, store, token = site(tmp_path)
     port = free_port()
@@ -135,7 +133,6 @@ async def test_collector_down_for_a_simulated_week_then_back(tmp_path: Path, nur
     nursery.cancel_scope.cancel()
 
 
-@pytest.mark.trio
 async def test_collector_restarted_mid_stream(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs, store, token = site(tmp_path)
     now = SimNow()
@@ -157,7 +154,6 @@ async def test_collector_restarted_mid_stream(tmp_path: Path, nursery: trio.Nurs
     nursery.cancel_scope.cancel()
 
 
-@pytest.mark.trio
 async def test_through_an_office_proxy_with_connect(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs, store, token = site(tmp_path)
     now = SimNow()
@@ -226,7 +222,6 @@ class KillDuringUpload:
         await self.app(scope, receive, send_and_maybe_kill)
 
 
-@pytest.mark.trio
 async def test_appliance_killed_during_an_upload(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs, store, token = site(tmp_path)
     wrapper = KillDuringUpload(create_app(store, now=collector_now), at=6)

@@ -16,7 +16,7 @@ from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.sender import Backoff
 from printwatch.uplink.signing import HEADER_BYTES, Identity, open_envelope
 
-from tests.fakes import contract_doc
+from tests.support.fakes import contract_doc
 
 T0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 

@@ -16,7 +16,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity, open_envelope
 from printwatch.uplink.transport import Endpoint
 
-from tests.fakes import contract_doc
+from tests.support.fakes import contract_doc
 
 T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
 NOWHERE = Endpoint("https://127.0.0.1:9")  # never used here: nothing is sent
@@ -47,7 +47,6 @@ def messages(svc: UplinkService) -> list[tuple[dict[str, Any], int, dt.datetime]
     return [(decode_payload(open_envelope(bytes(e), keys)[1]), len(bytes(e)), t) for e, t in rows]
 
 
-@pytest.mark.trio
 async def test_registration_goes_first_once_and_devices_keep_their_numbers(tmp_path: Path) -> None:
     svc = make(tmp_path, "a")
     await svc.observe(fleet(30, 1))
@@ -71,7 +70,6 @@ async def test_registration_goes_first_once_and_devices_keep_their_numbers(tmp_p
     assert len(messages(again)) == 5
 
 
-@pytest.mark.trio
 async def test_a_reorder_trigger_fires_once_per_supply_until_it_is_replaced(tmp_path: Path) -> None:
     forecast = {"serial:SER00010#1": 3.0}  # SER00010's toner runs out in 3 days: inside the lead time
     svc = make(tmp_path, "r", reorder_percent=20.0, lead_time_days=7.0, forecast=lambda: forecast)
@@ -92,7 +90,6 @@ async def test_a_reorder_trigger_fires_once_per_supply_until_it_is_replaced(tmp_
     assert len(fired) == 3 and [t[0] for t in fired[2]] == [1, 2, 3]
 
 
-@pytest.mark.trio
 async def test_the_budget_thins_aggregates_before_holding_back_billing_reads(tmp_path: Path) -> None:
     # What each message costs, with room to spare.
     free = make(tmp_path, "free", budget=1 << 30, reorder_percent=-1.0)
@@ -133,7 +130,6 @@ async def test_the_budget_thins_aggregates_before_holding_back_billing_reads(tmp
     assert today[3] == 1 and tomorrow[4] == 2 and today[1] == sent[0][1]
 
 
-@pytest.mark.trio
 async def test_the_appliance_hands_every_cycle_billing_and_assist_to_the_uplink(
     tmp_path: Path, mock_clock: trio.testing.MockClock
 ) -> None:
@@ -142,7 +138,7 @@ async def test_the_appliance_hands_every_cycle_billing_and_assist_to_the_uplink(
     from printwatch.service.appliance import Appliance
     from printwatch.service.sinks import MemorySink
 
-    from tests.fakes import FakePoller
+    from tests.support.fakes import FakePoller
 
     # The outbox writes in worker threads, which autojump does not wait for (the clock would leap
     # hours while a write is in hand): Trio's clock runs 3,600 times real time instead.
@@ -228,7 +224,6 @@ def test_bad_uplink_settings_name_their_line(line: str, message: str) -> None:
         parse_config(text)
 
 
-@pytest.mark.trio
 async def test_the_daily_upkeep_renews_the_store_with_the_outbox_and_both_work_after(tmp_path: Path) -> None:
     from printwatch.service.sinks import open_sink
 
@@ -259,7 +254,6 @@ async def test_the_daily_upkeep_renews_the_store_with_the_outbox_and_both_work_a
     svc.outbox.close()
 
 
-@pytest.mark.trio
 async def test_an_assist_flood_neither_spends_the_budget_nor_holds_back_billing(tmp_path: Path) -> None:
     # Before: 40 assist calls in a second spent the day's budget, held 25 messages to the next day
     # and the billing read behind them (the stream is in order).

@@ -20,7 +20,7 @@ from printwatch.cli.demo import default_recordings
 from printwatch.config import ConfigError, parse_config
 from printwatch.sim import Simulator
 
-from tests.test_cli_appliance import free_tcp_port, run_cli, start_daemon, stop
+from tests.cli.test_appliance import free_tcp_port, run_cli, start_daemon, stop
 
 PASSWORD_LINE = re.compile(r"dashboard first-run password for admin is in (\S+) \(readable by this user only")
 NEW_PASSWORD = "a long new password"

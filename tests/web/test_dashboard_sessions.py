@@ -23,7 +23,7 @@ from printwatch.web.dashboard.auth import PasswordFile
 from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
 from printwatch.web.dashboard.sessions import Sessions, token_hash
 
-from tests.test_cli_appliance import free_tcp_port, start_daemon, stop
+from tests.cli.test_appliance import free_tcp_port, start_daemon, stop
 from tests.web.test_dashboard_cli import daemon_config
 
 IDLE_S = 3600.0
@@ -50,7 +50,6 @@ def stored(path: Path) -> list[dict[str, object]]:
     return entries
 
 
-@pytest.mark.trio
 async def test_a_session_is_valid_after_a_restart_and_its_token_is_not_in_the_file(tmp_path: Path) -> None:
     path = tmp_path / "state" / SESSIONS_FILE
     clock = Clock()
@@ -74,7 +73,6 @@ async def test_a_session_is_valid_after_a_restart_and_its_token_is_not_in_the_fi
     assert again.get("not-" + token) is None and again.get(token_hash(token)) is None  # the hash is no key
 
 
-@pytest.mark.trio
 async def test_logout_and_a_password_change_are_written_at_once(tmp_path: Path) -> None:
     path = tmp_path / SESSIONS_FILE
     clock = Clock()
@@ -101,7 +99,6 @@ async def test_logout_and_a_password_change_are_written_at_once(tmp_path: Path) 
     assert after.get(other) is not None  # another user's session is not ended
 
 
-@pytest.mark.trio
 async def test_seen_times_are_written_at_most_once_a_minute_and_at_shutdown(tmp_path: Path) -> None:
     path = tmp_path / SESSIONS_FILE
     clock = Clock()
@@ -176,7 +173,6 @@ def test_expired_sessions_are_dropped_at_load_and_not_written_back(tmp_path: Pat
         (b"", "is corrupt: not JSON"),  # a file cut short (not written by this code)
     ],
 )
-@pytest.mark.trio
 async def test_a_corrupt_file_is_a_warning_and_no_sessions(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, content: bytes, why: str
 ) -> None:
@@ -207,7 +203,6 @@ def test_an_unreadable_file_is_a_warning_and_no_sessions(
     assert f"dashboard sessions file {path} cannot be read: " in caplog.text
 
 
-@pytest.mark.trio
 async def test_a_write_that_fails_is_a_warning_and_the_session_stays_valid(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

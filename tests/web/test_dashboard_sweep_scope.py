@@ -49,7 +49,6 @@ class Listener:
         self.sock.close()
 
 
-@pytest.mark.trio
 async def test_a_sweep_stays_in_scope_and_keeps_the_secret_communities_at_home(tmp_path: Path) -> None:
     listener = Listener()
     try:

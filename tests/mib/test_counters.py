@@ -1,0 +1,152 @@
+"""Named counters (printwatch.mib.counters): every counter a printer names, with its own name."""
+
+from __future__ import annotations
+
+from printwatch.mib import interpret_varbinds, oids
+from printwatch.mib.counters import read_counters
+from printwatch.poller.plans import base_plan, full_plan, vendor_plan, vendor_walks
+
+from tests.support.mibdata import MARKERS, i, s
+
+VALUES = "1.3.6.1.4.1.2385.1.1.19.2.1.3"
+NAMES = "1.3.6.1.4.1.2385.1.1.19.2.1.4"
+PWG_KEYS = oids.PWG_KEY_SERVICE_TYPE
+PWG_IMPS = oids.PWG_COUNTER_TABLES["icImpression"][0]
+PWG_SHEETS = oids.PWG_COUNTER_TABLES["icSheet"][0]
+
+
+def sharp_walks(rows: dict[str, tuple[str | None, int]]) -> dict[str, list]:  # type: ignore[type-arg]
+    return {
+        VALUES: [i(f"{VALUES}.{ix}", value, "Counter32") for ix, (_, value) in rows.items()],
+        NAMES: [s(f"{NAMES}.{ix}", name) for ix, (name, _) in rows.items() if name is not None],
+    }
+
+
+def test_sharps_table_is_read_whole_with_the_devices_names() -> None:
+    warnings: list[str] = []
+    walks = sharp_walks({"1.4.60": ("Prints", 82214), "8.4.51": ("Black & White Scan to HDD Count", 6)})
+    counters = read_counters("sharp", {}, walks, [], warnings)
+    assert counters == [
+        {"name": "Prints", "oid": f"{VALUES}.1.4.60", "value": 82214, "source": "sharp.counter_table"},
+        {
+            "name": "Black & White Scan to HDD Count",
+            "oid": f"{VALUES}.8.4.51",
+            "value": 6,
+            "source": "sharp.counter_table",
+        },
+    ]
+    assert warnings == []
+
+
+def test_the_same_oid_is_another_counter_on_another_model() -> None:
+    """The name column, not the OID, says what a row counts: the counter keeps the device's name,
+    and a fixed map's reading of the same OID does not rename it."""
+    walks = sharp_walks({"5.4.61": ("Black & White Total Count (A3)", 1234)})
+    gets = {f"{VALUES}.5.4.61": i(f"{VALUES}.5.4.61", 1234, "Counter32")}  # the map's 'black' OID
+    counters = read_counters("sharp", gets, walks, [], [])
+    assert [(c["name"], c["source"]) for c in counters] == [
+        ("Black & White Total Count (A3)", "sharp.counter_table")
+    ]
+
+
+def test_unnamed_rows_and_garbage_values() -> None:
+    warnings: list[str] = []
+    walks = sharp_walks({"1.4.60": (None, 5), "1.4.61": ("Broken", 0), "1.4.63": ("Text", 0)})
+    walks[VALUES][1] = i(f"{VALUES}.1.4.61", -1)  # an agent's "not supported"
+    walks[VALUES][2] = s(f"{VALUES}.1.4.63", "n/a")
+    counters = read_counters("sharp", {}, walks, [], warnings)
+    assert counters == [
+        {"name": "row 1.4.60", "oid": f"{VALUES}.1.4.60", "value": 5, "source": "sharp.counter_table"}
+    ]
+    assert any("names no counter at index 1.4.60" in w for w in warnings)
+    assert any(f"{VALUES}.1.4.61: sharp.counter_table is not a page count" in w for w in warnings)
+    assert any(f"{VALUES}.1.4.63: sharp.counter_table is not a page count" in w for w in warnings)
+
+
+def test_pwg_counter_tables_lifetime_rows_by_service() -> None:
+    warnings: list[str] = []
+    walks = {
+        PWG_KEYS: [i(f"{PWG_KEYS}.1", 3), i(f"{PWG_KEYS}.2", 4)],  # key 1 systemTotals, key 2 copy
+        PWG_IMPS: [
+            i(f"{PWG_IMPS}.1.4.1.3.3", 900),  # TotalImps, key 1, workTotals, lifetime
+            i(f"{PWG_IMPS}.1.4.1.3.4", 12),  # powerOn: goes back to 0, left out
+            i(f"{PWG_IMPS}.1.7.2.3.3", 40),  # FullColorImps, key 2 (copy)
+            i(f"{PWG_IMPS}.1.4.1.6.3", -5),  # waste, not a count
+        ],
+        PWG_SHEETS: [i(f"{PWG_SHEETS}.1.4.1.3.3", 600)],
+    }
+    counters = read_counters(None, {}, walks, [], warnings)
+    assert [(c["name"], c["value"], c["unit"]) for c in counters] == [
+        ("icImpressionTotalImps.1 systemTotals workTotals", 900, "impressions"),
+        ("icImpressionFullColorImps.2 copy workTotals", 40, "impressions"),
+        ("icSheetTotalSheets.1 systemTotals workTotals", 600, "sheets"),
+    ]
+    assert {c["source"] for c in counters} == {"pwg"}
+    assert counters[0]["oid"] == f"{PWG_IMPS}.1.4.1.3.3"
+    assert any(f"{PWG_IMPS}.1.4.1.6.3: PWG icImpressionTotalImps is not a page count" in w for w in warnings)
+
+
+def test_life_counts_of_every_page_counting_marker() -> None:
+    markers = [
+        i(f"{MARKERS}.3.1.1", 7),
+        i(f"{MARKERS}.3.1.2", 4),  # micrometers: not pages
+        i(f"{MARKERS}.4.1.1", 33810, "Counter32"),
+        i(f"{MARKERS}.4.1.2", 99999, "Counter32"),
+    ]
+    counters = read_counters("konica_minolta", {}, {}, markers, [])
+    assert counters == [
+        {
+            "name": "prtMarkerLifeCount.1.1",
+            "oid": f"{MARKERS}.4.1.1",
+            "value": 33810,
+            "source": "prtMarkerLifeCount",
+            "unit": "impressions",
+        }
+    ]
+
+
+def test_vendor_map_counters_keep_their_mib_names() -> None:
+    hp = "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2"
+    gets = {f"{hp}.5.0": i(f"{hp}.5.0", 15232, "Counter32"), f"{hp}.6.0": i(f"{hp}.6.0", -1)}
+    counters = read_counters("hp", gets, {}, [], [])
+    assert counters == [
+        {
+            "name": "HP-LASERJET-COMMON-MIB::total-engine-page-count",
+            "oid": f"{hp}.5.0",
+            "value": 15232,
+            "source": "hp.total",
+        }
+    ]
+    # Brother packs three counters in one OID: each is its own counter.
+    brother = "1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.10.0"
+    data = bytes.fromhex("00010400000009010104000000070201040000000200")
+    counters = read_counters("brother", {brother: s(brother, data)}, {}, [], [])
+    assert [(c["oid"], c["value"]) for c in counters] == [(brother, 9), (brother, 7), (brother, 2)]
+    assert len({c["name"] for c in counters}) == 3
+
+
+def test_plans_walk_the_counter_tables() -> None:
+    assert vendor_walks("sharp") == [VALUES, NAMES]
+    assert vendor_plan("sharp").walks == [VALUES, NAMES]
+    assert set(full_plan("sharp").walks) == {*base_plan().walks, VALUES, NAMES}
+    # The PWG tables go with the PWG counters: only where the vendor's map lacks a meter.
+    assert PWG_IMPS in vendor_walks("ricoh") and PWG_IMPS in vendor_walks(None)
+    assert vendor_walks("hp") == [] and vendor_walks("konica_minolta") == []
+
+
+def test_the_poll_document_lists_the_counters() -> None:
+    gets = {
+        oids.SYS_DESCR: s(oids.SYS_DESCR, "SHARP MX-3570N"),
+        oids.SYS_OBJECT_ID: s(oids.SYS_OBJECT_ID, "x"),
+    }
+    walks = sharp_walks({"5.4.61": ("Black & White Total Count", 91164)})
+    doc = interpret_varbinds("t", gets, walks, time="2026-01-01T00:00:00Z")
+    assert doc["vendor"] == "sharp"
+    assert doc["counters"] == [
+        {
+            "name": "Black & White Total Count",
+            "oid": f"{VALUES}.5.4.61",
+            "value": 91164,
+            "source": "sharp.counter_table",
+        }
+    ]

@@ -1,0 +1,62 @@
+"""Polling into poll documents (printwatch.poller.documents): sync and Trio, two steps, against
+the fleet simulator on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from printwatch.engine import Engine
+from printwatch.poller.documents import community_targets, poll_documents, poll_documents_async
+from printwatch.sim import Simulator
+
+from tests.real.peers import RECORDINGS
+
+NAMES = ["sharp", "konica_c250i", "jetdirect_m130nw"]
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    files = [RECORDINGS / f"{n}.snmprec" for n in NAMES]
+    with Simulator(files, count=3, base="127.23.4.1", port=0, identity=False) as s:
+        yield s
+
+
+def addresses(sim: Simulator) -> list[tuple[str, str, int]]:
+    return [(f"printer-{i}", f"127.23.4.{i + 1}", sim.port) for i in range(3)] + [
+        ("nobody", "127.23.4.99", sim.port)
+    ]
+
+
+def check(docs: list[dict]) -> None:  # type: ignore[type-arg]
+    sharp, konica, hp, nobody = docs
+    assert [d["target"] for d in docs] == ["printer-0", "printer-1", "printer-2", "nobody"]
+    assert (sharp["vendor"], konica["vendor"], hp["vendor"]) == ("sharp", "konica_minolta", "hp")
+    # The vendor step read each vendor's own meters.
+    assert sharp["meter_evidence"]["color"]["rule"] == "sharp.color"
+    assert konica["meter_evidence"]["print_black"]["rule"] == "konica_minolta.print_black"
+    assert hp["meters"]["total"] == 15232 and hp["meter_evidence"]["total"]["rule"] == "hp.total"
+    assert hp["serial"] == "VNCRC48198"
+    assert nobody["reachable"] is False and nobody["error"] == "timeout"
+    assert len({d["time"] for d in docs}) == 1  # one poll, one time
+
+
+def test_poll_documents(sim: Simulator) -> None:
+    engine = Engine(timeout_s=0.2, retries=0)
+    check(poll_documents(addresses(sim), community_targets("public"), engine=engine))
+
+
+async def test_poll_documents_async(sim: Simulator) -> None:
+    engine = Engine(timeout_s=0.2, retries=0)
+    check(await poll_documents_async(addresses(sim), community_targets("public"), engine=engine))
+
+
+def test_thresholds_reach_the_documents(sim: Simulator) -> None:
+    engine = Engine(timeout_s=0.5, retries=0)
+    [sharp] = poll_documents([("s", "127.23.4.1", sim.port)], community_targets("public"), engine=engine)
+    toner = [x for x in sharp["supplies"] if x["type"] == "toner"]
+    assert [x["state"] for x in toner] == ["ok", "ok", "ok", "ok"]  # 55, 19, 40, 34 percent
+    [sharp] = poll_documents(
+        [("s", "127.23.4.1", sim.port)], community_targets("public"), engine=engine, thresholds={"toner": 20}
+    )
+    assert [x["state"] for x in sharp["supplies"] if x["type"] == "toner"] == ["ok", "low", "ok", "ok"]
