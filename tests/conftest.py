@@ -1,0 +1,6 @@
+"""The suite's root: plugins every test folder shares (tests/support holds the helpers)."""
+
+from __future__ import annotations
+
+# Each entry is a module of tests/support that holds hooks or fixtures for the whole suite.
+pytest_plugins: list[str] = []
