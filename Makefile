@@ -90,6 +90,7 @@ bench: install system-deps bench-deps
 	$(BIN)/python bench/v3_cycle.py $(V3_CYCLE_ARGS)
 	$(BIN)/python bench/uplink_bytes.py $(UPLINK_BYTES_ARGS)
 	$(BIN)/python bench/dashboard_fleet.py --results bench/results/dashboard_latest.json
+	$(BIN)/python bench/report.py
 
 fuzz:
 	mkdir -p rust/fuzz/corpus/decode
