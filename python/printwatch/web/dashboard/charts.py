@@ -2,7 +2,8 @@
 the forecast line to empty, and meters over time.
 
 Each chart is a function of plain data to an SVG string; every text in it is escaped. Times are
-UTC ``datetime`` values; a series with fewer than one point draws nothing but its legend.
+UTC ``datetime`` values; a series with fewer than one point draws nothing but its legend, and a
+chart with no point at all and no given y range says "no data yet" instead of numbering its axis.
 """
 
 from __future__ import annotations
@@ -74,12 +75,52 @@ def _nice_step(span: float, ticks: int) -> float:
     return 10 * power
 
 
-def _number(v: float) -> str:
+def _number(v: float, decimals: int = 0) -> str:
+    """``v`` for an axis: compact (``12k``, ``1.5M``), with ``decimals`` more digits."""
     if abs(v) >= 1e6:
-        return f"{v / 1e6:.1f}M".replace(".0M", "M")
+        return f"{v / 1e6:.{1 + decimals}f}M".replace(".0M", "M")
     if abs(v) >= 1e4:
-        return f"{v / 1e3:.0f}k"
-    return f"{v:,.0f}"
+        return f"{v / 1e3:.{decimals}f}k"
+    return f"{v:,.{decimals}f}"
+
+
+def y_axis(values: Sequence[float], y_from: float | None, y_to: float | None) -> tuple[float, float, float]:
+    """The y range (``lo``, ``hi``) and the step between ticks: the given bounds, else fitted to
+    ``values`` at round steps. A flat series gets a margin around its value (of 1% of it, at
+    least 1), so that its ticks differ; a series of whole numbers (page counts) never gets a
+    step below 1."""
+    lo = y_from if y_from is not None else (min(values) if values else 0.0)
+    hi = y_to if y_to is not None else (max(values) if values else 1.0)
+    if hi <= lo:  # a flat series (or one point): a margin around its value, not below 0
+        pad = max(1.0, abs(hi) * 0.01)
+        if y_from is None:
+            lo = hi - pad if hi < 0 or hi - pad >= 0 else 0.0
+        if y_to is None or hi <= lo:
+            hi = max(hi, lo) + pad
+    step = _nice_step(hi - lo, 4)
+    if y_from is None or y_to is None:
+        if values and all(float(v).is_integer() for v in values) and not step.is_integer():
+            step = 1.0 if step < 1 else 2 * step  # whole numbers, whole steps (2.5 -> 5)
+        lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
+        if hi <= lo:
+            hi = lo + step
+    return lo, hi, step
+
+
+def tick_labels(ticks: Sequence[float]) -> list[str]:
+    """The labels of ``ticks`` (ascending): compact (``12k``, ``1.5M``) where that keeps them
+    distinct, else written out (``12,005``) with the fewest decimals that do and that write each
+    tick exactly."""
+    for compact in (0, 1):
+        labels = [_number(v, compact) for v in ticks]
+        small_exact = all(abs(v) >= 1e4 or abs(round(v, compact) - v) < 1e-9 for v in ticks)
+        if small_exact and len(set(labels)) == len(labels):
+            return labels
+    for decimals in range(7):
+        labels = [f"{v:,.{decimals}f}" for v in ticks]
+        if all(abs(round(v, decimals) - v) < 1e-9 for v in ticks) and len(set(labels)) == len(labels):
+            break
+    return labels
 
 
 def line_chart(
@@ -101,15 +142,9 @@ def line_chart(
     values = [v for s in series for _, v in s.points] + [
         v for s in series if s.forecast for _, v in s.forecast
     ]
-    lo = y_from if y_from is not None else (min(values) if values else 0.0)
-    hi = y_to if y_to is not None else (max(values) if values else 1.0)
-    if hi <= lo:
-        hi = lo + 1.0
-    if y_from is None or y_to is None:
-        step = _nice_step(hi - lo, 4)
-        lo, hi = math.floor(lo / step) * step, math.ceil(hi / step) * step
-        if hi <= lo:
-            hi = lo + step
+    lo, hi, step = y_axis(values, y_from, y_to)
+    # Nothing to draw and no range given: no numbers on the y axis, a note instead.
+    empty = not values and (y_from is None or y_to is None)
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def sx(t: float) -> float:
@@ -124,16 +159,20 @@ def line_chart(
         f'<defs><clipPath id="plot-{id(series)}"><rect x="{LEFT}" y="{TOP - 2}" width="{plot_w}" '
         f'height="{plot_h + 4}"/></clipPath></defs>',
     ]
-    step = _nice_step(hi - lo, 4)
-    v = lo
-    while v <= hi + step / 1000:
+    ticks = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
+    for v, label in zip(ticks, tick_labels(ticks), strict=True):
         y = sy(v)
         out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
+        if not empty:
+            out.append(
+                f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
+                f"{escape(label)}{y_unit}</text>"
+            )
+    if empty:
         out.append(
-            f'<text class="tick" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(_number(v))}{y_unit}</text>"
+            f'<text class="tick no-data" x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" '
+            'text-anchor="middle">no data yet</text>'
         )
-        v += step
     days = (x1 - x0) / 86400.0
     day_step = max(1, math.ceil(days / 6))
     start_day = dt.datetime.fromtimestamp(x0, dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
