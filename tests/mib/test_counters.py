@@ -131,7 +131,65 @@ def test_plans_walk_the_counter_tables() -> None:
     assert set(full_plan("sharp").walks) == {*base_plan().walks, VALUES, NAMES}
     # The PWG tables go with the PWG counters: only where the vendor's map lacks a meter.
     assert PWG_IMPS in vendor_walks("ricoh") and PWG_IMPS in vendor_walks(None)
-    assert vendor_walks("hp") == [] and vendor_walks("konica_minolta") == []
+    assert vendor_walks("hp") == []
+    assert vendor_walks("konica_minolta") == [KM]
+    assert vendor_walks("lexmark")[:2] == [f"{LEXMARK}.4", f"{LEXMARK}.2"]
+
+
+KM = "1.3.6.1.4.1.18334.1.1.1.5.7.2"
+LEXMARK = "1.3.6.1.4.1.641.6.4.2.1.1"
+RICOH = "1.3.6.1.4.1.367.3.2.1.2.19.5.1"
+
+
+def test_a_table_without_names_is_named_by_its_source_and_kept_whole() -> None:
+    """Konica Minolta's rows carry no names: the labels of its data file name them (LibreNMS's
+    names), a row nobody named is kept as kmSysCounter.<index>, and text cells of the subtree
+    walked whole are not counts (left out without a warning)."""
+    warnings: list[str] = []
+    walks = {
+        KM: [
+            i(f"{KM}.1.1.0", 33803),
+            i(f"{KM}.2.1.5.1.2", 22876),
+            i(f"{KM}.2.1.5.9.9", 17),
+            s(f"{KM}.4.1.2.1", "Department A"),
+        ]
+    }
+    counters = read_counters("konica_minolta", {}, walks, [], warnings)
+    assert [(c["name"], c["oid"], c["value"]) for c in counters] == [
+        ("Total", f"{KM}.1.1.0", 33803),
+        ("Print Black Total", f"{KM}.2.1.5.1.2", 22876),
+        ("kmSysCounter.2.1.5.9.9", f"{KM}.2.1.5.9.9", 17),
+    ]
+    assert {c["source"] for c in counters} == {"konica_minolta.counter_table"}
+    assert warnings == []
+
+
+def test_lexmark_rows_are_named_by_their_type_whatever_their_index() -> None:
+    """Model differences as data: the index of a count differs between models, its type code
+    (paperGeneralCountType) says what it counts."""
+
+    def walks(rows: dict[str, tuple[int, int]]) -> dict[str, list]:  # type: ignore[type-arg]
+        return {
+            f"{LEXMARK}.4": [i(f"{LEXMARK}.4.{ix}", v, "Counter32") for ix, (_, v) in rows.items()],
+            f"{LEXMARK}.2": [i(f"{LEXMARK}.2.{ix}", t) for ix, (t, _) in rows.items()],
+        }
+
+    one = read_counters("lexmark", {}, walks({"1.5": (17, 1200), "1.6": (18, 300)}), [], [])
+    other = read_counters("lexmark", {}, walks({"1.2": (17, 50), "1.9": (99, 4)}), [], [])
+    assert [(c["name"], c["value"]) for c in one] == [("printMono", 1200), ("printColor", 300)]
+    assert [(c["name"], c["value"]) for c in other] == [("printMono", 50), ("paperGeneralCountValue.1.9", 4)]
+
+
+def test_ricoh_rows_are_named_by_the_device() -> None:
+    walks = {
+        f"{RICOH}.9": [i(f"{RICOH}.9.1", 5000), i(f"{RICOH}.9.62", 120)],
+        f"{RICOH}.6": [s(f"{RICOH}.6.1", "Total"), s(f"{RICOH}.6.62", "Copier: Full Color")],
+    }
+    counters = read_counters("ricoh", {}, walks, [], [])
+    assert [(c["name"], c["oid"]) for c in counters[:2]] == [
+        ("Total", f"{RICOH}.9.1"),
+        ("Copier: Full Color", f"{RICOH}.9.62"),
+    ]
 
 
 def test_the_poll_document_lists_the_counters() -> None:

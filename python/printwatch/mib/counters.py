@@ -6,8 +6,12 @@ of them and a dispute can be settled against the printer's own panel. A poll doc
 them under ``counters``: ``[{"name", "oid", "value", "source"}]`` (plus ``"unit"`` where the
 MIB says what is counted), where ``source`` is the rule that read it:
 
-* ``<vendor>.counter_table``: a vendor table walked whole, each row named by the device's own
-  name column (Sharp); the name, not the OID, says what a row counts.
+* ``<vendor>.counter_table``: a vendor table walked whole. A row is named by what the device
+  says of it: its name column (Sharp, Ricoh: the name, not the OID, says what a row counts,
+  because the same index is another counter on another model) or its type code (Lexmark's
+  paperGeneralCountType); else by the vendor's fixed meaning of the index (``labels`` in the
+  vendor's data file, each with its source: Konica Minolta, Kyocera, Canon, Xerox, Epson,
+  Toshiba); else ``<prefix>.<index>`` (a counter nobody named is still kept).
 * ``<vendor>.<meter>``: a counter of the vendor's meter map (named by its MIB object there).
 * ``pwg``: the PWG Imaging System Counter MIB's impression and sheet tables, lifetime rows
   only, named ``<column>.<key> <service> <work type>`` (``icImpressionTotalImps.1 systemTotals
@@ -44,25 +48,44 @@ def count_of(vb: VarBind, what: str, warnings: list[str]) -> int | None:
     return value
 
 
+def _column(root: str | None, walks: Mapping[str, Sequence[VarBind]]) -> dict[str, VarBind]:
+    """A walked column by row index (exceptions left out); empty when not walked."""
+    if root is None:
+        return {}
+    return {vb.oid[len(root) + 1 :]: vb for vb in walks.get(root, ()) if vb.type not in EXCEPTIONS}
+
+
+def _row_name(
+    table: CounterTable, index: str, names: Mapping[str, VarBind], types: Mapping[str, VarBind]
+) -> str | None:
+    """What the device calls row ``index``: its name column, else its type code's name."""
+    if table.names is not None:
+        named = names.get(index)
+        return decode_text(named.value) if named is not None else None
+    if table.types is not None:
+        code = as_int(types[index]) if index in types else None
+        return dict(table.type_names).get(code) if code is not None else None
+    return None
+
+
 def _table(
     table: CounterTable, walks: Mapping[str, Sequence[VarBind]], warnings: list[str]
 ) -> list[dict[str, Any]]:
-    names = {
-        vb.oid[len(table.names) + 1 :]: vb for vb in walks.get(table.names, ()) if vb.type not in EXCEPTIONS
-    }
+    names, types, labels = _column(table.names, walks), _column(table.types, walks), dict(table.labels)
     out = []
     for vb in walks.get(table.values, ()):
         if vb.type in EXCEPTIONS or not vb.oid.startswith(table.values + "."):
             continue
+        if table.names is None and table.types is None and vb.type not in INTEGER_TYPES:
+            continue  # a subtree walked whole: its text and other cells are not counts
         index = vb.oid[len(table.values) + 1 :]
         value = count_of(vb, table.rule, warnings)
         if value is None:
             continue
-        named = names.get(index)
-        name = decode_text(named.value) if named is not None else None
-        if not name:
+        name = _row_name(table, index, names, types) or labels.get(index)
+        if not name and table.names is not None:
             warnings.append(f"{vb.oid}: {table.rule}: the device names no counter at index {index}")
-            name = f"row {index}"
+        name = name or f"{table.prefix or 'row'}{'.' if table.prefix else ' '}{index}"
         out.append({"name": name, "oid": vb.oid, "value": value, "source": table.rule})
     return out
 

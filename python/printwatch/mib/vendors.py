@@ -54,15 +54,25 @@ class Guard:
 
 @dataclass(frozen=True)
 class CounterTable:
-    """A vendor table of counters that names each row itself: one column of counts and one
-    column of names, with the same row index (the device's name tells its counters apart; the
-    same OID can mean another counter on another model)."""
+    """A vendor table of counters walked whole: a column (or subtree) of counts, each row named
+    by what the device says of it where it says something — a column of names (Sharp, Ricoh: the
+    same OID is another counter on another model) or of type codes (Lexmark) at the same index —
+    else by the vendor's fixed meaning of its index (``labels``, from the source), else
+    ``<prefix>.<index>``."""
 
     values: str
-    names: str
+    names: str | None
     mib: str
     source: str
     rule: str
+    types: str | None = None
+    type_names: tuple[tuple[int, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    prefix: str = ""
+
+    def columns(self) -> list[str]:
+        """The columns walked: the counts, then the names or type codes."""
+        return [c for c in (self.values, self.names, self.types) if c is not None]
 
 
 @dataclass(frozen=True)
@@ -83,7 +93,7 @@ class VendorMap:
 
     def walks(self) -> list[str]:
         """Every column this map walks (its counter tables), once each, in file order."""
-        return list(dict.fromkeys(oid for t in self.counter_tables for oid in (t.values, t.names)))
+        return list(dict.fromkeys(oid for t in self.counter_tables for oid in t.columns()))
 
     def oids(self) -> list[str]:
         """Every OID this map reads, once each, in file order."""
@@ -114,6 +124,45 @@ def _column(data: dict[str, object], key: str, where: str) -> str:
     if not _OID.match(oid):
         raise ValueError(f"{where}: {key!r} {oid!r} is not a numeric OID under 1.3.6.1")
     return oid
+
+
+def _names(raw: object, key: str, where: str) -> tuple[tuple[str, str], ...]:
+    """A table of ``{"index or code": "name"}`` (both non-empty strings)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and re.fullmatch(r"[0-9]+(\.[0-9]+)*", k) and isinstance(v, str) and v.strip()
+        for k, v in raw.items()
+    ):
+        raise ValueError(f"{where}: {key!r} must map numeric indexes to non-empty names")
+    return tuple(sorted(raw.items()))
+
+
+def _counter_table(raw: dict[str, object], where: str, vendor: str) -> CounterTable:
+    values = _column(raw, "values", where)
+    names = _column(raw, "names", where) if "names" in raw else None
+    types = _column(raw, "types", where) if "types" in raw else None
+    if len({values, names, types} - {None}) != 1 + (names is not None) + (types is not None):
+        raise ValueError(f"{where}: 'values', 'names' and 'types' must be different columns")
+    if names is not None and types is not None:
+        raise ValueError(f"{where}: a row is named by 'names' or by 'types', not both")
+    type_names = _names(raw.get("type_names"), "type_names", where)
+    if (types is None) != (not type_names):
+        raise ValueError(f"{where}: 'types' and 'type_names' go together")
+    prefix = raw.get("prefix", "")
+    if names is None and (not isinstance(prefix, str) or not prefix.strip()):
+        raise ValueError(f"{where}: 'prefix' (the name of rows nobody names) is needed without 'names'")
+    return CounterTable(
+        values,
+        names,
+        _str(raw, "mib", where),
+        _str(raw, "source", where),
+        f"{vendor}.counter_table",
+        types,
+        tuple((int(k), v) for k, v in type_names),
+        _names(raw.get("labels"), "labels", where),
+        str(prefix),
+    )
 
 
 def parse_map(text: str, path: str) -> VendorMap:
@@ -169,17 +218,10 @@ def parse_map(text: str, path: str) -> VendorMap:
         if decode not in IDENTITY_DECODERS:
             raise ValueError(f"{where}: 'decode' {decode!r} is not one of {sorted(IDENTITY_DECODERS)}")
         identity.append(IdentityRule(field, _oid(raw, where), _str(raw, "source", where), decode))
-    tables = []
-    for i, raw in enumerate(data.get("counter_table", [])):
-        where = f"{path}: counter_table[{i}]"
-        values, names = _column(raw, "values", where), _column(raw, "names", where)
-        if values == names:
-            raise ValueError(f"{where}: 'values' and 'names' must be different columns")
-        tables.append(
-            CounterTable(
-                values, names, _str(raw, "mib", where), _str(raw, "source", where), f"{vendor}.counter_table"
-            )
-        )
+    tables = [
+        _counter_table(raw, f"{path}: counter_table[{i}]", vendor)
+        for i, raw in enumerate(data.get("counter_table", []))
+    ]
     life_count = data.get("life_count", "first")
     if life_count not in ("first", "sum"):
         raise ValueError(f"{path}: 'life_count' {life_count!r} must be 'first' or 'sum'")
