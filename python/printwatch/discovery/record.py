@@ -12,8 +12,9 @@ from __future__ import annotations
 import ipaddress
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
+from printwatch.clock import naive_utcnow
 from printwatch.discovery.identify import Agent
 from printwatch.store import Sighting, Store, UpsertResult
 
@@ -51,7 +52,7 @@ def sighting(agent: Agent, at: datetime) -> Sighting:
 
 def record(printers: Sequence[Agent], store: Store, at: datetime | None = None) -> list[UpsertResult]:
     """Files every printer in the registry (one write); returns what it made of each."""
-    when = at or datetime.now(UTC).replace(tzinfo=None)  # the store keeps naive UTC
+    when = at or naive_utcnow()  # the store keeps naive UTC
     return store.upsert([sighting(a, when) for a in printers])
 
 

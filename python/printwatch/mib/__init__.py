@@ -12,7 +12,7 @@ underneath: :mod:`~printwatch.mib.oids` (numeric OIDs and enumerations of the st
 from __future__ import annotations
 
 from printwatch.mib.identity import identify, identity_oids, vendor_of
-from printwatch.mib.interpret import interpret, interpret_varbinds, unreachable, utc_now
+from printwatch.mib.interpret import interpret, interpret_varbinds, unreachable
 from printwatch.mib.levels import DEFAULT_THRESHOLDS
 from printwatch.mib.meternames import METER_NAMES
 from printwatch.mib.vendors import load_maps
@@ -26,6 +26,5 @@ __all__ = [
     "interpret_varbinds",
     "load_maps",
     "unreachable",
-    "utc_now",
     "vendor_of",
 ]

@@ -14,11 +14,11 @@ null field and a line in ``warnings``; what the engine could not read is in ``fa
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from printwatch._core import TargetResult, VarBind
+from printwatch.clock import iso_seconds, utcnow
 from printwatch.mib import oids
 from printwatch.mib.alerts import alerts
 from printwatch.mib.counters import read_counters
@@ -32,11 +32,6 @@ from printwatch.mib.text import decode_text
 from printwatch.mib.trays import trays
 
 Thresholds = Mapping[str, float]
-
-
-def utc_now() -> str:
-    """The current UTC time as the document's ``time`` (ISO 8601, seconds, ``Z``)."""
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _sys_group(gets: Mapping[str, VarBind]) -> dict[str, Any]:
@@ -90,7 +85,7 @@ def interpret_varbinds(
         "reachable": True,
         "version": version,
         "rtt_ms": None if rtt_ms is None else round(rtt_ms, 3),
-        "time": time or utc_now(),
+        "time": time or iso_seconds(utcnow()),
         "sys": sys_group,
         "vendor": vendor,
         "model": model_of(vendor, sys_group["descr"], gets),
@@ -111,7 +106,7 @@ def interpret_varbinds(
 
 def unreachable(target: str, error: str, *, time: str | None = None) -> dict[str, Any]:
     """The document of a target that did not answer."""
-    return {"target": target, "reachable": False, "error": error, "time": time or utc_now()}
+    return {"target": target, "reachable": False, "error": error, "time": time or iso_seconds(utcnow())}
 
 
 def interpret(

@@ -19,8 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
 from printwatch._core import Engine, Plan, Target, TargetResult, V3Credentials
+from printwatch.clock import iso_seconds, utcnow
 from printwatch.engine import poll, poll_async
-from printwatch.mib import interpret, utc_now, vendor_of
+from printwatch.mib import interpret, vendor_of
 from printwatch.mib.tables import present
 from printwatch.mib.text import decode_text
 from printwatch.poller.plans import SYSTEM, base_plan, vendor_plan
@@ -89,7 +90,7 @@ def poll_documents(
 ) -> list[dict[str, Any]]:
     """Polls the targets in two steps (blocking, GIL released while the engine waits); their
     poll documents, in order."""
-    time = utc_now()
+    time = iso_seconds(utcnow())
     first = poll([make_target(host, port, base_plan()) for _, host, port in addresses], engine=engine)
     answered, targets = _second_step(addresses, make_target, first)
     second = poll(targets, engine=engine) if targets else []
@@ -105,7 +106,7 @@ async def poll_documents_async(
 ) -> list[dict[str, Any]]:
     """:func:`poll_documents` for Trio: the loop keeps running, and cancelling the surrounding
     scope cancels the batch in flight."""
-    time = utc_now()
+    time = iso_seconds(utcnow())
     first = await poll_async(
         [make_target(host, port, base_plan()) for _, host, port in addresses], engine=engine
     )

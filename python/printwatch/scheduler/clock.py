@@ -14,6 +14,8 @@ from typing import Protocol
 
 import trio
 
+from printwatch.clock import utcnow
+
 UTC = dt.UTC
 
 
@@ -34,7 +36,7 @@ class SystemClock:
         self.max_step_s = max_step_s
 
     def now(self) -> dt.datetime:
-        return dt.datetime.now(UTC)
+        return utcnow()
 
     async def sleep_until(self, when: dt.datetime) -> None:
         while True:

@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -38,6 +38,7 @@ import duckdb
 import trio
 
 from printwatch import PrintwatchError
+from printwatch.clock import naive_utcnow
 from printwatch.store.ingest import Batch, Ingestor, Settings
 from printwatch.store.registry import Conflict, Registry, Sighting, UpsertResult
 from printwatch.store.schema import migrate
@@ -87,10 +88,6 @@ class IngestResult:
     refused: list[str] = field(default_factory=list)
     error: str | None = None
     seconds: float = 0.0
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 class Store:
@@ -281,19 +278,19 @@ class Store:
     def add_manual(self, target: str, address: str | None = None) -> str:
         """Add a printer to poll by address or DNS name; returns its address (see Registry).
         With ``address`` (``target`` resolved by the caller, see ``resolve_ipv4``) no lookup runs."""
-        address = self.registry.add_manual(target, utcnow(), address)
+        address = self.registry.add_manual(target, naive_utcnow(), address)
         self._write_registry()
         return address
 
     def resolve_conflict(self, address: str, *, same_printer: bool) -> Conflict:
         """An admin's decision on the serial conflict at ``address`` (see Registry)."""
-        conflict = self.registry.resolve_conflict(address, utcnow(), same_printer=same_printer)
+        conflict = self.registry.resolve_conflict(address, naive_utcnow(), same_printer=same_printer)
         self._write_registry()
         return conflict
 
     def exclude(self, network: str, reason: str | None = None) -> None:
         """Never probe or record an address or CIDR range."""
-        self.registry.exclude(network, utcnow(), reason)
+        self.registry.exclude(network, naive_utcnow(), reason)
         self._write_registry()
 
     def targets(self) -> list[str]:
@@ -323,7 +320,7 @@ class Store:
         raises :class:`StoreError`. Closed days' pages are rolled up into ``pages_daily`` first
         (:func:`roll_up_pages`). Returns the rows written into each table.
         """
-        now = now or utcnow()
+        now = now or naive_utcnow()
         day = datetime(now.year, now.month, now.day)
         month = datetime(now.year, now.month, 1)
         row = self.con.execute("SELECT value FROM settings WHERE key = 'retention_days'").fetchone()
