@@ -28,11 +28,9 @@ import trio
 
 from printwatch.alerts import messages, outbox, rules, tracker
 from printwatch.alerts.channels import DeliveryError, post_webhook, send_email
+from printwatch.clock import naive_utcnow
 from printwatch.config.model import AlertsConfig, Config, SmtpConfig, Thresholds, WebhookConfig
-from printwatch.store import Store
-from printwatch.store.ingest import parse_time
-from printwatch.store.registry import target_address
-from printwatch.store.store import utcnow
+from printwatch.store import Store, parse_time, target_address
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ class AlertService:
         smtp: SmtpConfig | None = None,
         webhooks: Sequence[WebhookConfig] = (),
         site: str | None = None,
-        now: Callable[[], dt.datetime] = utcnow,
+        now: Callable[[], dt.datetime] = naive_utcnow,
     ) -> None:
         self.store = store
         self.thresholds = thresholds or Thresholds()

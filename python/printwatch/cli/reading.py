@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from printwatch.store import StoreError
 from printwatch.store.query import open_for_reading
-from printwatch.store.store import StoreError
 
 
 def open_or_report(store: Path, prog: str, *, prefix_note: bool = True) -> duckdb.DuckDBPyConnection | None:

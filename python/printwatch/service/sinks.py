@@ -22,8 +22,7 @@ import trio.lowlevel
 
 from printwatch.discovery import Agent
 from printwatch.discovery.record import outcomes, record, store_exclusions
-from printwatch.store import IngestResult, Store
-from printwatch.store.store import Companion
+from printwatch.store import Companion, IngestResult, Store
 
 log = logging.getLogger(__name__)
 
