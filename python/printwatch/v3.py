@@ -4,8 +4,8 @@ the command line or a script gives, checked and turned into :class:`V3Credential
 A profile is a mapping with the keys ``user`` (required), ``auth_proto``, ``auth_pass``,
 ``priv_proto``, ``priv_pass`` and ``context``. The appliance's encrypted secrets store keeps the
 passwords; it hands the decrypted profile to :func:`credentials_from_profile` and forgets it.
-:func:`credentials_from_config` takes the appliance config's ``[[snmp.v3]]`` entries
-(:class:`printwatch.config.SnmpV3Profile`, passwords already resolved from the store).
+The appliance config's ``[[snmp.v3]]`` entries go through it too
+(:func:`printwatch.config.v3.credentials_from_config`).
 
 >>> creds = credentials_from_profile(
 ...     {"user": "pw", "auth_proto": "SHA256", "auth_pass": "auth-secret", "priv_proto": "AES",
@@ -20,19 +20,14 @@ a protocol without its password (or the reverse), an unknown protocol, or a shor
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from printwatch._core import V3Credentials
-
-if TYPE_CHECKING:
-    from printwatch.config import SnmpV3Profile
 
 __all__ = [
     "AUTH_PROTOCOLS",
     "PRIV_PROTOCOLS",
     "PROFILE_KEYS",
     "V3Credentials",
-    "credentials_from_config",
     "credentials_from_profile",
 ]
 
@@ -70,19 +65,3 @@ def credentials_from_profile(profile: Mapping[str, str | bytes | None], *, where
         )
     except ValueError as err:
         raise ValueError(f"{where}: {err}") from None
-
-
-def credentials_from_config(profile: SnmpV3Profile, *, where: str) -> V3Credentials:
-    """The credentials of one ``[[snmp.v3]]`` entry of the appliance config (its passwords
-    resolved from the secrets store); errors as :func:`credentials_from_profile`'s."""
-    return credentials_from_profile(
-        {
-            "user": profile.user,
-            "auth_proto": profile.auth_protocol,
-            "auth_pass": profile.auth_password,
-            "priv_proto": profile.priv_protocol,
-            "priv_pass": profile.priv_password,
-            "context": profile.context,
-        },
-        where=where,
-    )

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 from printwatch.config import SnmpV3Profile
+from printwatch.config.v3 import credentials_from_config
 from printwatch.engine import Plan, Target, V3Credentials
-from printwatch.v3 import credentials_from_config, credentials_from_profile
+from printwatch.v3 import credentials_from_profile
 
 
 def test_levels_and_protocol_names() -> None:

@@ -44,7 +44,7 @@ from printwatch.config.model import (
 )
 from printwatch.config.secrets import SECRET_PREFIX, SecretError, SecretStore
 from printwatch.config.targets import expand_devices
-from printwatch.config.v3 import credentials_of
+from printwatch.config.v3 import credentials_from_config
 from printwatch.mib.oids import SUPPLY_TYPES
 
 T = TypeVar("T")
@@ -230,7 +230,7 @@ def _read_snmp(r: _Reader) -> SnmpConfig:
             ),
         )
         try:
-            credentials_of(profile)
+            credentials_from_config(profile)
         except ValueError as err:
             r.problem(p, str(err))
         profiles.append(profile)

@@ -11,8 +11,10 @@ from printwatch.config.model import SnmpConfig, SnmpV3Profile
 from printwatch.v3 import V3Credentials, credentials_from_profile
 
 
-def credentials_of(profile: SnmpV3Profile) -> V3Credentials:
-    """Through :func:`printwatch.v3.credentials_from_profile` (its checks and messages)."""
+def credentials_from_config(profile: SnmpV3Profile, *, where: str | None = None) -> V3Credentials:
+    """The credentials of one ``[[snmp.v3]]`` entry (its passwords resolved from the secrets
+    store), through :func:`printwatch.v3.credentials_from_profile` (its checks and messages,
+    which start with ``where``, by default ``user 'NAME'``)."""
     return credentials_from_profile(
         {
             "user": profile.user,
@@ -22,10 +24,10 @@ def credentials_of(profile: SnmpV3Profile) -> V3Credentials:
             "priv_pass": profile.priv_password,
             "context": profile.context or None,
         },
-        where=f"user {profile.user!r}",
+        where=where if where is not None else f"user {profile.user!r}",
     )
 
 
 def v3_credentials(snmp: SnmpConfig) -> list[V3Credentials]:
     """One per ``[[snmp.v3]]`` profile, in order."""
-    return [credentials_of(p) for p in snmp.v3]
+    return [credentials_from_config(p) for p in snmp.v3]
