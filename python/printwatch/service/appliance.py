@@ -36,7 +36,7 @@ from printwatch.scheduler.jobs import appliance_jobs
 from printwatch.scheduler.runner import RunContext, Scheduler
 from printwatch.scheduler.state import RunState
 from printwatch.service.exposition import device_lines
-from printwatch.service.fairness import collector_paused, give_way
+from printwatch.service.fairness import gc_paused, give_way
 from printwatch.service.poller import Device, Poller, PollKind, spec_of
 from printwatch.service.sinks import Sink
 
@@ -212,7 +212,7 @@ class Appliance:
 
     async def poll_status(self, ctx: RunContext) -> None:
         await self._await_first_discovery()
-        with collector_paused():
+        with gc_paused():
             docs = await self._poll_and_write("status", self.devices())
             if self.alerts is not None:  # after the write: the rules read the store's views too
                 await self.alerts.after_status(docs)
@@ -222,12 +222,12 @@ class Appliance:
 
     async def read_meters(self, ctx: RunContext) -> None:
         await self._await_first_discovery()
-        with collector_paused():
+        with gc_paused():
             await self._poll_and_write("meters", self.devices())
         await self.sink.publish()  # a fresh snapshot for readers in other processes
 
     async def close_billing_cycle(self, ctx: RunContext) -> None:
-        with collector_paused():
+        with gc_paused():
             docs = await self._poll_and_write("meters", self.devices())
             # The local calendar date of the slot: the billing day wherever the site is.
             day = ctx.slot.astimezone(zoneinfo.ZoneInfo(self.config.intervals.timezone)).date()

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 
 from printwatch.config.model import WebConfig
 from printwatch.service.appliance import Appliance
-from printwatch.service.fairness import manage_collector, release_collector
+from printwatch.service.fairness import manage_gc, release_gc
 from printwatch.web import create_app, serve_http
 from printwatch.web.dashboard.tls import TlsFiles
 
@@ -57,7 +57,7 @@ async def run_until_stopped(
                             keyfile=tls.key if tls else None,
                         )
                     )
-                manage_collector()  # see printwatch.service.fairness
+                manage_gc()  # see printwatch.service.fairness
                 await nursery.start(appliance.serve)
                 await nursery.start(appliance.uplink.serve)
                 if on_started is not None:
@@ -69,7 +69,7 @@ async def run_until_stopped(
                         break
                 nursery.cancel_scope.cancel()
     finally:
-        release_collector()
+        release_gc()
         await appliance.aclose()
     log.info("stopped (%s)", why)
     return why

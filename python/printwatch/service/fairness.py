@@ -4,12 +4,12 @@ Two measures, both measured with a loop-lag probe at 2,000 printers on these mac
 
 * Long work (interpreting a cycle's results, serializing documents, rendering /metrics) runs in
   steps, and between steps :func:`give_way` lets the HTTP server's tasks run.
-* The garbage collector waits for the end of a cycle (:func:`collector_paused`): a collection
+* The garbage collector waits for the end of a cycle (:func:`gc_paused`): a collection
   in the middle of a cycle walks every document in flight (one full collection took 23 ms with
   a 2,000-printer cycle's documents alive, and the loop stalled 50-200 ms in such collections
   on these loaded machines); after the write the documents are gone (reference counting: they
   hold no cycles) and a full collection takes well under a millisecond. Start-up's objects are
-  frozen out of the collector's walks (``gc.freeze``).
+  frozen out of the garbage collector's walks (``gc.freeze``).
 
 Error handling: none needed; cancellation passes through the checkpoints.
 """
@@ -42,16 +42,16 @@ _managed = False
 _cycles_running = 0
 
 
-def manage_collector() -> None:
-    """Freezes start-up's objects out of the collector's walks, and lets :func:`collector_paused`
-    pause the collector during cycles (the daemon calls this; tests that do not leave it alone)."""
+def manage_gc() -> None:
+    """Freezes start-up's objects out of the garbage collector's walks, and lets :func:`gc_paused`
+    pause garbage collection during cycles (the daemon calls this; tests that do not leave it alone)."""
     global _managed
     gc.freeze()
     _managed = True
 
 
-def release_collector() -> None:
-    """Python's own collector behaviour again (at shutdown)."""
+def release_gc() -> None:
+    """Python's own garbage collection again (at shutdown)."""
     global _managed
     _managed = False
     gc.enable()
@@ -59,7 +59,7 @@ def release_collector() -> None:
 
 
 @contextmanager
-def collector_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Around a cycle's poll and write: no collection while its documents are alive; when the
     last running cycle ends (its documents gone), one full collection, which then walks only the
     fleet view (untracked atomics, after the first) and what the loop made meanwhile."""
