@@ -92,6 +92,32 @@ def test_every_model_is_read_completely(fleet: tuple[Simulator, list[dict[str, A
     assert doc["failures"] == [] and [w for w in doc["warnings"] if "prtAlertTable" not in w] == []
 
 
+def test_every_counter_table_row_is_read_back(fleet: tuple[Simulator, list[dict[str, Any]]]) -> None:
+    """The vendors' counter tables the models answer are walked whole and read back as named
+    counters: every row with its OID, value and the name the device (or its type code, or the
+    vendor's source) gives it, so that a demo's billing reads look like a real fleet's."""
+    _, docs = fleet
+    with_rows = 0
+    for model, doc in zip(MODELS, docs, strict=True):
+        vmap = load_maps()[model.vendor]
+        counters = model.counters()
+        got = {c["oid"]: c for c in doc["counters"]}
+        for row in model.counter_rows:
+            with_rows += 1
+            counter = got[row.oid]
+            assert counter["value"] == counters[row.meter], (model.id, row.oid)
+            assert counter["source"] == f"{model.vendor}.counter_table", (model.id, row.oid)
+            table = next(t for t in vmap.counter_tables if row.oid.startswith(t.values + "."))
+            index = row.oid[len(table.values) + 1 :]
+            expected = row.name or dict(table.type_names).get(row.type or 0) or dict(table.labels).get(index)
+            assert counter["name"] == (expected or f"{table.prefix}.{index}"), (model.id, row.oid)
+        # every meter OID under a walked table is a named counter of that table, not of the map
+        for rule in vmap.meters:
+            if any(rule.oid.startswith(t.values + ".") for t in vmap.counter_tables):
+                assert got[rule.oid]["source"] == f"{model.vendor}.counter_table", (model.id, rule.oid)
+    assert with_rows >= 20
+
+
 def test_alerts_follow_the_levels(fleet: tuple[Simulator, list[dict[str, Any]]]) -> None:
     _, docs = fleet
     for model, doc in zip(MODELS, docs, strict=True):

@@ -22,6 +22,7 @@ from importlib import resources
 from typing import Any
 
 from printwatch.mib import oids
+from printwatch.mib.meternames import METER_NAMES
 from printwatch.mib.vendors import load_maps
 
 KINDS = frozenset(
@@ -80,6 +81,34 @@ class Tray:
 
 
 @dataclass(frozen=True)
+class CounterRow:
+    """One row of a vendor counter table a vendor's models answer (``[[counter_row]]``): its
+    OID, the meter whose value it counts, and what the device says of it (its ``name`` where the
+    table has a name column, its ``type`` code where it has a type column)."""
+
+    oid: str
+    meter: str
+    name: str | None = None
+    type: int | None = None
+
+
+def _counter_row(raw: dict[str, Any], vendor: str, where: str) -> CounterRow:
+    oid = _text(raw, "oid", where)
+    tables = [t for t in load_maps()[vendor].counter_tables if oid.startswith(t.values + ".")]
+    if not tables:
+        raise ValueError(f"{where}: 'oid' {oid!r} is in no counter table of meters/{vendor}.toml")
+    meter = _text(raw, "meter", where)
+    if meter not in METER_NAMES:
+        raise ValueError(f"{where}: 'meter' {meter!r} is not one of {sorted(METER_NAMES)}")
+    name, code = raw.get("name"), raw.get("type")
+    if (tables[0].names is not None) != isinstance(name, str):
+        raise ValueError(f"{where}: 'name' (a string) goes with a table that names its rows, only")
+    if (tables[0].types is not None) != isinstance(code, int):
+        raise ValueError(f"{where}: 'type' (an integer) goes with a table of typed rows, only")
+    return CounterRow(oid, meter, name, code)
+
+
+@dataclass(frozen=True)
 class Model:
     """One built-in printer model."""
 
@@ -105,6 +134,7 @@ class Model:
     color_share: float
     source: str
     path: str
+    counter_rows: tuple[CounterRow, ...] = ()
 
     @property
     def color(self) -> bool:
@@ -249,6 +279,10 @@ def _model(raw: dict[str, Any], vendor: dict[str, Any], path: str, index: int) -
         color_share=share,
         source=_text(merged, "source", where),
         path=path,
+        counter_rows=tuple(
+            _counter_row(r, _text(vendor, "vendor", path), f"{path}: counter_row[{i}]")
+            for i, r in enumerate(_get(vendor, "counter_row", list, path, []))
+        ),
     )
 
 

@@ -392,6 +392,24 @@ def _identity_value(decode: str, field: str, model: Model) -> tuple[str, str]:
     return _text(text)
 
 
+def _counter_rows(model: Model, rendered: set[str]) -> list[Row]:
+    """The vendor's counter-table rows the model answers (``[[counter_row]]``): each count (once:
+    a meter's OID is already rendered) with its name or type code at the same index."""
+    counters = model.counters()
+    tables = load_maps()[model.vendor].counter_tables
+    rows: list[Row] = []
+    for row in model.counter_rows:
+        if row.oid not in rendered:
+            rows.append((row.oid, COUNTER32, str(counters[row.meter])))
+        table = next(t for t in tables if row.oid.startswith(t.values + "."))
+        index = row.oid[len(table.values) :]
+        if table.names is not None and row.name is not None:
+            rows.append((table.names + index, *_text(row.name)))
+        if table.types is not None and row.type is not None:
+            rows.append((table.types + index, INTEGER, str(row.type)))
+    return rows
+
+
 def _vendor(model: Model) -> list[Row]:
     maps = load_maps()
     vmap = maps[model.vendor]
@@ -405,11 +423,12 @@ def _vendor(model: Model) -> list[Row]:
         # A counter table names its rows itself (Sharp): the name column beside each count,
         # the name the map quotes ("SHARP counter 'Prints'").
         for oid, rules in by_oid.items():
-            if oid.startswith(table.values + "."):
+            if table.names is not None and oid.startswith(table.values + "."):
                 quoted = re.search(r"'([^']+)'", rules[0].mib)
                 rows.append(
                     (table.names + oid[len(table.values) :], *_text(quoted[1] if quoted else rules[0].mib))
                 )
+    rows += _counter_rows(model, set(by_oid))
     if model.pwg:
         pwg = maps["pwg"]
         assert pwg.guard is not None
