@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import zoneinfo
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -292,3 +293,25 @@ async def test_a_late_start_within_budget_runs_the_next_slot_at_once_not_skipped
         (10, "schedule", "10:00"),
     ]
     assert scheduler.stats["status"].skipped == 0 and scheduler.stats["status"].overruns == 0
+
+
+async def test_a_run_records_the_cpu_it_cost(autojump_clock: trio.testing.MockClock) -> None:
+    """``last_cpu_s`` (``/metrics``: job_last_cpu_seconds) is the process's CPU during the run."""
+
+    async def busy(ctx: RunContext) -> None:
+        spin_until = time.process_time() + (0.05 if ctx.slot.minute % 2 else 0.0)
+        while time.process_time() < spin_until:
+            pass
+        await trio.sleep(1)
+
+    scheduler = Scheduler([Job("status", Every(60), busy)], clock=TrioWallClock(NOV1), state=MemoryState())
+    seen: list[float | None] = []
+    with trio.move_on_after(250):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(scheduler.serve)
+            for _ in range(4):
+                await trio.sleep(60)
+                seen.append(scheduler.stats["status"].last_cpu_s)
+    costly = [s for s in seen if s is not None and s >= 0.05]
+    cheap = [s for s in seen if s is not None and s < 0.02]
+    assert costly and cheap, seen

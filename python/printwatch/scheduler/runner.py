@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -73,6 +74,9 @@ class JobStats:
     running: bool = False
     last_slot: dt.datetime | None = None
     last_duration_s: float | None = None
+    #: CPU seconds of the whole process (every thread) while the last run ran: the run's own
+    #: cost plus whatever else ran beside it (HTTP requests, another job).
+    last_cpu_s: float | None = None
     last_budget_used: float | None = None  # duration / budget of the last completed run
     next_start: dt.datetime | None = None
     durations_s: list[float] = field(default_factory=list)  # of the last 100 runs
@@ -113,7 +117,7 @@ class Scheduler:
     async def _run(self, job: Job, slot: dt.datetime, reason: Reason) -> None:
         stats = self.stats[job.name]
         stats.running = True
-        t0 = trio.current_time()
+        t0, cpu0 = trio.current_time(), time.process_time()
         log.debug("%s: run for slot %s (%s)", job.name, slot.isoformat(), reason)
         try:
             await job.run(RunContext(job.name, slot, reason))
@@ -126,6 +130,7 @@ class Scheduler:
         stats.runs += 1
         stats.last_slot = slot
         stats.last_duration_s = duration_s
+        stats.last_cpu_s = time.process_time() - cpu0
         stats.last_budget_used = duration_s / job.budget
         stats.durations_s = [*stats.durations_s[-99:], duration_s]
         if duration_s > job.budget:

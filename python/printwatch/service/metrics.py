@@ -48,6 +48,7 @@ def _appliance_families(app: Appliance) -> list[Family]:
         "failures": _fam("job_failures_total", "counter", "Runs that ended with an error."),
         "running": _fam("job_running", "gauge", "1 while the job runs."),
         "duration": _fam("job_last_duration_seconds", "gauge", "Duration of the job's last run."),
+        "cpu": _fam("job_last_cpu_seconds", "gauge", "The process's CPU seconds during the job's last run."),
         "budget": _fam("job_budget_used_ratio", "gauge", "Last run's duration over its budget."),
         "slot": _fam("job_last_slot_timestamp_seconds", "gauge", "The slot the last run served."),
         "next": _fam("job_next_start_timestamp_seconds", "gauge", "When the job runs next."),
@@ -59,6 +60,7 @@ def _appliance_families(app: Appliance) -> list[Family]:
         f["failures"].add(s.failures, job=name)
         f["running"].add(s.running, job=name)
         f["duration"].add(s.last_duration_s, job=name)
+        f["cpu"].add(s.last_cpu_s, job=name)
         f["budget"].add(s.last_budget_used, job=name)
         f["slot"].add(s.last_slot.timestamp() if s.last_slot else None, job=name)
         f["next"].add(s.next_start.timestamp() if s.next_start else None, job=name)
