@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import trio
-import trustme
 
 try:
     import bench  # noqa: F401
@@ -43,7 +42,9 @@ from printwatch.sim import Simulator
 from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
-from printwatch.uplink.transport import Endpoint, pin_of_pem
+from printwatch.uplink.transport import Endpoint
+
+from tests.support.tls import make_certs
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = Path(
@@ -67,13 +68,8 @@ def day_bytes(box: Outbox) -> dict[dt.date, tuple[int, int, int]]:
 
 async def run(printers: int, days: int, polls_per_part: int) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="uplink-bench-"))
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1")
-    certfile, keyfile = tmp / "c.pem", tmp / "c.key"
-    for i, pem in enumerate(cert.cert_chain_pems):
-        pem.write_to_path(str(certfile), append=i > 0)
-    cert.private_key_pem.write_to_path(str(keyfile))
-    pin = pin_of_pem(cert.cert_chain_pems[0].bytes())
+    certs = make_certs(tmp)
+    certfile, keyfile, pin = certs.certfile, certs.keyfile, certs.pin
     store = CollectorStore(tmp / "collector.duckdb")
     sim = Simulator(RECORDINGS, count=printers, base="127.22.0.1", port=0, dynamics=True, seed=8)
     sim.start()

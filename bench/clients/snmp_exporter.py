@@ -28,7 +28,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,8 @@ from urllib.parse import urlencode
 
 from bench.clients._common import Deadline, Tally, parse_args
 from bench.workload import Target, Workload
-from tests.real.peers import stop
+from tests.support.peers import stop
+from tests.support.ports import free_tcp_port
 
 NAME = "snmp_exporter"
 BINARY = "prometheus-snmp-exporter"
@@ -152,12 +152,6 @@ def snmp_yml(workload: Workload, communities: dict[str, str]) -> str:
             *metrics,
         ]
     return "\n".join(out) + "\n"
-
-
-def free_tcp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def process_cpu_s(pid: int) -> float:

@@ -1,92 +1,16 @@
-"""Real servers for the notification tests, started and stopped by the test.
-
-* :func:`smtp_server`: aiosmtpd (its own thread and asyncio loop) on 127.0.0.1, STARTTLS with a
-  certificate from a ``trustme`` CA, AUTH (LOGIN/PLAIN) required and only after STARTTLS.
-* :func:`http_receiver`: the standard library's threading HTTP server, recording every request
-  (any method) and answering with the status codes it is told to (a queue of them, then 204; a
-  3xx with ``location`` as its ``Location``).
-"""
+"""The webhook's peer for the notification tests: the standard library's threading HTTP server,
+recording every request (any method) and answering with the status codes it is told to (a queue of
+them, then 204; a 3xx with ``location`` as its ``Location``). The SMTP server is in
+tests/support/smtp.py."""
 
 from __future__ import annotations
 
-import socket
-import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
-
-import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-
-USER, PASSWORD = "printwatch@example.com", "s3cret-relay"
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Mailbox:
-    messages: list[Any] = field(default_factory=list)  # aiosmtpd envelopes
-    logins: list[tuple[str, bool]] = field(default_factory=list)  # (user, accepted)
-    tls_sessions: int = 0
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if session.ssl is not None:
-            self.tls_sessions += 1
-        self.messages.append(envelope)
-        return "250 Message accepted for delivery"
-
-    def authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-        if not isinstance(data, LoginPassword):
-            return AuthResult(success=False, handled=False)
-        user, password = data.login.decode(), data.password.decode()
-        ok = (user, password) == (USER, PASSWORD)
-        self.logins.append((user, ok))
-        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 235 or 535
-
-
-@dataclass
-class Tls:
-    ca: trustme.CA
-    ca_file: Path
-    server_context: ssl.SSLContext
-
-
-def make_tls(tmp_path: Path) -> Tls:
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(context)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    return Tls(ca, ca_file, context)
-
-
-@contextmanager
-def smtp_server(port: int, tls: Tls, mailbox: Mailbox) -> Iterator[Controller]:
-    controller = Controller(
-        mailbox,
-        hostname="127.0.0.1",
-        port=port,
-        tls_context=tls.server_context,
-        require_starttls=True,
-        auth_required=True,
-        authenticator=mailbox.authenticate,
-        ready_timeout=10.0,
-    )
-    controller.start()
-    try:
-        yield controller
-    finally:
-        controller.stop()
 
 
 @dataclass

@@ -15,7 +15,10 @@ from printwatch.config.model import AlertsConfig, SmtpConfig, Thresholds, Webhoo
 from printwatch.store import Store
 
 from tests.alerts.docs import at, doc, down, toner
-from tests.alerts.servers import PASSWORD, USER, Mailbox, free_tcp_port, http_receiver, make_tls, smtp_server
+from tests.alerts.servers import http_receiver
+from tests.support.ports import free_tcp_port
+from tests.support.smtp import USER, Mailbox, smtp_config, smtp_server
+from tests.support.tls import make_certs
 
 
 class Clock:
@@ -33,20 +36,6 @@ class Clock:
 def store(tmp_path: Path) -> Any:
     with Store(tmp_path / "h.duckdb") as s:
         yield s
-
-
-def smtp_config(port: int, ca_file: Path, password: str = PASSWORD) -> SmtpConfig:
-    return SmtpConfig(
-        host="127.0.0.1",
-        port=port,
-        security="starttls",
-        username=USER,
-        password=password,
-        sender="printwatch@example.com",
-        recipients=("fleet@example.com", "it@example.com"),
-        ca_file=ca_file,
-        timeout_s=10.0,
-    )
 
 
 def open_offline_alert(store: Store, service: AlertService, start: int = 0) -> None:
@@ -73,7 +62,7 @@ def parsed(envelope: Any) -> Message:
 
 
 async def test_email_over_starttls_with_auth_reaches_every_recipient(store: Store, tmp_path: Path) -> None:
-    tls = make_tls(tmp_path)
+    tls = make_certs(tmp_path)
     port = free_tcp_port()
     mailbox = Mailbox()
     clock = Clock(at(60))
@@ -97,7 +86,7 @@ async def test_email_over_starttls_with_auth_reaches_every_recipient(store: Stor
 
 
 async def test_smtp_down_then_up_the_notification_arrives_once(store: Store, tmp_path: Path) -> None:
-    tls = make_tls(tmp_path)
+    tls = make_certs(tmp_path)
     port = free_tcp_port()
     mailbox = Mailbox()
     clock = Clock(at(60))
@@ -123,7 +112,7 @@ async def test_smtp_down_then_up_the_notification_arrives_once(store: Store, tmp
 
 
 async def test_wrong_password_and_no_starttls_are_refused_and_kept(store: Store, tmp_path: Path) -> None:
-    tls = make_tls(tmp_path)
+    tls = make_certs(tmp_path)
     port = free_tcp_port()
     mailbox = Mailbox()
     clock = Clock(at(60))
@@ -143,7 +132,7 @@ async def test_wrong_password_and_no_starttls_are_refused_and_kept(store: Store,
         assert await plain.deliver() == (0, 1)
         # An untrusted certificate (another CA) is refused before any password is sent.
         (tmp_path / "other").mkdir()
-        other = make_tls(tmp_path / "other")
+        other = make_certs(tmp_path / "other")
         bad_ca = AlertService(store, smtp=smtp_config(port, other.ca_file), now=clock)
         clock.advance(600)
         assert await bad_ca.deliver() == (0, 1)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,10 @@ import pytest
 from printwatch.cli.demo import default_recordings
 from printwatch.sim import Simulator
 
+from tests.support.ports import free_tcp_port
+
 PRINTWATCH = [sys.executable, "-m", "printwatch.cli"]
 COUNT = 20
-
-
-def free_tcp_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

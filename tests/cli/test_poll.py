@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from printwatch.sim import Simulator
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 from tests.support.processes import printwatch
 
 

@@ -15,8 +15,8 @@ import pytest
 from printwatch.engine import V3Credentials
 from printwatch.sim import Simulator
 
-from tests.real.peers import RECORDINGS
 from tests.support import processes as cli_process
+from tests.support.peers import RECORDINGS
 
 AUTH, PRIV = "cli-auth-secret", "cli-priv-secret"
 

@@ -14,7 +14,8 @@ import pytest
 from printwatch import catalogue
 from printwatch.sim import Simulator
 
-from tests.real.peers import RECORDINGS, free_udp_port
+from tests.support.peers import RECORDINGS
+from tests.support.ports import free_udp_port
 
 LINE = re.compile(
     r"serving (\d+) printers on (127\.[\d.]+)-(127\.[\d.]+) port (\d+) \((\d+) recordings\), community (\S+)"

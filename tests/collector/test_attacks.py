@@ -30,8 +30,9 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity, seal
 from printwatch.uplink.transport import post
 
+from tests.support.collector import RunningCollector, start_collector
 from tests.support.fakes import contract_doc
-from tests.uplink.peers import Certs, RunningCollector, make_certs, start_collector
+from tests.support.tls import Certs, make_certs
 
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 ENVELOPE = "application/vnd.printwatch.envelope"

@@ -23,8 +23,9 @@ from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.signing import Identity, seal
 from printwatch.uplink.transport import Endpoint, TransportError, post
 
+from tests.support.collector import start_collector
 from tests.support.fakes import contract_doc
-from tests.uplink.peers import make_certs, start_collector
+from tests.support.tls import make_certs
 
 T0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 ENVELOPE = "application/vnd.printwatch.envelope"

@@ -16,8 +16,9 @@ from printwatch.collector.store import CollectorStore
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.signing import Identity, seal
 
-from tests.alerts.servers import PASSWORD, USER, Mailbox, free_tcp_port, make_tls, smtp_server
-from tests.alerts.test_notify import smtp_config
+from tests.support.ports import free_tcp_port
+from tests.support.smtp import PASSWORD, USER, Mailbox, smtp_config, smtp_server
+from tests.support.tls import make_certs as make_tls
 
 NOW = dt.datetime(2026, 11, 3, 9, 0)
 

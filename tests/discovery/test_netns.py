@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.real.peers import NET_SNMP_ENV, snmpd_command, stop
 from tests.support.discovery_fleet import printer_recordings
+from tests.support.peers import NET_SNMP_ENV, snmpd_command, stop
 
 NETWORK = "10.249.0.0/29"
 AGENT, PINGABLE = "10.249.0.2", "10.249.0.3"

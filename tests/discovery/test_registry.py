@@ -17,7 +17,7 @@ from printwatch.discovery.record import record
 from printwatch.sim import Simulator
 from printwatch.store import Store
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 
 CANON = RECORDINGS / "canonprinter_lbp.snmprec"  # prtGeneralSerialNumber.1 = MKRA012345
 DELL = RECORDINGS / "dell-laser_s5830dn.snmprec"  # prtGeneralSerialNumber.1 = 7XQ1R92-132-13

@@ -8,7 +8,7 @@ from printwatch.engine import Engine
 from printwatch.poller.documents import community_targets, poll_documents
 from printwatch.sim import Simulator
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 
 CALM = {"offline_rate": 0.0, "lossy_share": 0.0, "slow_share": 0.0}
 

@@ -10,7 +10,7 @@ from printwatch.engine import Engine
 from printwatch.poller.documents import community_targets, poll_documents, poll_documents_async
 from printwatch.sim import Simulator
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 
 NAMES = ["sharp", "konica_c250i", "jetdirect_m130nw"]
 

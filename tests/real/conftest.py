@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.real.peers import RECORDINGS, running_snmpd, running_snmpsim
+from tests.support.peers import RECORDINGS, running_snmpd, running_snmpsim
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,7 +11,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.real.peers import NET_SNMP_ENV, free_udp_port, net_snmp, snmpd_command, stop
+from tests.support.peers import NET_SNMP_ENV, net_snmp, snmpd_command, stop
+from tests.support.ports import free_udp_port
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from printwatch import catalogue
 from printwatch.engine import Engine
 from printwatch.poller.documents import community_targets, poll_documents
 
-from tests.real.peers import running_snmpsim
+from tests.support.peers import running_snmpsim
 
 #: Per poll: where the document was read from and how long it took, not what the printer said.
 TRANSPORT = ("target", "time", "rtt_ms", "wire")

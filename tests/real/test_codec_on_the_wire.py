@@ -7,7 +7,7 @@ from pathlib import Path
 
 from printwatch import snmp
 
-from tests.real.peers import Relay, net_snmp
+from tests.support.peers import Relay, net_snmp
 
 
 def check_wire(datagrams: list[bytes]) -> list[snmp.Message]:

@@ -22,7 +22,7 @@ import pytest
 from printwatch._core import Engine
 from printwatch.cli.poll import run_poll
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 
 ORACLE = RECORDINGS.parent / "expected_supplies.json"
 EXPECTED = RECORDINGS.parent / "expected"

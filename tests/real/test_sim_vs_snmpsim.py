@@ -32,7 +32,7 @@ from pathlib import Path
 import pytest
 from printwatch.sim import Simulator
 
-from tests.real.peers import net_snmp
+from tests.support.peers import net_snmp
 
 # -Oe: numeric enums; -Ox: strings in hex (no display-hint guessing); -On (from net_snmp): numeric OIDs.
 OUTPUT = ["-Oe", "-Ox", "-t", "5", "-r", "1"]

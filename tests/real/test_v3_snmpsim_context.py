@@ -17,7 +17,8 @@ import pytest
 from printwatch.engine import Engine, Plan, Target, V3Credentials, poll
 
 from tests.real import pysnmp_peer
-from tests.real.peers import RECORDINGS, free_udp_port, stop
+from tests.support.peers import RECORDINGS, stop
+from tests.support.ports import free_udp_port
 
 USER, AUTH, PRIV = "pw-ctx", "auth-ctx-pass", "priv-ctx-pass"
 HP_DEVICE_ID = "1.3.6.1.4.1.11.2.3.9.1.1.7.0"

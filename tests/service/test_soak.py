@@ -46,8 +46,9 @@ from printwatch.service.metrics import resident_bytes
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import StoreSink
 from printwatch.store import Store
+from printwatch.web import create_app, http_server
 
-from tests.real.peers import free_udp_port
+from tests.support.ports import free_udp_port
 
 PRINTERS = 2000
 STORE_MEMORY_MB = 512  # the appliance's default ([appliance] store_memory_mb)
@@ -194,7 +195,8 @@ def soak(tmp_path: Path, *, interval_s: float, cycles: int, upkeep_every: int = 
                     nursery.start_soon(watch)
 
                 # the first cycle runs at start; then one per interval
-                await run_until_stopped(app, web=config.web, duration_s=duration_s, on_started=started)
+                web = http_server(create_app(app), config.web)
+                await run_until_stopped(app, http=web, duration_s=duration_s, on_started=started)
                 nursery.cancel_scope.cancel()
 
         trio.run(main)

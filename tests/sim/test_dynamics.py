@@ -11,7 +11,7 @@ import pytest
 from printwatch import snmp
 from printwatch.sim import Simulator
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 from tests.support.simclient import ask, client, request, walk
 
 LIFE_COUNT = "1.3.6.1.2.1.43.10.2.1.4.1.1"

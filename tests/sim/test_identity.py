@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from printwatch.sim import Simulator
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 from tests.support.simclient import client, walk
 
 SERIAL = "1.3.6.1.2.1.43.5.1.1.17"

@@ -12,7 +12,7 @@ import pytest
 from printwatch import snmp
 from printwatch.sim import Simulator
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 
 SYS_DESCR = "1.3.6.1.2.1.1.1.0"
 BASE = "127.21.0.1"

@@ -98,7 +98,7 @@ def test_poll_store_records_what_it_read(tmp_path: Path) -> None:
     from printwatch.sim import Simulator
     from printwatch.store import normalize_mac, normalize_serial
 
-    from tests.real.peers import RECORDINGS
+    from tests.support.peers import RECORDINGS
 
     path = tmp_path / "polled.duckdb"
     polled: list[dict[str, object]] = []

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.real.peers import RECORDINGS
+from tests.support.peers import RECORDINGS
 
 NON_PRINTER = Path(__file__).parents[1] / "data" / "linux-server.snmprec"
 PRINTER_EVIDENCE = ("1.3.6.1.2.1.43.", "1.3.6.1.2.1.25.3.2.1.2.")

@@ -28,8 +28,9 @@ from printwatch.uplink.sender import Backoff
 from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 
+from tests.support.collector import RunningCollector, start_collector
 from tests.support.fakes import contract_doc
-from tests.uplink.peers import RunningCollector, make_certs, start_collector
+from tests.support.tls import make_certs
 
 DEVICES = [(f"10.7.0.{i}", 161) for i in (1, 2, 3)]
 KIRITIMATI = "Pacific/Kiritimati"  # UTC+14

@@ -15,9 +15,10 @@ from pathlib import Path
 import duckdb
 from printwatch.cli.main import main
 
+from tests.support.ports import free_tcp_port as free_port
 from tests.support.processes import PRINTWATCH
 from tests.support.processes import printwatch as cli
-from tests.uplink.peers import free_port, make_certs
+from tests.support.tls import make_certs
 
 
 def test_collector_enrol_and_the_uplink_log(tmp_path: Path) -> None:

@@ -26,8 +26,11 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint
 
+from tests.support.collector import start_collector
 from tests.support.fakes import contract_doc
-from tests.uplink.peers import Certs, Tinyproxy, free_port, make_certs, start_collector
+from tests.support.ports import free_tcp_port as free_port
+from tests.support.tls import Certs, make_certs
+from tests.uplink.peers import Tinyproxy
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICES = [(f"10.9.0.{i}", 161) for i in range(1, 13)]  # 10.9.0.9 never answers

@@ -20,7 +20,8 @@ from printwatch.cli.demo import default_recordings
 from printwatch.config import ConfigError, parse_config
 from printwatch.sim import Simulator
 
-from tests.cli.test_appliance import free_tcp_port, run_cli, start_daemon, stop
+from tests.cli.test_appliance import run_cli, start_daemon, stop
+from tests.support.ports import free_tcp_port
 
 PASSWORD_LINE = re.compile(r"dashboard first-run password for admin is in (\S+) \(readable by this user only")
 NEW_PASSWORD = "a long new password"

@@ -23,7 +23,8 @@ from printwatch.web.dashboard.auth import PasswordFile
 from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
 from printwatch.web.dashboard.sessions import Sessions, token_hash
 
-from tests.cli.test_appliance import free_tcp_port, start_daemon, stop
+from tests.cli.test_appliance import start_daemon, stop
+from tests.support.ports import free_tcp_port
 from tests.web.test_dashboard_cli import daemon_config
 
 IDLE_S = 3600.0

@@ -1,5 +1,6 @@
-"""Real SNMP peers for tests: net-snmp's snmpd and snmpsim, started on loopback high ports, and a
-UDP relay that keeps every datagram both ways."""
+"""Real SNMP peers for tests: net-snmp's snmpd and its command-line tools, snmpsim, started on
+loopback high ports, and a UDP relay that keeps every datagram both ways; the recordings they and
+the simulator serve."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.support.ports import free_udp_port
+
 # The recordings sit beside the project (../shared/recordings); PRINTWATCH_RECORDINGS names another place.
 RECORDINGS = Path(
     os.environ.get(
@@ -25,12 +28,6 @@ RECORDINGS = Path(
 )
 # net-snmp tools print numeric OIDs and load no MIB files (Debian ships no IETF MIBs anyway).
 NET_SNMP_ENV = {**os.environ, "MIBS": "", "MIBDIRS": "/nonexistent"}
-
-
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def require(tool: str) -> str:
