@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,7 @@ import pyarrow as pa
 from printwatch.collector.enrolment import public_key
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink.codec import MAX_PAYLOAD_BYTES, CodecError, decode_payload
-from printwatch.uplink.messages import KINDS, STATUS_LETTERS, cycle_label
+from printwatch.uplink.messages import KINDS, MAX_COUNTER_NAME, MAX_COUNTERS, STATUS_LETTERS, cycle_label
 from printwatch.uplink.signing import SignatureError, envelope_key_id, open_envelope
 
 STATUS_OF_LETTER = {v: k for k, v in STATUS_LETTERS.items()}
@@ -284,15 +285,7 @@ def _write(
                 [site, cycle],
             ).fetchall()
         }
-        if len(data["r"]) > len(known):
-            raise ValueError(f"{len(data['r'])} reads for {len(known)} registered devices")
-        reads = [
-            (site, number, str(meter), at, _int(value, f"meter {meter!r}"), "billing", cycle, seq)
-            for n, meters in data["r"]
-            if (number := _known(known, n)) not in already
-            for meter, value in _meters(meters).items()
-        ]
-        _bulk(con, "meter_reads", READ_COLUMNS, reads)
+        _billing(con, site, seq, at, cycle, data["r"], known, already)
     elif kind == "reorder":
         if len(data["t"]) > MAX_METERS * max(1, len(known)):
             raise ValueError(f"{len(data['t'])} reorder triggers for {len(known)} devices")
@@ -308,6 +301,59 @@ def _write(
         con.execute(
             "INSERT INTO snapshots VALUES (?, ?, ?, ?, ?)", [site, n, at, json.dumps(data["doc"]), seq]
         )
+
+
+def _billing(
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    seq: int,
+    at: dt.datetime,
+    cycle: str,
+    rows: object,
+    known: Known,
+    already: set[int],
+) -> None:
+    """A billing message's reads ``[n, {meter: value}, [[name, OID, value], ...]]``: the meters
+    into ``meter_reads``, the named counters into ``counter_reads`` (the first read of a device
+    and cycle counts). Every row is checked before anything is written."""
+    if not isinstance(rows, list) or len(rows) > len(known):
+        raise ValueError(f"{len(rows) if isinstance(rows, list) else rows!r} reads for {len(known)} devices")
+    reads: list[tuple[Any, ...]] = []
+    counters: list[tuple[Any, ...]] = []
+    for row in rows:
+        if not isinstance(row, list) or len(row) not in (2, 3):
+            raise ValueError("a billing read must be [n, meters] or [n, meters, counters]")
+        number = _known(known, row[0])
+        meters = {str(m): _int(v, f"meter {m!r}") for m, v in _meters(row[1]).items()}
+        named = _counters(row[2] if len(row) == 3 else [], number)
+        if number in already:
+            continue
+        reads += [(site, number, m, at, v, "billing", cycle, seq) for m, v in meters.items()]
+        counters += [(site, number, name, oid, value, at, cycle, seq) for name, oid, value in named]
+    _bulk(con, "meter_reads", READ_COLUMNS, reads)
+    _bulk(con, "counter_reads", COUNTER_COLUMNS, counters)
+
+
+COUNTER_COLUMNS = ["site_id", "n", "name", "oid", "value", "time", "cycle", "seq"]
+_OID = re.compile(r"^[0-9]+(\.[0-9]+){1,127}$")
+
+
+def _counters(raw: object, n: int) -> list[tuple[str, str, int]]:
+    """A read's named counters: at most :data:`MAX_COUNTERS` rows ``[name, OID, value]`` with a
+    name of 1 to :data:`MAX_COUNTER_NAME` characters, a numeric OID and a count."""
+    if not isinstance(raw, list) or len(raw) > MAX_COUNTERS:
+        raise ValueError(f"device {n}: counters must be a list of at most {MAX_COUNTERS} [name, OID, value]")
+    out = []
+    for c in raw:
+        if not isinstance(c, list) or len(c) != 3:
+            raise ValueError(f"device {n}: a counter must be [name, OID, value], not {str(c)[:60]!r}")
+        name, oid, value = c
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_COUNTER_NAME:
+            raise ValueError(f"device {n}: a counter name must be 1 to {MAX_COUNTER_NAME} characters")
+        if not isinstance(oid, str) or not _OID.match(oid):
+            raise ValueError(f"device {n}: counter {name[:40]!r}: OID {str(oid)[:40]!r} is not numeric")
+        out.append((name, oid, _int(value, f"device {n}: counter {name[:40]!r}", 0)))
+    return out
 
 
 def _meters(meters: object) -> dict[str, Any]:

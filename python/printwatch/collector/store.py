@@ -1,7 +1,9 @@
 """The collector's DuckDB store: sites and their keys, devices, messages, reads, triggers.
 
 One process writes it (the collector server); every call that writes is one transaction.
-``messages`` keeps each accepted message's payload (JSON) with its sequence number, so the
+``counter_reads`` keeps the named counters of billing reads, ``meter_names`` the MSP's ERP names
+of meters and counters (see :mod:`printwatch.collector.meternames`). ``messages`` keeps each
+accepted message's payload (JSON) with its sequence number, so the
 order and the exactly-once delivery can be checked with plain SQL.
 
 Error handling: a store from a newer printwatch, or a file that is not a DuckDB store, raises
@@ -90,6 +92,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
             token_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, token_hash BLOB NOT NULL UNIQUE,
             scopes VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP,
             last_used_at TIMESTAMP
+        );
+        """,
+    ),
+    (
+        3,
+        "named counters of billing reads; the MSP's ERP names of meters",
+        """
+        -- Every counter a printer names, as its billing read carried it (the device's own name
+        -- and OID), beside the normalised meters of meter_reads.
+        CREATE TABLE counter_reads (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, name VARCHAR NOT NULL, oid VARCHAR NOT NULL,
+            value BIGINT NOT NULL, time TIMESTAMP NOT NULL, cycle VARCHAR NOT NULL, seq BIGINT NOT NULL
+        );
+        -- The MSP's ERP meter name of a device counter name or a normalised meter, per contract
+        -- (site) with defaults per vendor or model: '' is "any"; the most specific row wins.
+        CREATE TABLE meter_names (
+            site_id VARCHAR NOT NULL DEFAULT '', vendor VARCHAR NOT NULL DEFAULT '',
+            model VARCHAR NOT NULL DEFAULT '', meter VARCHAR NOT NULL, erp_name VARCHAR NOT NULL,
+            updated_at TIMESTAMP NOT NULL, PRIMARY KEY (site_id, vendor, model, meter)
         );
         """,
     ),

@@ -13,7 +13,10 @@ Every message is ``{"site", "seq", "kind", "at", "data"}`` (``at``: UNIX seconds
   small numbers, exact because delivery is exactly once and in order), ``s`` (supply percents
   in registered order). Thinned by the byte budget (:data:`THIN_LEVELS`).
 * ``billing`` — a billing cycle's meter reads, absolute values: ``{"cycle", "r": [[n, {meter:
-  value}], ...]}``. Never thinned. ``cycle`` is the cycle's **label** (:func:`cycle_label`): the
+  value}, [[counter name, OID, value], ...]], ...]}``: the normalised meters, then every counter
+  the printer names (the poll document's ``counters``, at most :data:`MAX_COUNTERS` of at most
+  :data:`MAX_COUNTER_NAME` characters: what the collector accepts). Never thinned.
+  ``cycle`` is the cycle's **label** (:func:`cycle_label`): the
   calendar date of its billing day, which both sides compute from a calendar date and the
   schedule, never by comparing one side's clock with the other's.
 * ``reorder`` — supplies that crossed their reorder point or whose forecast runs out inside the
@@ -175,8 +178,37 @@ def cycle_label(kind: str, day: int, date: dt.date) -> str:
     return dt.date(index // 12, index % 12 + 1, day).isoformat()
 
 
-def billing_data(cycle: str, reads: list[tuple[int, dict[str, int]]]) -> dict[str, Any]:
-    return {"cycle": cycle, "r": [[n, dict(sorted(meters.items()))] for n, meters in reads]}
+#: Bounds of a billing read's named counters (the collector refuses more, or longer names).
+MAX_COUNTERS = 256
+MAX_COUNTER_NAME = 128
+
+Counter = tuple[str, str, int]
+
+
+def billing_read(doc: dict[str, Any]) -> tuple[dict[str, int], list[Counter]]:
+    """A device's billing read from its poll document: its normalised meters and its named
+    counters ``(name, OID, value)``, within the bounds the collector accepts (a longer name is
+    cut, counters beyond :data:`MAX_COUNTERS` left out: a printer cannot get its read refused)."""
+    meters = {k: v for k, v in (doc.get("meters") or {}).items() if isinstance(v, int)}
+    counters: list[Counter] = []
+    for c in doc.get("counters") or ():
+        name, oid, value = c.get("name"), c.get("oid"), c.get("value")
+        if isinstance(name, str) and isinstance(oid, str) and isinstance(value, int) and value >= 0:
+            counters.append((name[:MAX_COUNTER_NAME], oid, value))
+    return meters, counters[:MAX_COUNTERS]
+
+
+def billing_data(
+    cycle: str, reads: list[tuple[int, dict[str, int]]] | list[tuple[int, dict[str, int], list[Counter]]]
+) -> dict[str, Any]:
+    """A ``billing`` message's data: per device its meters and, where it has them, its counters."""
+    rows: list[list[Any]] = []
+    for n, meters, *rest in reads:
+        row: list[Any] = [n, dict(sorted(meters.items()))]
+        if rest and rest[0]:
+            row.append([list(c) for c in rest[0]])
+        rows.append(row)
+    return {"cycle": cycle, "r": rows}
 
 
 def reorder_data(triggers: list[tuple[int, int, float | None, str, float | None]]) -> dict[str, Any]:

@@ -261,7 +261,7 @@ class Outbox:
             sent: dict[str, list[str]] = {}
             for kind, message, _ in waiting:
                 if kind == "billing":
-                    for n, _meters in message["data"]["r"]:
+                    for n, *_read in message["data"]["r"]:  # [n, meters(, counters)]
                         sent.setdefault(str(n), []).append(str(message["data"]["cycle"]))
             con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('billing_sent', ?)", [json.dumps(sent)])
         return len(waiting) + 1

@@ -52,6 +52,7 @@ from printwatch.uplink.messages import (
     DeviceDay,
     aggregate_data,
     billing_data,
+    billing_read,
     cycle_label,
     device_identity,
     device_info,
@@ -410,15 +411,15 @@ class UplinkService:
             nonlocal count
             sent = self._billing_sent()
             reads = [
-                (entries[device_identity(d)].n, {k: v for k, v in d["meters"].items() if isinstance(v, int)})
+                (entries[device_identity(d)].n, *billing_read(d))
                 for d in docs
                 if device_identity(d) in entries
             ]
-            reads = [(n, meters) for n, meters in reads if cycle not in sent.get(str(n), [])]
+            reads = [r for r in reads if cycle not in sent.get(str(r[0]), [])]
             count = len(reads)
             if not reads:
                 return []
-            for n, _ in reads:
+            for n, *_ in reads:
                 labels = sorted({*sent.get(str(n), []), cycle})
                 sent[str(n)] = labels[-BILLING_LABELS_KEPT:]
             # In the message's own transaction: the label is kept exactly when the read is.
