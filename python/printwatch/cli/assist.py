@@ -10,6 +10,7 @@ Exit status: 0 when the device answered, 1 when it did not or the appliance cann
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import ssl
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from printwatch.cli.options import Subparsers
 from printwatch.config import ConfigError, load_config
 
 
@@ -84,3 +86,28 @@ def run_assist(
         return 1
     print(json.dumps(doc, indent=1), file=out)
     return 0 if doc.get("reachable") else 1
+
+
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description="Ask the running appliance (its HTTP server) for an immediate full poll of DEVICE "
+        "(host[:port], serial number or sysName), written to the history and handed to the uplink; "
+        "prints the poll document. Exit status 0 if it answered, 1 if not or the appliance is not "
+        "reachable, 2 for an unknown device.",
+    )
+    parser.add_argument("device", metavar="DEVICE")
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="the appliance's HTTP server (default from --config, else http://127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=None, metavar="FILE", help="read the HTTP address from FILE"
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_assist(args.device, url=args.url, config_path=args.config)

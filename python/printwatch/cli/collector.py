@@ -14,9 +14,12 @@ from pathlib import Path
 import duckdb
 import trio
 
+from printwatch.cli.collector_meters import add_meter_actions
+from printwatch.cli.options import Subparsers
+from printwatch.clock import naive_utcnow, utcnow
 from printwatch.collector import views
 from printwatch.collector.enrolment import add_site, new_token
-from printwatch.collector.server import create_app, renew_daily, serve_collector, utcnow
+from printwatch.collector.server import create_app, renew_daily, serve_collector
 from printwatch.collector.store import CollectorStore, CollectorStoreError
 from printwatch.collector.tokens import SCOPES, create_token, list_tokens, revoke_token
 from printwatch.config.model import SmtpConfig
@@ -25,10 +28,10 @@ from printwatch.uplink.transport import pin_of_pem
 DEFAULT_STORE = Path("collector.duckdb")
 
 
-def add_collector_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
     collector = commands.add_parser(
-        "collector",
-        help="the MSP's collector: serve (HTTPS), sites and tokens, the read-only view",
+        name,
+        help=summary,
         description="`collector serve --cert C --key K` receives the appliances' signed uploads over "
         "HTTPS; `collector site add SITE` creates a site and prints its one-time enrolment token; "
         "`collector sites|devices|reads|reorders|missing` print the view (--json: one object per "
@@ -93,9 +96,11 @@ def add_collector_command(commands: argparse._SubParsersAction[argparse.Argument
     notify.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
     pin = actions.add_parser("pin", help="the pin (sha256/BASE64 of the public key) of a PEM certificate")
     pin.add_argument("cert", type=Path)
+    add_meter_actions(actions, DEFAULT_STORE)  # `meters` (ERP names), `export` (billing, ERP names)
+    return collector
 
 
-def run_collector(args: argparse.Namespace) -> int:
+def run(args: argparse.Namespace) -> int:
     """Exit status 0, 1 when it fails (the reason on stderr), 2 for bad arguments. Files it
     makes (the store of every tenant, its write-ahead log) are 0600 whatever the umask."""
     umask = os.umask(0o077)
@@ -107,6 +112,8 @@ def run_collector(args: argparse.Namespace) -> int:
 
 def _run_collector(args: argparse.Namespace) -> int:
     try:
+        if getattr(args, "handler", None) is not None:
+            return int(args.handler(args))
         if args.action == "pin":
             print(pin_of_pem(args.cert.read_bytes()))
             return 0
@@ -122,13 +129,13 @@ def _run_collector(args: argparse.Namespace) -> int:
                     token = add_site(
                         store,
                         args.site_id,
-                        now=utcnow(),
+                        now=naive_utcnow(),
                         name=args.name,
                         contact=args.contact,
                         valid_days=args.valid_days,
                     )
                 else:
-                    token = new_token(store, args.site_id, now=utcnow(), valid_days=args.valid_days)
+                    token = new_token(store, args.site_id, now=naive_utcnow(), valid_days=args.valid_days)
             print(
                 f"site {args.site_id}: one-time enrolment token (shown once, valid {args.valid_days:g} days):"
             )
@@ -147,11 +154,11 @@ def _token(args: argparse.Namespace) -> int:
         )
     with CollectorStore(args.store) as store:
         if args.token_action == "add":
-            secret = create_token(store, args.name, tuple(args.scope or ["read"]), now=utcnow())
+            secret = create_token(store, args.name, tuple(args.scope or ["read"]), now=naive_utcnow())
             print(f"API token {args.name!r} (shown once; send it as 'Authorization: Bearer ...'):")
             print(secret)
         elif args.token_action == "revoke":
-            revoke_token(store, args.name, now=utcnow())
+            revoke_token(store, args.name, now=naive_utcnow())
             print(f"API token {args.name} revoked")
         else:
             for t in list_tokens(store):
@@ -183,7 +190,7 @@ def _notify(args: argparse.Namespace) -> int:
     if smtp is None:
         return 2
     with CollectorStore(args.store) as store:
-        lines = notify_missing(store, smtp, now=utcnow(), grace=dt.timedelta(hours=args.grace_hours))
+        lines = notify_missing(store, smtp, now=naive_utcnow(), grace=dt.timedelta(hours=args.grace_hours))
     for line in lines:
         print(line)
     return 1 if any(": not sent: " in line for line in lines) else 0
@@ -263,7 +270,7 @@ def _serve(args: argparse.Namespace) -> int:
                             smtp,
                             every_s=60.0 * args.notify_every_min,
                             grace=dt.timedelta(hours=args.grace_hours),
-                            now=utcnow,
+                            now=naive_utcnow,
                         )
                     )
                     print(
@@ -279,5 +286,5 @@ def _serve(args: argparse.Namespace) -> int:
         trio.run(main)
     finally:
         store.close()
-    print(f"collector stopped at {dt.datetime.now(dt.UTC):%H:%M:%S}Z", file=sys.stderr)
+    print(f"collector stopped at {utcnow():%H:%M:%S}Z", file=sys.stderr)
     return 0

@@ -10,6 +10,7 @@ how to stop; ``--duration S`` stops it by itself.
 
 from __future__ import annotations
 
+import argparse
 import ipaddress
 import logging
 import os
@@ -24,6 +25,8 @@ import trio
 from printwatch import PrintwatchError, catalogue
 from printwatch.cli.assembly import assemble
 from printwatch.cli.demo_collector import DemoCollector
+from printwatch.cli.options import Subparsers, UsageError
+from printwatch.cli.run import setup_logging
 from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
@@ -176,3 +179,42 @@ def run_demo(
         flush=True,
     )
     return 0
+
+
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description="Simulated printers on loopback (the package's built-in printer models, or "
+        "--recordings), polled on a short interval into a history in a temporary folder, "
+        "the HTTP server on 127.0.0.1:8080. Prints what it started, where, and how to stop.",
+    )
+    parser.add_argument("--count", type=int, default=300, help="simulated printers (default 300)")
+    parser.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    parser.add_argument(
+        "--interval", type=float, default=30.0, metavar="S", help="status poll every S seconds (default 30)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8080, help="HTTP port on 127.0.0.1 (default 8080; 0: any free)"
+    )
+    parser.add_argument(
+        "--recordings",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="serve a directory of .snmprec files instead of the built-in models",
+    )
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.count < 1 or args.interval <= 0:
+        raise UsageError("demo: --count must be at least 1 and --interval positive")
+    setup_logging(logging.WARNING)
+    return run_demo(
+        count=args.count,
+        duration_s=args.duration,
+        interval_s=args.interval,
+        web_port=args.port,
+        recordings=args.recordings,
+    )

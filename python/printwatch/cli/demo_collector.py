@@ -6,13 +6,13 @@ path (enrolment, signed uploads, acknowledgements, sync) on loopback.
 
 from __future__ import annotations
 
-import datetime as dt
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 import trio
 
+from printwatch.clock import naive_utcnow
 from printwatch.collector.enrolment import add_site
 from printwatch.collector.server import create_app, serve_collector
 from printwatch.collector.store import CollectorStore
@@ -50,7 +50,7 @@ class DemoCollector:
         tls = self_signed(directory, "127.0.0.1")
         store_path = directory / "collector.duckdb"
         store = CollectorStore(store_path)
-        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        now = naive_utcnow()
         token = add_site(store, SITE, now=now, name="printwatch demo")
         api_token = create_token(store, "demo", ("read",), now=now)
         port = free_tcp_port()

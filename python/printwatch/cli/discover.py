@@ -16,6 +16,7 @@ after Ctrl-C (what was found is printed, and recorded with ``--store``).
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import signal
@@ -27,6 +28,8 @@ from typing import TextIO
 
 import trio
 
+from printwatch.cli.options import Subparsers, UsageError, json_lines
+from printwatch.cli.snmp_options import add_v3_options, v3_credentials
 from printwatch.discovery import Agent, Discovery, Options, Progress
 from printwatch.discovery.record import outcomes, record, store_exclusions, store_manual_targets
 from printwatch.store import Store, StoreError
@@ -172,3 +175,106 @@ def run_discover(
     if interrupted:
         return 130
     return 0 if d.printers else 1
+
+
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description="Sweep each NETWORK (CIDR a.b.c.d/n, or one address) with ICMP echo where this "
+        "process may (raw socket with CAP_NET_RAW, or a datagram socket where ping_group_range "
+        "allows), else with one SNMP GET per address; identify every SNMP agent and print the "
+        "printers. A progress bar goes to stderr on a terminal; a summary line with counts and "
+        "bytes sent ends the run. Ctrl-C stops at once and prints what was found. Exit status 0 if "
+        "a printer was found, 1 if none, 2 for bad input, 130 after Ctrl-C.",
+        parents=[json_lines("one JSON object per printer and line")],
+    )
+    parser.add_argument("networks", nargs="+", metavar="NETWORK", help="a.b.c.d/n or a.b.c.d")
+    _add_sweep_options(parser)
+    _add_snmp_probe_options(parser)
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="NETWORK", help="never probe these (repeatable)"
+    )
+    parser.add_argument("--all", action="store_true", help="also print SNMP agents that are not printers")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="leave out the store's exclusions and file the printers found in its device registry "
+        "(exit status 3 if that fails)",
+    )
+    add_v3_options(parser, "SNMPv3 user name: probe and identify over SNMPv3 (communities unused)")
+    return parser
+
+
+def _add_sweep_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--rate", type=int, default=1000, metavar="PPS", help="packets per second at most (default 1000)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=1.0,
+        metavar="S",
+        help="seconds to wait for each answer (default 1.0)",
+    )
+    parser.add_argument(
+        "--limit", type=float, default=None, metavar="S", help="stop after S seconds, keeping what was found"
+    )
+
+
+def _add_snmp_probe_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--community",
+        action="append",
+        metavar="C",
+        help="SNMP community, tried in the order given (repeatable; default public)",
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["auto", "icmp", "snmp"],
+        default="auto",
+        help="icmp: echo sweep, then SNMP to the hosts that answered; snmp: one SNMP GET per "
+        "address (networks that drop ICMP); auto: icmp where allowed, and snmp for a network where "
+        "no address answered an echo (default auto)",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=0, help="probes sent again to a silent address (default 0)"
+    )
+    parser.add_argument("--port", type=int, default=161, help="SNMP port (default 161)")
+    parser.add_argument(
+        "--snmp-version",
+        choices=["1", "2c", "3", "auto"],
+        default="auto",
+        help="SNMP version of the probes; auto sends v2c and, on a retry, v1, or SNMPv3 when "
+        "--v3-user is given (default auto)",
+    )
+
+
+def options_of(args: argparse.Namespace) -> Options:
+    """The discovery's options from the arguments; ``UsageError`` when they do not fit."""
+    try:
+        v3 = v3_credentials(args)
+        options = Options(
+            v3=v3,
+            communities=args.community or ["public"],
+            port=args.port,
+            mode=args.mode,
+            max_pps=args.rate,
+            timeout_s=args.timeout,
+            retries=args.retries,
+            limit_s=args.limit,
+            exclude=args.exclude,
+            version="3" if v3 is not None else args.snmp_version,
+        )
+        options.check()
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_discover(
+        args.networks, options_of(args), as_json=args.json, include_agents=args.all, store=args.store
+    )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from printwatch.clock import iso_seconds, utcnow
 from printwatch.store import Store, StoreError
 
 
@@ -16,7 +16,7 @@ def record_poll(docs: list[dict[str, Any]], store_path: Path) -> int:
     Returns 0, or 3 when the store could not be opened or written (the message on stderr names
     the store and the reason; the poll's output has already been printed).
     """
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    now = iso_seconds(utcnow())
     stamped = [d if "time" in d else {**d, "time": now} for d in docs]
     try:
         with Store(store_path) as store:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
@@ -11,12 +12,12 @@ import trio
 
 from printwatch import PrintwatchError
 from printwatch.cli.assembly import assemble
+from printwatch.cli.options import DEFAULT_CONFIG, Subparsers, config_file, duration
 from printwatch.config import ConfigError, load_config
 from printwatch.scheduler import StateFile, SystemClock
 from printwatch.service.daemon import run_until_stopped
 from printwatch.store import StoreError
 
-DEFAULT_CONFIG = Path("/etc/printwatch/printwatch.toml")
 log = logging.getLogger("printwatch")
 
 
@@ -89,3 +90,19 @@ def _run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
     finally:
         web.dashboard.sessions.save()  # the sessions' seen times since the last write
     return 0
+
+
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name,
+        help=summary,
+        description="Run the appliance with the configuration FILE until SIGTERM or SIGINT (a write "
+        "in hand finishes, the history is flushed, exit status 0). Exit status 2 for a configuration "
+        "with problems (each named with its line), 1 when it cannot start.",
+        parents=[config_file(), duration()],
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    setup_logging()
+    return run_daemon(args.config or DEFAULT_CONFIG, duration_s=args.duration)

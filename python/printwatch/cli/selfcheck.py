@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import argparse
 import time
 from typing import Literal
 
 from printwatch import __version__, snmp
+from printwatch.cli.options import Subparsers
 
 SAMPLE_VALUES: list[tuple[str, snmp.VarBind]] = [
     ("Integer", snmp.VarBind("1.3.6.1.2.1.25.3.2.1.5.1", "Integer", -3)),
@@ -84,3 +86,18 @@ def run_selfcheck(seconds: float = 0.5) -> int:
     print(f"  codec: {rate:,.0f} decode+encode round trips/s of a {len(data)}-byte response")
     print("selfcheck passed" if not failures else f"selfcheck FAILED ({failures})")
     return 1 if failures else 0
+
+
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description="Encode and decode one message of every PDU and value type through the "
+        "Rust core, compare, and time the codec briefly. Exit status 0 when all is well.",
+    )
+    parser.add_argument("--seconds", type=float, default=0.5, help="how long to time the codec (default 0.5)")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_selfcheck(seconds=args.seconds)

@@ -4,6 +4,7 @@ the built-in models as ``.snmprec`` files (``--export-snmprec``)."""
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import time
@@ -14,6 +15,8 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TextIO
 
 from printwatch import catalogue
+from printwatch.cli.options import Subparsers, UsageError
+from printwatch.cli.snmp_options import add_v3_options, v3_credentials
 from printwatch.sim import Simulator
 
 if TYPE_CHECKING:
@@ -138,3 +141,100 @@ def run_simulate(
         print(f"printwatch simulate: cannot serve on port {port}: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description="Serve COUNT simulated printers on consecutive loopback addresses from BASE, "
+        "all on one UDP port, printer i answering as built-in model i %% n (or recording i %% n "
+        "with --recordings). Prints one line naming the range; stops on SIGINT/SIGTERM or after "
+        "--duration seconds, then prints its counts. --export-snmprec DIR writes the built-in "
+        "models as .snmprec files instead (for snmpsim or --recordings); --list names them.",
+    )
+    _add_sources(parser)
+    parser.add_argument("--count", type=int, default=1, help="number of printers (default 1)")
+    parser.add_argument("--base", default="127.20.0.1", help="first address (default 127.20.0.1)")
+    parser.add_argument("--port", type=int, default=161, help="UDP port (default 161, needs root)")
+    parser.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
+    parser.add_argument("--community", default="public", help="community answered (default public)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of identities and dynamics (default 0)")
+    _add_behaviour(parser)
+    add_v3_options(parser, what="answer SNMPv3 too, as this user (every printer its own engine)")
+    return parser
+
+
+def _add_sources(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--recordings",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="serve a directory of .snmprec files (or one file) instead of the built-in models",
+    )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="only these built-in models: ids, vendors (hp, ricoh...) or kinds (color_mfp, label...)",
+    )
+    parser.add_argument(
+        "--export-snmprec",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write each built-in model (or --models) as DIR/<id>.snmprec and exit",
+    )
+    parser.add_argument("--list", action="store_true", help="list the built-in models and exit")
+
+
+def _add_behaviour(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dynamics",
+        action="store_true",
+        help="pages, supplies, offline hours, loss, slow answers and alerts change over time",
+    )
+    parser.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        metavar="X",
+        help="simulated seconds per real second for --dynamics (default 1; 2016 runs a week in 5 minutes)",
+    )
+    parser.add_argument(
+        "--no-identity",
+        dest="identity",
+        action="store_false",
+        help="answer every printer exactly as its recording (no per-printer serial, MAC, sysName)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.recordings is not None and (args.models or args.export_snmprec or args.list):
+        raise UsageError(
+            "simulate: --models, --export-snmprec and --list are for the built-in models, not --recordings"
+        )
+    if args.list:
+        return run_list_models(args.models)
+    if args.export_snmprec is not None:
+        return run_export_snmprec(args.export_snmprec, args.models)
+    try:
+        v3 = v3_credentials(args)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    return run_simulate(
+        args.recordings,
+        models=args.models,
+        count=args.count,
+        base=args.base,
+        port=args.port,
+        duration_s=args.duration,
+        community=args.community,
+        identity=args.identity,
+        seed=args.seed,
+        dynamics=args.dynamics,
+        time_scale=args.time_scale,
+        v3=v3,
+    )

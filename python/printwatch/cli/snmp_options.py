@@ -1,14 +1,15 @@
-"""The SNMP options every command that talks to printers takes (``poll``, later ``discover``):
-community and version for v1/v2c, user and protocols for SNMPv3, with the passwords from the
-command line, a file or the environment.
+"""The SNMP options every command that talks to printers takes (``poll``, ``discover``,
+``simulate``): community and version for v1/v2c, user and protocols for SNMPv3, with the
+passwords from the command line, a file or the environment.
 
-``add_snmp_options(parser)`` adds them; ``target_kwargs(args)`` turns the parsed arguments into
-``Target(...)`` keyword arguments (``community``, ``version``, ``v3``). ``add_v3_options`` and
-``v3_credentials`` are the SNMPv3 part alone (``printwatch simulate`` uses them).
+``snmp_options()`` is the argparse parent with all of them (``poll``); ``add_v3_options(parser,
+what)`` adds the SNMPv3 group alone, last, with its own help for ``--v3-user`` (``discover`` and
+``simulate``). ``target_kwargs(args)`` turns the parsed arguments into ``Target(...)`` keyword
+arguments (``community``, ``version``, ``v3``); ``v3_credentials(args)`` is the SNMPv3 part.
 
 Error handling: ``target_kwargs`` raises ``ValueError`` with a message naming the option (or
-the file, or the environment variable) for incomplete or unusable credentials; callers pass it
-to ``parser.error``.
+the file, or the environment variable) for incomplete or unusable credentials; commands raise
+it again as :class:`printwatch.cli.options.UsageError`.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ AUTH_PASS_ENV = "PRINTWATCH_V3_AUTH_PASS"
 PRIV_PASS_ENV = "PRINTWATCH_V3_PRIV_PASS"
 
 
-def add_snmp_options(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--community``, ``--snmp-version`` and the SNMPv3 options to ``parser``."""
+def snmp_options() -> argparse.ArgumentParser:
+    """A parent with ``--community``, ``--snmp-version`` and the SNMPv3 options."""
+    parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--community", default="public", help="SNMP community (default public)")
     parser.add_argument(
         "--snmp-version",
@@ -36,6 +38,7 @@ def add_snmp_options(parser: argparse.ArgumentParser) -> None:
         "when --v3-user is given (default auto)",
     )
     add_v3_options(parser)
+    return parser
 
 
 def add_v3_options(parser: argparse.ArgumentParser, what: str = "SNMPv3 user name (selects SNMPv3)") -> None:

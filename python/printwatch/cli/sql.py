@@ -1,13 +1,15 @@
-"""``printwatch sql`` and ``printwatch export``: the history store for people and other tools."""
+"""``printwatch sql``: a query against the history store, its rows as a table, CSV or JSON."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
-from typing import Literal, TextIO
+from typing import TextIO
 
+from printwatch.cli.options import Subparsers, history_store
 from printwatch.cli.reading import open_or_report
-from printwatch.store.query import Format, export, render, run_query
+from printwatch.store.query import Format, default_store, render, run_query
 
 
 def run_sql(query: str, *, store: Path, fmt: Format, out: TextIO | None = None) -> int:
@@ -26,20 +28,20 @@ def run_sql(query: str, *, store: Path, fmt: Format, out: TextIO | None = None) 
     return 0
 
 
-def run_export(
-    directory: Path, *, store: Path, fmt: Literal["parquet", "csv"], out: TextIO | None = None
-) -> int:
-    """Write the public views and event tables into DIR. Exit status 0, or 2 with the reason."""
-    con = open_or_report(store, "printwatch export")
-    if con is None:
-        return 2
-    try:
-        files = export(con, directory, fmt)
-    except OSError as err:
-        print(f"printwatch export: {err}", file=sys.stderr)
-        return 2
-    finally:
-        con.close()
-    for f in files:
-        print(f, file=out or sys.stdout)
-    return 0
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description="Run QUERY against the history store and print its rows. While the appliance "
+        "writes the store, the latest snapshot it published is read (a note on stderr says so). "
+        "Exit status 0, 1 for a bad query, 2 for a store that cannot be read.",
+        parents=[history_store()],
+    )
+    parser.add_argument("query", metavar="QUERY", help="one SQL statement")
+    parser.add_argument("--format", choices=["table", "csv", "json"], default="table",
+                        help="table (default), csv with a header, or json: one object per line")  # fmt: skip
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_sql(args.query, store=args.store or default_store(), fmt=args.format)

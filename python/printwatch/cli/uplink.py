@@ -1,60 +1,19 @@
-"""``printwatch enrol`` and ``printwatch uplink log``: the appliance side of the uplink."""
+"""``printwatch uplink log``: every transmission to the collector, and the hash chain checked."""
 
 from __future__ import annotations
 
-import datetime as dt
+import argparse
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import trio
 
+from printwatch.cli.options import Subparsers, history_store
 from printwatch.cli.reading import open_or_report
-from printwatch.config import ConfigError, load_config
+from printwatch.store.query import default_store
 from printwatch.uplink import log as txlog
-from printwatch.uplink.enrol import EnrolError, enrol
-from printwatch.uplink.outbox import Outbox
-from printwatch.uplink.signing import Identity
-from printwatch.uplink.transport import Endpoint
-
-
-def run_enrol(config_path: Path, token: str | None) -> int:
-    """Enrol the appliance of ``config_path`` with the collector (its ``[uplink]`` table).
-
-    Exit status 0 when enrolled, 1 when the collector refused or could not be reached, 2 for a
-    configuration without an uplink, or with problems.
-    """
-    try:
-        config = load_config(config_path)
-    except ConfigError as err:
-        print(f"printwatch enrol: the configuration has problems:\n{err}", file=sys.stderr)
-        return 2
-    up = config.uplink
-    if up is None:
-        print(f"printwatch enrol: {config_path} has no [uplink] table", file=sys.stderr)
-        return 2
-    token = token or up.token
-    if not token:
-        print("printwatch enrol: no token (give --token, or token in [uplink])", file=sys.stderr)
-        return 2
-    try:
-        identity = Identity.load_or_create(up.key_file or config.appliance.state_dir / "uplink.key")
-        outbox = Outbox(config.appliance.store_path, identity, up.site_id)
-    except (OSError, ValueError, RuntimeError, duckdb.Error) as err:
-        print(f"printwatch enrol: {err}", file=sys.stderr)
-        return 1
-    endpoint = Endpoint(up.url, pin=up.pin, ca_file=up.ca_file, proxy=up.proxy)
-    try:
-        key_id = trio.run(lambda: enrol(outbox, endpoint, token, now=dt.datetime.now(dt.UTC)))
-    except EnrolError as err:
-        print(f"printwatch enrol: {err}", file=sys.stderr)
-        return 1
-    finally:
-        outbox.close()
-    print(f"enrolled site {up.site_id} at {up.url} with key {key_id}")
-    return 0
 
 
 def _show(data: bytes) -> str:
@@ -125,3 +84,23 @@ def run_log(store: Path, *, show_bytes: bool, as_json: bool, limit: int | None) 
         return 1
     print(f"chain: {len(entries)} transmissions, whole", file=out)
     return 0
+
+
+def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:
+    parser = commands.add_parser(
+        name,
+        help=summary,
+        description="Print every transmission (time, message, bytes up and down, answer), the "
+        "outbox and the bytes spent per day, and check the hash chain. Exit status 0 when the "
+        "chain is whole, 1 when a row is missing or was edited, 2 for a store that cannot be read.",
+        parents=[history_store()],
+    )
+    parser.add_argument("action", choices=["log"])
+    parser.add_argument("--bytes", action="store_true", help="also print each request and response")
+    parser.add_argument("--json", action="store_true", help="one JSON object per transmission")
+    parser.add_argument("--limit", type=int, default=None, metavar="N", help="only the last N")
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    return run_log(args.store or default_store(), show_bytes=args.bytes, as_json=args.json, limit=args.limit)
