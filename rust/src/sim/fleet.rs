@@ -14,30 +14,6 @@ use super::model::View;
 use super::usm::SimUsm;
 use super::values::Identity;
 
-/// prtGeneralSerialNumber (Printer-MIB), one per printer device.
-pub const PRT_GENERAL_SERIAL_NUMBER: &str = "1.3.6.1.2.1.43.5.1.1.17";
-/// Vendor serial-number variables, asked when a recording has no prtGeneralSerialNumber: the
-/// `field = "serial"` entries of python/printwatch/mib/meters/*.toml, where their sources are
-/// named (a test keeps the two lists equal).
-pub const VENDOR_SERIAL_OIDS: &[&str] = &[
-    "1.3.6.1.4.1.2435.2.3.9.4.2.1.5.5.1.0",  // Brother
-    "1.3.6.1.4.1.1602.1.2.1.4.0",            // Canon
-    "1.3.6.1.4.1.1248.1.2.2.1.1.1.5.1",      // Epson
-    "1.3.6.1.4.1.11.2.3.9.4.2.1.1.3.3.0",    // HP
-    "1.3.6.1.4.1.1347.43.5.1.1.28.1",        // Kyocera
-    "1.3.6.1.4.1.641.2.1.2.1.6.1",           // Lexmark
-    "1.3.6.1.4.1.2001.1.1.1.1.11.1.10.45.0", // OKI
-    "1.3.6.1.4.1.367.3.2.1.2.1.4.0",         // Ricoh
-    "1.3.6.1.4.1.236.11.5.1.1.1.4.0",        // Samsung
-    "1.3.6.1.4.1.253.8.53.3.2.1.3.1",        // Xerox
-];
-/// sysDescr.0 (SNMPv2-MIB): HP's print servers name their serial in it (`...,SN:XXXX,...`).
-pub const SYS_DESCR: &str = "1.3.6.1.2.1.1.1.0";
-/// ifPhysAddress (IF-MIB), one per interface.
-pub const IF_PHYS_ADDRESS: &str = "1.3.6.1.2.1.2.2.1.6";
-/// sysName.0 (SNMPv2-MIB).
-pub const SYS_NAME: &str = "1.3.6.1.2.1.1.5.0";
-
 /// Simulated time: `time_scale` simulated seconds per real second since the fleet was made, plus
 /// whatever [`Clock::advance`] added.
 #[derive(Debug)]

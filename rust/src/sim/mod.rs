@@ -10,6 +10,7 @@ pub mod fleet;
 pub mod identity;
 pub mod loader;
 pub mod model;
+pub mod oids;
 mod response;
 #[cfg(target_os = "linux")]
 pub mod server;

@@ -6,19 +6,14 @@
 //! computed at answer time from a [`View`] (the printer's address, the seed, its dynamic state).
 
 use super::dynamics::State;
-use super::fleet::{IF_PHYS_ADDRESS, PRT_GENERAL_SERIAL_NUMBER, SYS_DESCR, SYS_NAME, VENDOR_SERIAL_OIDS};
+use super::oids::{
+    HR_PRINTER_DETECTED_ERROR_STATE, HR_SYSTEM_UPTIME, IF_PHYS_ADDRESS, PRINTER_MIB, PRT_ALERT_ENTRY,
+    PRT_GENERAL_SERIAL_NUMBER, PRT_MARKER_LIFE_COUNT, PRT_SUPPLIES_LEVEL, PRT_SUPPLIES_MAX_CAPACITY,
+    SYS_DESCR, SYS_NAME, SYS_UPTIME, VENDOR_SERIAL_OIDS,
+};
 use super::snmprec::{Entry, Recording};
 use crate::ber::{tag, Writer};
 use crate::snmp::{Oid, OidBuf, Value};
-
-const SYS_UPTIME: &str = "1.3.6.1.2.1.1.3.0";
-const HR_SYSTEM_UPTIME: &str = "1.3.6.1.2.1.25.1.1.0";
-const PRT_MARKER_LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4";
-const PRT_SUPPLIES_MAX_CAPACITY: &str = "1.3.6.1.2.1.43.11.1.1.8";
-const PRT_SUPPLIES_LEVEL: &str = "1.3.6.1.2.1.43.11.1.1.9";
-const PRT_ALERT_ENTRY: &str = "1.3.6.1.2.1.43.18.1.1";
-const HR_PRINTER_DETECTED_ERROR_STATE: &str = "1.3.6.1.2.1.25.3.5.1.2";
-const PRINTER_MIB: &str = "1.3.6.1.2.1.43";
 
 /// The hrPrinterDetectedErrorState bits the dynamics drive (first octet; RFC 3805 / 2790).
 pub mod error_bits {
@@ -118,8 +113,8 @@ pub struct Recorded {
 }
 
 fn oid(dotted: &str) -> OidBuf {
-    // Only called with the constants above, which parse.
-    OidBuf::parse(dotted).expect("the constant OIDs of this module parse")
+    // Only called with the constants of `oids`, which parse.
+    OidBuf::parse(dotted).expect("the constant OIDs of `sim::oids` parse")
 }
 
 fn under<'r>(rec: &'r Recording, prefix: &OidBuf) -> impl Iterator<Item = (usize, &'r Entry)> {

@@ -206,7 +206,7 @@ fn vendor_serial_oids_match_the_meter_maps() {
     }
     from_maps.sort();
     let mut ours: Vec<String> =
-        crate::sim::fleet::VENDOR_SERIAL_OIDS.iter().map(|s| (*s).to_owned()).collect();
+        crate::sim::oids::VENDOR_SERIAL_OIDS.iter().map(|s| (*s).to_owned()).collect();
     ours.sort();
     assert_eq!(ours, from_maps);
 }
