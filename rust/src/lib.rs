@@ -6,6 +6,9 @@
 //!   zero-copy from a datagram and encoded into a reusable buffer.
 //! * [`sim`] — the simulated printer agent (sans-I/O): `.snmprec` recordings answered as an
 //!   SNMP agent would; the fleet simulator's UDP side builds on it.
+//! * [`engine`] — the poll engine: thousands of SNMP requests in flight from one socket.
+//! * [`pacing`] — the packets-per-second cap and the turn length the engine and the sweep share.
+//! * [`mix`] — reproducible 64-bit hashes (the simulator's draws, the sweep's cookies).
 //! * [`sweep`] — subnet sweeps (ICMP echo, raw or datagram sockets) over CIDR networks.
 //! * [`worker`] — one job on its own named thread, handing its items over in batches (the
 //!   engine's batches and the ICMP sweep).
@@ -14,6 +17,8 @@
 pub mod ber;
 #[cfg(target_os = "linux")]
 pub mod engine;
+pub mod mix;
+pub mod pacing;
 pub mod sim;
 pub mod snmp;
 #[cfg(target_os = "linux")]

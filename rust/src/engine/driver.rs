@@ -3,7 +3,7 @@
 //! Each turn receives every waiting datagram (in batches), expires the tries whose wait is
 //! over, sends what the packets-per-second budget allows (in batches), hands finished targets
 //! to the sink, and sleeps until the next datagram, timer or token — never longer than
-//! [`TURN`], so a cancel is seen within that.
+//! [`TURN`](crate::pacing::TURN), so a cancel is seen within that.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
@@ -15,20 +15,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use std::sync::Arc;
 
 use crate::ber::ErrorKind;
+use crate::pacing::{TokenBucket, TURN};
 use crate::snmp::{decode, v3, Pdu, PduType};
 use crate::worker::Publish;
 
 use super::config::EngineConfig;
 use super::outcome::TargetResult;
-use super::pacing::TokenBucket;
 use super::plan::Target;
 use super::session::{Session, Step};
 use super::socket::{BatchSocket, BATCH};
 use super::stats::Stats;
 use super::v3::EngineCache;
 
-/// The longest the loop sleeps between looks at the cancel flag.
-pub const TURN: Duration = Duration::from_millis(20);
 /// Finished targets are handed over at least this often (and at the end).
 const PUBLISH_EVERY: Duration = Duration::from_millis(50);
 /// Receive batches per turn at most, so sending keeps its pace under a flood of answers.

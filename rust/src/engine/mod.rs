@@ -3,7 +3,8 @@
 //! * [`plan`] — what to ask each target (scalars to GET, subtrees to walk);
 //! * [`session`] — one target's poll as a sans-I/O state machine (packing, walks, tooBig,
 //!   loops, retries, v1 fallback);
-//! * [`driver`] — the I/O loop: batched UDP (`crate::udp`, through [`socket`]), timers, the packets-per-second cap, and matching
+//! * [`driver`] — the I/O loop: batched UDP (`crate::udp`, through [`socket`]), timers, the
+//!   packets-per-second cap (`crate::pacing`), and matching
 //!   answers by source address and port, request id and community;
 //! * [`batch`] — a driver on its own thread (a [`crate::worker::Worker`]), with results handed
 //!   over in batches and a cancel that is seen within 20 ms;
@@ -14,7 +15,6 @@ pub mod batch;
 pub mod config;
 pub mod driver;
 pub mod outcome;
-pub(crate) mod pacing;
 pub mod plan;
 pub mod session;
 pub mod socket;

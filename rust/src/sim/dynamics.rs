@@ -8,7 +8,7 @@
 // Page counts, milliseconds and 53-bit draws are far below 2^52: f64 holds them exactly.
 #![allow(clippy::cast_precision_loss)]
 
-use super::identity::{hash, mix};
+use crate::mix::{hash, mix};
 
 /// The rules of the dynamics; every rate is a probability in `0..=1`.
 #[derive(Debug, Clone, Copy, PartialEq)]

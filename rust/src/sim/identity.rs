@@ -7,25 +7,12 @@
 //! is `(address * P + offset) mod capacity` with `P` a prime that shares no factor with the
 //! capacity (whose factors are only 2, 3, 5 and 13), a bijection on `0..capacity`.
 
+use crate::mix::hash;
+
 /// A prime coprime with every capacity below (products of 10, 26 and 2^24).
 const SPREAD: u64 = 1_000_003;
 /// The variable part of a serial or name is made this large when the value allows it.
 const WANT_CAPACITY: u64 = 1 << 32;
-
-/// SplitMix64's finalizer: a well-mixed 64-bit hash of `x`.
-#[must_use]
-pub fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    x ^ (x >> 31)
-}
-
-/// A hash of several words, order-sensitive.
-#[must_use]
-pub fn hash(words: &[u64]) -> u64 {
-    words.iter().fold(0x5eed_u64, |h, &w| mix(h ^ mix(w)))
-}
 
 /// A hash of a byte string (to key offsets by the recorded value).
 fn hash_bytes(bytes: &[u8]) -> u64 {

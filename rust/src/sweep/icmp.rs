@@ -1,10 +1,10 @@
 //! The ICMP echo sweep's I/O loop: one ICMP socket (raw or datagram), requests paced by the
-//! engine's token bucket and sent in batches (`crate::udp`), replies matched by source address,
+//! token bucket the poll engine also uses (`crate::pacing`) and sent in batches (`crate::udp`), replies matched by source address,
 //! identifier and cookie, timeouts and retries, a total time limit and a cancel flag.
 //!
 //! Each turn receives every waiting reply, expires the probes whose wait is over, sends what
 //! the packets-per-second budget allows, hands the hosts found to the sink, and sleeps until
-//! the next reply, timer or token — never longer than [`TURN`](crate::engine::driver::TURN).
+//! the next reply, timer or token — never longer than [`TURN`].
 
 use std::collections::VecDeque;
 use std::io;
@@ -13,8 +13,8 @@ use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::engine::driver::TURN;
-use crate::engine::pacing::TokenBucket;
+use crate::mix::mix;
+use crate::pacing::{TokenBucket, TURN};
 use crate::udp::{self, IcmpKind, Outgoing, RecvBatch, SendBatch};
 use crate::worker::Publish;
 
@@ -130,7 +130,7 @@ impl IcmpSweep {
         // Best effort: a smaller buffer still works, with less room for a burst of replies.
         let _ = udp::set_buffers(socket.as_raw_fd(), 4 << 20);
         let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos());
-        let seed = crate::sim::identity::mix(nanos as u64 ^ u64::from(std::process::id()));
+        let seed = mix(nanos as u64 ^ u64::from(std::process::id()));
         Ok(Self {
             config,
             socket,

@@ -3,7 +3,7 @@
 //! * [`networks`] — the addresses of a sweep: CIDR networks minus exclusions, bounded;
 //! * [`echo`] — ICMP echo requests and the checks a reply must pass (sans-I/O);
 //! * [`icmp`] — the ICMP sweep's I/O loop: raw or datagram ICMP socket, batched sends through
-//!   `crate::udp`, paced by the engine's token bucket, timeouts, retries, a time limit;
+//!   `crate::udp`, paced by `crate::pacing`'s token bucket, timeouts, retries, a time limit;
 //! * [`handle`] — a sweep on its own thread (a [`crate::worker::Worker`]), with the hosts found
 //!   handed over in batches.
 //!

@@ -1,7 +1,14 @@
-//! The global packets-per-second cap: a token bucket holding at most 5 ms of sending, so even
-//! a high cap goes out as a smooth stream rather than bursts that overflow a receiver's buffer.
+//! How the I/O loops (the poll engine's driver, the ICMP sweep) are paced: a packets-per-second
+//! cap and the longest wait of one turn of a loop.
+//!
+//! The cap is a token bucket holding at most 5 ms of sending, so even a high cap goes out as a
+//! smooth stream rather than bursts that overflow a receiver's buffer.
 
 use std::time::{Duration, Instant};
+
+/// The longest an I/O loop waits in one turn (for a reply, a timer or a token), so a cancel or
+/// a time limit is seen within it.
+pub const TURN: Duration = Duration::from_millis(20);
 
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
