@@ -47,9 +47,13 @@ system-deps:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
 	fi
 
+# cargo-deny checks the Rust dependency tree's licenses, bans and sources (deny.toml); it is
+# installed from crates.io the first time (a one-time build of a few minutes).
 lint: install
 	cargo fmt --check
 	cargo clippy --quiet --all-targets --features python -- -D warnings
+	@cargo deny --version >/dev/null 2>&1 || cargo install --locked cargo-deny
+	cargo deny check licenses bans sources
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
