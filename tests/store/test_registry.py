@@ -197,3 +197,24 @@ def test_a_printer_on_two_interfaces_agrees_with_itself_and_a_decision_is_kept(t
     state = store.reader().execute("SELECT device_id, state FROM devices ORDER BY device_id").fetchall()
     assert state == [(1, "running"), (2, "gone")]  # the claimant device, its kept reads, gone
     store.close()
+
+
+def test_targets_are_kept_sorted_and_made_again_on_every_change() -> None:
+    """``targets()`` is cached for /health; a new address, a moved one or an exclusion renews it."""
+    from printwatch.store.registry import Registry
+
+    registry = Registry()
+    for i in range(300):
+        registry.by_address[f"10.0.{i // 100}.{i % 100 + 1}"] = i
+    first = registry.targets()
+    assert first == sorted(first, key=lambda a: tuple(int(x) for x in a.split(".")))
+    assert registry.targets() == first and registry.targets() is not registry.targets()
+    registry.by_address["10.0.9.1"] = 1
+    assert registry.targets()[-1] == "10.0.9.1"
+    del registry.by_address["10.0.9.1"]
+    registry.by_address["9.0.0.1"] = 1  # a move: as many addresses as before, not the same ones
+    assert registry.targets()[0] == "9.0.0.1" and len(registry.targets()) == 301
+    registry.exclude("10.0.0.0/24", T0)
+    assert [a for a in registry.targets() if a.startswith("10.0.0.")] == []
+    registry.manual["printer.lan"] = None
+    assert registry.targets()[-1] == "printer.lan"
