@@ -1,13 +1,14 @@
-"""Polling into poll documents (printwatch.poller.documents): sync and Trio, two steps, against
-the fleet simulator on loopback."""
+"""Polling into poll documents (printwatch.poller.documents, the one path of the CLI and the
+appliance): sync and Trio, two steps, vendors remembered, against the fleet simulator on loopback."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 
 import pytest
 from printwatch.engine import Engine
-from printwatch.poller.documents import community_targets, poll_documents, poll_documents_async
+from printwatch.poller.documents import TwoStepPoller, community_targets, poll_documents, poll_documents_async
 from printwatch.sim import Simulator
 
 from tests.support.peers import RECORDINGS
@@ -60,3 +61,25 @@ def test_thresholds_reach_the_documents(sim: Simulator) -> None:
         [("s", "127.23.4.1", sim.port)], community_targets("public"), engine=engine, thresholds={"toner": 20}
     )
     assert [x["state"] for x in sharp["supplies"] if x["type"] == "toner"] == ["ok", "low", "ok", "ok"]
+
+
+async def test_the_poller_remembers_vendors_and_reads_meters_in_one_step(sim: Simulator) -> None:
+    poller = TwoStepPoller(Engine(timeout_s=0.5, retries=0), [community_targets("public")])
+    when = dt.datetime(2026, 11, 30, 10, 0, 0, 700_000, tzinfo=dt.UTC)
+    first = await poller.poll(addresses(sim)[:3], "meters", when)
+    sent = poller.stats.packets_sent
+    again = await poller.poll(addresses(sim)[:3], "meters", when)
+    assert poller.vendor_of == {"printer-0": "sharp", "printer-1": "konica_minolta", "printer-2": "hp"}
+    # Base and vendor GETs in one step the second time: fewer requests than two steps took.
+    assert poller.stats.packets_sent - sent < sent
+    assert [d["meters"] for d in again] == [d["meters"] for d in first]
+    assert {d["time"] for d in first + again} == {"2026-11-30T10:00:00Z"}
+
+
+async def test_a_status_poll_asks_the_base_plan_only(sim: Simulator) -> None:
+    poller = TwoStepPoller(Engine(timeout_s=0.5, retries=0), [community_targets("public")])
+    when = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
+    [status] = await poller.poll(addresses(sim)[2:3], "status", when)
+    [full] = await poller.poll(addresses(sim)[2:3], "full", when)
+    assert "hp.total" not in str(status.get("meter_evidence"))
+    assert full["meter_evidence"]["total"]["rule"] == "hp.total"

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import trio
-from printwatch.service.documents import poll_time
+from printwatch.poller.documents import poll_time
 from printwatch.service.poller import Device, PollerStats, PollKind, spec_of
 
 

@@ -1,13 +1,16 @@
-"""Poll targets and turn their answers into poll documents (the shared contract).
+"""Polling devices into poll documents (the shared contract): the one poll path of
+``printwatch poll`` and of the appliance.
 
-A poll has two steps (see :mod:`printwatch.poller.plans`): the base plan for every target,
-then, for each target that answered, the GETs of its vendor's meter map. A caller that already
-knows each target's vendor (the scheduler, from the device registry) can poll
-:func:`~printwatch.poller.plans.full_plan` in one step and call
-:func:`printwatch.mib.interpret` itself.
+A poll has two steps (see :mod:`printwatch.poller.plans`): the base plan for every device,
+then, for each device that answered, the GETs of its vendor's meter map. A
+:class:`TwoStepPoller` remembers, per device, the vendor (so later meter reads ask base and
+vendor GETs in one step) and the credential that answered. Credentials are tried in the order
+given: every device that did not answer is asked again with the next one that applies to its
+address. Documents come from :func:`printwatch.mib.interpret`, stamped with the poll's time.
 
-Credentials are a :data:`TargetFactory` (community-based v1/v2c today:
-:func:`community_targets`), so other kinds of credentials only add a factory.
+:func:`poll_documents` (blocking) and :func:`poll_documents_async` (Trio) poll once with one
+credential (:func:`community_targets`); the appliance keeps a :class:`TwoStepPoller` through
+:class:`printwatch.service.poller.EnginePoller`.
 
 Error handling: a printer that fails is data (``reachable: false`` or ``failures``); exceptions
 are the engine's (``OSError`` if no socket can be bound).
@@ -15,22 +18,35 @@ are the engine's (``OSError`` if no socket can be bound).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import datetime as dt
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Literal
+
+import trio
+import trio.lowlevel
 
 from printwatch._core import Engine, Plan, Target, TargetResult, V3Credentials
 from printwatch.clock import iso_seconds, utcnow
-from printwatch.engine import poll, poll_async
+from printwatch.engine import collect_async
 from printwatch.mib import interpret, vendor_of
+from printwatch.mib import unreachable as mib_unreachable
 from printwatch.mib.tables import present
 from printwatch.mib.text import decode_text
-from printwatch.poller.plans import SYSTEM, base_plan, vendor_plan
+from printwatch.poller.plans import SYSTEM, base_plan, full_plan, vendor_plan
 
 Version = Literal["1", "2c", "3", "auto"]
-#: Builds the engine's Target for an address and a plan, with the right credentials.
+PollKind = Literal["status", "meters", "full"]
+#: Builds the engine's Target for an address, a port and a plan, with one credential.
 TargetFactory = Callable[[str, int, Plan], Target]
-#: A target to poll: (its name in the document, IPv4 address, port).
+#: A device to poll: (its name in the document, IPv4 address, port).
 Address = tuple[str, str, int]
+
+#: Documents built between two checkpoints: about 1.5 ms of the loop's time on these machines
+#: (building a document converts its varbinds to Python), so HTTP keeps answering.
+DOCUMENTS_PER_STEP = 20
+DROPPED_KINDS = ("late", "duplicate", "spoofed", "unexpected", "malformed")
 
 
 def community_targets(
@@ -40,6 +56,15 @@ def community_targets(
 
     def make(host: str, port: int, plan: Plan) -> Target:
         return Target(host, port, plan=plan, community=community, version=version, v3=v3)
+
+    return make
+
+
+def v3_targets(v3: V3Credentials) -> TargetFactory:
+    """SNMPv3 targets as the user ``v3``."""
+
+    def make(host: str, port: int, plan: Plan) -> Target:
+        return Target(host, port, plan=plan, v3=v3)
 
     return make
 
@@ -54,47 +79,187 @@ def vendor_from(result: TargetResult) -> str | None:
     )
 
 
-def _second_step(
-    addresses: Sequence[Address], make_target: TargetFactory, first: Sequence[TargetResult]
-) -> tuple[list[int], list[Target]]:
-    answered = [i for i, r in enumerate(first) if r.reachable]
-    targets = [
-        make_target(addresses[i][1], addresses[i][2], vendor_plan(vendor_from(first[i]))) for i in answered
-    ]
-    return answered, targets
+def poll_time(when: dt.datetime) -> str:
+    """ISO 8601 UTC with a ``Z``, to the second: ``2026-11-30T10:00:00Z``."""
+    return iso_seconds(when)
 
 
-def _documents(
-    addresses: Sequence[Address],
-    first: Sequence[TargetResult],
-    answered: list[int],
-    second: Sequence[TargetResult],
-    time: str,
-    thresholds: Mapping[str, float] | None,
-) -> list[dict[str, Any]]:
-    extra = dict(zip(answered, second, strict=True))
-    return [
-        interpret(
-            first[i], *([extra[i]] if i in extra else []), target=name, time=time, thresholds=thresholds
-        )
-        for i, (name, _, _) in enumerate(addresses)
-    ]
-
-
-def poll_documents(
-    addresses: Sequence[Address],
-    make_target: TargetFactory,
-    *,
-    engine: Engine,
+def document(
+    name: str,
+    results: Sequence[TargetResult],
+    when: dt.datetime,
     thresholds: Mapping[str, float] | None = None,
-) -> list[dict[str, Any]]:
-    """Polls the targets in two steps (blocking, GIL released while the engine waits); their
-    poll documents, in order."""
-    time = iso_seconds(utcnow())
-    first = poll([make_target(host, port, base_plan()) for _, host, port in addresses], engine=engine)
-    answered, targets = _second_step(addresses, make_target, first)
-    second = poll(targets, engine=engine) if targets else []
-    return _documents(addresses, first, answered, second, time, thresholds)
+) -> dict[str, Any]:
+    """The poll document of one device polled as ``name`` at ``when``, from its base poll and,
+    when there was one, its vendor poll."""
+    first, *more = results
+    return interpret(first, *more, target=name, time=poll_time(when), thresholds=thresholds)
+
+
+def unreachable(name: str, error: str, when: dt.datetime) -> dict[str, Any]:
+    """The document of a device that was not polled or did not answer."""
+    return mib_unreachable(name, error, time=poll_time(when))
+
+
+@dataclass
+class PollerStats:
+    """Counters since start (Prometheus counters) and the current cycle's gauges."""
+
+    cycles: int = 0
+    targets: int = 0
+    answered: int = 0
+    timeouts: int = 0
+    packets_sent: int = 0
+    packets_received: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+    in_flight: int = 0  # targets of the running cycle not finished yet
+    last_cycle_s: float = 0.0
+    #: Datagrams the engine counted and dropped, by why (its batches' statistics): an answer
+    #: after its request timed out, a second copy, one from another address or port than asked,
+    #: one matching no request, one that does not decode; and sends the system refused.
+    dropped: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DROPPED_KINDS, 0))
+    send_errors: int = 0
+
+    def count(self, r: TargetResult) -> None:
+        """Adds one result's packets, bytes and timeout."""
+        self.timeouts += r.status == "timeout"
+        self.packets_sent += r.packets_sent
+        self.packets_received += r.packets_received
+        self.bytes_sent += r.bytes_sent
+        self.bytes_received += r.bytes_received
+
+
+def _everyone(_address: str) -> bool:
+    return True
+
+
+#: One request of a step: (index in the poll, address, credential index, plan).
+_Work = tuple[int, Address, int, Plan]
+
+
+class TwoStepPoller:
+    """Polls with the Rust engine in two steps (see the module's docstring). ``applies[c]``
+    says whether credential ``c`` is tried for an address (default: all are); ``give_way`` is
+    awaited between steps of Python work (the appliance lets its HTTP server run there)."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        credentials: Sequence[TargetFactory],
+        *,
+        applies: Sequence[Callable[[str], bool]] | None = None,
+        local_address: str = "0.0.0.0",
+        thresholds: Mapping[str, float] | None = None,
+        give_way: Callable[[], Awaitable[None]] = trio.lowlevel.checkpoint,
+    ) -> None:
+        self.engine = engine
+        self.credentials = list(credentials)
+        self.applies = list(applies) if applies is not None else [_everyone] * len(self.credentials)
+        self.local_address = local_address
+        self.thresholds = thresholds
+        self.give_way = give_way
+        self.credential_of: dict[str, int] = {}
+        self.vendor_of: dict[str, str | None] = {}
+        self.stats = PollerStats()
+        full_plan(None)  # loads the vendor meter maps now, not in the middle of the first poll
+
+    async def poll(
+        self, addresses: Sequence[Address], kind: PollKind, when: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """One document per address, in order, stamped ``when``. A status poll asks the base
+        plan; meters and full polls add the vendor's GETs."""
+        first = await self._first_step(addresses, kind)
+        await self._note_vendors(addresses, first)
+        second = await self._vendor_step(addresses, first) if kind != "status" else {}
+        self.stats.answered += sum(1 for r, _ in first.values() if r.reachable)
+        docs = []
+        for i, (name, _, _) in enumerate(addresses):
+            if i % DOCUMENTS_PER_STEP == DOCUMENTS_PER_STEP - 1:
+                await self.give_way()  # let the loop serve HTTP between steps
+            results = [first[i][0], *([second[i]] if i in second else [])]
+            docs.append(document(name, results, when, self.thresholds))
+        return docs
+
+    async def _batch(self, work: Sequence[_Work]) -> list[TargetResult]:
+        """One engine batch."""
+        targets = [self.credentials[c](ip, port, plan) for _, (_, ip, port), c, plan in work]
+        self.stats.in_flight += len(targets)
+
+        def finished(got: Sequence[TargetResult]) -> None:
+            self.stats.in_flight -= len(got)
+
+        batch = self.engine.start(targets, local_address=self.local_address)
+        try:
+            results = await collect_async(batch, on_results=finished)
+        finally:
+            self.stats.in_flight = 0
+            counts = batch.statistics()
+            for kind in DROPPED_KINDS:
+                self.stats.dropped[kind] += counts.get(kind, 0)
+            self.stats.send_errors += counts.get("send_errors", 0)
+        for r in results:
+            self.stats.count(r)
+        return results
+
+    def _next_credential(self, ip: str, start: int) -> int | None:
+        """The first credential from index ``start`` on that is tried for ``ip``."""
+        return next((c for c in range(start, len(self.credentials)) if self.applies[c](ip)), None)
+
+    def _first_plan(self, name: str, kind: PollKind) -> Plan:
+        """Status: the base plan. Meters and full polls: base and vendor GETs in one step once
+        the vendor is known (from an earlier poll), else the base plan (a vendor step follows)."""
+        if kind != "status" and name in self.vendor_of:
+            return full_plan(self.vendor_of[name])
+        return base_plan()
+
+    async def _first_step(
+        self, addresses: Sequence[Address], kind: PollKind
+    ) -> dict[int, tuple[TargetResult, bool]]:
+        """The first step, credential by credential (each device not answering is asked again
+        with the next); per index its result and whether it used the full plan."""
+        out: dict[int, tuple[TargetResult, bool]] = {}
+        pending: list[_Work] = []
+        for i, a in enumerate(addresses):
+            c = self.credential_of.get(a[0], self._next_credential(a[1], 0) or 0)
+            pending.append((i, a, c, self._first_plan(a[0], kind)))
+        while pending:
+            results = await self._batch(pending)
+            retry = []
+            for (i, a, c, plan), r in zip(pending, results, strict=True):
+                if r.reachable:
+                    self.credential_of[a[0]] = c
+                after = self._next_credential(a[1], c + 1)
+                if r.reachable or after is None or a[0] in self.credential_of:
+                    out[i] = (r, plan is not base_plan())
+                else:
+                    retry.append((i, a, after, plan))
+            pending = retry
+        return out
+
+    async def _note_vendors(
+        self, addresses: Sequence[Address], first: Mapping[int, tuple[TargetResult, bool]]
+    ) -> None:
+        for i, (name, _, _) in enumerate(addresses):
+            if i % DOCUMENTS_PER_STEP == DOCUMENTS_PER_STEP - 1:
+                await self.give_way()
+            r, _ = first[i]
+            if r.reachable:
+                self.vendor_of[name] = vendor_from(r)
+
+    async def _vendor_step(
+        self, addresses: Sequence[Address], first: Mapping[int, tuple[TargetResult, bool]]
+    ) -> dict[int, TargetResult]:
+        """The vendor GETs of the devices that answered the base plan alone."""
+        work = [
+            (i, a, self.credential_of[a[0]], vendor_plan(self.vendor_of[a[0]]))
+            for i, a in enumerate(addresses)
+            if first[i][0].reachable and not first[i][1]
+        ]
+        if not work:
+            return {}
+        results = await self._batch(work)
+        return {i: r for (i, _, _, _), r in zip(work, results, strict=True)}
 
 
 async def poll_documents_async(
@@ -104,12 +269,21 @@ async def poll_documents_async(
     engine: Engine,
     thresholds: Mapping[str, float] | None = None,
 ) -> list[dict[str, Any]]:
-    """:func:`poll_documents` for Trio: the loop keeps running, and cancelling the surrounding
-    scope cancels the batch in flight."""
-    time = iso_seconds(utcnow())
-    first = await poll_async(
-        [make_target(host, port, base_plan()) for _, host, port in addresses], engine=engine
+    """Polls the devices once in two steps; their poll documents, in order, with one time. The
+    loop keeps running, and cancelling the surrounding scope cancels the batch in flight."""
+    poller = TwoStepPoller(engine, [make_target], thresholds=thresholds)
+    return await poller.poll(addresses, "full", utcnow())
+
+
+def poll_documents(
+    addresses: Sequence[Address],
+    make_target: TargetFactory,
+    *,
+    engine: Engine,
+    thresholds: Mapping[str, float] | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`poll_documents_async` for code without a Trio loop (blocking; the GIL is released
+    while the engine waits)."""
+    return trio.run(
+        functools.partial(poll_documents_async, addresses, make_target, engine=engine, thresholds=thresholds)
     )
-    answered, targets = _second_step(addresses, make_target, first)
-    second = await poll_async(targets, engine=engine) if targets else []
-    return _documents(addresses, first, answered, second, time, thresholds)
