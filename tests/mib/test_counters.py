@@ -15,10 +15,15 @@ PWG_IMPS = oids.PWG_COUNTER_TABLES["icImpression"][0]
 PWG_SHEETS = oids.PWG_COUNTER_TABLES["icSheet"][0]
 
 
+ENTRY = "1.3.6.1.4.1.2385.1.1.19.2.1"  # Sharp's table is walked once, by its entry
+
+
 def sharp_walks(rows: dict[str, tuple[str | None, int]]) -> dict[str, list]:  # type: ignore[type-arg]
     return {
-        VALUES: [i(f"{VALUES}.{ix}", value, "Counter32") for ix, (_, value) in rows.items()],
-        NAMES: [s(f"{NAMES}.{ix}", name) for ix, (name, _) in rows.items() if name is not None],
+        ENTRY: [
+            *(i(f"{VALUES}.{ix}", value, "Counter32") for ix, (_, value) in rows.items()),
+            *(s(f"{NAMES}.{ix}", name) for ix, (name, _) in rows.items() if name is not None),
+        ]
     }
 
 
@@ -52,8 +57,8 @@ def test_the_same_oid_is_another_counter_on_another_model() -> None:
 def test_unnamed_rows_and_garbage_values() -> None:
     warnings: list[str] = []
     walks = sharp_walks({"1.4.60": (None, 5), "1.4.61": ("Broken", 0), "1.4.63": ("Text", 0)})
-    walks[VALUES][1] = i(f"{VALUES}.1.4.61", -1)  # an agent's "not supported"
-    walks[VALUES][2] = s(f"{VALUES}.1.4.63", "n/a")
+    walks[ENTRY][1] = i(f"{VALUES}.1.4.61", -1)  # an agent's "not supported"
+    walks[ENTRY][2] = s(f"{VALUES}.1.4.63", "n/a")
     counters = read_counters("sharp", {}, walks, [], warnings)
     assert counters == [
         {"name": "row 1.4.60", "oid": f"{VALUES}.1.4.60", "value": 5, "source": "sharp.counter_table"}
@@ -126,9 +131,12 @@ def test_vendor_map_counters_keep_their_mib_names() -> None:
 
 
 def test_plans_walk_the_counter_tables() -> None:
-    assert vendor_walks("sharp") == [VALUES, NAMES]
-    assert vendor_plan("sharp").walks == [VALUES, NAMES]
-    assert set(full_plan("sharp").walks) == {*base_plan().walks, VALUES, NAMES}
+    assert vendor_walks("sharp") == [ENTRY]
+    assert vendor_plan("sharp").walks == [ENTRY]
+    assert set(full_plan("sharp").walks) == {*base_plan().walks, ENTRY}
+    # A meter in a walked table is read from the walk, not asked again by a GET.
+    assert not any(oid.startswith(VALUES) for oid in vendor_plan("sharp").gets)
+    assert "1.3.6.1.4.1.367.3.2.1.2.19.1.0" in vendor_plan("ricoh").gets  # a scalar: still a GET
     # The PWG tables go with the PWG counters: only where the vendor's map lacks a meter.
     assert PWG_IMPS in vendor_walks("ricoh") and PWG_IMPS in vendor_walks(None)
     assert vendor_walks("hp") == []
@@ -157,7 +165,7 @@ def test_a_table_without_names_is_named_by_its_source_and_kept_whole() -> None:
     counters = read_counters("konica_minolta", {}, walks, [], warnings)
     assert [(c["name"], c["oid"], c["value"]) for c in counters] == [
         ("Total", f"{KM}.1.1.0", 33803),
-        ("Print Black Total", f"{KM}.2.1.5.1.2", 22876),
+        ("Total print black", f"{KM}.2.1.5.1.2", 22876),
         ("kmSysCounter.2.1.5.9.9", f"{KM}.2.1.5.9.9", 17),
     ]
     assert {c["source"] for c in counters} == {"konica_minolta.counter_table"}

@@ -103,8 +103,8 @@ async def test_counters_go_to_the_collector_and_out_under_the_erp_names(
     for argv in (
         ["Full Color Print Count", "CLR-PRINT", "--vendor", "sharp"],
         ["totalMonoSafe", "BW-PRINT", "--vendor", "lexmark"],
-        ["Print Black Total", "KM-BW-PRINT", "--model", km["model"]],
-        ["Print Black Total", "WRONG", "--vendor", "sharp"],  # another vendor: not used for KM
+        ["Total print black", "KM-BW-PRINT", "--model", km["model"]],
+        ["Total print black", "WRONG", "--vendor", "sharp"],  # another vendor: not used for KM
         ["total", "TOTAL"],
         ["total", "SITE-A-TOTAL", "--site", "site-a"],  # the contract's name wins
         ["Total", "RICOH-TOTAL", "--vendor", "ricoh"],
@@ -126,7 +126,7 @@ async def test_counters_go_to_the_collector_and_out_under_the_erp_names(
 
     assert int(got[(sharp["serial"], "CLR-PRINT")]["value"]) == counter(sharp, "Full Color Print Count")
     assert int(got[(lexmark["serial"], "BW-PRINT")]["value"]) == counter(lexmark, "totalMonoSafe")
-    assert int(got[(km["serial"], "KM-BW-PRINT")]["value"]) == counter(km, "Print Black Total")
+    assert int(got[(km["serial"], "KM-BW-PRINT")]["value"]) == counter(km, "Total print black")
     assert int(got[(ricoh["serial"], "RICOH-TOTAL")]["value"]) == counter(ricoh, "Total")
     for d in docs:
         assert int(got[(d["serial"], "SITE-A-TOTAL")]["value"]) == d["meters"]["total"]

@@ -48,11 +48,13 @@ def count_of(vb: VarBind, what: str, warnings: list[str]) -> int | None:
     return value
 
 
-def _column(root: str | None, walks: Mapping[str, Sequence[VarBind]]) -> dict[str, VarBind]:
+def _column(
+    table: CounterTable, root: str | None, walks: Mapping[str, Sequence[VarBind]]
+) -> dict[str, VarBind]:
     """A walked column by row index (exceptions left out); empty when not walked."""
     if root is None:
         return {}
-    return {vb.oid[len(root) + 1 :]: vb for vb in walks.get(root, ()) if vb.type not in EXCEPTIONS}
+    return {vb.oid[len(root) + 1 :]: vb for vb in table.column(root, walks) if vb.type not in EXCEPTIONS}
 
 
 def _row_name(
@@ -71,9 +73,10 @@ def _row_name(
 def _table(
     table: CounterTable, walks: Mapping[str, Sequence[VarBind]], warnings: list[str]
 ) -> list[dict[str, Any]]:
-    names, types, labels = _column(table.names, walks), _column(table.types, walks), dict(table.labels)
+    names, types = _column(table, table.names, walks), _column(table, table.types, walks)
+    labels = dict(table.labels)
     out = []
-    for vb in walks.get(table.values, ()):
+    for vb in table.column(table.values, walks):
         if vb.type in EXCEPTIONS or not vb.oid.startswith(table.values + "."):
             continue
         if table.names is None and table.types is None and vb.type not in INTEGER_TYPES:
@@ -141,6 +144,20 @@ def _life_counts(marker_rows: Sequence[VarBind]) -> list[dict[str, Any]]:
         counter["unit"] = oids.COUNTER_UNITS.get(unit) if unit is not None else None
         out.append(counter)
     return out
+
+
+def table_cells(vendor: str | None, walks: Mapping[str, Sequence[VarBind]]) -> dict[str, VarBind]:
+    """Every cell of the vendor's counter tables as walked, by OID: a meter of the vendor's map
+    at an OID a table covers is read from the walk (the poll does not GET it again)."""
+    vmap = load_maps().get(vendor or "")
+    if vmap is None:
+        return {}
+    return {
+        vb.oid: vb
+        for t in vmap.counter_tables
+        for vb in t.column(t.values, walks)
+        if vb.type not in EXCEPTIONS
+    }
 
 
 def read_counters(

@@ -21,7 +21,7 @@ from printwatch._core import TargetResult, VarBind
 from printwatch.clock import iso_seconds, utcnow
 from printwatch.mib import oids
 from printwatch.mib.alerts import alerts
-from printwatch.mib.counters import read_counters
+from printwatch.mib.counters import read_counters, table_cells
 from printwatch.mib.identity import mac_of, model_of, serial_of, vendor_of
 from printwatch.mib.levels import check_thresholds
 from printwatch.mib.meters import read_meters
@@ -78,7 +78,9 @@ def interpret_varbinds(
             warnings.append(f"{name}: missing")
         tables[name] = rows
     vendor = vendor_of(sys_group["descr"], sys_group["object_id"])
-    meters, evidence = read_meters(vendor, gets, tables["prtMarkerTable"], warnings)
+    meters, evidence = read_meters(
+        vendor, {**table_cells(vendor, walks), **gets}, tables["prtMarkerTable"], warnings
+    )
     counters = read_counters(vendor, gets, walks, tables["prtMarkerTable"], warnings)
     return {
         "target": target,

@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
+from printwatch._core import VarBind
 from printwatch.mib.meternames import METER_NAMES
 
 DECODERS = frozenset({"number", "brother_counter"})
@@ -69,10 +71,22 @@ class CounterTable:
     type_names: tuple[tuple[int, str], ...] = ()
     labels: tuple[tuple[str, str], ...] = ()
     prefix: str = ""
+    #: The table's entry, walked once for all its columns (instead of one walk per column).
+    entry: str | None = None
 
     def columns(self) -> list[str]:
-        """The columns walked: the counts, then the names or type codes."""
+        """What is walked: the entry, else the counts, then the names or type codes."""
+        if self.entry is not None:
+            return [self.entry]
         return [c for c in (self.values, self.names, self.types) if c is not None]
+
+    def column(self, root: str | None, walks: Mapping[str, Sequence[VarBind]]) -> list[VarBind]:
+        """The walked rows of one of its columns (from the entry's walk when it has one)."""
+        if root is None:
+            return []
+        if self.entry is None:
+            return list(walks.get(root, ()))
+        return [vb for vb in walks.get(self.entry, ()) if vb.oid.startswith(root + ".")]
 
 
 @dataclass(frozen=True)
@@ -95,10 +109,16 @@ class VendorMap:
         """Every column this map walks (its counter tables), once each, in file order."""
         return list(dict.fromkeys(oid for t in self.counter_tables for oid in t.columns()))
 
+    def walked(self, oid: str) -> bool:
+        """Whether ``oid`` is in a counter table this map walks (so it is not asked by a GET)."""
+        return any(oid.startswith(t.values + ".") for t in self.counter_tables)
+
     def oids(self) -> list[str]:
-        """Every OID this map reads, once each, in file order."""
+        """Every OID this map GETs, once each, in file order: its meters (but those in a counter
+        table it walks: read from the walk), model, serial and guard."""
         seen: dict[str, None] = {}
-        for oid in [*(m.oid for m in self.meters), *(i.oid for i in self.identity)]:
+        meters = [m.oid for m in self.meters if not self.walked(m.oid)]
+        for oid in [*meters, *(i.oid for i in self.identity)]:
             seen[oid] = None
         if self.guard is not None:
             seen[self.guard.oid] = None
@@ -149,6 +169,9 @@ def _counter_table(raw: dict[str, object], where: str, vendor: str) -> CounterTa
     type_names = _names(raw.get("type_names"), "type_names", where)
     if (types is None) != (not type_names):
         raise ValueError(f"{where}: 'types' and 'type_names' go together")
+    entry = _column(raw, "entry", where) if "entry" in raw else None
+    if entry is not None and not all(c.startswith(entry + ".") for c in (values, names, types) if c):
+        raise ValueError(f"{where}: 'entry' {entry!r} must hold every column of the table")
     prefix = raw.get("prefix", "")
     if names is None and (not isinstance(prefix, str) or not prefix.strip()):
         raise ValueError(f"{where}: 'prefix' (the name of rows nobody names) is needed without 'names'")
@@ -162,6 +185,7 @@ def _counter_table(raw: dict[str, object], where: str, vendor: str) -> CounterTa
         tuple((int(k), v) for k, v in type_names),
         _names(raw.get("labels"), "labels", where),
         str(prefix),
+        entry,
     )
 
 
