@@ -1,0 +1,32 @@
+"""Smoke test of the whole-appliance bench (``bench/appliance_scale.py``), bounded for ``make
+test``: the real ``printwatch run`` over 100 simulated printers for two status cycles (about 75 s:
+the shortest status interval is a minute). The figures at 1,000 and 10,000 printers are in
+docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+
+import pytest
+
+try:
+    from bench import appliance_scale
+except ImportError:  # run with an import mode that does not put the project root on sys.path
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench import appliance_scale
+
+
+@pytest.mark.realtime
+def test_the_bench_measures_every_status_cycle_of_the_real_daemon() -> None:
+    run = appliance_scale.measure(100, dynamics=False, cycles=2, base="127.61.0.1", limit_s=150)
+    summary = appliance_scale.summarise(run)
+    cycles = summary["cycles"]
+    assert len(cycles) >= 2, summary
+    for cycle in cycles:
+        assert 0 < cycle["wall_s"] < 60 and cycle["cpu_s"] > 0, cycle
+        assert cycle["new_timeouts"] == 0 and cycle["rss_mb_max"] > 0, cycle
+    assert not math.isnan(summary["median_cpu_ms_per_printer"])
+    http = summary["http"]
+    assert http["errors"] == 0 and http["health_between_ms"]["n"] > 10 and http["metrics_ms"]["n"] > 10
