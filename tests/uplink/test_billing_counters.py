@@ -148,6 +148,10 @@ async def test_counters_go_to_the_collector_and_out_under_the_erp_names(
     assert code == 0
     code, _ = run_cli("collector", "export", "--cycle", CYCLE, "--store", str(path), "-o", str(out))
     assert {r["meter"] for r in csv.DictReader(io.StringIO(out.read_text()))} >= {"TOTAL"}
+    # The collector's view of them (also GET /api/counters): the latest read's counters.
+    code, text = run_cli("collector", "counters", "--json", "--store", str(path))
+    viewed = [json.loads(line) for line in text.splitlines()]
+    assert code == 0 and {(v["serial"], v["name"], v["oid"], v["value"]) for v in viewed} == sent
     code, _ = run_cli("collector", "meters", "set", "", "X", "--store", str(path))
     assert code == 2
     code, _ = run_cli("collector", "export", "--cycle", "december", "--store", str(path))

@@ -1,5 +1,6 @@
 """The MSP's read-only view: sites, devices, latest reads, reorder triggers, missing billing
-reads. The same rows for the CLI (``printwatch collector sites|devices|reads|reorders|missing``)
+reads, and the named counters of the latest billing reads. The same rows for the CLI
+(``printwatch collector sites|devices|reads|counters|reorders|missing``)
 and the JSON API (``GET /api/...``).
 
 Error handling: ``duckdb.Error`` propagates (the CLI prints it, the API answers 500).
@@ -14,7 +15,7 @@ import duckdb
 
 from printwatch.collector.ingest import due_reads
 
-VIEWS = ("sites", "devices", "reads", "reorders", "missing")
+VIEWS = ("sites", "devices", "reads", "counters", "reorders", "missing")
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -71,6 +72,20 @@ def reads(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[
     )
 
 
+def counters(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+    """Every counter the printer names, as its latest billing read carried it (the device's own
+    name and OID)."""
+    where, params = _site(site, "c")
+    return _rows(
+        con,
+        "SELECT c.site_id, c.n, d.serial, c.name, c.oid, c.value, c.time, c.cycle FROM counter_reads c "
+        "LEFT JOIN devices d USING (site_id, n) "
+        f"WHERE {where} AND c.seq = (SELECT max(seq) FROM counter_reads l "
+        "WHERE l.site_id = c.site_id AND l.n = c.n) ORDER BY c.site_id, c.n, c.oid, c.name",
+        params,
+    )
+
+
 def reorders(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
     where, params = _site(site, "r")
     return _rows(
@@ -117,5 +132,7 @@ def view(
     """One of :data:`VIEWS` by name (``now``: the collector's clock, for ``missing``)."""
     if name == "missing":
         return missing(con, site, now)
-    fn = {"sites": sites, "devices": devices, "reads": reads, "reorders": reorders}[name]
+    fn = {"sites": sites, "devices": devices, "reads": reads, "counters": counters, "reorders": reorders}[
+        name
+    ]
     return fn(con, site)
