@@ -16,7 +16,7 @@ def test_demo_runs_from_an_empty_folder_without_recordings(tmp_path: Path) -> No
     env = {**os.environ, "PRINTWATCH_RECORDINGS": str(nowhere)}
     count = len(catalogue.load_models())
     cmd = [sys.executable, "-m", "printwatch.cli", "demo", "--duration", "12", "--port", "0"]
-    cmd += ["--count", str(count), "--interval", "2"]
+    cmd += ["--count", str(count), "--interval", "2", "--history-days", "2"]
     done = subprocess.run(
         cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env, check=False
     )
@@ -25,6 +25,8 @@ def test_demo_runs_from_an_empty_folder_without_recordings(tmp_path: Path) -> No
     assert f"simulated printers: {count} on 127.20.0.1-127.20.0.{count} " in out
     assert f"({count} built-in models; " in out
     assert "recordings" not in out and not nowhere.exists()
+    # The history phase ran first, with its progress line, and the collector got its uploads.
+    assert "history: day 2 of 2, " in out and "  history: 2 days made in " in out, out
     summary = out.strip().splitlines()[-1]
     assert summary.startswith("stopped (duration): "), summary
     documents = int(summary.split(" poll documents")[0].rsplit(" ", 1)[1])

@@ -4,18 +4,22 @@ Simulated printers on loopback, from the package's built-in printer models
 (:mod:`printwatch.catalogue`: no file outside the package is needed; ``--recordings DIR`` serves
 ``.snmprec`` recordings instead), the scheduler polling them on a short interval, the
 DuckDB history in a temporary folder, the HTTP server on 127.0.0.1:8080, and a local collector
-(:mod:`printwatch.cli.demo_collector`) receiving the uplink. It prints what it started, where, and
-how to stop; ``--duration S`` stops it by itself.
+(:mod:`printwatch.cli.demo_collector`) receiving the uplink. First, a month of history: the same
+pipeline run against the simulator in accelerated time (:mod:`printwatch.cli.demo_history`), with
+a progress line; then real time. It prints what it started, where, and how to stop;
+``--duration S`` stops it by itself (counted from the real-time start).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import ipaddress
 import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,8 +27,9 @@ from typing import Any, TextIO
 import trio
 
 from printwatch import PrintwatchError, catalogue
-from printwatch.cli.assembly import assemble
+from printwatch.cli.assembly import Assembled, assemble
 from printwatch.cli.demo_collector import DemoCollector
+from printwatch.cli.demo_history import HistoryResult, make_history
 from printwatch.cli.options import Subparsers, UsageError
 from printwatch.cli.run import setup_logging
 from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
@@ -70,6 +75,28 @@ def demo_config(sim: Simulator, state_dir: Path, *, interval_s: float, web_port:
     )
 
 
+#: The demo's printers: every one answers (no lossy or slow ones); jams, open doors, empty
+#: toner and offline hours come and go as the simulator's dynamics say.
+DEMO_DYNAMICS = {"lossy_share": 0.0, "slow_share": 0.0}
+#: Days of history made at start (:mod:`printwatch.cli.demo_history`).
+HISTORY_DAYS = 30
+
+
+def history_progress(out: TextIO) -> Callable[[int, int, int], None]:
+    """Prints ``history: day 12 of 30, 1,840 polls``: over itself on a terminal, else a line
+    every fifth day and at the last."""
+    tty = out.isatty()
+
+    def show(day: int, days: int, polls: int) -> None:
+        line = f"history: day {day} of {days}, {polls:,} polls"
+        if tty:
+            print(f"\r{line}", end="\n" if day == days else "", file=out, flush=True)
+        elif day % 5 == 0 or day == days:
+            print(line, file=out, flush=True)
+
+    return show
+
+
 def run_demo(
     *,
     count: int,
@@ -77,18 +104,24 @@ def run_demo(
     interval_s: float,
     web_port: int,
     recordings: Path | None = None,
+    history_days: int = HISTORY_DAYS,
     out: TextIO = sys.stdout,
 ) -> int:
     """Exit status 0 after a clean stop, 1 when something cannot start (said on stderr).
 
-    The simulated printers are the built-in models, or the ``recordings`` when given."""
+    The simulated printers are the built-in models, or the ``recordings`` when given. First
+    ``history_days`` of history are made in accelerated time (none: 0), then the demo runs in
+    real time; ``duration_s`` counts from then."""
     source = f"recordings from {recordings}" if recordings is not None else "built-in models"
+    # With a history, simulated time keeps step with the appliance's clock (real time after
+    # it); without, meters and supplies move 60x faster so that something happens.
+    time_scale = 1.0 if history_days > 0 else 60.0
     options: dict[str, Any] = {
         "count": count,
         "base": "127.20.0.1",
         "port": 0,
-        "dynamics": True,
-        "time_scale": 60.0,
+        "dynamics": DEMO_DYNAMICS,
+        "time_scale": time_scale,
     }
     try:
         sim = catalogue.simulator(**options) if recordings is None else Simulator(recordings, **options)
@@ -100,31 +133,38 @@ def run_demo(
     config = demo_config(sim, state_dir, interval_s=interval_s, web_port=web_port)
     store_path = config.appliance.store_path
     collector: DemoCollector | None = None
+    parts: Assembled | None = None
+    history: HistoryResult | None = None
+    why = "error"
     try:
         collector = DemoCollector.prepare(state_dir / "collector", key_file=state_dir / "uplink.key")
         config = replace(config, uplink=collector.uplink)
-        parts = assemble(
-            config,
-            clock=SystemClock(max_step_s=1.0),
-            state=MemoryState(),
-            seed="demo",
-            local_address="127.0.0.1",
-            discovery_port=sim.port,
-        )
-        appliance, web, alerts = parts.appliance, parts.web, parts.alerts
+        state = MemoryState()  # the history's last slots: the real-time start is a restart
 
         def started(address: tuple[str, int] | None) -> None:
+            assert parts is not None and collector is not None
+            web = parts.web
             url = web.url(address) if address else "(no HTTP server)"
+            password = web.first_password or (history.first_password if history else None)
+            pace = "in real time" if time_scale == 1.0 else f"{time_scale:g}x faster than real time"
+            made = (
+                f"  history: {history.days} days made in {history.seconds:.0f} s by the pipeline below in "
+                f"accelerated time ({history.documents:,} poll documents, {history.status_cycles} status "
+                f"cycles, {history.meter_reads} meter reads; alerts {history.alerts_opened:,} opened, "
+                f"{history.alerts_closed:,} closed; {history.accepted} uploads accepted)\n"
+                if history is not None
+                else ""
+            )
             print(
                 f"printwatch demo\n"
                 f"  simulated printers: {sim.count} on {sim.first}-{sim.last} UDP port {sim.port} "
-                f"({len(sim.recordings)} {source}; meters and supplies move "
-                f"60x faster than real time)\n"
-                f"  discovery: {config.networks[0].cidr} (SNMP on port {sim.port}) now, then weekly; the "
+                f"({len(sim.recordings)} {source}; meters and supplies move {pace})\n"
+                + made
+                + f"  discovery: {config.networks[0].cidr} (SNMP on port {sim.port}) now, then weekly; the "
                 f"simulated printers are configured as devices too\n"
                 f"  polling: status every {interval_s:g} s, meters every {4 * interval_s:g} s "
                 f"(SNMP v2c, community public)\n"
-                f"  history: {appliance.sink.describe()} (a snapshot after each meter read:\n"
+                f"  store: {parts.sink.describe()} (a snapshot after each meter read:\n"
                 f"    printwatch sql --store {store_path} 'SELECT * FROM devices')\n"
                 f"  alerts: after each status cycle (no e-mail or webhooks in the demo):\n"
                 f"    printwatch sql --store {store_path} 'SELECT * FROM alerts WHERE open'\n"
@@ -133,7 +173,7 @@ def run_demo(
                 f"    curl -sk -H 'Authorization: Bearer {collector.api_token}' "
                 f"https://127.0.0.1:{collector.port}/api/devices\n"
                 f"    printwatch uplink log --store {store_path}\n"
-                f"  dashboard: {url}/  user admin, first-run password {web.first_password} "
+                f"  dashboard: {url}/  user admin, first-run password {password} "
                 f"(shown once; change it at the first login)\n"
                 f"  HTTP: {url}/health  {url}/metrics  (POST {url}/api/assist/DEVICE)\n"
                 f"  assist: printwatch assist {sim.first}:{sim.port} --url {url}\n"
@@ -144,22 +184,48 @@ def run_demo(
             )
 
         async def main() -> str:
+            nonlocal parts, history
             assert collector is not None
             async with trio.open_nursery() as nursery:
                 await nursery.start(collector.serve)
-                why = await run_until_stopped(
-                    appliance,
+                if history_days > 0:
+                    print(
+                        f"printwatch demo: making {history_days} days of history for {sim.count} printers "
+                        "(the whole pipeline in accelerated time)",
+                        file=out,
+                        flush=True,
+                    )
+                    history = await make_history(
+                        config,
+                        sim,
+                        end=dt.datetime.now(dt.UTC),
+                        days=history_days,
+                        state=state,
+                        progress=history_progress(out),
+                        accepted=collector.accepted,
+                    )
+                parts = assemble(
+                    config,
+                    clock=SystemClock(max_step_s=1.0),
+                    state=state,
+                    seed="demo",
+                    local_address="127.0.0.1",
+                    discovery_port=sim.port,
+                )
+                stopped = await run_until_stopped(
+                    parts.appliance,
                     web=config.web,
                     duration_s=duration_s,
                     on_started=started,
-                    app=web.app,
-                    tls=web.tls,
+                    app=parts.web.app,
+                    tls=parts.web.tls,
                 )
                 nursery.cancel_scope.cancel()
-            return why
+            return stopped
 
         why = trio.run(main)
-        web.dashboard.sessions.save()  # the sessions' seen times since the last write
+        if parts is not None:
+            parts.web.dashboard.sessions.save()  # the sessions' seen times since the last write
     except (OSError, ValueError, RuntimeError, StoreError, PrintwatchError) as err:
         print(f"printwatch demo: {err}", file=sys.stderr)
         return 1
@@ -167,6 +233,9 @@ def run_demo(
         stats = sim.stop()
         if collector is not None:
             collector.close()
+    if parts is None:
+        return 1
+    appliance, alerts = parts.appliance, parts.alerts
     status = appliance.scheduler.statistics()["status"]
     answered = sum(1 for d in appliance.fleet.values() if d.get("reachable"))
     print(
@@ -204,12 +273,19 @@ def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.Argume
         metavar="DIR",
         help="serve a directory of .snmprec files instead of the built-in models",
     )
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=HISTORY_DAYS,
+        metavar="N",
+        help=f"days of history made at start, in accelerated time (default {HISTORY_DAYS}; 0: none)",
+    )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.count < 1 or args.interval <= 0:
-        raise UsageError("demo: --count must be at least 1 and --interval positive")
+    if args.count < 1 or args.interval <= 0 or args.history_days < 0:
+        raise UsageError("demo: --count must be at least 1, --interval positive, --history-days 0 or more")
     setup_logging(logging.WARNING)
     return run_demo(
         count=args.count,
@@ -217,4 +293,5 @@ def run(args: argparse.Namespace) -> int:
         interval_s=args.interval,
         web_port=args.port,
         recordings=args.recordings,
+        history_days=args.history_days,
     )
