@@ -395,26 +395,50 @@ def _aggregate(
     numbers = [_known(known, n) for n in data["n"]]
     if len(set(numbers)) != len(numbers):
         raise ValueError("'n' names a device twice")
-    layouts = dict(known.values())
+    _device_days(con, site, seq, at, data, numbers)
+    _aggregate_meters(con, site, seq, at, _meters(data["m"]), numbers)
+    _supply_levels(con, site, seq, at, data.get("s"), numbers, dict(known.values()))
+
+
+def _device_days(
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    seq: int,
+    at: dt.datetime,
+    data: dict[str, Any],
+    numbers: list[int],
+) -> None:
+    """An aggregate's polls answered and status letters, one row per device."""
     polls = _small(data["polls"], "polls")
-    ups = data.get("up")
-    states = data.get("st")
-    if ups is not None or states is not None:
-        if ups is None or states is None or len(ups) != len(numbers) or len(states) != len(numbers):
-            raise ValueError("'up' and 'st' must have one entry per device")
-        days = [
-            (site, n, at, polls, _small(up, "up"), STATUS_OF_LETTER.get(letter, "unknown"), seq)
-            for n, up, letter in zip(numbers, ups, states, strict=True)
-        ]
-        _bulk(con, "device_days", ["site_id", "n", "time", "polls", "answered", "status", "seq"], days)
+    ups, states = data.get("up"), data.get("st")
+    if ups is None and states is None:
+        return
+    if ups is None or states is None or len(ups) != len(numbers) or len(states) != len(numbers):
+        raise ValueError("'up' and 'st' must have one entry per device")
+    days = [
+        (site, n, at, polls, _small(up, "up"), STATUS_OF_LETTER.get(letter, "unknown"), seq)
+        for n, up, letter in zip(numbers, ups, states, strict=True)
+    ]
+    _bulk(con, "device_days", ["site_id", "n", "time", "polls", "answered", "status", "seq"], days)
+
+
+def _aggregate_meters(
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    seq: int,
+    at: dt.datetime,
+    m: dict[str, Any],
+    numbers: list[int],
+) -> None:
+    """An aggregate's meter deltas, added to the latest values (exact: delivery is in order)."""
     latest = {
-        (int(n), str(m)): int(v)
-        for n, m, v in con.execute(
+        (int(n), str(meter)): int(v)
+        for n, meter, v in con.execute(
             "SELECT n, meter, value FROM meter_latest WHERE site_id = ?", [site]
         ).fetchall()
     }
     reads: list[tuple[Any, ...]] = []
-    for meter, column in _meters(data["m"]).items():
+    for meter, column in m.items():
         if len(column) != len(numbers):
             raise ValueError(f"meter {meter!r}: {len(column)} values for {len(numbers)} devices")
         for n, delta in zip(numbers, column, strict=True):
@@ -428,19 +452,31 @@ def _aggregate(
         con, "meter_latest", ["site_id", "n", "meter", "value", "time"],
         [(r[0], r[1], r[2], r[4], at) for r in reads], replace=True,
     )  # fmt: skip
-    supplies = data.get("s")
-    if supplies is not None:
-        if len(supplies) != len(numbers):
-            raise ValueError("'s' must have one entry per device")
-        levels = []
-        for n, percents in zip(numbers, supplies, strict=True):
-            layout = layouts[n]
-            for k, percent in enumerate(percents):
-                index = layout[k][0] if k < len(layout) else k + 1
-                levels.append(
-                    (site, n, index, at, None if percent is None else _int(percent, "percent", -3, 100), seq)
-                )
-        _bulk(con, "supply_levels", ["site_id", "n", "supply_index", "time", "percent", "seq"], levels)
+
+
+def _supply_levels(
+    con: duckdb.DuckDBPyConnection,
+    site: str,
+    seq: int,
+    at: dt.datetime,
+    supplies: Any,
+    numbers: list[int],
+    layouts: dict[int, list[Any]],
+) -> None:
+    """An aggregate's supply percents, in each device's registered supply order."""
+    if supplies is None:
+        return
+    if len(supplies) != len(numbers):
+        raise ValueError("'s' must have one entry per device")
+    levels = []
+    for n, percents in zip(numbers, supplies, strict=True):
+        layout = layouts[n]
+        for k, percent in enumerate(percents):
+            index = layout[k][0] if k < len(layout) else k + 1
+            levels.append(
+                (site, n, index, at, None if percent is None else _int(percent, "percent", -3, 100), seq)
+            )
+    _bulk(con, "supply_levels", ["site_id", "n", "supply_index", "time", "percent", "seq"], levels)
 
 
 def cycle_start(cycle: str, day: int, now: dt.datetime) -> dt.datetime:
