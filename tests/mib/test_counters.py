@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
 from printwatch.mib import interpret_varbinds, oids
 from printwatch.mib.counters import read_counters
+from printwatch.mib.vendors import parse_map
 from printwatch.poller.plans import base_plan, full_plan, vendor_plan, vendor_walks
 
 from tests.support.mibdata import MARKERS, i, s
@@ -216,3 +220,27 @@ def test_the_poll_document_lists_the_counters() -> None:
             "source": "sharp.counter_table",
         }
     ]
+
+
+HEAD = 'vendor = "x"\ntitle = "x"\n[[counter_table]]\nmib = "m"\nsource = "s"\nvalues = "1.3.6.1.4.1.9.1"\n'
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ("", "counter_table[0]: 'prefix' (the name of rows nobody names) is needed without 'names'"),
+        ('names = "1.3.6.1.4.1.9.1"', "'values', 'names' and 'types' must be different columns"),
+        ('names = "1.3.6.1.4.1.9.2"\ntypes = "1.3.6.1.4.1.9.3"\ntype_names = { "1" = "a" }', "not both"),
+        ('types = "1.3.6.1.4.1.9.3"\nprefix = "p"', "'types' and 'type_names' go together"),
+        ('prefix = "p"\nlabels = { "a.b" = "x" }', "'labels' must map numeric indexes to non-empty names"),
+        ('prefix = "p"\nlabels = { "1.1" = "" }', "'labels' must map numeric indexes to non-empty names"),
+        (
+            'names = "1.3.6.1.4.1.9.2"\nentry = "1.3.6.1.4.1.8"',
+            "'entry' '1.3.6.1.4.1.8' must hold every column",
+        ),
+    ],
+)
+def test_bad_counter_tables_name_the_file_the_table_and_the_key(extra: str, error: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(error)) as info:
+        parse_map(HEAD + extra, "meters/x.toml")
+    assert str(info.value).startswith("meters/x.toml: counter_table[0]")

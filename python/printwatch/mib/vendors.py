@@ -189,6 +189,43 @@ def _counter_table(raw: dict[str, object], where: str, vendor: str) -> CounterTa
     )
 
 
+def _meter_rule(raw: dict[str, object], where: str, vendor: str) -> MeterRule:
+    name = _str(raw, "name", where)
+    if name not in METER_NAMES:
+        raise ValueError(f"{where}: 'name' {name!r} is not one of {sorted(METER_NAMES)}")
+    decode = raw.get("decode", "number")
+    if decode not in DECODERS:
+        raise ValueError(f"{where}: 'decode' {decode!r} is not one of {sorted(DECODERS)}")
+    code = raw.get("code")
+    if decode == "brother_counter" and not isinstance(code, int):
+        raise ValueError(f"{where}: 'code' (an integer) is needed with decode = 'brother_counter'")
+    return MeterRule(
+        name=name,
+        oid=_oid(raw, where),
+        mib=_str(raw, "mib", where),
+        source=_str(raw, "source", where),
+        rule=f"{vendor}.{name}",
+        decode=str(decode),
+        code=code if isinstance(code, int) else None,
+    )
+
+
+def _identity_rule(raw: dict[str, object], where: str) -> IdentityRule:
+    field = _str(raw, "field", where)
+    if field not in ("model", "serial"):
+        raise ValueError(f"{where}: 'field' must be 'model' or 'serial'")
+    decode = raw.get("decode", "text")
+    if decode not in IDENTITY_DECODERS:
+        raise ValueError(f"{where}: 'decode' {decode!r} is not one of {sorted(IDENTITY_DECODERS)}")
+    return IdentityRule(field, _oid(raw, where), _str(raw, "source", where), str(decode))
+
+
+def _guard(raw: object, path: str) -> Guard:
+    if not isinstance(raw, dict) or not isinstance(raw.get("equals"), int):
+        raise ValueError(f"{path}: 'guard' needs 'oid', an integer 'equals' and 'source'")
+    return Guard(_oid(raw, f"{path}: guard"), raw["equals"], _str(raw, "source", f"{path}: guard"))
+
+
 def parse_map(text: str, path: str) -> VendorMap:
     """One data file → a :class:`VendorMap`; ``ValueError`` naming the file and key if bad."""
     try:
@@ -209,39 +246,10 @@ def parse_map(text: str, path: str) -> VendorMap:
         patterns = tuple(re.compile(rf"(?<![A-Za-z0-9]){b}(?![A-Za-z0-9])", re.IGNORECASE) for b in brands)
     except re.error as err:
         raise ValueError(f"{path}: 'sysdescr' has a bad pattern: {err}") from None
-    meters = []
-    for i, raw in enumerate(data.get("meter", [])):
-        where = f"{path}: meter[{i}]"
-        name = _str(raw, "name", where)
-        if name not in METER_NAMES:
-            raise ValueError(f"{where}: 'name' {name!r} is not one of {sorted(METER_NAMES)}")
-        decode = raw.get("decode", "number")
-        if decode not in DECODERS:
-            raise ValueError(f"{where}: 'decode' {decode!r} is not one of {sorted(DECODERS)}")
-        code = raw.get("code")
-        if decode == "brother_counter" and not isinstance(code, int):
-            raise ValueError(f"{where}: 'code' (an integer) is needed with decode = 'brother_counter'")
-        meters.append(
-            MeterRule(
-                name=name,
-                oid=_oid(raw, where),
-                mib=_str(raw, "mib", where),
-                source=_str(raw, "source", where),
-                rule=f"{vendor}.{name}",
-                decode=decode,
-                code=code,
-            )
-        )
-    identity = []
-    for i, raw in enumerate(data.get("identity", [])):
-        where = f"{path}: identity[{i}]"
-        field = _str(raw, "field", where)
-        if field not in ("model", "serial"):
-            raise ValueError(f"{where}: 'field' must be 'model' or 'serial'")
-        decode = raw.get("decode", "text")
-        if decode not in IDENTITY_DECODERS:
-            raise ValueError(f"{where}: 'decode' {decode!r} is not one of {sorted(IDENTITY_DECODERS)}")
-        identity.append(IdentityRule(field, _oid(raw, where), _str(raw, "source", where), decode))
+    meters = [_meter_rule(raw, f"{path}: meter[{i}]", vendor) for i, raw in enumerate(data.get("meter", []))]
+    identity = [
+        _identity_rule(raw, f"{path}: identity[{i}]") for i, raw in enumerate(data.get("identity", []))
+    ]
     tables = [
         _counter_table(raw, f"{path}: counter_table[{i}]", vendor)
         for i, raw in enumerate(data.get("counter_table", []))
@@ -249,12 +257,7 @@ def parse_map(text: str, path: str) -> VendorMap:
     life_count = data.get("life_count", "first")
     if life_count not in ("first", "sum"):
         raise ValueError(f"{path}: 'life_count' {life_count!r} must be 'first' or 'sum'")
-    guard = None
-    if "guard" in data:
-        raw = data["guard"]
-        if not isinstance(raw, dict) or not isinstance(raw.get("equals"), int):
-            raise ValueError(f"{path}: 'guard' needs 'oid', an integer 'equals' and 'source'")
-        guard = Guard(_oid(raw, f"{path}: guard"), raw["equals"], _str(raw, "source", f"{path}: guard"))
+    guard = _guard(data["guard"], path) if "guard" in data else None
     return VendorMap(
         vendor,
         title,
