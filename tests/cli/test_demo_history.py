@@ -96,8 +96,9 @@ async def test_a_month_of_history_through_the_pipeline(tmp_path: Path, sim: Simu
         assert naive_start <= first and last <= naive_end and last - first >= month and n >= 2 * DAYS - 2
     for _, first, last, reads, with_oid in meters:
         assert last - first >= month and reads >= DAYS - 1 and with_oid > 0
-    # Pages per day: every printer printed. (Days before the last upkeep's roll-up are missing
-    # while the upkeep's CHECKPOINT meets the uplink's writes: the sink's race, see the report.)
+    # Pages per day: every printer printed. Only the last days, for now: the daily upkeep that
+    # rolls closed days up into pages_daily fails in accelerated time (its CHECKPOINT meets
+    # another write transaction; see docs/simulator.md), so the older days are not kept.
     assert len(pages) == COUNT and all(days >= 1 and total > 0 for _, days, total in pages), pages
     # Alerts opened and closed inside the month.
     assert alerts is not None and alerts[0] >= 1 and alerts[1] >= 1
