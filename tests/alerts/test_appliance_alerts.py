@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from printwatch.alerts import AlertService
 from printwatch.cli.demo import default_recordings
@@ -28,6 +29,7 @@ from tests.alerts.servers import http_receiver
 COUNT = 12
 
 
+@pytest.mark.realtime
 async def test_printers_going_away_open_one_offline_alert_each_and_a_webhook_hears(tmp_path: Path) -> None:
     sim = Simulator(default_recordings(), count=COUNT, base="127.22.0.1", port=0)
     sim.start()

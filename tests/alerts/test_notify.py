@@ -20,6 +20,8 @@ from tests.support.ports import free_tcp_port
 from tests.support.smtp import USER, Mailbox, smtp_config, smtp_server
 from tests.support.tls import make_certs
 
+pytestmark = pytest.mark.realtime
+
 
 class Clock:
     def __init__(self, t: dt.datetime) -> None:

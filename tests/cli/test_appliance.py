@@ -105,6 +105,7 @@ def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
     return proc.returncode, err
 
 
+@pytest.mark.realtime
 def test_run_with_a_secret_community_assist_then_sigterm_exits_0(tmp_path: Path, sim: Simulator) -> None:
     port = free_tcp_port()
     config = write_config(tmp_path, sim, port)
@@ -142,6 +143,7 @@ def test_run_with_a_secret_community_assist_then_sigterm_exits_0(tmp_path: Path,
     assert {"status", "meters", "upload", "billing", "discovery"} <= set(state)
 
 
+@pytest.mark.realtime
 def test_sigterm_during_the_first_cycle_exits_0_with_whole_cycles_only(
     tmp_path: Path, sim: Simulator
 ) -> None:
@@ -184,6 +186,7 @@ def test_assist_without_a_running_appliance_says_so() -> None:
     assert done.returncode == 1 and "cannot reach the appliance" in done.stderr
 
 
+@pytest.mark.realtime
 def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
     # 16 s: a status cycle of the demo's printers takes up to 6 s (the first waits for the
     # discovery; the simulator loses and delays some answers, and each loss costs a 1 s

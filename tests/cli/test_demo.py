@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from printwatch import catalogue
+
+pytestmark = pytest.mark.realtime
 
 
 def test_demo_runs_from_an_empty_folder_without_recordings(tmp_path: Path) -> None:

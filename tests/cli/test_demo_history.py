@@ -34,6 +34,7 @@ def sim() -> Iterator[Simulator]:
         yield s
 
 
+@pytest.mark.realtime
 async def test_a_month_of_history_through_the_pipeline(tmp_path: Path, sim: Simulator) -> None:
     state_dir = tmp_path / "demo"
     collector = DemoCollector.prepare(state_dir / "collector", key_file=state_dir / "uplink.key")

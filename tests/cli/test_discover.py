@@ -101,6 +101,7 @@ def test_a_terminal_gets_a_progress_bar(sim: Simulator) -> None:
     assert "discover: 254 addresses" in text
 
 
+@pytest.mark.realtime
 def test_ctrl_c_prints_what_was_found() -> None:
     with Simulator(printer_recordings(), count=50, base="127.37.0.1", port=0) as fleet:
         args = ["127.37.0.0/16", "--json", "--mode", "snmp", "--port", str(fleet.port), "--rate", "2000"]

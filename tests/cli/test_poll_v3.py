@@ -109,6 +109,7 @@ def test_help_says_where_passwords_may_come_from() -> None:
     assert "process list" in out.stdout
 
 
+@pytest.mark.realtime
 def test_simulate_answers_v3_for_poll(tmp_path: Path) -> None:
     """``printwatch simulate --v3-user ...`` serves printers that ``printwatch poll --v3-user``
     reads (the two commands as a user runs them)."""

@@ -27,6 +27,7 @@ def simulate(*args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.realtime
 def test_duration_stops_it() -> None:
     port = free_udp_port()
     started = time.monotonic()
@@ -72,6 +73,7 @@ def printwatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProce
     return subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=cwd, check=False)
 
 
+@pytest.mark.realtime
 def test_without_recordings_it_serves_the_built_in_models(tmp_path: Path) -> None:
     n = len(catalogue.load_models())
     done = printwatch("simulate", "--port", "0", "--count", "100", "--duration", "0.3", cwd=tmp_path)

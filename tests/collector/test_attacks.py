@@ -34,6 +34,8 @@ from tests.support.collector import RunningCollector, start_collector
 from tests.support.fakes import contract_doc
 from tests.support.tls import Certs, make_certs
 
+pytestmark = pytest.mark.realtime
+
 T0 = dt.datetime(2026, 11, 2, 8, 0, tzinfo=dt.UTC)
 ENVELOPE = "application/vnd.printwatch.envelope"
 

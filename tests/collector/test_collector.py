@@ -66,6 +66,7 @@ def register_and_aggregate(box: Outbox) -> list[bytes]:
     return envelopes
 
 
+@pytest.mark.realtime
 async def test_enrolment_uploads_and_every_refusal(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs = make_certs(tmp_path)
     store = CollectorStore(tmp_path / "collector.duckdb")
@@ -151,6 +152,7 @@ async def test_enrolment_uploads_and_every_refusal(tmp_path: Path, nursery: trio
     store.close()
 
 
+@pytest.mark.realtime
 async def test_the_pin_is_checked_and_an_unpinned_ca_verifies(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs = make_certs(tmp_path)
     store = CollectorStore(tmp_path / "collector.duckdb")
@@ -175,6 +177,7 @@ def test_enrolment_tokens_never_look_like_an_option() -> None:
     assert all(len(t) == 32 for t in tokens)
 
 
+@pytest.mark.realtime
 async def test_the_collector_renews_its_store_between_uploads(tmp_path: Path, nursery: trio.Nursery) -> None:
     certs = make_certs(tmp_path)
     store = CollectorStore(tmp_path / "collector.duckdb")

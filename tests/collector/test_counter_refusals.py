@@ -24,6 +24,8 @@ from printwatch.uplink.transport import post
 from tests.support.collector import start_collector
 from tests.support.tls import make_certs
 
+pytestmark = pytest.mark.realtime
+
 T0 = dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC)
 ENVELOPE = "application/vnd.printwatch.envelope"
 OID = "1.3.6.1.4.1.2385.1.1.19.2.1.3.1.4.60"

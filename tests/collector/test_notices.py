@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from printwatch.collector.enrolment import add_site, enrol
 from printwatch.collector.ingest import receive
 from printwatch.collector.notices import notify_missing
@@ -23,6 +24,7 @@ from tests.support.tls import make_certs as make_tls
 NOW = dt.datetime(2026, 11, 3, 9, 0)
 
 
+@pytest.mark.realtime
 def test_a_missing_billing_read_is_mailed_to_the_site_contact_once(tmp_path: Path) -> None:
     store = CollectorStore(tmp_path / "c.duckdb")
     token = add_site(store, "site-a", now=NOW, contact="keycontact@example.com")
@@ -66,6 +68,7 @@ def test_collector_notify_needs_an_smtp_table(tmp_path: Path) -> None:
     assert main(["collector", "notify", "--config", str(config), "--store", str(tmp_path / "c.duckdb")]) == 0
 
 
+@pytest.mark.realtime
 def test_collector_serve_mails_missing_reads_by_itself(tmp_path: Path) -> None:
     """``collector serve --notify-config``: the check runs on its own, every few seconds here, and
     the contact gets one mail however many times it runs."""

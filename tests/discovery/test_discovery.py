@@ -116,6 +116,7 @@ def test_communities_are_tried_in_order() -> None:
         assert d.wire["probe"].packets_sent == 254 * 2
 
 
+@pytest.mark.realtime
 def test_a_time_limit_stops_and_keeps_what_was_found() -> None:
     with Simulator(printer_recordings(), count=200, base="127.33.0.1", port=0) as sim:
         # A /16 at 4,000 packets/s would take 20 s: the limit stops it after 2 s. (Bounds are
@@ -132,6 +133,7 @@ def test_a_time_limit_stops_and_keeps_what_was_found() -> None:
         assert sim.stats()["received"] < 4_000 * 2.1
 
 
+@pytest.mark.realtime
 async def test_cancel_keeps_what_was_found_and_the_trio_loop_runs() -> None:
     with Simulator(printer_recordings(), count=100, base="127.34.0.1", port=0) as sim:
         # The /16 would take about 27 s at this rate; the 100 printers are its first addresses.

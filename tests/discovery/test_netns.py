@@ -37,7 +37,11 @@ def missing() -> str | None:
     return None
 
 
-pytestmark = pytest.mark.skipif(missing() is not None, reason=missing() or "")
+pytestmark = [
+    pytest.mark.real,
+    pytest.mark.realtime,
+    pytest.mark.skipif(missing() is not None, reason=missing() or ""),
+]
 
 
 def sh(*args: str) -> None:

@@ -28,6 +28,7 @@ def test_every_address_answers_and_is_counted() -> None:
     assert sweep.done and sweep.kind == KIND
 
 
+@pytest.mark.realtime
 async def test_a_cancel_stops_the_sending_within_100_ms_and_keeps_what_was_found() -> None:
     # A /16 at 2,000 a second would take 33 s.
     sweep = IcmpSweep(expand_networks(["127.44.0.0/16"]), kind=KIND or "raw", timeout_s=0.5, max_pps=2_000)

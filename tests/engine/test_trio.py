@@ -6,11 +6,14 @@ from __future__ import annotations
 import socket
 import time
 
+import pytest
 import trio
 from printwatch import snmp
 from printwatch.engine import Engine, Plan, Target, poll_async
 
 from tests.support.hostile import Agent, serving
+
+pytestmark = pytest.mark.realtime
 
 NAME = "1.3.6.1.2.1.1.5.0"
 PLAN = Plan(gets=[NAME])

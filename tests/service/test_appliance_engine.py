@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from printwatch.cli.demo import default_recordings
 from printwatch.config.model import Config, Intervals, SnmpConfig, WebConfig
@@ -32,6 +33,7 @@ def http(method: str, url: str) -> tuple[int, bytes, str]:
         return err.code, err.read(), err.headers.get("content-type", "")
 
 
+@pytest.mark.realtime
 async def test_scheduled_cycles_on_the_engine_poll_every_simulated_printer(tmp_path: Path) -> None:
     with Simulator(default_recordings(), count=60, base="127.21.0.1", port=0) as sim:
         devices = tuple(expand_devices(f"{sim.first}-{sim.last}:{sim.port}"))

@@ -50,6 +50,8 @@ from printwatch.web import create_app, http_server
 
 from tests.support.ports import free_udp_port
 
+pytestmark = pytest.mark.realtime
+
 PRINTERS = 2000
 STORE_MEMORY_MB = 512  # the appliance's default ([appliance] store_memory_mb)
 SIM_LINE = re.compile(r"serving (\d+) printers on (127\.[\d.]+)-(127\.[\d.]+) port (\d+) ")

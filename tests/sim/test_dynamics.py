@@ -77,6 +77,7 @@ def share_answering(sim: Simulator, sock: socket.socket) -> float:
     return answered / sim.count
 
 
+@pytest.mark.realtime
 @pytest.mark.parametrize(
     ("rules", "want"),
     [
@@ -100,6 +101,7 @@ def test_offline_and_loss_rates(rules: dict[str, float], want: float) -> None:
     assert abs(sum(shares) / len(shares) - want) < 0.15, shares
 
 
+@pytest.mark.realtime
 def test_slow_printers_do_not_hold_up_the_others() -> None:
     rules = {**QUIET, "slow_share": 0.5, "slow_delay_ms": 200}
     with Simulator(RECORDINGS, count=200, base="127.24.0.1", dynamics=rules) as sim, client() as sock:

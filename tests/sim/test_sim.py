@@ -43,6 +43,7 @@ def client() -> Iterator[socket.socket]:
         yield sock
 
 
+@pytest.mark.realtime
 def test_serves_every_printer_from_its_own_address(client: socket.socket) -> None:
     with Simulator(RECORDINGS, count=300, base=BASE) as sim:
         assert (sim.first, sim.last, sim.count) == (BASE, "127.21.1.44", 300)
@@ -79,6 +80,7 @@ def test_serves_every_printer_from_its_own_address(client: socket.socket) -> Non
     assert sim.stop() == stats, "stop() is idempotent"
 
 
+@pytest.mark.realtime
 def test_stop_is_prompt_while_idle_and_before_start() -> None:
     sim = Simulator(RECORDINGS, count=1, base=BASE)
     assert sim.stop()["received"] == 0  # never started

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 import trio
 from printwatch.store import Store
 
@@ -37,6 +38,7 @@ def test_a_reader_in_a_transaction_does_not_hold_up_a_commit_and_sees_one_snapsh
         assert reader.execute("SELECT count(*) FROM meter_history").fetchone() == (2,)
 
 
+@pytest.mark.realtime
 async def test_ingest_async_keeps_the_trio_loop_running(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb", meter_interval_s=0) as store:
         docs = cycle(0, 4000)

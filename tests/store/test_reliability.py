@@ -30,6 +30,7 @@ def child(mode: str, path: Path) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.realtime
 @pytest.mark.parametrize("delay_s", [0.0, 0.05, 0.15])
 def test_kill_9_mid_ingestion_loses_at_most_the_batch_in_flight(tmp_path: Path, delay_s: float) -> None:
     path = tmp_path / "s.duckdb"

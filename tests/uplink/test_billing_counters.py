@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from printwatch import catalogue
 from printwatch.cli.main import main
@@ -69,6 +70,7 @@ def run_cli(*argv: str) -> tuple[int, str]:
     return code, out.getvalue()
 
 
+@pytest.mark.realtime
 async def test_counters_go_to_the_collector_and_out_under_the_erp_names(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:

@@ -106,6 +106,7 @@ def billing_reads_sent(store: CollectorStore) -> Counter[tuple[int, str]]:
     return sent
 
 
+@pytest.mark.realtime
 @pytest.mark.parametrize(
     ("skew_h", "zone", "outage", "collector_cycle"),
     [

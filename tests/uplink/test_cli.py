@@ -13,6 +13,7 @@ import urllib.request
 from pathlib import Path
 
 import duckdb
+import pytest
 from printwatch.cli.main import main
 
 from tests.support.ports import free_tcp_port as free_port
@@ -21,6 +22,7 @@ from tests.support.processes import printwatch as cli
 from tests.support.tls import make_certs
 
 
+@pytest.mark.realtime
 def test_collector_enrol_and_the_uplink_log(tmp_path: Path) -> None:
     certs = make_certs(tmp_path)
     store = tmp_path / "collector.duckdb"
@@ -101,6 +103,7 @@ def test_the_collector_store_is_private_whatever_the_umask(tmp_path: Path) -> No
     assert made and all(p.stat().st_mode & 0o077 == 0 for p in made), [oct(p.stat().st_mode) for p in made]
 
 
+@pytest.mark.realtime
 def test_api_tokens_and_the_read_api_on_a_listener_of_its_own(tmp_path: Path) -> None:
     certs = make_certs(tmp_path)
     store = tmp_path / "collector.duckdb"

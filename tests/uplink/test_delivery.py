@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
 from printwatch.collector.enrolment import add_site, new_token
 from printwatch.collector.server import create_app
@@ -31,6 +32,8 @@ from tests.support.fakes import contract_doc
 from tests.support.ports import free_tcp_port as free_port
 from tests.support.tls import Certs, make_certs
 from tests.uplink.peers import Tinyproxy
+
+pytestmark = pytest.mark.realtime
 
 REPO = Path(__file__).resolve().parents[2]
 DEVICES = [(f"10.9.0.{i}", 161) for i in range(1, 13)]  # 10.9.0.9 never answers

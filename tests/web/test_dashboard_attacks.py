@@ -37,6 +37,8 @@ from printwatch.web.dashboard.sessions import LoginThrottle
 
 from tests.web.appliance_thread import Running
 
+pytestmark = pytest.mark.realtime
+
 #: Simultaneous attempts, as in the issue's report.
 BURST = 150
 READ_TIMEOUT_S = 10.0

@@ -20,9 +20,12 @@ sync_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = Path("/usr/bin/chromium")
 NEW_PASSWORD = "a much better password"
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="Debian's chromium is not installed (make system-deps installs it)"
-)
+pytestmark = [
+    pytest.mark.realtime,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian's chromium is not installed (make system-deps installs it)"
+    ),
+]
 
 
 @pytest.fixture

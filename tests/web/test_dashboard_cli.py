@@ -76,6 +76,7 @@ def log_in_and_change_password(base: str, password: str, new: str) -> None:
         assert r.status_code == 200 and "Password changed" in r.text, r.text
 
 
+@pytest.mark.realtime
 def test_run_serves_https_with_a_self_signed_certificate_and_keeps_the_password_off_the_journal(
     tmp_path: Path, sim: Simulator
 ) -> None:
@@ -124,6 +125,7 @@ def test_run_serves_https_with_a_self_signed_certificate_and_keeps_the_password_
     assert password not in stored and NEW_PASSWORD not in stored and "scrypt$131072$8$1$" in stored
 
 
+@pytest.mark.realtime
 def test_demo_serves_the_dashboard_on_plain_http_on_loopback() -> None:
     done = run_cli("demo", "--duration", "5", "--port", "0", "--count", "10", "--interval", "2", timeout_s=60)
     assert done.returncode == 0, done.stderr

@@ -21,6 +21,8 @@ from printwatch.web.dashboard.auth import PasswordFile, hash_password
 from tests.web.appliance_thread import Running
 from tests.web.test_dashboard_security import csrf_of, log_in
 
+pytestmark = pytest.mark.realtime
+
 PASSWORD = "an older appliance's password"
 SLOW_NAME = "slow-printer.example"
 

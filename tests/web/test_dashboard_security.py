@@ -14,6 +14,8 @@ from printwatch.uplink import log as uplink_log
 
 from tests.web.appliance_thread import Running
 
+pytestmark = pytest.mark.realtime
+
 PAGES = [
     "/",
     "/fleet",

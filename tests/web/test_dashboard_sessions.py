@@ -265,6 +265,7 @@ def csrf_of(html: str) -> str:
     return m.group(1)
 
 
+@pytest.mark.realtime
 def test_a_cookie_outlives_a_restart_of_printwatch_run_until_logout(tmp_path: Path, sim: Simulator) -> None:
     port = free_tcp_port()
     url = f"http://127.0.0.1:{port}"

@@ -19,6 +19,8 @@ from printwatch.config.model import Config, Network, SnmpConfig, WebConfig
 from printwatch.store import Store
 from printwatch.web.dashboard.sweep import Sweeper, SweepScope
 
+pytestmark = pytest.mark.realtime
+
 SECRET = "s3cret-community"
 
 
