@@ -133,8 +133,11 @@ impl Simulator {
         })?;
         let names = loaded.iter().map(|l| l.name.clone()).collect();
         let community = community.as_bytes().to_vec();
-        let mut fleet =
-            Fleet::new(loaded.into_iter().map(|l| Agent::new(l.recording).with_community(community.clone())));
+        let mut fleet = Fleet::new(
+            loaded
+                .into_iter()
+                .map(|l| Agent::new(l.recording).with_notes(l.notes).with_community(community.clone())),
+        );
         fleet.clock = crate::sim::fleet::Clock::new(time_scale);
         if identity {
             fleet = fleet.with_identity(seed);

@@ -10,6 +10,7 @@
 //! * v2c GetBulk (RFC 3416 4.2.3): non-repeaters answered as GetNext, then up to max-repetitions
 //!   rows for the repeaters, each row continuing from the previous one; a repeater past the end
 //!   keeps answering `endOfMibView`, and the rows stop once every repeater is past the end;
+//! * versions: a printer whose notes say it answers only v1 (or only v2c) drops the others;
 //! * v1: a Get of a missing OID, or a GetNext past the end, answers `noSuchName` (2) with the
 //!   1-based error-index of the first failing varbind and the request's varbinds echoed.
 //!   Counter64 variables are invisible to v1, which cannot carry them (RFC 2576 4.1.2.1);
@@ -21,6 +22,7 @@
 use crate::snmp::{decode, encode_into, Message, Oid, Pdu, PduType, StandardPdu, Version};
 
 use super::model::{Model, View};
+use super::notes::Notes;
 use super::response::{Head, Response, Row, END_OF_MIB_VIEW, NO_SUCH_INSTANCE, NO_SUCH_OBJECT};
 use super::snmprec::Recording;
 
@@ -67,6 +69,14 @@ impl Agent {
         }
     }
 
+    /// The agent with what the recording's notes say (see [`super::notes`]): its counters'
+    /// meters and supplies' feeds for the dynamics, and the SNMP versions it answers.
+    #[must_use]
+    pub fn with_notes(mut self, notes: Option<Notes>) -> Self {
+        self.model = Model::with_notes(&self.recording, notes);
+        self
+    }
+
     #[must_use]
     pub fn with_community(mut self, community: impl Into<Vec<u8>>) -> Self {
         self.community = community.into();
@@ -108,7 +118,11 @@ impl Agent {
     pub fn respond_as(&self, view: &View<'_>, request: &[u8], out: &mut Vec<u8>) -> Option<Reply> {
         out.clear();
         let msg = decode(request).ok()?;
-        if msg.community != self.community.as_slice() {
+        let versions = self.model.versions();
+        let spoken = if msg.version == Version::V1 { versions.v1 } else { versions.v2c };
+        // A version the firmware does not speak is dropped unanswered (RFC 3584 5.2: counted as
+        // snmpInBadVersions), as old v1-only print servers do.
+        if msg.community != self.community.as_slice() || !spoken {
             return None;
         }
         let Pdu::Standard(pdu) = &msg.pdu else { return None };

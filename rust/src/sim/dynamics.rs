@@ -34,6 +34,12 @@ pub struct DynamicsConfig {
     pub jam_rate: f64,
     pub door_rate: f64,
     pub alert_period_s: f64,
+    /// The share of printers switched off every night (answering nothing) from `night_hours.0`
+    /// to `night_hours.1` o'clock; `day_offset_s` is the time of day (seconds after midnight)
+    /// at simulated time 0.
+    pub night_share: f64,
+    pub night_hours: (f64, f64),
+    pub day_offset_s: f64,
 }
 
 impl Default for DynamicsConfig {
@@ -52,6 +58,9 @@ impl Default for DynamicsConfig {
             jam_rate: 0.02,
             door_rate: 0.01,
             alert_period_s: 1800.0,
+            night_share: 0.0,
+            night_hours: (19.0, 7.0),
+            day_offset_s: 0.0,
         }
     }
 }
@@ -73,6 +82,10 @@ pub const KEYS: &[&str] = &[
     "jam_rate",
     "door_rate",
     "alert_period_s",
+    "night_share",
+    "night_start_h",
+    "night_end_h",
+    "day_offset_s",
 ];
 
 impl DynamicsConfig {
@@ -86,6 +99,18 @@ impl DynamicsConfig {
             jam_rate: 0.0,
             door_rate: 0.0,
             ..Self::default()
+        }
+    }
+
+    /// True if simulated time `t_s` falls in the night hours.
+    #[must_use]
+    pub fn is_night(&self, t_s: f64) -> bool {
+        let hour = (t_s + self.day_offset_s).rem_euclid(86_400.0) / 3600.0;
+        let (start, end) = self.night_hours;
+        if start <= end {
+            (start..end).contains(&hour)
+        } else {
+            hour >= start || hour < end
         }
     }
 
@@ -105,6 +130,7 @@ impl DynamicsConfig {
         let positive = |v: f64| (v > 0.0 && v.is_finite()).then_some(v).ok_or(format!("{key} must be > 0"));
         let non_negative =
             |v: f64| (v >= 0.0 && v.is_finite()).then_some(v).ok_or(format!("{key} must be >= 0"));
+        let hour = |v: f64| (0.0..24.0).contains(&v).then_some(v).ok_or(format!("{key} must be in 0..24"));
         match key {
             "pages_per_hour_min" => self.pages_per_hour.0 = non_negative(value)?,
             "pages_per_hour_max" => self.pages_per_hour.1 = non_negative(value)?,
@@ -124,6 +150,10 @@ impl DynamicsConfig {
             "jam_rate" => self.jam_rate = rate(value)?,
             "door_rate" => self.door_rate = rate(value)?,
             "alert_period_s" => self.alert_period_s = positive(value)?,
+            "night_share" => self.night_share = rate(value)?,
+            "night_start_h" => self.night_hours.0 = hour(value)?,
+            "night_end_h" => self.night_hours.1 = hour(value)?,
+            "day_offset_s" => self.day_offset_s = non_negative(value)?,
             _ => return Err(format!("unknown dynamics key {key:?}; one of {}", KEYS.join(", "))),
         }
         Ok(())
@@ -143,6 +173,11 @@ mod salt {
     pub const DELAY: u64 = 19;
     pub const JAM: u64 = 20;
     pub const DOOR: u64 = 21;
+    pub const COPYING: u64 = 22;
+    pub const COLOUR: u64 = 23;
+    pub const SCANNING: u64 = 24;
+    pub const COVERAGE: u64 = 25;
+    pub const NIGHT: u64 = 26;
 }
 
 /// A uniform draw in `0..1` from a hash.
@@ -203,7 +238,8 @@ impl State {
             pages: (pages_per_s * t_s).floor() as u64,
             page_offset: hash(&[seed, a, salt::OFFSET]) % 50_000,
             pages_per_s,
-            offline: event(salt::OFFLINE, config.offline_period_s, config.offline_rate).is_some(),
+            offline: event(salt::OFFLINE, config.offline_period_s, config.offline_rate).is_some()
+                || (unit(hash(&[seed, a, salt::NIGHT])) < config.night_share && config.is_night(t_s)),
             jam_since: event(salt::JAM, config.alert_period_s, config.jam_rate),
             door_since: event(salt::DOOR, config.alert_period_s, config.door_rate),
             config: *config,
@@ -237,17 +273,46 @@ impl State {
         self.config.slow_delay_ms * (0.5 + self.draw(&[salt::DELAY, u64::from(request_id as u32)]))
     }
 
+    /// This printer's habits, factors from 0.5 to 1.5 on its model's shares of copies, colour
+    /// pages and scans (a per-printer trait).
+    #[must_use]
+    pub fn habits(&self) -> (f64, f64, f64) {
+        let factor = |salt: u64| 0.5 + self.draw(&[salt]);
+        (factor(salt::COPYING), factor(salt::COLOUR), factor(salt::SCANNING))
+    }
+
+    /// This printer's toner coverage relative to the 5% that yields are quoted at: 0.6 to 1.6
+    /// (a per-printer trait; a full cartridge lasts its yield divided by this).
+    #[must_use]
+    pub fn coverage(&self) -> f64 {
+        0.6 + self.draw(&[salt::COVERAGE])
+    }
+
     /// The level of supply `index` (capacity `max`, recorded level ignored: each printer starts
-    /// at its own point of the cycle). A full supply lasts `cartridge` pages; the level falls
-    /// from `max` to 1 over the first `1 - empty_share` of them, stays 0 for the rest, and is
-    /// back at `max` (replaced) when the next cycle starts.
+    /// at its own point of the cycle), drained by every page over a cartridge drawn from the
+    /// configured range (per printer and supply). See [`State::level_fed`].
     #[must_use]
     pub fn level(&self, index: u32, max: i32) -> Level {
+        let cartridge =
+            lerp(self.config.cartridge_pages, self.draw(&[salt::CARTRIDGE, u64::from(index)])).max(1.0);
+        self.level_fed(index, max, self.pages, cartridge, self.pages_per_s)
+    }
+
+    /// The level of supply `index` drained by `fed` pages so far (arriving at `fed_per_s`): a
+    /// full supply lasts `cartridge` pages, falling from `max` to 1 over them, then stays 0 for
+    /// `empty_share` of its cycle (of `cartridge / (1 - empty_share)` pages), and is back at
+    /// `max` (replaced) when the next cycle starts. Each printer starts at its own point of the
+    /// cycle.
+    #[must_use]
+    pub fn level_fed(&self, index: u32, max: i32, fed: u64, cartridge: f64, fed_per_s: f64) -> Level {
         let c = &self.config;
-        let cartridge = lerp(c.cartridge_pages, self.draw(&[salt::CARTRIDGE, u64::from(index)])).max(1.0);
-        let phase = self.draw(&[salt::PHASE, u64::from(index)]) * cartridge;
-        let used = (phase + self.pages as f64) % cartridge / cartridge;
+        // A cycle is the pages a full supply lasts and the time it then waits empty (as pages):
+        // the level falls by max/cartridge a page, one unit a page for a kit counted in pages.
         let usable = 1.0 - c.empty_share;
+        let cycle = cartridge.max(1.0) / usable;
+        let phase = self.draw(&[salt::PHASE, u64::from(index)]) * cycle;
+        let used = (phase + fed as f64) % cycle / cycle;
+        let cartridge = cycle;
         let maxf = f64::from(max);
         let (level, empty) = if used < usable {
             ((maxf - (used / usable * maxf).floor()).clamp(1.0, maxf), false)
@@ -258,7 +323,7 @@ impl State {
         // Pages since a threshold was crossed, back to simulated seconds at this printer's rate.
         let since = |at_used: f64| {
             let pages_ago = (used - at_used) * cartridge;
-            (self.t_s - pages_ago / self.pages_per_s.max(1e-9)).max(0.0)
+            (self.t_s - pages_ago / fed_per_s.max(1e-9)).max(0.0)
         };
         let low_at = usable * (1.0 - c.low_percent / 100.0);
         Level {

@@ -122,3 +122,21 @@ fn config_keys_are_checked() {
     let s = State::at(&quiet, 0, BASE, 3.0 * DAY_S);
     assert!(!s.offline && !s.lossy() && s.delay_ms(1) <= 0.0 && s.jam_since.is_none());
 }
+
+#[test]
+fn night_printers_are_off_every_night_only() {
+    let mut c = DynamicsConfig::quiet();
+    c.set("night_share", 0.25).unwrap();
+    c.set("day_offset_s", 8.0 * 3600.0).unwrap(); // simulated time 0 is 08:00
+    assert!(c.set("night_end_h", 24.0).is_err());
+    let (mut night_off, mut day_off) = (0, 0);
+    for p in 0..400 {
+        let at = |h: f64| State::at(&c, 4, BASE + p, h * 3600.0).offline;
+        let sleeper = at(14.0); // 22:00
+        assert_eq!(sleeper, at(20.0), "02:00 too"); // a printer is off all night or not at all
+        night_off += u32::from(sleeper);
+        day_off += u32::from(at(4.0) || at(10.0) || at(24.0 + 4.0)); // 12:00, 18:00, noon next day
+    }
+    assert!((70..=130).contains(&night_off), "{night_off}");
+    assert_eq!(day_off, 0);
+}

@@ -163,6 +163,10 @@ impl Fleet {
             state: state.as_ref(),
         };
         let request_id = if let Some(usm) = self.usm.as_ref().filter(|_| is_v3(request)) {
+            // SNMPv3 is spoken by firmware that speaks v2c, not by v1-only print servers.
+            if !agent.model().versions().v2c {
+                return Outcome::Dropped;
+            }
             let answered =
                 usm.respond(u32::from(address), now, request, out, agent.community(), |req, resp| {
                     agent.respond_as(&view, req, resp).is_some()

@@ -4,15 +4,18 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::notes::{Notes, NotesError};
 use super::snmprec::{Recording, SnmprecError};
 
-/// One loaded recording: its name (the file stem), its variables, and the lines skipped.
+/// One loaded recording: its name (the file stem), its variables, the lines skipped, and its
+/// notes (`<name>.meta` beside it, if there is one: see [`super::notes`]).
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub name: String,
     pub path: PathBuf,
     pub recording: Recording,
     pub skipped: Vec<SnmprecError>,
+    pub notes: Option<Notes>,
 }
 
 /// Why recordings could not be loaded; each names the path it is about.
@@ -24,6 +27,8 @@ pub enum LoadError {
     NoRecordings(PathBuf),
     /// A file without any readable variable.
     Empty(PathBuf),
+    /// A recording's notes file (`<name>.meta`) with a bad line.
+    Notes(PathBuf, NotesError),
 }
 
 impl fmt::Display for LoadError {
@@ -34,6 +39,7 @@ impl fmt::Display for LoadError {
                 write!(f, "recordings: no *.snmprec files in {}", path.display())
             }
             Self::Empty(path) => write!(f, "recordings: {} holds no variables", path.display()),
+            Self::Notes(path, e) => write!(f, "recordings: {}: {e}", path.display()),
         }
     }
 }
@@ -83,7 +89,13 @@ fn load_file(path: &Path) -> Result<Loaded, LoadError> {
         return Err(LoadError::Empty(path.to_path_buf()));
     }
     let name = path.file_stem().map_or_else(String::new, |s| s.to_string_lossy().into_owned());
-    Ok(Loaded { name, path: path.to_path_buf(), recording, skipped })
+    let meta = path.with_extension("meta");
+    let notes = match std::fs::read_to_string(&meta) {
+        Ok(text) => Some(Notes::parse(&text).map_err(|e| LoadError::Notes(meta, e))?),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(LoadError::Io(meta, e)),
+    };
+    Ok(Loaded { name, path: path.to_path_buf(), recording, skipped, notes })
 }
 
 #[cfg(test)]
@@ -109,6 +121,14 @@ mod tests {
         assert_eq!(loaded[0].skipped.len(), 1);
         let one = load(&[dir.join("b.snmprec")]).unwrap();
         assert_eq!(one[0].recording.len(), 1);
+        assert!(one[0].notes.is_none());
+        // Notes beside a recording are read with it; a bad line fails the load, naming it.
+        std::fs::write(dir.join("b.meta"), "versions|1\n").unwrap();
+        let noted = load(&[dir.join("b.snmprec")]).unwrap();
+        assert!(noted[0].notes.as_ref().is_some_and(|n| !n.versions.v2c));
+        std::fs::write(dir.join("b.meta"), "versions|1\nshare|copy|9\n").unwrap();
+        let err = load(std::slice::from_ref(&dir)).unwrap_err().to_string();
+        assert!(err.contains("b.meta: line 2: share copy must be in 0..1"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -9,7 +9,9 @@ pub mod dynamics;
 pub mod fleet;
 pub mod identity;
 pub mod loader;
+pub mod meters;
 pub mod model;
+pub mod notes;
 pub mod oids;
 mod response;
 #[cfg(target_os = "linux")]

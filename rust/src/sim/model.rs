@@ -4,8 +4,12 @@
 //!
 //! Roles are found once, when the recording is loaded; values that depend on the printer are
 //! computed at answer time from a [`View`] (the printer's address, the seed, its dynamic state).
+// Page counts are far below 2^52: f64 holds them exactly.
+#![allow(clippy::cast_precision_loss)]
 
-use super::dynamics::State;
+use super::dynamics::{Level, State};
+use super::meters::{Meter, Split};
+use super::notes::{Feed, Notes, Versions};
 use super::oids::{
     HR_PRINTER_DETECTED_ERROR_STATE, HR_SYSTEM_UPTIME, IF_PHYS_ADDRESS, PRINTER_MIB, PRT_ALERT_ENTRY,
     PRT_GENERAL_SERIAL_NUMBER, PRT_MARKER_LIFE_COUNT, PRT_SUPPLIES_LEVEL, PRT_SUPPLIES_MAX_CAPACITY,
@@ -66,6 +70,10 @@ pub enum Role {
     Uptime,
     /// With dynamics: a page counter, growing with the printer's pages.
     Counter,
+    /// With dynamics and notes: a counter of one meter, growing with its share of the pages.
+    Meter(Meter),
+    /// With dynamics and notes: Brother's record list; `slot` indexes [`Model`]'s record maps.
+    Packed { slot: u16 },
     /// With dynamics: a supply level (supply `index` of capacity `max`).
     Level { index: u32, max: i32 },
     /// With dynamics: hrPrinterDetectedErrorState.
@@ -102,6 +110,10 @@ pub struct Model {
     pub(super) recorded: Recorded,
     /// The recorded sysUpTime (alert times are counted from it).
     uptime0: u32,
+    /// What the recording's notes say (see [`super::notes`]), if it has any.
+    pub(super) notes: Option<Notes>,
+    /// Per [`Role::Packed`] variable: which record code counts which meter.
+    pub(super) packed: Vec<Vec<(u8, Meter)>>,
 }
 
 /// The identity a recording was made with.
@@ -148,9 +160,17 @@ impl Model {
     /// Finds the roles in `rec` and adds the synthetic alert rows.
     #[must_use]
     pub fn new(rec: &Recording) -> Self {
+        Self::with_notes(rec, None)
+    }
+
+    /// Like [`Model::new`], with what the recording's notes say its counters count, how its
+    /// supplies drain and which versions it answers.
+    #[must_use]
+    pub fn with_notes(rec: &Recording, notes: Option<Notes>) -> Self {
         let mut roles = vec![Role::Plain; rec.len()];
         let recorded = identity_roles(rec, &mut roles);
-        let supplies = dynamic_roles(rec, &mut roles);
+        let supplies = dynamic_roles(rec, &mut roles, notes.is_none());
+        let packed = notes.as_ref().map(|n| meter_roles(rec, n, &mut roles)).unwrap_or_default();
         let uptime0 = rec.get(oid(SYS_UPTIME).as_oid()).and_then(|e| as_u64(&e.value())).unwrap_or(0) as u32;
         let mut rows: Vec<(Entry, Role)> = rec.entries().iter().cloned().zip(roles).collect();
         if rec.has_under(oid(PRINTER_MIB).as_oid()) {
@@ -158,7 +178,40 @@ impl Model {
         }
         rows.sort_by(|a, b| a.0.oid().cmp(&b.0.oid()));
         let (entries, roles) = rows.into_iter().unzip();
-        Self { entries, roles, supplies, recorded, uptime0 }
+        Self { entries, roles, supplies, recorded, uptime0, notes, packed }
+    }
+
+    /// The SNMP versions this printer answers.
+    #[must_use]
+    pub fn versions(&self) -> Versions {
+        self.notes.as_ref().map(|n| n.versions).unwrap_or_default()
+    }
+
+    /// `pages` split into the meters as printer `state` prints (its own habits).
+    #[must_use]
+    pub fn split(&self, state: &State, pages: u64) -> Split {
+        let shares = self.notes.as_ref().map(|n| n.shares).unwrap_or_default();
+        let (copying, colour, scanning) = state.habits();
+        Split::of(pages, &shares.habits(copying, colour, scanning))
+    }
+
+    /// The level of supply `index` (capacity `max`) on printer `state`: with notes, drained by
+    /// the pages that feed it (all, or the colour ones) over what a full one lasts at the
+    /// printer's coverage; else over a cartridge drawn from the dynamics' range.
+    #[must_use]
+    pub fn level(&self, index: u32, max: i32, state: &State) -> Level {
+        let Some(note) = self.notes.as_ref().and_then(|n| n.supply(index)) else {
+            return state.level(index, max);
+        };
+        let split = self.split(state, state.pages);
+        let fed = match note.feed {
+            Feed::Pages => split.total,
+            Feed::Color => split.color(),
+        };
+        let cartridge = if note.exact { note.pages } else { note.pages / state.coverage() };
+        // Fed pages per second: the printer's rate times the share of its pages that feed it.
+        let share = if split.total == 0 { 1.0 } else { fed as f64 / split.total as f64 };
+        state.level_fed(index, max, fed, cartridge, state.pages_per_s * share)
     }
 
     #[must_use]
@@ -213,7 +266,7 @@ impl Model {
     pub fn alert(&self, kind: AlertKind, state: &State) -> Option<(f64, i32)> {
         let supply = |want_empty: bool| {
             self.supplies.iter().find_map(|&(index, max)| {
-                let l = state.level(index, max);
+                let l = self.level(index, max, state);
                 let since = if want_empty { l.empty_since } else { l.low_since.filter(|_| !l.empty) };
                 since.map(|t| (t, index as i32))
             })
@@ -273,8 +326,9 @@ fn identity_roles(rec: &Recording, roles: &mut [Role]) -> Recorded {
     Recorded { serial, mac, sys_name }
 }
 
-/// Uptimes, page counters, supply levels and error states; returns the dynamic supplies.
-fn dynamic_roles(rec: &Recording, roles: &mut [Role]) -> Vec<(u32, i32)> {
+/// Uptimes, page counters, supply levels and error states; returns the dynamic supplies. Without
+/// notes (`guess`), numbers equal to the life count are taken for vendor copies of it.
+fn dynamic_roles(rec: &Recording, roles: &mut [Role], guess: bool) -> Vec<(u32, i32)> {
     for dotted in [SYS_UPTIME, HR_SYSTEM_UPTIME] {
         if let Ok(i) = rec.entries().binary_search_by(|e| e.oid().cmp(&oid(dotted).as_oid())) {
             roles[i] = Role::Uptime;
@@ -287,7 +341,7 @@ fn dynamic_roles(rec: &Recording, roles: &mut [Role]) -> Vec<(u32, i32)> {
     }
     // Vendor page counters: other numbers equal to the first marker's (a large enough count not
     // to match by chance).
-    if let Some(&(_, total)) = counters.first().filter(|(_, n)| *n >= 100) {
+    if let Some(&(_, total)) = counters.first().filter(|(_, n)| guess && *n >= 100) {
         for (i, e) in rec.entries().iter().enumerate() {
             if roles[i] == Role::Plain && as_u64(&e.value()) == Some(total) {
                 roles[i] = Role::Counter;
@@ -317,6 +371,31 @@ fn dynamic_roles(rec: &Recording, roles: &mut [Role]) -> Vec<(u32, i32)> {
         }
     }
     supplies
+}
+
+/// The meters the notes name: [`Role::Meter`] on integer counters, [`Role::Packed`] on Brother's
+/// record lists; returns the record maps of the packed ones.
+fn meter_roles(rec: &Recording, notes: &Notes, roles: &mut [Role]) -> Vec<Vec<(u8, Meter)>> {
+    let mut packed: Vec<(usize, Vec<(u8, Meter)>)> = Vec::new();
+    for note in &notes.meters {
+        let Ok(i) = rec.entries().binary_search_by(|e| e.oid().cmp(&note.oid.as_oid())) else { continue };
+        match (note.code, rec.entries()[i].value()) {
+            (None, v) if as_u64(&v).is_some() => roles[i] = Role::Meter(note.meter),
+            (Some(code), Value::OctetString(_)) => match packed.iter_mut().find(|(at, _)| *at == i) {
+                Some((_, records)) => records.push((code, note.meter)),
+                None => packed.push((i, vec![(code, note.meter)])),
+            },
+            _ => {}
+        }
+    }
+    packed
+        .into_iter()
+        .enumerate()
+        .map(|(slot, (i, records))| {
+            roles[i] = Role::Packed { slot: u16::try_from(slot).unwrap_or(u16::MAX) };
+            records
+        })
+        .collect()
 }
 
 /// One synthetic prtAlertTable row (columns 2..=9) per [`AlertKind`], indexed after the

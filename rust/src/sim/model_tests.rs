@@ -210,3 +210,108 @@ fn vendor_serial_oids_match_the_meter_maps() {
     ours.sort();
     assert_eq!(ours, from_maps);
 }
+
+const NOTED: &str = "\
+1.3.6.1.2.1.43.10.2.1.4.1.1|65|10000
+1.3.6.1.2.1.43.11.1.1.8.1.1|2|100
+1.3.6.1.2.1.43.11.1.1.8.1.2|2|100
+1.3.6.1.2.1.43.11.1.1.8.1.3|2|50000
+1.3.6.1.2.1.43.11.1.1.9.1.1|2|80
+1.3.6.1.2.1.43.11.1.1.9.1.2|2|80
+1.3.6.1.2.1.43.11.1.1.9.1.3|2|40000
+1.3.6.1.4.1.9.1|65|7000
+1.3.6.1.4.1.9.2|65|3000
+1.3.6.1.4.1.9.3|65|6500
+1.3.6.1.4.1.9.4|65|3500
+1.3.6.1.4.1.9.5|4x|000104000027100101040000222e
+";
+
+const NOTES: &str = "share|copy|0.3\nshare|copy_color|0.5\nshare|print_color|0.5\n\
+meter|1.3.6.1.4.1.9.1|print\nmeter|1.3.6.1.4.1.9.2|copy\nmeter|1.3.6.1.4.1.9.3|black\n\
+meter|1.3.6.1.4.1.9.4|color\nmeter|1.3.6.1.4.1.9.5|total|0\nmeter|1.3.6.1.4.1.9.5|black|1\n\
+supply|1|pages|2000|coverage\nsupply|2|color|2000|coverage\nsupply|3|pages|50000|exact\n";
+
+/// The value of `dotted` that `agent` answers a `version` Get with, as printer `view`
+/// (`None`: no answer).
+fn get(agent: &Agent, view: &View<'_>, version: Version, dotted: &str) -> Option<Value<'static>> {
+    let oid = OidBuf::parse(dotted).unwrap();
+    let pdu = StandardPdu {
+        pdu_type: PduType::Get,
+        request_id: 1,
+        error_status: 0,
+        error_index: 0,
+        varbinds: vec![VarBind { oid: oid.as_oid(), value: Value::Null }],
+    };
+    let msg = Message { version, community: b"public", pdu: Pdu::Standard(pdu) };
+    let req = Encoder::new().encode(&msg).unwrap().to_vec();
+    let mut out = Vec::new();
+    agent.respond_as(view, &req, &mut out)?;
+    let resp = decode(&out).unwrap();
+    Some(match resp.pdu.varbinds()[0].value {
+        Value::Counter32(n) => Value::Counter32(n),
+        Value::OctetString(b) => Value::OctetString(b.to_vec().leak()),
+        other => panic!("{dotted}: {other:?}"),
+    })
+}
+
+fn count(agent: &Agent, view: &View<'_>, dotted: &str) -> u64 {
+    match get(agent, view, Version::V2C, dotted) {
+        Some(Value::Counter32(n)) => u64::from(n),
+        other => panic!("{dotted}: {other:?}"),
+    }
+}
+
+#[test]
+fn notes_move_every_meter_together_and_drain_supplies_by_their_pages() {
+    let notes = crate::sim::notes::Notes::parse(NOTES).unwrap();
+    let agent = Agent::new(Recording::parse(NOTED.as_bytes()).unwrap()).with_notes(Some(notes));
+    let m = agent.model();
+    assert!(matches!(role_of(m, "1.3.6.1.4.1.9.3"), Role::Meter(crate::sim::meters::Meter::Black)));
+    assert!(matches!(role_of(m, "1.3.6.1.4.1.9.5"), Role::Packed { slot: 0 }));
+    let config = DynamicsConfig { pages_per_hour: (200.0, 200.0), ..DynamicsConfig::quiet() };
+    let mut last: Option<[u64; 5]> = None;
+    let mut last_kit: Option<(i32, u64)> = None;
+    for day in 0..40 {
+        let state = State::at(&config, 3, 0x7f00_0001, f64::from(day) * 86_400.0);
+        let view = View { address: 0x7f00_0001, seed: 3, identity: false, state: Some(&state) };
+        let [total, print, copy, black, color] = [
+            "1.3.6.1.2.1.43.10.2.1.4.1.1",
+            "1.3.6.1.4.1.9.1",
+            "1.3.6.1.4.1.9.2",
+            "1.3.6.1.4.1.9.3",
+            "1.3.6.1.4.1.9.4",
+        ]
+        .map(|o| count(&agent, &view, o));
+        assert_eq!((print + copy, black + color), (total, total), "day {day}");
+        let now = [total, print, copy, black, color];
+        if let Some(before) = last {
+            assert!(now.iter().zip(before).all(|(n, b)| *n >= b), "day {day}: {before:?} -> {now:?}");
+        }
+        last = Some(now);
+        // Brother's records: total and black grown with the others, record 2 as recorded.
+        let Some(Value::OctetString(records)) = get(&agent, &view, Version::V2C, "1.3.6.1.4.1.9.5") else {
+            panic!("no records")
+        };
+        let record = |at: usize| u64::from(u32::from_be_bytes(records[at + 3..at + 7].try_into().unwrap()));
+        assert_eq!((record(0), record(7) - 8_750, records.len()), (total, black - 6_500, 14));
+        // The maintenance kit falls by exactly one per page between replacements.
+        let kit = m.level(3, 50_000, &state);
+        if let Some((level, at)) = last_kit.filter(|(level, _)| kit.level <= *level && kit.level > 0) {
+            assert_eq!(u64::try_from(level - kit.level).unwrap(), state.pages - at, "day {day}");
+        }
+        last_kit = Some((kit.level, state.pages));
+    }
+    // Colour toner drains with the colour pages only.
+    let state = State::at(&config, 3, 0x7f00_0001, 3.0 * 86_400.0);
+    let split = m.split(&state, state.pages);
+    assert!(split.color() > 0 && split.color() < split.total);
+}
+
+#[test]
+fn a_v1_only_printer_drops_v2c() {
+    let notes = crate::sim::notes::Notes::parse("versions|1\n").unwrap();
+    let agent = Agent::new(Recording::parse(NOTED.as_bytes()).unwrap()).with_notes(Some(notes));
+    let plain = View::plain();
+    assert!(get(&agent, &plain, Version::V2C, "1.3.6.1.4.1.9.1").is_none());
+    assert_eq!(get(&agent, &plain, Version::V1, "1.3.6.1.4.1.9.1"), Some(Value::Counter32(7000)));
+}

@@ -3,6 +3,7 @@
 
 use super::dynamics::State;
 use super::identity;
+use super::meters::{Meter, Split};
 use super::model::{error_bits, AlertKind, Model, Role, View};
 use super::response::{Response, Val};
 use super::snmprec::Entry;
@@ -87,8 +88,18 @@ impl Model {
                 let grown = counter(recorded, state.page_offset + state.pages)?;
                 resp.computed(|o| write_value(o, grown))
             }
+            (Role::Meter(meter), recorded) => {
+                let pages = self.split(state, state.page_offset + state.pages).get(meter);
+                let grown = counter(recorded, pages)?;
+                resp.computed(|o| write_value(o, grown))
+            }
+            (Role::Packed { slot }, Value::OctetString(records)) => {
+                let split = self.split(state, state.page_offset + state.pages);
+                let grown = grow_records(records, &self.packed[usize::from(slot)], &split);
+                resp.computed(|o| Writer::new(o).bytes(tag::OCTET_STRING, &grown))
+            }
             (Role::Level { index, max }, Value::Integer(_)) => {
-                let level = state.level(index, max).level;
+                let level = self.level(index, max, state).level;
                 resp.computed(|o| Writer::new(o).signed(tag::INTEGER, i64::from(level)))
             }
             (Role::ErrorState, Value::OctetString(recorded)) => {
@@ -128,6 +139,25 @@ impl Model {
         }
         bits
     }
+}
+
+/// Brother's record list (7-byte records: code, 1, 4 and a big-endian u32 count) with the count of
+/// every record that `records` maps to a meter grown by that meter's pages (wrapping as a
+/// Counter32); other records and trailing bytes as recorded.
+fn grow_records(recorded: &[u8], records: &[(u8, Meter)], split: &Split) -> Vec<u8> {
+    let mut out = recorded.to_vec();
+    let mut at = 0;
+    while let Some(record) = out.get_mut(at..at + 7) {
+        if record[2] == 4 {
+            if let Some(&(_, meter)) = records.iter().find(|(code, _)| *code == record[0]) {
+                let count = u32::from_be_bytes([record[3], record[4], record[5], record[6]]);
+                let grown = (u64::from(count) + split.get(meter)) as u32;
+                record[3..7].copy_from_slice(&grown.to_be_bytes());
+            }
+        }
+        at += 7;
+    }
+    out
 }
 
 /// A page counter grown by `pages`, in its recorded type: Counter32 and Counter64 wrap as
