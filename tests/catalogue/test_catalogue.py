@@ -138,34 +138,6 @@ def test_alerts_follow_the_levels(fleet: tuple[Simulator, list[dict[str, Any]]])
     assert sum(bool(d["alerts"]) for d in docs) >= 10, "a fleet with some printers that need something"
 
 
-def test_dynamics_move_the_built_in_models() -> None:
-    n = len(MODELS)
-    quiet = {"offline_rate": 0, "lossy_share": 0, "slow_share": 0}
-    with catalogue.simulator(count=n, base="127.26.1.1", port=0, dynamics=quiet) as sim:
-        engine = Engine(timeout_s=1.0, retries=2)
-        addresses = [(m.id, f"127.26.1.{i + 1}", sim.port) for i, m in enumerate(MODELS)]
-        before = poll_documents(addresses, community_targets("public"), engine=engine)
-        sim.advance(7 * 86_400)
-        after = poll_documents(addresses, community_targets("public"), engine=engine)
-    # The simulator's dynamics move prtMarkerLifeCount and every integer equal to it (the
-    # vendor's total, and black or print where they are the total). Not yet moved (they need
-    # the Rust dynamics to split pages into parts): Brother's counters, packed in an octet
-    # string, and a colour printer's total that printwatch sums from black and colour parts.
-    for model, a, b in zip(MODELS, before, after, strict=True):
-        summed = a["meter_evidence"]["total"]["rule"].startswith("sum(") and model.color
-        still = model.vendor == "brother" or summed
-        assert (b["meters"]["total"] == a["meters"]["total"]) == still, model.id
-    assert sum(b["meters"]["total"] > a["meters"]["total"] for a, b in zip(before, after, strict=True)) >= 40
-    for model, a, b in zip(MODELS, before, after, strict=True):
-        assert b["sys"]["uptime_s"] > a["sys"]["uptime_s"], model.id
-    moved = sum(
-        [s["level"] for s in a["supplies"]] != [s["level"] for s in b["supplies"]]
-        for a, b in zip(before, after, strict=True)
-    )
-    numeric = sum(any(s.level >= 0 and s.max_capacity > 0 for s in m.supplies) for m in MODELS)
-    assert moved == numeric, "every model with numeric levels drains (-3 cannot)"
-
-
 def test_a_bad_model_file_names_the_file_the_model_and_the_key() -> None:
     good = """vendor = "hp"
 brand = "HP"

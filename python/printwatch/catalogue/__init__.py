@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from printwatch.catalogue.models import Model, Supply, Tray, load_models, select
+from printwatch.catalogue.notes import notes
 from printwatch.catalogue.render import snmprec, status_of
 from printwatch.sim import Simulator
 
@@ -44,13 +45,16 @@ def _models(models: Sequence[Model | str] | None) -> list[Model]:
 
 def export(folder: Path | str, models: Sequence[Model | str] | None = None) -> list[Path]:
     """Writes each model (all of them, or those named: ids, vendors or kinds) as
-    ``<id>.snmprec`` in ``folder`` (made if missing); returns the files, in fleet order."""
+    ``<id>.snmprec`` in ``folder`` (made if missing), with its notes for the simulator beside it
+    (``<id>.meta``: :mod:`printwatch.catalogue.notes`); returns the ``.snmprec`` files, in fleet
+    order."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for model in _models(models):
         path = folder / f"{model.id}.snmprec"
         path.write_text(snmprec(model), encoding="ascii")
+        path.with_suffix(".meta").write_text(notes(model), encoding="ascii")
         paths.append(path)
     return paths
 

@@ -1,0 +1,119 @@
+"""The built-in models over simulated weeks, read by printwatch's own poll (the real engine
+against the simulator): every counter of a model moves with the others (monotonic, the parts
+summing to their totals), supplies fall with the pages that feed them, and the v1-era models
+answer SNMPv1 only, as their firmware does, and are still read completely."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+from printwatch import catalogue
+from printwatch.catalogue.notes import notes, supplies
+from printwatch.engine import Engine
+from printwatch.poller.documents import community_targets, poll_documents
+
+from tests.support.simclient import ask, client, request
+
+MODELS = catalogue.load_models()
+QUIET = {"offline_rate": 0, "lossy_share": 0, "slow_share": 0, "jam_rate": 0, "door_rate": 0}
+DAY_S = 86_400.0
+#: (whole, parts): the sums a poll document's meters keep wherever all of them are read.
+SUMS = [
+    ("total", ("black", "color")),
+    ("total", ("print", "copy")),
+    ("print", ("print_black", "print_color")),
+    ("copy", ("copy_black", "copy_color")),
+]
+
+
+def poll_days(days: list[float], base: str, models: list[catalogue.Model]) -> list[list[dict[str, Any]]]:
+    """Polls every model (one printer each) at each simulated day of ``days``."""
+    dynamics = {**QUIET, "pages_per_hour_min": 40.0, "pages_per_hour_max": 120.0}
+    prefix = base.rsplit(".", 1)[0]
+    engine = Engine(timeout_s=0.5, retries=2)
+    polls = []
+    with catalogue.simulator(models, count=len(models), base=base, port=0, dynamics=dynamics, seed=4) as sim:
+        addresses = [(m.id, f"{prefix}.{i + 1}", sim.port) for i, m in enumerate(models)]
+        at = 0.0
+        for day in days:
+            sim.advance((day - at) * DAY_S)
+            at = day
+            polls.append(poll_documents(addresses, community_targets("public"), engine=engine))
+    return polls
+
+
+def test_every_counter_moves_with_the_others_over_simulated_weeks() -> None:
+    models = list(MODELS)
+    polls = poll_days([0, 1, 4, 9, 16, 25], "127.26.2.1", models)
+    parts_checked = 0
+    for m, docs in zip(models, zip(*polls, strict=True), strict=True):
+        assert all(d["reachable"] for d in docs), m.id
+        names = set(docs[0]["meters"])
+        assert names and all(set(d["meters"]) == names for d in docs), m.id
+        for before, after in pairwise(docs):
+            for name in names:
+                assert after["meters"][name] >= before["meters"][name], (m.id, name)
+        assert docs[-1]["meters"]["total"] > docs[0]["meters"]["total"] + 25 * 24 * 30, m.id
+        # every counter the model has moves, but those of a function it lacks (they count 0)
+        counts = m.counters()
+        for name in names:
+            if counts.get(name, 1) > 0:
+                assert docs[-1]["meters"][name] > docs[0]["meters"][name], (m.id, name)
+        for doc in docs:
+            meters = doc["meters"]
+            for whole, parts in SUMS:
+                if whole in meters and all(p in meters for p in parts):
+                    assert meters[whole] == sum(meters[p] for p in parts), (m.id, whole, parts, meters)
+                    parts_checked += 1
+    assert parts_checked >= 6 * 40, "most models have parts that sum to a total"
+
+
+def test_supplies_fall_with_the_pages_that_feed_them() -> None:
+    models = [m for m in MODELS if supplies(m)]
+    polls = poll_days([0, 2, 4, 6, 8, 10, 12, 14], "127.26.3.1", models)
+    drained = exact = 0
+    for m, docs in zip(models, zip(*polls, strict=True), strict=True):
+        moving = {index for index, *_ in supplies(m)}
+        feeds = {index: (feed, is_exact) for index, feed, _, is_exact in supplies(m)}
+        for before, after in pairwise(docs):
+            pages = after["meters"]["total"] - before["meters"]["total"]
+            assert pages > 0, m.id
+            for a, b in zip(before["supplies"], after["supplies"], strict=True):
+                if a["index"] not in moving:
+                    assert a["level"] == b["level"], (m.id, a["description"], "special values stay")
+                    continue
+                replaced = b["level"] > a["level"]
+                if replaced:
+                    continue
+                drained += b["level"] < a["level"]
+                feed, is_exact = feeds[a["index"]]
+                if is_exact and b["level"] > 0:
+                    # counted in impressions: down by exactly the pages printed
+                    assert a["level"] - b["level"] == pages, (m.id, a["description"])
+                    exact += 1
+                if feed == "color":
+                    colour = after["meters"].get("color", 0) - before["meters"].get("color", 0)
+                    if "color" in after["meters"] and colour == 0:
+                        assert a["level"] == b["level"], (m.id, a["description"], "no colour page, no drain")
+    assert drained >= 100 and exact >= 10, (drained, exact)
+
+
+def test_v1_only_models_answer_v1_and_printwatch_still_reads_them() -> None:
+    old = [m for m in MODELS if m.versions == ("1",)]
+    assert old and all(notes(m).splitlines()[1] == "versions|1" for m in old)
+    engine = Engine(timeout_s=0.3, retries=2)
+    with catalogue.simulator(old, count=len(old), base="127.26.4.1", port=0) as sim, client() as sock:
+        addresses = [(m.id, f"127.26.4.{i + 1}", sim.port) for i, m in enumerate(old)]
+        for _, host, port in addresses:
+            # old firmware drops a version it does not speak: no answer, no error
+            assert ask(sock, (host, port), request("get", ["1.3.6.1.2.1.1.1.0"], version=1), 0.3) is None
+            reply = ask(sock, (host, port), request("get", ["1.3.6.1.2.1.1.1.0"], version=0), 0.3)
+            assert reply is not None and reply.version == 0
+        auto = poll_documents(addresses, community_targets("public"), engine=engine)
+        forced = poll_documents(addresses, community_targets("public", version="2c"), engine=engine)
+    for m, doc, v2c in zip(old, auto, forced, strict=True):
+        assert doc["reachable"] and not v2c["reachable"], m.id
+        assert doc["serial"] and doc["meters"]["total"] == m.pages, m.id
+        coarse = [s for s in doc["supplies"] if s["level"] == -3]
+        assert coarse and all(s["state"] == "some_remaining" and s["percent"] is None for s in coarse), m.id
