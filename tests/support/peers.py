@@ -18,14 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.ports import free_udp_port
+from tests.support.recordings import RECORDINGS  # noqa: F401 (re-exported: the one place that finds them)
 
-# The recordings sit beside the project (../shared/recordings); PRINTWATCH_RECORDINGS names another place.
-RECORDINGS = Path(
-    os.environ.get(
-        "PRINTWATCH_RECORDINGS",
-        Path(__file__).resolve().parents[3] / "shared" / "recordings" / "librenms" / "snmprec",
-    )
-)
 # net-snmp tools print numeric OIDs and load no MIB files (Debian ships no IETF MIBs anyway).
 NET_SNMP_ENV = {**os.environ, "MIBS": "", "MIBDIRS": "/nonexistent"}
 
