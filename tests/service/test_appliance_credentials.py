@@ -8,13 +8,13 @@ import ipaddress
 from pathlib import Path
 
 import pytest
-from printwatch.cli.demo import default_recordings
 from printwatch.config import ConfigError, parse_config
 from printwatch.config.model import SnmpConfig, SnmpV3Profile
 from printwatch.config.targets import expand_devices
 from printwatch.engine import V3Credentials
 from printwatch.service.poller import EnginePoller
-from printwatch.sim import Simulator
+
+from tests.support.recordings import built_in_fleet
 
 NOW = dt.datetime(2026, 11, 30, 10, tzinfo=dt.UTC)
 
@@ -31,7 +31,7 @@ def test_a_bad_v3_profile_names_its_table_and_line(tmp_path: Path) -> None:
 
 
 async def test_communities_are_tried_in_order_and_the_one_that_answered_is_kept() -> None:
-    with Simulator(default_recordings(), count=5, base="127.25.0.1", port=0, community="site") as sim:
+    with built_in_fleet(count=5, base="127.25.0.1", port=0, community="site") as sim:
         devices = expand_devices(f"{sim.first}-{sim.last}:{sim.port}")
         poller = EnginePoller(
             SnmpConfig(communities=("public", "site"), timeout_s=0.2, retries=0), local_address="127.0.0.1"
@@ -47,9 +47,7 @@ async def test_communities_are_tried_in_order_and_the_one_that_answered_is_kept(
 
 async def test_a_v3_user_is_tried_before_the_communities() -> None:
     user = V3Credentials("printwatch", "SHA-256", "auth-pass-1", "AES", "priv-pass-1")
-    with Simulator(
-        default_recordings(), count=3, base="127.25.1.1", port=0, community="nobody-knows", v3=user
-    ) as sim:
+    with built_in_fleet(count=3, base="127.25.1.1", port=0, community="nobody-knows", v3=user) as sim:
         devices = expand_devices(f"{sim.first}-{sim.last}:{sim.port}")
         profile = SnmpV3Profile("printwatch", "SHA-256", "auth-pass-1", "AES", "priv-pass-1")
         poller = EnginePoller(
@@ -63,7 +61,7 @@ async def test_a_v3_user_is_tried_before_the_communities() -> None:
 
 async def test_a_v3_user_is_tried_only_for_the_printers_in_its_networks() -> None:
     user = V3Credentials("printwatch", "SHA-256", "auth-pass-1", "AES", "priv-pass-1")
-    with Simulator(default_recordings(), count=4, base="127.25.2.1", port=0, v3=user) as sim:
+    with built_in_fleet(count=4, base="127.25.2.1", port=0, v3=user) as sim:
         devices = expand_devices(f"{sim.first}-{sim.last}:{sim.port}")
         # The first two printers are this user's; the others are read with the community only.
         mine = SnmpV3Profile(

@@ -4,7 +4,7 @@ The LibreNMS printer recordings (``.snmprec`` files, with LibreNMS's expected re
 them) are not part of the repository: they sit at ``../shared/recordings/librenms/snmprec``
 beside the project, or where ``PRINTWATCH_RECORDINGS`` says. They are the oracle: agreement with
 LibreNMS and snmpsim, real firmware's quirks. Tests that need only "some printers" use the
-package's built-in fleet (:mod:`printwatch.catalogue`) instead.
+package's built-in fleet instead (:func:`built_in_fleet`).
 
 The plugin (registered in tests/conftest.py) finds the tests that need the recordings, without
 a mark to remember: a test whose function, or one of the fixtures it requests, refers to
@@ -27,6 +27,8 @@ from typing import Any
 
 import printwatch
 import pytest
+from printwatch import catalogue
+from printwatch.sim import Simulator
 
 #: Where the recordings come from, for people.
 ORIGIN = (
@@ -45,6 +47,14 @@ def locate() -> Path:
 
 #: The recordings' folder (it may not exist: see :func:`available`).
 RECORDINGS = locate()
+
+
+def built_in_fleet(**options: Any) -> Simulator:
+    """A simulator of "some printers": the package's built-in models that answer SNMPv2c (the
+    v1-era ones left out), printer ``i`` being model ``i % n``; ``options`` are the
+    Simulator's (``count``, ``base``, ``port``, ``community``, ``v3``, ``dynamics``...)."""
+    models = [m for m in catalogue.load_models() if "2c" in m.versions]
+    return catalogue.simulator(models, **options)
 
 
 def available(folder: Path = RECORDINGS) -> bool:
