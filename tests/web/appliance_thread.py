@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from printwatch.cli.demo import default_recordings
 from printwatch.config.model import Config, Intervals, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
@@ -35,10 +34,13 @@ from printwatch.store import Store
 from printwatch.web.dashboard.serving import WebSetup, web_setup
 from printwatch.web.server import serve_http
 
+from tests.support.recordings import built_in_fleet
+
 HISTORY_DAYS = 10
-#: The simulated printer (its index) that the browser opens: a colour MFP whose recording gives
-#: vendor meters (most recordings give none) and toner levels.
-METERED = 18
+#: The simulated printer (its index) that the browser opens: a colour MFP of the built-in fleet
+#: (FUJIFILM's Apeos C3570), with vendor meters and toner levels; its address (127.22.0.5) is
+#: no prefix of another's, so that filtering the fleet by it finds it alone.
+METERED = 4
 
 
 @dataclass
@@ -82,7 +84,7 @@ def backdated(docs: list[dict[str, Any]], now: dt.datetime) -> list[list[dict[st
 
 @contextmanager
 def running_appliance(state_dir: Path, *, count: int = 20, base: str = "127.22.0.1") -> Iterator[Running]:
-    sim = Simulator(default_recordings(), count=count, base=base, port=0, dynamics=True, time_scale=60.0)
+    sim = built_in_fleet(count=count, base=base, port=0, dynamics=True, time_scale=60.0)
     sim.start()
     try:
         devices = tuple(expand_devices(f"{sim.first}-{sim.last}:{sim.port}"))

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from printwatch.cli.demo import default_recordings
 from printwatch.config import ConfigError, parse_config
 from printwatch.sim import Simulator
 
 from tests.cli.test_appliance import run_cli, start_daemon, stop
 from tests.support.ports import free_tcp_port
+from tests.support.recordings import built_in_fleet
 
 PASSWORD_LINE = re.compile(r"dashboard first-run password for admin is in (\S+) \(readable by this user only")
 NEW_PASSWORD = "a long new password"
@@ -29,7 +29,7 @@ NEW_PASSWORD = "a long new password"
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(default_recordings(), count=4, base="127.24.0.1", port=0) as s:
+    with built_in_fleet(count=4, base="127.24.0.1", port=0) as s:
         yield s
 
 

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from printwatch.cli.demo import default_recordings
 from printwatch.sim import Simulator
 from printwatch.web.dashboard.auth import PasswordFile
 from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
@@ -25,6 +24,7 @@ from printwatch.web.dashboard.sessions import Sessions, token_hash
 
 from tests.cli.test_appliance import start_daemon, stop
 from tests.support.ports import free_tcp_port
+from tests.support.recordings import built_in_fleet
 from tests.web.test_dashboard_cli import daemon_config
 
 IDLE_S = 3600.0
@@ -243,7 +243,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(default_recordings(), count=2, base="127.25.0.1", port=0) as s:
+    with built_in_fleet(count=2, base="127.25.0.1", port=0) as s:
         yield s
 
 
