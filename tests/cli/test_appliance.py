@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from printwatch.cli.demo import default_recordings
 from printwatch.sim import Simulator
 
 from tests.support.ports import free_tcp_port
+from tests.support.recordings import built_in_fleet
 
 PRINTWATCH = [sys.executable, "-m", "printwatch.cli"]
 COUNT = 20
@@ -25,7 +25,7 @@ COUNT = 20
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(default_recordings(), count=COUNT, base="127.22.0.1", port=0) as s:
+    with built_in_fleet(count=COUNT, base="127.22.0.1", port=0) as s:
         yield s
 
 
@@ -192,9 +192,9 @@ def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
     # discovery; the simulator loses and delays some answers, and each loss costs a 1 s
     # timeout and a retry), so a 2-second interval overruns and skips slots. 10 s gave
     # one cycle in about one run of four.
-    done = run_cli(
-        "demo", "--duration", "16", "--port", "0", "--count", "40", "--interval", "2", timeout_s=90
-    )
+    # No history first (tests/cli/test_demo_history.py covers it): the real-time demo alone.
+    args = ["--duration", "16", "--port", "0", "--count", "40", "--interval", "2", "--history-days", "0"]
+    done = run_cli("demo", *args, timeout_s=90)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "simulated printers: 40 on 127.20.0.1-127.20.0.40" in out

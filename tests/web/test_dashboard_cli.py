@@ -127,7 +127,8 @@ def test_run_serves_https_with_a_self_signed_certificate_and_keeps_the_password_
 
 @pytest.mark.realtime
 def test_demo_serves_the_dashboard_on_plain_http_on_loopback() -> None:
-    done = run_cli("demo", "--duration", "5", "--port", "0", "--count", "10", "--interval", "2", timeout_s=60)
+    args = ["--duration", "5", "--port", "0", "--count", "10", "--interval", "2", "--history-days", "0"]
+    done = run_cli("demo", *args, timeout_s=60)
     assert done.returncode == 0, done.stderr
     banner = r"dashboard: (http://127\.0\.0\.1:\d+)/  user admin, first-run password (\S+) "
     m = re.search(banner, done.stdout)
