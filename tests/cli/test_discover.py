@@ -18,6 +18,8 @@ from printwatch.sim import Simulator
 from tests.support.discovery_fleet import NON_PRINTER, printer_recordings
 from tests.support.processes import printwatch
 
+pytestmark = pytest.mark.realtime
+
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:

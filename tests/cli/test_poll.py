@@ -13,6 +13,8 @@ from printwatch.sim import Simulator
 from tests.support.peers import RECORDINGS
 from tests.support.processes import printwatch
 
+pytestmark = pytest.mark.realtime
+
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:

@@ -38,6 +38,7 @@ def v3_args(**override: str) -> list[str]:
     return [x for k, v in opts.items() if v for x in (k, v)]
 
 
+@pytest.mark.realtime
 def test_auth_priv_poll_with_passwords_on_the_command_line(sim: Simulator) -> None:
     out = printwatch(
         "poll", "--json", *v3_args(), "--auth-pass", AUTH, "--priv-pass", PRIV, f"127.24.0.1:{sim.port}"
@@ -50,6 +51,7 @@ def test_auth_priv_poll_with_passwords_on_the_command_line(sim: Simulator) -> No
     assert doc["supplies"] and doc["status"]["device"] != "unknown", doc
 
 
+@pytest.mark.realtime
 def test_passwords_from_a_file_and_from_the_environment(sim: Simulator, tmp_path: Path) -> None:
     auth_file = tmp_path / "auth"
     auth_file.write_text(AUTH + "\n")
@@ -66,6 +68,7 @@ def test_passwords_from_a_file_and_from_the_environment(sim: Simulator, tmp_path
     assert json.loads(out.stdout)["version"] == "3"
 
 
+@pytest.mark.realtime
 def test_wrong_password_is_named_not_a_timeout(sim: Simulator) -> None:
     out = printwatch(
         "poll",

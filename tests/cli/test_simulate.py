@@ -43,6 +43,7 @@ def test_duration_stops_it() -> None:
     assert time.monotonic() - started < 10
 
 
+@pytest.mark.realtime
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_signal_stops_it(sig: signal.Signals) -> None:
     proc = simulate("--port", "0", "--base", "127.22.0.1")

@@ -12,6 +12,7 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from printwatch.discovery import Options, discover
 from printwatch.discovery.record import record
 from printwatch.sim import Simulator
@@ -68,6 +69,7 @@ def test_a_printer_on_two_addresses_is_one_device(tmp_path: Path) -> None:
         assert [r.outcome for r in results] == ["new", "added_address"]
 
 
+@pytest.mark.realtime
 def test_the_cli_probes_the_stores_manual_targets_never_its_exclusions_and_records(tmp_path: Path) -> None:
     path = tmp_path / "h.duckdb"
     with Store(path) as store:

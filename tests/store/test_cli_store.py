@@ -94,6 +94,7 @@ def test_export_writes_every_view(
     assert evidence == [("prtMarkerLifeCount",)]
 
 
+@pytest.mark.realtime
 def test_poll_store_records_what_it_read(tmp_path: Path) -> None:
     from printwatch.sim import Simulator
     from printwatch.store import normalize_mac, normalize_serial

@@ -66,6 +66,7 @@ def peak_growth_mb(path: Path, limit_mb: int) -> int:
     return int(growth_mb)
 
 
+@pytest.mark.realtime
 def test_work_bigger_than_the_limit_spills_to_disk_and_completes(tmp_path: Path) -> None:
     # Sorting 20 million rows takes a few hundred MB unbounded; with 64 MB it spills to
     # PATH.tmp and still completes, the process's peak growing by about the limit.
@@ -139,6 +140,7 @@ def growth(path: Path, *, with_other: bool) -> dict[str, float]:
     return figures
 
 
+@pytest.mark.realtime
 def test_renewal_frees_what_duckdb_keeps_while_the_database_is_open(tmp_path: Path) -> None:
     renewed = growth(tmp_path / "a.duckdb", with_other=True)
     # 1,500 joins leave megabytes behind while the database stays open ...
