@@ -13,7 +13,7 @@ BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: demo test test-rust test-python test-dates lint bench bench-extra bench-deps fuzz fuzz-v3 system-deps install clean
+.PHONY: demo check test test-rust test-python test-dates lint bench bench-extra bench-deps fuzz fuzz-v3 system-deps install clean
 
 # The appliance on embedded defaults: simulated printers, scheduled polling, /health and /metrics
 # on http://127.0.0.1:8080. DEMO_ARGS, e.g. `make demo DEMO_ARGS="--duration 60 --count 1000"`.
@@ -22,6 +22,16 @@ demo: install
 	$(BIN)/printwatch demo $(DEMO_ARGS)
 
 test: install system-deps bench-extra lint test-rust test-python test-dates
+
+# The quick check before a commit, with no Debian package: ruff, mypy, cargo fmt and the unit
+# tests (no real peer, nothing paced by the wall clock, nothing slow; bench/ and clippy are left
+# to make test). Under two minutes once installed (docs/development.md); `make test` is the full run.
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	cargo fmt --check
+	$(BIN)/python -m pytest -q -m "not real and not realtime and not slow" tests
 
 install: $(STAMP)
 
