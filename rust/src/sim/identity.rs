@@ -61,8 +61,13 @@ pub fn reshape(original: &[u8], address: u32, seed: u64, salt: u64) -> (Vec<u8>,
         return (out, 1);
     }
     let offset = hash(&[seed, salt, hash_bytes(original)]) % capacity;
-    let spread = u128::from(address) * u128::from(SPREAD) + u128::from(offset);
-    let mut v = (spread % u128::from(capacity)) as u64;
+    // Capacities stay below 2^37, so this fits 64 bits (a 128-bit remainder costs far more).
+    let mut v = match u64::from(address).checked_mul(SPREAD).and_then(|x| x.checked_add(offset)) {
+        Some(spread) => spread % capacity,
+        None => {
+            ((u128::from(address) * u128::from(SPREAD) + u128::from(offset)) % u128::from(capacity)) as u64
+        }
+    };
     for &i in &positions {
         let r = radix(original[i]);
         out[i] = digit(original[i], v % r);

@@ -7,6 +7,9 @@
 // Page counts are far below 2^52: f64 holds them exactly.
 #![allow(clippy::cast_precision_loss)]
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use super::dynamics::{Level, State};
 use super::meters::{Meter, Split};
 use super::notes::{Feed, Notes, Versions};
@@ -114,6 +117,28 @@ pub struct Model {
     pub(super) notes: Option<Notes>,
     /// Per [`Role::Packed`] variable: which record code counts which meter.
     pub(super) packed: Vec<Vec<(u8, Meter)>>,
+    /// Each variable's index by its OID's BER content (canonical: the decoder takes minimal
+    /// sub-identifiers only), so a Get finds it without comparing OIDs.
+    index: HashMap<Box<[u8]>, u32, BuildHasherDefault<OidHasher>>,
+}
+
+/// A fast hash of OID bytes for [`Model`]'s index (FxHash's step; the simulator serves
+/// loopback, where hash flooding is no concern).
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct OidHasher(u64);
+
+impl Hasher for OidHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 /// The identity a recording was made with.
@@ -177,8 +202,13 @@ impl Model {
             rows.extend(alert_rows(rec, &supplies));
         }
         rows.sort_by(|a, b| a.0.oid().cmp(&b.0.oid()));
-        let (entries, roles) = rows.into_iter().unzip();
-        Self { entries, roles, supplies, recorded, uptime0, notes, packed }
+        let (entries, roles): (Vec<Entry>, Vec<Role>) = rows.into_iter().unzip();
+        let index = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (Box::from(e.oid().as_ber()), u32::try_from(i).unwrap_or(u32::MAX)))
+            .collect();
+        Self { entries, roles, supplies, recorded, uptime0, notes, packed, index }
     }
 
     /// The SNMP versions this printer answers.
@@ -241,7 +271,7 @@ impl Model {
     /// The variable with exactly this OID, if present for this printer.
     #[must_use]
     pub fn get(&self, oid: Oid<'_>, view: &View<'_>) -> Option<usize> {
-        let i = self.entries.binary_search_by(|e| e.oid().cmp(&oid)).ok()?;
+        let i = *self.index.get(oid.as_ber())? as usize;
         self.present(i, view).then_some(i)
     }
 

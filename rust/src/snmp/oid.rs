@@ -217,8 +217,36 @@ impl fmt::Debug for OidBuf {
 
 /// Lexicographic order of the arcs (the order of a MIB walk), not of the encoded bytes.
 impl Ord for Oid<'_> {
+    /// Arc by arc, numerically. Sub-identifiers are self-delimiting and order like the arcs they
+    /// encode (the first one, 40x + y, too), so the bytes both share are skipped at memcmp speed
+    /// and only the sub-identifiers from the first difference on are decoded: the simulator's
+    /// lookups compare OIDs that share most of their bytes.
     fn cmp(&self, other: &Self) -> Ordering {
-        self.arcs().cmp(other.arcs())
+        let (a, b) = (self.0, other.0);
+        let same = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+        if same == a.len() || same == b.len() {
+            // One is the other or an ancestor of it (it ends on a whole sub-identifier).
+            return a.len().cmp(&b.len());
+        }
+        let start = a[..same].iter().rposition(|&c| c & 0x80 == 0).map_or(0, |p| p + 1);
+        SubIds(&a[start..]).cmp(SubIds(&b[start..]))
+    }
+}
+
+/// The sub-identifiers of BER content octets, as numbers.
+struct SubIds<'a>(&'a [u8]);
+
+impl Iterator for SubIds<'_> {
+    type Item = u64;
+
+    fn next(&mut self) -> Option<u64> {
+        let end = self.0.iter().position(|&c| c & 0x80 == 0).map_or(self.0.len(), |p| p + 1);
+        if end == 0 {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(end);
+        self.0 = rest;
+        Some(head.iter().fold(0u64, |v, &c| (v << 7) | u64::from(c & 0x7f)))
     }
 }
 
@@ -234,6 +262,57 @@ mod tests {
 
     fn dotted(s: &str) -> String {
         OidBuf::parse(s).unwrap().to_string()
+    }
+
+    #[test]
+    fn orders_as_the_arcs_do() {
+        let oids: Vec<OidBuf> = [
+            "0.0",
+            "0.39",
+            "1.0",
+            "1.3",
+            "1.3.6",
+            "1.3.6.1",
+            "1.3.6.1.2.1.43.11.1.1.9.1.1",
+            "1.3.6.1.2.1.43.11.1.1.9.1.2",
+            "1.3.6.1.2.1.43.11.1.1.9.1.127",
+            "1.3.6.1.2.1.43.11.1.1.9.1.128",
+            "1.3.6.1.2.1.43.11.1.1.9.1.16383",
+            "1.3.6.1.2.1.43.11.1.1.9.1.16384",
+            "1.3.6.1.2.1.43.11.1.1.9.2",
+            "1.3.6.1.4.1.4294967295.0",
+            "1.3.6.1.4.1.2435.2.3.9",
+            "1.3.6.1.4.1.253.8.53",
+            "1.39.5",
+            "2.0",
+            "2.999.3",
+            "2.4294967215",
+        ]
+        .iter()
+        .map(|s| OidBuf::parse(s).unwrap())
+        .collect();
+        for a in &oids {
+            for b in &oids {
+                let (a, b) = (a.as_oid(), b.as_oid());
+                assert_eq!(a.cmp(&b), a.arcs().cmp(b.arcs()), "{a} vs {b}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn orders_random_oids_as_their_arcs(
+            a in proptest::collection::vec(proptest::prop_oneof![0u32..130, 16_000u32..17_000, proptest::num::u32::ANY], 0..8),
+            b in proptest::collection::vec(proptest::prop_oneof![0u32..130, 16_000u32..17_000, proptest::num::u32::ANY], 0..8),
+            shared in 0usize..6,
+        ) {
+            let mut a_arcs = vec![1, 3, 6, 1];
+            a_arcs.extend(&a);
+            let mut b_arcs: Vec<u32> = a_arcs.iter().take(4 + shared.min(a.len())).copied().collect();
+            b_arcs.extend(&b);
+            let (x, y) = (OidBuf::from_arcs(&a_arcs).unwrap(), OidBuf::from_arcs(&b_arcs).unwrap());
+            proptest::prop_assert_eq!(x.as_oid().cmp(&y.as_oid()), a_arcs.cmp(&b_arcs));
+        }
     }
 
     #[test]
