@@ -1,7 +1,8 @@
 //! The fleet simulator's UDP server alone: answers per second, on loopback.
 //!
 //! ```text
-//! cargo run --release --example sim_rate [-- --seconds S --runs R --printers N --dynamics]
+//! cargo run --release --example sim_rate [-- --seconds S --runs R --printers N --dynamics
+//!                                            --catalogue DIR]
 //! ```
 //!
 //! The server (one thread, [`Server::run_with`], batched `recvmmsg`/`sendmmsg`) serves N printers
@@ -12,6 +13,11 @@
 //! spread over the printers, for S seconds (default 2) per run. The rate reported is the
 //! server's own `answered` count per second of the run; the median of R runs (default 5) is
 //! printed with the min..max. Everything stays on 127.0.0.0/8; every loop is bounded in time.
+//!
+//! `--catalogue DIR` (the built-in models, written by `printwatch simulate --export-snmprec DIR`
+//! with their notes) adds a second fleet of N printers serving them: its runs alternate with
+//! the recordings' runs, on the same request, and both medians are printed with their ratio
+//! (catalogue / recordings; the issue's bar: no lower than 1 within noise).
 
 #![allow(clippy::cast_precision_loss)] // rates as f64
 
@@ -36,10 +42,11 @@ struct Args {
     runs: usize,
     printers: u32,
     dynamics: bool,
+    catalogue: Option<PathBuf>,
 }
 
 fn args() -> Args {
-    let mut a = Args { seconds: 2.0, runs: 5, printers: 1000, dynamics: false };
+    let mut a = Args { seconds: 2.0, runs: 5, printers: 1000, dynamics: false, catalogue: None };
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let mut it = argv.iter();
     while let Some(flag) = it.next() {
@@ -49,6 +56,9 @@ fn args() -> Args {
             "--runs" => a.runs = value().clamp(1.0, 50.0) as usize,
             "--printers" => a.printers = value().clamp(1.0, 1_000_000.0) as u32,
             "--dynamics" => a.dynamics = true,
+            "--catalogue" => {
+                a.catalogue = Some(PathBuf::from(it.next().expect("a folder after --catalogue")));
+            }
             other => panic!("unknown argument {other}"),
         }
     }
@@ -68,8 +78,18 @@ fn request() -> Vec<u8> {
     Encoder::new().encode(&msg).unwrap().to_vec()
 }
 
-/// One run: S seconds of load; returns answers per second (the server's count).
-fn run(fleet: &Arc<Fleet>, printers: u32, seconds: f64, req: &[u8]) -> f64 {
+/// The calling thread's CPU time (user + system), from /proc/thread-self/stat in clock ticks of
+/// 1/100 s (Linux's USER_HZ).
+fn thread_cpu_s() -> f64 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").expect("/proc/thread-self/stat");
+    let after_name = &stat[stat.rfind(')').expect("a stat line") + 2..];
+    let fields: Vec<u64> = after_name.split(' ').skip(11).take(2).map(|f| f.parse().unwrap()).collect();
+    (fields[0] + fields[1]) as f64 / 100.0
+}
+
+/// One run: S seconds of load; returns answers per second of the run and per CPU second of
+/// the server's thread (the server's count).
+fn run(fleet: &Arc<Fleet>, printers: u32, seconds: f64, req: &[u8]) -> (f64, f64) {
     let config = ServerConfig {
         base: BASE,
         count: printers,
@@ -82,7 +102,10 @@ fn run(fleet: &Arc<Fleet>, printers: u32, seconds: f64, req: &[u8]) -> f64 {
     let stop = Arc::new(AtomicBool::new(false));
     let stats = Arc::new(SharedStats::default());
     let (flag, counts, f) = (Arc::clone(&stop), Arc::clone(&stats), Arc::clone(fleet));
-    let handle = std::thread::spawn(move || server.run_with(&f, &flag, &counts));
+    let handle = std::thread::spawn(move || {
+        let cpu0 = thread_cpu_s();
+        server.run_with(&f, &flag, &counts).map(|()| thread_cpu_s() - cpu0)
+    });
 
     let sock = UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
@@ -112,8 +135,26 @@ fn run(fleet: &Arc<Fleet>, printers: u32, seconds: f64, req: &[u8]) -> f64 {
     let elapsed = started.elapsed().as_secs_f64();
     let answered = stats.snapshot().answered - before;
     stop.store(true, Ordering::Relaxed);
-    handle.join().unwrap().unwrap();
-    answered as f64 / elapsed
+    let cpu_s = handle.join().unwrap().unwrap();
+    (answered as f64 / elapsed, answered as f64 / cpu_s.max(0.01))
+}
+
+/// A fleet of every recording in `dir` (with its notes, if any), identity on.
+fn fleet(dir: PathBuf, dynamics: bool) -> (Arc<Fleet>, usize) {
+    let loaded = load(&[dir]).expect("recordings");
+    let n = loaded.len();
+    let mut fleet =
+        Fleet::new(loaded.into_iter().map(|l| Agent::new(l.recording).with_notes(l.notes))).with_identity(0);
+    if dynamics {
+        fleet = fleet.with_dynamics(DynamicsConfig::quiet(), 0, 1.0);
+    }
+    (Arc::new(fleet), n)
+}
+
+/// The median, min and max of `rates`.
+fn summary(mut rates: Vec<f64>) -> (f64, f64, f64) {
+    rates.sort_by(f64::total_cmp);
+    (rates[rates.len() / 2], rates[0], rates[rates.len() - 1])
 }
 
 fn main() {
@@ -122,27 +163,39 @@ fn main() {
         || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
         PathBuf::from,
     );
-    let loaded = load(&[dir]).expect("recordings");
-    let n = loaded.len();
-    let mut fleet = Fleet::new(loaded.into_iter().map(|l| Agent::new(l.recording))).with_identity(0);
-    if a.dynamics {
-        fleet = fleet.with_dynamics(DynamicsConfig::quiet(), 0, 1.0);
-    }
-    let fleet = Arc::new(fleet);
+    let (recorded, n) = fleet(dir, a.dynamics);
+    let catalogue = a.catalogue.clone().map(|d| fleet(d, a.dynamics));
     let req = request();
-    let mut rates: Vec<f64> = (0..a.runs).map(|_| run(&fleet, a.printers, a.seconds, &req)).collect();
-    rates.sort_by(f64::total_cmp);
+    let (mut rates, mut catalogue_rates) = (Vec::new(), Vec::new());
+    for _ in 0..a.runs {
+        rates.push(run(&recorded, a.printers, a.seconds, &req));
+        if let Some((models, _)) = &catalogue {
+            catalogue_rates.push(run(models, a.printers, a.seconds, &req));
+        }
+    }
+    let (median, min, max) = summary(rates.iter().map(|r| r.0).collect());
+    let (per_cpu, _, _) = summary(rates.iter().map(|r| r.1).collect());
     println!(
         "sim_rate: {} printers from {n} recordings{}, {}-byte Get of 4 varbinds, {} in flight: \
-         median {:.0} answers/s over {} runs of {} s (min {:.0}, max {:.0})",
+         median {median:.0} answers/s over {} runs of {} s (min {min:.0}, max {max:.0}); \
+         {per_cpu:.0} answers per CPU second of the server",
         a.printers,
         if a.dynamics { ", dynamics on" } else { "" },
         req.len(),
         IN_FLIGHT,
-        rates[rates.len() / 2],
         a.runs,
         a.seconds,
-        rates[0],
-        rates[rates.len() - 1],
     );
+    if let Some((_, models)) = catalogue {
+        let (m, lo, hi) = summary(catalogue_rates.iter().map(|r| r.0).collect());
+        let (m_cpu, _, _) = summary(catalogue_rates.iter().map(|r| r.1).collect());
+        println!(
+            "sim_rate: {} printers from {models} built-in models, runs alternating with the above: \
+             median {m:.0} answers/s (min {lo:.0}, max {hi:.0}); {m_cpu:.0} answers per CPU second; \
+             catalogue / recordings = {:.2} (answers/s), {:.2} (per CPU second)",
+            a.printers,
+            m / median,
+            m_cpu / per_cpu,
+        );
+    }
 }
