@@ -44,20 +44,18 @@ fn digit(class_of: u8, d: u64) -> u8 {
 /// and its capacity (how many distinct values the replaced positions can take).
 #[must_use]
 pub fn reshape(original: &[u8], address: u32, seed: u64, salt: u64) -> (Vec<u8>, u64) {
-    let mut positions = Vec::new();
+    // The characters replaced: the rightmost letters and digits, until there is room enough.
     let mut capacity = 1u64;
-    for (i, &c) in original.iter().enumerate().rev() {
+    let mut scanned = 0;
+    for &c in original.iter().rev() {
         if capacity >= WANT_CAPACITY {
             break;
         }
-        let r = radix(c);
-        if r != 0 {
-            positions.push(i);
-            capacity *= r;
-        }
+        capacity *= radix(c).max(1);
+        scanned += 1;
     }
     let mut out = original.to_vec();
-    if positions.is_empty() {
+    if capacity == 1 {
         return (out, 1);
     }
     let offset = hash(&[seed, salt, hash_bytes(original)]) % capacity;
@@ -68,10 +66,12 @@ pub fn reshape(original: &[u8], address: u32, seed: u64, salt: u64) -> (Vec<u8>,
             ((u128::from(address) * u128::from(SPREAD) + u128::from(offset)) % u128::from(capacity)) as u64
         }
     };
-    for &i in &positions {
-        let r = radix(original[i]);
-        out[i] = digit(original[i], v % r);
-        v /= r;
+    for (o, &c) in out.iter_mut().zip(original).rev().take(scanned) {
+        let r = radix(c);
+        if r != 0 {
+            *o = digit(c, v % r);
+            v /= r;
+        }
     }
     (out, capacity)
 }
