@@ -97,6 +97,17 @@ def test_supplies_fall_with_the_pages_that_feed_them() -> None:
                     if "color" in after["meters"] and colour == 0:
                         assert a["level"] == b["level"], (m.id, a["description"], "no colour page, no drain")
     assert drained >= 100 and exact >= 10, (drained, exact)
+    # The alerts and the status follow the moving levels: a toner alert only while a supply is
+    # low or empty, and the printer running exactly when nothing is alerted.
+    toner_alerts = 0
+    for m, docs in zip(models, zip(*polls, strict=True), strict=True):
+        for doc in docs:
+            codes = {a["code"] for a in doc["alerts"]}
+            assert (doc["status"]["device"] == "running") == (not doc["alerts"]), (m.id, doc["alerts"])
+            if codes & {"markerTonerAlmostEmpty", "markerTonerEmpty"}:
+                toner_alerts += 1
+                assert any(s["state"] in ("low", "empty") for s in doc["supplies"]), (m.id, doc["supplies"])
+    assert toner_alerts >= 3, toner_alerts
 
 
 def test_v1_only_models_answer_v1_and_printwatch_still_reads_them() -> None:

@@ -14,9 +14,9 @@ use super::dynamics::{Level, State};
 use super::meters::{Meter, Split};
 use super::notes::{Feed, Notes, Versions};
 use super::oids::{
-    HR_PRINTER_DETECTED_ERROR_STATE, HR_SYSTEM_UPTIME, IF_PHYS_ADDRESS, PRINTER_MIB, PRT_ALERT_ENTRY,
-    PRT_GENERAL_SERIAL_NUMBER, PRT_MARKER_LIFE_COUNT, PRT_SUPPLIES_LEVEL, PRT_SUPPLIES_MAX_CAPACITY,
-    SYS_DESCR, SYS_NAME, SYS_UPTIME, VENDOR_SERIAL_OIDS,
+    HR_DEVICE_STATUS, HR_PRINTER_DETECTED_ERROR_STATE, HR_SYSTEM_UPTIME, IF_PHYS_ADDRESS, PRINTER_MIB,
+    PRT_ALERT_ENTRY, PRT_GENERAL_SERIAL_NUMBER, PRT_MARKER_LIFE_COUNT, PRT_SUPPLIES_LEVEL,
+    PRT_SUPPLIES_MAX_CAPACITY, SYS_DESCR, SYS_NAME, SYS_UPTIME, VENDOR_SERIAL_OIDS,
 };
 use super::snmprec::{Entry, Recording};
 use crate::ber::{tag, Writer};
@@ -46,6 +46,12 @@ impl AlertKind {
     /// severity critical(3)/warning(4); training untrained(3)/trained(4); group mediaPath(13),
     /// cover(6), markerSupplies(11); location -2 (unknown); codes jam(8), doorOpen(501),
     /// markerTonerAlmostEmpty(1104), markerTonerEmpty(1101).
+    /// True if the alert is critical (severity critical(3)): the printer is down.
+    #[must_use]
+    pub fn critical(self) -> bool {
+        self.columns().0 == 3
+    }
+
     fn columns(self) -> (i32, i32, i32, i32, i32, &'static str) {
         match self {
             Self::Jam => (3, 3, 13, -2, 8, "Paper jam"),
@@ -83,6 +89,11 @@ pub enum Role {
     ErrorState,
     /// With dynamics: a synthetic prtAlertTable cell, present only while the alert is active.
     Alert { kind: AlertKind, column: u8 },
+    /// With notes: a cell of a recorded markerSupplies alert row; gone under dynamics, where the
+    /// levels move and the synthetic supply alerts say what is low now.
+    RecordedSupplyAlert,
+    /// With notes and dynamics: hrDeviceStatus, from the alerts active now.
+    DeviceStatus,
 }
 
 /// Which printer is answering, and how.
@@ -117,6 +128,9 @@ pub struct Model {
     pub(super) notes: Option<Notes>,
     /// Per [`Role::Packed`] variable: which record code counts which meter.
     pub(super) packed: Vec<Vec<(u8, Meter)>>,
+    /// The recorded alerts other than the supplies' (which notes make dynamic): (any, any
+    /// critical).
+    pub(super) other_alerts: (bool, bool),
     /// Each variable's index by its OID's BER content (canonical: the decoder takes minimal
     /// sub-identifiers only), so a Get finds it without comparing OIDs.
     index: HashMap<Box<[u8]>, u32, BuildHasherDefault<OidHasher>>,
@@ -196,6 +210,7 @@ impl Model {
         let recorded = identity_roles(rec, &mut roles);
         let supplies = dynamic_roles(rec, &mut roles, notes.is_none());
         let packed = notes.as_ref().map(|n| meter_roles(rec, n, &mut roles)).unwrap_or_default();
+        let other_alerts = if notes.is_some() { status_roles(rec, &mut roles) } else { (false, false) };
         let uptime0 = rec.get(oid(SYS_UPTIME).as_oid()).and_then(|e| as_u64(&e.value())).unwrap_or(0) as u32;
         let mut rows: Vec<(Entry, Role)> = rec.entries().iter().cloned().zip(roles).collect();
         if rec.has_under(oid(PRINTER_MIB).as_oid()) {
@@ -208,7 +223,7 @@ impl Model {
             .enumerate()
             .map(|(i, e)| (Box::from(e.oid().as_ber()), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        Self { entries, roles, supplies, recorded, uptime0, notes, packed, index }
+        Self { entries, roles, supplies, recorded, uptime0, notes, packed, other_alerts, index }
     }
 
     /// The SNMP versions this printer answers.
@@ -264,6 +279,7 @@ impl Model {
     pub fn present(&self, i: usize, view: &View<'_>) -> bool {
         match self.roles[i] {
             Role::Alert { kind, .. } => view.state.is_some_and(|s| self.alert(kind, s).is_some()),
+            Role::RecordedSupplyAlert => view.state.is_none(),
             _ => true,
         }
     }
@@ -426,6 +442,45 @@ fn meter_roles(rec: &Recording, notes: &Notes, roles: &mut [Role]) -> Vec<Vec<(u
             records
         })
         .collect()
+}
+
+/// With notes: the recorded supply alert rows (prtAlertGroup markerSupplies(11)) and hrDeviceStatus
+/// get their dynamic roles; returns whether other alerts are recorded, and whether one of them
+/// is critical (prtAlertSeverityLevel critical(3)).
+fn status_roles(rec: &Recording, roles: &mut [Role]) -> (bool, bool) {
+    const SEVERITY: u32 = 2;
+    const GROUP: u32 = 4;
+    const MARKER_SUPPLIES: i32 = 11;
+    let table = oid(PRT_ALERT_ENTRY);
+    let width = table.as_oid().arcs().count();
+    // Each row, by its (device, index) arcs: its group and severity.
+    let mut rows: Vec<(Vec<u32>, Option<i32>, Option<i32>)> = Vec::new();
+    for (_, e) in under(rec, &table) {
+        let arcs: Vec<u32> = e.oid().arcs().skip(width).collect();
+        let Some((&column, key)) = arcs.split_first() else { continue };
+        let value = if let Value::Integer(n) = e.value() { Some(n) } else { None };
+        let at = rows.iter().position(|r| r.0 == key).unwrap_or_else(|| {
+            rows.push((key.to_vec(), None, None));
+            rows.len() - 1
+        });
+        let row = &mut rows[at];
+        match column {
+            GROUP => row.1 = value,
+            SEVERITY => row.2 = value,
+            _ => {}
+        }
+    }
+    for (i, e) in under(rec, &table) {
+        let key: Vec<u32> = e.oid().arcs().skip(width + 1).collect();
+        if rows.iter().any(|r| r.0 == key && r.1 == Some(MARKER_SUPPLIES)) {
+            roles[i] = Role::RecordedSupplyAlert;
+        }
+    }
+    for (i, _) in under(rec, &oid(HR_DEVICE_STATUS)) {
+        roles[i] = Role::DeviceStatus;
+    }
+    let others: Vec<_> = rows.iter().filter(|r| r.1 != Some(MARKER_SUPPLIES)).collect();
+    (!others.is_empty(), others.iter().any(|r| r.2 == Some(3)))
 }
 
 /// One synthetic prtAlertTable row (columns 2..=9) per [`AlertKind`], indexed after the

@@ -315,3 +315,46 @@ fn a_v1_only_printer_drops_v2c() {
     assert!(get(&agent, &plain, Version::V2C, "1.3.6.1.4.1.9.1").is_none());
     assert_eq!(get(&agent, &plain, Version::V1, "1.3.6.1.4.1.9.1"), Some(Value::Counter32(7000)));
 }
+
+#[test]
+fn with_notes_and_dynamics_the_recorded_supply_alerts_give_way_to_the_levels() {
+    let recording = "\
+1.3.6.1.2.1.25.3.2.1.5.1|2|3
+1.3.6.1.2.1.43.10.2.1.4.1.1|65|10000
+1.3.6.1.2.1.43.11.1.1.8.1.1|2|100
+1.3.6.1.2.1.43.11.1.1.9.1.1|2|8
+1.3.6.1.2.1.43.18.1.1.2.1.1|2|4
+1.3.6.1.2.1.43.18.1.1.4.1.1|2|11
+1.3.6.1.2.1.43.18.1.1.7.1.1|2|1104
+";
+    let notes = crate::sim::notes::Notes::parse("supply|1|pages|3000|coverage\n").unwrap();
+    let agent = Agent::new(Recording::parse(recording.as_bytes()).unwrap()).with_notes(Some(notes));
+    let m = agent.model();
+    assert_eq!(role_of(m, "1.3.6.1.2.1.43.18.1.1.7.1.1"), Role::RecordedSupplyAlert);
+    assert_eq!(role_of(m, "1.3.6.1.2.1.25.3.2.1.5.1"), Role::DeviceStatus);
+    // As recorded without dynamics: the low-toner row and the warning.
+    let plain = walk(&agent, &View::plain());
+    assert!(plain.iter().any(|(o, v)| o == "1.3.6.1.2.1.43.18.1.1.7.1.1" && v.contains("1104")));
+    assert!(m_value(&plain, "1.3.6.1.2.1.25.3.2.1.5.1").contains('3'));
+    let config = DynamicsConfig { pages_per_hour: (300.0, 300.0), ..DynamicsConfig::quiet() };
+    let (mut running, mut warning) = (0, 0);
+    for hour in 0..200 {
+        let state = State::at(&config, 1, 0x7f00_0002, f64::from(hour) * 3600.0);
+        let view = View { address: 0x7f00_0002, seed: 1, identity: false, state: Some(&state) };
+        let rows = walk(&agent, &view);
+        assert!(!rows.iter().any(|(o, _)| o.starts_with("1.3.6.1.2.1.43.18.1.1.7.1.1")), "recorded row gone");
+        let low = m.level(1, 100, &state).low;
+        let codes: Vec<&String> =
+            rows.iter().filter(|(o, _)| o.starts_with("1.3.6.1.2.1.43.18.1.1.7.")).map(|(_, v)| v).collect();
+        let status = m_value(&rows, "1.3.6.1.2.1.25.3.2.1.5.1");
+        assert_eq!(codes.is_empty(), !low, "hour {hour}: an alert row while low, none after");
+        if low {
+            assert!(status.contains('3') || status.contains('5'), "{status}");
+            warning += 1;
+        } else {
+            assert!(status.contains('2'), "hour {hour}: {status}");
+            running += 1;
+        }
+    }
+    assert!(running > 50 && warning > 0, "{running} {warning}");
+}

@@ -11,6 +11,8 @@ pub const SYS_NAME: &str = "1.3.6.1.2.1.1.5.0";
 pub const IF_PHYS_ADDRESS: &str = "1.3.6.1.2.1.2.2.1.6";
 /// hrSystemUptime.0 (HOST-RESOURCES-MIB).
 pub const HR_SYSTEM_UPTIME: &str = "1.3.6.1.2.1.25.1.1.0";
+/// hrDeviceStatus (HOST-RESOURCES-MIB), one per device.
+pub const HR_DEVICE_STATUS: &str = "1.3.6.1.2.1.25.3.2.1.5";
 /// hrPrinterDetectedErrorState (HOST-RESOURCES-MIB), one per printer device.
 pub const HR_PRINTER_DETECTED_ERROR_STATE: &str = "1.3.6.1.2.1.25.3.5.1.2";
 /// The Printer-MIB (RFC 3805).

@@ -109,6 +109,21 @@ impl Model {
                 bits[0] = (bits[0] & !simulated) | self.error_bits(state);
                 resp.computed(|o| Writer::new(o).bytes(tag::OCTET_STRING, &bits))
             }
+            (Role::DeviceStatus, Value::Integer(_)) => {
+                // running(2); warning(3) with any alert; down(5) with a critical one.
+                let (any, critical) = self.other_alerts;
+                let active: Vec<AlertKind> =
+                    AlertKind::ALL.into_iter().filter(|k| self.alert(*k, state).is_some()).collect();
+                let critical = critical || active.iter().any(|k| k.critical());
+                let status = if critical {
+                    5
+                } else if any || !active.is_empty() {
+                    3
+                } else {
+                    2
+                };
+                resp.computed(|o| Writer::new(o).signed(tag::INTEGER, status))
+            }
             (Role::Alert { kind, column: 5 }, _) => {
                 let (_, group_index) = self.alert(kind, state)?;
                 resp.computed(|o| Writer::new(o).signed(tag::INTEGER, i64::from(group_index)))
