@@ -15,6 +15,9 @@ use crate::mix::{hash, mix};
 pub struct DynamicsConfig {
     /// Each printer's duty cycle, pages per simulated hour, drawn uniformly from this range.
     pub pages_per_hour: (f64, f64),
+    /// How much a day's pages differ from the printer's mean: each day prints 1 ± this (below
+    /// 1) times the mean, drawn per printer and day.
+    pub daily_variation: f64,
     /// Pages a full supply lasts, per printer and supply, drawn uniformly from this range.
     pub cartridge_pages: (f64, f64),
     /// The share of a supply's cycle spent empty (level 0) before it is replaced.
@@ -46,6 +49,7 @@ impl Default for DynamicsConfig {
     fn default() -> Self {
         Self {
             pages_per_hour: (5.0, 120.0),
+            daily_variation: 0.5,
             cartridge_pages: (1500.0, 12_000.0),
             empty_share: 0.05,
             low_percent: 10.0,
@@ -69,6 +73,7 @@ impl Default for DynamicsConfig {
 pub const KEYS: &[&str] = &[
     "pages_per_hour_min",
     "pages_per_hour_max",
+    "daily_variation",
     "cartridge_pages_min",
     "cartridge_pages_max",
     "empty_share",
@@ -134,6 +139,10 @@ impl DynamicsConfig {
         match key {
             "pages_per_hour_min" => self.pages_per_hour.0 = non_negative(value)?,
             "pages_per_hour_max" => self.pages_per_hour.1 = non_negative(value)?,
+            "daily_variation" => {
+                self.daily_variation = rate(value)
+                    .and_then(|v| (v < 1.0).then_some(v).ok_or(format!("{key} must be below 1")))?;
+            }
             "cartridge_pages_min" => self.cartridge_pages.0 = positive(value)?,
             "cartridge_pages_max" => self.cartridge_pages.1 = positive(value)?,
             "empty_share" => {
@@ -178,6 +187,7 @@ mod salt {
     pub const SCANNING: u64 = 24;
     pub const COVERAGE: u64 = 25;
     pub const NIGHT: u64 = 26;
+    pub const DAY: u64 = 27;
 }
 
 /// A uniform draw in `0..1` from a hash.
@@ -187,6 +197,23 @@ fn unit(h: u64) -> f64 {
 
 fn lerp((lo, hi): (f64, f64), u: f64) -> f64 {
     lo + (hi - lo) * u
+}
+
+const DAY_S: f64 = 86_400.0;
+
+/// Days of printing at the printer's mean rate done by simulated time `t_s`: day `k` ends at
+/// `k + v * (w(k) - w(0))` with `w` a draw per printer and day, so each day prints 1 ± `v` times
+/// the mean (never less than nothing: `v` < 1), linearly within the day, and the count only
+/// grows. Constant time whatever `t_s`.
+fn working_days(v: f64, seed: u64, address: u64, t_s: f64) -> f64 {
+    let days = t_s / DAY_S;
+    if v == 0.0 {
+        return days;
+    }
+    let w = |k: f64| unit(hash(&[seed, address, salt::DAY, k as u64]));
+    let end = |k: f64| k + v * (w(k) - w(0.0));
+    let k = days.floor();
+    end(k) + (end(k + 1.0) - end(k)) * (days - k)
 }
 
 /// One printer's state at one simulated time.
@@ -235,7 +262,7 @@ impl State {
             seed,
             address,
             t_s,
-            pages: (pages_per_s * t_s).floor() as u64,
+            pages: (pages_per_s * DAY_S * working_days(config.daily_variation, seed, a, t_s)).floor() as u64,
             page_offset: hash(&[seed, a, salt::OFFSET]) % 50_000,
             pages_per_s,
             offline: event(salt::OFFLINE, config.offline_period_s, config.offline_rate).is_some()
