@@ -67,11 +67,15 @@ pub fn reshape(original: &[u8], address: u32, seed: u64, salt: u64) -> (Vec<u8>,
         }
     };
     for (o, &c) in out.iter_mut().zip(original).rev().take(scanned) {
-        let r = radix(c);
-        if r != 0 {
-            *o = digit(c, v % r);
-            v /= r;
-        }
+        // Divisions by the constant radixes compile to multiplications: a division by a
+        // variable is most of this function's time otherwise.
+        let (d, rest) = match radix(c) {
+            10 => (v % 10, v / 10),
+            26 => (v % 26, v / 26),
+            _ => continue,
+        };
+        *o = digit(c, d);
+        v = rest;
     }
     (out, capacity)
 }
