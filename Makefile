@@ -25,7 +25,7 @@ test: install system-deps bench-extra lint test-rust test-python test-dates
 
 # The quick check before a commit, with no Debian package: ruff, mypy, cargo fmt and the unit
 # tests (no real peer, nothing paced by the wall clock, nothing slow; bench/ and clippy are left
-# to make test). Under two minutes once installed (docs/development.md); `make test` is the full run.
+# to make test). About 100 s of CPU once installed (docs/development.md); `make test` is the full run.
 check: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
