@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import psycopg
 import trio
 
 from printwatch.cli.collector_meters import add_meter_actions
@@ -20,6 +21,9 @@ from printwatch.clock import naive_utcnow, utcnow
 from printwatch.collector import views
 from printwatch.collector.enrolment import add_site, new_token
 from printwatch.collector.server import create_app, renew_daily, serve_collector
+from printwatch.collector.storage import display
+from printwatch.collector.storage import exists as store_exists
+from printwatch.collector.storage import location as store_location
 from printwatch.collector.store import CollectorStore, CollectorStoreError
 from printwatch.collector.tokens import SCOPES, create_token, list_tokens, revoke_token
 from printwatch.config.model import SmtpConfig
@@ -38,13 +42,24 @@ def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.Argume
         "line); `collector pin CERT` prints the pin appliances configure.",
     )
     actions = collector.add_subparsers(dest="action", metavar="ACTION", required=True)
-    store_help = "the collector's store (default ./collector.duckdb)"
+    store_help = (
+        "the collector's store: a DuckDB file (default ./collector.duckdb) or a PostgreSQL URL "
+        "(postgresql://user@host/db)"
+    )
     serve = actions.add_parser("serve", help="serve HTTPS until SIGTERM/SIGINT")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8443)
     serve.add_argument("--cert", type=Path, required=True, help="the certificate chain (PEM)")
     serve.add_argument("--key", type=Path, required=True, help="its private key (PEM)")
-    serve.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+    serve.add_argument("--store", type=store_location, default=DEFAULT_STORE, help=store_help)
+    serve.add_argument(
+        "--retention-months",
+        type=int,
+        default=None,
+        metavar="M",
+        help="PostgreSQL: drop the monthly partitions of reads and messages older than M months "
+        "(checked at start and daily; default: keep everything)",
+    )
     serve.add_argument("--duration", type=float, default=None, metavar="S", help="stop after S seconds")
     serve.add_argument(
         "--notify-config",
@@ -75,25 +90,25 @@ def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.Argume
     token.add_argument(
         "--scope", action="append", choices=list(SCOPES), default=None, help="repeatable (default: read)"
     )
-    token.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+    token.add_argument("--store", type=store_location, default=DEFAULT_STORE, help=store_help)
     site = actions.add_parser("site", help="`site add SITE` / `site token SITE`: a one-time enrolment token")
     site.add_argument("site_action", choices=["add", "token"])
     site.add_argument("site_id", metavar="SITE")
     site.add_argument("--name", default=None)
     site.add_argument("--contact", default=None, help="the site's key contact (e-mail)")
     site.add_argument("--valid-days", type=float, default=14.0, help="the token's life (default 14 days)")
-    site.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+    site.add_argument("--store", type=store_location, default=DEFAULT_STORE, help=store_help)
     for name in views.VIEWS:
         view = actions.add_parser(name, help=f"print {name} (read-only)")
         view.add_argument("--site", default=None)
         view.add_argument("--json", action="store_true", help="one JSON object per line")
-        view.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+        view.add_argument("--store", type=store_location, default=DEFAULT_STORE, help=store_help)
     notify = actions.add_parser(
         "notify", help="e-mail each site's contact the billing reads that did not arrive (once each)"
     )
     notify.add_argument("--config", type=Path, required=True, help="a printwatch TOML file with [smtp]")
     notify.add_argument("--grace-hours", type=float, default=24.0, help="after the cycle began (default 24)")
-    notify.add_argument("--store", type=Path, default=DEFAULT_STORE, help=store_help)
+    notify.add_argument("--store", type=store_location, default=DEFAULT_STORE, help=store_help)
     pin = actions.add_parser("pin", help="the pin (sha256/BASE64 of the public key) of a PEM certificate")
     pin.add_argument("cert", type=Path)
     add_meter_actions(actions, DEFAULT_STORE)  # `meters` (ERP names), `export` (billing, ERP names)
@@ -142,7 +157,7 @@ def _run_collector(args: argparse.Namespace) -> int:
             print(token)
             return 0
         return _view(args)
-    except (CollectorStoreError, OSError, ValueError, duckdb.Error) as err:
+    except (CollectorStoreError, OSError, ValueError, duckdb.Error, psycopg.Error) as err:
         print(f"printwatch collector {args.action}: {err}", file=sys.stderr)
         return 2 if isinstance(err, ValueError) else 1
 
@@ -197,7 +212,7 @@ def _notify(args: argparse.Namespace) -> int:
 
 
 def _view(args: argparse.Namespace) -> int:
-    if not args.store.exists():
+    if not store_exists(args.store):
         raise CollectorStoreError(f"no collector store at {args.store}")
     with CollectorStore(args.store, read_only=True) as store:
         rows = views.view(store.con, args.action, args.site)
@@ -225,7 +240,7 @@ def _serve(args: argparse.Namespace) -> int:
         smtp = _smtp_of(args.notify_config, "serve")
         if smtp is None:
             return 2
-    store = CollectorStore(args.store)
+    store = CollectorStore(args.store, retention_months=args.retention_months)
 
     async def main() -> None:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
@@ -243,7 +258,10 @@ def _serve(args: argparse.Namespace) -> int:
                         task_status=task_status,
                     )
                 )
-                print(f"collector: https://{host}:{port} (store {args.store}); stop: Ctrl-C", flush=True)
+                print(
+                    f"collector: https://{host}:{port} (store {display(args.store)}); stop: Ctrl-C",
+                    flush=True,
+                )
                 if separate:
                     api = create_app(store, uploads=False, limiter=one_thread)
                     api_host, api_port = await nursery.start(

@@ -32,6 +32,8 @@ from printwatch.collector.meternames import (
     remove_name,
     set_name,
 )
+from printwatch.collector.storage import exists as store_exists
+from printwatch.collector.storage import location as store_location
 from printwatch.collector.store import CollectorStore, CollectorStoreError
 
 
@@ -56,7 +58,7 @@ def add_meter_actions(actions: argparse._SubParsersAction[argparse.ArgumentParse
             sub.add_argument("--vendor", default="", help="only devices of this vendor (e.g. sharp)")
             sub.add_argument("--model", default="", help="only devices of this model (as registered)")
         sub.add_argument("--json", action="store_true", help="one JSON object per line")
-        sub.add_argument("--store", type=Path, default=store)
+        sub.add_argument("--store", type=store_location, default=store)
     meters.set_defaults(handler=run_meters)
     export = actions.add_parser(
         "export",
@@ -69,12 +71,12 @@ def add_meter_actions(actions: argparse._SubParsersAction[argparse.ArgumentParse
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--unmapped", action="store_true", help="also meters with no ERP name")
     export.add_argument("-o", "--output", type=Path, default=None, help="a file (default: stdout)")
-    export.add_argument("--store", type=Path, default=store)
+    export.add_argument("--store", type=store_location, default=store)
     export.set_defaults(handler=run_export)
 
 
-def _store(path: Path, *, read_only: bool) -> CollectorStore:
-    if not path.exists():
+def _store(path: str | Path, *, read_only: bool) -> CollectorStore:
+    if not store_exists(path):
         raise CollectorStoreError(f"no collector store at {path}")
     return CollectorStore(path, read_only=read_only)
 

@@ -20,10 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
-import pyarrow as pa
-
 from printwatch.collector.enrolment import public_key
+from printwatch.collector.storage import Connection
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink.codec import MAX_PAYLOAD_BYTES, CodecError, decode_payload
 from printwatch.uplink.messages import KINDS, MAX_COUNTER_NAME, MAX_COUNTERS, STATUS_LETTERS, cycle_label
@@ -136,8 +134,11 @@ def store_message(store: CollectorStore, opened: Opened, *, now: dt.datetime) ->
     """Write an opened message once, in order, in one transaction (the store's thread)."""
     site_id, seq, kind = opened.site_id, opened.seq, opened.kind
     with store.transaction() as con:
-        # fetchall: a result left open would refuse the Arrow inserts that follow (duckdb 2)
-        rows = con.execute("SELECT last_seq, key_id FROM sites WHERE site_id = ?", [site_id]).fetchall()
+        # fetchall: a result left open would refuse the Arrow inserts that follow (duckdb 2). On
+        # PostgreSQL the site's row stays locked until the commit: one front end at a time.
+        rows = con.execute(
+            "SELECT last_seq, key_id FROM sites WHERE site_id = ?" + store.row_lock, [site_id]
+        ).fetchall()
         last = int(rows[0][0]) if rows else 0
         if not rows or rows[0][1] != opened.key:
             raise Rejected(401, f"key {opened.key} is no longer enrolled for site {site_id}")
@@ -148,7 +149,7 @@ def store_message(store: CollectorStore, opened: Opened, *, now: dt.datetime) ->
         if seq > last + 1:
             raise Rejected(409, f"message {seq} out of order (site {site_id} expects {last + 1})", last + 1)
         try:
-            _write(con, site_id, opened.key, seq, kind, opened.at, opened.data)
+            _write(Writer(store, con, site_id, seq), opened.key, kind, opened.at, opened.data)
         except (
             KeyError,
             TypeError,
@@ -159,7 +160,7 @@ def store_message(store: CollectorStore, opened: Opened, *, now: dt.datetime) ->
             OverflowError,
         ) as err:
             raise Rejected(400, f"message {seq} ({kind}): malformed data: {err!r}"[:500]) from None
-        except (duckdb.ConversionException, duckdb.OutOfRangeException, duckdb.InvalidInputException) as err:
+        except store.data_errors as err:
             raise Rejected(400, f"message {seq} ({kind}): a value out of range: {err}"[:500]) from None
         con.execute(
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -170,25 +171,22 @@ def store_message(store: CollectorStore, opened: Opened, *, now: dt.datetime) ->
     return Accepted(site_id, seq, kind, sync)
 
 
-def _bulk(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    columns: list[str],
-    rows: list[tuple[Any, ...]],
-    *,
-    replace: bool = False,
-) -> None:
-    """Insert ``rows`` in one statement (through Arrow): a message of 10,000 printers is one
-    insert per table, not one per value."""
-    if not rows:
-        return
-    data = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
-    con.register("pw_rows", data)
-    try:
-        verb = "INSERT OR REPLACE" if replace else "INSERT"
-        con.execute(f"{verb} INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM pw_rows")
-    finally:
-        con.unregister("pw_rows")
+@dataclass(frozen=True)
+class Writer:
+    """Where one message's rows go: the store (its bulk insert), the transaction's connection,
+    the site and the message's sequence number."""
+
+    store: CollectorStore
+    con: Connection
+    site: str
+    seq: int
+
+    def bulk(
+        self, table: str, columns: list[str], rows: list[tuple[Any, ...]], *, replace: bool = False
+    ) -> None:
+        """Insert ``rows`` in one statement: a message of 10,000 printers is one insert per
+        table, not one per value."""
+        self.store.bulk(self.con, table, columns, rows, replace=replace)
 
 
 Known = dict[int, tuple[int, list[Any]]]
@@ -197,7 +195,7 @@ DEVICE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _registered(con: duckdb.DuckDBPyConnection, site: str, key: str) -> Known:
+def _registered(con: Connection, site: str, key: str) -> Known:
     """The numbers the appliance with ``key`` uses for its devices: ``{its n: (the collector's
     n, the supply layout)}``."""
     rows = con.execute(
@@ -216,14 +214,12 @@ def _known(known: Known, n: object) -> int:
     return known[number][0]
 
 
-def _register(
-    con: duckdb.DuckDBPyConnection, site: str, key: str, at: dt.datetime, data: dict[str, Any]
-) -> None:
+def _register(w: Writer, site: str, key: str, at: dt.datetime, data: dict[str, Any]) -> None:
     """Devices of the appliance with ``key``, numbered by the collector on first sight; with
     ``bases`` (a stream restarted: a new key, a collector restored from a backup), the meter
     values the appliance's next deltas start from replace what the collector had."""
-    known = _registered(con, site, key)
-    top = con.execute("SELECT coalesce(max(n), 0) FROM device_keys WHERE site_id = ?", [site]).fetchall()
+    known = _registered(w.con, site, key)
+    top = w.con.execute("SELECT coalesce(max(n), 0) FROM device_keys WHERE site_id = ?", [site]).fetchall()
     next_n = int(top[0][0])
     numbers: dict[int, int] = {w: n for w, (n, _) in known.items()}
     rows = []
@@ -238,12 +234,12 @@ def _register(
         if wire not in numbers:
             next_n += 1
             numbers[wire] = next_n
-            con.execute("INSERT INTO device_keys VALUES (?, ?, ?, ?)", [site, key, wire, next_n])
+            w.con.execute("INSERT INTO device_keys VALUES (?, ?, ?, ?)", [site, key, wire, next_n])
         rows.append(
             (site, numbers[wire], d.get("serial"), d.get("vendor"), d.get("model"), d.get("mac"),
              d.get("name"), d.get("address"), json.dumps(supplies), at)
         )  # fmt: skip
-    _bulk(con, "devices", DEVICE_COLUMNS, rows, replace=True)
+    w.bulk("devices", DEVICE_COLUMNS, rows, replace=True)
     bases = data.get("bases")
     if bases is None:
         return
@@ -254,26 +250,19 @@ def _register(
         n = numbers.get(_small(wire, "device n"))
         if n is None:
             raise ValueError(f"bases of device {wire}, which is not registered")
-        con.execute("DELETE FROM meter_latest WHERE site_id = ? AND n = ?", [site, n])
+        w.con.execute("DELETE FROM meter_latest WHERE site_id = ? AND n = ?", [site, n])
         latest += [(site, n, str(m), _int(v, f"meter {m!r}"), at) for m, v in _meters(meters).items()]
-    _bulk(con, "meter_latest", ["site_id", "n", "meter", "value", "time"], latest, replace=True)
+    w.bulk("meter_latest", ["site_id", "n", "meter", "value", "time"], latest, replace=True)
 
 
-def _write(
-    con: duckdb.DuckDBPyConnection,
-    site: str,
-    key: str,
-    seq: int,
-    kind: str,
-    at: dt.datetime,
-    data: dict[str, Any],
-) -> None:
+def _write(w: Writer, key: str, kind: str, at: dt.datetime, data: dict[str, Any]) -> None:
+    site, seq, con = w.site, w.seq, w.con
     if kind == "register":
-        _register(con, site, key, at, data)
+        _register(w, site, key, at, data)
         return
     known = _registered(con, site, key)
     if kind == "aggregate":
-        _aggregate(con, site, seq, at, data, known)
+        _aggregate(w, site, seq, at, data, known)
     elif kind == "billing":
         cycle = _label(data["cycle"])
         # One read per device and cycle: the first one counts, a later one of the same cycle
@@ -285,7 +274,7 @@ def _write(
                 [site, cycle],
             ).fetchall()
         }
-        _billing(con, site, seq, at, cycle, data["r"], known, already)
+        _billing(w, site, seq, at, cycle, data["r"], known, already)
     elif kind == "reorder":
         if len(data["t"]) > MAX_METERS * max(1, len(known)):
             raise ValueError(f"{len(data['t'])} reorder triggers for {len(known)} devices")
@@ -295,7 +284,7 @@ def _write(
             for n, i, p, why, dte in data["t"]
         ]  # fmt: skip
         columns = ["site_id", "n", "supply_index", "time", "percent", "why", "days_to_empty", "seq"]
-        _bulk(con, "reorders", columns, triggers)
+        w.bulk("reorders", columns, triggers)
     elif kind == "snapshot":
         n = _known(known, data["n"])
         con.execute(
@@ -304,7 +293,7 @@ def _write(
 
 
 def _billing(
-    con: duckdb.DuckDBPyConnection,
+    w: Writer,
     site: str,
     seq: int,
     at: dt.datetime,
@@ -330,8 +319,8 @@ def _billing(
             continue
         reads += [(site, number, m, at, v, "billing", cycle, seq) for m, v in meters.items()]
         counters += [(site, number, name, oid, value, at, cycle, seq) for name, oid, value in named]
-    _bulk(con, "meter_reads", READ_COLUMNS, reads)
-    _bulk(con, "counter_reads", COUNTER_COLUMNS, counters)
+    w.bulk("meter_reads", READ_COLUMNS, reads)
+    w.bulk("counter_reads", COUNTER_COLUMNS, counters)
 
 
 COUNTER_COLUMNS = ["site_id", "n", "name", "oid", "value", "time", "cycle", "seq"]
@@ -383,7 +372,7 @@ READ_COLUMNS = ["site_id", "n", "meter", "time", "value", "source", "cycle", "se
 
 
 def _aggregate(
-    con: duckdb.DuckDBPyConnection,
+    w: Writer,
     site: str,
     seq: int,
     at: dt.datetime,
@@ -395,13 +384,13 @@ def _aggregate(
     numbers = [_known(known, n) for n in data["n"]]
     if len(set(numbers)) != len(numbers):
         raise ValueError("'n' names a device twice")
-    _device_days(con, site, seq, at, data, numbers)
-    _aggregate_meters(con, site, seq, at, _meters(data["m"]), numbers)
-    _supply_levels(con, site, seq, at, data.get("s"), numbers, dict(known.values()))
+    _device_days(w, site, seq, at, data, numbers)
+    _aggregate_meters(w, site, seq, at, _meters(data["m"]), numbers)
+    _supply_levels(w, site, seq, at, data.get("s"), numbers, dict(known.values()))
 
 
 def _device_days(
-    con: duckdb.DuckDBPyConnection,
+    w: Writer,
     site: str,
     seq: int,
     at: dt.datetime,
@@ -419,11 +408,11 @@ def _device_days(
         (site, n, at, polls, _small(up, "up"), STATUS_OF_LETTER.get(letter, "unknown"), seq)
         for n, up, letter in zip(numbers, ups, states, strict=True)
     ]
-    _bulk(con, "device_days", ["site_id", "n", "time", "polls", "answered", "status", "seq"], days)
+    w.bulk("device_days", ["site_id", "n", "time", "polls", "answered", "status", "seq"], days)
 
 
 def _aggregate_meters(
-    con: duckdb.DuckDBPyConnection,
+    w: Writer,
     site: str,
     seq: int,
     at: dt.datetime,
@@ -433,7 +422,7 @@ def _aggregate_meters(
     """An aggregate's meter deltas, added to the latest values (exact: delivery is in order)."""
     latest = {
         (int(n), str(meter)): int(v)
-        for n, meter, v in con.execute(
+        for n, meter, v in w.con.execute(
             "SELECT n, meter, value FROM meter_latest WHERE site_id = ?", [site]
         ).fetchall()
     }
@@ -447,15 +436,15 @@ def _aggregate_meters(
             value = _int(latest.get((n, meter), 0) + _int(delta, f"meter {meter!r}"), f"meter {meter!r}")
             latest[(n, meter)] = value
             reads.append((site, n, str(meter), at, value, "aggregate", None, seq))
-    _bulk(con, "meter_reads", READ_COLUMNS, reads)
-    _bulk(
-        con, "meter_latest", ["site_id", "n", "meter", "value", "time"],
+    w.bulk("meter_reads", READ_COLUMNS, reads)
+    w.bulk(
+        "meter_latest", ["site_id", "n", "meter", "value", "time"],
         [(r[0], r[1], r[2], r[4], at) for r in reads], replace=True,
     )  # fmt: skip
 
 
 def _supply_levels(
-    con: duckdb.DuckDBPyConnection,
+    w: Writer,
     site: str,
     seq: int,
     at: dt.datetime,
@@ -476,7 +465,7 @@ def _supply_levels(
             levels.append(
                 (site, n, index, at, None if percent is None else _int(percent, "percent", -3, 100), seq)
             )
-    _bulk(con, "supply_levels", ["site_id", "n", "supply_index", "time", "percent", "seq"], levels)
+    w.bulk("supply_levels", ["site_id", "n", "supply_index", "time", "percent", "seq"], levels)
 
 
 def cycle_start(cycle: str, day: int, now: dt.datetime) -> dt.datetime:
@@ -485,7 +474,7 @@ def cycle_start(cycle: str, day: int, now: dt.datetime) -> dt.datetime:
 
 
 def due_reads(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     site: str,
     now: dt.datetime,
     grace: dt.timedelta = dt.timedelta(0),
@@ -514,9 +503,7 @@ def due_reads(
     return label, [int(r[1] if key is not None else r[0]) for r in rows]
 
 
-def sync_for(
-    con: duckdb.DuckDBPyConnection, site: str, now: dt.datetime, key: str | None = None
-) -> dict[str, Any]:
+def sync_for(con: Connection, site: str, now: dt.datetime, key: str | None = None) -> dict[str, Any]:
     """The sync answer: billing schedule and what is due, enabled services, settings."""
     row = con.execute(
         "SELECT billing_cycle, billing_day, settings, settings_version FROM sites WHERE site_id = ?", [site]

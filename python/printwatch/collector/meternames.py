@@ -22,9 +22,8 @@ import io
 from dataclasses import asdict, dataclass
 from typing import Any
 
-import duckdb
-
 from printwatch import PrintwatchError
+from printwatch.collector.storage import Connection
 
 EXPORT_COLUMNS = ("site", "serial", "model", "meter", "value", "read_at", "cycle")
 MAX_NAME = 128
@@ -50,20 +49,21 @@ def _name(value: str, what: str) -> str:
     return text
 
 
-def set_name(con: duckdb.DuckDBPyConnection, mapping: Mapping, *, now: dt.datetime) -> Mapping:
+def set_name(con: Connection, mapping: Mapping, *, now: dt.datetime) -> Mapping:
     """Keeps (or replaces) one mapping; ``''`` in site, vendor or model means any."""
     m = Mapping(
         mapping.site.strip(), mapping.vendor.strip(), mapping.model.strip(),
         _name(mapping.meter, "the meter"), _name(mapping.erp_name, "the ERP name"),
     )  # fmt: skip
     con.execute(
-        "INSERT OR REPLACE INTO meter_names VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO meter_names VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (site_id, vendor, model, meter) "
+        "DO UPDATE SET erp_name = excluded.erp_name, updated_at = excluded.updated_at",
         [m.site, m.vendor, m.model, m.meter, m.erp_name, now],
     )
     return m
 
 
-def remove_name(con: duckdb.DuckDBPyConnection, site: str, vendor: str, model: str, meter: str) -> bool:
+def remove_name(con: Connection, site: str, vendor: str, model: str, meter: str) -> bool:
     """Removes one mapping; whether there was one."""
     key = [site.strip(), vendor.strip(), model.strip(), meter.strip()]
     found = con.execute(
@@ -73,7 +73,7 @@ def remove_name(con: duckdb.DuckDBPyConnection, site: str, vendor: str, model: s
     return bool(found[0][0])
 
 
-def list_names(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[Mapping]:
+def list_names(con: Connection, site: str | None = None) -> list[Mapping]:
     """Every mapping (of ``site`` and the defaults, when given), most general first."""
     rows = con.execute(
         "SELECT site_id, vendor, model, meter, erp_name FROM meter_names "
@@ -116,7 +116,7 @@ ORDER BY 1, 2, 9 DESC, 5
 
 
 def billing_export(
-    con: duckdb.DuckDBPyConnection, cycle: str, site: str | None = None, *, unmapped: bool = False
+    con: Connection, cycle: str, site: str | None = None, *, unmapped: bool = False
 ) -> list[dict[str, Any]]:
     """The cycle's billing reads under the ERP's names (see the module's docstring): one row per
     device and ERP name (a device counter's mapping wins over a normalised meter's for the same

@@ -1,177 +1,98 @@
-"""The collector's DuckDB store: sites and their keys, devices, messages, reads, triggers.
+"""The collector's store: sites and their keys, devices, messages, reads, triggers.
 
-One process writes it (the collector server); every call that writes is one transaction.
-``counter_reads`` keeps the named counters of billing reads, ``meter_names`` the MSP's ERP names
-of meters and counters (see :mod:`printwatch.collector.meternames`). ``messages`` keeps each
-accepted message's payload (JSON) with its sequence number, so the
-order and the exactly-once delivery can be checked with plain SQL.
+One :class:`CollectorStore` over one of two backends (:mod:`printwatch.collector.storage`): a
+DuckDB file (a path: one process writes it, the collector server) or a PostgreSQL database (a
+``postgresql://`` URL: several front ends and the MSP's commands at once). Every call that
+writes is one transaction. ``counter_reads`` keeps the named counters of billing reads,
+``meter_names`` the MSP's ERP names of meters and counters (see
+:mod:`printwatch.collector.meternames`). ``messages`` keeps each accepted message's payload
+(JSON) with its sequence number, so the order and the exactly-once delivery can be checked with
+plain SQL.
 
-Error handling: a store from a newer printwatch, or a file that is not a DuckDB store, raises
-:class:`CollectorStoreError` naming the path.
+Error handling: a store from a newer printwatch, a file that is not a DuckDB store or a database
+that cannot be reached raises :class:`CollectorStoreError` naming the location.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from collections.abc import Callable
 from contextlib import AbstractContextManager
+from typing import Any
 
-import duckdb
+from printwatch.collector.storage import Backend, CollectorStoreError, Connection, display, open_backend
+from printwatch.collector.storage.duck import MIGRATIONS
 
-from printwatch import PrintwatchError
-from printwatch.store.schema import current_version
-from printwatch.store.transaction import transaction
-
-MIGRATIONS: list[tuple[int, str, str]] = [
-    (
-        1,
-        "sites, keys, devices, messages, reads, supplies, triggers, snapshots",
-        """
-        CREATE TABLE sites (
-            site_id VARCHAR PRIMARY KEY, name VARCHAR, contact VARCHAR, created_at TIMESTAMP NOT NULL,
-            token_hash BLOB, token_expires_at TIMESTAMP, enrolled_at TIMESTAMP,
-            public_key BLOB, key_id VARCHAR, last_seq BIGINT NOT NULL DEFAULT 0, last_seen TIMESTAMP,
-            billing_cycle VARCHAR NOT NULL DEFAULT 'monthly', billing_day INTEGER NOT NULL DEFAULT 1,
-            settings JSON NOT NULL DEFAULT '{}', settings_version INTEGER NOT NULL DEFAULT 1
-        );
-        CREATE TABLE devices (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, serial VARCHAR, vendor VARCHAR, model VARCHAR,
-            mac VARCHAR, name VARCHAR, address VARCHAR, supplies JSON, registered_at TIMESTAMP NOT NULL,
-            PRIMARY KEY (site_id, n)
-        );
-        CREATE TABLE messages (
-            site_id VARCHAR NOT NULL, seq BIGINT NOT NULL, kind VARCHAR NOT NULL, sent_at TIMESTAMP NOT NULL,
-            received_at TIMESTAMP NOT NULL, bytes INTEGER NOT NULL, payload JSON NOT NULL,
-            PRIMARY KEY (site_id, seq)
-        );
-        CREATE TABLE meter_latest (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, meter VARCHAR NOT NULL, value BIGINT NOT NULL,
-            time TIMESTAMP NOT NULL, PRIMARY KEY (site_id, n, meter)
-        );
-        CREATE TABLE meter_reads (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, meter VARCHAR NOT NULL, time TIMESTAMP NOT NULL,
-            value BIGINT NOT NULL, source VARCHAR NOT NULL, cycle VARCHAR, seq BIGINT NOT NULL
-        );
-        CREATE TABLE device_days (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, time TIMESTAMP NOT NULL, polls INTEGER,
-            answered INTEGER, status VARCHAR, seq BIGINT NOT NULL
-        );
-        CREATE TABLE supply_levels (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, supply_index INTEGER, time TIMESTAMP NOT NULL,
-            percent INTEGER, seq BIGINT NOT NULL
-        );
-        CREATE TABLE reorders (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, supply_index INTEGER NOT NULL,
-            time TIMESTAMP NOT NULL, percent DOUBLE, why VARCHAR NOT NULL, days_to_empty DOUBLE,
-            seq BIGINT NOT NULL
-        );
-        CREATE TABLE snapshots (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, time TIMESTAMP NOT NULL, doc JSON NOT NULL,
-            seq BIGINT NOT NULL
-        );
-        CREATE TABLE billing_notices (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, cycle VARCHAR NOT NULL,
-            noticed_at TIMESTAMP NOT NULL
-        );
-        """,
-    ),
-    (
-        2,
-        "device numbers per appliance key; API tokens",
-        """
-        -- An appliance numbers its devices itself; the collector's device number n is its own, so
-        -- that the numbers of a replaced appliance (a new key) never land on the old one's devices.
-        CREATE TABLE device_keys (
-            site_id VARCHAR NOT NULL, key_id VARCHAR NOT NULL, wire_n INTEGER NOT NULL, n INTEGER NOT NULL,
-            PRIMARY KEY (site_id, key_id, wire_n)
-        );
-        INSERT INTO device_keys
-            SELECT d.site_id, s.key_id, d.n, d.n FROM devices d JOIN sites s USING (site_id)
-            WHERE s.key_id IS NOT NULL;
-        -- The MSP's credentials for the read API: only a hash is kept.
-        CREATE TABLE api_tokens (
-            token_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, token_hash BLOB NOT NULL UNIQUE,
-            scopes VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, revoked_at TIMESTAMP,
-            last_used_at TIMESTAMP
-        );
-        """,
-    ),
-    (
-        3,
-        "named counters of billing reads; the MSP's ERP names of meters",
-        """
-        -- Every counter a printer names, as its billing read carried it (the device's own name
-        -- and OID), beside the normalised meters of meter_reads.
-        CREATE TABLE counter_reads (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, name VARCHAR NOT NULL, oid VARCHAR NOT NULL,
-            value BIGINT NOT NULL, time TIMESTAMP NOT NULL, cycle VARCHAR NOT NULL, seq BIGINT NOT NULL
-        );
-        -- The MSP's ERP meter name of a device counter name or a normalised meter, per contract
-        -- (site) with defaults per vendor or model: '' is "any"; the most specific row wins.
-        CREATE TABLE meter_names (
-            site_id VARCHAR NOT NULL DEFAULT '', vendor VARCHAR NOT NULL DEFAULT '',
-            model VARCHAR NOT NULL DEFAULT '', meter VARCHAR NOT NULL, erp_name VARCHAR NOT NULL,
-            updated_at TIMESTAMP NOT NULL, PRIMARY KEY (site_id, vendor, model, meter)
-        );
-        """,
-    ),
-]
-
-
-class CollectorStoreError(PrintwatchError):
-    """The collector's store cannot be opened; the message names the file."""
+__all__ = ["MIGRATIONS", "CollectorStore", "CollectorStoreError"]
 
 
 class CollectorStore:
-    """The writer's connection to the collector's store."""
+    """The collector's connection to its store, whichever the backend."""
 
-    def __init__(self, path: str | os.PathLike[str], *, read_only: bool = False) -> None:
-        self.path = path
-        try:
-            self.con = duckdb.connect(str(path), read_only=read_only)
-        except duckdb.Error as err:
-            raise CollectorStoreError(f"collector store {path}: {err}") from err
-        if not read_only:
-            try:
-                self._migrate()
-            except (duckdb.Error, RuntimeError) as err:
-                self.con.close()
-                raise CollectorStoreError(f"collector store {path}: {err}") from err
+    def __init__(
+        self,
+        location: str | os.PathLike[str],
+        *,
+        read_only: bool = False,
+        retention_months: int | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.path = location
+        self.backend: Backend = open_backend(
+            location, read_only=read_only, retention_months=retention_months, now=now
+        )
 
-    def _migrate(self) -> None:
-        con = self.con
-        have = current_version(con)
-        if have > MIGRATIONS[-1][0]:
-            raise RuntimeError(f"schema version {have} is newer than this printwatch knows")
-        for version, description, sql in MIGRATIONS:
-            if version <= have:
-                continue
-            with self.transaction():
-                con.execute(sql)
-                con.execute(
-                    "INSERT INTO schema_version VALUES (?, ?, now()::TIMESTAMP)", [version, description]
-                )
+    @property
+    def con(self) -> Any:
+        """The connection for reads and single statements (``?`` placeholders on both)."""
+        return self.backend.con
 
-    def transaction(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    @property
+    def dialect(self) -> str:
+        return self.backend.dialect
+
+    @property
+    def data_errors(self) -> tuple[type[BaseException], ...]:
+        return self.backend.data_errors
+
+    @property
+    def row_lock(self) -> str:
+        return self.backend.row_lock
+
+    def transaction(self) -> AbstractContextManager[Any]:
         """One transaction on the store's connection: committed, or rolled back on any exception."""
-        return transaction(self.con)
+        return self.backend.transaction()
+
+    def bulk(
+        self,
+        con: Connection,
+        table: str,
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """Insert ``rows`` in one statement (``replace``: rows with the same primary key are
+        replaced). Nothing happens for no rows."""
+        if rows:
+            self.backend.bulk(con, table, columns, rows, replace=replace)
 
     def renew(self) -> None:
-        """Closes the database and opens it again (``collector serve`` does it daily): DuckDB
-        keeps some memory from every hash-join query while the database is open in the process
-        and frees it on close (see the appliance's ``Store.renew``). The caller keeps every
-        other use of the store away meanwhile (the server's one database thread).
+        """``collector serve`` does it daily: on DuckDB closes the database and opens it again
+        (frees what DuckDB keeps from every hash join); on PostgreSQL opens a fresh connection,
+        makes the coming months' partitions and drops those past the retention. The caller keeps
+        every other use of the store away meanwhile (the server's one database thread).
 
-        Error handling: :class:`CollectorStoreError` naming the file if it cannot be opened again.
+        Error handling: :class:`CollectorStoreError` naming the store if it cannot be opened again.
         """
-        try:
-            self.con.execute("CHECKPOINT")
-            self.con.close()
-            self.con = duckdb.connect(str(self.path))
-        except duckdb.Error as err:
-            raise CollectorStoreError(f"collector store {self.path}: not renewed: {err}") from err
+        self.backend.renew()
 
     def close(self) -> None:
-        self.con.close()
+        self.backend.close()
+
+    def __str__(self) -> str:
+        return display(self.path)
 
     def __enter__(self) -> CollectorStore:
         return self

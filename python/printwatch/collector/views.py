@@ -3,7 +3,8 @@ reads, and the named counters of the latest billing reads. The same rows for the
 (``printwatch collector sites|devices|reads|counters|reorders|missing``)
 and the JSON API (``GET /api/...``).
 
-Error handling: ``duckdb.Error`` propagates (the CLI prints it, the API answers 500).
+Error handling: the backend's errors propagate (``duckdb.Error``, ``psycopg.Error``: the CLI
+prints them, the API answers 500).
 """
 
 from __future__ import annotations
@@ -11,14 +12,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import duckdb
-
 from printwatch.collector.ingest import due_reads
+from printwatch.collector.storage import Connection
 
 VIEWS = ("sites", "devices", "reads", "counters", "reorders", "missing")
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
+def _rows(con: Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     cur = con.execute(sql, params)
     names = [d[0] for d in cur.description or ()]
     return [
@@ -35,7 +35,7 @@ def _site(site: str | None, table: str = "") -> tuple[str, list[Any]]:
     return (f"{prefix}site_id = ?", [site]) if site else ("true", [])
 
 
-def sites(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+def sites(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
     where, params = _site(site)
     return _rows(
         con,
@@ -48,7 +48,7 @@ def sites(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[
     )
 
 
-def devices(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+def devices(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
     where, params = _site(site)
     return _rows(
         con,
@@ -59,7 +59,7 @@ def devices(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dic
     )
 
 
-def reads(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+def reads(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
     """The latest read of every device's meters (billing or aggregate, whichever is newer)."""
     where, params = _site(site)
     return _rows(
@@ -72,7 +72,7 @@ def reads(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[
     )
 
 
-def counters(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+def counters(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
     """Every counter the printer names, as its latest billing read carried it (the device's own
     name and OID)."""
     where, params = _site(site, "c")
@@ -86,7 +86,7 @@ def counters(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[di
     )
 
 
-def reorders(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[dict[str, Any]]:
+def reorders(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
     where, params = _site(site, "r")
     return _rows(
         con,
@@ -97,7 +97,7 @@ def reorders(con: duckdb.DuckDBPyConnection, site: str | None = None) -> list[di
 
 
 def missing(
-    con: duckdb.DuckDBPyConnection,
+    con: Connection,
     site: str | None = None,
     now: dt.datetime | None = None,
     grace: dt.timedelta = dt.timedelta(days=1),
@@ -127,7 +127,7 @@ def missing(
 
 
 def view(
-    con: duckdb.DuckDBPyConnection, name: str, site: str | None = None, *, now: dt.datetime | None = None
+    con: Connection, name: str, site: str | None = None, *, now: dt.datetime | None = None
 ) -> list[dict[str, Any]]:
     """One of :data:`VIEWS` by name (``now``: the collector's clock, for ``missing``)."""
     if name == "missing":

@@ -1,0 +1,217 @@
+"""The collector's PostgreSQL backend (psycopg 3): several front ends and the MSP's commands on
+one database at once.
+
+The collector's SQL is written with ``?`` placeholders (DuckDB's); :class:`PgConnection`
+rewrites them to psycopg's ``%s`` and binds on the client (``ClientCursor``: the same
+type inference as DuckDB's literals). JSON columns are read back as text, as DuckDB gives them.
+Text cannot hold NUL in PostgreSQL: a NUL in a string the collector stores is dropped (the
+message's payload keeps it, escaped). A site's row is locked (``FOR UPDATE``) in the transaction
+that accepts its message, so two front ends never accept the same sequence number.
+
+At open and at each :meth:`PostgresBackend.renew` the store migrates (under an advisory lock:
+front ends may start together), makes the coming months' partitions and, with
+``retention_months``, drops the months older than that (:mod:`.pg_schema`).
+
+Error handling: :class:`~printwatch.collector.storage.CollectorStoreError` names the database
+(without its password) when it cannot be reached or migrated; psycopg's errors propagate from
+statements.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import weakref
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.types.string import TextLoader
+
+from printwatch.clock import naive_utcnow
+from printwatch.collector.storage import CollectorStoreError, display
+from printwatch.collector.storage.pg_schema import (
+    MIGRATIONS,
+    PRIMARY_KEYS,
+    drop_partitions,
+    make_partitions,
+)
+
+#: The advisory lock that serialises migrations and partition upkeep between front ends.
+UPKEEP_LOCK = 0x7077_636F  # "pwco"
+
+
+@functools.lru_cache(maxsize=1024)
+def translate(sql: str) -> str:
+    """``sql`` with DuckDB's ``?`` placeholders as psycopg's ``%s`` (and ``%`` escaped), outside
+    quoted literals."""
+    parts = sql.split("'")
+    for i in range(0, len(parts), 2):
+        parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
+    return "'".join(parts)
+
+
+def _clean(value: Any) -> Any:
+    return value.replace("\x00", "") if isinstance(value, str) else value
+
+
+def clean(params: Sequence[Any] | None) -> list[Any] | None:
+    """``params`` with NUL dropped from strings (PostgreSQL's text cannot hold it)."""
+    return None if params is None else [_clean(v) for v in params]
+
+
+class PgConnection:
+    """A psycopg connection speaking the collector's SQL (see the module's docstring)."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None, /) -> psycopg.Cursor[Any]:
+        return self.raw.execute(translate(sql), clean(params))
+
+    def cursor(self) -> PgConnection:
+        """Itself (DuckDB's readers take a cursor of the connection)."""
+        return self
+
+
+def connect(url: str, *, read_only: bool = False) -> psycopg.Connection[Any]:
+    """A connection to ``url`` in autocommit (the store opens its own transactions)."""
+    raw = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=10)
+    for name in ("json", "jsonb"):
+        raw.adapters.register_loader(name, TextLoader)
+    raw.execute("SET TIME ZONE 'UTC'")
+    if read_only:
+        raw.execute("SET default_transaction_read_only = on")
+    return raw
+
+
+class PostgresBackend:
+    """The collector's store in a PostgreSQL database."""
+
+    dialect = "postgres"
+    data_errors: tuple[type[BaseException], ...] = (psycopg.DataError,)
+    row_lock = " FOR UPDATE"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        read_only: bool = False,
+        retention_months: int | None = None,
+        now: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        self.url = url
+        self.read_only = read_only
+        self.retention_months = retention_months
+        self.now = now or naive_utcnow
+        self._con = PgConnection(self._open())
+        self._closer = weakref.finalize(self, _close_quietly, self._con)
+
+    @property
+    def con(self) -> PgConnection:
+        return self._con
+
+    def _open(self) -> psycopg.Connection[Any]:
+        try:
+            raw = connect(self.url, read_only=self.read_only)
+        except psycopg.Error as err:
+            raise CollectorStoreError(f"collector store {display(self.url)}: {err}") from err
+        if self.read_only:
+            return raw
+        try:
+            self._upkeep(raw)
+        except (psycopg.Error, RuntimeError) as err:
+            raw.close()
+            raise CollectorStoreError(f"collector store {display(self.url)}: {err}") from err
+        return raw
+
+    def _upkeep(self, raw: psycopg.Connection[Any]) -> None:
+        """Migrations, then the partitions around now and the retention, in one transaction
+        under :data:`UPKEEP_LOCK`."""
+        with raw.transaction():
+            raw.execute("SELECT pg_advisory_xact_lock(%s)", [UPKEEP_LOCK])
+            migrate(raw)
+            now = self.now()
+            make_partitions(raw, now)
+            if self.retention_months is not None:
+                drop_partitions(raw, now, self.retention_months)
+
+    @contextmanager
+    def transaction(self) -> Iterator[PgConnection]:
+        with self._con.raw.transaction():
+            yield self._con
+
+    def bulk(
+        self,
+        con: Any,
+        table: str,
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        *,
+        replace: bool = False,
+    ) -> None:
+        """``rows`` through ``COPY``, or with ``replace`` one upsert by the table's primary key
+        (the last of rows with the same key wins, as DuckDB's ``INSERT OR REPLACE``)."""
+        raw = con.raw
+        if not replace:
+            with raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([_clean(v) for v in row])
+            return
+        key = PRIMARY_KEYS[table]
+        at = [columns.index(k) for k in key]
+        last = {tuple(r[i] for i in at): r for r in rows}
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
+        sql = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+        )
+        with raw.cursor() as cur:
+            cur.executemany(sql, [[_clean(v) for v in r] for r in last.values()])
+
+    def renew(self) -> None:
+        """A fresh connection, the partitions of the coming months, the retention applied."""
+        old = self._con.raw
+        if old.closed:
+            raise CollectorStoreError(f"collector store {display(self.url)}: not renewed: it is closed")
+        try:
+            self._con = PgConnection(self._open())
+        except CollectorStoreError as err:
+            raise CollectorStoreError(f"{err} (not renewed)") from err
+        old.close()
+        self._closer.detach()
+        self._closer = weakref.finalize(self, _close_quietly, self._con)
+
+    def close(self) -> None:
+        self._con.raw.close()
+
+
+def _close_quietly(con: PgConnection) -> None:
+    """A store dropped without :meth:`~PostgresBackend.close` closes its connection."""
+    con.raw.close()
+
+
+def migrate(raw: psycopg.Connection[Any]) -> list[int]:
+    """Every migration newer than the database, in the caller's transaction; the versions applied.
+
+    Error handling: :class:`RuntimeError` for a database newer than this printwatch.
+    """
+    raw.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version "
+        "(version INTEGER NOT NULL, description VARCHAR NOT NULL, applied_at TIMESTAMP NOT NULL)"
+    )
+    row = raw.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    have = int(row[0]) if row else 0
+    if have > MIGRATIONS[-1][0]:
+        raise RuntimeError(f"schema version {have} is newer than this printwatch knows")
+    applied = []
+    for version, description, sql in MIGRATIONS:
+        if version > have:
+            raw.execute(sql)
+            raw.execute(
+                "INSERT INTO schema_version VALUES (%s, %s, now() AT TIME ZONE 'UTC')",
+                [version, description],
+            )
+            applied.append(version)
+    return applied
