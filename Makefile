@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-printwatch
 RUST_SOURCES := Cargo.toml $(shell find rust/src -name '*.rs' 2>/dev/null)
 # chromium: the dashboard's browser tests (Playwright drives Debian's build; no browser download).
-APT_PACKAGES := snmpd snmp fping nftables chromium iproute2 tinyproxy faketime
+APT_PACKAGES := snmpd snmp fping nftables chromium iproute2 tinyproxy faketime postgresql
 BENCH_APT_PACKAGES := prometheus-snmp-exporter
 BENCH_STAMP := $(VENV)/.installed-printwatch-bench
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -46,12 +46,13 @@ $(STAMP): $(BIN)/python pyproject.toml $(RUST_SOURCES)
 # discovery bench's ICMP peer; nftables drops ICMP in the discovery tests' network namespace;
 # chromium runs the dashboard's browser tests; iproute2 makes the network namespaces; tinyproxy
 # is the real HTTP proxy (CONNECT) of the uplink's tests; faketime moves the clock of the
-# date-touching tests (make test-dates).
+# date-touching tests (make test-dates); postgresql is the collector's second backend in its tests
+# (tests/support/postgres.py: initdb in a temporary folder, a server per session).
 system-deps:
 	@if ! command -v snmpd >/dev/null || ! command -v snmpbulkwalk >/dev/null \
 		|| ! command -v fping >/dev/null || ! command -v nft >/dev/null \
 		|| ! command -v chromium >/dev/null || ! command -v ip >/dev/null || ! command -v tinyproxy >/dev/null \
-		|| ! command -v faketime >/dev/null; then \
+		|| ! command -v faketime >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 		echo "installing Debian packages: $(APT_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(APT_PACKAGES); \
