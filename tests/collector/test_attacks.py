@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import ssl
 import time
 from pathlib import Path
@@ -32,6 +31,7 @@ from printwatch.uplink.transport import post
 
 from tests.support.collector import RunningCollector, start_collector
 from tests.support.fakes import contract_doc
+from tests.support.postgres import backup_store, restore_store
 from tests.support.tls import Certs, make_certs
 
 pytestmark = pytest.mark.realtime
@@ -135,9 +135,11 @@ def upload_head(length: int) -> bytes:
     ).encode()
 
 
-async def test_the_read_api_needs_a_token_with_the_read_scope(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_the_read_api_needs_a_token_with_the_read_scope(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     add_site(store, "site-a", now=now(), contact="secret-contact@example.com")
     collector = await start_collector(nursery, store, certs, now=now)
     endpoint = collector.endpoint()
@@ -175,10 +177,10 @@ async def test_the_read_api_needs_a_token_with_the_read_scope(tmp_path: Path, nu
 
 
 async def test_a_replaced_appliance_starts_a_new_stream_and_never_lands_on_the_old_devices(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     collector = await start_collector(nursery, store, certs, now=now)
     clock = [T0]
@@ -225,10 +227,10 @@ async def test_a_replaced_appliance_starts_a_new_stream_and_never_lands_on_the_o
 
 
 async def test_a_new_key_on_the_same_box_registers_its_devices_again(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     collector = await start_collector(nursery, store, certs, now=now)
     clock = [T0]
@@ -254,10 +256,10 @@ async def test_a_new_key_on_the_same_box_registers_its_devices_again(
 
 
 async def test_a_key_enrolled_for_one_site_cannot_be_enrolled_for_another(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     victim_token, attacker_token = add_site(store, "site-a", now=now()), add_site(store, "site-b", now=now())
     collector = await start_collector(nursery, store, certs, now=now)
     victim = Outbox(tmp_path / "a.duckdb", Identity.generate(), "site-a")
@@ -274,10 +276,10 @@ async def test_a_key_enrolled_for_one_site_cannot_be_enrolled_for_another(
 
 
 async def test_a_hostile_collector_can_neither_wedge_nor_crash_the_appliance(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     real = create_app(store, now=now)
     answers = [
@@ -319,10 +321,10 @@ async def test_a_hostile_collector_can_neither_wedge_nor_crash_the_appliance(
 
 
 async def test_a_collector_restored_from_a_backup_resyncs_and_rebuilds_every_meter(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs = make_certs(tmp_path)
-    path = tmp_path / "collector.duckdb"
+    path = collector_store
     store = CollectorStore(path)
     token = add_site(store, "site-a", now=now())
     collector = await start_collector(nursery, store, certs, now=now)
@@ -336,7 +338,7 @@ async def test_a_collector_restored_from_a_backup_resyncs_and_rebuilds_every_met
     await collector.stop()
     store.con.execute("CHECKPOINT")
     store.close()
-    shutil.copy(path, tmp_path / "backup.duckdb")  # the night's backup
+    backup_store(path, tmp_path / "backup")  # the night's backup
     store = CollectorStore(path)
     collector = await start_collector(nursery, store, certs, now=now, port=port)
     await feed(svc, devices, range(4, 9), clock)  # two more printers appear after the backup
@@ -344,7 +346,7 @@ async def test_a_collector_restored_from_a_backup_resyncs_and_rebuilds_every_met
     lost_from = seqs(store)[-1]
     await collector.stop()
     store.close()
-    shutil.copy(tmp_path / "backup.duckdb", path)  # the disk died; the backup is restored
+    restore_store(path, tmp_path / "backup")  # the disk died; the backup is restored
     store = CollectorStore(path)
     assert seqs(store)[-1] < lost_from
     collector = await start_collector(nursery, store, certs, now=now, port=port)
@@ -371,9 +373,11 @@ def billed(store: CollectorStore) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
-async def test_a_409_that_claims_everything_empties_nothing(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_a_409_that_claims_everything_empties_nothing(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     real = create_app(store, now=now)
     lies = {"left": 3}
@@ -403,10 +407,10 @@ async def test_a_409_that_claims_everything_empties_nothing(tmp_path: Path, nurs
 
 
 async def test_an_unknown_key_is_refused_on_its_header_and_a_slow_body_times_out(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     app = create_app(store, now=now, body_timeout_s=1.0, max_concurrent_uploads=4)
     collector = await start_collector(nursery, store, certs, now=now, app=app)
@@ -436,10 +440,10 @@ async def test_an_unknown_key_is_refused_on_its_header_and_a_slow_body_times_out
 
 
 async def test_a_site_over_its_daily_quota_is_refused_with_the_reason(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     store.con.execute("UPDATE sites SET settings = '{\"quota_bytes_per_day\": 4000}'")
     collector = await start_collector(nursery, store, certs, now=now)
@@ -465,9 +469,11 @@ async def test_a_site_over_its_daily_quota_is_refused_with_the_reason(
     assert stored <= 4000
 
 
-async def test_absurd_but_signed_data_is_a_400_not_a_500(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_absurd_but_signed_data_is_a_400_not_a_500(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     collector = await start_collector(nursery, store, certs, now=now)
     box = Outbox(tmp_path / "a.duckdb", Identity.generate(), "site-a")
@@ -544,10 +550,10 @@ async def test_absurd_but_signed_data_is_a_400_not_a_500(tmp_path: Path, nursery
 
 
 async def test_enrolment_refusals_say_the_same_and_guessing_is_throttled(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     collector = await start_collector(nursery, store, certs, now=now)
     endpoint = collector.endpoint()

@@ -38,7 +38,7 @@ def collector_now() -> dt.datetime:
 
 def counts(store: CollectorStore) -> dict[str, int]:
     tables = ("messages", "devices", "meter_reads", "supply_levels", "reorders", "snapshots", "device_days")
-    return {t: int(store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}  # type: ignore[index]
+    return {t: int(store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in tables}
 
 
 def stored(store: CollectorStore) -> dict[str, Any]:
@@ -67,9 +67,11 @@ def register_and_aggregate(box: Outbox) -> list[bytes]:
 
 
 @pytest.mark.realtime
-async def test_enrolment_uploads_and_every_refusal(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_enrolment_uploads_and_every_refusal(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=T0.replace(tzinfo=None), contact="ops@example.com")
     collector = await start_collector(nursery, store, certs, now=collector_now)
     endpoint = collector.endpoint()
@@ -153,9 +155,11 @@ async def test_enrolment_uploads_and_every_refusal(tmp_path: Path, nursery: trio
 
 
 @pytest.mark.realtime
-async def test_the_pin_is_checked_and_an_unpinned_ca_verifies(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_the_pin_is_checked_and_an_unpinned_ca_verifies(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     collector = await start_collector(nursery, store, certs, now=collector_now)
     wrong = "sha256/" + base64.b64encode(bytes(32)).decode()
     with pytest.raises(TransportError, match="pin_mismatch"):
@@ -178,9 +182,11 @@ def test_enrolment_tokens_never_look_like_an_option() -> None:
 
 
 @pytest.mark.realtime
-async def test_the_collector_renews_its_store_between_uploads(tmp_path: Path, nursery: trio.Nursery) -> None:
+async def test_the_collector_renews_its_store_between_uploads(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=T0.replace(tzinfo=None))
     app = create_app(store, now=collector_now)
     collector = await start_collector(nursery, store, certs, now=collector_now, app=app)

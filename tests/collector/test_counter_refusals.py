@@ -61,9 +61,9 @@ HOSTILE = [
 
 
 @pytest.fixture
-async def world(tmp_path: Path, nursery: trio.Nursery) -> Any:
+async def world(tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery) -> Any:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=now())
     collector = await start_collector(nursery, store, certs, now=now)
     box = Outbox(tmp_path / "a.duckdb", Identity.generate(), "site-a")
@@ -83,7 +83,8 @@ async def send(collector: Any, box: Outbox, message: dict[str, Any]) -> Any:
 
 
 def kept(store: CollectorStore) -> list[tuple[Any, ...]]:
-    return store.con.execute("SELECT name, oid, value, cycle, seq FROM counter_reads ORDER BY seq").fetchall()
+    rows = store.con.execute("SELECT name, oid, value, cycle, seq FROM counter_reads ORDER BY seq").fetchall()
+    return [tuple(r) for r in rows]
 
 
 @pytest.mark.parametrize(("counters", "reason"), HOSTILE, ids=[r for _, r in HOSTILE])

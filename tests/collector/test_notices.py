@@ -25,8 +25,10 @@ NOW = dt.datetime(2026, 11, 3, 9, 0)
 
 
 @pytest.mark.realtime
-def test_a_missing_billing_read_is_mailed_to_the_site_contact_once(tmp_path: Path) -> None:
-    store = CollectorStore(tmp_path / "c.duckdb")
+def test_a_missing_billing_read_is_mailed_to_the_site_contact_once(
+    tmp_path: Path, collector_store: str | Path
+) -> None:
+    store = CollectorStore(collector_store)
     token = add_site(store, "site-a", now=NOW, contact="keycontact@example.com")
     me = Identity.generate()
     enrol(store, "site-a", token, me.public_raw, now=NOW)
@@ -69,10 +71,10 @@ def test_collector_notify_needs_an_smtp_table(tmp_path: Path) -> None:
 
 
 @pytest.mark.realtime
-def test_collector_serve_mails_missing_reads_by_itself(tmp_path: Path) -> None:
+def test_collector_serve_mails_missing_reads_by_itself(tmp_path: Path, collector_store: str | Path) -> None:
     """``collector serve --notify-config``: the check runs on its own, every few seconds here, and
     the contact gets one mail however many times it runs."""
-    store_path = tmp_path / "c.duckdb"
+    store_path = collector_store
     store = CollectorStore(store_path)
     token = add_site(store, "site-a", now=NOW, contact="keycontact@example.com")
     me = Identity.generate()

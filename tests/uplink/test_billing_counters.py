@@ -72,12 +72,12 @@ def run_cli(*argv: str) -> tuple[int, str]:
 
 @pytest.mark.realtime
 async def test_counters_go_to_the_collector_and_out_under_the_erp_names(
-    tmp_path: Path, nursery: trio.Nursery
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     docs = await trio.to_thread.run_sync(polled, "127.27.0")
     assert all(d["reachable"] and d["counters"] for d in docs), [d.get("error") for d in docs]
     certs = make_certs(tmp_path)
-    path = tmp_path / "collector.duckdb"
+    path = collector_store
     store = CollectorStore(path)
     token = add_site(store, "site-a", now=T0.replace(tzinfo=None))
     collector = await start_collector(nursery, store, certs, now=lambda: T0.replace(tzinfo=None))

@@ -23,9 +23,9 @@ from tests.support.tls import make_certs
 
 
 @pytest.mark.realtime
-def test_collector_enrol_and_the_uplink_log(tmp_path: Path) -> None:
+def test_collector_enrol_and_the_uplink_log(tmp_path: Path, collector_store: str | Path) -> None:
     certs = make_certs(tmp_path)
-    store = tmp_path / "collector.duckdb"
+    store = collector_store
     added = cli("collector", "site", "add", "branch-7", "--contact", "ops@example.com", "--store", str(store))
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip().splitlines()[-1]
@@ -59,6 +59,10 @@ def test_collector_enrol_and_the_uplink_log(tmp_path: Path) -> None:
         assert "enrol" in log.stdout and "HTTP 403" in log.stdout and "HTTP 200" in log.stdout
         assert "POST /v1/enrol HTTP/1.1" in log.stdout and token not in log.stdout  # the token is masked
         assert "chain: 2 transmissions, whole" in log.stdout
+        if isinstance(store, str):  # PostgreSQL: the MSP's commands work while the collector serves
+            during = cli("collector", "sites", "--json", "--store", store)
+            assert during.returncode == 0 and json.loads(during.stdout)["key_id"], during.stderr
+            assert cli("collector", "site", "add", "branch-8", "--store", store).returncode == 0
         rows = [
             json.loads(x) for x in cli("uplink", "log", "--store", str(history), "--json").stdout.splitlines()
         ]

@@ -62,9 +62,9 @@ def collector_now() -> dt.datetime:
     return (T0 + dt.timedelta(days=6)).replace(tzinfo=None)
 
 
-def site(tmp_path: Path) -> tuple[Certs, CollectorStore, str]:
+def site(tmp_path: Path, collector_store: str | Path) -> tuple[Certs, CollectorStore, str]:
     certs = make_certs(tmp_path)
-    store = CollectorStore(tmp_path / "collector.duckdb")
+    store = CollectorStore(collector_store)
     add_site(store, "site-a", now=T0.replace(tzinfo=None), contact="ops@example")
     # These appliances enrol up to 15 simulated days after T0 (their parts made first).
     token = new_token(store, "site-a", now=T0.replace(tzinfo=None), valid_days=30)
@@ -99,7 +99,7 @@ def check_exactly_once(store: CollectorStore, parts: int) -> None:
     assert latest == expected
     # one aggregate read per device and part, in order, none twice
     per_device = store.con.execute(
-        "SELECT n, list(value ORDER BY seq) FROM meter_reads "
+        "SELECT n, array_agg(value ORDER BY seq) FROM meter_reads "
         "WHERE source = 'aggregate' AND meter = 'total' GROUP BY n"
     ).fetchall()
     for _, values in per_device:
@@ -118,8 +118,10 @@ async def make_parts(svc: UplinkService, now: SimNow, parts: int, every: dt.time
             await svc.billing_cycle(now().date(), docs)
 
 
-async def test_collector_down_for_a_simulated_week_then_back(tmp_path: Path, nursery: trio.Nursery) -> None:
-    certs, store, token = site(tmp_path)
+async def test_collector_down_for_a_simulated_week_then_back(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
+    certs, store, token = site(tmp_path, collector_store)
     port = free_port()
     now = SimNow()
     svc = service(tmp_path, Endpoint(f"https://127.0.0.1:{port}", pin=certs.pin, timeout_s=5), token, now)
@@ -139,8 +141,10 @@ async def test_collector_down_for_a_simulated_week_then_back(tmp_path: Path, nur
     nursery.cancel_scope.cancel()
 
 
-async def test_collector_restarted_mid_stream(tmp_path: Path, nursery: trio.Nursery) -> None:
-    certs, store, token = site(tmp_path)
+async def test_collector_restarted_mid_stream(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
+    certs, store, token = site(tmp_path, collector_store)
     now = SimNow()
     collector = await start_collector(nursery, store, certs, now=now.naive)
     port = collector.port
@@ -160,8 +164,10 @@ async def test_collector_restarted_mid_stream(tmp_path: Path, nursery: trio.Nurs
     nursery.cancel_scope.cancel()
 
 
-async def test_through_an_office_proxy_with_connect(tmp_path: Path, nursery: trio.Nursery) -> None:
-    certs, store, token = site(tmp_path)
+async def test_through_an_office_proxy_with_connect(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
+    certs, store, token = site(tmp_path, collector_store)
     now = SimNow()
     collector = await start_collector(nursery, store, certs, now=now.naive)
     proxy = Tinyproxy(tmp_path)
@@ -228,8 +234,10 @@ class KillDuringUpload:
         await self.app(scope, receive, send_and_maybe_kill)
 
 
-async def test_appliance_killed_during_an_upload(tmp_path: Path, nursery: trio.Nursery) -> None:
-    certs, store, token = site(tmp_path)
+async def test_appliance_killed_during_an_upload(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
+    certs, store, token = site(tmp_path, collector_store)
     wrapper = KillDuringUpload(create_app(store, now=collector_now), at=6)
     collector = await start_collector(nursery, store, certs, now=collector_now, app=wrapper)
     args = [

@@ -1,0 +1,124 @@
+"""What only the PostgreSQL backend has: monthly partitions made ahead, retention, its indexes,
+the location picked from the store's address (the conformance suite runs everything else on
+both backends)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from printwatch.collector.storage import display, is_url, location
+from printwatch.collector.storage.pg_schema import PARTITIONED, partitions
+from printwatch.collector.store import CollectorStore, CollectorStoreError
+
+JUNE = dt.datetime(2026, 6, 15, 12)
+
+
+def months(store: CollectorStore, table: str) -> list[str]:
+    return sorted(f"{m:%Y-%m}" for m in partitions(store.con.raw, table).values())
+
+
+def read(store: CollectorStore, at: dt.datetime, seq: int) -> None:
+    with store.transaction() as con:
+        store.bulk(
+            con,
+            "meter_reads",
+            ["site_id", "n", "meter", "time", "value", "source", "cycle", "seq"],
+            [("site-a", 1, "total", at, 100 + seq, "aggregate", None, seq)],
+        )
+
+
+def where(store: CollectorStore, seq: int) -> list[tuple[str]]:
+    rows = store.con.execute("SELECT tableoid::regclass::text FROM meter_reads WHERE seq = ?", [seq])
+    return [(str(r[0]),) for r in rows.fetchall()]
+
+
+def test_the_months_around_now_are_made_ahead_for_every_growing_table(postgres_url: str) -> None:
+    with CollectorStore(postgres_url, now=lambda: JUNE) as store:
+        assert store.dialect == "postgres"
+        for table in PARTITIONED:
+            assert months(store, table) == ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09"], table
+        read(store, JUNE, 1)
+        read(store, dt.datetime(2031, 1, 1), 2)  # an appliance's clock years ahead: the default
+        assert where(store, 1) == [("meter_reads_p202606",)]
+        assert where(store, 2) == [("meter_reads_default",)]
+    # Opened again later (a front end's start or its daily renewal): the new months are made,
+    # and the default partition's rows of a month made now move into it.
+    later = dt.datetime(2030, 11, 2)
+    with CollectorStore(postgres_url, now=lambda: later) as store:
+        assert months(store, "meter_reads")[-5:] == ["2030-10", "2030-11", "2030-12", "2031-01", "2031-02"]
+        assert where(store, 2) == [("meter_reads_p203101",)]
+        assert where(store, 1) == [("meter_reads_p202606",)]  # no retention: everything kept
+
+
+def test_retention_drops_the_months_past_it_and_the_old_rows_of_the_default(postgres_url: str) -> None:
+    with CollectorStore(postgres_url, now=lambda: JUNE) as store:
+        read(store, dt.datetime(2026, 5, 31, 23, 59), 1)
+        read(store, dt.datetime(2026, 7, 1), 2)
+        read(store, dt.datetime(2020, 1, 1), 3)  # in the default partition
+    december = dt.datetime(2026, 12, 6)
+    with CollectorStore(postgres_url, now=lambda: december, retention_months=5) as store:
+        # Kept: July 2026 on (5 whole months before December); May and June dropped. October was
+        # never made (no store ran then): its rows would have gone to the default partition.
+        assert months(store, "meter_reads") == [
+            "2026-07", "2026-08", "2026-09", "2026-11", "2026-12", "2027-01", "2027-02", "2027-03",
+        ]  # fmt: skip
+        assert [r[0] for r in store.con.execute("SELECT seq FROM meter_reads ORDER BY seq").fetchall()] == [2]
+        assert months(store, "messages")[0] == "2026-07"
+        # The daily renewal applies it too.
+        store.backend.now = lambda: dt.datetime(2027, 1, 2)  # type: ignore[attr-defined]
+        store.renew()
+        assert months(store, "meter_reads")[0] == "2026-08"
+
+
+def test_the_consoles_questions_have_their_indexes(postgres_url: str) -> None:
+    with CollectorStore(postgres_url, now=lambda: JUNE) as store:
+        names = {
+            r[0]
+            for r in store.con.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'"
+            ).fetchall()
+        }
+    assert {
+        "devices_pkey",
+        "devices_serial",
+        "meter_reads_cycle",
+        "meter_reads_device",
+        "counter_reads_device",
+    } <= names
+
+
+def test_the_location_picks_the_backend(tmp_path: Path, postgres_url: str) -> None:
+    assert is_url(postgres_url) and not is_url(str(tmp_path / "c.duckdb"))
+    assert (
+        location("postgresql://pw:secret@db.example/collector")
+        == "postgresql://pw:secret@db.example/collector"
+    )
+    assert location("c.duckdb") == Path("c.duckdb")
+    assert display("postgresql://pw:secret@db.example/collector") == "postgresql://pw@db.example/collector"
+    with CollectorStore(tmp_path / "c.duckdb") as store:
+        assert store.dialect == "duckdb"
+    with pytest.raises(CollectorStoreError, match=r"postgresql://pw@127\.0\.0\.1:9/x") as caught:
+        CollectorStore("postgresql://pw:secret@127.0.0.1:9/x")
+    assert "secret" not in str(caught.value)
+
+
+def test_a_newer_schema_is_refused(postgres_url: str) -> None:
+    with CollectorStore(postgres_url, now=lambda: JUNE) as store:
+        store.con.execute("INSERT INTO schema_version VALUES (99, 'from the future', ?)", [JUNE])
+    with pytest.raises(CollectorStoreError, match="schema version 99 is newer"):
+        CollectorStore(postgres_url, now=lambda: JUNE)
+
+
+def test_a_lost_connection_is_made_again_for_the_next_statement(postgres_url: str) -> None:
+    import psycopg
+
+    with CollectorStore(postgres_url, now=lambda: JUNE) as store:
+        pid = store.con.execute("SELECT pg_backend_pid()").fetchone()[0]
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(psycopg.OperationalError):
+            store.con.execute("SELECT 1")
+        assert store.con.execute("SELECT count(*) FROM sites").fetchall() == [(0,)]
+        assert store.con.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
