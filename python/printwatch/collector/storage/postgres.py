@@ -110,6 +110,15 @@ class PostgresBackend:
 
     @property
     def con(self) -> PgConnection:
+        """The connection; a new one when the last was lost (the server restarted, the network
+        dropped): the statement that met the loss failed, the next one goes through."""
+        if self._con.raw.broken:
+            try:
+                self._con = PgConnection(connect(self.url, read_only=self.read_only))
+            except psycopg.Error as err:
+                raise CollectorStoreError(f"collector store {display(self.url)}: {err}") from err
+            self._closer.detach()
+            self._closer = weakref.finalize(self, _close_quietly, self._con)
         return self._con
 
     def _open(self) -> psycopg.Connection[Any]:
@@ -139,8 +148,9 @@ class PostgresBackend:
 
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
-        with self._con.raw.transaction():
-            yield self._con
+        con = self.con
+        with con.raw.transaction():
+            yield con
 
     def bulk(
         self,
