@@ -1,11 +1,18 @@
-"""Two collector front ends on one PostgreSQL database, each with its own connection and database
-thread, receiving one site's messages at the same moment over real HTTPS: no sequence number is
-accepted twice, none past a gap, and the meter deltas add up exactly (docs/collector.md)."""
+"""Several collector front ends on one PostgreSQL database (docs/collector.md).
+
+Two in this process, each with its own connection and database thread, receive one site's
+messages at the same moment over real HTTPS: no sequence number is accepted twice, none past a
+gap. Three ``collector serve`` processes behind a TCP balancer take six appliances' uploads
+through the real uplink while one is killed (SIGKILL) and started again: every message once and
+in order, the meter deltas rebuilt exactly."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import random
+import signal
+import subprocess
 from collections import Counter
 from pathlib import Path
 
@@ -15,11 +22,16 @@ from printwatch.collector.enrolment import add_site
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink.enrol import enrol
 from printwatch.uplink.outbox import Outbox
+from printwatch.uplink.sender import Backoff
+from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
-from printwatch.uplink.transport import post
+from printwatch.uplink.transport import Endpoint, post
 
 from tests.support.collector import RunningCollector, start_collector
-from tests.support.tls import make_certs
+from tests.support.fakes import contract_doc
+from tests.support.ports import free_tcp_port
+from tests.support.processes import PRINTWATCH
+from tests.support.tls import Certs, make_certs
 
 T0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 ENVELOPE = "application/vnd.printwatch.envelope"
@@ -84,3 +96,136 @@ async def test_two_front_ends_never_accept_a_sequence_number_twice_nor_past_a_ga
         await front.stop()
     for store in stores:
         store.close()
+
+
+class Balancer:
+    """A TCP load balancer on 127.0.0.1 in front of the front ends: each connection goes to a
+    random live one (the next ones in turn when it refuses), TLS passed through untouched."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.port = 0
+        self.rng = random.Random(21)
+        self.served: Counter[int] = Counter()
+
+    async def serve(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+        self.port = listeners[0].socket.getsockname()[1]
+        task_status.started()
+        await trio.serve_listeners(self.forward, listeners)
+
+    async def _backend(self) -> trio.SocketStream:
+        start = self.rng.randrange(len(self.ports))
+        for k in range(len(self.ports)):
+            port = self.ports[(start + k) % len(self.ports)]
+            try:
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+            except OSError:
+                continue
+            self.served[port] += 1
+            return stream
+        raise OSError("no front end answers")
+
+    async def forward(self, client: trio.SocketStream) -> None:
+        try:
+            backend = await self._backend()
+        except OSError:
+            await client.aclose()
+            return
+        async with client, backend, trio.open_nursery() as pipes:
+            pipes.start_soon(pipe, client, backend, pipes.cancel_scope)
+            pipes.start_soon(pipe, backend, client, pipes.cancel_scope)
+
+
+async def pipe(source: trio.SocketStream, sink: trio.SocketStream, scope: trio.CancelScope) -> None:
+    try:
+        async for chunk in source:
+            await sink.send_all(chunk)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass
+    scope.cancel()
+
+
+def front_end(port: int, certs: Certs, url: str) -> subprocess.Popen[str]:
+    """``collector serve`` in a child process on ``port``, started when this returns."""
+    proc = subprocess.Popen(
+        [*PRINTWATCH, "collector", "serve", "--port", str(port), "--cert", str(certs.certfile),
+         "--key", str(certs.keyfile), "--store", url, "--duration", "120"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    assert line.startswith(f"collector: https://127.0.0.1:{port}"), line
+    return proc
+
+
+SITES = 6
+PARTS = 8
+
+
+@pytest.mark.realtime
+async def test_front_ends_behind_a_balancer_one_killed_and_restarted_lose_nothing(
+    tmp_path: Path, nursery: trio.Nursery, postgres_url: str
+) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(postgres_url)
+    tokens = {f"site-{i}": add_site(store, f"site-{i}", now=T0.replace(tzinfo=None)) for i in range(SITES)}
+    ports = [free_tcp_port() for _ in range(3)]
+    procs = [await trio.to_thread.run_sync(front_end, p, certs, postgres_url) for p in ports]
+    try:
+        balancer = Balancer(ports)
+        await nursery.start(balancer.serve)
+        endpoint = Endpoint(f"https://127.0.0.1:{balancer.port}", pin=certs.pin, timeout_s=10.0)
+        clock = [T0]
+        services = []
+        for site, token in tokens.items():
+            box = Outbox(tmp_path / f"{site}.duckdb", Identity.generate(), site)
+            svc = UplinkService(
+                box, endpoint, now=lambda: clock[0], token=token, backoff=Backoff(0.01, 0.1), idle_s=0.02
+            )
+            await nursery.start(svc.serve)
+            services.append(svc)
+        devices = [(f"10.9.0.{i}", 161) for i in range(1, 4)]
+        for part in range(1, PARTS + 1):
+            clock[0] = T0 + dt.timedelta(hours=6 * part)
+            docs = [contract_doc(d, part, clock[0]) for d in devices]
+            for svc in services:
+                await svc.observe(docs)
+                await svc.upload(clock[0])
+                svc.wake()
+            await trio.sleep(0.01)  # the uploads under way when...
+            if part == 3:
+                procs[0].kill()  # ... one front end dies (kill -9) mid-stream
+                procs[0].wait(10)
+                if procs[0].stdout is not None:
+                    procs[0].stdout.close()
+            if part == 6:  # and comes back on its port
+                procs[0] = await trio.to_thread.run_sync(front_end, ports[0], certs, postgres_url)
+            await trio.sleep(0.2)
+        with trio.fail_after(60):
+            for svc in services:
+                while (await svc.outbox_counts())[0]:
+                    svc.wake()
+                    await trio.sleep(0.02)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                proc.wait(30)
+            if proc.stdout is not None:
+                proc.stdout.close()
+    assert all(balancer.served[p] for p in ports), balancer.served  # all three took uploads
+    con = store.con
+    for site in tokens:
+        got = [
+            r[0]
+            for r in con.execute("SELECT seq FROM messages WHERE site_id = ? ORDER BY seq", [site]).fetchall()
+        ]
+        assert got == list(range(1, len(got) + 1)) and len(got) >= 1 + PARTS, (site, got)  # once, in order
+        totals = con.execute(
+            "SELECT d.serial, m.value FROM meter_latest m JOIN devices d USING (site_id, n) "
+            "WHERE m.site_id = ? AND m.meter = 'total' ORDER BY d.serial",
+            [site],
+        ).fetchall()
+        assert [v for _, v in totals] == [1000 + 10 * PARTS] * len(devices), (site, totals)
+    store.close()
