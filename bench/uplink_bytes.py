@@ -33,8 +33,9 @@ try:
 except ImportError:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from printwatch.clock import naive_utcnow
 from printwatch.collector.enrolment import add_site
-from printwatch.collector.server import create_app, serve_collector, utcnow
+from printwatch.collector.server import create_app, serve_collector
 from printwatch.collector.store import CollectorStore
 from printwatch.config.model import SnmpConfig
 from printwatch.service.poller import EnginePoller
@@ -85,7 +86,7 @@ async def run(printers: int, days: int, polls_per_part: int) -> dict[str, Any]:
         uplinks: dict[int, UplinkService] = {}
         for per_day in (4, 1):
             site = f"site-{per_day}"
-            token = add_site(store, site, now=utcnow())
+            token = add_site(store, site, now=naive_utcnow())
             box = Outbox(tmp / f"{site}.duckdb", Identity.generate(), site)
             svc = UplinkService(
                 box, Endpoint(f"https://127.0.0.1:{port}", pin=pin), now=lambda: clock["now"], token=token,
