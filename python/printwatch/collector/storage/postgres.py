@@ -161,24 +161,24 @@ class PostgresBackend:
         *,
         replace: bool = False,
     ) -> None:
-        """``rows`` through ``COPY``, or with ``replace`` one upsert by the table's primary key
-        (the last of rows with the same key wins, as DuckDB's ``INSERT OR REPLACE``)."""
-        raw = con.raw
+        """``rows`` through ``COPY``; with ``replace``, copied into a temporary table of the
+        connection and upserted from it by the table's primary key in one statement (the last of
+        rows with the same key wins, as DuckDB's ``INSERT OR REPLACE``)."""
+        raw, names = con.raw, ", ".join(columns)
         if not replace:
-            with raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row([_clean(v) for v in row])
+            _copy(raw, table, names, rows)
             return
         key = PRIMARY_KEYS[table]
         at = [columns.index(k) for k in key]
         last = {tuple(r[i] for i in at): r for r in rows}
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
-        sql = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+        raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS pw_{table} (LIKE {table})")
+        _copy(raw, f"pw_{table}", names, list(last.values()))
+        raw.execute(
+            f"INSERT INTO {table} ({names}) SELECT {names} FROM pw_{table} "
             f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
         )
-        with raw.cursor() as cur:
-            cur.executemany(sql, [[_clean(v) for v in r] for r in last.values()])
+        raw.execute(f"DELETE FROM pw_{table}")
 
     def renew(self) -> None:
         """A fresh connection, the partitions of the coming months, the retention applied."""
@@ -195,6 +195,12 @@ class PostgresBackend:
 
     def close(self) -> None:
         self._con.raw.close()
+
+
+def _copy(raw: psycopg.Connection[Any], table: str, names: str, rows: list[tuple[Any, ...]]) -> None:
+    with raw.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_clean(v) for v in row])
 
 
 def _close_quietly(con: PgConnection) -> None:
