@@ -133,48 +133,66 @@ def run_discover(
     out = out or sys.stdout
     err = err or sys.stderr
     bar = ProgressBar(err) if err.isatty() else None
-    if store is not None:
-        try:
-            with Store(store) as s:
-                excluded = store_exclusions(s)
-                manual = store_manual_targets(s)
-        except StoreError as e:
-            print(f"printwatch discover: {e}", file=err)
-            return 3
-        options = dataclasses.replace(options, exclude=[*options.exclude, *excluded])
-        networks = [*networks, *manual]
     try:
+        if store is not None:
+            networks, options = _with_store(networks, options, store)
         d = Discovery(networks, options, on_progress=bar)
+    except StoreError as e:
+        print(f"printwatch discover: {e}", file=err)
+        return 3
     except ValueError as e:
         print(f"printwatch discover: {e}", file=err)
         return 2
     try:
-        interrupted = trio.run(_run, d)
+        interrupted = _sweep(d, bar)
     except PermissionError as e:
-        if bar is not None:
-            bar.close()
         print(f"printwatch discover: {e}", file=err)
         return 2
-    if bar is not None:
-        bar.close()
+    _print_found(d, out, as_json=as_json, include_agents=include_agents)
+    print(summary_line(d), file=err)
+    if store is not None and _record(d, store, err):
+        return 3
+    if interrupted:
+        return 130
+    return 0 if d.printers else 1
+
+
+def _sweep(d: Discovery, bar: ProgressBar | None) -> bool:
+    """Runs the discovery (True if Ctrl-C stopped it); the bar is closed whatever happens."""
+    try:
+        return trio.run(_run, d)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _with_store(networks: Sequence[str], options: Options, store: Path) -> tuple[list[str], Options]:
+    """The networks with the store's manual targets, the options with its exclusions."""
+    with Store(store) as s:
+        excluded = store_exclusions(s)
+        manual = store_manual_targets(s)
+    return [*networks, *manual], dataclasses.replace(options, exclude=[*options.exclude, *excluded])
+
+
+def _print_found(d: Discovery, out: TextIO, *, as_json: bool, include_agents: bool) -> None:
     shown = sorted(d.agents.values(), key=lambda a: tuple(int(x) for x in a.address.split(".")))
     for agent in shown:
         if not (agent.printer or include_agents):
             continue
         out.write(json.dumps(agent.to_json()) + "\n" if as_json else printer_line(agent) + "\n")
     out.flush()
-    print(summary_line(d), file=err)
-    if store is not None:
-        try:
-            with Store(store) as s:
-                results = record(d.printers, s)
-        except StoreError as e:
-            print(f"printwatch discover: {e}", file=err)
-            return 3
-        print(f"discover: recorded in {store}: {outcomes(results)}", file=err)
-    if interrupted:
-        return 130
-    return 0 if d.printers else 1
+
+
+def _record(d: Discovery, store: Path, err: TextIO) -> bool:
+    """Files the printers found in the store's registry; True when that failed (said on ``err``)."""
+    try:
+        with Store(store) as s:
+            results = record(d.printers, s)
+    except StoreError as e:
+        print(f"printwatch discover: {e}", file=err)
+        return True
+    print(f"discover: recorded in {store}: {outcomes(results)}", file=err)
+    return False
 
 
 def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.ArgumentParser:

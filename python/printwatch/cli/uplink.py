@@ -20,6 +20,37 @@ def _show(data: bytes) -> str:
     return data.decode("latin-1").encode("unicode_escape").decode("ascii")
 
 
+def _json_line(e: txlog.Entry, show_bytes: bool) -> str:
+    row: dict[str, Any] = {
+        "n": e.n,
+        "time": e.time.isoformat() + "Z",
+        "seq": e.seq,
+        "kind": e.kind,
+        "url": e.url,
+        "status": e.status,
+        "error": e.error,
+        "request_bytes": len(e.request),
+        "response_bytes": len(e.response),
+        "hash": e.hash.hex(),
+    }
+    if show_bytes:
+        row["request"] = e.request.hex()
+        row["response"] = e.response.hex()
+    return json.dumps(row)
+
+
+def _text_lines(e: txlog.Entry, show_bytes: bool) -> str:
+    what = f"HTTP {e.status}" if e.status is not None else "no answer"
+    error = f"  ({e.error})" if e.error else ""
+    line = (
+        f"{e.n:6d} {e.time:%Y-%m-%d %H:%M:%S}Z seq {e.seq if e.seq is not None else '-':>6} "
+        f"{e.kind or '-':9s} up {len(e.request):7d} B down {len(e.response):6d} B  {what}{error}"
+    )
+    if show_bytes:
+        line += f"\n       > {_show(e.request)}\n       < {_show(e.response)}"
+    return line
+
+
 def run_log(store: Path, *, show_bytes: bool, as_json: bool, limit: int | None) -> int:
     """Print the transmission log and check its hash chain: exit status 0 when whole, 1 when
     broken (each problem named), 2 for a store that cannot be read."""
@@ -42,33 +73,7 @@ def run_log(store: Path, *, show_bytes: bool, as_json: bool, limit: int | None) 
         con.close()
     shown = entries[-limit:] if limit else entries
     for e in shown:
-        if as_json:
-            row: dict[str, Any] = {
-                "n": e.n,
-                "time": e.time.isoformat() + "Z",
-                "seq": e.seq,
-                "kind": e.kind,
-                "url": e.url,
-                "status": e.status,
-                "error": e.error,
-                "request_bytes": len(e.request),
-                "response_bytes": len(e.response),
-                "hash": e.hash.hex(),
-            }
-            if show_bytes:
-                row["request"] = e.request.hex()
-                row["response"] = e.response.hex()
-            print(json.dumps(row))
-            continue
-        what = f"HTTP {e.status}" if e.status is not None else "no answer"
-        error = f"  ({e.error})" if e.error else ""
-        print(
-            f"{e.n:6d} {e.time:%Y-%m-%d %H:%M:%S}Z seq {e.seq if e.seq is not None else '-':>6} "
-            f"{e.kind or '-':9s} up {len(e.request):7d} B down {len(e.response):6d} B  {what}{error}"
-        )
-        if show_bytes:
-            print(f"       > {_show(e.request)}")
-            print(f"       < {_show(e.response)}")
+        print(_json_line(e, show_bytes) if as_json else _text_lines(e, show_bytes))
     out = sys.stderr if as_json else sys.stdout
     if pending:
         print(f"outbox: {pending[0]} messages waiting ({pending[1]} bytes)", file=out)
