@@ -53,6 +53,17 @@ def _open_brackets(value: str) -> int:
     return depth
 
 
+def _table_of(header: re.Match[str], counts: dict[Path, int]) -> Path:
+    """The path of a ``[table]`` header, or of the next entry of an ``[[array]]`` (``counts``
+    keeps each array's entries so far)."""
+    names = tuple(_parts(header.group(2)))
+    if header.group(1) != "[[":
+        return names
+    index = counts.get(names, 0)
+    counts[names] = index + 1
+    return (*names, index)
+
+
 def key_lines(text: str) -> dict[Path, int]:
     """Maps every table and key path to its 1-based line; arrays of tables get their index."""
     lines: dict[Path, int] = {}
@@ -70,13 +81,7 @@ def key_lines(text: str) -> dict[Path, int]:
             continue
         header = _HEADER.match(line)
         if header:
-            names = tuple(_parts(header.group(2)))
-            if header.group(1) == "[[":
-                index = counts.get(names, 0)
-                counts[names] = index + 1
-                table = (*names, index)
-            else:
-                table = names
+            table = _table_of(header, counts)
             lines.setdefault(table, number)
             continue
         assign = _ASSIGN.match(line)
