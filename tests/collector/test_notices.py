@@ -59,15 +59,15 @@ def test_a_missing_billing_read_is_mailed_to_the_site_contact_once(
     store.close()
 
 
-def test_collector_notify_needs_an_smtp_table(tmp_path: Path) -> None:
+def test_collector_notify_needs_an_smtp_table(tmp_path: Path, collector_store: str | Path) -> None:
     from printwatch.cli.main import main
 
     config = tmp_path / "c.toml"
     config.write_text('[appliance]\nstate_dir = "/tmp"\n')
-    assert main(["collector", "notify", "--config", str(config), "--store", str(tmp_path / "c.duckdb")]) == 2
+    assert main(["collector", "notify", "--config", str(config), "--store", str(collector_store)]) == 2
     config.write_text('[smtp]\nhost = "127.0.0.1"\nport = 9\nsecurity = "none"\n')
     # no site misses anything: nothing to send, exit 0
-    assert main(["collector", "notify", "--config", str(config), "--store", str(tmp_path / "c.duckdb")]) == 0
+    assert main(["collector", "notify", "--config", str(config), "--store", str(collector_store)]) == 0
 
 
 @pytest.mark.realtime

@@ -108,9 +108,11 @@ def test_the_collector_store_is_private_whatever_the_umask(tmp_path: Path) -> No
 
 
 @pytest.mark.realtime
-def test_api_tokens_and_the_read_api_on_a_listener_of_its_own(tmp_path: Path) -> None:
+def test_api_tokens_and_the_read_api_on_a_listener_of_its_own(
+    tmp_path: Path, collector_store: str | Path
+) -> None:
     certs = make_certs(tmp_path)
-    store = tmp_path / "collector.duckdb"
+    store = collector_store
     assert cli("collector", "site", "add", "branch-3", "--store", str(store)).returncode == 0
     added = cli("collector", "token", "add", "billing desk", "--store", str(store))
     assert added.returncode == 0, added.stderr
