@@ -1,7 +1,8 @@
 """``POST /v1/upload``: a signed envelope → 200 ``{"ack": seq}`` (plus ``"sync"`` for sync
 and registration messages). In order: the envelope's header (its first 75 bytes, within
 :data:`~.state.HEAD_TIMEOUT_S`, holding nothing), its key (401 unknown) and its site's quota
-(429 over); then a slot (503 when all are taken), the rest of the body (413 over the limit, 408
+(429 over); then a slot (503 when all are taken; 503 too when the store is unavailable:
+PostgreSQL down, slow or its connection lost), the rest of the body (413 over the limit, 408
 too slow), the signature and decoding outside the store's thread (400), and the write in it
 (403 another site's key, 409 ``{"expected"}`` a duplicate, replay or gap). Nothing is stored
 unless the answer is 200; what a site sends counts against its quota, refused or not."""
@@ -30,6 +31,7 @@ from printwatch.collector.handlers.state import (
     state_of,
 )
 from printwatch.collector.ingest import Accepted, Rejected, open_message, store_message
+from printwatch.collector.storage import StoreUnavailable
 from printwatch.uplink.signing import HEADER_BYTES, SignatureError, envelope_key_id
 
 log = logging.getLogger("printwatch.collector.server")
@@ -58,6 +60,12 @@ async def upload(request: Request) -> Response:
     except Rejected as err:
         state.stats["rejected"] += 1
         return _rejected(err)
+    except StoreUnavailable as err:  # PostgreSQL down or slow: nothing stored, the appliance retries
+        state.stats["rejected"] += 1
+        log.warning("upload refused (503): %s", err)
+        return JSONResponse(
+            {"error": "the store is unavailable"}, status_code=503, headers={"Retry-After": "5"}
+        )
 
 
 def _rejected(err: Rejected) -> Response:

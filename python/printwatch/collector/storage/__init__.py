@@ -37,6 +37,12 @@ class CollectorStoreError(PrintwatchError):
     """The collector's store cannot be opened; the message names the file or the database."""
 
 
+class StoreUnavailable(CollectorStoreError):
+    """The database cannot be reached now, or did not answer in time (PostgreSQL down, slow, a
+    connection lost): the statement and its transaction did not happen; the server answers 503
+    and the appliance tries again."""
+
+
 class Cursor(Protocol):
     description: Any
 

@@ -30,13 +30,18 @@ import psycopg
 from psycopg.types.string import TextLoader
 
 from printwatch.clock import naive_utcnow
-from printwatch.collector.storage import CollectorStoreError, display
+from printwatch.collector.storage import CollectorStoreError, StoreUnavailable, display
 from printwatch.collector.storage.pg_schema import (
     MIGRATIONS,
     PRIMARY_KEYS,
     drop_partitions,
     make_partitions,
 )
+
+#: How long a statement may take before the store gives up (an upload answered 503, retried).
+STATEMENT_TIMEOUT_S = 15.0
+#: How long connecting may take.
+CONNECT_TIMEOUT_S = 5
 
 #: The advisory lock that serialises migrations and partition upkeep between front ends.
 UPKEEP_LOCK = 0x7077_636F  # "pwco"
@@ -68,7 +73,10 @@ class PgConnection:
         self.raw = raw
 
     def execute(self, sql: str, params: Sequence[Any] | None = None, /) -> psycopg.Cursor[Any]:
-        return self.raw.execute(translate(sql), clean(params))
+        try:
+            return self.raw.execute(translate(sql), clean(params))
+        except psycopg.OperationalError as err:  # lost, cancelled by the timeout, server gone
+            raise StoreUnavailable(f"the collector's database: {err}") from err
 
     def cursor(self) -> PgConnection:
         """Itself (DuckDB's readers take a cursor of the connection)."""
@@ -77,10 +85,13 @@ class PgConnection:
 
 def connect(url: str, *, read_only: bool = False) -> psycopg.Connection[Any]:
     """A connection to ``url`` in autocommit (the store opens its own transactions)."""
-    raw = psycopg.connect(url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=10)
+    raw = psycopg.connect(
+        url, autocommit=True, cursor_factory=psycopg.ClientCursor, connect_timeout=CONNECT_TIMEOUT_S
+    )
     for name in ("json", "jsonb"):
         raw.adapters.register_loader(name, TextLoader)
     raw.execute("SET TIME ZONE 'UTC'")
+    raw.execute(f"SET statement_timeout = {int(STATEMENT_TIMEOUT_S * 1000)}")
     if read_only:
         raw.execute("SET default_transaction_read_only = on")
     return raw
@@ -116,7 +127,7 @@ class PostgresBackend:
             try:
                 self._con = PgConnection(connect(self.url, read_only=self.read_only))
             except psycopg.Error as err:
-                raise CollectorStoreError(f"collector store {display(self.url)}: {err}") from err
+                raise StoreUnavailable(f"collector store {display(self.url)}: {err}") from err
             self._closer.detach()
             self._closer = weakref.finalize(self, _close_quietly, self._con)
         return self._con
@@ -139,6 +150,7 @@ class PostgresBackend:
         """Migrations, then the partitions around now and the retention, in one transaction
         under :data:`UPKEEP_LOCK`."""
         with raw.transaction():
+            raw.execute("SET LOCAL statement_timeout = 0")  # moving a month's rows may take long
             raw.execute("SELECT pg_advisory_xact_lock(%s)", [UPKEEP_LOCK])
             migrate(raw)
             now = self.now()
@@ -149,8 +161,11 @@ class PostgresBackend:
     @contextmanager
     def transaction(self) -> Iterator[PgConnection]:
         con = self.con
-        with con.raw.transaction():
-            yield con
+        try:
+            with con.raw.transaction():
+                yield con
+        except psycopg.OperationalError as err:
+            raise StoreUnavailable(f"the collector's database: {err}") from err
 
     def bulk(
         self,
