@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import shutil
 import signal
 import subprocess
+import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -30,6 +32,7 @@ from printwatch.uplink.transport import Endpoint, post
 from tests.support.collector import RunningCollector, start_collector
 from tests.support.fakes import contract_doc
 from tests.support.ports import free_tcp_port
+from tests.support.postgres import run_postgres, start_postgres
 from tests.support.processes import PRINTWATCH
 from tests.support.tls import Certs, make_certs
 
@@ -229,3 +232,39 @@ async def test_front_ends_behind_a_balancer_one_killed_and_restarted_lose_nothin
         ).fetchall()
         assert [v for _, v in totals] == [1000 + 10 * PARTS] * len(devices), (site, totals)
     store.close()
+
+
+@pytest.mark.realtime
+async def test_postgres_down_is_a_quick_503_and_nothing_is_lost_when_it_returns(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="printwatch-pg-down-"))
+    server = await trio.to_thread.run_sync(start_postgres, folder)
+    try:
+        with server.admin() as admin:
+            admin.execute("CREATE DATABASE down")
+        certs = make_certs(tmp_path)
+        store = CollectorStore(server.url("down"))
+        token = add_site(store, "site-a", now=T0.replace(tzinfo=None))
+        front = await start_collector(nursery, store, certs, now=collector_now)
+        box = Outbox(tmp_path / "appliance.duckdb", Identity.generate(), "site-a")
+        await enrol(box, front.endpoint(), token, now=T0)
+        bodies = envelopes(box)[:3]
+        assert (await post(front.endpoint(), "/v1/upload", bodies[0], ENVELOPE)).status == 200
+        await trio.to_thread.run_sync(server.stop)  # PostgreSQL goes away
+        for body in bodies[1:]:
+            started = trio.current_time()
+            r = await post(front.endpoint(), "/v1/upload", body, ENVELOPE)
+            assert r.status == 503 and b"\r\nretry-after: 5\r\n" in r.response_bytes.lower(), r.response_bytes
+            assert trio.current_time() - started < 5.0  # quickly, not after a timeout
+        server = await trio.to_thread.run_sync(run_postgres, folder, server.port)  # and comes back
+        for k, body in enumerate(bodies[1:], start=2):
+            r = await post(front.endpoint(), "/v1/upload", body, ENVELOPE)
+            assert (r.status, json.loads(r.body)["ack"]) == (200, k)
+        got = store.con.execute("SELECT seq, kind FROM messages ORDER BY seq").fetchall()
+        assert got == [(1, "register"), (2, "aggregate"), (3, "aggregate")]
+        await front.stop()
+        store.close()
+    finally:
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)

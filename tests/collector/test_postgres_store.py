@@ -8,7 +8,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from printwatch.collector.storage import display, is_url, location
+from printwatch.collector.storage import StoreUnavailable, display, is_url, location
 from printwatch.collector.storage.pg_schema import PARTITIONED, partitions
 from printwatch.collector.store import CollectorStore, CollectorStoreError
 
@@ -118,7 +118,7 @@ def test_a_lost_connection_is_made_again_for_the_next_statement(postgres_url: st
         pid = store.con.execute("SELECT pg_backend_pid()").fetchone()[0]
         with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-        with pytest.raises(psycopg.OperationalError):
+        with pytest.raises(StoreUnavailable):
             store.con.execute("SELECT 1")
         assert store.con.execute("SELECT count(*) FROM sites").fetchall() == [(0,)]
         assert store.con.execute("SELECT pg_backend_pid()").fetchone()[0] != pid

@@ -76,24 +76,28 @@ def _as_user() -> dict[str, Any]:
 def start_postgres(folder: Path) -> PostgresServer:
     """initdb in ``folder`` (made private to the server's user) and a running ``postgres``."""
     bin_dir = binaries()
-    data = folder / "data"
     if os.getuid() == 0:
         os.chown(folder, *NOBODY)
     subprocess.run(
-        [bin_dir / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync",
-         "--locale=C.UTF-8"],
+        [bin_dir / "initdb", "-D", folder / "data", "-U", "postgres", "--auth=trust", "-E", "UTF8",
+         "--no-sync", "--locale=C.UTF-8"],
         check=True, capture_output=True, timeout=120, cwd=folder, **_as_user(),
     )  # fmt: skip
-    port = free_tcp_port()
+    return run_postgres(folder, free_tcp_port())
+
+
+def run_postgres(folder: Path, port: int) -> PostgresServer:
+    """``postgres`` on the cluster in ``folder`` (made by :func:`start_postgres`; again after a
+    stop), answering when this returns."""
     settings = {
         "listen_addresses": "127.0.0.1", "unix_socket_directories": str(folder), "port": str(port),
         "fsync": "off", "synchronous_commit": "off", "full_page_writes": "off",
         "max_connections": "200", "shared_buffers": "32MB", "log_min_messages": "warning",
     }  # fmt: skip
-    args = [str(bin_dir / "postgres"), "-D", str(data)]
+    args = [str(binaries() / "postgres"), "-D", str(folder / "data")]
     for key, value in settings.items():
         args += ["-c", f"{key}={value}"]
-    with (folder / "postgres.log").open("wb") as log:  # the child keeps its own descriptor
+    with (folder / "postgres.log").open("ab") as log:  # the child keeps its own descriptor
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, cwd=folder, **_as_user())
     server = PostgresServer(folder, port, proc)
     _wait_ready(server)
