@@ -17,6 +17,7 @@ import subprocess
 import tempfile
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
@@ -164,6 +165,75 @@ def front_end(port: int, certs: Certs, url: str) -> subprocess.Popen[str]:
 
 SITES = 6
 PARTS = 8
+DEVICES = [(f"10.9.0.{i}", 161) for i in range(1, 4)]
+
+
+def stop_all(procs: list[subprocess.Popen[str]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(30)
+        if proc.stdout is not None:
+            proc.stdout.close()
+
+
+async def appliances(
+    nursery: trio.Nursery,
+    tmp_path: Path,
+    endpoint: Endpoint,
+    tokens: dict[str, str],
+    clock: list[dt.datetime],
+) -> list[UplinkService]:
+    services = []
+    for site, token in tokens.items():
+        box = Outbox(tmp_path / f"{site}.duckdb", Identity.generate(), site)
+        svc = UplinkService(
+            box, endpoint, now=lambda: clock[0], token=token, backoff=Backoff(0.01, 0.1), idle_s=0.02
+        )
+        await nursery.start(svc.serve)
+        services.append(svc)
+    return services
+
+
+async def feed_while_one_dies(
+    services: list[UplinkService], clock: list[dt.datetime], procs: list[subprocess.Popen[str]], restart: Any
+) -> None:
+    """:data:`PARTS` parts of days of every appliance; the first front end killed with SIGKILL
+    while the third part's uploads are under way, started again at the sixth."""
+    for part in range(1, PARTS + 1):
+        clock[0] = T0 + dt.timedelta(hours=6 * part)
+        docs = [contract_doc(d, part, clock[0]) for d in DEVICES]
+        for svc in services:
+            await svc.observe(docs)
+            await svc.upload(clock[0])
+            svc.wake()
+        await trio.sleep(0.01)
+        if part == 3:
+            procs[0].kill()
+            procs[0].wait(10)
+            if procs[0].stdout is not None:
+                procs[0].stdout.close()
+        if part == 6:
+            procs[0] = await trio.to_thread.run_sync(restart)
+        await trio.sleep(0.2)
+    with trio.fail_after(60):
+        for svc in services:
+            while (await svc.outbox_counts())[0]:
+                svc.wake()
+                await trio.sleep(0.02)
+
+
+def check_site(store: CollectorStore, site: str) -> None:
+    """Every message once and in order, the meters rebuilt exactly."""
+    rows = store.con.execute("SELECT seq FROM messages WHERE site_id = ? ORDER BY seq", [site]).fetchall()
+    got = [r[0] for r in rows]
+    assert got == list(range(1, len(got) + 1)) and len(got) >= 1 + PARTS, (site, got)
+    totals = store.con.execute(
+        "SELECT d.serial, m.value FROM meter_latest m JOIN devices d USING (site_id, n) "
+        "WHERE m.site_id = ? AND m.meter = 'total' ORDER BY d.serial",
+        [site],
+    ).fetchall()
+    assert [v for _, v in totals] == [1000 + 10 * PARTS] * len(DEVICES), (site, totals)
 
 
 @pytest.mark.realtime
@@ -180,57 +250,13 @@ async def test_front_ends_behind_a_balancer_one_killed_and_restarted_lose_nothin
         await nursery.start(balancer.serve)
         endpoint = Endpoint(f"https://127.0.0.1:{balancer.port}", pin=certs.pin, timeout_s=10.0)
         clock = [T0]
-        services = []
-        for site, token in tokens.items():
-            box = Outbox(tmp_path / f"{site}.duckdb", Identity.generate(), site)
-            svc = UplinkService(
-                box, endpoint, now=lambda: clock[0], token=token, backoff=Backoff(0.01, 0.1), idle_s=0.02
-            )
-            await nursery.start(svc.serve)
-            services.append(svc)
-        devices = [(f"10.9.0.{i}", 161) for i in range(1, 4)]
-        for part in range(1, PARTS + 1):
-            clock[0] = T0 + dt.timedelta(hours=6 * part)
-            docs = [contract_doc(d, part, clock[0]) for d in devices]
-            for svc in services:
-                await svc.observe(docs)
-                await svc.upload(clock[0])
-                svc.wake()
-            await trio.sleep(0.01)  # the uploads under way when...
-            if part == 3:
-                procs[0].kill()  # ... one front end dies (kill -9) mid-stream
-                procs[0].wait(10)
-                if procs[0].stdout is not None:
-                    procs[0].stdout.close()
-            if part == 6:  # and comes back on its port
-                procs[0] = await trio.to_thread.run_sync(front_end, ports[0], certs, postgres_url)
-            await trio.sleep(0.2)
-        with trio.fail_after(60):
-            for svc in services:
-                while (await svc.outbox_counts())[0]:
-                    svc.wake()
-                    await trio.sleep(0.02)
+        services = await appliances(nursery, tmp_path, endpoint, tokens, clock)
+        await feed_while_one_dies(services, clock, procs, lambda: front_end(ports[0], certs, postgres_url))
     finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
-                proc.wait(30)
-            if proc.stdout is not None:
-                proc.stdout.close()
+        stop_all(procs)
     assert all(balancer.served[p] for p in ports), balancer.served  # all three took uploads
-    con = store.con
     for site in tokens:
-        got = [
-            r[0]
-            for r in con.execute("SELECT seq FROM messages WHERE site_id = ? ORDER BY seq", [site]).fetchall()
-        ]
-        assert got == list(range(1, len(got) + 1)) and len(got) >= 1 + PARTS, (site, got)  # once, in order
-        totals = con.execute(
-            "SELECT d.serial, m.value FROM meter_latest m JOIN devices d USING (site_id, n) "
-            "WHERE m.site_id = ? AND m.meter = 'total' ORDER BY d.serial",
-            [site],
-        ).fetchall()
-        assert [v for _, v in totals] == [1000 + 10 * PARTS] * len(devices), (site, totals)
+        check_site(store, site)
     store.close()
 
 
