@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 import trio
 from printwatch.collector.server import create_app, serve_collector
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink.transport import Endpoint
+from starlette.applications import Starlette
 
 from tests.support.tls import Certs
 
@@ -52,7 +54,7 @@ async def start_collector(
         try:
             with running.scope:
                 await serve_collector(
-                    app or create_app(store, now=now),
+                    cast(Starlette, app) if app is not None else create_app(store, now=now),
                     "127.0.0.1",
                     port,
                     certfile=certs.certfile,
