@@ -8,6 +8,7 @@ in order, the meter deltas rebuilt exactly."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import random
@@ -283,6 +284,11 @@ async def test_postgres_down_is_a_quick_503_and_nothing_is_lost_when_it_returns(
             r = await post(front.endpoint(), "/v1/upload", body, ENVELOPE)
             assert r.status == 503 and b"\r\nretry-after: 5\r\n" in r.response_bytes.lower(), r.response_bytes
             assert trio.current_time() - started < 5.0  # quickly, not after a timeout
+        again = json.dumps(
+            {"site_id": "site-a", "token": "x", "public_key": base64.b64encode(bytes(32)).decode()}
+        ).encode()
+        r = await post(front.endpoint(), "/v1/enrol", again, "application/json")
+        assert r.status == 503, r.body  # every route: the server's handler of StoreUnavailable
         server = await trio.to_thread.run_sync(run_postgres, folder, server.port)  # and comes back
         for k, body in enumerate(bodies[1:], start=2):
             r = await post(front.endpoint(), "/v1/upload", body, ENVELOPE)

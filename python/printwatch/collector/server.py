@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 import trio
 from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from printwatch.clock import naive_utcnow
@@ -48,6 +50,7 @@ from printwatch.collector.handlers.state import (
     CollectorState,
 )
 from printwatch.collector.handlers.upload import upload
+from printwatch.collector.storage import StoreUnavailable
 from printwatch.collector.store import CollectorStore, CollectorStoreError
 from printwatch.web.server import serve_http
 
@@ -100,12 +103,22 @@ def create_app(
         body_timeout_s=body_timeout_s,
     )
     parts = {part for part, wanted in (("uploads", uploads), ("api", api)) if wanted}
-    app = Starlette(routes=[route for part, route in ROUTES if part in parts])
+    app = Starlette(
+        routes=[route for part, route in ROUTES if part in parts],
+        exception_handlers={StoreUnavailable: unavailable},
+    )
     app.state.collector = state
     app.state.stats = state.stats
     #: Runs a function on the store in the server's one database thread (for tasks beside it).
     app.state.db = state.db
     return app
+
+
+async def unavailable(request: Request, exc: Exception) -> Response:
+    """Any route's answer when the store cannot be reached (PostgreSQL down, slow, a connection
+    lost): 503 at once, nothing stored, the client tries again."""
+    log.warning("%s refused (503): %s", request.url.path, exc)
+    return JSONResponse({"error": "the store is unavailable"}, status_code=503, headers={"Retry-After": "5"})
 
 
 #: How often ``collector serve`` renews its store (:meth:`CollectorStore.renew`).
