@@ -54,41 +54,54 @@ def read_level(level: int | None, capacity: int | None, *, unit_percent: bool, l
     remaining" (-3), or a capacity of 1 to 3 steps (a level of 0..3 out of 3 is not a
     percentage anyone should order by).
     """
+    if level is None or level < 0:
+        return _special_level(level)
     flags: list[str] = []
+    percent, coarse = _percent(level, capacity, unit_percent, flags)
+    if capacity is not None and capacity < -2:
+        flags.append("invalid_capacity")
+    if percent is None:
+        return Level(None, "unknown", flags=flags)
+    return Level(percent, _state(percent, low_percent), coarse=coarse, flags=flags)
+
+
+def _special_level(level: int | None) -> Level:
+    """A level that is missing or negative: one of RFC 3805's special values, or invalid."""
     if level is None:
         return Level(None, "unknown", flags=["missing_level"])
     if level == SOME_REMAINING:
         return Level(None, "some_remaining", coarse=True)
     if level in (UNKNOWN, OTHER):
         return Level(None, "unknown")
-    if level < 0:
-        return Level(None, "unknown", flags=["invalid_level"])
-    percent: float | None = None
-    coarse = False
+    return Level(None, "unknown", flags=["invalid_level"])
+
+
+def _percent(
+    level: int, capacity: int | None, unit_percent: bool, flags: list[str]
+) -> tuple[float | None, bool]:
+    """The percentage (or none) and coarseness of a level of 0 or more, clamped to its capacity
+    (or to 100 for a percent unit) with ``clamped`` added to ``flags``."""
     if capacity is not None and capacity > 0:
         if level > capacity:
             level = capacity
             flags.append("clamped")
-        percent = round(100.0 * level / capacity, 1)
-        coarse = capacity <= 3
-    elif unit_percent:
+        return round(100.0 * level / capacity, 1), capacity <= 3
+    if unit_percent:
         if level > 100:
             level = 100
             flags.append("clamped")
-        percent = float(level)
-    elif level == 0:
-        percent = 0.0
-    if capacity is not None and capacity < -2:
-        flags.append("invalid_capacity")
-    if percent is None:
-        return Level(None, "unknown", flags=flags)
+        return float(level), False
+    if level == 0:
+        return 0.0, False
+    return None, False
+
+
+def _state(percent: float, low_percent: float) -> str:
     if percent <= 0:
-        state = "empty"
-    elif percent <= low_percent:
-        state = "low"
-    else:
-        state = "ok"
-    return Level(percent, state, coarse=coarse, flags=flags)
+        return "empty"
+    if percent <= low_percent:
+        return "low"
+    return "ok"
 
 
 def coarse_history(levels: Iterable[int | None], max_capacity: int | None) -> bool:
