@@ -80,6 +80,10 @@ BILLING_LABELS_KEPT = 4
 SNAPSHOT_EVERY_S = 600.0
 SNAPSHOT_SHARE = 0.25
 Forecast = Callable[[], dict[str, float]]
+#: A reorder trigger fired: the document, its supply, the reason and the days to empty.
+_Fired = tuple[dict[str, Any], dict[str, Any], str, float | None]
+#: A change of reorder state to save: identity, supply index, level, when it fired and why.
+_Change = tuple[str, int, float | None, dt.datetime | None, str | None]
 
 
 class Outgoing(NamedTuple):
@@ -260,18 +264,33 @@ class UplinkService:
 
     async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
         """One poll cycle's documents (see the module's docstring)."""
+        self._tally(docs)
+        if not self._service("reorders"):
+            return
+        forecast = await self._db(self.forecast) if self.forecast is not None else {}
+        now = self.now()
+        fired, changes = self._reorder_decisions(docs, forecast, now)
+        if fired:
+            await self._send_reorders(fired, now)
+        if changes:
+            await self._db(self.outbox.save_reorder_state, changes)
+
+    def _tally(self, docs: Sequence[dict[str, Any]]) -> None:
+        """Count the cycle into the part of the day, and keep each reachable device's latest document."""
         self.polls += 1
         for doc in docs:
             identity = device_identity(doc)
             self.part.setdefault(identity, DeviceDay()).observe(doc)
             if doc.get("reachable"):
                 self.latest[identity] = doc
-        if not self._service("reorders"):
-            return
-        forecast = await self._db(self.forecast) if self.forecast is not None else {}
-        fired: list[tuple[dict[str, Any], dict[str, Any], str, float | None]] = []
-        changes: list[tuple[str, int, float | None, dt.datetime | None, str | None]] = []
-        now = self.now()
+
+    def _reorder_decisions(
+        self, docs: Sequence[dict[str, Any]], forecast: dict[str, float], now: dt.datetime
+    ) -> tuple[list[_Fired], list[_Change]]:
+        """The supplies of the reachable devices against the reorder point: the triggers fired,
+        and the changes of reorder state to save."""
+        fired: list[_Fired] = []
+        changes: list[_Change] = []
         for doc in docs:
             if not doc.get("reachable"):
                 continue
@@ -281,48 +300,65 @@ class UplinkService:
                 percent = supply.get("percent")
                 if not isinstance(index, int) or not isinstance(percent, int | float):
                     continue
-                before, out = self._reorders.get((identity, index), (None, False))
                 dte = _days_to_empty(forecast, doc, identity, index)
-                if (
-                    out
-                    and percent >= self.reorder_percent + REARM_PERCENT
-                    and (dte is None or dte > self.lead_time_days)
-                ):
-                    out = False  # replaced (not a level wavering around the point): armed again
-                    changes.append((identity, index, float(percent), None, None))
-                why = (
-                    None
-                    if out
-                    else reorder_reason(
-                        before,
-                        float(percent),
-                        reorder_percent=self.reorder_percent,
-                        days_to_empty=dte,
-                        lead_time_days=self.lead_time_days,
-                    )
-                )
+                why = self._reorder_supply(identity, index, float(percent), dte, now, changes)
                 if why is not None:
                     fired.append((doc, supply, why, dte))
-                    out = True
-                    changes.append((identity, index, float(percent), now, why))
-                elif before != percent:
-                    changes.append((identity, index, float(percent), now if out else None, None))
-                self._reorders[(identity, index)] = (float(percent), out)
-        if fired:
+        return fired, changes
 
-            def make(entries: dict[str, DeviceEntry]) -> list[Outgoing]:
-                triggers = [
-                    (entries[device_identity(d)].n, int(s["index"]), s.get("percent"), why, dte)
-                    for d, s, why, dte in fired
-                    if device_identity(d) in entries
-                ]
-                return [Outgoing("reorder", reorder_data(triggers), [])] if triggers else []
+    def _reorder_supply(
+        self,
+        identity: str,
+        index: int,
+        percent: float,
+        dte: float | None,
+        now: dt.datetime,
+        changes: list[_Change],
+    ) -> str | None:
+        """One supply's reorder state moved on by its level, its changes appended to ``changes``:
+        armed again once replaced, and the reason returned when a trigger fires."""
+        before, out = self._reorders.get((identity, index), (None, False))
+        if (
+            out
+            and percent >= self.reorder_percent + REARM_PERCENT
+            and (dte is None or dte > self.lead_time_days)
+        ):
+            out = False  # replaced (not a level wavering around the point): armed again
+            changes.append((identity, index, percent, None, None))
+        why = (
+            None
+            if out
+            else reorder_reason(
+                before,
+                percent,
+                reorder_percent=self.reorder_percent,
+                days_to_empty=dte,
+                lead_time_days=self.lead_time_days,
+            )
+        )
+        if why is not None:
+            out = True
+            changes.append((identity, index, percent, now, why))
+        elif before != percent:
+            changes.append((identity, index, percent, now if out else None, None))
+        self._reorders[(identity, index)] = (percent, out)
+        return why
 
-            await self._db(self._enqueue_with_registration, [d for d, *_ in fired], make, now)
-            log.info("uplink: %d reorder triggers", len(fired))
-            self._wake.set()
-        if changes:
-            await self._db(self.outbox.save_reorder_state, changes)
+    async def _send_reorders(self, fired: list[_Fired], now: dt.datetime) -> None:
+        """Queue one reorder message for the triggers fired (new devices registered first) and
+        wake the sender."""
+
+        def make(entries: dict[str, DeviceEntry]) -> list[Outgoing]:
+            triggers = [
+                (entries[device_identity(d)].n, int(s["index"]), s.get("percent"), why, dte)
+                for d, s, why, dte in fired
+                if device_identity(d) in entries
+            ]
+            return [Outgoing("reorder", reorder_data(triggers), [])] if triggers else []
+
+        await self._db(self._enqueue_with_registration, [d for d, *_ in fired], make, now)
+        log.info("uplink: %d reorder triggers", len(fired))
+        self._wake.set()
 
     async def upload(self, slot: dt.datetime) -> None:
         """The ``upload`` job: the aggregate of the part of the day since the last one, and a daily sync."""
