@@ -32,7 +32,6 @@ from typing import Any
 import duckdb
 import httpx
 import trio
-from starlette.applications import Starlette
 
 try:
     from bench import store_history
@@ -41,7 +40,7 @@ except ImportError:  # run as a script: put the project root on sys.path
     from bench import store_history
 
 from printwatch.store import Store
-from printwatch.web.dashboard import Dashboard, install
+from printwatch.web.dashboard import Dashboard, dashboard_app
 from printwatch.web.server import serve_http
 
 TARGET_S = 0.300
@@ -68,7 +67,7 @@ def requests_of(printers: int) -> list[tuple[str, str]]:
 def serve(store: Store, state_dir: Path, ready: queue.Queue[Any]) -> None:
     dashboard, _first = Dashboard.open(store, state_dir)
     dashboard.passwords.change(PASSWORD)
-    app = install(Starlette(), dashboard)
+    app = dashboard_app(dashboard)
 
     async def main() -> None:
         stop = trio.Event()

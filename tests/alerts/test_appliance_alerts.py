@@ -83,7 +83,7 @@ async def test_printers_going_away_open_one_offline_alert_each_and_a_webhook_hea
             with trio.move_on_after(120) as scope:  # a bound on a loaded machine; done long before
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(stop_when_done, nursery.cancel_scope)
-                    await run_until_stopped(app, web=None)
+                    await run_until_stopped(app)
             assert not scope.cancelled_caught, f"not done in time: {cycles}"
             received = [json.loads(r.body) for r in rx.received]
         with Store(tmp_path / "history.duckdb") as reread:

@@ -22,6 +22,7 @@ from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import StoreSink
 from printwatch.sim import Simulator
 from printwatch.store import Store
+from printwatch.web import create_app, http_server
 
 
 def http(method: str, url: str) -> tuple[int, bytes, str]:
@@ -77,7 +78,9 @@ async def test_scheduled_cycles_on_the_engine_poll_every_simulated_printer(tmp_p
                 await real_ingest(batch)
 
             sink.ingest = ingest  # type: ignore[method-assign]
-            await run_until_stopped(app, web=config.web, duration_s=6.0, on_started=started)
+            await run_until_stopped(
+                app, http=http_server(create_app(app), config.web), duration_s=6.0, on_started=started
+            )
     cycles = app.scheduler.stats["status"].runs + app.scheduler.stats["meters"].runs
     assert app.scheduler.stats["status"].runs >= 2
     assert len(docs) == 60 * cycles + 1  # every cycle, every printer, and the assist call

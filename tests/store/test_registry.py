@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from printwatch.store import Sighting, Store, normalize_mac, normalize_serial
 from printwatch.web.dashboard.data import DashboardData, FleetQuery
-from printwatch.web.dashboard.pages import fleet_page
+from printwatch.web.dashboard.fleet import context as fleet_context
+from printwatch.web.dashboard.view import render
 
 from tests.store.docs import T0
 
@@ -161,7 +162,8 @@ def test_a_rogue_claiming_a_known_serial_is_kept_apart_until_an_admin_decides(tm
     with data.reading():
         fleet = data.fleet(FleetQuery.parse({}))
     assert fleet.conflicts == [event[0]]
-    assert f"Serial conflict: {event[0]}" in fleet_page(fleet, "csrf", t2.replace(tzinfo=UTC))
+    shown = render("fleet.html", csrf="csrf", **fleet_context(fleet, t2.replace(tzinfo=UTC)))
+    assert f"Serial conflict: {event[0]}" in shown
     # the admin decides: another device; its address is excluded, the printer keeps its history
     store.resolve_conflict(rogue, same_printer=False)
     store = reopen(store)

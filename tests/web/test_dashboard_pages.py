@@ -7,9 +7,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from printwatch.web.dashboard import pages, tls
+from printwatch.web.dashboard import tls
+from printwatch.web.dashboard.alerts import alerts_table
 from printwatch.web.dashboard.auth import check_password, hash_password, password_problem
 from printwatch.web.dashboard.data import ALERT_COLUMNS, FleetQuery
+from printwatch.web.dashboard.printer import supply_chart
 from printwatch.web.dashboard.sessions import LoginThrottle, Sessions
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
@@ -25,7 +27,7 @@ def test_supply_chart_draws_levels_and_the_forecast_line_to_empty() -> None:
         {"supply_index": 2, "description": "Waste", "color": None, "percent_now": None, "as_of": None,
          "days_to_empty": None, "empty_at": None},
     ]  # fmt: skip
-    svg = pages.supply_chart(history, forecasts, since, NOW)
+    svg = supply_chart(history, forecasts, since, NOW)
     assert svg.count('<polyline class="series"') == 1 and svg.count('<line class="forecast"') == 1
     assert "Black &lt;Toner&gt;" in svg and "<Toner>" not in svg
     assert "empty 2026-12-16 (18 days)" in svg and "level unknown" in svg
@@ -39,12 +41,12 @@ def test_alerts_table_takes_the_alerts_views_columns_and_escapes_them() -> None:
         opened_at=NOW - dt.timedelta(hours=3), last_seen=NOW, detail="<script>alert(1)</script>",
         notified_at=NOW - dt.timedelta(hours=2), device_name="lobby",
     )  # fmt: skip
-    html = pages.alerts_table([alert], NOW)
+    html = alerts_table([alert], NOW)
     assert '<a href="/printer/3">lobby</a>' in html and "<b>open</b>" in html
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert "<td>2026-11-30 10:00 UTC</td></tr>" in html  # notified_at
-    assert "No alerts" in pages.alerts_table([], NOW)
-    assert "no <code>alerts</code> view" in pages.alerts_table(None, NOW)
+    assert "No alerts" in alerts_table([], NOW)
+    assert "no <code>alerts</code> view" in alerts_table(None, NOW)
 
 
 def test_fleet_query_parses_hand_typed_urls_into_known_values() -> None:

@@ -35,7 +35,7 @@ class Assembled:
     sink: StoreSink
     uplink: UplinkService | DisabledUplink | None
     alerts: AlertService
-    web: WebSetup
+    web: WebSetup  # the app with the dashboard; web.serve is the HTTP server run_until_stopped starts
 
 
 def assemble(

@@ -213,12 +213,7 @@ def run_demo(
                     discovery_port=sim.port,
                 )
                 stopped = await run_until_stopped(
-                    parts.appliance,
-                    web=config.web,
-                    duration_s=duration_s,
-                    on_started=started,
-                    app=parts.web.app,
-                    tls=parts.web.tls,
+                    parts.appliance, http=parts.web.serve, duration_s=duration_s, on_started=started
                 )
                 nursery.cancel_scope.cancel()
             return stopped

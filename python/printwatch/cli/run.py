@@ -80,9 +80,7 @@ def _run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
 
     try:
         trio.run(
-            lambda: run_until_stopped(
-                appliance, web=config.web, duration_s=duration_s, on_started=started, app=web.app, tls=web.tls
-            )
+            lambda: run_until_stopped(appliance, http=web.serve, duration_s=duration_s, on_started=started)
         )
     except OSError as err:
         print(f"printwatch run: {err}", file=sys.stderr)

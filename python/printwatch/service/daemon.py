@@ -12,51 +12,37 @@ from __future__ import annotations
 
 import logging
 import signal
-from collections.abc import Callable
-from functools import partial
+from collections.abc import Awaitable, Callable
 
 import trio
-from starlette.applications import Starlette
 
-from printwatch.config.model import WebConfig
 from printwatch.service.appliance import Appliance
 from printwatch.service.fairness import manage_gc, release_gc
-from printwatch.web import create_app, serve_http
-from printwatch.web.dashboard.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 
 Started = Callable[[tuple[str, int] | None], None]
+#: The HTTP server, started with ``nursery.start(http)``: it reports the address it is bound to
+#: and serves until cancelled (the web layer's, e.g. ``WebSetup.serve``: this layer does not
+#: import the web layer, which builds on it).
+HttpServer = Callable[..., Awaitable[None]]
 
 
 async def run_until_stopped(
     appliance: Appliance,
     *,
-    web: WebConfig | None,
+    http: HttpServer | None = None,
     duration_s: float | None = None,
     on_started: Started | None = None,
-    app: Starlette | None = None,
-    tls: TlsFiles | None = None,
 ) -> str:
     """Serves until a signal or ``duration_s``; returns why it stopped (``SIGTERM``, ``SIGINT``
-    or ``duration``). ``app``: the web app to serve (default :func:`create_app` of the
-    appliance; the dashboard's when it is installed), over HTTPS with ``tls``."""
+    or ``duration``). ``http``: the HTTP server to start first (none: the appliance serves no
+    HTTP); ``on_started`` gets the address it is bound to."""
     why = "duration"
     try:
         with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
             async with trio.open_nursery() as nursery:
-                address = None
-                if web is not None:
-                    address = await nursery.start(
-                        partial(
-                            serve_http,
-                            app or create_app(appliance),
-                            web.host,
-                            web.port,
-                            certfile=tls.cert if tls else None,
-                            keyfile=tls.key if tls else None,
-                        )
-                    )
+                address = await nursery.start(http) if http is not None else None
                 manage_gc()  # see printwatch.service.fairness
                 await nursery.start(appliance.serve)
                 await nursery.start(appliance.uplink.serve)

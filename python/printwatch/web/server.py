@@ -1,4 +1,6 @@
-"""Serves an ASGI app with hypercorn's Trio worker, inside the appliance's Trio run.
+"""Serves an ASGI app with hypercorn's Trio worker, inside the appliance's Trio run; what
+:func:`http_server` returns is the ``http`` that :func:`~printwatch.service.daemon.run_until_stopped`
+starts in its nursery.
 
 Error handling: ``OSError`` naming the address when it cannot be bound (in use, not local),
 raised from ``nursery.start`` so that ``printwatch run`` reports it and exits.
@@ -7,6 +9,8 @@ raised from ``nursery.start`` so that ``printwatch run`` reports it and exits.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -14,6 +18,8 @@ import trio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 from starlette.applications import Starlette
+
+from printwatch.config.model import WebConfig
 
 log = logging.getLogger(__name__)
 
@@ -45,3 +51,9 @@ async def serve_http(
             raise OSError(err.errno, f"cannot serve {scheme} on {host}:{port}: {err.strerror}") from None
         url = urlsplit(binds[0])
         task_status.started((url.hostname or host, url.port or port))
+
+
+def http_server(app: Starlette, web: WebConfig) -> Callable[..., Awaitable[None]]:
+    """``app`` served on ``web``'s host and port over plain HTTP, for ``nursery.start`` (the
+    dashboard's :meth:`~printwatch.web.dashboard.serving.WebSetup.serve` adds its TLS)."""
+    return partial(serve_http, app, web.host, web.port)

@@ -1,12 +1,14 @@
 """The dashboard: server-rendered pages on the appliance's web app (docs/dashboard.md).
 
-``Dashboard.open(store, state_dir)`` then ``install(create_app(appliance), dashboard)``.
+``Dashboard.open(store, state_dir)`` then ``dashboard_app(dashboard, appliance)``; or
+``web_setup(appliance, store, web, state_dir)`` for both and the TLS of ``[web]``.
 """
 
 from printwatch.web.dashboard.auth import PasswordFile, PasswordFileError
 from printwatch.web.dashboard.data import DashboardData, FleetQuery
-from printwatch.web.dashboard.routes import Dashboard, install
+from printwatch.web.dashboard.serving import WebSetup, dashboard_app, web_setup
 from printwatch.web.dashboard.sessions import LoginThrottle, Sessions
+from printwatch.web.dashboard.state import Dashboard
 
 __all__ = [
     "Dashboard",
@@ -16,5 +18,7 @@ __all__ = [
     "PasswordFile",
     "PasswordFileError",
     "Sessions",
-    "install",
+    "WebSetup",
+    "dashboard_app",
+    "web_setup",
 ]

@@ -27,16 +27,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from printwatch.web.dashboard.peer import is_own_user
-from printwatch.web.dashboard.sessions import COOKIE, Session, same_token
-
-if TYPE_CHECKING:
-    from printwatch.web.dashboard.routes import Dashboard
+from printwatch.web.dashboard.session_file import Session
+from printwatch.web.dashboard.sessions import COOKIE, same_token
+from printwatch.web.dashboard.state import Dashboard
 
 PUBLIC = ("/login", "/health")
 MACHINE = ("/metrics", "/api/")

@@ -14,9 +14,9 @@ A declared ``Content-Length`` over the limit is refused at once (413) without re
 body without one (chunked) is read up to the limit, then refused (413); a body not complete by
 the deadline is refused with 408. Each refusal says ``Connection: close``, and the server closes
 the connection rather than read what the sender still offers. The app then gets the whole body
-in one message (bounded, so buffering it costs at most the limit); the limits are the
-:class:`~printwatch.web.dashboard.routes.Dashboard`'s (``public_body_bytes``,
-``session_body_bytes``, ``body_timeout_s``), read at each request.
+in one message (bounded, so buffering it costs at most the limit); the limits are read at each
+request from the object given (:class:`Bounds`: the
+:class:`~printwatch.web.dashboard.state.Dashboard`).
 
 Error handling: refusals are plain answers and one INFO line each (the client, the request, the
 reason); a client that goes away in the middle of its body is one INFO line too, never a
@@ -26,13 +26,10 @@ traceback, and the app is not called.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import trio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-if TYPE_CHECKING:
-    from printwatch.web.dashboard.routes import Dashboard
 
 log = logging.getLogger(__name__)
 
@@ -60,18 +57,26 @@ def who(scope: Scope) -> str:
     return f"{client[0] if client else 'unknown'}: {scope.get('method', '?')} {path}"
 
 
+class Bounds(Protocol):
+    """The limits :class:`BodyLimit` applies (read at each request)."""
+
+    public_body_bytes: int
+    session_body_bytes: int
+    body_timeout_s: float
+
+
 class BodyLimit:
     """ASGI middleware (see the module's docstring)."""
 
-    def __init__(self, app: ASGIApp, dashboard: Dashboard) -> None:
+    def __init__(self, app: ASGIApp, bounds: Bounds) -> None:
         self.app = app
-        self.dashboard = dashboard
+        self.bounds = bounds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        d = self.dashboard
+        d = self.bounds
         session = scope.get("state", {}).get("session")
         limit = d.public_body_bytes if session is None else d.session_body_bytes
         declared = declared_length(scope)

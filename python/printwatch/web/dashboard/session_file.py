@@ -36,13 +36,23 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from printwatch.web.dashboard.sessions import Session
-
 log = logging.getLogger(__name__)
 
 SESSIONS_FILE = "web-sessions.json"
 VERSION = 1
 _HASH = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass
+class Session:
+    """One session as the server keeps it (known by its token's hash; see
+    :mod:`~printwatch.web.dashboard.sessions`, which opens and ends them)."""
+
+    user: str
+    csrf: str
+    must_change: bool
+    created: float  # Unix seconds (wall clock: it outlives the process)
+    seen: float
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,10 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import trio
 
-if TYPE_CHECKING:
-    from printwatch.web.dashboard.session_file import SessionFile, Snapshot
+from printwatch.web.dashboard.session_file import Session, SessionFile, Snapshot
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +55,6 @@ LOGIN_COOKIE = "pw_login"  # the login form's CSRF token (double submit: cookie 
 def token_hash(token: str) -> str:
     """The SHA-256 of a session token, in hex: how a session is known in memory and on disk."""
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-@dataclass
-class Session:
-    user: str
-    csrf: str
-    must_change: bool
-    created: float  # Unix seconds (wall clock: it outlives the process)
-    seen: float
 
 
 class Sessions:
