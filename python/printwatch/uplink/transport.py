@@ -132,28 +132,13 @@ async def post(endpoint: Endpoint, path: str, body: bytes, content_type: str) ->
 async def _post(
     endpoint: Endpoint, host: str, port: int, target: str, body: bytes, content_type: str
 ) -> Response:
-    if endpoint.proxy:
-        tcp: trio.abc.Stream = await _connect_via_proxy(endpoint.proxy, host, port)
-    else:
-        tcp = await trio.open_tcp_stream(host, port)
+    tcp = await _connect(endpoint, host, port)
     stream = trio.SSLStream(tcp, _ssl_context(endpoint), server_hostname=host, https_compatible=True)
     async with stream:
         await stream.do_handshake()
-        if endpoint.pin is not None:
-            der = stream.getpeercert(binary_form=True)
-            got = spki_pin(der) if der else "none"
-            if got != endpoint.pin:
-                raise TransportError(f"pin_mismatch: the collector's key is {got}, pinned {endpoint.pin}")
+        _check_pin(stream, endpoint)
         conn = h11.Connection(h11.CLIENT)
-        headers = [
-            ("Host", host if port == 443 else f"{host}:{port}"),
-            ("User-Agent", USER_AGENT),
-            ("Content-Type", content_type),
-            ("Content-Length", str(len(body))),
-            ("Connection", "close"),
-        ]
-        request = conn.send(h11.Request(method="POST", target=target, headers=headers)) or b""
-        request += (conn.send(h11.Data(data=body)) or b"") + (conn.send(h11.EndOfMessage()) or b"")
+        request = _request(conn, host, port, target, body, content_type)
         # Sent while the answer is read: a collector may answer (413) before the body is in.
         send_error: list[BaseException] = []
 
@@ -163,30 +148,72 @@ async def _post(
             except (trio.BrokenResourceError, OSError) as err:
                 send_error.append(err)
 
-        raw = bytearray()
-        status = 0
-        data = bytearray()
         async with trio.open_nursery() as nursery:
             nursery.start_soon(send)
-            while True:
-                event = conn.next_event()
-                if event is h11.NEED_DATA:
-                    try:
-                        chunk = await stream.receive_some(65536)
-                    except trio.BrokenResourceError:
-                        if send_error:
-                            raise TransportError(f"connection lost while sending: {send_error[0]}") from None
-                        raise
-                    raw += chunk
-                    if len(raw) > MAX_RESPONSE_BYTES:
-                        raise TransportError(f"response over {MAX_RESPONSE_BYTES} bytes")
-                    conn.receive_data(bytes(chunk))
-                    continue
-                if isinstance(event, h11.Response):
-                    status = event.status_code
-                elif isinstance(event, h11.Data):
-                    data += event.data
-                elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-                    break
+            status, data, raw = await _read_response(conn, stream, send_error)
             nursery.cancel_scope.cancel()
-        return Response(status, bytes(data), request, bytes(raw))
+        return Response(status, data, request, raw)
+
+
+async def _connect(endpoint: Endpoint, host: str, port: int) -> trio.abc.Stream:
+    """The TCP stream to the collector: through the configured proxy, or direct."""
+    if endpoint.proxy:
+        return await _connect_via_proxy(endpoint.proxy, host, port)
+    return await trio.open_tcp_stream(host, port)
+
+
+def _check_pin(stream: trio.SSLStream[trio.abc.Stream], endpoint: Endpoint) -> None:
+    """Error handling: ``TransportError`` (``pin_mismatch: ...``) when a pinned key is not the collector's."""
+    if endpoint.pin is not None:
+        der = stream.getpeercert(binary_form=True)
+        got = spki_pin(der) if der else "none"
+        if got != endpoint.pin:
+            raise TransportError(f"pin_mismatch: the collector's key is {got}, pinned {endpoint.pin}")
+
+
+def _request(
+    conn: h11.Connection, host: str, port: int, target: str, body: bytes, content_type: str
+) -> bytes:
+    """The bytes of one POST with its body, closing the connection after it."""
+    headers = [
+        ("Host", host if port == 443 else f"{host}:{port}"),
+        ("User-Agent", USER_AGENT),
+        ("Content-Type", content_type),
+        ("Content-Length", str(len(body))),
+        ("Connection", "close"),
+    ]
+    request = conn.send(h11.Request(method="POST", target=target, headers=headers)) or b""
+    return request + (conn.send(h11.Data(data=body)) or b"") + (conn.send(h11.EndOfMessage()) or b"")
+
+
+async def _read_response(
+    conn: h11.Connection, stream: trio.SSLStream[trio.abc.Stream], send_error: list[BaseException]
+) -> tuple[int, bytes, bytes]:
+    """The status, body and raw bytes of the answer, read to its end (or the connection's).
+
+    Error handling: ``TransportError`` for an answer over ``MAX_RESPONSE_BYTES``, or for a
+    connection lost while the request was still being sent."""
+    raw = bytearray()
+    status = 0
+    data = bytearray()
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            try:
+                chunk = await stream.receive_some(65536)
+            except trio.BrokenResourceError:
+                if send_error:
+                    raise TransportError(f"connection lost while sending: {send_error[0]}") from None
+                raise
+            raw += chunk
+            if len(raw) > MAX_RESPONSE_BYTES:
+                raise TransportError(f"response over {MAX_RESPONSE_BYTES} bytes")
+            conn.receive_data(bytes(chunk))
+            continue
+        if isinstance(event, h11.Response):
+            status = event.status_code
+        elif isinstance(event, h11.Data):
+            data += event.data
+        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            break
+    return status, bytes(data), bytes(raw)
