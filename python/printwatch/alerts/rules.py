@@ -145,6 +145,26 @@ def _level_text(s: Mapping[str, Any]) -> str:
     return str(s.get("state") or "unknown")
 
 
+def _low_state(state: Any, percent: float | None, low: float, margin: float) -> State:
+    """``supply_low`` of one supply: on when the printer says low or empty, off once the level
+    is the clearing margin above the threshold, held in the dead band between."""
+    if state in ("low", "empty"):
+        return "on"
+    if percent is not None:
+        return "off" if percent >= low + margin else "hold"
+    return "off" if state in CLEARED_STATES else "hold"
+
+
+def _empty_state(state: Any, percent: float | None, margin: float) -> State:
+    """``supply_empty`` of one supply: on when the printer says empty, off once the level is
+    the clearing margin above zero, held in the dead band between."""
+    if state == "empty":
+        return "on"
+    if percent is not None:
+        return "off" if percent >= margin else "hold"
+    return "off" if state in CLEARED_STATES or state == "low" else "hold"
+
+
 def supply_observations(device_id: int, doc: Mapping[str, Any], rules: Rules) -> list[Observation]:
     """``supply_low`` and ``supply_empty`` for the supplies of an answering printer's document
     that are low, empty or in the dead band (the rest are ``off``)."""
@@ -164,20 +184,8 @@ def supply_observations(device_id: int, doc: Mapping[str, Any], rules: Rules) ->
         if state in CLEARED_STATES and (percent is None or percent >= 50.0 + margin):
             continue  # the common case, cleared for every threshold there can be (up to 50%)
         low = rules.low_for(s.get("type"))
-        low_state: State
-        if state in ("low", "empty"):
-            low_state = "on"
-        elif percent is not None:
-            low_state = "off" if percent >= low + margin else "hold"
-        else:
-            low_state = "off" if state in CLEARED_STATES else "hold"
-        empty_state: State
-        if state == "empty":
-            empty_state = "on"
-        elif percent is not None:
-            empty_state = "off" if percent >= margin else "hold"
-        else:
-            empty_state = "off" if state in CLEARED_STATES or state == "low" else "hold"
+        low_state = _low_state(state, percent, low, margin)
+        empty_state = _empty_state(state, percent, margin)
         subject = str(s["index"])
         if low_state != "off":
             detail = f"{_supply_name(s)} at {_level_text(s)} (low below {low:g}%)"
