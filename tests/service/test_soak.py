@@ -183,7 +183,7 @@ def soak(tmp_path: Path, *, interval_s: float, cycles: int, upkeep_every: int = 
                         row = duck.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
                     duck_mb.append(int(row[0] if row else 0) / 1e6)
                     if upkeep_every and runs % upkeep_every == 0:
-                        await sink.upkeep()
+                        await sink.upkeep(app.clock.now())
                     cycle_s.append(app.scheduler.stats["status"].last_duration_s or 0.0)
 
         async def main() -> None:

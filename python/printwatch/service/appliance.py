@@ -252,7 +252,7 @@ class Appliance:
                 await self.discovery_done.wait()
 
     async def upkeep(self, ctx: RunContext) -> None:
-        await self.sink.upkeep()
+        await self.sink.upkeep(self.clock.now())
 
     # -- on demand
 

@@ -12,6 +12,7 @@ shields it).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -32,7 +33,7 @@ class Sink(Protocol):
 
     async def publish(self) -> None: ...
 
-    async def upkeep(self) -> None: ...
+    async def upkeep(self, now: dt.datetime) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -91,8 +92,9 @@ class StoreSink:
         async with self._lock:
             await trio.to_thread.run_sync(self.store.publish_snapshot)
 
-    async def upkeep(self) -> None:
-        """The store's daily upkeep (tiers, retention), then its renewal (:meth:`Store.renew`:
+    async def upkeep(self, now: dt.datetime) -> None:
+        """The store's daily upkeep (tiers, retention) as of ``now`` (the appliance's clock:
+        the demo's history runs it at simulated dates), then its renewal (:meth:`Store.renew`:
         the database closed and opened again, which frees the memory DuckDB keeps meanwhile).
 
         The renewal runs on the loop's thread (about 40 ms at 2,000 printers, the log already
@@ -102,7 +104,7 @@ class StoreSink:
         waits a day).
         """
         async with self._lock:
-            moved = await trio.to_thread.run_sync(self.store.maintain, limiter=self.store.write_limiter)
+            moved = await trio.to_thread.run_sync(self.store.maintain, now, limiter=self.store.write_limiter)
             log.info("history upkeep: %s", moved)
             async with contextlib.AsyncExitStack() as stack:
                 await stack.enter_async_context(self.store.write_limiter)
@@ -146,7 +148,7 @@ class MemorySink:
     async def publish(self) -> None:
         self.published += 1
 
-    async def upkeep(self) -> None:
+    async def upkeep(self, now: dt.datetime) -> None:
         self.upkeeps += 1
 
     async def close(self) -> None:

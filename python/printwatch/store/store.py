@@ -30,7 +30,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -147,6 +147,8 @@ class Store:
         self._readers = 0
         self._renewing = False
         self.renewals = 0
+        #: A checkpoint DuckDB refused (:meth:`checkpoint`), not yet made.
+        self.checkpoint_owed = False
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
@@ -308,7 +310,7 @@ class Store:
 
     # -- upkeep --------------------------------------------------------------------------------
 
-    def maintain(self, now: datetime | None = None) -> dict[str, int]:
+    def maintain(self, now: datetime) -> dict[str, int]:
         """Daily upkeep: move closed days and months down the tiers, apply retention.
 
         Rows of days before ``now``'s UTC day leave ``*_recent``; with the rows of ``*_days`` they
@@ -318,9 +320,12 @@ class Store:
         or two row groups per tier, which its zone maps find. Rows older than
         ``retention_days`` are deleted. One transaction; a failure leaves the store as it was and
         raises :class:`StoreError`. Closed days' pages are rolled up into ``pages_daily`` first
-        (:func:`roll_up_pages`). Returns the rows written into each table.
+        (:func:`roll_up_pages`). Returns the rows written into each table. ``now`` is the
+        appliance's clock (aware, or naive UTC), never read here. The checkpoint after the
+        commit is :meth:`checkpoint`'s (a refusal is not a failure of the upkeep).
         """
-        now = now or naive_utcnow()
+        if now.tzinfo is not None:
+            now = now.astimezone(UTC).replace(tzinfo=None)
         day = datetime(now.year, now.month, now.day)
         month = datetime(now.year, now.month, 1)
         row = self.con.execute("SELECT value FROM settings WHERE key = 'retention_days'").fetchone()
@@ -352,11 +357,29 @@ class Store:
                 con.execute(f"DELETE FROM {table} WHERE time < ?", [horizon])
             con.execute("DELETE FROM pages_daily WHERE day < ?", [horizon.date()])
             con.execute("COMMIT")
-            con.execute("CHECKPOINT")
         except (duckdb.Error, OSError) as err:
             self._recover()
             raise StoreError(f"store {self.path}: upkeep failed: {err}") from err
+        self.checkpoint("upkeep")
         return moved
+
+    def checkpoint(self, when: str) -> bool:
+        """``CHECKPOINT``; returns whether DuckDB did it. DuckDB refuses while another
+        connection to the file has a transaction open (an unread result keeps one open, see
+        ``Outbox._first``): then one warning line, no traceback, and the checkpoint is owed
+        (:attr:`checkpoint_owed`) to :meth:`renew`, which closes every connection (the last
+        close checkpoints). Other errors propagate."""
+        try:
+            self.con.execute("CHECKPOINT")
+        except duckdb.TransactionException as err:
+            level = logging.DEBUG if self.checkpoint_owed else logging.WARNING  # once, not per try
+            self.checkpoint_owed = True
+            log.log(
+                level, "store %s: %s: checkpoint refused, retried at the renewal: %s", self.path, when, err
+            )
+            return False
+        self.checkpoint_owed = False
+        return True
 
     def publish_snapshot(self) -> Path:
         """Write a read-only copy beside the store (``PATH.snapshot``) for other processes.
@@ -413,13 +436,15 @@ class Store:
                         log.warning("store %s: not renewed: %d readers still busy", self.path, self._readers)
                         return False
                     self._gate.wait(left)
-                self.con.execute("CHECKPOINT")
+                if not self.checkpoint("renewal"):
+                    log.info("store %s: checkpointed by closing every connection", self.path)
                 for companion in companions:
                     companion.close()
                 self.con.close()
                 self.con = self._connect()
                 for companion in companions:
                     companion.reopen()
+                self.checkpoint_owed = False  # the last connection's close checkpointed
                 self.renewals += 1
                 return True
             finally:

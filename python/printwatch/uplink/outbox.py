@@ -94,6 +94,14 @@ class Outbox:
     def _connect(self) -> duckdb.DuckDBPyConnection:
         return duckdb.connect(str(self.path), config=DUCKDB_CONFIG)
 
+    def _first(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+        """The first row of a query, its result read to the end. Not ``fetchone()``: a result
+        left unread keeps its (autocommit) transaction open on this connection, and the store's
+        upkeep then cannot checkpoint ("there are other write transactions active") until this
+        connection runs its next statement (``tests/store/test_checkpoint.py``)."""
+        rows = self.con.execute(sql, list(params)).fetchall()
+        return rows[0] if rows else None
+
     def close(self) -> None:
         self.con.close()
 
@@ -106,7 +114,7 @@ class Outbox:
     # -- state ---------------------------------------------------------------------------------
 
     def get_state(self, key: str) -> str | None:
-        row = self.con.execute("SELECT value FROM uplink_state WHERE key = ?", [key]).fetchone()
+        row = self._first("SELECT value FROM uplink_state WHERE key = ?", [key])
         return None if row is None else str(row[0])
 
     def set_state(self, key: str, value: str) -> None:
@@ -141,7 +149,7 @@ class Outbox:
         at = _naive(at)
         due = at if not_before is None else _naive(not_before)
         with transaction(self.con) as con:
-            row = con.execute("SELECT value FROM uplink_state WHERE key = 'next_seq'").fetchone()
+            row = self._first("SELECT value FROM uplink_state WHERE key = 'next_seq'")
             seq = int(row[0]) if row else 1
             message = {
                 "site": self.site_id,
@@ -177,10 +185,10 @@ class Outbox:
 
     def head(self) -> Pending | None:
         """The oldest message (messages leave in order)."""
-        row = self.con.execute(
+        row = self._first(
             "SELECT seq, kind, envelope, attempts, next_attempt_at, first_sent_at FROM uplink_outbox "
             "ORDER BY seq LIMIT 1"
-        ).fetchone()
+        )
         if row is None:
             return None
         return Pending(int(row[0]), str(row[1]), bytes(row[2]), int(row[3]), row[4], row[5])
@@ -195,12 +203,12 @@ class Outbox:
 
     def next_seq(self) -> int:
         """The sequence number the next message written gets."""
-        row = self.con.execute("SELECT value FROM uplink_state WHERE key = 'next_seq'").fetchone()
+        row = self._first("SELECT value FROM uplink_state WHERE key = 'next_seq'")
         return int(row[0]) if row else 1
 
     def head_seq(self) -> int:
         """The sequence number of the oldest message waiting (else the next one written)."""
-        row = self.con.execute("SELECT min(seq) FROM uplink_outbox").fetchone()
+        row = self._first("SELECT min(seq) FROM uplink_outbox")
         return int(row[0]) if row and row[0] is not None else self.next_seq()
 
     def restart_stream(self, first_seq: int, at: dt.datetime) -> int:
@@ -291,14 +299,12 @@ class Outbox:
 
     def pending(self) -> tuple[int, int]:
         """``(messages, envelope bytes)`` waiting."""
-        row = self.con.execute(
-            "SELECT count(*), coalesce(sum(octet_length(envelope)), 0) FROM uplink_outbox"
-        ).fetchone()
+        row = self._first("SELECT count(*), coalesce(sum(octet_length(envelope)), 0) FROM uplink_outbox")
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def spent(self, day: dt.date) -> int:
         """Envelope bytes made for ``day`` (UTC): what the byte budget counts."""
-        row = self.con.execute("SELECT bytes FROM uplink_days WHERE day = ?", [day]).fetchone()
+        row = self._first("SELECT bytes FROM uplink_days WHERE day = ?", [day])
         return int(row[0]) if row else 0
 
     def days(self, limit: int = 14) -> list[tuple[dt.date, int, int, int, int]]:
