@@ -87,27 +87,14 @@ def apply(
 ) -> Outcome:
     """See the module's docstring. ``now`` is the poll's time (naive UTC)."""
     counts, open_ = _load(con)
-    seen: dict[Key, Observation] = {}
-    for o in observations:
-        seen[(o.device_id, o.kind, o.subject)] = o
-    for key in {*counts, *open_}:
-        device_id, kind, subject = key
-        if key not in seen and kind in watched.get(device_id, ()):
-            seen[key] = Observation(device_id, kind, subject, "off")
+    seen = _seen(observations, {*counts, *open_}, watched)
     outcome = Outcome()
     new_alerts: list[dict[str, object]] = []
     updates: list[dict[str, object]] = []
     closes: list[int] = []
     next_alert = _next_id(con, "alert_id", "alert_log")
     for key, o in seen.items():
-        on, off = counts.get(key, [0, 0])
-        if o.state == "on":
-            on, off = on + 1, 0
-        elif o.state == "off":
-            on, off = 0, off + 1
-        else:
-            on, off = 0, 0
-        counts[key] = [on, off]
+        on, off = counts[key] = _counted(counts.get(key, [0, 0]), o.state)
         alert = open_.get(key)
         if alert is not None:
             if o.state == "on":
@@ -153,8 +140,41 @@ def apply(
     events = [(a, "opened") for a in outcome.opened]
     if notify_closed:
         events += [(a, "closed") for a in closes]
-    next_note = _next_id(con, "notification_id", "alert_outbox")
-    notes = []
+    notes = _notes(events, channels, now, _next_id(con, "notification_id", "alert_outbox"))
+    outcome.queued = len(notes)
+    _write(con, keep, new_alerts, updates, closes, notes, now)
+    return outcome
+
+
+def _seen(
+    observations: Iterable[Observation], tracked: set[Key], watched: Mapping[int, Sequence[str]]
+) -> dict[Key, Observation]:
+    """The observations by key, with ``off`` for a tracked subject of a watched kind that they
+    no longer mention."""
+    seen: dict[Key, Observation] = {}
+    for o in observations:
+        seen[(o.device_id, o.kind, o.subject)] = o
+    for key in tracked:
+        device_id, kind, subject = key
+        if key not in seen and kind in watched.get(device_id, ()):
+            seen[key] = Observation(device_id, kind, subject, "off")
+    return seen
+
+
+def _counted(count: list[int], state: str) -> list[int]:
+    """The polls in a row ``[on, off]`` after one more in ``state`` (a ``hold`` resets both)."""
+    if state == "on":
+        return [count[0] + 1, 0]
+    if state == "off":
+        return [0, count[1] + 1]
+    return [0, 0]
+
+
+def _notes(
+    events: Sequence[tuple[int, str]], channels: Sequence[str], now: dt.datetime, next_note: int
+) -> list[dict[str, object]]:
+    """An outbox row per event and channel, numbered from ``next_note``."""
+    notes: list[dict[str, object]] = []
     for alert_id, event in events:
         for channel in channels:
             notes.append(
@@ -171,7 +191,19 @@ def apply(
                 }
             )
             next_note += 1
-    outcome.queued = len(notes)
+    return notes
+
+
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    keep: list[dict[str, object]],
+    new_alerts: list[dict[str, object]],
+    updates: list[dict[str, object]],
+    closes: list[int],
+    notes: list[dict[str, object]],
+    now: dt.datetime,
+) -> None:
+    """The evaluation's changes in one transaction (see the module's docstring)."""
     with transaction(con):
         con.execute("DELETE FROM alert_conditions")
         _insert(con, "alert_conditions", keep, CONDITION_SCHEMA)
@@ -188,7 +220,6 @@ def apply(
         if closes:
             con.execute("UPDATE alert_log SET closed_at = ? WHERE list_contains(?, alert_id)", [now, closes])
         _insert(con, "alert_outbox", notes, OUTBOX_SCHEMA)
-    return outcome
 
 
 TS = pa.timestamp("us")
