@@ -17,6 +17,7 @@ import functools
 import re
 import tomllib
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -218,35 +219,27 @@ def _tray(raw: dict[str, Any], where: str) -> Tray:
     return Tray(_text(raw, "name", where), _text(raw, "media", where), max_capacity, level, kind, unit)
 
 
-def _model(raw: dict[str, Any], vendor: dict[str, Any], path: str, index: int) -> Model:
-    where = f"{path}: model[{index}]"
-    ident = _text(raw, "id", where)
-    if not _ID.match(ident):
-        raise ValueError(f"{where}: 'id' {ident!r} must be lower-case letters, digits and _")
-    where = f"{path}: {ident}"
-    merged = {**{k: v for k, v in vendor.items() if k != "model"}, **raw}
-    kind = _text(raw, "kind", where)
-    if kind not in KINDS:
-        raise ValueError(f"{where}: 'kind' {kind!r} is not one of {sorted(KINDS)}")
-    tech = _text(merged, "tech", where)
-    if tech not in MARK_TECH:
-        raise ValueError(f"{where}: 'tech' {tech!r} is not one of {sorted(MARK_TECH)}")
-    functions = frozenset(_get(raw, "functions", list, where, []))
-    if not functions <= FUNCTIONS:
-        raise ValueError(f"{where}: 'functions' {sorted(functions)} are not all of {sorted(FUNCTIONS)}")
-    versions = tuple(_get(merged, "versions", list, where, ["1", "2c"]))
-    if not versions or not set(versions) <= VERSIONS:
-        raise ValueError(f"{where}: 'versions' must be a non-empty list of '1' and '2c'")
-    object_id = _text(merged, "object_id", where)
-    if not _OID.match(object_id):
-        raise ValueError(f"{where}: 'object_id' {object_id!r} is not an enterprise OID")
-    oui = _text(merged, "oui", where)
-    if not _OUI.match(oui):
-        raise ValueError(f"{where}: 'oui' {oui!r} must look like 00:26:73")
-    pages = _get(raw, "pages", int, where)
-    if not 100 <= pages < 2**31:
-        raise ValueError(f"{where}: 'pages' must be from 100 to 2^31-1 (a Counter32)")
-    colors = tuple(_get(raw, "colors", list, where, ["black"]))
+def _matching(raw: dict[str, Any], key: str, pattern: re.Pattern[str], must: str, where: str) -> str:
+    """The text at ``key``. Error handling: ``ValueError`` ending in ``must`` unless it matches."""
+    value = _text(raw, key, where)
+    if not pattern.match(value):
+        raise ValueError(f"{where}: {key!r} {value!r} {must}")
+    return value
+
+
+def _one_of(raw: dict[str, Any], key: str, allowed: Collection[str], where: str) -> str:
+    """The text at ``key``. Error handling: ``ValueError`` listing ``allowed`` unless it is one."""
+    value = _text(raw, key, where)
+    if value not in allowed:
+        raise ValueError(f"{where}: {key!r} {value!r} is not one of {sorted(allowed)}")
+    return value
+
+
+def _parts(
+    raw: dict[str, Any], colors: tuple[str, ...], where: str
+) -> tuple[tuple[Supply, ...], tuple[Tray, ...]]:
+    """A model's supplies and trays. Error handling: ``ValueError`` without at least one of each,
+    or for a supply whose colour is not one of the model's ``colors``."""
     raw_supplies, raw_trays = _get(raw, "supplies", list, where), _get(raw, "trays", list, where)
     supplies = tuple(_supply(s, f"{where}: supplies[{i}]") for i, s in enumerate(raw_supplies))
     trays = tuple(_tray(t, f"{where}: trays[{i}]") for i, t in enumerate(raw_trays))
@@ -255,6 +248,29 @@ def _model(raw: dict[str, Any], vendor: dict[str, Any], path: str, index: int) -
     for s in supplies:
         if s.color is not None and s.color not in colors:
             raise ValueError(f"{where}: supply {s.description!r} has colour {s.color!r} not in 'colors'")
+    return supplies, trays
+
+
+def _model(raw: dict[str, Any], vendor: dict[str, Any], path: str, index: int) -> Model:
+    where = f"{path}: model[{index}]"
+    ident = _matching(raw, "id", _ID, "must be lower-case letters, digits and _", where)
+    where = f"{path}: {ident}"
+    merged = {**{k: v for k, v in vendor.items() if k != "model"}, **raw}
+    kind = _one_of(raw, "kind", KINDS, where)
+    tech = _one_of(merged, "tech", MARK_TECH, where)
+    functions = frozenset(_get(raw, "functions", list, where, []))
+    if not functions <= FUNCTIONS:
+        raise ValueError(f"{where}: 'functions' {sorted(functions)} are not all of {sorted(FUNCTIONS)}")
+    versions = tuple(_get(merged, "versions", list, where, ["1", "2c"]))
+    if not versions or not set(versions) <= VERSIONS:
+        raise ValueError(f"{where}: 'versions' must be a non-empty list of '1' and '2c'")
+    object_id = _matching(merged, "object_id", _OID, "is not an enterprise OID", where)
+    oui = _matching(merged, "oui", _OUI, "must look like 00:26:73", where)
+    pages = _get(raw, "pages", int, where)
+    if not 100 <= pages < 2**31:
+        raise ValueError(f"{where}: 'pages' must be from 100 to 2^31-1 (a Counter32)")
+    colors = tuple(_get(raw, "colors", list, where, ["black"]))
+    supplies, trays = _parts(raw, colors, where)
     share = _get(raw, "color_share", float, where, 0.35 if len(colors) > 1 else 0.0)
     return Model(
         id=ident,
