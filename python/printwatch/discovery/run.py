@@ -78,11 +78,18 @@ class Options:
 
     def check(self) -> None:
         """Error handling: ``ValueError`` naming the first bad setting."""
+        self._check_communities()
+        self._check_numbers()
+        self._check_version()
+
+    def _check_communities(self) -> None:
         if not self.communities:
             raise ValueError("at least one community is needed")
         for c in self.communities:
             if not c:
                 raise ValueError("a community may not be empty")
+
+    def _check_numbers(self) -> None:
         if not 0 < self.port < 65536:
             raise ValueError(f"port must be between 1 and 65535, not {self.port}")
         if self.mode not in ("auto", "icmp", "snmp"):
@@ -95,6 +102,8 @@ class Options:
             raise ValueError(f"retries must be between 0 and 10, not {self.retries}")
         if self.limit_s is not None and not (math.isfinite(self.limit_s) and self.limit_s > 0):
             raise ValueError(f"the time limit must be positive, not {self.limit_s}")
+
+    def _check_version(self) -> None:
         if self.version == "3" and self.v3 is None:
             raise ValueError("version 3 needs an SNMPv3 user (v3)")
         if self.v3 is not None and self.version in ("1", "2c"):
@@ -417,6 +426,16 @@ class Discovery:
         await _in_groups(agents, self._identify)
 
     async def _identify(self, agents: list[Agent]) -> None:
+        """What each agent is: the identifying GET, the searches for the undecided, then the
+        vendor serial numbers and, for printers still without one, the MAC addresses."""
+        await self._identify_gets(agents)
+        await self._search([a for a in agents if a.identified and not a.printer])
+        await self._vendor_serials(
+            [a for a in agents if a.printer and a.serial is None and vendor_serial_oids(a.vendor)]
+        )
+        await self._macs([a for a in agents if a.printer and a.serial is None])
+
+    async def _identify_gets(self, agents: list[Agent]) -> None:
         def got(results: Sequence[TargetResult]) -> None:
             for r in results:
                 agent = self.agents[r.host]
@@ -429,8 +448,8 @@ class Discovery:
 
         targets = [self._target(a, oids.IDENTIFY) for a in agents]
         await self._batch("identify", self._engine(), targets, got)
-        undecided = [a for a in agents if a.identified and not a.printer]
 
+    async def _search(self, undecided: list[Agent]) -> None:
         def searched(results: Sequence[TargetResult]) -> None:
             for r in results:
                 agent = self.agents[r.host]
@@ -444,8 +463,8 @@ class Discovery:
             search = self._engine(max_repetitions=2, max_rows=1)
             await self._batch("follow_up", search, [self._target(a, plan) for a in undecided], searched)
             undecided = [a for a in undecided if not a.printer]
-        asked = [a for a in agents if a.printer and a.serial is None and vendor_serial_oids(a.vendor)]
 
+    async def _vendor_serials(self, asked: list[Agent]) -> None:
         def serials(results: Sequence[TargetResult]) -> None:
             for r in results:
                 agent = self.agents[r.host]
@@ -460,8 +479,8 @@ class Discovery:
             plan = plans.get(vendor) or plans.setdefault(vendor, Plan(gets=vendor_serial_oids(vendor)))
             targets.append(self._target(a, plan))
         await self._batch("follow_up", self._engine(), targets, serials)
-        unnamed = [a for a in agents if a.printer and a.serial is None]
 
+    async def _macs(self, unnamed: list[Agent]) -> None:
         def macs(results: Sequence[TargetResult]) -> None:
             for r in results:
                 agent = self.agents[r.host]
