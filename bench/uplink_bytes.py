@@ -85,58 +85,103 @@ async def run(printers: int, days: int, polls_per_part: int) -> dict[str, Any]:
         )
         uplinks: dict[int, UplinkService] = {}
         for per_day in (4, 1):
-            site = f"site-{per_day}"
-            token = add_site(store, site, now=naive_utcnow())
-            box = Outbox(tmp / f"{site}.duckdb", Identity.generate(), site)
-            svc = UplinkService(
-                box, Endpoint(f"https://127.0.0.1:{port}", pin=pin), now=lambda: clock["now"], token=token,
-                budget_bytes_per_day=1 << 30, idle_s=0.05,
-            )  # fmt: skip
-            await nursery.start(svc.serve)
-            uplinks[per_day] = svc
-        answered = []
+            uplinks[per_day] = await _start_uplink(
+                nursery, store, tmp / f"site-{per_day}.duckdb", port, pin, clock
+            )
+        answered: list[int] = []
         for day in range(days):
             for part in range(4):
-                for k in range(polls_per_part):
-                    sim.advance(6 * 3600 / polls_per_part)
-                    hours = 6 * part + 6 * (k + 1) / polls_per_part
-                    clock["now"] = T0 + dt.timedelta(days=day, hours=hours, minutes=-1)  # inside the day
-                    docs = await poller.poll(devices, "meters", clock["now"])
-                    answered.append(sum(1 for d in docs if d.get("reachable")))
-                    for svc in uplinks.values():
-                        await svc.observe(docs)
-                for per_day, svc in uplinks.items():
-                    if per_day == 4 or part == 3:
-                        await svc.upload(clock["now"])
-                if day == 0 and part == 0:
-                    for svc in uplinks.values():
-                        await svc.billing_cycle(clock["now"], docs)
-                for svc in uplinks.values():
-                    with trio.fail_after(120):
-                        while (await svc.outbox_counts())[0]:
-                            svc.wake()
-                            await trio.sleep(0.05)
+                docs = await _poll_part(
+                    sim, poller, devices, uplinks, clock, day, part, polls_per_part, answered
+                )
+                await _send_part(uplinks, clock["now"], docs, day, part)
         nursery.cancel_scope.cancel()
     sim.stop()
     out: dict[str, Any] = {"printers": printers, "days": days, "answering": statistics.median(answered)}
     for per_day, svc in uplinks.items():
-        box = svc.outbox
-        per = day_bytes(box)
-        billing = box.con.execute(
-            "SELECT sum(octet_length(request)) FROM uplink_log WHERE kind = 'billing'"
-        ).fetchone()
-        steady = [v for d, v in per.items() if d != T0.date()]
-        first = per.get(T0.date(), (0, 0, 0))
-        out[f"{per_day}/day"] = {
-            "first_day": [round(x / printers, 1) for x in first],
-            "steady": [round(statistics.median(v[i] for v in steady) / printers, 1) for i in range(3)]
-            if steady
-            else None,
-            "billing_http_per_printer": round(int(billing[0] or 0) / printers, 1) if billing else None,
-        }
-        box.close()
+        out[f"{per_day}/day"] = _site_result(svc.outbox, printers)
+        svc.outbox.close()
     store.close()
     return out
+
+
+async def _start_uplink(
+    nursery: trio.Nursery,
+    store: CollectorStore,
+    path: Path,
+    port: int,
+    pin: str,
+    clock: dict[str, dt.datetime],
+) -> UplinkService:
+    """A site added to the collector and its uplink serving (the site is named as its outbox)."""
+    site = path.stem
+    token = add_site(store, site, now=naive_utcnow())
+    box = Outbox(path, Identity.generate(), site)
+    svc = UplinkService(
+        box, Endpoint(f"https://127.0.0.1:{port}", pin=pin), now=lambda: clock["now"], token=token,
+        budget_bytes_per_day=1 << 30, idle_s=0.05,
+    )  # fmt: skip
+    await nursery.start(svc.serve)
+    return svc
+
+
+async def _poll_part(
+    sim: Simulator,
+    poller: EnginePoller,
+    devices: list[tuple[str, int]],
+    uplinks: dict[int, UplinkService],
+    clock: dict[str, dt.datetime],
+    day: int,
+    part: int,
+    polls_per_part: int,
+    answered: list[int],
+) -> list[dict[str, Any]]:
+    """The polls of one quarter of a day, each observed by every uplink; the last one's documents."""
+    docs: list[dict[str, Any]] = []
+    for k in range(polls_per_part):
+        sim.advance(6 * 3600 / polls_per_part)
+        hours = 6 * part + 6 * (k + 1) / polls_per_part
+        clock["now"] = T0 + dt.timedelta(days=day, hours=hours, minutes=-1)  # inside the day
+        docs = await poller.poll(devices, "meters", clock["now"])
+        answered.append(sum(1 for d in docs if d.get("reachable")))
+        for svc in uplinks.values():
+            await svc.observe(docs)
+    return docs
+
+
+async def _send_part(
+    uplinks: dict[int, UplinkService], now: dt.datetime, docs: list[dict[str, Any]], day: int, part: int
+) -> None:
+    """The uploads due after a quarter of a day (4/day: each; 1/day: the last), the first
+    billing cycle, and every outbox drained."""
+    for per_day, svc in uplinks.items():
+        if per_day == 4 or part == 3:
+            await svc.upload(now)
+    if day == 0 and part == 0:
+        for svc in uplinks.values():
+            await svc.billing_cycle(now, docs)
+    for svc in uplinks.values():
+        with trio.fail_after(120):
+            while (await svc.outbox_counts())[0]:
+                svc.wake()
+                await trio.sleep(0.05)
+
+
+def _site_result(box: Outbox, printers: int) -> dict[str, Any]:
+    """Bytes per printer of one site: the first day, the median of the steady days, billing."""
+    per = day_bytes(box)
+    billing = box.con.execute(
+        "SELECT sum(octet_length(request)) FROM uplink_log WHERE kind = 'billing'"
+    ).fetchone()
+    steady = [v for d, v in per.items() if d != T0.date()]
+    first = per.get(T0.date(), (0, 0, 0))
+    return {
+        "first_day": [round(x / printers, 1) for x in first],
+        "steady": [round(statistics.median(v[i] for v in steady) / printers, 1) for i in range(3)]
+        if steady
+        else None,
+        "billing_http_per_printer": round(int(billing[0] or 0) / printers, 1) if billing else None,
+    }
 
 
 def main() -> None:
