@@ -343,7 +343,7 @@ def ratios(summaries: list[Summary]) -> list[dict[str, Any]]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -387,40 +387,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "latest.json")
     parser.add_argument("--no-json", action="store_true", help="do not write the JSON results")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     ns = parser.parse_args(argv)
 
     from printwatch._core import Simulator
 
-    concurrency = {}
-    for item in ns.concurrency:
-        name, _, value = item.partition("=")
-        if name not in CLIENTS or not value.isdigit():
-            parser.error(f"--concurrency wants CLIENT=N with CLIENT one of {', '.join(CLIENTS)}: {item!r}")
-        concurrency[name] = int(value)
-    fleets = {c: list(n) for c, n in PEER_FLEETS.items()}
-    if ns.peers_printers:
-        fleets.update({c: list(ns.peers_printers) for c in PEERS if c != "netsnmp_cli"})
-    fleets["netsnmp_cli"] = [ns.cli_printers]
-    fleets[PRINTWATCH] = list(ns.printers)
-    for item in ns.fleet:
-        name, _, value = item.partition("=")
-        sizes = value.split(",")
-        if name not in CLIENTS or not all(v.isdigit() and int(v) > 0 for v in sizes):
-            parser.error(f"--fleet wants CLIENT=N[,N] with CLIENT one of {', '.join(CLIENTS)}: {item!r}")
-        fleets[name] = [int(v) for v in sizes]
-
+    concurrency = _concurrency(ns.concurrency, parser)
+    fleets = _fleets(ns, parser)
     skipped = {c: why for c in ns.clients if (why := availability(c)) is not None}
     for client, why in skipped.items():
         print(f"SKIPPING {client}: {why}", flush=True)
-    active = [c for c in ns.clients if c not in skipped]
-    plan: list[tuple[str, int, int]] = []  # (client, printers, repeats)
-    for client in active:
-        if client == PRINTWATCH:
-            # Its own sizes, and every size a peer runs on, so each ratio compares equal fleets.
-            sizes = set(fleets[PRINTWATCH]).union(*(fleets[c] for c in active if c != PRINTWATCH))
-            plan += [(client, n, ns.repeats) for n in sorted(sizes)]
-        else:
-            plan += [(client, n, ns.peer_repeats) for n in fleets[client]]
+    plan = _plan([c for c in ns.clients if c not in skipped], fleets, ns.repeats, ns.peer_repeats)
     if not plan:
         print("nothing to run", file=sys.stderr)
         return 2
@@ -446,37 +427,14 @@ def main(argv: list[str] | None = None) -> int:
         for n in sorted({n for _, n, _ in plan}):
             files[n] = Path(tmp) / f"targets-{n}.json"
             write_targets(files[n], fleet_targets(sim.first, n, sim.port), workload)
-        # Interleaved: round r runs every (client, size) that still wants a repeat.
-        for r in range(max(k for _, _, k in plan)):
-            for client, n, k in plan:
-                if r >= k:
-                    continue
-                run = run_client(
-                    client, files[n], n, r, sim, expected_all[:n], ns.limit_seconds, concurrency.get(client)
-                )
-                runs[(client, n)].append(run)
-                status = "ok" if run.ok else f"FAILED: {run.failure}"
-                print(
-                    f"  {client:<18} {n:>6} printers  run {r + 1}: wall {run.wall_s:7.2f} s  "
-                    f"CPU {run.cpu_s:7.2f} s  complete {run.complete}/{n}  {status}",
-                    flush=True,
-                )
+        _run_plan(plan, runs, files, sim, expected_all, ns.limit_seconds, concurrency)
         sim_stats = dict(sim.stats())
 
     summaries = [summarize(rs) for rs in runs.values()]
     print()
     print_table(summaries, skipped)
     rows = ratios(summaries)
-    if rows:
-        print("\nratios per printer poll, peer / printwatch (same fleet size, same run):")
-        for row in rows:
-            print(
-                f"  {row['peer']:<18} {row['printers']:>6} printers: CPU x{row['cpu_per_poll_ratio']:.1f}  "
-                f"poll CPU x{row['poll_cpu_per_poll_ratio']:.1f}  "
-                f"wall x{row['wall_per_poll_ratio']:.1f}  bytes x{row['bytes_per_poll_ratio']:.2f}"
-            )
-    elif PRINTWATCH in skipped:
-        print(f"\nno ratios: {PRINTWATCH} was skipped ({skipped[PRINTWATCH]})")
+    _print_ratios(rows, skipped)
     if not ns.no_json:
         ns.json.parent.mkdir(parents=True, exist_ok=True)
         ns.json.write_text(
@@ -505,6 +463,87 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nresults: {ns.json}")
     failed = [s for s in summaries if not s.runs]
     return 1 if failed else 0
+
+
+def _concurrency(items: list[str], parser: argparse.ArgumentParser) -> dict[str, int]:
+    """``--concurrency``: a client's concurrency by name (a bad item ends with the usage)."""
+    concurrency = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        if name not in CLIENTS or not value.isdigit():
+            parser.error(f"--concurrency wants CLIENT=N with CLIENT one of {', '.join(CLIENTS)}: {item!r}")
+        concurrency[name] = int(value)
+    return concurrency
+
+
+def _fleets(ns: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, list[int]]:
+    """Each client's fleet sizes: the defaults, then ``--peers-printers``, ``--cli-printers``,
+    ``--printers`` and each ``--fleet`` (a bad item ends with the usage)."""
+    fleets = {c: list(n) for c, n in PEER_FLEETS.items()}
+    if ns.peers_printers:
+        fleets.update({c: list(ns.peers_printers) for c in PEERS if c != "netsnmp_cli"})
+    fleets["netsnmp_cli"] = [ns.cli_printers]
+    fleets[PRINTWATCH] = list(ns.printers)
+    for item in ns.fleet:
+        name, _, value = item.partition("=")
+        sizes = value.split(",")
+        if name not in CLIENTS or not all(v.isdigit() and int(v) > 0 for v in sizes):
+            parser.error(f"--fleet wants CLIENT=N[,N] with CLIENT one of {', '.join(CLIENTS)}: {item!r}")
+        fleets[name] = [int(v) for v in sizes]
+    return fleets
+
+
+def _plan(
+    active: list[str], fleets: dict[str, list[int]], repeats: int, peer_repeats: int
+) -> list[tuple[str, int, int]]:
+    """(client, printers, repeats) for each client that runs."""
+    plan: list[tuple[str, int, int]] = []
+    for client in active:
+        if client == PRINTWATCH:
+            # Its own sizes, and every size a peer runs on, so each ratio compares equal fleets.
+            sizes = set(fleets[PRINTWATCH]).union(*(fleets[c] for c in active if c != PRINTWATCH))
+            plan += [(client, n, repeats) for n in sorted(sizes)]
+        else:
+            plan += [(client, n, peer_repeats) for n in fleets[client]]
+    return plan
+
+
+def _run_plan(
+    plan: list[tuple[str, int, int]],
+    runs: dict[tuple[str, int], list[Run]],
+    files: dict[int, Path],
+    sim: Any,
+    expected_all: list[int],
+    limit_s: float,
+    concurrency: dict[str, int],
+) -> None:
+    """The plan's runs into ``runs``, interleaved: round r runs every (client, size) that
+    still wants a repeat."""
+    for r in range(max(k for _, _, k in plan)):
+        for client, n, k in plan:
+            if r >= k:
+                continue
+            run = run_client(client, files[n], n, r, sim, expected_all[:n], limit_s, concurrency.get(client))
+            runs[(client, n)].append(run)
+            status = "ok" if run.ok else f"FAILED: {run.failure}"
+            print(
+                f"  {client:<18} {n:>6} printers  run {r + 1}: wall {run.wall_s:7.2f} s  "
+                f"CPU {run.cpu_s:7.2f} s  complete {run.complete}/{n}  {status}",
+                flush=True,
+            )
+
+
+def _print_ratios(rows: list[dict[str, Any]], skipped: dict[str, str]) -> None:
+    if rows:
+        print("\nratios per printer poll, peer / printwatch (same fleet size, same run):")
+        for row in rows:
+            print(
+                f"  {row['peer']:<18} {row['printers']:>6} printers: CPU x{row['cpu_per_poll_ratio']:.1f}  "
+                f"poll CPU x{row['poll_cpu_per_poll_ratio']:.1f}  "
+                f"wall x{row['wall_per_poll_ratio']:.1f}  bytes x{row['bytes_per_poll_ratio']:.2f}"
+            )
+    elif PRINTWATCH in skipped:
+        print(f"\nno ratios: {PRINTWATCH} was skipped ({skipped[PRINTWATCH]})")
 
 
 if __name__ == "__main__":
