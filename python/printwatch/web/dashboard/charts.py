@@ -123,6 +123,24 @@ def tick_labels(ticks: Sequence[float]) -> list[str]:
     return labels
 
 
+@dataclass(frozen=True)
+class _Plot:
+    """The plot area's mapping from (time, value) to SVG coordinates."""
+
+    x0: float
+    x1: float
+    lo: float
+    hi: float
+    width: float = WIDTH - LEFT - RIGHT
+    height: float = HEIGHT - TOP - BOTTOM
+
+    def sx(self, t: float) -> float:
+        return LEFT + (t - self.x0) / (self.x1 - self.x0) * self.width
+
+    def sy(self, v: float) -> float:
+        return TOP + (1 - (v - self.lo) / (self.hi - self.lo)) * self.height
+
+
 def line_chart(
     series: Sequence[Series],
     *,
@@ -143,25 +161,34 @@ def line_chart(
         v for s in series if s.forecast for _, v in s.forecast
     ]
     lo, hi, step = y_axis(values, y_from, y_to)
+    plot = _Plot(x0, x1, lo, hi)
     # Nothing to draw and no range given: no numbers on the y axis, a note instead.
     empty = not values and (y_from is None or y_to is None)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-
-    def sx(t: float) -> float:
-        return LEFT + (t - x0) / (x1 - x0) * plot_w
-
-    def sy(v: float) -> float:
-        return TOP + (1 - (v - lo) / (hi - lo)) * plot_h
-
     out = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{escape(title)}" '
         f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
-        f'<defs><clipPath id="plot-{id(series)}"><rect x="{LEFT}" y="{TOP - 2}" width="{plot_w}" '
-        f'height="{plot_h + 4}"/></clipPath></defs>',
+        f'<defs><clipPath id="plot-{id(series)}"><rect x="{LEFT}" y="{TOP - 2}" width="{plot.width}" '
+        f'height="{plot.height + 4}"/></clipPath></defs>',
+        *_y_grid(plot, step, y_unit, empty),
+        *_x_grid(plot),
+        *_now_line(plot, now),
+        f'<g clip-path="url(#plot-{id(series)})">',
+        *(mark for s in series for mark in _series_marks(plot, s)),
+        "</g>",
+        f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot.height}"/>'
+        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot.height}" '
+        f'y2="{TOP + plot.height}"/>',
+        "</svg>",
     ]
-    ticks = [lo + k * step for k in range(round((hi - lo) / step) + 1)]
+    return f'<figure class="chart-box">{"".join(out)}<ul class="legend">{_legend(series)}</ul></figure>'
+
+
+def _y_grid(plot: _Plot, step: float, y_unit: str, empty: bool) -> list[str]:
+    """Horizontal grid lines with their labels, or the "no data yet" note."""
+    out = []
+    ticks = [plot.lo + k * step for k in range(round((plot.hi - plot.lo) / step) + 1)]
     for v, label in zip(ticks, tick_labels(ticks), strict=True):
-        y = sy(v)
+        y = plot.sy(v)
         out.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         if not empty:
             out.append(
@@ -170,49 +197,61 @@ def line_chart(
             )
     if empty:
         out.append(
-            f'<text class="tick no-data" x="{LEFT + plot_w / 2:.1f}" y="{TOP + plot_h / 2:.1f}" '
+            f'<text class="tick no-data" x="{LEFT + plot.width / 2:.1f}" y="{TOP + plot.height / 2:.1f}" '
             'text-anchor="middle">no data yet</text>'
         )
-    days = (x1 - x0) / 86400.0
-    day_step = max(1, math.ceil(days / 6))
-    start_day = dt.datetime.fromtimestamp(x0, dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return out
+
+
+def _x_grid(plot: _Plot) -> list[str]:
+    """A vertical line and a date label every day (or every few days: at most about six)."""
+    out = []
+    day_step = max(1, math.ceil((plot.x1 - plot.x0) / 86400.0 / 6))
+    start_day = dt.datetime.fromtimestamp(plot.x0, dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     tick = start_day + dt.timedelta(days=1)
-    while tick.timestamp() < x1:
-        x = sx(tick.timestamp())
-        out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>')
+    while tick.timestamp() < plot.x1:
+        x = plot.sx(tick.timestamp())
+        out.append(f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot.height}"/>')
         out.append(
             f'<text class="tick" x="{x:.1f}" y="{HEIGHT - 14}" text-anchor="middle">{tick:%b %d}</text>'
         )
         tick += dt.timedelta(days=day_step)
-    if now is not None and x0 <= _ts(now) <= x1:
-        x = sx(_ts(now))
-        out.append(f'<line class="now" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot_h}"/>')
-        out.append(f'<text class="tick" x="{x + 3:.1f}" y="{TOP + 10}">now</text>')
-    out.append(f'<g clip-path="url(#plot-{id(series)})">')
-    for s in series:
-        pts = [(sx(_ts(t)), sy(val)) for t, val in s.points]
-        if len(pts) == 1:
-            x, y = pts[0]
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{s.colour}"/>')
-        elif pts:
-            path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
-            out.append(f'<polyline class="series" points="{path}" stroke="{s.colour}"/>')
-        if s.forecast is not None:
-            (ta, va), (tb, vb) = s.forecast
-            out.append(
-                f'<line class="forecast" x1="{sx(_ts(ta)):.1f}" y1="{sy(va):.1f}" '
-                f'x2="{sx(_ts(tb)):.1f}" y2="{sy(vb):.1f}" stroke="{s.colour}"/>'
-            )
-    out.append("</g>")
-    out.append(
-        f'<line class="axis" x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}"/>'
-        f'<line class="axis" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{TOP + plot_h}" y2="{TOP + plot_h}"/>'
-    )
-    out.append("</svg>")
-    legend = "".join(
+    return out
+
+
+def _now_line(plot: _Plot, now: dt.datetime | None) -> list[str]:
+    if now is None or not plot.x0 <= _ts(now) <= plot.x1:
+        return []
+    x = plot.sx(_ts(now))
+    return [
+        f'<line class="now" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{TOP + plot.height}"/>',
+        f'<text class="tick" x="{x + 3:.1f}" y="{TOP + 10}">now</text>',
+    ]
+
+
+def _series_marks(plot: _Plot, s: Series) -> list[str]:
+    """A series' line (a dot when it has one point) and its forecast line."""
+    out = []
+    pts = [(plot.sx(_ts(t)), plot.sy(val)) for t, val in s.points]
+    if len(pts) == 1:
+        x, y = pts[0]
+        out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{s.colour}"/>')
+    elif pts:
+        path = " ".join(f"{x:.1f},{y:.1f}" for x, y in pts)
+        out.append(f'<polyline class="series" points="{path}" stroke="{s.colour}"/>')
+    if s.forecast is not None:
+        (ta, va), (tb, vb) = s.forecast
+        out.append(
+            f'<line class="forecast" x1="{plot.sx(_ts(ta)):.1f}" y1="{plot.sy(va):.1f}" '
+            f'x2="{plot.sx(_ts(tb)):.1f}" y2="{plot.sy(vb):.1f}" stroke="{s.colour}"/>'
+        )
+    return out
+
+
+def _legend(series: Sequence[Series]) -> str:
+    return "".join(
         f'<li><span class="swatch" style="background:{s.colour}"></span>{escape(s.label)}'
         + (f' <span class="note">{escape(s.note)}</span>' if s.note else "")
         + "</li>"
         for s in series
     )
-    return f'<figure class="chart-box">{"".join(out)}<ul class="legend">{legend}</ul></figure>'
