@@ -53,32 +53,41 @@ class Agent:
                 return self.by_key[key]
         return None
 
+    def _get(self, req: snmp.Message) -> tuple[list[snmp.VarBind], int, int]:
+        """A Get's varbinds; v1 answers noSuchName (2) at the first unknown OID."""
+        out = []
+        for i, vb in enumerate(req.pdu.varbinds, 1):
+            got = self.by_key.get(oid_key(vb.oid))
+            if got is None and req.version == 0:
+                return out, 2, i
+            out.append(got or snmp.VarBind(vb.oid, "NoSuchObject"))
+        return out, 0, 0
+
+    def _next(self, req: snmp.Message) -> tuple[list[snmp.VarBind], int, int]:
+        """GetNext/GetBulk from the first varbind; past the end, endOfMibView (v1: noSuchName)."""
+        pdu = req.pdu
+        reps = pdu.max_repetitions if pdu.type == "getbulk" else 1
+        out: list[snmp.VarBind] = []
+        last = pdu.varbinds[0].oid
+        for _ in range(max(reps or 0, 1)):
+            nxt = self.next_after(last)
+            if nxt is None:
+                if req.version == 0:
+                    return out, 2, 1
+                out.append(snmp.VarBind(last, "EndOfMibView"))
+                break
+            out.append(nxt)
+            last = nxt.oid
+        return out, 0, 0
+
     def answer(self, req: snmp.Message) -> snmp.Message | None:
         if req.community != self.community or (req.version == 1 and not self.speaks_v2c):
             return None
         pdu = req.pdu
-        out: list[snmp.VarBind] = []
-        status = index = 0
         if pdu.type == "get":
-            for i, vb in enumerate(pdu.varbinds, 1):
-                got = self.by_key.get(oid_key(vb.oid))
-                if got is None and req.version == 0:
-                    status, index = 2, i
-                    break
-                out.append(got or snmp.VarBind(vb.oid, "NoSuchObject"))
+            out, status, index = self._get(req)
         elif pdu.type in ("getnext", "getbulk"):
-            reps = pdu.max_repetitions if pdu.type == "getbulk" else 1
-            last = pdu.varbinds[0].oid
-            for _ in range(max(reps or 0, 1)):
-                nxt = self.next_after(last)
-                if nxt is None:
-                    if req.version == 0:
-                        status, index = 2, 1
-                    else:
-                        out.append(snmp.VarBind(last, "EndOfMibView"))
-                    break
-                out.append(nxt)
-                last = nxt.oid
+            out, status, index = self._next(req)
         else:
             return None
         if status:
