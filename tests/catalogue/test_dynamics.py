@@ -9,6 +9,7 @@ from itertools import pairwise
 from typing import Any
 
 from printwatch import catalogue
+from printwatch.catalogue.models import Model
 from printwatch.catalogue.notes import notes, supplies
 from printwatch.engine import Engine
 from printwatch.poller.documents import community_targets, poll_documents
@@ -74,40 +75,55 @@ def test_supplies_fall_with_the_pages_that_feed_them() -> None:
     polls = poll_days([0, 2, 4, 6, 8, 10, 12, 14], "127.26.3.1", models)
     drained = exact = 0
     for m, docs in zip(models, zip(*polls, strict=True), strict=True):
-        moving = {index for index, *_ in supplies(m)}
-        feeds = {index: (feed, is_exact) for index, feed, _, is_exact in supplies(m)}
         for before, after in pairwise(docs):
-            pages = after["meters"]["total"] - before["meters"]["total"]
-            assert pages > 0, m.id
-            for a, b in zip(before["supplies"], after["supplies"], strict=True):
-                if a["index"] not in moving:
-                    assert a["level"] == b["level"], (m.id, a["description"], "special values stay")
-                    continue
-                replaced = b["level"] > a["level"]
-                if replaced:
-                    continue
-                drained += b["level"] < a["level"]
-                feed, is_exact = feeds[a["index"]]
-                if is_exact and b["level"] > 0:
-                    # counted in impressions: down by exactly the pages printed
-                    assert a["level"] - b["level"] == pages, (m.id, a["description"])
-                    exact += 1
-                if feed == "color":
-                    colour = after["meters"].get("color", 0) - before["meters"].get("color", 0)
-                    if "color" in after["meters"] and colour == 0:
-                        assert a["level"] == b["level"], (m.id, a["description"], "no colour page, no drain")
+            got_drained, got_exact = drain_between(m, before, after)
+            drained += got_drained
+            exact += got_exact
     assert drained >= 100 and exact >= 10, (drained, exact)
     # The alerts and the status follow the moving levels: a toner alert only while a supply is
     # low or empty, and the printer running exactly when nothing is alerted.
     toner_alerts = 0
     for m, docs in zip(models, zip(*polls, strict=True), strict=True):
-        for doc in docs:
-            codes = {a["code"] for a in doc["alerts"]}
-            assert (doc["status"]["device"] == "running") == (not doc["alerts"]), (m.id, doc["alerts"])
-            if codes & {"markerTonerAlmostEmpty", "markerTonerEmpty"}:
-                toner_alerts += 1
-                assert any(s["state"] in ("low", "empty") for s in doc["supplies"]), (m.id, doc["supplies"])
+        toner_alerts += sum(toner_alerted(m, doc) for doc in docs)
     assert toner_alerts >= 3, toner_alerts
+
+
+def drain_between(m: Model, before: dict[str, Any], after: dict[str, Any]) -> tuple[int, int]:
+    """Checks a model's supplies from one poll to the next against the pages printed between;
+    the supplies that drained, and those that drained by exactly the pages."""
+    moving = {index for index, *_ in supplies(m)}
+    feeds = {index: (feed, is_exact) for index, feed, _, is_exact in supplies(m)}
+    pages = after["meters"]["total"] - before["meters"]["total"]
+    assert pages > 0, m.id
+    drained = exact = 0
+    for a, b in zip(before["supplies"], after["supplies"], strict=True):
+        if a["index"] not in moving:
+            assert a["level"] == b["level"], (m.id, a["description"], "special values stay")
+            continue
+        if b["level"] > a["level"]:
+            continue  # replaced
+        drained += b["level"] < a["level"]
+        feed, is_exact = feeds[a["index"]]
+        if is_exact and b["level"] > 0:
+            # counted in impressions: down by exactly the pages printed
+            assert a["level"] - b["level"] == pages, (m.id, a["description"])
+            exact += 1
+        if feed == "color":
+            colour = after["meters"].get("color", 0) - before["meters"].get("color", 0)
+            if "color" in after["meters"] and colour == 0:
+                assert a["level"] == b["level"], (m.id, a["description"], "no colour page, no drain")
+    return drained, exact
+
+
+def toner_alerted(m: Model, doc: dict[str, Any]) -> bool:
+    """Checks a document's status against its alerts; whether it has a toner alert (then with
+    a supply low or empty)."""
+    codes = {a["code"] for a in doc["alerts"]}
+    assert (doc["status"]["device"] == "running") == (not doc["alerts"]), (m.id, doc["alerts"])
+    if codes & {"markerTonerAlmostEmpty", "markerTonerEmpty"}:
+        assert any(s["state"] in ("low", "empty") for s in doc["supplies"]), (m.id, doc["supplies"])
+        return True
+    return False
 
 
 def test_v1_only_models_answer_v1_and_printwatch_still_reads_them() -> None:
