@@ -163,28 +163,39 @@ def compare(entry: dict[str, Any], doc: dict[str, Any]) -> tuple[int, int, list[
             problems.append(f"{key}: LibreNMS has {row['description']!r}, printwatch has no such row")
             continue
         mine, kind = ours[key]
-        mine_name = mine["description"] if kind == "m" else mine["name"]
-        if (
-            mine_name == row["description"]
-            and mine["percent"] is not None
-            and abs(mine["percent"] - row["percent"]) <= 1
-        ):
-            raw_agree += 1
-        view = librenms_view(mine, kind)
-        if view is None:
-            problems.append(f"{key}: printwatch's row is one LibreNMS would leave out: {mine}")
-            continue
-        name, percent = view
-        if name != _librenms_description(row["description"]):
-            problems.append(f"{key}: description {name!r} != {row['description']!r}")
-        elif percent is None or abs(percent - row["percent"]) > 1:
-            problems.append(f"{key}: percent {percent} (printwatch {mine['percent']}) != {row['percent']}")
-        else:
+        raw_agree += raw_agrees(mine, kind, row)
+        problem = row_problem(key, mine, kind, row)
+        if problem is None:
             agree += 1
+        else:
+            problems.append(problem)
     for key, (mine, kind) in ours.items():
         if key not in seen and librenms_view(mine, kind) is not None:
             problems.append(f"{key}: printwatch has a row LibreNMS would show but does not: {mine}")
     return agree, raw_agree, problems
+
+
+def raw_agrees(mine: dict[str, Any], kind: str, row: dict[str, Any]) -> bool:
+    """Whether our row and LibreNMS's agree before mapping any convention."""
+    mine_name = mine["description"] if kind == "m" else mine["name"]
+    return (
+        mine_name == row["description"]
+        and mine["percent"] is not None
+        and abs(mine["percent"] - row["percent"]) <= 1
+    )
+
+
+def row_problem(key: tuple[str, int], mine: dict[str, Any], kind: str, row: dict[str, Any]) -> str | None:
+    """How our row, seen as LibreNMS would show it, differs from LibreNMS's (None: it agrees)."""
+    view = librenms_view(mine, kind)
+    if view is None:
+        return f"{key}: printwatch's row is one LibreNMS would leave out: {mine}"
+    name, percent = view
+    if name != _librenms_description(row["description"]):
+        return f"{key}: description {name!r} != {row['description']!r}"
+    if percent is None or abs(percent - row["percent"]) > 1:
+        return f"{key}: percent {percent} (printwatch {mine['percent']}) != {row['percent']}"
+    return None
 
 
 def test_supplies_agree_with_librenms(docs: dict[str, dict[str, Any]]) -> None:
