@@ -158,33 +158,15 @@ def soak(tmp_path: Path, *, interval_s: float, cycles: int, upkeep_every: int = 
             state=MemoryState(),
             clock=SystemClock(max_step_s=1.0),
         )
-        rss: list[float] = []
-        heap_blocks: list[int] = []
-        duck_mb: list[float] = []
-        cycle_s: list[float] = []
-        busy: list[list[float]] = []  # wall-time spans in which a status or meters cycle ran
+        samples = Samples()
+        rss, heap_blocks, duck_mb, cycle_s, busy = (
+            samples.rss,
+            samples.heap_blocks,
+            samples.duck_mb,
+            samples.cycle_s,
+            samples.busy,
+        )
         probe: Probe | None = None
-
-        async def watch() -> None:
-            seen = 0
-            while True:
-                await trio.sleep(0.01)
-                running = any(app.scheduler.stats[j].running for j in ("status", "meters"))
-                if running and (not busy or len(busy[-1]) == 2):
-                    busy.append([time.time()])
-                elif not running and busy and len(busy[-1]) == 1:
-                    busy[-1].append(time.time())
-                runs = app.scheduler.stats["status"].runs
-                if runs > seen:
-                    seen = runs
-                    rss.append(rss_mb())
-                    heap_blocks.append(sys.getallocatedblocks())
-                    with store.reading() as duck:
-                        row = duck.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
-                    duck_mb.append(int(row[0] if row else 0) / 1e6)
-                    if upkeep_every and runs % upkeep_every == 0:
-                        await sink.upkeep(app.clock.now())
-                    cycle_s.append(app.scheduler.stats["status"].last_duration_s or 0.0)
 
         async def main() -> None:
             async with trio.open_nursery() as nursery:
@@ -194,7 +176,7 @@ def soak(tmp_path: Path, *, interval_s: float, cycles: int, upkeep_every: int = 
                     assert address is not None
                     # the probe stops half a second before the server does
                     probe = Probe.start(f"http://{address[0]}:{address[1]}", time.time() + duration_s - 0.5)
-                    nursery.start_soon(watch)
+                    nursery.start_soon(watch, app, store, sink, samples, upkeep_every)
 
                 # the first cycle runs at start; then one per interval
                 web = http_server(create_app(app), config.web)
@@ -247,12 +229,59 @@ def soak(tmp_path: Path, *, interval_s: float, cycles: int, upkeep_every: int = 
         "store_renewals": store.renewals,
     }
     print("soak figures:", json.dumps(figures))
+    print_slow(probe, busy)
+    return figures
+
+
+@dataclass
+class Samples:
+    """What :func:`watch` sees, a sample per status cycle (``busy``: as cycles start and end)."""
+
+    rss: list[float] = field(default_factory=list)
+    heap_blocks: list[int] = field(default_factory=list)
+    duck_mb: list[float] = field(default_factory=list)
+    cycle_s: list[float] = field(default_factory=list)
+    busy: list[list[float]] = field(
+        default_factory=list
+    )  # wall-time spans in which a status or meters cycle ran
+
+
+async def watch(app: Appliance, store: Store, sink: StoreSink, samples: Samples, upkeep_every: int) -> None:
+    """Every 10 ms: the spans of cycles running, and after each status cycle the memory figures
+    and its duration (with ``upkeep_every``, the history's upkeep every that many cycles)."""
+    seen = 0
+    while True:
+        await trio.sleep(0.01)
+        mark_busy(app, samples.busy)
+        runs = app.scheduler.stats["status"].runs
+        if runs > seen:
+            seen = runs
+            samples.rss.append(rss_mb())
+            samples.heap_blocks.append(sys.getallocatedblocks())
+            with store.reading() as duck:
+                row = duck.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+            samples.duck_mb.append(int(row[0] if row else 0) / 1e6)
+            if upkeep_every and runs % upkeep_every == 0:
+                await sink.upkeep(app.clock.now())
+            samples.cycle_s.append(app.scheduler.stats["status"].last_duration_s or 0.0)
+
+
+def mark_busy(app: Appliance, busy: list[list[float]]) -> None:
+    """Opens a span when a status or meters cycle starts running, closes it when none runs."""
+    running = any(app.scheduler.stats[j].running for j in ("status", "meters"))
+    if running and (not busy or len(busy[-1]) == 2):
+        busy.append([time.time()])
+    elif not running and busy and len(busy[-1]) == 1:
+        busy[-1].append(time.time())
+
+
+def print_slow(probe: Probe, busy: list[list[float]]) -> None:
+    """Each HTTP request over 50 ms, with its start relative to the cycles around it."""
     for path, t0, e in probe.samples:
         if e > 0.05:
             print(
                 "slow", path, round(e * 1000), [round(t0 - b[0], 3) for b in busy if b[0] - 1 < t0 < b[1] + 1]
             )
-    return figures
 
 
 def check(figures: dict[str, object], cycles: int, *, p99_limit_ms: float) -> None:
