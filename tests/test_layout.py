@@ -70,12 +70,7 @@ def circles(edges: dict[str, set[str]]) -> list[list[str]]:
             elif w in stack:
                 low[v] = min(low[v], index[w])
         if low[v] == index[v]:
-            component = []
-            while True:
-                w = stack.pop()
-                component.append(w)
-                if w == v:
-                    break
+            component = pop_component(stack, v)
             if len(component) > 1:
                 found.append(sorted(component))
 
@@ -83,6 +78,16 @@ def circles(edges: dict[str, set[str]]) -> list[list[str]]:
         if v not in index:
             visit(v)
     return found
+
+
+def pop_component(stack: list[str], root: str) -> list[str]:
+    """The nodes on ``stack`` down to ``root`` (its strongly connected component), popped."""
+    component = []
+    while True:
+        w = stack.pop()
+        component.append(w)
+        if w == root:
+            return component
 
 
 def test_no_circles_between_packages() -> None:
