@@ -302,22 +302,7 @@ class Registry:
             _, displaced = self._place(claimant, s.address, s.time)
             self._refresh(claimant, s)
             return UpsertResult(s.address, claimant.device_id, "conflict", displaced)
-        device_id: int | None = None
-        outcome: Outcome = "known"
-        if serial:
-            device_id = self.by_serial.get(serial)
-            if device_id is None:
-                candidate = self.by_mac.get(mac) if mac else None
-                if candidate is None:
-                    holder = self.by_address.get(s.address)
-                    if holder is not None and self.devices[holder].identity_kind == "address":
-                        candidate = holder
-                if candidate is not None and not self.devices[candidate].serial:
-                    device_id, outcome = candidate, "identity_upgraded"
-        elif mac:
-            device_id = self.by_mac.get(mac)
-        else:
-            device_id = self.by_address.get(s.address)
+        device_id, outcome = self._match(s, serial, mac)
         if device_id is None:
             return self._create(s, serial, mac)
         dev = self.devices[device_id]
@@ -332,6 +317,23 @@ class Registry:
             outcome = placed
         self._refresh(dev, s)
         return UpsertResult(s.address, dev.device_id, outcome, displaced)
+
+    def _match(self, s: Sighting, serial: str | None, mac: str | None) -> tuple[int | None, Outcome]:
+        """The known device a sighting is (by serial, then MAC, then address), and whether it
+        upgrades a device known only by its MAC or address to its serial."""
+        if not serial:
+            return (self.by_mac.get(mac) if mac else self.by_address.get(s.address)), "known"
+        device_id = self.by_serial.get(serial)
+        if device_id is not None:
+            return device_id, "known"
+        candidate = self.by_mac.get(mac) if mac else None
+        if candidate is None:
+            holder = self.by_address.get(s.address)
+            if holder is not None and self.devices[holder].identity_kind == "address":
+                candidate = holder
+        if candidate is not None and not self.devices[candidate].serial:
+            return candidate, "identity_upgraded"
+        return None, "known"
 
     def _create(self, s: Sighting, serial: str | None, mac: str | None) -> UpsertResult:
         device_id = self._next_id
@@ -426,45 +428,62 @@ class Registry:
         the module's docstring); returns the new conflicts. Call it before the cycle's sightings."""
         claims: dict[str, dict[str, tuple[datetime, dict[str, int]]]] = {}
         for doc in docs:
-            if not isinstance(doc, dict) or doc.get("reachable") is not True:
-                continue
-            serial = normalize_serial(doc.get("serial") if isinstance(doc.get("serial"), str) else None)
-            meters, target, when = doc.get("meters"), doc.get("target"), doc.get("time")
-            if not serial or serial not in self.by_serial or not isinstance(meters, dict):
-                continue
-            if not isinstance(target, str) or not isinstance(when, str):
-                continue
-            try:
-                at = datetime.fromisoformat(when.replace("Z", "+00:00")).replace(tzinfo=None)
-            except ValueError:
-                continue  # the ingest refuses it with its reason
-            values = {k: v for k, v in meters.items() if isinstance(v, int) and not isinstance(v, bool)}
-            claims.setdefault(serial, {})[target_address(target)] = (at, values)
+            claim = self._claim_of(doc)
+            if claim is not None:
+                serial, address, at, values = claim
+                claims.setdefault(serial, {})[address] = (at, values)
         opened = []
         for serial, by_address in claims.items():
-            if len(by_address) < 2:
+            if len(by_address) >= 2:
+                opened.extend(self._claims_apart(serial, by_address, max_pages_per_minute))
+        return opened
+
+    def _claim_of(self, doc: object) -> tuple[str, str, datetime, dict[str, int]] | None:
+        """(serial, address, time, meters) of a reachable document naming a known serial."""
+        if not isinstance(doc, dict) or doc.get("reachable") is not True:
+            return None
+        serial = normalize_serial(doc.get("serial") if isinstance(doc.get("serial"), str) else None)
+        meters, target, when = doc.get("meters"), doc.get("target"), doc.get("time")
+        if not serial or serial not in self.by_serial or not isinstance(meters, dict):
+            return None
+        if not isinstance(target, str) or not isinstance(when, str):
+            return None
+        try:
+            at = datetime.fromisoformat(when.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            return None  # the ingest refuses it with its reason
+        values = {k: v for k, v in meters.items() if isinstance(v, int) and not isinstance(v, bool)}
+        return serial, target_address(target), at, values
+
+    def _claims_apart(
+        self,
+        serial: str,
+        by_address: dict[str, tuple[datetime, dict[str, int]]],
+        max_pages_per_minute: float,
+    ) -> list[Conflict]:
+        """Conflicts for the addresses claiming ``serial`` whose meters disagree with its home's."""
+        dev = self.devices[self.by_serial[serial]]
+        held = [a for a in by_address if a in dev.addresses and dev.addresses[a][2] is None]
+        if not held:
+            return []
+        home = min(held, key=lambda a: (dev.addresses[a][0] or datetime.max, a))
+        home_at, home_meters = by_address[home]
+        opened = []
+        for address, (at, values) in by_address.items():
+            key = (serial, address)
+            if address == home or key in self.conflicts or key in self.accepted or self.excluded(address):
                 continue
-            dev = self.devices[self.by_serial[serial]]
-            held = [a for a in by_address if a in dev.addresses and dev.addresses[a][2] is None]
-            if not held:
-                continue
-            home = min(held, key=lambda a: (dev.addresses[a][0] or datetime.max, a))
-            home_at, home_meters = by_address[home]
-            for address, (at, values) in by_address.items():
-                key = (serial, address)
-                if address == home or key in self.conflicts or key in self.accepted or self.excluded(address):
-                    continue
-                allowed = max_pages_per_minute * max(abs((at - home_at).total_seconds()) / 60, 1.0)
-                apart = [
-                    m for m in values.keys() & home_meters.keys() if abs(values[m] - home_meters[m]) > allowed
-                ]
-                if apart:
-                    m = sorted(apart)[0]
-                    detail = (
-                        f"{address} claims serial {serial} of device {dev.device_id} ({home}): "
-                        f"meter {m} {values[m]} there, {home_meters[m]} at {home}"
-                    )
-                    opened.append(self._open_conflict(dev, serial, address, at, detail))
+            allowed = max_pages_per_minute * max(abs((at - home_at).total_seconds()) / 60, 1.0)
+            apart = [
+                m for m in values.keys() & home_meters.keys() if abs(values[m] - home_meters[m]) > allowed
+            ]
+            if apart:
+                m = sorted(apart)[0]
+                detail = (
+                    f"{address} claims serial {serial} of device {dev.device_id} ({home}): "
+                    f"meter {m} {values[m]} there, {home_meters[m]} at {home}"
+                )
+                opened.append(self._open_conflict(dev, serial, address, at, detail))
         return opened
 
     def _open_conflict(self, dev: Device, serial: str, address: str, at: datetime, detail: str) -> Conflict:
