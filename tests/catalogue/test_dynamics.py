@@ -34,7 +34,11 @@ def poll_days(days: list[float], base: str, models: list[catalogue.Model]) -> li
     prefix = base.rsplit(".", 1)[0]
     engine = Engine(timeout_s=0.5, retries=2)
     polls = []
-    with catalogue.simulator(models, count=len(models), base=base, port=0, dynamics=dynamics, seed=4) as sim:
+    # Simulated time moves only by advance(): at the default time_scale (1) the pages printed
+    # while a two-step poll runs could fall between its meter read and its supply read.
+    with catalogue.simulator(
+        models, count=len(models), base=base, port=0, dynamics=dynamics, seed=4, time_scale=1e-9
+    ) as sim:
         addresses = [(m.id, f"{prefix}.{i + 1}", sim.port) for i, m in enumerate(models)]
         at = 0.0
         for day in days:
