@@ -86,6 +86,7 @@ async def test_a_month_of_history_through_the_pipeline(tmp_path: Path, sim: Simu
             "FROM alert_log"
         ).fetchone()
         devices = con.execute("SELECT count(*) FROM devices WHERE serial IS NOT NULL").fetchone()
+        rolled_up = con.execute("SELECT max(day) FROM pages_daily").fetchone()
     finally:
         con.close()
     naive_start, naive_end = (result.start.replace(tzinfo=None), END.replace(tzinfo=None))
@@ -97,10 +98,10 @@ async def test_a_month_of_history_through_the_pipeline(tmp_path: Path, sim: Simu
         assert naive_start <= first and last <= naive_end and last - first >= month and n >= 2 * DAYS - 2
     for _, first, last, reads, with_oid in meters:
         assert last - first >= month and reads >= DAYS - 1 and with_oid > 0
-    # Pages per day: every printer printed. Only the last days, for now: the daily upkeep that
-    # rolls closed days up into pages_daily fails in accelerated time (its CHECKPOINT meets
-    # another write transaction; see docs/simulator.md), so the older days are not kept.
-    assert len(pages) == COUNT and all(days >= 1 and total > 0 for _, days, total in pages), pages
+    # Pages per day over the month for every printer: the daily upkeeps, at simulated dates,
+    # rolled each closed day up into pages_daily (the last one on END's day, at 00:20).
+    assert len(pages) == COUNT and all(days >= DAYS - 2 and total > 0 for _, days, total in pages), pages
+    assert rolled_up == (END.date() - dt.timedelta(days=1),)
     # Alerts opened and closed inside the month.
     assert alerts is not None and alerts[0] >= 1 and alerts[1] >= 1
     assert naive_start <= alerts[2] and alerts[3] <= naive_end
