@@ -225,30 +225,15 @@ class Outbox:
             self.con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(first_seq)])
             return 0
         with transaction(self.con) as con:
-            rows = con.execute(
-                "SELECT seq, kind, envelope, next_attempt_at FROM uplink_outbox ORDER BY seq"
-            ).fetchall()
-            waiting = [(str(k), decode_payload(bytes(e)[HEADER_BYTES:]), due) for _, k, e, due in rows]
-            if waiting and waiting[0][0] == "register" and "bases" in waiting[0][1]["data"]:
-                # An earlier restart's, still unsent: the new one says the same (its bases are
-                # where the waiting deltas start), so a collector that keeps asking for restarts
-                # does not grow the outbox.
-                waiting = waiting[1:]
-            # The bases before the waiting deltas: the latest values sent less what waits.
-            bases = {e.n: dict(e.meters) for e in self.devices.values()}
-            for kind, message, _ in waiting:
-                data = message["data"]
-                if kind != "aggregate":
-                    continue
-                for meter, column in data.get("m", {}).items():
-                    for n, delta in zip(data["n"], column, strict=True):
-                        if delta is not None and meter in bases.get(n, {}):
-                            bases[n][meter] -= delta
+            waiting = self._waiting(con)
             at = _naive(at)
             register = {
                 "appliance": {"version": __version__},
                 "devices": [{"n": e.n, **e.info} for e in sorted(self.devices.values(), key=lambda e: e.n)],
-                "bases": [[n, {m: v for m, v in sorted(b.items()) if v}] for n, b in sorted(bases.items())],
+                "bases": [
+                    [n, {m: v for m, v in sorted(b.items()) if v}]
+                    for n, b in sorted(self._bases(waiting).items())
+                ],
             }
             unix_at = int(at.replace(tzinfo=dt.UTC).timestamp())
             con.execute("DELETE FROM uplink_outbox")
@@ -266,13 +251,36 @@ class Outbox:
             # The billing labels on their way are the waiting reads' only: what the collector
             # acknowledged before may be lost with it (restored from a backup), and its "due"
             # answer must be able to ask for them again.
-            sent: dict[str, list[str]] = {}
-            for kind, message, _ in waiting:
-                if kind == "billing":
-                    for n, *_read in message["data"]["r"]:  # [n, meters(, counters)]
-                        sent.setdefault(str(n), []).append(str(message["data"]["cycle"]))
+            sent = _billing_labels(waiting)
             con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('billing_sent', ?)", [json.dumps(sent)])
         return len(waiting) + 1
+
+    @staticmethod
+    def _waiting(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict[str, Any], dt.datetime]]:
+        """The messages waiting, decoded, in order, less an earlier restart's unsent register."""
+        rows = con.execute(
+            "SELECT seq, kind, envelope, next_attempt_at FROM uplink_outbox ORDER BY seq"
+        ).fetchall()
+        waiting = [(str(k), decode_payload(bytes(e)[HEADER_BYTES:]), due) for _, k, e, due in rows]
+        if waiting and waiting[0][0] == "register" and "bases" in waiting[0][1]["data"]:
+            # An earlier restart's, still unsent: the new one says the same (its bases are
+            # where the waiting deltas start), so a collector that keeps asking for restarts
+            # does not grow the outbox.
+            waiting = waiting[1:]
+        return waiting
+
+    def _bases(self, waiting: list[tuple[str, dict[str, Any], dt.datetime]]) -> dict[int, dict[str, int]]:
+        """The bases before the waiting deltas: the latest values sent less what waits."""
+        bases = {e.n: dict(e.meters) for e in self.devices.values()}
+        for kind, message, _ in waiting:
+            if kind != "aggregate":
+                continue
+            data = message["data"]
+            for meter, column in data.get("m", {}).items():
+                for n, delta in zip(data["n"], column, strict=True):
+                    if delta is not None and meter in bases.get(n, {}):
+                        bases[n][meter] -= delta
+        return bases
 
     def acknowledge(self, through_seq: int) -> int:
         """Drop every message the collector has (``seq <= through_seq``); returns how many."""
@@ -349,3 +357,13 @@ class Outbox:
                     "INSERT INTO uplink_reorders VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)),
                     [x for row in chunk for x in row],
                 )
+
+
+def _billing_labels(waiting: list[tuple[str, dict[str, Any], dt.datetime]]) -> dict[str, list[str]]:
+    """Device number -> the cycle labels of the billing reads among ``waiting``."""
+    sent: dict[str, list[str]] = {}
+    for kind, message, _ in waiting:
+        if kind == "billing":
+            for n, *_read in message["data"]["r"]:  # [n, meters(, counters)]
+                sent.setdefault(str(n), []).append(str(message["data"]["cycle"]))
+    return sent
