@@ -72,7 +72,10 @@ async def test_metrics_render_the_appliance_and_the_fleet(autojump_clock: trio.t
     assert text.endswith("\n")
     lines = text.splitlines()
     # Every sample line parses as Prometheus text: name{labels} value, and each name is prefixed.
-    sample = re.compile(r'^(printwatch_[a-z_]+)(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? (-?[0-9.]+(e[+-]?[0-9]+)?|NaN)$')
+    sample = re.compile(
+        r'^(printwatch_[a-z_]+)(\{([a-z_]+="([^"\\]|\\.)*",?)*\})? '
+        r"(-?[0-9.]+(e[+-]?[0-9]+)?|NaN)$"
+    )
     for line in lines:
         assert line.startswith("# ") or sample.match(line), line
     assert 'printwatch_job_runs_total{job="status"} 3' in lines  # 00:00, 00:05, 00:10
