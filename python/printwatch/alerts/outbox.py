@@ -22,7 +22,7 @@ from typing import Any
 
 import duckdb
 
-from printwatch.store.transaction import transaction
+from printwatch.store import transaction
 
 #: Notifications sent in one message (one e-mail, one webhook POST); the rest waits its turn.
 BATCH = 200

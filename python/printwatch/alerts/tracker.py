@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from printwatch.alerts.rules import Observation
-from printwatch.store.transaction import transaction
+from printwatch.store import transaction
 
 Key = tuple[int, str, str]
 

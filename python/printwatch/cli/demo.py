@@ -13,7 +13,6 @@ a progress line; then real time. It prints what it started, where, and how to st
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import ipaddress
 import logging
 import os
@@ -32,6 +31,7 @@ from printwatch.cli.demo_collector import DemoCollector
 from printwatch.cli.demo_history import HistoryResult, make_history
 from printwatch.cli.options import Subparsers, UsageError
 from printwatch.cli.run import setup_logging
+from printwatch.clock import utcnow
 from printwatch.config.model import ApplianceConfig, Config, Intervals, Network, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
@@ -198,7 +198,7 @@ def run_demo(
                     history = await make_history(
                         config,
                         sim,
-                        end=dt.datetime.now(dt.UTC),
+                        end=utcnow(),
                         days=history_days,
                         state=state,
                         progress=history_progress(out),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from printwatch.clock import naive_utcnow
 from printwatch.collector.ingest import due_reads
 from printwatch.collector.storage import Connection
 
@@ -103,7 +104,7 @@ def missing(
     grace: dt.timedelta = dt.timedelta(days=1),
 ) -> list[dict[str, Any]]:
     """Devices whose billing read for the current cycle has not arrived ``grace`` after its start."""
-    now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = now or naive_utcnow()
     out: list[dict[str, Any]] = []
     for s in sites(con, site):
         if not s["enrolled_at"]:

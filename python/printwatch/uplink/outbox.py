@@ -35,9 +35,7 @@ from typing import Any
 import duckdb
 
 from printwatch import __version__
-from printwatch.store.schema import migrate
-from printwatch.store.store import DUCKDB_CONFIG
-from printwatch.store.transaction import transaction
+from printwatch.store import DUCKDB_CONFIG, migrate, transaction
 from printwatch.uplink.codec import decode_payload, encode_payload
 from printwatch.uplink.signing import HEADER_BYTES, Identity, seal
 

@@ -34,7 +34,7 @@ from typing import Any
 import duckdb
 import trio
 
-from printwatch.store.transaction import transaction
+from printwatch.store import transaction
 from printwatch.uplink import log as txlog
 from printwatch.uplink.enrol import valid_seq
 from printwatch.uplink.outbox import Outbox, Pending

@@ -18,8 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from printwatch.collector.storage import CollectorStoreError
-from printwatch.store.schema import current_version
-from printwatch.store.transaction import transaction
+from printwatch.store import current_version, transaction
 
 MIGRATIONS: list[tuple[int, str, str]] = [
     (

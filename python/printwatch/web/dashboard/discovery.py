@@ -24,8 +24,7 @@ import trio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from printwatch.store import Store
-from printwatch.store.registry import resolve_ipv4
+from printwatch.store import Store, resolve_ipv4
 from printwatch.web.dashboard.state import Dashboard
 from printwatch.web.dashboard.sweep import LIMIT_S, MAX_ADDRESSES, SweepResult, parse_networks
 from printwatch.web.dashboard.view import checked_form, dashboard_of, page

@@ -15,6 +15,7 @@ from typing import Any
 
 import trio
 
+from printwatch.clock import utcnow
 from printwatch.config.model import SnmpConfig
 from printwatch.store import Store
 from printwatch.web.dashboard.auth import PasswordFile
@@ -32,7 +33,7 @@ RESOLVE_THREADS = 4
 
 
 def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    return utcnow()
 
 
 @dataclass

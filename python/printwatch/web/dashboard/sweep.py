@@ -19,13 +19,13 @@ same way.
 
 from __future__ import annotations
 
-import datetime as dt
 import ipaddress
 import re
 from dataclasses import dataclass
 
 import trio
 
+from printwatch.clock import naive_utcnow
 from printwatch.config.model import Config, SnmpConfig
 from printwatch.discovery import Options, discover_async
 from printwatch.discovery.identify import Agent
@@ -134,7 +134,7 @@ class Sweeper:
             found = await discover_async(networks, options)
             printers = found.printers
             limiter = self.store.write_limiter
-            when = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+            when = naive_utcnow()
             results = await trio.to_thread.run_sync(record, printers, self.store, when, limiter=limiter)
             return SweepResult(
                 networks=networks,

@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from printwatch import PrintwatchError
+from printwatch.clock import utcnow
 
 
 class TlsError(PrintwatchError):
@@ -69,7 +70,7 @@ def self_signed(directory: Path, host: str) -> TlsFiles:
             alt.append(x509.IPAddress(ipaddress.ip_address(address)))
         except ValueError:
             continue
-    now = dt.datetime.now(dt.UTC)
+    now = utcnow()
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)
