@@ -130,6 +130,7 @@ class Simulator:
 
 
 def stop(proc: subprocess.Popen[Any]) -> None:
+    """SIGTERM, then SIGKILL after 30 s; its pipes closed."""
     if proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -137,6 +138,9 @@ def stop(proc: subprocess.Popen[Any]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
+    for pipe in (proc.stdout, proc.stderr):
+        if pipe is not None:
+            pipe.close()
 
 
 class CollectorThread:

@@ -21,8 +21,9 @@ def test_poll_bytes_within_budget() -> None:
     means = {name: statistics.mean(wire) for name, (wire, _) in m.plans.items()}
     assert means["two-step (poll CLI)"] <= 3000, means
     assert means["full plan (one step)"] <= 3000, means
-    # The vendor step is GETs only (one request and one answer) but for a vendor that keeps a
-    # named counter table, walked whole (Sharp's, one printer of the recordings: 4,140 bytes).
+    # The vendor step is GETs only (one request and one answer) but for the vendors whose counter
+    # table is walked whole (Sharp's, Konica Minolta's, Ricoh's...: 1.3 to 2.6 KB on the
+    # recordings); no printer's over 5 KB, and most stay under 1 KB.
     vendor = sorted(m.plans["vendor plan"][0])
-    assert vendor[-2] < 1000 and vendor[-1] < 5000, vendor[-3:]
+    assert vendor[len(vendor) // 2] < 1000 and vendor[-1] < 5000, vendor[-3:]
     assert m.interpret_us > 0

@@ -199,6 +199,7 @@ def soak(tmp_path: Path, *, interval_s: float, cycles: int, upkeep_every: int = 
         "interval_s": interval_s,
         "cycles": stats.runs,
         "polls": stats.runs + app.scheduler.stats["meters"].runs,  # meters: its first-start read
+        "jobs": {name: s.runs for name, s in app.scheduler.stats.items()},
         "skipped": stats.skipped,
         "overruns": stats.overruns,
         "cycle_s_median": round(statistics.median(cycle_s), 3),
@@ -288,7 +289,10 @@ def check(figures: dict[str, object], cycles: int, *, p99_limit_ms: float) -> No
     assert figures["cycles"] in (cycles, cycles + 1)
     assert figures["skipped"] == 0 and figures["overruns"] == 0
     assert figures["answered_last_cycle"] == PRINTERS
-    assert figures["documents_written"] == PRINTERS * figures["polls"]  # type: ignore[operator]
+    # A run cut at the stop after its write (alerts still running) is not counted in the runs,
+    # but its documents were written: one cycle more at most.
+    polls = figures["polls"]
+    assert figures["documents_written"] in (PRINTERS * polls, PRINTERS * (polls + 1))  # type: ignore[operator]
     assert figures["http_errors"] == []
     assert (
         isinstance(figures["http_requests_during_cycles"], int)
