@@ -139,6 +139,34 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX messages_received ON messages (site_id, received_at);
         """,
     ),
+    (
+        5,
+        "console users with roles and site scopes; API tokens with roles; console sessions",
+        """
+        -- The console's people: a password hash as the dashboard stores it (scrypt$n$r$p$salt$hash),
+        -- a role (admin, billing, supplies, support, viewer, customer) and, for a customer, the
+        -- sites it may see (user_sites; staff see every site).
+        CREATE TABLE users (
+            username VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, role VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, password_changed_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE user_sites (
+            username VARCHAR NOT NULL, site_id VARCHAR NOT NULL, PRIMARY KEY (username, site_id)
+        );
+        -- API tokens get the same roles and site scopes: the 'read' scope of earlier tokens is
+        -- the viewer role.
+        ALTER TABLE api_tokens ADD COLUMN role VARCHAR NOT NULL DEFAULT 'viewer';
+        CREATE TABLE api_token_sites (
+            token_id VARCHAR NOT NULL, site_id VARCHAR NOT NULL, PRIMARY KEY (token_id, site_id)
+        );
+        -- Console sessions, known by the SHA-256 of their cookie (in the store, so that several
+        -- front ends on one PostgreSQL share them and a restart logs nobody out).
+        CREATE TABLE console_sessions (
+            session_hash VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, csrf VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL, seen_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
