@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 import trio
 from printwatch.collector.enrolment import add_site, new_token
-from printwatch.collector.ingest import due_reads
 from printwatch.collector.server import create_app
 from printwatch.collector.store import CollectorStore
+from printwatch.collector.sync import due_reads
 from printwatch.collector.tokens import create_token, revoke_token
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.enrol import EnrolError, enrol

@@ -23,8 +23,9 @@ from typing import Any
 from printwatch.collector.enrolment import public_key
 from printwatch.collector.storage import Connection
 from printwatch.collector.store import CollectorStore
+from printwatch.collector.sync import sync_for
 from printwatch.uplink.codec import MAX_PAYLOAD_BYTES, CodecError, decode_payload
-from printwatch.uplink.messages import KINDS, MAX_COUNTER_NAME, MAX_COUNTERS, STATUS_LETTERS, cycle_label
+from printwatch.uplink.messages import KINDS, MAX_COUNTER_NAME, MAX_COUNTERS, STATUS_LETTERS
 from printwatch.uplink.signing import SignatureError, envelope_key_id, open_envelope
 
 STATUS_OF_LETTER = {v: k for k, v in STATUS_LETTERS.items()}
@@ -466,55 +467,3 @@ def _supply_levels(
                 (site, n, index, at, None if percent is None else _int(percent, "percent", -3, 100), seq)
             )
     w.bulk("supply_levels", ["site_id", "n", "supply_index", "time", "percent", "seq"], levels)
-
-
-def cycle_start(cycle: str, day: int, now: dt.datetime) -> dt.datetime:
-    """The start of the billing cycle that ``now`` (UTC) is in: 00:00 UTC of its label's date."""
-    return dt.datetime.fromisoformat(cycle_label(cycle, day, now.date()))
-
-
-def due_reads(
-    con: Connection,
-    site: str,
-    now: dt.datetime,
-    grace: dt.timedelta = dt.timedelta(0),
-    *,
-    key: str | None = None,
-) -> tuple[str, list[int]]:
-    """The current cycle's label (:func:`~printwatch.uplink.messages.cycle_label` of the UTC date
-    of ``now``) and the devices of ``site``'s current appliance with no billing read of that label
-    (only once ``grace`` has passed since the cycle's start): the collector's device numbers, or
-    with ``key`` that appliance's own numbers (what its sync answer names). A read counts by the
-    label it carries, never by its time: the appliance's clock is not the collector's."""
-    row = con.execute("SELECT billing_cycle, billing_day FROM sites WHERE site_id = ?", [site]).fetchone()
-    cycle, day = (str(row[0]), int(row[1])) if row else ("monthly", 1)
-    start = cycle_start(cycle, day, now)
-    label = start.date().isoformat()
-    if now < start + grace:
-        return label, []
-    # The devices of the site's current appliance (a replaced one's stay in the history).
-    rows = con.execute(
-        "SELECT k.n, k.wire_n FROM device_keys k "
-        "JOIN sites s ON s.site_id = k.site_id AND s.key_id = k.key_id "
-        "WHERE k.site_id = ? AND NOT EXISTS (SELECT 1 FROM meter_reads r WHERE r.site_id = k.site_id "
-        "AND r.n = k.n AND r.source = 'billing' AND r.cycle = ?) ORDER BY k.n",
-        [site, label],
-    ).fetchall()
-    return label, [int(r[1] if key is not None else r[0]) for r in rows]
-
-
-def sync_for(con: Connection, site: str, now: dt.datetime, key: str | None = None) -> dict[str, Any]:
-    """The sync answer: billing schedule and what is due, enabled services, settings."""
-    row = con.execute(
-        "SELECT billing_cycle, billing_day, settings, settings_version FROM sites WHERE site_id = ?", [site]
-    ).fetchone()
-    if row is None:
-        return {}
-    settings = json.loads(row[2]) if row[2] else {}
-    cycle, due = due_reads(con, site, now, key=key)
-    return {
-        "sv": int(row[3]),
-        "billing": {"cycle": row[0], "day": int(row[1]), "current": cycle, "due": due},
-        "services": settings.get("services", {"aggregates": True, "reorders": True, "snapshots": True}),
-        "settings": {k: v for k, v in settings.items() if k != "services"},
-    }

@@ -13,8 +13,8 @@ import datetime as dt
 from typing import Any
 
 from printwatch.clock import naive_utcnow
-from printwatch.collector.ingest import due_reads
 from printwatch.collector.storage import Connection
+from printwatch.collector.sync import due_reads
 
 VIEWS = ("sites", "devices", "reads", "counters", "reorders", "missing")
 
