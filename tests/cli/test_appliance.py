@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,9 +12,9 @@ import pytest
 from printwatch.sim import Simulator
 
 from tests.support.ports import free_tcp_port
+from tests.support.processes import printwatch, start_daemon, stop_daemon, store_rows, wait_for_health
 from tests.support.recordings import built_in_fleet
 
-PRINTWATCH = [sys.executable, "-m", "printwatch.cli"]
 COUNT = 20
 
 
@@ -54,86 +49,35 @@ port = {web_port}
     return path
 
 
-def run_cli(*args: str, stdin: str = "", timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*PRINTWATCH, *args], input=stdin, capture_output=True, text=True, timeout=timeout_s, check=False
-    )
-
-
-def start_daemon(config: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [*PRINTWATCH, "run", "--config", str(config)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def wait_for_health(
-    port: int, proc: subprocess.Popen[str], *, status_runs: int, timeout_s: float = 30
-) -> dict:
-    """/health once the status job has completed ``status_runs`` runs (and meters as many)."""
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        assert proc.poll() is None, proc.communicate()[1]
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
-                health = json.load(r)
-            jobs = health["jobs"]
-            if jobs["status"]["runs"] >= status_runs and jobs["meters"]["runs"] >= status_runs:
-                return dict(health)
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"the status job did not complete {status_runs} runs in {timeout_s} s")
-
-
-def store_rows(config: Path, sql: str) -> list[list[object]]:
-    done = run_cli("sql", "--store", str(config.parent / "state" / "history.duckdb"), "--format", "json", sql)
-    assert done.returncode == 0, done.stderr
-    return [list(json.loads(line).values()) for line in done.stdout.splitlines()]
-
-
-def stop(proc: subprocess.Popen[str]) -> tuple[int, str]:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        _, err = proc.communicate(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise
-    return proc.returncode, err
-
-
 @pytest.mark.realtime
 def test_run_with_a_secret_community_assist_then_sigterm_exits_0(tmp_path: Path, sim: Simulator) -> None:
     port = free_tcp_port()
     config = write_config(tmp_path, sim, port)
     # Without the secret the configuration is refused, naming the key and the line.
-    done = run_cli("run", "--config", str(config))
+    done = printwatch("run", "--config", str(config))
     assert done.returncode == 2
     assert (
         f"{config}:6: snmp.communities[0]: " in done.stderr
         and "no secret named 'site_community'" in done.stderr
     )
-    done = run_cli("secret", "set", "site_community", "--config", str(config), stdin="public\n")
+    done = printwatch("secret", "set", "site_community", "--config", str(config), stdin="public\n")
     assert done.returncode == 0, done.stderr
     assert os.stat(tmp_path / "state" / "secret.key").st_mode & 0o777 == 0o600
     assert b"public" not in (tmp_path / "state" / "secrets.json").read_bytes()
-    assert run_cli("secret", "list", "--config", str(config)).stdout.split() == ["site_community"]
+    assert printwatch("secret", "list", "--config", str(config)).stdout.split() == ["site_community"]
 
     proc = start_daemon(config)
     try:
         # First start: a status and a meters cycle, every printer answering.
         health = wait_for_health(port, proc, status_runs=1)
         assert health["devices"] == COUNT and health["answering"] == COUNT
-        done = run_cli("assist", f"{sim.first}:{sim.port}", "--config", str(config))
+        done = printwatch("assist", f"{sim.first}:{sim.port}", "--config", str(config))
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["target"] == f"{sim.first}:{sim.port}"
-        done = run_cli("assist", "10.77.0.1", "--config", str(config))
+        done = printwatch("assist", "10.77.0.1", "--config", str(config))
         assert done.returncode == 2 and "no such device" in done.stderr
     finally:
-        code, err = stop(proc)
+        code, err = stop_daemon(proc)
     assert code == 0, err
     assert "SIGTERM: finishing the write in hand, then stopping" in err and "stopped (SIGTERM)" in err
     # The history: one device per printer (the store's registry), read once the writer is gone.
@@ -147,7 +91,7 @@ def test_run_with_a_secret_community_assist_then_sigterm_exits_0(tmp_path: Path,
 def test_sigterm_during_the_first_cycle_exits_0_with_whole_cycles_only(
     tmp_path: Path, sim: Simulator
 ) -> None:
-    done = run_cli(
+    done = printwatch(
         "secret",
         "set",
         "site_community",
@@ -163,7 +107,7 @@ def test_sigterm_during_the_first_cycle_exits_0_with_whole_cycles_only(
             if f"printwatch run: {COUNT} devices" in line:
                 break
     finally:
-        code, err = stop(proc)
+        code, err = stop_daemon(proc)
     assert code == 0, err
     # The store opens afterwards (a cycle is one transaction: all of it or none of it).
     [[devices]] = store_rows(tmp_path / "printwatch.toml", "SELECT count(*) FROM devices")
@@ -175,14 +119,14 @@ def test_a_config_with_problems_exits_2_listing_each(tmp_path: Path) -> None:
     path.write_text(
         f'[appliance]\nstate_dir = "{tmp_path}"\n\n[intervals]\nstatus_minutes = 0\nupload_times = ["7pm"]\n'
     )
-    done = run_cli("run", "--config", str(path))
+    done = printwatch("run", "--config", str(path))
     assert done.returncode == 2
     assert f"{path}:5: intervals.status_minutes: 0 is out of range: 1 to 60 minutes" in done.stderr
     assert f"{path}:6: intervals.upload_times[0]: '7pm' is not a time of day (HH:MM)" in done.stderr
 
 
 def test_assist_without_a_running_appliance_says_so() -> None:
-    done = run_cli("assist", "10.0.0.1", "--url", f"http://127.0.0.1:{free_tcp_port()}")
+    done = printwatch("assist", "10.0.0.1", "--url", f"http://127.0.0.1:{free_tcp_port()}")
     assert done.returncode == 1 and "cannot reach the appliance" in done.stderr
 
 
@@ -194,7 +138,7 @@ def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
     # one cycle in about one run of four.
     # No history first (tests/cli/test_demo_history.py covers it): the real-time demo alone.
     args = ["--duration", "16", "--port", "0", "--count", "40", "--interval", "2", "--history-days", "0"]
-    done = run_cli("demo", *args, timeout_s=90)
+    done = printwatch("demo", *args, timeout_s=90)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "simulated printers: 40 on 127.20.0.1-127.20.0.40" in out

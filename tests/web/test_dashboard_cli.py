@@ -19,8 +19,8 @@ import pytest
 from printwatch.config import ConfigError, parse_config
 from printwatch.sim import Simulator
 
-from tests.cli.test_appliance import run_cli, start_daemon, stop
 from tests.support.ports import free_tcp_port
+from tests.support.processes import printwatch, start_daemon, stop_daemon
 from tests.support.recordings import built_in_fleet
 
 PASSWORD_LINE = re.compile(r"dashboard first-run password for admin is in (\S+) \(readable by this user only")
@@ -99,13 +99,13 @@ def test_run_serves_https_with_a_self_signed_certificate_and_keeps_the_password_
             with pytest.raises(httpx.TransportError):  # no plain HTTP beside it
                 httpx.get(f"http://127.0.0.1:{port}/login", timeout=5)
             if start == 1:  # the CLI reaches it over HTTPS, trusting the certificate made here
-                done = run_cli("assist", f"{sim.first}:{sim.port}", "--config", str(config), timeout_s=60)
+                done = printwatch("assist", f"{sim.first}:{sim.port}", "--config", str(config), timeout_s=60)
                 assert done.returncode == 0, done.stderr
             if start == 2:  # the password from the file logs in; once changed, the file is gone
                 log_in_and_change_password(f"https://127.0.0.1:{port}", password, NEW_PASSWORD)
                 assert not first_file.exists()
         finally:
-            code, err = stop(proc)
+            code, err = stop_daemon(proc)
         assert code == 0, err
         found = PASSWORD_LINE.findall(err)
         if start == 1:
@@ -128,7 +128,7 @@ def test_run_serves_https_with_a_self_signed_certificate_and_keeps_the_password_
 @pytest.mark.realtime
 def test_demo_serves_the_dashboard_on_plain_http_on_loopback() -> None:
     args = ["--duration", "5", "--port", "0", "--count", "10", "--interval", "2", "--history-days", "0"]
-    done = run_cli("demo", *args, timeout_s=60)
+    done = printwatch("demo", *args, timeout_s=60)
     assert done.returncode == 0, done.stderr
     banner = r"dashboard: (http://127\.0\.0\.1:\d+)/  user admin, first-run password (\S+) "
     m = re.search(banner, done.stdout)

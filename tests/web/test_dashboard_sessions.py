@@ -22,8 +22,8 @@ from printwatch.web.dashboard.auth import PasswordFile
 from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
 from printwatch.web.dashboard.sessions import Sessions, token_hash
 
-from tests.cli.test_appliance import start_daemon, stop
 from tests.support.ports import free_tcp_port
+from tests.support.processes import start_daemon, stop_daemon
 from tests.support.recordings import built_in_fleet
 from tests.web.test_dashboard_cli import daemon_config
 
@@ -279,7 +279,7 @@ def test_a_cookie_outlives_a_restart_of_printwatch_run_until_logout(tmp_path: Pa
         return proc
 
     def stopped(proc: subprocess.Popen[str]) -> str:
-        code, err = stop(proc)
+        code, err = stop_daemon(proc)
         assert code == 0, err
         return err
 
