@@ -32,8 +32,8 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import pytest
-from printwatch.web.dashboard.limits import PUBLIC_BODY_BYTES
-from printwatch.web.dashboard.sessions import LoginThrottle
+from printwatch.web.auth.limits import PUBLIC_BODY_BYTES
+from printwatch.web.auth.sessions import LoginThrottle
 
 from tests.web.appliance_thread import Running
 

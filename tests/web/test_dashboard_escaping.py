@@ -15,9 +15,9 @@ from typing import Any
 import httpx
 import pytest
 from printwatch.store import Store
+from printwatch.web.auth.sessions import COOKIE
 from printwatch.web.dashboard import Dashboard, dashboard_app
 from printwatch.web.dashboard.discovery import sweep_form
-from printwatch.web.dashboard.sessions import COOKIE
 from printwatch.web.dashboard.sweep import SweepResult
 from printwatch.web.dashboard.view import TEMPLATES, render
 

@@ -7,12 +7,12 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from printwatch.web.dashboard import tls
+from printwatch.web.auth import tls
+from printwatch.web.auth.passwords import check_password, hash_password, password_problem
+from printwatch.web.auth.sessions import LoginThrottle, Sessions
 from printwatch.web.dashboard.alerts import alerts_table
-from printwatch.web.dashboard.auth import check_password, hash_password, password_problem
 from printwatch.web.dashboard.data import ALERT_COLUMNS, FleetQuery
 from printwatch.web.dashboard.printer import supply_chart
-from printwatch.web.dashboard.sessions import LoginThrottle, Sessions
 
 NOW = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 

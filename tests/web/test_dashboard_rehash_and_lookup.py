@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from printwatch.web.dashboard.auth import PasswordFile, hash_password
+from printwatch.web.auth.passwords import PasswordFile, hash_password
 
 from tests.web.appliance_thread import Running
 from tests.web.test_dashboard_security import csrf_of, log_in

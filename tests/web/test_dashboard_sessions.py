@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 from printwatch.sim import Simulator
-from printwatch.web.dashboard.auth import PasswordFile
-from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
-from printwatch.web.dashboard.sessions import Sessions, token_hash
+from printwatch.web.auth.passwords import PasswordFile
+from printwatch.web.auth.session_file import SESSIONS_FILE, SessionFile
+from printwatch.web.auth.sessions import Sessions, token_hash
 
 from tests.support.ports import free_tcp_port
 from tests.support.processes import start_daemon, stop_daemon

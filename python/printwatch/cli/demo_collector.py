@@ -19,7 +19,7 @@ from printwatch.collector.store import CollectorStore
 from printwatch.collector.tokens import create_token
 from printwatch.config.model import UplinkConfig
 from printwatch.uplink.transport import pin_of_pem
-from printwatch.web.dashboard.tls import TlsFiles, self_signed
+from printwatch.web.auth.tls import TlsFiles, self_signed
 
 SITE = "demo-site"
 

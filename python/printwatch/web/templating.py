@@ -19,15 +19,26 @@ script. The page's body is the ``content`` block.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from starlette.templating import Jinja2Templates
 
 #: The shared templates (``layout.html``), shipped in the package beside this module.
 SHARED = Path(__file__).resolve().parent / "templates"
+#: The shared stylesheet and script (``app.css``, ``app.js``), served at ``/static`` by the
+#: dashboard and the collector's console alike.
+STATIC = Path(__file__).resolve().parent / "static"
+
+
+@functools.cache
+def stylesheet() -> Markup:
+    """``static/app.css``, for a login page, which has no session to fetch it with."""
+    return Markup((STATIC / "app.css").read_text(encoding="utf-8"))
 
 
 def _blank_none(value: object) -> object:

@@ -4,10 +4,10 @@
 ``web_setup(appliance, store, web, state_dir)`` for both and the TLS of ``[web]``.
 """
 
-from printwatch.web.dashboard.auth import PasswordFile, PasswordFileError
+from printwatch.web.auth.passwords import PasswordFile, PasswordFileError
+from printwatch.web.auth.sessions import LoginThrottle, Sessions
 from printwatch.web.dashboard.data import DashboardData, FleetQuery
 from printwatch.web.dashboard.serving import WebSetup, dashboard_app, web_setup
-from printwatch.web.dashboard.sessions import LoginThrottle, Sessions
 from printwatch.web.dashboard.state import Dashboard
 
 __all__ = [

@@ -25,58 +25,24 @@ Error handling: refusals are plain answers (303, 401, 403), never exceptions.
 from __future__ import annotations
 
 import hmac
-import ipaddress
-from http.cookies import SimpleCookie
 from urllib.parse import quote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from printwatch.web.auth.headers import HEADERS, HSTS, cookie, is_loopback
+from printwatch.web.auth.headers import header as _header
+from printwatch.web.auth.session_file import Session
+from printwatch.web.auth.sessions import COOKIE, same_token
 from printwatch.web.dashboard.peer import is_own_user
-from printwatch.web.dashboard.session_file import Session
-from printwatch.web.dashboard.sessions import COOKIE, same_token
 from printwatch.web.dashboard.state import Dashboard
 
 PUBLIC = ("/login", "/health")
 MACHINE = ("/metrics", "/api/")
 CHANGE_PASSWORD_PATHS = ("/settings", "/settings/password", "/logout", "/static/")
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-)
-HEADERS = [
-    (b"content-security-policy", CSP.encode()),
-    (b"x-frame-options", b"DENY"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"same-origin"),
-]
-HSTS = (b"strict-transport-security", b"max-age=31536000")
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
 
 
 def session_token(scope: Scope) -> str | None:
-    raw = _header(scope, b"cookie")
-    if not raw:
-        return None
-    cookie: SimpleCookie = SimpleCookie()
-    try:
-        cookie.load(raw)
-    except Exception:
-        return None
-    morsel = cookie.get(COOKIE)
-    return morsel.value if morsel else None
-
-
-def is_loopback(host: str | None) -> bool:
-    try:
-        return host is not None and ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return cookie(scope, COOKIE)
 
 
 class AuthGate:

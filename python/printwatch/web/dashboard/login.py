@@ -22,9 +22,10 @@ import trio
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from printwatch.web.auth.sessions import COOKIE, LOGIN_COOKIE, same_token
 from printwatch.web.dashboard.formats import qs
-from printwatch.web.dashboard.sessions import COOKIE, LOGIN_COOKIE, same_token
-from printwatch.web.dashboard.view import checked_form, client_of, dashboard_of, page, stylesheet
+from printwatch.web.dashboard.view import checked_form, client_of, dashboard_of, page
+from printwatch.web.templating import stylesheet
 
 log = logging.getLogger(__name__)
 

@@ -12,11 +12,11 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from printwatch.web.auth.limits import BodyLimit
 from printwatch.web.dashboard import alerts, discovery, fleet, login, printer, settings, uplink
 from printwatch.web.dashboard.gate import AuthGate
-from printwatch.web.dashboard.limits import BodyLimit
 from printwatch.web.dashboard.state import Dashboard
-from printwatch.web.dashboard.view import STATIC
+from printwatch.web.templating import STATIC
 
 ROUTES: list[BaseRoute] = [
     Route("/", fleet.home),

@@ -2,8 +2,8 @@
 :meth:`WebSetup.serve` is the HTTP server that the assembly hands to
 :func:`~printwatch.service.daemon.run_until_stopped`.
 
-Error handling: :class:`~printwatch.web.dashboard.tls.TlsError` or
-:class:`~printwatch.web.dashboard.auth.PasswordFileError` naming the file when the certificate
+Error handling: :class:`~printwatch.web.auth.tls.TlsError` or
+:class:`~printwatch.web.auth.passwords.PasswordFileError` naming the file when the certificate
 or the password file cannot be read or made (the appliance does not start).
 """
 
@@ -19,10 +19,10 @@ from printwatch.config.model import WebConfig
 from printwatch.service.appliance import Appliance
 from printwatch.store import Store
 from printwatch.web.app import create_app
+from printwatch.web.auth.tls import TlsFiles, configured, self_signed
 from printwatch.web.dashboard.routes import ROUTES, middleware
 from printwatch.web.dashboard.state import Dashboard
 from printwatch.web.dashboard.sweep import SweepScope
-from printwatch.web.dashboard.tls import TlsFiles, configured, self_signed
 from printwatch.web.server import serve_http
 
 

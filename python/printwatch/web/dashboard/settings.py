@@ -17,8 +17,8 @@ import trio
 from starlette.requests import Request
 from starlette.responses import Response
 
-from printwatch.web.dashboard.auth import password_problem
-from printwatch.web.dashboard.sessions import COOKIE
+from printwatch.web.auth.passwords import password_problem
+from printwatch.web.auth.sessions import COOKIE
 from printwatch.web.dashboard.view import checked_form, client_of, dashboard_of, page, session_of
 
 log = logging.getLogger(__name__)

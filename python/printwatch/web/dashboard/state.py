@@ -18,11 +18,11 @@ import trio
 from printwatch.clock import utcnow
 from printwatch.config.model import SnmpConfig
 from printwatch.store import Store
-from printwatch.web.dashboard.auth import PasswordFile
+from printwatch.web.auth.limits import BODY_TIMEOUT_S, PUBLIC_BODY_BYTES, SESSION_BODY_BYTES
+from printwatch.web.auth.passwords import PasswordFile
+from printwatch.web.auth.session_file import SESSIONS_FILE, SessionFile
+from printwatch.web.auth.sessions import LoginThrottle, Sessions
 from printwatch.web.dashboard.data import DashboardData
-from printwatch.web.dashboard.limits import BODY_TIMEOUT_S, PUBLIC_BODY_BYTES, SESSION_BODY_BYTES
-from printwatch.web.dashboard.session_file import SESSIONS_FILE, SessionFile
-from printwatch.web.dashboard.sessions import LoginThrottle, Sessions
 from printwatch.web.dashboard.sweep import Sweeper, SweepScope
 
 PASSWORD_FILE = "web-password.json"
@@ -42,7 +42,7 @@ class Dashboard:
 
     ``secure`` marks cookies Secure (served over TLS); ``api_token`` is the bearer token for
     ``/metrics`` and ``/api/...`` (see :mod:`~printwatch.web.dashboard.gate`); the ``*_body_*``
-    fields bound request bodies (see :mod:`~printwatch.web.dashboard.limits`)."""
+    fields bound request bodies (see :mod:`~printwatch.web.auth.limits`)."""
 
     data: DashboardData
     passwords: PasswordFile

@@ -8,7 +8,6 @@ The templates are ``templates/`` beside this module, over the web layer's shared
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,13 @@ from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from printwatch.web.auth.session_file import Session
+from printwatch.web.auth.sessions import same_token
 from printwatch.web.dashboard.formats import ago, number, qs, stamp, utc
-from printwatch.web.dashboard.session_file import Session
-from printwatch.web.dashboard.sessions import same_token
 from printwatch.web.dashboard.state import Dashboard
 from printwatch.web.templating import templates
 
 HERE = Path(__file__).resolve().parent
-STATIC = HERE / "static"
 NAV = (
     ("/fleet", "Fleet"),
     ("/alerts", "Alerts"),
@@ -91,9 +89,3 @@ async def checked_form(request: Request) -> dict[str, str] | Response:
     if not same_token(fields.get("csrf"), session_of(request).csrf):
         return refused(request)
     return fields
-
-
-@functools.cache
-def stylesheet() -> Markup:
-    """``static/app.css``, for the login page, which has no session to fetch it with."""
-    return Markup((STATIC / "app.css").read_text(encoding="utf-8"))

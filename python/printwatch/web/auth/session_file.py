@@ -11,7 +11,7 @@ file does not let anyone take over a session), the user, the CSRF token, ``must_
                                  "must_change": false, "created": 1795000000.0,
                                  "seen": 1795000100.0}]}
 
-Writes are made by :class:`~printwatch.web.dashboard.sessions.Sessions` (which decides when) in
+Writes are made by :class:`~printwatch.web.auth.sessions.Sessions` (which decides when) in
 worker threads: :meth:`SessionFile.snapshot` encodes the sessions in the caller's thread and
 numbers the snapshot; :meth:`SessionFile.write` writes it unless a later snapshot has already
 been written (writes from two threads never put an older set of sessions back).
@@ -46,7 +46,7 @@ _HASH = re.compile(r"^[0-9a-f]{64}$")
 @dataclass
 class Session:
     """One session as the server keeps it (known by its token's hash; see
-    :mod:`~printwatch.web.dashboard.sessions`, which opens and ends them)."""
+    :mod:`~printwatch.web.auth.sessions`, which opens and ends them)."""
 
     user: str
     csrf: str

@@ -4,7 +4,7 @@ A session is a random 256-bit token in an HttpOnly, SameSite=Strict cookie (Secu
 the server keeps, per token, the user, the session's CSRF token, whether the password must be
 changed first, and when it expires (``idle_s`` after the last request, ``max_s`` after the
 login). Sessions are known by the SHA-256 of their token, in memory and in the file
-(:mod:`~printwatch.web.dashboard.session_file`, ``state_dir/web-sessions.json``, 0600, replaced
+(:mod:`~printwatch.web.auth.session_file`, ``state_dir/web-sessions.json``, 0600, replaced
 atomically): a restart of the appliance (an update, a reboot of its VM) logs nobody out, within
 each session's own limits, and reading the file does not give anyone a session.
 
@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 
 import trio
 
-from printwatch.web.dashboard.session_file import Session, SessionFile, Snapshot
+from printwatch.web.auth.session_file import Session, SessionFile, Snapshot
 
 log = logging.getLogger(__name__)
 
