@@ -28,7 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 #: The tests that read or compare dates: the uplink and the collector, alerts, the store's
 #: history and views, the scheduler. Tests marked ``faketime_unsafe`` (thread-lock waits with
 #: timeouts, which libfaketime can hang) stay out.
-DATE_TESTS = ["tests/uplink", "tests/alerts", "tests/store", "tests/scheduler/test_scheduler.py"]
+DATE_TESTS = [
+    "tests/uplink",
+    "tests/collector",
+    "tests/alerts",
+    "tests/store",
+    "tests/scheduler/test_scheduler.py",
+]
 YEARS = range(2026, 2040)
 LEAP_YEARS = [y for y in range(2028, 2060) if calendar.isleap(y)]
 

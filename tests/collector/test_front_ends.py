@@ -42,6 +42,8 @@ T0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 ENVELOPE = "application/vnd.printwatch.envelope"
 AGGREGATES = 40
 DELTA = 10
+#: An enrolment token's validity for front ends that read the system clock (until past 2100).
+FOREVER_DAYS = 365 * 80
 
 
 def collector_now() -> dt.datetime:
@@ -243,7 +245,12 @@ async def test_front_ends_behind_a_balancer_one_killed_and_restarted_lose_nothin
 ) -> None:
     certs = make_certs(tmp_path)
     store = CollectorStore(postgres_url)
-    tokens = {f"site-{i}": add_site(store, f"site-{i}", now=T0.replace(tzinfo=None)) for i in range(SITES)}
+    # The front ends are child processes on the system's clock, not T0's: tokens that stay valid
+    # on any date they may run at (faketime included), rather than reading today's date.
+    tokens = {
+        f"site-{i}": add_site(store, f"site-{i}", now=T0.replace(tzinfo=None), valid_days=FOREVER_DAYS)
+        for i in range(SITES)
+    }
     ports = [free_tcp_port() for _ in range(3)]
     procs = [await trio.to_thread.run_sync(front_end, p, certs, postgres_url) for p in ports]
     try:
