@@ -150,6 +150,41 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        6,
+        "closed billing cycles; the supplies queue and its history; settings history",
+        """
+        -- A billing cycle closed by a user: its reads are those of messages up to closed_seq
+        -- (the site's last sequence number when it closed); later ones are kept, shown as late.
+        CREATE TABLE billing_closed (
+            site_id VARCHAR NOT NULL, cycle VARCHAR NOT NULL, closed_at TIMESTAMP NOT NULL,
+            closed_by VARCHAR NOT NULL, closed_seq BIGINT NOT NULL, PRIMARY KEY (site_id, cycle)
+        );
+        -- The reorder queue: one order per supply and cartridge life (the reorder triggers of one
+        -- life folded into it), new -> ordered -> shipped -> installed.
+        CREATE TABLE supply_orders (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, supply_index INTEGER NOT NULL,
+            opened_seq BIGINT NOT NULL, opened_at TIMESTAMP NOT NULL, last_seq BIGINT NOT NULL,
+            last_at TIMESTAMP NOT NULL, triggers INTEGER NOT NULL, percent DOUBLE, why VARCHAR NOT NULL,
+            days_to_empty DOUBLE, state VARCHAR NOT NULL, state_at TIMESTAMP NOT NULL,
+            state_by VARCHAR NOT NULL, PRIMARY KEY (site_id, n, supply_index, opened_seq)
+        );
+        -- Every change of an order's state: who ('auto' for an installation seen in the levels)
+        -- and when.
+        CREATE TABLE supply_order_events (
+            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, supply_index INTEGER NOT NULL,
+            opened_seq BIGINT NOT NULL, state VARCHAR NOT NULL, event_at TIMESTAMP NOT NULL,
+            by_user VARCHAR NOT NULL, note VARCHAR
+        );
+        -- How far each site's reorder triggers are folded into the queue.
+        CREATE TABLE supply_queue_marks (site_id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL);
+        -- Every version of a site's settings, who set it and when.
+        CREATE TABLE settings_changes (
+            site_id VARCHAR NOT NULL, version INTEGER NOT NULL, settings JSON NOT NULL,
+            changed_at TIMESTAMP NOT NULL, changed_by VARCHAR NOT NULL, PRIMARY KEY (site_id, version)
+        );
+        """,
+    ),
 ]
 
 
