@@ -13,9 +13,15 @@ when messages are made, :mod:`printwatch.uplink.service`, which may hold one bac
    (:meth:`~printwatch.uplink.outbox.Outbox.restart_stream`: every device registered again
    with its meter bases, the waiting messages renumbered; nothing is dropped), after the
    backoff. Anything else (a timeout, a refused
-   connection, a proxy failure, a 5xx, a 4xx): retried after an exponential backoff with
-   jitter, ``base_s * 2**(attempts-1)`` capped at ``cap_s``, each delay drawn uniformly from its
-   upper half.
+   connection, a proxy failure, a connection closed or a front end dead before its answer was
+   complete, a 5xx, a 4xx): retried after an exponential backoff with jitter, ``base_s *
+   2**(attempts-1)`` capped at ``cap_s``, each delay drawn uniformly from its upper half. A 503
+   or 429 with ``Retry-After: S`` (seconds) waits at least ``S``, bounded by
+   ``retry_after_cap_s`` (a collector cannot park an appliance for longer).
+
+With several collector URLs (the endpoint's ``alternates``) the transport tries the next one
+at once on no answer or a 503 (:mod:`printwatch.uplink.transport`); the backoff applies when
+none took the message. The transmission log names the URL that answered.
 
 Error handling: nothing here raises for the network; ``duckdb.Error`` from the store
 propagates (the service logs it and tries again later).
@@ -49,11 +55,20 @@ ENVELOPE_TYPE = "application/vnd.printwatch.envelope"
 class Backoff:
     base_s: float = 10.0
     cap_s: float = 3600.0
+    retry_after_cap_s: float = 3600.0
 
     def delay_s(self, attempts: int, rng: random.Random) -> float:
         """The wait after the ``attempts``-th failed attempt (1, 2, ...)."""
         full = min(self.cap_s, self.base_s * 2.0 ** max(0, attempts - 1))
         return full / 2 + rng.uniform(0, full / 2)
+
+    def after(self, attempts: int, rng: random.Random, response: Response | None) -> float:
+        """The wait after a failed attempt, at least what a 503's or 429's ``Retry-After`` asks
+        (up to ``retry_after_cap_s``)."""
+        delay_s = self.delay_s(attempts, rng)
+        if response is not None and response.status in (429, 503) and response.retry_after_s is not None:
+            delay_s = max(delay_s, min(response.retry_after_s, self.retry_after_cap_s))
+        return delay_s
 
 
 @dataclass
@@ -138,7 +153,7 @@ class Sender:
             time=now,
             seq=item.seq,
             kind=item.kind,
-            url=self.endpoint.url,
+            url=response.url if response is not None and response.url else self.endpoint.url,
             status=None if response is None else response.status,
             error=error,
             request=b"" if response is None else response.request_bytes,
@@ -169,7 +184,7 @@ class Sender:
     def _record_failure(self, item: Pending, now: dt.datetime, error: str, response: Response | None) -> None:
         self.stats.failures += 1
         self.stats.last_error = error
-        delay_s = self.backoff.delay_s(item.attempts + 1, self.rng)
+        delay_s = self.backoff.after(item.attempts + 1, self.rng, response)
         with transaction(self.outbox.con) as con:
             self._log(con, item, now, response, error)
             self.outbox.failed(item.seq, error, now + dt.timedelta(seconds=delay_s))
