@@ -43,7 +43,7 @@ def run_enrol(config_path: Path, token: str | None) -> int:
     except (OSError, ValueError, RuntimeError, duckdb.Error) as err:
         print(f"printwatch enrol: {err}", file=sys.stderr)
         return 1
-    endpoint = Endpoint(up.url, pin=up.pin, ca_file=up.ca_file, proxy=up.proxy)
+    endpoint = Endpoint(up.url, pin=up.pin, ca_file=up.ca_file, proxy=up.proxy, alternates=up.endpoints)
     try:
         key_id = trio.run(lambda: enrol(outbox, endpoint, token, now=utcnow()))
     except EnrolError as err:

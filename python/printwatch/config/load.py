@@ -431,8 +431,10 @@ def _read_webhooks(r: _Reader) -> tuple[WebhookConfig, ...]:
 
 UPLINK_KEYS = {
     "url", "site_id", "token", "enabled", "pin", "ca_file", "proxy", "budget_bytes_per_day",
-    "lead_time_days", "key_file",
+    "lead_time_days", "key_file", "endpoints",
 }  # fmt: skip
+#: ``[uplink] endpoints``: at most this many more front ends.
+MAX_UPLINK_ENDPOINTS = 8
 
 
 def _read_uplink(r: _Reader, base: Path) -> UplinkConfig | None:
@@ -473,7 +475,24 @@ def _read_uplink(r: _Reader, base: Path) -> UplinkConfig | None:
         budget_bytes_per_day=budget or None,
         lead_time_days=float(r.get((*p, "lead_time_days"), (int, float), 7.0, _between(0, 365, " days"))),
         key_file=path("key_file"),
+        endpoints=_endpoints(r, (*p, "endpoints"), url),
     )
+
+
+def _endpoints(r: _Reader, path: KeyPath, url: str) -> tuple[str, ...]:
+    """``[uplink] endpoints``: https:// URLs, none twice nor ``url`` again, a few at most."""
+    out: list[str] = []
+    for i, item in enumerate(_strings(r, path, ())):
+        if not item.startswith("https://"):
+            r.problem((*path, i), "the uplink must be https:// (outbound, signed)")
+        elif item.rstrip("/") in {u.rstrip("/") for u in (url, *out)}:
+            r.problem((*path, i), f"{item!r} is named twice (url and endpoints are tried in turn)")
+        else:
+            out.append(item)
+    if len(out) > MAX_UPLINK_ENDPOINTS:
+        r.problem(path, f"{len(out)} front ends: at most {MAX_UPLINK_ENDPOINTS} besides url")
+        return tuple(out[:MAX_UPLINK_ENDPOINTS])
+    return tuple(out)
 
 
 def _read_web(r: _Reader, base: Path) -> WebConfig:
