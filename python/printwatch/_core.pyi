@@ -317,6 +317,11 @@ class TargetResult:
     def gets(self) -> dict[str, VarBind]: ...
     @property
     def walks(self) -> dict[str, tuple[VarBind, ...]]: ...
+    def get(self, oid: str) -> VarBind | None:
+        """One scalar as in ``gets`` (converting that value only); ``None`` if not read."""
+    def digest(self, skip: Sequence[str] = ...) -> bytes:
+        """SHA-256 of every GET and walked row, in plan order, but the GETs in ``skip``: equal
+        digests, equal varbinds. ``ValueError`` for an OID that is not dotted decimal."""
     @property
     def failures(self) -> list[_Failure]:
         """``(operation, oid, kind, detail)``; ``kind`` is ``timeout``, ``malformed``, ``tooBig``,

@@ -8,12 +8,20 @@ the base plan, then the vendor plan) and gives exactly the shape that ``printwat
 prints and the store ingests; :func:`interpret_varbinds` does the same from plain mappings of
 varbinds (tests, recordings, other transports).
 
+A poll's answers mostly repeat from one cycle to the next (the status of a printer changes a few
+times a day), so :func:`interpret` can take an :class:`AnswerCache`: per target, the digest of
+its last answer (:meth:`TargetResult.digest`, every varbind but sysUpTime) and that answer's
+document. An answer with the same digest is not interpreted again: the document is rebuilt from
+the cache (a fresh copy) with this poll's uptime, time, version, round trip, failures and wire
+counts. Any other change of any varbind changes the digest, and the answer is interpreted.
+
 Error handling: a printer's data never raises. Missing tables, wrong types and garbage give a
 null field and a line in ``warnings``; what the engine could not read is in ``failures``.
 """
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -34,13 +42,17 @@ from printwatch.mib.trays import trays
 Thresholds = Mapping[str, float]
 
 
+def _uptime_s(vb: VarBind | None) -> int | None:
+    ticks = as_int(vb) if vb is not None and vb.type == "TimeTicks" else None
+    return None if ticks is None else ticks // 100
+
+
 def _sys_group(gets: Mapping[str, VarBind]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, oid in oids.SYSTEM.items():
         vb = present(gets, oid)
         if name == "uptime":
-            ticks = as_int(vb) if vb is not None and vb.type == "TimeTicks" else None
-            out["uptime_s"] = None if ticks is None else ticks // 100
+            out["uptime_s"] = _uptime_s(vb)
         elif name == "object_id":
             value = vb.value if vb is not None and vb.type == "ObjectIdentifier" else None
             out[name] = value.lstrip(".") if isinstance(value, str) else None
@@ -111,34 +123,100 @@ def unreachable(target: str, error: str, *, time: str | None = None) -> dict[str
     return {"target": target, "reachable": False, "error": error, "time": time or iso_seconds(utcnow())}
 
 
+#: The GETs whose value changes at every poll, left out of an answer's digest and read apart.
+VOLATILE = [oids.SYS_UPTIME]
+
+
+class AnswerCache:
+    """Per target, the digest of its last answer and that answer's document (marshalled: compact
+    while kept, and a fresh copy each time it is served). See the module's docstring."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, tuple[bytes, bytes]] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, target: str, key: bytes) -> dict[str, Any] | None:
+        """A copy of the document kept for ``target`` if it was made from the answer ``key``."""
+        entry = self._entries.get(target)
+        if entry is None or entry[0] != key:
+            self.misses += 1
+            return None
+        self.hits += 1
+        doc: dict[str, Any] = marshal.loads(entry[1])
+        return doc
+
+    def put(self, target: str, key: bytes, doc: dict[str, Any]) -> None:
+        try:
+            self._entries[target] = (key, marshal.dumps(doc))
+        except ValueError:  # not plain data (never so from interpret_varbinds): not kept
+            self._entries.pop(target, None)
+
+
+def _answer_key(results: Sequence[TargetResult], thresholds: Thresholds | None) -> bytes:
+    """The digests of a poll's results, with the thresholds their documents were made for."""
+    key = b"".join(r.digest(VOLATILE) for r in results)
+    return key if thresholds is None else key + repr(sorted(thresholds.items())).encode()
+
+
+def _from_cache(
+    doc: dict[str, Any], results: Sequence[TargetResult], name: str, time: str | None
+) -> dict[str, Any]:
+    """A cached document with this poll's own values: as :func:`interpret_varbinds` sets them."""
+    first = results[0]
+    doc["target"] = name
+    doc["version"] = first.version
+    doc["rtt_ms"] = None if first.rtt_ms is None else round(first.rtt_ms, 3)
+    doc["time"] = time or iso_seconds(utcnow())
+    # The merged GETs of interpret(): a later result's value wins.
+    uptime = next((vb for vb in (r.get(oids.SYS_UPTIME) for r in reversed(results)) if vb is not None), None)
+    doc["sys"]["uptime_s"] = _uptime_s(None if uptime is None or uptime.type in EXCEPTIONS else uptime)
+    return doc
+
+
 def interpret(
     result: TargetResult,
     *more: TargetResult,
     target: str | None = None,
     time: str | None = None,
     thresholds: Thresholds | None = None,
+    cache: AnswerCache | None = None,
 ) -> dict[str, Any]:
     """The poll document of one target from its engine result(s).
 
     ``more`` are further results of the same target (the vendor step of a two-step poll): their
     GETs and walks are merged in, their failures and wire counts added. ``target`` names the
-    target in the document (default ``host:port``).
+    target in the document (default ``host:port``). With a ``cache``, an answer the same as the
+    target's last one is not interpreted again (see the module's docstring); the document is
+    the same either way.
     """
     name = target or f"{result.host}:{result.port}"
     if not result.reachable:
         return unreachable(name, result.status, time=time)
-    gets: dict[str, VarBind] = dict(result.gets)
-    walks: dict[str, Sequence[VarBind]] = dict(result.walks)
-    failures = list(result.failures)
-    wire = [result.packets_sent, result.bytes_sent, result.bytes_received]
-    for extra in more:
-        gets.update(extra.gets)
-        walks.update(extra.walks)
-        failures.extend(extra.failures)
-        wire = [wire[0] + extra.packets_sent, wire[1] + extra.bytes_sent, wire[2] + extra.bytes_received]
-    doc = interpret_varbinds(
-        name, gets, walks, version=result.version, rtt_ms=result.rtt_ms, time=time, thresholds=thresholds
-    )
+    results = (result, *more)
+    key = _answer_key(results, thresholds) if cache is not None else b""
+    cached = cache.get(name, key) if cache is not None else None
+    if cached is not None:
+        doc = _from_cache(cached, results, name, time)
+    else:
+        gets: dict[str, VarBind] = {}
+        walks: dict[str, Sequence[VarBind]] = {}
+        for r in results:
+            gets.update(r.gets)
+            walks.update(r.walks)
+        doc = interpret_varbinds(
+            name, gets, walks, version=result.version, rtt_ms=result.rtt_ms, time=time, thresholds=thresholds
+        )
+        if cache is not None:
+            cache.put(name, key, doc)
+    failures = [f for r in results for f in r.failures]
     doc["failures"] = [{"op": op, "oid": oid, "kind": kind, "detail": d} for op, oid, kind, d in failures]
-    doc["wire"] = {"packets_sent": wire[0], "bytes_sent": wire[1], "bytes_received": wire[2]}
+    doc["wire"] = {
+        "packets_sent": sum(r.packets_sent for r in results),
+        "bytes_sent": sum(r.bytes_sent for r in results),
+        "bytes_received": sum(r.bytes_received for r in results),
+    }
     return doc

@@ -6,7 +6,9 @@ then, for each device that answered, the GETs of its vendor's meter map. A
 :class:`TwoStepPoller` remembers, per device, the vendor (so later meter reads ask base and
 vendor GETs in one step) and the credential that answered. Credentials are tried in the order
 given: every device that did not answer is asked again with the next one that applies to its
-address. Documents come from :func:`printwatch.mib.interpret`, stamped with the poll's time.
+address. Documents come from :func:`printwatch.mib.interpret`, stamped with the poll's time;
+a device whose answer did not change since its last poll gets its last document again (with this
+poll's time, uptime and counts) instead of a second interpretation.
 
 :func:`poll_documents` (blocking) and :func:`poll_documents_async` (Trio) poll once with one
 credential (:func:`community_targets`); the appliance keeps a :class:`TwoStepPoller` through
@@ -27,12 +29,13 @@ from typing import Any, Literal
 import trio
 import trio.lowlevel
 
-from printwatch._core import Engine, Plan, Target, TargetResult, V3Credentials
+from printwatch._core import Engine, Plan, Target, TargetResult, V3Credentials, VarBind
 from printwatch.clock import iso_seconds, utcnow
 from printwatch.engine import collect_async
 from printwatch.mib import interpret, vendor_of
 from printwatch.mib import unreachable as mib_unreachable
-from printwatch.mib.tables import present
+from printwatch.mib.interpret import AnswerCache
+from printwatch.mib.tables import EXCEPTIONS
 from printwatch.mib.text import decode_text
 from printwatch.poller.plans import SYSTEM, base_plan, full_plan, vendor_plan
 
@@ -69,10 +72,16 @@ def v3_targets(v3: V3Credentials) -> TargetFactory:
     return make
 
 
+def _read(result: TargetResult, oid: str) -> VarBind | None:
+    """One GET of a result when the agent had a value for it (converts that value only)."""
+    vb = result.get(oid)
+    return None if vb is None or vb.type in EXCEPTIONS else vb
+
+
 def vendor_from(result: TargetResult) -> str | None:
     """The vendor of a base-plan result (from sysDescr and sysObjectID)."""
-    descr = present(result.gets, SYSTEM["descr"])
-    object_id = present(result.gets, SYSTEM["object_id"])
+    descr = _read(result, SYSTEM["descr"])
+    object_id = _read(result, SYSTEM["object_id"])
     return vendor_of(
         decode_text(descr.value) if descr is not None else None,
         object_id.value if object_id is not None and isinstance(object_id.value, str) else None,
@@ -89,11 +98,12 @@ def document(
     results: Sequence[TargetResult],
     when: dt.datetime,
     thresholds: Mapping[str, float] | None = None,
+    cache: AnswerCache | None = None,
 ) -> dict[str, Any]:
     """The poll document of one device polled as ``name`` at ``when``, from its base poll and,
-    when there was one, its vendor poll."""
+    when there was one, its vendor poll (``cache``: see :class:`printwatch.mib.interpret.AnswerCache`)."""
     first, *more = results
-    return interpret(first, *more, target=name, time=poll_time(when), thresholds=thresholds)
+    return interpret(first, *more, target=name, time=poll_time(when), thresholds=thresholds, cache=cache)
 
 
 def unreachable(name: str, error: str, when: dt.datetime) -> dict[str, Any]:
@@ -161,6 +171,9 @@ class TwoStepPoller:
         self.give_way = give_way
         self.credential_of: dict[str, int] = {}
         self.vendor_of: dict[str, str | None] = {}
+        #: Per device, its last answer's digest and document: an unchanged answer is not
+        #: interpreted again (most of a status cycle's CPU otherwise).
+        self.answers = AnswerCache()
         self.stats = PollerStats()
         full_plan(None)  # loads the vendor meter maps now, not in the middle of the first poll
 
@@ -178,7 +191,7 @@ class TwoStepPoller:
             if i % DOCUMENTS_PER_STEP == DOCUMENTS_PER_STEP - 1:
                 await self.give_way()  # let the loop serve HTTP between steps
             results = [first[i][0], *([second[i]] if i in second else [])]
-            docs.append(document(name, results, when, self.thresholds))
+            docs.append(document(name, results, when, self.thresholds, self.answers))
         return docs
 
     async def _batch(self, work: Sequence[_Work]) -> list[TargetResult]:

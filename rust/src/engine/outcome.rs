@@ -3,6 +3,9 @@
 use std::net::SocketAddrV4;
 use std::time::Duration;
 
+use sha2::{Digest, Sha256};
+
+use super::plan::Plan;
 use crate::snmp::usm::ReportKind;
 use crate::snmp::{decode_varbind, encode_varbind, error_status, VarBind, Version};
 
@@ -136,6 +139,12 @@ impl VarBindStore {
     pub fn bytes(&self) -> usize {
         self.arena.len()
     }
+
+    /// The BER encoding of the varbind stored at `at` (empty if `at` is not of this store).
+    #[must_use]
+    pub fn raw(&self, at: Stored) -> &[u8] {
+        self.arena.get(at.start as usize..at.end as usize).unwrap_or_default()
+    }
 }
 
 /// Everything one target's poll produced.
@@ -199,5 +208,91 @@ impl TargetResult {
     #[must_use]
     pub fn status(&self) -> &'static str {
         self.failures.first().map_or("ok", |f| f.kind.name())
+    }
+
+    /// SHA-256 of what the agent answered to `plan`: every GET (its OID, then its value or that
+    /// it has none) and every walk (its root, then its rows), in plan order, each part framed
+    /// by its length, so that two answers have the same digest only if they are the same
+    /// varbinds. GETs at the positions in `skip` count only as skipped (a value that changes
+    /// every poll, such as sysUpTime, read apart). Failures, times and counts are not in it.
+    #[must_use]
+    pub fn digest(&self, plan: &Plan, skip: &[usize]) -> [u8; 32] {
+        fn part(h: &mut Sha256, tag: u8, bytes: &[u8]) {
+            h.update([tag]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        }
+        let mut h = Sha256::new();
+        h.update(b"printwatch answer 1");
+        for (i, (oid, stored)) in plan.gets.iter().zip(&self.gets).enumerate() {
+            part(&mut h, b'g', oid.as_oid().as_ber());
+            match stored {
+                _ if skip.contains(&i) => h.update(b"s"),
+                Some(at) => part(&mut h, b'v', self.store.raw(*at)),
+                None => h.update(b"n"),
+            }
+        }
+        for (root, rows) in plan.walks.iter().zip(&self.walks) {
+            part(&mut h, b'w', root.as_oid().as_ber());
+            h.update((rows.len() as u64).to_le_bytes());
+            for at in rows {
+                part(&mut h, b'r', self.store.raw(*at));
+            }
+        }
+        h.finalize().into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use super::*;
+    use crate::snmp::{OidBuf, Value};
+
+    fn plan() -> Plan {
+        let oid = |s: &str| OidBuf::parse(s).unwrap();
+        Plan {
+            gets: vec![oid("1.3.6.1.2.1.1.1.0"), oid("1.3.6.1.2.1.1.3.0")],
+            walks: vec![oid("1.3.6.1.2.1.43.11")],
+        }
+    }
+
+    /// A result of `plan()`: sysDescr `descr`, sysUpTime `ticks`, one walked row of `level`.
+    fn answer(descr: &[u8], ticks: u32, level: Option<i32>) -> TargetResult {
+        let p = plan();
+        let mut r = TargetResult::new(0, SocketAddrV4::new(Ipv4Addr::LOCALHOST, 161), 2, 1);
+        r.gets[0] =
+            Some(r.store.push(&VarBind { oid: p.gets[0].as_oid(), value: Value::OctetString(descr) }));
+        r.gets[1] = Some(r.store.push(&VarBind { oid: p.gets[1].as_oid(), value: Value::TimeTicks(ticks) }));
+        if let Some(level) = level {
+            let row = OidBuf::parse("1.3.6.1.2.1.43.11.1.1.9.1.1").unwrap();
+            let at = r.store.push(&VarBind { oid: row.as_oid(), value: Value::Integer(level) });
+            r.walks[0].push(at);
+        }
+        r
+    }
+
+    #[test]
+    fn digest_is_the_same_for_the_same_answer_and_differs_for_any_change() {
+        let p = plan();
+        let base = answer(b"printer", 100, Some(50)).digest(&p, &[]);
+        assert_eq!(base, answer(b"printer", 100, Some(50)).digest(&p, &[]));
+        assert_ne!(base, answer(b"printer", 101, Some(50)).digest(&p, &[]));
+        assert_ne!(base, answer(b"printer", 100, Some(49)).digest(&p, &[]));
+        assert_ne!(base, answer(b"printer", 100, None).digest(&p, &[]));
+        assert_ne!(base, answer(b"printe", 100, Some(50)).digest(&p, &[]));
+        let mut missing = answer(b"printer", 100, Some(50));
+        missing.gets[0] = None;
+        assert_ne!(base, missing.digest(&p, &[]));
+    }
+
+    #[test]
+    fn skipped_gets_do_not_count() {
+        let p = plan();
+        let a = answer(b"printer", 100, Some(50)).digest(&p, &[1]);
+        assert_eq!(a, answer(b"printer", 999, Some(50)).digest(&p, &[1]));
+        assert_ne!(a, answer(b"printer", 100, Some(49)).digest(&p, &[1]));
+        assert_ne!(a, answer(b"printer", 100, Some(50)).digest(&p, &[]));
     }
 }

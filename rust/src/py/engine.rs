@@ -16,7 +16,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString, PyTuple};
 
 use super::codec::py_varbind;
-use super::message::parse_oid;
+use super::message::{parse_oid, VarBind};
+
 use super::usm::V3Credentials;
 use super::worker;
 use crate::engine::{self, EngineCache, EngineConfig, Request, VersionChoice};
@@ -417,6 +418,32 @@ impl TargetResult {
             d.set_item(root.to_string(), PyTuple::new(py, items)?)?;
         }
         Ok(d)
+    }
+
+    /// One scalar of the plan: its `VarBind` as in `gets`, or `None` if the plan has no GET of
+    /// `oid` or it was not read. Converts that one value only.
+    fn get<'py>(&self, py: Python<'py>, oid: &str) -> PyResult<Option<Bound<'py, VarBind>>> {
+        let wanted = parse_oid(oid)?;
+        let Some(i) = self.plan.gets.iter().position(|o| *o == wanted) else { return Ok(None) };
+        let Some(vb) = self.inner.gets[i].and_then(|at| self.inner.store.get(at)) else { return Ok(None) };
+        Ok(Some(py_varbind(py, &vb, &mut String::with_capacity(64))?))
+    }
+
+    /// SHA-256 (32 bytes) of what the agent answered: every GET and walked row of the plan, in
+    /// plan order, except the GETs named in `skip` (values that change every poll, such as
+    /// sysUpTime). Two results have the same digest only if they hold the same varbinds, so a
+    /// digest keys what was computed from an earlier answer. Failures, times and counts are not
+    /// in it. Converts nothing to Python.
+    ///
+    /// Error handling: `ValueError` if an OID in `skip` is not dotted decimal.
+    #[pyo3(signature = (skip = Vec::new()))]
+    fn digest<'py>(&self, py: Python<'py>, skip: Vec<String>) -> PyResult<Bound<'py, PyBytes>> {
+        let mut at = Vec::with_capacity(skip.len());
+        for oid in &skip {
+            let wanted = parse_oid(oid)?;
+            at.extend(self.plan.gets.iter().position(|o| *o == wanted));
+        }
+        Ok(PyBytes::new(py, &self.inner.digest(&self.plan, &at)))
     }
 
     /// Why requests failed: `(operation, oid, kind, detail)` tuples, where `operation` is

@@ -1,0 +1,134 @@
+"""The answer cache (printwatch.mib.interpret.AnswerCache, kept by the TwoStepPoller): an answer
+the same as a device's last one gives the same document without a second interpretation; any
+changed varbind is interpreted again. Against the fleet simulator and a table-driven agent on
+loopback, through the real engine."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+import pytest
+from printwatch import snmp
+from printwatch._core import Target, TargetResult
+from printwatch.engine import Engine, poll
+from printwatch.mib import interpret
+from printwatch.mib.interpret import AnswerCache
+from printwatch.poller.documents import TwoStepPoller, community_targets
+from printwatch.poller.plans import base_plan, full_plan
+from printwatch.sim import Simulator
+
+from tests.support.hostile import Agent, serving
+from tests.support.mibdata import SUPPLIES, i, s, supply
+from tests.support.recordings import RECORDINGS
+
+BASE = "127.23.5.1"
+UPTIME = "1.3.6.1.2.1.1.3.0"
+
+
+@pytest.fixture(scope="module")
+def recordings() -> list[str]:
+    return sorted(p.name for p in RECORDINGS.glob("*.snmprec"))
+
+
+@pytest.fixture(scope="module")
+def sim(recordings: list[str]) -> Iterator[Simulator]:
+    files = [RECORDINGS / n for n in recordings]
+    with Simulator(files, count=len(files), base=BASE, port=0, identity=False) as running:
+        yield running
+
+
+def poll_all(sim: Simulator, count: int, plan_of: object) -> list[TargetResult]:
+    targets = [
+        Target(f"127.23.5.{n + 1}", sim.port, plan=plan_of, community="public")  # type: ignore[arg-type]
+        for n in range(count)
+    ]
+    return poll(targets, engine=Engine(timeout_s=1.0, retries=1))
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("vendor", [None, "hp"], ids=["base plan", "full plan"])
+def test_every_recording_gives_the_same_document_from_the_cache(
+    sim: Simulator, recordings: list[str], vendor: str | None
+) -> None:
+    plan = base_plan() if vendor is None else full_plan(vendor)
+    results = poll_all(sim, len(recordings), plan)
+    assert sum(r.reachable for r in results) == len(recordings)
+    cache = AnswerCache()
+    when = "2026-11-30T10:00:00Z"
+    for name, r in zip(recordings, results, strict=True):
+        plain = interpret(r, target=name, time=when)
+        first = interpret(r, target=name, time=when, cache=cache)
+        again = interpret(r, target=name, time=when, cache=cache)
+        assert first == plain, name
+        assert again == plain, name
+        assert again is not first and again["supplies"] is not first["supplies"]  # a fresh copy
+    assert (cache.misses, cache.hits, len(cache)) == (len(recordings), len(recordings), len(recordings))
+
+
+@pytest.mark.timeout(60)
+def test_a_two_step_poll_is_cached_as_both_its_results(sim: Simulator) -> None:
+    [base] = poll_all(sim, 1, base_plan())
+    [vendor] = poll_all(sim, 1, full_plan("hp"))
+    cache = AnswerCache()
+    plain = interpret(base, vendor, target="p", time="t")
+    assert interpret(base, vendor, target="p", time="t", cache=cache) == plain
+    assert interpret(base, vendor, target="p", time="t", cache=cache) == plain
+    # The base result alone is another answer: interpreted, not served as the pair's document.
+    assert interpret(base, target="p", time="t", cache=cache) == interpret(base, target="p", time="t")
+    assert (cache.hits, cache.misses) == (1, 2)
+
+
+def printer(level: int, ticks: int) -> dict[str, snmp.VarBind]:
+    cells = [
+        s("1.3.6.1.2.1.1.1.0", "HP LaserJet test"),
+        snmp.VarBind("1.3.6.1.2.1.1.2.0", "ObjectIdentifier", "1.3.6.1.4.1.11.2.3.9.1"),
+        i(UPTIME, ticks, "TimeTicks"),
+        s("1.3.6.1.2.1.1.5.0", "front-desk"),
+        *supply(1, "Black Toner", level=level, capacity=100, colorant=1),
+    ]
+    return {vb.oid: vb for vb in cells}
+
+
+def set_value(agent: Agent, vb: snmp.VarBind) -> None:
+    agent.by_key[tuple(int(p) for p in vb.oid.split("."))] = vb
+
+
+@pytest.mark.timeout(60)
+async def test_a_changed_answer_is_interpreted_again_and_uptime_is_always_read() -> None:
+    agent = Agent(printer(level=80, ticks=100_000))
+    with serving(agent) as running:
+        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
+        devices = [("p", running.address, running.port)]
+        when = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
+        [first] = await poller.poll(devices, "status", when)
+        set_value(agent, i(UPTIME, 200_000, "TimeTicks"))
+        [second] = await poller.poll(devices, "status", when + dt.timedelta(minutes=1))
+        assert (poller.answers.misses, poller.answers.hits) == (1, 1)  # only uptime changed
+        assert (first["sys"]["uptime_s"], second["sys"]["uptime_s"]) == (1000, 2000)
+        assert second["time"] == "2026-11-30T10:01:00Z"
+        assert second["supplies"] == first["supplies"] and first["supplies"][0]["percent"] == 80
+
+        set_value(agent, i(f"{SUPPLIES}.9.1.1", 7))  # the toner runs low
+        [third] = await poller.poll(devices, "status", when + dt.timedelta(minutes=2))
+        assert poller.answers.misses == 2
+        assert third["supplies"][0]["percent"] == 7 and third["supplies"][0]["state"] != "ok"
+
+        set_value(agent, snmp.VarBind(UPTIME, "NoSuchObject"))  # uptime gone: read apart, not cached
+        [fourth] = await poller.poll(devices, "status", when + dt.timedelta(minutes=3))
+        assert poller.answers.hits == 2 and fourth["sys"]["uptime_s"] is None
+        assert fourth["supplies"] == third["supplies"]
+
+
+@pytest.mark.timeout(60)
+async def test_other_thresholds_are_another_answer() -> None:
+    agent = Agent(printer(level=15, ticks=100))
+    with serving(agent) as running:
+        [result] = poll(
+            [Target(running.address, running.port, plan=base_plan(), community="public")],
+            engine=Engine(timeout_s=1.0, retries=1),
+        )
+    cache = AnswerCache()
+    assert interpret(result, cache=cache, thresholds={"toner": 10})["supplies"][0]["state"] == "ok"
+    assert interpret(result, cache=cache, thresholds={"toner": 20})["supplies"][0]["state"] == "low"
+    assert (cache.hits, cache.misses) == (0, 2)
