@@ -158,7 +158,7 @@ async def test_the_read_api_needs_a_token_with_the_read_scope(
                 and b"secret-contact" not in response
                 and b"www-authenticate: bearer" in response
             )
-    secret = create_token(store, "billing desk", ("read",), now=now())
+    secret = create_token(store, "billing desk", "viewer", now=now())
     assert secret.encode() not in b"".join(
         bytes(r[0]) for r in store.con.execute("SELECT token_hash FROM api_tokens").fetchall()
     )

@@ -20,6 +20,7 @@ from printwatch.cli.options import Subparsers
 from printwatch.clock import naive_utcnow, utcnow
 from printwatch.collector import views
 from printwatch.collector.enrolment import add_site, new_token
+from printwatch.collector.roles import ROLES
 from printwatch.collector.server import create_app, renew_daily, serve_collector
 from printwatch.collector.storage import display
 from printwatch.collector.storage import exists as store_exists
@@ -88,7 +89,17 @@ def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.Argume
     token.add_argument("token_action", choices=["add", "list", "revoke"])
     token.add_argument("name", nargs="?", metavar="NAME|ID", help="a name to add, an id to revoke")
     token.add_argument(
-        "--scope", action="append", choices=list(SCOPES), default=None, help="repeatable (default: read)"
+        "--role", choices=list(ROLES), default="viewer", help="the token's role (default viewer)"
+    )
+    token.add_argument(
+        "--site", action="append", default=[], metavar="SITE", help="a customer token's site (repeatable)"
+    )
+    token.add_argument(
+        "--scope",
+        action="append",
+        choices=list(SCOPES),
+        default=None,
+        help="before roles: read is --role viewer",
     )
     token.add_argument("--store", type=store_location, default=DEFAULT_STORE, help=store_help)
     site = actions.add_parser("site", help="`site add SITE` / `site token SITE`: a one-time enrolment token")
@@ -169,7 +180,7 @@ def _token(args: argparse.Namespace) -> int:
         )
     with CollectorStore(args.store) as store:
         if args.token_action == "add":
-            secret = create_token(store, args.name, tuple(args.scope or ["read"]), now=naive_utcnow())
+            secret = create_token(store, args.name, args.role, sites=args.site, now=naive_utcnow())
             print(f"API token {args.name!r} (shown once; send it as 'Authorization: Bearer ...'):")
             print(secret)
         elif args.token_action == "revoke":
@@ -179,7 +190,8 @@ def _token(args: argparse.Namespace) -> int:
             for t in list_tokens(store):
                 state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
                 used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
-                print(f"{t.token_id}  {t.name}  {','.join(t.scopes)}  {state}  last used {used}")
+                scope = f" ({','.join(t.sites)})" if t.sites else ""
+                print(f"{t.token_id}  {t.name}  {t.role}{scope}  {state}  last used {used}")
     return 0
 
 

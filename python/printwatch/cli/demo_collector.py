@@ -52,7 +52,7 @@ class DemoCollector:
         store = CollectorStore(store_path)
         now = naive_utcnow()
         token = add_site(store, SITE, now=now, name="printwatch demo")
-        api_token = create_token(store, "demo", ("read",), now=now)
+        api_token = create_token(store, "demo", "viewer", now=now)
         port = free_tcp_port()
         uplink = UplinkConfig(
             url=f"https://127.0.0.1:{port}",

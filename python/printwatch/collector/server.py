@@ -10,8 +10,13 @@
   ``{"expected"}`` for a duplicate, replay or gap, 413 over ``max_upload_bytes``, 408 a body
   slower than :data:`BODY_TIMEOUT_S`, 429 a site over its daily quota, 503 more than
   :data:`MAX_CONCURRENT_UPLOADS` at once. Nothing is stored unless the answer is 200.
-* ``GET /api/{sites,devices,reads,reorders,missing}[?site=SITE]`` — the read-only view (JSON),
-  for an API token with the ``read`` scope (``Authorization: Bearer pwc_...``), else 401.
+* ``GET /api/{sites,devices,reads,counters,reorders,missing}[?site=SITE]`` — the read-only view
+  (JSON), for an API token (``Authorization: Bearer pwc_...``) or a console session, a customer's
+  limited to its own sites, else 401.
+
+Who may do what: :func:`printwatch.collector.access.require` in every handler but the
+appliances' two; its refusals (:class:`~printwatch.collector.access.Denied`) are answered by
+:func:`~printwatch.collector.access.denied`.
 
 Store calls run in one worker thread at a time (DuckDB blocks), so the loop keeps answering.
 The handlers are module-level, one module per route (:mod:`printwatch.collector.handlers`), with
@@ -37,6 +42,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from printwatch.clock import naive_utcnow
+from printwatch.collector.access import Denied, denied
 from printwatch.collector.handlers.enrol import enrol_route
 from printwatch.collector.handlers.read_api import read_view
 from printwatch.collector.handlers.state import (
@@ -91,7 +97,7 @@ def create_app(
     max_concurrent_uploads: int = MAX_CONCURRENT_UPLOADS,
 ) -> Starlette:
     """The collector's routes: ``uploads`` (enrolment and uploads: what appliances reach) and
-    ``api`` (the MSP's read API, a token with the ``read`` scope required); both by default,
+    ``api`` (the MSP's read API and console, a credential required); both by default,
     or one each on two listeners (``collector serve --api-port``: they share ``limiter``, the one
     thread that uses the store)."""
     state = CollectorState(
@@ -105,7 +111,7 @@ def create_app(
     parts = {part for part, wanted in (("uploads", uploads), ("api", api)) if wanted}
     app = Starlette(
         routes=[route for part, route in ROUTES if part in parts],
-        exception_handlers={StoreUnavailable: unavailable},
+        exception_handlers={StoreUnavailable: unavailable, Denied: denied},
     )
     app.state.collector = state
     app.state.stats = state.stats

@@ -1,11 +1,14 @@
-"""The MSP's API tokens: who may read the collector's API, with which scopes.
+"""The MSP's API tokens: who may call the collector's API, with which role and sites.
 
 A token is ``pwc_`` and 43 random URL-safe characters (256 bits), shown once when it is made;
 the store keeps only its SHA-256 (a high-entropy secret needs no slow hash) and an id (the
-first 12 hex digits of that hash) to list and revoke it by. Scopes: ``read`` (every view of
-every site). A revoked token stays listed, refused.
+first 12 hex digits of that hash) to list and revoke it by. A token has a role
+(:data:`~printwatch.collector.roles.ROLES`, as a console user) and, for the ``customer`` role,
+its sites (``api_token_sites``). Tokens made before roles had the ``read`` scope: they are
+``viewer`` tokens now (migration 5). A revoked token stays listed, refused.
 
-Error handling: ``ValueError`` for a bad name, an unknown scope or an unknown token id.
+Error handling: ``ValueError`` for a bad name, an unknown role, a site scope that does not fit
+the role or names an unknown site, and an unknown token id.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from printwatch.collector.roles import STAFF, Principal, check_sites_exist, checked_role
 from printwatch.collector.store import CollectorStore
 
+#: The scope of tokens made before roles: ``read`` is the ``viewer`` role.
 SCOPES = ("read",)
 PREFIX = "pwc_"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@ -]{0,63}$")
@@ -28,7 +34,8 @@ NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@ -]{0,63}$")
 class ApiToken:
     token_id: str
     name: str
-    scopes: tuple[str, ...]
+    role: str
+    sites: tuple[str, ...]
     created_at: dt.datetime
     revoked_at: dt.datetime | None
     last_used_at: dt.datetime | None
@@ -38,29 +45,45 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def create_token(store: CollectorStore, name: str, scopes: tuple[str, ...], *, now: dt.datetime) -> str:
-    """A new token named ``name`` with ``scopes``; returns the secret (never stored)."""
+def create_token(
+    store: CollectorStore,
+    name: str,
+    role: str = "viewer",
+    *,
+    sites: Sequence[str] = (),
+    now: dt.datetime,
+) -> str:
+    """A new token named ``name`` with ``role`` (and, for a customer, ``sites``); returns the
+    secret (never stored)."""
     if not NAME.match(name):
         raise ValueError(f"token name {name!r}: 1 to 64 letters, digits, spaces or '_.@-'")
-    unknown = [s for s in scopes if s not in SCOPES]
-    if unknown or not scopes:
-        raise ValueError(f"scopes {', '.join(unknown) or '(none)'}: use one or more of {', '.join(SCOPES)}")
+    role, scope = checked_role(role, sites)
     secret = PREFIX + secrets.token_urlsafe(32)
     digest = _hash(secret)
+    token_id = digest.hex()[:12]
     with store.transaction() as con:
+        check_sites_exist(con, scope)
         con.execute(
-            "INSERT INTO api_tokens (token_id, name, token_hash, scopes, created_at) VALUES (?, ?, ?, ?, ?)",
-            [digest.hex()[:12], name, digest, ",".join(sorted(set(scopes))), now],
+            "INSERT INTO api_tokens (token_id, name, token_hash, scopes, role, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            [token_id, name, digest, "read", role, now],
         )
+        for site in scope:
+            con.execute("INSERT INTO api_token_sites (token_id, site_id) VALUES (?, ?)", [token_id, site])
     return secret
 
 
 def list_tokens(store: CollectorStore) -> list[ApiToken]:
     rows = store.con.execute(
-        "SELECT token_id, name, scopes, created_at, revoked_at, last_used_at FROM api_tokens "
-        "ORDER BY created_at"
+        "SELECT token_id, name, role, created_at, revoked_at, last_used_at FROM api_tokens "
+        "ORDER BY created_at, token_id"
     ).fetchall()
-    return [ApiToken(r[0], r[1], tuple(r[2].split(",")), r[3], r[4], r[5]) for r in rows]
+    scoped: dict[str, list[str]] = {}
+    for token_id, site in store.con.execute(
+        "SELECT token_id, site_id FROM api_token_sites ORDER BY site_id"
+    ).fetchall():
+        scoped.setdefault(token_id, []).append(site)
+    return [ApiToken(r[0], r[1], r[2], tuple(scoped.get(r[0], ())), r[3], r[4], r[5]) for r in rows]
 
 
 def revoke_token(store: CollectorStore, token_id: str, *, now: dt.datetime) -> None:
@@ -74,18 +97,27 @@ def revoke_token(store: CollectorStore, token_id: str, *, now: dt.datetime) -> N
         raise ValueError(f"no API token {token_id!r} (collector token list)")
 
 
-def check_token(store: CollectorStore, secret: str, scope: str, *, now: dt.datetime) -> str | None:
-    """The name of the live token ``secret`` if it has ``scope``, else ``None`` (unknown,
-    revoked or without the scope: the caller answers all of them alike)."""
+#: ``last_used_at`` is written at most this often per token (not a write per request).
+USED_EVERY = dt.timedelta(minutes=1)
+
+
+def check_token(store: CollectorStore, secret: str, *, now: dt.datetime) -> Principal | None:
+    """The principal of the live token ``secret``, else ``None`` (unknown, malformed or revoked:
+    the caller answers all of them alike)."""
     if not secret.startswith(PREFIX) or len(secret) > 128:
         return None
     digest = _hash(secret)
+    token_id = digest.hex()[:12]
     row = store.con.execute(
-        "SELECT token_hash, name, scopes, revoked_at FROM api_tokens WHERE token_id = ?", [digest.hex()[:12]]
+        "SELECT token_hash, name, role, revoked_at, last_used_at FROM api_tokens WHERE token_id = ?",
+        [token_id],
     ).fetchone()
     if row is None or not hmac.compare_digest(bytes(row[0]), digest) or row[3] is not None:
         return None
-    if scope not in str(row[2]).split(","):
-        return None
-    store.con.execute("UPDATE api_tokens SET last_used_at = ? WHERE token_id = ?", [now, digest.hex()[:12]])
-    return str(row[1])
+    sites = None
+    if row[2] not in STAFF:
+        found = store.con.execute("SELECT site_id FROM api_token_sites WHERE token_id = ?", [token_id])
+        sites = frozenset(str(r[0]) for r in found.fetchall())
+    if row[4] is None or now - row[4] >= USED_EVERY or now < row[4]:
+        store.con.execute("UPDATE api_tokens SET last_used_at = ? WHERE token_id = ?", [now, token_id])
+    return Principal(str(row[1]), str(row[2]), "token", sites)

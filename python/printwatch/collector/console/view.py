@@ -1,0 +1,130 @@
+"""What every console page shares: its templates (over the web layer's shared ``layout.html``),
+the navigation a role sees, and the three forms of one table (the page, ``.json``, ``.csv``).
+
+A page handler returns :func:`page` for HTML, :func:`table_answer` for a table that is also a
+JSON API and a CSV download (chosen by the path's suffix), :func:`message_page` for a refusal.
+The session's CSRF token reaches the layout (its logout form and every form of the page) from
+``request.state.principal`` (:func:`printwatch.collector.access.principal_of`).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from printwatch.web.templating import templates
+
+HERE = Path(__file__).resolve().parent
+#: Where the console lives on the collector's API listener.
+PREFIX = "/console"
+STATIC = PREFIX + "/static"
+#: ``(href, label, roles)``: a role sees the sections it may open (admin sees every one).
+SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (PREFIX + "/sites", "Sites", ()),
+    (PREFIX + "/devices", "Devices", ()),
+    (PREFIX + "/enrolment", "Enrolment", ("admin",)),
+)
+
+
+def _stamp(value: object) -> str:
+    """A time as ``YYYY-MM-DD HH:MM`` UTC (the store's times are naive UTC)."""
+    if isinstance(value, dt.datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    return "" if value is None else str(value)
+
+
+def _number(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) else ("" if value is None else str(value))
+
+
+TEMPLATES = templates(
+    HERE / "templates",
+    filters={"stamp": _stamp, "number": _number},
+    brand="printwatch collector",
+    nav=(),
+    static=STATIC,
+    logout=PREFIX + "/logout",
+)
+
+
+def nav_for(role: str) -> list[tuple[str, str]]:
+    return [(href, label) for href, label, roles in SECTIONS if not roles or role in roles or role == "admin"]
+
+
+def page(request: Request, template: str, status: int = 200, **context: Any) -> Response:
+    """``template`` rendered for the request's principal (its nav, its CSRF token)."""
+    found = getattr(request.state, "principal", None)
+    csrf, nav, who = None, [], None
+    if found is not None:
+        who, csrf = found
+        nav = nav_for(who.role)
+    context.setdefault("active", "")
+    response = TEMPLATES.TemplateResponse(
+        request, template, {"csrf": csrf, "nav": nav, "who": who, **context}, status_code=status
+    )
+    response.headers["cache-control"] = "no-store"
+    return response
+
+
+def message_page(request: Request, status: int, text: str) -> Response:
+    titles = {403: "Not allowed", 404: "Not found"}
+    return page(request, "message.html", status, title=titles.get(status, "Refused"), text=text)
+
+
+def _cell(value: object) -> object:
+    return value.isoformat() if isinstance(value, dt.datetime | dt.date) else value
+
+
+def csv_text(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
+    """``rows`` as CSV (a header line, then ``columns`` of each row; a cell that a spreadsheet
+    would run as a formula is prefixed with ``'``)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        cells = [_cell(row.get(c)) for c in columns]
+        writer.writerow(
+            [f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in cells]
+        )
+    return out.getvalue()
+
+
+def table_answer(
+    request: Request,
+    kind: str,
+    name: str,
+    columns: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    template: str,
+    **context: Any,
+) -> Response:
+    """The table as ``kind`` (``html``, ``json`` or ``csv``; ``name`` for the download)."""
+    if kind == "json":
+        return JSONResponse(
+            [{c: _cell(r.get(c)) for c in columns} for r in rows], headers={"cache-control": "no-store"}
+        )
+    if kind == "csv":
+        return Response(
+            csv_text(columns, rows),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "content-disposition": f'attachment; filename="{name}.csv"',
+                "cache-control": "no-store",
+            },
+        )
+    return page(request, template, rows=rows, columns=columns, **context)
+
+
+def split_kind(path_part: str) -> tuple[str, str]:
+    """``("x", "json")`` for ``x.json``, ``("x", "csv")`` for ``x.csv``, else ``(path_part, "html")``."""
+    for kind in ("json", "csv"):
+        if path_part.endswith("." + kind):
+            return path_part[: -len(kind) - 1], kind
+    return path_part, "html"

@@ -1,0 +1,139 @@
+"""Who may read the collector: users and API tokens with roles, a customer's site scope, and
+the tokens made before roles (issue 22). On both backends (``collector_store``), through the
+real HTTPS server (tests/support/collector.py) with real certificates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ssl
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+import trio
+from printwatch.collector.enrolment import add_site
+from printwatch.collector.roles import Principal
+from printwatch.collector.storage.duck import MIGRATIONS
+from printwatch.collector.store import CollectorStore
+from printwatch.collector.tokens import check_token, create_token, list_tokens, revoke_token
+from printwatch.collector.users import (
+    add_user,
+    close_session,
+    list_users,
+    open_session,
+    remove_user,
+    session_of,
+    set_password,
+)
+from printwatch.store import current_version
+
+from tests.support.collector import start_collector
+from tests.support.tls import Certs, make_certs
+
+T0 = dt.datetime(2026, 3, 2, 9, 0)
+PASSWORD = "correct horse battery"
+
+
+def now() -> dt.datetime:
+    return T0
+
+
+def client(certs: Certs, base: str, token: str | None = None) -> httpx.AsyncClient:
+    context = ssl.create_default_context(cafile=str(certs.ca_file))
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.AsyncClient(base_url=base, verify=context, headers=headers, timeout=20.0)
+
+
+def test_a_read_token_of_before_roles_is_a_viewer_after_migration_5(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    current_version(con)
+    for version, description, sql in MIGRATIONS[:4]:  # the store as printwatch left it before roles
+        con.execute(sql)
+        con.execute("INSERT INTO schema_version VALUES (?, ?, ?)", [version, description, T0])
+    secret = "pwc_" + "x" * 43  # a token it made: its hash and its 'read' scope
+    digest = hashlib.sha256(secret.encode()).digest()
+    con.execute(
+        "INSERT INTO api_tokens (token_id, name, token_hash, scopes, created_at) VALUES (?, ?, ?, 'read', ?)",
+        [digest.hex()[:12], "old script", digest, T0],
+    )
+    con.close()
+    with CollectorStore(path) as store:
+        assert store.con.execute("SELECT max(version) FROM schema_version").fetchone()[0] >= 5
+        assert check_token(store, secret, now=T0) == Principal("old script", "viewer", "token", None)
+
+
+def test_users_tokens_and_sessions_keep_their_role_and_scope(collector_store: str | Path) -> None:
+    with CollectorStore(collector_store) as store:
+        for site in ("acme-1", "acme-2", "globex"):
+            add_site(store, site, now=T0)
+        add_user(store, "ann", PASSWORD, "billing", now=T0)
+        add_user(store, "acme", PASSWORD, "customer", sites=["acme-1", "acme-2"], now=T0)
+        for bad, why in (
+            (("bob", "short", "viewer", ()), "at least"),
+            (("bob", PASSWORD, "root", ()), "role"),
+            (("bob", PASSWORD, "customer", ()), "needs its sites"),
+            (("bob", PASSWORD, "viewer", ("acme-1",)), "customers only"),
+            (("bob", PASSWORD, "customer", ("initech",)), "no site"),
+            (("ann", PASSWORD, "viewer", ()), "exists"),
+            (("-x", PASSWORD, "viewer", ()), "user name"),
+        ):
+            with pytest.raises(ValueError, match=why):
+                add_user(store, bad[0], bad[1], bad[2], sites=bad[3], now=T0)
+        assert [(u.username, u.role, u.sites) for u in list_users(store)] == [
+            ("acme", "customer", ("acme-1", "acme-2")),
+            ("ann", "billing", ()),
+        ]
+        assert "scrypt$" in store.con.execute("SELECT password_hash FROM users").fetchone()[0]
+        cookie, csrf = open_session(store, "acme", now=T0)
+        found = session_of(store, cookie, now=T0 + dt.timedelta(hours=7))
+        assert found == (Principal("acme", "customer", "user", frozenset({"acme-1", "acme-2"})), csrf)
+        assert session_of(store, cookie, now=T0 + dt.timedelta(hours=16)) is None  # idle 9 h
+        cookie, _ = open_session(store, "acme", now=T0)
+        assert session_of(store, cookie + "x", now=T0) is None
+        set_password(store, "acme", PASSWORD + "!", now=T0)  # ends every session of the user
+        assert session_of(store, cookie, now=T0) is None
+        cookie, _ = open_session(store, "ann", now=T0)
+        close_session(store, cookie)
+        assert session_of(store, cookie, now=T0) is None
+        cookie, _ = open_session(store, "ann", now=T0)
+        remove_user(store, "ann")
+        assert session_of(store, cookie, now=T0) is None
+        secret = create_token(store, "acme erp", "customer", sites=["acme-2"], now=T0)
+        assert check_token(store, secret, now=T0) == Principal(
+            "acme erp", "customer", "token", frozenset({"acme-2"})
+        )
+        [listed] = list_tokens(store)
+        assert (listed.role, listed.sites) == ("customer", ("acme-2",))
+        assert secret not in repr(store.con.execute("SELECT * FROM api_tokens").fetchall())
+        revoke_token(store, listed.token_id, now=T0)
+        assert check_token(store, secret, now=T0) is None
+
+
+async def test_no_api_answers_without_a_credential_and_a_customer_sees_its_own_sites_only(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(collector_store)
+    for site in ("acme-1", "globex"):
+        add_site(store, site, now=T0, contact=f"boss@{site}.example")
+    customer = create_token(store, "acme", "customer", sites=["acme-1"], now=T0)
+    viewer = create_token(store, "desk", "viewer", now=T0)
+    collector = await start_collector(nursery, store, certs, now=now)
+    async with client(certs, collector.url) as anyone:
+        for path in ("/api/sites", "/api/devices?site=globex"):
+            r = await anyone.get(path)
+            assert r.status_code == 401 and b"boss@" not in r.content, path
+    async with client(certs, collector.url, viewer) as desk:
+        assert {s["site_id"] for s in (await desk.get("/api/sites")).json()} == {"acme-1", "globex"}
+    async with client(certs, collector.url, customer) as acme:
+        assert [s["site_id"] for s in (await acme.get("/api/sites")).json()] == ["acme-1"]
+        for view in ("sites", "devices", "reads", "counters", "reorders", "missing"):
+            r = await acme.get(f"/api/{view}?site=globex")  # another's site: as if it did not exist
+            assert r.status_code == 404 and b"boss@globex" not in r.content
+            unknown = await acme.get(f"/api/{view}?site=initech")
+            assert (unknown.status_code, unknown.text.replace("initech", "globex")) == (404, r.text)
+    await collector.stop()
+    store.close()
