@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -35,6 +36,33 @@ def test_demo_runs_from_an_empty_folder_without_recordings(tmp_path: Path) -> No
     documents = int(summary.split(" poll documents")[0].rsplit(" ", 1)[1])
     answering = int(summary.split(f" of {count} printers answering")[0].rsplit(" ", 1)[1])
     accepted = int(summary.rsplit("the collector accepted ", 1)[1].split()[0])
-    # every model answers (the dynamics keep about 2% offline for an hour at a time)
-    assert answering >= count - 3 and documents >= count and accepted >= 1, summary
+    # every model answers but the few the dynamics keep offline: an offline hour (0.5% of
+    # them), and when the test runs at night (local time) the 6% switched off every night
+    # (7 of these 48, test_the_demo_fleet_in_real_time_is_partly_off_at_night_only)
+    assert answering >= count - 3 - 7 and documents >= count and accepted >= 1, summary
     assert list(tmp_path.iterdir()) == [], "the demo writes nothing in the working folder"
+
+
+def test_the_demo_fleet_in_real_time_is_partly_off_at_night_only() -> None:
+    """The demo's dynamics for a start at 23:00: a few of its printers answer nothing now, and
+    answer at 11:00 (the same simulator twelve hours on); by day all answer but the rare offline
+    hour. Read by printwatch's own poll."""
+    from printwatch.cli.demo import demo_dynamics
+    from printwatch.engine import Engine
+    from printwatch.poller.documents import community_targets, poll_documents
+
+    late = dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.timezone(dt.timedelta(hours=1)))
+    models = catalogue.load_models()
+    engine = Engine(timeout_s=0.3, retries=1)
+    # Simulated time moves only by advance(): the polls below see 23:00, then 11:00.
+    with catalogue.simulator(
+        count=len(models), base="127.26.9.1", port=0, dynamics=demo_dynamics(late), time_scale=1e-9
+    ) as sim:
+        addresses = [(str(i), f"127.26.9.{i + 1}", sim.port) for i in range(len(models))]
+        at_night = poll_documents(addresses, community_targets("public"), engine=engine)
+        sim.advance(12 * 3600.0)
+        by_day = poll_documents(addresses, community_targets("public"), engine=engine)
+    off_at_night = {d["target"] for d in at_night if not d["reachable"]}
+    off_by_day = {d["target"] for d in by_day if not d["reachable"]}
+    assert 1 <= len(off_at_night) <= 8, off_at_night
+    assert len(off_by_day) <= 1 and not off_by_day & off_at_night, (off_at_night, off_by_day)

@@ -13,7 +13,7 @@ import pytest
 import trio
 import trio.testing
 from printwatch import catalogue
-from printwatch.cli.demo import DEMO_DYNAMICS, demo_config
+from printwatch.cli.demo import DEMO_DYNAMICS, demo_config, demo_dynamics
 from printwatch.cli.demo_collector import DemoCollector
 from printwatch.cli.demo_history import HistoryResult, SteppingClock, make_history
 from printwatch.config.model import Intervals
@@ -137,3 +137,65 @@ async def test_the_stepping_clock_jumps_only_when_every_sleeper_waits() -> None:
         nursery.cancel_scope.cancel()
     assert clock.now() == start + dt.timedelta(hours=10) == moves[-1]
     assert [t for n, t in woke if n == "a"] == [start + dt.timedelta(hours=h) for h in (2, 4, 6, 8, 10)]
+
+
+#: The nights test: the whole catalogue once, four days, a status poll every two hours.
+NIGHT_COUNT = 48
+NIGHT_DAYS = 4
+NIGHT_INTERVALS = Intervals(status_s=2 * 3600.0, meters_s=24 * 3600.0, jitter=0.05)
+
+
+def _night(t: dt.datetime) -> bool:
+    """True in the demo's night hours (19:00 to 07:00 in ``t``'s zone)."""
+    return t.hour >= 19 or t.hour < 7
+
+
+@pytest.mark.realtime
+async def test_the_demo_fleet_has_nights_off_and_jams_that_open_and_close(tmp_path: Path) -> None:
+    """With the demo's dynamics a few printers are switched off every night (and answer again
+    every morning, on the history's clock: the nights follow the time of day of its end), and
+    jams open and close as alerts: all seen through the appliance's own poll and store."""
+    state_dir = tmp_path / "demo"
+    collector = DemoCollector.prepare(state_dir / "collector", key_file=state_dir / "uplink.key")
+    dynamics = demo_dynamics(END)
+    sim = catalogue.simulator(count=NIGHT_COUNT, port=0, dynamics=dynamics, time_scale=1.0, seed=0)
+    try:
+        sim.start()
+        config = replace(demo_config(sim, state_dir, interval_s=30, web_port=0), uplink=collector.uplink)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(collector.serve)
+            with trio.fail_after(240):
+                await make_history(
+                    config, sim, end=END, days=NIGHT_DAYS, state=MemoryState(), intervals=NIGHT_INTERVALS
+                )
+            nursery.cancel_scope.cancel()
+    finally:
+        sim.stop()
+        collector.close()
+    con = duckdb.connect(str(config.appliance.store_path), config=DUCKDB_CONFIG)
+    try:
+        changes = con.execute(
+            "SELECT device_id, time, reachable FROM status_changes ORDER BY device_id, time"
+        ).fetchall()
+        faults = con.execute(
+            "SELECT subject, opened_at, closed_at FROM alert_log WHERE kind = 'fault'"
+        ).fetchall()
+    finally:
+        con.close()
+    # Per printer, the nights it went off in the night hours and was back in the morning.
+    nights: dict[int, int] = {}
+    off_at: dict[int, dt.datetime] = {}
+    for device, time, reachable in changes:
+        if not reachable:
+            off_at[device] = time
+        elif device in off_at:
+            went = off_at.pop(device)
+            if _night(went) and _night(time - dt.timedelta(hours=2)) and 7 <= time.hour < 9:
+                nights[device] = nights.get(device, 0) + 1
+    night_printers = [d for d, n in nights.items() if n >= NIGHT_DAYS - 1]
+    # A small share of the fleet (6% of the printers, so 1 to 8 of 48), off nearly every night.
+    assert 1 <= len(night_printers) <= 8, (nights, changes)
+    # Jams (the jammed error bit, and the alert table's jam row) open and close in the history.
+    jams = [f for f in faults if "jam" in f[0].lower() or f[0].startswith("8@")]
+    assert any(closed is not None for _, _, closed in jams), faults
+    assert all(closed is None or opened < closed for _, opened, closed in jams)

@@ -13,6 +13,7 @@ a progress line; then real time. It prints what it started, where, and how to st
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import ipaddress
 import logging
 import os
@@ -75,9 +76,30 @@ def demo_config(sim: Simulator, state_dir: Path, *, interval_s: float, web_port:
     )
 
 
-#: The demo's printers: every one answers (no lossy or slow ones); jams, open doors, empty
-#: toner and offline hours come and go as the simulator's dynamics say.
-DEMO_DYNAMICS = {"lossy_share": 0.0, "slow_share": 0.0}
+#: The demo's printers: every one that is on answers (no lossy or slow ones); a small share of
+#: the fleet is switched off every night (19:00 to 07:00, local time: :func:`demo_dynamics`),
+#: and jams, open doors, empty toner and offline hours come and go as the simulator's dynamics
+#: say, at rates an office fleet sees: a printer jams about once in four days (0.5% of the
+#: half-hours), leaves a door open about once a week, is offline 0.5% of the hours.
+DEMO_DYNAMICS = {
+    "lossy_share": 0.0,
+    "slow_share": 0.0,
+    "night_share": 0.06,
+    "offline_rate": 0.005,
+    "jam_rate": 0.005,
+    "door_rate": 0.003,
+}
+
+
+def demo_dynamics(now: dt.datetime) -> dict[str, float]:
+    """:data:`DEMO_DYNAMICS` for a simulator made at ``now`` (timezone-aware: the nights are in
+    its zone): simulated time 0 is ``now``'s time of day, so that the printers switched off at
+    night are off at night on the dashboard's clock, in the history (whose days end at ``now``)
+    as in real time."""
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {**DEMO_DYNAMICS, "day_offset_s": (now - midnight).total_seconds()}
+
+
 #: Days of history made at start (:mod:`printwatch.cli.demo_history`).
 HISTORY_DAYS = 30
 
@@ -116,11 +138,12 @@ def run_demo(
     # With a history, simulated time keeps step with the appliance's clock (real time after
     # it); without, meters and supplies move 60x faster so that something happens.
     time_scale = 1.0 if history_days > 0 else 60.0
+    now = utcnow()
     options: dict[str, Any] = {
         "count": count,
         "base": "127.20.0.1",
         "port": 0,
-        "dynamics": DEMO_DYNAMICS,
+        "dynamics": demo_dynamics(now.astimezone()),  # nights in the machine's time zone
         "time_scale": time_scale,
     }
     try:
