@@ -10,6 +10,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from printwatch.collector import settings
 from printwatch.collector.storage import Connection
 from printwatch.uplink.messages import cycle_label
 
@@ -50,17 +51,20 @@ def due_reads(
 
 
 def sync_for(con: Connection, site: str, now: dt.datetime, key: str | None = None) -> dict[str, Any]:
-    """The sync answer: billing schedule and what is due, enabled services, settings."""
+    """The sync answer: the settings' version (``sv``), the billing schedule and what is due,
+    the services to run, and the settings the appliance applies (with its upload times: set by
+    support, else assigned, see :mod:`printwatch.collector.settings`)."""
     row = con.execute(
         "SELECT billing_cycle, billing_day, settings, settings_version FROM sites WHERE site_id = ?", [site]
     ).fetchone()
     if row is None:
         return {}
-    settings = json.loads(row[2]) if row[2] else {}
+    stored = json.loads(row[2]) if row[2] else {}
+    stored = stored if isinstance(stored, dict) else {}
     cycle, due = due_reads(con, site, now, key=key)
     return {
         "sv": int(row[3]),
         "billing": {"cycle": row[0], "day": int(row[1]), "current": cycle, "due": due},
-        "services": settings.get("services", {"aggregates": True, "reorders": True, "snapshots": True}),
-        "settings": {k: v for k, v in settings.items() if k != "services"},
+        "services": settings.services(stored),
+        "settings": settings.for_sync(site, stored),
     }

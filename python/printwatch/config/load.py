@@ -46,6 +46,7 @@ from printwatch.config.secrets import SECRET_PREFIX, SecretError, SecretStore
 from printwatch.config.targets import expand_devices
 from printwatch.config.v3 import credentials_from_config
 from printwatch.mib.oids import SUPPLY_TYPES
+from printwatch.uplink.remote import LOCKABLE
 
 T = TypeVar("T")
 
@@ -431,7 +432,7 @@ def _read_webhooks(r: _Reader) -> tuple[WebhookConfig, ...]:
 
 UPLINK_KEYS = {
     "url", "site_id", "token", "enabled", "pin", "ca_file", "proxy", "budget_bytes_per_day",
-    "lead_time_days", "key_file", "endpoints",
+    "lead_time_days", "key_file", "locked", "endpoints",
 }  # fmt: skip
 #: ``[uplink] endpoints``: at most this many more front ends.
 MAX_UPLINK_ENDPOINTS = 8
@@ -476,7 +477,17 @@ def _read_uplink(r: _Reader, base: Path) -> UplinkConfig | None:
         lead_time_days=float(r.get((*p, "lead_time_days"), (int, float), 7.0, _between(0, 365, " days"))),
         key_file=path("key_file"),
         endpoints=_endpoints(r, (*p, "endpoints"), url),
+        locked=_locked(r, (*p, "locked")),
     )
+
+
+def _locked(r: _Reader, p: KeyPath) -> tuple[str, ...]:
+    """``[uplink] locked``: the settings the collector's sync may not change."""
+    names = _strings(r, p, ())
+    for i, name in enumerate(names):
+        if name not in LOCKABLE:
+            r.problem((*p, i), f"{name[:40]!r} is not a setting the collector sets ({', '.join(LOCKABLE)})")
+    return tuple(dict.fromkeys(n for n in names if n in LOCKABLE))
 
 
 def _endpoints(r: _Reader, path: KeyPath, url: str) -> tuple[str, ...]:

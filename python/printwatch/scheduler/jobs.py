@@ -4,7 +4,7 @@
 | --- | --- | --- |
 | ``status`` | every ``status_s`` (5 minutes; 1 to 60): status, supplies, alerts | runs |
 | ``meters`` | every ``meters_s`` (2 hours): billing meter reads | runs |
-| ``upload`` | daily at 1 to 4 times of day: the uplink's package | waits for its time |
+| ``upload`` | daily at 1 to 4 times of day (a sync may set them): the package | waits for its time |
 | ``billing`` | on the billing day of each month, quarter or half-year: the cycle's meter read | waits |
 | ``discovery`` | weekly: re-sweep the configured networks | runs |
 | ``upkeep`` | daily at 00:20: the history's tiers and retention | waits |
@@ -17,13 +17,12 @@ hour).
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from printwatch.config.model import Intervals
 from printwatch.scheduler.runner import Job, RunContext
-from printwatch.scheduler.schedules import BillingCycle, DailyAt, Every
+from printwatch.scheduler.schedules import BillingCycle, DailyAt, Every, FollowedDailyAt
 
 JobBody = Callable[[RunContext], Awaitable[None]]
 
@@ -48,12 +47,6 @@ class Hooks(Protocol):
     def upkeep(self) -> JobBody: ...
 
 
-def _upload_jitter_s(times: tuple[dt.time, ...], jitter: float) -> float:
-    minutes = sorted(t.hour * 60 + t.minute + t.second / 60 for t in times)
-    gaps = [b - a for a, b in itertools.pairwise(minutes)] + [1440 - minutes[-1] + minutes[0]]
-    return min(jitter * 1800.0, 30.0 * min(gaps))
-
-
 def appliance_jobs(intervals: Intervals, hooks: Hooks) -> list[Job]:
     """The jobs of the table above."""
     j = intervals.jitter
@@ -62,7 +55,7 @@ def appliance_jobs(intervals: Intervals, hooks: Hooks) -> list[Job]:
         Job("meters", Every(intervals.meters_s, j * intervals.meters_s), hooks.read_meters),
         Job(
             "upload",
-            DailyAt(intervals.upload_times, intervals.timezone, _upload_jitter_s(intervals.upload_times, j)),
+            FollowedDailyAt(intervals.upload_times, intervals.timezone, j),
             hooks.upload,
             run_on_first_start=False,
         ),

@@ -193,6 +193,34 @@ class Scheduler:
             slot = job.schedule.next_after(cursor)
             start = self.start_time(job, slot)
             self.stats[job.name].next_start = start
-            await self.clock.sleep_until(start)
+            if not await self._sleep_until(job, start):
+                # The schedule changed (new upload times): on from its next slot after now.
+                cursor = max(cursor, self.clock.now())
+                log.info("%s: the schedule changed; next slot %s", job.name, job.schedule.next_after(cursor))
+                continue
             await self._run(job, slot, "schedule")
             cursor = self._skip_passed(job, slot)
+
+    async def _sleep_until(self, job: Job, start: dt.datetime) -> bool:
+        """Sleeps until ``start``: ``True``; or until the job's schedule changes (one that can:
+        ``wait_changed``): ``False``."""
+        wait_changed = getattr(job.schedule, "wait_changed", None)
+        if wait_changed is None:
+            await self.clock.sleep_until(start)
+            return True
+        reached = False
+        async with trio.open_nursery() as nursery:
+
+            async def sleep() -> None:
+                nonlocal reached
+                await self.clock.sleep_until(start)
+                reached = True
+                nursery.cancel_scope.cancel()
+
+            async def watch() -> None:
+                await wait_changed()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(sleep)
+            nursery.start_soon(watch)
+        return reached

@@ -6,6 +6,9 @@ downtime) and the first slot after a slot (for the next run). Three kinds:
 * :class:`Every` — every ``interval_s``, slots aligned to the Unix epoch (so a 5-minute job's
   slots are :00, :05, ... whatever time the appliance started);
 * :class:`DailyAt` — at 1 to 4 times of day in a time zone (the daily upload);
+* :class:`FollowedDailyAt` — a :class:`DailyAt` whose times a sync may change while it runs
+  (the upload times the collector sets): the scheduler wakes when they change and goes on from
+  the new times' next slot;
 * :class:`BillingCycle` — on ``day`` of every month, quarter (January, April, July, October) or
   half-year (January, July), at midnight in the time zone.
 
@@ -18,10 +21,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
+
+import trio
 
 UTC = dt.UTC
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=UTC)
@@ -111,6 +117,70 @@ class DailyAt:
 
     def nominal_interval_s(self) -> float:
         return 86400.0 / len(self.times)
+
+
+def daily_jitter_s(times: Sequence[dt.time], fraction: float) -> float:
+    """The jitter of a daily schedule: ``fraction`` of half an hour, at most half the shortest
+    gap between two of its times."""
+    minutes = sorted(t.hour * 60 + t.minute + t.second / 60 for t in times)
+    gaps = [b - a for a, b in itertools.pairwise(minutes)] + [1440 - minutes[-1] + minutes[0]]
+    return min(fraction * 1800.0, 30.0 * min(gaps))
+
+
+class FollowedDailyAt:
+    """A :class:`DailyAt` of the configured ``times`` in ``timezone`` that :meth:`follow` changes
+    (and :meth:`follow_configured` puts back); :meth:`wait_changed` returns at a change."""
+
+    def __init__(self, times: Sequence[dt.time], timezone: str = "UTC", jitter: float = 0.0) -> None:
+        self.jitter = jitter
+        self.configured = DailyAt(times, timezone, daily_jitter_s(times, jitter))
+        self.current = self.configured
+        self._changed: trio.Event | None = None
+
+    @property
+    def jitter_s(self) -> float:
+        return self.current.jitter_s
+
+    @property
+    def times(self) -> tuple[dt.time, ...]:
+        return tuple(self.current.times)
+
+    @property
+    def timezone(self) -> str:
+        return self.current.timezone
+
+    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime | None:
+        return self.current.latest_at_or_before(t)
+
+    def next_after(self, slot: dt.datetime) -> dt.datetime:
+        return self.current.next_after(slot)
+
+    def nominal_interval_s(self) -> float:
+        return self.current.nominal_interval_s()
+
+    def follow(self, times: Sequence[dt.time], timezone: str) -> bool:
+        """Use ``times`` in ``timezone`` from now on; whether that changed anything.
+
+        Error handling: ``ValueError`` for a number of times other than 1 to 4 or an unknown
+        time zone (nothing changes)."""
+        new = DailyAt(times, timezone, daily_jitter_s(times, self.jitter))
+        if (tuple(new.times), new.timezone) == (tuple(self.current.times), self.current.timezone):
+            return False
+        self.current = new
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+        return True
+
+    def follow_configured(self) -> bool:
+        """Back to the configured times; whether that changed anything."""
+        return self.follow(self.configured.times, self.configured.timezone)
+
+    async def wait_changed(self) -> None:
+        """Returns when :meth:`follow` changes the times."""
+        if self._changed is None:
+            self._changed = trio.Event()
+        await self._changed.wait()
 
 
 CycleKind = Literal["monthly", "quarterly", "semiannual"]

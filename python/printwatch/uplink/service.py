@@ -25,7 +25,13 @@
   until the next attempt is due or a new message is written. The sync answer is applied
   (``uplink_state.sync``): billing reads the collector says are due (for a cycle label not
   sent yet) are sent from the latest documents, and services it disabled (``aggregates``,
-  ``reorders``, ``snapshots``) stop.
+  ``billing``, ``reorders``, ``assist``) stop. Its settings (:mod:`printwatch.uplink.remote`:
+  each value checked, a refused one named) apply where the customer's ``[uplink] locked`` list
+  does not keep the appliance's own: upload times (the ``upload`` job follows them from its
+  next slot), byte budget (a configured ``budget_bytes_per_day`` always wins), billing
+  schedule, reorder point and lead time. When what it applied differs from what it last
+  reported, a ``sync`` message with the report goes out at once (``{"sv", "applied",
+  "locked", "refused"}``): the collector keeps it and shows it.
 
 Error handling: a message that cannot be written (``duckdb.Error``) is logged and the hook
 fails (the scheduler logs the run as failed); network failures are the sender's (retries).
@@ -45,6 +51,7 @@ import trio
 
 from printwatch import __version__
 from printwatch.config.model import ApplianceConfig, UplinkConfig
+from printwatch.scheduler.schedules import FollowedDailyAt
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.enrol import EnrolError, enrol
 from printwatch.uplink.messages import (
@@ -61,6 +68,7 @@ from printwatch.uplink.messages import (
     snapshot_data,
 )
 from printwatch.uplink.outbox import DeviceEntry, Outbox
+from printwatch.uplink.remote import Remote, locks, read_settings, report
 from printwatch.uplink.sender import Backoff, Sender
 from printwatch.uplink.signing import HEADER_BYTES, Identity
 from printwatch.uplink.transport import Endpoint
@@ -79,6 +87,8 @@ BILLING_LABELS_KEPT = 4
 #: Assist snapshots: one per device this often, and this share of the day's budget in all.
 SNAPSHOT_EVERY_S = 600.0
 SNAPSHOT_SHARE = 0.25
+#: The most device numbers of a sync answer's due list looked at.
+MAX_DUE = 100_000
 Forecast = Callable[[], dict[str, float]]
 #: A reorder trigger fired: the document, its supply, the reason and the days to empty.
 _Fired = tuple[dict[str, Any], dict[str, Any], str, float | None]
@@ -155,14 +165,17 @@ class UplinkService:
         backoff: Backoff | None = None,
         idle_s: float = 60.0,
         billing_schedule: tuple[str, int] = ("monthly", 1),
+        locked: Sequence[str] = (),
     ) -> None:
         self.outbox = outbox
         self.endpoint = endpoint
         self.now = now
         self.token = token
         self.configured_budget = budget_bytes_per_day
-        self.reorder_percent = reorder_percent
-        self.lead_time_days = lead_time_days
+        self.configured_reorder_percent = reorder_percent
+        self.configured_lead_time_days = lead_time_days
+        self.locked = tuple(locked)
+        self.upload_schedule: FollowedDailyAt | None = None
         self.forecast = forecast
         self.idle_s = idle_s
         self.billing_schedule = billing_schedule
@@ -176,21 +189,54 @@ class UplinkService:
         self._reorders = outbox.reorder_state()
         self._snapshots_at: dict[str, dt.datetime] = {}
         self.sync: dict[str, Any] = json.loads(outbox.get_state("sync") or "{}")
+        self.remote: Remote = read_settings(self.sync)
 
     # -- budget --------------------------------------------------------------------------------
 
+    def _remote(self, key: str) -> Any:
+        """The collector's checked value of ``key`` unless the customer locked it, else ``None``."""
+        remote: Remote | None = getattr(self, "remote", None)
+        return None if remote is None or locks(key, self.locked) else remote.values.get(key)
+
     def budget(self) -> int:
         """Bytes per UTC day: configured, else set by the collector's sync, else automatic."""
-        sync = getattr(self, "sync", {}) or {}
-        synced = (sync.get("settings") or {}).get("budget_bytes_per_day")
         if self.configured_budget is not None:
             return self.configured_budget
-        if isinstance(synced, int) and synced > 0:
-            return synced
+        synced = self._remote("budget_bytes_per_day")
+        if synced is not None:
+            return int(synced)
         return max(AUTO_BUDGET_FLOOR, AUTO_BUDGET_PER_DEVICE * len(self.outbox.devices))
 
+    @property
+    def reorder_percent(self) -> float:
+        synced = self._remote("thresholds.reorder_percent")
+        return self.configured_reorder_percent if synced is None else float(synced)
+
+    @property
+    def lead_time_days(self) -> float:
+        synced = self._remote("thresholds.lead_time_days")
+        return self.configured_lead_time_days if synced is None else float(synced)
+
     def _service(self, name: str) -> bool:
-        return bool((self.sync.get("services") or {}).get(name, True))
+        """Whether a service (aggregates, billing, reorders, assist) runs: on unless the collector
+        turned it off and the customer did not lock it."""
+        synced = self._remote(f"services.{name}")
+        return True if synced is None else bool(synced)
+
+    def follow_upload_times(self, schedule: FollowedDailyAt) -> None:
+        """The ``upload`` job's schedule: it follows the collector's upload times from now on."""
+        self.upload_schedule = schedule
+        self._apply_upload_times()
+
+    def _apply_upload_times(self) -> None:
+        schedule = self.upload_schedule
+        if schedule is None:
+            return
+        synced = self._remote("upload_times")
+        changed = schedule.follow_configured() if synced is None else schedule.follow(*synced)
+        if changed:
+            times = ", ".join(t.isoformat() for t in schedule.times)
+            log.info("uplink: uploads at %s (%s) from now on", times, schedule.timezone)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -374,7 +420,7 @@ class UplinkService:
                 out.append(self._thinned_aggregate(day, polls, part, entries, now.date()))
             last_sync = self.outbox.get_state("sync_requested")
             if last_sync != day.isoformat():
-                sync = {"sv": self.sync.get("sv", 0)}
+                sync = {"sv": self.remote.sv or 0}
                 out.append(Outgoing("sync", sync, [], state={"sync_requested": day.isoformat()}))
             return out
 
@@ -418,11 +464,8 @@ class UplinkService:
     def cycle_of(self, day: dt.date) -> str:
         """The label of the billing cycle the local calendar ``day`` is in: by the collector's
         schedule (its last sync), else by the appliance's own ``billing_schedule``."""
-        synced = self.sync.get("billing")
-        synced = synced if isinstance(synced, dict) else {}
-        kind, first = synced.get("cycle"), synced.get("day")
-        if not (isinstance(kind, str) and isinstance(first, int)):
-            kind, first = self.billing_schedule
+        synced = self._remote("billing")
+        kind, first = synced if synced is not None else self.billing_schedule
         try:
             return cycle_label(kind, first, day)
         except ValueError as err:
@@ -432,6 +475,9 @@ class UplinkService:
     async def billing_cycle(self, day: dt.date, docs: Sequence[dict[str, Any]]) -> None:
         """The ``billing`` job of the local calendar ``day`` (the billing day): this cycle's meter
         reads of every device that gave them and has none of this cycle on its way yet."""
+        if not self._service("billing"):
+            log.info("uplink: billing cycle of %s: the billing service is off (collector's settings)", day)
+            return
         await self._billing(self.cycle_of(day), [d for d in docs if d.get("reachable") and d.get("meters")])
 
     def _billing_sent(self) -> dict[str, list[str]]:
@@ -473,7 +519,7 @@ class UplinkService:
     async def snapshot(self, doc: dict[str, Any]) -> None:
         """A call for assistance: the device's document, sent at once (within the limits in the
         module's docstring; one beyond them is skipped with a warning)."""
-        if not doc.get("reachable") or not self._service("snapshots"):
+        if not doc.get("reachable") or not self._service("assist"):
             return
         now = self.now()
         identity = device_identity(doc)
@@ -530,13 +576,18 @@ class UplinkService:
             log.warning("uplink: a sync answer of another shape is ignored: %.200r", sync)
             return
         self.sync = sync
+        self.remote = read_settings(sync)
         await self._db(self.outbox.set_state, "sync", json.dumps(sync))
+        self._apply_upload_times()
+        await self._report_settings()
         billing = billing or {}
         due = billing.get("due") or []
         cycle = billing.get("current")
         if not isinstance(due, list) or not isinstance(cycle, str) or len(cycle) > 10:
             return
-        due = [n for n in due if type(n) is int]
+        if not self._service("billing"):
+            return
+        due = [n for n in due[:MAX_DUE] if type(n) is int]
         # Reads of this cycle already written are on their way (the collector has not seen them yet).
         sent = await self._db(self._billing_sent)
         due = [n for n in due if cycle not in sent.get(str(n), [])]
@@ -546,6 +597,22 @@ class UplinkService:
         if docs:
             log.info("uplink: the collector says %d billing reads of cycle %s are due", len(docs), cycle)
             await self._billing(cycle, docs)
+
+    async def _report_settings(self) -> None:
+        """A ``sync`` message reporting what this sync applied, when that differs from the last
+        report (so a report's own answer, the same settings, makes no second one)."""
+        made = report(self.remote, self.locked)
+        text = json.dumps(made, sort_keys=True)
+        if text == await self._db(self.outbox.get_state, "settings_reported"):
+            return
+
+        def make(entries: dict[str, DeviceEntry]) -> list[Outgoing]:
+            return [Outgoing("sync", made, [], state={"settings_reported": text})]
+
+        await self._db(self._enqueue_with_registration, [], make, self.now())
+        log.info("uplink: settings version %s applied: %d values, %d locked, %d refused",
+                 made["sv"], len(made["applied"]), len(made["locked"]), len(made["refused"]))  # fmt: skip
+        self._wake.set()
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Enrols if needed, then sends until cancelled (see the module's docstring)."""
@@ -654,4 +721,5 @@ def open_uplink(
         lead_time_days=uplink.lead_time_days,
         forecast=forecast,
         billing_schedule=billing_schedule,
+        locked=uplink.locked,
     )
