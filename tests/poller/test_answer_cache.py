@@ -132,3 +132,18 @@ async def test_other_thresholds_are_another_answer() -> None:
     assert interpret(result, cache=cache, thresholds={"toner": 10})["supplies"][0]["state"] == "ok"
     assert interpret(result, cache=cache, thresholds={"toner": 20})["supplies"][0]["state"] == "low"
     assert (cache.hits, cache.misses) == (0, 2)
+
+
+@pytest.mark.timeout(60)
+async def test_meter_reads_are_not_cached_and_leave_the_status_answers() -> None:
+    agent = Agent(printer(level=80, ticks=100))
+    with serving(agent) as running:
+        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
+        devices = [("p", running.address, running.port)]
+        when = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
+        [status] = await poller.poll(devices, "status", when)
+        await poller.poll(devices, "meters", when)
+        await poller.poll(devices, "meters", when)
+        [again] = await poller.poll(devices, "status", when)
+        assert (poller.answers.misses, poller.answers.hits) == (1, 1)
+        assert {**again, "rtt_ms": None} == {**status, "rtt_ms": None}

@@ -7,8 +7,8 @@ then, for each device that answered, the GETs of its vendor's meter map. A
 vendor GETs in one step) and the credential that answered. Credentials are tried in the order
 given: every device that did not answer is asked again with the next one that applies to its
 address. Documents come from :func:`printwatch.mib.interpret`, stamped with the poll's time;
-a device whose answer did not change since its last poll gets its last document again (with this
-poll's time, uptime and counts) instead of a second interpretation.
+a device whose status answer did not change since its last status poll gets its last document
+again (with this poll's time, uptime and counts) instead of a second interpretation.
 
 :func:`poll_documents` (blocking) and :func:`poll_documents_async` (Trio) poll once with one
 credential (:func:`community_targets`); the appliance keeps a :class:`TwoStepPoller` through
@@ -171,8 +171,8 @@ class TwoStepPoller:
         self.give_way = give_way
         self.credential_of: dict[str, int] = {}
         self.vendor_of: dict[str, str | None] = {}
-        #: Per device, its last answer's digest and document: an unchanged answer is not
-        #: interpreted again (most of a status cycle's CPU otherwise).
+        #: Per device, its last status answer's digest and document: an unchanged answer is
+        #: not interpreted again (most of a status cycle's CPU otherwise).
         self.answers = AnswerCache()
         self.stats = PollerStats()
         full_plan(None)  # loads the vendor meter maps now, not in the middle of the first poll
@@ -186,12 +186,15 @@ class TwoStepPoller:
         await self._note_vendors(addresses, first)
         second = await self._vendor_step(addresses, first) if kind != "status" else {}
         self.stats.answered += sum(1 for r, _ in first.values() if r.reachable)
+        # Status answers only: a meter read's counts move, and its other plan would replace
+        # each device's status answer (every status cycle after a read would miss).
+        answers = self.answers if kind == "status" else None
         docs = []
         for i, (name, _, _) in enumerate(addresses):
             if i % DOCUMENTS_PER_STEP == DOCUMENTS_PER_STEP - 1:
                 await self.give_way()  # let the loop serve HTTP between steps
             results = [first[i][0], *([second[i]] if i in second else [])]
-            docs.append(document(name, results, when, self.thresholds, self.answers))
+            docs.append(document(name, results, when, self.thresholds, answers))
         return docs
 
     async def _batch(self, work: Sequence[_Work]) -> list[TargetResult]:

@@ -103,10 +103,11 @@ FLEET_KEYS = ("target", "reachable", "time", "rtt_ms", "vendor", "model", "seria
 SUPPLY_KEYS = ("index", "description", "type", "color", "percent", "state")
 
 
-def fleet_entry(doc: dict[str, Any]) -> dict[str, Any]:
+def fleet_entry(doc: dict[str, Any], previous: dict[str, Any] | None = None) -> dict[str, Any]:
     """``doc`` slimmed down: ``sys_name``, ``device_state``, ``meters`` as ``((name, count),
     ...)``, ``supplies`` as tuples in the order of :data:`SUPPLY_KEYS`, and ``lines``, the
-    device's /metrics lines (:func:`printwatch.service.exposition.device_lines`)."""
+    device's /metrics lines (:func:`printwatch.service.exposition.device_lines`, reusing those of
+    the device's ``previous`` entry where they come out the same)."""
     entry = {k: doc[k] for k in FLEET_KEYS if k in doc}
     name = doc.get("sys", {}).get("name")
     if isinstance(name, str):
@@ -117,7 +118,11 @@ def fleet_entry(doc: dict[str, Any]) -> dict[str, Any]:
     meters = doc.get("meters") or {}
     entry["meters"] = tuple((k, v) for k, v in meters.items() if isinstance(v, int))
     entry["supplies"] = tuple(tuple(s.get(k) for k in SUPPLY_KEYS) for s in doc.get("supplies") or ())
-    entry["lines"] = device_lines(entry)  # its /metrics lines, made once per poll
+    if previous is not None:  # the same tuples once, not a copy per poll
+        for key in ("meters", "supplies"):
+            if previous.get(key) == entry[key]:
+                entry[key] = previous[key]
+    entry["lines"] = device_lines(entry, previous)  # its /metrics lines, made once per poll
     return entry
 
 
@@ -207,7 +212,7 @@ class Appliance:
         self.sink_stats.writes += 1
         self.sink_stats.documents += len(docs)
         for n, doc in enumerate(docs):
-            self.fleet[doc["target"]] = fleet_entry(doc)
+            self.fleet[doc["target"]] = fleet_entry(doc, self.fleet.get(doc["target"]))
             if n % 200 == 199:
                 await give_way()
         self.fleet_version += 1

@@ -64,21 +64,27 @@ class Family:
             yield f"{self.name}{labels(pairs)} {number(value)}"
 
 
-def device_lines(entry: dict[str, Any]) -> tuple[str, ...]:
+#: What a device's lines are made of but its round trip (which changes at every poll).
+LINE_KEYS = ("target", "serial", "reachable", "device_state", "supplies", "meters")
+
+
+def device_lines(entry: dict[str, Any], previous: dict[str, Any] | None = None) -> tuple[str, ...]:
     """The lines of one device (a fleet-view entry) for each of :data:`FLEET_FAMILIES`, each
-    string holding zero or more lines."""
+    string holding zero or more lines. With the device's ``previous`` entry (and its lines),
+    lines that would come out the same are taken from it: most polls change only the round
+    trip, and escaping every label again is most of a fleet entry's cost."""
+    if previous is not None and all(previous.get(k) == entry.get(k) for k in LINE_KEYS):
+        lines: tuple[str, ...] = previous["lines"]
+        if not entry.get("reachable") or previous.get("rtt_ms") == entry.get("rtt_ms"):
+            return lines
+        return (lines[0], _rtt_line(escape(entry["target"]), entry.get("rtt_ms")), *lines[2:])
     target = escape(entry["target"])
     serial = entry.get("serial")
     serial_label = f',serial="{escape(serial)}"' if serial is not None else ""
     up = f'printwatch_device_up{{target="{target}"{serial_label}}} {1 if entry.get("reachable") else 0}'
     if not entry.get("reachable"):
         return (up, "", "", "", "")
-    rtt = entry.get("rtt_ms")
-    rtt_line = (
-        f'printwatch_device_rtt_seconds{{target="{target}"}} {number(rtt / 1000.0)}'
-        if rtt is not None
-        else ""
-    )
+    rtt_line = _rtt_line(target, entry.get("rtt_ms"))
     state = entry.get("device_state")
     state_line = f'printwatch_device_state{{target="{target}",state="{escape(state)}"}} 1' if state else ""
     supplies = []
@@ -99,6 +105,13 @@ def device_lines(entry: dict[str, Any]) -> tuple[str, ...]:
         for m, v in entry.get("meters", ())
     ]
     return (up, rtt_line, state_line, "\n".join(supplies), "\n".join(pages))
+
+
+def _rtt_line(target: str, rtt_ms: float | None) -> str:
+    """The round-trip line of an escaped ``target``."""
+    if rtt_ms is None:
+        return ""
+    return f'printwatch_device_rtt_seconds{{target="{target}"}} {number(rtt_ms / 1000.0)}'
 
 
 def render_fleet(entries: Sequence[dict[str, Any]]) -> str:
