@@ -119,7 +119,7 @@ def test_api_tokens_and_the_read_api_on_a_listener_of_its_own(
     secret = added.stdout.splitlines()[-1]
     assert secret.startswith("pwc_")
     listed = cli("collector", "token", "list", "--store", str(store)).stdout
-    assert "billing desk" in listed and "read" in listed and "live" in listed and secret not in listed
+    assert "billing desk" in listed and "viewer" in listed and "live" in listed and secret not in listed
     assert cli("collector", "token", "add", "x", "--scope", "write", "--store", str(store)).returncode == 2
     port, api_port = free_port(), free_port()
     server = subprocess.Popen(

@@ -15,18 +15,18 @@ import duckdb
 import psycopg
 import trio
 
+from printwatch.cli import collector_admin as remote
 from printwatch.cli.collector_meters import add_meter_actions
 from printwatch.cli.options import Subparsers
 from printwatch.clock import naive_utcnow, utcnow
 from printwatch.collector import views
-from printwatch.collector.enrolment import add_site, new_token
 from printwatch.collector.roles import ROLES
 from printwatch.collector.server import create_app, renew_daily, serve_collector
 from printwatch.collector.storage import display
 from printwatch.collector.storage import exists as store_exists
 from printwatch.collector.storage import location as store_location
 from printwatch.collector.store import CollectorStore, CollectorStoreError
-from printwatch.collector.tokens import SCOPES, create_token, list_tokens, revoke_token
+from printwatch.collector.tokens import SCOPES
 from printwatch.config.model import SmtpConfig
 from printwatch.uplink.transport import pin_of_pem
 
@@ -42,6 +42,7 @@ def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.Argume
         "`collector sites|devices|reads|reorders|missing` print the view (--json: one object per "
         "line); `collector pin CERT` prints the pin appliances configure.",
     )
+    remote.add_remote_options(collector)
     actions = collector.add_subparsers(dest="action", metavar="ACTION", required=True)
     store_help = (
         "the collector's store: a DuckDB file (default ./collector.duckdb) or a PostgreSQL URL "
@@ -122,6 +123,7 @@ def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.Argume
     notify.add_argument("--store", type=store_location, default=DEFAULT_STORE, help=store_help)
     pin = actions.add_parser("pin", help="the pin (sha256/BASE64 of the public key) of a PEM certificate")
     pin.add_argument("cert", type=Path)
+    remote.add_user_action(actions, store_help, DEFAULT_STORE, store_location)
     add_meter_actions(actions, DEFAULT_STORE)  # `meters` (ERP names), `export` (billing, ERP names)
     return collector
 
@@ -150,25 +152,19 @@ def _run_collector(args: argparse.Namespace) -> int:
         if args.action == "token":
             return _token(args)
         if args.action == "site":
-            with CollectorStore(args.store) as store:
-                if args.site_action == "add":
-                    token = add_site(
-                        store,
-                        args.site_id,
-                        now=naive_utcnow(),
-                        name=args.name,
-                        contact=args.contact,
-                        valid_days=args.valid_days,
-                    )
-                else:
-                    token = new_token(store, args.site_id, now=naive_utcnow(), valid_days=args.valid_days)
+            params = {"site_id": args.site_id, "valid_days": args.valid_days}
+            if args.site_action == "add":
+                params |= {"name": args.name, "contact": args.contact}
+            token = remote.call(args, f"site.{args.site_action}", params)["token"]
             print(
                 f"site {args.site_id}: one-time enrolment token (shown once, valid {args.valid_days:g} days):"
             )
             print(token)
             return 0
+        if args.action == "user":
+            return remote.user(args)
         return _view(args)
-    except (CollectorStoreError, OSError, ValueError, duckdb.Error, psycopg.Error) as err:
+    except (CollectorStoreError, remote.AdminError, OSError, ValueError, duckdb.Error, psycopg.Error) as err:
         print(f"printwatch collector {args.action}: {err}", file=sys.stderr)
         return 2 if isinstance(err, ValueError) else 1
 
@@ -178,20 +174,20 @@ def _token(args: argparse.Namespace) -> int:
         raise ValueError(
             f"token {args.token_action} needs a {'name' if args.token_action == 'add' else 'token id'}"
         )
-    with CollectorStore(args.store) as store:
-        if args.token_action == "add":
-            secret = create_token(store, args.name, args.role, sites=args.site, now=naive_utcnow())
-            print(f"API token {args.name!r} (shown once; send it as 'Authorization: Bearer ...'):")
-            print(secret)
-        elif args.token_action == "revoke":
-            revoke_token(store, args.name, now=naive_utcnow())
-            print(f"API token {args.name} revoked")
-        else:
-            for t in list_tokens(store):
-                state = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
-                used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
-                scope = f" ({','.join(t.sites)})" if t.sites else ""
-                print(f"{t.token_id}  {t.name}  {t.role}{scope}  {state}  last used {used}")
+    if args.token_action == "add":
+        params = {"name": args.name, "role": args.role, "sites": args.site}
+        secret = remote.call(args, "token.add", params)["token"]
+        print(f"API token {args.name!r} ({args.role}; shown once; send it as 'Authorization: Bearer ...'):")
+        print(secret)
+    elif args.token_action == "revoke":
+        remote.call(args, "token.revoke", {"token_id": args.name})
+        print(f"API token {args.name} revoked")
+    else:
+        for t in remote.call(args, "token.list", {})["tokens"]:
+            state = f"revoked {t['revoked_at'][:10]}" if t["revoked_at"] else "live"
+            used = t["last_used_at"][:16].replace("T", " ") if t["last_used_at"] else "never"
+            scope = f" ({','.join(t['sites'])})" if t["sites"] else ""
+            print(f"{t['token_id']}  {t['name']}  {t['role']}{scope}  {state}  last used {used}")
     return 0
 
 
@@ -224,10 +220,14 @@ def _notify(args: argparse.Namespace) -> int:
 
 
 def _view(args: argparse.Namespace) -> int:
-    if not store_exists(args.store):
-        raise CollectorStoreError(f"no collector store at {args.store}")
-    with CollectorStore(args.store, read_only=True) as store:
-        rows = views.view(store.con, args.action, args.site)
+    found = remote.view_rows(args, args.action, args.site)
+    if found is not None:
+        rows = found
+    else:
+        if not store_exists(args.store):
+            raise CollectorStoreError(f"no collector store at {args.store}")
+        with remote.open_store(args.store, read_only=True) as store:
+            rows = views.view(store.con, args.action, args.site)
     if args.json:
         for row in rows:
             print(json.dumps(row))

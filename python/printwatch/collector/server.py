@@ -13,6 +13,9 @@
 * ``GET /api/{sites,devices,reads,counters,reorders,missing}[?site=SITE]`` — the read-only view
   (JSON), for an API token (``Authorization: Bearer pwc_...``) or a console session, a customer's
   limited to its own sites, else 401.
+* ``POST /api/admin/{op}`` — the MSP's administration (:mod:`printwatch.collector.admin`: sites,
+  enrolment tokens, API tokens, users) for the admin role, what ``collector --server URL``
+  calls while ``collector serve`` holds a DuckDB store.
 
 Who may do what: :func:`printwatch.collector.access.require` in every handler but the
 appliances' two; its refusals (:class:`~printwatch.collector.access.Denied`) are answered by
@@ -43,6 +46,7 @@ from starlette.routing import Route
 
 from printwatch.clock import naive_utcnow
 from printwatch.collector.access import Denied, denied
+from printwatch.collector.handlers.admin_api import admin_op
 from printwatch.collector.handlers.enrol import enrol_route
 from printwatch.collector.handlers.read_api import read_view
 from printwatch.collector.handlers.state import (
@@ -81,6 +85,7 @@ log = logging.getLogger(__name__)
 ROUTES: list[tuple[Literal["uploads", "api"], Route]] = [
     ("uploads", Route("/v1/enrol", enrol_route, methods=["POST"])),
     ("uploads", Route("/v1/upload", upload, methods=["POST"])),
+    ("api", Route("/api/admin/{op}", admin_op, methods=["POST"])),
     ("api", Route("/api/{view}", read_view)),
 ]
 

@@ -97,12 +97,15 @@ def remove_user(store: CollectorStore, username: str) -> None:
             con.execute(f"DELETE FROM {table} WHERE username = ?", [username])
 
 
-def set_password(store: CollectorStore, username: str, password: str, *, now: dt.datetime) -> None:
-    """A new password for ``username``; ends every session of the user."""
+def set_password(
+    store: CollectorStore, username: str, password: str, *, now: dt.datetime, password_hash: str | None = None
+) -> None:
+    """A new password for ``username`` (``password_hash``: one made already); ends every session
+    of the user."""
     problem = password_problem(password)
     if problem:
         raise ValueError(problem)
-    hashed = hash_password(password)
+    hashed = password_hash or hash_password(password)
     with store.transaction() as con:
         if con.execute("SELECT 1 FROM users WHERE username = ?", [username]).fetchone() is None:
             raise ValueError(f"no user {username!r} (collector user list)")
