@@ -31,13 +31,17 @@ def due_reads(
     """The current cycle's label (:func:`~printwatch.uplink.messages.cycle_label` of the UTC date
     of ``now``) and the devices of ``site``'s current appliance with no billing read of that label
     (only once ``grace`` has passed since the cycle's start): the collector's device numbers, or
-    with ``key`` that appliance's own numbers (what its sync answer names). A read counts by the
-    label it carries, never by its time: the appliance's clock is not the collector's."""
+    with ``key`` that appliance's own numbers (what its sync answer names); none once the cycle
+    is closed. A read counts by the label it carries, never by its time: the appliance's clock is
+    not the collector's."""
     row = con.execute("SELECT billing_cycle, billing_day FROM sites WHERE site_id = ?", [site]).fetchone()
     cycle, day = (str(row[0]), int(row[1])) if row else ("monthly", 1)
     start = cycle_start(cycle, day, now)
     label = start.date().isoformat()
     if now < start + grace:
+        return label, []
+    # A closed cycle (printwatch.collector.billing) asks for nothing more.
+    if con.execute("SELECT 1 FROM billing_closed WHERE site_id = ? AND cycle = ?", [site, label]).fetchall():
         return label, []
     # The devices of the site's current appliance (a replaced one's stay in the history).
     rows = con.execute(
