@@ -230,3 +230,29 @@ def test_a_file_that_is_not_a_store_is_named(tmp_path: Path) -> None:
     path.write_text("not a database\n" * 100)
     with pytest.raises(StoreError, match=r"notes\.duckdb"):
         Store(path)
+
+
+def test_kept_state_is_compact_and_reads_back_the_same(tmp_path: Path) -> None:
+    """The ingestor's last row of each series is a tuple; equal names, OIDs and times are one
+    object across devices; and the state read back from the file is the state kept."""
+    addresses = [f"10.0.0.{n}" for n in range(1, 6)]
+    with Store(tmp_path / "s.duckdb", meter_interval_s=600) as store:
+        for i, t in enumerate(every(15, 4)):
+            store.ingest(
+                [
+                    doc(a, t, serial=f"S{a}", total=1000 + 50 * i, black=800 + 40 * i, toner=80 - 3 * i)
+                    for a in addresses
+                ]
+            )
+        live = store.ingestor
+        meters, supplies = dict(live.meters.rows), dict(live.supplies.rows)
+        assert len(meters) == 10 and len(supplies) == 5
+        assert all(type(row) is tuple for row in [*meters.values(), *supplies.values()])
+        names = {id(key[1]) for key in meters}
+        assert len(names) == 2  # "total" and "black", each held once for five devices
+        times = {id(row[3]) for row in meters.values()}
+        assert len(times) == 1  # the last kept read of every series is one cycle's time
+    with Store(tmp_path / "s.duckdb", meter_interval_s=600) as again:
+        assert again.ingestor.meters.rows == meters
+        assert again.ingestor.supplies.rows == supplies
+        assert len({id(row[3]) for row in again.ingestor.meters.rows.values()}) == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +30,8 @@ SUPPLY_LATEST = pa.schema(
     [*SUPPLY_ROW, ("cycle_start", TS), ("fit_n", pa.int32()), ("fit_t_last_d", pa.float64()),
      ("fit_st", pa.float64()), ("fit_sp", pa.float64()), ("fit_stt", pa.float64()), ("fit_stp", pa.float64())]
 )  # fmt: skip
+#: The running least-squares sums of a supply's current cycle (see schema.py's supply_latest).
+FIT_COLUMNS = ("cycle_start", "fit_n", "fit_t_last_d", "fit_st", "fit_sp", "fit_stt", "fit_stp")
 SUPPLY_SERIES = pa.schema(
     [("supply_id", pa.int32()), ("device_id", pa.int32()), ("supply_index", pa.int32()),
      ("description", pa.string()), ("type", pa.string()), ("class", pa.string()), ("color", pa.string()),
@@ -130,8 +133,52 @@ class Batch:
 
 @dataclass
 class _Latest:
-    rows: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    """The last kept row of every series, as a tuple in the order of its ``*_latest`` table's
+    columns (a dict per series was most of the ingestor's memory), and the series changed by
+    the batch in hand."""
+
+    columns: tuple[str, ...]
+    rows: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
     changed: set[Any] = field(default_factory=set)
+
+    def table(self, schema: pa.Schema) -> pa.Table:
+        """The changed rows, in key order."""
+        rows = [self.rows[k] for k in sorted(self.changed)]
+        return pa.Table.from_pydict(
+            {name: [r[i] for r in rows] for i, name in enumerate(self.columns)}, schema=schema
+        )
+
+
+SUPPLY_COLUMNS = tuple(SUPPLY_LATEST.names)
+METER_COLUMNS = tuple(METER_LATEST.names)
+#: Positions in a supply's latest row.
+S_LEVEL, S_CAPACITY, S_PERCENT, S_STATE = (
+    SUPPLY_COLUMNS.index(c) for c in ("level", "max_capacity", "percent", "state")
+)
+S_FIT = tuple(SUPPLY_COLUMNS.index(c) for c in FIT_COLUMNS)
+#: Positions in a meter's latest row.
+M_SOURCE, M_TIME, M_VALUE = (METER_COLUMNS.index(c) for c in ("source_id", "time", "value"))
+
+
+class _Shared:
+    """One object for equal strings and times held by many series (a meter's name, an OID, a
+    rule, a cycle's time): the kept state holds each once rather than once per device."""
+
+    def __init__(self) -> None:
+        self._times: dict[datetime, datetime] = {}
+
+    def text(self, value: Any) -> Any:
+        return sys.intern(value) if type(value) is str else value
+
+    def time(self, value: Any) -> Any:
+        if not isinstance(value, datetime):
+            return value
+        if len(self._times) > 100_000:  # bounded: times loaded from a store with a long history
+            self._times.clear()
+        return self._times.setdefault(value, value)
+
+    def row(self, values: Any) -> tuple[Any, ...]:
+        return tuple(self.time(v) if isinstance(v, datetime) else self.text(v) for v in values)
 
 
 class Ingestor:
@@ -142,30 +189,32 @@ class Ingestor:
         self.settings = settings
         self.supply_ids: dict[tuple[int, int | None, str | None], int] = {}
         self.source_ids: dict[tuple[int, str, str | None, str | None], int] = {}
-        self.supplies = _Latest()
-        self.meters = _Latest()
+        self.supplies = _Latest(SUPPLY_COLUMNS)
+        self.meters = _Latest(METER_COLUMNS)
         self.states: dict[int, dict[str, Any]] = {}
+        self.shared = _Shared()
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
         """Read the last kept state from the store (on open and after a failed write)."""
+        share = self.shared = _Shared()
         self.supply_ids = {
-            (d, i, desc): s
+            (d, i, share.text(desc)): s
             for s, d, i, desc in con.execute(
                 "SELECT supply_id, device_id, supply_index, description FROM supplies"
             ).fetchall()
         }
         # One numbering of sources across meters and named counters (their reads share tables).
         self.source_ids = {
-            (d, m, o, r): s
+            (d, share.text(m), share.text(o), share.text(r)): s
             for s, d, m, o, r in con.execute(
                 "SELECT source_id, device_id, meter, oid, rule FROM meter_sources UNION ALL "
                 "SELECT source_id, device_id, '@' || oid || ' ' || name, oid, source FROM counter_sources"
             ).fetchall()
         }
-        self.supplies = _Latest({r["supply_id"]: r for r in _dicts(con, "SELECT * FROM supply_latest")})
-        self.meters = _Latest(
-            {(r["device_id"], r["meter"]): r for r in _dicts(con, "SELECT * FROM meter_latest")}
-        )
+        supplies = con.execute(f"SELECT {', '.join(SUPPLY_COLUMNS)} FROM supply_latest").fetchall()
+        self.supplies = _Latest(SUPPLY_COLUMNS, {r[0]: share.row(r) for r in supplies})
+        meters = con.execute(f"SELECT {', '.join(METER_COLUMNS)} FROM meter_latest").fetchall()
+        self.meters = _Latest(METER_COLUMNS, {(r[0], share.text(r[1])): share.row(r) for r in meters})
         self.states = {r["device_id"]: r for r in _dicts(con, "SELECT * FROM device_state")}
 
     def batch(self, docs: list[dict[str, Any]]) -> Batch:
@@ -191,12 +240,8 @@ class Ingestor:
                 seen.add(device_id)
         tables = {k: pa.Table.from_pylist(v, schema=TABLE_SCHEMAS[k]) for k, v in out.items()}
         latest = {
-            "supply_latest": pa.Table.from_pylist(
-                [self.supplies.rows[k] for k in sorted(self.supplies.changed)], schema=SUPPLY_LATEST
-            ),
-            "meter_latest": pa.Table.from_pylist(
-                [self.meters.rows[k] for k in sorted(self.meters.changed)], schema=METER_LATEST
-            ),
+            "supply_latest": self.supplies.table(SUPPLY_LATEST),
+            "meter_latest": self.meters.table(METER_LATEST),
             "device_state": pa.Table.from_pylist([self.states[d] for d in sorted(seen)], schema=STATE_ROW),
         }
         return Batch(tables, latest, len(docs), len(seen), refused)
@@ -278,7 +323,7 @@ class Ingestor:
         for s in supplies:
             if not isinstance(s, dict):
                 continue
-            index, description = _int(s.get("index")), _str(s.get("description"))
+            index, description = _int(s.get("index")), self.shared.text(_str(s.get("description")))
             key = (device_id, index, description)
             supply_id = self.supply_ids.get(key)
             if supply_id is None:
@@ -296,12 +341,12 @@ class Ingestor:
                 "state": _str(s.get("state")),
             }  # fmt: skip
             last = self.supplies.rows.get(supply_id)
-            p, lp = row["percent"], None if last is None else last["percent"]
+            p, lp = row["percent"], None if last is None else last[S_PERCENT]
             if last is not None and not (
-                row["state"] != last["state"]
-                or row["max_capacity"] != last["max_capacity"]
+                row["state"] != last[S_STATE]
+                or row["max_capacity"] != last[S_CAPACITY]
                 or (p is None) != (lp is None)
-                or (p is None and row["level"] != last["level"])
+                or (p is None and row["level"] != last[S_LEVEL])
                 or (p is not None and lp is not None and abs(p - lp) >= 1.0)
             ):
                 continue
@@ -320,13 +365,14 @@ class Ingestor:
             fit: dict[str, Any] = {"cycle_start": t, "fit_n": 0, "fit_t_last_d": 0.0}
             fit.update(dict.fromkeys(("fit_st", "fit_sp", "fit_stt", "fit_stp"), 0.0))
             if last is not None and not replaced:
-                fit = {k: last[k] for k in fit}
+                fit = {k: last[i] for k, i in zip(FIT_COLUMNS, S_FIT, strict=True)}
             if p is not None:
                 td = (t - fit["cycle_start"]).total_seconds() / 86_400
                 fit.update(fit_n=fit["fit_n"] + 1, fit_t_last_d=td, fit_st=fit["fit_st"] + td,
                            fit_sp=fit["fit_sp"] + p, fit_stt=fit["fit_stt"] + td * td,
                            fit_stp=fit["fit_stp"] + td * p)  # fmt: skip
-            self.supplies.rows[supply_id] = {**row, **fit}
+            kept = {**row, **fit}
+            self.supplies.rows[supply_id] = self.shared.row(kept[c] for c in SUPPLY_COLUMNS)
             self.supplies.changed.add(supply_id)
 
     def _meters(self, device_id: int, doc: dict[str, Any], t: datetime, where: str,
@@ -371,7 +417,8 @@ class Ingestor:
 
     def _source(self, device_id: int, key: str, oid: str | None, rule: str | None) -> tuple[int, bool]:
         """The series' source id, and whether it is new (numbered now; the caller files it)."""
-        source_key = (device_id, key, oid, rule)
+        text = self.shared.text
+        source_key = (device_id, text(key), text(oid), text(rule))
         if source_key in self.source_ids:
             return self.source_ids[source_key], False
         self.source_ids[source_key] = len(self.source_ids) + 1
@@ -382,29 +429,32 @@ class Ingestor:
         """Keep a read when the series is new or changed source, went backwards or jumped, or
         changed once ``meter_interval_s`` has passed since the last kept read."""
         last = self.meters.rows.get((device_id, meter))
-        keep = last is None or last["source_id"] != source_id
+        keep = last is None or last[M_SOURCE] != source_id
         if last is not None:
-            elapsed_s = (t - last["time"]).total_seconds()
-            if v < last["value"]:
+            before, time_before = last[M_VALUE], last[M_TIME]
+            elapsed_s = (t - time_before).total_seconds()
+            if v < before:
                 keep = True
                 out["meter_events"].append(
                     {"device_id": device_id, "meter": meter, "time": t, "kind": "backwards",
-                     "value_before": last["value"], "value_after": v, "time_before": last["time"]}
+                     "value_before": before, "value_after": v, "time_before": time_before}
                 )  # fmt: skip
-            elif v - last["value"] > self.settings.max_pages_per_minute * max(elapsed_s / 60, 1.0):
+            elif v - before > self.settings.max_pages_per_minute * max(elapsed_s / 60, 1.0):
                 keep = True
                 out["meter_events"].append(
                     {"device_id": device_id, "meter": meter, "time": t, "kind": "jump",
-                     "value_before": last["value"], "value_after": v, "time_before": last["time"]}
+                     "value_before": before, "value_after": v, "time_before": time_before}
                 )  # fmt: skip
-            elif v != last["value"] and elapsed_s >= self.settings.meter_interval_s:
+            elif v != before and elapsed_s >= self.settings.meter_interval_s:
                 keep = True
         if not keep:
             return
         row = {"source_id": source_id, "time": t, "value": v, "raw": raw if raw != v else None}
         out["meter_reads_recent"].append(row)
-        self.meters.rows[(device_id, meter)] = {"device_id": device_id, "meter": meter, **row, "kept_time": t}
-        self.meters.changed.add((device_id, meter))
+        latest = {"device_id": device_id, "meter": meter, **row, "kept_time": t}
+        key = (device_id, self.shared.text(meter))
+        self.meters.rows[key] = self.shared.row(latest[c] for c in METER_COLUMNS)
+        self.meters.changed.add(key)
 
 
 def counter_key(oid: str, name: str) -> str:
