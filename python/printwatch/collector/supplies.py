@@ -1,0 +1,264 @@
+"""The supplies desk's reorder queue across sites: new → ordered → shipped → installed.
+
+Appliances send reorder triggers (``reorders``: a supply crossed its reorder point, or its
+forecast runs out within the lead time). :func:`refresh` folds them into **orders**, one per
+supply and cartridge life: a trigger for a supply whose order is not installed yet is a
+duplicate of the same life (an appliance replaced, the point and the forecast both firing) and
+only counts on that order (``triggers``, latest level and forecast). Each site's triggers are
+folded once, in sequence order, under the site's row lock (``supply_queue_marks`` keeps how far).
+
+**Installation is seen automatically**: when a supply level the site uploads later is
+:data:`JUMP_PERCENT` points or more above the lowest level since the order opened, a new
+cartridge is in: the order becomes ``installed`` at that level's time, by ``auto``. A user moves
+an order forward (:func:`set_state`: new → ordered → shipped → installed, steps may be skipped,
+never back); every change is recorded with who and when (``supply_order_events``).
+
+**Days to empty** is the appliance's forecast at the latest trigger (the history store's
+``supply_forecast``) less the days since, never below 0; ``None`` without a forecast.
+
+Error handling: :class:`SupplyError` (a ``ValueError``) for a state change that is not a step
+forward or a state that does not exist; ``LookupError`` for an unknown order.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from printwatch.collector.billing import defuse
+from printwatch.collector.storage import Connection
+from printwatch.collector.store import CollectorStore
+
+STATES = ("new", "ordered", "shipped", "installed")
+#: A level this many points above the lowest since the order opened: a new cartridge.
+JUMP_PERCENT = 30
+#: Orders listed at most per call.
+MAX_ORDERS = 10_000
+CSV_COLUMNS = (
+    "site", "serial", "model", "supply", "color", "state", "opened_at", "triggers", "percent",
+    "days_to_empty", "state_at", "state_by",
+)  # fmt: skip
+
+
+class SupplyError(ValueError):
+    """A state change refused; the message says why."""
+
+
+@dataclass(frozen=True)
+class OrderKey:
+    site: str
+    n: int
+    supply_index: int
+    opened_seq: int
+
+    def params(self) -> list[Any]:
+        return [self.site, self.n, self.supply_index, self.opened_seq]
+
+
+_KEY = "site_id = ? AND n = ? AND supply_index = ? AND opened_seq = ?"
+
+
+def _event(con: Connection, key: OrderKey, state: str, at: dt.datetime, by: str, note: str | None) -> None:
+    con.execute(
+        "INSERT INTO supply_order_events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [*key.params(), state, at, by, note],
+    )
+
+
+def _fold(con: Connection, trigger: tuple[Any, ...]) -> bool:
+    """One trigger into its supply's open order (``False``), or a new order (``True``, new at
+    the trigger's time)."""
+    site, n, index, time, percent, why, dte, seq = trigger
+    open_rows = con.execute(
+        "SELECT opened_seq FROM supply_orders WHERE site_id = ? AND n = ? AND supply_index = ? "
+        "AND (state <> 'installed' OR state_at >= ?) ORDER BY opened_seq DESC LIMIT 1",
+        [site, n, index, time],
+    ).fetchall()
+    if open_rows:
+        con.execute(
+            "UPDATE supply_orders SET triggers = triggers + 1, last_seq = ?, last_at = ?, percent = ?, "
+            f"days_to_empty = ?, why = ? WHERE {_KEY}",
+            [seq, time, percent, dte, why, site, n, index, open_rows[0][0]],
+        )
+        return False
+    con.execute(
+        "INSERT INTO supply_orders VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 'new', ?, 'appliance')",
+        [site, n, index, seq, time, seq, time, percent, why, dte, time],
+    )
+    _event(con, OrderKey(site, int(n), int(index), int(seq)), "new", time, "appliance", str(why))
+    return True
+
+
+def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
+    with store.transaction() as con:
+        con.execute("SELECT site_id FROM sites WHERE site_id = ?" + store.row_lock, [site]).fetchall()
+        mark_rows = con.execute("SELECT seq FROM supply_queue_marks WHERE site_id = ?", [site]).fetchall()
+        mark = int(mark_rows[0][0]) if mark_rows else 0
+        triggers = con.execute(
+            "SELECT site_id, n, supply_index, time, percent, why, days_to_empty, seq FROM reorders "
+            "WHERE site_id = ? AND seq > ? ORDER BY seq, n, supply_index",
+            [site, mark],
+        ).fetchall()
+        if not triggers:
+            return 0, 0
+        opened = sum(_fold(con, tuple(t)) for t in triggers)
+        top = max(int(t[7]) for t in triggers)
+        if mark_rows:
+            con.execute("UPDATE supply_queue_marks SET seq = ? WHERE site_id = ?", [top, site])
+        else:
+            con.execute("INSERT INTO supply_queue_marks VALUES (?, ?)", [site, top])
+    return opened, len(triggers) - opened
+
+
+def _installations(store: CollectorStore) -> int:
+    """Orders whose supply's level jumped since they opened: installed, by ``auto``."""
+    with store.transaction() as con:
+        rows = con.execute(
+            "SELECT o.site_id, o.n, o.supply_index, o.opened_seq, o.percent, l.time, l.percent "
+            "FROM supply_orders o JOIN supply_levels l ON l.site_id = o.site_id AND l.n = o.n "
+            "AND l.supply_index = o.supply_index AND l.time > o.opened_at "
+            "WHERE o.state <> 'installed' AND l.percent BETWEEN 0 AND 100 "
+            "ORDER BY o.site_id, o.n, o.supply_index, o.opened_seq, l.time"
+        ).fetchall()
+        lowest: dict[OrderKey, float] = {}
+        done: set[OrderKey] = set()
+        for site, n, index, seq, at_trigger, time, level in rows:
+            key = OrderKey(str(site), int(n), int(index), int(seq))
+            if key in done:
+                continue
+            low = lowest.get(key, 101.0 if at_trigger is None else float(at_trigger))
+            if level >= low + JUMP_PERCENT:
+                done.add(key)
+                con.execute(
+                    "UPDATE supply_orders SET state = 'installed', state_at = ?, state_by = 'auto' "
+                    f"WHERE {_KEY}",
+                    [time, *key.params()],
+                )
+                _event(
+                    con, key, "installed", time, "auto", f"level {low:g}% -> {level}% at {time.isoformat()}Z"
+                )
+            else:
+                lowest[key] = min(low, float(level))
+    return len(done)
+
+
+def refresh(store: CollectorStore) -> dict[str, int]:
+    """Fold the triggers not folded yet and see installations (see the module's docstring):
+    ``{"opened", "duplicates", "installed"}``."""
+    pending = store.con.execute(
+        "SELECT DISTINCT r.site_id FROM reorders r LEFT JOIN supply_queue_marks m ON m.site_id = r.site_id "
+        "WHERE r.seq > coalesce(m.seq, 0) ORDER BY r.site_id"
+    ).fetchall()
+    opened = duplicates = 0
+    for (site,) in pending:
+        new, folded = _fold_site(store, str(site))
+        opened, duplicates = opened + new, duplicates + folded
+    return {"opened": opened, "duplicates": duplicates, "installed": _installations(store)}
+
+
+def _supply(layout: object, index: int) -> tuple[str | None, str | None]:
+    """The description and colour of supply ``index`` in a device's registered layout."""
+    rows = json.loads(layout) if isinstance(layout, str) else layout
+    for row in rows if isinstance(rows, list) else []:
+        if isinstance(row, list) and row and row[0] == index:
+            color = row[2] if len(row) > 2 else None
+            description = row[3] if len(row) > 3 else row[1] if len(row) > 1 else None
+            return (None if description is None else str(description)), (
+                None if color is None else str(color)
+            )
+    return None, None
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _iso(at: dt.datetime | None) -> str | None:
+    return None if at is None else at.isoformat() + "Z"
+
+
+def queue(
+    con: Connection,
+    now: dt.datetime,
+    *,
+    scope: tuple[str, list[str]] = ("TRUE", []),
+    states: tuple[str, ...] = STATES,
+    site: str | None = None,
+) -> list[dict[str, Any]]:
+    """The orders across the sites of ``scope`` (a SQL condition on ``o.site_id`` and its
+    parameters), in ``states``, oldest first, with days to empty as of ``now``."""
+    where, params = scope
+    wanted = [s for s in states if s in STATES] or ["none"]
+    rows = con.execute(
+        "SELECT o.site_id, o.n, o.supply_index, o.opened_seq, o.opened_at, o.last_at, o.triggers, o.percent, "
+        "o.why, o.days_to_empty, o.state, o.state_at, o.state_by, d.serial, d.model, d.supplies "
+        "FROM supply_orders o LEFT JOIN devices d ON d.site_id = o.site_id AND d.n = o.n "
+        f"WHERE ({where}) AND o.state IN ({', '.join('?' for _ in wanted)}) AND (? IS NULL OR o.site_id = ?) "
+        "ORDER BY o.opened_at, o.site_id, o.n, o.supply_index LIMIT ?",
+        [*params, *wanted, site, site, MAX_ORDERS],
+    ).fetchall()
+    out = []
+    for row in rows:
+        site_id, n, index, seq, opened_at, last_at, triggers, percent, why, dte, state, state_at, by = row[
+            :13
+        ]
+        serial, model, layout = row[13:]
+        description, color = _supply(layout, int(index))
+        left = None if dte is None else max(0.0, float(dte) - (now - last_at).total_seconds() / 86400)
+        out.append(
+            {
+                "site": site_id, "n": int(n), "supply_index": int(index), "opened_seq": int(seq),
+                "serial": serial, "model": model, "supply": description, "color": color,
+                "state": state, "opened_at": _iso(opened_at), "last_trigger_at": _iso(last_at),
+                "triggers": int(triggers), "percent": percent, "why": why,
+                "days_to_empty": None if left is None else round(left, 1),
+                "state_at": _iso(state_at), "state_by": by,
+            }
+        )  # fmt: skip
+    return out
+
+
+def set_state(
+    store: CollectorStore, key: OrderKey, state: str, *, by: str, now: dt.datetime, note: str | None = None
+) -> None:
+    """Move an order forward to ``state`` (see the module's docstring), recorded with ``by``."""
+    if state not in STATES:
+        raise SupplyError(f"{str(state)[:40]!r} is not a state (one of {', '.join(STATES)})")
+    with store.transaction() as con:
+        rows = con.execute(
+            f"SELECT state FROM supply_orders WHERE {_KEY}" + store.row_lock, key.params()
+        ).fetchall()
+        if not rows:
+            raise LookupError(f"no order {key.site}/{key.n}/{key.supply_index}/{key.opened_seq}")
+        have = str(rows[0][0])
+        if STATES.index(state) <= STATES.index(have):
+            raise SupplyError(f"the order is {have}: it can only move forward ({' -> '.join(STATES)})")
+        con.execute(
+            f"UPDATE supply_orders SET state = ?, state_at = ?, state_by = ? WHERE {_KEY}",
+            [state, now, by[:80], *key.params()],
+        )
+        _event(con, key, state, now, by[:80], None if note is None else note[:500])
+
+
+def events(con: Connection, key: OrderKey) -> list[dict[str, Any]]:
+    """An order's state changes, oldest first: who, when, and a note."""
+    rows = con.execute(
+        f"SELECT state, event_at, by_user, note FROM supply_order_events WHERE {_KEY} "
+        "ORDER BY event_at, state",
+        key.params(),
+    ).fetchall()
+    return [{"state": s, "at": _iso(at), "by": by, "note": note} for s, at, by, note in rows]
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """The queue as CSV (a header of :data:`CSV_COLUMNS`, ``\\r\\n`` line ends, formula-like text
+    made inert)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows([[defuse(r[c]) for c in CSV_COLUMNS] for r in rows])
+    return buffer.getvalue()
