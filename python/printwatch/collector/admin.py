@@ -86,6 +86,19 @@ def site_token(store: CollectorStore, p: Params, now: dt.datetime) -> Params:
     return {"site_id": site, "token": new_token(store, site, now=now, valid_days=_days(p))}
 
 
+def site_revoke_token(store: CollectorStore, p: Params, now: dt.datetime) -> Params:
+    """The site's unused enrolment token no longer enrols anything (its enrolled key stays)."""
+    site = str(_text(p, "site_id"))
+    with store.transaction() as con:
+        row = con.execute(
+            "UPDATE sites SET token_hash = NULL, token_expires_at = NULL WHERE site_id = ? RETURNING site_id",
+            [site],
+        ).fetchone()
+    if row is None:
+        raise ValueError(f"no site {site!r}")
+    return {"site_id": site}
+
+
 def token_add(store: CollectorStore, p: Params, now: dt.datetime) -> Params:
     name = str(_text(p, "name"))
     role = str(_text(p, "role", required=False) or "viewer")
@@ -165,6 +178,7 @@ def user_passwd(store: CollectorStore, p: Params, now: dt.datetime) -> Params:
 OPERATIONS: dict[str, Callable[[CollectorStore, Params, dt.datetime], Params]] = {
     "site.add": site_add,
     "site.token": site_token,
+    "site.revoke_token": site_revoke_token,
     "token.add": token_add,
     "token.list": token_list,
     "token.revoke": token_revoke,

@@ -13,6 +13,11 @@
 * ``GET /api/{sites,devices,reads,counters,reorders,missing}[?site=SITE]`` — the read-only view
   (JSON), for an API token (``Authorization: Bearer pwc_...``) or a console session, a customer's
   limited to its own sites, else 401.
+* ``/console/...`` — the MSP's console (:mod:`printwatch.collector.console`): pages for a
+  console session, each also JSON (and CSV), on the API's listener.
+* ``/api/billing/...``, ``/api/supplies...``, ``/api/settings/{site}`` — billing cycles and
+  exports, the reorder queue, a site's settings (:mod:`printwatch.collector.handlers.billing`,
+  ``.supplies``, ``.settings``), by role.
 * ``POST /api/admin/{op}`` — the MSP's administration (:mod:`printwatch.collector.admin`: sites,
   enrolment tokens, API tokens, users) for the admin role, what ``collector --server URL``
   calls while ``collector serve`` holds a DuckDB store.
@@ -42,10 +47,15 @@ import trio
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 
 from printwatch.clock import naive_utcnow
 from printwatch.collector.access import Denied, denied
+from printwatch.collector.console.routes import console_app
+from printwatch.collector.console.state import ConsoleState
+from printwatch.collector.handlers import billing as billing_api
+from printwatch.collector.handlers import settings as settings_api
+from printwatch.collector.handlers import supplies as supplies_api
 from printwatch.collector.handlers.admin_api import admin_op
 from printwatch.collector.handlers.enrol import enrol_route
 from printwatch.collector.handlers.read_api import read_view
@@ -86,6 +96,8 @@ ROUTES: list[tuple[Literal["uploads", "api"], Route]] = [
     ("uploads", Route("/v1/enrol", enrol_route, methods=["POST"])),
     ("uploads", Route("/v1/upload", upload, methods=["POST"])),
     ("api", Route("/api/admin/{op}", admin_op, methods=["POST"])),
+    # The console's JSON API (before the read view's one-segment paths).
+    *(("api", route) for route in (*billing_api.ROUTES, *supplies_api.ROUTES, *settings_api.ROUTES)),
     ("api", Route("/api/{view}", read_view)),
 ]
 
@@ -100,11 +112,13 @@ def create_app(
     limiter: trio.CapacityLimiter | None = None,
     body_timeout_s: float = BODY_TIMEOUT_S,
     max_concurrent_uploads: int = MAX_CONCURRENT_UPLOADS,
+    secure: bool = True,
 ) -> Starlette:
     """The collector's routes: ``uploads`` (enrolment and uploads: what appliances reach) and
     ``api`` (the MSP's read API and console, a credential required); both by default,
     or one each on two listeners (``collector serve --api-port``: they share ``limiter``, the one
-    thread that uses the store)."""
+    thread that uses the store). ``api`` brings the console (``/console/...``) too; ``secure``:
+    its cookies only over HTTPS (off only for a test on plain HTTP)."""
     state = CollectorState(
         store=store,
         now=now,
@@ -114,10 +128,11 @@ def create_app(
         body_timeout_s=body_timeout_s,
     )
     parts = {part for part, wanted in (("uploads", uploads), ("api", api)) if wanted}
-    app = Starlette(
-        routes=[route for part, route in ROUTES if part in parts],
-        exception_handlers={StoreUnavailable: unavailable, Denied: denied},
-    )
+    routes: list[BaseRoute] = [route for part, route in ROUTES if part in parts]
+    if api:
+        console = ConsoleState(secure=secure)
+        routes.append(Mount("/console", app=console_app(state, console, unavailable)))
+    app = Starlette(routes=routes, exception_handlers={StoreUnavailable: unavailable, Denied: denied})
     app.state.collector = state
     app.state.stats = state.stats
     #: Runs a function on the store in the server's one database thread (for tasks beside it).

@@ -1,0 +1,73 @@
+"""The console's routes and its app, mounted at ``/console`` on the collector's API listener
+(:func:`printwatch.collector.server.create_app`).
+
+Every page answers ``.json`` (and a table ``.csv``) beside its HTML. The app shares the
+collector's state (the store's thread, its clock) and answers refusals as the collector does
+(:func:`printwatch.collector.access.denied`); every answer carries the security headers, and
+every request body is bounded in size and time before a handler sees it (the web layer's
+:class:`~printwatch.web.auth.headers.SecurityHeaders` and
+:class:`~printwatch.web.auth.limits.BodyLimit`).
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from printwatch.collector.access import Denied, denied
+from printwatch.collector.console.devices import device_page, devices_page
+from printwatch.collector.console.enrolment import enrolment_action, enrolment_page
+from printwatch.collector.console.login import login, login_form, logout
+from printwatch.collector.console.sites import site_message, site_page, sites_page
+from printwatch.collector.console.state import ConsoleState
+from printwatch.collector.handlers.state import CollectorState
+from printwatch.collector.storage import StoreUnavailable
+from printwatch.web.auth.headers import SecurityHeaders
+from printwatch.web.auth.limits import BodyLimit
+from printwatch.web.templating import STATIC
+
+
+async def home(request: Request) -> Response:
+    return RedirectResponse("/console/sites", status_code=303)
+
+
+ROUTES = [
+    Route("/", home),
+    Route("/login", login_form, methods=["GET"]),
+    Route("/login", login, methods=["POST"]),
+    Route("/logout", logout, methods=["POST"]),
+    Route("/sites", sites_page),
+    Route("/sites.json", sites_page),
+    Route("/sites.csv", sites_page),
+    Route("/sites/{site}/messages/{seq}", site_message),
+    Route("/sites/{site}", site_page),
+    Route("/devices", devices_page),
+    Route("/devices.json", devices_page),
+    Route("/devices.csv", devices_page),
+    Route("/devices/{site}/{n}", device_page),
+    Route("/enrolment", enrolment_page),
+    Route("/enrolment.json", enrolment_page),
+    Route("/enrolment.csv", enrolment_page),
+    Route("/enrolment/{action}", enrolment_action, methods=["POST"]),
+    Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+]
+
+
+def console_app(state: CollectorState, console: ConsoleState, unavailable: object) -> Starlette:
+    """The console on ``state`` (the collector's), with ``unavailable`` answering a store that
+    cannot be reached."""
+    app = Starlette(
+        routes=ROUTES,
+        middleware=[
+            Middleware(SecurityHeaders, secure=console.secure),
+            Middleware(BodyLimit, bounds=console),
+        ],
+        exception_handlers={StoreUnavailable: unavailable, Denied: denied},  # type: ignore[dict-item]
+    )
+    app.state.collector = state
+    app.state.console = console
+    return app
