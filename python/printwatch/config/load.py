@@ -42,11 +42,11 @@ from printwatch.config.model import (
     WebhookFormat,
     WebTls,
 )
+from printwatch.config.remote_keys import LOCKABLE
 from printwatch.config.secrets import SECRET_PREFIX, SecretError, SecretStore
 from printwatch.config.targets import expand_devices
 from printwatch.config.v3 import credentials_from_config
 from printwatch.mib.oids import SUPPLY_TYPES
-from printwatch.uplink.remote import LOCKABLE
 
 T = TypeVar("T")
 

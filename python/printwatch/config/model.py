@@ -166,7 +166,7 @@ class UplinkConfig:
     budget_bytes_per_day: int | None = None  # None: 256 per device (at least 16 KiB)
     lead_time_days: float = 7.0  # reorder when a supply runs out sooner than this
     key_file: Path | None = None  # default: state_dir / "uplink.key"
-    # Settings the collector's sync may not change (printwatch.uplink.remote.LOCKABLE).
+    # Settings the collector's sync may not change (printwatch.config.remote_keys.LOCKABLE).
     locked: tuple[str, ...] = ()
     #: More front ends of the same collector, tried in turn after ``url`` (same pin, CA, proxy).
     endpoints: tuple[str, ...] = ()

@@ -21,15 +21,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-SERVICES = ("aggregates", "billing", "reorders", "assist")
+from printwatch.config.remote_keys import LOCKABLE, SERVICES, THRESHOLDS
+
 CYCLES = ("monthly", "quarterly", "semiannual")
-THRESHOLDS = {"reorder_percent": (0.0, 100.0), "lead_time_days": (0.0, 365.0)}
 MIN_BUDGET, MAX_BUDGET = 4096, 64 * 1024 * 1024
-#: The keys a collector may set (and the customer lock); a group locks its members.
-LOCKABLE = (
-    "upload_times", "budget_bytes_per_day", "billing", "services",
-    *(f"services.{s}" for s in SERVICES), "thresholds", *(f"thresholds.{t}" for t in THRESHOLDS),
-)  # fmt: skip
 #: The most keys of one object looked at, and names reported as unknown.
 MAX_KEYS = 32
 MAX_REPORTED = 8
