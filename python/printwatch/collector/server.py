@@ -18,9 +18,6 @@
 * ``/api/billing/...``, ``/api/supplies...``, ``/api/settings/{site}`` — billing cycles and
   exports, the reorder queue, a site's settings (:mod:`printwatch.collector.handlers.billing`,
   ``.supplies``, ``.settings``), by role.
-* ``/api/billing/...``, ``/api/supplies...``, ``/api/settings/{site}`` — billing cycles and
-  exports, the reorder queue, a site's settings (:mod:`printwatch.collector.handlers.billing`,
-  ``.supplies``, ``.settings``), by role.
 * ``POST /api/admin/{op}`` — the MSP's administration (:mod:`printwatch.collector.admin`: sites,
   enrolment tokens, API tokens, users) for the admin role, what ``collector --server URL``
   calls while ``collector serve`` holds a DuckDB store.
@@ -56,9 +53,6 @@ from printwatch.clock import naive_utcnow
 from printwatch.collector.access import Denied, denied
 from printwatch.collector.console.routes import console_app
 from printwatch.collector.console.state import ConsoleState
-from printwatch.collector.handlers import billing as billing_api
-from printwatch.collector.handlers import settings as settings_api
-from printwatch.collector.handlers import supplies as supplies_api
 from printwatch.collector.handlers import billing as billing_api
 from printwatch.collector.handlers import settings as settings_api
 from printwatch.collector.handlers import supplies as supplies_api
@@ -102,8 +96,6 @@ ROUTES: list[tuple[Literal["uploads", "api"], Route]] = [
     ("uploads", Route("/v1/enrol", enrol_route, methods=["POST"])),
     ("uploads", Route("/v1/upload", upload, methods=["POST"])),
     ("api", Route("/api/admin/{op}", admin_op, methods=["POST"])),
-    # The console's JSON API (before the read view's one-segment paths).
-    *(("api", route) for route in (*billing_api.ROUTES, *supplies_api.ROUTES, *settings_api.ROUTES)),
     # The console's JSON API (before the read view's one-segment paths).
     *(("api", route) for route in (*billing_api.ROUTES, *supplies_api.ROUTES, *settings_api.ROUTES)),
     ("api", Route("/api/{view}", read_view)),
