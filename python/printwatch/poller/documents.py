@@ -82,28 +82,24 @@ def vendor_from(result: TargetResult) -> str | None:
     """The vendor of a base-plan result (from sysDescr and sysObjectID)."""
     descr = _read(result, SYSTEM["descr"])
     object_id = _read(result, SYSTEM["object_id"])
-    return vendor_of(
-        decode_text(descr.value) if descr is not None else None,
-        object_id.value if object_id is not None and isinstance(object_id.value, str) else None,
-    )
+    raw = descr.value if descr is not None else None
+    oid = object_id.value if object_id is not None and isinstance(object_id.value, str) else None
+    size = (len(raw) if isinstance(raw, bytes | str) else 0) + len(oid or "")
+    if size > 1024:  # kept only for plain sizes: a bounded memo
+        return _vendor.__wrapped__(raw, oid)
+    return _vendor(raw, oid)
+
+
+@functools.lru_cache(maxsize=4096)
+def _vendor(descr: int | bytes | str | None, object_id: str | None) -> str | None:
+    """:func:`printwatch.mib.vendor_of` of a raw sysDescr: a fleet has few distinct models,
+    and matching every brand's pattern at every poll was a tenth of a status cycle."""
+    return vendor_of(decode_text(descr) if descr is not None else None, object_id)
 
 
 def poll_time(when: dt.datetime) -> str:
     """ISO 8601 UTC with a ``Z``, to the second: ``2026-11-30T10:00:00Z``."""
     return iso_seconds(when)
-
-
-def document(
-    name: str,
-    results: Sequence[TargetResult],
-    when: dt.datetime,
-    thresholds: Mapping[str, float] | None = None,
-    cache: AnswerCache | None = None,
-) -> dict[str, Any]:
-    """The poll document of one device polled as ``name`` at ``when``, from its base poll and,
-    when there was one, its vendor poll (``cache``: see :class:`printwatch.mib.interpret.AnswerCache`)."""
-    first, *more = results
-    return interpret(first, *more, target=name, time=poll_time(when), thresholds=thresholds, cache=cache)
 
 
 def unreachable(name: str, error: str, when: dt.datetime) -> dict[str, Any]:
@@ -189,12 +185,15 @@ class TwoStepPoller:
         # Status answers only: a meter read's counts move, and its other plan would replace
         # each device's status answer (every status cycle after a read would miss).
         answers = self.answers if kind == "status" else None
+        stamp = poll_time(when)
         docs = []
         for i, (name, _, _) in enumerate(addresses):
             if i % DOCUMENTS_PER_STEP == DOCUMENTS_PER_STEP - 1:
                 await self.give_way()  # let the loop serve HTTP between steps
             results = [first[i][0], *([second[i]] if i in second else [])]
-            docs.append(document(name, results, when, self.thresholds, answers))
+            docs.append(
+                interpret(*results, target=name, time=stamp, thresholds=self.thresholds, cache=answers)
+            )
         return docs
 
     async def _batch(self, work: Sequence[_Work]) -> list[TargetResult]:
@@ -237,17 +236,22 @@ class TwoStepPoller:
         out: dict[int, tuple[TargetResult, bool]] = {}
         pending: list[_Work] = []
         for i, a in enumerate(addresses):
-            c = self.credential_of.get(a[0], self._next_credential(a[1], 0) or 0)
+            c = self.credential_of.get(a[0])
+            if c is None:
+                c = self._next_credential(a[1], 0) or 0
             pending.append((i, a, c, self._first_plan(a[0], kind)))
+        base = base_plan()
         while pending:
             results = await self._batch(pending)
             retry = []
             for (i, a, c, plan), r in zip(pending, results, strict=True):
                 if r.reachable:
                     self.credential_of[a[0]] = c
+                    out[i] = (r, plan is not base)
+                    continue
                 after = self._next_credential(a[1], c + 1)
-                if r.reachable or after is None or a[0] in self.credential_of:
-                    out[i] = (r, plan is not base_plan())
+                if after is None or a[0] in self.credential_of:
+                    out[i] = (r, plan is not base)
                 else:
                     retry.append((i, a, after, plan))
             pending = retry

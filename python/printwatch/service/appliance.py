@@ -117,7 +117,7 @@ def fleet_entry(doc: dict[str, Any], previous: dict[str, Any] | None = None) -> 
         entry["device_state"] = status["device"]
     meters = doc.get("meters") or {}
     entry["meters"] = tuple((k, v) for k, v in meters.items() if isinstance(v, int))
-    entry["supplies"] = tuple(tuple(s.get(k) for k in SUPPLY_KEYS) for s in doc.get("supplies") or ())
+    entry["supplies"] = tuple(tuple(map(s.get, SUPPLY_KEYS)) for s in doc.get("supplies") or ())
     if previous is not None:  # the same tuples once, not a copy per poll
         for key in ("meters", "supplies"):
             if previous.get(key) == entry[key]:

@@ -17,6 +17,7 @@ cycle fails and is logged by the scheduler).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import socket
 import time
@@ -59,12 +60,21 @@ def spec_of(device: Device) -> str:
     return f"{device[0]}:{device[1]}"
 
 
-async def resolve(host: str) -> str | None:
-    """An IPv4 address for ``host`` (itself when it is one), or None when it does not resolve."""
+@functools.lru_cache(maxsize=65_536)
+def _literal(host: str) -> str | None:
+    """``host`` as an IPv4 address in its usual form if it is one (kept: parsing every
+    configured address at every cycle was a tenth of a status cycle at 10,000 printers)."""
     try:
         return str(ipaddress.IPv4Address(host))
     except ValueError:
-        pass
+        return None
+
+
+async def resolve(host: str) -> str | None:
+    """An IPv4 address for ``host`` (itself when it is one), or None when it does not resolve."""
+    literal = _literal(host)
+    if literal is not None:
+        return literal
     try:
         infos = await trio.socket.getaddrinfo(host, None, family=socket.AF_INET, type=socket.SOCK_DGRAM)
     except OSError:
