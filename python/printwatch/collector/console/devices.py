@@ -85,8 +85,9 @@ def _charts(found: dict[str, Any], now: dt.datetime) -> list[Markup]:
         if r["percent"] is not None:
             supplies.setdefault(int(r["supply_index"]), []).append((r["time"], float(r["percent"])))
     times = [t for points in (*meters.values(), *supplies.values()) for t, _ in points]
-    start = min(times, default=now - dt.timedelta(days=30))
+    start = min(times, default=now) - dt.timedelta(days=1)
     end = max([*times, now])
+    end += (end - start) / 20  # room for the "now" line's label
     charts = []
     if meters:
         series = [
