@@ -1,0 +1,306 @@
+"""The MSP console at size (issue 22): how fast its pages answer with S sites x P printers and a
+month of their history in the collector's store, served by a real ``collector serve``.
+
+    python bench/console_pages.py [--sites 100] [--printers 100] [--days 30] [--backend postgres]
+        [--repeats 15] [--screenshots DIR] [--json bench/results/console_pages.json]
+
+**The data** is made by the appliance's own uplink code and received by the collector's own
+ingest, as in ``bench/collector_ingest.py`` (whose synthetic printers this reuses): for a few
+template sites an :class:`~printwatch.uplink.service.UplinkService` on an in-memory outbox
+observes its printers four times a day for ``--days`` days (pages printed, toner used, the real
+reorder decisions, a billing read on the 1st, the daily upload); every site is one of those
+templates with its own id, serials and Ed25519 key, each message sealed again by the uplink's
+signing and passed to :func:`printwatch.collector.ingest.receive` on the collector's store
+(PostgreSQL from Debian's packages, initdb'd by ``tests/support/postgres.py``; or DuckDB). No row
+reaches the store by another path.
+
+**Measured**: ``collector serve`` in a child process over HTTPS; an admin and a customer (one
+site) log in through the login form; each page (HTML, and the JSON and CSV beside it) is asked
+``--repeats`` times after one warm-up, one request at a time; the table keeps the median and the
+largest (p100 of a few is the honest tail here) latency, as the client sees it (TLS on loopback
+included) and the answer's size. ``--screenshots DIR`` saves each page as Debian's Chromium
+renders it (Playwright, the admin's session), for the eye. The goal (issue 22): every page
+within 200 ms at 10,000 devices across 100 sites on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import random
+import re
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+try:
+    import bench  # noqa: F401
+except ImportError:  # run as a script
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from printwatch.collector.enrolment import add_site, enrol
+from printwatch.collector.ingest import receive
+from printwatch.collector.store import CollectorStore
+from printwatch.collector.users import add_user
+from printwatch.uplink.codec import decode_payload, encode_payload
+from printwatch.uplink.outbox import Outbox
+from printwatch.uplink.service import UplinkService
+from printwatch.uplink.signing import HEADER_BYTES, Identity, seal
+from printwatch.uplink.transport import Endpoint
+from printwatch.web.auth.passwords import hash_password
+
+from bench.collector_ingest import advance, printer_doc
+from tests.support.ports import free_tcp_port
+from tests.support.postgres import start_postgres
+from tests.support.tls import Certs, make_certs
+
+#: The month of history ends here (fixed, never today): the pages show October and November 2026.
+END = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
+TEMPLATES = 4
+PASSWORD = "a console bench password"
+GOAL_MS = 200.0
+PRINTWATCH = [sys.executable, "-m", "printwatch.cli"]
+
+
+# -- the data ------------------------------------------------------------------------------------
+
+
+async def _template(site: int, printers: int, days: int) -> list[dict[str, Any]]:
+    """``days`` days of one site through the appliance's uplink: its outbox's messages, decoded."""
+    rng = random.Random(site)
+    box = Outbox(":memory:", Identity.generate(), f"site-{site:05d}")
+    clock = {"now": END}
+    svc = UplinkService(
+        box, Endpoint("https://127.0.0.1:9"), now=lambda: clock["now"], budget_bytes_per_day=1 << 30
+    )
+    docs = [printer_doc(site, i, rng) for i in range(printers)]
+    for day in range(days, 0, -1):
+        start = END - dt.timedelta(days=day)
+        for part in range(4):
+            clock["now"] = start + dt.timedelta(hours=6 * part + 5)
+            advance(docs, rng)
+            await svc.observe(docs)
+            if part == 0 and start.day == 1:
+                await svc.billing_cycle(start.date(), docs)
+        await svc.upload(clock["now"])
+        if day % 10 == 0:
+            await svc.snapshot(docs[day % len(docs)])
+    rows = box.con.execute("SELECT envelope FROM uplink_outbox ORDER BY seq").fetchall()
+    box.close()
+    return [decode_payload(bytes(e)[HEADER_BYTES:]) for (e,) in rows]
+
+
+def _as_site(message: dict[str, Any], site: int, site_id: str) -> dict[str, Any]:
+    """A template's message as site ``site``'s: its id, and its printers' own serials and MACs."""
+    out = {**message, "site": site_id}
+    if message["kind"] == "register":
+        devices = [
+            {**d, "serial": f"CN{site:05d}X{d['n']:05d}", "mac": f"02:00:{site >> 8 & 255:02x}:"
+             f"{site & 255:02x}:{d['n'] >> 8 & 255:02x}:{d['n'] & 255:02x}"}
+            for d in message["data"]["devices"]
+        ]  # fmt: skip
+        out["data"] = {**message["data"], "devices": devices}
+    return out
+
+
+def fill(store: CollectorStore, sites: int, printers: int, days: int, log: Callable[[str], None]) -> int:
+    """Every site's history received by the collector's ingest; the number of messages."""
+    started = time.monotonic()
+
+    async def templates() -> list[list[dict[str, Any]]]:
+        return [await _template(t, printers, days) for t in range(min(TEMPLATES, sites))]
+
+    made = trio.run(templates)
+    log(
+        f"  {len(made)} template sites x {days} days made by the uplink in {time.monotonic() - started:.0f} s"
+    )
+    enrolled = (END - dt.timedelta(days=days + 1)).replace(tzinfo=None)
+    count = 0
+    for site in range(sites):
+        site_id, me = f"site-{site:05d}", Identity.generate()
+        enrol(store, site_id, add_site(store, site_id, now=enrolled), me.public_raw, now=enrolled)
+        for message in made[site % len(made)]:
+            at = dt.datetime.fromtimestamp(message["at"], dt.UTC).replace(tzinfo=None)
+            receive(store, seal(me, encode_payload(_as_site(message, site, site_id))), now=at)
+            count += 1
+        if site % 10 == 9:
+            log(f"  {site + 1} sites received ({count} messages, {time.monotonic() - started:.0f} s)")
+    return count
+
+
+# -- the server and its pages ---------------------------------------------------------------------
+
+
+@contextmanager
+def serving(store: str, certs: Certs) -> Iterator[str]:
+    """``collector serve`` on ``store``; its base URL while the block runs."""
+    port = free_tcp_port()
+    proc = subprocess.Popen(
+        [*PRINTWATCH, "collector", "serve", "--port", str(port), "--cert", str(certs.certfile),
+         "--key", str(certs.keyfile), "--store", store, "--duration", "900"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("collector: https://"):
+            raise SystemExit(f"collector serve did not start: {line!r}")
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
+def log_in(client: httpx.Client, user: str) -> None:
+    form = client.get("/console/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    if form.status_code != 200 or csrf is None:
+        raise SystemExit(f"no login form: {form.status_code}")
+    done = client.post(
+        "/console/login", data={"csrf": csrf[1], "user": user, "password": PASSWORD, "next": ""}
+    )
+    if done.status_code != 303:
+        raise SystemExit(f"{user} could not log in: {done.status_code} {done.text[:200]}")
+
+
+def pages(site: str, device: int) -> list[str]:
+    """Every console page (with its JSON and CSV where it has them) at this size."""
+    listed = ["/console/sites", "/console/devices", "/console/billing", "/console/supplies"]
+    out = [p + ext for p in listed for ext in ("", ".json", ".csv")]
+    serial = f"CN{int(site[5:]):05d}X{device:05d}"  # as _as_site names them
+    out += [f"/console/sites/{site}", f"/console/devices/{site}/{device}"]
+    return [*out, f"/console/devices?q={serial}"]
+
+
+def measure(client: httpx.Client, path: str, repeats: int) -> dict[str, Any] | None:
+    """Median and largest latency of ``path`` (ms), its size; None where the console has no such
+    page (404) yet."""
+    first = client.get(path)
+    if first.status_code == 404:
+        return None
+    if first.status_code != 200:
+        raise SystemExit(f"{path}: {first.status_code} {first.text[:200]}")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        r = client.get(path)
+        times.append((time.perf_counter() - started) * 1000)
+        r.raise_for_status()
+    return {
+        "path": path, "p50_ms": round(statistics.median(times), 1), "max_ms": round(max(times), 1),
+        "bytes": len(first.content),
+    }  # fmt: skip
+
+
+def screenshots(base: str, certs: Certs, cookies: httpx.Cookies, paths: list[str], out: Path) -> list[Path]:
+    """Each HTML page as Debian's Chromium renders it, in the admin's session."""
+    from playwright.sync_api import sync_playwright
+
+    out.mkdir(parents=True, exist_ok=True)
+    saved = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            context = browser.new_context(ignore_https_errors=True, viewport={"width": 1400, "height": 1000})
+            context.add_cookies([{"name": c.name, "value": c.value or "", "url": base} for c in cookies.jar])
+            page = context.new_page()
+            for path in paths:
+                page.goto(base + path)
+                name = path.strip("/").replace("/", "_").replace("?", "_").replace("=", "-") + ".png"
+                page.screenshot(path=str(out / name), full_page=False)
+                saved.append(out / name)
+        finally:
+            browser.close()
+    return saved
+
+
+# -- the run --------------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
+    site, device = f"site-{min(7, args.sites - 1):05d}", min(42, args.printers)
+    with (
+        tempfile.TemporaryDirectory(prefix="console-bench-") as tmp,
+        _store(args.backend, Path(tmp)) as where,
+    ):
+        certs = make_certs(Path(tmp))
+        store = CollectorStore(where)
+        messages = fill(store, args.sites, args.printers, args.days, log)
+        hashed = hash_password(PASSWORD)
+        add_user(store, "admin", PASSWORD, "admin", now=END.replace(tzinfo=None), password_hash=hashed)
+        add_user(store, "acme", PASSWORD, "customer", sites=[site], now=END.replace(tzinfo=None),
+                 password_hash=hashed)  # fmt: skip
+        store.close()
+        rows: dict[str, list[dict[str, Any]]] = {}
+        trust = ssl.create_default_context(cafile=str(certs.ca_file))
+        with serving(str(where), certs) as base:
+            for user in ("admin", "acme"):
+                with httpx.Client(base_url=base, verify=trust, timeout=30) as client:
+                    log_in(client, user)
+                    found = [measure(client, p, args.repeats) for p in pages(site, device)]
+                    rows[user] = [f for f in found if f is not None]
+                    if user == "admin" and args.screenshots:
+                        html = [r["path"] for r in rows[user] if not r["path"].endswith((".json", ".csv"))]
+                        saved = screenshots(base, certs, client.cookies, html, args.screenshots)
+                        log(f"  {len(saved)} screenshots in {args.screenshots}")
+    worst = max(r["p50_ms"] for r in rows["admin"])
+    return {
+        "backend": args.backend, "sites": args.sites, "printers": args.printers, "days": args.days,
+        "devices": args.sites * args.printers, "messages": messages, "repeats": args.repeats,
+        "load_average": os.getloadavg()[0], "goal_ms": GOAL_MS, "worst_p50_ms": worst,
+        "pages": rows,
+    }  # fmt: skip
+
+
+@contextmanager
+def _store(backend: str, tmp: Path) -> Iterator[str | Path]:
+    if backend == "duckdb":
+        yield tmp / "collector.duckdb"
+        return
+    os.chmod(tmp, 0o711)  # the server runs as nobody when this is root: it passes through to its folder
+    (tmp / "pg").mkdir()
+    server = start_postgres(tmp / "pg")
+    try:
+        yield server.url()
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sites", type=int, default=100)
+    parser.add_argument("--printers", type=int, default=100)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--backend", choices=["postgres", "duckdb"], default="postgres")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH")
+    args = parser.parse_args()
+    result = run(args, lambda line: print(line, file=sys.stderr, flush=True))
+    for user, found in result["pages"].items():
+        print(f"{user}: {'page':<48} {'p50 ms':>8} {'max ms':>8} {'bytes':>9}")
+        for r in found:
+            print(f"{'':<{len(user) + 2}}{r['path']:<48} {r['p50_ms']:>8} {r['max_ms']:>8} {r['bytes']:>9}")
+    print(f"worst median {result['worst_p50_ms']} ms (goal {GOAL_MS} ms), load {result['load_average']:.1f}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
