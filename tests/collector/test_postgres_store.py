@@ -122,3 +122,33 @@ def test_a_lost_connection_is_made_again_for_the_next_statement(postgres_url: st
             store.con.execute("SELECT 1")
         assert store.con.execute("SELECT count(*) FROM sites").fetchall() == [(0,)]
         assert store.con.execute("SELECT pg_backend_pid()").fetchone()[0] != pid
+
+
+def test_copy_drops_nul_from_strings_and_keeps_the_rest(postgres_url: str) -> None:
+    """A NUL anywhere in a bulk insert (a device's name, a meter's) is dropped, on the COPY and
+    on the upsert, and rows without one go in as they are (the copy's fast path)."""
+    cols = ["site_id", "n", "meter", "value", "time"]
+    with CollectorStore(postgres_url, now=lambda: JUNE) as store:
+        with store.transaction() as con:
+            store.bulk(
+                con,
+                "meter_latest",
+                cols,
+                [("site-a", 1, "to\x00tal", 5, JUNE), ("site-a", 2, "total", 6, JUNE)],
+            )
+            store.bulk(con, "meter_latest", cols, [("site-a", 2, "total", 7, JUNE)], replace=True)
+            store.bulk(con, "meter_latest", cols, [("site-a", 1, "total\x00", 8, JUNE)], replace=True)
+        rows = store.con.execute("SELECT n, meter, value FROM meter_latest ORDER BY n").fetchall()
+    assert [tuple(r) for r in rows] == [(1, "total", 8), (2, "total", 7)]
+
+
+def test_meter_latest_leaves_room_for_updates_in_place(postgres_url: str) -> None:
+    """Migration 7: every aggregate rewrites meter_latest's rows; half of each page is kept free
+    so the new versions stay in it (HOT updates, the primary key untouched)."""
+    with CollectorStore(postgres_url, now=lambda: JUNE) as store:
+        options = store.con.execute(
+            "SELECT reloptions FROM pg_class WHERE relname = 'meter_latest'"
+        ).fetchone()
+        version = store.con.execute("SELECT max(version) FROM schema_version").fetchone()
+    assert "fillfactor=50" in options[0]
+    assert version[0] >= 7

@@ -185,6 +185,12 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        7,
+        "room in meter_latest's pages for its updates in place (PostgreSQL only)",
+        # PostgreSQL's fillfactor has no DuckDB counterpart: the number is kept in step.
+        "SELECT 1",
+    ),
 ]
 
 

@@ -203,6 +203,17 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        7,
+        "room in meter_latest's pages for its updates in place (HOT)",
+        """
+        -- Every aggregate rewrites the latest value of each of its meters (bench/collector_ingest.py:
+        -- the upsert was PostgreSQL's costliest statement). With room left in each page the new
+        -- row version stays in the page and the primary key is not touched (a HOT update): 98 %
+        -- of them instead of 5 %. Pages written from now on; VACUUM FULL rewrites the old ones.
+        ALTER TABLE meter_latest SET (fillfactor = 50);
+        """,
+    ),
 ]
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {

@@ -116,6 +116,7 @@ class PostgresBackend:
         self.read_only = read_only
         self.retention_months = retention_months
         self.now = now or naive_utcnow
+        self._column_types: dict[str, dict[str, str]] = {}
         self._con = PgConnection(self._open())
         self._closer = weakref.finalize(self, _close_quietly, self._con)
 
@@ -176,24 +177,41 @@ class PostgresBackend:
         *,
         replace: bool = False,
     ) -> None:
-        """``rows`` through ``COPY``; with ``replace``, copied into a temporary table of the
-        connection and upserted from it by the table's primary key in one statement (the last of
-        rows with the same key wins, as DuckDB's ``INSERT OR REPLACE``)."""
+        """``rows`` through ``COPY``; with ``replace``, upserted by the table's primary key in one
+        statement, each column sent as one array (``unnest``; the last of rows with the same key
+        wins, as DuckDB's ``INSERT OR REPLACE``). Not through a temporary table: its deleted rows
+        stay until the connection ends (autovacuum never visits temporary tables), and every
+        upsert read them again (bench/collector_ingest.py)."""
         raw, names = con.raw, ", ".join(columns)
         if not replace:
             _copy(raw, table, names, rows)
             return
         key = PRIMARY_KEYS[table]
         at = [columns.index(k) for k in key]
-        last = {tuple(r[i] for i in at): r for r in rows}
+        last = list({tuple(r[i] for i in at): r for r in rows}.values())
+        if not last:
+            return
+        if any("\x00" in v for row in last for v in row if v.__class__ is str):
+            last = [tuple(_clean(v) for v in row) for row in last]
+        types = self._types(raw, table)
+        arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
-        raw.execute(f"CREATE TEMP TABLE IF NOT EXISTS pw_{table} (LIKE {table})")
-        _copy(raw, f"pw_{table}", names, list(last.values()))
         raw.execute(
-            f"INSERT INTO {table} ({names}) SELECT {names} FROM pw_{table} "
-            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}"
+            f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
+            f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}",
+            [list(column) for column in zip(*last, strict=True)],
         )
-        raw.execute(f"DELETE FROM pw_{table}")
+
+    def _types(self, raw: psycopg.Connection[Any], table: str) -> dict[str, str]:
+        """``{column: its SQL type}`` of ``table`` (asked once per store)."""
+        if table not in self._column_types:
+            rows = raw.execute(
+                "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+                "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+                [table],
+            ).fetchall()
+            self._column_types[table] = {str(n): str(t) for n, t in rows}
+        return self._column_types[table]
 
     def renew(self) -> None:
         """A fresh connection, the partitions of the coming months, the retention applied."""
@@ -213,9 +231,15 @@ class PostgresBackend:
 
 
 def _copy(raw: psycopg.Connection[Any], table: str, names: str, rows: list[tuple[Any, ...]]) -> None:
+    """``rows`` into ``table`` through ``COPY``: each row as it is, unless a string holds NUL (then
+    every row without it). Checking first costs a third of cleaning every value (bench/
+    collector_ingest.py: the copy was most of a front end's CPU)."""
+    if any("\x00" in v for row in rows for v in row if v.__class__ is str):
+        rows = [tuple(_clean(v) for v in row) for row in rows]
     with raw.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        write = copy.write_row
         for row in rows:
-            copy.write_row([_clean(v) for v in row])
+            write(row)
 
 
 def _close_quietly(con: PgConnection) -> None:
