@@ -19,11 +19,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from printwatch.collector.access import Denied, denied
+from printwatch.collector.console.billing import billing_action, billing_cycle, billing_site, billing_sites
 from printwatch.collector.console.devices import device_page, devices_page
 from printwatch.collector.console.enrolment import enrolment_action, enrolment_page
 from printwatch.collector.console.login import login, login_form, logout
+from printwatch.collector.console.settings import settings_change, settings_page
 from printwatch.collector.console.sites import site_message, site_page, sites_page
 from printwatch.collector.console.state import ConsoleState
+from printwatch.collector.console.supplies import supplies_move, supplies_page
 from printwatch.collector.handlers.state import CollectorState
 from printwatch.collector.storage import StoreUnavailable
 from printwatch.web.auth.headers import SecurityHeaders
@@ -53,6 +56,14 @@ ROUTES = [
     Route("/enrolment.json", enrolment_page),
     Route("/enrolment.csv", enrolment_page),
     Route("/enrolment/{action}", enrolment_action, methods=["POST"]),
+    Route("/billing", billing_sites),
+    Route("/billing/{site}", billing_site),
+    Route("/billing/{site}/{cycle}", billing_cycle),
+    Route("/billing/{site}/{cycle}/{action}", billing_action, methods=["POST"]),
+    Route("/supplies", supplies_page),
+    Route("/supplies/{site}/{n}/{index}/{opened_seq}", supplies_move, methods=["POST"]),
+    Route("/settings/{site}", settings_page, methods=["GET"]),
+    Route("/settings/{site}", settings_change, methods=["POST"]),
     Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
 ]
 

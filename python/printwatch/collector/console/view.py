@@ -29,6 +29,8 @@ STATIC = PREFIX + "/static"
 SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (PREFIX + "/sites", "Sites", ()),
     (PREFIX + "/devices", "Devices", ()),
+    (PREFIX + "/billing", "Billing", ("billing", "support", "viewer", "customer")),
+    (PREFIX + "/supplies", "Supplies", ("supplies", "support", "viewer", "customer")),
     (PREFIX + "/enrolment", "Enrolment", ("admin",)),
 )
 
