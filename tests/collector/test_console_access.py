@@ -137,3 +137,54 @@ async def test_no_api_answers_without_a_credential_and_a_customer_sees_its_own_s
             assert (unknown.status_code, unknown.text.replace("initech", "globex")) == (404, r.text)
     await collector.stop()
     store.close()
+
+
+async def test_the_admin_api_refuses_what_is_not_an_admins_well_formed_request(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(tmp_path / "c.duckdb")
+    admin = create_token(store, "ops", "admin", now=T0)
+    viewer = create_token(store, "desk", "viewer", now=T0)
+    collector = await start_collector(nursery, store, certs, now=now)
+    async with client(certs, collector.url, admin) as ops:
+        op = "/api/admin/site.add"
+        for body, status in (
+            (b"{not json", 400),
+            (b"[1, 2]", 400),
+            (b'{"site_id": 7}', 400),
+            (b'{"site_id": "../../etc"}', 400),
+            (b'{"site_id": "a", "valid_days": 1e309}', 400),
+            (b'{"site_id": "a", "pad": "' + b"x" * 70_000 + b'"}', 413),
+            (b"[" * 100_000 + b"]" * 100_000, 413),
+        ):
+            r = await ops.post(op, content=body, headers={"content-type": "application/json"})
+            assert r.status_code == status and "error" in r.json(), (body[:40], r.text)
+        assert (await ops.post("/api/admin/drop.tables", json={})).status_code == 404
+        assert store.con.execute("SELECT count(*) FROM sites").fetchone()[0] == 0
+        # a hash sent along is never stored: the server hashes the password itself
+        r = await ops.post(
+            "/api/admin/user.add",
+            json={
+                "username": "eve",
+                "password": PASSWORD,
+                "role": "viewer",
+                "password_hash": "scrypt$1$1$1$AA==$AA==",
+            },
+        )
+        assert r.status_code == 200, r.text
+        stored = store.con.execute("SELECT password_hash FROM users WHERE username = 'eve'").fetchone()[0]
+        assert stored.startswith("scrypt$") and "AA==" not in stored
+        r = await ops.post("/api/admin/site.add", json={"site_id": "branch-1"})
+        assert r.status_code == 200 and r.json()["token"]
+    async with client(certs, collector.url, viewer) as desk:
+        r = await desk.post(
+            "/api/admin/user.add", json={"username": "x", "password": PASSWORD, "role": "admin"}
+        )
+        assert r.status_code == 403 and store.con.execute("SELECT count(*) FROM users").fetchone()[0] == 1
+        # search text is text: SQL wildcards and quotes match themselves
+        for q in ("%", "_", "' OR 1=1 --", "\\"):
+            r = await desk.get("/console/devices.json", params={"q": q})
+            assert r.status_code == 200 and r.json() == []
+    await collector.stop()
+    store.close()

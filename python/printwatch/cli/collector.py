@@ -290,6 +290,8 @@ def _serve(args: argparse.Namespace) -> int:
                         f"  read API: https://{api_host}:{api_port}/api/ (a token: collector token add)",
                         flush=True,
                     )
+                console_at = f"https://{api_host}:{api_port}" if separate else f"https://{host}:{port}"
+                print(f"  console: {console_at}/console/ (a user: collector user add)", flush=True)
                 nursery.start_soon(renew_daily, app.state.db, store)
                 if smtp is not None:
                     nursery.start_soon(

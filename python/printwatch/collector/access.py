@@ -28,6 +28,7 @@ Error handling: refusals are :class:`Denied` (never a 500); the store's own erro
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -45,6 +46,7 @@ __all__ = ["SESSION_COOKIE", "Denied", "Principal", "denied", "principal_of", "r
 #: The console's session cookie (HttpOnly, SameSite=Strict, Secure, path /).
 SESSION_COOKIE = "pwc_session"
 SAFE_METHODS = ("GET", "HEAD")
+_UNKNOWN = object()
 
 
 class Denied(Exception):
@@ -59,8 +61,9 @@ class Denied(Exception):
 async def principal_of(request: Request) -> tuple[Principal, str | None] | None:
     """The request's principal and its session's CSRF token (None for a bearer token), or None
     without a live credential. Found once per request (kept on ``request.state``)."""
-    if "principal" in request.state._state:
-        found: tuple[Principal, str | None] | None = request.state.principal
+    cached: Any = getattr(request.state, "principal", _UNKNOWN)
+    if cached is not _UNKNOWN:
+        found: tuple[Principal, str | None] | None = cached
         return found
     state = state_of(request)
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")

@@ -40,7 +40,9 @@ async def admin_op(request: Request) -> Response:
             await read_body(request, MAX_ADMIN_BYTES, timeout_s=state.body_timeout_s) or b"{}"
         )
     except BodyTooLarge:
-        return JSONResponse({"error": f"a body over {MAX_ADMIN_BYTES} bytes"}, status_code=413)
+        # the rest is not read: the connection closes after the answer
+        too_large = {"error": f"a body over {MAX_ADMIN_BYTES} bytes"}
+        return JSONResponse(too_large, status_code=413, headers={"connection": "close"})
     except trio.TooSlowError:
         return JSONResponse({"error": f"body not sent within {state.body_timeout_s:g} s"}, status_code=408)
     except (ValueError, RecursionError) as err:
