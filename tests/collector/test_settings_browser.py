@@ -1,0 +1,154 @@
+"""The Billing, Supplies and Settings pages in a real browser (Debian's Chromium, headless, driven
+by Playwright), against the collector's HTTPS server on the test's clock: the billing clerk
+downloads a cycle's CSV and checks it against the reads, then closes the cycle; the supplies desk
+moves a reorder forward; support changes a site's upload times and the sync answer carries them.
+Screenshots go under ``artifacts/console/`` (gitignored)."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import io
+import queue
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+from printwatch.collector import billing
+from printwatch.collector.store import CollectorStore
+from printwatch.collector.sync import sync_for
+from printwatch.collector.users import add_user
+from printwatch.web.auth.passwords import hash_password
+
+from tests.collector.test_console_browser import CHROMIUM, shot
+from tests.support.collector import FedSite, start_collector
+from tests.support.tls import make_certs
+
+sync_api = pytest.importorskip("playwright.sync_api")
+PASSWORD = "console password 1"
+NOW = dt.datetime(2026, 11, 3, 9, 0)
+LAYOUT = [[1, "toner", "black", "Black Toner"]]
+
+pytestmark = [
+    pytest.mark.realtime,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make system-deps)"),
+]
+
+
+@pytest.fixture
+def console(tmp_path: Path) -> Iterator[tuple[str, CollectorStore]]:
+    """The collector in a thread of its own on a DuckDB store with two sites fed through ingest
+    (three printers, two billing reads, a reorder), a user per desk; its URL and store."""
+    certs = make_certs(tmp_path)
+    store = CollectorStore(tmp_path / "collector.duckdb")
+    site = FedSite(store, "site-a")
+    devices = [
+        {"n": i, "serial": f"A-{i:03d}", "vendor": "HP", "model": "M404", "supplies": LAYOUT}
+        for i in (1, 2, 3)
+    ]
+    site.send("register", {"devices": devices}, NOW - dt.timedelta(days=40))
+    site.send(
+        "billing",
+        {"cycle": "2026-11-01", "r": [[1, {"total": 1200}], [2, {"total": 340}]]},
+        dt.datetime(2026, 11, 1, 1),
+    )
+    site.send("reorder", {"t": [[3, 1, 9.0, "low", 4.0]]}, dt.datetime(2026, 11, 2, 1))
+    fast = hash_password(PASSWORD, n=2**14)
+    for role in ("billing", "supplies", "support"):
+        add_user(store, role, PASSWORD, role, now=NOW, password_hash=fast)
+    started: queue.Queue[str | BaseException] = queue.Queue()
+    stop: list[tuple[trio.lowlevel.TrioToken, trio.Event]] = []
+
+    async def serve() -> None:
+        done = trio.Event()
+        stop.append((trio.lowlevel.current_trio_token(), done))
+        async with trio.open_nursery() as nursery:
+            try:
+                collector = await start_collector(nursery, store, certs, now=lambda: NOW)
+            except BaseException as err:
+                started.put(err)
+                raise
+            started.put(collector.url)
+            await done.wait()
+            await collector.stop()
+
+    thread = threading.Thread(target=trio.run, args=(serve,), daemon=True)
+    thread.start()
+    try:
+        url = started.get(timeout=120)
+        if isinstance(url, BaseException):
+            raise url
+        yield url, store
+    finally:
+        if stop:
+            token, done = stop[0]
+            with contextlib.suppress(trio.RunFinishedError):
+                trio.from_thread.run_sync(done.set, trio_token=token)
+        thread.join(timeout=30)
+        store.close()
+
+
+def log_in(browser: Any, url: str, user: str) -> Any:
+    context = browser.new_context(
+        viewport={"width": 1400, "height": 900}, ignore_https_errors=True, accept_downloads=True
+    )
+    page = context.new_page()
+    page.goto(url + "/console/login")
+    page.fill("#user", user)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    sync_api.expect(page).to_have_url(url + "/console/sites")
+    return page
+
+
+def test_billing_supplies_and_settings_in_chromium(
+    console: tuple[str, CollectorStore], tmp_path: Path
+) -> None:
+    url, store = console
+    expect = sync_api.expect
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = log_in(browser, url, "billing")
+            page.click("nav >> text=Billing")
+            page.click("table#billing >> text=2026-11-01")
+            expect(page.locator("table#missing tr.missing")).to_have_count(1)
+            expect(page.locator("table#missing")).to_contain_text("A-003")
+            shot(page, "billing-1-cycle")
+            with page.expect_download() as info:
+                page.click("text=with unmapped meters")
+            rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
+            reads = billing.cycle_reads(store.con.cursor(), "site-a", "2026-11-01")["reads"]
+            assert {(r["serial"], int(r["value"])) for r in rows} == {
+                (r["serial"], r["meters"]["total"]) for r in reads
+            }
+            page.click("#close-form button")
+            expect(page.locator("p.note").first).to_contain_text("Closed 2026-11-03T09:00:00Z by billing")
+            shot(page, "billing-2-closed")
+
+            page = log_in(browser, url, "supplies")
+            page.click("nav >> text=Supplies")
+            row = page.locator("table#supplies tbody tr").first
+            expect(row).to_contain_text("A-003")
+            row.locator("select[name=state]").select_option("ordered")
+            row.locator("input[name=note]").fill("PO 4711")
+            row.locator("button").click()
+            expect(page.locator("table#supplies tbody tr").first).to_contain_text("ordered")
+            expect(page.locator("table#supplies tbody tr").first).to_contain_text("by supplies")
+            shot(page, "supplies-1-ordered")
+
+            page = log_in(browser, url, "support")
+            page.goto(url + "/console/settings/site-a")
+            page.fill("#upload_times", "05:00 17:00")
+            page.click("#settings-form button")
+            expect(page.locator("p.note").first).to_contain_text("05:00:00, 17:00:00 UTC (set by support)")
+            expect(page.locator("table#history tbody tr").first).to_contain_text("support")
+            shot(page, "settings-1-saved")
+        finally:
+            browser.close()
+    # What the appliance gets at its next sync (tests/uplink/test_settings_sync.py follows it there).
+    assert sync_for(store.con.cursor(), "site-a", NOW)["settings"]["upload_times"] == ["05:00:00", "17:00:00"]
