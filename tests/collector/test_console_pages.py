@@ -111,6 +111,8 @@ async def test_a_customer_sees_its_own_sites_only_however_it_asks(
         assert [d["serial"] for d in (await acme.get("/console/devices.json?q=SER")).json()] == ["SER00011"]
         own = (await acme.get("/console/devices/acme-1/1.json")).json()
         assert own["device"]["serial"] == "SER00011" and own["meters"]
+        html = (await acme.get("/console/devices/acme-1/1")).text
+        assert '<svg class="chart"' in html and "SER00011" in html
         assert (await acme.get("/console/sites/acme-1/messages/1.json")).json()["kind"] == "register"
         # guessing: another's site, its devices, its messages, its CSV, its JSON, the API
         for path in (

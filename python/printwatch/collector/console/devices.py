@@ -7,6 +7,7 @@ one that does not exist)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from markupsafe import Markup
@@ -91,13 +92,14 @@ def _charts(found: dict[str, Any], now: dt.datetime) -> list[Markup]:
     charts = []
     if meters:
         series = [
-            Series(name, colour_of(name, i), points)
+            Series(name, colour_of(None, i), points)
             for i, (name, points) in enumerate(sorted(meters.items()))
         ]
         charts.append(Markup(line_chart(series, title="Meters", x_from=start, x_to=end, now=now)))
     if supplies:
+        names = _supply_names(found["device"].get("supplies"))
         series = [
-            Series(f"supply {index}", colour_of(None, index, grey=True), points)
+            Series(names.get(index, f"supply {index}"), colour_of(names.get(index), index, grey=True), points)
             for index, points in sorted(supplies.items())
         ]
         charts.append(
@@ -108,3 +110,17 @@ def _charts(found: dict[str, Any], now: dt.datetime) -> list[Markup]:
             )
         )
     return charts
+
+
+def _supply_names(registered: object) -> dict[int, str]:
+    """The supplies' names as the appliance registered them (``[[index, type, colour,
+    description], ...]``); whatever else it holds names nothing."""
+    try:
+        entries = json.loads(registered) if isinstance(registered, str) else registered
+    except ValueError:
+        return {}
+    names: dict[int, str] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, list) and len(entry) >= 4 and isinstance(entry[0], int):
+            names[entry[0]] = str(entry[3] or entry[2] or entry[1])[:60]
+    return names
