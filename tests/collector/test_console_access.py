@@ -188,3 +188,13 @@ async def test_the_admin_api_refuses_what_is_not_an_admins_well_formed_request(
             assert r.status_code == 200 and r.json() == []
     await collector.stop()
     store.close()
+
+
+def test_an_unknown_user_costs_a_hash_at_todays_costs() -> None:
+    """No timing tells which user names exist: the login of an unknown one checks a hash made
+    with the same scrypt costs as every stored password."""
+    from printwatch.collector import users
+    from printwatch.web.auth.passwords import SCRYPT_N, SCRYPT_P, SCRYPT_R
+
+    assert users.password_matches(PASSWORD, None) is False
+    assert users._dummy_hash().split("$")[1:4] == [str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P)]

@@ -16,6 +16,7 @@ scope that does not fit the role or names an unknown site, an existing or unknow
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import secrets
 from collections.abc import Sequence
@@ -32,8 +33,13 @@ IDLE = dt.timedelta(hours=8)
 MAX_AGE = dt.timedelta(days=7)
 #: A session's ``seen_at`` is written at most this often (not a write per request).
 SEEN_EVERY = dt.timedelta(minutes=1)
-#: Checked for an unknown user, so that a login takes as long whether the user exists or not.
-_DUMMY_HASH = hash_password("not a password of anybody", n=2**14)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked for an unknown user (at today's costs, made at its first use), so that a login
+    takes as long whether the user exists or not."""
+    return hash_password(secrets.token_urlsafe(16))
 
 
 @dataclass(frozen=True)
@@ -127,7 +133,7 @@ def password_matches(password: str, stored: str | None) -> bool:
     thread, not the store's). An unknown user (``stored`` None) costs a hash too, so no timing
     tells which names exist."""
     if stored is None:
-        check_password(password, _DUMMY_HASH)
+        check_password(password, _dummy_hash())
         return False
     return check_password(password, stored)
 
