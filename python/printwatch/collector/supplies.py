@@ -126,6 +126,7 @@ def _installations(store: CollectorStore) -> int:
         ).fetchall()
         lowest: dict[OrderKey, float] = {}
         done: set[OrderKey] = set()
+        installed = 0
         for site, n, index, seq, at_trigger, time, level in rows:
             key = OrderKey(str(site), int(n), int(index), int(seq))
             if key in done:
@@ -133,6 +134,11 @@ def _installations(store: CollectorStore) -> int:
             low = lowest.get(key, 101.0 if at_trigger is None else float(at_trigger))
             if level >= low + JUMP_PERCENT:
                 done.add(key)
+                # Another front end may have seen it first: the order's row, locked, says.
+                sql = f"SELECT state FROM supply_orders WHERE {_KEY}" + store.row_lock
+                if con.execute(sql, key.params()).fetchall() == [("installed",)]:
+                    continue
+                installed += 1
                 con.execute(
                     "UPDATE supply_orders SET state = 'installed', state_at = ?, state_by = 'auto' "
                     f"WHERE {_KEY}",
@@ -143,7 +149,7 @@ def _installations(store: CollectorStore) -> int:
                 )
             else:
                 lowest[key] = min(low, float(level))
-    return len(done)
+    return installed
 
 
 def refresh(store: CollectorStore) -> dict[str, int]:
