@@ -15,7 +15,10 @@ from pathlib import Path
 
 import httpx
 import trio
+from printwatch.collector import views
+from printwatch.collector.console import data
 from printwatch.collector.enrolment import add_site
+from printwatch.collector.roles import Principal
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.tokens import create_token, list_tokens, revoke_token
 from printwatch.collector.users import add_user, remove_user
@@ -142,6 +145,15 @@ async def test_a_customer_sees_its_own_sites_only_however_it_asks(
         assert (await erp.get("/console/devices/globex/1.json")).status_code == 404
         revoke_token(store, list_tokens(store)[0].token_id, now=collector_now())
         assert (await erp.get("/console/sites.json")).status_code == 401
+    # a month on: every site's read of the new cycle is missing, counted as `collector missing` does
+    later = collector_now() + dt.timedelta(days=31)
+    staff = Principal("desk", "viewer", "user", None)
+    health = {s["site_id"]: s["missing_reads"] for s in data.sites_health(store.con, staff, later)}
+    assert (
+        health
+        == {site: len(views.missing(store.con, site, later)) for site in health}
+        == {"acme-1": 1, "globex": 1}
+    )
     await collector.stop()
     store.close()
 

@@ -19,15 +19,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from printwatch.collector import views
 from printwatch.collector.handlers.state import QUOTA_BYTES_PER_DAY
 from printwatch.collector.roles import Principal
 from printwatch.collector.storage import Connection
+from printwatch.collector.sync import cycle_start
 
 #: Rows a device search, a site's transmission history, a device's history answer at most.
 MAX_DEVICES = 500
 MAX_MESSAGES = 500
 MAX_POINTS = 5000
+#: A billing read is missing this long after its cycle began (as ``collector missing`` says).
+MISSING_GRACE = dt.timedelta(days=1)
 
 
 def rows(con: Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
@@ -59,7 +61,8 @@ def sites_health(
     found = rows(
         con,
         "SELECT s.site_id, s.name, s.contact, s.enrolled_at, s.last_seen AS last_upload, s.last_seq, "
-        "s.settings, s.token_hash IS NOT NULL AS token_open, s.token_expires_at, "
+        "s.settings, s.token_hash IS NOT NULL AS token_open, s.token_expires_at, s.billing_cycle, "
+        "s.billing_day, "
         "(SELECT count(*) FROM devices d WHERE d.site_id = s.site_id) AS devices, "
         "(SELECT count(*) FROM messages m WHERE m.site_id = s.site_id AND m.seq <= s.last_seq) AS held, "
         "(SELECT coalesce(sum(m.bytes), 0) FROM messages m WHERE m.site_id = s.site_id "
@@ -74,6 +77,7 @@ def sites_health(
         [day, *params],
     )
     answering = _answering(con, who)
+    missing = _missing_reads(con, who, found, now)
     for r in found:
         quota = _quota(r.pop("settings"))
         r["budget_used_pct"] = round(100.0 * int(r["bytes_today"]) / quota, 1)
@@ -82,8 +86,39 @@ def sites_health(
         r["lag_s"] = None if lag is None else round(lag.total_seconds())
         del r["lag"]
         r["devices_answering"] = answering.get(r["site_id"])
-        r["missing_reads"] = len(views.missing(con, r["site_id"], now)) if r["enrolled_at"] else 0
+        r["missing_reads"] = missing.get(r["site_id"], 0)
+        del r["billing_cycle"], r["billing_day"]
     return found
+
+
+def _missing_reads(
+    con: Connection, who: Principal, sites: list[dict[str, Any]], now: dt.datetime
+) -> dict[str, int]:
+    """Per enrolled site, the devices of its current appliance without a billing read of the
+    current cycle, a day after the cycle began, unless the cycle is closed (as
+    :func:`printwatch.collector.sync.due_reads` counts them, for every site in one query)."""
+    where, params = who.scope_sql("site_id")
+    closed = {
+        (str(r[0]), str(r[1]))
+        for r in con.execute(f"SELECT site_id, cycle FROM billing_closed WHERE {where}", params).fetchall()
+    }
+    due: list[tuple[str, str]] = []
+    for r in sites:
+        start = cycle_start(str(r["billing_cycle"]), int(r["billing_day"]), now)
+        label = start.date().isoformat()
+        if r["enrolled_at"] and now >= start + MISSING_GRACE and (r["site_id"], label) not in closed:
+            due.append((r["site_id"], label))
+    if not due:
+        return {}
+    cycles = " UNION ALL ".join("SELECT ? AS site_id, ? AS cycle" for _ in due)
+    found = con.execute(
+        f"WITH c AS ({cycles}) SELECT k.site_id, count(*) FROM device_keys k "
+        "JOIN sites s ON s.site_id = k.site_id AND s.key_id = k.key_id JOIN c ON c.site_id = k.site_id "
+        "WHERE NOT EXISTS (SELECT 1 FROM meter_reads r WHERE r.site_id = k.site_id AND r.n = k.n "
+        "AND r.source = 'billing' AND r.cycle = c.cycle) GROUP BY k.site_id",
+        [value for pair in due for value in pair],
+    ).fetchall()
+    return {str(site): int(count) for site, count in found}
 
 
 def _answering(con: Connection, who: Principal) -> dict[str, int]:
