@@ -117,12 +117,15 @@ async def test_a_customer_sees_its_own_sites_only_however_it_asks(
         html = (await acme.get("/console/devices/acme-1/1")).text
         assert '<svg class="chart"' in html and "SER00011" in html
         assert (await acme.get("/console/sites/acme-1/messages/1.json")).json()["kind"] == "register"
+        sent = list(csv.DictReader(io.StringIO((await acme.get("/console/sites/acme-1/messages.csv")).text)))
+        assert [(m["seq"], m["kind"]) for m in sent] == [("2", "billing"), ("1", "register")]
         # guessing: another's site, its devices, its messages, its CSV, its JSON, the API
         for path in (
             "/console/sites/globex", "/console/sites/globex.json", "/console/devices/globex/1",
             "/console/devices/globex/1.json", "/console/devices.csv?site=globex",
             "/console/devices.json?site=globex", "/console/sites/globex/messages/1.json",
-            "/api/devices?site=globex", "/api/sites?site=globex",
+            "/api/devices?site=globex", "/api/sites?site=globex", "/console/sites/globex/messages.csv",
+            "/console/sites/globex/messages.json",
         ):  # fmt: skip
             r = await acme.get(path)
             assert (

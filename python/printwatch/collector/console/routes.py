@@ -24,7 +24,7 @@ from printwatch.collector.console.devices import device_page, devices_page
 from printwatch.collector.console.enrolment import enrolment_action, enrolment_page
 from printwatch.collector.console.login import login, login_form, logout
 from printwatch.collector.console.settings import settings_change, settings_page
-from printwatch.collector.console.sites import site_message, site_page, sites_page
+from printwatch.collector.console.sites import site_message, site_page, site_transmissions, sites_page
 from printwatch.collector.console.state import ConsoleState
 from printwatch.collector.console.supplies import supplies_move, supplies_page
 from printwatch.collector.handlers.state import CollectorState
@@ -46,6 +46,8 @@ ROUTES = [
     Route("/sites", sites_page),
     Route("/sites.json", sites_page),
     Route("/sites.csv", sites_page),
+    Route("/sites/{site}/messages.json", site_transmissions),
+    Route("/sites/{site}/messages.csv", site_transmissions),
     Route("/sites/{site}/messages/{seq}", site_message),
     Route("/sites/{site}", site_page),
     Route("/devices", devices_page),

@@ -60,6 +60,29 @@ async def site_page(request: Request) -> Response:
     )
 
 
+TRANSMISSION_COLUMNS = ("seq", "kind", "sent_at", "received_at", "bytes")
+
+
+async def site_transmissions(request: Request) -> Response:
+    """``/console/sites/{site}/messages.json`` and ``.csv``: the site's latest messages."""
+    state = state_of(request)
+    who = await require(request)
+    site = request.path_params["site"]
+    require_site(who, site)
+    _, kind = split_kind(request.url.path.rsplit("/", 1)[-1])
+
+    def gather() -> list[dict[str, Any]] | None:
+        con = state.store.con.cursor()
+        if con.execute("SELECT 1 FROM sites WHERE site_id = ?", [site]).fetchone() is None:
+            return None
+        return data.transmissions(con, site)
+
+    found = await state.db(gather)
+    if found is None:
+        raise Denied(404, f"no site {site!r}")
+    return table_answer(request, kind, f"{site}-messages", TRANSMISSION_COLUMNS, found, "site.html")
+
+
 async def site_message(request: Request) -> Response:
     state = state_of(request)
     who = await require(request)
