@@ -245,7 +245,7 @@ def test_kept_state_is_compact_and_reads_back_the_same(tmp_path: Path) -> None:
                 ]
             )
         live = store.ingestor
-        meters, supplies = dict(live.meters.rows), dict(live.supplies.rows)
+        meters, supplies, states = dict(live.meters.rows), dict(live.supplies.rows), dict(live.states.rows)
         assert len(meters) == 10 and len(supplies) == 5
         assert all(type(row) is tuple for row in [*meters.values(), *supplies.values()])
         names = {id(key[1]) for key in meters}
@@ -255,4 +255,5 @@ def test_kept_state_is_compact_and_reads_back_the_same(tmp_path: Path) -> None:
     with Store(tmp_path / "s.duckdb", meter_interval_s=600) as again:
         assert again.ingestor.meters.rows == meters
         assert again.ingestor.supplies.rows == supplies
+        assert again.ingestor.states.rows == states and len(states) == 5
         assert len({id(row[3]) for row in again.ingestor.meters.rows.values()}) == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -141,9 +142,9 @@ class _Latest:
     rows: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
     changed: set[Any] = field(default_factory=set)
 
-    def table(self, schema: pa.Schema) -> pa.Table:
-        """The changed rows, in key order."""
-        rows = [self.rows[k] for k in sorted(self.changed)]
+    def table(self, schema: pa.Schema, keys: Iterable[Any] | None = None) -> pa.Table:
+        """The rows of ``keys`` (default: the changed ones), in key order."""
+        rows = [self.rows[k] for k in sorted(self.changed if keys is None else keys)]
         return pa.Table.from_pydict(
             {name: [r[i] for r in rows] for i, name in enumerate(self.columns)}, schema=schema
         )
@@ -181,6 +182,9 @@ class _Shared:
         return tuple(self.time(v) if isinstance(v, datetime) else self.text(v) for v in values)
 
 
+STATE_COLUMNS = tuple(STATE_ROW.names)
+
+
 class Ingestor:
     """The last kept state of every series, and the rules that decide what a new batch keeps."""
 
@@ -191,7 +195,7 @@ class Ingestor:
         self.source_ids: dict[tuple[int, str, str | None, str | None], int] = {}
         self.supplies = _Latest(SUPPLY_COLUMNS)
         self.meters = _Latest(METER_COLUMNS)
-        self.states: dict[int, dict[str, Any]] = {}
+        self.states = _Latest(STATE_COLUMNS)
         self.shared = _Shared()
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -215,7 +219,8 @@ class Ingestor:
         self.supplies = _Latest(SUPPLY_COLUMNS, {r[0]: share.row(r) for r in supplies})
         meters = con.execute(f"SELECT {', '.join(METER_COLUMNS)} FROM meter_latest").fetchall()
         self.meters = _Latest(METER_COLUMNS, {(r[0], share.text(r[1])): share.row(r) for r in meters})
-        self.states = {r["device_id"]: r for r in _dicts(con, "SELECT * FROM device_state")}
+        states = con.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM device_state").fetchall()
+        self.states = _Latest(STATE_COLUMNS, {r[0]: share.row(r) for r in states})
 
     def batch(self, docs: list[dict[str, Any]]) -> Batch:
         """Apply the rules to a batch; the caller writes the result in one transaction.
@@ -242,7 +247,7 @@ class Ingestor:
         latest = {
             "supply_latest": self.supplies.table(SUPPLY_LATEST),
             "meter_latest": self.meters.table(METER_LATEST),
-            "device_state": pa.Table.from_pylist([self.states[d] for d in sorted(seen)], schema=STATE_ROW),
+            "device_state": self.states.table(STATE_ROW, seen),
         }
         return Batch(tables, latest, len(docs), len(seen), refused)
 
@@ -284,7 +289,8 @@ class Ingestor:
 
     def _state(self, device_id: int, doc: dict[str, Any], t: datetime, reachable: bool, where: str,
                out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
-        prev = self.states.get(device_id)
+        kept = self.states.rows.get(device_id)
+        prev = None if kept is None else dict(zip(STATE_COLUMNS, kept, strict=True))
         status = _section(doc, "status")
         errors = status.get("errors") if isinstance(status.get("errors"), list) else None
         sys = _section(doc, "sys")
@@ -311,7 +317,7 @@ class Ingestor:
         key = ("reachable", "error", "status_device", "status_printer", "errors")
         if prev is None or any(prev.get(k) != state[k] for k in key):
             out["status_changes"].append({"device_id": device_id, "time": t, **{k: state[k] for k in key}})
-        self.states[device_id] = state
+        self.states.rows[device_id] = self.shared.row(state[c] for c in STATE_COLUMNS)
 
     def _supplies(self, device_id: int, supplies: Any, t: datetime, where: str,
                   out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
@@ -491,9 +497,3 @@ def _str(value: Any) -> str | None:
 def _int32(value: Any) -> int | None:
     v = _int(value)
     return v if v is not None and -(2**31) <= v < 2**31 else None
-
-
-def _dicts(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
-    cur = con.execute(sql)
-    names = [d[0] for d in cur.description or []]
-    return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
