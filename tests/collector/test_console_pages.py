@@ -200,6 +200,12 @@ async def test_csrf_session_fixation_logout_and_removal(
         assert token not in (await c.get("/console/enrolment.json")).text
         r = await c.post("/console/enrolment/revoke", data={"csrf": csrf, "site_id": "branch-9"})
         assert r.status_code == 200
+        # the admin API through a session: its token in the header, not a form field (whose
+        # body nothing outside /console bounds before it is read)
+        r = await c.post("/api/admin/site.add", data={"csrf": csrf, "site_id": "branch-8"})
+        assert r.status_code == 403
+        r = await c.post("/api/admin/site.add", json={"site_id": "branch-8"}, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == 200 and r.json()["site_id"] == "branch-8"
         appliance_box = Outbox(tmp_path / "a.duckdb", Identity.generate(), "branch-9")
         with trio.fail_after(30):
             try:

@@ -17,7 +17,8 @@ cookie, :data:`SESSION_COOKIE`). It raises :class:`Denied`, which the collector'
 (:func:`denied`): 401 without a live credential (a page: a redirect to the login form), 403 for
 a role not among ``roles`` (``admin`` is always among them; no ``roles`` at all: any role,
 ``customer`` included), 403 for a session's write (any method but GET and HEAD) without its
-CSRF token (field ``csrf`` of a urlencoded form, or header ``X-CSRF-Token``; a bearer token
+CSRF token (header ``X-CSRF-Token``, or under ``/console`` the field ``csrf`` of a urlencoded
+form, whose body the console bounds before any handler reads it; a bearer token
 needs none: a browser never sends one on its own). :func:`require_site` answers 404 for a site
 the principal may not see, exactly as for a site that does not exist: a customer learns nothing
 of another's ids by guessing.
@@ -96,7 +97,8 @@ async def require(request: Request, *roles: str) -> Principal:
 
 async def _csrf_ok(request: Request, csrf: str) -> bool:
     given = request.headers.get("x-csrf-token")
-    if given is None:
+    if given is None and request.url.path.startswith("/console/"):
+        # a form's field: only under /console, whose bodies are bounded before a handler runs
         kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
         if kind == "application/x-www-form-urlencoded":
             form = await request.form(max_files=0, max_fields=100)
