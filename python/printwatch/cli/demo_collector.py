@@ -37,7 +37,7 @@ class DemoCollector:
     tls: TlsFiles
     port: int
     uplink: UplinkConfig
-    #: A read-scope API token for the collector's ``/api/...`` (the demo prints it).
+    #: A viewer API token for the collector's ``/api/...`` (the demo prints it).
     api_token: str
 
     @classmethod
