@@ -72,13 +72,13 @@ async def enrol(
     if response.status != 200:
         try:
             reason = json.loads(response.body).get("error", "")
-        except (ValueError, AttributeError):
+        except (ValueError, AttributeError, RecursionError):
             reason = response.body[:200].decode(errors="replace")
         raise EnrolError(f"the collector refused the enrolment ({response.status}): {reason}")
     try:
         reply = json.loads(response.body)
         key_id = str(reply["key_id"])
-    except (ValueError, KeyError, TypeError) as err:
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
         raise EnrolError(f"the collector's enrolment answer is not understood: {err!r}"[:300]) from None
     next_seq = reply.get("next_seq")
     if next_seq is not None and not valid_seq(next_seq):

@@ -200,6 +200,6 @@ def _utc(t: dt.datetime) -> dt.datetime:
 def _json(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested 100,000 deep
         return {}
     return value if isinstance(value, dict) else {}

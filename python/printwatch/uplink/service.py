@@ -189,7 +189,11 @@ class UplinkService:
         self._reorders = outbox.reorder_state()
         self._snapshots_at: dict[str, dt.datetime] = {}
         self.sync: dict[str, Any] = json.loads(outbox.get_state("sync") or "{}")
-        self.remote: Remote = read_settings(self.sync)
+        try:
+            self.remote: Remote = read_settings(self.sync)
+        except Exception:  # a stored answer that no longer reads must not stop every start
+            log.exception("uplink: the stored sync answer is ignored (it could not be read)")
+            self.sync, self.remote = {}, read_settings({})
 
     # -- budget --------------------------------------------------------------------------------
 
@@ -640,7 +644,10 @@ class UplinkService:
                 outcome = None
             self._pending = (await self._db(self.outbox.pending))[0]
             if outcome is not None and outcome.reply and isinstance(outcome.reply.get("sync"), dict):
-                await self._apply_sync(outcome.reply["sync"])
+                try:
+                    await self._apply_sync(outcome.reply["sync"])
+                except Exception:  # a hostile or broken collector must not stop the appliance
+                    log.exception("uplink: the collector's sync answer is ignored (it could not be applied)")
             if outcome is not None and outcome.state == "sent":
                 await trio.lowlevel.checkpoint()
                 continue
