@@ -198,3 +198,27 @@ def test_an_unknown_user_costs_a_hash_at_todays_costs() -> None:
 
     assert users.password_matches(PASSWORD, None) is False
     assert users._dummy_hash().split("$")[1:4] == [str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P)]
+
+
+def test_devices_answering_counts_each_sites_latest_day_of_the_last_week(collector_store: str | Path) -> None:
+    from printwatch.collector.console import data
+
+    with CollectorStore(collector_store) as store:
+        for site in ("acme-1", "globex", "initech"):
+            add_site(store, site, now=T0)
+        day = dt.timedelta(days=1)
+        rows = [  # (site, device, day, answered): acme-1's latest day has 2 of 3 answering
+            ("acme-1", 1, T0 - 2 * day, 4), ("acme-1", 2, T0 - 2 * day, 4), ("acme-1", 3, T0 - 2 * day, 4),
+            ("acme-1", 1, T0 - day, 4), ("acme-1", 2, T0 - day, 1), ("acme-1", 3, T0 - day, 0),
+            ("globex", 1, T0 - 30 * day, 4),  # nothing in the last week: unknown
+        ]  # fmt: skip
+        with store.transaction() as con:
+            for site, n, time, answered in rows:
+                con.execute(
+                    "INSERT INTO device_days VALUES (?, ?, ?, 4, ?, 'r', 1)", [site, n, time, answered]
+                )
+        staff = Principal("desk", "viewer", "user", None)
+        found = {s["site_id"]: s["devices_answering"] for s in data.sites_health(store.con, staff, T0)}
+        assert found == {"acme-1": 2, "globex": None, "initech": None}
+        customer = Principal("acme", "customer", "user", frozenset({"globex"}))
+        assert [s["site_id"] for s in data.sites_health(store.con, customer, T0)] == ["globex"]

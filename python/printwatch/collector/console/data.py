@@ -4,8 +4,9 @@ PostgreSQL. Run in the store's one thread (``state.db``); rows are dicts (times 
 ``datetime``, naive UTC).
 
 A site's health (:func:`sites_health`): its last upload, the appliance's version (from its
-latest registration), devices answering on the latest day reported, the outbox lag (how long
-its latest message waited on the appliance: received minus sent) and sequence gaps (messages
+latest registration), devices answering on the latest day reported (in the last week), the
+outbox lag (how long its latest message waited on the appliance: received minus sent) and
+sequence gaps (messages
 numbered up to the last accepted one that the store does not hold: none on DuckDB, which keeps
 every message; on PostgreSQL the months dropped by the retention), the byte budget used today
 (UTC, of the site's quota), the billing reads missing for the current cycle, and the reorders
@@ -30,6 +31,8 @@ MAX_MESSAGES = 500
 MAX_POINTS = 5000
 #: A billing read is missing this long after its cycle began (as ``collector missing`` says).
 MISSING_GRACE = dt.timedelta(days=1)
+#: "Devices answering" looks this far back for a site's latest day reported (else: unknown).
+ANSWERING_DAYS = 7
 
 
 def rows(con: Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
@@ -76,7 +79,7 @@ def sites_health(
         f"FROM sites s WHERE {where} ORDER BY s.site_id",
         [day, *params],
     )
-    answering = _answering(con, who)
+    answering = _answering(con, who, now)
     missing = _missing_reads(con, who, found, now)
     for r in found:
         quota = _quota(r.pop("settings"))
@@ -121,14 +124,18 @@ def _missing_reads(
     return {str(site): int(count) for site, count in found}
 
 
-def _answering(con: Connection, who: Principal) -> dict[str, int]:
-    """Devices that answered on each site's latest day reported."""
-    where, params = who.scope_sql("d.site_id")
+def _answering(con: Connection, who: Principal, now: dt.datetime) -> dict[str, int]:
+    """Devices that answered on each site's latest day reported within :data:`ANSWERING_DAYS`
+    (the days before are not read: on PostgreSQL, a month's partition or two)."""
+    where, params = who.scope_sql("site_id")
+    since = now - dt.timedelta(days=ANSWERING_DAYS)
     found = con.execute(
-        "SELECT d.site_id, count(DISTINCT d.n) FROM device_days d JOIN ("
-        "  SELECT site_id, max(time) AS time FROM device_days GROUP BY site_id) l "
-        f"ON l.site_id = d.site_id AND l.time = d.time WHERE d.answered > 0 AND {where} GROUP BY d.site_id",
-        params,
+        "WITH recent AS (SELECT site_id, n, time, answered FROM device_days "
+        f"  WHERE time >= ? AND {where}) "
+        "SELECT d.site_id, count(DISTINCT d.n) FROM recent d JOIN ("
+        "  SELECT site_id, max(time) AS time FROM recent GROUP BY site_id) l "
+        "ON l.site_id = d.site_id AND l.time = d.time WHERE d.answered > 0 GROUP BY d.site_id",
+        [since, *params],
     ).fetchall()
     return {str(site): int(count) for site, count in found}
 
