@@ -29,13 +29,12 @@ reopened, or a label that is not a cycle's; ``LookupError`` for an unknown site.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 import re
 from typing import Any
 
+from printwatch.collector.csvtext import csv_text
 from printwatch.collector.meternames import EXPORT_COLUMNS, list_names, resolver
 from printwatch.collector.storage import Connection
 from printwatch.collector.store import CollectorStore
@@ -44,7 +43,6 @@ from printwatch.uplink.messages import cycle_label
 _LABEL = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 #: Cycles listed per site at most (newest first).
 MAX_CYCLES = 120
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 class BillingError(ValueError):
@@ -284,21 +282,10 @@ def export(con: Connection, site: str, cycle: str, *, unmapped: bool = False) ->
     return list(out.values())
 
 
-def defuse(value: Any) -> Any:
-    """``value``; a text cell a spreadsheet would take for a formula gets a leading quote."""
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
-
-
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """The export as CSV (RFC 4180, a header of the columns, ``\\r\\n`` line ends, UTF-8),
-    with formula-like text cells made inert (see the module's docstring)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(EXPORT_COLUMNS)
-    writer.writerows([[defuse(r[c]) for c in EXPORT_COLUMNS] for r in rows])
-    return buffer.getvalue()
+    with formula-like text cells made inert (:mod:`printwatch.collector.csvtext`)."""
+    return csv_text(EXPORT_COLUMNS, rows)
 
 
 def to_json(rows: list[dict[str, Any]]) -> str:

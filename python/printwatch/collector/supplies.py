@@ -22,14 +22,12 @@ forward or a state that does not exist; ``LookupError`` for an unknown order.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from printwatch.collector.billing import defuse
+from printwatch.collector.csvtext import csv_text
 from printwatch.collector.storage import Connection
 from printwatch.collector.store import CollectorStore
 
@@ -263,8 +261,4 @@ def events(con: Connection, key: OrderKey) -> list[dict[str, Any]]:
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """The queue as CSV (a header of :data:`CSV_COLUMNS`, ``\\r\\n`` line ends, formula-like text
     made inert)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows([[defuse(r[c]) for c in CSV_COLUMNS] for r in rows])
-    return buffer.getvalue()
+    return csv_text(CSV_COLUMNS, rows)

@@ -9,9 +9,7 @@ The session's CSRF token reaches the layout (its logout form and every form of t
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from printwatch.collector.csvtext import csv_text
 from printwatch.web.templating import templates
 
 HERE = Path(__file__).resolve().parent
@@ -75,27 +74,13 @@ def page(request: Request, template: str, status: int = 200, **context: Any) -> 
     return response
 
 
-def message_page(request: Request, status: int, text: str) -> Response:
-    titles = {403: "Not allowed", 404: "Not found"}
-    return page(request, "message.html", status, title=titles.get(status, "Refused"), text=text)
-
-
 def _cell(value: object) -> object:
     return value.isoformat() if isinstance(value, dt.datetime | dt.date) else value
 
 
-def csv_text(columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> str:
-    """``rows`` as CSV (a header line, then ``columns`` of each row; a cell that a spreadsheet
-    would run as a formula is prefixed with ``'``)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        cells = [_cell(row.get(c)) for c in columns]
-        writer.writerow(
-            [f"'{c}" if isinstance(c, str) and c[:1] in ("=", "+", "-", "@") else c for c in cells]
-        )
-    return out.getvalue()
+def message_page(request: Request, status: int, text: str) -> Response:
+    titles = {403: "Not allowed", 404: "Not found"}
+    return page(request, "message.html", status, title=titles.get(status, "Refused"), text=text)
 
 
 def table_answer(

@@ -1,0 +1,34 @@
+"""The collector's CSV answers (the console's tables, the billing export, the supplies queue):
+RFC 4180 with a header line, ``\\r\\n`` line ends, UTF-8; dates and times in ISO 8601; and every
+text cell a spreadsheet would run as a formula made inert with a leading ``'``. Those cells hold
+what appliances send (serials, models, names, meter names), so a hostile appliance could
+otherwise put ``=HYPERLINK(...)`` into an MSP clerk's spreadsheet."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+#: What a spreadsheet takes for the start of a formula (OWASP's list: tab and CR included).
+FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+def defuse(value: Any) -> Any:
+    """``value``, with a date in ISO 8601 and formula-like text behind a leading quote."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, str) and value.startswith(FORMULA):
+        return "'" + value
+    return value
+
+
+def csv_text(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
+    """``rows`` as CSV: the header ``columns``, then those columns of each row, defused."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows([[defuse(row.get(c)) for c in columns] for row in rows])
+    return out.getvalue()
