@@ -140,3 +140,27 @@ def test_the_erp_export_matches_the_reads_and_defuses_formulas(collector_store: 
     assert {(r["serial"], r["value"]) for r in rows if r["meter"] == "BW-TOTAL"} == totals
     assert billing.to_json(rows).startswith("[")
     store.close()
+
+
+def test_devices_sharing_a_serial_or_without_one_are_each_billed(collector_store: str | Path) -> None:
+    """Keyed by device, not by serial: four printers, two reporting no serial and two the same
+    one (a clone, or a hostile printer hiding another's read), are four rows of the export."""
+    store = CollectorStore(collector_store)
+    site = Site(store)
+    devices = [
+        {"n": n, "serial": s, "vendor": "HP", "model": "M404"}
+        for n, s in enumerate(["", "", "DUP", "DUP"], 1)
+    ]
+    site.send("register", {"devices": devices}, NOW - dt.timedelta(days=40), NOW)
+    reads = [[n, {"total": total}] for n, total in enumerate([100, 50, 9, 700], 1)]
+    site.send("billing", {"cycle": "2026-10-01", "r": reads}, dt.datetime(2026, 10, 1, 1), NOW)
+    set_name(store.con, Mapping("", "HP", "", "total", "BW-TOTAL"), now=NOW)
+    rows = billing.export(store.con, "site-a", "2026-10-01")
+    assert sorted((r["n"], r["serial"], r["value"]) for r in rows) == [
+        (1, "", 100),
+        (2, "", 50),
+        (3, "DUP", 9),
+        (4, "DUP", 700),
+    ]
+    assert len(list(csv.reader(io.StringIO(billing.to_csv(rows))))) == 1 + 4
+    store.close()

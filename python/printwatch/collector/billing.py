@@ -243,27 +243,31 @@ def is_closed(con: Connection, site: str, cycle: str) -> bool:
 
 
 _EXPORT = """
-SELECT r.site_id, d.serial, d.vendor, d.model, r.meter, r.value, r.time, r.cycle, r.seq, 'meter' AS kind
+SELECT r.site_id, r.n, d.serial, d.vendor, d.model, r.meter, r.value, r.time, r.cycle, r.seq,
+  'meter' AS kind
 FROM meter_reads r JOIN devices d USING (site_id, n)
 WHERE r.source = 'billing' AND r.cycle = ? AND r.site_id = ?
 UNION ALL
-SELECT c.site_id, d.serial, d.vendor, d.model, c.name, c.value, c.time, c.cycle, c.seq, 'counter'
+SELECT c.site_id, c.n, d.serial, d.vendor, d.model, c.name, c.value, c.time, c.cycle, c.seq, 'counter'
 FROM counter_reads c JOIN devices d USING (site_id, n)
 WHERE c.cycle = ? AND c.site_id = ?
-ORDER BY 1, 2, 10 DESC, 5
+ORDER BY 1, 3, 2, 11 DESC, 6
 """
 
 
 def export(con: Connection, site: str, cycle: str, *, unmapped: bool = False) -> list[dict[str, Any]]:
     """The cycle's reads as the ERP imports them: the columns of
     :data:`~printwatch.collector.meternames.EXPORT_COLUMNS` (and, for JSON, the device's own
-    meter name, its source and whether it is mapped); a closed cycle without its late reads."""
+    meter name, its source and whether it is mapped, the collector's device number); a closed
+    cycle without its late reads. One row per device and ERP meter: two devices reporting one
+    serial (or none) are two rows, never one (a cloned or hostile printer's serial must not hide
+    another device's read)."""
     check_label(cycle)
     _site(con, site)
     until = closed_seq(con, site, cycle)
     erp = resolver(list_names(con, site))
-    out: dict[tuple[str, str, bool], dict[str, Any]] = {}
-    for site_id, serial, vendor, model, meter, value, time, label, seq, kind in con.execute(
+    out: dict[tuple[int, str, bool], dict[str, Any]] = {}
+    for site_id, n, serial, vendor, model, meter, value, time, label, seq, kind in con.execute(
         _EXPORT, [cycle, site, cycle, site]
     ).fetchall():
         if until is not None and int(seq) > until:
@@ -274,9 +278,9 @@ def export(con: Connection, site: str, cycle: str, *, unmapped: bool = False) ->
         row = {
             "site": site_id, "serial": serial or "", "model": model or "", "meter": name or meter,
             "value": int(value), "read_at": time.isoformat() + "Z", "cycle": label,
-            "device_meter": meter, "source": kind, "mapped": name is not None,
+            "device_meter": meter, "source": kind, "mapped": name is not None, "n": int(n),
         }  # fmt: skip
-        key = (serial or "", row["meter"], name is not None)
+        key = (int(n), row["meter"], name is not None)
         if key not in out or kind == "counter":  # the device's own count is what is billed
             out[key] = row
     return list(out.values())
