@@ -133,6 +133,9 @@ async def test_billing_supplies_and_settings_by_role(
         for body, status in [
             (b'{"upload_times": ["25:00"]}', 400),
             (b'{"budget_bytes_per_day": 1e100}', 400),
+            (b'{"thresholds": {"reorder_percent": 1' + b"0" * 400 + b"}}", 400),  # was a 500
+            (b'{"billing_day": 5}', 403),  # the billing role's
+            (b'{"quota_bytes_per_day": 1099511627776}', 403),  # the admin's
             (b'{"services": {"billing": "yes"}}', 400),
             (b'{"__proto__": 1}', 400),
             (b'"just a string"', 400),
@@ -144,8 +147,13 @@ async def test_billing_supplies_and_settings_by_role(
     async with as_("viewer") as c:
         assert (await c.put("/api/settings/site-a", json={"uploads_per_day": 4})).status_code == 403
         assert (await c.get("/api/settings/site-a")).status_code == 200
+    async with as_("billing") as c:
+        assert (await c.put("/api/settings/site-b", json={"billing_day": 5})).status_code == 200
+        assert (await c.put("/api/settings/site-b", json={"uploads_per_day": 4})).status_code == 403
     async with as_("customer") as c:
         assert (await c.get("/api/settings/site-a")).status_code == 404
-        assert (await c.get("/api/settings/site-b")).json()["upload_times_assigned"] is True
+        own = (await c.get("/api/settings/site-b")).json()
+        assert own["upload_times_assigned"] is True and own["settings"]["billing_day"] == 5
+        assert "history" not in own and "billing desk" not in str(own)  # no staff names
     await collector.stop()
     store.close()

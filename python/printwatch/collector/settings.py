@@ -93,8 +93,9 @@ def _thresholds(value: object) -> dict[str, float]:
         raise SettingsError(f"thresholds: an object of {', '.join(THRESHOLDS)}")
     for name, number in value.items():
         low, high = THRESHOLDS[name]
-        ok = isinstance(number, int | float) and not isinstance(number, bool)
-        if not ok or not math.isfinite(number) or not low <= number <= high:
+        # The range first: math.isfinite() of an integer of 400 digits overflows (a 500).
+        ok = isinstance(number, int | float) and not isinstance(number, bool) and low <= number <= high
+        if not ok or not math.isfinite(number):
             raise SettingsError(f"thresholds.{name}: {str(number)[:40]!r} is not from {low:g} to {high:g}")
     return {k: float(v) for k, v in value.items()}
 
@@ -246,6 +247,10 @@ def history(con: Connection, site: str, limit: int = 50) -> list[dict[str, Any]]
     ]
 
 
+#: The most keys of an appliance's report kept for the page (it sends a few).
+MAX_REPORTED = 32
+
+
 def applied(con: Connection, site: str) -> dict[str, Any] | None:
     """What the site's appliance reported in its latest sync message that carried a report:
     ``{"sv", "applied", "locked", "refused", "seq", "received_at"}``, or ``None``."""
@@ -257,11 +262,17 @@ def applied(con: Connection, site: str) -> dict[str, Any] | None:
     for seq, received_at, payload in rows:
         data = (json.loads(payload) if isinstance(payload, str) else payload).get("data")
         if isinstance(data, dict) and isinstance(data.get("applied"), dict):
+            # The appliance's words, shown on a page: of the shapes the page expects, bounded.
+            locked, refused, sv = data.get("locked"), data.get("refused"), data.get("sv")
             return {
-                "sv": data.get("sv"),
-                "applied": data["applied"],
-                "locked": data.get("locked", []),
-                "refused": data.get("refused", {}),
+                "sv": sv if type(sv) is int else None,
+                "applied": dict(list(data["applied"].items())[:MAX_REPORTED]),
+                "locked": [str(k)[:64] for k in locked[:MAX_REPORTED]] if isinstance(locked, list) else [],
+                "refused": (
+                    {str(k)[:64]: str(v)[:200] for k, v in list(refused.items())[:MAX_REPORTED]}
+                    if isinstance(refused, dict)
+                    else {}
+                ),
                 "seq": int(seq),
                 "received_at": received_at.isoformat(),
             }
