@@ -22,10 +22,14 @@ from printwatch.collector import settings
 from printwatch.collector.enrolment import add_site
 from printwatch.collector.store import CollectorStore
 from printwatch.config.load import ConfigError, parse_config
+from printwatch.config.model import Config, Intervals
+from printwatch.config.targets import expand_devices
 from printwatch.scheduler.clock import TrioWallClock
 from printwatch.scheduler.runner import Job, RunContext, Scheduler
 from printwatch.scheduler.schedules import FollowedDailyAt
 from printwatch.scheduler.state import MemoryState
+from printwatch.service.appliance import Appliance
+from printwatch.service.sinks import MemorySink
 from printwatch.uplink.codec import decode_payload
 from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.remote import read_settings, report
@@ -35,7 +39,7 @@ from printwatch.uplink.signing import Identity, open_envelope
 from printwatch.uplink.transport import Endpoint
 
 from tests.support.collector import start_collector
-from tests.support.fakes import contract_doc
+from tests.support.fakes import FakePoller, contract_doc
 from tests.support.tls import make_certs
 
 T0 = dt.datetime(2026, 11, 30, 0, 0)
@@ -319,3 +323,33 @@ async def test_the_appliance_follows_new_upload_times_at_its_next_sync(
     assert shown["applied"]["applied"]["upload_times"] == ["05:00:00", "17:00:00"]
     assert shown["applied"]["locked"] == [] and shown["applied"]["refused"] == {}
     nursery.cancel_scope.cancel()
+
+
+async def test_the_appliance_runs_its_uploads_at_the_synced_times(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock
+) -> None:
+    uploads: list[dt.datetime] = []
+
+    class Recorded(UplinkService):
+        async def upload(self, slot: dt.datetime) -> None:
+            uploads.append(slot)
+            await super().upload(slot)
+
+    start = T0.replace(tzinfo=dt.UTC)
+    box = Outbox(tmp_path / "a.duckdb", Identity.generate(), "site-a")
+    svc = Recorded(box, NOWHERE, now=lambda: start)
+    await svc._apply_sync(
+        {"sv": 3, "settings": {"upload_times": ["01:30", "13:00"], "upload_timezone": "UTC"}}
+    )
+    # The uplink's outbox works in threads: the clock jumps only after 0.3 s of real idleness (at
+    # 0, it would jump to the end while an upload's write is still in its thread).
+    autojump_clock.autojump_threshold = 0.3
+    intervals = Intervals(status_s=3600.0, meters_s=86400.0, upload_times=(dt.time(2, 30),), jitter=0.0)
+    config = Config(devices=tuple(expand_devices("10.9.0.1-10.9.0.3")), intervals=intervals)
+    app = Appliance(
+        config, poller=FakePoller(1.0), sink=MemorySink(), state=MemoryState(), clock=TrioWallClock(start),
+        uplink=svc, seed="t",
+    )  # fmt: skip
+    with trio.move_on_after(86400 + 2 * 3600):  # to day 2, 02:00
+        await app.serve()
+    assert uploads == [start + dt.timedelta(hours=h) for h in (1.5, 13, 25.5)]  # never the configured 02:30
