@@ -252,3 +252,47 @@ async def test_the_login_refuses_floods_and_oversized_forms(tmp_path: Path, nurs
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1  # even the right password waits
     await collector.stop()
     store.close()
+
+
+async def test_the_admin_manages_users_and_tokens_on_the_access_page(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(tmp_path / "c.duckdb")
+    add_site(store, "acme-1", now=collector_now())
+    collector = await start_collector(nursery, store, certs, now=collector_now)
+    add_user(store, "root", PASSWORD, "admin", now=collector_now(), password_hash=FAST)
+    add_user(store, "desk", PASSWORD, "viewer", now=collector_now(), password_hash=FAST)
+    async with client(certs, collector) as desk:
+        await log_in(desk, "desk")
+        assert (await desk.get("/console/access")).status_code == 403
+        assert (await desk.get("/console/access.json")).status_code == 403
+    async with client(certs, collector) as c:
+        csrf = await log_in(c, "root")
+        new = {"csrf": csrf, "username": "acme", "role": "customer", "sites": "acme-1", "password": PASSWORD}
+        r = await c.post("/console/access/user-add", data={**new, "again": PASSWORD + "x"})
+        assert r.status_code == 400 and "differ" in r.text
+        r = await c.post("/console/access/user-add", data={**new, "again": PASSWORD, "sites": "globex"})
+        assert r.status_code == 400 and "no site" in r.text
+        r = await c.post("/console/access/user-add", data={k: v for k, v in new.items() if k != "csrf"})
+        assert r.status_code == 403  # no CSRF token: nothing added
+        r = await c.post("/console/access/user-add", data={**new, "again": PASSWORD})
+        assert r.status_code == 200 and PASSWORD not in r.text
+        users = {u["username"]: u for u in (await c.get("/console/access.json")).json()["users"]}
+        assert users["acme"]["role"] == "customer" and users["acme"]["sites"] == ["acme-1"]
+        r = await c.post("/console/access/token-add", data={"csrf": csrf, "name": "erp", "role": "billing"})
+        secret = re.search(r'<code id="token">([^<]+)</code>', r.text)[1]  # type: ignore[index]
+        listed = (await c.get("/console/access.json")).json()["tokens"]
+        assert secret not in str(listed) and listed[0]["role"] == "billing"
+        async with client(certs, collector, secret) as erp:
+            assert (await erp.get("/console/sites.json")).status_code == 200
+            r = await c.post(
+                "/console/access/token-revoke", data={"csrf": csrf, "token_id": listed[0]["token_id"]}
+            )
+            assert r.status_code == 200
+            assert (await erp.get("/console/sites.json")).status_code == 401
+        r = await c.post("/console/access/user-remove", data={"csrf": csrf, "username": "acme"})
+        left = [u["username"] for u in (await c.get("/console/access.json")).json()["users"]]
+        assert r.status_code == 200 and left == ["desk", "root"]
+    await collector.stop()
+    store.close()

@@ -19,6 +19,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from printwatch.collector.access import Denied, denied
+from printwatch.collector.console.access_page import access_action, access_page
 from printwatch.collector.console.billing import billing_action, billing_cycle, billing_site, billing_sites
 from printwatch.collector.console.devices import device_page, devices_page
 from printwatch.collector.console.enrolment import enrolment_action, enrolment_page
@@ -58,6 +59,9 @@ ROUTES = [
     Route("/enrolment.json", enrolment_page),
     Route("/enrolment.csv", enrolment_page),
     Route("/enrolment/{action}", enrolment_action, methods=["POST"]),
+    Route("/access", access_page),
+    Route("/access.json", access_page),
+    Route("/access/{action}", access_action, methods=["POST"]),
     Route("/billing", billing_sites),
     Route("/billing/{site}", billing_site),
     Route("/billing/{site}/{cycle}", billing_cycle),

@@ -31,6 +31,7 @@ SECTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (PREFIX + "/billing", "Billing", ("billing", "support", "viewer", "customer")),
     (PREFIX + "/supplies", "Supplies", ("supplies", "support", "viewer", "customer")),
     (PREFIX + "/enrolment", "Enrolment", ("admin",)),
+    (PREFIX + "/access", "Access", ("admin",)),
 )
 
 
