@@ -16,8 +16,8 @@ when messages are made, :mod:`printwatch.uplink.service`, which may hold one bac
    connection, a proxy failure, a connection closed or a front end dead before its answer was
    complete, a 5xx, a 4xx): retried after an exponential backoff with jitter, ``base_s *
    2**(attempts-1)`` capped at ``cap_s``, each delay drawn uniformly from its upper half. A 503
-   or 429 with ``Retry-After: S`` (seconds) waits at least ``S``, bounded by
-   ``retry_after_cap_s`` (a collector cannot park an appliance for longer).
+   or 429 with ``Retry-After: S`` (seconds) waits at least ``S`` (plus up to ``S/4``, jitter),
+   bounded by ``retry_after_cap_s`` (a collector cannot park an appliance for longer).
 
 With several collector URLs (the endpoint's ``alternates``) the transport tries the next one
 at once on no answer or a 503 (:mod:`printwatch.uplink.transport`); the backoff applies when
@@ -63,11 +63,14 @@ class Backoff:
         return full / 2 + rng.uniform(0, full / 2)
 
     def after(self, attempts: int, rng: random.Random, response: Response | None) -> float:
-        """The wait after a failed attempt, at least what a 503's or 429's ``Retry-After`` asks
-        (up to ``retry_after_cap_s``)."""
+        """The wait after a failed attempt: at least what a 503's or 429's ``Retry-After`` asks,
+        plus up to a quarter of it (appliances told the same do not come back in the same
+        second), all of it within ``retry_after_cap_s``."""
         delay_s = self.delay_s(attempts, rng)
         if response is not None and response.status in (429, 503) and response.retry_after_s is not None:
-            delay_s = max(delay_s, min(response.retry_after_s, self.retry_after_cap_s))
+            asked_s = min(response.retry_after_s, self.retry_after_cap_s)
+            spread_s = min(asked_s + rng.uniform(0, asked_s / 4), self.retry_after_cap_s)
+            delay_s = max(delay_s, spread_s)
         return delay_s
 
 
