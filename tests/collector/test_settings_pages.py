@@ -89,13 +89,16 @@ async def test_billing_supplies_and_settings_pages_by_role(
         form = {
             "csrf": csrf, "upload_times": "05:00, 17:00", "uploads_per_day": "",
             "budget_bytes_per_day": "50000", "service_aggregates": "on", "service_billing": "on",
-            "billing_cycle": "quarterly", "billing_day": "1", "reorder_percent": "15", "lead_time_days": "",
+            "billing_cycle": "monthly", "billing_day": "1", "reorder_percent": "15", "lead_time_days": "",
         }  # fmt: skip
-        saved = await c.post("/console/settings/site-a", data=form)
+        # support may not move the billing schedule (billing's), even within a whole form
+        refused = await c.post("/console/settings/site-a", data={**form, "billing_cycle": "quarterly"})
+        assert refused.status_code == 403 and "billing" in refused.text
+        saved = await c.post("/console/settings/site-a", data=form)  # the same schedule: fine
         assert saved.status_code == 303
         got = settings.get(store.con, "site-a")
         assert got["upload_times"] == ["05:00:00", "17:00:00"] and got["services"]["reorders"] is False
-        assert got["settings"]["billing_cycle"] == "quarterly" and got["settings"]["thresholds"] == {
+        assert got["settings"]["billing_cycle"] == "monthly" and got["settings"]["thresholds"] == {
             "reorder_percent": 15.0
         }
         bad = await c.post("/console/settings/site-a", data={**form, "upload_times": "25:00"})

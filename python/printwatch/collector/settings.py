@@ -54,6 +54,17 @@ class SettingsError(ValueError):
     """A setting that cannot be stored: the message names the key."""
 
 
+class NotYours(SettingsError):
+    """A change of a key that the role changing it may not change (:data:`KEY_ROLES`)."""
+
+
+#: The role a key's change needs where it is not ``support``'s (``admin`` changes every key): the
+#: billing schedule moves the cycles' labels (billing's), the quota is the collector's own limit.
+KEY_ROLES = {"billing_cycle": "billing", "billing_day": "billing", "quota_bytes_per_day": "admin"}
+#: What a customer is not shown of its own sites' settings (nor the history, with staff names).
+STAFF_ONLY = ("quota_bytes_per_day",)
+
+
 def parse_time(text: object) -> dt.time:
     """``HH:MM`` or ``HH:MM:SS`` (24 hours) as a time of day, else ``ValueError``."""
     match = _TIME.match(text) if isinstance(text, str) else None
@@ -203,9 +214,19 @@ def get(con: Connection, site: str) -> dict[str, Any]:
     }
 
 
-def put(store: CollectorStore, site: str, changes: dict[str, Any], *, by: str, now: dt.datetime) -> int:
+def put(
+    store: CollectorStore,
+    site: str,
+    changes: dict[str, Any],
+    *,
+    by: str,
+    now: dt.datetime,
+    role: str = "admin",
+) -> int:
     """Merge ``changes`` (checked by :func:`check`; ``None`` removes a key) into ``site``'s
-    settings as a new version, recorded with ``by`` and ``now``; returns the version."""
+    settings as a new version, recorded with ``by`` and ``now``; returns the version.
+    :class:`NotYours` when ``role`` may not change a key whose value the changes alter (a form
+    that sends every key unchanged is fine)."""
     checked = check(changes)
     removed = [k for k, v in changes.items() if v is None]
     with store.transaction() as con:
@@ -213,6 +234,7 @@ def put(store: CollectorStore, site: str, changes: dict[str, Any], *, by: str, n
         if not rows:
             raise LookupError(f"no site {site!r}")
         stored, version, cycle, day = _row(con, site)
+        _check_roles(role, {**stored, "billing_cycle": cycle, "billing_day": day}, checked, removed)
         merged = {k: v for k, v in {**stored, **checked}.items() if k not in removed}
         if "services" in checked:
             merged["services"] = {**(stored.get("services") or {}), **checked["services"]}
@@ -232,6 +254,22 @@ def put(store: CollectorStore, site: str, changes: dict[str, Any], *, by: str, n
             "INSERT INTO settings_changes VALUES (?, ?, ?, ?, ?)", [site, version, recorded, now, by[:80]]
         )
     return version
+
+
+def _check_roles(role: str, current: dict[str, Any], checked: dict[str, Any], removed: list[str]) -> None:
+    if role == "admin":
+        return
+    altered = [k for k, v in checked.items() if current.get(k) != v] + [k for k in removed if k in current]
+    for key in altered:
+        needed = KEY_ROLES.get(key, "support")
+        if role != needed:
+            raise NotYours(f"the {role} role may not change {key} (it needs {needed})")
+
+
+def for_customer(found: dict[str, Any]) -> dict[str, Any]:
+    """:func:`get`'s answer as a customer sees it: without :data:`STAFF_ONLY` keys."""
+    shown = {k: v for k, v in found["settings"].items() if k not in STAFF_ONLY}
+    return {**found, "settings": shown}
 
 
 def history(con: Connection, site: str, limit: int = 50) -> list[dict[str, Any]]:

@@ -26,7 +26,10 @@ async def settings_page(request: Request) -> Response:
 
     def gather() -> dict[str, Any]:
         con = state.store.con.cursor()
-        return {**settings.get(con, site), "history": settings.history(con, site, 20)}
+        found = settings.get(con, site)
+        if who.role == "customer":
+            return {**settings.for_customer(found), "history": []}
+        return {**found, "history": settings.history(con, site, 20)}
 
     try:
         found = await state.db(gather)
@@ -34,7 +37,8 @@ async def settings_page(request: Request) -> Response:
         raise Denied(404, str(err)) from None
     return page(
         request, "settings.html", title=f"Settings of {site}", active=ACTIVE, s=found,
-        services=settings.SERVICES, cycles=settings.CYCLES, may_change=who.role in ("support", "admin"),
+        services=settings.SERVICES, cycles=settings.CYCLES,
+        may_change=who.role in ("support", "billing", "admin"),
     )  # fmt: skip
 
 
@@ -70,14 +74,16 @@ def _changes(form: FormData) -> dict[str, Any]:
 
 async def settings_change(request: Request) -> Response:
     state = state_of(request)
-    who = await require(request, "support")
+    who = await require(request, "support", "billing")
     site = request.path_params["site"]
     require_site(who, site)
     form = await request.form(max_files=0, max_fields=30)
     try:
         changes = _changes(form)
         now = state.now()
-        await state.db(lambda: settings.put(state.store, site, changes, by=who.name, now=now))
+        await state.db(lambda: settings.put(state.store, site, changes, by=who.name, now=now, role=who.role))
+    except settings.NotYours as err:
+        raise Denied(403, str(err)) from None
     except settings.SettingsError as err:
         raise Denied(400, str(err)) from None
     except LookupError as err:

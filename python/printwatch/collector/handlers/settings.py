@@ -7,7 +7,8 @@ sync:
 * ``PUT /api/settings/{site}`` with a JSON object of changes (``null`` removes a key) — the
   ``support`` role (and ``admin``), but the billing schedule (``billing_cycle``,
   ``billing_day``: it moves the cycles' labels) is the ``billing`` role's and the collector's own
-  quota (``quota_bytes_per_day``) the ``admin``'s (:data:`KEY_ROLES`); answers the new version.
+  quota (``quota_bytes_per_day``) the ``admin``'s
+  (:data:`~printwatch.collector.settings.KEY_ROLES`); answers the new version.
 
 A customer sees its sites' settings without the quota and without who changed what (the
 staff's names).
@@ -32,10 +33,6 @@ from printwatch.collector.handlers.state import BodyTooLarge, read_body, state_o
 
 MAX_BODY_BYTES = 8192
 NO_STORE = {"Cache-Control": "no-store"}
-#: The role a key's change needs, where it is not ``support``'s (``admin`` may change every key).
-KEY_ROLES = {"billing_cycle": "billing", "billing_day": "billing", "quota_bytes_per_day": "admin"}
-#: What a customer is not shown of its own settings.
-STAFF_ONLY = ("quota_bytes_per_day",)
 
 
 def _error(reason: str, status: int = 400) -> Response:
@@ -52,8 +49,7 @@ async def show(request: Request) -> Response:
         con = state.store.con.cursor()
         found = settings.get(con, site)
         if who.role == "customer":
-            found["settings"] = {k: v for k, v in found["settings"].items() if k not in STAFF_ONLY}
-            return found
+            return settings.for_customer(found)
         return {**found, "history": settings.history(con, site)}
 
     try:
@@ -76,14 +72,12 @@ async def change(request: Request) -> Response:
         return _error(f"body not sent within {state.body_timeout_s:g} s", 408)
     except (ValueError, RecursionError) as err:
         return _error(f"malformed JSON: {err}")
-    if isinstance(body, dict) and who.role != "admin":
-        for key in body:
-            needed = KEY_ROLES.get(key, "support")
-            if who.role != needed:
-                reason = f"the {who.role} role may not change {str(key)[:40]!r} (it needs {needed})"
-                return _error(reason, 403)
     try:
-        version = await state.db(lambda: settings.put(state.store, site, body, by=who.name, now=state.now()))
+        version = await state.db(
+            lambda: settings.put(state.store, site, body, by=who.name, now=state.now(), role=who.role)
+        )
+    except settings.NotYours as err:
+        return _error(str(err), 403)
     except settings.SettingsError as err:
         return _error(str(err))
     except LookupError as err:
