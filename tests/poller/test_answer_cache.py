@@ -14,7 +14,7 @@ from printwatch._core import Target, TargetResult
 from printwatch.engine import Engine, poll
 from printwatch.mib import interpret
 from printwatch.mib.interpret import AnswerCache
-from printwatch.poller.documents import TwoStepPoller, community_targets
+from printwatch.poller.documents import TwoStepPoller, _vendor, community_targets
 from printwatch.poller.plans import base_plan, full_plan
 from printwatch.sim import Simulator
 
@@ -147,3 +147,21 @@ async def test_meter_reads_are_not_cached_and_leave_the_status_answers() -> None
         [again] = await poller.poll(devices, "status", when)
         assert (poller.answers.misses, poller.answers.hits) == (1, 1)
         assert {**again, "rtt_ms": None} == {**status, "rtt_ms": None}
+
+
+@pytest.mark.timeout(60)
+async def test_a_huge_sysdescr_is_read_but_not_memoised() -> None:
+    """A printer sending a 3 KB sysDescr (hostile or odd) still gets its vendor, and the bounded
+    vendor memo does not keep it (each entry there is at most 1 KB)."""
+    variables = printer(level=50, ticks=100)
+    huge = s("1.3.6.1.2.1.1.1.0", "HP LaserJet " + "x" * 3000)
+    variables[huge.oid] = huge
+    agent = Agent(variables)
+    with serving(agent) as running:
+        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
+        before = _vendor.cache_info().currsize
+        [doc] = await poller.poll(
+            [("p", running.address, running.port)], "status", dt.datetime(2026, 11, 30, tzinfo=dt.UTC)
+        )
+        assert poller.vendor_of == {"p": "hp"} and doc["vendor"] == "hp"
+        assert _vendor.cache_info().currsize == before
