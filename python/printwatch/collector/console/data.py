@@ -4,7 +4,7 @@ PostgreSQL. Run in the store's one thread (``state.db``); rows are dicts (times 
 ``datetime``, naive UTC).
 
 A site's health (:func:`sites_health`): its last upload, the appliance's version (from its
-latest registration), devices answering on the latest day reported (in the last week), the
+latest registration), devices answering on the latest day reported (in the last two days), the
 outbox lag (how long its latest message waited on the appliance: received minus sent) and
 sequence gaps (messages
 numbered up to the last accepted one that the store does not hold: none on DuckDB, which keeps
@@ -31,8 +31,9 @@ MAX_MESSAGES = 500
 MAX_POINTS = 5000
 #: A billing read is missing this long after its cycle began (as ``collector missing`` says).
 MISSING_GRACE = dt.timedelta(days=1)
-#: "Devices answering" looks this far back for a site's latest day reported (else: unknown).
-ANSWERING_DAYS = 7
+#: "Devices answering" looks this far back for a site's latest day reported (else: unknown;
+#: its last upload says how long it has been silent).
+ANSWERING_DAYS = 2
 
 
 def rows(con: Connection, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
@@ -111,17 +112,22 @@ def _missing_reads(
         label = start.date().isoformat()
         if r["enrolled_at"] and now >= start + MISSING_GRACE and (r["site_id"], label) not in closed:
             due.append((r["site_id"], label))
-    if not due:
-        return {}
-    cycles = " UNION ALL ".join("SELECT ? AS site_id, ? AS cycle" for _ in due)
-    found = con.execute(
-        f"WITH c AS ({cycles}) SELECT k.site_id, count(*) FROM device_keys k "
-        "JOIN sites s ON s.site_id = k.site_id AND s.key_id = k.key_id JOIN c ON c.site_id = k.site_id "
-        "WHERE NOT EXISTS (SELECT 1 FROM meter_reads r WHERE r.site_id = k.site_id AND r.n = k.n "
-        "AND r.source = 'billing' AND r.cycle = c.cycle) GROUP BY k.site_id",
-        [value for pair in due for value in pair],
-    ).fetchall()
-    return {str(site): int(count) for site, count in found}
+    by_cycle: dict[str, list[str]] = {}
+    for site, label in due:
+        by_cycle.setdefault(label, []).append(site)
+    counts: dict[str, int] = {}
+    for label, sites_of in by_cycle.items():  # most sites share a cycle: a query or two
+        marks = ", ".join("?" for _ in sites_of)
+        found = con.execute(  # the cycle's reads first, then one hash anti-join (not a probe each)
+            "SELECT k.site_id, count(*) FROM device_keys k "
+            "JOIN sites s ON s.site_id = k.site_id AND s.key_id = k.key_id "
+            "LEFT JOIN (SELECT DISTINCT site_id, n FROM meter_reads WHERE source = 'billing' AND cycle = ? "
+            f"  AND site_id IN ({marks})) r ON r.site_id = k.site_id AND r.n = k.n "
+            f"WHERE k.site_id IN ({marks}) AND r.n IS NULL GROUP BY k.site_id",
+            [label, *sites_of, *sites_of],
+        ).fetchall()
+        counts.update({str(site): int(count) for site, count in found})
+    return counts
 
 
 def _answering(con: Connection, who: Principal, now: dt.datetime) -> dict[str, int]:
@@ -130,11 +136,10 @@ def _answering(con: Connection, who: Principal, now: dt.datetime) -> dict[str, i
     where, params = who.scope_sql("site_id")
     since = now - dt.timedelta(days=ANSWERING_DAYS)
     found = con.execute(
-        "WITH recent AS (SELECT site_id, n, time, answered FROM device_days "
-        f"  WHERE time >= ? AND {where}) "
-        "SELECT d.site_id, count(DISTINCT d.n) FROM recent d JOIN ("
-        "  SELECT site_id, max(time) AS time FROM recent GROUP BY site_id) l "
-        "ON l.site_id = d.site_id AND l.time = d.time WHERE d.answered > 0 GROUP BY d.site_id",
+        "SELECT site_id, count(DISTINCT n) FILTER (WHERE answered > 0) FROM ("
+        "  SELECT site_id, n, answered, time, max(time) OVER (PARTITION BY site_id) AS latest "
+        f"  FROM device_days WHERE time >= ? AND {where}) d "
+        "WHERE time = latest GROUP BY site_id",
         [since, *params],
     ).fetchall()
     return {str(site): int(count) for site, count in found}
