@@ -4,9 +4,11 @@
 user (``nobody`` when the tests run as root, as in CI; else the current user), starts
 ``postgres`` on a Unix socket in that folder and on a free port of 127.0.0.1, and stops it by
 its PID at the end (a fast shutdown, SIGINT). ``postgres_url`` is a fresh database per test,
-dropped after it. ``collector_store`` is where a collector test keeps its store, once on each
-backend: a DuckDB file in the test's folder, then a PostgreSQL database — every test that takes
-it runs twice (the conformance suite, see docs/collector.md). Nothing is mocked.
+dropped after it. ``own_postgres`` is a server of one test's own, which it may ``stop()`` and
+``start()`` again on the same data directory and port (PostgreSQL going away mid-stream).
+``collector_store`` is where a collector test keeps its store, once on each backend: a DuckDB
+file in the test's folder, then a PostgreSQL database — every test that takes it runs twice
+(the conformance suite, see docs/collector.md). Nothing is mocked.
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ class PostgresServer:
                 self.proc.kill()
                 self.proc.wait(5)
 
+    def start(self) -> None:
+        """Starts the stopped server again, in place: the same data directory, socket folder
+        and port (PostgreSQL coming back after an outage), answering when this returns."""
+        if self.proc.poll() is None:
+            raise RuntimeError("the server is running: stop() it first")
+        self.proc = run_postgres(self.folder, self.port).proc
+
 
 def _as_user() -> dict[str, Any]:
     """Popen's arguments that drop root to :data:`NOBODY` (nothing when not root)."""
@@ -121,6 +130,21 @@ def _wait_ready(server: PostgresServer) -> None:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     folder = Path(tempfile.mkdtemp(prefix="printwatch-pg-"))
+    try:
+        server = start_postgres(folder)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def own_postgres() -> Iterator[PostgresServer]:
+    """A server of the test's own, in its own folder, for a test that stops and starts it (the
+    session's server stays up for the others); stopped and removed at the end."""
+    folder = Path(tempfile.mkdtemp(prefix="printwatch-pg-own-"))
     try:
         server = start_postgres(folder)
         try:
