@@ -28,6 +28,8 @@ from printwatch.collector.users import (
     set_password,
 )
 from printwatch.store import current_version
+from printwatch.web.auth.passwords import hash_password
+from printwatch.web.auth.sessions import network_of
 
 from tests.support.collector import start_collector
 from tests.support.tls import Certs, make_certs
@@ -222,3 +224,42 @@ def test_devices_answering_counts_each_sites_latest_day_of_the_last_week(collect
         assert found == {"acme-1": 2, "globex": None, "initech": None}
         customer = Principal("acme", "customer", "user", frozenset({"globex"}))
         assert [s["site_id"] for s in data.sites_health(store.con, customer, T0)] == ["globex"]
+
+
+async def _attempt(c: httpx.AsyncClient, user: str, password: str) -> int:
+    """One login through the form (its CSRF field from the page); the answer's status."""
+    form = await c.get("/console/login")
+    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
+    data = {"csrf": csrf, "user": user, "password": password, "next": ""}
+    return (await c.post("/console/login", data=data)).status_code
+
+
+async def test_logging_in_to_ones_own_account_forgives_no_guesses_at_anothers(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    """A security review's attack: a customer guesses the admin's password a few times, logs in
+    to its own account (which used to forgive every failure of its address), and guesses again.
+    Failures now count per address and user and per user: its own login forgives only its own."""
+    store = CollectorStore(tmp_path / "c.duckdb")
+    add_site(store, "acme-1", now=T0)
+    fast = hash_password(PASSWORD, n=2**14)
+    add_user(store, "admin", PASSWORD, "admin", now=T0, password_hash=fast)
+    add_user(store, "acme", PASSWORD, "customer", sites=["acme-1"], now=T0, password_hash=fast)
+    certs = make_certs(tmp_path)
+    collector = await start_collector(nursery, store, certs, now=now)
+    guesses = []
+    async with client(certs, collector.url) as c:
+        for _ in range(6):
+            guesses += [await _attempt(c, "admin", f"guess {len(guesses)}") for _ in range(2)]
+            assert await _attempt(c, "acme", PASSWORD) == 303  # its own account still logs in
+    assert guesses[:5] == [401] * 5 and 429 in guesses, guesses
+    async with client(certs, collector.url) as other:  # a new connection, the same address
+        assert await _attempt(other, "admin", "one more") == 429
+    await collector.stop()
+    store.close()
+
+
+def test_the_throttle_counts_an_ipv6_customer_line_as_one_address() -> None:
+    assert network_of("2001:db8:5::1") == network_of("2001:db8:5::ffff:7") == "2001:db8:5::/64"
+    assert network_of("2001:db8:6::1") != network_of("2001:db8:5::1")
+    assert network_of("192.0.2.7") == "192.0.2.7" and network_of("?") == "?"

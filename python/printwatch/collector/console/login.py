@@ -28,7 +28,7 @@ from printwatch.collector.console.view import PREFIX, page
 from printwatch.collector.handlers.state import state_of
 from printwatch.collector.users import close_session, open_session, password_hash_of, password_matches, rehash
 from printwatch.web.auth.passwords import hash_password, needs_rehash
-from printwatch.web.auth.sessions import same_token
+from printwatch.web.auth.sessions import network_of, same_token
 from printwatch.web.templating import stylesheet
 
 log = logging.getLogger("printwatch.collector.console")
@@ -71,7 +71,11 @@ async def login(request: Request) -> Response:
     if not same_token(fields.get("csrf"), request.cookies.get(LOGIN_COOKIE, "")):
         return _form(request, token, 403, user=user, error="The form expired: log in again.")
     client = request.client.host if request.client else "?"
-    wait_s = console.throttle.reserve(client)
+    # Counted per address (an IPv6 /64) and user, and per user from anywhere: a success forgives
+    # only its own user's failures, so logging in to one's own account between guesses at
+    # another's forgives nothing, and guesses spread over many addresses still meet the user's.
+    keys = (f"{network_of(client)} {user.lower()}", f"user {user.lower()}")
+    wait_s = console.throttle.reserve_all(keys)
     if wait_s > 0:
         response = _form(
             request, token, 429, user=user, error=f"Too many failed logins: try in {math.ceil(wait_s)} s."
@@ -84,7 +88,8 @@ async def login(request: Request) -> Response:
     if not ok or stored is None:
         log.warning("console: failed login for %r from %s", user, client)
         return _form(request, token, 401, user=user, error="Wrong user or password.")
-    console.throttle.succeeded(client)
+    for key in keys:
+        console.throttle.succeeded(key)
     if needs_rehash(stored):
         fresh = await trio.to_thread.run_sync(hash_password, password, limiter=console.hashing)
         await state.db(rehash, state.store, user, stored, fresh)

@@ -36,10 +36,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import trio
@@ -228,6 +229,16 @@ class LoginThrottle:
             self.failed(client)
         return wait_s
 
+    def reserve_all(self, keys: Sequence[str]) -> float:
+        """:meth:`reserve` for several keys at once (a client and the user it names): go ahead
+        (0.0, a failure counted under each key) only when no key must wait, else the longest
+        wait, with nothing recorded."""
+        wait_s = max(self.wait_s(k) for k in keys)
+        if wait_s == 0.0:
+            for key in keys:
+                self.failed(key)
+        return wait_s
+
     def failed(self, client: str) -> None:
         """Counts a failure of ``client`` now (:meth:`reserve` does it for a login)."""
         now = self.clock()
@@ -240,3 +251,15 @@ class LoginThrottle:
     def succeeded(self, client: str) -> None:
         """Forgets ``client``'s failures (a login that succeeded, its own reservation included)."""
         self._failures.pop(client, None)
+
+
+def network_of(host: str) -> str:
+    """The address a throttle counts by: an IPv4 address, or an IPv6 address's /64 (one
+    customer's line has a whole /64, so counting each address would give it 2**64 allowances)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
