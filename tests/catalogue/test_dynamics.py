@@ -28,9 +28,11 @@ SUMS = [
 ]
 
 
-def poll_days(days: list[float], base: str, models: list[catalogue.Model]) -> list[list[dict[str, Any]]]:
+def poll_days(
+    days: list[float], base: str, models: list[catalogue.Model], dynamics: dict[str, float] | None = None
+) -> list[list[dict[str, Any]]]:
     """Polls every model (one printer each) at each simulated day of ``days``."""
-    dynamics = {**QUIET, "pages_per_hour_min": 40.0, "pages_per_hour_max": 120.0}
+    dynamics = dynamics or {**QUIET, "pages_per_hour_min": 40.0, "pages_per_hour_max": 120.0}
     prefix = base.rsplit(".", 1)[0]
     engine = Engine(timeout_s=0.5, retries=2)
     polls = []
@@ -148,3 +150,55 @@ def test_v1_only_models_answer_v1_and_printwatch_still_reads_them() -> None:
         assert doc["serial"] and doc["meters"]["total"] == m.pages, m.id
         coarse = [s for s in doc["supplies"] if s["level"] == -3]
         assert coarse and all(s["state"] == "some_remaining" and s["percent"] is None for s in coarse), m.id
+
+
+def test_trays_drain_with_the_sheets_printed_are_refilled_and_sometimes_run_empty() -> None:
+    """Every model's paper trays (not its manual feed) lose the sheets printed, are refilled,
+    and now and then run empty: the printer then says noPaper (lowPaper when low) and shows an
+    inputMediaSupplyEmpty (Low) alert, as real ones do. Read by printwatch's own poll, a poll
+    every quarter of a simulated hour (under 30 sheets: at most one refill between polls)."""
+    models = list(MODELS[::3])
+    busy = {**QUIET, "pages_per_hour_min": 100.0, "pages_per_hour_max": 120.0}
+    polls = poll_days([k / 96 for k in range(48)], "127.26.5.1", models, busy)
+    refills = empties = exact = 0
+    for m, docs in zip(models, zip(*polls, strict=True), strict=True):
+        paper = {t["index"] for t in docs[0]["trays"] if (t["max_capacity"] or 0) > 0 and t["level"] >= 0}
+        paper -= {i for i, t in enumerate(m.trays, 1) if t.type == "manual"}
+        # A duplex sheet carries two pages: read from its meter, else its share from the notes
+        # (then within a sheet: the part is rounded down).
+        duplex = dict(line.split("|")[1:] for line in notes(m).splitlines() if line.startswith("share|"))
+        read = "duplex" in docs[0]["meters"]
+        for before, after in pairwise(docs):
+            pages = after["meters"]["total"] - before["meters"]["total"]
+            if read:
+                sheets = pages - (after["meters"]["duplex"] - before["meters"]["duplex"])
+            else:
+                sheets = pages - round(pages * float(duplex.get("duplex", 0)))
+            levels = [
+                (a["level"], b["level"])
+                for a, b in zip(before["trays"], after["trays"], strict=True)
+                if a["index"] in paper
+            ]
+            refilled = any(b > a for a, b in levels)
+            refills += refilled
+            if levels and not refilled and all(b > 0 for _, b in levels):
+                # no refill, none ran out: the trays lost exactly the sheets printed
+                drop = sum(a - b for a, b in levels)
+                assert abs(drop - sheets) <= (0 if read else 1), (m.id, levels, pages, sheets)
+                exact += 1
+        for doc in docs:
+            empties += paper_status_agrees(m, doc, paper)
+    assert refills >= 20 and exact >= 200 and empties >= 3, (refills, exact, empties)
+
+
+def paper_status_agrees(m: Model, doc: dict[str, Any], paper: set[int]) -> bool:
+    """Checks a document's paper bits and alerts against its trays; whether a tray is empty."""
+    trays = [t for t in doc["trays"] if t["index"] in paper]
+    empty = any(t["state"] == "empty" for t in trays)
+    low = any(t["state"] == "low" for t in trays)
+    errors, codes = set(doc["status"]["errors"]), {a["code"] for a in doc["alerts"]}
+    assert ("noPaper" in errors) == empty == ("inputMediaSupplyEmpty" in codes), (m.id, trays, errors, codes)
+    assert ("lowPaper" in errors) == low == ("inputMediaSupplyLow" in codes), (m.id, trays, errors, codes)
+    if empty:
+        assert doc["status"]["device"] in ("warning", "down"), (m.id, doc["status"])
+    return empty

@@ -188,7 +188,16 @@ mod salt {
     pub const COVERAGE: u64 = 25;
     pub const NIGHT: u64 = 26;
     pub const DAY: u64 = 27;
+    pub const TRAY_PHASE: u64 = 28;
+    pub const TRAY_EMPTY: u64 = 29;
+    pub const TRAY_SHARE: u64 = 30;
 }
+
+/// The part of an input tray's cycle (in sheets, after a full load) during which it is empty
+/// when nobody refills it in time, or holds the sheets of an early refill when somebody does.
+pub const TRAY_WAIT: f64 = 0.25;
+/// The chance that a load of paper runs out before anybody refills the tray.
+pub const TRAY_RUNS_EMPTY: f64 = 0.3;
 
 /// A uniform draw in `0..1` from a hash.
 fn unit(h: u64) -> f64 {
@@ -279,6 +288,12 @@ impl State {
         unit(words.iter().fold(start, |h, &w| mix(h ^ mix(w))))
     }
 
+    /// A uniform draw in `0..1` per printer and input tray (its share of the sheets).
+    #[must_use]
+    pub fn tray_draw(&self, index: u32) -> f64 {
+        self.draw(&[salt::TRAY_SHARE, u64::from(index)])
+    }
+
     /// True if this printer loses packets at all (a per-printer trait).
     #[must_use]
     pub fn lossy(&self) -> bool {
@@ -359,6 +374,42 @@ impl State {
             empty,
             low_since: low.then(|| since(low_at.min(used))),
             empty_since: empty.then(|| since(usable)),
+        }
+    }
+
+    /// The sheets in input tray `index` (holding `max` when full) after `fed` sheets were taken
+    /// from it (arriving at `fed_per_s`): one sheet a sheet fed, from a full load down to 1
+    /// over `max` sheets. Then, for [`TRAY_WAIT`] of a load, either the tray is empty (a load
+    /// out of [`TRAY_RUNS_EMPTY`]: nobody refilled it in time, and those sheets came from
+    /// another tray or by hand) or it was refilled as it ran out and keeps falling from full;
+    /// at the cycle's end it is topped up to full. Each printer and tray starts at its own point
+    /// of the cycle; which loads run empty is drawn per load.
+    #[must_use]
+    pub fn tray(&self, index: u32, max: i32, fed: u64, fed_per_s: f64) -> Level {
+        let maxf = f64::from(max.max(1));
+        let cycle = maxf * (1.0 + TRAY_WAIT);
+        let at = self.draw(&[salt::TRAY_PHASE, u64::from(index)]) * cycle + fed as f64;
+        let load = (at / cycle).floor();
+        let used = at - load * cycle;
+        let runs_empty = self.draw(&[salt::TRAY_EMPTY, u64::from(index), load as u64]) < TRAY_RUNS_EMPTY;
+        let (level, empty_at) = if used < maxf {
+            (maxf - used.floor(), None)
+        } else if runs_empty {
+            (0.0, Some(maxf))
+        } else {
+            (maxf - (used - maxf).floor(), None)
+        };
+        let level = if empty_at.is_some() { 0.0 } else { level.clamp(1.0, maxf) };
+        // At or below the threshold, as printwatch and printers read a tray (10%: 25 of 250).
+        let low = level * 100.0 <= self.config.low_percent * maxf;
+        let since = |at_used: f64| (self.t_s - (used - at_used) / fed_per_s.max(1e-9)).max(0.0);
+        let low_from = if used < maxf { maxf * (1.0 - self.config.low_percent / 100.0) } else { maxf };
+        Level {
+            level: level as i32,
+            low,
+            empty: empty_at.is_some(),
+            low_since: low.then(|| since(low_from.min(used))),
+            empty_since: empty_at.map(since),
         }
     }
 }

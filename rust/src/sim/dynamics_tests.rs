@@ -169,3 +169,38 @@ fn days_print_more_or_less_than_the_mean_and_pages_only_grow() {
     let s = State::at(&flat, 2, BASE, 5.5 * DAY_S);
     assert_eq!(s.pages, (s.pages_per_s * 5.5 * DAY_S).floor() as u64);
 }
+
+#[test]
+fn trays_lose_a_sheet_a_sheet_are_refilled_and_sometimes_run_empty() {
+    let c = DynamicsConfig::default();
+    let (mut loads, mut empty_loads, mut lows) = (0u32, 0u32, 0u32);
+    for p in 0..40 {
+        let s = State::at(&c, 2, BASE + p, 0.0);
+        let mut last = s.tray(2, 250, 0, 1.0);
+        let mut was_empty = false;
+        for fed in 1..=5_000u64 {
+            let l = s.tray(2, 250, fed, 1.0);
+            assert!((0..=250).contains(&l.level), "{l:?}");
+            assert_eq!(l.empty, l.level == 0);
+            assert_eq!(l.low, l.level <= 25, "{l:?}");
+            if l.level > last.level {
+                // A refill: to full, from a low tray (empty, or a few sheets of an early refill).
+                assert_eq!(l.level, 250, "printer {p} at {fed}: {last:?} -> {l:?}");
+                loads += 1;
+                empty_loads += u32::from(was_empty);
+                was_empty = false;
+            } else if l.level > 0 {
+                // Between refills: exactly one sheet less for each sheet fed.
+                assert_eq!(last.level - l.level, 1, "printer {p} at {fed}");
+            }
+            was_empty |= l.empty;
+            lows += u32::from(l.low && !l.empty);
+            last = l;
+        }
+    }
+    // 5,000 sheets are 16 loads of a 250-sheet tray with its wait; about 30% run empty.
+    assert!(loads >= 40 * 14, "{loads}");
+    let share = f64::from(empty_loads) / f64::from(loads);
+    assert!((0.15..0.45).contains(&share), "{empty_loads} of {loads} loads ran empty");
+    assert!(lows > 0);
+}

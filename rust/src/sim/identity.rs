@@ -44,6 +44,14 @@ fn digit(class_of: u8, d: u64) -> u8 {
 /// and its capacity (how many distinct values the replaced positions can take).
 #[must_use]
 pub fn reshape(original: &[u8], address: u32, seed: u64, salt: u64) -> (Vec<u8>, u64) {
+    let mut out = original.to_vec();
+    let capacity = reshape_into(original, address, seed, salt, &mut out);
+    (out, capacity)
+}
+
+/// [`reshape`] written into `out` (as long as `original`, and holding a copy of it), without
+/// allocating: the simulator answers from a buffer on the stack. Returns the capacity.
+pub fn reshape_into(original: &[u8], address: u32, seed: u64, salt: u64, out: &mut [u8]) -> u64 {
     // The characters replaced: the rightmost letters and digits, until there is room enough.
     let mut capacity = 1u64;
     let mut scanned = 0;
@@ -54,9 +62,8 @@ pub fn reshape(original: &[u8], address: u32, seed: u64, salt: u64) -> (Vec<u8>,
         capacity *= radix(c).max(1);
         scanned += 1;
     }
-    let mut out = original.to_vec();
     if capacity == 1 {
-        return (out, 1);
+        return 1;
     }
     let offset = hash(&[seed, salt, hash_bytes(original)]) % capacity;
     // Capacities stay below 2^37, so this fits 64 bits (a 128-bit remainder costs far more).
@@ -77,7 +84,7 @@ pub fn reshape(original: &[u8], address: u32, seed: u64, salt: u64) -> (Vec<u8>,
         *o = digit(c, d);
         v = rest;
     }
-    (out, capacity)
+    capacity
 }
 
 /// The serial number printer `address` answers instead of `recorded`.
@@ -103,19 +110,39 @@ pub fn mac(recorded: [u8; 6], address: u32, seed: u64) -> [u8; 6] {
 /// hex digits of `mac` (or of the address), as HP printers name themselves.
 #[must_use]
 pub fn sys_name(recorded: &[u8], mac: Option<[u8; 6]>, address: u32, seed: u64) -> Vec<u8> {
+    let mut out = recorded.to_vec();
+    out.resize(recorded.len().max(NPI_LEN), 0);
+    let len = sys_name_into(recorded, mac, address, seed, &mut out);
+    out.truncate(len);
+    out
+}
+
+/// The length of an `NPI` name: `NPI` and six hex digits.
+pub const NPI_LEN: usize = 9;
+
+/// [`sys_name`] written into `out` (at least as long as `recorded` and [`NPI_LEN`], holding a
+/// copy of `recorded` in front), without allocating; returns its length.
+pub fn sys_name_into(
+    recorded: &[u8],
+    mac: Option<[u8; 6]>,
+    address: u32,
+    seed: u64,
+    out: &mut [u8],
+) -> usize {
     let host_like = !recorded.is_empty()
         && recorded.iter().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.'));
-    if host_like {
-        let (name, capacity) = reshape(recorded, address, seed, 3);
-        if capacity >= 1 << 24 {
-            return name;
-        }
+    if host_like && reshape_into(recorded, address, seed, 3, &mut out[..recorded.len()]) >= 1 << 24 {
+        return recorded.len();
     }
     let tail = match mac {
         Some(m) => u32::from_be_bytes([0, m[3], m[4], m[5]]),
         None => (hash(&[seed, 3]) as u32).wrapping_add(address) & 0x00ff_ffff,
     };
-    format!("NPI{tail:06X}").into_bytes()
+    out[..3].copy_from_slice(b"NPI");
+    for (k, o) in out[3..NPI_LEN].iter_mut().enumerate() {
+        *o = b"0123456789ABCDEF"[(tail >> (20 - 4 * k) & 0xf) as usize];
+    }
+    NPI_LEN
 }
 
 #[cfg(test)]

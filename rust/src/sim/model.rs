@@ -11,11 +11,11 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use super::dynamics::{Level, State};
-use super::meters::{Meter, Split};
+use super::meters::{Meter, Split, WHOLE};
 use super::notes::{Feed, Notes, Versions};
 use super::oids::{
     HR_DEVICE_STATUS, HR_PRINTER_DETECTED_ERROR_STATE, HR_SYSTEM_UPTIME, IF_PHYS_ADDRESS, PRINTER_MIB,
-    PRT_ALERT_ENTRY, PRT_GENERAL_SERIAL_NUMBER, PRT_MARKER_LIFE_COUNT, PRT_SUPPLIES_LEVEL,
+    PRT_ALERT_ENTRY, PRT_GENERAL_SERIAL_NUMBER, PRT_INPUT_ENTRY, PRT_MARKER_LIFE_COUNT, PRT_SUPPLIES_LEVEL,
     PRT_SUPPLIES_MAX_CAPACITY, SYS_DESCR, SYS_NAME, SYS_UPTIME, VENDOR_SERIAL_OIDS,
 };
 use super::snmprec::{Entry, Recording};
@@ -24,6 +24,8 @@ use crate::snmp::{Oid, OidBuf, Value};
 
 /// The hrPrinterDetectedErrorState bits the dynamics drive (first octet; RFC 3805 / 2790).
 pub mod error_bits {
+    pub const LOW_PAPER: u8 = 0x80;
+    pub const NO_PAPER: u8 = 0x40;
     pub const LOW_TONER: u8 = 0x20;
     pub const NO_TONER: u8 = 0x10;
     pub const DOOR_OPEN: u8 = 0x08;
@@ -37,15 +39,19 @@ pub enum AlertKind {
     DoorOpen,
     TonerLow,
     TonerEmpty,
+    PaperLow,
+    PaperEmpty,
 }
 
 impl AlertKind {
-    pub const ALL: [AlertKind; 4] = [Self::Jam, Self::DoorOpen, Self::TonerLow, Self::TonerEmpty];
+    pub const ALL: [AlertKind; 6] =
+        [Self::Jam, Self::DoorOpen, Self::TonerLow, Self::TonerEmpty, Self::PaperLow, Self::PaperEmpty];
 
     /// (severity, training level, group, location, code, description) — Printer-MIB values:
     /// severity critical(3)/warning(4); training untrained(3)/trained(4); group mediaPath(13),
     /// cover(6), markerSupplies(11); location -2 (unknown); codes jam(8), doorOpen(501),
-    /// markerTonerAlmostEmpty(1104), markerTonerEmpty(1101).
+    /// markerTonerAlmostEmpty(1104), markerTonerEmpty(1101); input(8) inputMediaSupplyLow(807),
+    /// inputMediaSupplyEmpty(808), both warnings (another tray or the manual feed goes on).
     /// True if the alert is critical (severity critical(3)): the printer is down.
     #[must_use]
     pub fn critical(self) -> bool {
@@ -58,6 +64,8 @@ impl AlertKind {
             Self::DoorOpen => (3, 3, 6, -2, 501, "Door open"),
             Self::TonerLow => (4, 4, 11, -2, 1104, "Toner low"),
             Self::TonerEmpty => (3, 4, 11, -2, 1101, "Toner empty"),
+            Self::PaperLow => (4, 3, 8, -2, 807, "Paper low"),
+            Self::PaperEmpty => (4, 3, 8, -2, 808, "Paper tray empty"),
         }
     }
 }
@@ -85,12 +93,14 @@ pub enum Role {
     Packed { slot: u16 },
     /// With dynamics: a supply level (supply `index` of capacity `max`).
     Level { index: u32, max: i32 },
+    /// With dynamics and notes: an input tray's current level (tray `index` holding `max`).
+    Tray { index: u32, max: i32 },
     /// With dynamics: hrPrinterDetectedErrorState.
     ErrorState,
     /// With dynamics: a synthetic prtAlertTable cell, present only while the alert is active.
     Alert { kind: AlertKind, column: u8 },
-    /// With notes: a cell of a recorded markerSupplies alert row; gone under dynamics, where the
-    /// levels move and the synthetic supply alerts say what is low now.
+    /// With notes: a cell of a recorded markerSupplies (or input) alert row; gone under dynamics,
+    /// where the levels move and the synthetic supply (and paper) alerts say what is low now.
     RecordedSupplyAlert,
     /// With notes and dynamics: hrDeviceStatus, from the alerts active now.
     DeviceStatus,
@@ -120,6 +130,8 @@ pub struct Model {
     pub(super) roles: Vec<Role>,
     /// The dynamic supplies: (index, max capacity).
     pub(super) supplies: Vec<(u32, i32)>,
+    /// The dynamic input trays (with notes; not the manual feeds): (index, max capacity).
+    pub(super) trays: Vec<(u32, i32)>,
     /// The recorded identity: serial number, first MAC address, sysName.
     pub(super) recorded: Recorded,
     /// The recorded sysUpTime (alert times are counted from it).
@@ -211,10 +223,11 @@ impl Model {
         let supplies = dynamic_roles(rec, &mut roles, notes.is_none());
         let packed = notes.as_ref().map(|n| meter_roles(rec, n, &mut roles)).unwrap_or_default();
         let other_alerts = if notes.is_some() { status_roles(rec, &mut roles) } else { (false, false) };
+        let trays = if notes.is_some() { tray_roles(rec, &mut roles) } else { Vec::new() };
         let uptime0 = rec.get(oid(SYS_UPTIME).as_oid()).and_then(|e| as_u64(&e.value())).unwrap_or(0) as u32;
         let mut rows: Vec<(Entry, Role)> = rec.entries().iter().cloned().zip(roles).collect();
         if rec.has_under(oid(PRINTER_MIB).as_oid()) {
-            rows.extend(alert_rows(rec, &supplies));
+            rows.extend(alert_rows(rec, &supplies, &trays));
         }
         rows.sort_by(|a, b| a.0.oid().cmp(&b.0.oid()));
         let (entries, roles): (Vec<Entry>, Vec<Role>) = rows.into_iter().unzip();
@@ -223,7 +236,7 @@ impl Model {
             .enumerate()
             .map(|(i, e)| (Box::from(e.oid().as_ber()), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        Self { entries, roles, supplies, recorded, uptime0, notes, packed, other_alerts, index }
+        Self { entries, roles, supplies, trays, recorded, uptime0, notes, packed, other_alerts, index }
     }
 
     /// The SNMP versions this printer answers.
@@ -257,6 +270,38 @@ impl Model {
         // Fed pages per second: the printer's rate times the share of its pages that feed it.
         let share = if split.total == 0 { 1.0 } else { fed as f64 / split.total as f64 };
         state.level_fed(index, max, fed, cartridge, state.pages_per_s * share)
+    }
+
+    /// The sheets in input tray `index` (holding `max`) on printer `state`: the printer's sheets
+    /// (its pages less the duplex sheets' second sides) shared among its trays (each tray its
+    /// own share, drawn per printer), as [`State::tray`] takes them.
+    #[must_use]
+    pub fn tray_level(&self, index: u32, max: i32, state: &State) -> Level {
+        // Sheets as the counters count them (from the printer's offset), so that a tray loses
+        // exactly the pages less the duplex sheets its counters gained.
+        let sheets_at = |pages: u64| {
+            let split = self.split(state, pages);
+            split.total.saturating_sub(split.duplex)
+        };
+        let sheets = sheets_at(state.page_offset + state.pages) - sheets_at(state.page_offset);
+        let (mut rest, mut fed) = (sheets, sheets);
+        // A chain of splits, each part monotonic in the sheets: the first tray takes what the
+        // others leave; each later one a share of what is left after the ones before it.
+        for (k, &(tray, _)) in self.trays.iter().enumerate() {
+            let share = if k + 1 == self.trays.len() { WHOLE } else { tray_share(state, tray) };
+            let taken = rest * share / WHOLE;
+            if tray == index {
+                fed = taken;
+                break;
+            }
+            rest -= taken;
+        }
+        let rate = if state.pages == 0 {
+            state.pages_per_s
+        } else {
+            state.pages_per_s * fed as f64 / state.pages as f64
+        };
+        state.tray(index, max, fed, rate)
     }
 
     #[must_use]
@@ -322,8 +367,22 @@ impl Model {
             AlertKind::DoorOpen => state.door_since.map(|t| (t, 1)),
             AlertKind::TonerLow => supply(false),
             AlertKind::TonerEmpty => supply(true),
+            AlertKind::PaperLow | AlertKind::PaperEmpty => {
+                let want_empty = kind == AlertKind::PaperEmpty;
+                self.trays.iter().find_map(|&(index, max)| {
+                    let l = self.tray_level(index, max, state);
+                    let since = if want_empty { l.empty_since } else { l.low_since.filter(|_| !l.empty) };
+                    since.map(|t| (t, index as i32))
+                })
+            }
         }
     }
+}
+
+/// Tray `index`'s share (parts per million) of the sheets left to it and the trays after it
+/// (see [`Model::tray_level`]): 0.4 to 0.9, a per-printer trait.
+fn tray_share(state: &State, index: u32) -> u64 {
+    WHOLE * 4 / 10 + (state.tray_draw(index) * 0.5 * WHOLE as f64) as u64
 }
 
 /// A serial this short is not looked for inside other texts (it could match by chance).
@@ -419,6 +478,37 @@ fn dynamic_roles(rec: &Recording, roles: &mut [Role], guess: bool) -> Vec<(u32, 
     supplies
 }
 
+/// With notes: the input trays that hold paper to drain (prtInputCurrentLevel at or above 0,
+/// prtInputMaxCapacity above 0, not a manual feed), each level a [`Role::Tray`].
+fn tray_roles(rec: &Recording, roles: &mut [Role]) -> Vec<(u32, i32)> {
+    const MANUAL: i32 = 5;
+    let input = oid(PRT_INPUT_ENTRY);
+    let width = input.as_oid().arcs().count();
+    let cell = |column: u32, key: &[u32]| {
+        let mut arcs: Vec<u32> = input.as_oid().arcs().collect();
+        arcs.push(column);
+        arcs.extend(key);
+        let name = OidBuf::from_arcs(&arcs).ok()?;
+        match rec.get(name.as_oid())?.value() {
+            Value::Integer(n) => Some(n),
+            _ => None,
+        }
+    };
+    let mut trays = Vec::new();
+    for (i, e) in under(rec, &input) {
+        let arcs: Vec<u32> = e.oid().arcs().skip(width).collect();
+        let Some((&10, key)) = arcs.split_first() else { continue };
+        let (Some(level), Some(max), Some(&index)) = (cell(10, key), cell(9, key), key.last()) else {
+            continue;
+        };
+        if level >= 0 && max > 0 && cell(2, key) != Some(MANUAL) {
+            roles[i] = Role::Tray { index, max };
+            trays.push((index, max));
+        }
+    }
+    trays
+}
+
 /// The meters the notes name: [`Role::Meter`] on integer counters, [`Role::Packed`] on Brother's
 /// record lists; returns the record maps of the packed ones.
 fn meter_roles(rec: &Recording, notes: &Notes, roles: &mut [Role]) -> Vec<Vec<(u8, Meter)>> {
@@ -451,6 +541,7 @@ fn status_roles(rec: &Recording, roles: &mut [Role]) -> (bool, bool) {
     const SEVERITY: u32 = 2;
     const GROUP: u32 = 4;
     const MARKER_SUPPLIES: i32 = 11;
+    const INPUT: i32 = 8;
     let table = oid(PRT_ALERT_ENTRY);
     let width = table.as_oid().arcs().count();
     // Each row, by its (device, index) arcs: its group and severity.
@@ -472,20 +563,20 @@ fn status_roles(rec: &Recording, roles: &mut [Role]) -> (bool, bool) {
     }
     for (i, e) in under(rec, &table) {
         let key: Vec<u32> = e.oid().arcs().skip(width + 1).collect();
-        if rows.iter().any(|r| r.0 == key && r.1 == Some(MARKER_SUPPLIES)) {
+        if rows.iter().any(|r| r.0 == key && matches!(r.1, Some(MARKER_SUPPLIES | INPUT))) {
             roles[i] = Role::RecordedSupplyAlert;
         }
     }
     for (i, _) in under(rec, &oid(HR_DEVICE_STATUS)) {
         roles[i] = Role::DeviceStatus;
     }
-    let others: Vec<_> = rows.iter().filter(|r| r.1 != Some(MARKER_SUPPLIES)).collect();
+    let others: Vec<_> = rows.iter().filter(|r| !matches!(r.1, Some(MARKER_SUPPLIES | INPUT))).collect();
     (!others.is_empty(), others.iter().any(|r| r.2 == Some(3)))
 }
 
 /// One synthetic prtAlertTable row (columns 2..=9) per [`AlertKind`], indexed after the
 /// recorded alerts, under the device of the recorded supplies (or device 1).
-fn alert_rows(rec: &Recording, supplies: &[(u32, i32)]) -> Vec<(Entry, Role)> {
+fn alert_rows(rec: &Recording, supplies: &[(u32, i32)], trays: &[(u32, i32)]) -> Vec<(Entry, Role)> {
     let level = oid(PRT_SUPPLIES_LEVEL);
     let device =
         under(rec, &level).find_map(|(_, e)| e.oid().arcs().nth(level.as_oid().arcs().count())).unwrap_or(1);
@@ -496,6 +587,9 @@ fn alert_rows(rec: &Recording, supplies: &[(u32, i32)]) -> Vec<(Entry, Role)> {
     let mut rows = Vec::new();
     for (k, kind) in AlertKind::ALL.into_iter().enumerate() {
         if matches!(kind, AlertKind::TonerLow | AlertKind::TonerEmpty) && supplies.is_empty() {
+            continue;
+        }
+        if matches!(kind, AlertKind::PaperLow | AlertKind::PaperEmpty) && trays.is_empty() {
             continue;
         }
         let (severity, training, group, location, code, text) = kind.columns();

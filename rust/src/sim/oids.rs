@@ -24,6 +24,8 @@ pub const PRT_MARKER_LIFE_COUNT: &str = "1.3.6.1.2.1.43.10.2.1.4";
 /// prtMarkerSuppliesMaxCapacity and prtMarkerSuppliesLevel (Printer-MIB), one per supply.
 pub const PRT_SUPPLIES_MAX_CAPACITY: &str = "1.3.6.1.2.1.43.11.1.1.8";
 pub const PRT_SUPPLIES_LEVEL: &str = "1.3.6.1.2.1.43.11.1.1.9";
+/// prtInputEntry (Printer-MIB): column 2 the type, 9 the max capacity, 10 the current level.
+pub const PRT_INPUT_ENTRY: &str = "1.3.6.1.2.1.43.8.2.1";
 /// prtAlertEntry (Printer-MIB).
 pub const PRT_ALERT_ENTRY: &str = "1.3.6.1.2.1.43.18.1.1";
 

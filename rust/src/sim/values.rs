@@ -10,6 +10,9 @@ use super::snmprec::Entry;
 use crate::ber::{tag, Writer};
 use crate::snmp::Value;
 
+/// Serial numbers and sysNames up to this long are made on the stack.
+const SMALL: usize = 64;
+
 /// The identity a printer answers with.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identity {
@@ -50,7 +53,16 @@ impl Model {
             |resp: &mut Response<'r>, v: &[u8]| resp.computed(|o| Writer::new(o).bytes(tag::OCTET_STRING, v));
         match (self.roles[i], e.value()) {
             (Role::Serial, Value::OctetString(s)) if view.identity => {
-                octets(resp, &identity::serial(s, view.address, view.seed))
+                // On the stack (a serial is short); a long one allocates.
+                let mut buf = [0u8; SMALL];
+                match buf.get_mut(..s.len()) {
+                    Some(out) => {
+                        out.copy_from_slice(s);
+                        identity::reshape_into(s, view.address, view.seed, 1, out);
+                        octets(resp, out)
+                    }
+                    None => octets(resp, &identity::serial(s, view.address, view.seed)),
+                }
             }
             (Role::SerialInside, Value::OctetString(text)) if view.identity => match &self.recorded.serial {
                 Some(s) => octets(resp, &replace_all(text, s, &identity::serial(s, view.address, view.seed))),
@@ -62,7 +74,15 @@ impl Model {
             },
             (Role::SysName, Value::OctetString(recorded_name)) if view.identity => {
                 let mac = self.recorded.mac.map(|m| identity::mac(m, view.address, view.seed));
-                octets(resp, &identity::sys_name(recorded_name, mac, view.address, view.seed))
+                let mut buf = [0u8; SMALL];
+                match buf.get_mut(..recorded_name.len().max(identity::NPI_LEN)) {
+                    Some(out) => {
+                        out[..recorded_name.len()].copy_from_slice(recorded_name);
+                        let len = identity::sys_name_into(recorded_name, mac, view.address, view.seed, out);
+                        octets(resp, &out[..len])
+                    }
+                    None => octets(resp, &identity::sys_name(recorded_name, mac, view.address, view.seed)),
+                }
             }
             (role, _) => match view.state {
                 Some(state) => self.dynamic(role, e, state, resp).unwrap_or(recorded),
@@ -102,10 +122,17 @@ impl Model {
                 let level = self.level(index, max, state).level;
                 resp.computed(|o| Writer::new(o).signed(tag::INTEGER, i64::from(level)))
             }
+            (Role::Tray { index, max }, Value::Integer(_)) => {
+                let level = self.tray_level(index, max, state).level;
+                resp.computed(|o| Writer::new(o).signed(tag::INTEGER, i64::from(level)))
+            }
             (Role::ErrorState, Value::OctetString(recorded)) => {
                 let mut bits = recorded.to_vec();
-                let simulated =
+                let mut simulated =
                     error_bits::LOW_TONER | error_bits::NO_TONER | error_bits::DOOR_OPEN | error_bits::JAMMED;
+                if !self.trays.is_empty() {
+                    simulated |= error_bits::LOW_PAPER | error_bits::NO_PAPER;
+                }
                 bits[0] = (bits[0] & !simulated) | self.error_bits(state);
                 resp.computed(|o| Writer::new(o).bytes(tag::OCTET_STRING, &bits))
             }
@@ -147,6 +174,8 @@ impl Model {
             (AlertKind::TonerEmpty, error_bits::NO_TONER),
             (AlertKind::DoorOpen, error_bits::DOOR_OPEN),
             (AlertKind::Jam, error_bits::JAMMED),
+            (AlertKind::PaperLow, error_bits::LOW_PAPER),
+            (AlertKind::PaperEmpty, error_bits::NO_PAPER),
         ] {
             if self.alert(kind, s).is_some() {
                 bits |= bit;
