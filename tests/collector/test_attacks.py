@@ -400,9 +400,13 @@ async def test_a_409_that_claims_everything_empties_nothing(
     await nursery.start(svc.serve)
     await drained(svc)
     assert lies["left"] == 0 and svc.sender.stats.duplicates == 0
-    kinds = [r[0] for r in store.con.execute("SELECT kind FROM messages ORDER BY seq").fetchall()]
+    rows = store.con.execute("SELECT kind, payload FROM messages ORDER BY seq").fetchall()
+    kinds = [r[0] for r in rows]
     assert kinds.count("aggregate") == 4 and kinds.count("billing") == 1
-    assert len(kinds) == made + 1  # one register of the restarts more, however many were asked
+    # The report of the settings the first sync answer set goes out once (issue 22).
+    reports = [k for k, p in rows if k == "sync" and "applied" in json.loads(p)["data"]]
+    assert len(reports) == 1
+    assert len(kinds) == made + 1 + 1  # one register of the restarts more, however many were asked
     assert latest_totals(store) == {f"SER{i:05d}": 1040 for i in (1, 2, 3)}
 
 
