@@ -28,6 +28,7 @@ from printwatch.uplink.transport import Endpoint
 
 from tests.support.fakes import contract_doc
 from tests.support.front_ends import (
+    FOREVER_DAYS,
     Balancer,
     Fed,
     FrontEnd,
@@ -83,7 +84,7 @@ def make_sites(
     sites = []
     for i in range(SITES):
         name = f"site-{i:02d}"
-        token = add_site(store, name, now=T0.replace(tzinfo=None))
+        token = add_site(store, name, now=T0.replace(tzinfo=None), valid_days=FOREVER_DAYS)
         balanced = i % 2 == 0
         if balanced:
             endpoint = Endpoint(balancer.url, pin=certs.pin, timeout_s=10.0)

@@ -24,6 +24,7 @@ from printwatch.uplink.transport import Endpoint, post
 
 from tests.support.fakes import contract_doc
 from tests.support.front_ends import (
+    FOREVER_DAYS,
     Fed,
     FrontEnd,
     SiteClock,
@@ -98,7 +99,7 @@ async def probe(fronts: list[FrontEnd], certs: Certs, envelope: bytes) -> list[f
 
 async def probe_site(store: CollectorStore, fronts: list[FrontEnd], certs: Certs, tmp_path: Path) -> bytes:
     """A site of the probe's own, enrolled, and the envelope of its first message (not sent)."""
-    token = add_site(store, "probe", now=T0.replace(tzinfo=None))
+    token = add_site(store, "probe", now=T0.replace(tzinfo=None), valid_days=FOREVER_DAYS)
     box = Outbox(tmp_path / "probe.duckdb", Identity.generate(), "probe")
     await enrol(box, Endpoint(fronts[0].url, pin=certs.pin, timeout_s=10.0), token, now=T0)
     box.enqueue("sync", {"sv": 0}, T0)
@@ -138,7 +139,7 @@ async def test_postgres_stopped_and_started_under_two_front_ends_loses_nothing(
         feds: list[Fed] = []
         for i in range(SITES):
             name = f"site-{i:02d}"
-            token = add_site(store, name, now=T0.replace(tzinfo=None))
+            token = add_site(store, name, now=T0.replace(tzinfo=None), valid_days=FOREVER_DAYS)
             first, second = (fronts[i % 2], fronts[1 - i % 2])
             endpoint = Endpoint(first.url, pin=certs.pin, timeout_s=8.0, alternates=(second.url,))
             box = Outbox(tmp_path / f"{name}.duckdb", Identity.generate(), name)
