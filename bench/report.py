@@ -234,6 +234,38 @@ def dashboard(results: Json) -> str:
     return table(["request", "median", "size"], "lrr", rows)
 
 
+def collector_ingest(results: Json) -> str:
+    """Each run of bench/collector_ingest.py: the store, its front ends, the sites sent of the day."""
+    rows = []
+    for r in results["runs"]:
+        sent = f"{r['sites_sent']:,} of {r['sites']:,}" if r["sample"] else f"{r['sites']:,}"
+        pg = r.get("postgres_cpu_s_per_site")
+        rows.append(
+            [
+                "DuckDB" if r["backend"] == "duckdb" else "PostgreSQL",
+                str(r["front_ends"]),
+                sent,
+                num(r["messages_per_s"], 0),
+                num(r["device_rows_per_s"], 0),
+                f"{r['p50_ms']:,.0f} / {r['p99_ms']:,.0f}",
+                " + ".join(f"{c / max(r['sites_sent'], 1) * 1000:,.0f}" for c in r["front_end_cpu_s"]),
+                "" if pg is None else f"{pg * 1000:,.0f}",
+                " / ".join(f"{m:,.0f}" for m in r["front_end_peak_rss_mb"]),
+                "" if r.get("postgres_pss_mb") is None else f"{r['postgres_pss_mb']:,.0f}",
+                f"{r['client_cpu_share']:.2f}",
+                f"{r['day_s']:,.0f}",
+                f"{r['day_cpu_bound_s']:,.0f}",
+                f"{r['loadavg'][0]:.1f}",
+            ]
+        )
+    header = [
+        "store", "front ends", "sites sent", "messages/s", "device rows/s", "p50 / p99 ms",
+        "front-end CPU ms/site", "PostgreSQL CPU ms/site", "front-end peak RSS MB", "PostgreSQL PSS MB",
+        "client CPU (cores)", "the day, s (wall)", "the day, s (CPU / 2 cores)", "load",
+    ]  # fmt: skip
+    return table(header, "lrrrrrrrrrrrrr", rows)
+
+
 SECTIONS: dict[str, tuple[str, Callable[[Json], str]]] = {
     "poll-cycle": ("latest.json", poll_cycle),
     "poll-cycle-ratios": ("latest.json", poll_cycle_ratios),
@@ -242,6 +274,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Json], str]]] = {
     "discovery": ("discovery.json", discovery),
     "store-year": ("store_latest.json", store_year),
     "dashboard": ("dashboard_latest.json", dashboard),
+    "collector-ingest": ("collector_ingest.json", collector_ingest),
 }
 
 
