@@ -194,7 +194,7 @@ mod salt {
 }
 
 /// The part of an input tray's cycle (in sheets, after a full load) during which it is empty
-/// when nobody refills it in time, or holds the sheets of an early refill when somebody does.
+/// when nobody refills it in time (or holds the sheets of an early refill when somebody does).
 pub const TRAY_WAIT: f64 = 0.25;
 /// The chance that a load of paper runs out before anybody refills the tray.
 pub const TRAY_RUNS_EMPTY: f64 = 0.3;
@@ -378,12 +378,13 @@ impl State {
     }
 
     /// The sheets in input tray `index` (holding `max` when full) after `fed` sheets were taken
-    /// from it (arriving at `fed_per_s`): one sheet a sheet fed, from a full load down to 1
-    /// over `max` sheets. Then, for [`TRAY_WAIT`] of a load, either the tray is empty (a load
-    /// out of [`TRAY_RUNS_EMPTY`]: nobody refilled it in time, and those sheets came from
-    /// another tray or by hand) or it was refilled as it ran out and keeps falling from full;
-    /// at the cycle's end it is topped up to full. Each printer and tray starts at its own point
-    /// of the cycle; which loads run empty is drawn per load.
+    /// from it (arriving at `fed_per_s`): one sheet a sheet fed, from a full load, over cycles
+    /// of `max * (1 + TRAY_WAIT)` sheets. A load out of [`TRAY_RUNS_EMPTY`] (drawn per load)
+    /// runs out: the tray falls to 1 over `max` sheets (low for its last tenth: lowPaper), then
+    /// stays empty (noPaper) for the rest of the cycle (those sheets came from another tray or
+    /// by hand). The others are refilled before the tray is low: at 1 sheet above the low
+    /// threshold it is filled up and keeps falling from full. At the cycle's end the tray is
+    /// filled up. Each printer and tray starts at its own point of the cycle.
     #[must_use]
     pub fn tray(&self, index: u32, max: i32, fed: u64, fed_per_s: f64) -> Level {
         let maxf = f64::from(max.max(1));
@@ -392,18 +393,24 @@ impl State {
         let load = (at / cycle).floor();
         let used = at - load * cycle;
         let runs_empty = self.draw(&[salt::TRAY_EMPTY, u64::from(index), load as u64]) < TRAY_RUNS_EMPTY;
-        let (level, empty_at) = if used < maxf {
+        // Refilled with the level one sheet above the low threshold (10%: at 26 of 250).
+        let refill_at = ((maxf * (1.0 - self.config.low_percent / 100.0)).ceil() - 1.0).max(1.0);
+        let (level, empty_at) = if runs_empty {
+            if used < maxf {
+                (maxf - used.floor(), None)
+            } else {
+                (0.0, Some(maxf))
+            }
+        } else if used < refill_at {
             (maxf - used.floor(), None)
-        } else if runs_empty {
-            (0.0, Some(maxf))
         } else {
-            (maxf - (used - maxf).floor(), None)
+            (maxf - (used - refill_at).floor(), None)
         };
         let level = if empty_at.is_some() { 0.0 } else { level.clamp(1.0, maxf) };
         // At or below the threshold, as printwatch and printers read a tray (10%: 25 of 250).
         let low = level * 100.0 <= self.config.low_percent * maxf;
         let since = |at_used: f64| (self.t_s - (used - at_used) / fed_per_s.max(1e-9)).max(0.0);
-        let low_from = if used < maxf { maxf * (1.0 - self.config.low_percent / 100.0) } else { maxf };
+        let low_from = maxf * (1.0 - self.config.low_percent / 100.0);
         Level {
             level: level as i32,
             low,
