@@ -129,7 +129,13 @@ async def test_no_api_answers_without_a_credential_and_a_customer_sees_its_own_s
             r = await anyone.get(path)
             assert r.status_code == 401 and b"boss@" not in r.content, path
     async with client(certs, collector.url, viewer) as desk:
-        assert {s["site_id"] for s in (await desk.get("/api/sites")).json()} == {"acme-1", "globex"}
+        answer = await desk.get("/api/sites")
+        assert {s["site_id"] for s in answer.json()} == {"acme-1", "globex"}
+        # the API's answers carry the security headers as the console's do, each once
+        for r in (answer, await desk.get("/console/login")):
+            headers = r.headers.multi_items()
+            for name in ("content-security-policy", "x-content-type-options", "strict-transport-security"):
+                assert [k for k, _ in headers].count(name) == 1, (r.url, name)
     async with client(certs, collector.url, customer) as acme:
         assert [s["site_id"] for s in (await acme.get("/api/sites")).json()] == ["acme-1"]
         for view in ("sites", "devices", "reads", "counters", "reorders", "missing"):

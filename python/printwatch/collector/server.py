@@ -45,6 +45,7 @@ from typing import Any, Literal
 
 import trio
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -72,6 +73,7 @@ from printwatch.collector.handlers.state import (
 from printwatch.collector.handlers.upload import upload
 from printwatch.collector.storage import StoreUnavailable
 from printwatch.collector.store import CollectorStore, CollectorStoreError
+from printwatch.web.auth.headers import SecurityHeaders
 from printwatch.web.server import serve_http
 
 __all__ = [
@@ -132,7 +134,12 @@ def create_app(
     if api:
         console = ConsoleState(secure=secure)
         routes.append(Mount("/console", app=console_app(state, console, unavailable)))
-    app = Starlette(routes=routes, exception_handlers={StoreUnavailable: unavailable, Denied: denied})
+    # The security headers on every answer (the API's JSON and CSV, the console, the uploads').
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(SecurityHeaders, secure=secure)],
+        exception_handlers={StoreUnavailable: unavailable, Denied: denied},
+    )
     app.state.collector = state
     app.state.stats = state.stats
     #: Runs a function on the store in the server's one database thread (for tasks beside it).

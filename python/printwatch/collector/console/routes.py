@@ -3,10 +3,10 @@
 
 Every page answers ``.json`` (and a table ``.csv``) beside its HTML. The app shares the
 collector's state (the store's thread, its clock) and answers refusals as the collector does
-(:func:`printwatch.collector.access.denied`); every answer carries the security headers, and
-every request body is bounded in size and time before a handler sees it (the web layer's
-:class:`~printwatch.web.auth.headers.SecurityHeaders` and
-:class:`~printwatch.web.auth.limits.BodyLimit`).
+(:func:`printwatch.collector.access.denied`); every answer carries the security headers (the
+collector's app adds the web layer's :class:`~printwatch.web.auth.headers.SecurityHeaders` to
+every route), and every request body is bounded in size and time before a handler sees it
+(:class:`~printwatch.web.auth.limits.BodyLimit`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from printwatch.collector.console.state import ConsoleState
 from printwatch.collector.console.supplies import supplies_move, supplies_page
 from printwatch.collector.handlers.state import CollectorState
 from printwatch.collector.storage import StoreUnavailable
-from printwatch.web.auth.headers import SecurityHeaders
 from printwatch.web.auth.limits import BodyLimit
 from printwatch.web.templating import STATIC
 
@@ -79,10 +78,7 @@ def console_app(state: CollectorState, console: ConsoleState, unavailable: objec
     cannot be reached."""
     app = Starlette(
         routes=ROUTES,
-        middleware=[
-            Middleware(SecurityHeaders, secure=console.secure),
-            Middleware(BodyLimit, bounds=console),
-        ],
+        middleware=[Middleware(BodyLimit, bounds=console)],  # the headers: the collector's app
         exception_handlers={StoreUnavailable: unavailable, Denied: denied},  # type: ignore[dict-item]
     )
     app.state.collector = state
