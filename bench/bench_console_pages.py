@@ -22,7 +22,15 @@ except ImportError:  # run with an import mode that does not put the project roo
 @pytest.mark.realtime
 def test_the_bench_times_every_page_for_the_admin_and_a_customer() -> None:
     args = argparse.Namespace(
-        sites=3, printers=10, days=3, backend="postgres", repeats=2, screenshots=None, json=None
+        sites=3,
+        printers=10,
+        days=3,
+        backend="postgres",
+        repeats=2,
+        screenshots=None,
+        json=None,
+        timeout_s=60.0,
+        cache=None,
     )
     result = console_pages.run(args, lambda line: None)
     assert result["devices"] == 30 and result["messages"] > 3 * 3

@@ -2,7 +2,7 @@
 month of their history in the collector's store, served by a real ``collector serve``.
 
     python bench/console_pages.py [--sites 100] [--printers 100] [--days 30] [--backend postgres]
-        [--repeats 15] [--screenshots DIR] [--json bench/results/console_pages.json]
+        [--repeats 15] [--screenshots DIR] [--json bench/results/console_pages.json] [--cache DIR]
 
 **The data** is made by the appliance's own uplink code and received by the collector's own
 ingest, as in ``bench/collector_ingest.py`` (whose synthetic printers this reuses): for a few
@@ -19,8 +19,11 @@ site) log in through the login form; each page (HTML, and the JSON and CSV besid
 ``--repeats`` times after one warm-up, one request at a time; the table keeps the median and the
 largest (p100 of a few is the honest tail here) latency, as the client sees it (TLS on loopback
 included) and the answer's size. ``--screenshots DIR`` saves each page as Debian's Chromium
-renders it (Playwright, the admin's session), for the eye. The goal (issue 22): every page
-within 200 ms at 10,000 devices across 100 sites on PostgreSQL.
+renders it (Playwright, the admin's session), for the eye. ``--cache DIR`` keeps the filled
+PostgreSQL cluster in ``DIR/pg-SxPxD`` and starts it again on the next run of that size instead
+of filling (30 days of 100 x 100 take over 20 minutes to fill); the runs then share one store,
+which each run's server may change as a serving collector does (migrations, its own tasks).
+The goal (issue 22): every page within 200 ms at 10,000 devices across 100 sites on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import json
 import os
 import random
 import re
+import shutil
 import ssl
 import statistics
 import subprocess
@@ -63,7 +67,7 @@ from printwatch.web.auth.passwords import hash_password
 
 from bench.collector_ingest import advance, printer_doc
 from tests.support.ports import free_tcp_port
-from tests.support.postgres import start_postgres
+from tests.support.postgres import run_postgres, start_postgres
 from tests.support.tls import Certs, make_certs
 
 #: The month of history ends here (fixed, never today): the pages show October and November 2026.
@@ -190,8 +194,13 @@ def pages(site: str, device: int) -> list[str]:
 
 def measure(client: httpx.Client, path: str, repeats: int) -> dict[str, Any] | None:
     """Median and largest latency of ``path`` (ms), its size; None where the console has no such
-    page (404) yet."""
-    first = client.get(path)
+    page (404) yet; a page slower than the client's timeout is recorded as such, not repeated."""
+    started = time.perf_counter()
+    try:
+        first = client.get(path)
+    except httpx.TimeoutException:
+        waited = round((time.perf_counter() - started) * 1000, 1)
+        return {"path": path, "p50_ms": waited, "max_ms": waited, "bytes": 0, "timed_out": True}
     if first.status_code == 404:
         return None
     if first.status_code != 200:
@@ -237,23 +246,32 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
     site, device = f"site-{min(7, args.sites - 1):05d}", min(42, args.printers)
     with (
         tempfile.TemporaryDirectory(prefix="console-bench-") as tmp,
-        _store(args.backend, Path(tmp)) as where,
+        _store(args, Path(tmp)) as (where, filled),
     ):
         certs = make_certs(Path(tmp))
-        store = CollectorStore(where)
-        messages = fill(store, args.sites, args.printers, args.days, log)
-        hashed = hash_password(PASSWORD)
-        add_user(store, "admin", PASSWORD, "admin", now=END.replace(tzinfo=None), password_hash=hashed)
-        add_user(store, "acme", PASSWORD, "customer", sites=[site], now=END.replace(tzinfo=None),
-                 password_hash=hashed)  # fmt: skip
-        store.close()
+        if filled is None:
+            store = CollectorStore(where)
+            messages = fill(store, args.sites, args.printers, args.days, log)
+            hashed = hash_password(PASSWORD)
+            add_user(store, "admin", PASSWORD, "admin", now=END.replace(tzinfo=None), password_hash=hashed)
+            add_user(store, "acme", PASSWORD, "customer", sites=[site], now=END.replace(tzinfo=None),
+                     password_hash=hashed)  # fmt: skip
+            store.close()
+            if args.cache is not None and args.backend == "postgres":
+                (_cached(args) / FILLED).write_text(json.dumps({"messages": messages}) + "\n")
+        else:
+            messages = filled
+            log(f"  the filled store reused from {_cached(args)} ({messages} messages)")
         rows: dict[str, list[dict[str, Any]]] = {}
         trust = ssl.create_default_context(cafile=str(certs.ca_file))
         with serving(str(where), certs) as base:
             for user in ("admin", "acme"):
-                with httpx.Client(base_url=base, verify=trust, timeout=30) as client:
+                with httpx.Client(base_url=base, verify=trust, timeout=args.timeout_s) as client:
                     log_in(client, user)
-                    found = [measure(client, p, args.repeats) for p in pages(site, device)]
+                    found = []
+                    for path in pages(site, device):
+                        found.append(measure(client, path, args.repeats))
+                        log(f"  {user} {path}: {found[-1]}")
                     rows[user] = [f for f in found if f is not None]
                     if user == "admin" and args.screenshots:
                         html = [r["path"] for r in rows[user] if not r["path"].endswith((".json", ".csv"))]
@@ -268,16 +286,43 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+#: Written into a cached cluster's folder once its fill is complete (a fill cut short is redone).
+FILLED = "filled.json"
+
+
+def _cached(args: argparse.Namespace) -> Path:
+    """The folder of the PostgreSQL cluster kept for this size under ``--cache``."""
+    return args.cache.resolve() / f"pg-{args.sites}x{args.printers}x{args.days}"
+
+
 @contextmanager
-def _store(backend: str, tmp: Path) -> Iterator[str | Path]:
-    if backend == "duckdb":
-        yield tmp / "collector.duckdb"
+def _store(args: argparse.Namespace, tmp: Path) -> Iterator[tuple[str | Path, int | None]]:
+    """Where the store is, and the number of messages when it is already filled (a cache hit)."""
+    if args.backend == "duckdb":
+        yield tmp / "collector.duckdb", None
         return
     os.chmod(tmp, 0o711)  # the server runs as nobody when this is root: it passes through to its folder
-    (tmp / "pg").mkdir()
-    server = start_postgres(tmp / "pg")
+    if args.cache is None:
+        (tmp / "pg").mkdir()
+        server = start_postgres(tmp / "pg")
+        filled = None
+    else:
+        folder = _cached(args)
+        for up in (folder.parent, *folder.parent.parents):
+            if up == Path("/"):
+                break
+            os.chmod(up, os.stat(up).st_mode | 0o011)  # nobody passes through to the cluster
+        done = folder / FILLED
+        if done.exists():
+            server = run_postgres(folder, free_tcp_port())
+            filled = int(json.loads(done.read_text())["messages"])
+        else:
+            shutil.rmtree(folder, ignore_errors=True)  # a fill cut short: made again
+            folder.mkdir(parents=True)
+            server = start_postgres(folder)
+            filled = None
     try:
-        yield server.url()
+        yield server.url(), filled
     finally:
         server.stop()
 
@@ -290,7 +335,12 @@ def main() -> None:
     parser.add_argument("--backend", choices=["postgres", "duckdb"], default="postgres")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--screenshots", type=Path, default=None, metavar="DIR")
+    parser.add_argument("--timeout-s", type=float, default=60.0, help="a page slower is recorded as such")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH")
+    parser.add_argument(
+        "--cache", type=Path, default=None, metavar="DIR",
+        help="keep the filled PostgreSQL cluster in DIR (one per size) and reuse it: no second fill",
+    )  # fmt: skip
     args = parser.parse_args()
     result = run(args, lambda line: print(line, file=sys.stderr, flush=True))
     for user, found in result["pages"].items():
