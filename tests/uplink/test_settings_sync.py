@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+import zoneinfo
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,7 @@ from printwatch.config.model import Config, Intervals
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler.clock import TrioWallClock
 from printwatch.scheduler.runner import Job, RunContext, Scheduler
-from printwatch.scheduler.schedules import FollowedDailyAt
+from printwatch.scheduler.schedules import BillingCycle, FollowedBillingCycle, FollowedDailyAt
 from printwatch.scheduler.state import MemoryState
 from printwatch.service.appliance import Appliance
 from printwatch.service.sinks import MemorySink
@@ -353,3 +354,25 @@ async def test_the_appliance_runs_its_uploads_at_the_synced_times(
     with trio.move_on_after(86400 + 2 * 3600):  # to day 2, 02:00
         await app.serve()
     assert uploads == [start + dt.timedelta(hours=h) for h in (1.5, 13, 25.5)]  # never the configured 02:30
+
+
+@pytest.mark.parametrize("locked", [(), ("billing",)])
+async def test_the_billing_job_follows_the_synced_cycle_unless_locked(
+    tmp_path: Path, locked: tuple[str, ...]
+) -> None:
+    upload = FollowedDailyAt([dt.time(2, 30)], "UTC")
+    cycle = FollowedBillingCycle(BillingCycle("monthly", 1, "Pacific/Kiritimati"))
+    svc = make(tmp_path, locked=locked)
+    svc.follow_schedules(upload, cycle)
+    await svc._apply_sync(GOOD)  # quarterly, on the 10th
+    expected = ("monthly", 1) if locked else ("quarterly", 10)
+    assert (cycle.current.kind, cycle.current.day, cycle.current.timezone) == (
+        *expected,
+        "Pacific/Kiritimati",
+    )
+    slot = cycle.next_after(dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    assert slot.astimezone(zoneinfo.ZoneInfo("Pacific/Kiritimati")).date() == (
+        dt.date(2027, 1, 1) if locked else dt.date(2027, 1, 10)
+    )
+    await svc._apply_sync({"sv": 8, "billing": {"cycle": "weekly", "day": 1}})  # refused: its own again
+    assert (cycle.current.kind, cycle.current.day) == ("monthly", 1)

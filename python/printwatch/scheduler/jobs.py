@@ -22,7 +22,13 @@ from typing import Protocol
 
 from printwatch.config.model import Intervals
 from printwatch.scheduler.runner import Job, RunContext
-from printwatch.scheduler.schedules import BillingCycle, DailyAt, Every, FollowedDailyAt
+from printwatch.scheduler.schedules import (
+    BillingCycle,
+    DailyAt,
+    Every,
+    FollowedBillingCycle,
+    FollowedDailyAt,
+)
 
 JobBody = Callable[[RunContext], Awaitable[None]]
 
@@ -61,7 +67,9 @@ def appliance_jobs(intervals: Intervals, hooks: Hooks) -> list[Job]:
         ),
         Job(
             "billing",
-            BillingCycle(intervals.billing_cycle, intervals.billing_day, intervals.timezone, j * 3600.0),
+            FollowedBillingCycle(
+                BillingCycle(intervals.billing_cycle, intervals.billing_day, intervals.timezone, j * 3600.0)
+            ),
             hooks.close_billing_cycle,
             run_on_first_start=False,
         ),

@@ -10,7 +10,8 @@ downtime) and the first slot after a slot (for the next run). Three kinds:
   (the upload times the collector sets): the scheduler wakes when they change and goes on from
   the new times' next slot;
 * :class:`BillingCycle` — on ``day`` of every month, quarter (January, April, July, October) or
-  half-year (January, July), at midnight in the time zone.
+  half-year (January, July), at midnight in the time zone (:class:`FollowedBillingCycle`: the
+  kind and day a sync sets).
 
 Each slot's start is delayed by a jitter of ``0 <= j < jitter_s``, fixed per (job, slot, seed)
 so that a slot runs once and at a reproducible time, and work from many appliances (and many
@@ -226,6 +227,53 @@ class BillingCycle:
 
     def nominal_interval_s(self) -> float:
         return _MONTHS[self.kind] * 30.44 * 86400.0
+
+
+class FollowedBillingCycle:
+    """A :class:`BillingCycle` (the configured one) that :meth:`follow` changes to the kind and
+    day a sync sets (in the same time zone), :meth:`follow_configured` puts back;
+    :meth:`wait_changed` returns at a change."""
+
+    def __init__(self, configured: BillingCycle) -> None:
+        self.configured = configured
+        self.current = configured
+        self._changed: trio.Event | None = None
+
+    @property
+    def jitter_s(self) -> float:
+        return self.current.jitter_s
+
+    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime:
+        return self.current.latest_at_or_before(t)
+
+    def next_after(self, slot: dt.datetime) -> dt.datetime:
+        return self.current.next_after(slot)
+
+    def nominal_interval_s(self) -> float:
+        return self.current.nominal_interval_s()
+
+    def follow(self, kind: str, day: int) -> bool:
+        """Billing on ``day`` of each ``kind`` of cycle from now on; whether that changed anything.
+
+        Error handling: ``ValueError`` for a kind or day :class:`BillingCycle` refuses."""
+        c = self.configured
+        new = BillingCycle(kind, day, c.timezone, c.jitter_s)  # type: ignore[arg-type]
+        if (new.kind, new.day) == (self.current.kind, self.current.day):
+            return False
+        self.current = new
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
+        return True
+
+    def follow_configured(self) -> bool:
+        return self.follow(self.configured.kind, self.configured.day)
+
+    async def wait_changed(self) -> None:
+        """Returns when :meth:`follow` changes the cycle."""
+        if self._changed is None:
+            self._changed = trio.Event()
+        await self._changed.wait()
 
 
 def slots_between(schedule: Schedule, start: dt.datetime, end: dt.datetime, limit: int = 1_000_000) -> int:

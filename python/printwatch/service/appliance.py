@@ -34,7 +34,7 @@ from printwatch.config.model import Config
 from printwatch.scheduler.clock import WallClock
 from printwatch.scheduler.jobs import appliance_jobs
 from printwatch.scheduler.runner import RunContext, Scheduler
-from printwatch.scheduler.schedules import FollowedDailyAt
+from printwatch.scheduler.schedules import FollowedBillingCycle, FollowedDailyAt
 from printwatch.scheduler.state import RunState
 from printwatch.service.exposition import device_lines
 from printwatch.service.fairness import gc_paused, give_way
@@ -182,11 +182,17 @@ class Appliance:
         self.scheduler = Scheduler(
             appliance_jobs(config.intervals, self), clock=clock, state=state, seed=seed
         )
-        # The upload job follows the upload times the collector's sync sets (where not locked).
-        follow = getattr(self.uplink, "follow_upload_times", None)
-        for job in self.scheduler.jobs:
-            if job.name == "upload" and follow is not None and isinstance(job.schedule, FollowedDailyAt):
-                follow(job.schedule)
+        # The upload and billing jobs follow the upload times and the billing cycle the
+        # collector's sync sets (where the customer did not lock them).
+        follow = getattr(self.uplink, "follow_schedules", None)
+        schedules = {job.name: job.schedule for job in self.scheduler.jobs}
+        upload, cycle = schedules.get("upload"), schedules.get("billing")
+        if (
+            follow is not None
+            and isinstance(upload, FollowedDailyAt)
+            and isinstance(cycle, FollowedBillingCycle)
+        ):
+            follow(upload, cycle)
 
     # -- what is polled
 

@@ -51,7 +51,7 @@ import trio
 
 from printwatch import __version__
 from printwatch.config.model import ApplianceConfig, UplinkConfig
-from printwatch.scheduler.schedules import FollowedDailyAt
+from printwatch.scheduler.schedules import FollowedBillingCycle, FollowedDailyAt
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.enrol import EnrolError, enrol
 from printwatch.uplink.messages import (
@@ -176,6 +176,7 @@ class UplinkService:
         self.configured_lead_time_days = lead_time_days
         self.locked = tuple(locked)
         self.upload_schedule: FollowedDailyAt | None = None
+        self.billing_job: FollowedBillingCycle | None = None
         self.forecast = forecast
         self.idle_s = idle_s
         self.billing_schedule = billing_schedule
@@ -231,6 +232,23 @@ class UplinkService:
         """The ``upload`` job's schedule: it follows the collector's upload times from now on."""
         self.upload_schedule = schedule
         self._apply_upload_times()
+
+    def follow_schedules(self, upload: FollowedDailyAt, billing: FollowedBillingCycle) -> None:
+        """The ``upload`` and ``billing`` jobs' schedules: they follow the collector's upload
+        times and billing cycle from now on."""
+        self.billing_job = billing
+        self._apply_billing_cycle()
+        self.follow_upload_times(upload)
+
+    def _apply_billing_cycle(self) -> None:
+        schedule = self.billing_job
+        if schedule is None:
+            return
+        synced = self._remote("billing")
+        if synced is None:
+            schedule.follow_configured()
+        elif schedule.follow(*synced):
+            log.info("uplink: billing cycle %s on day %d from now on", *synced)
 
     def _apply_upload_times(self) -> None:
         schedule = self.upload_schedule
@@ -583,6 +601,7 @@ class UplinkService:
         self.remote = read_settings(sync)
         await self._db(self.outbox.set_state, "sync", json.dumps(sync))
         self._apply_upload_times()
+        self._apply_billing_cycle()
         await self._report_settings()
         billing = billing or {}
         due = billing.get("due") or []
