@@ -1,0 +1,109 @@
+//! The fleet simulator's work per answer, without the sockets: CPU nanoseconds per request.
+//!
+//! ```text
+//! cargo run --release --example sim_answer [-- --catalogue DIR --dynamics --rounds R]
+//! ```
+//!
+//! The same fleets and request as `sim_rate` (1,000 printers, identity on: every recording in
+//! `$PRINTWATCH_RECORDINGS`, and with `--catalogue DIR` the built-in models written by
+//! `printwatch simulate --export-snmprec DIR`), but each request is answered by calling
+//! [`Fleet::respond`] directly, printer after printer, 200,000 requests a round; rounds alternate
+//! between the fleets and the median of R rounds (default 7) is printed with the ratio. What
+//! it leaves out is the kernel's part (the UDP send and receive), the same for both fleets, so
+//! the ratio here is the one to improve: `sim_rate` says what it does to answers per CPU second.
+
+#![allow(clippy::cast_precision_loss)]
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use printwatch_core::sim::{load, Agent, DynamicsConfig, Fleet};
+use printwatch_core::snmp::{Encoder, Message, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
+
+const PRINTERS: u32 = 1000;
+const PER_ROUND: u32 = 200_000;
+const BASE: u32 = 0x7f1e_0001;
+
+fn request() -> Vec<u8> {
+    let oids: Vec<OidBuf> =
+        ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.43.5.1.1.17.1", "1.3.6.1.2.1.1.3.0"]
+            .iter()
+            .map(|o| OidBuf::parse(o).unwrap())
+            .collect();
+    let varbinds = oids.iter().map(|o| VarBind { oid: o.as_oid(), value: Value::Null }).collect();
+    let pdu =
+        StandardPdu { pdu_type: PduType::Get, request_id: 7, error_status: 0, error_index: 0, varbinds };
+    let msg = Message { version: Version::V2C, community: b"public", pdu: Pdu::Standard(pdu) };
+    Encoder::new().encode(&msg).unwrap().to_vec()
+}
+
+fn fleet(dir: PathBuf, dynamics: bool) -> Fleet {
+    let loaded = load(&[dir]).expect("recordings");
+    let fleet =
+        Fleet::new(loaded.into_iter().map(|l| Agent::new(l.recording).with_notes(l.notes))).with_identity(0);
+    if dynamics {
+        fleet.with_dynamics(DynamicsConfig::quiet(), 0, 1.0)
+    } else {
+        fleet
+    }
+}
+
+/// Nanoseconds per answered request over one round; the bytes answered, to keep the work.
+fn round(fleet: &Fleet, req: &[u8]) -> (f64, usize) {
+    let mut out = Vec::with_capacity(1500);
+    let mut bytes = 0;
+    let started = Instant::now();
+    for k in 0..PER_ROUND {
+        let index = k % PRINTERS;
+        let address = Ipv4Addr::from(BASE + index);
+        fleet.respond(index as usize, address, started, u64::from(k), req, &mut out);
+        bytes += out.len();
+    }
+    (started.elapsed().as_nanos() as f64 / f64::from(PER_ROUND), bytes)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let argv: Vec<String> = std::env::args().skip(1).collect();
+    let dynamics = argv.iter().any(|a| a == "--dynamics");
+    let flag = |name: &str| argv.iter().position(|a| a == name).and_then(|i| argv.get(i + 1)).cloned();
+    let rounds = flag("--rounds").and_then(|r| r.parse::<usize>().ok()).unwrap_or(7).clamp(1, 50);
+    let dir = std::env::var_os("PRINTWATCH_RECORDINGS").map_or_else(
+        || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
+        PathBuf::from,
+    );
+    let recorded = fleet(dir, dynamics);
+    let models = flag("--catalogue").map(|d| fleet(PathBuf::from(d), dynamics));
+    let req = request();
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let (mut bytes_a, mut bytes_b) = (0, 0);
+    for _ in 0..rounds {
+        let (ns, n) = round(&recorded, &req);
+        a.push(ns);
+        bytes_a = n;
+        if let Some(m) = &models {
+            let (ns, n) = round(m, &req);
+            b.push(ns);
+            bytes_b = n;
+        }
+    }
+    let ma = median(a);
+    println!(
+        "sim_answer: recordings {ma:.0} ns an answer ({} bytes a reply){}",
+        bytes_a / PER_ROUND as usize,
+        if dynamics { ", dynamics on" } else { "" }
+    );
+    if models.is_some() {
+        let mb = median(b);
+        println!(
+            "sim_answer: built-in models {mb:.0} ns an answer ({} bytes a reply); models / recordings = {:.2}",
+            bytes_b / PER_ROUND as usize,
+            mb / ma
+        );
+    }
+}
