@@ -191,6 +191,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # PostgreSQL's fillfactor has no DuckDB counterpart: the number is kept in step.
         "SELECT 1",
     ),
+    (
+        8,
+        "how far each site's supplies are refreshed (the console's indexes: PostgreSQL only)",
+        # DuckDB scans its columns by zone maps; an ART index per question would cost every insert
+        # and memory for little (bench/console_pages.py --backend duckdb).
+        """
+        CREATE TABLE supply_refresh_marks (site_id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL);
+        """,
+    ),
 ]
 
 
