@@ -54,6 +54,7 @@ try:
 except ImportError:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from printwatch.collector import supplies
 from printwatch.collector.enrolment import add_site, enrol
 from printwatch.collector.ingest import receive
 from printwatch.collector.store import CollectorStore
@@ -262,6 +263,13 @@ def run(args: argparse.Namespace, log: Callable[[str], None]) -> dict[str, Any]:
         else:
             messages = filled
             log(f"  the filled store reused from {_cached(args)} ({messages} messages)")
+        # Migrated to this printwatch's schema, the supplies queue refreshed as the upload handler
+        # does after each upload: before the clock starts (a serve's own first turn finds nothing).
+        started = time.monotonic()
+        store = CollectorStore(where)
+        log(f"  supplies refreshed: {supplies.refresh(store)}")
+        store.close()
+        log(f"  store opened and refreshed in {time.monotonic() - started:.1f} s")
         rows: dict[str, list[dict[str, Any]]] = {}
         trust = ssl.create_default_context(cafile=str(certs.ca_file))
         with serving(str(where), certs) as base:

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
-from printwatch.collector import settings
+from printwatch.collector import settings, supplies
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.tokens import create_token
 
@@ -40,6 +40,7 @@ def feed(store: CollectorStore) -> None:
         reads = [[1, {"total": 100 if name == "site-a" else 7}]]
         site.send("billing", {"cycle": "2026-11-01", "r": reads}, dt.datetime(2026, 11, 1, 1))
         site.send("reorder", {"t": [[1, 1, 12.0, "low", 6.0]]}, dt.datetime(2026, 11, 2, 1))
+    supplies.refresh(store)  # as the upload handler does after a reorder (FedSite skips HTTP)
 
 
 async def test_billing_supplies_and_settings_by_role(

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
-from printwatch.collector import settings
+from printwatch.collector import settings, supplies
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.users import add_user
 
@@ -36,6 +36,7 @@ def feed(store: CollectorStore) -> None:
         site.send("register", {"devices": devices}, NOW - dt.timedelta(days=40))
         site.send("billing", {"cycle": "2026-11-01", "r": [[1, {"total": 100}]]}, dt.datetime(2026, 11, 1, 1))
         site.send("reorder", {"t": [[1, 1, 12.0, "low", 6.0]]}, dt.datetime(2026, 11, 2, 1))
+    supplies.refresh(store)  # as the upload handler does after a reorder (FedSite skips HTTP)
 
 
 async def test_billing_supplies_and_settings_pages_by_role(

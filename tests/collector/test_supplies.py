@@ -43,8 +43,8 @@ def test_one_order_per_cartridge_life_moved_forward_and_installed_by_the_levels(
     site.send("reorder", {"t": [[1, 1, 15.0, "low", 9.0]]}, day(0), now=day(0))
     # The same life again (the forecast firing after the point), and the cyan one.
     site.send("reorder", {"t": [[1, 1, 10.0, "runout", 5.0], [1, 2, 18.0, "low", None]]}, day(2), now=day(2))
-    assert supplies.refresh(store) == {"opened": 2, "duplicates": 1, "installed": 0}
-    assert supplies.refresh(store) == {"opened": 0, "duplicates": 0, "installed": 0}  # once
+    assert supplies.refresh(store) == {"opened": 2, "duplicates": 1, "installed": 0, "sites": 1}
+    assert supplies.refresh(store) == {"opened": 0, "duplicates": 0, "installed": 0, "sites": 0}  # once
     black, cyan = queue_of(store, day(3))
     assert (black["supply"], black["color"], black["triggers"], black["percent"]) == (
         "Black Toner",

@@ -21,7 +21,7 @@ from printwatch.cli.options import Subparsers
 from printwatch.clock import naive_utcnow, utcnow
 from printwatch.collector import views
 from printwatch.collector.roles import ROLES
-from printwatch.collector.server import create_app, renew_daily, serve_collector
+from printwatch.collector.server import create_app, refresh_supplies, renew_daily, serve_collector
 from printwatch.collector.storage import display
 from printwatch.collector.storage import exists as store_exists
 from printwatch.collector.storage import location as store_location
@@ -293,6 +293,7 @@ def _serve(args: argparse.Namespace) -> int:
                 console_at = f"https://{api_host}:{api_port}" if separate else f"https://{host}:{port}"
                 print(f"  console: {console_at}/console/ (a user: collector user add)", flush=True)
                 nursery.start_soon(renew_daily, app.state.db, store)
+                nursery.start_soon(refresh_supplies, app.state.db, store)
                 if smtp is not None:
                     nursery.start_soon(
                         functools.partial(

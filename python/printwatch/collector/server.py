@@ -51,6 +51,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from printwatch.clock import naive_utcnow
+from printwatch.collector import supplies
 from printwatch.collector.access import Denied, denied
 from printwatch.collector.console.routes import console_app
 from printwatch.collector.console.state import ConsoleState
@@ -86,6 +87,7 @@ __all__ = [
     "QUOTA_BYTES_PER_DAY",
     "ROUTES",
     "create_app",
+    "refresh_supplies",
     "renew_daily",
     "serve_collector",
 ]
@@ -172,6 +174,29 @@ async def renew_daily(
             log.error("collector: %s", err)
         else:
             log.info("collector: store closed and opened again (frees what DuckDB keeps meanwhile)")
+
+
+#: How often ``collector serve`` refreshes the supplies queue of the sites that sent messages
+#: since (a catch-up: each upload that brings triggers or levels refreshes its site at once).
+REFRESH_SUPPLIES_EVERY_S = 60.0
+
+
+async def refresh_supplies(
+    db: Callable[..., Awaitable[Any]], store: CollectorStore, *, every_s: float = REFRESH_SUPPLIES_EVERY_S
+) -> None:
+    """Runs :func:`printwatch.collector.supplies.refresh` through ``db`` (the server's one database
+    thread) now and every ``every_s`` until cancelled: only the sites whose messages it has not
+    seen yet (stored by another front end, ``collector receive``, or before this server ran).
+    A refresh that fails is logged and tried again at the next turn."""
+    while True:
+        try:
+            done = await db(lambda: supplies.refresh(store))
+        except CollectorStoreError as err:
+            log.error("collector: supplies not refreshed: %s", err)
+        else:
+            if done["sites"]:
+                log.info("collector: supplies of %d sites refreshed: %s", done["sites"], done)
+        await trio.sleep(every_s)
 
 
 async def serve_collector(

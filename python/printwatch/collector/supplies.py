@@ -112,21 +112,23 @@ def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
     return opened, len(triggers) - opened
 
 
-def _installations(store: CollectorStore) -> int:
-    """Orders whose supply's level jumped since they opened: installed, by ``auto``."""
+def _installations(store: CollectorStore, site: str) -> int:
+    """The site's orders whose supply's level jumped since they opened: installed, by ``auto``."""
     with store.transaction() as con:
         rows = con.execute(
             "SELECT o.site_id, o.n, o.supply_index, o.opened_seq, o.percent, l.time, l.percent "
             "FROM supply_orders o JOIN supply_levels l ON l.site_id = o.site_id AND l.n = o.n "
             "AND l.supply_index = o.supply_index AND l.time > o.opened_at "
-            "WHERE o.state <> 'installed' AND l.percent BETWEEN 0 AND 100 "
-            "ORDER BY o.site_id, o.n, o.supply_index, o.opened_seq, l.time"
+            "WHERE o.site_id = ? AND l.site_id = ? AND o.state <> 'installed' "
+            "AND l.percent BETWEEN 0 AND 100 "
+            "ORDER BY o.site_id, o.n, o.supply_index, o.opened_seq, l.time",
+            [site, site],
         ).fetchall()
         lowest: dict[OrderKey, float] = {}
         done: set[OrderKey] = set()
         installed = 0
-        for site, n, index, seq, at_trigger, time, level in rows:
-            key = OrderKey(str(site), int(n), int(index), int(seq))
+        for site_id, n, index, seq, at_trigger, time, level in rows:
+            key = OrderKey(str(site_id), int(n), int(index), int(seq))
             if key in done:
                 continue
             low = lowest.get(key, 101.0 if at_trigger is None else float(at_trigger))
@@ -150,18 +152,30 @@ def _installations(store: CollectorStore) -> int:
     return installed
 
 
-def refresh(store: CollectorStore) -> dict[str, int]:
-    """Fold the triggers not folded yet and see installations (see the module's docstring):
-    ``{"opened", "duplicates", "installed"}``."""
+def refresh(store: CollectorStore, site: str | None = None) -> dict[str, int]:
+    """Fold the triggers not folded yet and see installations (see the module's docstring), for
+    the sites (or ``site``) that sent messages since their last refresh
+    (``supply_refresh_marks``: a site's ``last_seq`` when it was last refreshed): ``{"opened",
+    "duplicates", "installed", "sites"}``. Run where the data changes (after an upload is
+    stored, and periodically by ``collector serve``), never by a reader: readers only read."""
     pending = store.con.execute(
-        "SELECT DISTINCT r.site_id FROM reorders r LEFT JOIN supply_queue_marks m ON m.site_id = r.site_id "
-        "WHERE r.seq > coalesce(m.seq, 0) ORDER BY r.site_id"
+        "SELECT s.site_id, s.last_seq FROM sites s "
+        "LEFT JOIN supply_refresh_marks m ON m.site_id = s.site_id "
+        "WHERE s.last_seq > coalesce(m.seq, 0) AND (? IS NULL OR s.site_id = ?) ORDER BY s.site_id",
+        [site, site],
     ).fetchall()
-    opened = duplicates = 0
-    for (site,) in pending:
-        new, folded = _fold_site(store, str(site))
+    opened = duplicates = installed = 0
+    for site_id, last_seq in pending:
+        new, folded = _fold_site(store, str(site_id))
         opened, duplicates = opened + new, duplicates + folded
-    return {"opened": opened, "duplicates": duplicates, "installed": _installations(store)}
+        installed += _installations(store, str(site_id))
+        with store.transaction() as con:  # another front end may have marked it further
+            con.execute(
+                "INSERT INTO supply_refresh_marks VALUES (?, ?) ON CONFLICT (site_id) "
+                "DO UPDATE SET seq = greatest(supply_refresh_marks.seq, excluded.seq)",
+                [str(site_id), int(last_seq)],
+            )
+    return {"opened": opened, "duplicates": duplicates, "installed": installed, "sites": len(pending)}
 
 
 def _supply(layout: object, index: int) -> tuple[str | None, str | None]:

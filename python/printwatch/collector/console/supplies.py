@@ -23,7 +23,6 @@ async def supplies_page(request: Request) -> Response:
     scope = who.scope_sql("o.site_id")
 
     def gather() -> list[dict[str, object]]:
-        supplies.refresh(state.store)
         return supplies.queue(
             state.store.con.cursor(), state.now(), scope=scope, states=wanted or supplies.STATES
         )

@@ -2,7 +2,8 @@
 those who may read (``support``, ``viewer``, a ``customer`` for its own sites):
 
 * ``GET /api/supplies`` (``?state=new&state=ordered``, ``?site=SITE``) — the reorder queue
-  across the principal's sites (the triggers received since are folded in first);
+  across the principal's sites, as :func:`~printwatch.collector.supplies.refresh` left it
+  where the data changed (after an upload, periodically in ``collector serve``): a reader only reads;
 * ``GET /api/supplies.csv`` — the same as CSV;
 * ``POST /api/supplies/{site}/{n}/{index}/{opened_seq}`` with ``{"state": "ordered", "note": "..."}``
   — move an order forward (``supplies`` role), recorded with the principal's name;
@@ -43,7 +44,6 @@ async def _queue(request: Request) -> list[dict[str, object]]:
     scope = who.scope_sql("o.site_id")
 
     def run() -> list[dict[str, object]]:
-        supplies.refresh(state.store)
         return supplies.queue(state.store.con.cursor(), state.now(), scope=scope, states=wanted, site=site)
 
     rows: list[dict[str, object]] = await state.db(run)

@@ -20,6 +20,7 @@ import trio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from printwatch.collector import supplies
 from printwatch.collector.enrolment import public_key
 from printwatch.collector.handlers.state import (
     HEAD_TIMEOUT_S,
@@ -93,6 +94,8 @@ async def _upload(request: Request, state: CollectorState) -> Response:
         async with state.upload_slots:
             accepted = await _receive(state, parts, chunks, found)
     state.stats["accepted"] += 1
+    if accepted.kind in SUPPLY_KINDS:
+        await _refresh_supplies(state, accepted.site_id)
     reply: dict[str, Any] = {"ack": accepted.seq}
     if accepted.sync is not None:
         reply["sync"] = accepted.sync
@@ -142,6 +145,21 @@ async def _receive(
         state.refused[day] = state.refused.get(day, 0) + len(chunks)
         raise
     return accepted
+
+
+#: The messages that bring reorder triggers or supply levels: the site's supplies queue is
+#: refreshed after one is stored (:func:`printwatch.collector.supplies.refresh`).
+SUPPLY_KINDS = ("reorder", "aggregate")
+
+
+async def _refresh_supplies(state: CollectorState, site: str) -> None:
+    """The site's supplies queue brought up to date where its data changed, after the message is
+    stored (its answer does not depend on it: a failure is logged, ``collector serve``'s periodic
+    refresh catches up)."""
+    try:
+        await state.db(lambda: supplies.refresh(state.store, site))
+    except StoreUnavailable as err:
+        log.warning("supplies of %s not refreshed: %s", site, err)
 
 
 def quota_left(state: CollectorState, site: str) -> int:

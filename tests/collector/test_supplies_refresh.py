@@ -1,0 +1,104 @@
+"""When the supplies queue is refreshed (:func:`printwatch.collector.supplies.refresh`): where the
+data changes — after an upload that brings triggers or levels, and by ``collector serve``'s
+periodic task — and only for the sites that sent messages since; never by a reader (a reader
+that wrote, and joined every order with every level, was a denial of service)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+from pathlib import Path
+
+import httpx
+import pytest
+import trio
+from printwatch.collector import supplies
+from printwatch.collector.server import create_app, refresh_supplies
+from printwatch.collector.store import CollectorStore
+from printwatch.collector.tokens import create_token
+from printwatch.uplink.codec import encode_payload
+from printwatch.uplink.signing import seal
+
+from tests.support.collector import FedSite, start_collector
+from tests.support.tls import make_certs
+
+pytestmark = pytest.mark.realtime
+
+NOW = dt.datetime(2026, 11, 3, 9, 0)
+LAYOUT = [[1, "toner", "black", "Black Toner"], [2, "toner", "cyan", "Cyan Toner"]]
+ENVELOPE = "application/vnd.printwatch.envelope"
+
+
+def fed(store: CollectorStore, name: str) -> FedSite:
+    site = FedSite(store, name)
+    device = {"n": 1, "serial": f"{name}-S1", "vendor": "HP", "model": "M404", "supplies": LAYOUT}
+    site.send("register", {"devices": [device]}, NOW - dt.timedelta(days=5))
+    site.send("reorder", {"t": [[1, 1, 12.0, "low", 6.0]]}, NOW - dt.timedelta(days=2))
+    return site
+
+
+def marks(store: CollectorStore) -> list[tuple[object, ...]]:
+    return [
+        tuple(r) for r in store.con.execute("SELECT * FROM supply_refresh_marks ORDER BY site_id").fetchall()
+    ]
+
+
+def test_only_the_sites_that_sent_messages_since_are_refreshed(collector_store: str | Path) -> None:
+    store = CollectorStore(collector_store)
+    a, b = fed(store, "site-a"), fed(store, "site-b")
+    assert supplies.refresh(store) == {"opened": 2, "duplicates": 0, "installed": 0, "sites": 2}
+    assert marks(store) == [("site-a", 2), ("site-b", 2)]
+    assert supplies.refresh(store)["sites"] == 0  # nothing new: one query on the sites
+    b.send("reorder", {"t": [[1, 2, 9.0, "low", None]]}, NOW - dt.timedelta(days=1))
+    assert supplies.refresh(store, "site-a")["sites"] == 0  # asked for another site: untouched
+    assert supplies.refresh(store) == {"opened": 1, "duplicates": 0, "installed": 0, "sites": 1}
+    assert marks(store) == [("site-a", 2), ("site-b", 3)]
+    a.send("aggregate", {"polls": 1, "m": {}, "n": [1], "s": [[1, 1, 95]]}, NOW)
+    assert supplies.refresh(store)["sites"] == 1  # the levels came to site-a alone
+    store.close()
+
+
+async def test_readers_only_read_an_upload_and_the_serve_task_refresh(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
+    certs = make_certs(tmp_path)
+    store = CollectorStore(collector_store)
+    a = fed(store, "site-a")
+    token = create_token(store, "viewer desk", "viewer", now=NOW)
+    app = create_app(store, now=lambda: NOW)
+    collector = await start_collector(nursery, store, certs, now=lambda: NOW, app=app)
+    trust = ssl.create_default_context(cafile=str(certs.ca_file))
+    async with httpx.AsyncClient(
+        base_url=collector.url, verify=trust, headers={"Authorization": f"Bearer {token}"}, timeout=20.0
+    ) as c:
+        # A reader sees the queue as the writers left it and writes nothing.
+        for path in ("/api/supplies", "/api/supplies.csv", "/console/supplies"):
+            assert (await c.get(path)).status_code < 500
+        assert (await c.get("/api/supplies")).json() == []
+        assert marks(store) == [] and store.con.execute("SELECT count(*) FROM supply_orders").fetchall() == [
+            (0,)
+        ]
+        # An upload that brings a trigger refreshes its site before it is answered.
+        a.seq += 1
+        message = {"site": "site-a", "seq": a.seq, "kind": "reorder", "at": int(NOW.timestamp()),
+                   "data": {"t": [[1, 2, 9.0, "low", 3.0]]}}  # fmt: skip
+        sent = await c.post("/v1/upload", content=seal(a.me, encode_payload(message)),
+                            headers={"Content-Type": ENVELOPE})  # fmt: skip
+        assert sent.status_code == 200, sent.text
+        assert [(o["site"], o["supply_index"]) for o in (await c.get("/api/supplies")).json()] == [
+            ("site-a", 1),
+            ("site-a", 2),
+        ]
+        # A site fed another way (another front end, collector receive): the serve task's turn.
+        fed(store, "site-b")
+        assert "site-b" not in (await c.get("/api/supplies.csv")).text
+        with trio.fail_after(20):
+            async with trio.open_nursery() as task:
+                task.start_soon(lambda: refresh_supplies(app.state.db, store, every_s=0.05))
+                for _ in range(400):  # bounded: 20 s at most
+                    if "site-b" in (await c.get("/api/supplies.csv")).text:
+                        break
+                    await trio.sleep(0.05)
+                task.cancel_scope.cancel()
+        assert marks(store) == [("site-a", 3), ("site-b", 2)]
+    await collector.stop()
