@@ -158,7 +158,9 @@ async def fifty_sites(
     certs = make_certs(tmp_path)
     store = CollectorStore(postgres_url)
     ports = [free_tcp_port() for _ in range(3)]
-    fronts = await trio.to_thread.run_sync(start_front_ends, ports, certs, postgres_url, tmp_path)
+    fronts = await trio.to_thread.run_sync(
+        start_front_ends, ports, certs, postgres_url, tmp_path, 300.0 * parts
+    )
     try:
         balancer = Balancer(ports)
         await nursery.start(balancer.serve)

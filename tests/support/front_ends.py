@@ -49,7 +49,8 @@ class FrontEnd:
     certs: Certs
     store_url: str
     folder: Path
-    duration_s: float = 300.0
+    #: It stops by itself after this (a bound should the test die without stopping it).
+    duration_s: float = 900.0
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
 
@@ -101,12 +102,14 @@ class FrontEnd:
         return self.start()
 
 
-def start_front_ends(ports: list[int], certs: Certs, store_url: str, folder: Path) -> list[FrontEnd]:
+def start_front_ends(
+    ports: list[int], certs: Certs, store_url: str, folder: Path, duration_s: float = 900.0
+) -> list[FrontEnd]:
     """One front end per port, all serving when this returns (blocking)."""
     started: list[FrontEnd] = []
     try:
         for port in ports:
-            started.append(FrontEnd(port, certs, store_url, folder).start())
+            started.append(FrontEnd(port, certs, store_url, folder, duration_s).start())
     except BaseException:
         stop_front_ends(started)
         raise
