@@ -34,8 +34,12 @@ from printwatch.collector.store import CollectorStore
 STATES = ("new", "ordered", "shipped", "installed")
 #: A level this many points above the lowest since the order opened: a new cartridge.
 JUMP_PERCENT = 30
-#: Orders listed at most per call.
+#: Orders listed at most per call (a page of the API; the CSV export streams pages of it).
 MAX_ORDERS = 10_000
+#: Orders a page lists by default (the console's, the API's), and the furthest offset (a deep
+#: offset costs the store every row before it; filter by state or site instead).
+PAGE = 200
+MAX_OFFSET = 100_000
 CSV_COLUMNS = (
     "site", "serial", "model", "supply", "color", "state", "opened_at", "triggers", "percent",
     "days_to_empty", "state_at", "state_by",
@@ -206,9 +210,12 @@ def queue(
     scope: tuple[str, list[str]] = ("TRUE", []),
     states: tuple[str, ...] = STATES,
     site: str | None = None,
+    limit: int = MAX_ORDERS,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
     """The orders across the sites of ``scope`` (a SQL condition on ``o.site_id`` and its
-    parameters), in ``states``, oldest first, with days to empty as of ``now``."""
+    parameters), in ``states``, oldest first, with days to empty as of ``now``: ``limit`` of
+    them (:data:`MAX_ORDERS` at most) from ``offset``."""
     where, params = scope
     wanted = [s for s in states if s in STATES] or ["none"]
     rows = con.execute(
@@ -216,8 +223,8 @@ def queue(
         "o.why, o.days_to_empty, o.state, o.state_at, o.state_by, d.serial, d.model, d.supplies "
         "FROM supply_orders o LEFT JOIN devices d ON d.site_id = o.site_id AND d.n = o.n "
         f"WHERE ({where}) AND o.state IN ({', '.join('?' for _ in wanted)}) AND (? IS NULL OR o.site_id = ?) "
-        "ORDER BY o.opened_at, o.site_id, o.n, o.supply_index LIMIT ?",
-        [*params, *wanted, site, site, MAX_ORDERS],
+        "ORDER BY o.opened_at, o.site_id, o.n, o.supply_index, o.opened_seq LIMIT ? OFFSET ?",
+        [*params, *wanted, site, site, max(0, min(limit, MAX_ORDERS)), max(0, min(offset, MAX_OFFSET))],
     ).fetchall()
     out = []
     for row in rows:
@@ -238,6 +245,25 @@ def queue(
             }
         )  # fmt: skip
     return out
+
+
+def count(
+    con: Connection,
+    *,
+    scope: tuple[str, list[str]] = ("TRUE", []),
+    states: tuple[str, ...] = STATES,
+    site: str | None = None,
+) -> int:
+    """How many orders :func:`queue` pages over (the same conditions)."""
+    where, params = scope
+    wanted = [s for s in states if s in STATES] or ["none"]
+    return int(
+        con.execute(
+            f"SELECT count(*) FROM supply_orders o WHERE ({where}) "
+            f"AND o.state IN ({', '.join('?' for _ in wanted)}) AND (? IS NULL OR o.site_id = ?)",
+            [*params, *wanted, site, site],
+        ).fetchall()[0][0]
+    )
 
 
 def set_state(
@@ -276,3 +302,10 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     """The queue as CSV (a header of :data:`CSV_COLUMNS`, ``\\r\\n`` line ends, formula-like text
     made inert)."""
     return csv_text(CSV_COLUMNS, rows)
+
+
+def csv_rows(rows: list[dict[str, Any]]) -> str:
+    """The lines of ``rows`` as :func:`to_csv` writes them, without the header (a streamed
+    export's later pages)."""
+    text = csv_text(CSV_COLUMNS, rows)
+    return text[text.index("\r\n") + 2 :]

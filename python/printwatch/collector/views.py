@@ -10,6 +10,7 @@ prints them, the API answers 500).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from printwatch.clock import naive_utcnow
@@ -31,70 +32,134 @@ def _rows(con: Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _site(site: str | None, table: str = "") -> tuple[str, list[Any]]:
+#: A page of the API's views: rows (devices, for ``reads`` and ``counters``) by default and at
+#: most, and the furthest offset (beyond it: narrow by site; a deep offset costs the store every
+#: row before it).
+PAGE = 500
+MAX_PAGE = 5000
+MAX_OFFSET = 100_000
+#: Paged by devices (their reads or counters: a few rows each), not by rows.
+BY_DEVICE = ("reads", "counters")
+
+Sites = str | Sequence[str] | None
+
+
+def _site(site: Sites, table: str = "") -> tuple[str, list[Any]]:
+    """``site`` (one), ``[sites]`` (a customer's: any of them) or every site (``None``)."""
     prefix = f"{table}." if table else ""
-    return (f"{prefix}site_id = ?", [site]) if site else ("true", [])
+    if site is None:
+        return "true", []
+    if isinstance(site, str):
+        return f"{prefix}site_id = ?", [site]
+    if not site:
+        return "false", []
+    return f"{prefix}site_id IN ({', '.join('?' for _ in site)})", list(site)
 
 
-def sites(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
+def _page(limit: int | None, offset: int) -> tuple[str, list[Any]]:
+    if limit is None:
+        return "", []
+    return " LIMIT ? OFFSET ?", [limit, offset]
+
+
+def sites(
+    con: Connection, site: Sites = None, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     where, params = _site(site)
+    page, more = _page(limit, offset)
     return _rows(
         con,
         "SELECT site_id, name, contact, enrolled_at, key_id, last_seq, last_seen, billing_cycle, "
         "billing_day, "
         "(SELECT count(*) FROM devices d WHERE d.site_id = s.site_id) AS devices, "
         "token_hash IS NOT NULL AS token_open "
-        f"FROM sites s WHERE {where} ORDER BY site_id",
-        params,
+        f"FROM sites s WHERE {where} ORDER BY site_id{page}",
+        [*params, *more],
     )
 
 
-def devices(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
+def devices(
+    con: Connection, site: Sites = None, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     where, params = _site(site)
+    page, more = _page(limit, offset)
     return _rows(
         con,
         "SELECT site_id, n, serial, vendor, model, mac, name, address, registered_at, "
-        "(SELECT max(time) FROM meter_reads r WHERE r.site_id = d.site_id AND r.n = d.n) AS last_read "
-        f"FROM devices d WHERE {where} ORDER BY site_id, n",
-        params,
+        "(SELECT max(time) FROM meter_latest r WHERE r.site_id = d.site_id AND r.n = d.n) AS last_read "
+        f"FROM devices d WHERE {where} ORDER BY site_id, n{page}",
+        [*params, *more],
     )
 
 
-def reads(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
-    """The latest read of every device's meters (billing or aggregate, whichever is newer)."""
+def _devices_of(site: Sites, limit: int | None, offset: int) -> tuple[str, list[Any]]:
+    """The page of devices (``site_id``, ``n``, ``serial``) whose reads or counters are asked."""
     where, params = _site(site)
+    page, more = _page(limit, offset)
+    return (
+        f"(SELECT site_id, n, serial FROM devices WHERE {where} ORDER BY site_id, n{page})",
+        [*params, *more],
+    )
+
+
+def reads(
+    con: Connection, site: Sites = None, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The latest read of every device's meters (billing or aggregate, whichever is newer), for
+    a page of ``limit`` devices from ``offset`` (all without ``limit``)."""
+    page, params = _devices_of(site, limit, offset)
     return _rows(
         con,
-        "SELECT r.site_id, r.n, d.serial, r.meter, r.value, r.time, r.source, r.cycle FROM ("
-        "  SELECT *, row_number() OVER (PARTITION BY site_id, n, meter ORDER BY time DESC, seq DESC) AS k "
-        f"  FROM meter_reads WHERE {where}) r "
-        "LEFT JOIN devices d USING (site_id, n) WHERE k = 1 ORDER BY r.site_id, r.n, r.meter",
+        "SELECT r.site_id, r.n, r.serial, r.meter, r.value, r.time, r.source, r.cycle FROM ("
+        "  SELECT m.*, p.serial, row_number() OVER (PARTITION BY m.site_id, m.n, m.meter "
+        "    ORDER BY m.time DESC, m.seq DESC) AS k "
+        f"  FROM {page} p JOIN meter_reads m ON m.site_id = p.site_id AND m.n = p.n) r "
+        "WHERE k = 1 ORDER BY r.site_id, r.n, r.meter",
         params,
     )
 
 
-def counters(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
+def counters(
+    con: Connection, site: Sites = None, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
     """Every counter the printer names, as its latest billing read carried it (the device's own
-    name and OID)."""
-    where, params = _site(site, "c")
+    name and OID), for a page of ``limit`` devices from ``offset`` (all without ``limit``)."""
+    page, params = _devices_of(site, limit, offset)
     return _rows(
         con,
-        "SELECT c.site_id, c.n, d.serial, c.name, c.oid, c.value, c.time, c.cycle FROM counter_reads c "
-        "LEFT JOIN devices d USING (site_id, n) "
-        f"WHERE {where} AND c.seq = (SELECT max(seq) FROM counter_reads l "
+        "SELECT c.site_id, c.n, p.serial, c.name, c.oid, c.value, c.time, c.cycle "
+        f"FROM {page} p JOIN counter_reads c ON c.site_id = p.site_id AND c.n = p.n "
+        "WHERE c.seq = (SELECT max(seq) FROM counter_reads l "
         "WHERE l.site_id = c.site_id AND l.n = c.n) ORDER BY c.site_id, c.n, c.oid, c.name",
         params,
     )
 
 
-def reorders(con: Connection, site: str | None = None) -> list[dict[str, Any]]:
+def reorders(
+    con: Connection, site: Sites = None, limit: int | None = None, offset: int = 0
+) -> list[dict[str, Any]]:
+    """The reorder triggers, newest first (``limit`` of them from ``offset``; all without)."""
     where, params = _site(site, "r")
+    page, more = _page(limit, offset)
     return _rows(
         con,
         "SELECT r.site_id, r.n, d.serial, d.model, r.supply_index, r.time, r.percent, r.why, r.days_to_empty "
-        f"FROM reorders r LEFT JOIN devices d USING (site_id, n) WHERE {where} ORDER BY r.time DESC",
-        params,
+        f"FROM reorders r LEFT JOIN devices d USING (site_id, n) WHERE {where} "
+        f"ORDER BY r.time DESC, r.site_id, r.n, r.supply_index{page}",
+        [*params, *more],
     )
+
+
+def count(con: Connection, name: str, site: Sites = None) -> int | None:
+    """How many rows (devices for :data:`BY_DEVICE`) ``name`` pages over; None for ``missing``
+    (not paged: at most a site's devices per site)."""
+    table = {"sites": "sites", "devices": "devices", "reads": "devices", "counters": "devices"}.get(name)
+    if name == "reorders":
+        table = "reorders"
+    if table is None:
+        return None
+    where, params = _site(site)
+    return int(con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchall()[0][0])
 
 
 def missing(
@@ -128,12 +193,21 @@ def missing(
 
 
 def view(
-    con: Connection, name: str, site: str | None = None, *, now: dt.datetime | None = None
+    con: Connection,
+    name: str,
+    site: Sites = None,
+    *,
+    now: dt.datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """One of :data:`VIEWS` by name (``now``: the collector's clock, for ``missing``)."""
+    """One of :data:`VIEWS` by name (``now``: the collector's clock, for ``missing``); a page of
+    ``limit`` rows (devices for :data:`BY_DEVICE`) from ``offset`` (every row without)."""
     if name == "missing":
-        return missing(con, site, now)
+        if site is None or isinstance(site, str):
+            return missing(con, site, now)
+        return [row for one in site for row in missing(con, one, now)]
     fn = {"sites": sites, "devices": devices, "reads": reads, "counters": counters, "reorders": reorders}[
         name
     ]
-    return fn(con, site)
+    return fn(con, site, limit, offset)

@@ -1,8 +1,11 @@
-"""``/console/supplies``: the reorder queue across the principal's sites (``?state=...``), each
+"""``/console/supplies``: the reorder queue across the principal's sites (``?state=...``), a page
+of 200 orders at a time (``?offset=``; how many there are, links to the next and previous), each
 order's next states as a form for the supplies role (with a note), and the CSV download (the
 API's, :mod:`printwatch.collector.handlers.supplies`)."""
 
 from __future__ import annotations
+
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -11,27 +14,42 @@ from printwatch.collector import supplies
 from printwatch.collector.access import Denied, require, require_site
 from printwatch.collector.console.view import PREFIX, page
 from printwatch.collector.handlers.state import state_of
+from printwatch.collector.handlers.supplies import paging
 
 READERS = ("supplies", "support", "viewer", "customer")
 ACTIVE = PREFIX + "/supplies"
 
 
 async def supplies_page(request: Request) -> Response:
+    """A page of the queue (:data:`supplies.PAGE` orders from ``?offset=``), how many there are
+    and links to the pages before and after."""
     state = state_of(request)
     who = await require(request, *READERS)
     wanted = tuple(s for s in request.query_params.getlist("state")[:4] if s in supplies.STATES)
+    try:
+        limit, offset = paging(request, supplies.PAGE, supplies.PAGE)
+    except ValueError as err:
+        raise Denied(400, str(err)) from None
     scope = who.scope_sql("o.site_id")
 
-    def gather() -> list[dict[str, object]]:
-        return supplies.queue(
-            state.store.con.cursor(), state.now(), scope=scope, states=wanted or supplies.STATES
-        )
+    def gather() -> tuple[list[dict[str, object]], int]:
+        cur = state.store.con.cursor()
+        states = wanted or supplies.STATES
+        found = supplies.queue(cur, state.now(), scope=scope, states=states, limit=limit, offset=offset)
+        return found, supplies.count(cur, scope=scope, states=states)
 
-    rows = await state.db(gather)
+    rows, total = await state.db(gather)
     may_move = who.role in ("supplies", "admin")
+
+    def link(at: int) -> str:
+        return f"{ACTIVE}?{urlencode([*(('state', s) for s in wanted), ('offset', at)])}"
+
+    following = offset + limit
     return page(
         request, "supplies.html", title="Supplies", active=ACTIVE, rows=rows, states=supplies.STATES,
-        wanted=wanted, may_move=may_move,
+        wanted=wanted, may_move=may_move, total=total, first=offset + 1 if rows else 0,
+        last=offset + len(rows), previous=link(max(0, offset - limit)) if offset else None,
+        following=link(following) if following < total and following <= supplies.MAX_OFFSET else None,
     )  # fmt: skip
 
 

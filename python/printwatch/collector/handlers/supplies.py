@@ -4,7 +4,10 @@ those who may read (``support``, ``viewer``, a ``customer`` for its own sites):
 * ``GET /api/supplies`` (``?state=new&state=ordered``, ``?site=SITE``) — the reorder queue
   across the principal's sites, as :func:`~printwatch.collector.supplies.refresh` left it
   where the data changed (after an upload, periodically in ``collector serve``): a reader only reads;
-* ``GET /api/supplies.csv`` — the same as CSV;
+  a page at a time: ``?limit=`` (200 by default, 10,000 at most) and ``?offset=`` (100,000 at
+  most), ``X-Total-Count`` and ``Link: <...>; rel="next"`` in the answer's headers;
+* ``GET /api/supplies.csv`` — the whole queue (10,000 orders at most) as CSV, streamed a page of
+  1,000 at a time;
 * ``POST /api/supplies/{site}/{n}/{index}/{opened_seq}`` with ``{"state": "ordered", "note": "..."}``
   — move an order forward (``supplies`` role), recorded with the principal's name;
 * ``GET /api/supplies/{site}/{n}/{index}/{opened_seq}/events`` — who changed it, when.
@@ -17,10 +20,12 @@ Answers: JSON (or CSV), ``{"error"}`` with 400 for a refused change or a malform
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from typing import Any
 
 import trio
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from printwatch.collector import supplies
@@ -36,28 +41,83 @@ def _error(reason: str, status: int = 400) -> Response:
     return JSONResponse({"error": reason[:300]}, status_code=status)
 
 
-async def _queue(request: Request) -> list[dict[str, object]]:
-    state = state_of(request)
-    who = await require(request, *READERS)
-    wanted = tuple(request.query_params.getlist("state")[:4]) or supplies.STATES
-    site = request.query_params.get("site")
-    scope = who.scope_sql("o.site_id")
+def paging(request: Request, default: int, top: int) -> tuple[int, int]:
+    """``?limit=`` (cut to ``top``) and ``?offset=`` (at most :data:`supplies.MAX_OFFSET`):
+    :class:`ValueError` for anything but a whole number or an offset beyond."""
+    found = []
+    for name, fallback in (("limit", default), ("offset", 0)):
+        text = request.query_params.get(name)
+        if text is None:
+            found.append(fallback)
+            continue
+        if not text.isdigit() or len(text) > 12:
+            raise ValueError(f"{name}: a whole number from 0")
+        found.append(int(text))
+    limit, offset = found
+    if offset > supplies.MAX_OFFSET:
+        raise ValueError(f"offset: at most {supplies.MAX_OFFSET} (filter by ?state= or ?site= instead)")
+    return min(limit, top), offset
 
-    def run() -> list[dict[str, object]]:
-        return supplies.queue(state.store.con.cursor(), state.now(), scope=scope, states=wanted, site=site)
 
-    rows: list[dict[str, object]] = await state.db(run)
-    return rows
+def _filters(request: Request) -> dict[str, Any]:
+    return {
+        "states": tuple(request.query_params.getlist("state")[:4]) or supplies.STATES,
+        "site": request.query_params.get("site"),
+    }
 
 
 async def queue(request: Request) -> Response:
-    return JSONResponse(await _queue(request), headers=NO_STORE)
+    """A page of the queue (``?limit=``, :data:`supplies.PAGE` by default, cut to
+    :data:`supplies.MAX_ORDERS`; ``?offset=``), ``X-Total-Count`` and a ``Link`` to the next."""
+    state = state_of(request)
+    who = await require(request, *READERS)
+    try:
+        limit, offset = paging(request, supplies.PAGE, supplies.MAX_ORDERS)
+    except ValueError as err:
+        return _error(str(err))
+    scope, filters = who.scope_sql("o.site_id"), _filters(request)
+
+    def run() -> tuple[list[dict[str, object]], int]:
+        cur = state.store.con.cursor()
+        rows = supplies.queue(cur, state.now(), scope=scope, limit=limit, offset=offset, **filters)
+        return rows, supplies.count(cur, scope=scope, **filters)
+
+    rows, total = await state.db(run)
+    headers = {**NO_STORE, "X-Total-Count": str(total)}
+    if offset + limit < total and offset + limit <= supplies.MAX_OFFSET:
+        following = request.url.include_query_params(limit=limit, offset=offset + limit)
+        headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    return JSONResponse(rows, headers=headers)
+
+
+#: The CSV export's pages (each one query on the store's thread, so that uploads pass between).
+CSV_PAGE = 1000
 
 
 async def queue_csv(request: Request) -> Response:
-    rows = await _queue(request)
+    """The whole queue (:data:`supplies.MAX_ORDERS` at most) as CSV, streamed a page at a time:
+    never all of it in memory at once."""
+    state = state_of(request)
+    who = await require(request, *READERS)
+    scope, filters = who.scope_sql("o.site_id"), _filters(request)
+
+    def page(offset: int) -> list[dict[str, object]]:
+        return supplies.queue(
+            state.store.con.cursor(), state.now(), scope=scope, limit=CSV_PAGE, offset=offset, **filters
+        )
+
+    first = await state.db(lambda: page(0))  # errors (the store away) before the 200 is sent
+
+    async def lines() -> AsyncIterator[str]:
+        rows, offset = first, 0
+        yield supplies.to_csv(rows)
+        while len(rows) == CSV_PAGE and offset + CSV_PAGE < supplies.MAX_ORDERS:
+            offset += CSV_PAGE
+            rows = await state.db(page, offset)
+            yield supplies.csv_rows(rows)
+
     headers = {**NO_STORE, "Content-Disposition": 'attachment; filename="supplies.csv"'}
-    return Response(supplies.to_csv(rows), media_type="text/csv; charset=utf-8", headers=headers)
+    return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
 
 
 def _key(request: Request) -> supplies.OrderKey | None:
