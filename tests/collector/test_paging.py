@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 import trio
-from printwatch.collector import supplies, views
+from printwatch.collector import billing, supplies, views
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.tokens import create_token
 from printwatch.collector.users import add_user
@@ -131,3 +131,19 @@ async def test_lists_come_a_page_at_a_time_and_attacks_get_a_bounded_answer(
         assert (await c.get("/console/supplies?offset=99999999999")).status_code == 400
     await collector.stop()
 
+
+def test_the_billing_overview_counts_as_each_site_cycles_do(collector_store: str | Path) -> None:
+    """Set-based across sites (a few queries per page), the same counts as one site's cycles."""
+    store = CollectorStore(collector_store)
+    feed(store)
+    now = dt.datetime(2026, 11, 3, 9, 0)
+    billing.close(store, "site-b", "2026-11-01", by="bea", now=now)
+    per_site = [c for site in SITES for c in billing.cycles(store.con, site, now) if c["current"]]
+    overview, total = billing.current_cycles(store.con, now)
+    assert overview == per_site and total == 3
+    assert [c["closed_by"] for c in overview] == [None, "bea", None]
+    page, total = billing.current_cycles(store.con, now, limit=1, offset=1)
+    assert [c["site"] for c in page] == ["site-b"] and total == 3
+    mine, total = billing.current_cycles(store.con, now, scope=("site_id IN (?)", ["site-c"]))
+    assert [c["site"] for c in mine] == ["site-c"] and total == 1
+    store.close()

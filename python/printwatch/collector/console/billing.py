@@ -6,8 +6,6 @@ is :mod:`printwatch.collector.handlers.billing`'s."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -15,23 +13,34 @@ from printwatch.collector import billing
 from printwatch.collector.access import Denied, require, require_site
 from printwatch.collector.console.view import PREFIX, page
 from printwatch.collector.handlers.state import state_of
+from printwatch.collector.handlers.supplies import paging
 
 READERS = ("billing", "support", "viewer", "customer")
 ACTIVE = PREFIX + "/billing"
 
 
 async def billing_sites(request: Request) -> Response:
+    """Each site's current cycle, a page of sites at a time (``?offset=``): how many, the next."""
     state = state_of(request)
     who = await require(request, *READERS)
-    where, params = who.scope_sql("site_id")
-
-    def gather() -> list[dict[str, Any]]:
-        con = state.store.con.cursor()
-        rows = con.execute(f"SELECT site_id FROM sites WHERE {where} ORDER BY site_id", params).fetchall()
-        return [c for (site,) in rows for c in billing.cycles(con, site, state.now()) if c["current"]]
-
-    rows = await state.db(gather)
-    return page(request, "billing.html", title="Billing", active=ACTIVE, rows=rows)
+    scope = who.scope_sql("site_id")
+    try:
+        _, offset = paging(request, billing.PAGE_SITES, billing.PAGE_SITES)
+    except ValueError as err:
+        raise Denied(400, str(err)) from None
+    if offset > billing.MAX_OFFSET:
+        raise Denied(400, f"offset: at most {billing.MAX_OFFSET}")
+    now = state.now()
+    rows, total = await state.db(
+        lambda: billing.current_cycles(state.store.con.cursor(), now, scope=scope, offset=offset)
+    )
+    following = offset + billing.PAGE_SITES
+    return page(
+        request, "billing.html", title="Billing", active=ACTIVE, rows=rows, total=total,
+        first=offset + 1 if rows else 0, last=offset + len(rows),
+        previous=f"{ACTIVE}?offset={max(0, offset - billing.PAGE_SITES)}" if offset else None,
+        following=f"{ACTIVE}?offset={following}" if following < total else None,
+    )  # fmt: skip
 
 
 async def billing_site(request: Request) -> Response:
