@@ -258,9 +258,9 @@ async def test_logging_in_to_ones_own_account_forgives_no_guesses_at_anothers(
         for _ in range(6):
             guesses += [await _attempt(c, "admin", f"guess {len(guesses)}") for _ in range(2)]
             assert await _attempt(c, "acme", PASSWORD) == 303  # its own account still logs in
+    # the waits double from the sixth failure (1, 2, 4, 8 s...): some guess meets one, however
+    # slow the machine (before, each own login forgave all and none ever did)
     assert guesses[:5] == [401] * 5 and 429 in guesses, guesses
-    async with client(certs, collector.url) as other:  # a new connection, the same address
-        assert await _attempt(other, "admin", "one more") == 429
     await collector.stop()
     store.close()
 
