@@ -198,10 +198,12 @@ def test_open_uplink_from_the_configuration(tmp_path: Path) -> None:
         open_uplink(off.uplink, off.appliance, now=lambda: T0, reorder_percent=20), DisabledUplink
     )
     assert not (tmp_path / "uplink.key").exists()  # off: no key, no outbox
-    on = parse_config(base + table + "budget_bytes_per_day = 50000\nproxy = 'http://127.0.0.1:3128'\n")
+    more = "endpoints = ['https://127.0.0.2:9', 'https://127.0.0.3:9']\n"
+    on = parse_config(base + table + "budget_bytes_per_day = 50000\nproxy = 'http://127.0.0.1:3128'\n" + more)
     svc = open_uplink(on.uplink, on.appliance, now=lambda: T0, reorder_percent=20)
     assert isinstance(svc, UplinkService) and svc.budget() == 50000
     assert svc.endpoint.proxy == "http://127.0.0.1:3128" and svc.endpoint.pin == "sha256/AAAA"
+    assert svc.endpoint.urls == ("https://127.0.0.1:9", "https://127.0.0.2:9", "https://127.0.0.3:9")
     assert (tmp_path / "uplink.key").stat().st_mode & 0o777 == 0o600
     assert svc.outbox.con.execute("SELECT count(*) FROM uplink_outbox").fetchall() == [(0,)]
     svc.outbox.close()

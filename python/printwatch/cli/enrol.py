@@ -15,7 +15,7 @@ from printwatch.config import ConfigError, load_config
 from printwatch.uplink.enrol import EnrolError, enrol
 from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.signing import Identity
-from printwatch.uplink.transport import Endpoint
+from printwatch.uplink.transport import endpoint_of
 
 
 def run_enrol(config_path: Path, token: str | None) -> int:
@@ -43,7 +43,7 @@ def run_enrol(config_path: Path, token: str | None) -> int:
     except (OSError, ValueError, RuntimeError, duckdb.Error) as err:
         print(f"printwatch enrol: {err}", file=sys.stderr)
         return 1
-    endpoint = Endpoint(up.url, pin=up.pin, ca_file=up.ca_file, proxy=up.proxy, alternates=up.endpoints)
+    endpoint = endpoint_of(up)
     try:
         key_id = trio.run(lambda: enrol(outbox, endpoint, token, now=utcnow()))
     except EnrolError as err:

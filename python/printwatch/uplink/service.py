@@ -71,7 +71,7 @@ from printwatch.uplink.outbox import DeviceEntry, Outbox
 from printwatch.uplink.remote import Remote, locks, read_settings, report
 from printwatch.uplink.sender import Backoff, Sender
 from printwatch.uplink.signing import HEADER_BYTES, Identity
-from printwatch.uplink.transport import Endpoint
+from printwatch.uplink.transport import Endpoint, endpoint_of
 
 log = logging.getLogger(__name__)
 
@@ -728,7 +728,7 @@ def open_uplink(
         return DisabledUplink()
     identity = Identity.load_or_create(uplink.key_file or appliance.state_dir / "uplink.key")
     outbox = Outbox(appliance.store_path, identity, uplink.site_id)
-    endpoint = Endpoint(uplink.url, pin=uplink.pin, ca_file=uplink.ca_file, proxy=uplink.proxy)
+    endpoint = endpoint_of(uplink)
 
     def forecast() -> dict[str, float]:
         try:

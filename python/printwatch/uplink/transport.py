@@ -33,6 +33,7 @@ import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import h11
@@ -41,6 +42,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from printwatch import PrintwatchError
+
+if TYPE_CHECKING:
+    from printwatch.config.model import UplinkConfig
 
 log = logging.getLogger(__name__)
 
@@ -316,3 +320,11 @@ def retry_after(headers: Iterable[tuple[bytes, bytes]]) -> float | None:
                 return float(int(text))
             return None
     return None
+
+
+def endpoint_of(uplink: UplinkConfig) -> Endpoint:
+    """The collector as ``[uplink]`` names it: ``url``, then its ``endpoints`` tried in turn,
+    with the pin, CA file and proxy they share (``printwatch run`` and ``printwatch enrol``)."""
+    return Endpoint(
+        uplink.url, pin=uplink.pin, ca_file=uplink.ca_file, proxy=uplink.proxy, alternates=uplink.endpoints
+    )
