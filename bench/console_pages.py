@@ -190,7 +190,9 @@ def pages(site: str, device: int) -> list[str]:
     out = [p + ext for p in listed for ext in ("", ".json", ".csv")]
     serial = f"CN{int(site[5:]):05d}X{device:05d}"  # as _as_site names them
     out += [f"/console/sites/{site}", f"/console/devices/{site}/{device}"]
-    return [*out, f"/console/devices?q={serial}"]
+    out += [f"/console/devices?q={serial}", "/console/supplies?offset=1000"]
+    # The JSON API's lists (a page of each, as the console's session may ask) and the CSV export.
+    return [*out, "/api/reads", "/api/reorders", "/api/counters", "/api/supplies", "/api/supplies.csv"]
 
 
 def measure(client: httpx.Client, path: str, repeats: int) -> dict[str, Any] | None:

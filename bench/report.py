@@ -266,6 +266,33 @@ def collector_ingest(results: Json) -> str:
     return table(header, "lrrrrrrrrrrrrr", rows)
 
 
+def console_pages(results: Json) -> str:
+    """One run of bench/console_pages.py: each page's median and largest latency, its size, for the
+    admin and the customer, against the goal."""
+    customer = {r["path"]: r for r in results["pages"].get("acme", [])}
+    goal = results["goal_ms"]
+    rows = []
+    for r in results["pages"]["admin"]:
+        c = customer.get(r["path"])
+        worst = max(r["p50_ms"], c["p50_ms"] if c else 0.0)
+        rows.append(
+            [
+                f"`{r['path']}`",
+                f"{r['p50_ms']:,.1f}",
+                f"{r['max_ms']:,.1f}",
+                f"{r['bytes'] / 1024:,.1f} KiB",
+                "" if c is None else f"{c['p50_ms']:,.1f}",
+                "" if c is None else f"{c['bytes'] / 1024:,.1f} KiB",
+                "yes" if worst <= goal and not r.get("timed_out") else "**no**",
+            ]
+        )
+    header = [
+        "page", "admin median ms", "admin max ms", "admin size", "customer median ms", "customer size",
+        f"within {goal:g} ms",
+    ]  # fmt: skip
+    return table(header, "lrrrrrl", rows)
+
+
 SECTIONS: dict[str, tuple[str, Callable[[Json], str]]] = {
     "poll-cycle": ("latest.json", poll_cycle),
     "poll-cycle-ratios": ("latest.json", poll_cycle_ratios),
@@ -275,6 +302,7 @@ SECTIONS: dict[str, tuple[str, Callable[[Json], str]]] = {
     "store-year": ("store_latest.json", store_year),
     "dashboard": ("dashboard_latest.json", dashboard),
     "collector-ingest": ("collector_ingest.json", collector_ingest),
+    "console-pages": ("console_pages.json", console_pages),
 }
 
 
