@@ -15,6 +15,7 @@ import httpx
 import pytest
 import trio
 from printwatch.collector import billing, supplies, views
+from printwatch.collector.console import data
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.tokens import create_token
 from printwatch.collector.users import add_user
@@ -129,6 +130,22 @@ async def test_lists_come_a_page_at_a_time_and_attacks_get_a_bounded_answer(
         new_only = await c.get("/console/supplies?state=new&offset=10")
         assert 'href="/console/supplies?state=new&amp;offset=20" rel="next"' in new_only.text
         assert (await c.get("/console/supplies?offset=99999999999")).status_code == 400
+        # The Sites and Devices pages (and their JSON and CSV): a page, how many, the next.
+        monkeypatch.setattr(data, "MAX_SITES", 2)
+        monkeypatch.setattr(data, "MAX_DEVICES", 5)
+        sites = await c.get("/console/sites")
+        assert "3 sites, 1 to 2 shown" in sites.text and "site-c" not in sites.text
+        assert 'href="/console/sites?offset=2" rel="next"' in sites.text
+        rest = await c.get("/console/sites.json?offset=2")
+        assert [r["site_id"] for r in rest.json()] == ["site-c"] and rest.headers["x-total-count"] == "3"
+        assert "link" not in rest.headers
+        found = await c.get("/console/devices?q=site-b")
+        assert "4 devices." in found.text and 'rel="next"' not in found.text
+        every = await c.get("/console/devices.csv")
+        assert every.headers["x-total-count"] == "12" and len(every.text.strip().splitlines()) == 1 + 5
+        assert every.headers["link"] == '</console/devices.csv?offset=5>; rel="next"'
+        for path in ("/console/devices?offset=x", "/console/sites.json?offset=100000000000"):
+            assert (await c.get(path)).status_code == 400, path
     await collector.stop()
 
 

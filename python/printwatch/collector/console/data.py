@@ -25,7 +25,9 @@ from printwatch.collector.roles import Principal
 from printwatch.collector.storage import Connection
 from printwatch.collector.sync import cycle_start
 
-#: Rows a device search, a site's transmission history, a device's history answer at most.
+#: Sites the Sites page lists at a time (and at most).
+MAX_SITES = 200
+#: Rows a device search (a page), a site's transmission history, a device's history answer at most.
 MAX_DEVICES = 500
 MAX_MESSAGES = 500
 MAX_POINTS = 5000
@@ -54,10 +56,22 @@ def _quota(settings: object) -> int:
     )
 
 
+def count_sites(con: Connection, who: Principal) -> int:
+    where, params = who.scope_sql("site_id")
+    return int(con.execute(f"SELECT count(*) FROM sites WHERE {where}", params).fetchall()[0][0])
+
+
 def sites_health(
-    con: Connection, who: Principal, now: dt.datetime, site: str | None = None
+    con: Connection,
+    who: Principal,
+    now: dt.datetime,
+    site: str | None = None,
+    *,
+    limit: int = MAX_SITES,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Every site ``who`` may see (or ``site`` alone), with its health (the module's docstring)."""
+    """The sites ``who`` may see (or ``site`` alone), a page of ``limit`` from ``offset`` in the
+    order of their ids, with their health (the module's docstring)."""
     where, params = who.scope_sql("s.site_id")
     if site is not None:
         where, params = f"{where} AND s.site_id = ?", [*params, site]
@@ -77,10 +91,10 @@ def sites_health(
         " ORDER BY m.seq DESC LIMIT 1) AS lag, "
         "(SELECT count(*) FROM supply_orders o WHERE o.site_id = s.site_id AND o.state <> 'installed') "
         " AS reorders_waiting "
-        f"FROM sites s WHERE {where} ORDER BY s.site_id",
-        [day, *params],
+        f"FROM sites s WHERE {where} ORDER BY s.site_id LIMIT ? OFFSET ?",
+        [day, *params, max(0, min(limit, MAX_SITES)), max(0, offset)],
     )
-    answering = _answering(con, who, now)
+    answering = _answering(con, who, now, [str(r["site_id"]) for r in found])
     missing = _missing_reads(con, who, found, now)
     for r in found:
         quota = _quota(r.pop("settings"))
@@ -130,10 +144,14 @@ def _missing_reads(
     return counts
 
 
-def _answering(con: Connection, who: Principal, now: dt.datetime) -> dict[str, int]:
-    """Devices that answered on each site's latest day reported within :data:`ANSWERING_DAYS`
-    (the days before are not read: on PostgreSQL, a month's partition or two)."""
+def _answering(con: Connection, who: Principal, now: dt.datetime, sites: list[str]) -> dict[str, int]:
+    """Devices that answered on each of ``sites``' latest day reported within
+    :data:`ANSWERING_DAYS` (the days before are not read: on PostgreSQL, a month's partition or
+    two)."""
+    if not sites:
+        return {}
     where, params = who.scope_sql("site_id")
+    where, params = f"{where} AND site_id IN ({', '.join('?' for _ in sites)})", [*params, *sites]
     since = now - dt.timedelta(days=ANSWERING_DAYS)
     found = con.execute(
         "SELECT site_id, count(DISTINCT n) FILTER (WHERE answered > 0) FROM ("
@@ -168,10 +186,7 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def search_devices(
-    con: Connection, who: Principal, *, text: str = "", site: str | None = None, limit: int = MAX_DEVICES
-) -> list[dict[str, Any]]:
-    """Devices ``who`` may see whose serial, model or name holds ``text`` (any case), at ``site``."""
+def _device_filter(who: Principal, text: str, site: str | None) -> tuple[str, list[Any]]:
     where, params = who.scope_sql("d.site_id")
     if site:
         where, params = f"{where} AND d.site_id = ?", [*params, site]
@@ -182,13 +197,34 @@ def search_devices(
             " OR lower(d.name) LIKE ? ESCAPE '\\')"
         )
         params = [*params, like, like, like]
+    return where, params
+
+
+def search_devices(
+    con: Connection,
+    who: Principal,
+    *,
+    text: str = "",
+    site: str | None = None,
+    limit: int = MAX_DEVICES,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Devices ``who`` may see whose serial, model or name holds ``text`` (any case), at ``site``:
+    a page of ``limit`` from ``offset``."""
+    where, params = _device_filter(who, text, site)
     return rows(
         con,
         "SELECT d.site_id, d.n, d.serial, d.vendor, d.model, d.name, d.address, d.registered_at, "
         "(SELECT max(l.time) FROM meter_latest l WHERE l.site_id = d.site_id AND l.n = d.n) AS last_read "
-        f"FROM devices d WHERE {where} ORDER BY d.site_id, d.n LIMIT ?",
-        [*params, limit],
+        f"FROM devices d WHERE {where} ORDER BY d.site_id, d.n LIMIT ? OFFSET ?",
+        [*params, max(0, min(limit, MAX_DEVICES)), max(0, offset)],
     )
+
+
+def count_devices(con: Connection, who: Principal, *, text: str = "", site: str | None = None) -> int:
+    """How many devices :func:`search_devices` pages over."""
+    where, params = _device_filter(who, text, site)
+    return int(con.execute(f"SELECT count(*) FROM devices d WHERE {where}", params).fetchall()[0][0])
 
 
 def device(con: Connection, site: str, n: int) -> dict[str, Any] | None:

@@ -1,8 +1,8 @@
-"""``/console/devices?q=TEXT&site=SITE`` (devices across the sites the principal may see,
-searched by serial, model or name; ``.json``, ``.csv``) and ``/console/devices/{site}/{n}``
-(one device: its meter and supply history as charts, its reorders and snapshots, its identity
-history; ``.json``). Any role; a customer's own sites only (another site's device is a 404, as
-one that does not exist)."""
+"""``/console/devices?q=TEXT&site=SITE`` (devices across the sites the principal may see, searched by
+serial, model or name, 500 a page (``?offset=``); ``.json``, ``.csv``) and
+``/console/devices/{site}/{n}`` (one device: its meter and supply history as charts, its reorders
+and snapshots, its identity history; ``.json``). Any role; a customer's own sites only (another
+site's device is a 404, as one that does not exist)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from printwatch.collector.access import Denied, require, require_site
 from printwatch.collector.console import data
 from printwatch.collector.console.sites import _plain
-from printwatch.collector.console.view import PREFIX, page, split_kind, table_answer
+from printwatch.collector.console.view import PREFIX, offset_of, page, split_kind, table_answer
 from printwatch.collector.handlers.state import state_of
 from printwatch.web.dashboard.charts import Series, colour_of, line_chart
 
@@ -33,10 +33,17 @@ async def devices_page(request: Request) -> Response:
     site = request.query_params.get("site") or None
     if site is not None:
         require_site(who, site)
-    rows = await state.db(lambda: data.search_devices(state.store.con.cursor(), who, text=text, site=site))
+    offset = offset_of(request)
+
+    def gather() -> tuple[list[dict[str, Any]], int]:
+        con = state.store.con.cursor()
+        found = data.search_devices(con, who, text=text, site=site, limit=data.MAX_DEVICES, offset=offset)
+        return found, data.count_devices(con, who, text=text, site=site)
+
+    rows, total = await state.db(gather)
     return table_answer(
-        request, kind, "devices", COLUMNS, rows, "devices.html",
-        title="Devices", active=PREFIX + "/devices", q=text, site=site or "", limit=data.MAX_DEVICES,
+        request, kind, "devices", COLUMNS, rows, "devices.html", title="Devices", active=PREFIX + "/devices",
+        q=text, site=site or "", total=total, offset=offset, limit=data.MAX_DEVICES,
     )  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""``/console/sites`` (every site the principal may see, with its health; ``.json``, ``.csv``),
+"""``/console/sites`` (the sites the principal may see, 200 a page (``?offset=``), with their
+health; ``.json``, ``.csv``),
 ``/console/sites/{site}`` (one site: its health, devices and transmission history; ``.json``)
 and ``/console/sites/{site}/messages/{seq}.json`` (one message as its appliance sent it: a
 customer reads every byte its appliance sent). Any role; a customer's own sites only (another's
@@ -14,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from printwatch.collector import views
 from printwatch.collector.access import Denied, require, require_site
 from printwatch.collector.console import data
-from printwatch.collector.console.view import PREFIX, page, split_kind, table_answer
+from printwatch.collector.console.view import PREFIX, offset_of, page, split_kind, table_answer
 from printwatch.collector.handlers.state import state_of
 
 COLUMNS = (
@@ -27,10 +28,18 @@ async def sites_page(request: Request) -> Response:
     state = state_of(request)
     who = await require(request)
     _, kind = split_kind(request.url.path.rsplit("/", 1)[-1])
-    rows = await state.db(lambda: data.sites_health(state.store.con.cursor(), who, state.now()))
+    offset = offset_of(request)
+
+    def gather() -> tuple[list[dict[str, Any]], int]:
+        con = state.store.con.cursor()
+        found = data.sites_health(con, who, state.now(), limit=data.MAX_SITES, offset=offset)
+        return found, data.count_sites(con, who)
+
+    rows, total = await state.db(gather)
     return table_answer(
-        request, kind, "sites", COLUMNS, rows, "sites.html", title="Sites", active=PREFIX + "/sites"
-    )
+        request, kind, "sites", COLUMNS, rows, "sites.html", title="Sites", active=PREFIX + "/sites",
+        total=total, offset=offset, limit=data.MAX_SITES,
+    )  # fmt: skip
 
 
 async def site_page(request: Request) -> Response:

@@ -84,6 +84,25 @@ def message_page(request: Request, status: int, text: str) -> Response:
     return page(request, "message.html", status, title=titles.get(status, "Refused"), text=text)
 
 
+#: The furthest offset a console list takes (a deep offset costs the store every row before it).
+MAX_OFFSET = 100_000
+
+
+def offset_of(request: Request) -> int:
+    """The list's ``?offset=``: a whole number up to :data:`MAX_OFFSET`, else a 400."""
+    from printwatch.collector.access import Denied  # here: access imports this module
+
+    text = request.query_params.get("offset", "0")
+    if not text.isdigit() or len(text) > 12 or int(text) > MAX_OFFSET:
+        raise Denied(400, f"offset: a whole number from 0 to {MAX_OFFSET}")
+    return int(text)
+
+
+def _at(request: Request, offset: int) -> str:
+    url = request.url.include_query_params(offset=offset)
+    return f"{url.path}?{url.query}"
+
+
 def table_answer(
     request: Request,
     kind: str,
@@ -91,22 +110,36 @@ def table_answer(
     columns: Sequence[str],
     rows: Sequence[dict[str, Any]],
     template: str,
+    *,
+    total: int | None = None,
+    offset: int = 0,
+    limit: int = 0,
     **context: Any,
 ) -> Response:
-    """The table as ``kind`` (``html``, ``json`` or ``csv``; ``name`` for the download)."""
+    """The table as ``kind`` (``html``, ``json`` or ``csv``; ``name`` for the download). With
+    ``total`` it is a page of ``limit`` rows from ``offset``: the JSON and CSV say how many there
+    are (``X-Total-Count``) and where the next page is (``Link``), the page says it in words and
+    links."""
+    headers = {"cache-control": "no-store"}
+    following = offset + limit if total is not None and offset + limit < total <= MAX_OFFSET + limit else None
+    if total is not None:
+        headers["X-Total-Count"] = str(total)
+        if following is not None:
+            headers["Link"] = f'<{_at(request, following)}>; rel="next"'
     if kind == "json":
-        return JSONResponse(
-            [{c: _cell(r.get(c)) for c in columns} for r in rows], headers={"cache-control": "no-store"}
-        )
+        return JSONResponse([{c: _cell(r.get(c)) for c in columns} for r in rows], headers=headers)
     if kind == "csv":
         return Response(
             csv_text(columns, rows),
             media_type="text/csv; charset=utf-8",
-            headers={
-                "content-disposition": f'attachment; filename="{name}.csv"',
-                "cache-control": "no-store",
-            },
+            headers={**headers, "content-disposition": f'attachment; filename="{name}.csv"'},
         )
+    if total is not None:
+        context |= {
+            "total": total, "first": offset + 1 if rows else 0, "last": offset + len(rows),
+            "previous": _at(request, max(0, offset - limit)) if offset else None,
+            "following": None if following is None else _at(request, following),
+        }  # fmt: skip
     return page(request, template, rows=rows, columns=columns, **context)
 
 
