@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import ssl
 from pathlib import Path
 
 import duckdb
@@ -32,7 +31,8 @@ from printwatch.web.auth.passwords import hash_password
 from printwatch.web.auth.sessions import network_of
 
 from tests.support.collector import start_collector
-from tests.support.tls import Certs, make_certs
+from tests.support.console import attempt, client
+from tests.support.tls import make_certs
 
 T0 = dt.datetime(2026, 3, 2, 9, 0)
 PASSWORD = "correct horse battery"
@@ -40,12 +40,6 @@ PASSWORD = "correct horse battery"
 
 def now() -> dt.datetime:
     return T0
-
-
-def client(certs: Certs, base: str, token: str | None = None) -> httpx.AsyncClient:
-    context = ssl.create_default_context(cafile=str(certs.ca_file))
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(base_url=base, verify=context, headers=headers, timeout=20.0)
 
 
 def test_a_read_token_of_before_roles_is_a_viewer_after_migration_5(tmp_path: Path) -> None:
@@ -233,11 +227,7 @@ def test_devices_answering_counts_each_sites_latest_day_of_the_last_week(collect
 
 
 async def _attempt(c: httpx.AsyncClient, user: str, password: str) -> int:
-    """One login through the form (its CSRF field from the page); the answer's status."""
-    form = await c.get("/console/login")
-    csrf = form.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-    data = {"csrf": csrf, "user": user, "password": password, "next": ""}
-    return (await c.post("/console/login", data=data)).status_code
+    return (await attempt(c, user, password)).status_code
 
 
 async def test_logging_in_to_ones_own_account_forgives_no_guesses_at_anothers(

@@ -10,7 +10,6 @@ import csv
 import datetime as dt
 import io
 import re
-import ssl
 from pathlib import Path
 
 import httpx
@@ -26,17 +25,15 @@ from printwatch.uplink.enrol import enrol
 from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint, post
-from printwatch.web.auth.passwords import hash_password
 
 from tests.support.collector import RunningCollector, start_collector
+from tests.support.console import FAST, PASSWORD, field, log_in
+from tests.support.console import client as https_client
 from tests.support.fakes import contract_doc
 from tests.support.tls import Certs, make_certs
 
 T0 = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 ENVELOPE = "application/vnd.printwatch.envelope"
-PASSWORD = "console password 1"
-#: Fast hashes for the test's users (the login still runs the real scrypt check).
-FAST = hash_password(PASSWORD, n=2**14)
 
 
 def collector_now() -> dt.datetime:
@@ -64,28 +61,7 @@ async def appliance(tmp_path: Path, endpoint: Endpoint, store: CollectorStore, s
 
 
 def client(certs: Certs, collector: RunningCollector, token: str | None = None) -> httpx.AsyncClient:
-    context = ssl.create_default_context(cafile=str(certs.ca_file))
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.AsyncClient(base_url=collector.url, verify=context, headers=headers, timeout=30.0)
-
-
-def field(html: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', html)
-    assert found, f"no {name} field"
-    return found[1]
-
-
-async def log_in(c: httpx.AsyncClient, user: str, password: str = PASSWORD) -> str:
-    """Logs ``c`` in through the form; the session's CSRF token (from the page it lands on)."""
-    form = await c.get("/console/login")
-    r = await c.post(
-        "/console/login",
-        data={"csrf": field(form.text, "csrf"), "user": user, "password": password, "next": ""},
-    )
-    assert r.status_code == 303, r.text
-    landed = await c.get(r.headers["location"])
-    assert landed.status_code == 200
-    return re.search(r'<meta name="csrf-token" content="([^"]+)">', landed.text)[1]  # type: ignore[index]
+    return https_client(certs, collector.url, token)
 
 
 async def test_a_customer_sees_its_own_sites_only_however_it_asks(

@@ -20,8 +20,8 @@ from printwatch.collector.store import CollectorStore
 from printwatch.collector.tokens import create_token
 from printwatch.collector.users import add_user
 
-from tests.collector.test_console_pages import FAST, PASSWORD, log_in
 from tests.support.collector import FedSite, start_collector
+from tests.support.console import FAST, PASSWORD, log_in
 from tests.support.tls import make_certs
 
 pytestmark = pytest.mark.realtime
