@@ -102,3 +102,25 @@ async def test_readers_only_read_an_upload_and_the_serve_task_refresh(
                 task.cancel_scope.cancel()
         assert marks(store) == [("site-a", 3), ("site-b", 2)]
     await collector.stop()
+
+
+def test_an_installation_seen_across_refreshes_from_the_lowest_level_before(
+    collector_store: str | Path,
+) -> None:
+    """The levels of earlier refreshes count by their lowest: 12 % at the trigger, 8 % in one
+    upload, 30 % in the next (not a jump from 8 by 30 points... 22), then 40 % (32 above 8): the
+    order is installed at the 40 %'s time, by ``auto``, the note naming 8 % as the low."""
+    store = CollectorStore(collector_store)
+    a = fed(store, "site-a")
+    supplies.refresh(store)
+    for k, level in enumerate((8, 30, 40)):
+        at = NOW + dt.timedelta(days=k)
+        data = {"day": at.date().isoformat(), "polls": 1, "n": [1], "m": {}, "s": [[level, 50]]}
+        a.send("aggregate", data, at)
+        done = supplies.refresh(store)
+        assert done["installed"] == (1 if level == 40 else 0), (level, done)
+    (key,) = [supplies.OrderKey("site-a", 1, 1, int(o["opened_seq"])) for o in supplies.queue(store.con, NOW)]
+    last = supplies.events(store.con, key)[-1]
+    assert (last["state"], last["by"], last["at"]) == ("installed", "auto", "2026-11-05T09:00:00Z")
+    assert last["note"].startswith("level 8% -> 40%")
+    store.close()

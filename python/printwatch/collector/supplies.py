@@ -116,17 +116,34 @@ def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
     return opened, len(triggers) - opened
 
 
-def _installations(store: CollectorStore, site: str) -> int:
-    """The site's orders whose supply's level jumped since they opened: installed, by ``auto``."""
+_LEVELS = (
+    "FROM supply_orders o JOIN supply_levels l ON l.site_id = o.site_id AND l.n = o.n "
+    "AND l.supply_index = o.supply_index AND l.time > o.opened_at "
+    "WHERE o.site_id = ? AND l.site_id = ? AND o.state <> 'installed' AND l.percent BETWEEN 0 AND 100 "
+)
+
+
+def _installations(store: CollectorStore, site: str, since: int = 0) -> int:
+    """The site's orders whose supply's level jumped since they opened: installed, by ``auto``.
+    The levels of messages up to ``since`` (the site's mark at its last refresh) were looked at
+    then: of those only each order's lowest is read (an aggregate in the store), the later ones
+    one by one; an order opened since has all its levels looked at."""
     with store.transaction() as con:
+        before = {
+            OrderKey(site, int(n), int(index), int(seq)): float(low)
+            for n, index, seq, low in con.execute(
+                "SELECT o.n, o.supply_index, o.opened_seq, min(l.percent) "
+                + _LEVELS
+                + "AND o.opened_seq <= ? AND l.seq <= ? GROUP BY o.n, o.supply_index, o.opened_seq",
+                [site, site, since, since],
+            ).fetchall()
+        }
         rows = con.execute(
             "SELECT o.site_id, o.n, o.supply_index, o.opened_seq, o.percent, l.time, l.percent "
-            "FROM supply_orders o JOIN supply_levels l ON l.site_id = o.site_id AND l.n = o.n "
-            "AND l.supply_index = o.supply_index AND l.time > o.opened_at "
-            "WHERE o.site_id = ? AND l.site_id = ? AND o.state <> 'installed' "
-            "AND l.percent BETWEEN 0 AND 100 "
+            + _LEVELS
+            + "AND (l.seq > ? OR o.opened_seq > ?) "
             "ORDER BY o.site_id, o.n, o.supply_index, o.opened_seq, l.time",
-            [site, site],
+            [site, site, since, since],
         ).fetchall()
         lowest: dict[OrderKey, float] = {}
         done: set[OrderKey] = set()
@@ -135,7 +152,8 @@ def _installations(store: CollectorStore, site: str) -> int:
             key = OrderKey(str(site_id), int(n), int(index), int(seq))
             if key in done:
                 continue
-            low = lowest.get(key, 101.0 if at_trigger is None else float(at_trigger))
+            start = 101.0 if at_trigger is None else float(at_trigger)
+            low = lowest.get(key, min(start, before.get(key, start)))
             if level >= low + JUMP_PERCENT:
                 done.add(key)
                 # Another front end may have seen it first: the order's row, locked, says.
@@ -163,16 +181,16 @@ def refresh(store: CollectorStore, site: str | None = None) -> dict[str, int]:
     "duplicates", "installed", "sites"}``. Run where the data changes (after an upload is
     stored, and periodically by ``collector serve``), never by a reader: readers only read."""
     pending = store.con.execute(
-        "SELECT s.site_id, s.last_seq FROM sites s "
+        "SELECT s.site_id, s.last_seq, coalesce(m.seq, 0) FROM sites s "
         "LEFT JOIN supply_refresh_marks m ON m.site_id = s.site_id "
         "WHERE s.last_seq > coalesce(m.seq, 0) AND (? IS NULL OR s.site_id = ?) ORDER BY s.site_id",
         [site, site],
     ).fetchall()
     opened = duplicates = installed = 0
-    for site_id, last_seq in pending:
+    for site_id, last_seq, since in pending:
         new, folded = _fold_site(store, str(site_id))
         opened, duplicates = opened + new, duplicates + folded
-        installed += _installations(store, str(site_id))
+        installed += _installations(store, str(site_id), int(since))
         with store.transaction() as con:  # another front end may have marked it further
             con.execute(
                 "INSERT INTO supply_refresh_marks VALUES (?, ?) ON CONFLICT (site_id) "
