@@ -26,34 +26,23 @@ from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint, post
 from printwatch.web.auth.passwords import hash_password
 
+from tests.support.browser import BROWSER_TEST, CHROMIUM, screenshot
 from tests.support.collector import start_collector
 from tests.support.fakes import contract_doc
 from tests.support.tls import make_certs
-from tests.web.conftest import ARTIFACTS
 
 sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "console password 1"
 ENVELOPE = "application/vnd.printwatch.envelope"
 SITES = {"acme-1": 3, "globex": 2}  # site: printers
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 ROLES = ("admin", "billing", "supplies", "support", "viewer", "customer")
 
-pytestmark = [
-    pytest.mark.realtime,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed (make system-deps installs it)"
-    ),
-]
+pytestmark = BROWSER_TEST
 
 
 def shot(page: object, name: str) -> Path:
-    folder = ARTIFACTS / "console"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
-    print(f"screenshot: {path}")
-    return path
+    return screenshot(page, "console", name)
 
 
 def collector_now() -> dt.datetime:

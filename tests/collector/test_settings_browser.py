@@ -24,7 +24,7 @@ from printwatch.collector.sync import sync_for
 from printwatch.collector.users import add_user
 from printwatch.web.auth.passwords import hash_password
 
-from tests.collector.test_console_browser import CHROMIUM, shot
+from tests.support.browser import BROWSER_TEST, CHROMIUM, screenshot
 from tests.support.collector import FedSite, start_collector
 from tests.support.tls import make_certs
 
@@ -33,10 +33,11 @@ PASSWORD = "console password 1"
 NOW = dt.datetime(2026, 11, 3, 9, 0)
 LAYOUT = [[1, "toner", "black", "Black Toner"]]
 
-pytestmark = [
-    pytest.mark.realtime,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (make system-deps)"),
-]
+pytestmark = BROWSER_TEST
+
+
+def shot(page: object, name: str) -> Path:
+    return screenshot(page, "console", name)
 
 
 @pytest.fixture

@@ -13,19 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.browser import BROWSER_TEST, CHROMIUM, screenshot
 from tests.web.appliance_thread import METERED, Running
-from tests.web.conftest import ARTIFACTS
 
 sync_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = Path("/usr/bin/chromium")
 NEW_PASSWORD = "a much better password"
 
-pytestmark = [
-    pytest.mark.realtime,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="Debian's chromium is not installed (make system-deps installs it)"
-    ),
-]
+pytestmark = BROWSER_TEST
 
 
 @pytest.fixture
@@ -40,12 +34,7 @@ def browser_page() -> Iterator[object]:
 
 
 def shot(page: object, name: str) -> Path:
-    folder = ARTIFACTS / "dashboard"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
-    print(f"screenshot: {path}")
-    return path
+    return screenshot(page, "dashboard", name)
 
 
 def test_log_in_fleet_printer_chart_assist_log_out(dash: Running, browser_page: object) -> None:
