@@ -36,6 +36,8 @@ def _rows(con: Connection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
 #: most, and the furthest offset (beyond it: narrow by site; a deep offset costs the store every
 #: row before it).
 PAGE = 500
+#: ... and for ``reads`` and ``counters``, devices (their meters or counters: a few rows each).
+PAGE_DEVICES = 200
 MAX_PAGE = 5000
 MAX_OFFSET = 100_000
 #: Paged by devices (their reads or counters: a few rows each), not by rows.

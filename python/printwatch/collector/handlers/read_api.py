@@ -1,6 +1,6 @@
 """``GET /api/{sites,devices,reads,counters,reorders,missing}[?site=SITE][&limit=N&offset=K]``: the
 read-only view as JSON, a page at a time (``limit`` rows, devices for ``reads`` and ``counters``:
-:data:`~printwatch.collector.views.PAGE` by default, cut to
+:data:`~printwatch.collector.views.PAGE` (``PAGE_DEVICES``) by default, cut to
 :data:`~printwatch.collector.views.MAX_PAGE`; ``offset`` up to
 :data:`~printwatch.collector.views.MAX_OFFSET`, beyond: 400; ``X-Total-Count`` says how many there
 are, ``Link: <...>; rel="next"`` where the next page is), for any API token or console session
@@ -44,7 +44,8 @@ async def read_view(request: Request) -> Response:
     if site is not None:
         require_site(who, site)
     try:
-        limit = _number(request, "limit", views.PAGE, views.MAX_PAGE)
+        default = views.PAGE_DEVICES if name in views.BY_DEVICE else views.PAGE
+        limit = _number(request, "limit", default, views.MAX_PAGE)
         offset = _number(request, "offset", 0, views.MAX_OFFSET)
     except ValueError as err:
         return JSONResponse({"error": str(err)}, status_code=400)
