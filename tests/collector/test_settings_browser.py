@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 import trio
-from printwatch.collector import billing
+from printwatch.collector import billing, supplies
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.sync import sync_for
 from printwatch.collector.users import add_user
@@ -58,6 +58,7 @@ def console(tmp_path: Path) -> Iterator[tuple[str, CollectorStore]]:
         dt.datetime(2026, 11, 1, 1),
     )
     site.send("reorder", {"t": [[3, 1, 9.0, "low", 4.0]]}, dt.datetime(2026, 11, 2, 1))
+    supplies.refresh(store)  # as the upload handler does after a reorder (FedSite skips HTTP)
     fast = hash_password(PASSWORD, n=2**14)
     for role in ("billing", "supplies", "support"):
         add_user(store, role, PASSWORD, role, now=NOW, password_hash=fast)
