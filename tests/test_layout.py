@@ -101,3 +101,18 @@ def test_no_circles_between_modules() -> None:
 def test_the_check_finds_a_circle() -> None:
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert graph(2), "no imports were read: the source moved?"
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+def test_no_test_module_imports_another() -> None:
+    """What tests share lives in tests/support (or a folder's conftest), never in another test
+    module: importing one runs its module-level code and ties two tests' files together."""
+    found = []
+    for path in sorted([*TESTS.rglob("*.py"), *(TESTS.parent / "bench").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            module = node.module if isinstance(node, ast.ImportFrom) else None
+            if module and module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith("test_"):
+                found.append(f"{path.relative_to(TESTS.parent)}: from {module}")
+    assert found == []

@@ -19,6 +19,7 @@ import pytest
 from printwatch.config import ConfigError, parse_config
 from printwatch.sim import Simulator
 
+from tests.support.dashboard import daemon_config
 from tests.support.ports import free_tcp_port
 from tests.support.processes import printwatch, start_daemon, stop_daemon
 from tests.support.recordings import built_in_fleet
@@ -31,18 +32,6 @@ NEW_PASSWORD = "a long new password"
 def sim() -> Iterator[Simulator]:
     with built_in_fleet(count=4, base="127.24.0.1", port=0) as s:
         yield s
-
-
-def daemon_config(tmp_path: Path, sim: Simulator, port: int, web: str = "") -> Path:
-    """A configuration polling ``sim``'s printers, its dashboard on ``port`` (``web``: more
-    ``[web]`` lines)."""
-    path = tmp_path / "printwatch.toml"
-    path.write_text(
-        f'[appliance]\nstate_dir = "{tmp_path / "state"}"\n\n[snmp]\ntimeout_s = 0.5\nretries = 1\n\n'
-        f'[devices]\ntargets = ["{sim.first}-{sim.last}:{sim.port}"]\n\n'
-        f"[web]\nport = {port}\n{web}"
-    )
-    return path
 
 
 def tls_config(tmp_path: Path, sim: Simulator, port: int) -> Path:

@@ -18,8 +18,8 @@ import httpx
 import pytest
 from printwatch.web.auth.passwords import PasswordFile, hash_password
 
+from tests.support.dashboard import csrf_of, log_in
 from tests.web.appliance_thread import Running
-from tests.web.test_dashboard_security import csrf_of, log_in
 
 pytestmark = pytest.mark.realtime
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from printwatch.uplink import log as uplink_log
 
+from tests.support.dashboard import csrf_of, log_in, login_token
 from tests.web.appliance_thread import Running
 
 pytestmark = pytest.mark.realtime
@@ -29,25 +30,6 @@ PAGES = [
     "/static/app.css",
 ]
 NEW_PASSWORD = "correct horse battery"
-
-
-def login_token(client: httpx.Client) -> str:
-    r = client.get("/login")
-    assert r.status_code == 200
-    m = re.search(r'name="csrf" value="([^"]+)"', r.text)
-    assert m, r.text
-    return m.group(1)
-
-
-def csrf_of(html: str) -> str:
-    m = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
-    assert m, html[:500]
-    return m.group(1)
-
-
-def log_in(client: httpx.Client, password: str) -> httpx.Response:
-    token = login_token(client)
-    return client.post("/login", data={"user": "admin", "password": password, "csrf": token})
 
 
 @pytest.fixture(scope="module")

@@ -22,10 +22,10 @@ from printwatch.web.auth.passwords import PasswordFile
 from printwatch.web.auth.session_file import SESSIONS_FILE, SessionFile
 from printwatch.web.auth.sessions import Sessions, token_hash
 
+from tests.support.dashboard import daemon_config
 from tests.support.ports import free_tcp_port
 from tests.support.processes import start_daemon, stop_daemon
 from tests.support.recordings import built_in_fleet
-from tests.web.test_dashboard_cli import daemon_config
 
 IDLE_S = 3600.0
 MAX_S = 86400.0

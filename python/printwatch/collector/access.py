@@ -14,7 +14,8 @@ How to use it (in a handler of the console or the API)::
 ``await require(request, *roles)`` returns the :class:`~printwatch.collector.roles.Principal`
 the request acts as: an API token (``Authorization: Bearer pwc_...``) or a console session (its
 cookie, :data:`SESSION_COOKIE`). It raises :class:`Denied`, which the collector's app answers
-(:func:`denied`): 401 without a live credential (a page: a redirect to the login form), 403 for
+(:func:`printwatch.collector.console.view.denied`): 401 without a live credential (a page: a
+redirect to the login form), 403 for
 a role not among ``roles`` (``admin`` is always among them; no ``roles`` at all: any role,
 ``customer`` included), 403 for a session's write (any method but GET and HEAD) without its
 CSRF token (header ``X-CSRF-Token``, or under ``/console`` the field ``csrf`` of a urlencoded
@@ -30,19 +31,16 @@ Error handling: refusals are :class:`Denied` (never a 500); the store's own erro
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from printwatch.collector.console.view import message_page
 from printwatch.collector.handlers.state import state_of
 from printwatch.collector.roles import ROLES, Principal
 from printwatch.collector.tokens import check_token
 from printwatch.collector.users import session_of
 from printwatch.web.auth.sessions import same_token
 
-__all__ = ["SESSION_COOKIE", "Denied", "Principal", "denied", "principal_of", "require", "require_site"]
+__all__ = ["SESSION_COOKIE", "Denied", "Principal", "principal_of", "require", "require_site"]
 
 #: The console's session cookie (HttpOnly, SameSite=Strict, Secure, path /).
 SESSION_COOKIE = "pwc_session"
@@ -112,32 +110,3 @@ def require_site(who: Principal, site_id: str) -> None:
     that does not exist)."""
     if not who.may_see(site_id):
         raise Denied(404, f"no site {site_id!r}")
-
-
-def wants_html(request: Request) -> bool:
-    """A browser asking for a page (not the JSON API, not a CSV download)."""
-    path = request.url.path
-    return (
-        path.startswith("/console")
-        and not path.endswith((".json", ".csv"))
-        and "authorization" not in request.headers
-    )
-
-
-async def denied(request: Request, exc: Exception) -> Response:
-    """The collector app's answer to :class:`Denied`: JSON ``{"error"}`` with its status (401
-    with ``WWW-Authenticate``); for a page, 401 is a redirect to the login form and the rest a
-    plain page."""
-    assert isinstance(exc, Denied)
-    if wants_html(request):
-        if exc.status == 401:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse("/console/login?" + _qs(target), status_code=303)
-
-        return message_page(request, exc.status, exc.reason)
-    headers = {"WWW-Authenticate": 'Bearer realm="printwatch collector"'} if exc.status == 401 else None
-    return JSONResponse({"error": exc.reason}, status_code=exc.status, headers=headers)
-
-
-def _qs(target: str) -> str:
-    return urlencode({"next": target})

@@ -24,7 +24,7 @@
 
 Who may do what: :func:`printwatch.collector.access.require` in every handler but the
 appliances' two; its refusals (:class:`~printwatch.collector.access.Denied`) are answered by
-:func:`~printwatch.collector.access.denied`.
+:func:`~printwatch.collector.console.view.denied`.
 
 Store calls run in one worker thread at a time (DuckDB blocks), so the loop keeps answering.
 The handlers are module-level, one module per route (:mod:`printwatch.collector.handlers`), with
@@ -52,9 +52,10 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from printwatch.clock import naive_utcnow
 from printwatch.collector import supplies
-from printwatch.collector.access import Denied, denied
+from printwatch.collector.access import Denied
 from printwatch.collector.console.routes import console_app
 from printwatch.collector.console.state import ConsoleState
+from printwatch.collector.console.view import denied
 from printwatch.collector.handlers import billing as billing_api
 from printwatch.collector.handlers import settings as settings_api
 from printwatch.collector.handlers import supplies as supplies_api

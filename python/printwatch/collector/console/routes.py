@@ -3,7 +3,7 @@
 
 Every page answers ``.json`` (and a table ``.csv``) beside its HTML. The app shares the
 collector's state (the store's thread, its clock) and answers refusals as the collector does
-(:func:`printwatch.collector.access.denied`); every answer carries the security headers (the
+(:func:`printwatch.collector.console.view.denied`); every answer carries the security headers (the
 collector's app adds the web layer's :class:`~printwatch.web.auth.headers.SecurityHeaders` to
 every route), and every request body is bounded in size and time before a handler sees it
 (:class:`~printwatch.web.auth.limits.BodyLimit`).
@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from printwatch.collector.access import Denied, denied
+from printwatch.collector.access import Denied
 from printwatch.collector.console.access_page import access_action, access_page
 from printwatch.collector.console.billing import billing_action, billing_cycle, billing_site, billing_sites
 from printwatch.collector.console.devices import device_page, devices_page
@@ -28,6 +28,7 @@ from printwatch.collector.console.settings import settings_change, settings_page
 from printwatch.collector.console.sites import site_message, site_page, site_transmissions, sites_page
 from printwatch.collector.console.state import ConsoleState
 from printwatch.collector.console.supplies import supplies_move, supplies_page
+from printwatch.collector.console.view import denied
 from printwatch.collector.handlers.state import CollectorState
 from printwatch.collector.storage import StoreUnavailable
 from printwatch.web.auth.limits import BodyLimit

@@ -13,10 +13,12 @@ import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from printwatch.collector.access import Denied
 from printwatch.collector.csvtext import csv_text
 from printwatch.web.templating import templates
 
@@ -90,8 +92,6 @@ MAX_OFFSET = 100_000
 
 def offset_of(request: Request) -> int:
     """The list's ``?offset=``: a whole number up to :data:`MAX_OFFSET`, else a 400."""
-    from printwatch.collector.access import Denied  # here: access imports this module
-
     text = request.query_params.get("offset", "0")
     if not text.isdigit() or len(text) > 12 or int(text) > MAX_OFFSET:
         raise Denied(400, f"offset: a whole number from 0 to {MAX_OFFSET}")
@@ -149,3 +149,32 @@ def split_kind(path_part: str) -> tuple[str, str]:
         if path_part.endswith("." + kind):
             return path_part[: -len(kind) - 1], kind
     return path_part, "html"
+
+
+def wants_html(request: Request) -> bool:
+    """A browser asking for a page (not the JSON API, not a CSV download)."""
+    path = request.url.path
+    return (
+        path.startswith("/console")
+        and not path.endswith((".json", ".csv"))
+        and "authorization" not in request.headers
+    )
+
+
+async def denied(request: Request, exc: Exception) -> Response:
+    """The collector app's answer to :class:`Denied`: JSON ``{"error"}`` with its status (401
+    with ``WWW-Authenticate``); for a page, 401 is a redirect to the login form and the rest a
+    plain page."""
+    assert isinstance(exc, Denied)
+    if wants_html(request):
+        if exc.status == 401:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse("/console/login?" + _qs(target), status_code=303)
+
+        return message_page(request, exc.status, exc.reason)
+    headers = {"WWW-Authenticate": 'Bearer realm="printwatch collector"'} if exc.status == 401 else None
+    return JSONResponse({"error": exc.reason}, status_code=exc.status, headers=headers)
+
+
+def _qs(target: str) -> str:
+    return urlencode({"next": target})
