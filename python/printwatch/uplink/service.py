@@ -43,6 +43,7 @@ import datetime as dt
 import json
 import logging
 import re
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -94,6 +95,68 @@ Forecast = Callable[[], dict[str, float]]
 _Fired = tuple[dict[str, Any], dict[str, Any], str, float | None]
 #: A change of reorder state to save: identity, supply index, level, when it fired and why.
 _Change = tuple[str, int, float | None, dt.datetime | None, str | None]
+
+
+class _Latest(NamedTuple):
+    """What the uplink keeps of a device's last reachable poll: the parts its readers use (the
+    registration entry, the billing read), not the whole document. Parts equal to the previous
+    cycle's are that cycle's objects (shared), strings interned."""
+
+    head: tuple[Any, ...]  # serial, mac, target, vendor, model, sys name, supply layout
+    meters: tuple[tuple[str, Any], ...] | None
+    counters: tuple[tuple[str, str, int], ...]
+
+    def doc(self) -> dict[str, Any]:
+        """A document that :func:`device_identity`, :func:`device_info` and
+        :func:`billing_read` read exactly as the one it was kept from."""
+        serial, mac, target, vendor, model, name, layout = self.head
+        doc: dict[str, Any] = {"reachable": True, "target": target}
+        for key, value in (("serial", serial), ("mac", mac), ("vendor", vendor), ("model", model)):
+            if value is not None:
+                doc[key] = value
+        if name is not None:
+            doc["sys"] = {"name": name}
+        if layout:
+            doc["supplies"] = [{"index": i, "type": t, "color": c, "description": d} for i, t, c, d in layout]
+        if self.meters is not None:
+            doc["meters"] = dict(self.meters)
+        if self.counters:
+            doc["counters"] = [{"name": n, "oid": o, "value": v} for n, o, v in self.counters]
+        return doc
+
+
+def _intern(value: Any) -> Any:
+    return sys.intern(value) if type(value) is str else value
+
+
+def _latest_of(doc: dict[str, Any], before: _Latest | None) -> _Latest:
+    """The compact form of a reachable document, sharing what is equal in ``before``."""
+    sys_ = doc.get("sys")
+    name = sys_.get("name") if isinstance(sys_, dict) else None
+    layout = tuple(
+        (
+            _intern(s.get("index")),
+            _intern(s.get("type")),
+            _intern(s.get("color")),
+            _intern(s.get("description")),
+        )
+        for s in doc.get("supplies") or ()
+    )
+    head = (
+        doc.get("serial"), doc.get("mac"), doc.get("target"),
+        _intern(doc.get("vendor")), _intern(doc.get("model")), name, layout,
+    )  # fmt: skip
+    raw = doc.get("meters")
+    meters = tuple((_intern(k), v) for k, v in raw.items()) if raw else None
+    _, counters = billing_read({"counters": doc.get("counters")})
+    kept = tuple((_intern(n), _intern(o), v) for n, o, v in counters)
+    if before is None:
+        return _Latest(head, meters, kept)
+    return _Latest(
+        before.head if before.head == head else head,
+        before.meters if before.meters == meters else meters,
+        before.counters if before.counters == kept else kept,
+    )
 
 
 class Outgoing(NamedTuple):
@@ -184,7 +247,7 @@ class UplinkService:
         self.limiter = self.sender.limiter
         self.part: dict[str, DeviceDay] = {}
         self.polls = 0
-        self.latest: dict[str, dict[str, Any]] = {}
+        self.latest: dict[str, _Latest] = {}
         self._wake = trio.Event()
         self._pending = outbox.pending()[0]
         self._reorders = outbox.reorder_state()
@@ -350,7 +413,7 @@ class UplinkService:
             identity = device_identity(doc)
             self.part.setdefault(identity, DeviceDay()).observe(doc)
             if doc.get("reachable"):
-                self.latest[identity] = doc
+                self.latest[identity] = _latest_of(doc, self.latest.get(identity))
 
     def _reorder_decisions(
         self, docs: Sequence[dict[str, Any]], forecast: dict[str, float], now: dt.datetime
@@ -432,7 +495,7 @@ class UplinkService:
         """The ``upload`` job: the aggregate of the part of the day since the last one, and a daily sync."""
         part, polls = self.part, self.polls
         self.part, self.polls = {}, 0
-        docs = [self.latest[i] for i in part if i in self.latest]
+        docs = [self.latest[i].doc() for i in part if i in self.latest]
         day = slot.date()
         now = self.now()
 
@@ -615,7 +678,7 @@ class UplinkService:
         sent = await self._db(self._billing_sent)
         due = [n for n in due if cycle not in sent.get(str(n), [])]
         numbers = {e.n: e.identity for e in self.outbox.devices.values()}
-        docs = [self.latest[numbers[n]] for n in due if n in numbers and numbers[n] in self.latest]
+        docs = [self.latest[numbers[n]].doc() for n in due if n in numbers and numbers[n] in self.latest]
         docs = [d for d in docs if d.get("meters")]
         if docs:
             log.info("uplink: the collector says %d billing reads of cycle %s are due", len(docs), cycle)
