@@ -88,6 +88,8 @@ BILLING_LABELS_KEPT = 4
 #: Assist snapshots: one per device this often, and this share of the day's budget in all.
 SNAPSHOT_EVERY_S = 600.0
 SNAPSHOT_SHARE = 0.25
+#: The long loops over a cycle's documents let other Trio tasks (the HTTP server) run this often.
+YIELD_EVERY = 200
 #: The most device numbers of a sync answer's due list looked at.
 MAX_DUE = 100_000
 Forecast = Callable[[], dict[str, float]]
@@ -249,6 +251,7 @@ class UplinkService:
         self.polls = 0
         self.latest: dict[str, _Latest] = {}
         self._wake = trio.Event()
+        self._part_lock = trio.Lock()  # a cycle's tally is whole in one part of the day
         self._pending = outbox.pending()[0]
         self._reorders = outbox.reorder_state()
         self._snapshots_at: dict[str, dt.datetime] = {}
@@ -394,35 +397,44 @@ class UplinkService:
         return HEADER_BYTES + len(encode_payload(message))
 
     async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
-        """One poll cycle's documents (see the module's docstring)."""
-        self._tally(docs)
+        """One poll cycle's documents (see the module's docstring). Other tasks run every
+        :data:`YIELD_EVERY` documents."""
+        await self._tally(docs)
         if not self._service("reorders"):
             return
         forecast = await self._db(self.forecast) if self.forecast is not None else {}
         now = self.now()
-        fired, changes = self._reorder_decisions(docs, forecast, now)
+        fired, changes = await self._reorder_decisions(docs, forecast, now)
         if fired:
             await self._send_reorders(fired, now)
         if changes:
             await self._db(self.outbox.save_reorder_state, changes)
 
-    def _tally(self, docs: Sequence[dict[str, Any]]) -> None:
+    async def _tally(self, docs: Sequence[dict[str, Any]]) -> None:
         """Count the cycle into the part of the day, and keep each reachable device's latest document."""
-        self.polls += 1
-        for doc in docs:
-            identity = device_identity(doc)
-            self.part.setdefault(identity, DeviceDay()).observe(doc)
-            if doc.get("reachable"):
-                self.latest[identity] = _latest_of(doc, self.latest.get(identity))
+        async with self._part_lock:  # the upload takes the part between cycles, not within one
+            self.polls += 1
+            for k, doc in enumerate(docs, 1):
+                self._tally_one(doc)
+                if k % YIELD_EVERY == 0:
+                    await trio.lowlevel.checkpoint()
 
-    def _reorder_decisions(
+    def _tally_one(self, doc: dict[str, Any]) -> None:
+        identity = device_identity(doc)
+        self.part.setdefault(identity, DeviceDay()).observe(doc)
+        if doc.get("reachable"):
+            self.latest[identity] = _latest_of(doc, self.latest.get(identity))
+
+    async def _reorder_decisions(
         self, docs: Sequence[dict[str, Any]], forecast: dict[str, float], now: dt.datetime
     ) -> tuple[list[_Fired], list[_Change]]:
         """The supplies of the reachable devices against the reorder point: the triggers fired,
         and the changes of reorder state to save."""
         fired: list[_Fired] = []
         changes: list[_Change] = []
-        for doc in docs:
+        for k, doc in enumerate(docs, 1):
+            if k % YIELD_EVERY == 0:
+                await trio.lowlevel.checkpoint()
             if not doc.get("reachable"):
                 continue
             identity = device_identity(doc)
@@ -493,8 +505,9 @@ class UplinkService:
 
     async def upload(self, slot: dt.datetime) -> None:
         """The ``upload`` job: the aggregate of the part of the day since the last one, and a daily sync."""
-        part, polls = self.part, self.polls
-        self.part, self.polls = {}, 0
+        async with self._part_lock:
+            part, polls = self.part, self.polls
+            self.part, self.polls = {}, 0
         docs = [self.latest[i].doc() for i in part if i in self.latest]
         day = slot.date()
         now = self.now()
