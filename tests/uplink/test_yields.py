@@ -3,17 +3,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import trio
-from printwatch.uplink.service import YIELD_EVERY
+from printwatch.uplink.outbox import Outbox
+from printwatch.uplink.service import YIELD_EVERY, UplinkService
+from printwatch.uplink.signing import Identity
+from printwatch.uplink.transport import Endpoint
 
-from tests.uplink.test_service import make, varied
+from tests.support.fakes import contract_doc
+
+T0 = dt.datetime(2026, 11, 30, 1, 0, tzinfo=dt.UTC)
+NOWHERE = Endpoint("https://127.0.0.1:9")  # never used here: nothing is sent
 
 
 def test_another_task_runs_within_a_bounded_number_of_documents(tmp_path: Path) -> None:
-    svc = make(tmp_path, "app", reorder_percent=50.0)
-    docs = varied(3 * YIELD_EVERY + 17)
+    box = Outbox(tmp_path / "app.duckdb", Identity.generate(), "site")
+    svc = UplinkService(box, NOWHERE, now=lambda: T0, reorder_percent=50.0)
+    # A fleet whose printers differ (pages, toner), some of them unreachable.
+    count = 3 * YIELD_EVERY + 17
+    docs = [
+        contract_doc((f"10.5.{i // 200}.{i % 200 + 10}", 161), 5 + (i * 37) % 80, T0) for i in range(count)
+    ]
     for i, doc in enumerate(docs):
         doc["serial"] = f"Y{i:05d}"  # a device each
     seen: list[int] = []  # documents tallied when the other task got scheduled
