@@ -40,6 +40,7 @@ fails (the scheduler logs the run as failed); network failures are the sender's 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -193,19 +194,27 @@ def store_forecast(con: duckdb.DuckDBPyConnection) -> dict[str, float]:
     return out
 
 
+_NOT_SERIAL = re.compile(r"[^A-Z0-9]")
+
+
+@functools.lru_cache(maxsize=65536)  # a serial per printer, each cycle: bounded, a fleet's worth
 def _norm(serial: str) -> str:
-    return re.sub(r"[^A-Z0-9]", "", serial.upper())
+    return _NOT_SERIAL.sub("", serial.upper())
 
 
-def _days_to_empty(
-    forecast: dict[str, float], doc: dict[str, Any], identity: str, index: int
-) -> float | None:
-    """The forecast of a document's supply: by its identity, its normalized serial or its address."""
+def _forecast_keys(doc: dict[str, Any], identity: str) -> list[str]:
+    """The names a document's supplies' forecasts go by: its identity, its normalized serial
+    and its address (with and without the port), in that order."""
     keys = [identity]
     if isinstance(doc.get("serial"), str):
         keys.append("serial:" + _norm(doc["serial"]))
     target = str(doc.get("target", ""))
     keys += ["target:" + target, "target:" + target.rsplit(":", 1)[0]]
+    return keys
+
+
+def _days_to_empty(forecast: dict[str, float], keys: list[str], index: int) -> float | None:
+    """The forecast of a document's supply by the first of its names (:func:`_forecast_keys`) that has one."""
     for key in keys:
         days = forecast.get(forecast_key(key, index))
         if days is not None:
@@ -432,19 +441,24 @@ class UplinkService:
         and the changes of reorder state to save."""
         fired: list[_Fired] = []
         changes: list[_Change] = []
+        point, lead = self.reorder_percent, self.lead_time_days  # the cycle's, read once
         for k, doc in enumerate(docs, 1):
             if k % YIELD_EVERY == 0:
                 await trio.lowlevel.checkpoint()
             if not doc.get("reachable"):
                 continue
             identity = device_identity(doc)
+            keys: list[str] | None = None
             for supply in doc.get("supplies") or ():
                 index = supply.get("index")
                 percent = supply.get("percent")
                 if not isinstance(index, int) or not isinstance(percent, int | float):
                     continue
-                dte = _days_to_empty(forecast, doc, identity, index)
-                why = self._reorder_supply(identity, index, float(percent), dte, now, changes)
+                dte = None
+                if forecast:
+                    keys = keys or _forecast_keys(doc, identity)
+                    dte = _days_to_empty(forecast, keys, index)
+                why = self._reorder_supply(identity, index, float(percent), dte, now, changes, point, lead)
                 if why is not None:
                     fired.append((doc, supply, why, dte))
         return fired, changes
@@ -457,15 +471,13 @@ class UplinkService:
         dte: float | None,
         now: dt.datetime,
         changes: list[_Change],
+        point: float,
+        lead: float,
     ) -> str | None:
         """One supply's reorder state moved on by its level, its changes appended to ``changes``:
         armed again once replaced, and the reason returned when a trigger fires."""
         before, out = self._reorders.get((identity, index), (None, False))
-        if (
-            out
-            and percent >= self.reorder_percent + REARM_PERCENT
-            and (dte is None or dte > self.lead_time_days)
-        ):
+        if out and percent >= point + REARM_PERCENT and (dte is None or dte > lead):
             out = False  # replaced (not a level wavering around the point): armed again
             changes.append((identity, index, percent, None, None))
         why = (
@@ -474,9 +486,9 @@ class UplinkService:
             else reorder_reason(
                 before,
                 percent,
-                reorder_percent=self.reorder_percent,
+                reorder_percent=point,
                 days_to_empty=dte,
-                lead_time_days=self.lead_time_days,
+                lead_time_days=lead,
             )
         )
         if why is not None:
