@@ -133,33 +133,41 @@ def _intern(value: Any) -> Any:
 
 
 def _latest_of(doc: dict[str, Any], before: _Latest | None) -> _Latest:
-    """The compact form of a reachable document, sharing what is equal in ``before``."""
+    """The compact form of a reachable document, sharing what is equal in ``before`` (interned
+    only when it changed: most cycles a device's parts are the previous cycle's)."""
     sys_ = doc.get("sys")
     name = sys_.get("name") if isinstance(sys_, dict) else None
     layout = tuple(
-        (
-            _intern(s.get("index")),
-            _intern(s.get("type")),
-            _intern(s.get("color")),
-            _intern(s.get("description")),
-        )
+        (s.get("index"), s.get("type"), s.get("color"), s.get("description"))
         for s in doc.get("supplies") or ()
     )
     head = (
-        doc.get("serial"), doc.get("mac"), doc.get("target"),
-        _intern(doc.get("vendor")), _intern(doc.get("model")), name, layout,
-    )  # fmt: skip
-    raw = doc.get("meters")
-    meters = tuple((_intern(k), v) for k, v in raw.items()) if raw else None
-    _, counters = billing_read({"counters": doc.get("counters")})
-    kept = tuple((_intern(n), _intern(o), v) for n, o, v in counters)
-    if before is None:
-        return _Latest(head, meters, kept)
-    return _Latest(
-        before.head if before.head == head else head,
-        before.meters if before.meters == meters else meters,
-        before.counters if before.counters == kept else kept,
+        doc.get("serial"),
+        doc.get("mac"),
+        doc.get("target"),
+        doc.get("vendor"),
+        doc.get("model"),
+        name,
+        layout,
     )
+    if before is not None and before.head == head:
+        head = before.head
+    else:
+        head = (*head[:3], *map(_intern, head[3:6]), tuple(tuple(map(_intern, row)) for row in layout))
+    raw = doc.get("meters")
+    meters = tuple(raw.items()) if raw else None
+    if before is not None and before.meters == meters:
+        meters = before.meters
+    elif meters is not None:
+        meters = tuple((_intern(k), v) for k, v in meters)
+    kept: tuple[tuple[str, str, int], ...] = ()
+    if doc.get("counters"):
+        kept = tuple(billing_read({"counters": doc["counters"]})[1])
+        if before is not None and before.counters == kept:
+            kept = before.counters
+        else:
+            kept = tuple((_intern(n), _intern(o), v) for n, o, v in kept)
+    return _Latest(head, meters, kept)
 
 
 class Outgoing(NamedTuple):
