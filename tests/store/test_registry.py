@@ -165,14 +165,14 @@ def test_a_rogue_claiming_a_known_serial_is_kept_apart_until_an_admin_decides(tm
     shown = render("fleet.html", csrf="csrf", **fleet_context(fleet, t2.replace(tzinfo=UTC)))
     assert f"Serial conflict: {event[0]}" in shown
     # the admin decides: another device; its address is excluded, the printer keeps its history
-    store.resolve_conflict(rogue, same_printer=False)
+    store.resolve_conflict(rogue, same_printer=False, at=t2)
     store = reopen(store)
     assert store.targets() == [home] and store.registry.conflicts == {}
     data = DashboardData(store.reading)
     with data.reading():
         assert data.fleet(FleetQuery.parse({})).conflicts == []
     with pytest.raises(ValueError, match="no open serial conflict"):
-        store.resolve_conflict(rogue, same_printer=False)
+        store.resolve_conflict(rogue, same_printer=False, at=t2)
     store.close()
 
 
@@ -191,7 +191,7 @@ def test_a_printer_on_two_interfaces_agrees_with_itself_and_a_decision_is_kept(t
     t1 = T0 + timedelta(minutes=5)
     store.ingest([poll_doc(wired, t1, serial, 120_010), poll_doc(wifi, t1, serial, 99_000)])
     assert [c.address for c in store.registry.conflicts.values()] == [wifi]
-    store.resolve_conflict(wifi, same_printer=True)
+    store.resolve_conflict(wifi, same_printer=True, at=t1)
     store = reopen(store)
     t2 = T0 + timedelta(minutes=10)
     store.ingest([poll_doc(wired, t2, serial, 120_020), poll_doc(wifi, t2, serial, 99_010)])

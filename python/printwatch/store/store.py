@@ -183,11 +183,20 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def close(self) -> None:
-        """Close the file (pending batches that could not be written are lost, and logged)."""
+    def close(self, wait_s: float = 10.0) -> None:
+        """Close the file once the reads in :meth:`reading` are done (``wait_s`` at most: the
+        dashboard's pages-per-day thread may still be summing when the daemon stops, and DuckDB
+        refuses to close a connection a cursor is busy on). Pending batches that could not be
+        written are lost, and logged."""
         if self.pending:
             log.error("store %s closed with %d batches unwritten", self.path, len(self.pending))
-        self.con.close()
+        deadline = _time.monotonic() + wait_s
+        with self._gate:
+            while self._readers and _time.monotonic() < deadline:
+                self._gate.wait(0.05)  # short waits: a timed wait on a lock can stall under faketime
+            if self._readers:
+                log.warning("store %s: closed with %d reads still busy", self.path, self._readers)
+            self.con.close()
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -277,22 +286,24 @@ class Store:
         self._write_registry()
         return results
 
-    def add_manual(self, target: str, address: str | None = None) -> str:
+    def add_manual(self, target: str, address: str | None = None, *, at: datetime | None = None) -> str:
         """Add a printer to poll by address or DNS name; returns its address (see Registry).
-        With ``address`` (``target`` resolved by the caller, see ``resolve_ipv4``) no lookup runs."""
-        address = self.registry.add_manual(target, naive_utcnow(), address)
+        With ``address`` (``target`` resolved by the caller, see ``resolve_ipv4``) no lookup runs.
+        ``at``: when (naive UTC; default now), as for the other admin actions below."""
+        address = self.registry.add_manual(target, at or naive_utcnow(), address)
         self._write_registry()
         return address
 
-    def resolve_conflict(self, address: str, *, same_printer: bool) -> Conflict:
-        """An admin's decision on the serial conflict at ``address`` (see Registry)."""
-        conflict = self.registry.resolve_conflict(address, naive_utcnow(), same_printer=same_printer)
+    def resolve_conflict(self, address: str, *, same_printer: bool, at: datetime | None = None) -> Conflict:
+        """An admin's decision on the serial conflict at ``address`` (see Registry), taken ``at``
+        (default now: it must come after the conflict opened, so a test's clock passes its own)."""
+        conflict = self.registry.resolve_conflict(address, at or naive_utcnow(), same_printer=same_printer)
         self._write_registry()
         return conflict
 
-    def exclude(self, network: str, reason: str | None = None) -> None:
-        """Never probe or record an address or CIDR range."""
-        self.registry.exclude(network, naive_utcnow(), reason)
+    def exclude(self, network: str, reason: str | None = None, *, at: datetime | None = None) -> None:
+        """Never probe or record an address or CIDR range (from ``at``, default now)."""
+        self.registry.exclude(network, at or naive_utcnow(), reason)
         self._write_registry()
 
     def targets(self) -> list[str]:
