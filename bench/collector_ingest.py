@@ -159,15 +159,30 @@ def _device_rows(kind: str, data: dict[str, Any]) -> int:
     return 1 if kind == "snapshot" else 0
 
 
-async def _template_day(site: int, printers: int) -> list[dict[str, Any]]:
-    """One site's day through the appliance's uplink: what its outbox holds, decoded, in order."""
+def site_uplink(
+    site: int, printers: int, start: dt.datetime
+) -> tuple[UplinkService, dict[str, dt.datetime], list[dict[str, Any]], random.Random]:
+    """Site ``site``'s appliance uplink on an in-memory outbox (its own key, nothing sent), its
+    clock (``clock["now"]``, from ``start``), its ``printers`` synthetic printers and their rng."""
     rng = random.Random(site)
     box = Outbox(":memory:", Identity.generate(), f"site-{site:05d}")
-    clock = {"now": T0}
+    clock = {"now": start}
     svc = UplinkService(
         box, Endpoint("https://127.0.0.1:9"), now=lambda: clock["now"], budget_bytes_per_day=1 << 30
     )
-    docs = [printer_doc(site, i, rng) for i in range(printers)]
+    return svc, clock, [printer_doc(site, i, rng) for i in range(printers)], rng
+
+
+def outbox_messages(svc: UplinkService) -> list[dict[str, Any]]:
+    """What ``svc``'s outbox holds, decoded, in order; the outbox is closed."""
+    rows = svc.outbox.con.execute("SELECT envelope FROM uplink_outbox ORDER BY seq").fetchall()
+    svc.outbox.close()
+    return [decode_payload(bytes(e)[HEADER_BYTES:]) for (e,) in rows]
+
+
+async def _template_day(site: int, printers: int) -> list[dict[str, Any]]:
+    """One site's day through the appliance's uplink: what its outbox holds, decoded, in order."""
+    svc, clock, docs, rng = site_uplink(site, printers, T0)
     for part in range(4):
         clock["now"] = T0 + dt.timedelta(hours=6 * part + 5)
         if part:
@@ -179,9 +194,7 @@ async def _template_day(site: int, printers: int) -> list[dict[str, Any]]:
         if part in (1, 2):
             first = part * 7 % len(docs)
             await svc.snapshot(next(d for d in docs[first:] + docs if d["reachable"]))
-    rows = box.con.execute("SELECT envelope FROM uplink_outbox ORDER BY seq").fetchall()
-    box.close()
-    return [decode_payload(bytes(e)[HEADER_BYTES:]) for (e,) in rows]
+    return outbox_messages(svc)
 
 
 def _templates(first: int, count: int, printers: int) -> list[list[dict[str, Any]]]:

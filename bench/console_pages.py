@@ -32,7 +32,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import random
 import re
 import shutil
 import ssl
@@ -59,14 +58,11 @@ from printwatch.collector.enrolment import add_site, enrol
 from printwatch.collector.ingest import receive
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.users import add_user
-from printwatch.uplink.codec import decode_payload, encode_payload
-from printwatch.uplink.outbox import Outbox
-from printwatch.uplink.service import UplinkService
-from printwatch.uplink.signing import HEADER_BYTES, Identity, seal
-from printwatch.uplink.transport import Endpoint
+from printwatch.uplink.codec import encode_payload
+from printwatch.uplink.signing import Identity, seal
 from printwatch.web.auth.passwords import hash_password
 
-from bench.collector_ingest import advance, printer_doc
+from bench.collector_ingest import advance, outbox_messages, site_uplink
 from tests.support.ports import free_tcp_port
 from tests.support.postgres import run_postgres, start_postgres
 from tests.support.tls import Certs, make_certs
@@ -84,13 +80,7 @@ PRINTWATCH = [sys.executable, "-m", "printwatch.cli"]
 
 async def _template(site: int, printers: int, days: int) -> list[dict[str, Any]]:
     """``days`` days of one site through the appliance's uplink: its outbox's messages, decoded."""
-    rng = random.Random(site)
-    box = Outbox(":memory:", Identity.generate(), f"site-{site:05d}")
-    clock = {"now": END}
-    svc = UplinkService(
-        box, Endpoint("https://127.0.0.1:9"), now=lambda: clock["now"], budget_bytes_per_day=1 << 30
-    )
-    docs = [printer_doc(site, i, rng) for i in range(printers)]
+    svc, clock, docs, rng = site_uplink(site, printers, END)
     for day in range(days, 0, -1):
         start = END - dt.timedelta(days=day)
         for part in range(4):
@@ -102,9 +92,7 @@ async def _template(site: int, printers: int, days: int) -> list[dict[str, Any]]
         await svc.upload(clock["now"])
         if day % 10 == 0:
             await svc.snapshot(docs[day % len(docs)])
-    rows = box.con.execute("SELECT envelope FROM uplink_outbox ORDER BY seq").fetchall()
-    box.close()
-    return [decode_payload(bytes(e)[HEADER_BYTES:]) for (e,) in rows]
+    return outbox_messages(svc)
 
 
 def _as_site(message: dict[str, Any], site: int, site_id: str) -> dict[str, Any]:
