@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import multiprocessing
 import os
 import pickle
 import random
@@ -216,22 +217,21 @@ def _own(message: dict[str, Any], site: int, site_id: str) -> dict[str, Any]:
     return out
 
 
-def _seal_sites(first: int, count: int, templates: list[list[dict[str, Any]]]) -> list[SiteDay]:
+def _seal_sites(first: int, count: int, templates: list[list[dict[str, Any]]]) -> list[tuple[Any, ...]]:
     """Sites ``first`` to ``first + count``, each on a template's day, with its own key: every
-    message encoded and sealed again by the uplink's codec and signing."""
+    message encoded and sealed again by the uplink's codec and signing. Tuples, not
+    :class:`SiteDay`: a spawned worker's classes of a script are ``__mp_main__``'s."""
     days = []
     for site in range(first, first + count):
         site_id, identity = f"site-{site:05d}", Identity.generate()
         messages = [_own(m, site, site_id) for m in templates[site % len(templates)]]
-        days.append(
-            SiteDay(
-                site_id,
-                identity.public_raw,
-                [seal(identity, encode_payload(m)) for m in messages],
-                [str(m["kind"]) for m in messages],
-                [_device_rows(str(m["kind"]), m["data"]) for m in messages],
-            )
-        )
+        days.append((
+            site_id,
+            identity.public_raw,
+            [seal(identity, encode_payload(m)) for m in messages],
+            [str(m["kind"]) for m in messages],
+            [_device_rows(str(m["kind"]), m["data"]) for m in messages],
+        ))  # fmt: skip
     return days
 
 
@@ -253,7 +253,9 @@ def make_traffic(
     started = time.monotonic()
     count = min(sites, TEMPLATES)
     kept = None if cache is None else cache / f"templates-{printers}.pickle"
-    with ProcessPoolExecutor(workers) as pool:
+    # Spawned, not forked: under pytest the parent has threads (DuckDB's, psycopg's, trio's) by
+    # now, and a child forked while one of them held a lock crashed CI (BrokenProcessPool).
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         if kept is not None and kept.exists():
             with kept.open("rb") as f:
                 templates = pickle.load(f)[:count]  # plain data, the bench's own file
@@ -272,7 +274,7 @@ def make_traffic(
         sealed = pool.map(
             _seal_sites, starts, [min(chunk, sites - s) for s in starts], [templates] * len(starts)
         )
-        days = [d for part in sealed for d in part]
+        days = [SiteDay(*d) for part in sealed for d in part]
     log(f"  traffic of {sites} sites x {printers} printers made in {time.monotonic() - started:.0f} s")
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
