@@ -18,7 +18,7 @@ from printwatch.config.model import Intervals
 from printwatch.scheduler.clock import TrioWallClock
 from printwatch.scheduler.jobs import appliance_jobs
 from printwatch.scheduler.runner import Job, RunContext, Scheduler
-from printwatch.scheduler.schedules import BillingCycle, DailyAt, Every
+from printwatch.scheduler.schedules import BillingCycle, DailyAt, Every, FollowedBillingCycle, FollowedDailyAt
 from printwatch.scheduler.state import MemoryState, StateFile
 
 UTC = dt.UTC
@@ -258,6 +258,35 @@ def test_daily_slots_follow_the_local_time_zone_across_dst() -> None:
     nxt = sched.next_after(slot)  # 2026-03-08 02:30 does not exist in New York (spring forward)
     assert nxt.astimezone(sched._zone).date() == dt.date(2026, 3, 8)
     assert sched.next_after(nxt) == dt.datetime(2026, 3, 9, 6, 30, tzinfo=UTC)  # EDT
+
+
+async def test_followed_schedules_change_only_on_a_new_value_and_wake_a_waiter() -> None:
+    daily = FollowedDailyAt([dt.time(14), dt.time(2, 30)], "Europe/Paris", jitter=0.5)
+    cycle = FollowedBillingCycle(BillingCycle("monthly", 1, "Pacific/Kiritimati", 600.0))
+    assert not daily.follow([dt.time(2, 30), dt.time(14)], "Europe/Paris")  # same times, other order
+    assert not cycle.follow("monthly", 1)
+    woken: list[str] = []
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(_record_wake, daily.wait_changed, woken, "daily")
+        nursery.start_soon(_record_wake, cycle.wait_changed, woken, "cycle")
+        await trio.testing.wait_all_tasks_blocked()
+        assert daily.follow([dt.time(1)], "Europe/Paris")
+        assert cycle.follow("quarterly", 5)
+    assert sorted(woken) == ["cycle", "daily"]
+    assert list(daily.times) == [dt.time(1)] and daily.jitter_s == 900.0  # half an hour at 0.5
+    assert daily.next_after(dt.datetime(2026, 10, 31, 12, tzinfo=UTC)) == NOV1  # 01:00 in Paris (CET)
+    assert cycle.current == BillingCycle("quarterly", 5, "Pacific/Kiritimati", 600.0)
+    with pytest.raises(ValueError, match="billing day"):
+        cycle.follow("monthly", 29)
+    assert cycle.current.day == 5  # a refused value changes nothing
+    assert daily.follow_configured() and list(daily.times) == [dt.time(2, 30), dt.time(14)]
+    assert cycle.follow_configured() and cycle.current == cycle.configured
+    assert not daily.follow_configured() and not cycle.follow_configured()
+
+
+async def _record_wake(wait: Callable[[], Awaitable[None]], woken: list[str], name: str) -> None:
+    await wait()
+    woken.append(name)
 
 
 async def test_the_state_file_survives_a_restart_and_a_corrupt_one_is_set_aside(

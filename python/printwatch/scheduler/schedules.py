@@ -26,7 +26,7 @@ import itertools
 import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Generic, Literal, Protocol, TypeVar
 
 import trio
 
@@ -128,62 +128,6 @@ def daily_jitter_s(times: Sequence[dt.time], fraction: float) -> float:
     return min(fraction * 1800.0, 30.0 * min(gaps))
 
 
-class FollowedDailyAt:
-    """A :class:`DailyAt` of the configured ``times`` in ``timezone`` that :meth:`follow` changes
-    (and :meth:`follow_configured` puts back); :meth:`wait_changed` returns at a change."""
-
-    def __init__(self, times: Sequence[dt.time], timezone: str = "UTC", jitter: float = 0.0) -> None:
-        self.jitter = jitter
-        self.configured = DailyAt(times, timezone, daily_jitter_s(times, jitter))
-        self.current = self.configured
-        self._changed: trio.Event | None = None
-
-    @property
-    def jitter_s(self) -> float:
-        return self.current.jitter_s
-
-    @property
-    def times(self) -> tuple[dt.time, ...]:
-        return tuple(self.current.times)
-
-    @property
-    def timezone(self) -> str:
-        return self.current.timezone
-
-    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime | None:
-        return self.current.latest_at_or_before(t)
-
-    def next_after(self, slot: dt.datetime) -> dt.datetime:
-        return self.current.next_after(slot)
-
-    def nominal_interval_s(self) -> float:
-        return self.current.nominal_interval_s()
-
-    def follow(self, times: Sequence[dt.time], timezone: str) -> bool:
-        """Use ``times`` in ``timezone`` from now on; whether that changed anything.
-
-        Error handling: ``ValueError`` for a number of times other than 1 to 4 or an unknown
-        time zone (nothing changes)."""
-        new = DailyAt(times, timezone, daily_jitter_s(times, self.jitter))
-        if (tuple(new.times), new.timezone) == (tuple(self.current.times), self.current.timezone):
-            return False
-        self.current = new
-        if self._changed is not None:
-            self._changed.set()
-            self._changed = None
-        return True
-
-    def follow_configured(self) -> bool:
-        """Back to the configured times; whether that changed anything."""
-        return self.follow(self.configured.times, self.configured.timezone)
-
-    async def wait_changed(self) -> None:
-        """Returns when :meth:`follow` changes the times."""
-        if self._changed is None:
-            self._changed = trio.Event()
-        await self._changed.wait()
-
-
 CycleKind = Literal["monthly", "quarterly", "semiannual"]
 _MONTHS: dict[str, int] = {"monthly": 1, "quarterly": 3, "semiannual": 6}
 
@@ -229,12 +173,14 @@ class BillingCycle:
         return _MONTHS[self.kind] * 30.44 * 86400.0
 
 
-class FollowedBillingCycle:
-    """A :class:`BillingCycle` (the configured one) that :meth:`follow` changes to the kind and
-    day a sync sets (in the same time zone), :meth:`follow_configured` puts back;
-    :meth:`wait_changed` returns at a change."""
+S = TypeVar("S", bound=Schedule)
 
-    def __init__(self, configured: BillingCycle) -> None:
+
+class _Followed(Generic[S]):
+    """The ``configured`` schedule until :meth:`_follow` puts another in ``current``; the
+    scheduler asks ``current``, and :meth:`wait_changed` returns at a change."""
+
+    def __init__(self, configured: S) -> None:
         self.configured = configured
         self.current = configured
         self._changed: trio.Event | None = None
@@ -243,7 +189,7 @@ class FollowedBillingCycle:
     def jitter_s(self) -> float:
         return self.current.jitter_s
 
-    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime:
+    def latest_at_or_before(self, t: dt.datetime) -> dt.datetime | None:
         return self.current.latest_at_or_before(t)
 
     def next_after(self, slot: dt.datetime) -> dt.datetime:
@@ -252,13 +198,9 @@ class FollowedBillingCycle:
     def nominal_interval_s(self) -> float:
         return self.current.nominal_interval_s()
 
-    def follow(self, kind: str, day: int) -> bool:
-        """Billing on ``day`` of each ``kind`` of cycle from now on; whether that changed anything.
-
-        Error handling: ``ValueError`` for a kind or day :class:`BillingCycle` refuses."""
-        c = self.configured
-        new = BillingCycle(kind, day, c.timezone, c.jitter_s)  # type: ignore[arg-type]
-        if (new.kind, new.day) == (self.current.kind, self.current.day):
+    def _follow(self, new: S) -> bool:
+        """``new`` from now on, waking :meth:`wait_changed`; whether it differs from ``current``."""
+        if new == self.current:
             return False
         self.current = new
         if self._changed is not None:
@@ -266,14 +208,56 @@ class FollowedBillingCycle:
             self._changed = None
         return True
 
-    def follow_configured(self) -> bool:
-        return self.follow(self.configured.kind, self.configured.day)
-
     async def wait_changed(self) -> None:
-        """Returns when :meth:`follow` changes the cycle."""
+        """Returns when :meth:`follow` changes the schedule."""
         if self._changed is None:
             self._changed = trio.Event()
         await self._changed.wait()
+
+
+class FollowedDailyAt(_Followed[DailyAt]):
+    """A :class:`DailyAt` of the configured ``times`` in ``timezone`` that :meth:`follow` changes
+    (and :meth:`follow_configured` puts back); :meth:`wait_changed` returns at a change."""
+
+    def __init__(self, times: Sequence[dt.time], timezone: str = "UTC", jitter: float = 0.0) -> None:
+        super().__init__(DailyAt(times, timezone, daily_jitter_s(times, jitter)))
+        self.jitter = jitter
+
+    @property
+    def times(self) -> tuple[dt.time, ...]:
+        return tuple(self.current.times)
+
+    @property
+    def timezone(self) -> str:
+        return self.current.timezone
+
+    def follow(self, times: Sequence[dt.time], timezone: str) -> bool:
+        """Use ``times`` in ``timezone`` from now on; whether that changed anything (the jitter
+        follows from the times, so equal schedules have equal times and zone).
+
+        Error handling: ``ValueError`` for a number of times other than 1 to 4 or an unknown
+        time zone (nothing changes)."""
+        return self._follow(DailyAt(times, timezone, daily_jitter_s(times, self.jitter)))
+
+    def follow_configured(self) -> bool:
+        """Back to the configured times; whether that changed anything."""
+        return self.follow(self.configured.times, self.configured.timezone)
+
+
+class FollowedBillingCycle(_Followed[BillingCycle]):
+    """A :class:`BillingCycle` (the configured one) that :meth:`follow` changes to the kind and
+    day a sync sets (in the same time zone), :meth:`follow_configured` puts back;
+    :meth:`wait_changed` returns at a change."""
+
+    def follow(self, kind: str, day: int) -> bool:
+        """Billing on ``day`` of each ``kind`` of cycle from now on; whether that changed anything.
+
+        Error handling: ``ValueError`` for a kind or day :class:`BillingCycle` refuses."""
+        c = self.configured
+        return self._follow(BillingCycle(kind, day, c.timezone, c.jitter_s))  # type: ignore[arg-type]
+
+    def follow_configured(self) -> bool:
+        return self.follow(self.configured.kind, self.configured.day)
 
 
 def slots_between(schedule: Schedule, start: dt.datetime, end: dt.datetime, limit: int = 1_000_000) -> int:
