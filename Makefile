@@ -31,7 +31,7 @@ check: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	cargo fmt --check
-	$(BIN)/python -m pytest -q -n auto -m "not real and not realtime and not slow" tests
+	$(BIN)/python -m pytest -q -n auto -m "not real and not realtime and not slow" --hypothesis-profile=check tests
 
 install: $(STAMP)
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from printwatch._core import VarBind
 from printwatch.mib import interpret_varbinds, oids, unreachable
 
+from tests.support.examples import examples
 from tests.support.mibdata import ALERTS, COLORANTS, INPUTS, MARKERS, i, s, supply, table
 
 KEYS = {
@@ -151,7 +152,7 @@ VALUE = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(
     st.lists(
         st.tuples(st.sampled_from([1, 2, 3, 4, 5, 6, 7, 8, 9, 13, 99]), st.integers(1, 4), VALUE), max_size=40

@@ -46,6 +46,8 @@ from pyasn1.type import namedtype, univ
 from pyasn1.type.error import ValueConstraintError
 from pysnmp.proto import api, rfc1155, rfc1157, rfc1902, rfc1905
 
+from tests.support.examples import examples
+
 V1 = api.PROTOCOL_MODULES[api.SNMP_VERSION_1]
 V2C = api.PROTOCOL_MODULES[api.SNMP_VERSION_2C]
 
@@ -610,19 +612,19 @@ ENCODABLE = [c for c in VALID_COMBOS if c[1] != "set"]
 # ---------------------------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(models(ENCODABLE))
 def test_printwatch_encoding_decodes_identically_in_pysnmp(m: Model) -> None:
     check_printwatch_to_pysnmp(m)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(models(VALID_COMBOS))
 def test_pysnmp_encoding_decodes_identically_in_printwatch_and_reencodes_byte_for_byte(m: Model) -> None:
     check_pysnmp_to_printwatch(m)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(models(INVALID_COMBOS))
 def test_pdu_not_in_version_is_rejected_by_both(m: Model) -> None:
     msg = build_pysnmp(m, LAX)

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from printwatch import snmp
 from printwatch.cli.selfcheck import sample_messages
 
+from tests.support.examples import examples
+
 CAPTURES = sorted((Path(__file__).resolve().parents[2] / "rust" / "tests" / "captures").glob("*.bin"))
 GOOD = [p.read_bytes() for p in CAPTURES] + [snmp.encode(m) for m in sample_messages()]
 
@@ -156,13 +158,13 @@ def assert_decodes_or_rejects(data: bytes) -> None:
             assert snmp.decode(snmp.encode(msg)) == msg
 
 
-@settings(max_examples=3000, deadline=None)
+@settings(max_examples=examples(3000), deadline=None)
 @given(st.binary(max_size=300))
 def test_random_bytes_never_crash(data: bytes) -> None:
     assert_decodes_or_rejects(data)
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(2000), deadline=None)
 @given(st.sampled_from(GOOD), st.integers(min_value=0, max_value=10_000), st.binary(min_size=1, max_size=4))
 def test_mutated_real_packets_never_crash(data: bytes, where: int, junk: bytes) -> None:
     at = where % len(data)

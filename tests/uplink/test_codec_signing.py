@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from printwatch.uplink.codec import DICTIONARY, CodecError, decode_payload, encode_payload
 from printwatch.uplink.signing import HEADER_BYTES, Identity, SignatureError, open_envelope, seal
 
+from tests.support.examples import examples
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=8), inner, max_size=5),
@@ -26,7 +28,7 @@ def keys(*identities: Identity) -> Any:
     return table.get
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.dictionaries(st.text(max_size=10), json_values, max_size=8))
 def test_payload_round_trips_and_is_canonical(message: dict[str, Any]) -> None:
     data = encode_payload(message)
@@ -34,7 +36,7 @@ def test_payload_round_trips_and_is_canonical(message: dict[str, Any]) -> None:
     assert encode_payload(dict(reversed(list(message.items())))) == data  # same bytes, any key order
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(st.binary(min_size=0, max_size=300), st.integers(0, 10_000), st.integers(1, 255))
 def test_any_changed_byte_breaks_the_signature(payload: bytes, where: int, flip: int) -> None:
     envelope = bytearray(seal(ALICE, payload))
