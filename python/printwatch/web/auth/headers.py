@@ -4,12 +4,16 @@ headers before any app sees it (ASGI scope level: the dashboard's gate, the cons
 :data:`HEADERS`: ``Content-Security-Policy`` (scripts and styles from the server only, no
 frames), ``X-Frame-Options: DENY``, ``X-Content-Type-Options: nosniff``, ``Referrer-Policy``;
 over TLS also :data:`HSTS` (a year; browsers keep it only from a certificate they trust).
-:class:`SecurityHeaders` adds them to every answer of an app.
+:class:`SecurityHeaders` adds them to every answer of an app; :func:`send_headers` is its
+``send``, for a middleware that picks the headers itself (the dashboard's gate).
+:func:`send_plain` answers with a short text before any app sees the request (the gate's 401,
+the body limits' 413 and 408).
 """
 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from http.cookies import CookieError, SimpleCookie
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -56,6 +60,37 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
+Headers = Sequence[tuple[bytes, bytes]]
+
+
+def send_headers(send: Send, headers: Headers) -> Send:
+    """``send`` with ``headers`` added to the answer's start."""
+
+    async def send_with_headers(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message["headers"] = [*message.get("headers", []), *headers]
+        await send(message)
+
+    return send_with_headers
+
+
+async def send_plain(send: Send, status: int, text: str, headers: Headers = ()) -> None:
+    """A whole answer of ``status`` with ``text`` as ``text/plain`` (and ``headers``)."""
+    body = text.encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class SecurityHeaders:
     """ASGI middleware: :data:`HEADERS` (and :data:`HSTS` when ``secure``) on every answer."""
 
@@ -67,10 +102,4 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *self.headers]
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
+        await self.app(scope, receive, send_headers(send, self.headers))

@@ -31,6 +31,8 @@ from typing import Protocol
 import trio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from printwatch.web.auth.headers import send_plain
+
 log = logging.getLogger(__name__)
 
 PUBLIC_BODY_BYTES = 4 * 1024
@@ -105,19 +107,7 @@ class BodyLimit:
     @staticmethod
     async def _refuse(scope: Scope, send: Send, status: int, why: str) -> None:
         log.info("dashboard: %s: refused (%d): %s", who(scope), status, why)
-        text = f"{status}: refused: {why}\n".encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(text)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": text})
+        await send_plain(send, status, f"{status}: refused: {why}\n", [(b"connection", b"close")])
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -27,9 +27,9 @@ from __future__ import annotations
 import hmac
 from urllib.parse import quote
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
-from printwatch.web.auth.headers import HEADERS, HSTS, cookie, is_loopback
+from printwatch.web.auth.headers import HEADERS, HSTS, cookie, is_loopback, send_headers, send_plain
 from printwatch.web.auth.headers import header as _header
 from printwatch.web.auth.session_file import Session
 from printwatch.web.auth.sessions import COOKIE, same_token
@@ -57,14 +57,7 @@ class AuthGate:
             await self.app(scope, receive, send)
             return
 
-        headers = [*HEADERS, HSTS] if self.dashboard.secure else HEADERS
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], *headers]
-            await send(message)
-
+        send_with_headers = send_headers(send, [*HEADERS, HSTS] if self.dashboard.secure else HEADERS)
         path: str = scope["path"]
         session = self.dashboard.sessions.get(session_token(scope))
         await self.dashboard.sessions.save_if_due()  # seen times and expiries: once a minute
@@ -133,16 +126,5 @@ class AuthGate:
 
     @staticmethod
     async def _plain(send: Send, status: int, what: str) -> None:
-        body = f"{status}: this needs {what}\n".encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"www-authenticate", b'Bearer realm="printwatch"'),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        bearer = [(b"www-authenticate", b'Bearer realm="printwatch"')]
+        await send_plain(send, status, f"{status}: this needs {what}\n", bearer)
