@@ -92,6 +92,16 @@ async def test_lists_come_a_page_at_a_time_and_attacks_get_a_bounded_answer(
         monkeypatch.setattr("printwatch.collector.handlers.supplies.CSV_PAGE", 5)
         exported = list(csv.DictReader(io.StringIO((await c.get("/api/supplies.csv")).text)))
         assert len(exported) == 24 and len({(r["site"], r["serial"], r["supply"]) for r in exported}) == 24
+        # each page starts after the last one's key: the queue's order, no order twice or skipped
+        # (the sites' orders share their opening times: the key's later columns decide)
+        ordered = (await c.get("/api/supplies?limit=100")).json()
+        assert [(r["site"], r["serial"], r["supply"]) for r in exported] == [
+            (o["site"], o["serial"], o["supply"]) for o in ordered
+        ]
+        monkeypatch.setattr(supplies, "MAX_ORDERS", 12)  # the export's cap, met within a page
+        at_cap = list(csv.DictReader(io.StringIO((await c.get("/api/supplies.csv")).text)))
+        assert [r["serial"] for r in at_cap] == [o["serial"] for o in ordered[:12]]
+        monkeypatch.setattr(supplies, "MAX_ORDERS", 10_000)
 
     async with as_(customer) as c:
         with trio.fail_after(20):  # each answered at once, whatever was asked

@@ -14,10 +14,18 @@ from typing import Any
 
 #: What a spreadsheet takes for the start of a formula (OWASP's list: tab and CR included).
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FIRST = frozenset(FORMULA)
+#: Cells written as they are (checked by their exact type first: an export has 10,000 rows).
+_PLAIN = frozenset({int, float, bool, type(None)})
 
 
 def defuse(value: Any) -> Any:
     """``value``, with a date in ISO 8601 and formula-like text behind a leading quote."""
+    kind = type(value)
+    if kind is str:
+        return "'" + value if value[:1] in _FIRST else value
+    if kind in _PLAIN:
+        return value
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, str) and value.startswith(FORMULA):

@@ -23,6 +23,7 @@ forward or a state that does not exist; ``LookupError`` for an unknown order.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -200,17 +201,28 @@ def refresh(store: CollectorStore, site: str | None = None) -> dict[str, int]:
     return {"opened": opened, "duplicates": duplicates, "installed": installed, "sites": len(pending)}
 
 
-def _supply(layout: object, index: int) -> tuple[str | None, str | None]:
-    """The description and colour of supply ``index`` in a device's registered layout."""
-    rows = json.loads(layout) if isinstance(layout, str) else layout
+@functools.lru_cache(maxsize=4096)
+def _layout(text: str) -> dict[int, tuple[str | None, str | None]]:
+    """A device's registered supply layout (its JSON text) as ``{index: (description, colour)}``:
+    parsed once per distinct layout (a fleet's models share a few), not once per order."""
+    try:
+        rows = json.loads(text)
+    except ValueError:
+        return {}
+    out: dict[int, tuple[str | None, str | None]] = {}
     for row in rows if isinstance(rows, list) else []:
-        if isinstance(row, list) and row and row[0] == index:
+        if isinstance(row, list) and row and isinstance(row[0], int) and row[0] not in out:
             color = row[2] if len(row) > 2 else None
             description = row[3] if len(row) > 3 else row[1] if len(row) > 1 else None
-            return (None if description is None else str(description)), (
-                None if color is None else str(color)
-            )
-    return None, None
+            out[row[0]] = (_text(description), _text(color))
+    return out
+
+
+def _supply(layout: object, index: int) -> tuple[str | None, str | None]:
+    """The description and colour of supply ``index`` in a device's registered layout."""
+    if not isinstance(layout, str):
+        layout = json.dumps(layout)
+    return _layout(layout).get(index, (None, None))
 
 
 def _text(value: object) -> str | None:
@@ -230,36 +242,44 @@ def queue(
     site: str | None = None,
     limit: int = MAX_ORDERS,
     offset: int = 0,
+    after: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """The orders across the sites of ``scope`` (a SQL condition on ``o.site_id`` and its
     parameters), in ``states``, oldest first, with days to empty as of ``now``: ``limit`` of
-    them (:data:`MAX_ORDERS` at most) from ``offset``."""
+    them (:data:`MAX_ORDERS` at most) from ``offset``, or those after the order ``after`` (a
+    row of an earlier call: the next page of an export, read from the index on the queue's
+    order instead of counting past every order before it)."""
     where, params = scope
     wanted = [s for s in states if s in STATES] or ["none"]
+    since, since_params = "", []
+    if after is not None:
+        since = " AND (o.opened_at, o.site_id, o.n, o.supply_index, o.opened_seq) > (?, ?, ?, ?, ?)"
+        opened = dt.datetime.fromisoformat(str(after["opened_at"]).removesuffix("Z"))
+        since_params = [opened, after["site"], after["n"], after["supply_index"], after["opened_seq"]]
     rows = con.execute(
         "SELECT o.site_id, o.n, o.supply_index, o.opened_seq, o.opened_at, o.last_at, o.triggers, o.percent, "
         "o.why, o.days_to_empty, o.state, o.state_at, o.state_by, d.serial, d.model, d.supplies "
         "FROM supply_orders o LEFT JOIN devices d ON d.site_id = o.site_id AND d.n = o.n "
-        f"WHERE ({where}) AND o.state IN ({', '.join('?' for _ in wanted)}) AND (? IS NULL OR o.site_id = ?) "
-        "ORDER BY o.opened_at, o.site_id, o.n, o.supply_index, o.opened_seq LIMIT ? OFFSET ?",
-        [*params, *wanted, site, site, max(0, min(limit, MAX_ORDERS)), max(0, min(offset, MAX_OFFSET))],
-    ).fetchall()
+        f"WHERE ({where}) AND o.state IN ({', '.join('?' for _ in wanted)}) AND (? IS NULL OR o.site_id = ?)"
+        f"{since} ORDER BY o.opened_at, o.site_id, o.n, o.supply_index, o.opened_seq LIMIT ? OFFSET ?",
+        [*params, *wanted, site, site, *since_params, max(0, min(limit, MAX_ORDERS)),
+         max(0, min(offset, MAX_OFFSET))],
+    ).fetchall()  # fmt: skip
     out = []
-    for row in rows:
-        site_id, n, index, seq, opened_at, last_at, triggers, percent, why, dte, state, state_at, by = row[
-            :13
-        ]
-        serial, model, layout = row[13:]
+    for (
+        site_id, n, index, seq, opened_at, last_at, triggers, percent, why, dte, state, state_at, by,
+        serial, model, layout,
+    ) in rows:  # fmt: skip
         description, color = _supply(layout, int(index))
         left = None if dte is None else max(0.0, float(dte) - (now - last_at).total_seconds() / 86400)
         out.append(
-            {
+            {  # the times are NOT NULL columns
                 "site": site_id, "n": int(n), "supply_index": int(index), "opened_seq": int(seq),
                 "serial": serial, "model": model, "supply": description, "color": color,
-                "state": state, "opened_at": _iso(opened_at), "last_trigger_at": _iso(last_at),
-                "triggers": int(triggers), "percent": percent, "why": why,
-                "days_to_empty": None if left is None else round(left, 1),
-                "state_at": _iso(state_at), "state_by": by,
+                "state": state, "opened_at": opened_at.isoformat() + "Z",
+                "last_trigger_at": last_at.isoformat() + "Z", "triggers": int(triggers),
+                "percent": percent, "why": why, "days_to_empty": None if left is None else round(left, 1),
+                "state_at": state_at.isoformat() + "Z", "state_by": by,
             }
         )  # fmt: skip
     return out

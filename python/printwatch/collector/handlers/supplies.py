@@ -101,19 +101,21 @@ async def queue_csv(request: Request) -> Response:
     who = await require(request, *READERS)
     scope, filters = who.scope_sql("o.site_id"), _filters(request)
 
-    def page(offset: int) -> list[dict[str, object]]:
+    def page(after: dict[str, Any] | None) -> list[dict[str, Any]]:
         return supplies.queue(
-            state.store.con.cursor(), state.now(), scope=scope, limit=CSV_PAGE, offset=offset, **filters
+            state.store.con.cursor(), state.now(), scope=scope, limit=CSV_PAGE, after=after, **filters
         )
 
-    first = await state.db(lambda: page(0))  # errors (the store away) before the 200 is sent
+    first = await state.db(lambda: page(None))  # errors (the store away) before the 200 is sent
 
     async def lines() -> AsyncIterator[str]:
-        rows, offset = first, 0
+        rows, sent = first, len(first)
         yield supplies.to_csv(rows)
-        while len(rows) == CSV_PAGE and offset + CSV_PAGE < supplies.MAX_ORDERS:
-            offset += CSV_PAGE
-            rows = await state.db(page, offset)
+        while len(rows) == CSV_PAGE and sent < supplies.MAX_ORDERS:
+            # The next page starts after the last row's key (the queue's index), not at an offset.
+            rows = await state.db(page, rows[-1])
+            rows = rows[: supplies.MAX_ORDERS - sent]
+            sent += len(rows)
             yield supplies.csv_rows(rows)
 
     headers = {**NO_STORE, "Content-Disposition": 'attachment; filename="supplies.csv"'}
