@@ -17,28 +17,27 @@ from pathlib import Path
 
 import pytest
 import trio
-from printwatch.collector.enrolment import add_site
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink import log as txlog
-from printwatch.uplink.outbox import Outbox
-from printwatch.uplink.sender import Backoff
 from printwatch.uplink.service import UplinkService
-from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint
 
 from tests.support.fakes import contract_doc
 from tests.support.front_ends import (
-    FOREVER_DAYS,
     Balancer,
     Fed,
     FrontEnd,
     SiteClock,
     accepted,
+    acked,
     check_site,
-    start_front_ends,
-    stop_front_ends,
+    drained,
+    enrolled_appliance,
+    record,
+    running_front_ends,
+    serving,
+    upload_docs,
 )
-from tests.support.ports import free_tcp_port
 from tests.support.tls import Certs, make_certs
 
 pytestmark = pytest.mark.realtime
@@ -69,9 +68,7 @@ class Site:
                 base + rate * part for base, rate in zip((5000, 4000, 1000), self.rates[serial], strict=True)
             )
             doc["meters"] = {"total": total, "black": black, "color": color}
-            for meter, value in doc["meters"].items():
-                self.fed.setdefault(serial, {}).setdefault(meter, []).append(value)
-            out.append(doc)
+            out.append(record(self.fed, doc))
         return out
 
 
@@ -84,18 +81,13 @@ def make_sites(
     sites = []
     for i in range(SITES):
         name = f"site-{i:02d}"
-        token = add_site(store, name, now=T0.replace(tzinfo=None), valid_days=FOREVER_DAYS)
         balanced = i % 2 == 0
         if balanced:
             endpoint = Endpoint(balancer.url, pin=certs.pin, timeout_s=10.0)
         else:
             urls = rng.sample([f.url for f in fronts], len(fronts))
             endpoint = Endpoint(urls[0], pin=certs.pin, timeout_s=10.0, alternates=tuple(urls[1:]))
-        box = Outbox(tmp_path / f"{name}.duckdb", Identity.generate(), name)
-        box.con.execute("SET threads TO 1")  # 50 appliances in one process: no pool of workers each
-        service = UplinkService(
-            box, endpoint, now=clock, token=token, backoff=Backoff(0.05, 0.5), idle_s=30.0
-        )
+        service = enrolled_appliance(store, tmp_path, name, endpoint, clock)
         count = rng.randint(1, printers)
         devices = [(f"10.{i}.0.{k}", 161) for k in range(1, count + 1)]  # .9 would be down: <= 8
         rates = {
@@ -106,26 +98,18 @@ def make_sites(
     return sites
 
 
-def acked(sites: list[Site]) -> int:
-    return sum(s.service.sender.stats.acked + s.service.sender.stats.duplicates for s in sites)
-
-
-async def drained(sites: list[Site], timeout_s: float) -> None:
-    with trio.fail_after(timeout_s):
-        for site in sites:
-            while (await site.service.outbox_counts())[0]:
-                site.service.wake()
-                await trio.sleep(0.1)
+def services(sites: list[Site]) -> list[UplinkService]:
+    return [site.service for site in sites]
 
 
 async def kill_mid_stream(sites: list[Site], front: FrontEnd, balancer: Balancer, killed: list[int]) -> None:
     """SIGKILL to ``front`` once a tenth of the sites' uploads of this part are in, at a moment
     the balancer has a connection open to it (an upload under way there)."""
-    before = acked(sites)
-    while acked(sites) - before < len(sites) // 10 or not balancer.open[front.port]:  # noqa: ASYNC110
+    before = acked(services(sites))
+    while acked(services(sites)) - before < len(sites) // 10 or not balancer.open[front.port]:  # noqa: ASYNC110
         await trio.sleep(0.002)
     front.kill()
-    killed.append(acked(sites))
+    killed.append(acked(services(sites)))
 
 
 async def run_parts(
@@ -141,12 +125,10 @@ async def run_parts(
             if part == 2:
                 watch.start_soon(kill_mid_stream, sites, fronts[0], balancer, killed)
             for site in sites:
-                await site.service.observe(site.docs(part, clock()))
-                await site.service.upload(clock())
-                site.service.wake()
+                await upload_docs(site.service, site.docs(part, clock()), clock)
             if part == 3:
                 await trio.to_thread.run_sync(fronts[1].restart)
-            await drained(sites, 90)
+            await drained(services(sites), 90)
         watch.cancel_scope.cancel()
     assert killed, "front end 0 had no upload under way to be killed in"
     return killed[0]
@@ -157,23 +139,15 @@ async def fifty_sites(
 ) -> None:
     certs = make_certs(tmp_path)
     store = CollectorStore(postgres_url)
-    ports = [free_tcp_port() for _ in range(3)]
-    fronts = await trio.to_thread.run_sync(
-        start_front_ends, ports, certs, postgres_url, tmp_path, 300.0 * parts
-    )
-    try:
+    async with running_front_ends(3, certs, postgres_url, tmp_path, 300.0 * parts) as fronts:
+        ports = [f.port for f in fronts]
         balancer = Balancer(ports)
         await nursery.start(balancer.serve)
         clock = SiteClock(T0)
         sites = make_sites(tmp_path, store, fronts, balancer, certs, clock, printers)
-        async with trio.open_nursery() as appliances:
-            for site in sites:
-                await appliances.start(site.service.serve)
+        async with serving(services(sites)):
             killed_at = await run_parts(sites, clock, fronts, balancer, parts)
-            appliances.cancel_scope.cancel()
-    finally:
-        await trio.to_thread.run_sync(stop_front_ends, fronts)
-    assert 0 < killed_at < acked(sites)  # killed mid-stream: uploads before and after
+    assert 0 < killed_at < acked(services(sites))  # killed mid-stream: uploads before and after
     assert fronts[0].proc is not None and fronts[0].proc.returncode == -9 and fronts[1].starts == 2
     assert all(balancer.served[p] for p in ports), balancer.served  # all three took uploads
     messages = 0

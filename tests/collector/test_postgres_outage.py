@@ -17,7 +17,6 @@ from printwatch.collector.store import CollectorStore
 from printwatch.uplink import log as txlog
 from printwatch.uplink.enrol import enrol
 from printwatch.uplink.outbox import Outbox
-from printwatch.uplink.sender import Backoff
 from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint, post
@@ -29,11 +28,15 @@ from tests.support.front_ends import (
     FrontEnd,
     SiteClock,
     accepted,
+    acked,
     check_site,
-    start_front_ends,
-    stop_front_ends,
+    drained,
+    enrolled_appliance,
+    record,
+    running_front_ends,
+    serving,
+    upload_docs,
 )
-from tests.support.ports import free_tcp_port
 from tests.support.postgres import PostgresServer
 from tests.support.tls import Certs, make_certs
 
@@ -51,13 +54,7 @@ ENVELOPE = "application/vnd.printwatch.envelope"
 
 
 def docs(part: int, when: dt.datetime, fed: Fed) -> list[dict[str, object]]:
-    out = []
-    for device in DEVICES:
-        doc = contract_doc(device, part, when)
-        for meter, value in doc["meters"].items():
-            fed.setdefault(str(doc["serial"]), {}).setdefault(meter, []).append(value)
-        out.append(doc)
-    return out
+    return [record(fed, contract_doc(device, part, when)) for device in DEVICES]
 
 
 async def upload_part(
@@ -68,21 +65,7 @@ async def upload_part(
     if advance:
         clock.offset = PART * part
     for svc, fed in zip(services, feds, strict=True):
-        await svc.observe(docs(part, clock(), fed))
-        await svc.upload(clock())
-        svc.wake()
-
-
-def acked(services: list[UplinkService]) -> int:
-    return sum(s.sender.stats.acked + s.sender.stats.duplicates for s in services)
-
-
-async def drained(services: list[UplinkService], timeout_s: float) -> None:
-    with trio.fail_after(timeout_s):
-        for svc in services:
-            while (await svc.outbox_counts())[0]:
-                svc.wake()
-                await trio.sleep(0.1)
+        await upload_docs(svc, docs(part, clock(), fed), clock)
 
 
 async def probe(fronts: list[FrontEnd], certs: Certs, envelope: bytes) -> list[float]:
@@ -129,28 +112,17 @@ async def test_postgres_stopped_and_started_under_two_front_ends_loses_nothing(
     url = own_postgres.url("outage")
     certs = make_certs(tmp_path)
     store = CollectorStore(url)
-    fronts = await trio.to_thread.run_sync(
-        start_front_ends, [free_tcp_port(), free_tcp_port()], certs, url, tmp_path
-    )
-    try:
+    async with running_front_ends(2, certs, url, tmp_path) as fronts:
         envelope = await probe_site(store, fronts, certs, tmp_path)
         clock = SiteClock(T0)
         services: list[UplinkService] = []
         feds: list[Fed] = []
         for i in range(SITES):
-            name = f"site-{i:02d}"
-            token = add_site(store, name, now=T0.replace(tzinfo=None), valid_days=FOREVER_DAYS)
             first, second = (fronts[i % 2], fronts[1 - i % 2])
             endpoint = Endpoint(first.url, pin=certs.pin, timeout_s=8.0, alternates=(second.url,))
-            box = Outbox(tmp_path / f"{name}.duckdb", Identity.generate(), name)
-            svc = UplinkService(
-                box, endpoint, now=clock, token=token, backoff=Backoff(0.05, 0.5), idle_s=30.0
-            )
-            services.append(svc)
+            services.append(enrolled_appliance(store, tmp_path, f"site-{i:02d}", endpoint, clock))
             feds.append({})
-        async with trio.open_nursery() as appliances:
-            for svc in services:
-                await appliances.start(svc.serve)
+        async with serving(services):
             await upload_part(services, feds, clock, 1)
             await drained(services, 60)
             # The second part's uploads under way when PostgreSQL goes away.
@@ -174,14 +146,11 @@ async def test_postgres_stopped_and_started_under_two_front_ends_loses_nothing(
             drained_s = trio.current_time() - back_at
             await upload_part(services, feds, clock, 4)  # and the next day's part as usual
             await drained(services, 60)
-            appliances.cancel_scope.cancel()
         assert all(f.proc is not None and f.proc.poll() is None for f in fronts)  # they kept serving
         r = await post(
             Endpoint(fronts[1].url, pin=certs.pin, timeout_s=10.0), "/v1/upload", envelope, ENVELOPE
         )
         assert (r.status, json.loads(r.body).get("ack")) == (200, 1)  # the probe's message, now taken
-    finally:
-        await trio.to_thread.run_sync(stop_front_ends, fronts)
     assert max(took) < 3.0, took  # 503 at once, not after a timeout
     store.close()  # its connection was cut by the shutdown: the checks read through a new one
     store = CollectorStore(url)

@@ -3,10 +3,15 @@ processes on one PostgreSQL, a TCP balancer in front of them, appliances' clocks
 that a site's messages reached the collector exactly once, in order, its meters rebuilt exactly.
 
 * :func:`start_front_end` runs ``collector serve`` in a child process (its output in a file of the
-  test's folder), :func:`stop_front_ends` stops them (SIGINT, by PID);
+  test's folder), :func:`stop_front_ends` stops them (SIGINT, by PID); :func:`running_front_ends`
+  does both around a block, on free ports;
 * :class:`Balancer` passes each TCP connection to a random live front end (TLS untouched);
 * :class:`SiteClock` is the appliances' clock: a fixed start, a settable offset and the time
   elapsed (never the real date);
+* :func:`enrolled_appliance` adds a site at the collector and makes its appliance's uplink;
+  :func:`serving` runs appliances for a block; :func:`upload_docs` feeds one poll documents
+  (:func:`record` keeps the meters they carry in a :data:`Fed`) and uploads them;
+  :func:`acked` counts what the collector took, :func:`drained` waits for empty outboxes;
 * :func:`accepted` reads from an appliance's transmission log the messages the collector took
   (200 ``ack``, or 409 ``expected = seq + 1``), decoded; :func:`check_site` compares them with
   the collector's rows, and the meters fed with the collector's reads.
@@ -21,17 +26,24 @@ import signal
 import subprocess
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import trio
+from printwatch.collector.enrolment import add_site
 from printwatch.collector.store import CollectorStore
 from printwatch.uplink import log as txlog
 from printwatch.uplink.codec import decode_payload
 from printwatch.uplink.outbox import Outbox
-from printwatch.uplink.signing import open_envelope
+from printwatch.uplink.sender import Backoff
+from printwatch.uplink.service import UplinkService
+from printwatch.uplink.signing import Identity, open_envelope
+from printwatch.uplink.transport import Endpoint
 
+from tests.support.ports import free_tcp_port
 from tests.support.processes import PRINTWATCH
 from tests.support.tls import Certs
 
@@ -121,6 +133,19 @@ def stop_front_ends(fronts: list[FrontEnd]) -> None:
         front.stop()
 
 
+@asynccontextmanager
+async def running_front_ends(
+    count: int, certs: Certs, store_url: str, folder: Path, duration_s: float = 900.0
+) -> AsyncIterator[list[FrontEnd]]:
+    """``count`` front ends on free ports, serving in the block, stopped after it."""
+    ports = [free_tcp_port() for _ in range(count)]
+    fronts = await trio.to_thread.run_sync(start_front_ends, ports, certs, store_url, folder, duration_s)
+    try:
+        yield fronts
+    finally:
+        await trio.to_thread.run_sync(stop_front_ends, fronts)
+
+
 class Balancer:
     """A TCP load balancer on 127.0.0.1 in front of the front ends: each connection goes to a
     random live one (the next ones in turn when it refuses), TLS passed through untouched."""
@@ -191,6 +216,60 @@ class SiteClock:
         return self.start + self.offset + dt.timedelta(seconds=time.monotonic() - self.t0)
 
 
+#: Fed meters: ``{serial: {meter: [absolute value after each upload, ...]}}``.
+Fed = dict[str, dict[str, list[int]]]
+
+
+def enrolled_appliance(
+    store: CollectorStore, folder: Path, name: str, endpoint: Endpoint, clock: SiteClock
+) -> UplinkService:
+    """Site ``name`` added at the collector (its token valid for :data:`FOREVER_DAYS` from the
+    clock's start) and its appliance's uplink, not started: an outbox of its own in ``folder``,
+    a new key, a quick backoff. Its DuckDB keeps to one thread (many appliances in one process)."""
+    token = add_site(store, name, now=clock.start.replace(tzinfo=None), valid_days=FOREVER_DAYS)
+    box = Outbox(folder / f"{name}.duckdb", Identity.generate(), name)
+    box.con.execute("SET threads TO 1")
+    return UplinkService(box, endpoint, now=clock, token=token, backoff=Backoff(0.05, 0.5), idle_s=30.0)
+
+
+@asynccontextmanager
+async def serving(services: Iterable[UplinkService]) -> AsyncIterator[None]:
+    """The appliances' uplinks serving in the block, cancelled after it."""
+    async with trio.open_nursery() as nursery:
+        for service in services:
+            await nursery.start(service.serve)
+        yield
+        nursery.cancel_scope.cancel()
+
+
+def record(fed: Fed, doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc``, its meters kept in ``fed`` (what the collector must rebuild)."""
+    for meter, value in doc["meters"].items():
+        fed.setdefault(str(doc["serial"]), {}).setdefault(meter, []).append(value)
+    return doc
+
+
+async def upload_docs(service: UplinkService, docs: Sequence[dict[str, Any]], clock: SiteClock) -> None:
+    """An appliance's poll: ``docs`` observed, then uploaded at the clock's time."""
+    await service.observe(docs)
+    await service.upload(clock())
+    service.wake()
+
+
+def acked(services: Iterable[UplinkService]) -> int:
+    """The messages the collector took from ``services`` (acknowledged, or duplicates)."""
+    return sum(s.sender.stats.acked + s.sender.stats.duplicates for s in services)
+
+
+async def drained(services: Iterable[UplinkService], timeout_s: float) -> None:
+    """Returns once every outbox is empty (``trio.TooSlowError`` after ``timeout_s``)."""
+    with trio.fail_after(timeout_s):
+        for service in services:
+            while (await service.outbox_counts())[0]:
+                service.wake()
+                await trio.sleep(0.1)
+
+
 def _body(raw: bytes) -> bytes:
     return raw.split(b"\r\n\r\n", 1)[1] if b"\r\n\r\n" in raw else b""
 
@@ -217,10 +296,6 @@ def accepted(box: Outbox) -> dict[int, dict[str, Any]]:
         assert out.get(entry.seq, message) == message, f"message {entry.seq} sent twice, differently"
         out[entry.seq] = message
     return out
-
-
-#: Fed meters: ``{serial: {meter: [absolute value after each upload, ...]}}``.
-Fed = dict[str, dict[str, list[int]]]
 
 
 def check_site(store: CollectorStore, site: str, sent: dict[int, dict[str, Any]], fed: Fed) -> int:
