@@ -174,3 +174,58 @@ def test_the_billing_overview_counts_as_each_site_cycles_do(collector_store: str
     mine, total = billing.current_cycles(store.con, now, scope=("site_id IN (?)", ["site-c"]))
     assert [c["site"] for c in mine] == ["site-c"] and total == 1
     store.close()
+
+
+async def test_missing_reads_come_a_page_at_a_time_and_a_customer_sees_its_own(
+    tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
+) -> None:
+    """``/api/missing`` pages as the other views do: by site and device, ``X-Total-Count`` and a
+    ``Link`` to the next page; a closed cycle owes nothing; a customer's page holds its sites only,
+    and the attacks on the others' views (a huge limit, a huge offset, another's site) fail here too."""
+    certs = make_certs(tmp_path)
+    store = CollectorStore(collector_store)
+    read_by_site = {"site-a": 4, "site-b": 2, "site-c": 0, "site-d": 0}
+    for name, read in read_by_site.items():
+        site = FedSite(store, name)
+        devices = [{"n": n, "serial": f"{name}-S{n}", "model": "M404"} for n in range(1, PRINTERS + 1)]
+        site.send("register", {"devices": devices}, NOW - dt.timedelta(days=5))
+        if read:
+            reads = [[n, {"total": 100 * n}] for n in range(1, read + 1)]
+            site.send("billing", {"cycle": "2026-11-01", "r": reads}, dt.datetime(2026, 11, 1, 1))
+    billing.close(store, "site-c", "2026-11-01", by="clerk", now=NOW)  # owes nothing more
+    everything = views.missing(store.con, now=NOW)  # as the missing-read e-mail reads it
+    expected = [("site-b", 3), ("site-b", 4), *(("site-d", n) for n in range(1, 5))]
+    assert [(r["site_id"], r["n"]) for r in everything] == expected
+    viewer = create_token(store, "viewer desk", "viewer", now=NOW)
+    customer = create_token(store, "customer b", "customer", sites=["site-b"], now=NOW)
+    collector = await start_collector(nursery, store, certs, now=lambda: NOW)
+    trust = ssl.create_default_context(cafile=str(certs.ca_file))
+
+    def as_(token: str) -> httpx.AsyncClient:
+        headers = {"Authorization": f"Bearer {token}"}
+        return httpx.AsyncClient(base_url=collector.url, verify=trust, headers=headers, timeout=30.0)
+
+    async with as_(viewer) as c:
+        first = await c.get("/api/missing?limit=4")
+        assert [(r["site_id"], r["n"]) for r in first.json()] == expected[:4]
+        assert first.headers["x-total-count"] == "6"
+        assert first.headers["link"] == '</api/missing?limit=4&offset=4>; rel="next"'
+        rest = await c.get("/api/missing?limit=4&offset=4")
+        assert [(r["site_id"], r["n"]) for r in rest.json()] == expected[4:] and "link" not in rest.headers
+        assert rest.json()[0] == {
+            "site_id": "site-d", "n": 3, "serial": "site-d-S3", "contact": None, "address": None,
+            "cycle": "2026-11-01",
+        }  # fmt: skip
+        one = await c.get("/api/missing?site=site-d&limit=1&offset=3")
+        assert [r["n"] for r in one.json()] == [4] and one.headers["x-total-count"] == "4"
+
+    async with as_(customer) as c:
+        with trio.fail_after(20):
+            own = await c.get("/api/missing?limit=10000000")
+            assert [(r["site_id"], r["n"]) for r in own.json()] == expected[:2]
+            assert own.headers["x-total-count"] == "2" and "link" not in own.headers
+            for path in ("/api/missing?offset=1000000000000", "/api/missing?limit=-1"):
+                refused = await c.get(path)
+                assert refused.status_code == 400 and "error" in refused.json(), path
+            assert (await c.get("/api/missing?site=site-d")).status_code == 404  # not its site
+    store.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 from printwatch.clock import naive_utcnow
 from printwatch.collector.storage import Connection
-from printwatch.collector.sync import due_reads
+from printwatch.collector.sync import cycle_start
 
 VIEWS = ("sites", "devices", "reads", "counters", "reorders", "missing")
 
@@ -152,46 +152,91 @@ def reorders(
     )
 
 
-def count(con: Connection, name: str, site: Sites = None) -> int | None:
-    """How many rows (devices for :data:`BY_DEVICE`) ``name`` pages over; None for ``missing``
-    (not paged: at most a site's devices per site)."""
-    table = {"sites": "sites", "devices": "devices", "reads": "devices", "counters": "devices"}.get(name)
-    if name == "reorders":
-        table = "reorders"
-    if table is None:
-        return None
+def count(con: Connection, name: str, site: Sites = None, *, now: dt.datetime | None = None) -> int:
+    """How many rows (devices for :data:`BY_DEVICE`) ``name`` pages over (``now``: the
+    collector's clock, for ``missing``)."""
+    if name == "missing":
+        owing = _owing(con, site, now or naive_utcnow(), MISSING_GRACE)
+        if not owing:
+            return 0
+        body, params = _missing(owing)
+        return int(con.execute(f"SELECT count(*) {body}", params).fetchall()[0][0])
+    if name not in VIEWS:
+        raise ValueError(f"no view {name!r}")
+    table = {"sites": "sites", "reads": "devices", "counters": "devices"}.get(name, name)
     where, params = _site(site)
     return int(con.execute(f"SELECT count(*) FROM {table} WHERE {where}", params).fetchall()[0][0])
 
 
+#: How long after its cycle began a billing read counts as missing.
+MISSING_GRACE = dt.timedelta(days=1)
+
+
+def _owing(con: Connection, site: Sites, now: dt.datetime, grace: dt.timedelta) -> list[tuple[str, str]]:
+    """``(site, cycle)`` of each enrolled site of ``site`` whose current cycle (by its own
+    schedule, at ``now``) began ``grace`` ago or more and is not closed, by site."""
+    where, params = _site(site, "s")
+    closed = {
+        (str(a), str(b))
+        for a, b in con.execute(
+            f"SELECT c.site_id, c.cycle FROM billing_closed c JOIN sites s ON s.site_id = c.site_id "
+            f"WHERE {where}",
+            params,
+        ).fetchall()
+    }
+    owing = []
+    for site_id, kind, day in con.execute(
+        f"SELECT s.site_id, s.billing_cycle, s.billing_day FROM sites s WHERE {where} "
+        "AND s.enrolled_at IS NOT NULL AND s.key_id IS NOT NULL ORDER BY s.site_id",
+        params,
+    ).fetchall():
+        start = cycle_start(str(kind), int(day), now)
+        pair = (str(site_id), start.date().isoformat())
+        if now >= start + grace and pair not in closed:
+            owing.append(pair)
+    return owing
+
+
+def _missing(owing: list[tuple[str, str]]) -> tuple[str, list[str]]:
+    """The FROM and WHERE of the devices of ``owing``'s sites' current appliances with no
+    billing read of the pair's cycle, and its parameters: one query over every pair."""
+    pairs = ", ".join("(?, ?)" for _ in owing)
+    return (
+        f"FROM (VALUES {pairs}) AS w(site_id, cycle) JOIN sites s ON s.site_id = w.site_id "
+        "JOIN device_keys k ON k.site_id = s.site_id AND k.key_id = s.key_id "
+        "LEFT JOIN devices d ON d.site_id = k.site_id AND d.n = k.n "
+        "WHERE NOT EXISTS (SELECT 1 FROM meter_reads r WHERE r.site_id = k.site_id AND r.n = k.n "
+        "AND r.source = 'billing' AND r.cycle = w.cycle)",
+        [v for pair in owing for v in pair],
+    )
+
+
 def missing(
     con: Connection,
-    site: str | None = None,
+    site: Sites = None,
     now: dt.datetime | None = None,
-    grace: dt.timedelta = dt.timedelta(days=1),
+    grace: dt.timedelta = MISSING_GRACE,
+    *,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> list[dict[str, Any]]:
-    """Devices whose billing read for the current cycle has not arrived ``grace`` after its start."""
-    now = now or naive_utcnow()
-    out: list[dict[str, Any]] = []
-    for s in sites(con, site):
-        if not s["enrolled_at"]:
-            continue
-        cycle, due = due_reads(con, s["site_id"], now, grace)
-        for n in due:
-            row = con.execute(
-                "SELECT serial, address FROM devices WHERE site_id = ? AND n = ?", [s["site_id"], n]
-            ).fetchone()
-            out.append(
-                {
-                    "site_id": s["site_id"],
-                    "contact": s["contact"],
-                    "n": n,
-                    "serial": row[0] if row else None,
-                    "address": row[1] if row else None,
-                    "cycle": cycle,
-                }
-            )
-    return out
+    """Devices of each site's current appliance whose billing read for the site's current
+    cycle has not arrived ``grace`` after the cycle began (none for a closed cycle), by site and
+    device: ``limit`` of them from ``offset`` (all without)."""
+    owing = _owing(con, site, now or naive_utcnow(), grace)
+    if not owing:
+        return []
+    body, params = _missing(owing)
+    page, more = _page(limit, offset)
+    rows = con.execute(
+        f"SELECT s.site_id, s.contact, k.n, d.serial, d.address, w.cycle {body} "
+        f"ORDER BY s.site_id, k.n{page}",
+        [*params, *more],
+    ).fetchall()
+    return [
+        {"site_id": a, "contact": b, "n": int(n), "serial": c, "address": e, "cycle": str(f)}
+        for a, b, n, c, e, f in rows
+    ]
 
 
 def view(
@@ -206,9 +251,7 @@ def view(
     """One of :data:`VIEWS` by name (``now``: the collector's clock, for ``missing``); a page of
     ``limit`` rows (devices for :data:`BY_DEVICE`) from ``offset`` (every row without)."""
     if name == "missing":
-        if site is None or isinstance(site, str):
-            return missing(con, site, now)
-        return [row for one in site for row in missing(con, one, now)]
+        return missing(con, site, now, limit=limit, offset=offset)
     fn = {"sites": sites, "devices": devices, "reads": reads, "counters": counters, "reorders": reorders}[
         name
     ]

@@ -53,16 +53,15 @@ async def read_view(request: Request) -> Response:
     if site is None and who.sites is not None:
         wanted = sorted(who.sites)
 
-    def rows() -> tuple[list[dict[str, Any]], int | None]:
-        cur = state.store.con.cursor()
-        found = views.view(cur, name, wanted, now=state.now(), limit=limit, offset=offset)
-        return found, views.count(cur, name, wanted)
+    def rows() -> tuple[list[dict[str, Any]], int]:
+        cur, now = state.store.con.cursor(), state.now()
+        found = views.view(cur, name, wanted, now=now, limit=limit, offset=offset)
+        return found, views.count(cur, name, wanted, now=now)
 
     found, total = await state.db(rows)
-    headers = {"Cache-Control": "no-store"}
-    if total is not None:  # the page says how many there are and where the next one is
-        headers["X-Total-Count"] = str(total)
-        if offset + limit < total and offset + limit <= views.MAX_OFFSET:
-            following = request.url.include_query_params(limit=limit, offset=offset + limit)
-            headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
+    # The page says how many there are and where the next one is.
+    headers = {"Cache-Control": "no-store", "X-Total-Count": str(total)}
+    if offset + limit < total and offset + limit <= views.MAX_OFFSET:
+        following = request.url.include_query_params(limit=limit, offset=offset + limit)
+        headers["Link"] = f'<{following.path}?{following.query}>; rel="next"'
     return JSONResponse(found, headers=headers)
