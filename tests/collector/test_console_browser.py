@@ -10,30 +10,23 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import trio
 from printwatch.collector.enrolment import add_site
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.users import add_user
-from printwatch.uplink.enrol import enrol
-from printwatch.uplink.outbox import Outbox
-from printwatch.uplink.signing import Identity
-from printwatch.uplink.transport import Endpoint, post
+from printwatch.uplink.transport import Endpoint
 from printwatch.web.auth.passwords import hash_password
 
-from tests.support.browser import BROWSER_TEST, CHROMIUM, screenshot
-from tests.support.collector import start_collector
+from tests.support.browser import BROWSER_TEST, chromium, console_log_in, new_page, screenshot
+from tests.support.collector import RunningCollector, collector_in_thread, upload_site
 from tests.support.fakes import contract_doc
 from tests.support.tls import make_certs
 
 sync_api = pytest.importorskip("playwright.sync_api")
 PASSWORD = "console password 1"
-ENVELOPE = "application/vnd.printwatch.envelope"
 SITES = {"acme-1": 3, "globex": 2}  # site: printers
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 ROLES = ("admin", "billing", "supplies", "support", "viewer", "customer")
@@ -53,9 +46,7 @@ def collector_now() -> dt.datetime:
 async def upload_sites(endpoint: Endpoint, tokens: dict[str, str], folder: Path) -> None:
     """Each site's appliance enrols and sends its registration and a billing read."""
     for site, count in SITES.items():
-        box = Outbox(folder / f"{site}.duckdb", Identity.generate(), site)
-        await enrol(box, endpoint, tokens[site], now=NOW)
-        entries, reads = [], []
+        printers = []
         for i in range(count):
             doc = contract_doc((f"10.{len(site)}.0.{i + 1}", 161), 5, NOW)
             info = {
@@ -64,18 +55,10 @@ async def upload_sites(endpoint: Endpoint, tokens: dict[str, str], folder: Path)
                 "vendor": "xerox",
                 "supplies": [],
             }
-            entry, _ = box.number(f"serial:{info['serial']}", info)
-            box.devices[entry.identity] = entry  # numbered: the next one gets the next number
-            entries.append(entry)
-            reads.append([entry.n, doc["meters"]])
-        register = {"appliance": {"version": "9.9.9"}, "devices": [{"n": e.n, **e.info} for e in entries]}
-        box.enqueue("register", register, NOW - dt.timedelta(minutes=3), devices=entries)
-        box.enqueue("billing", {"cycle": "2026-11-01", "r": reads}, NOW - dt.timedelta(minutes=3))
-        while (head := box.head()) is not None:
-            answer = await post(endpoint, "/v1/upload", head.envelope, ENVELOPE)
-            assert answer.status == 200, answer.body
-            box.acknowledge(head.seq)
-        box.close()
+            printers.append((info, doc["meters"]))
+        await upload_site(
+            endpoint, folder, site, tokens[site], printers, now=NOW, made=NOW - dt.timedelta(minutes=3)
+        )
 
 
 @pytest.fixture
@@ -90,100 +73,67 @@ def console(tmp_path: Path) -> Iterator[str]:
     for role in ROLES:
         sites = ["acme-1"] if role == "customer" else []
         add_user(store, role, PASSWORD, role, sites=sites, now=collector_now(), password_hash=fast)
-    started: queue.Queue[str | BaseException] = queue.Queue()
-    stop: list[tuple[trio.lowlevel.TrioToken, trio.Event]] = []
 
-    async def serve() -> None:
-        done = trio.Event()
-        stop.append((trio.lowlevel.current_trio_token(), done))
-        async with trio.open_nursery() as nursery:
-            try:
-                collector = await start_collector(nursery, store, certs, now=collector_now)
-                await upload_sites(collector.endpoint(), tokens, tmp_path)
-            except BaseException as err:
-                started.put(err)
-                raise
-            started.put(collector.url)
-            await done.wait()
-            await collector.stop()
+    async def uploaded(collector: RunningCollector) -> None:
+        await upload_sites(collector.endpoint(), tokens, tmp_path)
 
-    thread = threading.Thread(target=trio.run, args=(serve,), daemon=True)
-    thread.start()
-    try:
-        url = started.get(timeout=120)
-        if isinstance(url, BaseException):
-            raise url
+    with (
+        contextlib.closing(store),
+        collector_in_thread(store, certs, now=collector_now, prepare=uploaded) as url,
+    ):
         yield url
-    finally:
-        if stop:
-            token, done = stop[0]
-            with contextlib.suppress(trio.RunFinishedError):
-                trio.from_thread.run_sync(done.set, trio_token=token)
-        thread.join(timeout=30)
-        store.close()
 
 
 def test_each_role_sees_what_it_may_in_chromium(console: str) -> None:
     url = console
     expect = sync_api.expect
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            for role in (*ROLES[1:], "admin"):  # the admin last: it adds a site
-                # the test's CA is not the browser's: its warning is what ignore_https_errors skips
-                context = browser.new_context(
-                    viewport={"width": 1400, "height": 900}, ignore_https_errors=True
-                )
-                page = context.new_page()
-                page.goto(url + "/console/sites")
-                expect(page).to_have_url(f"{url}/console/login?next=%2Fconsole%2Fsites")
-                if role == "admin":
-                    shot(page, "0-login")  # (the last role)
-                page.fill("#user", role)
-                page.fill("#password", PASSWORD)
-                page.click("button[type=submit]")
-                expect(page).to_have_url(url + "/console/sites")
-                rows = page.locator("table#sites tbody tr")
-                expected = ["acme-1"] if role == "customer" else sorted(SITES)
-                expect(rows).to_have_count(len(expected))
-                assert [r.split()[0] for r in rows.all_inner_texts()] == expected
-                nav = page.locator("nav a").all_inner_texts()
-                assert ("Enrolment" in nav) == (role == "admin"), nav
-                shot(page, f"{role}-1-sites")
-                page.click("table#sites >> text=acme-1")
-                expect(page.locator("table#devices tbody tr")).to_have_count(SITES["acme-1"])
-                expect(page.locator("table#transmissions tbody tr")).to_have_count(2)
-                shot(page, f"{role}-2-site")
-                page.click("table#devices tbody tr >> nth=0 >> a")
-                expect(page.locator("h1")).to_contain_text("ACME-1-001")
-                expect(page.locator("svg.chart").first).to_be_visible()
-                shot(page, f"{role}-3-device")
-                page.click("nav >> text=Devices")
-                page.fill("input[name=q]", "0")
-                page.click("form.filters button")
-                found = page.locator("table#devices tbody tr")
-                expect(found).to_have_count(SITES["acme-1"] if role == "customer" else sum(SITES.values()))
-                shot(page, f"{role}-4-devices")
-                # another customer's site, device and JSON: as if they did not exist
-                for path in ("/console/sites/globex", "/console/devices/globex/1"):
-                    answer = page.goto(url + path)
-                    assert answer is not None
-                    assert answer.status == (404 if role == "customer" else 200), (role, path)
-                if role == "customer":
-                    expect(page.locator("h1")).to_have_text("Not found")
-                    shot(page, "customer-5-another-site")
-                answer = page.goto(url + "/console/enrolment")
-                assert answer is not None and answer.status == (200 if role == "admin" else 403)
-                if role == "admin":
-                    page.fill("#add-site input[name=site_id]", "branch-9")
-                    page.click("#add-site button")
-                    expect(page.locator("#issued")).to_contain_text("branch-9")
-                    assert len(page.locator("#token").inner_text()) >= 20
-                    shot(page, "admin-5-enrolment")
-                else:
-                    expect(page.locator("h1")).to_have_text("Not allowed")
-                page.click("nav >> text=Log out")
-                expect(page).to_have_url(url + "/console/login")
-                context.close()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for role in (*ROLES[1:], "admin"):  # the admin last: it adds a site
+            page = new_page(browser)
+            page.goto(url + "/console/sites")
+            expect(page).to_have_url(f"{url}/console/login?next=%2Fconsole%2Fsites")
+            if role == "admin":
+                shot(page, "0-login")  # (the last role)
+            console_log_in(page, url, role, PASSWORD)
+            rows = page.locator("table#sites tbody tr")
+            expected = ["acme-1"] if role == "customer" else sorted(SITES)
+            expect(rows).to_have_count(len(expected))
+            assert [r.split()[0] for r in rows.all_inner_texts()] == expected
+            nav = page.locator("nav a").all_inner_texts()
+            assert ("Enrolment" in nav) == (role == "admin"), nav
+            shot(page, f"{role}-1-sites")
+            page.click("table#sites >> text=acme-1")
+            expect(page.locator("table#devices tbody tr")).to_have_count(SITES["acme-1"])
+            expect(page.locator("table#transmissions tbody tr")).to_have_count(2)
+            shot(page, f"{role}-2-site")
+            page.click("table#devices tbody tr >> nth=0 >> a")
+            expect(page.locator("h1")).to_contain_text("ACME-1-001")
+            expect(page.locator("svg.chart").first).to_be_visible()
+            shot(page, f"{role}-3-device")
+            page.click("nav >> text=Devices")
+            page.fill("input[name=q]", "0")
+            page.click("form.filters button")
+            found = page.locator("table#devices tbody tr")
+            expect(found).to_have_count(SITES["acme-1"] if role == "customer" else sum(SITES.values()))
+            shot(page, f"{role}-4-devices")
+            # another customer's site, device and JSON: as if they did not exist
+            for path in ("/console/sites/globex", "/console/devices/globex/1"):
+                answer = page.goto(url + path)
+                assert answer is not None
+                assert answer.status == (404 if role == "customer" else 200), (role, path)
+            if role == "customer":
+                expect(page.locator("h1")).to_have_text("Not found")
+                shot(page, "customer-5-another-site")
+            answer = page.goto(url + "/console/enrolment")
+            assert answer is not None and answer.status == (200 if role == "admin" else 403)
+            if role == "admin":
+                page.fill("#add-site input[name=site_id]", "branch-9")
+                page.click("#add-site button")
+                expect(page.locator("#issued")).to_contain_text("branch-9")
+                assert len(page.locator("#token").inner_text()) >= 20
+                shot(page, "admin-5-enrolment")
+            else:
+                expect(page.locator("h1")).to_have_text("Not allowed")
+            page.click("nav >> text=Log out")
+            expect(page).to_have_url(url + "/console/login")
+            page.context.close()

@@ -10,22 +10,19 @@ import contextlib
 import csv
 import datetime as dt
 import io
-import queue
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import trio
 from printwatch.collector import billing, supplies
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.sync import sync_for
 from printwatch.collector.users import add_user
 from printwatch.web.auth.passwords import hash_password
 
-from tests.support.browser import BROWSER_TEST, CHROMIUM, screenshot
-from tests.support.collector import FedSite, start_collector
+from tests.support.browser import BROWSER_TEST, chromium, console_log_in, new_page, screenshot
+from tests.support.collector import FedSite, collector_in_thread
 from tests.support.tls import make_certs
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -62,48 +59,14 @@ def console(tmp_path: Path) -> Iterator[tuple[str, CollectorStore]]:
     fast = hash_password(PASSWORD, n=2**14)
     for role in ("billing", "supplies", "support"):
         add_user(store, role, PASSWORD, role, now=NOW, password_hash=fast)
-    started: queue.Queue[str | BaseException] = queue.Queue()
-    stop: list[tuple[trio.lowlevel.TrioToken, trio.Event]] = []
-
-    async def serve() -> None:
-        done = trio.Event()
-        stop.append((trio.lowlevel.current_trio_token(), done))
-        async with trio.open_nursery() as nursery:
-            try:
-                collector = await start_collector(nursery, store, certs, now=lambda: NOW)
-            except BaseException as err:
-                started.put(err)
-                raise
-            started.put(collector.url)
-            await done.wait()
-            await collector.stop()
-
-    thread = threading.Thread(target=trio.run, args=(serve,), daemon=True)
-    thread.start()
-    try:
-        url = started.get(timeout=120)
-        if isinstance(url, BaseException):
-            raise url
+    with contextlib.closing(store), collector_in_thread(store, certs, now=lambda: NOW) as url:
         yield url, store
-    finally:
-        if stop:
-            token, done = stop[0]
-            with contextlib.suppress(trio.RunFinishedError):
-                trio.from_thread.run_sync(done.set, trio_token=token)
-        thread.join(timeout=30)
-        store.close()
 
 
 def log_in(browser: Any, url: str, user: str) -> Any:
-    context = browser.new_context(
-        viewport={"width": 1400, "height": 900}, ignore_https_errors=True, accept_downloads=True
-    )
-    page = context.new_page()
+    page = new_page(browser, accept_downloads=True)
     page.goto(url + "/console/login")
-    page.fill("#user", user)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    sync_api.expect(page).to_have_url(url + "/console/sites")
+    console_log_in(page, url, user, PASSWORD)
     return page
 
 
@@ -112,45 +75,41 @@ def test_billing_supplies_and_settings_in_chromium(
 ) -> None:
     url, store = console
     expect = sync_api.expect
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            page = log_in(browser, url, "billing")
-            page.click("nav >> text=Billing")
-            page.click("table#billing >> text=2026-11-01")
-            expect(page.locator("table#missing tr.missing")).to_have_count(1)
-            expect(page.locator("table#missing")).to_contain_text("A-003")
-            shot(page, "billing-1-cycle")
-            with page.expect_download() as info:
-                page.click("text=with unmapped meters")
-            rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
-            reads = billing.cycle_reads(store.con.cursor(), "site-a", "2026-11-01")["reads"]
-            assert {(r["serial"], int(r["value"])) for r in rows} == {
-                (r["serial"], r["meters"]["total"]) for r in reads
-            }
-            page.click("#close-form button")
-            expect(page.locator("p.note").first).to_contain_text("Closed 2026-11-03T09:00:00Z by billing")
-            shot(page, "billing-2-closed")
+    with chromium() as browser:
+        page = log_in(browser, url, "billing")
+        page.click("nav >> text=Billing")
+        page.click("table#billing >> text=2026-11-01")
+        expect(page.locator("table#missing tr.missing")).to_have_count(1)
+        expect(page.locator("table#missing")).to_contain_text("A-003")
+        shot(page, "billing-1-cycle")
+        with page.expect_download() as info:
+            page.click("text=with unmapped meters")
+        rows = list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text())))
+        reads = billing.cycle_reads(store.con.cursor(), "site-a", "2026-11-01")["reads"]
+        assert {(r["serial"], int(r["value"])) for r in rows} == {
+            (r["serial"], r["meters"]["total"]) for r in reads
+        }
+        page.click("#close-form button")
+        expect(page.locator("p.note").first).to_contain_text("Closed 2026-11-03T09:00:00Z by billing")
+        shot(page, "billing-2-closed")
 
-            page = log_in(browser, url, "supplies")
-            page.click("nav >> text=Supplies")
-            row = page.locator("table#supplies tbody tr").first
-            expect(row).to_contain_text("A-003")
-            row.locator("select[name=state]").select_option("ordered")
-            row.locator("input[name=note]").fill("PO 4711")
-            row.locator("button").click()
-            expect(page.locator("table#supplies tbody tr").first).to_contain_text("ordered")
-            expect(page.locator("table#supplies tbody tr").first).to_contain_text("by supplies")
-            shot(page, "supplies-1-ordered")
+        page = log_in(browser, url, "supplies")
+        page.click("nav >> text=Supplies")
+        row = page.locator("table#supplies tbody tr").first
+        expect(row).to_contain_text("A-003")
+        row.locator("select[name=state]").select_option("ordered")
+        row.locator("input[name=note]").fill("PO 4711")
+        row.locator("button").click()
+        expect(page.locator("table#supplies tbody tr").first).to_contain_text("ordered")
+        expect(page.locator("table#supplies tbody tr").first).to_contain_text("by supplies")
+        shot(page, "supplies-1-ordered")
 
-            page = log_in(browser, url, "support")
-            page.goto(url + "/console/settings/site-a")
-            page.fill("#upload_times", "05:00 17:00")
-            page.click("#settings-form button")
-            expect(page.locator("p.note").first).to_contain_text("05:00:00, 17:00:00 UTC (set by support)")
-            expect(page.locator("table#history tbody tr").first).to_contain_text("support")
-            shot(page, "settings-1-saved")
-        finally:
-            browser.close()
+        page = log_in(browser, url, "support")
+        page.goto(url + "/console/settings/site-a")
+        page.fill("#upload_times", "05:00 17:00")
+        page.click("#settings-form button")
+        expect(page.locator("p.note").first).to_contain_text("05:00:00, 17:00:00 UTC (set by support)")
+        expect(page.locator("table#history tbody tr").first).to_contain_text("support")
+        shot(page, "settings-1-saved")
     # What the appliance gets at its next sync (tests/uplink/test_settings_sync.py follows it there).
     assert sync_for(store.con.cursor(), "site-a", NOW)["settings"]["upload_times"] == ["05:00:00", "17:00:00"]

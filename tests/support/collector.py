@@ -1,11 +1,18 @@
 """The collector as a real peer: its HTTPS server on 127.0.0.1 with a test's certificates
-(tests/support/tls.py), in the test's Trio run, for the uplink's and the collector's tests."""
+(tests/support/tls.py), in the test's Trio run, for the uplink's and the collector's tests, or
+in a Trio run of its own in a thread (:func:`collector_in_thread`) for a test that is not async
+(the browser tests). :func:`upload_site` sends a site's first messages the real way (an
+appliance's outbox, enrolment, HTTPS); :class:`FedSite` feeds the store's ingest directly."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import trio
@@ -13,9 +20,11 @@ from printwatch.collector.enrolment import add_site, enrol
 from printwatch.collector.ingest import receive
 from printwatch.collector.server import create_app, serve_collector
 from printwatch.collector.store import CollectorStore
+from printwatch.uplink import enrol as uplink_enrol
 from printwatch.uplink.codec import encode_payload
+from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.signing import Identity, seal
-from printwatch.uplink.transport import Endpoint
+from printwatch.uplink.transport import Endpoint, post
 from starlette.applications import Starlette
 
 from tests.support.tls import Certs
@@ -70,6 +79,90 @@ async def start_collector(
 
     _, running.port = await nursery.start(run)
     return running
+
+
+@contextlib.contextmanager
+def collector_in_thread(
+    store: CollectorStore,
+    certs: Certs,
+    *,
+    now: Callable[[], dt.datetime],
+    prepare: Callable[[RunningCollector], Awaitable[None]] | None = None,
+    timeout_s: float = 120.0,
+) -> Iterator[str]:
+    """The collector (:func:`start_collector`) in a Trio run in a thread of its own, serving in
+    the block once ``prepare`` (if given) has run in that Trio run (the appliances' uploads, say);
+    its URL. Stopped after the block (the thread joined, within 30 s).
+
+    Error handling: what ``start_collector`` or ``prepare`` raised is raised here; neither
+    starting nor preparing may take more than ``timeout_s``."""
+    started: queue.Queue[str | BaseException] = queue.Queue()
+    stop: list[tuple[trio.lowlevel.TrioToken, trio.Event]] = []
+
+    async def serve() -> None:
+        done = trio.Event()
+        stop.append((trio.lowlevel.current_trio_token(), done))
+        async with trio.open_nursery() as nursery:
+            try:
+                collector = await start_collector(nursery, store, certs, now=now)
+                if prepare is not None:
+                    await prepare(collector)
+            except BaseException as err:
+                started.put(err)
+                raise
+            started.put(collector.url)
+            await done.wait()
+            await collector.stop()
+
+    thread = threading.Thread(target=trio.run, args=(serve,), daemon=True)
+    thread.start()
+    try:
+        url = started.get(timeout=timeout_s)
+        if isinstance(url, BaseException):
+            raise url
+        yield url
+    finally:
+        if stop:
+            token, done = stop[0]
+            with contextlib.suppress(trio.RunFinishedError):
+                trio.from_thread.run_sync(done.set, trio_token=token)
+        thread.join(timeout=30)
+
+
+ENVELOPE = "application/vnd.printwatch.envelope"
+
+
+async def upload_site(
+    endpoint: Endpoint,
+    folder: Path,
+    site: str,
+    token: str,
+    printers: Sequence[tuple[dict[str, Any], dict[str, int]]],
+    *,
+    now: dt.datetime,
+    made: dt.datetime | None = None,
+    cycle: str = "2026-11-01",
+) -> None:
+    """Site ``site``'s appliance (its outbox in ``folder``) enrols with ``token`` at ``now``, then
+    sends, made at ``made`` (default ``now``), the registration of ``printers`` (each its
+    information, with a ``serial``, and its meters) and their billing read of ``cycle``, each
+    message acknowledged (200) before the next."""
+    box = Outbox(folder / f"{site}.duckdb", Identity.generate(), site)
+    await uplink_enrol.enrol(box, endpoint, token, now=now)
+    entries, reads = [], []
+    for info, meters in printers:
+        entry, _ = box.number(f"serial:{info['serial']}", info)
+        box.devices[entry.identity] = entry  # numbered: the next one gets the next number
+        entries.append(entry)
+        reads.append([entry.n, meters])
+    register = {"appliance": {"version": "9.9.9"}, "devices": [{"n": e.n, **e.info} for e in entries]}
+    box.enqueue("register", register, made or now, devices=entries)
+    box.enqueue("billing", {"cycle": cycle, "r": reads}, made or now)
+    while (head := box.head()) is not None:
+        answer = await post(endpoint, "/v1/upload", head.envelope, ENVELOPE)
+        assert answer.status == 200, answer.body
+        box.acknowledge(head.seq)
+    box.close()
 
 
 ENROLLED = dt.datetime(2026, 9, 1)
