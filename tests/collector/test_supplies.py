@@ -85,3 +85,61 @@ def test_one_order_per_cartridge_life_moved_forward_and_installed_by_the_levels(
     assert parsed[0] == list(supplies.CSV_COLUMNS) and len(parsed) == 4
     assert {row[2] for row in parsed[1:]} == {"'@SUM(1+1)"}
     store.close()
+
+
+def test_a_fold_counts_the_trigger_and_keeps_the_state_a_user_set(collector_store: str | Path) -> None:
+    store = CollectorStore(collector_store)
+    site = Site(store)
+    device = {"n": 1, "serial": "S1", "vendor": "HP", "model": "M", "supplies": LAYOUT}
+    site.send("register", {"devices": [device]}, day(0), now=day(0))
+    site.send("reorder", {"t": [[1, 1, 15.0, "low", 9.0]]}, day(0), now=day(0))
+    supplies.refresh(store)
+    (order,) = queue_of(store, day(1))
+    key = OrderKey("site-a", 1, 1, int(order["opened_seq"]))  # type: ignore[call-overload]
+    supplies.set_state(store, key, "ordered", by="dee", now=day(1))
+    # Two triggers of the same life in one message, and one of a supply seen for the first time.
+    site.send(
+        "reorder",
+        {"t": [[1, 1, 12.0, "low", 7.0], [1, 1, 11.0, "runout", None], [1, 2, 9.0, "low", 3.0]]},
+        day(2),
+        now=day(2),
+    )
+    assert supplies.refresh(store) == {"opened": 1, "duplicates": 2, "installed": 0, "sites": 1}
+    black, cyan = queue_of(store, day(2))
+    assert (black["state"], black["state_by"], black["triggers"], black["percent"]) == (
+        "ordered",
+        "dee",
+        3,
+        11.0,
+    )
+    assert black["days_to_empty"] is None  # the latest trigger's (none), not an earlier one's
+    assert (cyan["state"], cyan["triggers"], cyan["percent"], cyan["days_to_empty"]) == ("new", 1, 9.0, 3.0)
+    assert [e["state"] for e in supplies.events(store.con, key)] == ["new", "ordered"]
+    store.close()
+
+
+def test_one_statement_updates_only_the_rows_its_condition_still_allows(collector_store: str | Path) -> None:
+    """What an installation seen in the levels relies on: an order another front end or a user
+    installed meanwhile is left alone, and only the orders updated are returned."""
+    store = CollectorStore(collector_store)
+    site = Site(store)
+    device = {"n": 1, "serial": "S1", "vendor": "HP", "model": "M", "supplies": LAYOUT}
+    site.send("register", {"devices": [device]}, day(0), now=day(0))
+    site.send("reorder", {"t": [[1, 1, 15.0, "low", 9.0], [1, 2, 14.0, "low", None]]}, day(0), now=day(0))
+    supplies.refresh(store)
+    black, cyan = (OrderKey("site-a", 1, o["supply_index"], o["opened_seq"]) for o in queue_of(store, day(1)))  # type: ignore[arg-type]
+    supplies.set_state(store, cyan, "installed", by="dee", now=day(1))
+    with store.transaction() as con:
+        done = store.update(
+            con, "supply_orders", ["site_id", "n", "supply_index", "opened_seq"],
+            ["site_id", "n", "supply_index", "opened_seq", "state_at", "percent"],
+            [(*black.params(), day(2), None), (*cyan.params(), day(2), 50.0),
+             ("site-a", 9, 9, 9, day(2), 1.0)],
+            "state = 'installed', state_at = v.state_at, percent = v.percent, state_by = 'auto'",
+            "AND supply_orders.state <> 'installed'",
+        )  # fmt: skip
+    assert [tuple(k) for k in done] == [tuple(black.params())]
+    rows = {o["supply_index"]: o for o in queue_of(store, day(3))}
+    assert (rows[1]["state"], rows[1]["state_by"], rows[1]["percent"]) == ("installed", "auto", None)
+    assert (rows[2]["state"], rows[2]["state_by"], rows[2]["percent"]) == ("installed", "dee", 14.0)
+    store.close()

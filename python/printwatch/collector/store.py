@@ -78,6 +78,25 @@ class CollectorStore:
         if rows:
             self.backend.bulk(con, table, columns, rows, replace=replace)
 
+    def update(
+        self,
+        con: Connection,
+        table: str,
+        key: list[str],
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        assign: str,
+        where: str = "",
+    ) -> list[tuple[Any, ...]]:
+        """Update the rows of ``table`` named by ``rows`` (of ``columns``, among them every
+        column of ``key``) in one statement: ``assign`` is the ``SET`` list, where ``v.column``
+        is a row's value and ``table.column`` the stored one; ``where`` more conditions
+        (``AND ...``) on the stored row. Returns the keys of the rows updated; nothing happens
+        for no rows. The SQL parts are the caller's text, never a value from outside."""
+        if not rows:
+            return []
+        return self.backend.update(con, table, key, columns, rows, assign, where)
+
     def renew(self) -> None:
         """``collector serve`` does it daily: on DuckDB closes the database and opens it again
         (frees what DuckDB keeps from every hash join); on PostgreSQL opens a fresh connection,

@@ -72,31 +72,53 @@ def _event(con: Connection, key: OrderKey, state: str, at: dt.datetime, by: str,
     )
 
 
-def _fold(con: Connection, trigger: tuple[Any, ...]) -> bool:
-    """One trigger into its supply's open order (``False``), or a new order (``True``, new at
-    the trigger's time)."""
-    site, n, index, time, percent, why, dte, seq = trigger
-    open_rows = con.execute(
-        "SELECT opened_seq FROM supply_orders WHERE site_id = ? AND n = ? AND supply_index = ? "
-        "AND (state <> 'installed' OR state_at >= ?) ORDER BY opened_seq DESC LIMIT 1",
-        [site, n, index, time],
-    ).fetchall()
-    if open_rows:
-        con.execute(
-            "UPDATE supply_orders SET triggers = triggers + 1, last_seq = ?, last_at = ?, percent = ?, "
-            f"days_to_empty = ?, why = ? WHERE {_KEY}",
-            [seq, time, percent, dte, why, site, n, index, open_rows[0][0]],
-        )
-        return False
-    con.execute(
-        "INSERT INTO supply_orders VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, 'new', ?, 'appliance')",
-        [site, n, index, seq, time, seq, time, percent, why, dte, time],
-    )
-    _event(con, OrderKey(site, int(n), int(index), int(seq)), "new", time, "appliance", str(why))
-    return True
+_ORDER_COLUMNS = [
+    "site_id", "n", "supply_index", "opened_seq", "opened_at", "last_seq", "last_at", "triggers",
+    "percent", "why", "days_to_empty", "state", "state_at", "state_by",
+]  # fmt: skip
+_EVENT_COLUMNS = ["site_id", "n", "supply_index", "opened_seq", "state", "event_at", "by_user", "note"]
+_ORDER_KEY = ["site_id", "n", "supply_index", "opened_seq"]
+#: A fold's changes to orders already stored: only what the triggers carry (a user may move
+#: the same order meanwhile; its state is never written here).
+_FOLDED = (
+    "triggers = supply_orders.triggers + v.triggers, last_seq = v.last_seq, last_at = v.last_at, "
+    "percent = v.percent, days_to_empty = v.days_to_empty, why = v.why"
+)
+
+
+@dataclass
+class _Order:
+    """An order as a fold sees it: stored (``new`` False) or opened by this fold."""
+
+    seq: int
+    installed_at: dt.datetime | None  # None: not installed
+    new: bool
+    opened_at: dt.datetime | None = None
+    opened_why: str | None = None
+    count: int = 0  # the triggers folded into it by this fold
+    last: tuple[Any, ...] = ()  # the latest of them: seq, time, percent, why, days to empty
+
+
+def _fold(orders: dict[tuple[int, int], list[_Order]], trigger: tuple[Any, ...]) -> bool:
+    """One trigger into its supply's open order (``False``): the latest opened that is not
+    installed, or installed at or after the trigger (the trigger was of that life); else into a
+    new order, new at the trigger's time (``True``)."""
+    _site, n, index, time, percent, why, dte, seq = trigger
+    lives = orders.setdefault((int(n), int(index)), [])  # latest opened first
+    order = next((o for o in lives if o.installed_at is None or o.installed_at >= time), None)
+    opened = order is None
+    if order is None:
+        order = _Order(int(seq), None, True, time, str(why))
+        lives.insert(0, order)
+    order.count += 1
+    order.last = (int(seq), time, percent, why, dte)
+    return opened
 
 
 def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
+    """The site's triggers not folded yet into its orders: read at once, folded in sequence
+    order in memory, written in three statements (new orders, their events, the orders they
+    add to), under the site's row lock."""
     with store.transaction() as con:
         con.execute("SELECT site_id FROM sites WHERE site_id = ?" + store.row_lock, [site]).fetchall()
         mark_rows = con.execute("SELECT seq FROM supply_queue_marks WHERE site_id = ?", [site]).fetchall()
@@ -108,7 +130,32 @@ def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
         ).fetchall()
         if not triggers:
             return 0, 0
-        opened = sum(_fold(con, tuple(t)) for t in triggers)
+        orders: dict[tuple[int, int], list[_Order]] = {}
+        for n, index, seq, state, state_at in con.execute(
+            "SELECT n, supply_index, opened_seq, state, state_at FROM supply_orders "
+            "WHERE site_id = ? AND (state <> 'installed' OR state_at >= ?) ORDER BY opened_seq DESC",
+            [site, min(t[3] for t in triggers)],
+        ).fetchall():
+            installed_at = state_at if state == "installed" else None
+            orders.setdefault((int(n), int(index)), []).append(_Order(int(seq), installed_at, False))
+        opened = sum(_fold(orders, tuple(t)) for t in triggers)
+        touched = [((n, index), o) for (n, index), lives in orders.items() for o in lives if o.count]
+        store.bulk(con, "supply_orders", _ORDER_COLUMNS, [
+            (site, n, index, o.seq, o.opened_at, o.last[0], o.last[1], o.count, o.last[2], o.last[3],
+             o.last[4], "new", o.opened_at, "appliance")
+            for (n, index), o in touched if o.new
+        ])  # fmt: skip
+        store.bulk(con, "supply_order_events", _EVENT_COLUMNS, [
+            (site, n, index, o.seq, "new", o.opened_at, "appliance", o.opened_why)
+            for (n, index), o in touched if o.new
+        ])  # fmt: skip
+        store.update(
+            con, "supply_orders", _ORDER_KEY,
+            [*_ORDER_KEY, "triggers", "last_seq", "last_at", "percent", "days_to_empty", "why"],
+            [(site, n, index, o.seq, o.count, *o.last[:3], o.last[4], o.last[3])
+             for (n, index), o in touched if not o.new],
+            _FOLDED,
+        )  # fmt: skip
         top = max(int(t[7]) for t in triggers)
         if mark_rows:
             con.execute("UPDATE supply_queue_marks SET seq = ? WHERE site_id = ?", [top, site])
@@ -128,7 +175,8 @@ def _installations(store: CollectorStore, site: str, since: int = 0) -> int:
     """The site's orders whose supply's level jumped since they opened: installed, by ``auto``.
     The levels of messages up to ``since`` (the site's mark at its last refresh) were looked at
     then: of those only each order's lowest is read (an aggregate in the store), the later ones
-    one by one; an order opened since has all its levels looked at."""
+    one by one; an order opened since has all its levels looked at. The orders are written in
+    one statement, which skips any another front end (or a user) installed meanwhile."""
     with store.transaction() as con:
         before = {
             OrderKey(site, int(n), int(index), int(seq)): float(low)
@@ -147,32 +195,28 @@ def _installations(store: CollectorStore, site: str, since: int = 0) -> int:
             [site, site, since, since],
         ).fetchall()
         lowest: dict[OrderKey, float] = {}
-        done: set[OrderKey] = set()
-        installed = 0
+        jumps: dict[OrderKey, tuple[dt.datetime, str]] = {}
         for site_id, n, index, seq, at_trigger, time, level in rows:
             key = OrderKey(str(site_id), int(n), int(index), int(seq))
-            if key in done:
+            if key in jumps:
                 continue
             start = 101.0 if at_trigger is None else float(at_trigger)
             low = lowest.get(key, min(start, before.get(key, start)))
             if level >= low + JUMP_PERCENT:
-                done.add(key)
-                # Another front end may have seen it first: the order's row, locked, says.
-                sql = f"SELECT state FROM supply_orders WHERE {_KEY}" + store.row_lock
-                if con.execute(sql, key.params()).fetchall() == [("installed",)]:
-                    continue
-                installed += 1
-                con.execute(
-                    "UPDATE supply_orders SET state = 'installed', state_at = ?, state_by = 'auto' "
-                    f"WHERE {_KEY}",
-                    [time, *key.params()],
-                )
-                _event(
-                    con, key, "installed", time, "auto", f"level {low:g}% -> {level}% at {time.isoformat()}Z"
-                )
+                jumps[key] = (time, f"level {low:g}% -> {level}% at {time.isoformat()}Z")
             else:
                 lowest[key] = min(low, float(level))
-    return installed
+        done = store.update(
+            con, "supply_orders", _ORDER_KEY, [*_ORDER_KEY, "state_at"],
+            [(*key.params(), time) for key, (time, _) in jumps.items()],
+            "state = 'installed', state_at = v.state_at, state_by = 'auto'",
+            "AND supply_orders.state <> 'installed'",
+        )  # fmt: skip
+        installed = [OrderKey(str(k[0]), int(k[1]), int(k[2]), int(k[3])) for k in done]
+        store.bulk(con, "supply_order_events", _EVENT_COLUMNS, [
+            (*key.params(), "installed", jumps[key][0], "auto", jumps[key][1]) for key in installed
+        ])  # fmt: skip
+    return len(installed)
 
 
 def refresh(store: CollectorStore, site: str | None = None) -> dict[str, int]:

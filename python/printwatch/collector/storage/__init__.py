@@ -77,6 +77,17 @@ class Backend(Protocol):
         self, con: Connection, table: str, columns: list[str], rows: list[tuple[Any, ...]], *, replace: bool
     ) -> None: ...
 
+    def update(
+        self,
+        con: Connection,
+        table: str,
+        key: list[str],
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        assign: str,
+        where: str,
+    ) -> list[tuple[Any, ...]]: ...
+
     def renew(self) -> None: ...
 
     def close(self) -> None: ...

@@ -274,6 +274,27 @@ class DuckBackend:
         finally:
             con.unregister("pw_rows")
 
+    def update(
+        self,
+        con: Any,
+        table: str,
+        key: list[str],
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        assign: str,
+        where: str,
+    ) -> list[tuple[Any, ...]]:
+        """``rows`` (``v``, through Arrow) applied by ``assign`` to the rows of ``table`` with
+        their ``key`` and ``where``, in one statement: the keys of the rows updated."""
+        con.register("pw_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
+        try:
+            match = " AND ".join(f"{table}.{k} = v.{k}" for k in key)
+            back = ", ".join(f"{table}.{k}" for k in key)
+            sql = f"UPDATE {table} SET {assign} FROM pw_rows v WHERE {match} {where} RETURNING {back}"
+            return [tuple(r) for r in con.execute(sql).fetchall()]
+        finally:
+            con.unregister("pw_rows")
+
     def renew(self) -> None:
         """Closes the database and opens it again: DuckDB keeps some memory from every hash-join
         query while the database is open in the process and frees it on close."""

@@ -202,6 +202,36 @@ class PostgresBackend:
             [list(column) for column in zip(*last, strict=True)],
         )
 
+    def update(
+        self,
+        con: Any,
+        table: str,
+        key: list[str],
+        columns: list[str],
+        rows: list[tuple[Any, ...]],
+        assign: str,
+        where: str,
+    ) -> list[tuple[Any, ...]]:
+        """``rows`` (``v``, each column sent as one array) applied by ``assign`` to the rows of
+        ``table`` with their ``key`` and ``where``, in one statement: the keys of the rows
+        updated. A row another transaction changes meanwhile is waited for and ``where`` read
+        again on its new version (READ COMMITTED), so a condition on its state holds."""
+        raw = con.raw
+        if any("\x00" in v for row in rows for v in row if v.__class__ is str):
+            rows = [tuple(_clean(v) for v in row) for row in rows]
+        types = self._types(raw, table)
+        arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
+        match = " AND ".join(f"{table}.{k} = v.{k}" for k in key)
+        back = ", ".join(f"{table}.{k}" for k in key)
+        return [
+            tuple(r)
+            for r in raw.execute(
+                f"UPDATE {table} SET {assign} FROM unnest({arrays}) AS v({', '.join(columns)}) "
+                f"WHERE {match} {where} RETURNING {back}",
+                [list(column) for column in zip(*rows, strict=True)],
+            ).fetchall()
+        ]
+
     def _types(self, raw: psycopg.Connection[Any], table: str) -> dict[str, str]:
         """``{column: its SQL type}`` of ``table`` (asked once per store)."""
         if table not in self._column_types:
