@@ -13,6 +13,7 @@ file in the test's folder, then a PostgreSQL database — every test that takes 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
@@ -127,9 +128,10 @@ def _wait_ready(server: PostgresServer) -> None:
     raise RuntimeError(f"postgres did not answer within {START_TIMEOUT_S:g} s")
 
 
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[PostgresServer]:
-    folder = Path(tempfile.mkdtemp(prefix="printwatch-pg-"))
+@contextlib.contextmanager
+def running_postgres(prefix: str) -> Iterator[PostgresServer]:
+    """A server in a new temporary folder named ``prefix...``; stopped and removed at the end."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
     try:
         server = start_postgres(folder)
         try:
@@ -138,21 +140,20 @@ def postgres_server() -> Iterator[PostgresServer]:
             server.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    with running_postgres("printwatch-pg-") as server:
+        yield server
 
 
 @pytest.fixture
 def own_postgres() -> Iterator[PostgresServer]:
     """A server of the test's own, in its own folder, for a test that stops and starts it (the
     session's server stays up for the others); stopped and removed at the end."""
-    folder = Path(tempfile.mkdtemp(prefix="printwatch-pg-own-"))
-    try:
-        server = start_postgres(folder)
-        try:
-            yield server
-        finally:
-            server.stop()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with running_postgres("printwatch-pg-own-") as server:
+        yield server
 
 
 _numbers = itertools.count(1)
