@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.browser import BROWSER_TEST, CHROMIUM, screenshot
+from tests.support.browser import BROWSER_TEST, CHROMIUM, chromium, new_page, screenshot
 from tests.web.appliance_thread import METERED, Running
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -24,13 +24,8 @@ pytestmark = BROWSER_TEST
 
 @pytest.fixture
 def browser_page() -> Iterator[object]:
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            context = browser.new_context(viewport={"width": 1400, "height": 1000})
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield new_page(browser, height=1000)
 
 
 def shot(page: object, name: str) -> Path:
