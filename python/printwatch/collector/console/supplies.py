@@ -1,7 +1,10 @@
 """``/console/supplies``: the reorder queue across the principal's sites (``?state=...``), a page
 of 200 orders at a time (``?offset=``; how many there are, links to the next and previous), each
-order's next states as a form for the supplies role (with a note), and the CSV download (the
-API's, :mod:`printwatch.collector.handlers.supplies`)."""
+order's next states as a form for the supplies role (with a note). ``/console/supplies.json`` is
+the API's page of the queue (``GET /api/supplies``: the same ``?state=``, ``?offset=``,
+``X-Total-Count`` and ``Link``) and ``/console/supplies.csv`` its CSV export of the whole queue
+(``GET /api/supplies.csv``), answered by the API's own handlers
+(:mod:`printwatch.collector.handlers.supplies`), its role check included."""
 
 from __future__ import annotations
 
@@ -12,22 +15,26 @@ from starlette.responses import RedirectResponse, Response
 
 from printwatch.collector import supplies
 from printwatch.collector.access import Denied, require, require_site
-from printwatch.collector.console.view import PREFIX, page
+from printwatch.collector.console.view import PREFIX, page, split_kind
+from printwatch.collector.handlers import supplies as api
 from printwatch.collector.handlers.state import state_of
-from printwatch.collector.handlers.supplies import paging
 
-READERS = ("supplies", "support", "viewer", "customer")
 ACTIVE = PREFIX + "/supplies"
 
 
 async def supplies_page(request: Request) -> Response:
     """A page of the queue (:data:`supplies.PAGE` orders from ``?offset=``), how many there are
-    and links to the pages before and after."""
+    and links to the pages before and after; the JSON and the CSV are the API's."""
+    _, kind = split_kind(request.url.path.rsplit("/", 1)[-1])
+    if kind == "json":
+        return await api.queue(request)
+    if kind == "csv":
+        return await api.queue_csv(request)
     state = state_of(request)
-    who = await require(request, *READERS)
+    who = await require(request, *api.READERS)
     wanted = tuple(s for s in request.query_params.getlist("state")[:4] if s in supplies.STATES)
     try:
-        limit, offset = paging(request, supplies.PAGE, supplies.PAGE)
+        limit, offset = api.paging(request, supplies.PAGE, supplies.PAGE)
     except ValueError as err:
         raise Denied(400, str(err)) from None
     scope = who.scope_sql("o.site_id")
