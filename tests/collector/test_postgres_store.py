@@ -152,3 +152,13 @@ def test_meter_latest_leaves_room_for_updates_in_place(postgres_url: str) -> Non
         version = store.con.execute("SELECT max(version) FROM schema_version").fetchone()
     assert "fillfactor=50" in options[0]
     assert version[0] >= 7
+
+
+def test_the_backends_migrations_are_numbered_in_step_and_share_what_is_the_same() -> None:
+    """Both lists know the same versions (a store's version means the same tables whichever
+    backend holds it), and the migrations written once for both are in both, in their place."""
+    from printwatch.collector.storage import duck, pg_schema, schema_common
+
+    assert [v for v, _, _ in duck.MIGRATIONS] == [v for v, _, _ in pg_schema.MIGRATIONS]
+    for shared in schema_common.MIGRATIONS:
+        assert duck.MIGRATIONS[shared[0] - 1] is shared and pg_schema.MIGRATIONS[shared[0] - 1] is shared

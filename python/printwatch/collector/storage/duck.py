@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 
 from printwatch.collector.storage import CollectorStoreError
+from printwatch.collector.storage.schema_common import MIGRATIONS as COMMON
 from printwatch.store import current_version, transaction
 
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -122,69 +123,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX meter_reads_cycle ON meter_reads (site_id, cycle);
         """,
     ),
-    (
-        5,
-        "console users with roles and site scopes; API tokens with roles; console sessions",
-        """
-        -- The console's people: a password hash as the dashboard stores it (scrypt$n$r$p$salt$hash),
-        -- a role (admin, billing, supplies, support, viewer, customer) and, for a customer, the
-        -- sites it may see (user_sites; staff see every site).
-        CREATE TABLE users (
-            username VARCHAR PRIMARY KEY, password_hash VARCHAR NOT NULL, role VARCHAR NOT NULL,
-            created_at TIMESTAMP NOT NULL, password_changed_at TIMESTAMP NOT NULL
-        );
-        CREATE TABLE user_sites (
-            username VARCHAR NOT NULL, site_id VARCHAR NOT NULL, PRIMARY KEY (username, site_id)
-        );
-        -- API tokens get the same roles and site scopes: the 'read' scope of earlier tokens is
-        -- the viewer role.
-        ALTER TABLE api_tokens ADD COLUMN role VARCHAR NOT NULL DEFAULT 'viewer';
-        CREATE TABLE api_token_sites (
-            token_id VARCHAR NOT NULL, site_id VARCHAR NOT NULL, PRIMARY KEY (token_id, site_id)
-        );
-        -- Console sessions, known by the SHA-256 of their cookie (in the store, so that several
-        -- front ends on one PostgreSQL share them and a restart logs nobody out).
-        CREATE TABLE console_sessions (
-            session_hash VARCHAR PRIMARY KEY, username VARCHAR NOT NULL, csrf VARCHAR NOT NULL,
-            created_at TIMESTAMP NOT NULL, seen_at TIMESTAMP NOT NULL
-        );
-        """,
-    ),
-    (
-        6,
-        "closed billing cycles; the supplies queue and its history; settings history",
-        """
-        -- A billing cycle closed by a user: its reads are those of messages up to closed_seq
-        -- (the site's last sequence number when it closed); later ones are kept, shown as late.
-        CREATE TABLE billing_closed (
-            site_id VARCHAR NOT NULL, cycle VARCHAR NOT NULL, closed_at TIMESTAMP NOT NULL,
-            closed_by VARCHAR NOT NULL, closed_seq BIGINT NOT NULL, PRIMARY KEY (site_id, cycle)
-        );
-        -- The reorder queue: one order per supply and cartridge life (the reorder triggers of one
-        -- life folded into it), new -> ordered -> shipped -> installed.
-        CREATE TABLE supply_orders (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, supply_index INTEGER NOT NULL,
-            opened_seq BIGINT NOT NULL, opened_at TIMESTAMP NOT NULL, last_seq BIGINT NOT NULL,
-            last_at TIMESTAMP NOT NULL, triggers INTEGER NOT NULL, percent DOUBLE, why VARCHAR NOT NULL,
-            days_to_empty DOUBLE, state VARCHAR NOT NULL, state_at TIMESTAMP NOT NULL,
-            state_by VARCHAR NOT NULL, PRIMARY KEY (site_id, n, supply_index, opened_seq)
-        );
-        -- Every change of an order's state: who ('auto' for an installation seen in the levels)
-        -- and when.
-        CREATE TABLE supply_order_events (
-            site_id VARCHAR NOT NULL, n INTEGER NOT NULL, supply_index INTEGER NOT NULL,
-            opened_seq BIGINT NOT NULL, state VARCHAR NOT NULL, event_at TIMESTAMP NOT NULL,
-            by_user VARCHAR NOT NULL, note VARCHAR
-        );
-        -- How far each site's reorder triggers are folded into the queue.
-        CREATE TABLE supply_queue_marks (site_id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL);
-        -- Every version of a site's settings, who set it and when.
-        CREATE TABLE settings_changes (
-            site_id VARCHAR NOT NULL, version INTEGER NOT NULL, settings JSON NOT NULL,
-            changed_at TIMESTAMP NOT NULL, changed_by VARCHAR NOT NULL, PRIMARY KEY (site_id, version)
-        );
-        """,
-    ),
+    *COMMON,  # 5 and 6: the same statements on both backends
     (
         7,
         "room in meter_latest's pages for its updates in place (PostgreSQL only)",
