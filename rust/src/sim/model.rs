@@ -9,8 +9,10 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::OnceLock;
 
 use super::dynamics::{Level, State};
+use super::identity::{Keys, Plan};
 use super::meters::{Meter, Split, WHOLE};
 use super::notes::{Feed, Notes, Versions};
 use super::oids::{
@@ -134,6 +136,11 @@ pub struct Model {
     pub(super) trays: Vec<(u32, i32)>,
     /// The recorded identity: serial number, first MAC address, sysName.
     pub(super) recorded: Recorded,
+    /// The recorded identity prepared for per-printer answers.
+    pub(super) plan: Plan,
+    /// The plan's keys for the first seed answered with (a fleet has one); other seeds' keys are
+    /// computed per answer.
+    pub(super) keys: OnceLock<Keys>,
     /// The recorded sysUpTime (alert times are counted from it).
     uptime0: u32,
     /// What the recording's notes say (see [`super::notes`]), if it has any.
@@ -236,7 +243,21 @@ impl Model {
             .enumerate()
             .map(|(i, e)| (Box::from(e.oid().as_ber()), u32::try_from(i).unwrap_or(u32::MAX)))
             .collect();
-        Self { entries, roles, supplies, trays, recorded, uptime0, notes, packed, other_alerts, index }
+        let plan = Plan::new(recorded.serial.as_deref(), recorded.sys_name.as_deref());
+        Self {
+            entries,
+            roles,
+            supplies,
+            trays,
+            recorded,
+            plan,
+            keys: OnceLock::new(),
+            uptime0,
+            notes,
+            packed,
+            other_alerts,
+            index,
+        }
     }
 
     /// The SNMP versions this printer answers.

@@ -358,3 +358,56 @@ fn with_notes_and_dynamics_the_recorded_supply_alerts_give_way_to_the_levels() {
     }
     assert!(running > 50 && warning > 0, "{running} {warning}");
 }
+
+/// An HP print server: the serial inside sysDescr too, a host-like sysName; and a serial longer
+/// than the answers' stack buffer.
+const HP_RECORDING: &str = "\
+1.3.6.1.2.1.1.1.0|4|HP ETHERNET MULTI-ENVIRONMENT,SN:JPBCK19044,FN:2E71F0A,PID:HP M577 JPBCK19044
+1.3.6.1.2.1.1.5.0|4|printer-floor2-west
+1.3.6.1.2.1.2.2.1.6.2|4x|A0B3CC010203
+1.3.6.1.2.1.43.5.1.1.17.1|4|JPBCK19044
+";
+const LONG_SERIAL_RECORDING: &str = "\
+1.3.6.1.2.1.1.5.0|4|NPI8A41C2
+1.3.6.1.2.1.43.5.1.1.17.1|4|SN-0123456789-ABCDEFGHIJ-0123456789-ABCDEFGHIJ-0123456789-ABCDEFGHIJ-xyz
+";
+
+/// The identity answered through the model's kept keys (a fresh agent per seed), and through
+/// keys made per answer (one agent answering every seed after its first), is byte for byte
+/// what `identity`'s per-answer functions give.
+#[test]
+fn answers_with_kept_keys_are_the_per_answer_bytes() {
+    let octets = |v: &[u8]| format!("OctetString({v:?})");
+    for text in [RECORDING, HP_RECORDING, LONG_SERIAL_RECORDING] {
+        let shared = Agent::new(Recording::parse(text.as_bytes()).unwrap());
+        for seed in [0, 1, 2, 7, 1000, u64::MAX] {
+            let fresh = Agent::new(Recording::parse(text.as_bytes()).unwrap());
+            for address in [0x7f14_0001, 0x7f14_0002, 0x0a01_0203, u32::MAX] {
+                let view = View { address, seed, identity: true, state: None };
+                let rows = walk(&fresh, &view);
+                assert_eq!(rows, walk(&shared, &view), "{seed} {address:#x}");
+                let recorded = &fresh.model().recorded;
+                let serial = crate::sim::identity::serial(recorded.serial.as_ref().unwrap(), address, seed);
+                assert_eq!(m_value(&rows, "1.3.6.1.2.1.43.5.1.1.17.1"), octets(&serial));
+                let mac = recorded.mac.map(|m| crate::sim::identity::mac(m, address, seed));
+                if let Some(m) = mac {
+                    let at = rows.iter().find(|r| r.0.starts_with("1.3.6.1.2.1.2.2.1.6.")).unwrap();
+                    assert_eq!(at.1, octets(&m));
+                }
+                let name = recorded.sys_name.as_ref().unwrap();
+                let name = crate::sim::identity::sys_name(name, mac, address, seed);
+                assert_eq!(m_value(&rows, "1.3.6.1.2.1.1.5.0"), octets(&name));
+                let id = fresh.model().identity(&view);
+                assert_eq!(
+                    (id.serial.as_ref(), id.mac, id.sys_name.as_ref()),
+                    (Some(&serial), mac, Some(&name))
+                );
+                if text == HP_RECORDING {
+                    let s = String::from_utf8(serial).unwrap();
+                    let want = format!("HP ETHERNET MULTI-ENVIRONMENT,SN:{s},FN:2E71F0A,PID:HP M577 {s}");
+                    assert_eq!(m_value(&rows, "1.3.6.1.2.1.1.1.0"), octets(want.as_bytes()));
+                }
+            }
+        }
+    }
+}

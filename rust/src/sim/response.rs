@@ -1,7 +1,18 @@
 //! Builds a Response-PDU message by copying pre-encoded bytes, knowing its size before writing.
 
+use std::cell::Cell;
+
 use crate::ber::{tag, Writer};
 use crate::snmp::PduType;
+
+/// An arena kept larger than this is given back to the allocator rather than kept for reuse.
+const ARENA_KEPT: usize = 64 << 10;
+
+thread_local! {
+    /// The arena of the thread's last response, reused by the next: a computed value (a serial,
+    /// a counter) then costs no allocation.
+    static SPARE_ARENA: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
 
 /// A value as a complete BER element: recorded (borrowed) or computed into the response's arena.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,9 +54,20 @@ pub(super) struct Response<'r> {
     arena: Vec<u8>,
 }
 
+impl Drop for Response<'_> {
+    fn drop(&mut self) {
+        let mut arena = std::mem::take(&mut self.arena);
+        if arena.capacity() <= ARENA_KEPT {
+            arena.clear();
+            SPARE_ARENA.set(arena);
+        }
+    }
+}
+
 impl<'r> Response<'r> {
     pub fn new(head: Head<'r>, capacity: usize) -> Self {
-        Self { head, rows: Vec::with_capacity(capacity), list_len: 0, arena: Vec::new() }
+        let arena = SPARE_ARENA.take();
+        Self { head, rows: Vec::with_capacity(capacity), list_len: 0, arena }
     }
 
     /// A value written by `write` (one complete BER element) into this response's arena.

@@ -2,7 +2,7 @@
 //! its dynamic state.
 
 use super::dynamics::State;
-use super::identity;
+use super::identity::{self, Keys};
 use super::meters::{Meter, Split};
 use super::model::{error_bits, AlertKind, Model, Role, View};
 use super::response::{Response, Val};
@@ -37,11 +37,33 @@ impl Model {
         if !view.identity {
             return Identity { serial: r.serial.clone(), mac: r.mac, sys_name: r.sys_name.clone() };
         }
-        let mac = r.mac.map(|m| identity::mac(m, view.address, view.seed));
+        let keys = self.keys(view.seed);
+        let mac = r.mac.map(|m| self.plan.mac(m, view.address, &keys));
         Identity {
-            serial: r.serial.as_ref().map(|s| identity::serial(s, view.address, view.seed)),
+            serial: r.serial.as_ref().map(|s| {
+                let mut out = s.clone();
+                self.plan.serial_into(s, view.address, &keys, &mut out);
+                out
+            }),
             mac,
-            sys_name: r.sys_name.as_ref().map(|n| identity::sys_name(n, mac, view.address, view.seed)),
+            sys_name: r.sys_name.as_ref().map(|n| {
+                let mut out = n.clone();
+                out.resize(n.len().max(identity::NPI_LEN), 0);
+                let len = self.plan.sys_name_into(n, mac, view.address, &keys, &mut out);
+                out.truncate(len);
+                out
+            }),
+        }
+    }
+
+    /// The identity plan's keys for `seed`: kept for the first seed asked (a fleet's), made
+    /// afresh for any other.
+    fn keys(&self, seed: u64) -> Keys {
+        let kept = *self.keys.get_or_init(|| self.plan.keys(seed));
+        if kept.seed == seed {
+            kept
+        } else {
+            self.plan.keys(seed)
         }
     }
 
@@ -52,37 +74,50 @@ impl Model {
         let octets =
             |resp: &mut Response<'r>, v: &[u8]| resp.computed(|o| Writer::new(o).bytes(tag::OCTET_STRING, v));
         match (self.roles[i], e.value()) {
+            // A Serial variable holds the recorded serial number (see `identity_roles`), the
+            // value the plan was made with.
             (Role::Serial, Value::OctetString(s)) if view.identity => {
+                let keys = self.keys(view.seed);
                 // On the stack (a serial is short); a long one allocates.
                 let mut buf = [0u8; SMALL];
-                match buf.get_mut(..s.len()) {
-                    Some(out) => {
-                        out.copy_from_slice(s);
-                        identity::reshape_into(s, view.address, view.seed, 1, out);
-                        octets(resp, out)
-                    }
-                    None => octets(resp, &identity::serial(s, view.address, view.seed)),
-                }
+                let mut long = Vec::new();
+                let out = scratch(&mut buf, &mut long, s.len());
+                out.copy_from_slice(s);
+                self.plan.serial_into(s, view.address, &keys, out);
+                octets(resp, out)
             }
             (Role::SerialInside, Value::OctetString(text)) if view.identity => match &self.recorded.serial {
-                Some(s) => octets(resp, &replace_all(text, s, &identity::serial(s, view.address, view.seed))),
+                Some(s) => {
+                    let keys = self.keys(view.seed);
+                    let mut buf = [0u8; SMALL];
+                    let mut long = Vec::new();
+                    let serial = scratch(&mut buf, &mut long, s.len());
+                    serial.copy_from_slice(s);
+                    self.plan.serial_into(s, view.address, &keys, serial);
+                    resp.computed(|o| {
+                        Writer::new(o).bytes(tag::OCTET_STRING, text);
+                        // The serial keeps its length: replace it in place, in what was written.
+                        let at = o.len() - text.len();
+                        replace_in_place(&mut o[at..], s, serial);
+                    })
+                }
                 None => recorded,
             },
             (Role::Mac, Value::OctetString(m)) if view.identity => match <[u8; 6]>::try_from(m) {
-                Ok(m) => octets(resp, &identity::mac(m, view.address, view.seed)),
+                Ok(m) => octets(resp, &self.plan.mac(m, view.address, &self.keys(view.seed))),
                 Err(_) => recorded,
             },
+            // A SysName variable holds the recorded sysName, the value the plan was made with.
             (Role::SysName, Value::OctetString(recorded_name)) if view.identity => {
-                let mac = self.recorded.mac.map(|m| identity::mac(m, view.address, view.seed));
+                let keys = self.keys(view.seed);
+                let mac = self.recorded.mac.map(|m| self.plan.mac(m, view.address, &keys));
                 let mut buf = [0u8; SMALL];
-                match buf.get_mut(..recorded_name.len().max(identity::NPI_LEN)) {
-                    Some(out) => {
-                        out[..recorded_name.len()].copy_from_slice(recorded_name);
-                        let len = identity::sys_name_into(recorded_name, mac, view.address, view.seed, out);
-                        octets(resp, &out[..len])
-                    }
-                    None => octets(resp, &identity::sys_name(recorded_name, mac, view.address, view.seed)),
-                }
+                let mut long = Vec::new();
+                let size = recorded_name.len().max(identity::NPI_LEN);
+                let out = scratch(&mut buf, &mut long, size);
+                out[..recorded_name.len()].copy_from_slice(recorded_name);
+                let len = self.plan.sys_name_into(recorded_name, mac, view.address, &keys, out);
+                octets(resp, &out[..len])
             }
             (role, _) => match view.state {
                 Some(state) => self.dynamic(role, e, state, resp).unwrap_or(recorded),
@@ -230,15 +265,27 @@ fn write_value(out: &mut Vec<u8>, v: Value<'_>) {
     }
 }
 
-/// `text` with every occurrence of `from` replaced by `to`.
-fn replace_all(text: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(text.len() + to.len());
-    let mut rest = text;
-    while let Some(at) = rest.windows(from.len()).position(|w| w == from) {
-        out.extend_from_slice(&rest[..at]);
-        out.extend_from_slice(to);
-        rest = &rest[at + from.len()..];
+/// `len` bytes of `buf` (on the stack), or of `long` when `buf` is too short.
+fn scratch<'a>(buf: &'a mut [u8; SMALL], long: &'a mut Vec<u8>, len: usize) -> &'a mut [u8] {
+    if len <= SMALL {
+        &mut buf[..len]
+    } else {
+        long.resize(len, 0);
+        long
     }
-    out.extend_from_slice(rest);
-    out
+}
+
+/// `text` with every occurrence of `from` replaced by `to` (as long as `from`), left to right
+/// and without overlaps.
+fn replace_in_place(text: &mut [u8], from: &[u8], to: &[u8]) {
+    let Some(&first) = from.first() else { return };
+    let mut at = 0;
+    while at + from.len() <= text.len() {
+        if text[at] == first && &text[at..at + from.len()] == from {
+            text[at..at + from.len()].copy_from_slice(to);
+            at += from.len();
+        } else {
+            at += 1;
+        }
+    }
 }
