@@ -180,7 +180,10 @@ def pages(site: str, device: int) -> list[str]:
     out += [f"/console/sites/{site}", f"/console/devices/{site}/{device}"]
     out += [f"/console/devices?q={serial}", "/console/supplies?offset=1000"]
     # The JSON API's lists (a page of each, as the console's session may ask) and the CSV export.
-    return [*out, "/api/reads", "/api/reorders", "/api/counters", "/api/supplies", "/api/supplies.csv"]
+    return [
+        *out, "/api/reads", "/api/reorders", "/api/counters", "/api/missing", "/api/supplies",
+        "/api/supplies.csv",
+    ]  # fmt: skip
 
 
 def measure(client: httpx.Client, path: str, repeats: int) -> dict[str, Any] | None:
