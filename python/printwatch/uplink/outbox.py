@@ -33,14 +33,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
 from printwatch import __version__
 from printwatch.store import DUCKDB_CONFIG, migrate, transaction
 from printwatch.uplink.codec import decode_payload, encode_payload
 from printwatch.uplink.signing import HEADER_BYTES, Identity, seal
 
-#: Supplies per DELETE and INSERT statement of :meth:`Outbox.save_reorder_state`.
-REORDER_ROWS_PER_STATEMENT = 500
 #: Devices per INSERT statement of :meth:`Outbox.enqueue`.
 DEVICE_ROWS_PER_STATEMENT = 500
 
@@ -346,24 +345,32 @@ class Outbox:
     def save_reorder_state(
         self, rows: list[tuple[str, int, float | None, dt.datetime | None, str | None]]
     ) -> None:
-        # The last change of each supply wins; a few statements per cycle, not two per supply
-        # (1,200 supplies: 0.1 s instead of 2 s).
+        # The last change of each supply wins; two statements per cycle through Arrow, not two
+        # per supply (1,200 supplies: 2 s one by one, 0.27 s as multi-row VALUES, whose
+        # thousands of parameters DuckDB plans slowly).
         last = {(r[0], r[1]): (r[0], r[1], r[2], None if r[3] is None else _naive(r[3]), r[4]) for r in rows}
         changed = list(last.values())
+        if not changed:
+            return
+        table = pa.table(
+            {
+                "identity": pa.array([r[0] for r in changed], pa.string()),
+                "supply_index": pa.array([r[1] for r in changed], pa.int32()),
+                "percent": pa.array([r[2] for r in changed], pa.float64()),
+                "triggered_at": pa.array([r[3] for r in changed], pa.timestamp("us")),
+                "why": pa.array([r[4] for r in changed], pa.string()),
+            }
+        )
         with transaction(self.con) as con:
-            for k in range(0, len(changed), REORDER_ROWS_PER_STATEMENT):
-                chunk = changed[k : k + REORDER_ROWS_PER_STATEMENT]
+            con.register("pw_reorders", table)
+            try:
                 con.execute(
-                    "DELETE FROM uplink_reorders USING (VALUES "
-                    + ", ".join(["(?, ?)"] * len(chunk))
-                    + ") v(identity, supply_index) WHERE uplink_reorders.identity = v.identity "
-                    "AND uplink_reorders.supply_index = v.supply_index",
-                    [x for row in chunk for x in row[:2]],
+                    "DELETE FROM uplink_reorders USING pw_reorders v WHERE uplink_reorders.identity = "
+                    "v.identity AND uplink_reorders.supply_index = v.supply_index"
                 )
-                con.execute(
-                    "INSERT INTO uplink_reorders VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(chunk)),
-                    [x for row in chunk for x in row],
-                )
+                con.execute("INSERT INTO uplink_reorders SELECT * FROM pw_reorders")
+            finally:
+                con.unregister("pw_reorders")
 
 
 def _billing_labels(waiting: list[tuple[str, dict[str, Any], dt.datetime]]) -> dict[str, list[str]]:
