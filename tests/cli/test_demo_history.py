@@ -15,9 +15,10 @@ import trio.testing
 from printwatch import catalogue
 from printwatch.cli.demo import DEMO_DYNAMICS, demo_config, demo_dynamics
 from printwatch.cli.demo_collector import DemoCollector
-from printwatch.cli.demo_history import HistoryResult, SteppingClock, make_history
+from printwatch.cli.demo_history import HISTORY_SNMP, HistoryResult, SteppingClock, make_history
 from printwatch.config.model import Intervals
 from printwatch.scheduler import MemoryState
+from printwatch.service.poller import EnginePoller
 from printwatch.sim import Simulator
 from printwatch.store.store import DUCKDB_CONFIG
 
@@ -199,3 +200,18 @@ async def test_the_demo_fleet_has_nights_off_and_jams_that_open_and_close(tmp_pa
     jams = [f for f in faults if "jam" in f[0].lower() or f[0].startswith("8@")]
     assert any(closed is not None for _, _, closed in jams), faults
     assert all(closed is None or opened < closed for _, opened, closed in jams)
+
+
+async def test_the_historys_polls_read_every_model_the_v1_only_ones_included() -> None:
+    """The history polls with :data:`HISTORY_SNMP`: version ``auto`` falls back to v1 on the
+    retry, so old firmware that speaks v1 only is read like the rest (it was left out when the
+    history polled without a retry)."""
+    models = [m for m in catalogue.load_models() if m.versions == ("1",)]
+    models.append(next(m for m in catalogue.load_models() if "2c" in m.versions))
+    with catalogue.simulator(models, count=len(models), base="127.26.9.1", port=0, seed=3) as sim:
+        poller = EnginePoller(HISTORY_SNMP, local_address="127.0.0.1")
+        devices = [(f"127.26.9.{i + 1}", sim.port) for i in range(len(models))]
+        with trio.fail_after(30):
+            docs = await poller.poll(devices, "status", END)
+    assert [(d["reachable"], d.get("version")) for d in docs] == [(True, "1"), (True, "1"), (True, "2c")]
+    assert all(d["serial"] for d in docs)

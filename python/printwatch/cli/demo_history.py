@@ -39,8 +39,10 @@ log = logging.getLogger(__name__)
 #: cycle costs the same in real time whatever its interval, so these intervals set the
 #: history's duration: half the cycles of 6 and 12 hours, about two thirds of the time.
 HISTORY_INTERVALS = Intervals(status_s=12 * 3600.0, meters_s=24 * 3600.0, jitter=0.1)
-#: Loopback answers in well under a millisecond; an offline printer costs one timeout per poll.
-HISTORY_SNMP = SnmpConfig(communities=("public",), timeout_s=0.1, retries=0, max_pps=50_000)
+#: Loopback answers in well under a millisecond; an offline printer costs two timeouts per poll.
+#: One retry: version ``auto`` asks v2c first and v1 on the retry, the only way the v1-only
+#: models (old firmware) are read; without it they never made it into the history.
+HISTORY_SNMP = SnmpConfig(communities=("public",), timeout_s=0.1, retries=1, max_pps=50_000)
 #: After the last simulated day, the uplink's outbox is given this long to drain.
 DRAIN_S = 30.0
 
