@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 #: What a spreadsheet takes for the start of a formula (OWASP's list: tab and CR included).
@@ -35,8 +35,15 @@ def defuse(value: Any) -> Any:
 
 def csv_text(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
     """``rows`` as CSV: the header ``columns``, then those columns of each row, defused."""
+    return csv_cells(columns, [[row.get(c) for c in columns] for row in rows])
+
+
+def csv_cells(header: Sequence[str] | None, rows: Iterable[Sequence[Any]]) -> str:
+    """Rows of cells as CSV, each cell defused, after ``header`` (none: a streamed export's later
+    pages)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows([[defuse(row.get(c)) for c in columns] for row in rows])
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows([[defuse(v) for v in row] for row in rows])
     return out.getvalue()

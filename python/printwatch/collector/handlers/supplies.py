@@ -101,22 +101,23 @@ async def queue_csv(request: Request) -> Response:
     who = await require(request, *READERS)
     scope, filters = who.scope_sql("o.site_id"), _filters(request)
 
-    def page(after: dict[str, Any] | None) -> list[dict[str, Any]]:
-        return supplies.queue(
-            state.store.con.cursor(), state.now(), scope=scope, limit=CSV_PAGE, after=after, **filters
+    def page(after: supplies.QueueKey | None, limit: int) -> tuple[str, int, supplies.QueueKey | None]:
+        cur = state.store.con.cursor()
+        return supplies.csv_page(
+            cur, state.now(), scope=scope, limit=limit, after=after, header=after is None, **filters
         )
 
-    first = await state.db(lambda: page(None))  # errors (the store away) before the 200 is sent
+    first = await state.db(page, None, CSV_PAGE)  # errors (the store away) before the 200 is sent
 
     async def lines() -> AsyncIterator[str]:
-        rows, sent = first, len(first)
-        yield supplies.to_csv(rows)
-        while len(rows) == CSV_PAGE and sent < supplies.MAX_ORDERS:
-            # The next page starts after the last row's key (the queue's index), not at an offset.
-            rows = await state.db(page, rows[-1])
-            rows = rows[: supplies.MAX_ORDERS - sent]
-            sent += len(rows)
-            yield supplies.csv_rows(rows)
+        text, got, after = first
+        sent = got
+        yield text
+        while got == CSV_PAGE and sent < supplies.MAX_ORDERS:
+            # The next page starts after the last order's key (the queue's index), not at an offset.
+            text, got, after = await state.db(page, after, min(CSV_PAGE, supplies.MAX_ORDERS - sent))
+            sent += got
+            yield text
 
     headers = {**NO_STORE, "Content-Disposition": 'attachment; filename="supplies.csv"'}
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
