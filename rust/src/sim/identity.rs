@@ -29,8 +29,7 @@ fn radix(c: u8) -> u64 {
     }
 }
 
-fn digit(class_of: u8, d: u64) -> u8 {
-    let d = d as u8;
+fn digit(class_of: u8, d: u8) -> u8 {
     match class_of {
         b'0'..=b'9' => b'0' + d,
         b'A'..=b'Z' => b'A' + d,
@@ -44,12 +43,29 @@ fn digit(class_of: u8, d: u64) -> u8 {
 /// remainder by a precomputed reciprocal instead of a hash of the bytes and two divisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shape {
-    scanned: usize,
+    /// The replaced characters, rightmost first: `varying` of them.
+    digits: [Digit; MAX_VARYING],
+    varying: usize,
     capacity: u64,
     key: u64,
     /// `2^128 / capacity` rounded up, for [`Shape::rem`] (Lemire, Kaser and Kurz, "Faster
     /// remainder by direct computation", 2019); 0 when the capacity is 1.
     reciprocal: u128,
+}
+
+/// At most this many characters vary: each multiplies the capacity by 10 or more, and the
+/// scan stops at 2^32 < 10^10.
+const MAX_VARYING: usize = 10;
+
+/// One replaced character: where it is, its class's first character and radix, and
+/// `2^64 / radix` rounded up (the quotient of a value below 2^38 by the radix is its product by
+/// this, shifted right by 64: exact, and without a branch on the class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Digit {
+    at: usize,
+    first: u8,
+    radix: u64,
+    inverse: u64,
 }
 
 impl Shape {
@@ -58,16 +74,22 @@ impl Shape {
     pub fn of(original: &[u8]) -> Self {
         // The characters replaced: the rightmost letters and digits, until there is room enough.
         let mut capacity = 1u64;
-        let mut scanned = 0;
-        for &c in original.iter().rev() {
+        let mut digits = [Digit::default(); MAX_VARYING];
+        let mut varying = 0;
+        for (at, &c) in original.iter().enumerate().rev() {
             if capacity >= WANT_CAPACITY {
                 break;
             }
-            capacity *= radix(c).max(1);
-            scanned += 1;
+            let radix = radix(c);
+            if radix > 0 {
+                let first = digit(c, 0);
+                digits[varying] = Digit { at, first, radix, inverse: u64::MAX / radix + 1 };
+                varying += 1;
+                capacity *= radix;
+            }
         }
         let reciprocal = if capacity > 1 { u128::MAX / u128::from(capacity) + 1 } else { 0 };
-        Self { scanned, capacity, key: hash_bytes(original), reciprocal }
+        Self { digits, varying, capacity, key: hash_bytes(original), reciprocal }
     }
 
     /// How many distinct values the replaced positions can take (1: nothing is replaced).
@@ -96,20 +118,18 @@ impl Shape {
     /// Writes `original` (of this shape) reshaped for `address` into `out` (as long as
     /// `original`, holding a copy of it), `offset` being [`Shape::offset`] for the seed.
     pub fn write(&self, original: &[u8], address: u32, offset: u64, out: &mut [u8]) {
+        debug_assert_eq!(original.len(), out.len());
         if self.capacity == 1 {
             return;
         }
-        // Below 2^32 * SPREAD + 2^37 < 2^53: no overflow.
+        // Below 2^32 * SPREAD + 2^37 < 2^53: no overflow; the remainder is below 2^37.
         let mut v = self.rem(u64::from(address) * SPREAD + offset);
-        for (o, &c) in out.iter_mut().zip(original).rev().take(self.scanned) {
-            // Divisions by the constant radixes compile to multiplications.
-            let (d, rest) = match radix(c) {
-                10 => (v % 10, v / 10),
-                26 => (v % 26, v / 26),
-                _ => continue,
-            };
-            *o = digit(c, d);
-            v = rest;
+        for d in &self.digits[..self.varying] {
+            let quotient = ((u128::from(v) * u128::from(d.inverse)) >> 64) as u64;
+            if let Some(o) = out.get_mut(d.at) {
+                *o = d.first + (v - quotient * d.radix) as u8;
+            }
+            v = quotient;
         }
     }
 }
@@ -488,6 +508,23 @@ mod tests {
             }
         }
         assert_eq!(checked, 203 * VALUES.len() * 60 * macs.len());
+    }
+
+    #[test]
+    fn the_quotients_by_a_radix_without_division_are_exact() {
+        let mut x = 0x0fed_cba9_8765_4321_u64;
+        for radix in [10u64, 26] {
+            let inverse = u64::MAX / radix + 1;
+            let quotient = |v: u64| ((u128::from(v) * u128::from(inverse)) >> 64) as u64;
+            for v in (0..100_000).chain((1 << 38) - 100_000..1 << 38) {
+                assert_eq!(quotient(v), v / radix, "{v} / {radix}");
+            }
+            for _ in 0..200_000 {
+                x = crate::mix::mix(x);
+                let v = x >> 26;
+                assert_eq!(quotient(v), v / radix, "{v} / {radix}");
+            }
+        }
     }
 
     #[test]

@@ -71,6 +71,10 @@ impl Model {
     pub(super) fn value<'r>(&'r self, i: usize, view: &View<'_>, resp: &mut Response<'r>) -> Val<'r> {
         let e = &self.entries[i];
         let recorded = Val::Ref(e.value_tlv());
+        // Most variables: no need to decode the value.
+        if self.roles[i] == Role::Plain {
+            return recorded;
+        }
         let octets =
             |resp: &mut Response<'r>, v: &[u8]| resp.computed(|o| Writer::new(o).bytes(tag::OCTET_STRING, v));
         match (self.roles[i], e.value()) {
