@@ -10,7 +10,8 @@
 //! drop the v2c request unanswered), but each request is answered by calling
 //! [`Fleet::respond`] directly, printer after printer, 200,000 requests a round; rounds alternate
 //! between the fleets and the median of R rounds (default 7) is printed with the ratio, and the
-//! median of each models round's ratio to the recordings round before it. Time is
+//! median of each models round's ratio to its recordings round (the order alternating
+//! within pairs: ABBA...). Time is
 //! the thread's CPU time (`/proc/thread-self/schedstat`, in nanoseconds), so that other processes on a busy machine
 //! count less than in wall-clock time (which is printed too). What
 //! it leaves out is the kernel's part (the UDP send and receive), the same for both fleets, so
@@ -114,16 +115,24 @@ fn main() {
     let req = request();
     let (mut a, mut b, mut wall_a, mut wall_b) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut bytes_a, mut bytes_b) = (0, 0);
-    for _ in 0..rounds {
-        let (ns, wall, n) = round(&recorded, &req);
-        a.push(ns);
-        wall_a.push(wall);
-        bytes_a = n;
-        if let Some(m) = &models {
-            let (ns, wall, n) = round(m, &req);
-            b.push(ns);
-            wall_b.push(wall);
-            bytes_b = n;
+    for k in 0..rounds {
+        // Which fleet goes first alternates (ABBA...), so that neither gains from its place.
+        for models_now in if k % 2 == 0 { [false, true] } else { [true, false] } {
+            match (models_now, &models) {
+                (false, _) => {
+                    let (ns, wall, n) = round(&recorded, &req);
+                    a.push(ns);
+                    wall_a.push(wall);
+                    bytes_a = n;
+                }
+                (true, Some(m)) => {
+                    let (ns, wall, n) = round(m, &req);
+                    b.push(ns);
+                    wall_b.push(wall);
+                    bytes_b = n;
+                }
+                (true, None) => {}
+            }
         }
     }
     let (ma, wa) = (median(a.clone()), median(wall_a));
@@ -133,8 +142,8 @@ fn main() {
         if dynamics { ", dynamics on" } else { "" }
     );
     if models.is_some() {
-        // Each models round over the recordings round just before it: the load of the machine
-        // changes less within a pair than over the whole run.
+        // Each models round over its recordings round: the load of the machine changes less
+        // within a pair than over the whole run.
         let paired = median(a.iter().zip(&b).map(|(x, y)| y / x).collect());
         let (mb, wb) = (median(b.clone()), median(wall_b));
         println!(
