@@ -90,6 +90,14 @@ async def test_a_month_of_history_through_the_pipeline(tmp_path: Path, sim: Simu
         rolled_up = con.execute("SELECT max(day) FROM pages_daily").fetchone()
     finally:
         con.close()
+    # One snapshot for readers in other processes, of the whole month, written at its end.
+    snapshot = duckdb.connect(f"{config.appliance.store_path}.snapshot", read_only=True)
+    try:
+        assert snapshot.execute("SELECT count(*) FROM devices WHERE serial IS NOT NULL").fetchone() == devices
+        levels = snapshot.execute("SELECT count(*) FROM supply_history WHERE percent IS NOT NULL").fetchone()
+        assert levels == (sum(s[3] for s in supplies),)
+    finally:
+        snapshot.close()
     naive_start, naive_end = (result.start.replace(tzinfo=None), END.replace(tzinfo=None))
     month = dt.timedelta(days=DAYS - 1)
     assert devices == (COUNT,)
@@ -209,7 +217,8 @@ async def test_the_historys_polls_read_every_model_the_v1_only_ones_included() -
     models = [m for m in catalogue.load_models() if m.versions == ("1",)]
     models.append(next(m for m in catalogue.load_models() if "2c" in m.versions))
     with catalogue.simulator(models, count=len(models), base="127.26.9.1", port=0, seed=3) as sim:
-        poller = EnginePoller(HISTORY_SNMP, local_address="127.0.0.1")
+        # Its retries, with a timeout that a loaded machine cannot miss twice.
+        poller = EnginePoller(replace(HISTORY_SNMP, timeout_s=0.5), local_address="127.0.0.1")
         devices = [(f"127.26.9.{i + 1}", sim.port) for i in range(len(models))]
         with trio.fail_after(30):
             docs = await poller.poll(devices, "status", END)

@@ -28,6 +28,7 @@ import trio
 from printwatch.cli.assembly import Assembled, assemble
 from printwatch.config.model import Config, Intervals, SnmpConfig
 from printwatch.scheduler import RunState
+from printwatch.service.sinks import StoreSink
 from printwatch.sim import Simulator
 from printwatch.uplink.service import UplinkService
 
@@ -39,10 +40,11 @@ log = logging.getLogger(__name__)
 #: cycle costs the same in real time whatever its interval, so these intervals set the
 #: history's duration: half the cycles of 6 and 12 hours, about two thirds of the time.
 HISTORY_INTERVALS = Intervals(status_s=12 * 3600.0, meters_s=24 * 3600.0, jitter=0.1)
-#: Loopback answers in well under a millisecond; an offline printer costs two timeouts per poll.
-#: One retry: version ``auto`` asks v2c first and v1 on the retry, the only way the v1-only
-#: models (old firmware) are read; without it they never made it into the history.
-HISTORY_SNMP = SnmpConfig(communities=("public",), timeout_s=0.1, retries=1, max_pps=50_000)
+#: Loopback answers in well under a millisecond; a poll waits for its offline printers' two
+#: timeouts (0.1 s: at night, most of a cycle's wall time). One retry: version ``auto`` asks v2c
+#: first and v1 on the retry, the only way the v1-only models (old firmware) are read; without
+#: it they never made it into the history.
+HISTORY_SNMP = SnmpConfig(communities=("public",), timeout_s=0.05, retries=1, max_pps=50_000)
 #: After the last simulated day, the uplink's outbox is given this long to drain.
 DRAIN_S = 30.0
 
@@ -171,6 +173,9 @@ async def make_history(
     )
     appliance = parts.appliance
     clock.sleepers = len(appliance.scheduler.jobs)  # every job sleeps on the clock between runs
+    sink = appliance.sink if isinstance(appliance.sink, StoreSink) else None
+    if sink is not None:
+        sink.snapshots = False  # one snapshot of the month, at its end
     try:
         async with trio.open_nursery() as nursery:
             await nursery.start(appliance.uplink.serve)
@@ -183,6 +188,8 @@ async def make_history(
                 while isinstance(uplink, UplinkService) and (await uplink.outbox_counts())[0] > 0:  # noqa: ASYNC110
                     await trio.sleep(0.1)
             nursery.cancel_scope.cancel()
+        if sink is not None:
+            await sink.publish_now()
     finally:
         await appliance.aclose()
     stats = appliance.scheduler.statistics()

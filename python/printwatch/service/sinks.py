@@ -69,6 +69,10 @@ class StoreSink:
         self._lock = trio.Lock()
         # Other connections of this process to the file, with the limiter their calls run under.
         self.companions: list[tuple[Companion, trio.CapacityLimiter]] = []
+        #: Whether :meth:`publish` writes the snapshot. The demo's history turns it off while it
+        #: makes a month in a minute (no reader in another process can see the snapshots of
+        #: simulated days; 0.2 s each) and publishes once at its end (:meth:`publish_now`).
+        self.snapshots = True
 
     def share_file(self, companion: Companion, limiter: trio.CapacityLimiter) -> None:
         """Another user of the store's file in this process (the uplink's outbox), whose calls
@@ -88,7 +92,12 @@ class StoreSink:
             log.warning("not recorded: %s", reason)
 
     async def publish(self) -> None:
-        """The snapshot for readers in other processes."""
+        """The snapshot for readers in other processes (unless :attr:`snapshots` is off)."""
+        if self.snapshots:
+            await self.publish_now()
+
+    async def publish_now(self) -> None:
+        """The snapshot for readers in other processes, whatever :attr:`snapshots` says."""
         async with self._lock:
             await trio.to_thread.run_sync(self.store.publish_snapshot)
 
