@@ -535,7 +535,8 @@ mod tests {
         for capacity in capacities {
             let shape =
                 Shape { capacity, reciprocal: u128::MAX / u128::from(capacity) + 1, ..Shape::of(b"") };
-            for n in [0, 1, capacity - 1, capacity, capacity + 1, u64::MAX, u64::MAX - 1, 1 << 53] {
+            for n in [0, 1, capacity - 1, capacity, capacity.wrapping_add(1), u64::MAX, u64::MAX - 1, 1 << 53]
+            {
                 assert_eq!(shape.rem(n), n % capacity, "{n} % {capacity}");
             }
             for _ in 0..20_000 {
