@@ -131,14 +131,15 @@ def test_assist_without_a_running_appliance_says_so() -> None:
 
 
 @pytest.mark.realtime
-def test_demo_starts_polls_serves_and_stops_by_itself() -> None:
+def test_demo_starts_polls_serves_and_stops_by_itself(tmp_path: Path) -> None:
     # 16 s: a status cycle of the demo's printers takes up to 6 s (the first waits for the
     # discovery; the simulator loses and delays some answers, and each loss costs a 1 s
     # timeout and a retry), so a 2-second interval overruns and skips slots. 10 s gave
     # one cycle in about one run of four.
     # No history first (tests/cli/test_demo_history.py covers it): the real-time demo alone.
     args = ["--duration", "16", "--port", "0", "--count", "40", "--interval", "2", "--history-days", "0"]
-    done = printwatch("demo", *args, timeout_s=90)
+    # The demo keeps its folder for the user to look into: the test's, not the machine's /tmp.
+    done = printwatch("demo", *args, timeout_s=90, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "simulated printers: 40 on 127.20.0.1-127.20.0.40" in out

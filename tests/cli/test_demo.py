@@ -17,13 +17,15 @@ pytestmark = pytest.mark.realtime
 
 def test_demo_runs_from_an_empty_folder_without_recordings(tmp_path: Path) -> None:
     nowhere = tmp_path / "no-recordings-here"
-    env = {**os.environ, "PRINTWATCH_RECORDINGS": str(nowhere)}
+    # TMPDIR: the demo keeps its folder for the user to look into, here the test's.
+    work, temporary = tmp_path / "work", tmp_path / "tmp"
+    work.mkdir()
+    temporary.mkdir()
+    env = {**os.environ, "PRINTWATCH_RECORDINGS": str(nowhere), "TMPDIR": str(temporary)}
     count = len(catalogue.load_models())
     cmd = [sys.executable, "-m", "printwatch.cli", "demo", "--duration", "12", "--port", "0"]
     cmd += ["--count", str(count), "--interval", "2", "--history-days", "2"]
-    done = subprocess.run(
-        cmd, capture_output=True, text=True, timeout=120, cwd=tmp_path, env=env, check=False
-    )
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=work, env=env, check=False)
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert f"simulated printers: {count} on 127.20.0.1-127.20.0.{count} " in out
@@ -40,7 +42,7 @@ def test_demo_runs_from_an_empty_folder_without_recordings(tmp_path: Path) -> No
     # them), and when the test runs at night (local time) the 6% switched off every night
     # (7 of these 48, test_the_demo_fleet_in_real_time_is_partly_off_at_night_only)
     assert answering >= count - 3 - 7 and documents >= count and accepted >= 1, summary
-    assert list(tmp_path.iterdir()) == [], "the demo writes nothing in the working folder"
+    assert list(work.iterdir()) == [], "the demo writes nothing in the working folder"
 
 
 def test_the_demo_fleet_in_real_time_is_partly_off_at_night_only() -> None:

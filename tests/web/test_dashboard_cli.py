@@ -6,6 +6,7 @@ serves the dashboard on plain HTTP on loopback; ``[web]`` settings checked with 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import ssl
 import stat
@@ -115,9 +116,10 @@ def test_run_serves_https_with_a_self_signed_certificate_and_keeps_the_password_
 
 
 @pytest.mark.realtime
-def test_demo_serves_the_dashboard_on_plain_http_on_loopback() -> None:
+def test_demo_serves_the_dashboard_on_plain_http_on_loopback(tmp_path: Path) -> None:
     args = ["--duration", "5", "--port", "0", "--count", "10", "--interval", "2", "--history-days", "0"]
-    done = printwatch("demo", *args, timeout_s=60)
+    # The demo keeps its folder for the user to look into: the test's, not the machine's /tmp.
+    done = printwatch("demo", *args, timeout_s=60, env={**os.environ, "TMPDIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr
     banner = r"dashboard: (http://127\.0\.0\.1:\d+)/  user admin, first-run password (\S+) "
     m = re.search(banner, done.stdout)
