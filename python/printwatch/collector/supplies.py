@@ -26,7 +26,7 @@ import datetime as dt
 import functools
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from printwatch.collector.csvtext import csv_cells, csv_text
 from printwatch.collector.storage import Connection
@@ -86,33 +86,41 @@ _FOLDED = (
 )
 
 
+class _Trigger(NamedTuple):
+    """What a fold keeps of a reorder trigger: the latest of an order's is written on it."""
+
+    seq: int
+    time: dt.datetime
+    percent: float | None
+    why: str
+    days_to_empty: float | None
+
+
 @dataclass
 class _Order:
-    """An order as a fold sees it: stored (``new`` False) or opened by this fold."""
+    """An order as a fold sees it: stored, or opened by this fold (``opened``: its first trigger)."""
 
     seq: int
     installed_at: dt.datetime | None  # None: not installed
-    new: bool
-    opened_at: dt.datetime | None = None
-    opened_why: str | None = None
+    opened: _Trigger | None = None
     count: int = 0  # the triggers folded into it by this fold
-    last: tuple[Any, ...] = ()  # the latest of them: seq, time, percent, why, days to empty
+    last: _Trigger | None = None  # the latest of them
 
 
-def _fold(orders: dict[tuple[int, int], list[_Order]], trigger: tuple[Any, ...]) -> bool:
+def _fold(orders: dict[tuple[int, int], list[_Order]], row: tuple[Any, ...]) -> bool:
     """One trigger into its supply's open order (``False``): the latest opened that is not
     installed, or installed at or after the trigger (the trigger was of that life); else into a
     new order, new at the trigger's time (``True``)."""
-    _site, n, index, time, percent, why, dte, seq = trigger
+    _site, n, index, time, percent, why, dte, seq = row
+    trigger = _Trigger(int(seq), time, percent, why, dte)
     lives = orders.setdefault((int(n), int(index)), [])  # latest opened first
     order = next((o for o in lives if o.installed_at is None or o.installed_at >= time), None)
-    opened = order is None
     if order is None:
-        order = _Order(int(seq), None, True, time, str(why))
+        order = _Order(trigger.seq, None, opened=trigger)
         lives.insert(0, order)
     order.count += 1
-    order.last = (int(seq), time, percent, why, dte)
-    return opened
+    order.last = trigger
+    return order.opened is trigger
 
 
 def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
@@ -137,25 +145,31 @@ def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
             [site, min(t[3] for t in triggers)],
         ).fetchall():
             installed_at = state_at if state == "installed" else None
-            orders.setdefault((int(n), int(index)), []).append(_Order(int(seq), installed_at, False))
+            orders.setdefault((int(n), int(index)), []).append(_Order(int(seq), installed_at))
         opened = sum(_fold(orders, tuple(t)) for t in triggers)
-        touched = [((n, index), o) for (n, index), lives in orders.items() for o in lives if o.count]
-        store.bulk(con, "supply_orders", _ORDER_COLUMNS, [
-            (site, n, index, o.seq, o.opened_at, o.last[0], o.last[1], o.count, o.last[2], o.last[3],
-             o.last[4], "new", o.opened_at, "appliance")
-            for (n, index), o in touched if o.new
-        ])  # fmt: skip
-        store.bulk(con, "supply_order_events", _EVENT_COLUMNS, [
-            (site, n, index, o.seq, "new", o.opened_at, "appliance", o.opened_why)
-            for (n, index), o in touched if o.new
-        ])  # fmt: skip
+        new, events, added = [], [], []
+        for (n, index), lives in orders.items():
+            for o in lives:
+                last, first = o.last, o.opened
+                if last is None:  # no trigger of this fold
+                    continue
+                if first is None:
+                    added.append((site, n, index, o.seq, o.count, last.seq, last.time, last.percent, last.why,
+                                  last.days_to_empty))  # fmt: skip
+                    continue
+                new.append((site, n, index, o.seq, first.time, last.seq, last.time, o.count, last.percent,
+                            last.why, last.days_to_empty, "new", first.time, "appliance"))  # fmt: skip
+                events.append((site, n, index, o.seq, "new", first.time, "appliance", str(first.why)))
+        store.bulk(con, "supply_orders", _ORDER_COLUMNS, new)
+        store.bulk(con, "supply_order_events", _EVENT_COLUMNS, events)
         store.update(
-            con, "supply_orders", _ORDER_KEY,
-            [*_ORDER_KEY, "triggers", "last_seq", "last_at", "percent", "days_to_empty", "why"],
-            [(site, n, index, o.seq, o.count, *o.last[:3], o.last[4], o.last[3])
-             for (n, index), o in touched if not o.new],
+            con,
+            "supply_orders",
+            _ORDER_KEY,
+            [*_ORDER_KEY, "triggers", "last_seq", "last_at", "percent", "why", "days_to_empty"],
+            added,
             _FOLDED,
-        )  # fmt: skip
+        )
         top = max(int(t[7]) for t in triggers)
         if mark_rows:
             con.execute("UPDATE supply_queue_marks SET seq = ? WHERE site_id = ?", [top, site])
