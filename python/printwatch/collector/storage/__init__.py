@@ -93,6 +93,15 @@ class Backend(Protocol):
     def close(self) -> None: ...
 
 
+def update_sql(table: str, key: list[str], assign: str, where: str, source: str) -> str:
+    """The one statement of ``Backend.update``: ``table``'s rows matched by ``key`` against the
+    rows ``v`` of ``source`` (each backend's own way of sending them), ``assign`` applied where
+    ``where`` holds too, the keys of the rows updated returned."""
+    match = " AND ".join(f"{table}.{k} = v.{k}" for k in key)
+    back = ", ".join(f"{table}.{k}" for k in key)
+    return f"UPDATE {table} SET {assign} FROM {source} WHERE {match} {where} RETURNING {back}"
+
+
 def is_url(location: str | os.PathLike[str]) -> bool:
     """Whether ``location`` names a PostgreSQL database rather than a DuckDB file."""
     return isinstance(location, str) and location.startswith(URL_SCHEMES)

@@ -11,13 +11,14 @@ Error handling: a store from a newer printwatch, or a file that is not a DuckDB 
 from __future__ import annotations
 
 import os
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import duckdb
 import pyarrow as pa
 
-from printwatch.collector.storage import CollectorStoreError
+from printwatch.collector.storage import CollectorStoreError, update_sql
 from printwatch.collector.storage.schema_common import MIGRATIONS as COMMON
 from printwatch.store import current_version, transaction
 
@@ -204,14 +205,10 @@ class DuckBackend:
         replace: bool = False,
     ) -> None:
         """``rows`` in one statement through Arrow; ``replace``: by the table's primary key."""
-        data = pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)})
-        con.register("pw_rows", data)
-        try:
+        with _registered(con, columns, rows):
             verb = "INSERT OR REPLACE" if replace else "INSERT"
             names = ", ".join(columns)
             con.execute(f"{verb} INTO {table} ({names}) SELECT {names} FROM pw_rows")
-        finally:
-            con.unregister("pw_rows")
 
     def update(
         self,
@@ -225,14 +222,9 @@ class DuckBackend:
     ) -> list[tuple[Any, ...]]:
         """``rows`` (``v``, through Arrow) applied by ``assign`` to the rows of ``table`` with
         their ``key`` and ``where``, in one statement: the keys of the rows updated."""
-        con.register("pw_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
-        try:
-            match = " AND ".join(f"{table}.{k} = v.{k}" for k in key)
-            back = ", ".join(f"{table}.{k}" for k in key)
-            sql = f"UPDATE {table} SET {assign} FROM pw_rows v WHERE {match} {where} RETURNING {back}"
+        with _registered(con, columns, rows):
+            sql = update_sql(table, key, assign, where, "pw_rows v")
             return [tuple(r) for r in con.execute(sql).fetchall()]
-        finally:
-            con.unregister("pw_rows")
 
     def renew(self) -> None:
         """Closes the database and opens it again: DuckDB keeps some memory from every hash-join
@@ -246,3 +238,13 @@ class DuckBackend:
 
     def close(self) -> None:
         self._con.close()
+
+
+@contextmanager
+def _registered(con: Any, columns: list[str], rows: list[tuple[Any, ...]]) -> Iterator[None]:
+    """``rows`` (of ``columns``) as the Arrow view ``pw_rows`` of ``con`` while in the block."""
+    con.register("pw_rows", pa.table({c: [r[i] for r in rows] for i, c in enumerate(columns)}))
+    try:
+        yield
+    finally:
+        con.unregister("pw_rows")

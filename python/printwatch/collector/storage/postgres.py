@@ -30,7 +30,7 @@ import psycopg
 from psycopg.types.string import TextLoader
 
 from printwatch.clock import naive_utcnow
-from printwatch.collector.storage import CollectorStoreError, StoreUnavailable, display
+from printwatch.collector.storage import CollectorStoreError, StoreUnavailable, display, update_sql
 from printwatch.collector.storage.pg_schema import (
     MIGRATIONS,
     PRIMARY_KEYS,
@@ -55,6 +55,15 @@ def translate(sql: str) -> str:
     for i in range(0, len(parts), 2):
         parts[i] = parts[i].replace("%", "%%").replace("?", "%s")
     return "'".join(parts)
+
+
+def _cleaned(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """``rows`` with NUL characters taken out of their text (:func:`_clean`): as they are unless a
+    string holds NUL (then every row without it). Checking first costs a third of cleaning every
+    value (bench/collector_ingest.py: the copy was most of a front end's CPU)."""
+    if any("\x00" in v for row in rows for v in row if v.__class__ is str):
+        return [tuple(_clean(v) for v in row) for row in rows]
+    return rows
 
 
 def _clean(value: Any) -> Any:
@@ -191,10 +200,8 @@ class PostgresBackend:
         last = list({tuple(r[i] for i in at): r for r in rows}.values())
         if not last:
             return
-        if any("\x00" in v for row in last for v in row if v.__class__ is str):
-            last = [tuple(_clean(v) for v in row) for row in last]
-        types = self._types(raw, table)
-        arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
+        last = _cleaned(last)
+        arrays = self._arrays(raw, table, columns)
         updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
         raw.execute(
             f"INSERT INTO {table} ({names}) SELECT * FROM unnest({arrays}) "
@@ -217,20 +224,14 @@ class PostgresBackend:
         updated. A row another transaction changes meanwhile is waited for and ``where`` read
         again on its new version (READ COMMITTED), so a condition on its state holds."""
         raw = con.raw
-        if any("\x00" in v for row in rows for v in row if v.__class__ is str):
-            rows = [tuple(_clean(v) for v in row) for row in rows]
+        source = f"unnest({self._arrays(raw, table, columns)}) AS v({', '.join(columns)})"
+        columns_sent = [list(column) for column in zip(*_cleaned(rows), strict=True)]
+        return [tuple(r) for r in raw.execute(update_sql(table, key, assign, where, source), columns_sent)]
+
+    def _arrays(self, raw: psycopg.Connection[Any], table: str, columns: list[str]) -> str:
+        """The parameters of ``columns`` sent as one array each, cast to the column's type."""
         types = self._types(raw, table)
-        arrays = ", ".join(f"%s::{types[c]}[]" for c in columns)
-        match = " AND ".join(f"{table}.{k} = v.{k}" for k in key)
-        back = ", ".join(f"{table}.{k}" for k in key)
-        return [
-            tuple(r)
-            for r in raw.execute(
-                f"UPDATE {table} SET {assign} FROM unnest({arrays}) AS v({', '.join(columns)}) "
-                f"WHERE {match} {where} RETURNING {back}",
-                [list(column) for column in zip(*rows, strict=True)],
-            ).fetchall()
-        ]
+        return ", ".join(f"%s::{types[c]}[]" for c in columns)
 
     def _types(self, raw: psycopg.Connection[Any], table: str) -> dict[str, str]:
         """``{column: its SQL type}`` of ``table`` (asked once per store)."""
@@ -261,11 +262,8 @@ class PostgresBackend:
 
 
 def _copy(raw: psycopg.Connection[Any], table: str, names: str, rows: list[tuple[Any, ...]]) -> None:
-    """``rows`` into ``table`` through ``COPY``: each row as it is, unless a string holds NUL (then
-    every row without it). Checking first costs a third of cleaning every value (bench/
-    collector_ingest.py: the copy was most of a front end's CPU)."""
-    if any("\x00" in v for row in rows for v in row if v.__class__ is str):
-        rows = [tuple(_clean(v) for v in row) for row in rows]
+    """``rows`` into ``table`` through ``COPY``, cleaned of NUL (:func:`_cleaned`)."""
+    rows = _cleaned(rows)
     with raw.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
         write = copy.write_row
         for row in rows:
