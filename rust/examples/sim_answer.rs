@@ -23,45 +23,14 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use printwatch_core::sim::{load, Agent, DynamicsConfig, Fleet};
-use printwatch_core::snmp::{Encoder, Message, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
+use printwatch_core::sim::Fleet;
+
+mod sim_bench;
+use sim_bench::{fleet, request};
 
 const PRINTERS: u32 = 1000;
 const PER_ROUND: u32 = 200_000;
 const BASE: u32 = 0x7f1e_0001;
-
-fn request() -> Vec<u8> {
-    let oids: Vec<OidBuf> =
-        ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.43.5.1.1.17.1", "1.3.6.1.2.1.1.3.0"]
-            .iter()
-            .map(|o| OidBuf::parse(o).unwrap())
-            .collect();
-    let varbinds = oids.iter().map(|o| VarBind { oid: o.as_oid(), value: Value::Null }).collect();
-    let pdu =
-        StandardPdu { pdu_type: PduType::Get, request_id: 7, error_status: 0, error_index: 0, varbinds };
-    let msg = Message { version: Version::V2C, community: b"public", pdu: Pdu::Standard(pdu) };
-    Encoder::new().encode(&msg).unwrap().to_vec()
-}
-
-/// A fleet of every recording in `dir` that answers v2c (a v1-only one drops the request
-/// unanswered, as the real printer does: no answer to time), identity on; and how many were
-/// left out.
-fn fleet(dir: PathBuf, dynamics: bool) -> (Fleet, usize) {
-    let loaded = load(&[dir]).expect("recordings");
-    let n = loaded.len();
-    let agents: Vec<Agent> = loaded
-        .into_iter()
-        .map(|l| Agent::new(l.recording).with_notes(l.notes))
-        .filter(|a| a.model().versions().v2c)
-        .collect();
-    let left_out = n - agents.len();
-    let fleet = Fleet::new(agents).with_identity(0);
-    if dynamics {
-        (fleet.with_dynamics(DynamicsConfig::quiet(), 0, 1.0), left_out)
-    } else {
-        (fleet, left_out)
-    }
-}
 
 /// The calling thread's CPU time in nanoseconds (the first field of
 /// `/proc/thread-self/schedstat`, the time it ran).
@@ -102,9 +71,9 @@ fn main() {
         || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
         PathBuf::from,
     );
-    let (recorded, left_out) = fleet(dir, dynamics);
+    let (recorded, _, left_out) = fleet(dir, dynamics);
     let (models, models_left_out) = match flag("--catalogue").map(|d| fleet(PathBuf::from(d), dynamics)) {
-        Some((m, left_out)) => (Some(m), left_out),
+        Some((m, _, left_out)) => (Some(m), left_out),
         None => (None, 0),
     };
     if left_out + models_left_out > 0 {

@@ -30,9 +30,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use printwatch_core::sim::server::{Server, ServerConfig, SharedStats};
-use printwatch_core::sim::{load, Agent, DynamicsConfig, Fleet};
-use printwatch_core::snmp::{Encoder, Message, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
+use printwatch_core::sim::Fleet;
 use printwatch_core::udp::{self as sys, Outgoing, RecvBatch, SendBatch};
+
+mod sim_bench;
+use sim_bench::request;
 
 const BASE: Ipv4Addr = Ipv4Addr::new(127, 30, 0, 1);
 const IN_FLIGHT: usize = 512;
@@ -64,19 +66,6 @@ fn args() -> Args {
         }
     }
     a
-}
-
-fn request() -> Vec<u8> {
-    let oids: Vec<OidBuf> =
-        ["1.3.6.1.2.1.1.1.0", "1.3.6.1.2.1.1.5.0", "1.3.6.1.2.1.43.5.1.1.17.1", "1.3.6.1.2.1.1.3.0"]
-            .iter()
-            .map(|o| OidBuf::parse(o).unwrap())
-            .collect();
-    let varbinds = oids.iter().map(|o| VarBind { oid: o.as_oid(), value: Value::Null }).collect();
-    let pdu =
-        StandardPdu { pdu_type: PduType::Get, request_id: 7, error_status: 0, error_index: 0, varbinds };
-    let msg = Message { version: Version::V2C, community: b"public", pdu: Pdu::Standard(pdu) };
-    Encoder::new().encode(&msg).unwrap().to_vec()
 }
 
 /// The calling thread's CPU time (user + system), from /proc/thread-self/stat in clock ticks of
@@ -140,25 +129,6 @@ fn run(fleet: &Arc<Fleet>, printers: u32, seconds: f64, req: &[u8]) -> (f64, f64
     (answered as f64 / elapsed, answered as f64 / cpu_s.max(0.01))
 }
 
-/// A fleet of every recording in `dir` (with its notes, if any) that answers v2c, identity on,
-/// and how many it holds. A v1-only one (two old built-in models) drops the v2c Get
-/// unanswered, as the real printer does: the client would wait for answers that never come,
-/// and the server's CPU would count requests it rightly does not answer.
-fn fleet(dir: PathBuf, dynamics: bool) -> (Arc<Fleet>, usize) {
-    let loaded = load(&[dir]).expect("recordings");
-    let agents: Vec<Agent> = loaded
-        .into_iter()
-        .map(|l| Agent::new(l.recording).with_notes(l.notes))
-        .filter(|a| a.model().versions().v2c)
-        .collect();
-    let n = agents.len();
-    let mut fleet = Fleet::new(agents).with_identity(0);
-    if dynamics {
-        fleet = fleet.with_dynamics(DynamicsConfig::quiet(), 0, 1.0);
-    }
-    (Arc::new(fleet), n)
-}
-
 /// The median, min and max of `rates`.
 fn summary(mut rates: Vec<f64>) -> (f64, f64, f64) {
     rates.sort_by(f64::total_cmp);
@@ -171,8 +141,12 @@ fn main() {
         || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/recordings/librenms/snmprec")),
         PathBuf::from,
     );
-    let (recorded, n) = fleet(dir, a.dynamics);
-    let catalogue = a.catalogue.clone().map(|d| fleet(d, a.dynamics));
+    let (recorded, n, _) = sim_bench::fleet(dir, a.dynamics);
+    let recorded = Arc::new(recorded);
+    let catalogue = a.catalogue.clone().map(|d| {
+        let (models, n, _) = sim_bench::fleet(d, a.dynamics);
+        (Arc::new(models), n)
+    });
     let req = request();
     let (mut rates, mut catalogue_rates) = (Vec::new(), Vec::new());
     for k in 0..a.runs {
