@@ -5,14 +5,10 @@ month of their history in the collector's store, served by a real ``collector se
         [--repeats 15] [--screenshots DIR] [--json bench/results/console_pages.json] [--cache DIR]
 
 **The data** is made by the appliance's own uplink code and received by the collector's own
-ingest, as in ``bench/collector_ingest.py`` (whose synthetic printers this reuses): for a few
-template sites an :class:`~printwatch.uplink.service.UplinkService` on an in-memory outbox
-observes its printers four times a day for ``--days`` days (pages printed, toner used, the real
-reorder decisions, a billing read on the 1st, the daily upload); every site is one of those
-templates with its own id, serials and Ed25519 key, each message sealed again by the uplink's
-signing and passed to :func:`printwatch.collector.ingest.receive` on the collector's store
-(PostgreSQL from Debian's packages, initdb'd by ``tests/support/postgres.py``; or DuckDB). No row
-reaches the store by another path.
+ingest (``tests/support/console_fleet.py``, shared with the console's test at size, whose
+synthetic printers are ``bench/collector_ingest.py``'s) on the collector's store (PostgreSQL from
+Debian's packages, initdb'd by ``tests/support/postgres.py``; or DuckDB). No row reaches the
+store by another path.
 
 **Measured**: ``collector serve`` in a child process over HTTPS; an admin and a customer (one
 site) log in through the login form; each page (HTML, and the JSON and CSV beside it) is asked
@@ -29,7 +25,6 @@ The goal (issue 22): every page within 200 ms at 10,000 devices across 100 sites
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import re
@@ -46,7 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import trio
 
 try:
     import bench  # noqa: F401
@@ -54,83 +48,18 @@ except ImportError:  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from printwatch.collector import supplies
-from printwatch.collector.enrolment import add_site, enrol
-from printwatch.collector.ingest import receive
 from printwatch.collector.store import CollectorStore
 from printwatch.collector.users import add_user
-from printwatch.uplink.codec import encode_payload
-from printwatch.uplink.signing import Identity, seal
 from printwatch.web.auth.passwords import hash_password
 
-from bench.collector_ingest import advance, outbox_messages, site_uplink
+from tests.support.console_fleet import END, fill, serial
 from tests.support.ports import free_tcp_port
 from tests.support.postgres import run_postgres, start_postgres
 from tests.support.tls import Certs, make_certs
 
-#: The month of history ends here (fixed, never today): the pages show October and November 2026.
-END = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
-TEMPLATES = 4
 PASSWORD = "a console bench password"
 GOAL_MS = 200.0
 PRINTWATCH = [sys.executable, "-m", "printwatch.cli"]
-
-
-# -- the data ------------------------------------------------------------------------------------
-
-
-async def _template(site: int, printers: int, days: int) -> list[dict[str, Any]]:
-    """``days`` days of one site through the appliance's uplink: its outbox's messages, decoded."""
-    svc, clock, docs, rng = site_uplink(site, printers, END)
-    for day in range(days, 0, -1):
-        start = END - dt.timedelta(days=day)
-        for part in range(4):
-            clock["now"] = start + dt.timedelta(hours=6 * part + 5)
-            advance(docs, rng)
-            await svc.observe(docs)
-            if part == 0 and start.day == 1:
-                await svc.billing_cycle(start.date(), docs)
-        await svc.upload(clock["now"])
-        if day % 10 == 0:
-            await svc.snapshot(docs[day % len(docs)])
-    return outbox_messages(svc)
-
-
-def _as_site(message: dict[str, Any], site: int, site_id: str) -> dict[str, Any]:
-    """A template's message as site ``site``'s: its id, and its printers' own serials and MACs."""
-    out = {**message, "site": site_id}
-    if message["kind"] == "register":
-        devices = [
-            {**d, "serial": f"CN{site:05d}X{d['n']:05d}", "mac": f"02:00:{site >> 8 & 255:02x}:"
-             f"{site & 255:02x}:{d['n'] >> 8 & 255:02x}:{d['n'] & 255:02x}"}
-            for d in message["data"]["devices"]
-        ]  # fmt: skip
-        out["data"] = {**message["data"], "devices": devices}
-    return out
-
-
-def fill(store: CollectorStore, sites: int, printers: int, days: int, log: Callable[[str], None]) -> int:
-    """Every site's history received by the collector's ingest; the number of messages."""
-    started = time.monotonic()
-
-    async def templates() -> list[list[dict[str, Any]]]:
-        return [await _template(t, printers, days) for t in range(min(TEMPLATES, sites))]
-
-    made = trio.run(templates)
-    log(
-        f"  {len(made)} template sites x {days} days made by the uplink in {time.monotonic() - started:.0f} s"
-    )
-    enrolled = (END - dt.timedelta(days=days + 1)).replace(tzinfo=None)
-    count = 0
-    for site in range(sites):
-        site_id, me = f"site-{site:05d}", Identity.generate()
-        enrol(store, site_id, add_site(store, site_id, now=enrolled), me.public_raw, now=enrolled)
-        for message in made[site % len(made)]:
-            at = dt.datetime.fromtimestamp(message["at"], dt.UTC).replace(tzinfo=None)
-            receive(store, seal(me, encode_payload(_as_site(message, site, site_id))), now=at)
-            count += 1
-        if site % 10 == 9:
-            log(f"  {site + 1} sites received ({count} messages, {time.monotonic() - started:.0f} s)")
-    return count
 
 
 # -- the server and its pages ---------------------------------------------------------------------
@@ -176,9 +105,8 @@ def pages(site: str, device: int) -> list[str]:
     """Every console page (with its JSON and CSV where it has them) at this size."""
     listed = ["/console/sites", "/console/devices", "/console/billing", "/console/supplies"]
     out = [p + ext for p in listed for ext in ("", ".json", ".csv")]
-    serial = f"CN{int(site[5:]):05d}X{device:05d}"  # as _as_site names them
     out += [f"/console/sites/{site}", f"/console/devices/{site}/{device}"]
-    out += [f"/console/devices?q={serial}", "/console/supplies?offset=1000"]
+    out += [f"/console/devices?q={serial(int(site[5:]), device)}", "/console/supplies?offset=1000"]
     # The JSON API's lists (a page of each, as the console's session may ask) and the CSV export.
     return [
         *out, "/api/reads", "/api/reorders", "/api/counters", "/api/missing", "/api/supplies",
