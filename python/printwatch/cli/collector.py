@@ -26,7 +26,7 @@ from printwatch.collector.storage import display
 from printwatch.collector.storage import exists as store_exists
 from printwatch.collector.storage import location as store_location
 from printwatch.collector.store import CollectorStore, CollectorStoreError
-from printwatch.collector.tokens import SCOPES
+from printwatch.collector.tokens import DEFAULT_EXPIRES_DAYS, MAX_EXPIRES_DAYS, SCOPES
 from printwatch.config.model import SmtpConfig
 from printwatch.uplink.transport import pin_of_pem
 
@@ -102,6 +102,13 @@ def add_parser(commands: Subparsers, name: str, summary: str) -> argparse.Argume
         default=None,
         help="before roles: read is --role viewer",
     )
+    token.add_argument(
+        "--expires-days",
+        type=float,
+        default=DEFAULT_EXPIRES_DAYS,
+        metavar="DAYS",
+        help=f"the token's life (default {DEFAULT_EXPIRES_DAYS:g} days, at most {MAX_EXPIRES_DAYS:g})",
+    )
     token.add_argument("--store", type=store_location, default=DEFAULT_STORE, help=store_help)
     site = actions.add_parser("site", help="`site add SITE` / `site token SITE`: a one-time enrolment token")
     site.add_argument("site_action", choices=["add", "token"])
@@ -175,19 +182,32 @@ def _token(args: argparse.Namespace) -> int:
             f"token {args.token_action} needs a {'name' if args.token_action == 'add' else 'token id'}"
         )
     if args.token_action == "add":
-        params = {"name": args.name, "role": args.role, "sites": args.site}
-        secret = remote.call(args, "token.add", params)["token"]
-        print(f"API token {args.name!r} ({args.role}; shown once; send it as 'Authorization: Bearer ...'):")
-        print(secret)
+        params = {"name": args.name, "role": args.role, "sites": args.site, "expires_days": args.expires_days}
+        made = remote.call(args, "token.add", params)
+        print(
+            f"API token {args.name!r} ({args.role}; expires {made['expires_at'][:16].replace('T', ' ')} UTC; "
+            "shown once; send it as 'Authorization: Bearer ...'):"
+        )
+        print(made["token"])
     elif args.token_action == "revoke":
         remote.call(args, "token.revoke", {"token_id": args.name})
         print(f"API token {args.name} revoked")
     else:
         for t in remote.call(args, "token.list", {})["tokens"]:
-            state = f"revoked {t['revoked_at'][:10]}" if t["revoked_at"] else "live"
+            state = (
+                f"revoked {t['revoked_at'][:10]}"
+                if t["revoked_at"]
+                else "expired"
+                if t["expired"]
+                else "live"
+            )
             used = t["last_used_at"][:16].replace("T", " ") if t["last_used_at"] else "never"
+            expires = t["expires_at"][:16].replace("T", " ") if t["expires_at"] else "never"
             scope = f" ({','.join(t['sites'])})" if t["sites"] else ""
-            print(f"{t['token_id']}  {t['name']}  {t['role']}{scope}  {state}  last used {used}")
+            print(
+                f"{t['token_id']}  {t['name']}  {t['role']}{scope}  {state}  "
+                f"expires {expires}  last used {used}"
+            )
     return 0
 
 

@@ -36,7 +36,7 @@ from starlette.requests import Request
 
 from printwatch.collector.handlers.state import state_of
 from printwatch.collector.roles import ROLES, Principal
-from printwatch.collector.tokens import check_token
+from printwatch.collector.tokens import TokenExpired, check_token
 from printwatch.collector.users import session_of
 from printwatch.web.auth.sessions import same_token
 
@@ -68,7 +68,10 @@ async def principal_of(request: Request) -> tuple[Principal, str | None] | None:
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     result: tuple[Principal, str | None] | None = None
     if scheme.lower() == "bearer" and secret.strip():
-        token = await state.db(lambda: check_token(state.store, secret.strip(), now=state.now()))
+        try:
+            token = await state.db(lambda: check_token(state.store, secret.strip(), now=state.now()))
+        except TokenExpired as err:
+            token, request.state.refused = None, str(err)
         result = None if token is None else (token, None)
     elif cookie := request.cookies.get(SESSION_COOKIE):
         result = await state.db(lambda: session_of(state.store, cookie, now=state.now()))
@@ -84,7 +87,8 @@ async def require(request: Request, *roles: str) -> Principal:
         raise ValueError(f"unknown roles {unknown}: use {', '.join(ROLES)}")
     found = await principal_of(request)
     if found is None:
-        raise Denied(401, "log in, or send an API token (Authorization: Bearer pwc_...)")
+        expired = getattr(request.state, "refused", None)
+        raise Denied(401, expired or "log in, or send an API token (Authorization: Bearer pwc_...)")
     who, csrf = found
     if roles and who.role != "admin" and who.role not in roles:
         raise Denied(403, f"the {who.role} role may not do this (it needs {' or '.join(roles)})")

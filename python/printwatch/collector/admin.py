@@ -11,7 +11,7 @@ op              parameters                                           returns
 =============== ==================================================== =========================
 ``site.add``    ``site_id``, ``name``, ``contact``, ``valid_days``   ``site_id``, ``token``
 ``site.token``  ``site_id``, ``valid_days``                          ``site_id``, ``token``
-``token.add``   ``name``, ``role``, ``sites``                        ``name``, ``token``
+``token.add``   ``name``, ``role``, ``sites``, ``expires_days``      ``name``, ``token``
 ``token.list``                                                       ``tokens``
 ``token.revoke````token_id``                                         ``token_id``
 ``user.add``    ``username``, ``password``, ``role``, ``sites``      ``username``
@@ -35,7 +35,7 @@ from typing import Any
 
 from printwatch.collector.enrolment import add_site, new_token
 from printwatch.collector.store import CollectorStore
-from printwatch.collector.tokens import create_token, list_tokens, revoke_token
+from printwatch.collector.tokens import DEFAULT_EXPIRES_DAYS, create_token, list_tokens, revoke_token
 from printwatch.collector.users import add_user, list_users, remove_user, set_password
 
 Params = dict[str, Any]
@@ -102,7 +102,16 @@ def site_revoke_token(store: CollectorStore, p: Params, now: dt.datetime) -> Par
 def token_add(store: CollectorStore, p: Params, now: dt.datetime) -> Params:
     name = str(_text(p, "name"))
     role = str(_text(p, "role", required=False) or "viewer")
-    return {"name": name, "token": create_token(store, name, role, sites=_sites(p), now=now)}
+    days = p.get("expires_days", DEFAULT_EXPIRES_DAYS)
+    if isinstance(days, str):  # a form's field
+        try:
+            days = float(days) if days.strip() else DEFAULT_EXPIRES_DAYS
+        except ValueError:
+            raise ValueError(f"expires_days: a number of days, not {days[:20]!r}") from None
+    if isinstance(days, bool) or not isinstance(days, int | float):
+        raise ValueError("expires_days: a number of days")
+    secret = create_token(store, name, role, sites=_sites(p), now=now, expires_days=days)
+    return {"name": name, "token": secret, "expires_at": _stamp(now + dt.timedelta(days=float(days)))}
 
 
 def token_list(store: CollectorStore, p: Params, now: dt.datetime) -> Params:
@@ -116,6 +125,8 @@ def token_list(store: CollectorStore, p: Params, now: dt.datetime) -> Params:
                 "created_at": _stamp(t.created_at),
                 "revoked_at": _stamp(t.revoked_at),
                 "last_used_at": _stamp(t.last_used_at),
+                "expires_at": _stamp(t.expires_at),
+                "expired": t.expires_at is not None and now >= t.expires_at,
             }
             for t in list_tokens(store)
         ]

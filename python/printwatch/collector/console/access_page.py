@@ -25,7 +25,7 @@ ACTIVE = PREFIX + "/access"
 ACTIONS = {
     "user-add": ("user.add", ("username", "role", "sites", "password")),
     "user-remove": ("user.remove", ("username",)),
-    "token-add": ("token.add", ("name", "role", "sites")),
+    "token-add": ("token.add", ("name", "role", "sites", "expires_days")),
     "token-revoke": ("token.revoke", ("token_id",)),
 }
 

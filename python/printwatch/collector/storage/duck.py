@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from printwatch.collector.storage import CollectorStoreError, update_sql
-from printwatch.collector.storage.schema_common import MIGRATIONS as COMMON
+from printwatch.collector.storage.schema_common import numbered
 from printwatch.store import current_version, transaction
 
 MIGRATIONS: list[tuple[int, str, str]] = [
@@ -124,7 +124,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX meter_reads_cycle ON meter_reads (site_id, cycle);
         """,
     ),
-    *COMMON,  # 5 and 6: the same statements on both backends
+    *numbered(5, 6),  # the same statements on both backends
     (
         7,
         "room in meter_latest's pages for its updates in place (PostgreSQL only)",
@@ -147,6 +147,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # used for an ORDER BY. The number is kept in step.
         "SELECT 1",
     ),
+    *numbered(10, 99),  # the same statements on both backends
 ]
 
 

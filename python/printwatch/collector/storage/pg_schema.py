@@ -18,7 +18,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from printwatch.collector.storage.schema_common import MIGRATIONS as COMMON
+from printwatch.collector.storage.schema_common import numbered
 
 #: The partitioned tables and their partition key.
 PARTITIONED: dict[str, str] = {
@@ -141,7 +141,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX messages_received ON messages (site_id, received_at);
         """,
     ),
-    *COMMON,  # 5 and 6: the same statements on both backends
+    *numbered(5, 6),  # the same statements on both backends
     (
         7,
         "room in meter_latest's pages for its updates in place (HOT)",
@@ -187,6 +187,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ANALYZE supply_orders;
         """,
     ),
+    *numbered(10, 99),  # the same statements on both backends
 ]
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {

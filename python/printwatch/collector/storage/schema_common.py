@@ -74,4 +74,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        10,
+        "API tokens expire",
+        """
+        -- When a token stops answering (401, saying so). Tokens made before this migration keep
+        -- NULL: they never expire until revoked (listed as such; reissue them to give them one).
+        ALTER TABLE api_tokens ADD COLUMN expires_at TIMESTAMP;
+        """,
+    ),
 ]
+
+
+def numbered(first: int, last: int) -> list[tuple[int, str, str]]:
+    """The migrations numbered ``first`` to ``last``, for a backend's list to take in its place."""
+    return [m for m in MIGRATIONS if first <= m[0] <= last]
