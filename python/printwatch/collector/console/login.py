@@ -2,10 +2,11 @@
 /console/login``, ``POST /console/logout``.
 
 The password is checked with scrypt in a worker thread beside the store's (one at a time), the
-attempt counted as a failure before it starts (the shared login throttle's ``reserve``: attempts
-sent together cannot pass the limit). A login always makes a new session (a cookie set before
-it, by anyone, never becomes a session: no fixation), kept in the store by its hash; the cookie
-is HttpOnly, SameSite=Strict and Secure. Logging out deletes the session from the store.
+attempt counted as a failure before it starts (the login throttle's ``reserve_all``, in the
+store: attempts sent together, to one front end or several, cannot pass the limit). A login always
+makes a new session (a cookie set before it, by anyone, never becomes a session: no fixation),
+kept in the store by its hash; the cookie is HttpOnly, SameSite=Strict and Secure. Logging out
+deletes the session from the store.
 
 Error handling: a form not urlencoded is a 415; without its token (or one not matching its
 cookie) a 403; a wrong user or password a 401 (one answer for both); throttled a 429 with
@@ -75,7 +76,7 @@ async def login(request: Request) -> Response:
     # only its own user's failures, so logging in to one's own account between guesses at
     # another's forgives nothing, and guesses spread over many addresses still meet the user's.
     keys = (f"{network_of(client)} {user.lower()}", f"user {user.lower()}")
-    wait_s = console.throttle.reserve_all(keys)
+    wait_s = await state.db(console.throttle.reserve_all, state.store, keys, state.now())
     if wait_s > 0:
         response = _form(
             request, token, 429, user=user, error=f"Too many failed logins: try in {math.ceil(wait_s)} s."
@@ -88,8 +89,7 @@ async def login(request: Request) -> Response:
     if not ok or stored is None:
         log.warning("console: failed login for %r from %s", user, client)
         return _form(request, token, 401, user=user, error="Wrong user or password.")
-    for key in keys:
-        console.throttle.succeeded(key)
+    await state.db(console.throttle.succeeded, state.store, keys)
     if needs_rehash(stored):
         fresh = await trio.to_thread.run_sync(hash_password, password, limiter=console.hashing)
         await state.db(rehash, state.store, user, stored, fresh)

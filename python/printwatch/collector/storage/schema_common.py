@@ -83,6 +83,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE api_tokens ADD COLUMN expires_at TIMESTAMP;
         """,
     ),
+    (
+        11,
+        "the console's login throttle in the store",
+        """
+        -- Failed console logins per key (an address's user, a user from anywhere): how many
+        -- followed each other within the throttle's window, and the latest. In the store, so
+        -- that every front end of one PostgreSQL counts the same attempts.
+        CREATE TABLE login_failures (
+            throttle_key VARCHAR PRIMARY KEY, failures INTEGER NOT NULL, last_at TIMESTAMP NOT NULL
+        );
+        """,
+    ),
 ]
 
 

@@ -67,6 +67,11 @@ class Bounds(Protocol):
     body_timeout_s: float
 
 
+def log_name(bounds: Bounds) -> str:
+    """How the log names the app (``log_name`` of the bounds: the console's is ``console``)."""
+    return str(getattr(bounds, "log_name", "dashboard"))
+
+
 class BodyLimit:
     """ASGI middleware (see the module's docstring)."""
 
@@ -83,30 +88,34 @@ class BodyLimit:
         limit = d.public_body_bytes if session is None else d.session_body_bytes
         declared = declared_length(scope)
         if declared is not None and declared > limit:
-            await self._refuse(scope, send, 413, f"a body of {declared:,} bytes (this one takes {limit:,})")
+            await self._refuse(
+                scope, send, 413, f"a body of {declared:,} bytes (this one takes {limit:,})", d
+            )
             return
         body = bytearray()
         with trio.move_on_after(d.body_timeout_s) as deadline:
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
-                    log.info("dashboard: %s: the client went away before its body was complete", who(scope))
+                    log.info(
+                        "%s: %s: the client went away before its body was complete", log_name(d), who(scope)
+                    )
                     return
                 body += message.get("body", b"")
                 if len(body) > limit:
-                    await self._refuse(scope, send, 413, f"a body over {limit:,} bytes")
+                    await self._refuse(scope, send, 413, f"a body over {limit:,} bytes", d)
                     return
                 if not message.get("more_body", False):
                     break
         if deadline.cancelled_caught:
             why = f"a body not complete within {d.body_timeout_s:g} s ({len(body):,} bytes came)"
-            await self._refuse(scope, send, 408, why)
+            await self._refuse(scope, send, 408, why, d)
             return
         await self.app(scope, _replay(bytes(body), receive), send)
 
     @staticmethod
-    async def _refuse(scope: Scope, send: Send, status: int, why: str) -> None:
-        log.info("dashboard: %s: refused (%d): %s", who(scope), status, why)
+    async def _refuse(scope: Scope, send: Send, status: int, why: str, bounds: Bounds) -> None:
+        log.info("%s: %s: refused (%d): %s", log_name(bounds), who(scope), status, why)
         await send_plain(send, status, f"{status}: refused: {why}\n", [(b"connection", b"close")])
 
 

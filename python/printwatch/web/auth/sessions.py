@@ -177,6 +177,14 @@ def same_token(given: str | None, expected: str) -> bool:
     return bool(given) and hmac.compare_digest(str(given).encode(), expected.encode())
 
 
+def delay_s(failures: int, free_failures: int, max_delay_s: float) -> float:
+    """How long after the latest of ``failures`` failed logins the next may be checked: none for
+    the first ``free_failures``, then 1, 2, 4... seconds, up to ``max_delay_s`` (the rule of
+    every login throttle: the dashboard's and the collector console's)."""
+    excess = failures - free_failures
+    return 0.0 if excess < 0 else min(2.0**excess, max_delay_s)
+
+
 @dataclass
 class _Failures:
     times: list[float] = field(default_factory=list)
@@ -214,11 +222,9 @@ class LoginThrottle:
         changes nothing (see :meth:`reserve` for the decision that counts)."""
         now = self.clock()
         times = self._recent(client, now)
-        excess = len(times) - self.free_failures
-        if excess < 0:
+        if not times:
             return 0.0
-        delay = min(2.0**excess, self.max_delay_s)
-        return max(0.0, times[-1] + delay - now)
+        return max(0.0, times[-1] + delay_s(len(times), self.free_failures, self.max_delay_s) - now)
 
     def reserve(self, client: str) -> float:
         """Whether ``client`` may have a password checked now, decided and recorded at once:
