@@ -188,3 +188,63 @@ async def test_health_turns_degraded_when_status_polls_stop_completing(
         body, code = health_of(app)
         assert code == 503 and body["status"] == "degraded"
         nursery.cancel_scope.cancel()
+
+
+async def test_devices_are_made_again_when_a_source_changes_and_never_shared() -> None:
+    """devices() is kept between calls (/health and /metrics ask on every request); a change of
+    the configured devices, the discovered ones or the history's addresses shows at once, and
+    each caller gets a list of its own."""
+
+    class KnownSink(MemorySink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.known: list[str] = ["10.9.0.1", "10.8.0.7"]
+
+        def known_addresses(self) -> list[str]:
+            return list(self.known)
+
+    sink = KnownSink()
+    app, _, _ = make(sink=sink)
+    first = app.devices()
+    assert first[-1] == ("10.8.0.7", 161) and len(first) == 21  # 10.9.0.1 is configured already
+    first.clear()
+    assert len(app.devices()) == 21
+    sink.known[1] = "10.8.0.8"  # a move: as many addresses, not the same ones
+    assert app.devices()[-1] == ("10.8.0.8", 161)
+    app.discovered.append(("10.7.0.1", 161))  # changed in place
+    assert ("10.7.0.1", 161) in app.devices() and len(app.devices()) == 22
+    app.discovered = [("10.8.0.8", 161)]  # discovered and known: once
+    assert app.devices().count(("10.8.0.8", 161)) == 1 and len(app.devices()) == 21
+    app.config = replace(app.config, devices=DEVICES[:5])
+    assert len(app.devices()) == 6
+
+
+async def test_health_counts_the_devices_answering_in_their_latest_poll(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/health's ``answering`` is kept as the fleet view changes, not counted on each request:
+    it must be what counting the fleet view gives, through devices going down and coming back."""
+    app, poller, _ = make()
+    down: set[str] = set()
+    poll = poller.poll
+
+    async def flaky(devices: Sequence[Any], kind: Any, when: dt.datetime) -> list[dict[str, Any]]:
+        docs = await poll(devices, kind, when)
+        for d in docs:
+            d["reachable"] = d["target"] not in down
+        return docs
+
+    monkeypatch.setattr(poller, "poll", flaky)
+    devices = app.devices()
+    for now_down, polled in [
+        (set(), devices),
+        ({"10.9.0.1:161", "10.9.0.2:161"}, devices),
+        ({"10.9.0.2:161", "10.9.0.3:161"}, devices),
+        (set(), devices[:2]),  # 10.9.0.1-2 back; 10.9.0.3 not polled: still down
+        ({"10.9.0.4:161"}, devices[3:4]),
+    ]:
+        down = now_down
+        await app._poll_and_write("status", polled)
+        body, _ = health_of(app)
+        assert body["answering"] == sum(1 for d in app.fleet.values() if d.get("reachable"))
+    assert body["answering"] == 18

@@ -130,7 +130,7 @@ class Alerts(Protocol):
     """What :class:`printwatch.alerts.AlertService` does for the appliance."""
 
     async def after_status(self, docs: Sequence[dict[str, Any]]) -> object:
-        """Evaluates a status cycle's documents (written already) and sends what is due."""
+        """Evaluates a poll's documents (written already) and sends what is due."""
         ...
 
     def statistics(self) -> AlertStats: ...
@@ -174,9 +174,12 @@ class Appliance:
         self.discoverer = discoverer
         self.alerts = alerts
         self.discovered: list[Device] = []
+        # devices(): (configured, discovered, known addresses) it was made of, and the list
+        self._devices: tuple[Sequence[Device], list[Device], list[str], list[Device]] | None = None
         self.discovery_done = trio.Event()  # set when this run's first discovery has ended
         self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
         self.fleet_version = 0  # counts changes of the fleet view (the metrics cache's key)
+        self.answering = 0  # entries of the fleet view that answered (kept for /health)
         self.sink_stats = SinkStats()
         self.started = clock.now()
         self.scheduler = Scheduler(
@@ -200,10 +203,17 @@ class Appliance:
         """The configured devices, those discovery found, and the addresses the history's device
         registry knows (a printer that moved, a manual target) on port 161 unless the address
         is already polled on another port."""
-        devices = list(dict.fromkeys([*self.config.devices, *self.discovered]))
-        hosts = {host for host, _ in devices}
-        devices.extend((a, 161) for a in self.sink.known_addresses() if a not in hosts)
-        return devices
+        known = self.sink.known_addresses()
+        kept = self._devices
+        # /health and /metrics ask on every request: the list is made again only when one of
+        # its three sources differs (equal lists of the same objects compare in well under a
+        # millisecond at 10,000; making it, several).
+        if kept is None or kept[0] != self.config.devices or kept[1] != self.discovered or kept[2] != known:
+            devices = list(dict.fromkeys([*self.config.devices, *self.discovered]))
+            hosts = {host for host, _ in devices}
+            devices.extend((a, 161) for a in known if a not in hosts)
+            kept = self._devices = (tuple(self.config.devices), list(self.discovered), known, devices)
+        return list(kept[3])
 
     async def _poll_and_write(self, kind: PollKind, devices: Sequence[Device]) -> list[dict[str, Any]]:
         docs = await self.poller.poll(devices, kind, self.clock.now())
@@ -218,7 +228,9 @@ class Appliance:
         self.sink_stats.writes += 1
         self.sink_stats.documents += len(docs)
         for n, doc in enumerate(docs):
-            self.fleet[doc["target"]] = fleet_entry(doc, self.fleet.get(doc["target"]))
+            previous = self.fleet.get(doc["target"])
+            entry = self.fleet[doc["target"]] = fleet_entry(doc, previous)
+            self.answering += bool(entry.get("reachable")) - bool(previous and previous.get("reachable"))
             if n % 200 == 199:
                 await give_way()
         self.fleet_version += 1
@@ -227,12 +239,18 @@ class Appliance:
 
     # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)
 
+    async def _evaluate(self, docs: list[dict[str, Any]]) -> None:
+        """The alerts over a poll's documents, after their write (the rules read the store's
+        views too). Every poll is one: a meter read asks the status plan and the vendor's
+        counters, so its documents say all a status poll's do."""
+        if self.alerts is not None:
+            await self.alerts.after_status(docs)
+
     async def poll_status(self, ctx: RunContext) -> None:
         await self._await_first_discovery()
         with gc_paused():
             docs = await self._poll_and_write("status", self.devices())
-            if self.alerts is not None:  # after the write: the rules read the store's views too
-                await self.alerts.after_status(docs)
+            await self._evaluate(docs)
             # Gone before the collection that ends the pause: alive, the cycle's documents made
             # it walk 2,000 documents (a 30-40 ms stall of the loop at 2,000 printers).
             del docs
@@ -240,12 +258,15 @@ class Appliance:
     async def read_meters(self, ctx: RunContext) -> None:
         await self._await_first_discovery()
         with gc_paused():
-            await self._poll_and_write("meters", self.devices())
+            docs = await self._poll_and_write("meters", self.devices())
+            await self._evaluate(docs)
+            del docs
         await self.sink.publish()  # a fresh snapshot for readers in other processes
 
     async def close_billing_cycle(self, ctx: RunContext) -> None:
         with gc_paused():
             docs = await self._poll_and_write("meters", self.devices())
+            await self._evaluate(docs)
             # The local calendar date of the slot: the billing day wherever the site is.
             day = ctx.slot.astimezone(zoneinfo.ZoneInfo(self.config.intervals.timezone)).date()
             await self.uplink.billing_cycle(day, docs)

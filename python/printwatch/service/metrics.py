@@ -132,4 +132,4 @@ def render_metrics(app: Appliance) -> str:
     """The whole exposition, ending with a newline."""
     fleet = _fleet_text(app)
     lines = [line for family in _appliance_families(app) for line in family.render()]
-    return "\n".join([*lines, fleet]) + "\n"
+    return "\n".join([*lines, fleet, ""])  # one copy of the fleet's megabytes, not two

@@ -66,7 +66,7 @@ def health_of(app: Appliance) -> tuple[dict[str, object], int]:
         "version": __version__,
         "uptime_s": round(age_s, 3),
         "devices": len(app.devices()),
-        "answering": sum(1 for d in app.fleet.values() if d.get("reachable")),
+        "answering": app.answering,
         "jobs": jobs,
     }
     return body, 503 if stale else 200
