@@ -12,6 +12,7 @@ import pytest
 import trio
 from printwatch.service.sinks import StoreSink
 from printwatch.store import Store
+from printwatch.store import store as store_module
 from printwatch.store.store import DUCKDB_CONFIG
 from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.signing import Identity
@@ -56,6 +57,36 @@ def test_the_outbox_reads_as_the_uplink_makes_them_leave_the_upkeep_free_to_chec
         not path.with_name(path.name + ".wal").exists()
         or path.with_name(path.name + ".wal").stat().st_size == 0
     )
+
+
+def test_the_upkeep_waits_out_another_connections_write_and_checkpoints(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The uplink's sender writes to the same file between polls (an answer recorded): an
+    upkeep that comes in the middle of that write tries again and checkpoints, with no warning
+    and nothing owed to the renewal."""
+    path = tmp_path / "history.duckdb"
+    with Store(path) as store:
+        poll(store, 1, T0)
+        poll(store, 2, T0 + DAY)
+        other = duckdb.connect(str(path), config=DUCKDB_CONFIG)
+        other.execute("BEGIN")
+        other.execute("UPDATE settings SET value = value")  # a write transaction, left open
+        waits: list[float] = []
+        real_sleep = store_module._time.sleep
+
+        def sleep(s: float) -> None:  # the store's wait between two tries: the write ends then
+            waits.append(s)
+            if len(waits) == 2:
+                other.execute("COMMIT")
+            real_sleep(s)
+
+        monkeypatch.setattr(store_module._time, "sleep", sleep)
+        with caplog.at_level(logging.WARNING, logger="printwatch.store.store"):
+            store.maintain(T0 + 2 * DAY)
+        other.close()
+        assert refusals(caplog) == [] and not store.checkpoint_owed
+        assert len(waits) == 2 and all(w == store_module.CHECKPOINT_RETRY_S for w in waits)
 
 
 class RawCompanion:

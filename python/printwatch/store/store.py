@@ -45,6 +45,10 @@ from printwatch.store.schema import migrate
 from printwatch.store.views import VIEWS
 
 log = logging.getLogger(__name__)
+#: The upkeep's CHECKPOINT, refused while another connection writes, is tried again every
+#: ``CHECKPOINT_RETRY_S`` for up to ``UPKEEP_CHECKPOINT_WAIT_S`` before it is owed to the renewal.
+CHECKPOINT_RETRY_S = 0.02
+UPKEEP_CHECKPOINT_WAIT_S = 1.0
 
 SNAPSHOT_SUFFIX = ".snapshot"
 #: Every connection's settings: a query that needs an extension DuckDB does not carry must fail,
@@ -371,24 +375,31 @@ class Store:
         except (duckdb.Error, OSError) as err:
             self._recover()
             raise StoreError(f"store {self.path}: upkeep failed: {err}") from err
-        self.checkpoint("upkeep")
+        self.checkpoint("upkeep", wait_s=UPKEEP_CHECKPOINT_WAIT_S)
         return moved
 
-    def checkpoint(self, when: str) -> bool:
+    def checkpoint(self, when: str, *, wait_s: float = 0.0) -> bool:
         """``CHECKPOINT``; returns whether DuckDB did it. DuckDB refuses while another
-        connection to the file has a transaction open (an unread result keeps one open, see
-        ``Outbox._first``): then one warning line, no traceback, and the checkpoint is owed
+        connection to the file has a write transaction open (the uplink's sender recording an
+        answer: milliseconds; an unread result once kept one open, see ``Outbox._first``). With
+        ``wait_s`` (in a worker thread only: it sleeps) it is tried again every 20 ms for that
+        long. Still refused: one warning line, no traceback, and the checkpoint is owed
         (:attr:`checkpoint_owed`) to :meth:`renew`, which closes every connection (the last
         close checkpoints). Other errors propagate."""
-        try:
-            self.con.execute("CHECKPOINT")
-        except duckdb.TransactionException as err:
-            level = logging.DEBUG if self.checkpoint_owed else logging.WARNING  # once, not per try
-            self.checkpoint_owed = True
-            log.log(
-                level, "store %s: %s: checkpoint refused, retried at the renewal: %s", self.path, when, err
-            )
-            return False
+        deadline = _time.monotonic() + wait_s
+        while True:
+            try:
+                self.con.execute("CHECKPOINT")
+                break
+            except duckdb.TransactionException as err:
+                if _time.monotonic() < deadline:
+                    _time.sleep(CHECKPOINT_RETRY_S)
+                    continue
+                level = logging.DEBUG if self.checkpoint_owed else logging.WARNING  # once, not per try
+                self.checkpoint_owed = True
+                log.log(level, "store %s: %s: checkpoint refused, retried at the renewal: %s",
+                        self.path, when, err)  # fmt: skip
+                return False
         self.checkpoint_owed = False
         return True
 
