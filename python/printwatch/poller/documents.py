@@ -6,7 +6,8 @@ then, for each device that answered, the GETs of its vendor's meter map. A
 :class:`TwoStepPoller` remembers, per device, the vendor (so later meter reads ask base and
 vendor GETs in one step) and the credential that answered. Credentials are tried in the order
 given: every device that did not answer is asked again with the next one that applies to its
-address. Documents come from :func:`printwatch.mib.interpret`, stamped with the poll's time;
+address. Documents come from :func:`printwatch.mib.interpret`, stamped with the poll's time,
+each made as soon as its device's last result is in (while the engine waits on the others);
 a device whose status answer did not change since its last status poll gets its last document
 again (with this poll's time, uptime and counts) instead of a second interpretation.
 
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -142,6 +144,8 @@ def _everyone(_address: str) -> bool:
 
 #: One request of a step: (index in the poll, address, credential index, plan).
 _Work = tuple[int, Address, int, Plan]
+#: Where a device's results go once its last is in: (index in the poll, its results).
+_Ready = trio.MemorySendChannel[tuple[int, list[TargetResult]]]
 
 
 class TwoStepPoller:
@@ -177,32 +181,51 @@ class TwoStepPoller:
         self, addresses: Sequence[Address], kind: PollKind, when: dt.datetime
     ) -> list[dict[str, Any]]:
         """One document per address, in order, stamped ``when``. A status poll asks the base
-        plan; meters and full polls add the vendor's GETs."""
-        first = await self._first_step(addresses, kind)
-        await self._note_vendors(addresses, first)
-        second = await self._vendor_step(addresses, first) if kind != "status" else {}
-        self.stats.answered += sum(1 for r, _ in first.values() if r.reachable)
+        plan; meters and full polls add the vendor's GETs. A device's document is made as soon
+        as its last result is in, while the engine still waits on the others (the printers that
+        do not answer, for their timeouts and retries), so the waiting and the interpreting of a
+        poll overlap instead of adding up."""
         # Status answers only: a meter read's counts move, and its other plan would replace
         # each device's status answer (every status cycle after a read would miss).
         answers = self.answers if kind == "status" else None
         stamp = poll_time(when)
-        docs = []
-        for i, (name, _, _) in enumerate(addresses):
-            if i % DOCUMENTS_PER_STEP == DOCUMENTS_PER_STEP - 1:
-                await self.give_way()  # let the loop serve HTTP between steps
-            results = [first[i][0], *([second[i]] if i in second else [])]
-            docs.append(
-                interpret(*results, target=name, time=stamp, thresholds=self.thresholds, cache=answers)
-            )
-        return docs
+        docs: dict[int, dict[str, Any]] = {}
+        send, receive = trio.open_memory_channel[tuple[int, list[TargetResult]]](math.inf)
 
-    async def _batch(self, work: Sequence[_Work]) -> list[TargetResult]:
-        """One engine batch."""
+        async def interpret_ready() -> None:
+            made = 0
+            async for i, results in receive:
+                docs[i] = interpret(
+                    *results, target=addresses[i][0], time=stamp, thresholds=self.thresholds, cache=answers
+                )
+                made += 1
+                if made % DOCUMENTS_PER_STEP == 0:
+                    await self.give_way()  # let the loop serve HTTP between steps
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(interpret_ready)
+            async with send:
+                first = await self._first_step(addresses, kind, send)
+                await self._note_vendors(addresses, first)
+                if kind != "status":
+                    await self._vendor_step(addresses, first, send)
+        self.stats.answered += sum(1 for r, _ in first.values() if r.reachable)
+        return [docs[i] for i in range(len(addresses))]
+
+    async def _batch(
+        self, work: Sequence[_Work], final: Callable[[_Work, TargetResult], bool], ready: _Ready
+    ) -> list[TargetResult]:
+        """One engine batch. As results come in, those that ``final`` says are a device's last
+        of the poll go to ``ready``, to be made into documents while the batch goes on."""
         targets = [self.credentials[c](ip, port, plan) for _, (_, ip, port), c, plan in work]
         self.stats.in_flight += len(targets)
 
         def finished(got: Sequence[TargetResult]) -> None:
             self.stats.in_flight -= len(got)
+            for r in got:
+                item = work[r.index]
+                if final(item, r):
+                    ready.send_nowait((item[0], [r]))
 
         batch = self.engine.start(targets, local_address=self.local_address)
         try:
@@ -229,10 +252,11 @@ class TwoStepPoller:
         return base_plan()
 
     async def _first_step(
-        self, addresses: Sequence[Address], kind: PollKind
+        self, addresses: Sequence[Address], kind: PollKind, ready: _Ready
     ) -> dict[int, tuple[TargetResult, bool]]:
         """The first step, credential by credential (each device not answering is asked again
-        with the next); per index its result and whether it used the full plan."""
+        with the next); per index its result and whether it used the full plan. A result that
+        is its device's last (no vendor step or next credential follows) goes to ``ready``."""
         out: dict[int, tuple[TargetResult, bool]] = {}
         pending: list[_Work] = []
         for i, a in enumerate(addresses):
@@ -241,8 +265,15 @@ class TwoStepPoller:
                 c = self._next_credential(a[1], 0) or 0
             pending.append((i, a, c, self._first_plan(a[0], kind)))
         base = base_plan()
+
+        def last(item: _Work, r: TargetResult) -> bool:
+            _, a, c, plan = item
+            if r.reachable:
+                return kind == "status" or plan is not base
+            return self._next_credential(a[1], c + 1) is None or a[0] in self.credential_of
+
         while pending:
-            results = await self._batch(pending)
+            results = await self._batch(pending, last, ready)
             retry = []
             for (i, a, c, plan), r in zip(pending, results, strict=True):
                 if r.reachable:
@@ -268,18 +299,23 @@ class TwoStepPoller:
                 self.vendor_of[name] = vendor_from(r)
 
     async def _vendor_step(
-        self, addresses: Sequence[Address], first: Mapping[int, tuple[TargetResult, bool]]
-    ) -> dict[int, TargetResult]:
-        """The vendor GETs of the devices that answered the base plan alone."""
+        self, addresses: Sequence[Address], first: Mapping[int, tuple[TargetResult, bool]], ready: _Ready
+    ) -> None:
+        """The vendor GETs of the devices that answered the base plan alone; each result goes to
+        ``ready`` with the device's first."""
         work = [
             (i, a, self.credential_of[a[0]], vendor_plan(self.vendor_of[a[0]]))
             for i, a in enumerate(addresses)
             if first[i][0].reachable and not first[i][1]
         ]
         if not work:
-            return {}
-        results = await self._batch(work)
-        return {i: r for (i, _, _, _), r in zip(work, results, strict=True)}
+            return
+
+        def both(item: _Work, r: TargetResult) -> bool:
+            ready.send_nowait((item[0], [first[item[0]][0], r]))
+            return False
+
+        await self._batch(work, both, ready)
 
 
 async def poll_documents_async(
