@@ -7,8 +7,8 @@ earliest wake-up, moving the simulator's time (:meth:`printwatch.sim.Simulator.a
 the same point, so the printers have printed, drained toner and jammed for exactly the time the
 appliance sees pass. Every row reaches the store the way it does in real time: polled by the
 engine over UDP, written by the sink, evaluated by the alerts, sent by the uplink to the demo's
-collector. Only the intervals differ (:data:`HISTORY_INTERVALS`: a status poll every 12 hours,
-meters daily), and the SNMP timeout, short on loopback (:data:`HISTORY_SNMP`).
+collector. Only the intervals differ (:data:`HISTORY_INTERVALS`: a meter read every 12 hours,
+each a status poll too), and the SNMP timeout, short on loopback (:data:`HISTORY_SNMP`).
 
 Error handling: what :func:`printwatch.cli.assembly.assemble` raises; a job that fails is the
 scheduler's (logged, counted), as in real time.
@@ -34,12 +34,16 @@ from printwatch.uplink.service import UplinkService
 
 log = logging.getLogger(__name__)
 
-#: The history's schedule: the printer page's charts get 2 supply levels and 1 meter read a
-#: day (60 points on a supply's 30-day chart, a value for every day of pages per day); an
-#: upload at 02:30, the billing read on the 1st, the upkeep after midnight, as always. Each
-#: cycle costs the same in real time whatever its interval, so these intervals set the
-#: history's duration: half the cycles of 6 and 12 hours, about two thirds of the time.
-HISTORY_INTERVALS = Intervals(status_s=12 * 3600.0, meters_s=24 * 3600.0, jitter=0.1)
+#: The history's schedule: a meter read every 12 hours, which is a status poll too (it asks
+#: the status plan as well as the vendor's counters, and the alerts are evaluated after it), so
+#: the printer page's charts get 2 supply levels and 2 meter reads a day (60 points on a
+#: supply's 30-day chart, a value for every day of pages per day) and the alerts see a day and
+#: a night; the status job runs once, at the start (its interval is longer than the history: a
+#: separate status poll beside each meter read would cost half as much again and add nothing).
+#: An upload at 02:30, the billing read on the 1st, the upkeep after midnight, as always. Each
+#: poll costs the same in real time whatever its interval, so these intervals set the history's
+#: duration.
+HISTORY_INTERVALS = Intervals(status_s=64 * 86400.0, meters_s=12 * 3600.0, jitter=0.1)
 #: Loopback answers in well under a millisecond; a poll waits for its offline printers' two
 #: timeouts (0.1 s: at night, most of a cycle's wall time). One retry: version ``auto`` asks v2c
 #: first and v1 on the retry, the only way the v1-only models (old firmware) are read; without
