@@ -33,6 +33,23 @@ def defuse(value: Any) -> Any:
     return value
 
 
+def defuse_text(value: str | None) -> str | None:
+    """:func:`defuse` for a cell of a text column (text or empty): the export's fast path."""
+    return "'" + value if value is not None and value[:1] in _FIRST else value
+
+
+def csv_defused(header: Sequence[str] | None, rows: Iterable[Sequence[Any]]) -> str:
+    """Rows whose cells their maker defused already (each text cell through :func:`defuse_text`,
+    numbers and empty cells as they are) as CSV, after ``header``: an export of 10,000 rows
+    without a second pass over its cells."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    if header is not None:
+        writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()
+
+
 def csv_text(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:
     """``rows`` as CSV: the header ``columns``, then those columns of each row, defused."""
     return csv_cells(columns, [[row.get(c) for c in columns] for row in rows])

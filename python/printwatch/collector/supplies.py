@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from printwatch.collector.csvtext import csv_cells, csv_text
+from printwatch.collector.csvtext import csv_defused, csv_text, defuse_text
 from printwatch.collector.storage import Connection
 from printwatch.collector.store import CollectorStore
 
@@ -304,8 +304,10 @@ def _orders(
     limit: int,
     offset: int,
     after: QueueKey | None,
+    why: bool = True,
 ) -> list[tuple[Any, ...]]:
-    """The rows of :func:`queue` and :func:`csv_page` as the store gives them."""
+    """The rows of :func:`queue` and :func:`csv_page` as the store gives them (``why`` last,
+    when asked: the export has no column for it, and every value fetched costs)."""
     where, params = scope
     wanted = [s for s in states if s in STATES] or ["none"]
     since = "" if after is None else (
@@ -313,7 +315,7 @@ def _orders(
     )  # fmt: skip
     rows: list[tuple[Any, ...]] = con.execute(
         "SELECT o.site_id, o.n, o.supply_index, o.opened_seq, o.opened_at, o.last_at, o.triggers, o.percent, "
-        "o.why, o.days_to_empty, o.state, o.state_at, o.state_by, d.serial, d.model, d.supplies "
+        f"o.days_to_empty, o.state, o.state_at, o.state_by, d.serial, d.model, d.supplies{', o.why' * why} "
         "FROM supply_orders o LEFT JOIN devices d ON d.site_id = o.site_id AND d.n = o.n "
         f"WHERE ({where}) AND o.state IN ({', '.join('?' for _ in wanted)}) AND (? IS NULL OR o.site_id = ?)"
         f"{since} ORDER BY o.opened_at, o.site_id, o.n, o.supply_index, o.opened_seq LIMIT ? OFFSET ?",
@@ -346,8 +348,8 @@ def queue(
     rows = _orders(con, scope=scope, states=states, site=site, limit=limit, offset=offset, after=None)
     out = []
     for (
-        site_id, n, index, seq, opened_at, last_at, triggers, percent, why, dte, state, state_at, by,
-        serial, model, layout,
+        site_id, n, index, seq, opened_at, last_at, triggers, percent, dte, state, state_at, by,
+        serial, model, layout, why,
     ) in rows:  # fmt: skip
         description, color = _supply(layout, int(index))
         out.append(
@@ -380,20 +382,24 @@ def csv_page(
     orders it holds and the last one's key (the next page's ``after``). The same orders and
     cells as :func:`queue` and :func:`to_csv`, without the dictionaries between (an export has
     10,000 orders)."""
-    rows = _orders(con, scope=scope, states=states, site=site, limit=limit, offset=0, after=after)
+    rows = _orders(con, scope=scope, states=states, site=site, limit=limit, offset=0, after=after, why=False)
+    # Each text cell defused here, once (what appliances and users name: site, serial, model,
+    # supply, colour, who); the state is one of STATES, the times ours, the rest numbers.
+    text = defuse_text
     cells = []
     for (
-        site_id, _, index, _, opened_at, last_at, triggers, percent, _, dte, state, state_at, by,
+        site_id, _, index, _, opened_at, last_at, triggers, percent, dte, state, state_at, by,
         serial, model, layout,
     ) in rows:  # fmt: skip
         description, color = _supply(layout, int(index))
         cells.append((
-            site_id, serial, model, description, color, state, opened_at.isoformat() + "Z",
-            int(triggers), percent, _left(dte, last_at, now), state_at.isoformat() + "Z", by,
+            text(site_id), text(serial), text(model), text(description), text(color), state,
+            opened_at.isoformat() + "Z", int(triggers), percent,
+            None if dte is None else _left(dte, last_at, now), state_at.isoformat() + "Z", text(by),
         ))  # fmt: skip
     last = rows[-1] if rows else None
     key = None if last is None else (last[4], str(last[0]), int(last[1]), int(last[2]), int(last[3]))
-    return csv_cells(CSV_COLUMNS if header else None, cells), len(rows), key
+    return csv_defused(CSV_COLUMNS if header else None, cells), len(rows), key
 
 
 def count(
