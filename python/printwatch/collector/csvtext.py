@@ -33,21 +33,25 @@ def defuse(value: Any) -> Any:
     return value
 
 
+#: What makes csv's writer quote a cell (QUOTE_MINIMAL: the delimiter, the quote, a line end).
+_QUOTED = frozenset(',"\r\n')
+
+
 def defuse_text(value: str | None) -> str | None:
     """:func:`defuse` for a cell of a text column (text or empty): the export's fast path."""
     return "'" + value if value is not None and value[:1] in _FIRST else value
 
 
-def csv_defused(header: Sequence[str] | None, rows: Iterable[Sequence[Any]]) -> str:
-    """Rows whose cells their maker defused already (each text cell through :func:`defuse_text`,
-    numbers and empty cells as they are) as CSV, after ``header``: an export of 10,000 rows
-    without a second pass over its cells."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    if header is not None:
-        writer.writerow(header)
-    writer.writerows(rows)
-    return out.getvalue()
+def text_cell(value: str | None) -> str:
+    """A text column's cell (text or empty) as :func:`csv_cells` writes it: defused, then quoted
+    as csv's writer quotes (only when it holds a comma, a quote or a line end). An export of
+    10,000 rows builds its lines from these instead of a writer's pass over every cell (half the
+    time here)."""
+    if value is None:
+        return ""
+    if value[:1] in _FIRST:
+        value = "'" + value
+    return value if _QUOTED.isdisjoint(value) else '"' + value.replace('"', '""') + '"'
 
 
 def csv_text(columns: Sequence[str], rows: Sequence[Mapping[str, Any]]) -> str:

@@ -28,7 +28,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from printwatch.collector.csvtext import csv_defused, csv_text, defuse_text
+from printwatch.collector.csvtext import csv_text, text_cell
 from printwatch.collector.storage import Connection
 from printwatch.collector.store import CollectorStore
 
@@ -383,23 +383,34 @@ def csv_page(
     cells as :func:`queue` and :func:`to_csv`, without the dictionaries between (an export has
     10,000 orders)."""
     rows = _orders(con, scope=scope, states=states, site=site, limit=limit, offset=0, after=after, why=False)
-    # Each text cell defused here, once (what appliances and users name: site, serial, model,
-    # supply, colour, who); the state is one of STATES, the times ours, the rest numbers.
-    text = defuse_text
-    cells = []
+    # Each line written here, as csv's writer would write the cells (tests/collector/
+    # test_console_csv_export.py checks it): the text cells defused and quoted by text_cell, a
+    # device's (site, serial, model) and a layout's supply once; the state is one of STATES, the
+    # times ours, the rest numbers or empty.
+    lines = [",".join(CSV_COLUMNS) + "\r\n"] if header else []
+    devices: dict[tuple[Any, Any], str] = {}
+    kinds: dict[tuple[str | None, int], str] = {}
     for (
-        site_id, _, index, _, opened_at, last_at, triggers, percent, dte, state, state_at, by,
+        site_id, n, index, _, opened_at, last_at, triggers, percent, dte, state, state_at, by,
         serial, model, layout,
     ) in rows:  # fmt: skip
-        description, color = _supply(layout, int(index))
-        cells.append((
-            text(site_id), text(serial), text(model), text(description), text(color), state,
-            opened_at.isoformat() + "Z", int(triggers), percent,
-            None if dte is None else _left(dte, last_at, now), state_at.isoformat() + "Z", text(by),
-        ))  # fmt: skip
+        device = devices.get((site_id, n))
+        if device is None:
+            device = devices[site_id, n] = f"{text_cell(site_id)},{text_cell(serial)},{text_cell(model)},"
+        shape = layout if layout is None or isinstance(layout, str) else json.dumps(layout)
+        kind = kinds.get((shape, index))
+        if kind is None:
+            description, color = _supply(shape, int(index))
+            kind = kinds[shape, index] = f"{text_cell(description)},{text_cell(color)},"
+        level = "" if percent is None else percent
+        left = "" if dte is None else _left(dte, last_at, now)
+        lines.append(
+            f"{device}{kind}{state},{opened_at.isoformat()}Z,{int(triggers)},{level},{left},"
+            f"{state_at.isoformat()}Z,{text_cell(by)}\r\n"
+        )
     last = rows[-1] if rows else None
     key = None if last is None else (last[4], str(last[0]), int(last[1]), int(last[2]), int(last[3]))
-    return csv_defused(CSV_COLUMNS if header else None, cells), len(rows), key
+    return "".join(lines), len(rows), key
 
 
 def count(
