@@ -8,7 +8,9 @@ kept read of every meter, the last status of every device — and turns one batc
 
 from __future__ import annotations
 
+import hashlib
 import json
+import marshal
 import math
 import sys
 from collections.abc import Iterable
@@ -185,8 +187,20 @@ class _Shared:
 STATE_COLUMNS = tuple(STATE_ROW.names)
 
 
+#: The parts of a reachable device's document that decide its supply, meter and counter rows
+#: and the JSON strings of its state row (what :meth:`Ingestor._mark` fingerprints).
+MARKED = ("supplies", "meters", "meter_evidence", "counters", "trays", "alerts", "warnings")
+
+
 class Ingestor:
-    """The last kept state of every series, and the rules that decide what a new batch keeps."""
+    """The last kept state of every series, and the rules that decide what a new batch keeps.
+
+    A device whose last document kept nothing (no new series, no supply level kept, every meter
+    and counter at its kept value) is *settled*: its fingerprint of :data:`MARKED` is kept, and
+    a next document with the same fingerprint keeps nothing either (those rules do not depend
+    on the time when no value moved), so its supplies, meters and counters are not gone
+    through again and its state row's JSON strings are the kept ones. Most devices of a status
+    cycle are settled; going through them was most of a cycle's write at 10,000 printers."""
 
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.registry = registry
@@ -197,10 +211,14 @@ class Ingestor:
         self.meters = _Latest(METER_COLUMNS)
         self.states = _Latest(STATE_COLUMNS)
         self.shared = _Shared()
+        self.settled: dict[int, bytes] = {}  # device id -> the fingerprint it settled with
+        self.settled_hits = 0  # documents whose series were not gone through again
+        self._moved = False  # whether the device in hand changed a series (or numbered one)
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
         """Read the last kept state from the store (on open and after a failed write)."""
         share = self.shared = _Shared()
+        self.settled = {}
         self.supply_ids = {
             (d, i, share.text(desc)): s
             for s, d, i, desc in con.execute(
@@ -280,17 +298,49 @@ class Ingestor:
             device_id = self.registry.device_at(address)
         if device_id is None or device_id in seen:
             return None  # an unknown address that did not answer; or a second address this cycle
-        self._state(device_id, doc, t, reachable, where, out)
-        if reachable:
+        mark = self._mark(doc) if reachable else None
+        same = mark is not None and self.settled.get(device_id) == mark
+        self._state(device_id, doc, t, reachable, where, out, same=same)
+        if same:
+            self.settled_hits += 1
+        elif reachable:
+            self._moved = False
             self._supplies(device_id, doc.get("supplies"), t, where, out)
             self._meters(device_id, doc, t, where, out)
             self._counters(device_id, doc.get("counters"), t, out)
+            if mark is not None and not self._moved:
+                self.settled[device_id] = mark
+            else:
+                self.settled.pop(device_id, None)
+        else:  # its state row's JSON strings are the last reachable ones', warnings none
+            self.settled.pop(device_id, None)
         return device_id
 
+    @staticmethod
+    def _mark(doc: dict[str, Any]) -> bytes | None:
+        """A fingerprint of the document's :data:`MARKED` parts (None when one is not plain
+        data). ``marshal`` tells apart what equality would not (1, 1.0 and True; key order)."""
+        try:
+            data = marshal.dumps(tuple(doc.get(k) for k in MARKED))
+        except ValueError:
+            return None
+        return hashlib.blake2b(data, digest_size=16).digest()
+
     def _state(self, device_id: int, doc: dict[str, Any], t: datetime, reachable: bool, where: str,
-               out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
+               out: dict[str, list[dict[str, Any]]], *, same: bool = False) -> None:  # fmt: skip
+        """``same``: the document's :data:`MARKED` parts are those of the kept row's document."""
         kept = self.states.rows.get(device_id)
         prev = None if kept is None else dict(zip(STATE_COLUMNS, kept, strict=True))
+        if same and prev is not None:
+            trays, alerts, warnings = prev["trays"], prev["alerts"], prev["warnings"]
+        elif reachable:
+            trays, alerts, warnings = (
+                _json(doc.get("trays")),
+                _json(doc.get("alerts")),
+                _json(doc.get("warnings")),
+            )
+        else:
+            trays, alerts, warnings = (prev or {}).get("trays"), (prev or {}).get("alerts"), None
         status = _section(doc, "status")
         errors = status.get("errors") if isinstance(status.get("errors"), list) else None
         sys = _section(doc, "sys")
@@ -310,9 +360,9 @@ class Ingestor:
             "status_printer": _str(status.get("printer")) if reachable else None,
             "errors": [str(e) for e in errors] if errors is not None and reachable else None,
             "consecutive_misses": 0 if has_meters else int((prev or {}).get("consecutive_misses") or 0) + 1,
-            "trays": _json(doc.get("trays")) if reachable else (prev or {}).get("trays"),
-            "alerts": _json(doc.get("alerts")) if reachable else (prev or {}).get("alerts"),
-            "warnings": _json(doc.get("warnings")) if reachable else None,
+            "trays": trays,
+            "alerts": alerts,
+            "warnings": warnings,
         }
         key = ("reachable", "error", "status_device", "status_printer", "errors")
         if prev is None or any(prev.get(k) != state[k] for k in key):
@@ -333,6 +383,7 @@ class Ingestor:
             key = (device_id, index, description)
             supply_id = self.supply_ids.get(key)
             if supply_id is None:
+                self._moved = True
                 supply_id = len(self.supply_ids) + 1
                 self.supply_ids[key] = supply_id
                 out["supplies"].append(
@@ -356,6 +407,7 @@ class Ingestor:
                 or (p is not None and lp is not None and abs(p - lp) >= 1.0)
             ):
                 continue
+            self._moved = True
             out["supply_levels_recent"].append(row)
             replaced = last is not None and p is not None and lp is not None and p - lp >= jump
             if replaced:
@@ -427,6 +479,7 @@ class Ingestor:
         source_key = (device_id, text(key), text(oid), text(rule))
         if source_key in self.source_ids:
             return self.source_ids[source_key], False
+        self._moved = True
         self.source_ids[source_key] = len(self.source_ids) + 1
         return self.source_ids[source_key], True
 
@@ -436,6 +489,8 @@ class Ingestor:
         changed once ``meter_interval_s`` has passed since the last kept read."""
         last = self.meters.rows.get((device_id, meter))
         keep = last is None or last[M_SOURCE] != source_id
+        if last is None or keep or v != last[M_VALUE]:
+            self._moved = True  # a read that may be kept at another time
         if last is not None:
             before, time_before = last[M_VALUE], last[M_TIME]
             elapsed_s = (t - time_before).total_seconds()
