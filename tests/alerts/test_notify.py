@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 from printwatch.alerts import AlertService
 from printwatch.config.model import AlertsConfig, SmtpConfig, Thresholds, WebhookConfig
 from printwatch.store import Store
@@ -226,3 +227,24 @@ async def test_a_webhook_that_redirects_is_not_followed_and_not_delivered(store:
         clock.advance(61)
         assert await service.deliver() == (1, 0)
         assert len(hook.received) == 1 and elsewhere.requests == []
+
+
+async def test_two_deliveries_at_once_send_each_notification_once(store: Store) -> None:
+    """A status poll's and a meter read's evaluations can end together, each delivering what is
+    due: the second waits for the first, and finds nothing left to send."""
+    clock = Clock(at(60))
+    with http_receiver() as hook:
+        service = AlertService(store, webhooks=(WebhookConfig(url=hook.url),), now=clock)
+        open_offline_alert(store, service)
+        results: list[tuple[int, int]] = []
+
+        async def deliver() -> None:
+            results.append(await service.deliver())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(deliver)
+            nursery.start_soon(deliver)
+        received = [json.loads(r.body) for r in hook.received]
+    assert sorted(results) == [(0, 0), (1, 0)]
+    assert [[a["event"] for a in body["alerts"]] for body in received] == [["opened"]]
+    assert outbox(store) == [(f"webhook:{hook.url}", "opened", 1, True, None)]

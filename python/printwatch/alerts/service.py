@@ -76,6 +76,9 @@ class AlertService:
         )
         self.stats = AlertStats()
         self._limiter = trio.CapacityLimiter(1)
+        # One delivery at a time: two (a status poll's and a meter read's evaluations finishing
+        # together) would read the same due notifications and send them twice.
+        self._delivering = trio.Lock()
 
     @classmethod
     def from_config(cls, store: Store, config: Config) -> AlertService:
@@ -190,6 +193,10 @@ class AlertService:
 
     async def deliver(self) -> tuple[int, int]:
         """Sends every due notification; returns (sent, failed). Never raises for a channel."""
+        async with self._delivering:
+            return await self._deliver()
+
+    async def _deliver(self) -> tuple[int, int]:
         now = self.now()
         channels = self.channels
         due: list[outbox.Notification] = await trio.to_thread.run_sync(
