@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -234,23 +234,39 @@ class Appliance:
             if n % 200 == 199:
                 await give_way()
         self.fleet_version += 1
-        await self.uplink.observe(docs)
+        await self._after_write(docs)
         return docs
 
-    # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)
+    async def _after_write(self, docs: list[dict[str, Any]]) -> None:
+        """The uplink's tally and the alerts over a poll's documents, side by side: both read
+        the documents and the store (the alerts' rules read its views, so after the write), and
+        each writes its own tables, so a poll's tail is the longer of the two, not their sum.
+        Every poll is evaluated: a meter read asks the status plan and the vendor's counters,
+        so its documents say all a status poll's do. One failing does not stop the other; its
+        error is raised once both are done."""
+        errors: list[Exception] = []
 
-    async def _evaluate(self, docs: list[dict[str, Any]]) -> None:
-        """The alerts over a poll's documents, after their write (the rules read the store's
-        views too). Every poll is one: a meter read asks the status plan and the vendor's
-        counters, so its documents say all a status poll's do."""
-        if self.alerts is not None:
-            await self.alerts.after_status(docs)
+        async def run(step: Callable[[list[dict[str, Any]]], Awaitable[object]]) -> None:
+            try:
+                await step(docs)
+            except Exception as err:  # raised below, once the other step is done
+                errors.append(err)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(run, self.uplink.observe)
+            if self.alerts is not None:
+                nursery.start_soon(run, self.alerts.after_status)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ExceptionGroup("the uplink's tally and the alerts both failed", errors)
+
+    # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)
 
     async def poll_status(self, ctx: RunContext) -> None:
         await self._await_first_discovery()
         with gc_paused():
             docs = await self._poll_and_write("status", self.devices())
-            await self._evaluate(docs)
             # Gone before the collection that ends the pause: alive, the cycle's documents made
             # it walk 2,000 documents (a 30-40 ms stall of the loop at 2,000 printers).
             del docs
@@ -258,15 +274,12 @@ class Appliance:
     async def read_meters(self, ctx: RunContext) -> None:
         await self._await_first_discovery()
         with gc_paused():
-            docs = await self._poll_and_write("meters", self.devices())
-            await self._evaluate(docs)
-            del docs
+            await self._poll_and_write("meters", self.devices())
         await self.sink.publish()  # a fresh snapshot for readers in other processes
 
     async def close_billing_cycle(self, ctx: RunContext) -> None:
         with gc_paused():
             docs = await self._poll_and_write("meters", self.devices())
-            await self._evaluate(docs)
             # The local calendar date of the slot: the billing day wherever the site is.
             day = ctx.slot.astimezone(zoneinfo.ZoneInfo(self.config.intervals.timezone)).date()
             await self.uplink.billing_cycle(day, docs)
