@@ -381,15 +381,41 @@ def csv_page(
     on the queue's order instead of counting past every order before them; the CSV, how many
     orders it holds and the last one's key (the next page's ``after``). The same orders and
     cells as :func:`queue` and :func:`to_csv`, without the dictionaries between (an export has
-    10,000 orders)."""
+    10,000 orders). :func:`csv_rows` then :func:`csv_lines`."""
+    rows, key = csv_rows(con, scope=scope, states=states, site=site, limit=limit, after=after)
+    return csv_lines(rows, now, header=header), len(rows), key
+
+
+def csv_rows(
+    con: Connection,
+    *,
+    scope: tuple[str, list[str]] = ("TRUE", []),
+    states: tuple[str, ...] = STATES,
+    site: str | None = None,
+    limit: int = MAX_ORDERS,
+    after: QueueKey | None = None,
+) -> tuple[list[tuple[Any, ...]], QueueKey | None]:
+    """The store's rows of :func:`csv_page`'s page and the last one's key: the store's part,
+    which an export runs on the store's thread while :func:`csv_lines` writes the page before
+    (on another: the database makes the next page meanwhile)."""
     rows = _orders(con, scope=scope, states=states, site=site, limit=limit, offset=0, after=after, why=False)
+    last = rows[-1] if rows else None
+    key = None if last is None else (last[4], str(last[0]), int(last[1]), int(last[2]), int(last[3]))
+    return rows, key
+
+
+def csv_lines(rows: list[tuple[Any, ...]], now: dt.datetime, header: bool = False) -> str:
+    """:func:`csv_rows`' rows as CSV lines, days to empty as of ``now`` (the header first with
+    ``header``); touches no store."""
     # Each line written here, as csv's writer would write the cells (tests/collector/
-    # test_console_csv_export.py checks it): the text cells defused and quoted by text_cell, a
-    # device's (site, serial, model) and a layout's supply once; the state is one of STATES, the
-    # times ours, the rest numbers or empty.
+    # test_console_csv_export.py checks it): the text cells defused and quoted by text_cell; what
+    # repeats (a device's site, serial and model, a layout's supply, a time, who) made once a
+    # page; the state is one of STATES, the rest numbers or empty.
     lines = [",".join(CSV_COLUMNS) + "\r\n"] if header else []
     devices: dict[tuple[Any, Any], str] = {}
     kinds: dict[tuple[str | None, int], str] = {}
+    times: dict[dt.datetime, str] = {}
+    who: dict[str, str] = {}
     for (
         site_id, n, index, _, opened_at, last_at, triggers, percent, dte, state, state_at, by,
         serial, model, layout,
@@ -397,20 +423,24 @@ def csv_page(
         device = devices.get((site_id, n))
         if device is None:
             device = devices[site_id, n] = f"{text_cell(site_id)},{text_cell(serial)},{text_cell(model)},"
-        shape = layout if layout is None or isinstance(layout, str) else json.dumps(layout)
+        shape = layout if layout is None or layout.__class__ is str else json.dumps(layout)
         kind = kinds.get((shape, index))
         if kind is None:
             description, color = _supply(shape, int(index))
             kind = kinds[shape, index] = f"{text_cell(description)},{text_cell(color)},"
+        opened = times.get(opened_at)
+        if opened is None:
+            opened = times[opened_at] = opened_at.isoformat() + "Z"
+        moved = times.get(state_at)
+        if moved is None:
+            moved = times[state_at] = state_at.isoformat() + "Z"
+        by_cell = who.get(by)
+        if by_cell is None:
+            by_cell = who[by] = text_cell(by)
         level = "" if percent is None else percent
         left = "" if dte is None else _left(dte, last_at, now)
-        lines.append(
-            f"{device}{kind}{state},{opened_at.isoformat()}Z,{int(triggers)},{level},{left},"
-            f"{state_at.isoformat()}Z,{text_cell(by)}\r\n"
-        )
-    last = rows[-1] if rows else None
-    key = None if last is None else (last[4], str(last[0]), int(last[1]), int(last[2]), int(last[3]))
-    return "".join(lines), len(rows), key
+        lines.append(f"{device}{kind}{state},{opened},{int(triggers)},{level},{left},{moved},{by_cell}\r\n")
+    return "".join(lines)
 
 
 def count(

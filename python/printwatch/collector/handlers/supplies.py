@@ -20,7 +20,7 @@ Answers: JSON (or CSV), ``{"error"}`` with 400 for a refused change or a malform
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import trio
@@ -94,6 +94,10 @@ async def queue(request: Request) -> Response:
 CSV_PAGE = 1000
 
 
+async def _fetch_into(into: list[Any], fetch: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    into.append(await fetch(*args))
+
+
 async def queue_csv(request: Request) -> Response:
     """The whole queue (:data:`supplies.MAX_ORDERS` at most) as CSV, streamed a page at a time:
     never all of it in memory at once."""
@@ -101,23 +105,29 @@ async def queue_csv(request: Request) -> Response:
     who = await require(request, *READERS)
     scope, filters = who.scope_sql("o.site_id"), _filters(request)
 
-    def page(after: supplies.QueueKey | None, limit: int) -> tuple[str, int, supplies.QueueKey | None]:
-        cur = state.store.con.cursor()
-        return supplies.csv_page(
-            cur, state.now(), scope=scope, limit=limit, after=after, header=after is None, **filters
-        )
+    def rows(after: supplies.QueueKey | None, limit: int) -> tuple[list[Any], supplies.QueueKey | None]:
+        return supplies.csv_rows(state.store.con.cursor(), scope=scope, limit=limit, after=after, **filters)
 
-    first = await state.db(page, None, CSV_PAGE)  # errors (the store away) before the 200 is sent
+    now = state.now()
+    first = await state.db(rows, None, CSV_PAGE)  # errors (the store away) before the 200 is sent
 
     async def lines() -> AsyncIterator[str]:
-        text, got, after = first
-        sent = got
-        yield text
-        while got == CSV_PAGE and sent < supplies.MAX_ORDERS:
-            # The next page starts after the last order's key (the queue's index), not at an offset.
-            text, got, after = await state.db(page, after, min(CSV_PAGE, supplies.MAX_ORDERS - sent))
-            sent += got
+        found, after = first
+        sent, header = len(found), True
+        while True:
+            following: list[tuple[list[Any], supplies.QueueKey | None]] = []
+            async with trio.open_nursery() as nursery:
+                if len(found) == CSV_PAGE and sent < supplies.MAX_ORDERS:
+                    # The next page starts after the last order's key (the queue's index), not at
+                    # an offset; the store makes it while this page is written, on another thread.
+                    limit = min(CSV_PAGE, supplies.MAX_ORDERS - sent)
+                    nursery.start_soon(_fetch_into, following, state.db, rows, after, limit)
+                text = await trio.to_thread.run_sync(supplies.csv_lines, found, now, header)
             yield text
+            if not following:
+                return
+            (found, after), header = following[0], False
+            sent += len(found)
 
     headers = {**NO_STORE, "Content-Disposition": 'attachment; filename="supplies.csv"'}
     return StreamingResponse(lines(), media_type="text/csv; charset=utf-8", headers=headers)
