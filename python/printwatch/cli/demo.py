@@ -79,9 +79,13 @@ def demo_config(sim: Simulator, state_dir: Path, *, interval_s: float, web_port:
 #: The demo's printers: every one that is on answers (no lossy or slow ones); a small share of
 #: the fleet is switched off every night (19:00 to 07:00, local time: :func:`demo_dynamics`),
 #: and jams, open doors, empty toner and offline hours come and go as the simulator's dynamics
-#: say, at rates an office fleet sees: a printer jams about once in four days (0.5% of the
-#: half-hours), leaves a door open about once a week, is offline 0.5% of the hours.
+#: say, at rates an office fleet sees: 24 to 600 pages a day (the simulator's default, up to
+#: 2,900, is a print room's: its toners emptied in days, and the month's alerts ran to 40 a
+#: printer), a printer jams about once in four days (0.5% of the half-hours), leaves a door open
+#: about once a week, is offline 0.5% of the hours.
 DEMO_DYNAMICS = {
+    "pages_per_hour_min": 1.0,
+    "pages_per_hour_max": 25.0,
     "lossy_share": 0.0,
     "slow_share": 0.0,
     "night_share": 0.06,
