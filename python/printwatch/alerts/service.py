@@ -1,4 +1,5 @@
-"""Alerts in the appliance: evaluated after each status cycle's write, then notified.
+"""Alerts in the appliance: evaluated after each poll's write (status polls, meter and billing
+reads alike), then notified.
 
 :meth:`AlertService.after_status` takes the cycle's poll documents once the store has them:
 

@@ -193,7 +193,7 @@ def run_demo(
                 f"(SNMP v2c, community public)\n"
                 f"  store: {parts.sink.describe()} (a snapshot after each meter read:\n"
                 f"    printwatch sql --store {store_path} 'SELECT * FROM devices')\n"
-                f"  alerts: after each status cycle (no e-mail or webhooks in the demo):\n"
+                f"  alerts: after each poll (no e-mail or webhooks in the demo):\n"
                 f"    printwatch sql --store {store_path} 'SELECT * FROM alerts WHERE open'\n"
                 f"  uplink: signed uploads to the local collector https://127.0.0.1:{collector.port} "
                 f"(site {collector.uplink.site_id}, key pinned):\n"
