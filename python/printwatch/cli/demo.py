@@ -108,6 +108,11 @@ def demo_dynamics(now: dt.datetime) -> dict[str, float]:
 HISTORY_DAYS = 30
 
 
+def plural(n: int, noun: str) -> str:
+    """``1 meter read``, ``61 meter reads``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def history_progress(out: TextIO) -> Callable[[int, int, int], None]:
     """Prints ``history: day 12 of 30, 1,840 polls``: over itself on a terminal, else a line
     every fifth day and at the last."""
@@ -176,8 +181,9 @@ def run_demo(
             pace = "in real time" if time_scale == 1.0 else f"{time_scale:g}x faster than real time"
             made = (
                 f"  history: {history.days} days made in {history.seconds:.0f} s by the pipeline below in "
-                f"accelerated time ({history.documents:,} poll documents, {history.status_cycles} status "
-                f"cycles, {history.meter_reads} meter reads; alerts {history.alerts_opened:,} opened, "
+                f"accelerated time ({history.documents:,} poll documents, "
+                f"{plural(history.status_cycles, 'status poll')}, "
+                f"{plural(history.meter_reads, 'meter read')}; alerts {history.alerts_opened:,} opened, "
                 f"{history.alerts_closed:,} closed; {history.accepted} uploads accepted)\n"
                 if history is not None
                 else ""
