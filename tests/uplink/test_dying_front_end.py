@@ -104,6 +104,7 @@ async def test_the_sender_keeps_the_message_and_retries_after_a_death(
     assert (await sender.step()).state == "sent" and sender.stats.acked == 1
     assert box.head() is None and stored(store) == [(1, "register")]
     assert not txlog.verify(box.con)
+    await sender.aclose()  # the turn's kept connection (its outbox is not drained here)
     await front.stop()
     store.close()
 
@@ -132,6 +133,8 @@ async def test_the_next_front_end_takes_the_message_when_one_dies(
         await sender.step()
     assert sender.stats.acked == 2 and not caplog.records
     assert stored(store) == [(1, "register"), (2, "sync")]
+    assert sender.session.reused == 1  # the second message on the first one's connection
+    await sender.aclose()
     await front.stop()
     store.close()
 
@@ -147,6 +150,7 @@ async def test_a_503_sends_the_message_to_the_next_front_end_at_once(
         await sender.step()
     assert await trio.to_thread.run_sync(busy.end, 10) == 0
     assert sender.stats.acked == 1 and stored(store) == [(1, "register")]
+    await sender.aclose()
     await front.stop()
     store.close()
 

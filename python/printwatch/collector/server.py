@@ -82,6 +82,8 @@ __all__ = [
     "BODY_TIMEOUT_S",
     "ENROL_FAILURES",
     "ENROL_WINDOW_S",
+    "KEEP_ALIVE_MAX_REQUESTS",
+    "KEEP_ALIVE_TIMEOUT_S",
     "MAX_CONCURRENT_UPLOADS",
     "MAX_ENROL_BYTES",
     "MAX_UPLOAD_BYTES",
@@ -200,6 +202,15 @@ async def refresh_supplies(
         await trio.sleep(every_s)
 
 
+#: A connection without a request for this long is closed (before its first one too): an
+#: appliance keeps its connection for the messages of one upload turn (the uplink's transport
+#: uses a kept one for at most ``KEEP_IDLE_S``, less than this), and an idle client holds nothing.
+KEEP_ALIVE_TIMEOUT_S = 5.0
+#: Requests one connection may carry; the answer to the last says ``Connection: close``, so no
+#: client keeps a connection (and its front end) for ever.
+KEEP_ALIVE_MAX_REQUESTS = 100
+
+
 async def serve_collector(
     app: Starlette,
     host: str,
@@ -207,11 +218,17 @@ async def serve_collector(
     *,
     certfile: Path,
     keyfile: Path,
+    keep_alive_timeout_s: float = KEEP_ALIVE_TIMEOUT_S,
+    keep_alive_max_requests: int = KEEP_ALIVE_MAX_REQUESTS,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serves ``app`` over HTTPS until cancelled; started with the bound address (hypercorn's Trio
-    worker, as the appliance's own server: :func:`printwatch.web.server.serve_http`).
+    worker, as the appliance's own server: :func:`printwatch.web.server.serve_http`), a
+    connection kept for ``keep_alive_timeout_s`` idle and ``keep_alive_max_requests`` requests.
 
     Error handling: ``OSError`` naming the address when it cannot be bound.
     """
-    await serve_http(app, host, port, certfile=certfile, keyfile=keyfile, task_status=task_status)
+    await serve_http(
+        app, host, port, certfile=certfile, keyfile=keyfile, keep_alive_timeout_s=keep_alive_timeout_s,
+        keep_alive_max_requests=keep_alive_max_requests, task_status=task_status,
+    )  # fmt: skip

@@ -19,6 +19,14 @@ when messages are made, :mod:`printwatch.uplink.service`, which may hold one bac
    or 429 with ``Retry-After: S`` (seconds) waits at least ``S`` (plus up to ``S/4``, jitter),
    bounded by ``retry_after_cap_s`` (a collector cannot park an appliance for longer).
 
+One connection for an upload turn: the messages sent one after the other, each as soon as the
+previous one is acknowledged, share one HTTPS connection (HTTP/1.1 keep-alive, the transport's
+:class:`~printwatch.uplink.transport.Session`: pinned when opened, not used again after
+``KEEP_IDLE_S`` idle). The turn ends, and the connection is closed, when the outbox has nothing
+due (``empty``, ``waiting``), on any answer but an acknowledgement, on any transport error, and
+on :meth:`Sender.aclose`. A connection the collector closed meanwhile costs nothing: the
+transport opens another and the message goes on it.
+
 With several collector URLs (the endpoint's ``alternates``) the transport tries the next one
 at once on no answer or a 503 (:mod:`printwatch.uplink.transport`); the backoff applies when
 none took the message. The transmission log names the URL that answered.
@@ -44,7 +52,7 @@ from printwatch.store import transaction
 from printwatch.uplink import log as txlog
 from printwatch.uplink.enrol import valid_seq
 from printwatch.uplink.outbox import Outbox, Pending
-from printwatch.uplink.transport import Endpoint, Response, TransportError, post
+from printwatch.uplink.transport import Endpoint, Response, Session, TransportError, post
 
 log = logging.getLogger(__name__)
 
@@ -104,25 +112,46 @@ class Sender:
     rng: random.Random = field(default_factory=random.Random)
     stats: SenderStats = field(default_factory=SenderStats)
     limiter: trio.CapacityLimiter = field(default_factory=lambda: trio.CapacityLimiter(1))
+    #: The connection of the current upload turn (see the module's docstring).
+    session: Session = field(default_factory=Session)
+
+    async def aclose(self) -> None:
+        """Ends the upload turn: its connection is closed (a later step opens another)."""
+        with trio.CancelScope(shield=True):
+            await self.session.aclose()
 
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
         return await trio.to_thread.run_sync(fn, *args, limiter=self.limiter)
 
     async def step(self) -> Outcome:
-        """Try the head of the outbox once (if due)."""
+        """Try the head of the outbox once (if due); the turn's connection is kept only after
+        an acknowledgement (see the module's docstring)."""
+        try:
+            outcome, acked = await self._step()
+        except BaseException:
+            await self.aclose()
+            raise
+        if not acked:
+            await self.aclose()
+        return outcome
+
+    async def _step(self) -> tuple[Outcome, bool]:
+        """What :meth:`step` did, and whether the message was acknowledged."""
         item: Pending | None = await self._db(self.outbox.head)
         if item is None:
-            return Outcome("empty")
+            return Outcome("empty"), False
         now = _utc(self.now())
         if item.next_attempt_at > now.replace(tzinfo=None):
-            return Outcome("waiting", item.next_attempt_at.replace(tzinfo=dt.UTC))
+            return Outcome("waiting", item.next_attempt_at.replace(tzinfo=dt.UTC)), False
         await self._db(self.outbox.attempting, item, now)
         self.stats.sent += 1
         try:
-            response = await post(self.endpoint, "/v1/upload", item.envelope, ENVELOPE_TYPE)
+            response = await post(
+                self.endpoint, "/v1/upload", item.envelope, ENVELOPE_TYPE, session=self.session
+            )
         except TransportError as err:
             await self._db(self._record_failure, item, now, str(err), None)
-            return Outcome("sent")
+            return Outcome("sent"), False
         self.stats.bytes_up += len(response.request_bytes)
         self.stats.bytes_down += len(response.response_bytes)
         reply = _json(response.body)
@@ -130,17 +159,17 @@ class Sender:
         if response.status == 200 and reply.get("ack") == item.seq:
             await self._db(self._record_ack, item, now, response, item.seq)
             self.stats.acked += 1
-            return Outcome("sent", reply=reply)
+            return Outcome("sent", reply=reply), True
         if response.status == 409 and expected == item.seq + 1:
             await self._db(self._record_ack, item, now, response, item.seq)
             self.stats.duplicates += 1
-            return Outcome("sent", reply=reply)
+            return Outcome("sent", reply=reply), True
         if response.status == 409 and expected is not None:
             await self._db(self._restart, item, now, response, expected)
-            return Outcome("sent")
+            return Outcome("sent"), False
         why = f"collector answered {response.status}: {reply.get('error') or response.body[:200]!r}"
         await self._db(self._record_failure, item, now, why, response)
-        return Outcome("sent")
+        return Outcome("sent"), False
 
     def _log(
         self,

@@ -734,8 +734,15 @@ class UplinkService:
         self._wake.set()
 
     async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Enrols if needed, then sends until cancelled (see the module's docstring)."""
+        """Enrols if needed, then sends until cancelled (see the module's docstring); the
+        sender's kept connection is closed when it stops."""
         task_status.started()
+        try:
+            await self._send_until_cancelled()
+        finally:
+            await self.sender.aclose()
+
+    async def _send_until_cancelled(self) -> None:
         enrol_attempts = 0
         while True:
             # Enrolled is this key's: a key made again (its file lost) enrols with the new token.

@@ -17,6 +17,19 @@ system's CAs are used.
 The request and response are returned byte for byte as they crossed the TLS stream (the
 transmission log keeps them).
 
+Keeping the connection: with a :class:`Session` (the sender's, for the messages of one upload
+turn) a request goes over the connection the previous one used when it is to the same URL, was
+used less than ``idle_s`` ago (under the collector's own idle timeout) and has carried fewer than
+``max_requests``; else a new one is opened, its pin checked again. A connection is kept only
+when its answer was whole, the request was sent whole, the collector did not say
+``Connection: close`` and sent nothing after its answer; anything else closes it (so does
+:meth:`Session.aclose`, at the end of the turn). When a kept connection fails before any byte of
+its answer (the collector closed it meanwhile, its idle timeout or a restart), the request is
+sent once more on a new connection: the collector may have stored it, and then it answers the
+second one ``409`` with the next sequence number, which the sender counts as acknowledged.
+Without a session every request has a connection of its own, closed after it
+(``Connection: close``: enrolment).
+
 Error handling: :class:`TransportError` for everything that keeps a request from getting an
 HTTP answer: refused or timed-out connections, a proxy that does not say 200 to CONNECT, a TLS
 failure, a pin mismatch (``pin_mismatch`` in the message), a response over ``max_response_bytes``,
@@ -50,6 +63,12 @@ log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 1 << 20
 USER_AGENT = "printwatch-uplink/1"
+#: A kept connection unused for longer is closed, not used again: under the collector's idle
+#: timeout (:data:`printwatch.collector.server.KEEP_ALIVE_TIMEOUT_S`), so that a request does not
+#: meet the collector's close on its way.
+KEEP_IDLE_S = 3.0
+#: Requests one kept connection carries at most (the collector has its own cap).
+KEEP_MAX_REQUESTS = 100
 #: What a connection can fail with on its way (each becomes a :class:`TransportError`).
 _FAILURES = (OSError, trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError, h11.ProtocolError)
 
@@ -94,6 +113,59 @@ class Endpoint:
     @property
     def urls(self) -> tuple[str, ...]:
         return (self.url, *self.alternates)
+
+
+@dataclass
+class _Connection:
+    """An open, pinned HTTPS connection to ``url_text``: its stream, its h11 state, when it was
+    last used (``trio.current_time()``) and how many requests it carried."""
+
+    url_text: str
+    stream: trio.SSLStream[trio.abc.Stream]
+    conn: h11.Connection
+    used_at: float = 0.0
+    requests: int = 0
+
+
+@dataclass
+class Session:
+    """At most one kept connection (see the module's docstring); :meth:`aclose` closes it.
+    ``opened`` counts the connections opened through the session, ``reused`` the requests that
+    went over a kept one."""
+
+    idle_s: float = KEEP_IDLE_S
+    max_requests: int = KEEP_MAX_REQUESTS
+    opened: int = 0
+    reused: int = 0
+    _kept: _Connection | None = field(default=None, repr=False)
+
+    async def _take(self, url_text: str) -> _Connection | None:
+        """The kept connection, when it may carry a request to ``url_text``; else it is closed."""
+        kept, self._kept = self._kept, None
+        if kept is None:
+            return None
+        fresh = trio.current_time() - kept.used_at <= self.idle_s
+        if kept.url_text == url_text and fresh and kept.requests < self.max_requests:
+            return kept
+        await trio.aclose_forcefully(kept.stream)
+        return None
+
+    async def _keep(self, kept: _Connection) -> None:
+        if self._kept is not None and self._kept is not kept:
+            await trio.aclose_forcefully(self._kept.stream)
+        kept.used_at = trio.current_time()
+        self._kept = kept
+
+    @property
+    def open(self) -> bool:
+        """Whether a connection is kept."""
+        return self._kept is not None
+
+    async def aclose(self) -> None:
+        """Closes the kept connection (at once: it waits for nothing from the collector)."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            await trio.aclose_forcefully(kept.stream)
 
 
 def spki_pin(cert_der: bytes) -> str:
@@ -147,8 +219,11 @@ async def _connect_via_proxy(proxy: str, host: str, port: int) -> trio.SocketStr
     return stream
 
 
-async def post(endpoint: Endpoint, path: str, body: bytes, content_type: str) -> Response:
-    """POST ``body`` to ``path`` of the endpoint's URLs, in turn; see the module's docstring."""
+async def post(
+    endpoint: Endpoint, path: str, body: bytes, content_type: str, *, session: Session | None = None
+) -> Response:
+    """POST ``body`` to ``path`` of the endpoint's URLs, in turn, over ``session``'s kept
+    connection where it can; see the module's docstring."""
     urls = endpoint.urls
     start = endpoint._turn.index % len(urls)
     failures: list[str] = []
@@ -156,7 +231,7 @@ async def post(endpoint: Endpoint, path: str, body: bytes, content_type: str) ->
     for k in range(len(urls)):
         index = (start + k) % len(urls)
         try:
-            response = await post_to(endpoint, urls[index], path, body, content_type)
+            response = await post_to(endpoint, urls[index], path, body, content_type, session=session)
         except TransportError as err:
             failures.append(str(err))
             if k + 1 < len(urls):
@@ -176,8 +251,17 @@ async def post(endpoint: Endpoint, path: str, body: bytes, content_type: str) ->
     raise TransportError("; ".join(failures))
 
 
-async def post_to(endpoint: Endpoint, url_text: str, path: str, body: bytes, content_type: str) -> Response:
-    """POST ``body`` to ``url_text + path`` (one of the endpoint's URLs) once.
+async def post_to(
+    endpoint: Endpoint,
+    url_text: str,
+    path: str,
+    body: bytes,
+    content_type: str,
+    *,
+    session: Session | None = None,
+) -> Response:
+    """POST ``body`` to ``url_text + path`` (one of the endpoint's URLs) once (twice when a kept
+    connection of ``session`` turns out closed: the module's docstring).
 
     Error handling: :class:`TransportError` naming the URL (see the module's docstring)."""
     url = urlsplit(url_text)
@@ -188,7 +272,7 @@ async def post_to(endpoint: Endpoint, url_text: str, path: str, body: bytes, con
     where = f"{url_text}{path}" + (f" via proxy {endpoint.proxy}" if endpoint.proxy else "")
     try:
         with trio.fail_after(endpoint.timeout_s):
-            response = await _post(endpoint, host, port, target, body, content_type)
+            response = await _post(endpoint, url_text, host, port, target, body, content_type, session)
     except trio.TooSlowError:
         raise TransportError(f"{where}: timed out after {endpoint.timeout_s} s") from None
     except _FAILURES as err:
@@ -208,39 +292,109 @@ def _reason(err: BaseException) -> str:
 
 
 async def _post(
-    endpoint: Endpoint, host: str, port: int, target: str, body: bytes, content_type: str
+    endpoint: Endpoint,
+    url_text: str,
+    host: str,
+    port: int,
+    target: str,
+    body: bytes,
+    content_type: str,
+    session: Session | None,
 ) -> Response:
+    kept = None if session is None else await session._take(url_text)
+    if kept is not None:
+        session_ = session
+        assert session_ is not None
+        heard: list[bytes] = []
+        try:
+            response = await _exchange(kept, host, port, target, body, content_type, session_, heard)
+        except (*_FAILURES, TransportError):
+            await trio.aclose_forcefully(kept.stream)
+            if heard:  # an answer begun and broken is no stale connection
+                raise
+            log.debug("uplink: the kept connection to %s was closed; a new one", url_text)
+        else:
+            session_.reused += 1
+            return response
+    fresh = await _open(endpoint, url_text, host, port)
+    if session is not None:
+        session.opened += 1
+    return await _exchange(fresh, host, port, target, body, content_type, session, [])
+
+
+async def _open(endpoint: Endpoint, url_text: str, host: str, port: int) -> _Connection:
+    """A new connection to the collector, its TLS handshake done and its key pinned."""
     tcp = await _connect(endpoint, host, port)
     stream = trio.SSLStream(tcp, _ssl_context(endpoint), server_hostname=host, https_compatible=True)
-    async with stream:
+    try:
         await stream.do_handshake()
         _check_pin(stream, endpoint)
-        conn = h11.Connection(h11.CLIENT)
-        request = _request(conn, host, port, target, body, content_type)
-        # Sent while the answer is read: a collector may answer (413) before the body is in.
-        send_error: list[BaseException] = []
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
+    return _Connection(url_text, stream, h11.Connection(h11.CLIENT))
 
-        async def send() -> None:
-            try:
-                await stream.send_all(request)
-            except _FAILURES as err:
-                send_error.append(err)
 
-        # A failure is caught inside the nursery and raised after it: raised through it, it
-        # would come out wrapped in an ExceptionGroup that no ``except`` above matches.
-        failure: BaseException | None = None
-        answer: tuple[int, bytes, bytes, float | None] = (0, b"", b"", None)
+async def _exchange(
+    kept: _Connection,
+    host: str,
+    port: int,
+    target: str,
+    body: bytes,
+    content_type: str,
+    session: Session | None,
+    heard: list[bytes],
+) -> Response:
+    """One request and its answer on ``kept``; the connection is then kept in ``session`` when
+    it may carry another (the module's docstring), else closed. ``heard`` gets the first bytes
+    of the answer (a failure after them is not a closed connection's).
+
+    Error handling: as :func:`_read_response`; the connection is closed."""
+    stream, conn = kept.stream, kept.conn
+    kept.requests += 1
+    request = _request(conn, host, port, target, body, content_type, keep=session is not None)
+    # Sent while the answer is read: a collector may answer (413) before the body is in.
+    send_error: list[BaseException] = []
+    sent_whole: list[bool] = []
+
+    async def send() -> None:
+        try:
+            await stream.send_all(request)
+            sent_whole.append(True)
+        except _FAILURES as err:
+            send_error.append(err)
+
+    # A failure is caught inside the nursery and raised after it: raised through it, it
+    # would come out wrapped in an ExceptionGroup that no ``except`` above matches.
+    failure: BaseException | None = None
+    answer: tuple[int, bytes, bytes, float | None] = (0, b"", b"", None)
+    try:
         async with trio.open_nursery() as nursery:
             nursery.start_soon(send)
             try:
-                answer = await _read_response(conn, stream, send_error)
+                answer = await _read_response(conn, stream, send_error, heard)
             except (*_FAILURES, TransportError) as err:
                 failure = err
             nursery.cancel_scope.cancel()
         if failure is not None:
             raise failure
-        status, data, raw, retry_after_s = answer
-        return Response(status, data, request, raw, retry_after_s=retry_after_s)
+    except BaseException:
+        await trio.aclose_forcefully(stream)
+        raise
+    status, data, raw, retry_after_s = answer
+    if session is not None and sent_whole and _reusable(conn):
+        conn.start_next_cycle()
+        await session._keep(kept)
+    else:
+        await trio.aclose_forcefully(stream)
+    return Response(status, data, request, raw, retry_after_s=retry_after_s)
+
+
+def _reusable(conn: h11.Connection) -> bool:
+    """Whether the exchange ended so that the connection can carry another: both sides done
+    (no ``Connection: close``) and nothing sent after the answer."""
+    trailing, closed = conn.trailing_data
+    return conn.our_state is h11.DONE and conn.their_state is h11.DONE and not trailing and not closed
 
 
 async def _connect(endpoint: Endpoint, host: str, port: int) -> trio.abc.Stream:
@@ -260,22 +414,26 @@ def _check_pin(stream: trio.SSLStream[trio.abc.Stream], endpoint: Endpoint) -> N
 
 
 def _request(
-    conn: h11.Connection, host: str, port: int, target: str, body: bytes, content_type: str
+    conn: h11.Connection, host: str, port: int, target: str, body: bytes, content_type: str, *, keep: bool
 ) -> bytes:
-    """The bytes of one POST with its body, closing the connection after it."""
+    """The bytes of one POST with its body, closing the connection after it unless ``keep``."""
     headers = [
         ("Host", host if port == 443 else f"{host}:{port}"),
         ("User-Agent", USER_AGENT),
         ("Content-Type", content_type),
         ("Content-Length", str(len(body))),
-        ("Connection", "close"),
     ]
+    if not keep:
+        headers.append(("Connection", "close"))
     request = conn.send(h11.Request(method="POST", target=target, headers=headers)) or b""
     return request + (conn.send(h11.Data(data=body)) or b"") + (conn.send(h11.EndOfMessage()) or b"")
 
 
 async def _read_response(
-    conn: h11.Connection, stream: trio.SSLStream[trio.abc.Stream], send_error: list[BaseException]
+    conn: h11.Connection,
+    stream: trio.SSLStream[trio.abc.Stream],
+    send_error: list[BaseException],
+    heard: list[bytes],
 ) -> tuple[int, bytes, bytes, float | None]:
     """The status, body, raw bytes and ``Retry-After`` of the answer, read to its end.
 
@@ -295,6 +453,8 @@ async def _read_response(
                 if send_error:
                     raise TransportError(f"connection lost while sending: {_reason(send_error[0])}") from None
                 raise
+            if chunk and not raw:
+                heard.append(bytes(chunk[:16]))
             raw += chunk
             if len(raw) > MAX_RESPONSE_BYTES:
                 raise TransportError(f"response over {MAX_RESPONSE_BYTES} bytes")

@@ -31,11 +31,17 @@ async def serve_http(
     *,
     certfile: Path | None = None,
     keyfile: Path | None = None,
+    keep_alive_timeout_s: float = 5.0,
+    keep_alive_max_requests: int = 1000,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serves ``app`` on ``host:port`` until cancelled; started with the address it is bound to
-    (``port`` 0 picks a free one). With ``certfile`` and ``keyfile``: HTTPS only."""
+    (``port`` 0 picks a free one). With ``certfile`` and ``keyfile``: HTTPS only. A connection
+    is closed after ``keep_alive_timeout_s`` without a request (the first one included), and
+    after ``keep_alive_max_requests`` requests (hypercorn's defaults)."""
     config = HypercornConfig()
+    config.keep_alive_timeout = keep_alive_timeout_s
+    config.keep_alive_max_requests = keep_alive_max_requests
     config.bind = [f"{host}:{port}"]
     if certfile is not None and keyfile is not None:
         config.certfile = str(certfile)

@@ -1,0 +1,122 @@
+"""The collector keeps HTTPS connections alive for the appliances' upload turns, but no client
+holds one (and a front end's task for it) at will: a connection without a request is closed
+after ``keep_alive_timeout_s`` (before its first request too), and after
+``keep_alive_max_requests`` requests the answer says ``Connection: close`` and the connection
+ends. The real server (hypercorn over TLS), its limits made short for the test."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+from functools import partial
+from pathlib import Path
+
+import h11
+import pytest
+import trio
+from printwatch.collector.server import (
+    KEEP_ALIVE_MAX_REQUESTS,
+    KEEP_ALIVE_TIMEOUT_S,
+    create_app,
+    serve_collector,
+)
+from printwatch.collector.store import CollectorStore
+from printwatch.uplink.transport import KEEP_IDLE_S
+
+from tests.support.tls import Certs, make_certs
+
+pytestmark = pytest.mark.realtime
+
+T0 = dt.datetime(2026, 11, 30, 10, 0)
+
+
+async def serving(
+    nursery: trio.Nursery,
+    tmp_path: Path,
+    keep_alive_timeout_s: float = KEEP_ALIVE_TIMEOUT_S,
+    keep_alive_max_requests: int = KEEP_ALIVE_MAX_REQUESTS,
+) -> tuple[Certs, int]:
+    certs = make_certs(tmp_path)
+    app = create_app(CollectorStore(tmp_path / "c.duckdb"), now=lambda: T0)
+    serve = partial(
+        serve_collector, app, "127.0.0.1", 0, certfile=certs.certfile, keyfile=certs.keyfile,
+        keep_alive_timeout_s=keep_alive_timeout_s, keep_alive_max_requests=keep_alive_max_requests,
+    )  # fmt: skip
+    _, port = await nursery.start(serve)
+    return certs, port
+
+
+async def connect(certs: Certs, port: int) -> trio.SSLStream[trio.SocketStream]:
+    context = ssl.create_default_context(cafile=str(certs.ca_file))
+    stream = trio.SSLStream(
+        await trio.open_tcp_stream("127.0.0.1", port), context, server_hostname="127.0.0.1"
+    )
+    await stream.do_handshake()
+    return stream
+
+
+async def closed_within(stream: trio.SSLStream[trio.SocketStream], timeout_s: float) -> float:
+    """Seconds until the collector ends the connection (it sends nothing before)."""
+    started = trio.current_time()
+    with trio.fail_after(timeout_s):
+        try:
+            data = await stream.receive_some(4096)
+        except trio.BrokenResourceError:
+            data = b""
+    await trio.aclose_forcefully(stream)
+    assert data == b""
+    return trio.current_time() - started
+
+
+async def ask(stream: trio.SSLStream[trio.SocketStream], conn: h11.Connection) -> h11.Response:
+    """A request for ``/api/sites`` (no credential: 401) and its whole answer."""
+    request = h11.Request(method="GET", target="/api/sites", headers=[("Host", "127.0.0.1")])
+    await stream.send_all((conn.send(request) or b"") + (conn.send(h11.EndOfMessage()) or b""))
+    response = None
+    with trio.fail_after(10):
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                conn.receive_data(bytes(await stream.receive_some(65536)))
+            elif isinstance(event, h11.Response):
+                response = event
+            elif isinstance(event, h11.EndOfMessage):
+                break
+    assert response is not None
+    return response
+
+
+def test_the_appliance_leaves_a_kept_connection_before_the_collector_closes_it() -> None:
+    assert KEEP_IDLE_S < KEEP_ALIVE_TIMEOUT_S and KEEP_ALIVE_MAX_REQUESTS >= 16  # a turn's messages
+
+
+async def test_a_connection_without_a_request_is_closed(tmp_path: Path, nursery: trio.Nursery) -> None:
+    certs, port = await serving(nursery, tmp_path, keep_alive_timeout_s=0.5)
+    idle = await connect(certs, port)
+    assert 0.3 < await closed_within(idle, 5.0) < 3.0
+
+
+async def test_a_kept_connection_idle_after_its_answer_is_closed(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    certs, port = await serving(nursery, tmp_path, keep_alive_timeout_s=0.5)
+    stream, conn = await connect(certs, port), h11.Connection(h11.CLIENT)
+    assert (await ask(stream, conn)).status_code == 401
+    conn.start_next_cycle()
+    assert (await ask(stream, conn)).status_code == 401  # kept: a second request on it
+    assert 0.3 < await closed_within(stream, 5.0) < 3.0
+
+
+async def test_a_connection_carries_at_most_its_cap_of_requests(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    certs, port = await serving(nursery, tmp_path, keep_alive_max_requests=3)
+    stream, conn = await connect(certs, port), h11.Connection(h11.CLIENT)
+    for k in range(3):
+        answer = await ask(stream, conn)
+        closing = (b"connection", b"close") in [(n.lower(), v.lower()) for n, v in answer.headers]
+        assert closing == (k == 2), (k, answer.headers)
+        if k < 2:
+            conn.start_next_cycle()
+    assert conn.their_state is h11.MUST_CLOSE
+    await closed_within(stream, 5.0)
