@@ -40,6 +40,9 @@ def test_a_small_day_reaches_every_store_once_and_is_measured(tmp_path: Path) ->
         assert r["messages"] == r["stored_messages"] == messages
         assert r["device_rows"] == sum(sum(d.rows) for d in days) > 0
         assert 0 < r["p50_ms"] <= r["p99_ms"]
+        # A kept connection per upload turn, as the appliance's sender (each refusal: a new one).
+        turns = sum(len(collector_ingest.turns(d.kinds)) for d in days)
+        assert r["connection_per"] == "turn" and turns <= r["connections"] <= turns + r["retries"]
         assert all(c > 0 for c in r["front_end_cpu_s"]) and all(m > 20 for m in r["front_end_peak_rss_mb"])
         assert (r["postgres_cpu_s"] or 0) > 0 if r["backend"] == "postgres" else r["postgres_cpu_s"] is None
     assert "collector-ingest" not in collector_ingest.summary(out["runs"][0])

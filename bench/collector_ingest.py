@@ -11,7 +11,9 @@ reorder decisions, the registrations, four aggregates and the day's sync, the bi
 the cycle, and two assist snapshots. What its outbox then holds (signed, compressed envelopes in
 sequence) is the site's day, sent as the appliance's sender sends it: one HTTPS request per
 message (:func:`printwatch.uplink.transport.post`, the collector's certificate pinned), in order
-per site, sites in parallel, each request to a front end drawn at random (a load balancer).
+per site, sites in parallel; the messages of one upload turn (the 4 polls and upload slots)
+over one kept connection to a front end drawn at random (a load balancer), or with
+``--connection-per message`` each message on a connection of its own.
 
 **The collector** is ``printwatch collector serve`` (1 to 3 processes on one PostgreSQL, or one
 on a DuckDB file), started fresh for every run on a fresh database where the sites are added
@@ -67,7 +69,7 @@ from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.sender import ENVELOPE_TYPE
 from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import HEADER_BYTES, Identity, key_id, seal
-from printwatch.uplink.transport import Endpoint, TransportError, post
+from printwatch.uplink.transport import Endpoint, Session, TransportError, post
 
 from tests.support.ports import free_tcp_port
 from tests.support.postgres import PostgresServer, _wait_ready, binaries, start_postgres
@@ -402,41 +404,81 @@ class Sent:
     refused: dict[str, int] = field(default_factory=dict)
 
 
-class Client:
-    """The appliances' side: each site's envelopes in order over HTTPS (the uplink's transport),
-    each request to a front end drawn at random; a refusal (503 busy, a transport error) is tried
-    again after 0.2 s, as the sender's backoff would."""
+#: The kinds that begin an upload turn when they follow the end of one: a poll's registrations
+#: and reorder triggers after the previous part's aggregate (and its sync or snapshot).
+TURN_ENDS = ("aggregate", "sync", "snapshot")
 
-    def __init__(self, endpoints: list[Endpoint], seed: int) -> None:
+
+def turns(kinds: Sequence[str]) -> list[range]:
+    """A site's day cut into its upload turns (the 4 polls and upload slots: the messages each
+    makes, sent one after the other), as ranges of its message indexes."""
+    starts = [0] + [
+        i for i in range(1, len(kinds)) if kinds[i] not in TURN_ENDS and kinds[i - 1] in TURN_ENDS
+    ]
+    return [range(a, b) for a, b in zip(starts, [*starts[1:], len(kinds)], strict=True)]
+
+
+class Client:
+    """The appliances' side: each site's envelopes in order over HTTPS (the uplink's transport).
+    ``per_turn`` (what the appliance's sender does): one kept connection for the messages of an
+    upload turn (:func:`turns`), to a front end drawn at random (a load balancer passes a
+    connection to one); else a connection per message, each to a front end drawn at random. A
+    refusal (503 busy, a transport error) is tried again after 0.2 s, as the sender's backoff
+    would, on a new connection."""
+
+    def __init__(self, endpoints: list[Endpoint], seed: int, *, per_turn: bool = True) -> None:
         self.endpoints = endpoints
         self.rng = random.Random(seed)
         self.sent = Sent()
+        self.per_turn = per_turn
+        self.connections = 0
 
     async def site(self, day: SiteDay) -> None:
-        for envelope, rows in zip(day.envelopes, day.rows, strict=True):
-            await self.one(envelope, rows)
+        for turn in turns(day.kinds) if self.per_turn else [range(len(day.kinds))]:
+            session = Session() if self.per_turn else None
+            endpoint = self.rng.choice(self.endpoints)
+            try:
+                for i in turn:
+                    endpoint = await self.one(day.envelopes[i], day.rows[i], endpoint, session)
+            finally:
+                if session is not None:
+                    await session.aclose()
+                    self.connections += session.opened
         self.sent.sites += 1
 
-    async def one(self, envelope: bytes, rows: int) -> None:
+    async def one(self, envelope: bytes, rows: int, endpoint: Endpoint, session: Session | None) -> Endpoint:
+        """Sends until accepted; the front end it went to (drawn again after a refusal)."""
         sent = self.sent
         for _attempt in range(50):
+            if session is None:
+                endpoint = self.rng.choice(self.endpoints)
+                self.connections += 1
             t = time.perf_counter()
             try:
-                r = await post(self.rng.choice(self.endpoints), "/v1/upload", envelope, ENVELOPE_TYPE)
+                r = await post(endpoint, "/v1/upload", envelope, ENVELOPE_TYPE, session=session)
             except TransportError as err:
                 self.refused(str(err)[:60])
-                await trio.sleep(0.2)
+                endpoint = await self.again(session)
                 continue
             if r.status == 200:
                 sent.latencies.append(time.perf_counter() - t)
                 sent.messages += 1
                 sent.rows += rows
-                return
+                return endpoint
             if r.status not in (503, 429):
                 raise RuntimeError(f"upload refused {r.status}: {r.body[:200]!r}")
             self.refused(str(r.status))
-            await trio.sleep(0.2)
+            endpoint = await self.again(session)
         raise RuntimeError("an upload was refused 50 times")
+
+    async def again(self, session: Session | None) -> Endpoint:
+        """After a refusal: the connection closed (as the sender does), 0.2 s, a front end drawn."""
+        if session is not None:
+            self.connections += session.opened
+            session.opened = 0
+            await session.aclose()
+        await trio.sleep(0.2)
+        return self.rng.choice(self.endpoints)
 
     def refused(self, why: str) -> None:
         self.sent.refused[why] = self.sent.refused.get(why, 0) + 1
@@ -444,11 +486,16 @@ class Client:
 
 
 async def send_sites(
-    days: Sequence[SiteDay], endpoints: list[Endpoint], concurrency: int, deadline: float, seed: int
-) -> Sent:
+    days: Sequence[SiteDay],
+    endpoints: list[Endpoint],
+    concurrency: int,
+    deadline: float,
+    seed: int,
+    per_turn: bool = True,
+) -> tuple[Sent, int]:
     """Every site's day, ``concurrency`` sites at a time; a site not begun by ``deadline``
-    (monotonic) is left out."""
-    client = Client(endpoints, seed)
+    (monotonic) is left out. What was sent, and over how many connections."""
+    client = Client(endpoints, seed, per_turn=per_turn)
     queue = iter(days)
 
     async def stream() -> None:
@@ -460,7 +507,7 @@ async def send_sites(
     async with trio.open_nursery() as nursery:
         for _ in range(concurrency):
             nursery.start_soon(stream)
-    return client.sent
+    return client.sent, client.connections
 
 
 #: Sites added and enrolled one by one (``add_site``, ``enrol``); the rest in one insert.
@@ -568,9 +615,10 @@ def run_one(
     concurrency: int,
     log: Callable[[str], None],
     profile: Path | None = None,
+    per_turn: bool = True,
 ) -> dict[str, Any]:
     """One configuration: a fresh store, ``fronts`` front ends, every site's day sent (or the
-    sites begun within ``sample_s``)."""
+    sites begun within ``sample_s``), a connection per upload turn (or per message)."""
     name = f"b{os.getpid()}_{backend}_{fronts}_{len(days)}_{time.monotonic_ns() % 10**9}"
     where = fresh_store(backend, days, work, pg, name)
     ports = [free_tcp_port() for _ in range(fronts)]
@@ -585,7 +633,9 @@ def run_one(
         pg0 = {pid: cpu_s(pid) for pid in pg_pids}
         client0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.monotonic()
-        sent = trio.run(send_sites, days, endpoints, concurrency, t0 + sample_s, len(days))
+        sent, connections = trio.run(
+            send_sites, days, endpoints, concurrency, t0 + sample_s, len(days), per_turn
+        )
         wall = time.monotonic() - t0
         client1 = resource.getrusage(resource.RUSAGE_SELF)
         fronts_cpu = [cpu_s(p.pid) - c for p, c in zip(procs, cpu0, strict=True)]
@@ -610,6 +660,8 @@ def run_one(
         "sites_sent": sent.sites,
         "sample": sample,
         "messages": sent.messages,
+        "connections": connections,
+        "connection_per": "turn" if per_turn else "message",
         "device_rows": sent.rows,
         "wall_s": round(wall, 2),
         "messages_per_s": round(sent.messages / wall, 1),
@@ -674,6 +726,7 @@ def run(
     log: Callable[[str], None] = print,
     profile: Path | None = None,
     out: Path | None = None,
+    per_turn: bool = True,
 ) -> dict[str, Any]:
     """Every (sites, backend, front ends) configuration; the results as written to the JSON."""
     work = Path(tempfile.mkdtemp(prefix="collector-ingest-"))
@@ -693,6 +746,7 @@ def run(
                     r = run_one(
                         backend, fronts, days, work, certs, pg, sample_s=sample_s,
                         concurrency=concurrency_per_front_end * fronts, log=log, profile=profile,
+                        per_turn=per_turn,
                     )  # fmt: skip
                     r["printers"] = printers
                     r["messages_per_site"] = round(statistics.mean(len(d.envelopes) for d in days), 1)
@@ -733,11 +787,15 @@ def main() -> None:
     parser.add_argument("--cache", type=Path, default=None, help="keep the made traffic here")
     parser.add_argument("--profile", type=Path, default=None, help="py-spy each front end into DIR")
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument(
+        "--connection-per", choices=["turn", "message"], default="turn",
+        help="one kept connection per upload turn (the appliance's sender), or one per message",
+    )  # fmt: skip
     args = parser.parse_args()
     out = run(
         args.sites, args.printers, backends=args.backends, front_ends=args.front_ends,
         sample_s=args.sample_s, concurrency_per_front_end=args.concurrency, cache=args.cache,
-        profile=args.profile, out=args.json,
+        profile=args.profile, out=args.json, per_turn=args.connection_per == "turn",
     )  # fmt: skip
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=1) + "\n")
