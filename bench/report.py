@@ -244,6 +244,7 @@ def collector_ingest(results: Json) -> str:
             [
                 "DuckDB" if r["backend"] == "duckdb" else "PostgreSQL",
                 str(r["front_ends"]),
+                r.get("connection_per", "message"),
                 sent,
                 num(r["messages_per_s"], 0),
                 num(r["device_rows_per_s"], 0),
@@ -259,11 +260,11 @@ def collector_ingest(results: Json) -> str:
             ]
         )
     header = [
-        "store", "front ends", "sites sent", "messages/s", "device rows/s", "p50 / p99 ms",
-        "front-end CPU ms/site", "PostgreSQL CPU ms/site", "front-end peak RSS MB", "PostgreSQL PSS MB",
-        "client CPU (cores)", "the day, s (wall)", "the day, s (CPU / 2 cores)", "load",
+        "store", "front ends", "a connection per", "sites sent", "messages/s", "device rows/s",
+        "p50 / p99 ms", "front-end CPU ms/site", "PostgreSQL CPU ms/site", "front-end peak RSS MB",
+        "PostgreSQL PSS MB", "client CPU (cores)", "the day, s (wall)", "the day, s (CPU / 2 cores)", "load",
     ]  # fmt: skip
-    return table(header, "lrrrrrrrrrrrrr", rows)
+    return table(header, "lrlrrrrrrrrrrrr", rows)
 
 
 def console_pages(results: Json) -> str:
