@@ -26,7 +26,7 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,6 +156,8 @@ class Balancer:
         self.rng = random.Random(seed)
         self.served: Counter[int] = Counter()
         self.open: Counter[int] = Counter()  # connections open now, by front end
+        #: connections whose client spoke last (a request under way, not a kept idle one)
+        self.asking: Counter[int] = Counter()
 
     @property
     def url(self) -> str:
@@ -186,17 +188,31 @@ class Balancer:
             await client.aclose()
             return
         self.open[port] += 1
+        asking = [False]
+
+        def spoke(client_spoke: bool) -> None:
+            if client_spoke != asking[0]:
+                self.asking[port] += 1 if client_spoke else -1
+                asking[0] = client_spoke
+
         try:
             async with client, backend, trio.open_nursery() as pipes:
-                pipes.start_soon(pipe, client, backend, pipes.cancel_scope)
-                pipes.start_soon(pipe, backend, client, pipes.cancel_scope)
+                pipes.start_soon(pipe, client, backend, pipes.cancel_scope, lambda: spoke(True))
+                pipes.start_soon(pipe, backend, client, pipes.cancel_scope, lambda: spoke(False))
         finally:
+            spoke(False)
             self.open[port] -= 1
 
 
-async def pipe(source: trio.SocketStream, sink: trio.SocketStream, scope: trio.CancelScope) -> None:
+async def pipe(
+    source: trio.SocketStream,
+    sink: trio.SocketStream,
+    scope: trio.CancelScope,
+    spoke: Callable[[], None] = lambda: None,
+) -> None:
     try:
         async for chunk in source:
+            spoke()
             await sink.send_all(chunk)
     except (trio.BrokenResourceError, trio.ClosedResourceError):
         pass

@@ -131,12 +131,14 @@ class _Connection:
 class Session:
     """At most one kept connection (see the module's docstring); :meth:`aclose` closes it.
     ``opened`` counts the connections opened through the session, ``reused`` the requests that
-    went over a kept one."""
+    went over a kept one, ``replaced`` the kept ones found closed (the request sent again on a
+    new one)."""
 
     idle_s: float = KEEP_IDLE_S
     max_requests: int = KEEP_MAX_REQUESTS
     opened: int = 0
     reused: int = 0
+    replaced: int = 0
     _kept: _Connection | None = field(default=None, repr=False)
 
     async def _take(self, url_text: str) -> _Connection | None:
@@ -312,6 +314,7 @@ async def _post(
             await trio.aclose_forcefully(kept.stream)
             if heard:  # an answer begun and broken is no stale connection
                 raise
+            session_.replaced += 1
             log.debug("uplink: the kept connection to %s was closed; a new one", url_text)
         else:
             session_.reused += 1
