@@ -124,3 +124,67 @@ def test_an_installation_seen_across_refreshes_from_the_lowest_level_before(
     assert (last["state"], last["by"], last["at"]) == ("installed", "auto", "2026-11-05T09:00:00Z")
     assert last["note"].startswith("level 8% -> 40%")
     store.close()
+
+
+def lowest(store: CollectorStore) -> list[tuple[object, ...]]:
+    return [
+        tuple(r)
+        for r in store.con.execute(
+            "SELECT n, supply_index, state, lowest FROM supply_orders ORDER BY n, supply_index"
+        ).fetchall()
+    ]
+
+
+def test_each_refresh_reads_the_new_levels_against_the_lowest_kept(collector_store: str | Path) -> None:
+    """An order keeps the lowest level seen (migration 12): a refresh reads only what came since
+    the last, yet an installation is a jump over the lowest of all of them, and a lowest written
+    by another front end that saw less never raises it."""
+    store = CollectorStore(collector_store)
+    site = fed(store, "site-a")  # an order for the black toner, opened at 12 %
+
+    def level(percent: int, hours_after: int) -> None:
+        at = NOW - dt.timedelta(days=2) + dt.timedelta(hours=hours_after)
+        site.send("aggregate", {"polls": 1, "m": {}, "n": [1], "s": [[percent, 50]]}, at)
+        supplies.refresh(store)
+
+    level(10, 1)
+    assert lowest(store) == [(1, 1, "new", 10.0)]
+    level(8, 2)
+    level(9, 3)
+    assert lowest(store) == [(1, 1, "new", 8.0)]
+    level(35, 4)  # 27 points over the lowest (8 %, two refreshes ago): not a new cartridge
+    assert lowest(store) == [(1, 1, "new", 8.0)]
+    # Another front end that saw less writes a higher lowest: it stays at 8.
+    with store.transaction() as con:
+        key = ("site-a", 1, 1, 2)
+        store.update(con, "supply_orders", ["site_id", "n", "supply_index", "opened_seq"],
+                     ["site_id", "n", "supply_index", "opened_seq", "lowest"], [(*key, 20.0)],
+                     supplies._LOWER)  # fmt: skip
+    assert lowest(store) == [(1, 1, "new", 8.0)]
+    level(38, 5)  # 30 points over it: installed, at that level's time
+    assert lowest(store) == [(1, 1, "installed", 8.0)]
+    [(note,)] = store.con.execute(
+        "SELECT note FROM supply_order_events WHERE state = 'installed' AND by_user = 'auto'"
+    ).fetchall()
+    assert str(note).startswith("level 8% -> 38% at ")
+    store.close()
+
+
+def test_an_order_that_kept_no_lowest_reads_its_levels_once(collector_store: str | Path) -> None:
+    """An order opened before migration 12 keeps no lowest: the next refresh reads its levels
+    since it opened (the lowest before, not checked again for a jump), then keeps it."""
+    store = CollectorStore(collector_store)
+    site = fed(store, "site-a")
+    for percent, hours_after in ((10, 1), (7, 2)):
+        at = NOW - dt.timedelta(days=2) + dt.timedelta(hours=hours_after)
+        site.send("aggregate", {"polls": 1, "m": {}, "n": [1], "s": [[percent, 50]]}, at)
+    supplies.refresh(store)
+    assert lowest(store) == [(1, 1, "new", 7.0)]
+    with store.transaction() as con:
+        con.execute("UPDATE supply_orders SET lowest = NULL")
+    site.send("aggregate", {"polls": 1, "m": {}, "n": [1], "s": [[36, 50]]}, NOW - dt.timedelta(days=1))
+    assert supplies.refresh(store)["installed"] == 0  # 29 points over 7 %
+    assert lowest(store) == [(1, 1, "new", 7.0)]
+    site.send("aggregate", {"polls": 1, "m": {}, "n": [1], "s": [[37, 50]]}, NOW)
+    assert supplies.refresh(store)["installed"] == 1
+    store.close()

@@ -147,7 +147,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         # used for an ORDER BY. The number is kept in step.
         "SELECT 1",
     ),
-    *numbered(10, 99),  # the same statements on both backends
+    *numbered(10, 11),  # the same statements on both backends
+    (
+        12,
+        "the supplies refresh keeps each open order's lowest level",
+        """
+        -- An open order's lowest supply level seen so far: the supplies refresh reads only the
+        -- levels received since its last run (NULL: opened before, its levels read once more).
+        ALTER TABLE supply_orders ADD COLUMN lowest DOUBLE PRECISION;
+        """,
+    ),
 ]
 
 

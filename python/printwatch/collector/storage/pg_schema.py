@@ -187,7 +187,18 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ANALYZE supply_orders;
         """,
     ),
-    *numbered(10, 99),  # the same statements on both backends
+    *numbered(10, 11),  # the same statements on both backends
+    (
+        12,
+        "the supplies refresh keeps each open order's lowest level",
+        """
+        -- An open order's lowest supply level seen so far: the supplies refresh reads only the
+        -- levels received since its last run (NULL: opened before, its levels read once more).
+        ALTER TABLE supply_orders ADD COLUMN lowest DOUBLE PRECISION;
+        -- The same refresh finds a site's new levels by their sequence number.
+        CREATE INDEX supply_levels_seq ON supply_levels (site_id, seq);
+        """,
+    ),
 ]
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
