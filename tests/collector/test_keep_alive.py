@@ -17,6 +17,7 @@ import trio
 from printwatch.collector.server import (
     KEEP_ALIVE_MAX_REQUESTS,
     KEEP_ALIVE_TIMEOUT_S,
+    TLS_HANDSHAKE_TIMEOUT_S,
     create_app,
     serve_collector,
 )
@@ -120,3 +121,32 @@ async def test_a_connection_carries_at_most_its_cap_of_requests(
             conn.start_next_cycle()
     assert conn.their_state is h11.MUST_CLOSE
     await closed_within(stream, 5.0)
+
+
+async def test_a_connection_that_never_completes_its_handshake_is_closed(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    # A client that opens TCP and sends no ClientHello (or sends it slowly) holds a connection
+    # before any idle timer runs: hypercorn's own handshake limit is 60 s, 12 times the idle one.
+    certs = make_certs(tmp_path)
+    app = create_app(CollectorStore(tmp_path / "c.duckdb"), now=lambda: T0)
+    serve = partial(
+        serve_collector, app, "127.0.0.1", 0, certfile=certs.certfile, keyfile=certs.keyfile,
+        handshake_timeout_s=0.5,
+    )  # fmt: skip
+    _, port = await nursery.start(serve)
+    silent = await trio.open_tcp_stream("127.0.0.1", port)
+    started = trio.current_time()
+    try:
+        with trio.fail_after(5.0):
+            try:
+                data = await silent.receive_some(4096)
+            except trio.BrokenResourceError:
+                data = b""
+    finally:
+        await trio.aclose_forcefully(silent)
+    assert data == b"" and 0.3 < trio.current_time() - started < 3.0
+
+
+def test_the_handshake_limit_is_the_idle_ones_order() -> None:
+    assert TLS_HANDSHAKE_TIMEOUT_S <= 2 * KEEP_ALIVE_TIMEOUT_S

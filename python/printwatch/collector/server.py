@@ -89,6 +89,7 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "QUOTA_BYTES_PER_DAY",
     "ROUTES",
+    "TLS_HANDSHAKE_TIMEOUT_S",
     "create_app",
     "refresh_supplies",
     "renew_daily",
@@ -209,6 +210,10 @@ KEEP_ALIVE_TIMEOUT_S = 5.0
 #: Requests one connection may carry; the answer to the last says ``Connection: close``, so no
 #: client keeps a connection (and its front end) for ever.
 KEEP_ALIVE_MAX_REQUESTS = 100
+#: A connection whose TLS handshake is not done within this is closed: the idle timeout only
+#: starts after the handshake, and hypercorn's own limit (60 s) let a client that sends no
+#: ClientHello hold a connection (a socket, a task) twelve times as long as an idle one.
+TLS_HANDSHAKE_TIMEOUT_S = 10.0
 
 
 async def serve_collector(
@@ -220,15 +225,18 @@ async def serve_collector(
     keyfile: Path,
     keep_alive_timeout_s: float = KEEP_ALIVE_TIMEOUT_S,
     keep_alive_max_requests: int = KEEP_ALIVE_MAX_REQUESTS,
+    handshake_timeout_s: float = TLS_HANDSHAKE_TIMEOUT_S,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serves ``app`` over HTTPS until cancelled; started with the bound address (hypercorn's Trio
     worker, as the appliance's own server: :func:`printwatch.web.server.serve_http`), a
-    connection kept for ``keep_alive_timeout_s`` idle and ``keep_alive_max_requests`` requests.
+    connection kept for ``keep_alive_timeout_s`` idle and ``keep_alive_max_requests`` requests,
+    closed when its TLS handshake takes over ``handshake_timeout_s``.
 
     Error handling: ``OSError`` naming the address when it cannot be bound.
     """
     await serve_http(
         app, host, port, certfile=certfile, keyfile=keyfile, keep_alive_timeout_s=keep_alive_timeout_s,
-        keep_alive_max_requests=keep_alive_max_requests, task_status=task_status,
+        keep_alive_max_requests=keep_alive_max_requests, handshake_timeout_s=handshake_timeout_s,
+        task_status=task_status,
     )  # fmt: skip

@@ -33,15 +33,19 @@ async def serve_http(
     keyfile: Path | None = None,
     keep_alive_timeout_s: float = 5.0,
     keep_alive_max_requests: int = 1000,
+    handshake_timeout_s: float | None = None,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serves ``app`` on ``host:port`` until cancelled; started with the address it is bound to
     (``port`` 0 picks a free one). With ``certfile`` and ``keyfile``: HTTPS only. A connection
     is closed after ``keep_alive_timeout_s`` without a request (the first one included), and
-    after ``keep_alive_max_requests`` requests (hypercorn's defaults)."""
+    after ``keep_alive_max_requests`` requests (hypercorn's defaults); one whose TLS handshake is
+    not done within ``handshake_timeout_s`` (hypercorn's 60 s when ``None``) before that."""
     config = HypercornConfig()
     config.keep_alive_timeout = keep_alive_timeout_s
     config.keep_alive_max_requests = keep_alive_max_requests
+    if handshake_timeout_s is not None:
+        config.ssl_handshake_timeout = handshake_timeout_s
     config.bind = [f"{host}:{port}"]
     if certfile is not None and keyfile is not None:
         config.certfile = str(certfile)
