@@ -6,7 +6,9 @@ ends. The real server (hypercorn over TLS), its limits made short for the test."
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import socket
 import ssl
 from functools import partial
 from pathlib import Path
@@ -150,3 +152,48 @@ async def test_a_connection_that_never_completes_its_handshake_is_closed(
 
 def test_the_handshake_limit_is_the_idle_ones_order() -> None:
     assert TLS_HANDSHAKE_TIMEOUT_S <= 2 * KEEP_ALIVE_TIMEOUT_S
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_USER_TIMEOUT"), reason="Linux's TCP_USER_TIMEOUT")
+async def test_a_client_that_reads_no_answer_does_not_hold_its_connection(
+    tmp_path: Path, nursery: trio.Nursery
+) -> None:
+    # Requests pipelined on a kept connection, their answers never read: hypercorn's write of an
+    # answer has no timeout of its own (and is shielded), so without the kernel's limit the
+    # connection (its task, the server's shutdown) waited for the client for ever.
+    certs = make_certs(tmp_path)
+    app = create_app(CollectorStore(tmp_path / "c.duckdb"), now=lambda: T0)
+    serve = partial(
+        serve_collector, app, "127.0.0.1", 0, certfile=certs.certfile, keyfile=certs.keyfile,
+        keep_alive_timeout_s=0.5, send_timeout_s=1.0,
+    )  # fmt: skip
+    _, port = await nursery.start(serve)
+    sock = trio.socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    await sock.connect(("127.0.0.1", port))
+    context = ssl.create_default_context(cafile=str(certs.ca_file))
+    stream = trio.SSLStream(trio.SocketStream(sock), context, server_hostname="127.0.0.1")
+    await stream.do_handshake()
+    request = b"GET /api/sites?q=" + b"a" * 3000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    requests = KEEP_ALIVE_MAX_REQUESTS - 1
+
+    async def send() -> None:
+        with contextlib.suppress(trio.BrokenResourceError, trio.ClosedResourceError):
+            await stream.send_all(request * requests)
+
+    nursery.start_soon(send)
+    await trio.sleep(3.0)  # the client reads nothing meanwhile
+    received = bytearray()
+    try:
+        with trio.fail_after(10):
+            while received.count(b"HTTP/1.1 401 ") < requests:
+                data = await stream.receive_some(65536)
+                if not data:
+                    break
+                received += data
+    except trio.BrokenResourceError:
+        pass  # the connection was ended, as it should
+    finally:
+        await trio.aclose_forcefully(stream)
+    answers = received.count(b"HTTP/1.1 401 ")
+    assert answers < requests  # not every answer waited for the client: the connection ended

@@ -89,6 +89,7 @@ __all__ = [
     "MAX_UPLOAD_BYTES",
     "QUOTA_BYTES_PER_DAY",
     "ROUTES",
+    "SEND_TIMEOUT_S",
     "TLS_HANDSHAKE_TIMEOUT_S",
     "create_app",
     "refresh_supplies",
@@ -214,6 +215,10 @@ KEEP_ALIVE_MAX_REQUESTS = 100
 #: starts after the handshake, and hypercorn's own limit (60 s) let a client that sends no
 #: ClientHello hold a connection (a socket, a task) twelve times as long as an idle one.
 TLS_HANDSHAKE_TIMEOUT_S = 10.0
+#: A connection whose client leaves the answers sent to it unacknowledged (reads nothing) this
+#: long is ended by the kernel (``TCP_USER_TIMEOUT``): hypercorn's writes have no timeout, and a
+#: client pipelining requests without reading their answers held the connection for ever.
+SEND_TIMEOUT_S = 30.0
 
 
 async def serve_collector(
@@ -226,17 +231,19 @@ async def serve_collector(
     keep_alive_timeout_s: float = KEEP_ALIVE_TIMEOUT_S,
     keep_alive_max_requests: int = KEEP_ALIVE_MAX_REQUESTS,
     handshake_timeout_s: float = TLS_HANDSHAKE_TIMEOUT_S,
+    send_timeout_s: float = SEND_TIMEOUT_S,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serves ``app`` over HTTPS until cancelled; started with the bound address (hypercorn's Trio
     worker, as the appliance's own server: :func:`printwatch.web.server.serve_http`), a
     connection kept for ``keep_alive_timeout_s`` idle and ``keep_alive_max_requests`` requests,
-    closed when its TLS handshake takes over ``handshake_timeout_s``.
+    closed when its TLS handshake takes over ``handshake_timeout_s`` or its client leaves what it
+    was sent unread for ``send_timeout_s``.
 
     Error handling: ``OSError`` naming the address when it cannot be bound.
     """
     await serve_http(
         app, host, port, certfile=certfile, keyfile=keyfile, keep_alive_timeout_s=keep_alive_timeout_s,
         keep_alive_max_requests=keep_alive_max_requests, handshake_timeout_s=handshake_timeout_s,
-        task_status=task_status,
+        send_timeout_s=send_timeout_s, task_status=task_status,
     )  # fmt: skip

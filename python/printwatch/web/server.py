@@ -9,6 +9,7 @@ raised from ``nursery.start`` so that ``printwatch run`` reports it and exits.
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Awaitable, Callable
 from functools import partial
 from pathlib import Path
@@ -16,12 +17,34 @@ from urllib.parse import urlsplit
 
 import trio
 from hypercorn.config import Config as HypercornConfig
+from hypercorn.config import Sockets
 from hypercorn.trio import serve
 from starlette.applications import Starlette
 
 from printwatch.config.model import WebConfig
 
 log = logging.getLogger(__name__)
+
+
+class _Config(HypercornConfig):
+    """hypercorn's configuration, its listening sockets given ``TCP_USER_TIMEOUT`` (inherited by
+    every connection they accept) when ``send_timeout_s`` is set: hypercorn writes an answer
+    with no timeout of its own (shielded from cancellation), so a client that stops reading (a
+    zero TCP window, after pipelining requests whose answers fill the buffers) would hold the
+    connection, its task and the server's shutdown for ever; the kernel ends it instead once
+    sent data has gone unacknowledged for that long."""
+
+    send_timeout_s: float | None = None
+
+    def create_sockets(self) -> Sockets:
+        sockets = super().create_sockets()
+        if self.send_timeout_s is not None and hasattr(socket, "TCP_USER_TIMEOUT"):
+            for sock in (*sockets.secure_sockets, *sockets.insecure_sockets):
+                if sock.family in (socket.AF_INET, socket.AF_INET6):
+                    sock.setsockopt(
+                        socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(self.send_timeout_s * 1000)
+                    )
+        return sockets
 
 
 async def serve_http(
@@ -34,14 +57,18 @@ async def serve_http(
     keep_alive_timeout_s: float = 5.0,
     keep_alive_max_requests: int = 1000,
     handshake_timeout_s: float | None = None,
+    send_timeout_s: float | None = None,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serves ``app`` on ``host:port`` until cancelled; started with the address it is bound to
     (``port`` 0 picks a free one). With ``certfile`` and ``keyfile``: HTTPS only. A connection
     is closed after ``keep_alive_timeout_s`` without a request (the first one included), and
     after ``keep_alive_max_requests`` requests (hypercorn's defaults); one whose TLS handshake is
-    not done within ``handshake_timeout_s`` (hypercorn's 60 s when ``None``) before that."""
-    config = HypercornConfig()
+    not done within ``handshake_timeout_s`` (hypercorn's 60 s when ``None``) before that; one
+    whose client leaves what was sent unacknowledged (reads nothing) for ``send_timeout_s``
+    (Linux; no limit when ``None``: :class:`_Config`)."""
+    config = _Config()
+    config.send_timeout_s = send_timeout_s
     config.keep_alive_timeout = keep_alive_timeout_s
     config.keep_alive_max_requests = keep_alive_max_requests
     if handshake_timeout_s is not None:
