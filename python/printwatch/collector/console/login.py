@@ -10,7 +10,8 @@ deletes the session from the store.
 
 Error handling: a form not urlencoded is a 415; without its token (or one not matching its
 cookie) a 403; a wrong user or password a 401 (one answer for both); throttled a 429 with
-``Retry-After``, the password unchecked.
+``Retry-After``, the password unchecked; a 503 with ``Retry-After`` while
+:data:`MAX_WAITING_LOGINS` logins already wait for the password hash (unchecked, uncounted).
 """
 
 from __future__ import annotations
@@ -37,6 +38,11 @@ log = logging.getLogger("printwatch.collector.console")
 LOGIN_COOKIE = "pwc_login"
 LOGIN_PATH = PREFIX + "/login"
 URLENCODED = "application/x-www-form-urlencoded"
+#: Logins waiting for the one password hash (half a second each) before the next is answered
+#: 503, unchecked and uncounted: a flood of guesses at made-up names (each new name is free of
+#: the throttle) neither piles up tasks and connections without bound nor adds throttle rows to
+#: the store faster than passwords are checked.
+MAX_WAITING_LOGINS = 16
 
 
 def safe_next(target: str | None) -> str:
@@ -76,6 +82,11 @@ async def login(request: Request) -> Response:
     # only its own user's failures, so logging in to one's own account between guesses at
     # another's forgives nothing, and guesses spread over many addresses still meet the user's.
     keys = (f"{network_of(client)} {user.lower()}", f"user {user.lower()}")
+    if console.hashing.statistics().tasks_waiting >= MAX_WAITING_LOGINS:
+        log.warning("console: login for %r from %s refused (503): too many logins waiting", user, client)
+        response = _form(request, token, 503, user=user, error="Too many logins at once: try again.")
+        response.headers["retry-after"] = "5"
+        return response
     wait_s = await state.db(console.throttle.reserve_all, state.store, keys, state.now())
     if wait_s > 0:
         response = _form(
