@@ -33,18 +33,14 @@ pytestmark = pytest.mark.realtime
 T0 = dt.datetime(2026, 11, 30, 10, 0)
 
 
-async def serving(
-    nursery: trio.Nursery,
-    tmp_path: Path,
-    keep_alive_timeout_s: float = KEEP_ALIVE_TIMEOUT_S,
-    keep_alive_max_requests: int = KEEP_ALIVE_MAX_REQUESTS,
-) -> tuple[Certs, int]:
+async def serving(nursery: trio.Nursery, tmp_path: Path, **limits: float) -> tuple[Certs, int]:
+    """A collector on a free port, with ``limits`` (``serve_collector``'s keyword limits) in
+    place of its defaults; its certificates and port."""
     certs = make_certs(tmp_path)
     app = create_app(CollectorStore(tmp_path / "c.duckdb"), now=lambda: T0)
     serve = partial(
-        serve_collector, app, "127.0.0.1", 0, certfile=certs.certfile, keyfile=certs.keyfile,
-        keep_alive_timeout_s=keep_alive_timeout_s, keep_alive_max_requests=keep_alive_max_requests,
-    )  # fmt: skip
+        serve_collector, app, "127.0.0.1", 0, certfile=certs.certfile, keyfile=certs.keyfile, **limits
+    )
     _, port = await nursery.start(serve)
     return certs, port
 
@@ -130,13 +126,7 @@ async def test_a_connection_that_never_completes_its_handshake_is_closed(
 ) -> None:
     # A client that opens TCP and sends no ClientHello (or sends it slowly) holds a connection
     # before any idle timer runs: hypercorn's own handshake limit is 60 s, 12 times the idle one.
-    certs = make_certs(tmp_path)
-    app = create_app(CollectorStore(tmp_path / "c.duckdb"), now=lambda: T0)
-    serve = partial(
-        serve_collector, app, "127.0.0.1", 0, certfile=certs.certfile, keyfile=certs.keyfile,
-        handshake_timeout_s=0.5,
-    )  # fmt: skip
-    _, port = await nursery.start(serve)
+    _, port = await serving(nursery, tmp_path, handshake_timeout_s=0.5)
     silent = await trio.open_tcp_stream("127.0.0.1", port)
     started = trio.current_time()
     try:
@@ -161,13 +151,7 @@ async def test_a_client_that_reads_no_answer_does_not_hold_its_connection(
     # Requests pipelined on a kept connection, their answers never read: hypercorn's write of an
     # answer has no timeout of its own (and is shielded), so without the kernel's limit the
     # connection (its task, the server's shutdown) waited for the client for ever.
-    certs = make_certs(tmp_path)
-    app = create_app(CollectorStore(tmp_path / "c.duckdb"), now=lambda: T0)
-    serve = partial(
-        serve_collector, app, "127.0.0.1", 0, certfile=certs.certfile, keyfile=certs.keyfile,
-        keep_alive_timeout_s=0.5, send_timeout_s=1.0,
-    )  # fmt: skip
-    _, port = await nursery.start(serve)
+    certs, port = await serving(nursery, tmp_path, keep_alive_timeout_s=0.5, send_timeout_s=1.0)
     sock = trio.socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
     await sock.connect(("127.0.0.1", port))
