@@ -24,7 +24,7 @@ from printwatch.uplink.sender import Backoff, Sender
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint, Session, TransportError, post
 
-from tests.support.collector import start_collector
+from tests.support.collector import RunningCollector, start_collector
 from tests.support.ports import free_tcp_port
 from tests.support.tls import Certs, make_certs
 
@@ -48,6 +48,15 @@ async def enrolled_box(tmp_path: Path, store: CollectorStore, endpoint: Endpoint
     for k in range(MESSAGES):
         box.enqueue("sync", {"devices": k}, T0, devices=[])
     return box
+
+
+async def collector_and_site(
+    tmp_path: Path, nursery: trio.Nursery
+) -> tuple[CollectorStore, RunningCollector, Outbox]:
+    """A collector on a DuckDB store in ``tmp_path``, and :func:`enrolled_box` enrolled at it."""
+    certs, store = make_certs(tmp_path), CollectorStore(tmp_path / "c.duckdb")
+    server = await start_collector(nursery, store, certs, now=lambda: T0.replace(tzinfo=None))
+    return store, server, await enrolled_box(tmp_path, store, server.endpoint())
 
 
 async def drain(sender: Sender, timeout_s: float = 20.0) -> list[str]:
@@ -103,9 +112,7 @@ class CuttingRelay:
 async def test_one_connection_carries_an_upload_turn_and_is_closed_at_its_end(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
-    certs, store = make_certs(tmp_path), CollectorStore(tmp_path / "c.duckdb")
-    server = await start_collector(nursery, store, certs, now=lambda: T0.replace(tzinfo=None))
-    box = await enrolled_box(tmp_path, store, server.endpoint())
+    store, server, box = await collector_and_site(tmp_path, nursery)
     sender = Sender(box, server.endpoint(), clock())
     assert await drain(sender) == ["sent"] * MESSAGES + ["empty"]
     assert stored_seqs(store) == list(range(1, MESSAGES + 1))
@@ -119,9 +126,7 @@ async def test_one_connection_carries_an_upload_turn_and_is_closed_at_its_end(
 async def test_a_kept_connection_idle_too_long_is_not_used_again(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
-    certs, store = make_certs(tmp_path), CollectorStore(tmp_path / "c.duckdb")
-    server = await start_collector(nursery, store, certs, now=lambda: T0.replace(tzinfo=None))
-    box = await enrolled_box(tmp_path, store, server.endpoint())
+    _, server, box = await collector_and_site(tmp_path, nursery)
     session = Session(idle_s=0.2)
     for k, pause_s in enumerate((0.0, 0.0, 0.4)):
         await trio.sleep(pause_s)
@@ -260,9 +265,7 @@ async def test_a_pin_changed_between_connections_is_refused_and_the_message_kept
 async def test_without_a_session_each_request_closes_its_connection(
     tmp_path: Path, nursery: trio.Nursery
 ) -> None:
-    certs, store = make_certs(tmp_path), CollectorStore(tmp_path / "c.duckdb")
-    server = await start_collector(nursery, store, certs, now=lambda: T0.replace(tzinfo=None))
-    box = await enrolled_box(tmp_path, store, server.endpoint())
+    _, server, box = await collector_and_site(tmp_path, nursery)
     head = box.head()
     assert head is not None
     answer = await post(server.endpoint(), "/v1/upload", head.envelope, "x")
