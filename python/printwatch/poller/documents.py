@@ -275,15 +275,15 @@ class TwoStepPoller:
         while pending:
             results = await self._batch(pending, last, ready)
             retry = []
-            for (i, a, c, plan), r in zip(pending, results, strict=True):
+            for item, r in zip(pending, results, strict=True):
+                i, a, c, plan = item
                 if r.reachable:
                     self.credential_of[a[0]] = c
+                if r.reachable or last(item, r):
                     out[i] = (r, plan is not base)
-                    continue
-                after = self._next_credential(a[1], c + 1)
-                if after is None or a[0] in self.credential_of:
-                    out[i] = (r, plan is not base)
-                else:
+                else:  # not answered, and a next credential applies (not last): asked with it
+                    after = self._next_credential(a[1], c + 1)
+                    assert after is not None
                     retry.append((i, a, after, plan))
             pending = retry
         return out
