@@ -28,5 +28,12 @@ def test_the_bench_measures_every_status_cycle_of_the_real_daemon() -> None:
         assert 0 < cycle["wall_s"] < 60 and cycle["cpu_s"] > 0, cycle
         assert cycle["new_timeouts"] == 0 and cycle["rss_mb_max"] > 0, cycle
     assert not math.isnan(summary["median_cpu_ms_per_printer"])
+    # The status slots are aligned to the wall clock, so the second run may come seconds after the
+    # first (CI once saw fewer than 10 scrapes): the probe is checked against the time it ran.
     http = summary["http"]
-    assert http["errors"] == 0 and http["health_between_ms"]["n"] > 10 and http["metrics_ms"]["n"] > 10
+    assert http["errors"] == 0, http
+    probed_s = run.http[-1][1] - run.http[0][1]
+    health = http["health_between_ms"]["n"] + http["health_during_cycles_ms"]["n"]
+    assert http["metrics_ms"]["n"] >= max(2, probed_s / 4), (probed_s, http)
+    assert health >= max(4, probed_s), (probed_s, http)
+    assert http["metrics_ms"]["p50"] > 0 and http["health_between_ms"]["p50"] > 0, http
