@@ -6,6 +6,9 @@ Before it starts, the store gets ten days of history for the simulated printers:
 polled once for real, and copies of those documents dated 12 hours apart back to ten days ago,
 with supplies fuller and meters lower the further back, are ingested first, so that supply
 forecasts (which need a day of falling levels) exist when the browser looks.
+
+Its time is real time from a fixed date (``START``), the same clock for the first polls, the
+appliance and the dashboard's pages: nothing here reads the real date.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 import trio
 from printwatch.config.model import Config, Intervals, SnmpConfig, WebConfig
 from printwatch.config.targets import expand_devices
-from printwatch.scheduler import MemoryState, SystemClock
+from printwatch.scheduler import MemoryState, ShiftedClock
 from printwatch.service.appliance import Appliance
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import StoreSink
@@ -37,6 +40,9 @@ from printwatch.web.server import serve_http
 from tests.support.recordings import built_in_fleet
 
 HISTORY_DAYS = 10
+#: When the appliance starts: any date will do, and one in the past makes a page that dates its
+#: reads by the real clock show none (a leap day's evening: the history crosses a month's end).
+START = dt.datetime(2024, 2, 29, 21, 30, tzinfo=dt.UTC)
 #: The simulated printer (its index) that the browser opens: a colour MFP of the built-in fleet
 #: (FUJIFILM's Apeos C3570), with vendor meters and toner levels; its address (127.22.0.5) is
 #: no prefix of another's, so that filtering the fleet by it finds it alone.
@@ -99,20 +105,14 @@ def running_appliance(state_dir: Path, *, count: int = 20, base: str = "127.22.0
         )
         store = Store(state_dir / "history.duckdb", poll_interval_s=20.0)
         poller = EnginePoller(config.snmp, local_address="127.0.0.1")
-        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        clock = ShiftedClock(START, max_step_s=0.5)
         # the first poll learns each printer's vendor, the second reads its vendor meters
-        trio.run(poller.poll, devices, "full", now - dt.timedelta(minutes=2))
-        first = trio.run(poller.poll, devices, "full", now - dt.timedelta(minutes=1))
-        for batch in backdated(first, now):
+        trio.run(poller.poll, devices, "full", clock.now() - dt.timedelta(minutes=2))
+        first = trio.run(poller.poll, devices, "full", clock.now() - dt.timedelta(minutes=1))
+        for batch in backdated(first, clock.now().replace(microsecond=0)):
             store.ingest(batch)
         store.ingest(first)
-        appliance = Appliance(
-            config,
-            poller=poller,
-            sink=StoreSink(store),
-            state=MemoryState(),
-            clock=SystemClock(max_step_s=0.5),
-        )
+        appliance = Appliance(config, poller=poller, sink=StoreSink(store), state=MemoryState(), clock=clock)
         setup = web_setup(appliance, store, config.web, state_dir)
         assert setup.first_password is not None
         started: queue.Queue[tuple[str, trio.lowlevel.TrioToken, trio.Event] | BaseException] = queue.Queue()

@@ -84,6 +84,10 @@ def test_log_in_fleet_printer_chart_assist_log_out(dash: Running, browser_page: 
     assert charts.first.locator("line.forecast").count() >= 1
     assert charts.nth(1).locator("polyline.series").count() >= 1
     expect(page.locator("dl.details")).to_contain_text(address)  # type: ignore[attr-defined]
+    # its meter reads with their evidence and its pages per day, dated by the appliance's clock
+    expect(page.locator("td code").first).to_contain_text("1.3.6.1.")  # type: ignore[attr-defined]
+    expect(page.locator("text=No meter reads in 30 days")).to_have_count(0)  # type: ignore[attr-defined]
+    expect(page.locator("text=No pages counted yet")).to_have_count(0)  # type: ignore[attr-defined]
     shot(page, "5-printer")
     polls_before = dash.appliance.sink_stats.documents
     page.click("#assist")  # type: ignore[attr-defined]

@@ -3,13 +3,16 @@
 Schedules are in wall time (an upload at 02:30, a billing cycle on the 1st), but Trio sleeps
 on its own monotonic clock. :class:`SystemClock` sleeps in steps of at most ``max_step_s`` and
 looks at the wall clock again after each, so a clock that jumps (NTP after boot, a VM resumed)
-delays a job by one step at most. :class:`TrioWallClock` maps Trio's clock onto a wall-time
-start, so ``trio.testing.MockClock(autojump_threshold=0)`` runs a simulated month in seconds.
+delays a job by one step at most. :class:`ShiftedClock` is the same clock moved to a chosen
+start (real time at a fixed date: a test's appliance that serves a browser). :class:`TrioWallClock`
+maps Trio's clock onto a wall-time start, so ``trio.testing.MockClock(autojump_threshold=0)`` runs
+a simulated month in seconds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 from typing import Protocol
 
 import trio
@@ -44,6 +47,21 @@ class SystemClock:
             if remaining_s <= 0:
                 return
             await trio.sleep(min(remaining_s, self.max_step_s))
+
+
+class ShiftedClock(SystemClock):
+    """Real time from ``start``: ``start`` plus the monotonic time since this object was made,
+    the same in every thread and every Trio run."""
+
+    def __init__(self, start: dt.datetime, max_step_s: float = 60.0) -> None:
+        if start.tzinfo is None:
+            raise ValueError("the start time must be timezone-aware")
+        super().__init__(max_step_s)
+        self.start = start
+        self.monotonic_start = time.monotonic()
+
+    def now(self) -> dt.datetime:
+        return self.start + dt.timedelta(seconds=time.monotonic() - self.monotonic_start)
 
 
 class TrioWallClock:

@@ -373,21 +373,22 @@ class DashboardData:
         )
         return [(str(m), t, int(v)) for m, t, v in rows]
 
-    def meter_evidence(self, device_id: int) -> list[dict[str, Any]]:
+    def meter_evidence(self, device_id: int, since: dt.datetime) -> list[dict[str, Any]]:
+        """Each meter's last read since ``since``, with the OID and rule it came from."""
         return self._dicts(
             "SELECT meter, arg_max(value, time) AS value, max(time) AS time, arg_max(oid, time) AS oid, "
             "arg_max(rule, time) AS rule FROM meter_history WHERE device_id = ? "
-            "AND time >= (now() - INTERVAL 30 DAY)::TIMESTAMP_S GROUP BY meter ORDER BY meter",
-            [device_id],
+            "AND time >= ?::TIMESTAMP_S GROUP BY meter ORDER BY meter",
+            [device_id, since],
         )
 
-    def pages_per_day(self, device_id: int, days: int = 30) -> list[tuple[dt.date, int]]:
+    def pages_per_day(self, device_id: int, since: dt.datetime) -> list[tuple[dt.date, int]]:
+        """The pages of each day after ``since``'s day."""
         rows = (
             self.con()
             .execute(
-                "SELECT day, pages FROM pages_per_day WHERE device_id = ? "
-                "AND day > current_date - ? ORDER BY day",
-                [device_id, days],
+                "SELECT day, pages FROM pages_per_day WHERE device_id = ? AND day > ? ORDER BY day",
+                [device_id, since.date()],
             )
             .fetchall()
         )

@@ -93,8 +93,8 @@ def _gather(d: Dashboard, device_id: int, since: dt.datetime) -> dict[str, Any] 
         "forecasts": d.data.forecasts(device_id),
         "supplies": d.data.supply_history(device_id, since),
         "meters": d.data.meter_history(device_id, since),
-        "evidence": d.data.meter_evidence(device_id),
-        "pages": d.data.pages_per_day(device_id, CHART_DAYS),
+        "evidence": d.data.meter_evidence(device_id, since),
+        "pages": d.data.pages_per_day(device_id, since),
         "alerts": d.data.alerts(device_id=device_id, limit=100),
     }
 

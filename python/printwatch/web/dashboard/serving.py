@@ -73,5 +73,6 @@ def web_setup(appliance: Appliance, store: Store, web: WebConfig, state_dir: Pat
         api_token=web.api_token,
         snmp=appliance.config.snmp,
         sweep_scope=SweepScope.of(appliance.config),
+        clock=appliance.clock.now,
     )
     return WebSetup(dashboard_app(dashboard, appliance), dashboard, tls, first, web)

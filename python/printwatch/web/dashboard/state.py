@@ -74,14 +74,18 @@ class Dashboard:
         api_token: str | None = None,
         snmp: SnmpConfig | None = None,
         sweep_scope: SweepScope | None = None,
+        clock: Callable[[], dt.datetime] = _utc_now,
     ) -> tuple[Dashboard, str | None]:
         """The dashboard of ``store`` with its password and sessions files in ``state_dir``
-        (sweeps with ``snmp``'s communities); and the first-run password when this start made it
-        (to print once), else None. Call ``dashboard.sessions.save()`` at shutdown."""
+        (sweeps with ``snmp``'s communities), its pages dated by ``clock`` (the appliance's); and
+        the first-run password when this start made it (to print once), else None. Call
+        ``dashboard.sessions.save()`` at shutdown."""
         passwords = PasswordFile(state_dir / PASSWORD_FILE)
         first = passwords.first_run()
         sessions = Sessions(SessionFile(state_dir / SESSIONS_FILE))
-        dashboard = cls(DashboardData(store.reading), passwords, store, secure, api_token, sessions=sessions)
+        dashboard = cls(
+            DashboardData(store.reading), passwords, store, secure, api_token, sessions=sessions, clock=clock
+        )
         dashboard.sweeper = Sweeper(store, snmp or SnmpConfig(), sweep_scope)
         return dashboard, first
 
