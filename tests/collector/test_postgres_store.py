@@ -142,6 +142,32 @@ def test_copy_drops_nul_from_strings_and_keeps_the_rest(postgres_url: str) -> No
     assert [tuple(r) for r in rows] == [(1, "total", 8), (2, "total", 7)]
 
 
+def test_binary_copy_keeps_every_value_and_refuses_an_integer_out_of_range(postgres_url: str) -> None:
+    """A bulk insert is a binary COPY (psycopg's binary dumpers): every type the collector writes
+    comes back as it was sent, nulls too; a value beyond an INTEGER column's 32 bits is refused
+    as the text COPY refused it (psycopg's binary dumper would have stored 2**31 as -2**31)."""
+    import psycopg
+
+    cols = ["site_id", "n", "supply_index", "time", "percent", "why", "days_to_empty", "seq"]
+    rows = [
+        ("site-a", 1, 2, JUNE, 4.5, "low", None, (1 << 62) + 1),
+        ("site-a", (1 << 31) - 1, 0, JUNE + dt.timedelta(microseconds=1), None, "ünïcode", -1.25, 1),
+    ]
+    with CollectorStore(postgres_url, now=lambda: JUNE) as store:
+        with store.transaction() as con:
+            store.bulk(con, "reorders", cols, rows)
+        back = store.con.execute(f"SELECT {', '.join(cols)} FROM reorders ORDER BY n").fetchall()
+        assert [tuple(r) for r in back] == rows
+        for wide in (1 << 31, -(1 << 31) - 1):
+            with pytest.raises(psycopg.DataError), store.transaction() as con:
+                store.bulk(con, "reorders", cols, [("site-a", 3, wide, JUNE, None, "x", None, 2)])
+        with pytest.raises(psycopg.DataError), store.transaction() as con:  # nor in an upsert
+            store.bulk(con, "meter_latest", ["site_id", "n", "meter", "value", "time"],
+                       [("site-a", 1 << 31, "total", 1, JUNE)], replace=True)  # fmt: skip
+        assert store.con.execute("SELECT count(*) FROM reorders").fetchall() == [(2,)]
+        assert store.con.execute("SELECT count(*) FROM meter_latest").fetchall() == [(0,)]
+
+
 def test_meter_latest_leaves_room_for_updates_in_place(postgres_url: str) -> None:
     """Migration 7: every aggregate rewrites meter_latest's rows; half of each page is kept free
     so the new versions stay in it (HOT updates, the primary key untouched)."""
