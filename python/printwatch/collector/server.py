@@ -76,7 +76,7 @@ from printwatch.collector.handlers.upload import upload
 from printwatch.collector.storage import StoreUnavailable
 from printwatch.collector.store import CollectorStore, CollectorStoreError
 from printwatch.web.auth.headers import SecurityHeaders
-from printwatch.web.server import serve_http
+from printwatch.web.server import SEND_TIMEOUT_S, TLS_HANDSHAKE_TIMEOUT_S, serve_http
 
 __all__ = [
     "BODY_TIMEOUT_S",
@@ -211,14 +211,6 @@ KEEP_ALIVE_TIMEOUT_S = 5.0
 #: Requests one connection may carry; the answer to the last says ``Connection: close``, so no
 #: client keeps a connection (and its front end) for ever.
 KEEP_ALIVE_MAX_REQUESTS = 100
-#: A connection whose TLS handshake is not done within this is closed: the idle timeout only
-#: starts after the handshake, and hypercorn's own limit (60 s) let a client that sends no
-#: ClientHello hold a connection (a socket, a task) twelve times as long as an idle one.
-TLS_HANDSHAKE_TIMEOUT_S = 10.0
-#: A connection whose client leaves the answers sent to it unacknowledged (reads nothing) this
-#: long is ended by the kernel (``TCP_USER_TIMEOUT``): hypercorn's writes have no timeout, and a
-#: client pipelining requests without reading their answers held the connection for ever.
-SEND_TIMEOUT_S = 30.0
 
 
 async def serve_collector(

@@ -26,6 +26,16 @@ from printwatch.config.model import WebConfig
 log = logging.getLogger(__name__)
 
 
+#: A connection whose TLS handshake is not done within this is closed: the idle timeout only
+#: starts after the handshake, and hypercorn's own limit (60 s) let a client that sends no
+#: ClientHello hold a connection (a socket, a task) twelve times as long as an idle one.
+TLS_HANDSHAKE_TIMEOUT_S = 10.0
+#: A connection whose client leaves the answers sent to it unacknowledged (reads nothing) this
+#: long is ended by the kernel (``TCP_USER_TIMEOUT``): hypercorn's writes have no timeout, and a
+#: client pipelining requests without reading their answers held the connection for ever.
+SEND_TIMEOUT_S = 30.0
+
+
 class _Config(HypercornConfig):
     """hypercorn's configuration, its listening sockets given ``TCP_USER_TIMEOUT`` (inherited by
     every connection they accept) when ``send_timeout_s`` is set: hypercorn writes an answer
@@ -56,23 +66,22 @@ async def serve_http(
     keyfile: Path | None = None,
     keep_alive_timeout_s: float = 5.0,
     keep_alive_max_requests: int = 1000,
-    handshake_timeout_s: float | None = None,
-    send_timeout_s: float | None = None,
+    handshake_timeout_s: float = TLS_HANDSHAKE_TIMEOUT_S,
+    send_timeout_s: float | None = SEND_TIMEOUT_S,
     task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serves ``app`` on ``host:port`` until cancelled; started with the address it is bound to
     (``port`` 0 picks a free one). With ``certfile`` and ``keyfile``: HTTPS only. A connection
     is closed after ``keep_alive_timeout_s`` without a request (the first one included), and
     after ``keep_alive_max_requests`` requests (hypercorn's defaults); one whose TLS handshake is
-    not done within ``handshake_timeout_s`` (hypercorn's 60 s when ``None``) before that; one
-    whose client leaves what was sent unacknowledged (reads nothing) for ``send_timeout_s``
-    (Linux; no limit when ``None``: :class:`_Config`)."""
+    not done within ``handshake_timeout_s`` before that; one whose client leaves what was sent
+    unacknowledged (reads nothing) for ``send_timeout_s`` (Linux; no limit when ``None``:
+    :class:`_Config`). The dashboard and the collector both serve with these limits."""
     config = _Config()
     config.send_timeout_s = send_timeout_s
     config.keep_alive_timeout = keep_alive_timeout_s
     config.keep_alive_max_requests = keep_alive_max_requests
-    if handshake_timeout_s is not None:
-        config.ssl_handshake_timeout = handshake_timeout_s
+    config.ssl_handshake_timeout = handshake_timeout_s
     config.bind = [f"{host}:{port}"]
     if certfile is not None and keyfile is not None:
         config.certfile = str(certfile)
