@@ -17,6 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -138,7 +141,7 @@ def store_message(store: CollectorStore, opened: Opened, *, now: dt.datetime) ->
         # fetchall: a result left open would refuse the Arrow inserts that follow (duckdb 2). On
         # PostgreSQL the site's row stays locked until the commit: one front end at a time.
         rows = con.execute(
-            "SELECT last_seq, key_id FROM sites WHERE site_id = ?" + store.row_lock, [site_id]
+            "SELECT last_seq, key_id, devices_tag FROM sites WHERE site_id = ?" + store.row_lock, [site_id]
         ).fetchall()
         last = int(rows[0][0]) if rows else 0
         if not rows or rows[0][1] != opened.key:
@@ -149,8 +152,9 @@ def store_message(store: CollectorStore, opened: Opened, *, now: dt.datetime) ->
             )
         if seq > last + 1:
             raise Rejected(409, f"message {seq} out of order (site {site_id} expects {last + 1})", last + 1)
+        writer = Writer(store, con, site_id, seq, opened.key, int(rows[0][2] or 0))
         try:
-            _write(Writer(store, con, site_id, seq), opened.key, kind, opened.at, opened.data)
+            _write(writer, opened.key, kind, opened.at, opened.data)
         except (
             KeyError,
             TypeError,
@@ -167,20 +171,26 @@ def store_message(store: CollectorStore, opened: Opened, *, now: dt.datetime) ->
             "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
             [site_id, seq, kind, opened.at, now, opened.size, json.dumps(opened.message)],
         )
-        con.execute("UPDATE sites SET last_seq = ?, last_seen = ? WHERE site_id = ?", [seq, now, site_id])
+        con.execute(
+            "UPDATE sites SET last_seq = ?, last_seen = ?, devices_tag = ? WHERE site_id = ?",
+            [seq, now, writer.tag, site_id],
+        )
         sync = sync_for(con, site_id, now, opened.key) if kind in ("sync", "register") else None
     return Accepted(site_id, seq, kind, sync)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Writer:
     """Where one message's rows go: the store (its bulk insert), the transaction's connection,
-    the site and the message's sequence number."""
+    the site, the message's sequence number, the key it was signed with, and the site's
+    ``devices_tag`` (read under the site's lock; a registration gives it a new one)."""
 
     store: CollectorStore
     con: Connection
     site: str
     seq: int
+    key: str
+    tag: int
 
     def bulk(
         self, table: str, columns: list[str], rows: list[tuple[Any, ...]], *, replace: bool = False
@@ -196,15 +206,59 @@ DEVICE_COLUMNS = [
 ]  # fmt: skip
 
 
-def _registered(con: Connection, site: str, key: str) -> Known:
-    """The numbers the appliance with ``key`` uses for its devices: ``{its n: (the collector's
-    n, the supply layout)}``."""
-    rows = con.execute(
+#: Sites whose device numbers a front end keeps (:func:`_registered`): about 40 kB each for 200
+#: printers, so 512 sites are 20 MB; a site's messages of an upload turn come together.
+REGISTRY_CACHE_SITES = 512
+_registries: weakref.WeakKeyDictionary[CollectorStore, OrderedDict[tuple[str, str], tuple[int, Known]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _cache(store: CollectorStore) -> OrderedDict[tuple[str, str], tuple[int, Known]]:
+    cache = _registries.get(store)
+    if cache is None:
+        cache = _registries[store] = OrderedDict()
+    return cache
+
+
+def _registered(w: Writer) -> Known:
+    """The numbers the appliance with ``w.key`` uses for its devices: ``{its n: (the collector's
+    n, the supply layout)}``.
+
+    Kept by this process per site and key, with the site's ``devices_tag`` they were read
+    under: the tag is read with the site's row, locked, in the message's own transaction, and
+    every registration (by any front end) sets a new random one, so a kept entry is used only
+    while the store's numbers are still the ones it was made from; else (a registration
+    elsewhere, a restore, an entry pushed out) they are read again. An entry is found by the
+    site and key of the message being stored (the site its key is enrolled for, checked
+    before): a site never sees another's numbers. Tag 0 (no registration since migration 13)
+    is never kept."""
+    cache = _cache(w.store)
+    entry = cache.get((w.site, w.key))
+    if entry is not None and entry[0] == w.tag != 0:
+        cache.move_to_end((w.site, w.key))
+        return entry[1]
+    rows = w.con.execute(
         "SELECT k.wire_n, d.n, d.supplies FROM device_keys k JOIN devices d ON d.site_id = k.site_id "
         "AND d.n = k.n WHERE k.site_id = ? AND k.key_id = ?",
-        [site, key],
+        [w.site, w.key],
     ).fetchall()
-    return {int(w): (int(n), json.loads(sup) if sup else []) for w, n, sup in rows}
+    known = {int(wire): (int(n), json.loads(sup) if sup else []) for wire, n, sup in rows}
+    _keep(w, known)
+    return known
+
+
+def _keep(w: Writer, known: Known) -> None:
+    """``known`` kept as the site's numbers under ``w.tag`` (:func:`_registered`). Kept before
+    the transaction commits: if it does not, the store keeps its old tag, which this entry
+    does not match."""
+    cache = _cache(w.store)
+    cache.pop((w.site, w.key), None)
+    if w.tag == 0:
+        return
+    cache[(w.site, w.key)] = (w.tag, known)
+    while len(cache) > REGISTRY_CACHE_SITES:
+        cache.popitem(last=False)
 
 
 def _known(known: Known, n: object) -> int:
@@ -219,10 +273,11 @@ def _register(w: Writer, site: str, key: str, at: dt.datetime, data: dict[str, A
     """Devices of the appliance with ``key``, numbered by the collector on first sight; with
     ``bases`` (a stream restarted: a new key, a collector restored from a backup), the meter
     values the appliance's next deltas start from replace what the collector had."""
-    known = _registered(w.con, site, key)
+    known = _registered(w)
     top = w.con.execute("SELECT coalesce(max(n), 0) FROM device_keys WHERE site_id = ?", [site]).fetchall()
     next_n = int(top[0][0])
-    numbers: dict[int, int] = {w: n for w, (n, _) in known.items()}
+    numbers: dict[int, int] = {wire: n for wire, (n, _) in known.items()}
+    layouts: dict[int, str] = {}
     rows = []
     new_keys: list[tuple[Any, ...]] = []
     devices = data["devices"]
@@ -237,14 +292,22 @@ def _register(w: Writer, site: str, key: str, at: dt.datetime, data: dict[str, A
             next_n += 1
             numbers[wire] = next_n
             new_keys.append((site, key, wire, next_n))
+        layouts[wire] = json.dumps(supplies)
         rows.append(
             (site, numbers[wire], d.get("serial"), d.get("vendor"), d.get("model"), d.get("mac"),
-             d.get("name"), d.get("address"), json.dumps(supplies), at)
+             d.get("name"), d.get("address"), layouts[wire], at)
         )  # fmt: skip
     # One insert for the new numbers, not one per device (bench/collector_ingest.py: on DuckDB the
     # statement per device was a registration's largest cost).
     w.bulk("device_keys", ["site_id", "key_id", "wire_n", "n"], new_keys)
     w.bulk("devices", DEVICE_COLUMNS, rows, replace=True)
+    # The site's numbers changed: a new tag (other front ends' kept numbers no longer match),
+    # and this front end keeps them as just written (the layouts as the store gives them back).
+    w.tag = secrets.randbits(63) or 1
+    renewed = dict(known)
+    for wire, text in layouts.items():
+        renewed[wire] = (numbers[wire], json.loads(text))
+    _keep(w, renewed)
     bases = data.get("bases")
     if bases is None:
         return
@@ -265,7 +328,7 @@ def _write(w: Writer, key: str, kind: str, at: dt.datetime, data: dict[str, Any]
     if kind == "register":
         _register(w, site, key, at, data)
         return
-    known = _registered(con, site, key)
+    known = _registered(w)
     if kind == "aggregate":
         _aggregate(w, site, seq, at, data, known)
     elif kind == "billing":

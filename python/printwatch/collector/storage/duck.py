@@ -157,6 +157,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         ALTER TABLE supply_orders ADD COLUMN lowest DOUBLE PRECISION;
         """,
     ),
+    *numbered(13, 13),  # the same statement on both backends
 ]
 
 

@@ -199,6 +199,7 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX supply_levels_seq ON supply_levels (site_id, seq);
         """,
     ),
+    *numbered(13, 13),  # the same statement on both backends
 ]
 
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {

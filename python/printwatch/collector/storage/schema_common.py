@@ -95,6 +95,15 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        13,
+        "a tag of each site's device numbers, new at each registration",
+        """
+        -- A random number a registration sets (0: none since this migration): a front end keeps
+        -- a site's device numbers while the site's row still has the tag they were read under.
+        ALTER TABLE sites ADD COLUMN devices_tag BIGINT DEFAULT 0;
+        """,
+    ),
 ]
 
 
