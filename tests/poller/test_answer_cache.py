@@ -62,7 +62,10 @@ def test_every_recording_gives_the_same_document_from_the_cache(
         again = interpret(r, target=name, time=when, cache=cache)
         assert first == plain, name
         assert again == plain, name
-        assert again is not first and again["supplies"] is not first["supplies"]  # a fresh copy
+        assert list(again) == list(plain) and list(first) == list(plain), name  # the keys' order
+        # A document of its own, sharing the answer's parts (read-only): no copy per poll.
+        assert again is not first and again["sys"] is not first["sys"]
+        assert again["supplies"] is first["supplies"] and again["meters"] is first["meters"]
         third = interpret(r, target=name, time=when, cache=cache)
         assert third["model"] is again["model"] or third["model"] is None  # strings shared
     assert (cache.misses, cache.hits, len(cache)) == (len(recordings), 2 * len(recordings), len(recordings))
@@ -103,17 +106,21 @@ async def test_a_changed_answer_is_interpreted_again_and_uptime_is_always_read()
         poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
         devices = [("p", running.address, running.port)]
         when = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
-        [first] = await poller.poll(devices, "status", when)
+        polled = await poller.poll(devices, "status", when)
+        [first], [answer] = polled, polled.answers
         set_value(agent, i(UPTIME, 200_000, "TimeTicks"))
-        [second] = await poller.poll(devices, "status", when + dt.timedelta(minutes=1))
+        polled = await poller.poll(devices, "status", when + dt.timedelta(minutes=1))
+        [second] = polled
         assert (poller.answers.misses, poller.answers.hits) == (1, 1)  # only uptime changed
+        assert answer is not None and polled.answers == [answer]  # the consumers' "unchanged"
         assert (first["sys"]["uptime_s"], second["sys"]["uptime_s"]) == (1000, 2000)
         assert second["time"] == "2026-11-30T10:01:00Z"
         assert second["supplies"] == first["supplies"] and first["supplies"][0]["percent"] == 80
 
         set_value(agent, i(f"{SUPPLIES}.9.1.1", 7))  # the toner runs low
-        [third] = await poller.poll(devices, "status", when + dt.timedelta(minutes=2))
-        assert poller.answers.misses == 2
+        polled = await poller.poll(devices, "status", when + dt.timedelta(minutes=2))
+        [third] = polled
+        assert poller.answers.misses == 2 and polled.answers[0] not in (None, answer)
         assert third["supplies"][0]["percent"] == 7 and third["supplies"][0]["state"] != "ok"
 
         set_value(agent, snmp.VarBind(UPTIME, "NoSuchObject"))  # uptime gone: read apart, not cached
@@ -145,7 +152,7 @@ async def test_meter_reads_are_not_cached_and_leave_the_status_answers() -> None
         when = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
         [status] = await poller.poll(devices, "status", when)
         await poller.poll(devices, "meters", when)
-        await poller.poll(devices, "meters", when)
+        assert (await poller.poll(devices, "meters", when)).answers == [None]  # never "unchanged"
         [again] = await poller.poll(devices, "status", when)
         assert (poller.answers.misses, poller.answers.hits) == (1, 1)
         assert {**again, "rtt_ms": None} == {**status, "rtt_ms": None}

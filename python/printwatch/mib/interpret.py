@@ -126,42 +126,100 @@ def unreachable(target: str, error: str, *, time: str | None = None) -> dict[str
 
 #: The GETs whose value changes at every poll, left out of an answer's digest and read apart.
 VOLATILE = [oids.SYS_UPTIME]
+#: The keys of a document that are this poll's own (not of the answer's varbinds): set afresh on
+#: every document served from the cache; ``sys`` is copied for its ``uptime_s``.
+OWN_KEYS = ("target", "version", "rtt_ms", "time", "sys", "failures", "wire")
+
+
+class Answer:
+    """One interpreted status answer of a target: its key (the answer's digest) and its document,
+    shared **read-only** by every document served from it (strings interned). A document made
+    from an answer holds the answer's parts themselves (supplies, meters, trays, alerts, ...),
+    not copies; only :data:`OWN_KEYS` are its own. Two documents of a target with the same
+    :class:`Answer` (``is``) are the same but for those keys: what a consumer that kept the
+    answer of the last document it saw needs to know to skip its work (see
+    :class:`Documents`)."""
+
+    __slots__ = ("doc", "key")
+
+    def __init__(self, key: bytes, doc: dict[str, Any]) -> None:
+        self.key = key
+        self.doc = doc
+
+    def document(
+        self, target: str, *, version: Any, rtt_ms: float | None, time: str, uptime_s: int | None
+    ) -> dict[str, Any]:
+        """A document of this answer with a poll's own values (as :func:`interpret_varbinds`
+        sets them; ``failures`` and ``wire`` are the caller's)."""
+        doc = dict(self.doc)
+        sys_ = doc.get("sys")
+        doc["target"] = target
+        doc["version"] = version
+        doc["rtt_ms"] = rtt_ms
+        doc["time"] = time
+        doc["sys"] = {**sys_, "uptime_s": uptime_s} if isinstance(sys_, dict) else sys_
+        return doc
+
+
+class Documents(list[dict[str, Any]]):
+    """A poll's documents, with, per document, the :class:`Answer` it was made from (None for
+    one that was not: a meter read, an unreachable target). ``unchanged(i, kept)`` says whether
+    document ``i`` is the same as the last one a consumer saw of its target, given the answer
+    that consumer ``kept`` of it: the fact that lets each consumer skip what an unchanged
+    document cannot change. A plain list of documents is the old path: every one is new."""
+
+    def __init__(self, docs: Sequence[dict[str, Any]] = (), answers: Sequence[Answer | None] = ()) -> None:
+        super().__init__(docs)
+        self.answers: list[Answer | None] = list(answers) or [None] * len(self)
+        if len(self.answers) != len(self):
+            raise ValueError("one answer (or None) per document")
+
+
+def answers_of(docs: Sequence[dict[str, Any]]) -> Sequence[Answer | None] | None:
+    """The answers of a poll's documents (:class:`Documents`), or None for a plain list."""
+    return docs.answers if isinstance(docs, Documents) else None
 
 
 class AnswerCache:
-    """Per target, the digest of its last answer and that answer's document (marshalled, its
-    strings interned: compact while kept, and a fresh copy each time it is served whose strings
-    are shared with the other copies). See the module's docstring."""
+    """Per target, its last status answer (:class:`Answer`: the digest, and the document kept
+    with its strings interned, shared read-only by the documents served from it). See the
+    module's docstring."""
 
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[bytes, bytes]] = {}
+        self._entries: dict[str, Answer] = {}
         self.hits = 0
         self.misses = 0
 
     def __len__(self) -> int:
         return len(self._entries)
 
-    def get(self, target: str, key: bytes) -> dict[str, Any] | None:
-        """A copy of the document kept for ``target`` if it was made from the answer ``key``."""
+    def get(self, target: str, key: bytes) -> Answer | None:
+        """The answer kept for ``target`` if it was made from the answer ``key``."""
         entry = self._entries.get(target)
-        if entry is None or entry[0] != key:
+        if entry is None or entry.key != key:
             self.misses += 1
             return None
         self.hits += 1
-        doc: dict[str, Any] = marshal.loads(entry[1])
-        return doc
+        return entry
 
-    def put(self, target: str, key: bytes, doc: dict[str, Any]) -> None:
+    def put(self, target: str, key: bytes, doc: dict[str, Any]) -> Answer | None:
+        """Keeps ``doc`` as ``target``'s answer ``key`` (its :data:`OWN_KEYS` but ``sys`` as
+        None: their places kept, so the documents served have the same key order); None, and
+        nothing kept, when it is not plain data."""
         try:
-            self._entries[target] = (key, marshal.dumps(_interned(doc)))
-        except ValueError:  # not plain data (never so from interpret_varbinds): not kept
+            marshal.dumps(doc)  # plain data only (never otherwise from interpret_varbinds)
+        except ValueError:
             self._entries.pop(target, None)
+            return None
+        kept = {sys.intern(k): None if k in OWN_KEYS and k != "sys" else _interned(v) for k, v in doc.items()}
+        answer = self._entries[target] = Answer(key, kept)
+        return answer
 
 
 def _interned(value: Any) -> Any:
-    """``value`` with every string interned: marshal keeps that mark, so the copies it makes
-    share one object per distinct string (a supply's type, colour and state, a model, a meter
-    name) instead of one per document, a third less memory for every document a consumer holds."""
+    """``value`` copied with every string interned: the answers of a fleet share one object per
+    distinct string (a supply's type, colour and state, a model, a meter name) instead of one
+    per document, a third less memory for every document kept."""
     if type(value) is str:
         return sys.intern(value)
     if type(value) is dict:
@@ -177,19 +235,11 @@ def _answer_key(results: Sequence[TargetResult], thresholds: Thresholds | None) 
     return key if thresholds is None else key + repr(sorted(thresholds.items())).encode()
 
 
-def _from_cache(
-    doc: dict[str, Any], results: Sequence[TargetResult], name: str, time: str | None
-) -> dict[str, Any]:
-    """A cached document with this poll's own values: as :func:`interpret_varbinds` sets them."""
-    first = results[0]
-    doc["target"] = name
-    doc["version"] = first.version
-    doc["rtt_ms"] = None if first.rtt_ms is None else round(first.rtt_ms, 3)
-    doc["time"] = time or iso_seconds(utcnow())
-    # The merged GETs of interpret(): a later result's value wins.
+def _uptime_of(results: Sequence[TargetResult]) -> int | None:
+    """The uptime of a poll's merged GETs (as :func:`interpret` merges them: a later result's
+    value wins)."""
     uptime = next((vb for vb in (r.get(oids.SYS_UPTIME) for r in reversed(results)) if vb is not None), None)
-    doc["sys"]["uptime_s"] = _uptime_s(None if uptime is None or uptime.type in EXCEPTIONS else uptime)
-    return doc
+    return _uptime_s(None if uptime is None or uptime.type in EXCEPTIONS else uptime)
 
 
 def interpret(
@@ -206,17 +256,41 @@ def interpret(
     GETs and walks are merged in, their failures and wire counts added. ``target`` names the
     target in the document (default ``host:port``). With a ``cache``, an answer the same as the
     target's last one is not interpreted again (see the module's docstring); the document is
-    the same either way.
+    the same either way (but shares the cached answer's parts: read-only).
     """
+    doc, _ = interpret_answer(result, *more, target=target, time=time, thresholds=thresholds, cache=cache)
+    return doc
+
+
+def interpret_answer(
+    result: TargetResult,
+    *more: TargetResult,
+    target: str | None = None,
+    time: str | None = None,
+    thresholds: Thresholds | None = None,
+    cache: AnswerCache | None = None,
+) -> tuple[dict[str, Any], Answer | None]:
+    """:func:`interpret`, and the :class:`Answer` the document was made from (with a
+    ``cache``, a target that answered: the same object as its last document's when its answer
+    did not change; else None)."""
     name = target or f"{result.host}:{result.port}"
     if not result.reachable:
-        return unreachable(name, result.status, time=time)
+        return unreachable(name, result.status, time=time), None
     results = (result, *more)
-    key = _answer_key(results, thresholds) if cache is not None else b""
-    cached = cache.get(name, key) if cache is not None else None
-    if cached is not None:
-        doc = _from_cache(cached, results, name, time)
-    else:
+    answer = None
+    if cache is not None:
+        key = _answer_key(results, thresholds)
+        answer = cache.get(name, key)
+        if answer is not None:
+            rtt = None if result.rtt_ms is None else round(result.rtt_ms, 3)
+            doc = answer.document(
+                name,
+                version=result.version,
+                rtt_ms=rtt,
+                time=time or iso_seconds(utcnow()),
+                uptime_s=_uptime_of(results),
+            )
+    if answer is None:
         gets: dict[str, VarBind] = {}
         walks: dict[str, Sequence[VarBind]] = {}
         for r in results:
@@ -226,7 +300,15 @@ def interpret(
             name, gets, walks, version=result.version, rtt_ms=result.rtt_ms, time=time, thresholds=thresholds
         )
         if cache is not None:
-            cache.put(name, key, doc)
+            answer = cache.put(name, key, doc)
+            if answer is not None:  # the document handed out shares the kept answer's parts
+                doc = answer.document(
+                    name,
+                    version=doc["version"],
+                    rtt_ms=doc["rtt_ms"],
+                    time=doc["time"],
+                    uptime_s=doc["sys"]["uptime_s"],
+                )
     failures = [f for r in results for f in r.failures]
     doc["failures"] = [{"op": op, "oid": oid, "kind": kind, "detail": d} for op, oid, kind, d in failures]
     doc["wire"] = {
@@ -234,4 +316,4 @@ def interpret(
         "bytes_sent": sum(r.bytes_sent for r in results),
         "bytes_received": sum(r.bytes_received for r in results),
     }
-    return doc
+    return doc, answer

@@ -34,9 +34,9 @@ import trio.lowlevel
 from printwatch._core import Engine, Plan, Target, TargetResult, V3Credentials, VarBind
 from printwatch.clock import iso_seconds, utcnow
 from printwatch.engine import collect_async
-from printwatch.mib import interpret, vendor_of
 from printwatch.mib import unreachable as mib_unreachable
-from printwatch.mib.interpret import AnswerCache
+from printwatch.mib import vendor_of
+from printwatch.mib.interpret import Answer, AnswerCache, Documents, interpret_answer
 from printwatch.mib.tables import EXCEPTIONS
 from printwatch.mib.text import decode_text
 from printwatch.poller.plans import SYSTEM, base_plan, full_plan, vendor_plan
@@ -177,25 +177,25 @@ class TwoStepPoller:
         self.stats = PollerStats()
         full_plan(None)  # loads the vendor meter maps now, not in the middle of the first poll
 
-    async def poll(
-        self, addresses: Sequence[Address], kind: PollKind, when: dt.datetime
-    ) -> list[dict[str, Any]]:
-        """One document per address, in order, stamped ``when``. A status poll asks the base
-        plan; meters and full polls add the vendor's GETs. A device's document is made as soon
-        as its last result is in, while the engine still waits on the others (the printers that
-        do not answer, for their timeouts and retries), so the waiting and the interpreting of a
-        poll overlap instead of adding up."""
+    async def poll(self, addresses: Sequence[Address], kind: PollKind, when: dt.datetime) -> Documents:
+        """One document per address, in order, stamped ``when``, with the :class:`Answer` each
+        was made from (status polls: the same object as the device's last status document's
+        when its answer did not change; the document shares that answer's parts, read-only).
+        A status poll asks the base plan; meters and full polls add the vendor's GETs. A
+        device's document is made as soon as its last result is in, while the engine still
+        waits on the others (the printers that do not answer, for their timeouts and retries),
+        so the waiting and the interpreting of a poll overlap instead of adding up."""
         # Status answers only: a meter read's counts move, and its other plan would replace
         # each device's status answer (every status cycle after a read would miss).
         answers = self.answers if kind == "status" else None
         stamp = poll_time(when)
-        docs: dict[int, dict[str, Any]] = {}
+        docs: dict[int, tuple[dict[str, Any], Answer | None]] = {}
         send, receive = trio.open_memory_channel[tuple[int, list[TargetResult]]](math.inf)
 
         async def interpret_ready() -> None:
             made = 0
             async for i, results in receive:
-                docs[i] = interpret(
+                docs[i] = interpret_answer(
                     *results, target=addresses[i][0], time=stamp, thresholds=self.thresholds, cache=answers
                 )
                 made += 1
@@ -210,7 +210,8 @@ class TwoStepPoller:
                 if kind != "status":
                     await self._vendor_step(addresses, first, send)
         self.stats.answered += sum(1 for r, _ in first.values() if r.reachable)
-        return [docs[i] for i in range(len(addresses))]
+        made = [docs[i] for i in range(len(addresses))]
+        return Documents([d for d, _ in made], [a for _, a in made])
 
     async def _batch(
         self, work: Sequence[_Work], final: Callable[[_Work, TargetResult], bool], ready: _Ready

@@ -8,6 +8,10 @@ flushed and closed (:meth:`Appliance.aclose`).
 After a status cycle's write, the alerts (:mod:`printwatch.alerts`, when given) are evaluated
 and their notifications sent.
 
+A poller's :class:`~printwatch.mib.interpret.Documents` say which documents are unchanged since
+the device's last (the poller's answer cache): the fleet view, the store, the uplink and the
+alerts each skip there what such a document cannot change.
+
 Devices are the configured ones plus those the last discovery found. The uplink sees every
 cycle's documents and gets the daily upload, the billing cycle's reads and the snapshot of an
 assist call (:class:`Uplink`: :class:`printwatch.uplink.service.UplinkService`, or
@@ -31,6 +35,7 @@ import trio.lowlevel
 
 from printwatch.alerts.service import AlertStats
 from printwatch.config.model import Config
+from printwatch.mib.interpret import Answer, answers_of
 from printwatch.scheduler.clock import WallClock
 from printwatch.scheduler.jobs import appliance_jobs
 from printwatch.scheduler.runner import RunContext, Scheduler
@@ -126,6 +131,18 @@ def fleet_entry(doc: dict[str, Any], previous: dict[str, Any] | None = None) -> 
     return entry
 
 
+def fleet_entry_again(doc: dict[str, Any], previous: dict[str, Any]) -> dict[str, Any]:
+    """:func:`fleet_entry` of a document whose answer is that of the device's ``previous``
+    entry's document (:class:`printwatch.mib.interpret.Answer`): only the poll's time and
+    round trip differ from it (its name, state, serial, meters and supplies are the answer's)."""
+    entry = dict(previous)
+    entry["time"] = doc["time"]
+    if "rtt_ms" in doc:
+        entry["rtt_ms"] = doc["rtt_ms"]
+    entry["lines"] = device_lines(entry, previous)
+    return entry
+
+
 class Alerts(Protocol):
     """What :class:`printwatch.alerts.AlertService` does for the appliance."""
 
@@ -178,6 +195,7 @@ class Appliance:
         self._devices: tuple[Sequence[Device], list[Device], list[str], list[Device]] | None = None
         self.discovery_done = trio.Event()  # set when this run's first discovery has ended
         self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
+        self.fleet_answers: dict[str, Answer] = {}  # the answer of the fleet entry's document
         self.fleet_version = 0  # counts changes of the fleet view (the metrics cache's key)
         self.answering = 0  # entries of the fleet view that answered (kept for /health)
         self.sink_stats = SinkStats()
@@ -227,9 +245,19 @@ class Appliance:
             self.sink_stats.last_write_s = trio.current_time() - t0
         self.sink_stats.writes += 1
         self.sink_stats.documents += len(docs)
+        answers = answers_of(docs)
         for n, doc in enumerate(docs):
-            previous = self.fleet.get(doc["target"])
-            entry = self.fleet[doc["target"]] = fleet_entry(doc, previous)
+            target = doc["target"]
+            previous = self.fleet.get(target)
+            answer = answers[n] if answers is not None else None
+            if answer is not None and previous is not None and self.fleet_answers.get(target) is answer:
+                entry = self.fleet[target] = fleet_entry_again(doc, previous)  # unchanged
+            else:
+                entry = self.fleet[target] = fleet_entry(doc, previous)
+                if answer is not None:
+                    self.fleet_answers[target] = answer
+                else:
+                    self.fleet_answers.pop(target, None)
             self.answering += bool(entry.get("reachable")) - bool(previous and previous.get("reachable"))
             if n % 200 == 199:
                 await give_way()

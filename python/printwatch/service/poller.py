@@ -29,6 +29,7 @@ import trio
 from printwatch.config.model import SnmpConfig
 from printwatch.config.v3 import v3_credentials
 from printwatch.engine import Engine
+from printwatch.mib.interpret import Answer, Documents
 from printwatch.poller.documents import (
     Address,
     PollerStats,
@@ -50,7 +51,9 @@ class Poller(Protocol):
     async def poll(
         self, devices: Sequence[Device], kind: PollKind, when: dt.datetime
     ) -> list[dict[str, Any]]:
-        """Polls every device once; one document per device, in order, stamped ``when``."""
+        """Polls every device once; one document per device, in order, stamped ``when``. A
+        :class:`printwatch.mib.interpret.Documents` may say which are unchanged (the engine
+        poller's does); a plain list means every one is new."""
         ...
 
     def statistics(self) -> PollerStats: ...
@@ -115,11 +118,13 @@ class EnginePoller:
     def statistics(self) -> PollerStats:
         return self.stats
 
-    async def poll(
-        self, devices: Sequence[Device], kind: PollKind, when: dt.datetime
-    ) -> list[dict[str, Any]]:
+    async def poll(self, devices: Sequence[Device], kind: PollKind, when: dt.datetime) -> Documents:
+        """Polls ``devices``: their documents, in order, with the answer of each
+        (:class:`printwatch.mib.interpret.Documents`: what lets the consumers skip an unchanged
+        document)."""
         t0 = time.monotonic()
         docs: dict[int, dict[str, Any]] = {}
+        answers: dict[int, Answer | None] = {}
         resolved: list[int] = []
         addresses: list[Address] = []
         for i, device in enumerate(devices):
@@ -133,7 +138,9 @@ class EnginePoller:
                 addresses.append((spec_of(device), ip, device[1]))
         polled = await self.two_step.poll(addresses, kind, when)
         docs.update(zip(resolved, polled, strict=True))
+        answers.update(zip(resolved, polled.answers, strict=True))
         self.stats.cycles += 1
         self.stats.targets += len(devices)
         self.stats.last_cycle_s = time.monotonic() - t0
-        return [docs[i] for i in range(len(devices))]
+        order = range(len(devices))
+        return Documents([docs[i] for i in order], [answers.get(i) for i in order])

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from printwatch.mib.interpret import Answer, answers_of
 from printwatch.store.registry import Registry, Sighting, target_address
 
 TS = pa.timestamp("us")
@@ -200,7 +201,13 @@ class Ingestor:
     a next document with the same fingerprint keeps nothing either (those rules do not depend
     on the time when no value moved), so its supplies, meters and counters are not gone
     through again and its state row's JSON strings are the kept ones. Most devices of a status
-    cycle are settled; going through them was most of a cycle's write at 10,000 printers."""
+    cycle are settled; going through them was most of a cycle's write at 10,000 printers.
+
+    A batch that says which documents are unchanged (:class:`~printwatch.mib.interpret.Documents`:
+    the poller's answer cache) spares even the fingerprint: a settled device whose document is
+    of the same :class:`~printwatch.mib.interpret.Answer` as the one it settled with has, by
+    that, the same :data:`MARKED` parts (the answer's own objects), so only its state row is
+    made (last poll, RTT, uptime) and its sighting filed."""
 
     def __init__(self, registry: Registry, settings: Settings) -> None:
         self.registry = registry
@@ -212,6 +219,8 @@ class Ingestor:
         self.states = _Latest(STATE_COLUMNS)
         self.shared = _Shared()
         self.settled: dict[int, bytes] = {}  # device id -> the fingerprint it settled with
+        #: device id -> the answer of the document it is settled with (see the class docstring)
+        self.settled_answers: dict[int, Answer] = {}
         self.settled_hits = 0  # documents whose series were not gone through again
         self._moved = False  # whether the device in hand changed a series (or numbered one)
 
@@ -219,6 +228,7 @@ class Ingestor:
         """Read the last kept state from the store (on open and after a failed write)."""
         share = self.shared = _Shared()
         self.settled = {}
+        self.settled_answers = {}
         self.supply_ids = {
             (d, i, share.text(desc)): s
             for s, d, i, desc in con.execute(
@@ -252,10 +262,11 @@ class Ingestor:
         seen: set[int] = set()
         self.supplies.changed.clear()
         self.meters.changed.clear()
+        answers = answers_of(docs)
         for n, doc in enumerate(docs):
             where = f"document {n} ({doc.get('target')!r})" if isinstance(doc, dict) else f"document {n}"
             try:
-                device_id = self._one(doc, where, seen, out)
+                device_id = self._one(doc, where, seen, out, answers[n] if answers is not None else None)
             except DocumentError as err:
                 refused.append(str(err))
                 continue
@@ -269,7 +280,14 @@ class Ingestor:
         }
         return Batch(tables, latest, len(docs), len(seen), refused)
 
-    def _one(self, doc: Any, where: str, seen: set[int], out: dict[str, list[dict[str, Any]]]) -> int | None:
+    def _one(
+        self,
+        doc: Any,
+        where: str,
+        seen: set[int],
+        out: dict[str, list[dict[str, Any]]],
+        answer: Answer | None = None,
+    ) -> int | None:
         if not isinstance(doc, dict) or not isinstance(doc.get("target"), str):
             raise DocumentError(f"{where}: not an object with a 'target' string")
         t = parse_time(doc.get("time"), where)
@@ -298,8 +316,7 @@ class Ingestor:
             device_id = self.registry.device_at(address)
         if device_id is None or device_id in seen:
             return None  # an unknown address that did not answer; or a second address this cycle
-        mark = self._mark(doc) if reachable else None
-        same = mark is not None and self.settled.get(device_id) == mark
+        mark, same = self._settled_mark(device_id, doc, answer) if reachable else (None, False)
         self._state(device_id, doc, t, reachable, where, out, same=same)
         if same:
             self.settled_hits += 1
@@ -308,13 +325,35 @@ class Ingestor:
             self._supplies(device_id, doc.get("supplies"), t, where, out)
             self._meters(device_id, doc, t, where, out)
             self._counters(device_id, doc.get("counters"), t, out)
-            if mark is not None and not self._moved:
-                self.settled[device_id] = mark
-            else:
-                self.settled.pop(device_id, None)
-        else:  # its state row's JSON strings are the last reachable ones', warnings none
-            self.settled.pop(device_id, None)
+            if self._moved:
+                mark = None
+        # (a device that did not answer: its state row's JSON strings are the last reachable
+        # ones', warnings none; it is not settled)
+        self._settle(device_id, mark, answer)
         return device_id
+
+    def _settle(self, device_id: int, mark: bytes | None, answer: Answer | None) -> None:
+        """The device settled with the fingerprint ``mark`` and its document's ``answer``
+        (``mark`` None: not settled)."""
+        if mark is None:
+            self.settled.pop(device_id, None)
+            self.settled_answers.pop(device_id, None)
+            return
+        self.settled[device_id] = mark
+        if answer is not None:
+            self.settled_answers[device_id] = answer
+        else:
+            self.settled_answers.pop(device_id, None)
+
+    def _settled_mark(
+        self, device_id: int, doc: dict[str, Any], answer: Answer | None
+    ) -> tuple[bytes | None, bool]:
+        """A reachable document's fingerprint, and whether the device is settled with it: without
+        hashing when the document is of the answer the device settled with."""
+        if answer is not None and self.settled_answers.get(device_id) is answer:
+            return self.settled[device_id], True  # the same parts as the settled document's
+        mark = self._mark(doc)
+        return mark, mark is not None and self.settled.get(device_id) == mark
 
     @staticmethod
     def _mark(doc: dict[str, Any]) -> bytes | None:

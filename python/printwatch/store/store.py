@@ -39,6 +39,7 @@ import trio
 
 from printwatch import PrintwatchError
 from printwatch.clock import naive_utcnow
+from printwatch.mib.interpret import Documents
 from printwatch.store.ingest import Batch, Ingestor, Settings
 from printwatch.store.registry import Conflict, Registry, Sighting, UpsertResult
 from printwatch.store.schema import migrate
@@ -215,7 +216,7 @@ class Store:
         """
         started = _time.perf_counter()
         result = IngestResult()
-        self.pending.append(list(docs))
+        self.pending.append(_listed(docs))
         if len(self.pending) > self.max_pending:
             self.pending.popleft()
             self.dropped_batches += 1
@@ -253,8 +254,8 @@ class Store:
         Cancelling the caller does not abandon a write half-way: the batch completes (or fails
         and stays pending) before the cancellation is delivered.
         """
-        docs = list(docs)
-        return await trio.to_thread.run_sync(self.ingest, docs, limiter=self.write_limiter)
+        listed = _listed(docs)
+        return await trio.to_thread.run_sync(self.ingest, listed, limiter=self.write_limiter)
 
     def _write(self, batch: Batch) -> None:
         con = self.con
@@ -561,3 +562,11 @@ def _suppress() -> Iterator[None]:
         yield
     except (duckdb.Error, OSError) as err:
         log.debug("ignored while recovering: %s", err)
+
+
+def _listed(docs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A batch's documents as a list of its own, keeping which are unchanged (their answers:
+    :class:`~printwatch.mib.interpret.Documents`) when the batch says so."""
+    if isinstance(docs, Documents):
+        return Documents(docs, docs.answers)
+    return list(docs)

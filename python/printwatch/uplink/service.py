@@ -53,6 +53,7 @@ import trio
 
 from printwatch import __version__
 from printwatch.config.model import ApplianceConfig, UplinkConfig
+from printwatch.mib.interpret import Answer, answers_of
 from printwatch.scheduler.schedules import FollowedBillingCycle, FollowedDailyAt
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.enrol import EnrolError, enrol
@@ -267,6 +268,13 @@ class UplinkService:
         self.part: dict[str, DeviceDay] = {}
         self.polls = 0
         self.latest: dict[str, _Latest] = {}
+        #: Per identity, the answer of the last document tallied (see :meth:`_tally_one`) with
+        #: the part's entry and the latest it left; and of the last one whose supplies went
+        #: through the reorder rules, with the generation of the rules' other inputs then.
+        self._tallied: dict[str, tuple[Answer, DeviceDay, _Latest]] = {}
+        self._judged: dict[str, tuple[Answer, int]] = {}
+        self._inputs: tuple[dict[str, float], float, float] | None = None  # forecast, point, lead
+        self._generation = 0
         self._wake = trio.Event()
         self._part_lock = trio.Lock()  # a cycle's tally is whole in one part of the day
         self._pending = outbox.pending()[0]
@@ -415,61 +423,136 @@ class UplinkService:
 
     async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
         """One poll cycle's documents (see the module's docstring). Other tasks run every
-        :data:`YIELD_EVERY` documents."""
-        await self._tally(docs)
+        :data:`YIELD_EVERY` documents.
+
+        Documents the poller says are unchanged (:class:`~printwatch.mib.interpret.Documents`)
+        cost a count: one of the same answer as the last tallied for its device adds a poll and
+        an answer to the part of the day and nothing else (its status, meters and supplies are
+        already those the part holds); its supplies do not go through the reorder rules again
+        when those rules' other inputs (the forecast, the reorder point, the lead time) are
+        those of its last time through them: the rules give the same levels the same outcome,
+        nothing fired and no state changed."""
+        answers = answers_of(docs)
+        await self._tally(docs, answers)
         if not self._service("reorders"):
             return
         forecast = await self._db(self.forecast) if self.forecast is not None else {}
         now = self.now()
-        fired, changes = await self._reorder_decisions(docs, forecast, now)
+        fired, changes = await self._reorder_decisions(docs, forecast, now, answers)
         if fired:
             await self._send_reorders(fired, now)
         if changes:
             await self._db(self.outbox.save_reorder_state, changes)
 
-    async def _tally(self, docs: Sequence[dict[str, Any]]) -> None:
+    async def _tally(
+        self, docs: Sequence[dict[str, Any]], answers: Sequence[Answer | None] | None = None
+    ) -> None:
         """Count the cycle into the part of the day, and keep each reachable device's latest document."""
         async with self._part_lock:  # the upload takes the part between cycles, not within one
             self.polls += 1
             for k, doc in enumerate(docs, 1):
-                self._tally_one(doc)
+                self._tally_one(doc, answers[k - 1] if answers is not None else None)
                 if k % YIELD_EVERY == 0:
                     await trio.lowlevel.checkpoint()
 
-    def _tally_one(self, doc: dict[str, Any]) -> None:
+    def _tally_one(self, doc: dict[str, Any], answer: Answer | None = None) -> None:
+        """One document into the part of the day. A document of the answer last tallied for its
+        device, into the same part's entry, with the latest it left: a poll and an answer more
+        (observing it again would set the same status, meters and supplies, and keep the same
+        latest)."""
         identity = device_identity(doc)
-        self.part.setdefault(identity, DeviceDay()).observe(doc)
+        if answer is not None:
+            kept = self._tallied.get(identity)
+            if (
+                kept is not None
+                and kept[0] is answer
+                and self.part.get(identity) is kept[1]
+                and self.latest.get(identity) is kept[2]
+            ):
+                kept[1].polls += 1
+                kept[1].answered += 1
+                return
+        day = self.part.setdefault(identity, DeviceDay())
+        day.observe(doc)
         if doc.get("reachable"):
-            self.latest[identity] = _latest_of(doc, self.latest.get(identity))
+            latest = self.latest[identity] = _latest_of(doc, self.latest.get(identity))
+            if answer is not None:
+                self._tallied[identity] = (answer, day, latest)
+                return
+        self._tallied.pop(identity, None)
 
     async def _reorder_decisions(
-        self, docs: Sequence[dict[str, Any]], forecast: dict[str, float], now: dt.datetime
+        self,
+        docs: Sequence[dict[str, Any]],
+        forecast: dict[str, float],
+        now: dt.datetime,
+        answers: Sequence[Answer | None] | None = None,
     ) -> tuple[list[_Fired], list[_Change]]:
         """The supplies of the reachable devices against the reorder point: the triggers fired,
-        and the changes of reorder state to save."""
+        and the changes of reorder state to save. A document of the answer whose supplies went
+        through the rules last for its device, with the rules' other inputs as they were then,
+        is skipped: the same levels, days to empty, point and lead time, from the state those
+        levels left, fire nothing and change nothing (a supply fired is out, and is armed again
+        only above the point with no forecast inside the lead time, which would not have fired
+        it; one not fired has no crossing from its own level)."""
         fired: list[_Fired] = []
         changes: list[_Change] = []
         point, lead = self.reorder_percent, self.lead_time_days  # the cycle's, read once
+        inputs = (forecast, point, lead)
+        if self._inputs is None or self._inputs != inputs:
+            self._generation += 1
+        self._inputs = inputs
+        generation = self._generation
         for k, doc in enumerate(docs, 1):
             if k % YIELD_EVERY == 0:
                 await trio.lowlevel.checkpoint()
             if not doc.get("reachable"):
                 continue
             identity = device_identity(doc)
-            keys: list[str] | None = None
-            for supply in doc.get("supplies") or ():
-                index = supply.get("index")
-                percent = supply.get("percent")
-                if not isinstance(index, int) or not isinstance(percent, int | float):
+            answer = answers[k - 1] if answers is not None else None
+            if answer is not None:
+                judged = self._judged.get(identity)
+                if judged is not None and judged[0] is answer and judged[1] == generation:
                     continue
-                dte = None
-                if forecast:
-                    keys = keys or _forecast_keys(doc, identity)
-                    dte = _days_to_empty(forecast, keys, index)
-                why = self._reorder_supply(identity, index, float(percent), dte, now, changes, point, lead)
-                if why is not None:
-                    fired.append((doc, supply, why, dte))
+            repeated = self._judge(doc, identity, forecast, now, (point, lead), fired, changes)
+            if answer is not None and not repeated:  # (two supplies of one index move each other)
+                self._judged[identity] = (answer, generation)
+            else:
+                self._judged.pop(identity, None)
         return fired, changes
+
+    def _judge(
+        self,
+        doc: dict[str, Any],
+        identity: str,
+        forecast: dict[str, float],
+        now: dt.datetime,
+        settings: tuple[float, float],
+        fired: list[_Fired],
+        changes: list[_Change],
+    ) -> bool:
+        """A reachable document's supplies through the reorder rules (``settings``: the reorder
+        point and lead time), appending to ``fired`` and ``changes``; whether two of its supplies
+        had one index."""
+        point, lead = settings
+        keys: list[str] | None = None
+        indexes: set[int] = set()
+        repeated = False
+        for supply in doc.get("supplies") or ():
+            index = supply.get("index")
+            percent = supply.get("percent")
+            if not isinstance(index, int) or not isinstance(percent, int | float):
+                continue
+            repeated = repeated or index in indexes
+            indexes.add(index)
+            dte = None
+            if forecast:
+                keys = keys or _forecast_keys(doc, identity)
+                dte = _days_to_empty(forecast, keys, index)
+            why = self._reorder_supply(identity, index, float(percent), dte, now, changes, point, lead)
+            if why is not None:
+                fired.append((doc, supply, why, dte))
+        return repeated
 
     def _reorder_supply(
         self,
@@ -528,6 +611,7 @@ class UplinkService:
         async with self._part_lock:
             part, polls = self.part, self.polls
             self.part, self.polls = {}, 0
+            self._tallied = {}  # (each entry is of the part just taken)
         docs = [self.latest[i].doc() for i in part if i in self.latest]
         day = slot.date()
         now = self.now()
