@@ -714,6 +714,48 @@ def summary(r: dict[str, Any]) -> str:
 CONFIGS = {"duckdb": [1], "postgres": [1, 2, 3]}
 
 
+def in_process(days: Sequence[SiteDay], sites: int, rounds: int, label: str | None = None) -> dict[str, Any]:
+    """The store's own cost, without HTTPS or a server: ``sites`` sites' days stored by
+    :func:`~printwatch.collector.ingest.receive` in this process (each aggregate and reorder
+    followed by the site's supplies refresh, as ``collector serve`` does), on a fresh database of
+    a PostgreSQL run as the bench's, ``rounds`` times (a fresh database and other sites each):
+    this process's CPU (opening, checking, row making, psycopg) and its PostgreSQL backend's,
+    per site, the medians. Less noisy than the whole bench on a shared machine."""
+    from printwatch.collector import supplies
+    from printwatch.collector.ingest import receive
+
+    folder = Path(tempfile.mkdtemp(prefix="collector-ingest-pg-"))
+    pg = start_bench_postgres(folder)
+    now = dt.datetime(2026, 11, 2, 23)
+    measured = []
+    try:
+        for r in range(rounds):
+            with pg.admin() as admin:
+                admin.execute(f"CREATE DATABASE ip{r}")
+            prepare_store(pg.url(f"ip{r}"), days)
+            store = CollectorStore(pg.url(f"ip{r}"))
+            backend = int(store.con.execute("SELECT pg_backend_pid()").fetchone()[0])
+            here, there = time.process_time(), cpu_s(backend)
+            for day in [days[(r * sites + k) % len(days)] for k in range(sites)]:
+                for envelope, kind in zip(day.envelopes, day.kinds, strict=True):
+                    receive(store, envelope, now=now)
+                    if kind in ("aggregate", "reorder"):
+                        supplies.refresh(store, day.site_id)
+            measured.append(((time.process_time() - here) / sites, (cpu_s(backend) - there) / sites))
+            store.close()
+            with pg.admin() as admin:
+                admin.execute(f"DROP DATABASE ip{r} WITH (FORCE)")
+    finally:
+        pg.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    return {
+        "code": label, "sites": sites, "rounds": rounds, "loadavg": [round(x, 2) for x in os.getloadavg()],
+        "client_cpu_s_per_site": round(statistics.median(m[0] for m in measured), 4),
+        "postgres_cpu_s_per_site": round(statistics.median(m[1] for m in measured), 4),
+        "each": [[round(a, 4), round(b, 4)] for a, b in measured],
+    }  # fmt: skip
+
+
 def run(
     sites: Sequence[int],
     printers: int,
@@ -727,8 +769,10 @@ def run(
     profile: Path | None = None,
     out: Path | None = None,
     per_turn: bool = True,
+    label: str | None = None,
 ) -> dict[str, Any]:
-    """Every (sites, backend, front ends) configuration; the results as written to the JSON."""
+    """Every (sites, backend, front ends) configuration; the results as written to the JSON
+    (each run named ``label``, the code measured, when given)."""
     work = Path(tempfile.mkdtemp(prefix="collector-ingest-"))
     runs: list[dict[str, Any]] = []
     pg = None
@@ -749,6 +793,8 @@ def run(
                         per_turn=per_turn,
                     )  # fmt: skip
                     r["printers"] = printers
+                    if label is not None:
+                        r["code"] = label
                     r["messages_per_site"] = round(statistics.mean(len(d.envelopes) for d in days), 1)
                     runs.append(r)
                     if out is not None:  # after each run: a long one cut short keeps the others
@@ -791,11 +837,24 @@ def main() -> None:
         "--connection-per", choices=["turn", "message"], default="turn",
         help="one kept connection per upload turn (the appliance's sender), or one per message",
     )  # fmt: skip
+    parser.add_argument("--label", default=None, help="the code measured, named in each run")
+    parser.add_argument(
+        "--in-process", type=int, nargs=2, metavar=("SITES", "ROUNDS"), default=None,
+        help="only the store's own cost: SITES sites' days stored in this process, ROUNDS times",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.in_process is not None:
+        days = make_traffic(args.sites[0], args.printers, cache=args.cache, log=print)
+        sites, rounds = args.in_process
+        found = in_process(days, sites, rounds, label=args.label)
+        print(json.dumps(found))
+        if args.json is not None:
+            args.json.write_text(json.dumps(found, indent=1) + "\n")
+        return
     out = run(
         args.sites, args.printers, backends=args.backends, front_ends=args.front_ends,
         sample_s=args.sample_s, concurrency_per_front_end=args.concurrency, cache=args.cache,
-        profile=args.profile, out=args.json, per_turn=args.connection_per == "turn",
+        profile=args.profile, out=args.json, per_turn=args.connection_per == "turn", label=args.label,
     )  # fmt: skip
     if args.json is not None:
         args.json.write_text(json.dumps(out, indent=1) + "\n")

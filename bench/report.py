@@ -235,13 +235,15 @@ def dashboard(results: Json) -> str:
 
 
 def collector_ingest(results: Json) -> str:
-    """Each run of bench/collector_ingest.py: the store, its front ends, the sites sent of the day."""
+    """Each run of bench/collector_ingest.py: the code measured (``--label``), the store, its front
+    ends, the sites sent of the day."""
     rows = []
     for r in results["runs"]:
         sent = f"{r['sites_sent']:,} of {r['sites']:,}" if r["sample"] else f"{r['sites']:,}"
         pg = r.get("postgres_cpu_s_per_site")
         rows.append(
             [
+                r.get("code", ""),
                 "DuckDB" if r["backend"] == "duckdb" else "PostgreSQL",
                 str(r["front_ends"]),
                 r.get("connection_per", "message"),
@@ -260,11 +262,11 @@ def collector_ingest(results: Json) -> str:
             ]
         )
     header = [
-        "store", "front ends", "a connection per", "sites sent", "messages/s", "device rows/s",
+        "code", "store", "front ends", "a connection per", "sites sent", "messages/s", "device rows/s",
         "p50 / p99 ms", "front-end CPU ms/site", "PostgreSQL CPU ms/site", "front-end peak RSS MB",
         "PostgreSQL PSS MB", "client CPU (cores)", "the day, s (wall)", "the day, s (CPU / 2 cores)", "load",
     ]  # fmt: skip
-    return table(header, "lrlrrrrrrrrrrrr", rows)
+    return table(header, "llrlrrrrrrrrrrrr", rows)
 
 
 def console_pages(results: Json) -> str:
