@@ -29,7 +29,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity, seal
 from printwatch.uplink.transport import post
 
-from tests.support.collector import RunningCollector, start_collector
+from tests.support.collector import RunningCollector, drained, start_collector
 from tests.support.fakes import contract_doc
 from tests.support.postgres import backup_store, restore_store
 from tests.support.tls import Certs, make_certs
@@ -46,13 +46,6 @@ def now() -> dt.datetime:
 
 def fleet(first: int, count: int) -> list[tuple[str, int]]:
     return [(f"10.8.0.{i}", 161) for i in range(first, first + count)]
-
-
-async def drained(svc: UplinkService, timeout_s: float = 30.0) -> None:
-    with trio.fail_after(timeout_s):
-        while (await svc.outbox_counts())[0]:
-            svc.wake()
-            await trio.sleep(0.01)
 
 
 def appliance(path: Path, collector: RunningCollector, token: str, clock: list[dt.datetime]) -> UplinkService:
@@ -188,7 +181,7 @@ async def test_a_replaced_appliance_starts_a_new_stream_and_never_lands_on_the_o
     async with trio.open_nursery() as running:
         await running.start(old.serve)
         await feed(old, fleet(1, 4), range(1, 6), clock)
-        await drained(old)
+        await drained([old])
         running.cancel_scope.cancel()
     before = latest_totals(store)
     assert before == {f"SER{i:05d}": 1050 for i in range(1, 5)}
@@ -199,7 +192,7 @@ async def test_a_replaced_appliance_starts_a_new_stream_and_never_lands_on_the_o
     await feed(replacement, fleet(11, 3), range(1, 4), clock)
     async with trio.open_nursery() as running:
         await running.start(replacement.serve)
-        await drained(replacement)
+        await drained([replacement])
         running.cancel_scope.cancel()
     assert replacement.sender.stats.duplicates == 0  # nothing of it taken for a duplicate
     assert seqs(store) == list(range(1, seqs(store)[-1] + 1)) and seqs(store)[-1] > old_last
@@ -238,7 +231,7 @@ async def test_a_new_key_on_the_same_box_registers_its_devices_again(
     async with trio.open_nursery() as running:
         await running.start(first.serve)
         await feed(first, fleet(1, 3), range(1, 4), clock)
-        await drained(first)
+        await drained([first])
         running.cancel_scope.cancel()
     first.outbox.close()
     # The key file is lost and made again: the same outbox (in step with the collector), a new key.
@@ -250,7 +243,7 @@ async def test_a_new_key_on_the_same_box_registers_its_devices_again(
     async with trio.open_nursery() as running:
         await running.start(again.serve)
         await feed(again, fleet(1, 3), range(4, 7), clock)
-        await drained(again)
+        await drained([again])
         running.cancel_scope.cancel()
     assert latest_totals(store) == {f"SER{i:05d}": 1060 for i in (1, 2, 3)}
 
@@ -302,7 +295,7 @@ async def test_a_hostile_collector_can_neither_wedge_nor_crash_the_appliance(
     svc = appliance(tmp_path / "a.duckdb", collector, token, clock)
     await feed(svc, fleet(1, 3), range(1, 4), clock)
     await nursery.start(svc.serve)
-    await drained(svc)
+    await drained([svc])
     assert not answers and svc.sender.stats.restarts == 0  # none of them was taken for a number
     assert latest_totals(store) == {f"SER{i:05d}": 1030 for i in (1, 2, 3)}
     # An enrolment answer it cannot use is an EnrolError (logged, tried again), not a crash.
@@ -334,7 +327,7 @@ async def test_a_collector_restored_from_a_backup_resyncs_and_rebuilds_every_met
     await nursery.start(svc.serve)
     devices = fleet(1, 5)
     await feed(svc, devices[:3], range(1, 4), clock)
-    await drained(svc)
+    await drained([svc])
     await collector.stop()
     store.con.execute("CHECKPOINT")
     store.close()
@@ -342,7 +335,7 @@ async def test_a_collector_restored_from_a_backup_resyncs_and_rebuilds_every_met
     store = CollectorStore(path)
     collector = await start_collector(nursery, store, certs, now=now, port=port)
     await feed(svc, devices, range(4, 9), clock)  # two more printers appear after the backup
-    await drained(svc)
+    await drained([svc])
     lost_from = seqs(store)[-1]
     await collector.stop()
     store.close()
@@ -351,7 +344,7 @@ async def test_a_collector_restored_from_a_backup_resyncs_and_rebuilds_every_met
     assert seqs(store)[-1] < lost_from
     collector = await start_collector(nursery, store, certs, now=now, port=port)
     await feed(svc, devices, range(9, 12), clock)
-    await drained(svc)  # not wedged
+    await drained([svc])  # not wedged
     assert svc.sender.stats.restarts >= 1
     assert seqs(store) == list(range(1, seqs(store)[-1] + 1))
     # Every meter rebuilt exactly, the two printers registered after the backup included.
@@ -398,7 +391,7 @@ async def test_a_409_that_claims_everything_empties_nothing(
     await feed(svc, fleet(1, 3), range(1, 5), clock)
     made = (await svc.outbox_counts())[0]
     await nursery.start(svc.serve)
-    await drained(svc)
+    await drained([svc])
     assert lies["left"] == 0 and svc.sender.stats.duplicates == 0
     rows = store.con.execute("SELECT kind, payload FROM messages ORDER BY seq").fetchall()
     kinds = [r[0] for r in rows]

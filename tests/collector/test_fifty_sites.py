@@ -22,6 +22,7 @@ from printwatch.uplink import log as txlog
 from printwatch.uplink.service import UplinkService
 from printwatch.uplink.transport import Endpoint
 
+from tests.support.collector import drained
 from tests.support.fakes import contract_doc
 from tests.support.front_ends import (
     Balancer,
@@ -31,7 +32,6 @@ from tests.support.front_ends import (
     accepted,
     acked,
     check_site,
-    drained,
     enrolled_appliance,
     record,
     running_front_ends,
@@ -128,7 +128,7 @@ async def run_parts(
                 await upload_docs(site.service, site.docs(part, clock()), clock)
             if part == 3:
                 await trio.to_thread.run_sync(fronts[1].restart)
-            await drained(services(sites), 90)
+            await drained(services(sites), 90, step_s=0.1)
         watch.cancel_scope.cancel()
     assert killed, "front end 0 had no upload under way to be killed in"
     return killed[0]

@@ -21,6 +21,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint, post
 
+from tests.support.collector import drained
 from tests.support.fakes import contract_doc
 from tests.support.front_ends import (
     FOREVER_DAYS,
@@ -30,7 +31,6 @@ from tests.support.front_ends import (
     accepted,
     acked,
     check_site,
-    drained,
     enrolled_appliance,
     record,
     running_front_ends,
@@ -124,7 +124,7 @@ async def test_postgres_stopped_and_started_under_two_front_ends_loses_nothing(
             feds.append({})
         async with serving(services):
             await upload_part(services, feds, clock, 1)
-            await drained(services, 60)
+            await drained(services, 60, step_s=0.1)
             # The second part's uploads under way when PostgreSQL goes away.
             before = acked(services)
             await upload_part(services, feds, clock, 2)
@@ -142,10 +142,10 @@ async def test_postgres_stopped_and_started_under_two_front_ends_loses_nothing(
             assert waiting >= SITES  # every site's third part at least: in its outbox
             await trio.to_thread.run_sync(own_postgres.start)
             back_at = trio.current_time()
-            await drained(services, 60)
+            await drained(services, 60, step_s=0.1)
             drained_s = trio.current_time() - back_at
             await upload_part(services, feds, clock, 4)  # and the next day's part as usual
-            await drained(services, 60)
+            await drained(services, 60, step_s=0.1)
         assert all(f.proc is not None and f.proc.poll() is None for f in fronts)  # they kept serving
         r = await post(
             Endpoint(fronts[1].url, pin=certs.pin, timeout_s=10.0), "/v1/upload", envelope, ENVELOPE

@@ -10,7 +10,7 @@ import contextlib
 import datetime as dt
 import queue
 import threading
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
@@ -23,6 +23,7 @@ from printwatch.collector.store import CollectorStore
 from printwatch.uplink import enrol as uplink_enrol
 from printwatch.uplink.codec import encode_payload
 from printwatch.uplink.outbox import Outbox
+from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity, seal
 from printwatch.uplink.transport import Endpoint, post
 from starlette.applications import Starlette
@@ -187,3 +188,13 @@ class FedSite:
         stamp = int(at.replace(tzinfo=dt.UTC).timestamp())
         message = {"site": self.site, "seq": self.seq, "kind": kind, "at": stamp, "data": data}
         return receive(self.store, seal(self.me, encode_payload(message)), now=now or at)
+
+
+async def drained(services: Iterable[UplinkService], timeout_s: float = 30.0, step_s: float = 0.01) -> None:
+    """Returns once every service's outbox is empty, waking each to send (``trio.TooSlowError``
+    after ``timeout_s``)."""
+    with trio.fail_after(timeout_s):
+        for service in services:
+            while (await service.outbox_counts())[0]:
+                service.wake()
+                await trio.sleep(step_s)

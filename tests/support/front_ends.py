@@ -11,7 +11,8 @@ that a site's messages reached the collector exactly once, in order, its meters 
 * :func:`enrolled_appliance` adds a site at the collector and makes its appliance's uplink;
   :func:`serving` runs appliances for a block; :func:`upload_docs` feeds one poll documents
   (:func:`record` keeps the meters they carry in a :data:`Fed`) and uploads them;
-  :func:`acked` counts what the collector took, :func:`drained` waits for empty outboxes;
+  :func:`acked` counts what the collector took (``tests.support.collector.drained`` waits for
+  empty outboxes);
 * :func:`accepted` reads from an appliance's transmission log the messages the collector took
   (200 ``ack``, or 409 ``expected = seq + 1``), decoded; :func:`check_site` compares them with
   the collector's rows, and the meters fed with the collector's reads.
@@ -275,15 +276,6 @@ async def upload_docs(service: UplinkService, docs: Sequence[dict[str, Any]], cl
 def acked(services: Iterable[UplinkService]) -> int:
     """The messages the collector took from ``services`` (acknowledged, or duplicates)."""
     return sum(s.sender.stats.acked + s.sender.stats.duplicates for s in services)
-
-
-async def drained(services: Iterable[UplinkService], timeout_s: float) -> None:
-    """Returns once every outbox is empty (``trio.TooSlowError`` after ``timeout_s``)."""
-    with trio.fail_after(timeout_s):
-        for service in services:
-            while (await service.outbox_counts())[0]:
-                service.wake()
-                await trio.sleep(0.1)
 
 
 def _body(raw: bytes) -> bytes:

@@ -28,7 +28,7 @@ from printwatch.uplink.sender import Backoff
 from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 
-from tests.support.collector import RunningCollector, start_collector
+from tests.support.collector import RunningCollector, drained, start_collector
 from tests.support.fakes import contract_doc
 from tests.support.tls import make_certs
 
@@ -88,13 +88,6 @@ class World:
 
     def appliance(self) -> dt.datetime:
         return (self.t + self.skew).replace(tzinfo=dt.UTC)
-
-
-async def drained(svc: UplinkService) -> None:
-    with trio.fail_after(30):
-        while (await svc.outbox_counts())[0]:
-            svc.wake()
-            await trio.sleep(0.005)
 
 
 def billing_reads_sent(store: CollectorStore) -> Counter[tuple[int, str]]:
@@ -172,8 +165,8 @@ async def test_one_billing_read_per_device_and_cycle_whatever_the_clocks_say(
         if before < slot <= world.appliance():
             await svc.billing_cycle(slot.astimezone(local).date(), docs)
         if collector is not None:
-            await drained(svc)
-            await drained(svc)  # what the sync answer asked for
+            await drained([svc])
+            await drained([svc])  # what the sync answer asked for
             labels_seen.add(cycle_label(collector_cycle, 1, world.t.date()))
     sent = billing_reads_sent(store)
     numbers = [int(r[0]) for r in store.con.execute("SELECT n FROM devices ORDER BY n").fetchall()]

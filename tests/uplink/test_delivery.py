@@ -27,7 +27,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint
 
-from tests.support.collector import start_collector
+from tests.support.collector import drained, start_collector
 from tests.support.fakes import contract_doc
 from tests.support.ports import free_tcp_port as free_port
 from tests.support.tls import Certs, make_certs
@@ -74,13 +74,6 @@ def site(tmp_path: Path, collector_store: str | Path) -> tuple[Certs, CollectorS
 def service(tmp_path: Path, endpoint: Endpoint, token: str, now: Callable[[], dt.datetime]) -> UplinkService:
     box = Outbox(tmp_path / "appliance.duckdb", Identity.generate(), "site-a")
     return UplinkService(box, endpoint, now=now, token=token, backoff=Backoff(0.02, 0.2), idle_s=0.05)
-
-
-async def drained(svc: UplinkService, timeout_s: float = 60.0) -> None:
-    with trio.fail_after(timeout_s):
-        while (await svc.outbox_counts())[0]:
-            svc.wake()
-            await trio.sleep(0.02)
 
 
 def check_exactly_once(store: CollectorStore, parts: int) -> None:
@@ -135,7 +128,7 @@ async def test_collector_down_for_a_simulated_week_then_back(
     )
     assert failures is not None and failures[0] >= 2  # it kept trying (the enrolment first), backing off
     await start_collector(nursery, store, certs, now=now.naive, port=port)
-    await drained(svc)
+    await drained([svc], 60)
     check_exactly_once(store, 28)
     assert await svc._db(txlog.verify, svc.outbox.con) == []
     nursery.cancel_scope.cancel()
@@ -159,7 +152,7 @@ async def test_collector_restarted_mid_stream(
         await collector.stop()
         await trio.sleep(0.2)
         collector = await start_collector(nursery, store, certs, now=now.naive, port=port)
-    await drained(svc)
+    await drained([svc], 60)
     check_exactly_once(store, 60)
     nursery.cancel_scope.cancel()
 
@@ -175,7 +168,7 @@ async def test_through_an_office_proxy_with_connect(
         svc = service(tmp_path, collector.endpoint(proxy=proxy.url), token, now)
         await make_parts(svc, now, 4, dt.timedelta(hours=6))
         await nursery.start(svc.serve)
-        await drained(svc)
+        await drained([svc], 60)
         check_exactly_once(store, 4)
         # every connection went through CONNECT, a turn's messages sharing one
         assert len(proxy.connects()) >= svc.sender.session.opened > 0

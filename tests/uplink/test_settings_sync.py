@@ -39,7 +39,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity, open_envelope
 from printwatch.uplink.transport import Endpoint
 
-from tests.support.collector import start_collector
+from tests.support.collector import drained, start_collector
 from tests.support.fakes import FakePoller, contract_doc
 from tests.support.tls import make_certs
 
@@ -265,13 +265,6 @@ class World:
         return (self.t + self.skew).replace(tzinfo=dt.UTC)
 
 
-async def drained(svc: UplinkService) -> None:
-    with trio.fail_after(30):
-        while (await svc.outbox_counts())[0]:
-            svc.wake()
-            await trio.sleep(0.005)
-
-
 @pytest.mark.realtime
 async def test_the_appliance_follows_new_upload_times_at_its_next_sync(
     tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
@@ -307,8 +300,8 @@ async def test_the_appliance_follows_new_upload_times_at_its_next_sync(
             await svc.observe([contract_doc(d, len(uploads), world.appliance()) for d in DEVICES])
             await svc.upload(slot)
             uploads.append(slot)
-            await drained(svc)
-            await drained(svc)  # the report the sync answer made
+            await drained([svc])
+            await drained([svc])  # the report the sync answer made
     # Day 1: the configured 02:30 (its sync brings the assigned slot), then the assigned slot daily
     # until the first sync after the change (day 3's), then 05:00 and 17:00.
     expected = [day + dt.timedelta(hours=2, minutes=30)]
