@@ -199,9 +199,35 @@ def _levels_to_see(
     of each order opened up to ``since`` (the site's mark at its last refresh) that keeps none
     (opened before migration 12). The levels to check are those received since ``since`` for
     every open order, and every level of the orders opened since."""
-    columns = "SELECT o.n, o.supply_index, o.opened_seq, o.percent, o.lowest, l.time, l.percent "
-    rows = con.execute(columns + _LEVELS + "AND l.seq > ?", [site, site, since]).fetchall()
+    # The open orders, then the levels received since, joined here: one table per statement, so
+    # PostgreSQL's plan does not depend on its statistics of the levels (a join planned on
+    # statistics older than the month's partition read every level of the site for each order:
+    # 50 ms a refresh, not 1; bench/collector_ingest.py).
+    orders: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
+    reread = False
+    for o in con.execute(
+        "SELECT n, supply_index, opened_seq, percent, lowest, opened_at FROM supply_orders "
+        "WHERE site_id = ? AND state <> 'installed'",
+        [site],
+    ).fetchall():
+        orders.setdefault((int(o[0]), int(o[1])), []).append(o)
+        reread = reread or int(o[2]) > since or o[4] is None
+    if not orders:
+        return [], {}
+    rows: list[tuple[Any, ...]] = [
+        (o[0], o[1], o[2], o[3], o[4], time, level)
+        for n, index, time, level in con.execute(
+            "SELECT n, supply_index, time, percent FROM supply_levels WHERE site_id = ? AND seq > ? "
+            "AND percent BETWEEN 0 AND 100",
+            [site, since],
+        ).fetchall()
+        for o in orders.get((int(n), int(index)), ())
+        if time > o[5]
+    ]
     before: dict[OrderKey, float] = {}
+    if not reread:  # no order opened since, none without a kept lowest: the query finds nothing
+        return _sorted(rows), before
+    columns = "SELECT o.n, o.supply_index, o.opened_seq, o.percent, o.lowest, l.time, l.percent "
     for row in con.execute(
         columns + _LEVELS + "AND l.seq <= ? AND (o.opened_seq > ? OR o.lowest IS NULL)",
         [site, site, since, since],
@@ -211,8 +237,13 @@ def _levels_to_see(
         else:
             key = OrderKey(site, int(row[0]), int(row[1]), int(row[2]))
             before[key] = min(before.get(key, float(row[6])), float(row[6]))
+    return _sorted(rows), before
+
+
+def _sorted(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The levels by order, then time."""
     rows.sort(key=lambda r: (r[0], r[1], r[2], r[5]))
-    return rows, before
+    return rows
 
 
 def _installations(store: CollectorStore, site: str, since: int = 0) -> int:
