@@ -4,7 +4,8 @@ The appliance is assembled as ``printwatch run`` assembles it (store, alerts, up
 its printers served by ``printwatch simulate`` in another process at nice 19; the bench then
 runs one meter read and ``--cycles`` status cycles directly (no scheduler, no HTTP), and prints:
 
-* per cycle: wall and CPU seconds, RSS, Python's allocated blocks, DuckDB's own accounting;
+* per cycle: wall and CPU seconds (and the CPU split into the loop's thread, Python's worker
+  threads and native threads), RSS, Python's allocated blocks, DuckDB's own accounting;
 * a cProfile of the last status cycle (cumulative and own time, the top functions);
 * the per-printer state held between cycles, object by object (the store's ingestor and
   registry, the fleet view, the alerts, the uplink and its parts), each measured by walking its
@@ -33,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import types
 from dataclasses import replace
@@ -60,6 +62,32 @@ def rss_mb() -> float:
     return float("nan")
 
 
+def thread_cpu() -> dict[int, float]:
+    """CPU seconds of each thread of this process so far (``/proc``), by thread id."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the thread ended meanwhile
+            continue
+        out[int(task.name)] = (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
+def cpu_by_kind(before: dict[int, float], after: dict[int, float]) -> dict[str, float]:
+    """The CPU of a stretch split into the loop's thread, Python's worker threads (the store's
+    write, the alerts' evaluation, the uplink's database calls) and native threads (the
+    engine's, DuckDB's), of the threads alive at its end (the rest of the process's CPU was
+    in threads that ended within it: Trio's idle workers retire, DuckDB's come and go)."""
+    python = {t.native_id for t in threading.enumerate() if t.native_id is not None}
+    split = {"loop": 0.0, "workers": 0.0, "native": 0.0}
+    for tid, cpu in after.items():
+        kind = "loop" if tid == os.getpid() else "workers" if tid in python else "native"
+        split[kind] += cpu - before.get(tid, 0.0)
+    return split
+
+
 def deep_size(obj: object, seen: set[int]) -> int:
     """Bytes of ``obj`` and what it holds (iteratively; ``seen`` is shared between calls)."""
     total, stack = 0, [obj]
@@ -85,6 +113,12 @@ def held(parts: Assembled) -> list[tuple[str, float, list[tuple[str, float]]]]:
     """(part, MB, its attributes over 1 MB) for the state kept between cycles."""
     store = parts.sink.store
     shared = {id(store), id(store.registry), id(parts.appliance), id(parts.sink)}
+    # The poller's answers (documents the consumers refer to, to tell an unchanged one) are the
+    # poller's: the other parts' references to them are not counted again.
+    answers: set[int] = set()
+    cache = getattr(getattr(parts.appliance.poller, "two_step", None), "answers", None)
+    if cache is not None:
+        deep_size(cache, answers)
     out = []
     for name, part in (
         ("store ingestor", store.ingestor),
@@ -95,6 +129,8 @@ def held(parts: Assembled) -> list[tuple[str, float, list[tuple[str, float]]]]:
         ("poller", parts.appliance.poller),
     ):
         others = shared - {id(part)}
+        if name != "poller":
+            others |= answers
         size = deep_size(part, set(others)) / 1e6
         attrs = []
         if hasattr(part, "__dict__"):
@@ -117,7 +153,7 @@ async def cycles(parts: Assembled, count: int) -> cProfile.Profile:
     ctx = RunContext("status", dt.datetime.now(dt.UTC), "schedule")
     profile = cProfile.Profile()
     for k in range(count + 1):
-        t0, c0 = time.perf_counter(), time.process_time()
+        t0, c0, threads = time.perf_counter(), time.process_time(), thread_cpu()
         last = k == count
         if last:
             profile.enable()
@@ -125,6 +161,7 @@ async def cycles(parts: Assembled, count: int) -> cProfile.Profile:
         if last:
             profile.disable()
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        split = cpu_by_kind(threads, thread_cpu())
         gc.collect()
         with parts.sink.store.reading() as duck:
             row = duck.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
@@ -132,7 +169,9 @@ async def cycles(parts: Assembled, count: int) -> cProfile.Profile:
         kind = "meters" if k == 0 else "status" + (" (profiled)" if last else "")
         print(
             f"{kind:18} wall {wall:6.1f} s  cpu {cpu:6.1f} s  rss {rss_mb():5.0f} MB  "
-            f"python blocks {sys.getallocatedblocks() / 1e6:.2f} M  duckdb {duck_mb:4.0f} MB",
+            f"python blocks {sys.getallocatedblocks() / 1e6:.2f} M  duckdb {duck_mb:4.0f} MB  "
+            f"cpu: loop {split['loop']:.1f}, workers {split['workers']:.1f}, native {split['native']:.1f}, "
+            f"ended {cpu - sum(split.values()):.1f} s",
             flush=True,
         )
     return profile
