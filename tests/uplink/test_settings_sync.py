@@ -12,6 +12,7 @@ import itertools
 import json
 import zoneinfo
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -265,6 +266,35 @@ class World:
         return (self.t + self.skew).replace(tzinfo=dt.UTC)
 
 
+class CountedDailyAt(FollowedDailyAt):
+    """Counts the sync answers the service applied (each one sets the upload times)."""
+
+    applied = 0
+
+    def follow(self, times: Sequence[dt.time], timezone: str) -> bool:
+        self.applied += 1
+        return super().follow(times, timezone)
+
+    def follow_configured(self) -> bool:
+        self.applied += 1
+        return super().follow_configured()
+
+
+async def settled(svc: UplinkService, schedule: CountedDailyAt, store: CollectorStore) -> None:
+    """Returns once the outbox is empty and every sync answer the collector gave is applied: the
+    service applies an answer after its message has left the outbox (a thread hop between), so
+    an empty outbox alone let the test's clock run on past an answer not yet followed."""
+    with trio.fail_after(30):
+        while True:
+            await drained([svc])
+            row = store.con.execute(
+                "SELECT count(*) FROM messages WHERE kind IN ('sync', 'register')"
+            ).fetchone()
+            if row is not None and schedule.applied >= int(row[0]) and not (await svc.outbox_counts())[0]:
+                return
+            await trio.sleep(0.01)
+
+
 @pytest.mark.realtime
 async def test_the_appliance_follows_new_upload_times_at_its_next_sync(
     tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
@@ -279,8 +309,9 @@ async def test_the_appliance_follows_new_upload_times_at_its_next_sync(
     svc = UplinkService(
         box, collector.endpoint(), now=world.appliance, token=token, backoff=Backoff(0.01, 0.05), idle_s=0.02
     )
-    schedule = FollowedDailyAt([dt.time(2, 30)], "UTC")  # the configured time, until a sync
+    schedule = CountedDailyAt([dt.time(2, 30)], "UTC")  # the configured time, until a sync
     svc.follow_upload_times(schedule)
+    schedule.applied = 0  # the configured times, followed at once: no answer yet
     await nursery.start(svc.serve)
     uploads: list[dt.datetime] = []
     [assigned] = settings.assigned_slots("site-a")
@@ -300,8 +331,7 @@ async def test_the_appliance_follows_new_upload_times_at_its_next_sync(
             await svc.observe([contract_doc(d, len(uploads), world.appliance()) for d in DEVICES])
             await svc.upload(slot)
             uploads.append(slot)
-            await drained([svc])
-            await drained([svc])  # the report the sync answer made
+            await settled(svc, schedule, store)  # the sync answer followed, its report sent
     # Day 1: the configured 02:30 (its sync brings the assigned slot), then the assigned slot daily
     # until the first sync after the change (day 3's), then 05:00 and 17:00.
     expected = [day + dt.timedelta(hours=2, minutes=30)]
