@@ -1,5 +1,6 @@
 """Certificates for the tests' TLS servers (the collector's HTTPS, the SMTP server's STARTTLS):
-a fresh ``trustme`` CA per call and a server certificate for 127.0.0.1 and localhost."""
+a fresh ``trustme`` CA per call and a server certificate for 127.0.0.1 and localhost; and a
+client that never starts its handshake (:func:`closed_without_hello`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
+import trio
 import trustme
 from printwatch.uplink.transport import pin_of_pem
 
@@ -41,3 +43,20 @@ def make_certs(directory: Path) -> Certs:
     cert.private_key_pem.write_to_path(str(keyfile))
     ca.cert_pem.write_to_path(str(ca_file))
     return Certs(ca, ca_file, certfile, keyfile, pin_of_pem(cert.cert_chain_pems[0].bytes()))
+
+
+async def closed_without_hello(port: int, limit_s: float) -> float:
+    """Seconds until the TLS server on ``port`` closes a connection whose client sends nothing
+    (no ClientHello); it must send nothing either (``trio.TooSlowError`` after ``limit_s``)."""
+    silent = await trio.open_tcp_stream("127.0.0.1", port)
+    started = trio.current_time()
+    try:
+        with trio.fail_after(limit_s):
+            try:
+                data = await silent.receive_some(4096)
+            except trio.BrokenResourceError:
+                data = b""
+    finally:
+        await trio.aclose_forcefully(silent)
+    assert data == b""
+    return trio.current_time() - started
