@@ -262,7 +262,14 @@ def profile(pid: int, out: Path, seconds: float) -> subprocess.Popen[Any] | None
 
 
 def measure(
-    printers: int, *, dynamics: bool, cycles: int, base: str, limit_s: float, profile_to: Path | None = None
+    printers: int,
+    *,
+    dynamics: bool,
+    cycles: int,
+    base: str,
+    limit_s: float,
+    profile_to: Path | None = None,
+    profile_after: int = 2,
 ) -> Run:
     run = Run(printers, dynamics)
     with tempfile.TemporaryDirectory(prefix="printwatch-scale-") as tmp:
@@ -291,7 +298,7 @@ def measure(
             wants_profile = profile_to is not None
             while time.monotonic() < deadline and appliance.poll() is None:
                 time.sleep(1)
-                if profile_to is not None and wants_profile and status_runs(run) >= 1:
+                if profile_to is not None and wants_profile and status_runs(run) >= profile_after:
                     spy, wants_profile = profile(appliance.pid, profile_to, 65), False
                 if status_runs(run) >= cycles:
                     break
@@ -448,9 +455,19 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         default=None,
         metavar="DIR",
-        help="py-spy one status interval after the first run: DIR/profile-N.txt, collapsed stacks",
+        help="py-spy one status interval: DIR/profile-N.txt, collapsed stacks",
+    )
+    parser.add_argument(
+        "--profile-after",
+        type=int,
+        default=2,
+        metavar="RUNS",
+        help="start the profile when this many status runs have ended (default 2: the first run "
+        "registers every printer, the second stores every document anew; the third is steady)",
     )
     args = parser.parse_args(argv)
+    if args.profile and args.cycles <= args.profile_after:
+        parser.error(f"--profile after {args.profile_after} runs needs --cycles above that")
     results: dict[str, Any] = {
         "measured": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": {"cpus": os.cpu_count()},
@@ -472,6 +489,7 @@ def main(argv: list[str] | None = None) -> int:
             base=args.base,
             limit_s=args.limit,
             profile_to=profile_to,
+            profile_after=args.profile_after,
         )
         summary = summarise(run)
         print(json.dumps(summary, indent=1), flush=True)
