@@ -188,3 +188,57 @@ def test_an_order_that_kept_no_lowest_reads_its_levels_once(collector_store: str
     site.send("aggregate", {"polls": 1, "m": {}, "n": [1], "s": [[37, 50]]}, NOW)
     assert supplies.refresh(store)["installed"] == 1
     store.close()
+
+
+def test_the_older_levels_looked_up_are_the_sites_own(collector_store: str | Path) -> None:
+    """The refresh looks up the levels received before its mark of every order opened since, or
+    keeping no lowest, by device number and supply: another site's levels of the same numbers
+    (seq below the mark, after the order opened, one a jump) neither install an order nor lower
+    its lowest level."""
+    store = CollectorStore(collector_store)
+    a = fed(store, "site-a")  # the black toner's order, opened at 12 % two days ago
+    other = FedSite(store, "site-b")
+    device = {"n": 1, "serial": "site-b-S1", "vendor": "HP", "model": "M404", "supplies": LAYOUT}
+    other.send("register", {"devices": [device]}, NOW - dt.timedelta(days=5))
+    other.send("aggregate", {"polls": 1, "m": {}, "n": [1], "s": [[2, 95]]}, NOW - dt.timedelta(days=1))
+    assert supplies.refresh(store, "site-a")["opened"] == 1  # site-a's mark: 2, as site-b's levels
+    a.send("reorder", {"t": [[1, 2, 9.0, "low", None]]}, NOW - dt.timedelta(days=3))
+    assert supplies.refresh(store, "site-a") == {"opened": 1, "duplicates": 0, "installed": 0, "sites": 1}
+    assert lowest(store) == [(1, 1, "new", None), (1, 2, "new", None)]
+    # Site-b's own orders do see them.
+    other.send("reorder", {"t": [[1, 1, 3.0, "low", None]]}, NOW - dt.timedelta(days=2))
+    supplies.refresh(store, "site-b")
+    [(kept,)] = store.con.execute("SELECT lowest FROM supply_orders WHERE site_id = 'site-b'").fetchall()
+    assert kept == 2.0
+    store.close()
+
+
+def test_a_queue_longer_than_a_lookup_is_looked_up_whole(collector_store: str | Path) -> None:
+    """A site's open orders are looked up a chunk at a time (``_LOOKUP_CHUNK``): 600 orders
+    keeping no lowest (opened before migration 12) all find their levels before the mark, in
+    every chunk, and the next jump installs each of them."""
+    store = CollectorStore(collector_store)
+    site = FedSite(store, "site-a")
+    devices: list[dict[str, object]] = [
+        {"n": n, "serial": f"S{n}", "vendor": "HP", "model": "M404", "supplies": []} for n in (1, 2, 3)
+    ]
+    site.send("register", {"devices": devices}, NOW - dt.timedelta(days=5))
+    triggers = [[n, i, None, "low", None] for n in (1, 2, 3) for i in range(1, 201)]
+    site.send("reorder", {"t": triggers}, NOW - dt.timedelta(days=4))
+    assert len(triggers) > supplies._LOOKUP_CHUNK
+
+    def levels(percent: int, days_before: int) -> None:
+        data = {"polls": 1, "m": {}, "n": [1, 2, 3], "s": [[percent] * 200] * 3}
+        site.send("aggregate", data, NOW - dt.timedelta(days=days_before))
+
+    levels(5, 3)
+    assert supplies.refresh(store)["opened"] == 600
+    with store.transaction() as con:
+        con.execute("UPDATE supply_orders SET lowest = NULL")
+    levels(34, 2)  # 29 points over 5 %: installed if the 5 % of any chunk were missed
+    assert supplies.refresh(store)["installed"] == 0
+    kept = store.con.execute("SELECT lowest, count(*) FROM supply_orders GROUP BY lowest").fetchall()
+    assert [tuple(r) for r in kept] == [(5.0, 600)]
+    levels(36, 1)
+    assert supplies.refresh(store)["installed"] == 600
+    store.close()

@@ -178,11 +178,19 @@ def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
     return opened, len(triggers) - opened
 
 
-#: An open order's levels: its supply's, after it opened, with a percent.
-_LEVELS = (
-    "FROM supply_orders o JOIN supply_levels l ON l.site_id = o.site_id AND l.n = o.n "
-    "AND l.supply_index = o.supply_index AND l.time > o.opened_at "
-    "WHERE o.site_id = ? AND l.site_id = ? AND o.state <> 'installed' AND l.percent BETWEEN 0 AND 100 "
+#: An order's levels before the refresh's mark, looked up order by order (the chunk of orders
+#: a statement names: it stays a short statement at any queue size).
+_LOOKUP_CHUNK = 500
+#: Each order of ``v`` (n, index, opened_at) looks its supply's levels up on the supply's index
+#: (site, n, index, time). ``OFFSET 0`` keeps the subquery whole: PostgreSQL cannot fold it into
+#: a join it would plan on its statistics of the levels (a plan that read every level of the
+#: site for each order whenever they were older than the month's partition); as written, the
+#: only plan is a loop over the few orders, each an index range scan of its own supply.
+_LOOKUP = (
+    "SELECT v.n, v.i, v.s, l.time, l.percent, l.seq FROM (VALUES {values}) AS v(n, i, s, t) "
+    "CROSS JOIN LATERAL (SELECT x.time, x.percent, x.seq FROM supply_levels x WHERE x.site_id = ? "
+    "AND x.n = v.n AND x.supply_index = v.i AND x.time > v.t AND x.percent BETWEEN 0 AND 100 "
+    "OFFSET 0) AS l"
 )
 #: An order's kept lowest level only ever goes down, whichever front end writes it last.
 _LOWER = (
@@ -197,12 +205,13 @@ def _levels_to_see(
     """What :func:`_installations` looks at: the levels to check, as (n, index, opened_seq,
     percent at the trigger, kept lowest, time, level) by order and time, and the lowest level
     of each order opened up to ``since`` (the site's mark at its last refresh) that keeps none
-    (opened before migration 12). The levels to check are those received since ``since`` for
-    every open order, and every level of the orders opened since."""
-    # The open orders, then the levels received since, joined here: one table per statement, so
-    # PostgreSQL's plan does not depend on its statistics of the levels (a join planned on
-    # statistics older than the month's partition read every level of the site for each order:
-    # 50 ms a refresh, not 1; bench/collector_ingest.py).
+    (opened before migration 12, or no level seen yet). The levels to check are those received
+    since ``since`` for every open order, and every level of the orders opened since."""
+    # The open orders, then the levels received since, joined here; then the older levels of the
+    # orders that need them, each order's looked up on its supply's index (_LOOKUP). No
+    # statement is a join PostgreSQL plans on its statistics of the levels: planned on statistics
+    # older than the month's partition, the join read every level of the site for each order
+    # (50 ms a refresh instead of 1; bench/collector_ingest.py, docs/benchmarks.md).
     orders: dict[tuple[int, int], list[tuple[Any, ...]]] = {}
     reread = False
     for o in con.execute(
@@ -225,18 +234,23 @@ def _levels_to_see(
         if time > o[5]
     ]
     before: dict[OrderKey, float] = {}
-    if not reread:  # no order opened since, none without a kept lowest: the query finds nothing
+    if not reread:  # no order opened since, none without a kept lowest: the lookup finds nothing
         return _sorted(rows), before
-    columns = "SELECT o.n, o.supply_index, o.opened_seq, o.percent, o.lowest, l.time, l.percent "
-    for row in con.execute(
-        columns + _LEVELS + "AND l.seq <= ? AND (o.opened_seq > ? OR o.lowest IS NULL)",
-        [site, site, since, since],
-    ).fetchall():
-        if int(row[2]) > since:
-            rows.append(row)
-        else:
-            key = OrderKey(site, int(row[0]), int(row[1]), int(row[2]))
-            before[key] = min(before.get(key, float(row[6])), float(row[6]))
+    wanted = [o for kept in orders.values() for o in kept if int(o[2]) > since or o[4] is None]
+    found = {(int(o[0]), int(o[1]), int(o[2])): o for o in wanted}
+    for at in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[at : at + _LOOKUP_CHUNK]
+        sql = _LOOKUP.format(values=", ".join(["(?, ?, ?, CAST(? AS TIMESTAMP))"] * len(chunk)))
+        params = [v for o in chunk for v in (int(o[0]), int(o[1]), int(o[2]), o[5])]
+        for n, index, seq, time, level, level_seq in con.execute(sql, [*params, site]).fetchall():
+            if int(level_seq) > since:  # received since: already in ``rows``
+                continue
+            o = found[int(n), int(index), int(seq)]
+            if int(seq) > since:
+                rows.append((o[0], o[1], o[2], o[3], o[4], time, level))
+            else:
+                key = OrderKey(site, int(n), int(index), int(seq))
+                before[key] = min(before.get(key, float(level)), float(level))
     return _sorted(rows), before
 
 
