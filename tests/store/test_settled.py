@@ -25,9 +25,11 @@ class NeverSettled(Ingestor):
         return None
 
 
-def tables(batch: Batch) -> dict[str, list[dict[str, Any]]]:
+def tables(batch: Batch) -> dict[str, Any]:
     both: dict[str, pa.Table] = {**batch.tables, **batch.latest}
-    return {name: table.to_pylist() for name, table in both.items()}
+    return {name: table.to_pylist() for name, table in both.items()} | {
+        "state_moved": None if batch.state_moved is None else batch.state_moved.to_pylist()
+    }
 
 
 def pair() -> tuple[Ingestor, Ingestor]:

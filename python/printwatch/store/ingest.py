@@ -133,6 +133,10 @@ class Batch:
     documents: int
     devices: int
     refused: list[str]
+    #: Per row of ``latest["device_state"]``, whether it moved outside :data:`STATE_VOLATILE`
+    #: (written as a replaced row); the others are the kept rows with new volatile columns,
+    #: written as one columnar update (None: every row moved).
+    state_moved: pa.Array | None = None
 
 
 @dataclass
@@ -186,6 +190,15 @@ class _Shared:
 
 
 STATE_COLUMNS = tuple(STATE_ROW.names)
+#: The columns of a device's state row that move with every poll of an unchanged printer (its
+#: time, RTT, uptime): a row that moved only there is written as an update of these columns.
+STATE_VOLATILE = ("last_poll_at", "last_ok_at", "last_meter_at", "rtt_ms", "uptime_s", "consecutive_misses")
+#: Positions in a state row.
+(T_TARGET, T_LAST_POLL, T_LAST_OK, T_LAST_METER, T_REACHABLE, T_ERROR, T_VERSION, T_RTT, T_UPTIME,
+ T_STATUS_DEVICE, T_STATUS_PRINTER, T_ERRORS, T_MISSES, T_TRAYS, T_ALERTS,
+ T_WARNINGS) = range(1, 17)  # fmt: skip
+#: The positions of the columns that are not :data:`STATE_VOLATILE`.
+T_STABLE = tuple(i for i, c in enumerate(STATE_COLUMNS) if c not in STATE_VOLATILE)
 
 
 #: The parts of a reachable device's document that decide its supply, meter and counter rows
@@ -222,6 +235,8 @@ class Ingestor:
         #: device id -> the answer of the document it is settled with (see the class docstring)
         self.settled_answers: dict[int, Answer] = {}
         self.settled_hits = 0  # documents whose series were not gone through again
+        self.state_updates = 0  # state rows written as an update of their volatile columns
+        self._states_moved: set[int] = set()  # of the batch in hand (see Batch.state_moved)
         self._moved = False  # whether the device in hand changed a series (or numbered one)
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
@@ -262,6 +277,8 @@ class Ingestor:
         seen: set[int] = set()
         self.supplies.changed.clear()
         self.meters.changed.clear()
+        moved: set[int] = set()
+        self._states_moved = moved
         answers = answers_of(docs)
         for n, doc in enumerate(docs):
             where = f"document {n} ({doc.get('target')!r})" if isinstance(doc, dict) else f"document {n}"
@@ -273,12 +290,15 @@ class Ingestor:
             if device_id is not None:
                 seen.add(device_id)
         tables = {k: pa.Table.from_pylist(v, schema=TABLE_SCHEMAS[k]) for k, v in out.items()}
+        devices = sorted(seen)
         latest = {
             "supply_latest": self.supplies.table(SUPPLY_LATEST),
             "meter_latest": self.meters.table(METER_LATEST),
-            "device_state": self.states.table(STATE_ROW, seen),
+            "device_state": self.states.table(STATE_ROW, devices),
         }
-        return Batch(tables, latest, len(docs), len(seen), refused)
+        state_moved = pa.array([d in moved for d in devices], pa.bool_())
+        self.state_updates += len(devices) - len(moved & seen)
+        return Batch(tables, latest, len(docs), len(seen), refused, state_moved)
 
     def _one(
         self,
@@ -316,8 +336,9 @@ class Ingestor:
             device_id = self.registry.device_at(address)
         if device_id is None or device_id in seen:
             return None  # an unknown address that did not answer; or a second address this cycle
+        unchanged = answer is not None and self.settled_answers.get(device_id) is answer
         mark, same = self._settled_mark(device_id, doc, answer) if reachable else (None, False)
-        self._state(device_id, doc, t, reachable, where, out, same=same)
+        self._state(device_id, doc, t, reachable, where, out, same=same, unchanged=unchanged)
         if same:
             self.settled_hits += 1
         elif reachable:
@@ -366,9 +387,31 @@ class Ingestor:
         return hashlib.blake2b(data, digest_size=16).digest()
 
     def _state(self, device_id: int, doc: dict[str, Any], t: datetime, reachable: bool, where: str,
-               out: dict[str, list[dict[str, Any]]], *, same: bool = False) -> None:  # fmt: skip
-        """``same``: the document's :data:`MARKED` parts are those of the kept row's document."""
+               out: dict[str, list[dict[str, Any]]], *, same: bool = False,
+               unchanged: bool = False) -> None:  # fmt: skip
+        """The device's state row (and a ``status_changes`` row when its status moved); a row
+        that moved outside :data:`STATE_VOLATILE` is noted (the others' volatile columns are
+        written as an update). ``same``: the document's :data:`MARKED` parts are those of the kept
+        row's document. ``unchanged``: the document is of the same answer as the kept row's
+        (so all but its own keys, ``OWN_KEYS``: target, version, RTT, time, uptime, are that
+        document's): the kept row with those columns set, nothing else read."""
         kept = self.states.rows.get(device_id)
+        has_meters = reachable and isinstance(doc.get("meters"), dict) and bool(doc["meters"])
+        if unchanged and reachable and kept is not None and kept[T_REACHABLE]:
+            row = list(kept)
+            target, version = doc["target"], _str(doc.get("version"))
+            row[T_LAST_POLL] = row[T_LAST_OK] = t = self.shared.time(t)
+            if has_meters:
+                row[T_LAST_METER], row[T_MISSES] = t, 0
+            else:
+                row[T_MISSES] = int(kept[T_MISSES] or 0) + 1
+            row[T_RTT] = _float(doc.get("rtt_ms"))
+            row[T_UPTIME] = _int(_section(doc, "sys").get("uptime_s"))
+            if target != kept[T_TARGET] or version != kept[T_VERSION]:
+                row[T_TARGET], row[T_VERSION] = self.shared.text(target), self.shared.text(version)
+                self._states_moved.add(device_id)
+            self.states.rows[device_id] = tuple(row)
+            return
         prev = None if kept is None else dict(zip(STATE_COLUMNS, kept, strict=True))
         if same and prev is not None:
             trays, alerts, warnings = prev["trays"], prev["alerts"], prev["warnings"]
@@ -383,7 +426,6 @@ class Ingestor:
         status = _section(doc, "status")
         errors = status.get("errors") if isinstance(status.get("errors"), list) else None
         sys = _section(doc, "sys")
-        has_meters = reachable and isinstance(doc.get("meters"), dict) and bool(doc["meters"])
         state = {
             "device_id": device_id,
             "target": doc["target"],
@@ -406,7 +448,9 @@ class Ingestor:
         key = ("reachable", "error", "status_device", "status_printer", "errors")
         if prev is None or any(prev.get(k) != state[k] for k in key):
             out["status_changes"].append({"device_id": device_id, "time": t, **{k: state[k] for k in key}})
-        self.states.rows[device_id] = self.shared.row(state[c] for c in STATE_COLUMNS)
+        new = self.states.rows[device_id] = self.shared.row(state[c] for c in STATE_COLUMNS)
+        if kept is None or any(_differ(kept[i], new[i]) for i in T_STABLE):
+            self._states_moved.add(device_id)
 
     def _supplies(self, device_id: int, supplies: Any, t: datetime, where: str,
                   out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
@@ -573,6 +617,12 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "meter_reads_recent": METER_ROW,
     "meter_events": METER_EVENT,
 }
+
+
+def _differ(a: Any, b: Any) -> bool:
+    """Whether two values of a state row's column differ (as DuckDB would keep them: 1 and
+    True are told apart)."""
+    return a is not b and (type(a) is not type(b) or a != b)
 
 
 def _json(value: Any) -> str:

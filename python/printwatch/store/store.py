@@ -35,12 +35,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import duckdb
+import pyarrow.compute as pc
 import trio
 
 from printwatch import PrintwatchError
 from printwatch.clock import naive_utcnow
 from printwatch.mib.interpret import Documents
-from printwatch.store.ingest import Batch, Ingestor, Settings
+from printwatch.store.ingest import STATE_VOLATILE, Batch, Ingestor, Settings
 from printwatch.store.registry import Conflict, Registry, Sighting, UpsertResult
 from printwatch.store.schema import migrate
 from printwatch.store.views import VIEWS
@@ -267,7 +268,7 @@ class Store:
                     _insert(con, name, table)
             _replace(con, "supply_latest", batch.latest["supply_latest"], ["supply_id"])
             _replace(con, "meter_latest", batch.latest["meter_latest"], ["device_id", "meter"])
-            _replace(con, "device_state", batch.latest["device_state"], ["device_id"])
+            _write_states(con, batch)
             con.execute("COMMIT")
         except BaseException:
             with _suppress():
@@ -554,6 +555,28 @@ def _replace(con: duckdb.DuckDBPyConnection, table: str, data: Any, key: list[st
         con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM pw_rows")
     finally:
         con.unregister("pw_rows")
+
+
+def _write_states(con: duckdb.DuckDBPyConnection, batch: Batch) -> None:
+    """The batch's state rows: those that moved only in :data:`STATE_VOLATILE` (a steady
+    cycle's every unchanged printer: its time, RTT, uptime) as one UPDATE joined with an Arrow
+    table of those columns, the others replaced."""
+    rows, moved = batch.latest["device_state"], batch.state_moved
+    if moved is None or not rows.num_rows:
+        _replace(con, "device_state", rows, ["device_id"])
+        return
+    _replace(con, "device_state", rows.filter(moved), ["device_id"])
+    volatile = rows.filter(pc.invert(moved)).select(["device_id", *STATE_VOLATILE])
+    if not volatile.num_rows:
+        return
+    con.register("pw_state", volatile)
+    try:
+        columns = ", ".join(f"{c} = u.{c}" for c in STATE_VOLATILE)
+        con.execute(
+            f"UPDATE device_state SET {columns} FROM pw_state u WHERE device_state.device_id = u.device_id"
+        )
+    finally:
+        con.unregister("pw_state")
 
 
 @contextmanager
