@@ -220,3 +220,22 @@ def test_targets_are_kept_sorted_and_made_again_on_every_change() -> None:
     assert [a for a in registry.targets() if a.startswith("10.0.0.")] == []
     registry.manual["printer.lan"] = None
     assert registry.targets()[-1] == "printer.lan"
+
+
+def test_claims_open_in_the_order_of_their_first_valid_document(tmp_path: Path) -> None:
+    """``check_claims`` reads times and meters only of serials claimed twice; the conflicts (and
+    their claimants' device ids) still come in the order of each serial's first document that
+    makes a claim: a document with a bad time makes none, and the ingest refuses it."""
+    store = Store(tmp_path / "s.duckdb", meter_interval_s=0)
+    a, b = "CNB8K1AAAA", "CNB8K1BBBB"
+    store.ingest([poll_doc("10.0.0.50", T0, a, 1_000), poll_doc("10.0.0.60", T0, b, 1_000)])
+    t1 = T0 + timedelta(minutes=5)
+    bad = poll_doc("10.0.0.5", t1, a, 9)
+    bad["time"] = "yesterday"
+    docs = [bad, poll_doc("10.0.0.6", t1, b, 9), poll_doc("10.0.0.7", t1, a, 9),
+            poll_doc("10.0.0.50", t1, a, 1_001), poll_doc("10.0.0.60", t1, b, 1_001)]  # fmt: skip
+    opened = store.registry.check_claims(docs, 300)
+    assert [(c.serial, c.address) for c in opened] == [(b, "10.0.0.6"), (a, "10.0.0.7")]
+    assert [c.claimant_id for c in opened] == [3, 4]
+    assert store.registry.check_claims([poll_doc("10.0.0.8", t1, a, 9)], 300) == []  # one claim: none
+    store.close()

@@ -174,6 +174,11 @@ class _Shared:
 
     def __init__(self) -> None:
         self._times: dict[datetime, datetime] = {}
+        self._keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+
+    def key(self, value: tuple[Any, ...]) -> tuple[Any, ...]:
+        """One tuple for equal tuples of strings (a meter's source: name, OID, rule)."""
+        return self._keys.setdefault(value, value) if len(self._keys) < 100_000 else self.row(value)
 
     def text(self, value: Any) -> Any:
         return sys.intern(value) if type(value) is str else value
@@ -226,7 +231,10 @@ class Ingestor:
         self.registry = registry
         self.settings = settings
         self.supply_ids: dict[tuple[int, int | None, str | None], int] = {}
-        self.source_ids: dict[tuple[int, str, str | None, str | None], int] = {}
+        #: device id -> (series key, OID, rule) -> source id: the triples are shared by the
+        #: devices of a model (one tuple each), a flat dict of 4-tuples held one per series.
+        self.source_ids: dict[int, dict[tuple[str, str | None, str | None], int]] = {}
+        self.sources = 0  # how many source ids are numbered
         self.supplies = _Latest(SUPPLY_COLUMNS)
         self.meters = _Latest(METER_COLUMNS)
         self.states = _Latest(STATE_COLUMNS)
@@ -251,13 +259,14 @@ class Ingestor:
             ).fetchall()
         }
         # One numbering of sources across meters and named counters (their reads share tables).
-        self.source_ids = {
-            (d, share.text(m), share.text(o), share.text(r)): s
-            for s, d, m, o, r in con.execute(
-                "SELECT source_id, device_id, meter, oid, rule FROM meter_sources UNION ALL "
-                "SELECT source_id, device_id, '@' || oid || ' ' || name, oid, source FROM counter_sources"
-            ).fetchall()
-        }
+        self.source_ids = {}
+        self.sources = 0
+        for s, d, m, o, r in con.execute(
+            "SELECT source_id, device_id, meter, oid, rule FROM meter_sources UNION ALL "
+            "SELECT source_id, device_id, '@' || oid || ' ' || name, oid, source FROM counter_sources"
+        ).fetchall():
+            self.source_ids.setdefault(d, {})[share.key((m, o, r))] = s
+            self.sources += 1
         supplies = con.execute(f"SELECT {', '.join(SUPPLY_COLUMNS)} FROM supply_latest").fetchall()
         self.supplies = _Latest(SUPPLY_COLUMNS, {r[0]: share.row(r) for r in supplies})
         meters = con.execute(f"SELECT {', '.join(METER_COLUMNS)} FROM meter_latest").fetchall()
@@ -558,13 +567,16 @@ class Ingestor:
 
     def _source(self, device_id: int, key: str, oid: str | None, rule: str | None) -> tuple[int, bool]:
         """The series' source id, and whether it is new (numbered now; the caller files it)."""
-        text = self.shared.text
-        source_key = (device_id, text(key), text(oid), text(rule))
-        if source_key in self.source_ids:
-            return self.source_ids[source_key], False
+        of_device = self.source_ids.get(device_id)
+        if of_device is None:
+            of_device = self.source_ids[device_id] = {}
+        found = of_device.get((key, oid, rule))
+        if found is not None:
+            return found, False
         self._moved = True
-        self.source_ids[source_key] = len(self.source_ids) + 1
-        return self.source_ids[source_key], True
+        self.sources += 1
+        of_device[self.shared.key((key, oid, rule))] = self.sources
+        return self.sources, True
 
     def _read(self, device_id: int, meter: str, source_id: int, v: int, raw: int | None, t: datetime,
               out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip

@@ -482,17 +482,42 @@ class Registry:
         """Open a conflict for each address of a cycle's poll documents that claims a known
         serial held by another live address of the same cycle with meters that disagree (see
         the module's docstring); returns the new conflicts. Call it before the cycle's sightings."""
-        claims: dict[str, dict[str, tuple[datetime, dict[str, int]]]] = {}
-        for doc in docs:
-            claim = self._claim_of(doc)
-            if claim is not None:
-                serial, address, at, values = claim
-                claims.setdefault(serial, {})[address] = (at, values)
+        # First only who claims what (a cycle's serials are nearly all claimed once, and a
+        # serial claimed by one address opens nothing); times and meters for the rest.
+        claimed: dict[str, list[tuple[int, object]]] = {}
+        for n, doc in enumerate(docs):
+            serial = self._serial_of(doc)
+            if serial is not None:
+                claimed.setdefault(serial, []).append((n, doc))
+        claims: list[tuple[int, str, dict[str, tuple[datetime, dict[str, int]]]]] = []
+        for serial, of_serial in claimed.items():
+            if len(of_serial) < 2:
+                continue
+            by_address: dict[str, tuple[datetime, dict[str, int]]] = {}
+            first = None
+            for n, doc in of_serial:
+                claim = self._claim_of(doc)
+                if claim is not None:
+                    _, address, at, values = claim
+                    by_address[address] = (at, values)
+                    first = n if first is None else first
+            if first is not None:
+                claims.append((first, serial, by_address))
         opened = []
-        for serial, by_address in claims.items():
+        for _, serial, by_address in sorted(claims, key=lambda c: c[0]):  # in the order of the documents
             if len(by_address) >= 2:
                 opened.extend(self._claims_apart(serial, by_address, max_pages_per_minute))
         return opened
+
+    def _serial_of(self, doc: object) -> str | None:
+        """The known serial a reachable document with meters names (what :meth:`_claim_of`
+        reads first)."""
+        if not isinstance(doc, dict) or doc.get("reachable") is not True:
+            return None
+        serial = normalize_serial(doc.get("serial") if isinstance(doc.get("serial"), str) else None)
+        if not serial or serial not in self.by_serial or not isinstance(doc.get("meters"), dict):
+            return None
+        return serial
 
     def _claim_of(self, doc: object) -> tuple[str, str, datetime, dict[str, int]] | None:
         """(serial, address, time, meters) of a reachable document naming a known serial."""
