@@ -7,9 +7,10 @@ Per fleet size N, in a temporary folder:
 * a local collector (HTTPS, a self-signed certificate pinned by the appliance, one site with its
   enrolment token) in this process, as ``printwatch demo`` makes it;
 * the appliance: ``printwatch run --config FILE`` with a configuration file naming the printers as
-  one address range, a status poll every minute and meter reads every 15 minutes, its DuckDB store,
+  address ranges, a status poll every minute and meter reads every 15 minutes, its DuckDB store,
   alerts, the uplink and the HTTP server on loopback;
-* a client asking ``/health`` (every 0.25 s) and ``/metrics`` (every second), timing each answer.
+* a client asking ``/health`` (every 0.25 s) and ``/metrics`` (every second), and one logged in
+  to the dashboard asking its fleet page (every 5 s), timing each answer.
 
 It measures, per status cycle (a run of the scheduler's ``status`` job, read from ``/metrics``):
 wall seconds, the appliance's CPU seconds in that window (``/proc/PID/stat``, sampled every
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import ipaddress
 import itertools
 import json
 import os
@@ -44,12 +46,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import trio
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from printwatch.cli.demo_collector import DemoCollector
+from printwatch.config.targets import MAX_EXPANDED
 
 SIM_LINE = re.compile(r"serving (\d+) printers on (127\.[\d.]+)-(127\.[\d.]+) port (\d+) ")
 METRIC = re.compile(r"^(printwatch_[a-z_]+)(?:\{([^}]*)\})? (\S+)$", re.M)
@@ -169,6 +173,17 @@ class CollectorThread:
         self._thread.join(timeout=10)
 
 
+def target_ranges(first: str, last: str, port: int) -> str:
+    """The fleet as address ranges a configuration takes (at most ``MAX_EXPANDED`` addresses a
+    range), written as TOML strings."""
+    start, end = int(ipaddress.IPv4Address(first)), int(ipaddress.IPv4Address(last))
+    specs = []
+    for lo in range(start, end + 1, MAX_EXPANDED):
+        hi = min(lo + MAX_EXPANDED - 1, end)
+        specs.append(f'"{ipaddress.IPv4Address(lo)}-{ipaddress.IPv4Address(hi)}:{port}"')
+    return ", ".join(specs)
+
+
 def write_config(folder: Path, sim: Simulator, collector: DemoCollector, web_port: int) -> Path:
     up = collector.uplink
     text = f"""
@@ -181,7 +196,7 @@ timeout_s = 1.0
 retries = 2
 
 [devices]
-targets = ["{sim.first}-{sim.last}:{sim.port}"]
+targets = [{target_ranges(sim.first, sim.last, sim.port)}]
 
 [intervals]
 status_minutes = 1
@@ -223,6 +238,55 @@ def probe(base: str, run: Run, stop_at: threading.Event) -> None:
             run.http.append((path, t0, time.monotonic() - t0, ok))
             if path == "/metrics" and ok:
                 run.scrapes.append((t0, metrics_of(body)))
+
+
+FLEET_EVERY_S = 5.0
+
+
+def dashboard_session(base: str, state_dir: Path, limit_s: float = 60) -> httpx.Client:
+    """A logged-in dashboard session: the first-run password (``state_dir/first-password.txt``),
+    changed as the dashboard asks at the first login. Done before the samples start, so the three
+    password hashes (128 MiB each, for an instant) are not in the run's RSS."""
+    first = state_dir / "first-password.txt"
+    deadline = time.monotonic() + limit_s
+    while not first.exists():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{first}: not written within {limit_s:.0f} s")
+        time.sleep(0.2)
+    password = first.read_text().strip()
+    client = httpx.Client(base_url=base, timeout=30, follow_redirects=True)
+    try:
+        form = client.get("/login")
+        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
+        if token is None:
+            raise SystemExit(f"/login answered {form.status_code} without its form")
+        landed = client.post("/login", data={"user": "admin", "password": password, "csrf": token[1]})
+        meta = re.search(r'<meta name="csrf-token" content="([^"]+)"', landed.text)
+        if meta is None:
+            raise SystemExit(f"the login answered {landed.status_code} without a session page")
+        new = "bench-" + os.urandom(12).hex()
+        changed = client.post(
+            "/settings/password",
+            data={"current": password, "new": new, "again": new, "csrf": meta[1]},
+        )
+        if changed.status_code != 200 or "Password changed" not in changed.text:
+            raise SystemExit(f"the password change answered {changed.status_code}")
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def fleet_probe(client: httpx.Client, run: Run, stop_at: threading.Event) -> None:
+    """The dashboard's fleet page (its first page, the default sort) every ``FLEET_EVERY_S``."""
+    while not stop_at.wait(FLEET_EVERY_S):
+        t0 = time.monotonic()
+        try:
+            r = client.get("/fleet", timeout=10)
+            ok = r.status_code == 200 and "<table" in r.text
+        except httpx.HTTPError:
+            ok = False
+        run.http.append(("/fleet", t0, time.monotonic() - t0, ok))
 
 
 def sample(pid: int, run: Run, stop_at: threading.Event) -> None:
@@ -284,11 +348,15 @@ def measure(
             appliance = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log_file)
         url = f"http://127.0.0.1:{web_port}"
         stop_at = threading.Event()
+        client: httpx.Client | None = None
+        threads: list[threading.Thread] = []
         try:
             wait_health(url, appliance, 60)
+            client = dashboard_session(url, folder / "state")
             run.started = time.monotonic()
-            threads = [
+            threads += [
                 threading.Thread(target=probe, args=(url, run, stop_at), daemon=True),
+                threading.Thread(target=fleet_probe, args=(client, run, stop_at), daemon=True),
                 threading.Thread(target=sample, args=(appliance.pid, run, stop_at), daemon=True),
             ]
             for t in threads:
@@ -306,12 +374,17 @@ def measure(
                 spy.wait(timeout=120)
         finally:
             stop_at.set()
+            for t in threads:
+                t.join(timeout=15)
+            if client is not None:
+                client.close()
             stop(appliance)
             sim.stop()
             collector.stop()
-            log = (folder / "run.log").read_text()[-2000:]
-        if appliance.returncode not in (0, -signal.SIGTERM):
-            print(f"printwatch run exited {appliance.returncode}:\n{log}", file=sys.stderr)
+            # Printed here, so a run that never answered /health still says why.
+            if appliance.returncode not in (0, -signal.SIGTERM):
+                log = (folder / "run.log").read_text()[-2000:]
+                print(f"printwatch run exited {appliance.returncode}:\n{log}", file=sys.stderr)
     return run
 
 
@@ -412,6 +485,8 @@ def summarise(run: Run) -> dict[str, Any]:
     health_in = [s for p, t, s, _ in run.http if p == "/health" and in_cycle(t)]
     health_out = [s for p, t, s, _ in run.http if p == "/health" and not in_cycle(t)]
     metrics_all = [s for p, _, s, _ in run.http if p == "/metrics"]
+    fleet_in = [s for p, t, s, _ in run.http if p == "/fleet" and in_cycle(t)]
+    fleet_out = [s for p, t, s, _ in run.http if p == "/fleet" and not in_cycle(t)]
     idle = [(a, b) for (_, a), (b, _) in itertools.pairwise(windows)]
     idle_cpu = sum(cpu_between(run, a, b) for a, b in idle)
     idle_s = sum(b - a for a, b in idle)
@@ -435,6 +510,8 @@ def summarise(run: Run) -> dict[str, Any]:
             "health_during_cycles_ms": ms(health_in),
             "health_between_ms": ms(health_out),
             "metrics_ms": ms(metrics_all),
+            "fleet_during_cycles_ms": ms(fleet_in),
+            "fleet_between_ms": ms(fleet_out),
             "errors": sum(1 for _, _, _, ok in run.http if not ok),
         },
     }
