@@ -242,3 +242,33 @@ def test_a_queue_longer_than_a_lookup_is_looked_up_whole(collector_store: str | 
     levels(36, 1)
     assert supplies.refresh(store)["installed"] == 600
     store.close()
+
+
+def test_the_lookup_of_older_levels_is_planned_on_the_supply_index(postgres_url: str) -> None:
+    """PostgreSQL plans the lookup of older levels on the index of the supply's whole key even for
+    a site its statistics have never seen (its levels all sent since the last ``ANALYZE``): the
+    plan that read every level of the site for each order, on the smaller index of (site, seq),
+    is the one it took when the site was a constant (bench/collector_ingest.py)."""
+    store = CollectorStore(postgres_url)
+    at = dt.datetime(2026, 11, 2, 8)
+    columns = ["site_id", "n", "supply_index", "time", "percent", "seq"]
+    rows = [
+        (site, n, i, at + dt.timedelta(hours=h), 50, h + 1)
+        for site in ("site-a", "site-b")
+        for n in range(1, 201)
+        for i in range(1, 5)
+        for h in range(4)
+    ]
+    with store.transaction() as con:
+        store.bulk(con, "supply_levels", columns, [r for r in rows if r[0] == "site-a"])
+    store.con.execute("ANALYZE supply_levels")
+    with store.transaction() as con:
+        store.bulk(con, "supply_levels", columns, [r for r in rows if r[0] == "site-b"])
+    orders = [("site-b", n, 1, 7, at + dt.timedelta(hours=2)) for n in range(1, 101)]
+    sql = supplies._LOOKUP.format(values=", ".join(["(?, ?, ?, ?, CAST(? AS TIMESTAMP))"] * len(orders)))
+    [(plan,)] = store.con.execute("EXPLAIN (FORMAT JSON) " + sql, [v for o in orders for v in o]).fetchall()
+    assert "site_id_n_supply_index_time_idx" in str(plan), plan
+    assert "site_id_seq_idx" not in str(plan), plan
+    found = store.con.execute(sql, [v for o in orders for v in o]).fetchall()
+    assert len(found) == 100 and {r[0] for r in found} == set(range(1, 101))  # the 4th hour's, each
+    store.close()

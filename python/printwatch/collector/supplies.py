@@ -181,14 +181,18 @@ def _fold_site(store: CollectorStore, site: str) -> tuple[int, int]:
 #: An order's levels before the refresh's mark, looked up order by order (the chunk of orders
 #: a statement names: it stays a short statement at any queue size).
 _LOOKUP_CHUNK = 500
-#: Each order of ``v`` (n, index, opened_at) looks its supply's levels up on the supply's index
-#: (site, n, index, time). ``OFFSET 0`` keeps the subquery whole: PostgreSQL cannot fold it into
-#: a join it would plan on its statistics of the levels (a plan that read every level of the
-#: site for each order whenever they were older than the month's partition); as written, the
-#: only plan is a loop over the few orders, each an index range scan of its own supply.
+#: Each order of ``v`` (site, n, index, opened_seq, opened_at) looks its supply's levels up on
+#: the supply's index (site, n, index, time). ``OFFSET 0`` keeps the subquery whole: PostgreSQL
+#: cannot fold it into a join it would plan on its statistics of the levels; the only plan is a
+#: loop over the orders, each an index scan. The site comes as a column of ``v``, not as a
+#: constant: against a constant the planner looks the site up in its statistics, and a site
+#: that sent its levels since the last ``ANALYZE`` (every site, on a busy day) is estimated at
+#: one row, which makes the smaller index of (site, seq) as good, and that one reads every level
+#: of the site for each order. Against a column every site is the average one, and the index
+#: on the whole supply's key is the only cheap one (EXPLAIN: docs/benchmarks.md).
 _LOOKUP = (
-    "SELECT v.n, v.i, v.s, l.time, l.percent, l.seq FROM (VALUES {values}) AS v(n, i, s, t) "
-    "CROSS JOIN LATERAL (SELECT x.time, x.percent, x.seq FROM supply_levels x WHERE x.site_id = ? "
+    "SELECT v.n, v.i, v.s, l.time, l.percent, l.seq FROM (VALUES {values}) AS v(site, n, i, s, t) "
+    "CROSS JOIN LATERAL (SELECT x.time, x.percent, x.seq FROM supply_levels x WHERE x.site_id = v.site "
     "AND x.n = v.n AND x.supply_index = v.i AND x.time > v.t AND x.percent BETWEEN 0 AND 100 "
     "OFFSET 0) AS l"
 )
@@ -240,9 +244,9 @@ def _levels_to_see(
     found = {(int(o[0]), int(o[1]), int(o[2])): o for o in wanted}
     for at in range(0, len(wanted), _LOOKUP_CHUNK):
         chunk = wanted[at : at + _LOOKUP_CHUNK]
-        sql = _LOOKUP.format(values=", ".join(["(?, ?, ?, CAST(? AS TIMESTAMP))"] * len(chunk)))
-        params = [v for o in chunk for v in (int(o[0]), int(o[1]), int(o[2]), o[5])]
-        for n, index, seq, time, level, level_seq in con.execute(sql, [*params, site]).fetchall():
+        sql = _LOOKUP.format(values=", ".join(["(?, ?, ?, ?, CAST(? AS TIMESTAMP))"] * len(chunk)))
+        params = [v for o in chunk for v in (site, int(o[0]), int(o[1]), int(o[2]), o[5])]
+        for n, index, seq, time, level, level_seq in con.execute(sql, params).fetchall():
             if int(level_seq) > since:  # received since: already in ``rows``
                 continue
             o = found[int(n), int(index), int(seq)]
