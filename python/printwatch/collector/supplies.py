@@ -274,8 +274,11 @@ def _installations(store: CollectorStore, site: str, since: int = 0) -> int:
     with store.transaction() as con:
         rows, lowest = _levels_to_see(con, site, since)  # lowest: of each order not installed
         jumps: dict[OrderKey, tuple[dt.datetime, str]] = {}
+        stored: dict[OrderKey, float] = {}  # the lowest each order kept, where it keeps one
         for n, index, seq, at_trigger, kept, time, level in rows:
             key = OrderKey(site, int(n), int(index), int(seq))
+            if kept is not None:
+                stored[key] = float(kept)
             if key in jumps:
                 continue
             seen = lowest.get(key, None if kept is None or int(seq) > since else float(kept))
@@ -296,9 +299,11 @@ def _installations(store: CollectorStore, site: str, since: int = 0) -> int:
         store.bulk(con, "supply_order_events", _EVENT_COLUMNS, [
             (*key.params(), "installed", jumps[key][0], "auto", jumps[key][1]) for key in installed
         ])  # fmt: skip
+        # Only the orders whose lowest went down: _LOWER leaves the others as they are, and
+        # every row it matched was a new row version all the same (a third of a refresh's time).
         store.update(
             con, "supply_orders", _ORDER_KEY, [*_ORDER_KEY, "lowest"],
-            [(*key.params(), low) for key, low in lowest.items()], _LOWER,
+            [(*key.params(), low) for key, low in lowest.items() if low < stored.get(key, 1e300)], _LOWER,
         )  # fmt: skip
     return len(installed)
 
