@@ -79,6 +79,7 @@ def test_devices_follow_new_replaced_moved_and_swapped_printers(store: Store) ->
     assert None not in first and not from_registry  # new printers: read back
     again, from_registry = run(store, alerts, poll(1))
     assert again == first and from_registry  # nothing moved: the registry says
+    assert run(store, alerts, poll(1.5)) == (first, True)  # (the same targets: kept)
     # Another printer at 10.0.0.2 (the old one gone): read back, then the registry has it.
     fleet["10.0.0.2"] = "SER-D1"
     replaced, from_registry = run(store, alerts, poll(2, **{"SER-D1": 10.0}))
