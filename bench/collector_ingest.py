@@ -728,11 +728,16 @@ def in_process(days: Sequence[SiteDay], sites: int, rounds: int, label: str | No
     pg = start_bench_postgres(folder)
     now = dt.datetime(2026, 11, 2, 23)
     measured = []
+    statements: list[list[dict[str, Any]]] = []
     try:
         for r in range(rounds):
             with pg.admin() as admin:
                 admin.execute(f"CREATE DATABASE ip{r}")
             prepare_store(pg.url(f"ip{r}"), days)
+            with psycopg.connect(pg.url(f"ip{r}"), autocommit=True) as con:
+                con.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                con.execute("ANALYZE")  # as fresh_store: as autovacuum would have by then
+                con.execute("SELECT pg_stat_statements_reset()")
             store = CollectorStore(pg.url(f"ip{r}"))
             backend = int(store.con.execute("SELECT pg_backend_pid()").fetchone()[0])
             here, there = time.process_time(), cpu_s(backend)
@@ -743,6 +748,7 @@ def in_process(days: Sequence[SiteDay], sites: int, rounds: int, label: str | No
                         supplies.refresh(store, day.site_id)
             measured.append(((time.process_time() - here) / sites, (cpu_s(backend) - there) / sites))
             store.close()
+            statements.append(top_statements(pg.url(f"ip{r}"), 8))
             with pg.admin() as admin:
                 admin.execute(f"DROP DATABASE ip{r} WITH (FORCE)")
     finally:
@@ -753,6 +759,7 @@ def in_process(days: Sequence[SiteDay], sites: int, rounds: int, label: str | No
         "client_cpu_s_per_site": round(statistics.median(m[0] for m in measured), 4),
         "postgres_cpu_s_per_site": round(statistics.median(m[1] for m in measured), 4),
         "each": [[round(a, 4), round(b, 4)] for a, b in measured],
+        "top_statements": statements,
     }  # fmt: skip
 
 
