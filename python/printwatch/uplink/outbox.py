@@ -13,6 +13,8 @@ leaves only when the collector acknowledged it.
   after a re-enrolment, a collector restored from a backup): the messages waiting are sealed
   again with the new numbers, after a ``register`` of every device that carries the meter
   values their deltas start from, so that the collector rebuilds every meter exactly.
+* A message too large for the collector is written as several of the same kind, cut along its
+  devices (:mod:`printwatch.uplink.parts`), in one transaction.
 * ``uplink_days`` counts the envelope bytes made per UTC day (what the byte budget limits), how
   many aggregates were thinned and how many messages were held back to a later day.
 
@@ -38,6 +40,7 @@ import pyarrow as pa
 from printwatch import __version__
 from printwatch.store import DUCKDB_CONFIG, migrate, transaction
 from printwatch.uplink.codec import decode_payload, encode_payload
+from printwatch.uplink.parts import PART_BYTES, parts
 from printwatch.uplink.signing import HEADER_BYTES, Identity, seal
 
 #: Devices per INSERT statement of :meth:`Outbox.enqueue`.
@@ -71,10 +74,13 @@ def _naive(t: dt.datetime) -> dt.datetime:
 class Outbox:
     """The outbox, device numbers and budget counters of one appliance (see the module)."""
 
-    def __init__(self, path: str | os.PathLike[str], identity: Identity, site_id: str) -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], identity: Identity, site_id: str, *, part_bytes: int = PART_BYTES
+    ) -> None:
         self.path = path
         self.identity = identity
         self.site_id = site_id
+        self.part_bytes = part_bytes  # a message's JSON above this is cut into parts
         # The store's own configuration: in the appliance the store's writer has the same file
         # open in this process, and DuckDB shares one database between the two connections
         # only when their configurations agree.
@@ -141,28 +147,34 @@ class Outbox:
         not_before: dt.datetime | None = None,
         state: dict[str, str] | None = None,
     ) -> int:
-        """Seal and write one message; ``devices``: entries whose registration or meter bases
+        """Seal and write one message (or its parts, when it is too large for the collector:
+        :mod:`printwatch.uplink.parts`); ``devices``: entries whose registration or meter bases
         this message carries (written with it); ``not_before``: a message held back to then
         (charged to that day); ``state``: ``uplink_state`` rows written in the same transaction.
-        Returns its sequence number."""
+        Returns its sequence number (its last part's)."""
         at = _naive(at)
         due = at if not_before is None else _naive(not_before)
+        pieces = parts(kind, data, max_bytes=self.part_bytes)
         with transaction(self.con) as con:
             row = self._first("SELECT value FROM uplink_state WHERE key = 'next_seq'")
             seq = int(row[0]) if row else 1
-            message = {
-                "site": self.site_id,
-                "seq": seq,
-                "kind": kind,
-                "at": int(at.replace(tzinfo=dt.UTC).timestamp()),
-                "data": data,
-            }
-            envelope = seal(self.identity, encode_payload(message))
-            con.execute(
-                "INSERT INTO uplink_outbox VALUES (?, ?, ?, ?, 0, ?, NULL, NULL)",
-                [seq, kind, at, envelope, due],
-            )
-            con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(seq + 1)])
+            size = 0
+            for piece in pieces:
+                message = {
+                    "site": self.site_id,
+                    "seq": seq,
+                    "kind": kind,
+                    "at": int(at.replace(tzinfo=dt.UTC).timestamp()),
+                    "data": piece,
+                }
+                envelope = seal(self.identity, encode_payload(message))
+                size += len(envelope)
+                con.execute(
+                    "INSERT INTO uplink_outbox VALUES (?, ?, ?, ?, 0, ?, NULL, NULL)",
+                    [seq, kind, at, envelope, due],
+                )
+                seq += 1
+            con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('next_seq', ?)", [str(seq)])
             for key, value in (state or {}).items():
                 con.execute("INSERT OR REPLACE INTO uplink_state VALUES (?, ?)", [key, value])
             # A few statements for the devices, not one each (an upload's aggregate carries the
@@ -178,14 +190,14 @@ class Outbox:
                     [x for row in chunk for x in row],
                 )
             con.execute(
-                "INSERT INTO uplink_days VALUES (?, ?, 1, ?, ?) ON CONFLICT (day) DO UPDATE SET "
-                "bytes = bytes + excluded.bytes, messages = messages + 1, "
+                "INSERT INTO uplink_days VALUES (?, ?, ?, ?, ?) ON CONFLICT (day) DO UPDATE SET "
+                "bytes = bytes + excluded.bytes, messages = messages + excluded.messages, "
                 "thinned = thinned + excluded.thinned, held = held + excluded.held",
-                [due.date(), len(envelope), int(thinned), int(not_before is not None)],
+                [due.date(), size, len(pieces), int(thinned), len(pieces) * int(not_before is not None)],
             )
         for entry in devices:
             self.devices[entry.identity] = entry
-        return seq
+        return seq - 1
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -244,7 +256,11 @@ class Outbox:
             unix_at = int(at.replace(tzinfo=dt.UTC).timestamp())
             con.execute("DELETE FROM uplink_outbox")
             seq = first_seq
-            for kind, message, due in [("register", {"at": unix_at, "data": register}, at), *waiting]:
+            registers = [
+                ("register", {"at": unix_at, "data": piece}, at)
+                for piece in parts("register", register, max_bytes=self.part_bytes)
+            ]
+            for kind, message, due in [*registers, *waiting]:
                 sealed = {**message, "site": self.site_id, "seq": seq, "kind": kind}
                 envelope = seal(self.identity, encode_payload(sealed))
                 created = dt.datetime.fromtimestamp(message["at"], dt.UTC).replace(tzinfo=None)
@@ -259,7 +275,7 @@ class Outbox:
             # answer must be able to ask for them again.
             sent = _billing_labels(waiting)
             con.execute("INSERT OR REPLACE INTO uplink_state VALUES ('billing_sent', ?)", [json.dumps(sent)])
-        return len(waiting) + 1
+        return len(waiting) + len(registers)
 
     @staticmethod
     def _waiting(con: duckdb.DuckDBPyConnection) -> list[tuple[str, dict[str, Any], dt.datetime]]:
