@@ -105,6 +105,7 @@ class Run:
     http: list[tuple[str, float, float, bool]] = field(default_factory=list)  # path, start, s, ok
     scrapes: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     started: float = 0.0
+    uploads: dict[str, int] = field(default_factory=dict)  # the collector's accepted, rejected
 
 
 class Simulator:
@@ -373,6 +374,8 @@ def measure(
             if spy is not None:
                 spy.wait(timeout=120)
         finally:
+            app = getattr(collector.collector, "app", None)
+            run.uploads = dict(app.state.stats) if app is not None else {}
             stop_at.set()
             for t in threads:
                 t.join(timeout=15)
@@ -506,6 +509,7 @@ def summarise(run: Run) -> dict[str, Any]:
         "timeouts": last.get("printwatch_poll_timeouts_total"),
         "skipped": last.get('printwatch_job_skipped_total{job="status"}'),
         "alerts_open": last.get("printwatch_alerts_open"),
+        "uploads": run.uploads,
         "http": {
             "health_during_cycles_ms": ms(health_in),
             "health_between_ms": ms(health_out),

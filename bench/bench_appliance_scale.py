@@ -28,6 +28,9 @@ def test_the_bench_measures_every_status_cycle_of_the_real_daemon() -> None:
         assert 0 < cycle["wall_s"] < 60 and cycle["cpu_s"] > 0, cycle
         assert cycle["new_timeouts"] == 0 and cycle["rss_mb_max"] > 0, cycle
     assert not math.isnan(summary["median_cpu_ms_per_printer"])
+    # The collector refused none of the uplink's messages (how many it accepted depends on how
+    # soon the second status run came: the slots are aligned to the wall clock).
+    assert summary["uploads"]["rejected"] == 0 and "accepted" in summary["uploads"], summary
     # The status slots are aligned to the wall clock, so the second run may come seconds after the
     # first (CI once saw fewer than 10 scrapes): the probe is checked against the time it ran.
     http = summary["http"]
