@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 import queue
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,6 +189,23 @@ class FedSite:
         stamp = int(at.replace(tzinfo=dt.UTC).timestamp())
         message = {"site": self.site, "seq": self.seq, "kind": kind, "at": stamp, "data": data}
         return receive(self.store, seal(self.me, encode_payload(message)), now=now or at)
+
+
+class SimNow:
+    """Wall time for an appliance and its collector: ``start`` plus a settable ``offset`` plus the
+    time elapsed (monotonic: the collector reads it from its database thread too)."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.start = start
+        self.offset = dt.timedelta(0)
+        self.t0 = time.monotonic()
+
+    def __call__(self) -> dt.datetime:
+        return self.start + self.offset + dt.timedelta(seconds=time.monotonic() - self.t0)
+
+    def naive(self) -> dt.datetime:
+        """The same time for the collector (naive UTC): both sides of these tests agree."""
+        return self().replace(tzinfo=None)
 
 
 async def drained(services: Iterable[UplinkService], timeout_s: float = 30.0, step_s: float = 0.01) -> None:

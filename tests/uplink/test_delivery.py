@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import Identity
 from printwatch.uplink.transport import Endpoint
 
-from tests.support.collector import drained, start_collector
+from tests.support.collector import SimNow, drained, start_collector
 from tests.support.fakes import contract_doc
 from tests.support.ports import free_tcp_port as free_port
 from tests.support.tls import Certs, make_certs
@@ -39,22 +38,6 @@ REPO = Path(__file__).resolve().parents[2]
 DEVICES = [(f"10.9.0.{i}", 161) for i in range(1, 13)]  # 10.9.0.9 never answers
 ANSWERING = [d for d in DEVICES if not d[0].endswith(".9")]
 T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-
-
-class SimNow:
-    """Wall time for the appliance: T0 plus a settable offset plus the time elapsed (monotonic:
-    the collector reads it from its database thread too)."""
-
-    def __init__(self) -> None:
-        self.offset = dt.timedelta(0)
-        self.t0 = time.monotonic()
-
-    def __call__(self) -> dt.datetime:
-        return T0 + self.offset + dt.timedelta(seconds=time.monotonic() - self.t0)
-
-    def naive(self) -> dt.datetime:
-        """The same time for the collector (naive UTC): both sides of these tests agree."""
-        return self().replace(tzinfo=None)
 
 
 def collector_now() -> dt.datetime:
@@ -116,7 +99,7 @@ async def test_collector_down_for_a_simulated_week_then_back(
 ) -> None:
     certs, store, token = site(tmp_path, collector_store)
     port = free_port()
-    now = SimNow()
+    now = SimNow(T0)
     svc = service(tmp_path, Endpoint(f"https://127.0.0.1:{port}", pin=certs.pin, timeout_s=5), token, now)
     await nursery.start(svc.serve)
     await make_parts(svc, now, 28, dt.timedelta(hours=6))  # a week, 4 aggregates a day, nobody answering
@@ -138,7 +121,7 @@ async def test_collector_restarted_mid_stream(
     tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs, store, token = site(tmp_path, collector_store)
-    now = SimNow()
+    now = SimNow(T0)
     collector = await start_collector(nursery, store, certs, now=now.naive)
     port = collector.port
     svc = service(tmp_path, collector.endpoint(), token, now)
@@ -161,7 +144,7 @@ async def test_through_an_office_proxy_with_connect(
     tmp_path: Path, collector_store: str | Path, nursery: trio.Nursery
 ) -> None:
     certs, store, token = site(tmp_path, collector_store)
-    now = SimNow()
+    now = SimNow(T0)
     collector = await start_collector(nursery, store, certs, now=now.naive)
     proxy = Tinyproxy(tmp_path)
     try:

@@ -23,15 +23,15 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import HEADER_BYTES, Identity
 from printwatch.uplink.transport import Endpoint
 
-from tests.support.collector import drained, start_collector
+from tests.support.collector import SimNow, drained, start_collector
 from tests.support.fakes import contract_doc
 from tests.support.tls import make_certs
-from tests.uplink.test_delivery import T0, SimNow
 
 pytestmark = pytest.mark.realtime
 
 DEVICES = [(f"10.9.1.{i}", 161) for i in range(1, 41)]  # .9, .19, .29, .39 never answer
 PART_BYTES = 800
+T0 = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
 
 
 def appliance(
@@ -93,7 +93,7 @@ async def test_a_site_sending_parts_ends_with_what_whole_messages_give(
 ) -> None:
     certs = make_certs(tmp_path)
     store = CollectorStore(collector_store)
-    now = SimNow()
+    now = SimNow(T0)
     collector = await start_collector(nursery, store, certs, now=now.naive)
     url = collector.endpoint().url
     whole = appliance(tmp_path, store, "site-whole", now, url, certs.pin)
