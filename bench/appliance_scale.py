@@ -279,8 +279,10 @@ def dashboard_session(base: str, state_dir: Path, limit_s: float = 60) -> httpx.
 
 
 def fleet_probe(client: httpx.Client, run: Run, stop_at: threading.Event) -> None:
-    """The dashboard's fleet page (its first page, the default sort) every ``FLEET_EVERY_S``."""
-    while not stop_at.wait(FLEET_EVERY_S):
+    """The dashboard's fleet page (its first page, the default sort) at once, then every
+    ``FLEET_EVERY_S`` (a short run, whose second status run comes seconds after the first, still
+    asks it once)."""
+    while True:
         t0 = time.monotonic()
         try:
             r = client.get("/fleet", timeout=10)
@@ -288,6 +290,8 @@ def fleet_probe(client: httpx.Client, run: Run, stop_at: threading.Event) -> Non
         except httpx.HTTPError:
             ok = False
         run.http.append(("/fleet", t0, time.monotonic() - t0, ok))
+        if stop_at.wait(FLEET_EVERY_S):
+            return
 
 
 def sample(pid: int, run: Run, stop_at: threading.Event) -> None:

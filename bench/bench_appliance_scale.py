@@ -40,6 +40,7 @@ def test_the_bench_measures_every_status_cycle_of_the_real_daemon() -> None:
     assert http["metrics_ms"]["n"] >= max(2, probed_s / 4), (probed_s, http)
     assert health >= max(4, probed_s), (probed_s, http)
     assert http["metrics_ms"]["p50"] > 0 and http["health_between_ms"]["p50"] > 0, http
-    # The dashboard's fleet page, logged in (its first password changed), every 5 s.
+    # The dashboard's fleet page, logged in (its first password changed), at once and every 5 s
+    # (a fresh clone's run once had its second status run 2.6 s after the first).
     fleet = http["fleet_between_ms"]["n"] + http["fleet_during_cycles_ms"]["n"]
     assert fleet >= max(1, probed_s / 10), (probed_s, http)
