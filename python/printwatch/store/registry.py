@@ -521,12 +521,10 @@ class Registry:
 
     def _claim_of(self, doc: object) -> tuple[str, str, datetime, dict[str, int]] | None:
         """(serial, address, time, meters) of a reachable document naming a known serial."""
-        if not isinstance(doc, dict) or doc.get("reachable") is not True:
+        serial = self._serial_of(doc)
+        if serial is None or not isinstance(doc, dict):
             return None
-        serial = normalize_serial(doc.get("serial") if isinstance(doc.get("serial"), str) else None)
-        meters, target, when = doc.get("meters"), doc.get("target"), doc.get("time")
-        if not serial or serial not in self.by_serial or not isinstance(meters, dict):
-            return None
+        meters, target, when = doc["meters"], doc.get("target"), doc.get("time")
         if not isinstance(target, str) or not isinstance(when, str):
             return None
         try:
