@@ -46,9 +46,12 @@ def parts(
     each within ``max_bytes`` of JSON and ``max_devices`` devices, in device order. A message of
     one device (or of a kind that is never cut) is returned whole, whatever its size."""
     rows = rows_of(kind, data)
-    if rows <= 1 or (rows <= max_devices and size_of(data) <= max_bytes):
+    if rows <= 1:
         return [data]
-    k = max(2, math.ceil(rows / max_devices), math.ceil(size_of(data) / max_bytes))
+    size = size_of(data)
+    if rows <= max_devices and size <= max_bytes:
+        return [data]
+    k = max(2, math.ceil(rows / max_devices), math.ceil(size / max_bytes))
     bounds = [rows * i // k for i in range(k + 1)]
     out: list[dict[str, Any]] = []
     for a, b in pairwise(bounds):
