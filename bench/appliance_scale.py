@@ -55,6 +55,8 @@ if __package__ in (None, ""):
 from printwatch.cli.demo_collector import DemoCollector
 from printwatch.config.targets import MAX_EXPANDED
 
+from tests.support.dashboard import csrf_of, log_in
+
 SIM_LINE = re.compile(r"serving (\d+) printers on (127\.[\d.]+)-(127\.[\d.]+) port (\d+) ")
 METRIC = re.compile(r"^(printwatch_[a-z_]+)(?:\{([^}]*)\})? (\S+)$", re.M)
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -257,18 +259,11 @@ def dashboard_session(base: str, state_dir: Path, limit_s: float = 60) -> httpx.
     password = first.read_text().strip()
     client = httpx.Client(base_url=base, timeout=30, follow_redirects=True)
     try:
-        form = client.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        if token is None:
-            raise SystemExit(f"/login answered {form.status_code} without its form")
-        landed = client.post("/login", data={"user": "admin", "password": password, "csrf": token[1]})
-        meta = re.search(r'<meta name="csrf-token" content="([^"]+)"', landed.text)
-        if meta is None:
-            raise SystemExit(f"the login answered {landed.status_code} without a session page")
+        landed = log_in(client, password)
         new = "bench-" + os.urandom(12).hex()
         changed = client.post(
             "/settings/password",
-            data={"current": password, "new": new, "again": new, "csrf": meta[1]},
+            data={"current": password, "new": new, "again": new, "csrf": csrf_of(landed.text)},
         )
         if changed.status_code != 200 or "Password changed" not in changed.text:
             raise SystemExit(f"the password change answered {changed.status_code}")
