@@ -281,7 +281,8 @@ class Batch:
     @property
     def done(self) -> bool: ...
     def statistics(self) -> dict[str, int]:
-        """Packets and bytes each way, timeouts, retries, and how answers were classed."""
+        """Packets and bytes each way, timeouts, retries, how answers were classed, and the
+        I/O loop's turns (``turns``)."""
 
 @final
 class TargetResult:

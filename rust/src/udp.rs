@@ -1,6 +1,8 @@
 //! Batched UDP for the engine and the simulator (Linux): `recvmmsg`/`sendmmsg`, up to a batch
 //! of datagrams per system call, with optional `IP_PKTINFO` control messages (the simulator's
-//! replies leave from each printer's own address), which std's `UdpSocket` cannot do. The
+//! replies leave from each printer's own address) and `SO_TIMESTAMPNS` (when the kernel took a
+//! datagram in: the engine's round-trip times stay exact while its turns are coalesced), which
+//! std's `UdpSocket` cannot do. The
 //! platform's `unsafe` code lives here and nowhere else in the crate. Every pointer handed to the kernel
 //! points into buffers owned by the batch (or the caller's slices) that outlive the call, and
 //! every header is rebuilt just before the call that uses it.
@@ -11,11 +13,13 @@ use std::mem;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::os::fd::RawFd;
 use std::ptr;
+use std::time::Duration;
 
-/// Control-message space per datagram, aligned for `cmsghdr` (room for several `in_pktinfo`).
+/// Control-message space per datagram, aligned for `cmsghdr` (an `in_pktinfo` and a `timespec`
+/// take 32 bytes each with their headers).
 #[derive(Clone, Copy)]
 #[repr(C, align(8))]
-struct Cmsg([u8; 64]);
+struct Cmsg([u8; 96]);
 
 /// One received datagram.
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +30,9 @@ pub struct Received<'b> {
     pub destination: Option<Ipv4Addr>,
     /// The datagram was larger than its slot and was cut (it must not be answered).
     pub truncated: bool,
+    /// When the kernel received it (`SO_TIMESTAMPNS`: the system clock, since the Unix epoch),
+    /// if the socket asked for it ([`enable_timestamps`]).
+    pub received_at: Option<Duration>,
 }
 
 /// One datagram to send: `data` to `to`, leaving from `from` (`IP_PKTINFO`'s `ipi_spec_dst`)
@@ -73,7 +80,7 @@ impl RecvBatch {
             bufs: vec![0; slots * slot_len],
             names: vec![zeroed_name(); slots],
             iovs: vec![libc::iovec { iov_base: ptr::null_mut(), iov_len: 0 }; slots],
-            cmsgs: vec![Cmsg([0; 64]); slots],
+            cmsgs: vec![Cmsg([0; 96]); slots],
             headers: vec![zeroed_header(); slots],
             filled: 0,
         }
@@ -95,17 +102,23 @@ impl RecvBatch {
             Ipv4Addr::from(u32::from_be(name.sin_addr.s_addr)),
             u16::from_be(name.sin_port),
         );
-        let mut destination = None;
+        let (mut destination, mut received_at) = (None, None);
         // SAFETY: `h.msg_hdr` was filled in by `recvmmsg`; its control pointer and length point
         // into `self.cmsgs[k]` (set by `recv_batch`, unchanged since); the CMSG_* macros walk
-        // only the control bytes the kernel reported, and the `IP_PKTINFO` payload is an
-        // `in_pktinfo`, read unaligned.
+        // only the control bytes the kernel reported, and the payloads (an `in_pktinfo`, a
+        // `timespec`) are read unaligned.
         unsafe {
             let mut cmsg = libc::CMSG_FIRSTHDR(&h.msg_hdr);
             while !cmsg.is_null() {
-                if (*cmsg).cmsg_level == libc::IPPROTO_IP && (*cmsg).cmsg_type == libc::IP_PKTINFO {
+                let (level, kind) = ((*cmsg).cmsg_level, (*cmsg).cmsg_type);
+                if level == libc::IPPROTO_IP && kind == libc::IP_PKTINFO {
                     let info: libc::in_pktinfo = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                     destination = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
+                } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
+                    let ts: libc::timespec = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                    if let (Ok(secs), Ok(nanos)) = (u64::try_from(ts.tv_sec), u32::try_from(ts.tv_nsec)) {
+                        received_at = Some(Duration::new(secs, nanos));
+                    }
                 }
                 cmsg = libc::CMSG_NXTHDR(&h.msg_hdr, cmsg);
             }
@@ -115,19 +128,30 @@ impl RecvBatch {
             source,
             destination,
             truncated: h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0,
+            received_at,
         }
     }
 }
 
 pub fn enable_pktinfo(fd: RawFd) -> io::Result<()> {
+    set_flag(fd, libc::IPPROTO_IP, libc::IP_PKTINFO)
+}
+
+/// Asks the kernel to stamp each received datagram with the time it took it in
+/// ([`Received::received_at`]).
+pub fn enable_timestamps(fd: RawFd) -> io::Result<()> {
+    set_flag(fd, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS)
+}
+
+fn set_flag(fd: RawFd, level: libc::c_int, option: libc::c_int) -> io::Result<()> {
     let on: libc::c_int = 1;
     // SAFETY: `fd` is an open socket; the option value points to a live `c_int` whose size is
     // passed alongside.
     let rc = unsafe {
         libc::setsockopt(
             fd,
-            libc::IPPROTO_IP,
-            libc::IP_PKTINFO,
+            level,
+            option,
             ptr::from_ref(&on).cast(),
             mem::size_of::<libc::c_int>() as libc::socklen_t,
         )
@@ -146,7 +170,7 @@ pub fn set_buffers(fd: RawFd, bytes: usize) -> io::Result<()> {
     let size = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
     for (forced, option) in [(libc::SO_RCVBUFFORCE, libc::SO_RCVBUF), (libc::SO_SNDBUFFORCE, libc::SO_SNDBUF)]
     {
-        // SAFETY: as in `enable_pktinfo`: an open socket and a live `c_int` of the stated size.
+        // SAFETY: as in `set_flag`: an open socket and a live `c_int` of the stated size.
         let rc = unsafe {
             libc::setsockopt(
                 fd,
@@ -159,7 +183,7 @@ pub fn set_buffers(fd: RawFd, bytes: usize) -> io::Result<()> {
         if rc == 0 {
             continue;
         }
-        // SAFETY: as in `enable_pktinfo`: an open socket and a live `c_int` of the stated size.
+        // SAFETY: as in `set_flag`: an open socket and a live `c_int` of the stated size.
         let rc = unsafe {
             libc::setsockopt(
                 fd,
@@ -241,7 +265,7 @@ pub fn send_batch(fd: RawFd, msgs: &[Outgoing<'_>], batch: &mut SendBatch) -> Se
     let n = msgs.len();
     batch.names.resize(n, zeroed_name());
     batch.iovs.resize(n, libc::iovec { iov_base: ptr::null_mut(), iov_len: 0 });
-    batch.cmsgs.resize(n, Cmsg([0; 64]));
+    batch.cmsgs.resize(n, Cmsg([0; 96]));
     batch.headers.resize(n, zeroed_header());
     for (k, m) in msgs.iter().enumerate() {
         fill_send(batch, k, m);
@@ -296,7 +320,7 @@ fn fill_send(batch: &mut SendBatch, k: usize, m: &Outgoing<'_>) {
     };
     h.msg_hdr.msg_control = batch.cmsgs[k].0.as_mut_ptr().cast();
     // SAFETY: CMSG_SPACE/CMSG_LEN are arithmetic; the one control message they size fits in the
-    // 64-byte control buffer (a header plus an `in_pktinfo` take 28), `CMSG_FIRSTHDR` of a
+    // 96-byte control buffer (a header plus an `in_pktinfo` take 28), `CMSG_FIRSTHDR` of a
     // non-empty control buffer is its start, and the payload is written unaligned.
     unsafe {
         h.msg_hdr.msg_controllen = libc::CMSG_SPACE(mem::size_of::<libc::in_pktinfo>() as u32) as _;

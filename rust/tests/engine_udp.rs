@@ -1,6 +1,7 @@
 //! The poll engine against the simulated fleet on loopback (`127.78.0.0/16`): every target's
 //! values and walks equal its recording, silent targets time out without slowing the others,
-//! the pps cap holds, and a cancel stops the batch at once.
+//! the pps cap holds, a paced batch's turns are coalesced, a datagram carries the kernel's time
+//! of its arrival, and a cancel stops the batch at once.
 //!
 //! Recordings: `$PRINTWATCH_RECORDINGS`, or `$CARGO_MANIFEST_DIR/../shared/recordings/librenms/snmprec`.
 #![cfg(target_os = "linux")]
@@ -162,4 +163,66 @@ fn the_packet_rate_cap_holds() {
     // 200 packets at 1,000 a second, after a first burst of 5: at least 195 ms.
     assert!(started.elapsed() >= Duration::from_millis(190), "{:?}", started.elapsed());
     assert!(results.iter().all(|r| r.status() == "ok"));
+}
+
+#[test]
+fn paced_turns_are_coalesced() {
+    let recs = recordings();
+    let base = Ipv4Addr::new(127, 78, 64, 1);
+    let server = serve(base, 200, Fleet::new(recs.into_iter().take(4).map(Agent::new)));
+    let one = Arc::new(Plan { gets: vec![OidBuf::parse(SCALARS[0]).unwrap()], walks: vec![] });
+    // 200 requests at 2,000 a second: about 100 ms, requests queued for the budget throughout.
+    let config = EngineConfig { max_pps: 2000, ..EngineConfig::default() };
+    let batch = Batch::start(
+        config,
+        targets(base, 200, server.port, &one),
+        SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0),
+    )
+    .expect("start");
+    let results = drain(&batch, Duration::from_secs(60));
+    assert!(results.iter().all(|r| r.status() == "ok"));
+    let stats = batch.stats();
+    assert_eq!(stats.packets_sent, 200);
+    // A turn per answer (and per token) would be 200 or more; a turn of at least 2 ms sends
+    // four requests and reads what came meanwhile.
+    assert!(stats.turns <= 100, "{} turns for 200 requests", stats.turns);
+}
+
+#[test]
+fn a_datagram_carries_the_kernel_time_of_its_arrival() {
+    use std::net::UdpSocket;
+    use std::os::fd::AsRawFd;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use printwatch_core::udp::{enable_timestamps, recv_batch, RecvBatch};
+
+    let wall = || SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap();
+    enable_timestamps(receiver.as_raw_fd()).unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let mut batch = RecvBatch::new(4, 64);
+    // The kernel turns its receive stamps on a moment after the first socket asks (until then
+    // a datagram is stamped when it is read): a few tries.
+    let mut ages = Vec::new();
+    for _ in 0..20 {
+        let before = wall();
+        sender.send_to(b"answer", receiver.local_addr().unwrap()).unwrap();
+        // Read 50 ms after it came: its stamp is the arrival, not the read.
+        thread::sleep(Duration::from_millis(50));
+        assert_eq!(recv_batch(receiver.as_raw_fd(), &mut batch).unwrap(), 1);
+        let read = wall();
+        let got = batch.get(0);
+        assert_eq!(got.data, b"answer");
+        let at = got.received_at.expect("a kernel stamp");
+        assert!(
+            at + Duration::from_micros(100) >= before && at <= read,
+            "{at:?} not within {before:?}..{read:?}"
+        );
+        let age = read.saturating_sub(at);
+        ages.push(age);
+        if age >= Duration::from_millis(50) {
+            return;
+        }
+    }
+    panic!("every datagram stamped when read, not when it came: {ages:?}");
 }

@@ -27,6 +27,8 @@ impl BatchSocket {
         socket.set_nonblocking(true)?;
         // Smaller buffers still work, with less room for bursts.
         let _ = udp::set_buffers(socket.as_raw_fd(), SOCKET_BUFFER);
+        // Without the kernel's stamps an answer's time is the turn's that read it.
+        let _ = udp::enable_timestamps(socket.as_raw_fd());
         Ok(Self { socket, rx: RecvBatch::new(BATCH, MAX_DATAGRAM), tx: SendBatch::default() })
     }
 

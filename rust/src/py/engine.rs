@@ -289,9 +289,9 @@ impl Batch {
         self.inner.is_done()
     }
 
-    /// The batch's counters: packets and bytes each way, timeouts, retries, and how the
+    /// The batch's counters: packets and bytes each way, timeouts, retries, how the
     /// datagrams received were classed (matched, late, duplicate, spoofed, unexpected,
-    /// malformed).
+    /// malformed), and the I/O loop's turns.
     fn statistics<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.stats();
         worker::counters(
@@ -312,6 +312,7 @@ impl Batch {
                 ("unexpected", s.unexpected),
                 ("malformed", s.malformed),
                 ("send_errors", s.send_errors),
+                ("turns", s.turns),
             ],
         )
     }
