@@ -2,7 +2,8 @@
 
 The appliance is assembled as ``printwatch run`` assembles it (store, alerts, uplink, poller),
 its printers served by ``printwatch simulate`` in another process at nice 19; the bench then
-runs one meter read and ``--cycles`` status cycles directly (no scheduler, no HTTP), and prints:
+runs one meter read and ``--cycles`` status cycles directly (no scheduler, no HTTP; the
+garbage collector paused during each cycle, as the daemon does), and prints:
 
 * per cycle: wall and CPU seconds (and the CPU split into the loop's thread, Python's worker
   threads and native threads), RSS, Python's allocated blocks, DuckDB's own accounting;
@@ -50,6 +51,8 @@ from printwatch.config.model import ApplianceConfig, Config, Intervals, SnmpConf
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
 from printwatch.scheduler.runner import RunContext
+from printwatch.service.appliance import Appliance
+from printwatch.service.fairness import manage_gc, release_gc
 
 SIM_LINE = re.compile(r"serving (\d+) printers on (127\.[\d.]+)-(127\.[\d.]+) port (\d+) ")
 SKIP = (types.ModuleType, type, types.FunctionType, types.MethodType, types.BuiltinFunctionType)
@@ -152,6 +155,16 @@ async def cycles(parts: Assembled, count: int) -> cProfile.Profile:
     app = parts.appliance
     ctx = RunContext("status", dt.datetime.now(dt.UTC), "schedule")
     profile = cProfile.Profile()
+    manage_gc()  # as the daemon does: no collection during a cycle, one at its end
+    try:
+        return await _cycles(parts, app, ctx, profile, count)
+    finally:
+        release_gc()
+
+
+async def _cycles(
+    parts: Assembled, app: Appliance, ctx: RunContext, profile: cProfile.Profile, count: int
+) -> cProfile.Profile:
     for k in range(count + 1):
         t0, c0, threads = time.perf_counter(), time.process_time(), thread_cpu()
         last = k == count
