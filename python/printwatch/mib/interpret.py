@@ -15,12 +15,20 @@ document. An answer with the same digest is not interpreted again: the document 
 the cache (a fresh copy) with this poll's uptime, time, version, round trip, failures and wire
 counts. Any other change of any varbind changes the digest, and the answer is interpreted.
 
+Two of the five Printer-MIB tables change rarely: the colorants (a new toner model) and the
+input trays (paper loaded, a tray fitted). A status poll may leave them out and be interpreted
+with the :class:`SlowParts` an earlier walk of them gave (``slow=``): the document is the one a
+poll of all five tables would give while those tables are unchanged (the poller walks them
+again every few status polls, at meter reads and when the printer at an address changes; see
+:mod:`printwatch.poller.documents`).
+
 Error handling: a printer's data never raises. Missing tables, wrong types and garbage give a
 null field and a line in ``warnings``; what the engine could not read is in ``failures``.
 """
 
 from __future__ import annotations
 
+import itertools
 import marshal
 import sys
 from collections.abc import Mapping, Sequence
@@ -35,7 +43,7 @@ from printwatch.mib.identity import mac_of, model_of, serial_of, vendor_of
 from printwatch.mib.levels import check_thresholds
 from printwatch.mib.meters import read_meters
 from printwatch.mib.status import status
-from printwatch.mib.supplies import supplies
+from printwatch.mib.supplies import colorant_names, supplies
 from printwatch.mib.tables import EXCEPTIONS, as_int, present
 from printwatch.mib.text import decode_text
 from printwatch.mib.trays import trays
@@ -63,6 +71,89 @@ def _sys_group(gets: Mapping[str, VarBind]) -> dict[str, Any]:
     return out
 
 
+#: The tables a status poll may leave out, read from an earlier walk instead (:class:`SlowParts`).
+SLOW_TABLES = ("prtMarkerColorantTable", "prtInputTable")
+#: The GETs that say which printer answered: another value, and the slow parts are not its.
+IDENTITY_OIDS = (oids.SYS_OBJECT_ID, oids.PRT_GENERAL_SERIAL_NUMBER)
+
+_tokens = itertools.count(1)
+
+
+class SlowParts:
+    """What a printer's colorant and input tray tables said, interpreted, with the identity of
+    the printer that said it: the colour of each colorant row, the trays (and their warnings),
+    and whether each table had rows. Immutable by convention (documents share ``trays``).
+    ``token`` tells parts apart in an answer's key: equal parts keep the first's
+    (:meth:`SlowParts.same`), so an answer interpreted with either is the same answer.
+    ``walked_at``: when the tables were last walked and said this (the poller's clock, Unix
+    seconds; set by the poller)."""
+
+    __slots__ = ("colorants", "identity", "present", "token", "tray_warnings", "trays", "walked_at")
+
+    def __init__(
+        self,
+        identity: tuple[object, ...],
+        colorants: Mapping[str, str | None],
+        trays: list[dict[str, Any]],
+        tray_warnings: Sequence[str],
+        present: tuple[bool, bool],
+    ) -> None:
+        self.identity = identity
+        self.colorants = {sys.intern(k): v if v is None else sys.intern(v) for k, v in colorants.items()}
+        self.trays = _interned(trays)
+        self.tray_warnings = tuple(tray_warnings)
+        self.present = present
+        self.token = next(_tokens)
+        self.walked_at = 0.0
+
+    def same(self, other: SlowParts | None) -> bool:
+        """Whether ``other`` says the same (of the same printer)."""
+        return other is not None and (
+            self.identity,
+            self.present,
+            self.colorants,
+            self.trays,
+            self.tray_warnings,
+        ) == (other.identity, other.present, other.colorants, other.trays, other.tray_warnings)
+
+    def of(self, result: TargetResult) -> bool:
+        """Whether ``result`` (a status poll's) is of the printer these parts were read from."""
+        return self.identity == identity_of(result.get)
+
+
+def identity_of(get: Any) -> tuple[object, ...]:
+    """sysObjectID and the serial number as ``get(oid)`` gives them (a result's ``get`` or a
+    mapping's), type and value: what changes when another printer answers at an address."""
+    out: list[object] = []
+    for oid in IDENTITY_OIDS:
+        vb = get(oid)
+        out.append(None if vb is None else (vb.type, vb.value))
+    return tuple(out)
+
+
+def read_slow_parts(
+    result: TargetResult, identity: tuple[object, ...], thresholds: Thresholds | None = None
+) -> SlowParts:
+    """The :class:`SlowParts` of a walk of the slow tables (``result``), for the printer of
+    ``identity``."""
+    parts, _ = _slow_parts(identity, result.walks, thresholds)
+    return parts
+
+
+def _slow_parts(
+    identity: tuple[object, ...], walks: Mapping[str, Sequence[VarBind]], thresholds: Thresholds | None
+) -> tuple[SlowParts, list[dict[str, Any]]]:
+    """The parts of ``walks``, and their trays as a list of this call's own (the parts keep an
+    interned copy)."""
+    colorant_rows, input_rows = (
+        [vb for vb in walks.get(oids.TABLES[name], ()) if vb.type not in EXCEPTIONS] for name in SLOW_TABLES
+    )
+    tray_warnings: list[str] = []
+    found = trays(input_rows, tray_warnings, thresholds)
+    had = (bool(colorant_rows), bool(input_rows))
+    return SlowParts(identity, colorant_names(colorant_rows), found, tray_warnings, had), found
+
+
 def interpret_varbinds(
     target: str,
     gets: Mapping[str, VarBind],
@@ -72,20 +163,49 @@ def interpret_varbinds(
     rtt_ms: float | None = None,
     time: str | None = None,
     thresholds: Thresholds | None = None,
+    slow: SlowParts | None = None,
 ) -> dict[str, Any]:
-    """The poll document of a printer that answered, from its GET and walk results.
+    """The poll document of a printer that answered, from its GET and walk results (with
+    ``slow``, the colorant and input tray tables are those parts, not ``walks``).
 
     Error handling: ``ValueError`` for bad ``thresholds`` (see
     :func:`~printwatch.mib.levels.check_thresholds`); the printer's data never raises.
     """
+    doc, _ = interpret_parts(
+        target, gets, walks, version=version, rtt_ms=rtt_ms, time=time, thresholds=thresholds, slow=slow
+    )
+    return doc
+
+
+def interpret_parts(
+    target: str,
+    gets: Mapping[str, VarBind],
+    walks: Mapping[str, Sequence[VarBind]],
+    *,
+    version: str | None = None,
+    rtt_ms: float | None = None,
+    time: str | None = None,
+    thresholds: Thresholds | None = None,
+    slow: SlowParts | None = None,
+) -> tuple[dict[str, Any], SlowParts]:
+    """:func:`interpret_varbinds`, and the :class:`SlowParts` the document was made with (read
+    from ``walks`` when ``slow`` is None)."""
     check_thresholds(thresholds)
     warnings: list[str] = []
     sys_group = _sys_group(gets)
     for name in ("descr", "object_id"):
         if sys_group[name] is None:
             warnings.append(f"sys{name[0].upper()}{name[1:].replace('_id', 'ID')}: missing")
+    if slow is None:
+        slow, tray_list = _slow_parts(identity_of(gets.get), walks, thresholds)
+    else:
+        tray_list = slow.trays  # shared, read-only, as a cached answer's parts are
     tables: dict[str, Sequence[VarBind]] = {}
     for name, root in oids.TABLES.items():
+        if name in SLOW_TABLES:
+            if not slow.present[SLOW_TABLES.index(name)]:
+                warnings.append(f"{name}: missing")
+            continue
         rows = [vb for vb in walks.get(root, ()) if vb.type not in EXCEPTIONS]
         if not rows:
             warnings.append(f"{name}: missing")
@@ -95,7 +215,10 @@ def interpret_varbinds(
         vendor, {**table_cells(vendor, walks), **gets}, tables["prtMarkerTable"], warnings
     )
     counters = read_counters(vendor, gets, walks, tables["prtMarkerTable"], warnings)
-    return {
+    state = status(gets, warnings)
+    found = supplies(tables["prtMarkerSuppliesTable"], (), warnings, thresholds, colorants=slow.colorants)
+    warnings.extend(slow.tray_warnings)
+    doc = {
         "target": target,
         "reachable": True,
         "version": version,
@@ -106,17 +229,16 @@ def interpret_varbinds(
         "model": model_of(vendor, sys_group["descr"], gets),
         "serial": serial_of(vendor, sys_group["descr"], gets),
         "mac": mac_of(gets),
-        "status": status(gets, warnings),
+        "status": state,
         "meters": meters,
         "meter_evidence": evidence,
         "counters": counters,
-        "supplies": supplies(
-            tables["prtMarkerSuppliesTable"], tables["prtMarkerColorantTable"], warnings, thresholds
-        ),
-        "trays": trays(tables["prtInputTable"], warnings, thresholds),
+        "supplies": found,
+        "trays": tray_list,
         "alerts": alerts(tables["prtAlertTable"]),
         "warnings": warnings,
     }
+    return doc, slow
 
 
 def unreachable(target: str, error: str, *, time: str | None = None) -> dict[str, Any]:
@@ -258,7 +380,7 @@ def interpret(
     target's last one is not interpreted again (see the module's docstring); the document is
     the same either way (but shares the cached answer's parts: read-only).
     """
-    doc, _ = interpret_answer(result, *more, target=target, time=time, thresholds=thresholds, cache=cache)
+    doc, _, _ = interpret_answer(result, *more, target=target, time=time, thresholds=thresholds, cache=cache)
     return doc
 
 
@@ -269,17 +391,25 @@ def interpret_answer(
     time: str | None = None,
     thresholds: Thresholds | None = None,
     cache: AnswerCache | None = None,
-) -> tuple[dict[str, Any], Answer | None]:
-    """:func:`interpret`, and the :class:`Answer` the document was made from (with a
-    ``cache``, a target that answered: the same object as its last document's when its answer
-    did not change; else None)."""
+    slow: SlowParts | None = None,
+    extra: Sequence[TargetResult] = (),
+) -> tuple[dict[str, Any], Answer | None, SlowParts | None]:
+    """:func:`interpret`, the :class:`Answer` the document was made from (with a ``cache``, a
+    target that answered: the same object as its last document's when its answer did not
+    change; else None) and the :class:`SlowParts` it was made with (``slow``, or those its
+    walks gave when it was interpreted; None when served from the cache without them).
+    ``extra``: results of the same poll counted in ``failures`` and ``wire`` only (the walk
+    ``slow`` was read from)."""
     name = target or f"{result.host}:{result.port}"
     if not result.reachable:
-        return unreachable(name, result.status, time=time), None
+        return unreachable(name, result.status, time=time), None, None
     results = (result, *more)
     answer = None
+    parts = slow
     if cache is not None:
         key = _answer_key(results, thresholds)
+        if slow is not None:
+            key += b"|slow:%d" % slow.token
         answer = cache.get(name, key)
         if answer is not None:
             rtt = None if result.rtt_ms is None else round(result.rtt_ms, 3)
@@ -296,8 +426,15 @@ def interpret_answer(
         for r in results:
             gets.update(r.gets)
             walks.update(r.walks)
-        doc = interpret_varbinds(
-            name, gets, walks, version=result.version, rtt_ms=result.rtt_ms, time=time, thresholds=thresholds
+        doc, parts = interpret_parts(
+            name,
+            gets,
+            walks,
+            version=result.version,
+            rtt_ms=result.rtt_ms,
+            time=time,
+            thresholds=thresholds,
+            slow=slow,
         )
         if cache is not None:
             answer = cache.put(name, key, doc)
@@ -309,11 +446,12 @@ def interpret_answer(
                     time=doc["time"],
                     uptime_s=doc["sys"]["uptime_s"],
                 )
-    failures = [f for r in results for f in r.failures]
+    counted = (*results, *extra)
+    failures = [f for r in counted for f in r.failures]
     doc["failures"] = [{"op": op, "oid": oid, "kind": kind, "detail": d} for op, oid, kind, d in failures]
     doc["wire"] = {
-        "packets_sent": sum(r.packets_sent for r in results),
-        "bytes_sent": sum(r.bytes_sent for r in results),
-        "bytes_received": sum(r.bytes_received for r in results),
+        "packets_sent": sum(r.packets_sent for r in counted),
+        "bytes_sent": sum(r.bytes_sent for r in counted),
+        "bytes_received": sum(r.bytes_received for r in counted),
     }
-    return doc, answer
+    return doc, answer, parts

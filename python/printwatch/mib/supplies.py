@@ -97,10 +97,14 @@ def supplies(
     colorant_rows: Sequence[VarBind],
     warnings: list[str],
     thresholds: Mapping[str, float] | None = None,
+    *,
+    colorants: Mapping[str, str | None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every row of prtMarkerSuppliesTable as a supply of the poll document, in index order."""
+    """Every row of prtMarkerSuppliesTable as a supply of the poll document, in index order.
+    ``colorants``: the :func:`colorant_names` of an earlier walk, instead of ``colorant_rows``."""
     cols = columns(oids.PRT_SUPPLIES_TABLE, rows)
-    colorants = colorant_names(colorant_rows)
+    if colorants is None:
+        colorants = colorant_names(colorant_rows)
     c = oids.SUPPLY_COLUMNS
     out = []
     for index in indexes(cols):
