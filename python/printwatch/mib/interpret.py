@@ -19,7 +19,7 @@ Two of the five Printer-MIB tables change rarely: the colorants (a new toner mod
 input trays (paper loaded, a tray fitted). A status poll may leave them out and be interpreted
 with the :class:`SlowParts` an earlier walk of them gave (``slow=``): the document is the one a
 poll of all five tables would give while those tables are unchanged (the poller walks them
-again every few status polls, at meter reads and when the printer at an address changes; see
+again every 10 minutes, at meter reads and when the printer at an address changes; see
 :mod:`printwatch.poller.documents`).
 
 Error handling: a printer's data never raises. Missing tables, wrong types and garbage give a
@@ -99,7 +99,7 @@ class SlowParts:
         present: tuple[bool, bool],
     ) -> None:
         self.identity = identity
-        self.colorants = {sys.intern(k): v if v is None else sys.intern(v) for k, v in colorants.items()}
+        self.colorants = _shared_colorants(colorants)
         self.trays = _interned(trays)
         self.tray_warnings = tuple(tray_warnings)
         self.present = present
@@ -121,13 +121,36 @@ class SlowParts:
         return self.identity == identity_of(result.get)
 
 
+#: Colorant maps by their items: a fleet has few (one a model), so the parts of its printers
+#: share them. Bounded: a fleet of hostile or odd printers cannot grow it past this.
+_COLORANT_MAPS: dict[tuple[tuple[str, str | None], ...], dict[str, str | None]] = {}
+_COLORANT_MAPS_MAX = 4096
+
+
+def _shared_colorants(colorants: Mapping[str, str | None]) -> dict[str, str | None]:
+    """``colorants`` as a dict of interned strings, the same object for every equal map (while
+    :data:`_COLORANT_MAPS` has room). Read-only."""
+    own = {sys.intern(k): v if v is None else sys.intern(v) for k, v in colorants.items()}
+    items = tuple(own.items())
+    found = _COLORANT_MAPS.get(items)
+    if found is not None:
+        return found
+    if len(_COLORANT_MAPS) < _COLORANT_MAPS_MAX:
+        _COLORANT_MAPS[items] = own
+    return own
+
+
 def identity_of(get: Any) -> tuple[object, ...]:
     """sysObjectID and the serial number as ``get(oid)`` gives them (a result's ``get`` or a
     mapping's), type and value: what changes when another printer answers at an address."""
     out: list[object] = []
     for oid in IDENTITY_OIDS:
         vb = get(oid)
-        out.append(None if vb is None else (vb.type, vb.value))
+        if vb is None:
+            out.append(None)
+            continue
+        value = vb.value
+        out.append((sys.intern(vb.type), sys.intern(value) if type(value) is str else value))
     return tuple(out)
 
 
@@ -143,8 +166,8 @@ def read_slow_parts(
 def _slow_parts(
     identity: tuple[object, ...], walks: Mapping[str, Sequence[VarBind]], thresholds: Thresholds | None
 ) -> tuple[SlowParts, list[dict[str, Any]]]:
-    """The parts of ``walks``, and their trays as a list of this call's own (the parts keep an
-    interned copy)."""
+    """The parts of ``walks``, and their trays as this call's own list (the parts keep an
+    interned copy, which the documents share)."""
     colorant_rows, input_rows = (
         [vb for vb in walks.get(oids.TABLES[name], ()) if vb.type not in EXCEPTIONS] for name in SLOW_TABLES
     )
@@ -197,9 +220,7 @@ def interpret_parts(
         if sys_group[name] is None:
             warnings.append(f"sys{name[0].upper()}{name[1:].replace('_id', 'ID')}: missing")
     if slow is None:
-        slow, tray_list = _slow_parts(identity_of(gets.get), walks, thresholds)
-    else:
-        tray_list = slow.trays  # shared, read-only, as a cached answer's parts are
+        slow, _ = _slow_parts(identity_of(gets.get), walks, thresholds)
     tables: dict[str, Sequence[VarBind]] = {}
     for name, root in oids.TABLES.items():
         if name in SLOW_TABLES:
@@ -234,7 +255,7 @@ def interpret_parts(
         "meter_evidence": evidence,
         "counters": counters,
         "supplies": found,
-        "trays": tray_list,
+        "trays": slow.trays,  # shared, read-only, as a cached answer's parts are
         "alerts": alerts(tables["prtAlertTable"]),
         "warnings": warnings,
     }
@@ -324,16 +345,23 @@ class AnswerCache:
         self.hits += 1
         return entry
 
-    def put(self, target: str, key: bytes, doc: dict[str, Any]) -> Answer | None:
+    def put(
+        self, target: str, key: bytes, doc: dict[str, Any], shared: Sequence[object] = ()
+    ) -> Answer | None:
         """Keeps ``doc`` as ``target``'s answer ``key`` (its :data:`OWN_KEYS` but ``sys`` as
         None: their places kept, so the documents served have the same key order); None, and
-        nothing kept, when it is not plain data."""
+        nothing kept, when it is not plain data. Values that are one of ``shared`` (already
+        interned and read-only: a :class:`SlowParts`' trays) are kept as they are, not copied."""
         try:
             marshal.dumps(doc)  # plain data only (never otherwise from interpret_varbinds)
         except ValueError:
             self._entries.pop(target, None)
             return None
-        kept = {sys.intern(k): None if k in OWN_KEYS and k != "sys" else _interned(v) for k, v in doc.items()}
+        ids = {id(o) for o in shared}
+        kept = {
+            sys.intern(k): None if k in OWN_KEYS and k != "sys" else v if id(v) in ids else _interned(v)
+            for k, v in doc.items()
+        }
         answer = self._entries[target] = Answer(key, kept)
         return answer
 
@@ -437,7 +465,7 @@ def interpret_answer(
             slow=slow,
         )
         if cache is not None:
-            answer = cache.put(name, key, doc)
+            answer = cache.put(name, key, doc, shared=(parts.trays,))
             if answer is not None:  # the document handed out shares the kept answer's parts
                 doc = answer.document(
                     name,
