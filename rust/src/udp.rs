@@ -105,16 +105,24 @@ impl RecvBatch {
         let (mut destination, mut received_at) = (None, None);
         // SAFETY: `h.msg_hdr` was filled in by `recvmmsg`; its control pointer and length point
         // into `self.cmsgs[k]` (set by `recv_batch`, unchanged since); the CMSG_* macros walk
-        // only the control bytes the kernel reported, and the payloads (an `in_pktinfo`, a
-        // `timespec`) are read unaligned.
+        // only the control bytes the kernel reported, and each payload (an `in_pktinfo`, a
+        // `timespec`) is read unaligned, only from a message long enough to hold it.
         unsafe {
             let mut cmsg = libc::CMSG_FIRSTHDR(&h.msg_hdr);
             while !cmsg.is_null() {
                 let (level, kind) = ((*cmsg).cmsg_level, (*cmsg).cmsg_type);
-                if level == libc::IPPROTO_IP && kind == libc::IP_PKTINFO {
+                let len = (*cmsg).cmsg_len as usize;
+                if level == libc::IPPROTO_IP
+                    && kind == libc::IP_PKTINFO
+                    && len >= libc::CMSG_LEN(mem::size_of::<libc::in_pktinfo>() as u32) as usize
+                {
                     let info: libc::in_pktinfo = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                     destination = Some(Ipv4Addr::from(u32::from_be(info.ipi_addr.s_addr)));
-                } else if level == libc::SOL_SOCKET && kind == libc::SCM_TIMESTAMPNS {
+                } else if level == libc::SOL_SOCKET
+                    && kind == libc::SCM_TIMESTAMPNS
+                    && (*cmsg).cmsg_len as usize
+                        >= libc::CMSG_LEN(mem::size_of::<libc::timespec>() as u32) as usize
+                {
                     let ts: libc::timespec = ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
                     if let (Ok(secs), Ok(nanos)) = (u64::try_from(ts.tv_sec), u32::try_from(ts.tv_nsec)) {
                         received_at = Some(Duration::new(secs, nanos));

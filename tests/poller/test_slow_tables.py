@@ -8,6 +8,7 @@ recording) and a table-driven agent on loopback."""
 from __future__ import annotations
 
 import datetime as dt
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -127,6 +128,7 @@ async def test_a_tray_level_shows_within_the_refresh_time() -> None:
         for k in range(1, SLOW_REFRESH_S // 60 + 1):  # a poll a minute
             [doc] = await poller.poll(devices, "status", WHEN + dt.timedelta(minutes=k))
             levels.append(doc["trays"][0]["level"])
+            assert doc["supplies"][0]["color"] == "black"  # walked or kept, the colorants hold
         assert 50 in levels, levels  # walked again within SLOW_REFRESH_S
         turn = levels.index(50)
         assert levels[:turn] == [200] * turn and set(levels[turn:]) == {50}
@@ -177,3 +179,57 @@ async def test_another_printer_at_the_address_is_read_whole_at_once() -> None:
         assert doc["serial"] == "CN2"
         assert doc["trays"][0]["level"] == 10 and doc["supplies"][0]["color"] == "cyan"
         assert doc["wire"]["packets_sent"] > slim["wire"]["packets_sent"]  # the slow step
+
+
+class DropTrayWalks:
+    """Answers every request but, while ``on``, the walks of prtInputTable (their requests are
+    dropped: the walk times out)."""
+
+    def __init__(self) -> None:
+        self.on = False
+
+    def __call__(
+        self, request: snmp.Message, response: snmp.Message
+    ) -> list[tuple[bytes, float, socket.socket | None]]:
+        walking = request.pdu.type in ("getnext", "getbulk")
+        if self.on and walking and any(vb.oid.startswith(INPUTS[:-2]) for vb in request.pdu.varbinds):
+            return []
+        return [(snmp.encode(response), 0.0, None)]
+
+
+@pytest.mark.timeout(60)
+async def test_a_failed_tray_walk_is_not_kept() -> None:
+    drop = DropTrayWalks()
+    agent = Agent(printer("CN1", tray_level=200))
+    with serving(agent, misbehave=drop) as running:
+        poller = TwoStepPoller(Engine(timeout_s=0.2, retries=0), [community_targets("public")])
+        devices = [("p", running.address, running.port)]
+        [first] = await poller.poll(devices, "status", WHEN)
+        when = slim_at(poller, "p", WHEN)
+        drop.on = True
+        [read] = await poller.poll(devices, "meters", when)  # its tray walk times out
+        assert read["trays"] == [] and any(f["kind"] == "timeout" for f in read["failures"])
+        drop.on = False
+        [doc] = await poller.poll(devices, "status", when)
+        assert doc["trays"] == first["trays"] and doc["failures"] == []  # the kept walk's trays
+        # The same in the slow step: a new printer whose tray walk fails is not kept either.
+        for vb in printer("CN2", tray_level=10).values():
+            set_value(agent, vb)
+        drop.on = True
+        [doc] = await poller.poll(devices, "status", when)
+        assert doc["serial"] == "CN2" and doc["trays"] == [] and doc["failures"]
+        drop.on = False
+        [doc] = await poller.poll(devices, "status", when)  # walked again: nothing kept of CN2
+        assert doc["trays"][0]["level"] == 10 and doc["failures"] == []
+
+
+@pytest.mark.timeout(60)
+async def test_a_device_no_longer_polled_leaves_no_parts() -> None:
+    agent = Agent(printer("CN1", tray_level=200))
+    with serving(agent) as running:
+        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
+        both = [("p", running.address, running.port), ("q", running.address, running.port)]
+        await poller.poll(both, "status", WHEN)
+        assert set(poller.slow_parts) == {"p", "q"}
+        await poller.poll(both[:1], "status", WHEN)
+        assert set(poller.slow_parts) == {"p"}

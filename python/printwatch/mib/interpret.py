@@ -122,14 +122,20 @@ class SlowParts:
 
 
 #: Colorant maps by their items: a fleet has few (one a model), so the parts of its printers
-#: share them. Bounded: a fleet of hostile or odd printers cannot grow it past this.
+#: share them. Bounded: only small maps are shared (a printer's colorants are a handful; a
+#: hostile one answering thousands of rows keeps its map to itself), and at most this many.
 _COLORANT_MAPS: dict[tuple[tuple[str, str | None], ...], dict[str, str | None]] = {}
-_COLORANT_MAPS_MAX = 4096
+_COLORANT_MAPS_MAX = 1024
+_COLORANT_SHARED_ROWS = 16
+_COLORANT_SHARED_KEY = 32
 
 
 def _shared_colorants(colorants: Mapping[str, str | None]) -> dict[str, str | None]:
-    """``colorants`` as a dict of interned strings, the same object for every equal map (while
-    :data:`_COLORANT_MAPS` has room). Read-only."""
+    """``colorants`` as a dict of interned strings, the same object for every equal small map
+    (while :data:`_COLORANT_MAPS` has room). Read-only."""
+    small = len(colorants) <= _COLORANT_SHARED_ROWS and all(len(k) <= _COLORANT_SHARED_KEY for k in colorants)
+    if not small:
+        return dict(colorants)
     own = {sys.intern(k): v if v is None else sys.intern(v) for k, v in colorants.items()}
     items = tuple(own.items())
     found = _COLORANT_MAPS.get(items)

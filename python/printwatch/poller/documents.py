@@ -49,6 +49,7 @@ from printwatch.engine import collect_async
 from printwatch.mib import unreachable as mib_unreachable
 from printwatch.mib import vendor_of
 from printwatch.mib.interpret import (
+    SLOW_TABLES,
     Answer,
     AnswerCache,
     Documents,
@@ -59,7 +60,7 @@ from printwatch.mib.interpret import (
 )
 from printwatch.mib.tables import EXCEPTIONS
 from printwatch.mib.text import decode_text
-from printwatch.poller.plans import SYSTEM, base_plan, full_plan, slow_plan, status_plan, vendor_plan
+from printwatch.poller.plans import SYSTEM, TABLES, base_plan, full_plan, slow_plan, status_plan, vendor_plan
 
 Version = Literal["1", "2c", "3", "auto"]
 PollKind = Literal["status", "meters", "full"]
@@ -234,8 +235,8 @@ class TwoStepPoller:
                     slow=parts,
                     extra=extra,
                 )
-                if kind != "status" and read is not None:  # every table walked
-                    self._keep(name, read, slow.when_s)
+                if kind != "status" and read is not None and _walked_whole(results):
+                    self._keep(name, read, slow.when_s)  # every table walked
                 docs[i] = (doc, answer)
                 made += 1
                 if made % DOCUMENTS_PER_STEP == 0:
@@ -251,6 +252,10 @@ class TwoStepPoller:
                 else:
                     await self._vendor_step(addresses, first, send)
         self.stats.answered += sum(1 for r, _ in first.values() if r.reachable)
+        if kind == "status":  # the devices no longer polled: their parts go
+            polled = {name for name, _, _ in addresses}
+            for name in [n for n in self.slow_parts if n not in polled]:
+                del self.slow_parts[name]
         made = [docs[i] for i in range(len(addresses))]
         return Documents([d for d, _ in made], [a for _, a in made])
 
@@ -409,7 +414,7 @@ class TwoStepPoller:
             identity = identity_of(base.get)
             fresh = read_slow_parts(r, identity, self.thresholds) if r.reachable else None
             kept = self.slow_parts.get(name)
-            if fresh is not None and not r.failures:
+            if fresh is not None and not r.failures:  # both walked whole
                 parts: SlowParts | None = self._keep(name, fresh, slow.when_s)
             elif kept is not None and kept.identity == identity:
                 parts = kept
@@ -419,6 +424,19 @@ class TwoStepPoller:
             return False
 
         await self._batch(work, made, ready)
+
+
+_SLOW_ROOTS = tuple(TABLES[name] for name in SLOW_TABLES)
+
+
+def _in_slow_table(oid: str) -> bool:
+    return any(oid == root or oid.startswith(root + ".") for root in _SLOW_ROOTS)
+
+
+def _walked_whole(results: Sequence[TargetResult]) -> bool:
+    """Whether no walk of the slow tables failed in ``results`` (a timeout or an error in the
+    middle: what was read is not the table, and is not kept)."""
+    return not any(_in_slow_table(oid) for r in results for _, oid, _, _ in r.failures)
 
 
 def _slow_stale(name: str, kept: SlowParts, when_s: float) -> bool:

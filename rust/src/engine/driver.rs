@@ -89,6 +89,8 @@ pub struct Driver {
     bucket: TokenBucket,
     next_request_id: i32,
     ready: Vec<TargetResult>,
+    /// When the last turn's receive began.
+    last_receive: Instant,
     remaining: usize,
     stats: Stats,
     engines: Arc<EngineCache>,
@@ -136,6 +138,7 @@ impl Driver {
             queue: VecDeque::new(),
             next_request_id: (seed % 0x4000_0000) as i32 + 1,
             ready: Vec::new(),
+            last_receive: Instant::now(),
             engines,
         })
     }
@@ -327,10 +330,13 @@ impl Driver {
 
     fn receive(&mut self, now: Instant) -> io::Result<()> {
         let wall = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        // Whatever this turn reads came after the last turn's reading began (a stamp put
+        // earlier than that by a clock step is off by a turn at most).
+        let floor = std::mem::replace(&mut self.last_receive, now);
         for _ in 0..RECV_BATCHES_PER_TURN {
             let n = self.socket.recv()?;
             for i in 0..n {
-                let at = arrival(self.socket.datagram(i).received_at, now, wall);
+                let at = arrival(self.socket.datagram(i).received_at, now, wall).max(floor);
                 self.datagram(i, at);
             }
             if n < BATCH {
