@@ -160,27 +160,21 @@ def identity_of(get: Any) -> tuple[object, ...]:
     return tuple(out)
 
 
+def _rows(walks: Mapping[str, Sequence[VarBind]], name: str) -> list[VarBind]:
+    """The rows of table ``name``'s walk that hold a value (not an exception)."""
+    return [vb for vb in walks.get(oids.TABLES[name], ()) if vb.type not in EXCEPTIONS]
+
+
 def read_slow_parts(
-    result: TargetResult, identity: tuple[object, ...], thresholds: Thresholds | None = None
+    identity: tuple[object, ...], walks: Mapping[str, Sequence[VarBind]], thresholds: Thresholds | None = None
 ) -> SlowParts:
-    """The :class:`SlowParts` of a walk of the slow tables (``result``), for the printer of
+    """The :class:`SlowParts` of the slow tables' walks in ``walks``, for the printer of
     ``identity``."""
-    parts, _ = _slow_parts(identity, result.walks, thresholds)
-    return parts
-
-
-def _slow_parts(
-    identity: tuple[object, ...], walks: Mapping[str, Sequence[VarBind]], thresholds: Thresholds | None
-) -> tuple[SlowParts, list[dict[str, Any]]]:
-    """The parts of ``walks``, and their trays as this call's own list (the parts keep an
-    interned copy, which the documents share)."""
-    colorant_rows, input_rows = (
-        [vb for vb in walks.get(oids.TABLES[name], ()) if vb.type not in EXCEPTIONS] for name in SLOW_TABLES
-    )
+    colorant_rows, input_rows = (_rows(walks, name) for name in SLOW_TABLES)
     tray_warnings: list[str] = []
     found = trays(input_rows, tray_warnings, thresholds)
     had = (bool(colorant_rows), bool(input_rows))
-    return SlowParts(identity, colorant_names(colorant_rows), found, tray_warnings, had), found
+    return SlowParts(identity, colorant_names(colorant_rows), found, tray_warnings, had)
 
 
 def interpret_varbinds(
@@ -226,14 +220,14 @@ def interpret_parts(
         if sys_group[name] is None:
             warnings.append(f"sys{name[0].upper()}{name[1:].replace('_id', 'ID')}: missing")
     if slow is None:
-        slow, _ = _slow_parts(identity_of(gets.get), walks, thresholds)
+        slow = read_slow_parts(identity_of(gets.get), walks, thresholds)
     tables: dict[str, Sequence[VarBind]] = {}
-    for name, root in oids.TABLES.items():
+    for name in oids.TABLES:
         if name in SLOW_TABLES:
             if not slow.present[SLOW_TABLES.index(name)]:
                 warnings.append(f"{name}: missing")
             continue
-        rows = [vb for vb in walks.get(root, ()) if vb.type not in EXCEPTIONS]
+        rows = _rows(walks, name)
         if not rows:
             warnings.append(f"{name}: missing")
         tables[name] = rows

@@ -412,7 +412,7 @@ class TwoStepPoller:
             i, name = item[0], item[1][0]
             base = first[i][0]
             identity = identity_of(base.get)
-            fresh = read_slow_parts(r, identity, self.thresholds) if r.reachable else None
+            fresh = read_slow_parts(identity, r.walks, self.thresholds) if r.reachable else None
             kept = self.slow_parts.get(name)
             if fresh is not None and not r.failures:  # both walked whole
                 parts: SlowParts | None = self._keep(name, fresh, slow.when_s)
