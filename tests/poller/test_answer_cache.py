@@ -6,7 +6,6 @@ loopback, through the real engine."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 from printwatch import snmp
@@ -20,27 +19,13 @@ from printwatch.sim import Simulator
 
 from tests.support.hostile import Agent, serving
 from tests.support.mibdata import SUPPLIES, i, s, supply
-from tests.support.recordings import RECORDINGS
 
-BASE = "127.23.5.1"
 UPTIME = "1.3.6.1.2.1.1.3.0"
-
-
-@pytest.fixture(scope="module")
-def recordings() -> list[str]:
-    return sorted(p.name for p in RECORDINGS.glob("*.snmprec"))
-
-
-@pytest.fixture(scope="module")
-def sim(recordings: list[str]) -> Iterator[Simulator]:
-    files = [RECORDINGS / n for n in recordings]
-    with Simulator(files, count=len(files), base=BASE, port=0, identity=False) as running:
-        yield running
 
 
 def poll_all(sim: Simulator, count: int, plan_of: object) -> list[TargetResult]:
     targets = [
-        Target(f"127.23.5.{n + 1}", sim.port, plan=plan_of, community="public")  # type: ignore[arg-type]
+        Target(sim.printer(n)["address"], sim.port, plan=plan_of, community="public")  # type: ignore[arg-type]
         for n in range(count)
     ]
     return poll(targets, engine=Engine(timeout_s=1.0, retries=1))

@@ -10,21 +10,20 @@ from __future__ import annotations
 import datetime as dt
 import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from printwatch import snmp
 from printwatch.engine import Engine, poll
 from printwatch.mib import interpret
-from printwatch.poller.documents import SLOW_REFRESH_S, TwoStepPoller, community_targets
+from printwatch.poller.documents import SLOW_REFRESH_S, Address, TwoStepPoller, community_targets
 from printwatch.poller.plans import base_plan, slow_plan, status_plan
 from printwatch.sim import Simulator
 
-from tests.support.hostile import Agent, serving
+from tests.support.hostile import Agent, Misbehaviour, serving
 from tests.support.mibdata import COLORANTS, INPUTS, i, s, supply
-from tests.support.recordings import RECORDINGS
 
-BASE = "127.23.7.1"
 WHEN = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 SERIAL = "1.3.6.1.2.1.43.5.1.1.17.1"
 TRAY_LEVEL = f"{INPUTS}.10.1.1"
@@ -33,18 +32,6 @@ TRAY_LEVEL = f"{INPUTS}.10.1.1"
 def same(doc: dict[str, Any]) -> dict[str, Any]:
     """A document without what is this poll's own (the round trip and the wire counts)."""
     return {**doc, "rtt_ms": None, "wire": None, "failures": None}
-
-
-@pytest.fixture(scope="module")
-def recordings() -> list[str]:
-    return sorted(p.name for p in RECORDINGS.glob("*.snmprec"))
-
-
-@pytest.fixture(scope="module")
-def sim(recordings: list[str]) -> Iterator[Simulator]:
-    files = [RECORDINGS / n for n in recordings]
-    with Simulator(files, count=len(files), base=BASE, port=0, identity=False) as running:
-        yield running
 
 
 def test_the_status_plan_is_the_base_plan_without_the_slow_tables() -> None:
@@ -57,7 +44,7 @@ def test_the_status_plan_is_the_base_plan_without_the_slow_tables() -> None:
 async def test_every_recording_gives_the_documents_of_a_poll_of_every_table(
     sim: Simulator, recordings: list[str]
 ) -> None:
-    devices = [(name, f"127.23.7.{n + 1}", sim.port) for n, name in enumerate(recordings)]
+    devices = [(name, sim.printer(n)["address"], sim.port) for n, name in enumerate(recordings)]
     engine = Engine(timeout_s=1.0, retries=1)
     make = community_targets("public")
     full = poll([make(ip, port, base_plan()) for _, ip, port in devices], engine=engine)
@@ -104,6 +91,16 @@ def set_value(agent: Agent, vb: snmp.VarBind) -> None:
     agent.by_key[tuple(int(p) for p in vb.oid.split("."))] = vb
 
 
+@contextmanager
+def polling(
+    agent: Agent, misbehave: Misbehaviour | None = None, timeout_s: float = 1.0, retries: int = 1
+) -> Iterator[tuple[TwoStepPoller, list[Address]]]:
+    """``agent`` served on loopback as the one device ``p``, and a poller of its own."""
+    with serving(agent, misbehave=misbehave) as running:
+        engine = Engine(timeout_s=timeout_s, retries=retries)
+        yield TwoStepPoller(engine, [community_targets("public")]), [("p", running.address, running.port)]
+
+
 def slim_at(poller: TwoStepPoller, name: str, after: dt.datetime) -> dt.datetime:
     """The first minute after ``after`` at which a status poll does not walk ``name``'s slow
     tables (its kept ones being of the same printer)."""
@@ -117,9 +114,7 @@ def slim_at(poller: TwoStepPoller, name: str, after: dt.datetime) -> dt.datetime
 @pytest.mark.timeout(60)
 async def test_a_tray_level_shows_within_the_refresh_time() -> None:
     agent = Agent(printer("CN1", tray_level=200))
-    with serving(agent) as running:
-        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
-        devices = [("p", running.address, running.port)]
+    with polling(agent) as (poller, devices):
         [first] = await poller.poll(devices, "status", WHEN)
         assert first["trays"][0]["level"] == 200
         assert first["supplies"][0]["color"] == "black"  # from the colorant table
@@ -137,9 +132,7 @@ async def test_a_tray_level_shows_within_the_refresh_time() -> None:
 @pytest.mark.timeout(60)
 async def test_polls_further_apart_than_the_refresh_time_walk_every_time() -> None:
     agent = Agent(printer("CN1", tray_level=200))
-    with serving(agent) as running:
-        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
-        devices = [("p", running.address, running.port)]
+    with polling(agent) as (poller, devices):
         for k in range(4):
             set_value(agent, i(TRAY_LEVEL, 200 - k))
             [doc] = await poller.poll(devices, "status", WHEN + dt.timedelta(seconds=k * SLOW_REFRESH_S))
@@ -149,9 +142,7 @@ async def test_polls_further_apart_than_the_refresh_time_walk_every_time() -> No
 @pytest.mark.timeout(60)
 async def test_a_meter_read_walks_the_slow_tables_for_the_status_polls_after_it() -> None:
     agent = Agent(printer("CN1", tray_level=200))
-    with serving(agent) as running:
-        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
-        devices = [("p", running.address, running.port)]
+    with polling(agent) as (poller, devices):
         await poller.poll(devices, "status", WHEN)
         set_value(agent, i(TRAY_LEVEL, 120))
         when = slim_at(poller, "p", WHEN)
@@ -164,9 +155,7 @@ async def test_a_meter_read_walks_the_slow_tables_for_the_status_polls_after_it(
 @pytest.mark.timeout(60)
 async def test_another_printer_at_the_address_is_read_whole_at_once() -> None:
     agent = Agent(printer("CN1", tray_level=200, colorant="black"))
-    with serving(agent) as running:
-        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
-        devices = [("p", running.address, running.port)]
+    with polling(agent) as (poller, devices):
         await poller.poll(devices, "status", WHEN)
         when = slim_at(poller, "p", WHEN)
         [slim] = await poller.poll(devices, "status", when)
@@ -201,9 +190,7 @@ class DropTrayWalks:
 async def test_a_failed_tray_walk_is_not_kept() -> None:
     drop = DropTrayWalks()
     agent = Agent(printer("CN1", tray_level=200))
-    with serving(agent, misbehave=drop) as running:
-        poller = TwoStepPoller(Engine(timeout_s=0.2, retries=0), [community_targets("public")])
-        devices = [("p", running.address, running.port)]
+    with polling(agent, drop, timeout_s=0.2, retries=0) as (poller, devices):
         [first] = await poller.poll(devices, "status", WHEN)
         when = slim_at(poller, "p", WHEN)
         drop.on = True
@@ -226,9 +213,8 @@ async def test_a_failed_tray_walk_is_not_kept() -> None:
 @pytest.mark.timeout(60)
 async def test_a_device_no_longer_polled_leaves_no_parts() -> None:
     agent = Agent(printer("CN1", tray_level=200))
-    with serving(agent) as running:
-        poller = TwoStepPoller(Engine(timeout_s=1.0, retries=1), [community_targets("public")])
-        both = [("p", running.address, running.port), ("q", running.address, running.port)]
+    with polling(agent) as (poller, devices):
+        both = [*devices, ("q", *devices[0][1:])]
         await poller.poll(both, "status", WHEN)
         assert set(poller.slow_parts) == {"p", "q"}
         await poller.poll(both[:1], "status", WHEN)
