@@ -169,7 +169,10 @@ def read_slow_parts(
     identity: tuple[object, ...], walks: Mapping[str, Sequence[VarBind]], thresholds: Thresholds | None = None
 ) -> SlowParts:
     """The :class:`SlowParts` of the slow tables' walks in ``walks``, for the printer of
-    ``identity``."""
+    ``identity``.
+
+    Error handling: ``ValueError`` for bad ``thresholds``, as :func:`interpret_varbinds`."""
+    check_thresholds(thresholds)
     colorant_rows, input_rows = (_rows(walks, name) for name in SLOW_TABLES)
     tray_warnings: list[str] = []
     found = trays(input_rows, tray_warnings, thresholds)
@@ -194,25 +197,6 @@ def interpret_varbinds(
     Error handling: ``ValueError`` for bad ``thresholds`` (see
     :func:`~printwatch.mib.levels.check_thresholds`); the printer's data never raises.
     """
-    doc, _ = interpret_parts(
-        target, gets, walks, version=version, rtt_ms=rtt_ms, time=time, thresholds=thresholds, slow=slow
-    )
-    return doc
-
-
-def interpret_parts(
-    target: str,
-    gets: Mapping[str, VarBind],
-    walks: Mapping[str, Sequence[VarBind]],
-    *,
-    version: str | None = None,
-    rtt_ms: float | None = None,
-    time: str | None = None,
-    thresholds: Thresholds | None = None,
-    slow: SlowParts | None = None,
-) -> tuple[dict[str, Any], SlowParts]:
-    """:func:`interpret_varbinds`, and the :class:`SlowParts` the document was made with (read
-    from ``walks`` when ``slow`` is None)."""
     check_thresholds(thresholds)
     warnings: list[str] = []
     sys_group = _sys_group(gets)
@@ -239,7 +223,7 @@ def interpret_parts(
     state = status(gets, warnings)
     found = supplies(tables["prtMarkerSuppliesTable"], (), warnings, thresholds, colorants=slow.colorants)
     warnings.extend(slow.tray_warnings)
-    doc = {
+    return {
         "target": target,
         "reachable": True,
         "version": version,
@@ -259,7 +243,6 @@ def interpret_parts(
         "alerts": alerts(tables["prtAlertTable"]),
         "warnings": warnings,
     }
-    return doc, slow
 
 
 def unreachable(target: str, error: str, *, time: str | None = None) -> dict[str, Any]:
@@ -454,7 +437,9 @@ def interpret_answer(
         for r in results:
             gets.update(r.gets)
             walks.update(r.walks)
-        doc, parts = interpret_parts(
+        if parts is None:
+            parts = read_slow_parts(identity_of(gets.get), walks, thresholds)
+        doc = interpret_varbinds(
             name,
             gets,
             walks,
@@ -462,7 +447,7 @@ def interpret_answer(
             rtt_ms=result.rtt_ms,
             time=time,
             thresholds=thresholds,
-            slow=slow,
+            slow=parts,
         )
         if cache is not None:
             answer = cache.put(name, key, doc, shared=(parts.trays,))
