@@ -12,21 +12,9 @@ document: up, round-trip time, device and printer state, supply percent, page me
 
 from __future__ import annotations
 
-import os
-
 from printwatch.service.appliance import Appliance
 from printwatch.service.exposition import Family, render_fleet
-
-_PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def resident_bytes() -> int | None:
-    """The process's resident memory (Linux's /proc/self/statm), or None where there is none."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as f:
-            return int(f.read().split()[1]) * _PAGE_BYTES
-    except (OSError, ValueError, IndexError):
-        return None
+from printwatch.service.memory import resident_bytes
 
 
 def _fam(name: str, kind: str, help_text: str) -> Family:
