@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 c1 = cpu_s()
                 batch = store.ingestor.batch(batch_in)
                 c2 = cpu_s()
-                store._write(batch)
+                store._write([batch])
                 c3, w3 = cpu_s(), time.perf_counter()
                 if i >= 2:
                     steady.append(c3 - c0)

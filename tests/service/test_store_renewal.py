@@ -9,13 +9,17 @@ import time
 from pathlib import Path
 
 import trio
+from printwatch.config.model import Config
+from printwatch.scheduler import MemoryState, TrioWallClock
+from printwatch.service.appliance import Appliance
 from printwatch.service.memory import RenewalPolicy, resident_bytes
+from printwatch.service.metrics import render_metrics
 from printwatch.service.sinks import StoreSink
 from printwatch.store import Store
 from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.signing import Identity
 
-from tests.support.fakes import contract_doc
+from tests.support.fakes import FakePoller, contract_doc
 
 T0 = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.UTC)
 PRINTERS = [(f"10.0.0.{i}", 161) for i in range(1, 6)]
@@ -127,5 +131,22 @@ async def test_a_reader_in_flight_puts_the_renewal_off_without_holding_the_write
         # Still due: the next write renews.
         await sink.ingest([contract_doc(d, 3, T0 + dt.timedelta(minutes=2)) for d in PRINTERS])
         assert sink.store.renewals == 1 and sink.renewals_after_writes == 1
+    finally:
+        await sink.close()
+
+
+async def test_metrics_count_the_renewals(tmp_path: Path) -> None:
+    rss = Resident(200 * MB)
+    sink = StoreSink(
+        Store(tmp_path / "history.duckdb", poll_interval_s=60.0),
+        renewal=RenewalPolicy(growth=48 * MB, resident=rss),
+    )
+    app = Appliance(Config(devices=tuple(PRINTERS)), poller=FakePoller(1.0), sink=sink, state=MemoryState(),
+                    clock=TrioWallClock(T0))  # fmt: skip
+    try:
+        assert "printwatch_store_renewals_total 0" in render_metrics(app).splitlines()
+        rss.value = 300 * MB
+        await sink.ingest([contract_doc(d, 1, T0) for d in PRINTERS])
+        assert "printwatch_store_renewals_total 1" in render_metrics(app).splitlines()
     finally:
         await sink.close()

@@ -22,8 +22,8 @@ from tests.store.docs import doc, every, iso
 class ReplacesEveryRow(Ingestor):
     """The reference: every state row of a batch written by a replace (the writer's old way)."""
 
-    def batch(self, docs: list[dict[str, Any]]) -> Batch:
-        out = super().batch(docs)
+    def batch(self, docs: list[dict[str, Any]], **slice_of: Any) -> Batch:
+        out = super().batch(docs, **slice_of)
         out.state_moved = None
         return out
 

@@ -89,6 +89,17 @@ def _appliance_families(app: Appliance) -> list[Family]:
         ("resident_memory_bytes", "gauge", resident_bytes(), "The appliance process's resident memory."),
     ]:
         out.append(_single(name, kind, value, help_text))
+    store = getattr(app.sink, "store", None)  # the DuckDB history (not the tests' memory sink)
+    if store is not None:
+        out.append(
+            _single(
+                "store_renewals_total",
+                "counter",
+                store.renewals,
+                "Times the history's database was closed and opened again (daily, and after writes "
+                "that grew the process's memory).",
+            )
+        )
     if app.alerts is not None:
         a = app.alerts.statistics()
         for name, kind, value, help_text in [

