@@ -425,8 +425,8 @@ def pct(values: list[float], q: float) -> float:
 def status_cycles(run: Run) -> list[dict[str, Any]]:
     """One record per status run, read from the scrape after it ended: the scheduler's own wall
     and CPU figures for it (``job_last_duration_seconds``, ``job_last_cpu_seconds``), the largest
-    RSS since the previous one, the store's write, new timeouts, and whether the meter read or
-    the upload ran beside it."""
+    and smallest RSS since the previous one, the store's write and its renewals so far, new
+    timeouts, and whether the meter read or the upload ran beside it."""
     cycles: list[dict[str, Any]] = []
     before: dict[str, float] = {}
     since = run.started
@@ -444,10 +444,13 @@ def status_cycles(run: Run) -> list[dict[str, Any]]:
             cycles.append(
                 {
                     "run": int(runs),
+                    "seen_at_s": round(t - run.started, 1),  # the scrape after it ended
                     "wall_s": round(wall, 2),
                     "cpu_s": round(cpu, 3),
                     "cpu_ms_per_printer": round(1000 * cpu / run.printers, 4),
                     "rss_mb_max": round(max(rss) / 1e6, 1) if rss else None,
+                    "rss_mb_min": round(min(rss) / 1e6, 1) if rss else None,
+                    "store_renewals": int(m.get("printwatch_store_renewals_total", 0)),
                     "store_write_s": round(m.get("printwatch_store_last_write_seconds", float("nan")), 3),
                     "new_timeouts": int(
                         m.get("printwatch_poll_timeouts_total", 0) - before.get("timeouts", 0)
@@ -504,6 +507,14 @@ def summarise(run: Run) -> dict[str, Any]:
         else None,
         "rss_mb_max": round(max(s.rss for s in run.samples) / 1e6, 1) if run.samples else None,
         "rss_mb_last": round(run.samples[-1].rss / 1e6, 1) if run.samples else None,
+        # (seconds since the run began, MB): the largest of each second, to see when it grows
+        "rss_trace": [
+            [int(second), round(max(rss) / 1e6, 1)]
+            for second, rss in itertools.groupby(
+                ((int(s.t - run.started), s.rss) for s in run.samples), key=lambda x: x[0]
+            )
+            for rss in [[r for _, r in rss]]
+        ],
         "idle_cpu_per_s": round(idle_cpu / idle_s, 4) if idle_s else None,
         "timeouts": last.get("printwatch_poll_timeouts_total"),
         "skipped": last.get('printwatch_job_skipped_total{job="status"}'),

@@ -1,0 +1,72 @@
+"""glibc's malloc as the appliance sets it (service/memory.py's configure_allocator): large
+buffers given back when freed, however large a buffer was freed before; an operator's own
+malloc settings left alone. Each case runs in a process of its own (the setting is the
+process's)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from printwatch.service.memory import configure_allocator
+
+# Frees a 4 MB buffer (which raises glibc's own threshold for mapping blocks apart), then makes
+# 120 MB of 600 KB buffers, each followed by a small block that stays, and frees the buffers:
+# prints how many MB the process grew by, and how many it still holds.
+FRAGMENTS = """
+import sys
+from printwatch.service.memory import configure_allocator, resident_bytes
+if sys.argv[1] == "on":
+    assert configure_allocator({})
+b = bytearray(4 << 20)
+del b
+before = resident_bytes()
+big, pins = [], []
+for _ in range(200):
+    big.append(bytearray(600 << 10))
+    pins.append(bytearray(2000))
+grown = resident_bytes()
+del big
+print((grown - before) >> 20, (resident_bytes() - before) >> 20)
+"""
+
+
+def grown_and_kept(setting: str) -> tuple[int, int]:
+    out = subprocess.run(
+        [sys.executable, "-c", FRAGMENTS, setting], capture_output=True, text=True, timeout=60, check=True
+    )
+    grown, kept = (int(v) for v in out.stdout.split())
+    return grown, kept
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+def test_freed_buffers_go_back_to_the_system_with_the_setting_and_stay_without() -> None:
+    grown, kept = grown_and_kept("on")
+    assert grown >= 100 and kept <= 10, (grown, kept)
+    grown, kept = grown_and_kept("off")  # glibc's default: the freed buffers stay resident
+    assert grown >= 100 and kept >= 80, (grown, kept)
+
+
+@pytest.mark.parametrize(
+    "environ",
+    [
+        {"MALLOC_ARENA_MAX": "4"},
+        {"MALLOC_MMAP_THRESHOLD_": "65536"},
+        {"GLIBC_TUNABLES": "glibc.malloc.arena_max=4"},
+        {"GLIBC_TUNABLES": "glibc.rtld.optional_static_tls=512:glibc.malloc.trim_threshold=0"},
+    ],
+)
+def test_an_operators_own_malloc_settings_are_left_alone(environ: dict[str, str]) -> None:
+    assert configure_allocator(environ) is False
+
+
+def test_other_tunables_do_not_stop_it() -> None:
+    script = (
+        "from printwatch.service.memory import configure_allocator\n"
+        "print(configure_allocator({'GLIBC_TUNABLES': 'glibc.rtld.optional_static_tls=512', 'HOME': '/'}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == ("True" if sys.platform.startswith("linux") else "False")
