@@ -5,11 +5,17 @@ process's)."""
 
 from __future__ import annotations
 
+import os
+import platform
 import subprocess
 import sys
 
 import pytest
-from printwatch.service.memory import configure_allocator
+from printwatch.service.memory import OPERATORS_OWN, configure_allocator
+
+GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+# The subprocesses' environment without malloc settings of the machine's own.
+CLEAN = {k: v for k, v in os.environ.items() if k not in OPERATORS_OWN and k != "GLIBC_TUNABLES"}
 
 # Frees a 4 MB buffer (which raises glibc's own threshold for mapping blocks apart), then makes
 # 120 MB of 600 KB buffers, each followed by a small block that stays, and frees the buffers:
@@ -33,14 +39,13 @@ print((grown - before) >> 20, (resident_bytes() - before) >> 20)
 
 
 def grown_and_kept(setting: str) -> tuple[int, int]:
-    out = subprocess.run(
-        [sys.executable, "-c", FRAGMENTS, setting], capture_output=True, text=True, timeout=60, check=True
-    )
+    command = [sys.executable, "-c", FRAGMENTS, setting]
+    out = subprocess.run(command, capture_output=True, text=True, timeout=60, check=True, env=CLEAN)
     grown, kept = (int(v) for v in out.stdout.split())
     return grown, kept
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc")
+@pytest.mark.skipif(not GLIBC, reason="glibc's malloc")
 def test_freed_buffers_go_back_to_the_system_with_the_setting_and_stay_without() -> None:
     grown, kept = grown_and_kept("on")
     assert grown >= 100 and kept <= 10, (grown, kept)
@@ -53,6 +58,7 @@ def test_freed_buffers_go_back_to_the_system_with_the_setting_and_stay_without()
     [
         {"MALLOC_ARENA_MAX": "4"},
         {"MALLOC_MMAP_THRESHOLD_": "65536"},
+        {"MALLOC_TRIM_THRESHOLD_": "0", "MALLOC_CONF": "narenas:1"},
         {"GLIBC_TUNABLES": "glibc.malloc.arena_max=4"},
         {"GLIBC_TUNABLES": "glibc.rtld.optional_static_tls=512:glibc.malloc.trim_threshold=0"},
     ],
@@ -64,7 +70,8 @@ def test_an_operators_own_malloc_settings_are_left_alone(environ: dict[str, str]
 def test_other_tunables_do_not_stop_it() -> None:
     script = (
         "from printwatch.service.memory import configure_allocator\n"
-        "print(configure_allocator({'GLIBC_TUNABLES': 'glibc.rtld.optional_static_tls=512', 'HOME': '/'}))"
+        "print(configure_allocator({'GLIBC_TUNABLES': 'glibc.rtld.optional_static_tls=512',"
+        " 'MALLOC_CONF': 'x'}))"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True

@@ -5,9 +5,12 @@ at most once per growth, never waiting long for a reader."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 import trio
 from printwatch.config.model import Config
 from printwatch.scheduler import MemoryState, TrioWallClock
@@ -15,7 +18,7 @@ from printwatch.service.appliance import Appliance
 from printwatch.service.memory import RenewalPolicy, resident_bytes
 from printwatch.service.metrics import render_metrics
 from printwatch.service.sinks import StoreSink
-from printwatch.store import Store
+from printwatch.store import Store, StoreError
 from printwatch.uplink.outbox import Outbox
 from printwatch.uplink.signing import Identity
 
@@ -148,5 +151,53 @@ async def test_metrics_count_the_renewals(tmp_path: Path) -> None:
         rss.value = 300 * MB
         await sink.ingest([contract_doc(d, 1, T0) for d in PRINTERS])
         assert "printwatch_store_renewals_total 1" in render_metrics(app).splitlines()
+    finally:
+        await sink.close()
+
+
+async def test_a_renewal_that_fails_leaves_the_write_and_the_outbox_working(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "history.duckdb"
+    rss = Resident(200 * MB)
+    store = Store(path, poll_interval_s=60.0)
+    sink = StoreSink(store, renewal=RenewalPolicy(growth=48 * MB, resident=rss))
+    box = Outbox(path, Identity.generate(), "site")
+    sink.share_file(box, trio.CapacityLimiter(1))
+    try:
+        await sink.ingest([contract_doc(d, 1, T0) for d in PRINTERS])
+        connect = store._connect
+
+        def refused() -> Any:
+            raise StoreError(f"store {path}: the disk went away")
+
+        monkeypatch.setattr(store, "_connect", refused)
+        rss.value = 300 * MB
+        with caplog.at_level(logging.ERROR, logger="printwatch.service.sinks"):  # and no exception
+            await sink.ingest([contract_doc(d, 2, T0 + dt.timedelta(minutes=1)) for d in PRINTERS])
+        assert any("renewal after a write failed" in r.getMessage() for r in caplog.records)
+        assert sink.last is not None and sink.last.error is None and sink.renewals_after_writes == 0
+        assert box.pending()[0] == 0  # the outbox was opened again
+        monkeypatch.setattr(store, "_connect", connect)
+        # The store's connection is closed: the next write fails, reopens, and the one after
+        # writes both; nothing is lost.
+        await sink.ingest([contract_doc(d, 3, T0 + dt.timedelta(minutes=2)) for d in PRINTERS])
+        await sink.ingest([contract_doc(d, 4, T0 + dt.timedelta(minutes=3)) for d in PRINTERS])
+        assert sink.last is not None and sink.last.error is None and sink.last.pending == 0
+        assert last_polls(sink) == [(at(3), len(PRINTERS))]
+        assert box.enqueue("sync", {"sv": 0}, T0) == 1
+    finally:
+        box.close()
+        await sink.close()
+
+
+async def test_without_a_policy_only_the_upkeep_renews(tmp_path: Path) -> None:
+    sink = StoreSink(Store(tmp_path / "history.duckdb", poll_interval_s=60.0))
+    try:
+        for n in range(3):
+            await sink.ingest([contract_doc(d, n, T0 + dt.timedelta(minutes=n)) for d in PRINTERS])
+        assert sink.store.renewals == 0
+        await sink.upkeep(T0 + dt.timedelta(hours=1))
+        assert sink.store.renewals == 1 and sink.renewals_after_writes == 0
     finally:
         await sink.close()

@@ -157,3 +157,36 @@ def test_a_slice_must_hold_a_document(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="write_slice must be at least 1"):
         Store(tmp_path / "s.duckdb", write_slice=0)
     assert not (tmp_path / "s.duckdb").exists()
+
+
+def test_an_error_not_of_the_disk_in_a_later_slice_leaves_memory_as_the_file_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first slice filed its new devices' registry rows in the transaction the second rolled
+    back: the registry is read back, so the devices are written when the cycle is."""
+    t0 = every(5, 1)[0]
+    docs = [doc(f"10.0.6.{n}", t0, serial=f"N{n}") for n in range(1, 8)]
+    real = store_module._write_states
+    calls = 0
+
+    def second_slice_breaks(con: duckdb.DuckDBPyConnection, batch: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise OverflowError("a value no column takes")
+        real(con, batch)
+
+    with Store(tmp_path / "s.duckdb", write_slice=3) as store, Store(tmp_path / "w.duckdb") as whole:
+        monkeypatch.setattr(store_module, "_write_states", second_slice_breaks)
+        with pytest.raises(OverflowError):
+            store.ingest(docs)
+        monkeypatch.setattr(store_module, "_write_states", real)
+        with store.reading() as cur:
+            assert cur.execute("SELECT count(*) FROM devices").fetchone() == (0,)
+        assert store.registry.devices == {}  # read back: none of the first slice's devices kept
+        store.add_manual("10.0.6.100", at=t0)  # a registry write of its own meanwhile
+        retried = store.ingest([])  # the cycle, still pending, then this call's empty one
+        whole.add_manual("10.0.6.100", at=t0)
+        whole.ingest(docs)
+        assert retried.error is None and retried.documents == 7
+        assert tables(store) == tables(whole)

@@ -50,7 +50,7 @@ def assemble(
     discovery_port: int = 161,
 ) -> Assembled:
     """The whole appliance of ``config`` (see the module's docstring)."""
-    configure_allocator()  # before the store's and the workers' threads
+    configure_allocator()  # before the store's threads and the loop's workers
     config.appliance.state_dir.mkdir(parents=True, exist_ok=True)
     sink = open_sink(
         config.appliance.store_path,

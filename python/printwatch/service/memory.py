@@ -2,13 +2,15 @@
 gives back what DuckDB keeps.
 
 :func:`configure_allocator` sets glibc's malloc for a long-running process of a few threads
-with large transient buffers (a cycle's documents and Arrow tables, a `/metrics` of 10,000
-printers): at most :data:`MALLOC_ARENAS` arenas (glibc's default is 8 a core, each thread's
-freed memory kept in its own), and allocations of :data:`MMAP_THRESHOLD` or more mapped apart
-and given back when freed (glibc's default raises that threshold to the largest block freed so
-far, up to 32 MB, after which such buffers come from the arenas and stay). At 10,000 printers the
-daemon's resident memory between cycles is 40-60 MB lower with it, its CPU unchanged. An
-operator's own ``GLIBC_TUNABLES`` or ``MALLOC_*`` settings for malloc are left as they are.
+with large transient buffers (a cycle's lists of documents and rows, a `/metrics` body of
+10,000 printers; pyarrow's own buffers come from its mimalloc pool): at most
+:data:`MALLOC_ARENAS` arenas (glibc's default is 8 a core, each thread's freed memory kept in
+its own), and allocations of :data:`MMAP_THRESHOLD` or more mapped apart and given back when
+freed (glibc's default raises that threshold to the largest block freed so far, up to 32 MB,
+after which such buffers come from the arenas and stay). At 10,000 printers the daemon's
+resident memory between cycles was 40-60 MB lower with it (benchmarks.md). An operator's own
+malloc settings (``MALLOC_ARENA_MAX``, ``MALLOC_MMAP_THRESHOLD_``, ``MALLOC_TRIM_THRESHOLD_``,
+``glibc.malloc.*`` in ``GLIBC_TUNABLES``) are left as they are.
 
 DuckDB (2.0.1) keeps memory from the queries of every write for as long as the database is
 open in the process, and gives it back only when the last connection to the file closes
@@ -35,15 +37,17 @@ RENEW_GROWTH_BYTES = 48 * 2**20
 MALLOC_ARENAS = 2
 MMAP_THRESHOLD = 128 * 1024
 TRIM_THRESHOLD = 128 * 1024
+#: glibc's environment variables for what :func:`configure_allocator` sets: an operator's own win.
+OPERATORS_OWN = ("MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 # mallopt's parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD, _M_ARENA_MAX = -1, -3, -8
 
 
 def configure_allocator(environ: Mapping[str, str] = os.environ) -> bool:
-    """Sets glibc's malloc as the module's docstring says (before the process starts its
-    threads: arenas are made for threads); returns whether it did. Not glibc, or the operator
-    set malloc's tunables in ``environ``: nothing is changed."""
-    if any(k.startswith("MALLOC_") for k in environ) or "glibc.malloc." in environ.get("GLIBC_TUNABLES", ""):
+    """Sets glibc's malloc as the module's docstring says; returns whether it did. The arenas'
+    bound holds for arenas made after it (threads started later). Not glibc, or the operator
+    set malloc's own settings in ``environ``: nothing is changed."""
+    if any(k in environ for k in OPERATORS_OWN) or "glibc.malloc." in environ.get("GLIBC_TUNABLES", ""):
         return False
     try:
         mallopt = ctypes.CDLL("libc.so.6").mallopt
@@ -56,7 +60,8 @@ def configure_allocator(environ: Mapping[str, str] = os.environ) -> bool:
         (_M_MMAP_THRESHOLD, MMAP_THRESHOLD),
         (_M_TRIM_THRESHOLD, TRIM_THRESHOLD),
     )
-    return all(mallopt(param, value) == 1 for param, value in settings)
+    done = [mallopt(param, value) == 1 for param, value in settings]  # each tried
+    return all(done)
 
 
 def resident_bytes() -> int | None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,17 +63,18 @@ class StoreSink:
     documents the store refuses are logged by name. After each meter read the store publishes
     its read-only snapshot for other processes (``printwatch sql`` while the appliance runs).
 
-    A write after which the process's memory has grown (``renewal``: see
-    :mod:`printwatch.service.memory`) is followed by the store's renewal, which gives back what
-    DuckDB kept; a renewal that would wait for a reader (the dashboard's) is left to a later
-    write."""
+    With a ``renewal`` policy (:func:`open_sink` gives the appliance one: see
+    :mod:`printwatch.service.memory`), a write after which the process's memory has grown is
+    followed by the store's renewal, which gives back what DuckDB kept; a renewal that would
+    wait for a reader (the dashboard's) is left to a later write, and one that fails is logged:
+    the write stands. Without one, only the daily upkeep renews."""
 
-    #: How long a renewal after a write waits for readers in flight (on the loop's thread).
+    #: How long a renewal after a write waits for readers in flight (new readers wait meanwhile).
     RENEW_WAIT_S = 0.05
 
     def __init__(self, store: Store, *, renewal: RenewalPolicy | None = None) -> None:
         self.store = store
-        self.renewal = renewal if renewal is not None else RenewalPolicy()
+        self.renewal = renewal
         #: Renewals made after a write (the store's ``renewals`` counts the upkeep's too).
         self.renewals_after_writes = 0
         self.last: IngestResult | None = None
@@ -101,15 +103,8 @@ class StoreSink:
             self.last = result = await self.store.ingest_async(docs)
             for reason in result.refused:
                 log.warning("not recorded: %s", reason)
-            if self.renewal.due():
-                try:
-                    renewed = await self._renew(wait_s=self.RENEW_WAIT_S, level=logging.DEBUG)
-                except BaseException:
-                    self.renewal.renewed()  # not tried again at every write
-                    raise
-                if renewed:
-                    self.renewal.renewed()
-                    self.renewals_after_writes += 1
+            if self.renewal is not None and result.error is None and self.renewal.due():
+                await self._renew_after_write(self.renewal)
 
     async def publish(self) -> None:
         """The snapshot for readers in other processes (unless :attr:`snapshots` is off)."""
@@ -126,31 +121,42 @@ class StoreSink:
         the demo's history runs it at simulated dates), then its renewal (:meth:`Store.renew`:
         the database closed and opened again, which frees the memory DuckDB keeps meanwhile).
 
-        The renewal runs on the loop's thread (about 40 ms at 2,000 printers, the log already
-        checkpointed by the upkeep), with the store's lock, its write limiter and every
-        companion's limiter held: no write, and no companion call in a thread or on the loop,
-        can meet a closed connection. Readers in threads are waited for (at most 2 s, else it
-        waits a day).
+        The renewal runs as :meth:`_renew` says (about 40 ms at 2,000 printers, the log already
+        checkpointed by the upkeep). Readers are waited for (at most 2 s, else it waits for the
+        next upkeep or a write that grew the process).
         """
         async with self._lock:
             moved = await trio.to_thread.run_sync(self.store.maintain, now, limiter=self.store.write_limiter)
             log.info("history upkeep: %s", moved)
-            await self._renew(wait_s=2.0)
-            self.renewal.renewed()
+            if await self._renew(wait_s=2.0) and self.renewal is not None:
+                self.renewal.renewed()
+
+    async def _renew_after_write(self, renewal: RenewalPolicy) -> None:
+        try:
+            renewed = await self._renew(wait_s=self.RENEW_WAIT_S, level=logging.DEBUG)
+        except Exception as err:  # the write is committed: the cycle goes on
+            log.error("history: the renewal after a write failed (the next write reopens): %s", err)
+            renewal.renewed()  # not tried again at every write
+            return
+        if renewed:
+            renewal.renewed()
+            self.renewals_after_writes += 1
 
     async def _renew(self, *, wait_s: float, level: int = logging.INFO) -> bool:
-        """The store's renewal (:meth:`Store.renew`), the caller holding the store's lock. It
-        runs on the loop's thread (30-60 ms at 10,000 printers after a write: the write's
-        own checkpoint is made in a worker thread first), with the store's write limiter and
-        every companion's limiter held: no write, and no companion call in a thread or on the
-        loop, can meet a closed connection. Readers in threads are waited for, up to
-        ``wait_s``; returns whether the store was renewed (not: a reader still busy)."""
-        await trio.to_thread.run_sync(self.store.checkpoint, "renewal", limiter=self.store.write_limiter)
+        """The store's renewal (:meth:`Store.renew`), the caller holding the store's lock; it
+        runs in a worker thread (the checkpoint of a cycle's write, then closing and opening:
+        30-60 ms at 10,000 printers) with the store's write limiter and every companion's
+        limiter held: no write and no companion call (each runs under its limiter) can meet a
+        closed connection. Readers are waited for, up to ``wait_s``; returns whether the store
+        was renewed (not: a reader still busy)."""
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self.store.write_limiter)
             for _, limiter in self.companions:
                 await stack.enter_async_context(limiter)
-            if self.store.renew([companion for companion, _ in self.companions], wait_s=wait_s):
+            companions = [companion for companion, _ in self.companions]
+            quiet = logging.DEBUG if level < logging.INFO else logging.WARNING
+            renew = functools.partial(self.store.renew, companions, wait_s=wait_s, level=quiet)
+            if await trio.to_thread.run_sync(renew):
                 log.log(level, "history: database closed and opened again (renewal %d)", self.store.renewals)
                 return True
             return False
@@ -210,7 +216,8 @@ def open_sink(
     path: Path, *, poll_interval_s: float, meter_interval_s: float, memory_limit_mb: int | None = None
 ) -> StoreSink:
     """The history store at ``path`` (created if needed), DuckDB's memory bounded by
-    ``memory_limit_mb`` (``[appliance] store_memory_mb``).
+    ``memory_limit_mb`` (``[appliance] store_memory_mb``), renewed after a write that grew the
+    process (:class:`~printwatch.service.memory.RenewalPolicy`).
 
     Error handling: :class:`printwatch.store.StoreError` naming the file when it cannot be
     opened (not a store, or another process writes it).
@@ -222,5 +229,6 @@ def open_sink(
             poll_interval_s=poll_interval_s,
             meter_interval_s=meter_interval_s,
             memory_limit_mb=memory_limit_mb,
-        )
+        ),
+        renewal=RenewalPolicy(),
     )

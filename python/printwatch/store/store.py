@@ -244,6 +244,12 @@ class Store:
                 log.error("%s", result.error)
                 self._recover()
                 break
+            except Exception:
+                # Not the disk's: raised to the caller as before, but the kept state is read back
+                # first (a slice before it may have filed registry rows in the rolled-back
+                # transaction: memory must say what the file says).
+                self._recover()
+                raise
             self.pending.popleft()
             result.written += 1
             result.documents += written.documents
@@ -287,6 +293,7 @@ class Store:
                 written.supply_rows += batch.tables["supply_levels_recent"].num_rows
                 written.meter_rows += batch.tables["meter_reads_recent"].num_rows
                 written.events += sum(batch.tables[t].num_rows for t in ("supply_events", "meter_events"))
+                del batch  # gone before the next slice is made
             con.execute("COMMIT")
         except BaseException:
             with _suppress():
@@ -452,7 +459,9 @@ class Store:
             raise StoreError(f"store {self.path}: snapshot failed: {err}") from err
         return target
 
-    def renew(self, companions: Sequence[Companion] = (), *, wait_s: float = 2.0) -> bool:
+    def renew(
+        self, companions: Sequence[Companion] = (), *, wait_s: float = 2.0, level: int = logging.WARNING
+    ) -> bool:
         """Closes the database and opens it again (the appliance does it daily, after
         :meth:`maintain`); returns whether it did.
 
@@ -464,10 +473,13 @@ class Store:
         ones wait meanwhile; if they do not finish, nothing is closed and it returns False),
         then ``companions`` (the uplink's outbox) close, the store's connection closes, and
         both open again. The caller keeps every writer away (the store's own writes, and the
-        companions' work). A checkpoint first, so the reopening replays no log.
+        companions' work). A checkpoint first, so the reopening replays no log. ``level``: of
+        the line saying readers were still busy.
 
         Error handling: :class:`StoreError` if the file cannot be opened again (the next write
-        reports it too and tries to reopen it).
+        reports it too and tries to reopen it); the companions are opened again whatever
+        happened to the store's connection (the first that cannot be raises, once all were
+        tried).
         """
         deadline = _time.monotonic() + wait_s
         with self._gate:
@@ -476,7 +488,8 @@ class Store:
                 while self._readers:
                     left = deadline - _time.monotonic()
                     if left <= 0:
-                        log.warning("store %s: not renewed: %d readers still busy", self.path, self._readers)
+                        busy = self._readers
+                        log.log(level, "store %s: not renewed: %d readers still busy", self.path, busy)
                         return False
                     self._gate.wait(left)
                 if not self.checkpoint("renewal"):
@@ -484,9 +497,10 @@ class Store:
                 for companion in companions:
                     companion.close()
                 self.con.close()
-                self.con = self._connect()
-                for companion in companions:
-                    companion.reopen()
+                try:
+                    self.con = self._connect()
+                finally:
+                    _reopen(companions)
                 self.checkpoint_owed = False  # the last connection's close checkpointed
                 self.renewals += 1
                 return True
@@ -519,6 +533,19 @@ class Store:
         """A cursor for a one-off read, which the caller closes. Unlike :meth:`reading`,
         :meth:`renew` does not wait for it: long-lived code uses :meth:`reading`."""
         return self.con.cursor()
+
+
+def _reopen(companions: Sequence[Companion]) -> None:
+    """Opens each companion again; the first error, once every one was tried."""
+    failed: BaseException | None = None
+    for companion in companions:
+        try:
+            companion.reopen()
+        except Exception as err:
+            log.error("a companion of the store could not be opened again: %s", err)
+            failed = failed or err
+    if failed is not None:
+        raise failed
 
 
 def roll_up_pages(con: duckdb.DuckDBPyConnection, until: datetime) -> int:
