@@ -118,6 +118,7 @@ async def test_a_write_that_grew_the_memory_renews_the_store_and_the_outbox_and_
         await sink.close()
 
 
+@pytest.mark.faketime_unsafe  # the renewal waits for the reader on a lock with a timeout
 async def test_a_reader_in_flight_puts_the_renewal_off_without_holding_the_write(tmp_path: Path) -> None:
     path = tmp_path / "history.duckdb"
     rss = Resident(200 * MB)
