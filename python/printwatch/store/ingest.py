@@ -279,7 +279,7 @@ class Ingestor:
         rules as one batch of them all would (a device is filed once, by its first document,
         however many of its addresses answered), each slice's rows made when the caller asks
         for the next: written one after the other in one transaction, a cycle's rows are never
-        all in memory at once (at 10,000 printers, 60-80 MB less at a meter read)."""
+        all in memory at once (docs/benchmarks.md, "A cycle's memory")."""
         seen: set[int] = set()
         answers = answers_of(docs)
         for start in range(0, len(docs), max(size, 1)):
