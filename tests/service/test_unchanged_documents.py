@@ -35,6 +35,7 @@ from printwatch.uplink.service import UplinkService
 from printwatch.uplink.signing import HEADER_BYTES
 
 from tests.support.fakes import contract_doc
+from tests.support.store_tables import table_rows
 
 T0 = dt.datetime(2026, 11, 30, 8, 0, tzinfo=dt.UTC)
 COUNT = 48
@@ -161,25 +162,12 @@ def appliance(tmp_path: Path, name: str, clock: Clock, poller: ScriptedPoller) -
 def store_rows(parts: Assembled) -> dict[str, list[tuple[Any, ...]]]:
     """Every table of the appliance's file (history, alerts, uplink), its rows in order; an
     outbox message as its payload (the two appliances sign with keys of their own)."""
-    out: dict[str, list[tuple[Any, ...]]] = {}
     with parts.sink.store.reading() as con:
-        tables = [
-            str(t)
-            for (t,) in con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = current_database() "
-                "ORDER BY table_name"
-            ).fetchall()
-        ]
-        for table in tables:
-            if table == "schema_version":  # when each file was made
-                continue
-            rows = con.execute(f'SELECT * FROM "{table}" ORDER BY ALL').fetchall()
-            if table == "uplink_outbox":
-                rows = [
-                    tuple(decode_payload(bytes(v)[HEADER_BYTES:]) if isinstance(v, bytes) else v for v in r)
-                    for r in rows
-                ]
-            out[table] = rows
+        out = table_rows(con)
+    out["uplink_outbox"] = [
+        tuple(decode_payload(bytes(v)[HEADER_BYTES:]) if isinstance(v, bytes) else v for v in r)
+        for r in out["uplink_outbox"]
+    ]
     return out
 
 

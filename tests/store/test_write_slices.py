@@ -15,14 +15,12 @@ from printwatch.store import Store
 from printwatch.store import store as store_module
 
 from tests.store.docs import doc, every, iso
+from tests.support.store_tables import table_rows
 
 
 def tables(store: Store) -> dict[str, list[tuple[Any, ...]]]:
-    """Every base table's rows, sorted (but the migrations' times)."""
     with store.reading() as cur:
-        listed = "SELECT table_name FROM duckdb_tables() WHERE NOT temporary ORDER BY 1"
-        names = [n for (n,) in cur.execute(listed).fetchall() if n != "schema_version"]
-        return {n: sorted(cur.execute(f"SELECT * FROM {n}").fetchall(), key=repr) for n in names}
+        return table_rows(cur)
 
 
 def cycles(seed: int, count: int = 12, printers: int = 11) -> list[list[dict[str, Any]]]:
