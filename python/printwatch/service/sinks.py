@@ -133,7 +133,7 @@ class StoreSink:
 
     async def _renew_after_write(self, renewal: RenewalPolicy) -> None:
         try:
-            renewed = await self._renew(wait_s=self.RENEW_WAIT_S, level=logging.DEBUG)
+            renewed = await self._renew(wait_s=self.RENEW_WAIT_S, quiet=True)
         except Exception as err:  # the write is committed: the cycle goes on
             log.error("history: the renewal after a write failed (the next write reopens): %s", err)
             renewal.renewed()  # not tried again at every write
@@ -142,22 +142,24 @@ class StoreSink:
             renewal.renewed()
             self.renewals_after_writes += 1
 
-    async def _renew(self, *, wait_s: float, level: int = logging.INFO) -> bool:
+    async def _renew(self, *, wait_s: float, quiet: bool = False) -> bool:
         """The store's renewal (:meth:`Store.renew`), the caller holding the store's lock; it
         runs in a worker thread (the checkpoint of a cycle's write, then closing and opening:
         30-60 ms at 10,000 printers) with the store's write limiter and every companion's
         limiter held: no write and no companion call (each runs under its limiter) can meet a
         closed connection. Readers are waited for, up to ``wait_s``; returns whether the store
-        was renewed (not: a reader still busy)."""
+        was renewed (not: a reader still busy). ``quiet``: both outcomes logged at debug level
+        (a renewal after a write, about once a cycle at 10,000 printers)."""
         async with contextlib.AsyncExitStack() as stack:
             await stack.enter_async_context(self.store.write_limiter)
             for _, limiter in self.companions:
                 await stack.enter_async_context(limiter)
             companions = [companion for companion, _ in self.companions]
-            quiet = logging.DEBUG if level < logging.INFO else logging.WARNING
-            renew = functools.partial(self.store.renew, companions, wait_s=wait_s, level=quiet)
+            busy = logging.DEBUG if quiet else logging.WARNING
+            renew = functools.partial(self.store.renew, companions, wait_s=wait_s, level=busy)
             if await trio.to_thread.run_sync(renew):
-                log.log(level, "history: database closed and opened again (renewal %d)", self.store.renewals)
+                done = logging.DEBUG if quiet else logging.INFO
+                log.log(done, "history: database closed and opened again (renewal %d)", self.store.renewals)
                 return True
             return False
 
