@@ -280,9 +280,11 @@ class Ingestor:
         however many of its addresses answered), each slice's rows made when the caller asks
         for the next: written one after the other in one transaction, a cycle's rows are never
         all in memory at once (docs/benchmarks.md, "A cycle's memory")."""
+        if size < 1:
+            raise ValueError(f"a slice holds at least 1 document, not {size}")
         seen: set[int] = set()
         answers = answers_of(docs)
-        for start in range(0, len(docs), max(size, 1)):
+        for start in range(0, len(docs), size):
             part = docs[start : start + size]
             kept = answers[start : start + size] if answers is not None else None
             yield self.batch(part, seen=seen, answers=kept, first=start)
