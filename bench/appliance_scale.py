@@ -468,6 +468,15 @@ def status_cycles(run: Run) -> list[dict[str, Any]]:
     return cycles
 
 
+def rss_trace(run: Run) -> list[list[float]]:
+    """[seconds since the run began, MB]: the largest RSS of each second, to see when it grows."""
+    largest: dict[int, int] = {}
+    for s in run.samples:
+        second = int(s.t - run.started)
+        largest[second] = max(largest.get(second, 0), s.rss)
+    return [[second, round(rss / 1e6, 1)] for second, rss in largest.items()]
+
+
 def ms(values: list[float]) -> dict[str, float]:
     return {
         "n": len(values),
@@ -507,14 +516,7 @@ def summarise(run: Run) -> dict[str, Any]:
         else None,
         "rss_mb_max": round(max(s.rss for s in run.samples) / 1e6, 1) if run.samples else None,
         "rss_mb_last": round(run.samples[-1].rss / 1e6, 1) if run.samples else None,
-        # (seconds since the run began, MB): the largest of each second, to see when it grows
-        "rss_trace": [
-            [int(second), round(max(rss) / 1e6, 1)]
-            for second, rss in itertools.groupby(
-                ((int(s.t - run.started), s.rss) for s in run.samples), key=lambda x: x[0]
-            )
-            for rss in [[r for _, r in rss]]
-        ],
+        "rss_trace": rss_trace(run),
         "idle_cpu_per_s": round(idle_cpu / idle_s, 4) if idle_s else None,
         "timeouts": last.get("printwatch_poll_timeouts_total"),
         "skipped": last.get('printwatch_job_skipped_total{job="status"}'),
