@@ -8,7 +8,7 @@ the fleet view), so that serving ``/metrics`` for thousands of printers only joi
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 #: The fleet's families, in the order of :func:`device_lines`' strings: (name, type, help).
@@ -114,11 +114,20 @@ def _rtt_line(target: str, rtt_ms: float | None) -> str:
     return f'printwatch_device_rtt_seconds{{target="{target}"}} {number(rtt_ms / 1000.0)}'
 
 
+def fleet_chunks(ordered: Sequence[dict[str, Any]], *, per_chunk: int = 500) -> Iterator[str]:
+    """The fleet's families from the entries' precomputed lines, ``ordered`` as they are to
+    appear (by target), a piece at a time: each family's header, then the lines of
+    ``per_chunk`` entries at a time, each line preceded by its newline. Joined, the pieces are
+    :func:`render_fleet`'s text; served one by one, a fleet's megabytes are never one string."""
+    for k, (name, kind, help_text) in enumerate(FLEET_FAMILIES):
+        newline = "\n" if k else ""
+        yield f"{newline}# HELP {name} {help_text}\n# TYPE {name} {kind}"
+        for start in range(0, len(ordered), per_chunk):
+            lines = [line for e in ordered[start : start + per_chunk] if (line := e["lines"][k])]
+            if lines:
+                yield "\n" + "\n".join(lines)
+
+
 def render_fleet(entries: Sequence[dict[str, Any]]) -> str:
     """The fleet's families from the entries' precomputed lines (sorted by target)."""
-    ordered = sorted(entries, key=lambda e: e["target"])
-    out = []
-    for k, (name, kind, help_text) in enumerate(FLEET_FAMILIES):
-        out.append(f"# HELP {name} {help_text}\n# TYPE {name} {kind}")
-        out.extend(lines for e in ordered if (lines := e["lines"][k]))
-    return "\n".join(out)
+    return "".join(fleet_chunks(sorted(entries, key=lambda e: e["target"])))

@@ -16,14 +16,15 @@ is a 500 logged by the server, never a crash of the appliance.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from printwatch import __version__
 from printwatch.service.appliance import Appliance
-from printwatch.service.metrics import render_metrics
+from printwatch.service.metrics import metrics_chunks
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -85,7 +86,15 @@ async def health(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    return PlainTextResponse(render_metrics(appliance_of(request)), media_type=PROMETHEUS_TYPE)
+    """Sent a piece at a time (:func:`~printwatch.service.metrics.metrics_chunks`: the values
+    as of the request, the fleet's lines never joined into one body)."""
+    pieces = metrics_chunks(appliance_of(request))
+
+    async def body() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece.encode()
+
+    return StreamingResponse(body(), media_type=PROMETHEUS_TYPE)
 
 
 async def assist(request: Request) -> Response:
