@@ -1,7 +1,8 @@
 """The appliance built from a configuration, in one place: ``printwatch run`` and ``printwatch
 demo`` (and anything else that runs the whole appliance) assemble it here.
 
-What it wires: glibc's malloc for a long run (:func:`~printwatch.service.memory.configure_allocator`),
+What it wires: glibc's malloc for a long run (:func:`~printwatch.service.memory.configure_allocator`)
+and pyarrow's buffers from it (:func:`~printwatch.service.memory.configure_arrow_pool`),
 the history store (:func:`~printwatch.service.sinks.open_sink`), the uplink on
 the same file (its outbox shares the store's database), the alerts on the store, the poller on
 the Rust engine, discovery, the scheduler's appliance, and the web server with the dashboard.
@@ -22,7 +23,7 @@ from printwatch.config.model import Config
 from printwatch.scheduler import RunState, WallClock
 from printwatch.service.appliance import Appliance
 from printwatch.service.discoverer import NetworkDiscoverer
-from printwatch.service.memory import configure_allocator
+from printwatch.service.memory import configure_allocator, configure_arrow_pool
 from printwatch.service.poller import EnginePoller
 from printwatch.service.sinks import StoreSink, open_sink
 from printwatch.uplink.service import DisabledUplink, UplinkService, open_uplink
@@ -51,6 +52,7 @@ def assemble(
 ) -> Assembled:
     """The whole appliance of ``config`` (see the module's docstring)."""
     configure_allocator()  # before the store's threads and the loop's workers
+    configure_arrow_pool()
     config.appliance.state_dir.mkdir(parents=True, exist_ok=True)
     sink = open_sink(
         config.appliance.store_path,
