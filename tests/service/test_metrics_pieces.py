@@ -60,11 +60,14 @@ def test_the_pieces_join_to_the_families_whatever_their_size(per_chunk: int) -> 
 
 
 def test_an_empty_fleet_has_its_headers_only() -> None:
-    assert "".join(fleet_chunks([])).split("\n") == spec([])
+    assert "".join(fleet_chunks([], per_chunk=1)).split("\n") == spec([])
 
 
 @pytest.mark.realtime
-async def test_the_server_sends_metrics_chunked_and_the_same_as_rendered_whole() -> None:
+async def test_the_server_sends_metrics_chunked_and_the_same_as_rendered_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("printwatch.service.metrics.PIECE_DEVICES", 500)
     devices = tuple(expand_devices("10.9.0.1-10.9.4.200"))  # 1,220 devices: 3 pieces a family
     config = Config(
         devices=devices, intervals=Intervals(status_s=3600, meters_s=3600, jitter=0), web=WebConfig(port=0)

@@ -114,7 +114,7 @@ def _rtt_line(target: str, rtt_ms: float | None) -> str:
     return f'printwatch_device_rtt_seconds{{target="{target}"}} {number(rtt_ms / 1000.0)}'
 
 
-def fleet_chunks(ordered: Sequence[dict[str, Any]], *, per_chunk: int = 500) -> Iterator[str]:
+def fleet_chunks(ordered: Sequence[dict[str, Any]], *, per_chunk: int) -> Iterator[str]:
     """The fleet's families from the entries' precomputed lines, ``ordered`` as they are to
     appear (by target), a piece at a time: each family's header, then the lines of
     ``per_chunk`` entries at a time, each line preceded by its newline. Joined, the pieces are
@@ -130,4 +130,5 @@ def fleet_chunks(ordered: Sequence[dict[str, Any]], *, per_chunk: int = 500) -> 
 
 def render_fleet(entries: Sequence[dict[str, Any]]) -> str:
     """The fleet's families from the entries' precomputed lines (sorted by target)."""
-    return "".join(fleet_chunks(sorted(entries, key=lambda e: e["target"])))
+    ordered = sorted(entries, key=lambda e: e["target"])
+    return "".join(fleet_chunks(ordered, per_chunk=max(1, len(ordered))))
