@@ -233,8 +233,9 @@ def test_a_file_that_is_not_a_store_is_named(tmp_path: Path) -> None:
 
 
 def test_kept_state_is_compact_and_reads_back_the_same(tmp_path: Path) -> None:
-    """The ingestor's last row of each series is a tuple; equal names, OIDs and times are one
-    object across devices; and the state read back from the file is the state kept."""
+    """The ingestor's last row of each meter and supply is a slot of its columns (no object per
+    series); of each device, a tuple; equal names are one object across devices; and the state
+    read back from the file is the state kept."""
     addresses = [f"10.0.0.{n}" for n in range(1, 6)]
     with Store(tmp_path / "s.duckdb", meter_interval_s=600) as store:
         for i, t in enumerate(every(15, 4)):
@@ -245,15 +246,35 @@ def test_kept_state_is_compact_and_reads_back_the_same(tmp_path: Path) -> None:
                 ]
             )
         live = store.ingestor
-        meters, supplies, states = dict(live.meters.rows), dict(live.supplies.rows), dict(live.states.rows)
-        assert len(meters) == 10 and len(supplies) == 5
-        assert all(type(row) is tuple for row in [*meters.values(), *supplies.values()])
-        names = {id(key[1]) for key in meters}
+        meters, supplies, states = live.meters.rows(), live.supplies.rows(), dict(live.states.rows)
+        assert len(meters) == 10 and len(supplies) == 5 and len(live.meters) == 10
+        assert all(type(row) is tuple for row in states.values())
+        names = {id(key[1]) for key in live.meters}
         assert len(names) == 2  # "total" and "black", each held once for five devices
-        times = {id(row[3]) for row in meters.values()}
-        assert len(times) == 1  # the last kept read of every series is one cycle's time
+        assert len({row[3] for row in meters.values()}) == 1  # the last kept read: one cycle's
+        assert all(row[4] == 1150 for (_, meter), row in meters.items() if meter == "total")
     with Store(tmp_path / "s.duckdb", meter_interval_s=600) as again:
-        assert again.ingestor.meters.rows == meters
-        assert again.ingestor.supplies.rows == supplies
+        assert again.ingestor.meters.rows() == meters
+        assert again.ingestor.supplies.rows() == supplies
         assert again.ingestor.states.rows == states and len(states) == 5
-        assert len({id(row[3]) for row in again.ingestor.meters.rows.values()}) == 1
+
+
+def test_a_count_beyond_64_bits_is_not_kept_and_the_rest_is(tmp_path: Path) -> None:
+    """A document not made by the poller (which caps counts at 2^63-1) may hold a larger count:
+    that meter or counter is not kept, as a value that is not a number; everything else is."""
+    big = doc("10.0.0.1", T0, serial="SBIG1", total=2**64, black=900)
+    big["counters"] = [
+        {"name": "copies", "oid": "1.3.6.1.4.1.11.2.3.9.4.2.1.1.16.1.1", "value": 2**70, "source": "hp"},
+        {"name": "scans", "oid": "1.3.6.1.4.1.11.2.3.9.4.2.1.1.16.1.2", "value": 77, "source": "hp"},
+    ]
+    with Store(tmp_path / "s.duckdb") as store:
+        result = store.ingest([big, doc("10.0.0.2", T0, serial="SOK12", total=500)])
+        assert result.error is None and not result.refused
+        con = store.reader()
+        reads = con.execute(
+            "SELECT serial, meter, value FROM meter_history JOIN devices USING (device_id) "
+            "ORDER BY serial, meter"
+        ).fetchall()
+        assert reads == [("SBIG1", "black", 900), ("SOK12", "total", 500)]
+        counters = con.execute("SELECT name, value FROM device_counters").fetchall()
+        assert counters == [("scans", 77)]

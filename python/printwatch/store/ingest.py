@@ -22,6 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from printwatch.mib.interpret import Answer, answers_of
+from printwatch.store.columns import Columns
 from printwatch.store.registry import Registry, Sighting, target_address
 
 TS = pa.timestamp("us")
@@ -141,9 +142,9 @@ class Batch:
 
 @dataclass
 class _Latest:
-    """The last kept row of every series, as a tuple in the order of its ``*_latest`` table's
-    columns (a dict per series was most of the ingestor's memory), and the series changed by
-    the batch in hand."""
+    """The last kept row of every device's state, as a tuple in the order of ``device_state``'s
+    columns (mostly strings, shared between devices), and the devices changed by the batch in
+    hand. The meters' and supplies' rows are kept in columns (:class:`Columns`)."""
 
     columns: tuple[str, ...]
     rows: dict[Any, tuple[Any, ...]] = field(default_factory=dict)
@@ -235,8 +236,10 @@ class Ingestor:
         #: devices of a model (one tuple each), a flat dict of 4-tuples held one per series.
         self.source_ids: dict[int, dict[tuple[str, str | None, str | None], int]] = {}
         self.sources = 0  # how many source ids are numbered
-        self.supplies = _Latest(SUPPLY_COLUMNS)
-        self.meters = _Latest(METER_COLUMNS)
+        #: The last kept row of every supply (by supply id) and of every meter and named
+        #: counter (by device id and series key), in columns (see :mod:`printwatch.store.columns`).
+        self.supplies = Columns(SUPPLY_LATEST)
+        self.meters = Columns(METER_LATEST, nested=True)
         self.states = _Latest(STATE_COLUMNS)
         self.shared = _Shared()
         self.settled: dict[int, bytes] = {}  # device id -> the fingerprint it settled with
@@ -267,10 +270,14 @@ class Ingestor:
         ).fetchall():
             self.source_ids.setdefault(d, {})[share.key((m, o, r))] = s
             self.sources += 1
-        supplies = con.execute(f"SELECT {', '.join(SUPPLY_COLUMNS)} FROM supply_latest").fetchall()
-        self.supplies = _Latest(SUPPLY_COLUMNS, {r[0]: share.row(r) for r in supplies})
-        meters = con.execute(f"SELECT {', '.join(METER_COLUMNS)} FROM meter_latest").fetchall()
-        self.meters = _Latest(METER_COLUMNS, {(r[0], share.text(r[1])): share.row(r) for r in meters})
+        self.supplies = Columns(SUPPLY_LATEST)
+        for r in con.execute(f"SELECT {', '.join(SUPPLY_COLUMNS)} FROM supply_latest").fetchall():
+            self.supplies.put(r[0], share.row(r))
+        self.meters = Columns(METER_LATEST, nested=True)
+        for r in con.execute(f"SELECT {', '.join(METER_COLUMNS)} FROM meter_latest").fetchall():
+            self.meters.put((r[0], share.text(r[1])), share.row(r))
+        self.supplies.changed.clear()
+        self.meters.changed.clear()
         states = con.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM device_state").fetchall()
         self.states = _Latest(STATE_COLUMNS, {r[0]: share.row(r) for r in states})
 
@@ -332,8 +339,8 @@ class Ingestor:
         tables = {k: pa.Table.from_pylist(v, schema=TABLE_SCHEMAS[k]) for k, v in out.items()}
         devices = sorted(mine)
         latest = {
-            "supply_latest": self.supplies.table(SUPPLY_LATEST),
-            "meter_latest": self.meters.table(METER_LATEST),
+            "supply_latest": self.supplies.table(),
+            "meter_latest": self.meters.table(),
             "device_state": self.states.table(STATE_ROW, devices),
         }
         state_moved = pa.array([d in moved for d in devices], pa.bool_())
@@ -520,7 +527,7 @@ class Ingestor:
                 "max_capacity": _int32(s.get("max_capacity")), "percent": _float(s.get("percent")),
                 "state": _str(s.get("state")),
             }  # fmt: skip
-            last = self.supplies.rows.get(supply_id)
+            last = self.supplies.get(supply_id)
             p, lp = row["percent"], None if last is None else last[S_PERCENT]
             if last is not None and not (
                 row["state"] != last[S_STATE]
@@ -553,8 +560,7 @@ class Ingestor:
                            fit_sp=fit["fit_sp"] + p, fit_stt=fit["fit_stt"] + td * td,
                            fit_stp=fit["fit_stp"] + td * p)  # fmt: skip
             kept = {**row, **fit}
-            self.supplies.rows[supply_id] = self.shared.row(kept[c] for c in SUPPLY_COLUMNS)
-            self.supplies.changed.add(supply_id)
+            self.supplies.put(supply_id, self.shared.row(kept[c] for c in SUPPLY_COLUMNS))
 
     def _meters(self, device_id: int, doc: dict[str, Any], t: datetime, where: str,
                 out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
@@ -565,11 +571,11 @@ class Ingestor:
             raise DocumentError(f"{where}: 'meters' is not an object")
         evidence = _section(doc, "meter_evidence")
         for meter, value in meters.items():
-            v = _int(value)
+            v = _int64(value)
             if v is None:
                 continue
             ev = _section(evidence, meter)
-            oid, rule, raw = _str(ev.get("oid")), _str(ev.get("rule")), _int(ev.get("raw"))
+            oid, rule, raw = _str(ev.get("oid")), _str(ev.get("rule")), _int64(ev.get("raw"))
             source_id, new = self._source(device_id, str(meter), oid, rule)
             if new:
                 out["meter_sources"].append(
@@ -584,7 +590,7 @@ class Ingestor:
         for c in counters or ():
             if not isinstance(c, dict):
                 continue
-            v, oid, name = _int(c.get("value")), _str(c.get("oid")), _str(c.get("name"))
+            v, oid, name = _int64(c.get("value")), _str(c.get("oid")), _str(c.get("name"))
             if v is None or oid is None or name is None:
                 continue
             key, source = counter_key(oid, name), _str(c.get("source"))
@@ -613,7 +619,7 @@ class Ingestor:
               out: dict[str, list[dict[str, Any]]]) -> None:  # fmt: skip
         """Keep a read when the series is new or changed source, went backwards or jumped, or
         changed once ``meter_interval_s`` has passed since the last kept read."""
-        last = self.meters.rows.get((device_id, meter))
+        last = self.meters.get((device_id, meter))
         keep = last is None or last[M_SOURCE] != source_id
         if last is None or keep or v != last[M_VALUE]:
             self._moved = True  # a read that may be kept at another time
@@ -640,8 +646,7 @@ class Ingestor:
         out["meter_reads_recent"].append(row)
         latest = {"device_id": device_id, "meter": meter, **row, "kept_time": t}
         key = (device_id, self.shared.text(meter))
-        self.meters.rows[key] = self.shared.row(latest[c] for c in METER_COLUMNS)
-        self.meters.changed.add(key)
+        self.meters.put(key, self.shared.row(latest[c] for c in METER_COLUMNS))
 
 
 def counter_key(oid: str, name: str) -> str:
@@ -684,3 +689,10 @@ def _str(value: Any) -> str | None:
 def _int32(value: Any) -> int | None:
     v = _int(value)
     return v if v is not None and -(2**31) <= v < 2**31 else None
+
+
+def _int64(value: Any) -> int | None:
+    """An integer a BIGINT column holds (a meter of a document not made by the poller may be
+    larger: not kept, like a value that is not a number)."""
+    v = _int(value)
+    return v if v is not None and -(2**63) < v < 2**63 else None
