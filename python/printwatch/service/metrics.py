@@ -117,10 +117,12 @@ def _appliance_families(app: Appliance) -> list[Family]:
     return out
 
 
-#: Devices whose lines of one family make one piece of the response: at 10,000 printers, 15
-#: pieces of at most 2.5 MB. (Each piece sent costs the server about 0.3 ms: pieces of 500
-#: devices made a scrape 18-27 ms of CPU, of 5,000 11-14, one body kept between scrapes 8-11.)
-PIECE_DEVICES = 5000
+#: Devices whose lines of one family make one piece of the response: at 10,000 printers, a
+#: piece a family, 3 MB at most. Each piece sent costs the server about 0.3 ms of CPU and, while
+#: a cycle runs, a turn of the loop: pieces of 500 devices made a scrape 18-27 ms of CPU (one
+#: body kept between scrapes: 8-11), and pieces of 5,000 took its p99 during cycles from
+#: 120-125 ms to 210-430 ms (docs/benchmarks.md).
+PIECE_DEVICES = 20_000
 
 _fleet_order: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # id(appliance) -> (fleet version, entries)
 
