@@ -16,7 +16,7 @@ from printwatch.scheduler import MemoryState, SystemClock
 from printwatch.service.appliance import Appliance, fleet_entry
 from printwatch.service.daemon import run_until_stopped
 from printwatch.service.exposition import FLEET_FAMILIES, fleet_chunks
-from printwatch.service.metrics import render_metrics
+from printwatch.service.metrics import metrics_chunks, render_metrics
 from printwatch.service.sinks import MemorySink
 from printwatch.web import create_app, http_server
 
@@ -61,6 +61,34 @@ def test_the_pieces_join_to_the_families_whatever_their_size(per_chunk: int) -> 
 
 def test_an_empty_fleet_has_its_headers_only() -> None:
     assert "".join(fleet_chunks([], per_chunk=1)).split("\n") == spec([])
+
+
+def test_a_scrape_is_of_the_fleet_when_it_began_and_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pieces of one scrape are made of the entries there were when it began, whatever the
+    loop changes between two pieces; a family's lines come PIECE_DEVICES devices a piece."""
+    monkeypatch.setattr("printwatch.service.metrics.PIECE_DEVICES", 4)
+    devices = tuple(expand_devices("10.9.0.1-10.9.0.10"))
+    app = Appliance(
+        Config(devices=devices), poller=FakePoller(), sink=MemorySink(), state=MemoryState(),
+        clock=SystemClock(), seed="t",
+    )  # fmt: skip
+    for entry in fleet(10):
+        app.fleet[entry["target"]] = entry
+    app.fleet_version += 1
+    pieces = metrics_chunks(app)
+    head = next(pieces)
+    assert head.startswith("# HELP printwatch_job_runs_total")
+    first = min(app.fleet)  # a cycle replaces an entry before the next piece is made
+    app.fleet[first] = fleet_entry({"target": first, "reachable": False, "time": "2026-11-01T00:05:00Z"})
+    app.fleet_version += 1
+    rest = list(pieces)
+    text = head + "".join(rest)
+    assert f'printwatch_device_up{{target="{first}",serial=' in text and text.endswith("\n")
+    # 5 families: a header each, then up to 3 pieces of 4 devices' lines (10 devices), then "\n"
+    assert len(FLEET_FAMILIES) + 1 < len(rest) <= len(FLEET_FAMILIES) * 4 + 1
+    assert all(piece.count("printwatch_device_up{") <= 4 for piece in rest)
+    after = render_metrics(app)  # the next scrape: the entry as the cycle left it
+    assert f'printwatch_device_up{{target="{first}"}} 0' in after
 
 
 @pytest.mark.realtime

@@ -104,6 +104,28 @@ def test_a_value_the_column_cannot_hold_changes_nothing(value: Any, error: type[
     with pytest.raises(error):
         cols.put((2, "total"), (2, "total", 6, T0, value, None, T0))
     assert cols.rows() == {(1, "total"): kept} and len(cols) == 1 and not cols.changed
+    later = (3, "black", 7, T0, 9, None, T0)  # a row put after the refusal gets a slot of its own
+    cols.put((3, "black"), later)
+    assert cols.rows() == {(1, "total"): kept, (3, "black"): later}
+
+
+def test_the_same_names_in_any_order_are_one_tuple() -> None:
+    """Devices whose series came in different orders (a store read back orders them by when
+    they last changed) share one tuple of names, and each name finds its own row."""
+    cols = Columns(METER_LATEST, nested=True)
+    names = ["total", "black", "color", "@1.3.6 copies", "duplex"]
+    rng = random.Random(3)
+    for device in range(200):
+        order = rng.sample(names, len(names))
+        for n, name in enumerate(order):
+            cols.put(
+                (device, name),
+                (device, name, device * 100 + n, T0, device * 1000 + names.index(name), None, T0),
+            )
+    assert len({id(cols._slots[d][0]) for d in range(200)}) == 1
+    assert len(cols._names) <= 2 ** len(names)  # sets of names (a device's part-way ones too), not orders
+    assert all(cols.get((d, name))[4] == d * 1000 + names.index(name) for d in range(200) for name in names)  # type: ignore[index]
+    assert cols.get((5, "mono")) is None and cols.get((5, "a")) is None and cols.get((5, "zzz")) is None
 
 
 def test_a_series_costs_a_few_dozen_bytes() -> None:

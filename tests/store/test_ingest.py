@@ -263,6 +263,9 @@ def test_a_count_beyond_64_bits_is_not_kept_and_the_rest_is(tmp_path: Path) -> N
     """A document not made by the poller (which caps counts at 2^63-1) may hold a larger count:
     that meter or counter is not kept, as a value that is not a number; everything else is."""
     big = doc("10.0.0.1", T0, serial="SBIG1", total=2**64, black=900)
+    big["meters"]["color"] = -(2**63)  # the lowest BIGINT: the kept columns' None, not a count
+    big["sys"]["uptime_s"] = 2**64
+    big["supplies"][0]["index"] = 2**40
     big["counters"] = [
         {"name": "copies", "oid": "1.3.6.1.4.1.11.2.3.9.4.2.1.1.16.1.1", "value": 2**70, "source": "hp"},
         {"name": "scans", "oid": "1.3.6.1.4.1.11.2.3.9.4.2.1.1.16.1.2", "value": 77, "source": "hp"},
@@ -278,3 +281,19 @@ def test_a_count_beyond_64_bits_is_not_kept_and_the_rest_is(tmp_path: Path) -> N
         assert reads == [("SBIG1", "black", 900), ("SOK12", "total", 500)]
         counters = con.execute("SELECT name, value FROM device_counters").fetchall()
         assert counters == [("scans", 77)]
+
+
+def test_a_store_holding_the_lowest_bigint_opens(tmp_path: Path) -> None:
+    """The lowest BIGINT, which the kept columns use as their None, read from a file (written by
+    hand or by an older version) is read as None: the store opens, and the row stays whole."""
+    path = tmp_path / "s.duckdb"
+    with Store(path) as store:
+        store.ingest([doc("10.0.0.1", T0, serial="SLOW1", total=1000)])
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE meter_latest SET raw = -9223372036854775808")
+    con.close()
+    with Store(path) as again:
+        [(key, row)] = again.ingestor.meters.rows().items()
+        assert key[1] == "total" and row[4] == 1000 and row[5] is None
+        result = again.ingest([doc("10.0.0.1", T0 + timedelta(hours=2), serial="SLOW1", total=1100)])
+        assert result.error is None

@@ -124,26 +124,28 @@ def _appliance_families(app: Appliance) -> list[Family]:
 #: 120-125 ms to 210-430 ms (docs/benchmarks.md).
 PIECE_DEVICES = 20_000
 
-_fleet_order: dict[int, tuple[int, list[dict[str, Any]]]] = {}  # id(appliance) -> (fleet version, entries)
+_fleet_order: dict[int, tuple[int, list[str]]] = {}  # id(appliance) -> (fleet version, targets)
 
 
 def _ordered_fleet(app: Appliance) -> list[dict[str, Any]]:
-    """The fleet view's entries by target, sorted once per change of the fleet view."""
+    """The fleet view's entries by target, as they are now: the targets sorted once per change
+    of the fleet view (only the names are kept: entries a cycle replaced are not held)."""
     kept = _fleet_order.get(id(app))
     if kept is None or kept[0] != app.fleet_version:
-        kept = (app.fleet_version, sorted(app.fleet.values(), key=lambda e: e["target"]))
+        kept = (app.fleet_version, sorted(app.fleet))
         _fleet_order.clear()  # one appliance per process; tests make many
         _fleet_order[id(app)] = kept
-    return kept[1]
+    fleet = app.fleet
+    return [entry for entry in map(fleet.get, kept[1]) if entry is not None]
 
 
 def metrics_chunks(app: Appliance) -> Iterator[str]:
     """The whole exposition a piece at a time, ending with a newline: the appliance's families,
     then the fleet's (:func:`~printwatch.service.exposition.fleet_chunks`). Every value is read
     when this is called (the fleet's entries as they are then, whatever a cycle changes while
-    the pieces are sent): at 10,000 printers the fleet's part is 7.5 MB, which a response made
-    of one string held two or three times over while it was sent, and once between scrapes
-    (benchmarks.md)."""
+    the pieces are sent; a cycle in progress has replaced some of them): at 10,000 printers the
+    fleet's part is 7.5 MB, which a response made of one string held two or three times over
+    while it was sent, and once between scrapes (benchmarks.md)."""
     head = "\n".join(line for family in _appliance_families(app) for line in family.render())
     ordered = _ordered_fleet(app)
 

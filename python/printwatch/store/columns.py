@@ -4,24 +4,30 @@ cycles; see :mod:`printwatch.store.ingest`).
 A row is given and read as a tuple in its ``*_latest`` table's column order, but kept as one
 slot of typed arrays: integers and times as 8-byte integers, floats as 8-byte floats, strings
 as references (interned by the caller). A tuple per series held its integers, floats and times
-as objects of their own: about 270 bytes a meter series and 340 a supply, against 40 and 110
-here, at 10,000 printers 27 and 14 MB against 8 and 5 (docs/benchmarks.md).
+as objects of their own: about 240-270 bytes a meter series and 340-370 a supply, against 130
+and 116 here (``tests/store/test_columns.py``); at 10,000 printers 27 and 14 MB against 9.5 and
+4.6 (docs/benchmarks.md).
 
 What a slot keeps is what it was given: ``None`` stays ``None`` (integers and times have a
 sentinel beside every value an Arrow ``int64`` holds; floats use NaN, which the ingestor never
 keeps: its floats are finite or None), a time is a naive UTC ``datetime`` to the microsecond.
-A value outside what the column holds raises before anything of the row is changed:
-``OverflowError`` for an integer beyond 64 bits, ``TypeError`` for another type than the
-column's (a bool, a string in a number's column).
+An integer or time column refuses what it cannot hold, before anything of the row is changed:
+``OverflowError`` for an integer outside the signed 64 bits or equal to the sentinel,
+``TypeError`` for another type (a bool, a string). Floats and strings are taken as given (the
+ingestor's are finite floats or None, strings or None), and a narrower integer column (INTEGER)
+is checked by Arrow when :meth:`Columns.table` makes it: the caller bounds what it puts
+(the ingestor's ``_int32``).
 
 Keys: a series' own key (a supply's number: numbers from 0 up to a few thousand beyond twice the
 rows kept find their slot in an array, others in a map), or, with ``nested``, a pair (a
-device's number and a meter's name): per device, the tuple of its series' names (one object
-for the devices of a model) and an array of their slots, rather than a tuple per series.
+device's number and a meter's name): per device, the sorted tuple of its series' names (one
+object for every device with the same names, whatever order they came in) and an array of
+their slots in that order, rather than a tuple per series.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import math
 from array import array
@@ -78,10 +84,11 @@ class Columns:
             kept = self._slots.get(key[0])
             if kept is None:
                 return None
-            try:
-                found: int = kept[1][kept[0].index(key[1])]
-            except ValueError:
+            names, slots = kept
+            at = bisect.bisect_left(names, key[1])
+            if at == len(names) or names[at] != key[1]:
                 return None
+            found: int = slots[at]
             return found
         if type(key) is int and 0 <= key < len(self._index):
             found = self._index[key]
@@ -120,12 +127,13 @@ class Columns:
             self._count += 1
             if self.nested:
                 names, slots = self._slots.get(key[0], ((), None))
-                names = (*names, key[1])
+                at = bisect.bisect_left(names, key[1])
+                names = (*names[:at], key[1], *names[at:])
                 if len(self._names) < 100_000:
                     names = self._names.setdefault(names, names)
                 if slots is None:
                     slots = array("q")
-                slots.append(slot)
+                slots.insert(at, slot)
                 self._slots[key[0]] = (names, slots)
             elif type(key) is int and 0 <= key < 2 * self._count + 4096:
                 if key >= len(self._index):

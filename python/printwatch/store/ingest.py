@@ -22,7 +22,7 @@ import duckdb
 import pyarrow as pa
 
 from printwatch.mib.interpret import Answer, answers_of
-from printwatch.store.columns import Columns
+from printwatch.store.columns import NULL, Columns
 from printwatch.store.registry import Registry, Sighting, target_address
 
 TS = pa.timestamp("us")
@@ -251,34 +251,42 @@ class Ingestor:
         self._moved = False  # whether the device in hand changed a series (or numbered one)
 
     def load(self, con: duckdb.DuckDBPyConnection) -> None:
-        """Read the last kept state from the store (on open and after a failed write)."""
-        share = self.shared = _Shared()
-        self.settled = {}
-        self.settled_answers = {}
-        self.supply_ids = {
+        """Read the last kept state from the store (on open and after a failed write). All of it
+        is read before any is kept: a read that fails leaves the state as it was. A value the
+        columns keep as their None (the lowest BIGINT, which no document gives) is read as None."""
+        share = _Shared()
+        supply_ids = {
             (d, i, share.text(desc)): s
             for s, d, i, desc in con.execute(
                 "SELECT supply_id, device_id, supply_index, description FROM supplies"
             ).fetchall()
         }
         # One numbering of sources across meters and named counters (their reads share tables).
-        self.source_ids = {}
-        self.sources = 0
+        source_ids: dict[int, dict[tuple[str, str | None, str | None], int]] = {}
+        sources = 0
         for s, d, m, o, r in con.execute(
             "SELECT source_id, device_id, meter, oid, rule FROM meter_sources UNION ALL "
             "SELECT source_id, device_id, '@' || oid || ' ' || name, oid, source FROM counter_sources"
         ).fetchall():
-            self.source_ids.setdefault(d, {})[share.key((m, o, r))] = s
-            self.sources += 1
-        self.supplies = Columns(SUPPLY_LATEST)
-        for r in con.execute(f"SELECT {', '.join(SUPPLY_COLUMNS)} FROM supply_latest").fetchall():
-            self.supplies.put(r[0], share.row(r))
-        self.meters = Columns(METER_LATEST, nested=True)
-        for r in con.execute(f"SELECT {', '.join(METER_COLUMNS)} FROM meter_latest").fetchall():
-            self.meters.put((r[0], share.text(r[1])), share.row(r))
-        self.supplies.changed.clear()
-        self.meters.changed.clear()
+            source_ids.setdefault(d, {})[share.key((m, o, r))] = s
+            sources += 1
+        # In key order: supply numbers fill the columns' array, not their map; a device's meter
+        # names come sorted, so the names it holds part-way are those of every such device
+        # (the file's own order is that of the rows' last changes, another for each device).
+        supplies = Columns(SUPPLY_LATEST)
+        query = f"SELECT {', '.join(SUPPLY_COLUMNS)} FROM supply_latest ORDER BY supply_id"
+        for r in con.execute(query).fetchall():
+            supplies.put(r[0], share.row(_loadable(r)))
+        meters = Columns(METER_LATEST, nested=True)
+        query = f"SELECT {', '.join(METER_COLUMNS)} FROM meter_latest ORDER BY device_id, meter"
+        for r in con.execute(query).fetchall():
+            meters.put((r[0], share.text(r[1])), share.row(_loadable(r)))
+        supplies.changed.clear()
+        meters.changed.clear()
         states = con.execute(f"SELECT {', '.join(STATE_COLUMNS)} FROM device_state").fetchall()
+        self.shared, self.settled, self.settled_answers = share, {}, {}
+        self.supply_ids, self.source_ids, self.sources = supply_ids, source_ids, sources
+        self.supplies, self.meters = supplies, meters
         self.states = _Latest(STATE_COLUMNS, {r[0]: share.row(r) for r in states})
 
     def batches(self, docs: list[dict[str, Any]], size: int) -> Iterator[Batch]:
@@ -453,7 +461,7 @@ class Ingestor:
             else:
                 row[T_MISSES] = int(kept[T_MISSES] or 0) + 1
             row[T_RTT] = _float(doc.get("rtt_ms"))
-            row[T_UPTIME] = _int(_section(doc, "sys").get("uptime_s"))
+            row[T_UPTIME] = _int64(_section(doc, "sys").get("uptime_s"))
             if target != kept[T_TARGET] or version != kept[T_VERSION]:
                 row[T_TARGET], row[T_VERSION] = self.shared.text(target), self.shared.text(version)
                 self._states_moved.add(device_id)
@@ -483,7 +491,7 @@ class Ingestor:
             "error": None if reachable else str(doc.get("error") or "unreachable"),
             "version": _str(doc.get("version")),
             "rtt_ms": _float(doc.get("rtt_ms")),
-            "uptime_s": _int(sys.get("uptime_s")),
+            "uptime_s": _int64(sys.get("uptime_s")),
             "status_device": _str(status.get("device")) if reachable else None,
             "status_printer": _str(status.get("printer")) if reachable else None,
             "errors": [str(e) for e in errors] if errors is not None and reachable else None,
@@ -509,7 +517,7 @@ class Ingestor:
         for s in supplies:
             if not isinstance(s, dict):
                 continue
-            index, description = _int(s.get("index")), self.shared.text(_str(s.get("description")))
+            index, description = _int32(s.get("index")), self.shared.text(_str(s.get("description")))
             key = (device_id, index, description)
             supply_id = self.supply_ids.get(key)
             if supply_id is None:
@@ -689,6 +697,11 @@ def _str(value: Any) -> str | None:
 def _int32(value: Any) -> int | None:
     v = _int(value)
     return v if v is not None and -(2**31) <= v < 2**31 else None
+
+
+def _loadable(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A row read from the store with the columns' None (:data:`NULL`) as None."""
+    return tuple(None if type(v) is int and v == NULL else v for v in row)
 
 
 def _int64(value: Any) -> int | None:

@@ -10,7 +10,8 @@
   (``host[:port]``, serial or sysName), its document as JSON; 404 for an unknown device.
 
 Error handling: every handler answers (JSON errors with a status code); an exception inside one
-is a 500 logged by the server, never a crash of the appliance.
+is a 500 logged by the server, never a crash of the appliance (in ``/metrics`` once its pieces
+are being sent: the response ends short).
 """
 
 from __future__ import annotations
@@ -87,7 +88,11 @@ async def health(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     """Sent a piece at a time (:func:`~printwatch.service.metrics.metrics_chunks`: the values
-    as of the request, the fleet's lines never joined into one body)."""
+    as of the request, the fleet's lines never joined into one body), without a length; an error
+    while the pieces are made ends the response short (the client sees a broken chunked body,
+    never a partial exposition as whole). ``HEAD`` makes nothing."""
+    if request.method == "HEAD":
+        return Response(media_type=PROMETHEUS_TYPE)
     pieces = metrics_chunks(appliance_of(request))
 
     async def body() -> AsyncIterator[bytes]:
