@@ -110,6 +110,9 @@ async def test_the_server_sends_metrics_chunked_and_the_same_as_rendered_whole(
         con.request("GET", "/metrics")
         r = con.getresponse()
         got.update(status=r.status, headers=dict(r.getheaders()), body=r.read().decode())
+        con.request("HEAD", "/metrics")
+        r = con.getresponse()
+        got.update(head=(r.status, r.getheader("content-type"), r.read()))
         con.close()
 
     async def client(address: tuple[str, int]) -> None:
@@ -133,6 +136,8 @@ async def test_the_server_sends_metrics_chunked_and_the_same_as_rendered_whole(
     headers = {k.lower(): v for k, v in got["headers"].items()}
     assert headers.get("transfer-encoding") == "chunked" and "content-length" not in headers
     assert headers["content-type"].startswith("text/plain; version=0.0.4")
+    status, ctype, empty = got["head"]  # HEAD: the type, no pieces made
+    assert status == 200 and ctype.startswith("text/plain; version=0.0.4") and empty == b""
     body, whole = got["body"], got["whole"]
     assert body.endswith("\n") and body.count("printwatch_device_up{") == len(devices)
     # The fleet's part is the same byte for byte (the appliance's own values, memory and job
