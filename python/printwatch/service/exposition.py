@@ -118,7 +118,7 @@ def fleet_chunks(ordered: Sequence[dict[str, Any]], *, per_chunk: int) -> Iterat
     """The fleet's families from the entries' precomputed lines, ``ordered`` as they are to
     appear (by target), a piece at a time: each family's header, then the lines of
     ``per_chunk`` entries at a time, each line preceded by its newline. Joined, the pieces are
-    :func:`render_fleet`'s text; served one by one, a fleet's megabytes are never one string."""
+    the families' text; served one by one, a fleet's megabytes are never one string."""
     for k, (name, kind, help_text) in enumerate(FLEET_FAMILIES):
         newline = "\n" if k else ""
         yield f"{newline}# HELP {name} {help_text}\n# TYPE {name} {kind}"
@@ -126,9 +126,3 @@ def fleet_chunks(ordered: Sequence[dict[str, Any]], *, per_chunk: int) -> Iterat
             lines = [line for e in ordered[start : start + per_chunk] if (line := e["lines"][k])]
             if lines:
                 yield "\n" + "\n".join(lines)
-
-
-def render_fleet(entries: Sequence[dict[str, Any]]) -> str:
-    """The fleet's families from the entries' precomputed lines (sorted by target)."""
-    ordered = sorted(entries, key=lambda e: e["target"])
-    return "".join(fleet_chunks(ordered, per_chunk=max(1, len(ordered))))

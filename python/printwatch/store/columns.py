@@ -65,7 +65,6 @@ class Columns:
 
     def __init__(self, schema: pa.Schema, *, nested: bool = False) -> None:
         self.schema = schema
-        self.columns = tuple(schema.names)
         self.kinds = tuple(kind_of(f) for f in schema)
         self.nested = nested
         self._data: list[Any] = [[] if k == TEXT else array("d" if k == FLOAT else "q") for k in self.kinds]
@@ -200,17 +199,10 @@ class Columns:
                 arrays.append(pa.array(values, field.type))
             elif kind == FLOAT:
                 arrays.append(pa.array([None if math.isnan(v) else v for v in values], field.type))
-            else:
-                ints = pa.array([None if v == NULL else v for v in values], pa.int64())
-                if kind == TIME:
-                    unit = field.type.unit
-                    if unit != "us":  # (the kept times are to the microsecond; this column's unit)
-                        ints = pa.array(
-                            [None if v == NULL else v // _PER_US[unit] for v in values], pa.int64()
-                        )
-                    arrays.append(ints.cast(pa.timestamp(unit)))
-                else:
-                    arrays.append(ints.cast(field.type))
+            else:  # (times are kept to the microsecond: in the column's unit)
+                per = _PER_US.get(field.type.unit, 1) if kind == TIME else 1
+                ints = pa.array([None if v == NULL else v // per for v in values], pa.int64())
+                arrays.append(ints.cast(field.type))
         return pa.Table.from_arrays(arrays, schema=self.schema)
 
 
