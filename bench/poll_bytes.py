@@ -23,7 +23,7 @@ from printwatch._core import Engine, Plan, Simulator, Target, TargetResult
 from printwatch.engine import poll
 from printwatch.mib import interpret
 from printwatch.poller.documents import vendor_from
-from printwatch.poller.plans import STATUS, SYSTEM, base_plan, full_plan, vendor_plan
+from printwatch.poller.plans import STATUS, SYSTEM, base_plan, full_plan, status_plan, vendor_plan
 
 ROOT = Path(__file__).resolve().parent.parent
 RECORDINGS = Path(
@@ -61,12 +61,13 @@ def measure(
 ) -> Measured:
     """Polls one simulated printer per recording with every plan; times interpret()."""
     files = sorted(p for p in recordings.glob("*.snmprec") if "@" not in p.name)
-    engine = Engine(timeout_s=1.0, retries=1, max_repetitions=max_repetitions)
+    engine = Engine(timeout_s=1.0, retries=1, max_repetitions=max_repetitions, walk_hints=False)
+    hinted = Engine(timeout_s=1.0, retries=1, max_repetitions=max_repetitions)
     prefix = base.rsplit(".", 1)[0]
     hosts = [f"{prefix}.{i + 1}" for i in range(len(files))]
     with Simulator(files, count=len(files), base=base, port=0, identity=False) as sim:
 
-        def run(plans: list[Plan]) -> list[TargetResult]:
+        def run(plans: list[Plan], engine: Engine = engine) -> list[TargetResult]:
             results = poll(
                 [Target(h, sim.port, plan=p) for h, p in zip(hosts, plans, strict=True)], engine=engine
             )
@@ -79,6 +80,10 @@ def measure(
         vendors = [vendor_from(r) for r in first]
         second = run([vendor_plan(v) for v in vendors])
         full = run([full_plan(v) for v in vendors])
+        status = run([status_plan()] * len(hosts))
+        run([full_plan(v) for v in vendors], hinted)
+        full_again = run([full_plan(v) for v in vendors], hinted)
+        status_again = run([status_plan()] * len(hosts), hinted)
     plans = {
         "raw (bench workload)": (_wire(raw), _payload(raw)),
         "base plan": (_wire(first), _payload(first)),
@@ -88,6 +93,9 @@ def measure(
             [a + b for a, b in zip(_payload(first), _payload(second), strict=True)],
         ),
         "full plan (one step)": (_wire(full), _payload(full)),
+        "full plan, again": (_wire(full_again), _payload(full_again)),
+        "status plan": (_wire(status), _payload(status)),
+        "status plan, again": (_wire(status_again), _payload(status_again)),
     }
     start = time.process_time()
     for _ in range(rounds):

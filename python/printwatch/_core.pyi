@@ -242,6 +242,7 @@ class Engine:
         max_repetitions: int = 25,
         max_rows: int = 10_000,
         max_get_oids: int = 60,
+        walk_hints: bool = True,
     ) -> Engine: ...
     @property
     def timeout_s(self) -> float: ...
@@ -259,6 +260,12 @@ class Engine:
     def max_rows(self) -> int: ...
     @property
     def max_get_oids(self) -> int: ...
+    @property
+    def walk_hints(self) -> bool:
+        """Whether each walk's first request is sized by what the last walk of the same table
+        at the same address found (docs/engine.md)."""
+    def known_tables(self) -> int:
+        """How many (address, table) pairs this engine's walks have sized so far."""
     def known_engines(self) -> dict[str, tuple[bytes, int, int]]:
         """SNMPv3 engines discovered so far: ``{"host:port": (engine_id, boots, time)}``."""
     def start(self, targets: Iterable[Target], *, local_address: str = "0.0.0.0") -> Batch:

@@ -1,5 +1,6 @@
 //! The poll engine against the simulated fleet on loopback (`127.78.0.0/16`): every target's
-//! values and walks equal its recording, silent targets time out without slowing the others,
+//! values and walks equal its recording (with walks sized by what the last poll found, right or
+//! wrong), silent targets time out without slowing the others,
 //! the pps cap holds, a paced batch's turns are coalesced, a datagram carries the kernel's time
 //! of its arrival, and a cancel stops the batch at once.
 //!
@@ -11,7 +12,10 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use printwatch_core::engine::{Batch, EngineConfig, FailureKind, Plan, Target, TargetResult, VersionChoice};
+use printwatch_core::engine::hints::table_key;
+use printwatch_core::engine::{
+    Batch, EngineCache, EngineConfig, FailureKind, Hint, Plan, Target, TargetResult, VersionChoice, WalkHints,
+};
 use printwatch_core::sim::{Agent, Fleet, Recording};
 use printwatch_core::snmp::OidBuf;
 
@@ -71,16 +75,9 @@ fn tlv(v: &printwatch_core::snmp::VarBind<'_>) -> Vec<u8> {
     out[header + 2 + oid_len..].to_vec()
 }
 
-#[test]
-fn every_target_reads_its_recording() {
-    let recs = recordings();
-    let count = 3 * recs.len() as u32;
-    let base = Ipv4Addr::new(127, 78, 0, 1);
-    let fleet = Fleet::new(recs.iter().cloned().map(Agent::new));
-    let server = serve(base, count, fleet);
-    let plan = plan();
-    let results = run(EngineConfig::default(), targets(base, count, server.port, &plan));
-    for r in &results {
+/// Asserts that every target's GETs and walks are its recording's.
+fn assert_recorded(results: &[TargetResult], recs: &[Recording], plan: &Plan) {
+    for r in results {
         let rec = &recs[r.index % recs.len()];
         assert!(r.reachable(), "target {} answered", r.index);
         assert!(r.failures.iter().all(|f| f.kind != FailureKind::Timeout), "{:?}", r.failures);
@@ -88,7 +85,7 @@ fn every_target_reads_its_recording() {
             let got = r.gets[i].and_then(|s| r.store.get(s));
             match rec.get(oid.as_oid()) {
                 Some(e) => assert_eq!(tlv(&got.expect("value read")), e.value_tlv(), "{oid} of {}", r.index),
-                None => assert!(got.is_none_or(|v| v.value.is_exception()), "{oid} is not recorded"),
+                None => assert!(!got.is_some_and(|v| !v.value.is_exception()), "{oid} is not recorded"),
             }
         }
         for (w, root) in plan.walks.iter().enumerate() {
@@ -101,6 +98,78 @@ fn every_target_reads_its_recording() {
                 .collect();
             assert_eq!(rows, expected_walk(rec, root), "walk {root} of target {}", r.index);
         }
+    }
+}
+
+#[test]
+fn every_target_reads_its_recording() {
+    let recs = recordings();
+    let count = 3 * recs.len() as u32;
+    let base = Ipv4Addr::new(127, 78, 0, 1);
+    let fleet = Fleet::new(recs.iter().cloned().map(Agent::new));
+    let server = serve(base, count, fleet);
+    let plan = plan();
+    let results = run(EngineConfig::default(), targets(base, count, server.port, &plan));
+    assert_recorded(&results, &recs, &plan);
+}
+
+fn run_with(hints: &Arc<WalkHints>, targets: Vec<Target>) -> Vec<TargetResult> {
+    let n = targets.len();
+    let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+    let config = EngineConfig::default();
+    let batch = Batch::start_with_caches(config, targets, local, EngineCache::new(), Arc::clone(hints))
+        .expect("start");
+    let results = drain(&batch, Duration::from_secs(60));
+    assert_eq!(results.len(), n, "every target reports");
+    results
+}
+
+#[test]
+fn walks_sized_by_the_last_poll_read_the_same_with_fewer_requests() {
+    let recs = recordings();
+    let count = recs.len() as u32;
+    let base = Ipv4Addr::new(127, 78, 80, 1);
+    let server = serve(base, count, Fleet::new(recs.iter().cloned().map(Agent::new)));
+    let plan = plan();
+    let hints = WalkHints::new();
+    let first = run_with(&hints, targets(base, count, server.port, &plan));
+    assert_recorded(&first, &recs, &plan);
+    assert_eq!(hints.len(), recs.len() * TABLES.len(), "every table of every target learned");
+    let second = run_with(&hints, targets(base, count, server.port, &plan));
+    assert_recorded(&second, &recs, &plan);
+    let sum = |rs: &[TargetResult], f: fn(&TargetResult) -> u64| rs.iter().map(f).sum::<u64>();
+    for (a, b) in first.iter().zip(&second) {
+        assert!(
+            b.packets_sent <= a.packets_sent,
+            "target {}: {} then {}",
+            a.index,
+            a.packets_sent,
+            b.packets_sent
+        );
+    }
+    let (bytes_a, bytes_b) = (sum(&first, |r| r.bytes_received), sum(&second, |r| r.bytes_received));
+    assert!(bytes_b * 10 < bytes_a * 9, "answers of {bytes_a} then {bytes_b} bytes: the overshoot is gone");
+}
+
+#[test]
+fn wrong_hints_change_nothing_read() {
+    let recs = recordings();
+    let count = recs.len() as u32;
+    let base = Ipv4Addr::new(127, 78, 96, 1);
+    let server = serve(base, count, Fleet::new(recs.iter().cloned().map(Agent::new)));
+    let plan = plan();
+    // Every table said empty, or far longer than it is, or with a tooBig limit of 1.
+    for wrong in [
+        Hint { rows: 0, bytes_per_varbind: 1, limit: 0 },
+        Hint { rows: 900, bytes_per_varbind: 1, limit: 0 },
+        Hint { rows: 40, bytes_per_varbind: 1, limit: 1 },
+    ] {
+        let hints = WalkHints::new();
+        for t in targets(base, count, server.port, &plan) {
+            hints.put(t.addr, plan.walks.iter().map(|r| (table_key(r.as_oid(), &t), Some(wrong))));
+        }
+        let results = run_with(&hints, targets(base, count, server.port, &plan));
+        assert_recorded(&results, &recs, &plan);
     }
 }
 

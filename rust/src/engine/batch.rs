@@ -11,6 +11,7 @@ use crate::worker::Worker;
 
 use super::config::EngineConfig;
 use super::driver::Driver;
+use super::hints::WalkHints;
 use super::outcome::TargetResult;
 use super::plan::Target;
 use super::stats::Stats;
@@ -35,7 +36,20 @@ impl Batch {
         local: SocketAddrV4,
         engines: Arc<EngineCache>,
     ) -> io::Result<Self> {
-        let mut driver = Driver::with_engines(config, targets, local, engines)?;
+        Self::start_with_caches(config, targets, local, engines, WalkHints::new())
+    }
+
+    /// [`Batch::start_with_engines`] with the tables' hints shared with other batches too
+    /// (each walk's first request sized by what the last walk of its table found:
+    /// [`super::hints`]).
+    pub fn start_with_caches(
+        config: EngineConfig,
+        targets: Vec<Target>,
+        local: SocketAddrV4,
+        engines: Arc<EngineCache>,
+        hints: Arc<WalkHints>,
+    ) -> io::Result<Self> {
+        let mut driver = Driver::with_caches(config, targets, local, engines, hints)?;
         Worker::spawn("printwatch-engine", move |cancel, sink| {
             driver.run(cancel, sink).map_err(|err| format!("the engine's socket failed: {err}"))
         })

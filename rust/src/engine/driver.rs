@@ -25,6 +25,7 @@ use crate::snmp::{decode, v3, Pdu, PduType};
 use crate::worker::Publish;
 
 use super::config::EngineConfig;
+use super::hints::{table_key, WalkHints};
 use super::outcome::TargetResult;
 use super::plan::Target;
 use super::session::{Session, Step};
@@ -94,6 +95,7 @@ pub struct Driver {
     remaining: usize,
     stats: Stats,
     engines: Arc<EngineCache>,
+    hints: Arc<WalkHints>,
 }
 
 impl Driver {
@@ -109,6 +111,18 @@ impl Driver {
         local: SocketAddrV4,
         engines: Arc<EngineCache>,
     ) -> io::Result<Self> {
+        Self::with_caches(config, targets, local, engines, WalkHints::new())
+    }
+
+    /// [`Driver::with_engines`] with what earlier batches learned of the targets' tables (kept
+    /// in `hints` after: [`super::hints`]).
+    pub fn with_caches(
+        config: EngineConfig,
+        targets: Vec<Target>,
+        local: SocketAddrV4,
+        engines: Arc<EngineCache>,
+        hints: Arc<WalkHints>,
+    ) -> io::Result<Self> {
         config.validate().map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.0))?;
         let socket = BatchSocket::bind(local)?;
         let sessions: Vec<Session> = targets
@@ -116,7 +130,9 @@ impl Driver {
             .enumerate()
             .map(|(i, t)| {
                 let known = if t.v3.is_some() { engines.get(t.addr) } else { None };
-                Session::new(i, t, &config, known)
+                let roots: Vec<u64> = t.plan.walks.iter().map(|r| table_key(r.as_oid(), &t)).collect();
+                let learned = hints.lookup(t.addr, &roots);
+                Session::with_hints(i, t, &config, known, &learned)
             })
             .collect();
         let mut by_address = HashMap::with_capacity(sessions.len());
@@ -140,6 +156,7 @@ impl Driver {
             ready: Vec::new(),
             last_receive: Instant::now(),
             engines,
+            hints,
         })
     }
 
@@ -210,6 +227,11 @@ impl Driver {
             if let Some(info) = &state.engine {
                 self.engines.put(session.target.addr, info.clone());
             }
+        }
+        let learned = session.learned();
+        if !learned.is_empty() {
+            let roots = session.table_keys();
+            self.hints.put(session.target.addr, learned.into_iter().map(|(w, h)| (roots[w], h)));
         }
         self.ready.push(self.sessions[s as usize].take_result());
         self.remaining -= 1;

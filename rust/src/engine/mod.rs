@@ -8,12 +8,15 @@
 //!   answers by source address and port, request id and community;
 //! * [`batch`] — a driver on its own thread (a [`crate::worker::Worker`]), with results handed
 //!   over in batches and a cancel that is seen within 20 ms;
+//! * [`hints`] — what earlier walks found of each target's tables, to size the next walk's
+//!   first request;
 //! * [`v3`] — SNMPv3: engine discovery, time sync, the engine-ID cache;
 //! * [`outcome`] — what a target's poll produced; [`stats`] — what a batch did on the wire.
 
 pub mod batch;
 pub mod config;
 pub mod driver;
+pub mod hints;
 pub mod outcome;
 pub mod plan;
 pub mod session;
@@ -23,6 +26,7 @@ pub mod v3;
 
 pub use batch::Batch;
 pub use config::{ConfigError, EngineConfig};
+pub use hints::{Hint, WalkHints};
 pub use outcome::{Failure, FailureKind, Request, Stored, TargetResult, VarBindStore};
 pub use plan::{Plan, Target, VersionChoice};
 pub use stats::Stats;

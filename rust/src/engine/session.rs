@@ -13,6 +13,7 @@ use crate::snmp::v3::V3Message;
 use crate::snmp::{encode_into, Message, Oid, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
 
 use super::config::EngineConfig;
+use super::hints::{table_key, Hint};
 use super::outcome::{Failure, FailureKind, Request, TargetResult};
 use super::plan::{Target, VersionChoice};
 use super::v3::{EngineInfo, Incoming, V3State};
@@ -33,7 +34,27 @@ enum OpKind {
     /// Indices into `plan.gets`.
     Get { oids: Vec<usize> },
     /// `plan.walks[walk]`, continuing after `last`.
-    Walk { walk: usize, last: OidBuf, max_repetitions: u32, rows: u32 },
+    Walk(Walk),
+}
+
+/// A walk in progress, and what it measured for the next walk of its table ([`Hint`]).
+#[derive(Debug)]
+struct Walk {
+    /// Index into the plan's walks.
+    index: usize,
+    last: OidBuf,
+    max_repetitions: u32,
+    /// Varbinds under the root so far.
+    rows: u32,
+    /// Varbinds and message bytes answered so far (past the root included).
+    received: u32,
+    bytes: u32,
+    /// The size of the first request (from the table's hint, or the configured one).
+    first: u32,
+    /// An agent answered `tooBig`: later requests keep the halved size.
+    shrunk: bool,
+    /// What was known of the table before this walk.
+    hint: Option<Hint>,
 }
 
 #[derive(Debug)]
@@ -74,6 +95,20 @@ pub struct Session {
 impl Session {
     #[must_use]
     pub fn new(index: usize, target: Target, config: &EngineConfig, engine: Option<EngineInfo>) -> Self {
+        Self::with_hints(index, target, config, engine, &[])
+    }
+
+    /// [`Session::new`] with what earlier walks learned of each of the plan's tables (`hints[w]`
+    /// for `plan.walks[w]`; missing or None: nothing known): each walk's first request is sized
+    /// by its hint (see [`super::hints`]).
+    #[must_use]
+    pub fn with_hints(
+        index: usize,
+        target: Target,
+        config: &EngineConfig,
+        engine: Option<EngineInfo>,
+        hints: &[Option<Hint>],
+    ) -> Self {
         let plan = &target.plan;
         let mut ops = Vec::new();
         let gets: Vec<usize> = (0..plan.gets.len()).collect();
@@ -81,8 +116,19 @@ impl Session {
             ops.push(Op::new(OpKind::Get { oids: chunk.to_vec() }));
         }
         for (walk, root) in plan.walks.iter().enumerate() {
-            let kind =
-                OpKind::Walk { walk, last: root.clone(), max_repetitions: config.max_repetitions, rows: 0 };
+            let hint = hints.get(walk).copied().flatten();
+            let first = hint.map_or(config.max_repetitions, |h| h.first_request(config.max_repetitions));
+            let kind = OpKind::Walk(Walk {
+                index: walk,
+                last: root.clone(),
+                max_repetitions: first,
+                rows: 0,
+                received: 0,
+                bytes: 0,
+                first,
+                shrunk: false,
+                hint,
+            });
             ops.push(Op::new(kind));
         }
         let result = TargetResult::new(index, target.addr, plan.gets.len(), plan.walks.len());
@@ -170,10 +216,10 @@ impl Session {
             OpKind::Get { oids } => {
                 (PduType::Get, 0, 0, oids.iter().map(|&i| null(plan.gets[i].as_oid())).collect())
             }
-            OpKind::Walk { last, max_repetitions, .. } if version != Version::V1 => {
-                (PduType::GetBulk, 0, *max_repetitions as i32, vec![null(last.as_oid())])
+            OpKind::Walk(w) if version != Version::V1 => {
+                (PduType::GetBulk, 0, w.max_repetitions as i32, vec![null(w.last.as_oid())])
             }
-            OpKind::Walk { last, .. } => (PduType::GetNext, 0, 0, vec![null(last.as_oid())]),
+            OpKind::Walk(w) => (PduType::GetNext, 0, 0, vec![null(w.last.as_oid())]),
         };
         let pdu =
             StandardPdu { pdu_type, request_id: o.request_id, error_status: a, error_index: b, varbinds };
@@ -203,6 +249,9 @@ impl Session {
     fn answered(&mut self, op: usize, version: Version, bytes: usize, now: Instant) {
         self.result.packets_received += 1;
         self.result.bytes_received += bytes as u64;
+        if let OpKind::Walk(w) = &mut self.ops[op].kind {
+            w.bytes = w.bytes.saturating_add(u32::try_from(bytes).unwrap_or(u32::MAX));
+        }
         if self.result.version.is_none() {
             self.result.version = Some(version);
             self.result.rtt = self.ops[op].sent_at.map(|t| now.saturating_duration_since(t));
@@ -303,33 +352,34 @@ impl Session {
         let plan = self.target.plan.clone();
         let bulk = self.ops[op].sent_version != Version::V1;
         let max_rows = self.config.max_rows;
-        let OpKind::Walk { walk, last, max_repetitions, rows } = &mut self.ops[op].kind else {
-            unreachable!()
-        };
-        let root = plan.walks[*walk].as_oid();
+        let default = self.config.max_repetitions;
+        let OpKind::Walk(w) = &mut self.ops[op].kind else { unreachable!() };
+        let root = plan.walks[w.index].as_oid();
         match pdu.error_status {
             0 => {}
-            TOO_BIG if bulk && *max_repetitions > 1 => {
-                *max_repetitions /= 2;
+            TOO_BIG if bulk && w.max_repetitions > 1 => {
+                w.max_repetitions /= 2;
+                w.shrunk = true;
                 return Step::Next;
             }
             // A v1 agent's GETNEXT past its last variable (RFC 1157 4.1.3).
             NO_SUCH_NAME if !bulk => return Step::Done,
             status => {
-                let detail = format!("error-index {} after {last}", pdu.error_index);
+                let detail = format!("error-index {} after {}", pdu.error_index, w.last);
                 return self.fail_kind(op, FailureKind::from_error_status(status), &detail);
             }
         }
         if pdu.varbinds.is_empty() {
-            let detail = format!("no varbinds after {last}");
+            let detail = format!("no varbinds after {}", w.last);
             return self.fail_kind(op, FailureKind::BadResponse, &detail);
         }
+        w.received = w.received.saturating_add(u32::try_from(pdu.varbinds.len()).unwrap_or(u32::MAX));
         for vb in &pdu.varbinds {
             if vb.value == Value::EndOfMibView {
                 return Step::Done;
             }
-            if vb.oid <= last.as_oid() {
-                let detail = format!("{} after {last}", vb.oid);
+            if vb.oid <= w.last.as_oid() {
+                let detail = format!("{} after {}", vb.oid, w.last);
                 return self.fail_kind(op, FailureKind::Loop, &detail);
             }
             if !vb.oid.starts_with(root) {
@@ -339,16 +389,64 @@ impl Session {
                 let detail = format!("{} for {}", vb.value.type_name(), vb.oid);
                 return self.fail_kind(op, FailureKind::BadResponse, &detail);
             }
-            if *rows >= max_rows {
+            if w.rows >= max_rows {
                 let detail = format!("more than {max_rows} varbinds under {root}");
                 return self.fail_kind(op, FailureKind::RowCap, &detail);
             }
-            *rows += 1;
-            *last = vb.oid.to_owned();
+            w.rows += 1;
+            w.last = vb.oid.to_owned();
             let stored = self.result.store.push(vb);
-            self.result.walks[*walk].push(stored);
+            self.result.walks[w.index].push(stored);
+        }
+        if !w.shrunk {
+            // The table goes on past what its hint said: the configured size from here.
+            w.max_repetitions = default;
         }
         Step::Next
+    }
+
+    /// What this poll's walks learned of their tables, for the next poll of this target: per
+    /// walk (index into the plan's walks), its hint, or None to forget the table's (the walk
+    /// failed). Nothing for a target that never answered (its tables are as unknown as
+    /// before), nor for walks made with GETNEXT (SNMPv1: one varbind a request whatever the
+    /// size).
+    #[must_use]
+    pub fn learned(&self) -> Vec<(usize, Option<Hint>)> {
+        if !self.confirmed {
+            return Vec::new();
+        }
+        let default = self.config.max_repetitions;
+        let mut out = Vec::new();
+        for o in &self.ops {
+            let OpKind::Walk(w) = &o.kind else { continue };
+            if o.sent_version == Version::V1 || o.sent_at.is_none() {
+                continue;
+            }
+            let failed = self.result.failures.iter().filter(|f| f.request == Request::Walk(w.index));
+            let kinds: Vec<FailureKind> = failed.map(|f| f.kind).collect();
+            let limit = if w.shrunk { w.max_repetitions } else { w.hint.map_or(0, |h| h.limit) };
+            let bytes_per_varbind = w.bytes.div_ceil(w.received.max(1));
+            let hint = if kinds.is_empty() {
+                Some(Hint { rows: w.rows, bytes_per_varbind, limit })
+            } else if kinds.contains(&FailureKind::Timeout) && w.first > default {
+                // A larger request than configured went unanswered: not again at this address
+                // (the table's size is still the last whole walk's).
+                let before = w.hint.unwrap_or(Hint { rows: 0, bytes_per_varbind: 0, limit: 0 });
+                let bytes_per_varbind =
+                    if w.received > 0 { bytes_per_varbind } else { before.bytes_per_varbind };
+                Some(Hint { rows: before.rows.max(w.rows), bytes_per_varbind, limit: default })
+            } else {
+                None
+            };
+            out.push((w.index, hint));
+        }
+        out
+    }
+
+    /// The keys ([`table_key`]) of the plan's walk roots at this target, in order.
+    #[must_use]
+    pub fn table_keys(&self) -> Vec<u64> {
+        self.target.plan.walks.iter().map(|r| table_key(r.as_oid(), &self.target)).collect()
     }
 
     /// Handles the end of a try's wait without a matching answer.
@@ -435,7 +533,7 @@ impl Session {
     fn record_failure(&mut self, op: usize, kind: FailureKind, detail: &str) {
         let requests: Vec<Request> = match &self.ops[op].kind {
             OpKind::Get { oids } => oids.iter().map(|&i| Request::Get(i)).collect(),
-            OpKind::Walk { walk, .. } => vec![Request::Walk(*walk)],
+            OpKind::Walk(w) => vec![Request::Walk(w.index)],
         };
         let failures =
             requests.into_iter().map(|request| Failure { request, kind, detail: detail.to_string() });
@@ -472,5 +570,134 @@ impl Op {
             malformed: 0,
             resyncs: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, SocketAddrV4};
+
+    use super::*;
+    use crate::engine::plan::Plan;
+
+    const ROOT: &str = "1.3.6.1.2.1.43.11.1";
+
+    fn session(hint: Option<Hint>) -> Session {
+        let plan = Plan { gets: vec![], walks: vec![OidBuf::parse(ROOT).unwrap()] };
+        let target = Target {
+            addr: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 161),
+            community: b"public".to_vec(),
+            version: VersionChoice::V2c,
+            plan: Arc::new(plan),
+            v3: None,
+        };
+        Session::with_hints(0, target, &EngineConfig::default(), None, &[hint])
+    }
+
+    /// The max-repetitions of the walk's request now out.
+    fn asked(s: &Session) -> u32 {
+        let OpKind::Walk(w) = &s.ops[0].kind else { unreachable!() };
+        w.max_repetitions
+    }
+
+    /// Sends the walk's next request and answers it with `rows` varbinds under the root from
+    /// column `from` on (then `past` varbinds after the table), or with `error_status`.
+    fn answer(s: &mut Session, rows: std::ops::Range<u32>, past: u32, error_status: i32) -> Step {
+        s.prepare(0, 1);
+        s.sent(0, 40, Instant::now());
+        let oids: Vec<OidBuf> = rows
+            .map(|i| OidBuf::parse(&format!("{ROOT}.1.{i}")).unwrap())
+            .chain((0..past).map(|i| OidBuf::parse(&format!("1.3.6.1.2.1.43.12.1.1.{i}")).unwrap()))
+            .collect();
+        let varbinds = if error_status == 0 {
+            oids.iter().map(|o| VarBind { oid: o.as_oid(), value: Value::Integer(1) }).collect()
+        } else {
+            vec![]
+        };
+        let pdu = StandardPdu {
+            pdu_type: PduType::Response,
+            request_id: 1,
+            error_status,
+            error_index: 0,
+            varbinds,
+        };
+        let msg = Message { version: Version::V2C, community: b"public", pdu: Pdu::Standard(pdu) };
+        s.on_response(0, &msg, 30 * oids.len().max(1), Instant::now())
+    }
+
+    #[test]
+    fn a_walk_learns_its_tables_size() {
+        let mut s = session(None);
+        assert_eq!(s.start_next(), Some(0));
+        assert_eq!(asked(&s), 25, "nothing known: the configured size");
+        assert_eq!(answer(&mut s, 1..26, 0, 0), Step::Next);
+        assert_eq!(answer(&mut s, 26..32, 19, 0), Step::Done);
+        s.finish(0);
+        let learned = s.learned();
+        assert_eq!(learned, vec![(0, Some(Hint { rows: 31, bytes_per_varbind: 30, limit: 0 }))]);
+        // The next walk asks for the 31 and the varbind after them, at once.
+        let mut next = session(learned[0].1);
+        next.start_next();
+        assert_eq!(asked(&next), 32);
+        assert_eq!(answer(&mut next, 1..32, 1, 0), Step::Done);
+    }
+
+    #[test]
+    fn a_table_that_grew_is_read_whole() {
+        let mut s = session(Some(Hint { rows: 2, bytes_per_varbind: 30, limit: 0 }));
+        s.start_next();
+        assert_eq!(asked(&s), 3);
+        assert_eq!(answer(&mut s, 1..4, 0, 0), Step::Next, "still in the table");
+        assert_eq!(asked(&s), 25, "the configured size from there");
+        assert_eq!(answer(&mut s, 4..9, 20, 0), Step::Done);
+        assert_eq!(s.result.walks[0].len(), 8);
+    }
+
+    #[test]
+    fn too_big_is_remembered() {
+        let mut s = session(Some(Hint { rows: 40, bytes_per_varbind: 20, limit: 0 }));
+        s.start_next();
+        assert_eq!(asked(&s), 41);
+        assert_eq!(answer(&mut s, 0..0, 0, TOO_BIG), Step::Next);
+        assert_eq!(asked(&s), 20);
+        assert_eq!(answer(&mut s, 1..21, 0, 0), Step::Next);
+        assert_eq!(asked(&s), 20, "a shrunk walk keeps its size");
+        assert_eq!(answer(&mut s, 21..41, 0, 0), Step::Next);
+        assert_eq!(answer(&mut s, 41..41, 1, 0), Step::Done);
+        s.finish(0);
+        let hint = s.learned()[0].1.unwrap();
+        assert_eq!((hint.rows, hint.limit), (40, 20));
+        assert_eq!(hint.first_request(25), 20, "not above what the agent could answer");
+    }
+
+    #[test]
+    fn an_unanswered_larger_request_is_not_asked_again() {
+        let mut s = session(Some(Hint { rows: 40, bytes_per_varbind: 20, limit: 0 }));
+        s.confirmed = true; // the target answered other requests of this poll
+        s.start_next();
+        s.prepare(0, 1);
+        s.sent(0, 40, Instant::now());
+        while s.on_timeout(0) == Step::Retry {}
+        let hint = s.learned()[0].1.unwrap();
+        assert_eq!(hint.limit, 25);
+        assert_eq!(hint.first_request(25), 25);
+    }
+
+    #[test]
+    fn a_target_that_never_answered_teaches_nothing() {
+        let mut s = session(Some(Hint { rows: 3, bytes_per_varbind: 20, limit: 0 }));
+        s.start_next();
+        s.prepare(0, 1);
+        s.sent(0, 40, Instant::now());
+        while s.on_timeout(0) == Step::Retry {}
+        assert!(s.learned().is_empty());
+    }
+
+    #[test]
+    fn a_failed_walk_forgets_its_hint() {
+        let mut s = session(Some(Hint { rows: 3, bytes_per_varbind: 20, limit: 0 }));
+        s.start_next();
+        assert_eq!(answer(&mut s, 0..0, 0, 5), Step::Done, "genErr");
+        assert_eq!(s.learned(), vec![(0, None)]);
     }
 }

@@ -20,7 +20,7 @@ use super::message::{parse_oid, VarBind};
 
 use super::usm::V3Credentials;
 use super::worker;
-use crate::engine::{self, EngineCache, EngineConfig, Request, VersionChoice};
+use crate::engine::{self, EngineCache, EngineConfig, Request, VersionChoice, WalkHints};
 use crate::snmp::Version;
 
 /// `Plan(gets=(), walks=())`: scalars to GET and subtrees to walk, shared by many targets.
@@ -155,6 +155,9 @@ pub struct Engine {
     config: EngineConfig,
     /// SNMPv3 engines discovered by this engine's batches (engine-ID cache).
     engines: Arc<EngineCache>,
+    /// What this engine's walks found of each target's tables (None: each batch starts
+    /// knowing nothing, `walk_hints=False`).
+    hints: Option<Arc<WalkHints>>,
 }
 
 #[pymethods]
@@ -162,7 +165,7 @@ impl Engine {
     #[new]
     #[pyo3(signature = (
         *, timeout_s = 1.0, retries = 2, backoff = 2.0, max_pps = 10_000, per_target = 1,
-        max_repetitions = 25, max_rows = 10_000, max_get_oids = 60
+        max_repetitions = 25, max_rows = 10_000, max_get_oids = 60, walk_hints = true
     ))]
     #[allow(clippy::too_many_arguments)]
     fn py_new(
@@ -174,6 +177,7 @@ impl Engine {
         max_repetitions: u32,
         max_rows: u32,
         max_get_oids: u32,
+        walk_hints: bool,
     ) -> PyResult<Self> {
         if !(0.001..=60.0).contains(&timeout_s) {
             return Err(PyValueError::new_err(format!(
@@ -191,7 +195,7 @@ impl Engine {
             max_get_oids,
         };
         config.validate().map_err(|e| PyValueError::new_err(e.0))?;
-        Ok(Self { config, engines: EngineCache::new() })
+        Ok(Self { config, engines: EngineCache::new(), hints: walk_hints.then(WalkHints::new) })
     }
 
     #[getter]
@@ -237,6 +241,17 @@ impl Engine {
             .collect()
     }
 
+    /// Whether walks are sized by what earlier walks found of the same tables.
+    #[getter]
+    fn walk_hints(&self) -> bool {
+        self.hints.is_some()
+    }
+
+    /// How many (address, table) pairs this engine's walks have sized so far.
+    fn known_tables(&self) -> usize {
+        self.hints.as_ref().map_or(0, |h| h.len())
+    }
+
     /// Starts polling `targets` on a new thread and returns at once.
     ///
     /// Error handling: `OSError` if the socket cannot be bound (`local_address`), `ValueError`
@@ -249,8 +264,10 @@ impl Engine {
         let targets: Vec<engine::Target> = targets.iter().map(|t| t.inner.clone()).collect();
         let plans = targets.iter().map(|t| Arc::clone(&t.plan)).collect();
         let local = SocketAddrV4::new(local, 0);
-        let inner = engine::Batch::start_with_engines(self.config, targets, local, Arc::clone(&self.engines))
-            .map_err(|e| PyOSError::new_err(format!("cannot start the poll: {e}")))?;
+        let hints = self.hints.as_ref().map_or_else(WalkHints::new, Arc::clone);
+        let inner =
+            engine::Batch::start_with_caches(self.config, targets, local, Arc::clone(&self.engines), hints)
+                .map_err(|e| PyOSError::new_err(format!("cannot start the poll: {e}")))?;
         Ok(Batch { inner, plans })
     }
 }
