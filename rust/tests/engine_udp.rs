@@ -17,7 +17,7 @@ use printwatch_core::engine::{
     Batch, EngineCache, EngineConfig, FailureKind, Hint, Plan, Target, TargetResult, VersionChoice, WalkHints,
 };
 use printwatch_core::sim::{Agent, Fleet, Recording};
-use printwatch_core::snmp::OidBuf;
+use printwatch_core::snmp::{OidBuf, Version};
 
 mod common;
 use common::{drain, recordings, serve};
@@ -149,6 +149,36 @@ fn walks_sized_by_the_last_poll_read_the_same_with_fewer_requests() {
     }
     let (bytes_a, bytes_b) = (sum(&first, |r| r.bytes_received), sum(&second, |r| r.bytes_received));
     assert!(bytes_b * 10 < bytes_a * 9, "answers of {bytes_a} then {bytes_b} bytes: the overshoot is gone");
+}
+
+#[test]
+fn an_auto_target_that_answered_v1_is_asked_in_v1_first() {
+    use printwatch_core::sim::notes::Notes;
+    let recs = recordings();
+    let base = Ipv4Addr::new(127, 78, 112, 1);
+    let v1_only =
+        |r: &Recording| Agent::new(r.clone()).with_notes(Some(Notes::parse("versions|1\n").unwrap()));
+    let server = serve(base, 10, Fleet::new(recs.iter().take(10).map(v1_only)));
+    let plan = Arc::new(Plan { gets: vec![OidBuf::parse(SCALARS[0]).unwrap()], walks: vec![] });
+    let hints = WalkHints::new();
+    let config = EngineConfig { timeout: Duration::from_millis(200), ..EngineConfig::default() };
+    let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+    let mut sent = Vec::new();
+    for _ in 0..2 {
+        let batch = Batch::start_with_caches(
+            config,
+            targets(base, 10, server.port, &plan),
+            local,
+            EngineCache::new(),
+            Arc::clone(&hints),
+        )
+        .unwrap();
+        let results = drain(&batch, Duration::from_secs(30));
+        assert!(results.iter().all(|r| r.status() == "ok" && r.version == Some(Version::V1)));
+        sent.push(results.iter().map(|r| r.packets_sent).collect::<Vec<_>>());
+    }
+    assert_eq!(sent[0], vec![2; 10], "v2c went unanswered, then v1");
+    assert_eq!(sent[1], vec![1; 10], "v1 at once");
 }
 
 #[test]

@@ -25,9 +25,9 @@ use crate::snmp::{decode, v3, Pdu, PduType};
 use crate::worker::Publish;
 
 use super::config::EngineConfig;
-use super::hints::{table_key, WalkHints};
+use super::hints::{community_key, table_key, WalkHints};
 use super::outcome::TargetResult;
-use super::plan::Target;
+use super::plan::{Target, VersionChoice};
 use super::session::{Session, Step};
 use super::socket::{BatchSocket, BATCH};
 use super::stats::Stats;
@@ -132,7 +132,12 @@ impl Driver {
                 let known = if t.v3.is_some() { engines.get(t.addr) } else { None };
                 let roots: Vec<u64> = t.plan.walks.iter().map(|r| table_key(r.as_oid(), &t)).collect();
                 let learned = hints.lookup(t.addr, &roots);
-                Session::with_hints(i, t, &config, known, &learned)
+                let answered = if t.version == VersionChoice::Auto {
+                    hints.version(t.addr, community_key(&t.community))
+                } else {
+                    None
+                };
+                Session::with_hints(i, t, &config, known, &learned, answered)
             })
             .collect();
         let mut by_address = HashMap::with_capacity(sessions.len());
@@ -227,6 +232,9 @@ impl Driver {
             if let Some(info) = &state.engine {
                 self.engines.put(session.target.addr, info.clone());
             }
+        }
+        if let Some(version) = session.auto_version() {
+            self.hints.put_version(session.target.addr, community_key(&session.target.community), version);
         }
         let learned = session.learned();
         if !learned.is_empty() {

@@ -1,4 +1,5 @@
-//! What the engine learned of each target's tables, to size the next walk of them.
+//! What the engine learned of each target, for its next poll: the size of its tables, to size
+//! the next walk of them, and the version an `auto` target answered in.
 //!
 //! A walk asks GETBULK for `max_repetitions` varbinds at a time and ends at the first varbind
 //! past its root. Without knowing the table, its last request brings back up to that many
@@ -16,6 +17,10 @@
 //! The first request stays under [`RESPONSE_BUDGET`] bytes of answer as the last walk measured
 //! them (one Ethernet frame, no IP fragments), and never over the size an agent answered
 //! `tooBig` to, or above the configured `max_repetitions` again after such a request timed out.
+//!
+//! A target polled with `version="auto"` is tried in v2c and v1 in turn until one answers; an
+//! agent that speaks only v1 cost every poll a v2c request and its timeout. The version it last
+//! answered in is now tried first (then the other, in turn, as before).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -23,7 +28,7 @@ use std::net::SocketAddrV4;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::plan::Target;
-use crate::snmp::Oid;
+use crate::snmp::{Oid, Version};
 
 /// The answer size, in SNMP message bytes, a hinted first request stays within.
 pub const RESPONSE_BUDGET: u32 = 1400;
@@ -56,10 +61,20 @@ impl Hint {
     }
 }
 
-/// Hints by target address and walk root, shared by the batches of one engine.
+/// Hints by target address and walk root, and versions by address and community, shared by the
+/// batches of one engine.
 #[derive(Debug, Default)]
 pub struct WalkHints {
     hints: Mutex<HashMap<(SocketAddrV4, u64), Hint>>,
+    versions: Mutex<HashMap<(SocketAddrV4, u64), Version>>,
+}
+
+/// The key of an `auto` target's community at its address (see [`WalkHints::version`]).
+#[must_use]
+pub fn community_key(community: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    community.hash(&mut h);
+    h.finish()
 }
 
 /// The key of a table at a target's address: a hash of the root's encoding and of what tells
@@ -112,6 +127,22 @@ impl WalkHints {
         }
     }
 
+    /// The version an `auto` target at `addr` with this community ([`community_key`]) last
+    /// answered in.
+    #[must_use]
+    pub fn version(&self, addr: SocketAddrV4, community: u64) -> Option<Version> {
+        self.versions.lock().unwrap_or_else(PoisonError::into_inner).get(&(addr, community)).copied()
+    }
+
+    pub fn put_version(&self, addr: SocketAddrV4, community: u64, version: Version) {
+        let mut map = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= MAX_HINTS && !map.contains_key(&(addr, community)) {
+            map.clear();
+        }
+        map.insert((addr, community), version);
+    }
+
+    /// Tables known (the versions are not counted).
     #[must_use]
     pub fn len(&self) -> usize {
         self.hints.lock().unwrap_or_else(PoisonError::into_inner).len()
@@ -160,5 +191,10 @@ mod tests {
         hints.put(a, [(1, None)]);
         assert_eq!(hints.lookup(a, &[1, 2]), vec![None, Some(hint(0, 30, 0))]);
         assert_eq!(hints.len(), 1);
+        let public = community_key(b"public");
+        assert_eq!(hints.version(a, public), None);
+        hints.put_version(a, public, Version::V1);
+        assert_eq!(hints.version(a, public), Some(Version::V1));
+        assert_eq!(hints.version(a, community_key(b"private")), None);
     }
 }

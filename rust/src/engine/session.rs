@@ -90,17 +90,20 @@ pub struct Session {
     /// Whether a response PDU arrived (a v3 discovery report does not count: an agent that
     /// answers discovery may still drop every request it cannot decrypt).
     confirmed: bool,
+    /// An `auto` target that answered v1 at its last poll: its tries start with v1.
+    v1_first: bool,
 }
 
 impl Session {
     #[must_use]
     pub fn new(index: usize, target: Target, config: &EngineConfig, engine: Option<EngineInfo>) -> Self {
-        Self::with_hints(index, target, config, engine, &[])
+        Self::with_hints(index, target, config, engine, &[], None)
     }
 
-    /// [`Session::new`] with what earlier walks learned of each of the plan's tables (`hints[w]`
-    /// for `plan.walks[w]`; missing or None: nothing known): each walk's first request is sized
-    /// by its hint (see [`super::hints`]).
+    /// [`Session::new`] with what earlier polls learned of the target (see [`super::hints`]):
+    /// each of the plan's tables (`hints[w]` for `plan.walks[w]`; missing or None: nothing
+    /// known) sizes its walk's first request; `answered`, the version an `auto` target last
+    /// answered in, is tried first.
     #[must_use]
     pub fn with_hints(
         index: usize,
@@ -108,6 +111,7 @@ impl Session {
         config: &EngineConfig,
         engine: Option<EngineInfo>,
         hints: &[Option<Hint>],
+        answered: Option<Version>,
     ) -> Self {
         let plan = &target.plan;
         let mut ops = Vec::new();
@@ -132,6 +136,7 @@ impl Session {
             ops.push(Op::new(kind));
         }
         let result = TargetResult::new(index, target.addr, plan.gets.len(), plan.walks.len());
+        let v1_first = target.version == VersionChoice::Auto && answered == Some(Version::V1);
         let v3 = match (&target.v3, target.version) {
             (Some(credentials), VersionChoice::V3) => {
                 Some(V3State::new(Arc::clone(credentials), engine, index))
@@ -148,6 +153,7 @@ impl Session {
             finished: 0,
             v3,
             confirmed: false,
+            v1_first,
         }
     }
 
@@ -201,7 +207,7 @@ impl Session {
             (Some(v), _) => v,
             (None, VersionChoice::V2c) => Version::V2C,
             (None, VersionChoice::V3) => Version::V3,
-            (None, VersionChoice::Auto) if attempt % 2 == 0 => Version::V2C,
+            (None, VersionChoice::Auto) if (attempt + u32::from(self.v1_first)) % 2 == 0 => Version::V2C,
             (None, VersionChoice::V1 | VersionChoice::Auto) => Version::V1,
         }
     }
@@ -443,6 +449,12 @@ impl Session {
         out
     }
 
+    /// The version an `auto` target answered in (None: not `auto`, or no answer).
+    #[must_use]
+    pub fn auto_version(&self) -> Option<Version> {
+        (self.target.version == VersionChoice::Auto).then_some(self.result.version).flatten()
+    }
+
     /// The keys ([`table_key`]) of the plan's walk roots at this target, in order.
     #[must_use]
     pub fn table_keys(&self) -> Vec<u64> {
@@ -591,7 +603,7 @@ mod tests {
             plan: Arc::new(plan),
             v3: None,
         };
-        Session::with_hints(0, target, &EngineConfig::default(), None, &[hint])
+        Session::with_hints(0, target, &EngineConfig::default(), None, &[hint], None)
     }
 
     /// The max-repetitions of the walk's request now out.
@@ -691,6 +703,27 @@ mod tests {
         s.sent(0, 40, Instant::now());
         while s.on_timeout(0) == Step::Retry {}
         assert!(s.learned().is_empty());
+    }
+
+    #[test]
+    fn an_auto_target_is_tried_first_in_the_version_it_answered() {
+        let target = |version| Target {
+            addr: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 161),
+            community: b"public".to_vec(),
+            version,
+            plan: Arc::new(Plan { gets: vec![OidBuf::parse("1.3.6.1.2.1.1.5.0").unwrap()], walks: vec![] }),
+            v3: None,
+        };
+        let config = EngineConfig::default();
+        for (choice, answered, tries) in [
+            (VersionChoice::Auto, None, [Version::V2C, Version::V1, Version::V2C]),
+            (VersionChoice::Auto, Some(Version::V1), [Version::V1, Version::V2C, Version::V1]),
+            (VersionChoice::Auto, Some(Version::V2C), [Version::V2C, Version::V1, Version::V2C]),
+            (VersionChoice::V2c, Some(Version::V1), [Version::V2C, Version::V2C, Version::V2C]),
+        ] {
+            let s = Session::with_hints(0, target(choice), &config, None, &[], answered);
+            assert_eq!([0, 1, 2].map(|a| s.version_for(a)), tries, "{choice:?} after {answered:?}");
+        }
     }
 
     #[test]
