@@ -18,6 +18,9 @@
 //! them (one Ethernet frame, no IP fragments), and never over the size an agent answered
 //! `tooBig` to, or above the configured `max_repetitions` again after such a request timed out.
 //!
+//! An SNMPv1 walk (GETNEXT, one varbind a request) of a table whose columns are known reads
+//! them side by side instead ([`super::columns`]).
+//!
 //! A target polled with `version="auto"` is tried in v2c and v1 in turn until one answers; an
 //! agent that speaks only v1 cost every poll a v2c request and its timeout. The version it last
 //! answered in is now tried first (then the other, in turn, as before).
@@ -46,6 +49,9 @@ pub struct Hint {
     /// The most repetitions to ask (0: no limit learned): the size that worked after a
     /// `tooBig`, or the configured size after a larger request went unanswered.
     pub limit: u32,
+    /// The table's columns seen (bit `c - 1` for `root.1.c`, c up to 64): an SNMPv1 walk reads
+    /// them side by side ([`super::columns`]).
+    pub columns: u64,
 }
 
 impl Hint {
@@ -159,7 +165,7 @@ mod tests {
     use super::*;
 
     fn hint(rows: u32, bytes_per_varbind: u32, limit: u32) -> Hint {
-        Hint { rows, bytes_per_varbind, limit }
+        Hint { rows, bytes_per_varbind, limit, columns: 0 }
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! * [`outcome`] — what a target's poll produced; [`stats`] — what a batch did on the wire.
 
 pub mod batch;
+pub mod columns;
 pub mod config;
 pub mod driver;
 pub mod hints;

@@ -12,6 +12,7 @@ use crate::snmp::error_status::{NO_SUCH_NAME, TOO_BIG};
 use crate::snmp::v3::V3Message;
 use crate::snmp::{encode_into, Message, Oid, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
 
+use super::columns::{column_of, table_column_bit, ColumnWalk, Progress};
 use super::config::EngineConfig;
 use super::hints::{table_key, Hint};
 use super::outcome::{Failure, FailureKind, Request, TargetResult};
@@ -55,6 +56,10 @@ struct Walk {
     shrunk: bool,
     /// What was known of the table before this walk.
     hint: Option<Hint>,
+    /// The table's columns seen so far ([`Hint::columns`]).
+    seen: u64,
+    /// An SNMPv1 walk of the hinted columns side by side (else one varbind a request).
+    columns: Option<ColumnWalk>,
 }
 
 #[derive(Debug)]
@@ -119,6 +124,8 @@ impl Session {
         for chunk in gets.chunks(config.max_get_oids as usize) {
             ops.push(Op::new(OpKind::Get { oids: chunk.to_vec() }));
         }
+        let v1_first = target.version == VersionChoice::Auto && answered == Some(Version::V1);
+        let v1 = target.version == VersionChoice::V1 || v1_first;
         for (walk, root) in plan.walks.iter().enumerate() {
             let hint = hints.get(walk).copied().flatten();
             let first = hint.map_or(config.max_repetitions, |h| h.first_request(config.max_repetitions));
@@ -132,11 +139,12 @@ impl Session {
                 first,
                 shrunk: false,
                 hint,
+                seen: 0,
+                columns: hint.filter(|_| v1).and_then(|h| ColumnWalk::new(root, h.columns)),
             });
             ops.push(Op::new(kind));
         }
         let result = TargetResult::new(index, target.addr, plan.gets.len(), plan.walks.len());
-        let v1_first = target.version == VersionChoice::Auto && answered == Some(Version::V1);
         let v3 = match (&target.v3, target.version) {
             (Some(credentials), VersionChoice::V3) => {
                 Some(V3State::new(Arc::clone(credentials), engine, index))
@@ -218,12 +226,17 @@ impl Session {
         }
         let plan = &self.target.plan;
         let o = &mut self.ops[op];
-        let (pdu_type, a, b, varbinds) = match &o.kind {
+        let cells;
+        let (pdu_type, a, b, varbinds) = match &mut o.kind {
             OpKind::Get { oids } => {
                 (PduType::Get, 0, 0, oids.iter().map(|&i| null(plan.gets[i].as_oid())).collect())
             }
             OpKind::Walk(w) if version != Version::V1 => {
                 (PduType::GetBulk, 0, w.max_repetitions as i32, vec![null(w.last.as_oid())])
+            }
+            OpKind::Walk(Walk { columns: Some(columns), .. }) => {
+                cells = columns.next_request();
+                (PduType::GetNext, 0, 0, cells.iter().map(|c| null(c.as_oid())).collect())
             }
             OpKind::Walk(w) => (PduType::GetNext, 0, 0, vec![null(w.last.as_oid())]),
         };
@@ -361,6 +374,37 @@ impl Session {
         let default = self.config.max_repetitions;
         let OpKind::Walk(w) = &mut self.ops[op].kind else { unreachable!() };
         let root = plan.walks[w.index].as_oid();
+        if bulk {
+            w.columns = None; // the agent answered v2c after all: a plain walk
+        } else if let Some(columns) = w.columns.as_mut() {
+            let progress = match pdu.error_status {
+                0 => {
+                    w.received =
+                        w.received.saturating_add(u32::try_from(pdu.varbinds.len()).unwrap_or(u32::MAX));
+                    columns.answer(
+                        &pdu.varbinds,
+                        root,
+                        &mut self.result.store,
+                        &mut w.rows,
+                        max_rows,
+                        &mut w.seen,
+                    )
+                }
+                NO_SUCH_NAME => columns.ended(pdu.error_index).ok_or_else(|| {
+                    (FailureKind::BadResponse, format!("noSuchName at error-index {}", pdu.error_index))
+                }),
+                TOO_BIG if columns.too_big() => Ok(Progress::More),
+                status => {
+                    Err((FailureKind::from_error_status(status), format!("error-index {}", pdu.error_index)))
+                }
+            };
+            return match progress {
+                Ok(Progress::More) => Step::Next,
+                Ok(Progress::Done) => Step::Done,
+                Err((kind, detail)) => self.fail_kind(op, kind, &detail),
+            };
+        }
+        let root_arcs = root.arcs().count();
         match pdu.error_status {
             0 => {}
             TOO_BIG if bulk && w.max_repetitions > 1 => {
@@ -400,6 +444,7 @@ impl Session {
                 return self.fail_kind(op, FailureKind::RowCap, &detail);
             }
             w.rows += 1;
+            w.seen |= column_of(vb.oid, root_arcs).map_or(0, table_column_bit);
             w.last = vb.oid.to_owned();
             let stored = self.result.store.push(vb);
             self.result.walks[w.index].push(stored);
@@ -414,8 +459,7 @@ impl Session {
     /// What this poll's walks learned of their tables, for the next poll of this target: per
     /// walk (index into the plan's walks), its hint, or None to forget the table's (the walk
     /// failed). Nothing for a target that never answered (its tables are as unknown as
-    /// before), nor for walks made with GETNEXT (SNMPv1: one varbind a request whatever the
-    /// size).
+    /// before).
     #[must_use]
     pub fn learned(&self) -> Vec<(usize, Option<Hint>)> {
         if !self.confirmed {
@@ -425,7 +469,7 @@ impl Session {
         let mut out = Vec::new();
         for o in &self.ops {
             let OpKind::Walk(w) = &o.kind else { continue };
-            if o.sent_version == Version::V1 || o.sent_at.is_none() {
+            if o.sent_at.is_none() {
                 continue;
             }
             let failed = self.result.failures.iter().filter(|f| f.request == Request::Walk(w.index));
@@ -433,14 +477,15 @@ impl Session {
             let limit = if w.shrunk { w.max_repetitions } else { w.hint.map_or(0, |h| h.limit) };
             let bytes_per_varbind = w.bytes.div_ceil(w.received.max(1));
             let hint = if kinds.is_empty() {
-                Some(Hint { rows: w.rows, bytes_per_varbind, limit })
+                Some(Hint { rows: w.rows, bytes_per_varbind, limit, columns: w.seen })
             } else if kinds.contains(&FailureKind::Timeout) && w.first > default {
                 // A larger request than configured went unanswered: not again at this address
                 // (the table's size is still the last whole walk's).
-                let before = w.hint.unwrap_or(Hint { rows: 0, bytes_per_varbind: 0, limit: 0 });
+                let before = w.hint.unwrap_or(Hint { rows: 0, bytes_per_varbind: 0, limit: 0, columns: 0 });
                 let bytes_per_varbind =
                     if w.received > 0 { bytes_per_varbind } else { before.bytes_per_varbind };
-                Some(Hint { rows: before.rows.max(w.rows), bytes_per_varbind, limit: default })
+                let columns = before.columns | w.seen;
+                Some(Hint { rows: before.rows.max(w.rows), bytes_per_varbind, limit: default, columns })
             } else {
                 None
             };
@@ -559,6 +604,10 @@ impl Session {
         }
         o.done = true;
         o.request = Vec::new();
+        if let OpKind::Walk(Walk { index, columns: Some(columns), .. }) = &mut o.kind {
+            // The cursors' rows in OID order (a walk that failed: those before its first gap).
+            self.result.walks[*index].extend(columns.take_rows());
+        }
         self.finished += 1;
         if op < self.started {
             self.active -= 1;
@@ -646,7 +695,9 @@ mod tests {
         assert_eq!(answer(&mut s, 26..32, 19, 0), Step::Done);
         s.finish(0);
         let learned = s.learned();
-        assert_eq!(learned, vec![(0, Some(Hint { rows: 31, bytes_per_varbind: 30, limit: 0 }))]);
+        // Columns 1 to 31 of the entry (`ROOT.1.c`) were seen.
+        let columns = (1 << 31) - 1;
+        assert_eq!(learned, vec![(0, Some(Hint { rows: 31, bytes_per_varbind: 30, limit: 0, columns }))]);
         // The next walk asks for the 31 and the varbind after them, at once.
         let mut next = session(learned[0].1);
         next.start_next();
@@ -656,7 +707,7 @@ mod tests {
 
     #[test]
     fn a_table_that_grew_is_read_whole() {
-        let mut s = session(Some(Hint { rows: 2, bytes_per_varbind: 30, limit: 0 }));
+        let mut s = session(Some(Hint { rows: 2, bytes_per_varbind: 30, limit: 0, columns: 0 }));
         s.start_next();
         assert_eq!(asked(&s), 3);
         assert_eq!(answer(&mut s, 1..4, 0, 0), Step::Next, "still in the table");
@@ -667,7 +718,7 @@ mod tests {
 
     #[test]
     fn too_big_is_remembered() {
-        let mut s = session(Some(Hint { rows: 40, bytes_per_varbind: 20, limit: 0 }));
+        let mut s = session(Some(Hint { rows: 40, bytes_per_varbind: 20, limit: 0, columns: 0 }));
         s.start_next();
         assert_eq!(asked(&s), 41);
         assert_eq!(answer(&mut s, 0..0, 0, TOO_BIG), Step::Next);
@@ -684,7 +735,7 @@ mod tests {
 
     #[test]
     fn an_unanswered_larger_request_is_not_asked_again() {
-        let mut s = session(Some(Hint { rows: 40, bytes_per_varbind: 20, limit: 0 }));
+        let mut s = session(Some(Hint { rows: 40, bytes_per_varbind: 20, limit: 0, columns: 0 }));
         s.confirmed = true; // the target answered other requests of this poll
         s.start_next();
         s.prepare(0, 1);
@@ -697,7 +748,7 @@ mod tests {
 
     #[test]
     fn a_target_that_never_answered_teaches_nothing() {
-        let mut s = session(Some(Hint { rows: 3, bytes_per_varbind: 20, limit: 0 }));
+        let mut s = session(Some(Hint { rows: 3, bytes_per_varbind: 20, limit: 0, columns: 0 }));
         s.start_next();
         s.prepare(0, 1);
         s.sent(0, 40, Instant::now());
@@ -728,7 +779,7 @@ mod tests {
 
     #[test]
     fn a_failed_walk_forgets_its_hint() {
-        let mut s = session(Some(Hint { rows: 3, bytes_per_varbind: 20, limit: 0 }));
+        let mut s = session(Some(Hint { rows: 3, bytes_per_varbind: 20, limit: 0, columns: 0 }));
         s.start_next();
         assert_eq!(answer(&mut s, 0..0, 0, 5), Step::Done, "genErr");
         assert_eq!(s.learned(), vec![(0, None)]);
