@@ -45,10 +45,10 @@ pub struct Hint {
     /// Varbinds under the root.
     pub rows: u32,
     /// Answer bytes per varbind received (rounded up; headers included).
-    pub bytes_per_varbind: u32,
+    pub bytes_per_varbind: u16,
     /// The most repetitions to ask (0: no limit learned): the size that worked after a
     /// `tooBig`, or the configured size after a larger request went unanswered.
-    pub limit: u32,
+    pub limit: u16,
     /// The table's columns seen (bit `c - 1` for `root.1.c`, c up to 64): an SNMPv1 walk reads
     /// them side by side ([`super::columns`]).
     pub columns: u64,
@@ -58,10 +58,10 @@ impl Hint {
     /// The max-repetitions of a walk's first request, given the configured `default`.
     #[must_use]
     pub fn first_request(&self, default: u32) -> u32 {
-        let fits = RESPONSE_BUDGET / self.bytes_per_varbind.max(1);
+        let fits = RESPONSE_BUDGET / u32::from(self.bytes_per_varbind.max(1));
         let mut ceiling = fits.max(default);
         if self.limit > 0 {
-            ceiling = ceiling.min(self.limit);
+            ceiling = ceiling.min(u32::from(self.limit));
         }
         self.rows.saturating_add(1).clamp(1, ceiling.clamp(1, 1000))
     }
@@ -164,7 +164,7 @@ impl WalkHints {
 mod tests {
     use super::*;
 
-    fn hint(rows: u32, bytes_per_varbind: u32, limit: u32) -> Hint {
+    fn hint(rows: u32, bytes_per_varbind: u16, limit: u16) -> Hint {
         Hint { rows, bytes_per_varbind, limit, columns: 0 }
     }
 

@@ -474,8 +474,9 @@ impl Session {
             }
             let failed = self.result.failures.iter().filter(|f| f.request == Request::Walk(w.index));
             let kinds: Vec<FailureKind> = failed.map(|f| f.kind).collect();
-            let limit = if w.shrunk { w.max_repetitions } else { w.hint.map_or(0, |h| h.limit) };
-            let bytes_per_varbind = w.bytes.div_ceil(w.received.max(1));
+            let narrow = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
+            let limit = if w.shrunk { narrow(w.max_repetitions) } else { w.hint.map_or(0, |h| h.limit) };
+            let bytes_per_varbind = narrow(w.bytes.div_ceil(w.received.max(1)));
             let hint = if kinds.is_empty() {
                 Some(Hint { rows: w.rows, bytes_per_varbind, limit, columns: w.seen })
             } else if kinds.contains(&FailureKind::Timeout) && w.first > default {
@@ -485,7 +486,12 @@ impl Session {
                 let bytes_per_varbind =
                     if w.received > 0 { bytes_per_varbind } else { before.bytes_per_varbind };
                 let columns = before.columns | w.seen;
-                Some(Hint { rows: before.rows.max(w.rows), bytes_per_varbind, limit: default, columns })
+                Some(Hint {
+                    rows: before.rows.max(w.rows),
+                    bytes_per_varbind,
+                    limit: narrow(default),
+                    columns,
+                })
             } else {
                 None
             };
