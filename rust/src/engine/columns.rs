@@ -26,6 +26,8 @@ pub const MAX_COLUMNS: usize = 64;
 
 #[derive(Debug)]
 struct Cursor {
+    /// Where it started (`root.1.c`; None for the first cursor, which starts at the root).
+    start: Option<OidBuf>,
     last: OidBuf,
     /// The column it is in ([`column_of`]; None: the first cursor, before its first varbind).
     column: Option<u64>,
@@ -84,7 +86,8 @@ impl ColumnWalk {
         }
         let root_arcs: Vec<u32> = root.as_oid().arcs().collect();
         let hinted: Vec<u32> = (1..=64u32).filter(|c| columns & (1 << (c - 1)) != 0).collect();
-        let mut cursors = vec![Cursor { last: root.clone(), column: None, rows: Vec::new(), active: true }];
+        let mut cursors =
+            vec![Cursor { start: None, last: root.clone(), column: None, rows: Vec::new(), active: true }];
         let mut claimed = Vec::new();
         // The first cursor reads the first column; one cursor for each of the others, from
         // `root.1.c` (a GETNEXT of it gives the column's first cell).
@@ -93,7 +96,13 @@ impl ColumnWalk {
             arcs.extend([1, c]);
             let Ok(start) = OidBuf::from_arcs(&arcs) else { return None };
             let column = column_of(start.as_oid(), root_arcs.len());
-            cursors.push(Cursor { last: start, column, rows: Vec::new(), active: true });
+            cursors.push(Cursor {
+                start: Some(start.clone()),
+                last: start,
+                column,
+                rows: Vec::new(),
+                active: true,
+            });
             claimed.extend(column);
         }
         Some(Self {
@@ -151,13 +160,21 @@ impl ColumnWalk {
                 self.cursors[i].active = false;
                 continue;
             };
+            let mut last_one = false;
             if cursor.column != Some(column) {
                 if self.claimed.contains(&column) {
-                    self.cursors[i].active = false; // another cursor reads it
-                    continue;
+                    // Another cursor reads it; but not the OID it started from (a GETNEXT from
+                    // there gives the one after), if the agent has one: this cursor reads that.
+                    self.cursors[i].active = false;
+                    let start = |c: &Cursor| c.start.as_ref().is_some_and(|s| s.as_oid() == vb.oid);
+                    if !self.cursors.iter().any(start) {
+                        continue;
+                    }
+                    last_one = true;
+                } else {
+                    self.claimed.push(column);
+                    self.cursors[i].column = Some(column);
                 }
-                self.claimed.push(column);
-                self.cursors[i].column = Some(column);
             }
             if vb.value.is_exception() {
                 return Err((FailureKind::BadResponse, format!("{} for {}", vb.value.type_name(), vb.oid)));
@@ -170,6 +187,7 @@ impl ColumnWalk {
             let cursor = &mut self.cursors[i];
             cursor.last = vb.oid.to_owned();
             cursor.rows.push(store.push(vb));
+            cursor.active = !last_one;
         }
         Ok(self.progress())
     }
@@ -294,6 +312,13 @@ mod tests {
         agent.push(OidBuf::parse("1.3.6.1.2.1.43.12").unwrap());
         for hinted in [&[1, 2][..], &[2, 3], &[1, 5, 9]] {
             assert_eq!(walk(&agent, bits(hinted)).0, under_root(&agent), "hinted {hinted:?}");
+        }
+        // A value at a column's own OID (where its cursor starts: a GETNEXT skips it).
+        let mut odd = table(&[1, 2, 3], 2);
+        odd.insert(2, OidBuf::parse("1.3.6.1.2.1.43.11.1.1.2").unwrap());
+        odd.insert(5, OidBuf::parse("1.3.6.1.2.1.43.11.1.1.3").unwrap());
+        for hinted in [&[1, 2, 3][..], &[2, 3], &[1, 3]] {
+            assert_eq!(walk(&odd, bits(hinted)).0, under_root(&odd), "hinted {hinted:?}");
         }
     }
 
