@@ -8,8 +8,9 @@
 //!   answers by source address and port, request id and community;
 //! * [`batch`] — a driver on its own thread (a [`crate::worker::Worker`]), with results handed
 //!   over in batches and a cancel that is seen within 20 ms;
-//! * [`hints`] — what earlier walks found of each target's tables, to size the next walk's
-//!   first request;
+//! * [`hints`] — what earlier polls learned of each target: its tables' sizes and columns (to
+//!   size the next walk's first request) and the version an `auto` target answered in;
+//! * [`columns`] — an SNMPv1 walk of a table's known columns side by side;
 //! * [`v3`] — SNMPv3: engine discovery, time sync, the engine-ID cache;
 //! * [`outcome`] — what a target's poll produced; [`stats`] — what a batch did on the wire.
 
