@@ -6,31 +6,27 @@
 //! `c`-th object), a walk can ask for the next cell of every column in one request, as
 //! `snmptable` does: 5 requests for that table.
 //!
-//! A *column* here is what the first two arcs after the root name (`root.1.c` in a table; any
-//! other layout under the root works too, each two-arc prefix a column).
-//!
-//! Each *cursor* walks from where it started until it reaches a column another cursor has
-//! claimed, or leaves the root. The first cursor starts at the root itself, the others at the
-//! hinted columns after the first; a cursor that finds its column gone, or runs past its
-//! column's end into one nobody claimed, claims and walks it. So every varbind under the root
-//! is read exactly once whatever the hint says (a column added, removed or renumbered costs
-//! requests, never a varbind), and the cursors' rows, concatenated in their starting order,
-//! are the walk's rows in OID order.
+//! The walk is cut into ranges at the hinted columns' OIDs: cursor `k` starts at `start[k]`
+//! (the first at where the walk is, the others at `root.1.c`) and reads every varbind after it
+//! up to and including `start[k + 1]` (which its own cursor, a GETNEXT from there, skips), the
+//! last cursor to the end of the root. The ranges cover exactly what a walk from the first
+//! start covers, once each, and their rows, concatenated in cursor order, are in OID order: what
+//! is read never depends on the hint (a column added, removed or renumbered costs requests, not
+//! a varbind). Whether the agent takes several varbinds a request is another matter: an answer
+//! that does not fit the request is [`ColumnError::Unsupported`], and the caller goes on with a
+//! plain walk from the rows read in order.
 
-use crate::snmp::{Oid, OidBuf, VarBind};
+use crate::snmp::{Oid, OidBuf, Value, VarBind};
 
 use super::outcome::{FailureKind, Stored, VarBindStore};
 
-/// Columns of a table walked side by side at most (a table's first 64 columns are hinted).
-pub const MAX_COLUMNS: usize = 64;
+/// Columns of a table walked side by side at most (bit 63 of the hint is not a column).
+pub const MAX_COLUMNS: u32 = 63;
 
 #[derive(Debug)]
 struct Cursor {
-    /// Where it started (`root.1.c`; None for the first cursor, which starts at the root).
-    start: Option<OidBuf>,
+    start: OidBuf,
     last: OidBuf,
-    /// The column it is in ([`column_of`]; None: the first cursor, before its first varbind).
-    column: Option<u64>,
     rows: Vec<Stored>,
     active: bool,
 }
@@ -40,8 +36,6 @@ struct Cursor {
 pub struct ColumnWalk {
     root_arcs: usize,
     cursors: Vec<Cursor>,
-    /// Columns a cursor has walked or is walking.
-    claimed: Vec<u64>,
     /// The cursors asked in the request out, in its varbinds' order.
     asked: Vec<usize>,
     /// Varbinds a request carries at most (halved by `tooBig`).
@@ -57,60 +51,63 @@ pub enum Progress {
     Done,
 }
 
-/// The column of `oid` under a root of `root_arcs` arcs: its next two arcs (the second absent
-/// for a varbind one arc below the root), as one number.
-#[must_use]
-pub fn column_of(oid: Oid<'_>, root_arcs: usize) -> Option<u64> {
-    let mut arcs = oid.arcs().skip(root_arcs);
-    let first = arcs.next()?;
-    let second = arcs.next().map_or(0, |a| u64::from(a) + 1);
-    Some(u64::from(first) << 33 | second)
+/// Why an answer ended the side-by-side walk.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ColumnError {
+    /// The agent does not take this request as asked (a varbind count that does not match, an
+    /// error-status or error-index that does not fit): go on with a plain walk.
+    Unsupported,
+    /// The walk fails as a plain one would (`loop`, `rowCap`, an exception value).
+    Failed(FailureKind, String),
 }
 
-/// The bit of a table's column `c` (`root.1.c`, c in 1..=64) in [`super::hints::Hint::columns`].
+/// The column `c` of `oid` if it is `root.1.c...` under a root of `root_arcs` arcs.
 #[must_use]
-pub fn table_column_bit(column: u64) -> u64 {
-    match (column >> 33, column & ((1 << 33) - 1)) {
-        (1, c @ 2..=65) => 1 << (c - 2),
+pub fn table_column(oid: Oid<'_>, root_arcs: usize) -> Option<u32> {
+    let mut arcs = oid.arcs().skip(root_arcs);
+    match (arcs.next(), arcs.next()) {
+        (Some(1), Some(c)) => Some(c),
+        _ => None,
+    }
+}
+
+/// The bit of a table's column `c` (1 to [`MAX_COLUMNS`]) in [`super::hints::Hint::columns`].
+#[must_use]
+pub fn column_bit(column: Option<u32>) -> u64 {
+    match column {
+        Some(c @ 1..=MAX_COLUMNS) => 1 << (c - 1),
         _ => 0,
     }
 }
 
 impl ColumnWalk {
-    /// A side-by-side walk of `root` over the hinted `columns` (bit `c - 1` for column `c`);
-    /// None when fewer than two columns are hinted (a plain walk is as quick).
+    /// A side-by-side walk of `root`, from `from` (the root, or the last varbind a plain walk
+    /// read), over the hinted `columns` after it; None when no hinted column follows `from`
+    /// (a plain walk is as quick).
     #[must_use]
-    pub fn new(root: &OidBuf, columns: u64) -> Option<Self> {
-        if columns.count_ones() < 2 {
-            return None;
-        }
+    pub fn new(root: &OidBuf, from: &OidBuf, columns: u64) -> Option<Self> {
         let root_arcs: Vec<u32> = root.as_oid().arcs().collect();
-        let hinted: Vec<u32> = (1..=64u32).filter(|c| columns & (1 << (c - 1)) != 0).collect();
         let mut cursors =
-            vec![Cursor { start: None, last: root.clone(), column: None, rows: Vec::new(), active: true }];
-        let mut claimed = Vec::new();
-        // The first cursor reads the first column; one cursor for each of the others, from
-        // `root.1.c` (a GETNEXT of it gives the column's first cell).
-        for &c in &hinted[1..] {
+            vec![Cursor { start: from.clone(), last: from.clone(), rows: Vec::new(), active: true }];
+        for c in (1..=MAX_COLUMNS).filter(|c| columns & (1 << (c - 1)) != 0) {
             let mut arcs = root_arcs.clone();
             arcs.extend([1, c]);
             let Ok(start) = OidBuf::from_arcs(&arcs) else { return None };
-            let column = column_of(start.as_oid(), root_arcs.len());
-            cursors.push(Cursor {
-                start: Some(start.clone()),
-                last: start,
-                column,
-                rows: Vec::new(),
-                active: true,
-            });
-            claimed.extend(column);
+            if start.as_oid() > from.as_oid() {
+                cursors.push(Cursor { start: start.clone(), last: start, rows: Vec::new(), active: true });
+            }
+        }
+        if cursors.len() > 1 && table_column(from.as_oid(), root_arcs.len()).is_none() {
+            cursors.remove(1); // from the root: the first cursor reads the first column
+        }
+        if cursors.len() < 2 {
+            return None;
         }
         Some(Self {
             root_arcs: root_arcs.len(),
             cursors,
-            claimed,
             asked: Vec::new(),
-            per_request: MAX_COLUMNS,
+            per_request: MAX_COLUMNS as usize,
         })
     }
 
@@ -129,11 +126,11 @@ impl ColumnWalk {
         }
     }
 
-    /// An answer's varbinds (one per cursor asked, in order): each cursor's next cell kept in
-    /// `store`, `rows` counted against `max_rows`, `seen` given each row's column bit.
+    /// An answer's varbinds (one per cursor asked, in order): each cursor's next varbind kept
+    /// in `store` if it is in its range, `rows` counted against `max_rows`, `seen` given each
+    /// row's column bit.
     ///
-    /// Error handling: a varbind count that does not match the request (`badResponse`), an OID
-    /// not after the cursor's (`loop`), more than `max_rows` rows (`rowCap`).
+    /// Error handling: see [`ColumnError`].
     pub fn answer(
         &mut self,
         varbinds: &[VarBind<'_>],
@@ -142,48 +139,38 @@ impl ColumnWalk {
         rows: &mut u32,
         max_rows: u32,
         seen: &mut u64,
-    ) -> Result<Progress, (FailureKind, String)> {
+    ) -> Result<Progress, ColumnError> {
         if varbinds.len() != self.asked.len() {
-            let detail = format!("{} varbinds answered {} requested", varbinds.len(), self.asked.len());
-            return Err((FailureKind::BadResponse, detail));
+            return Err(ColumnError::Unsupported);
         }
         for (vb, &i) in varbinds.iter().zip(&self.asked) {
             let cursor = &self.cursors[i];
+            if vb.value == Value::EndOfMibView {
+                self.cursors[i].active = false;
+                continue;
+            }
             if vb.oid <= cursor.last.as_oid() {
-                return Err((FailureKind::Loop, format!("{} after {}", vb.oid, cursor.last)));
+                return Err(ColumnError::Failed(
+                    FailureKind::Loop,
+                    format!("{} after {}", vb.oid, cursor.last),
+                ));
             }
-            if !vb.oid.starts_with(root) {
-                self.cursors[i].active = false;
+            let bound = self.cursors.get(i + 1).map(|next| next.start.as_oid());
+            if !vb.oid.starts_with(root) || bound.is_some_and(|b| vb.oid > b) {
+                self.cursors[i].active = false; // past its range
                 continue;
-            }
-            let Some(column) = column_of(vb.oid, self.root_arcs) else {
-                self.cursors[i].active = false;
-                continue;
-            };
-            let mut last_one = false;
-            if cursor.column != Some(column) {
-                if self.claimed.contains(&column) {
-                    // Another cursor reads it; but not the OID it started from (a GETNEXT from
-                    // there gives the one after), if the agent has one: this cursor reads that.
-                    self.cursors[i].active = false;
-                    let start = |c: &Cursor| c.start.as_ref().is_some_and(|s| s.as_oid() == vb.oid);
-                    if !self.cursors.iter().any(start) {
-                        continue;
-                    }
-                    last_one = true;
-                } else {
-                    self.claimed.push(column);
-                    self.cursors[i].column = Some(column);
-                }
             }
             if vb.value.is_exception() {
-                return Err((FailureKind::BadResponse, format!("{} for {}", vb.value.type_name(), vb.oid)));
+                let detail = format!("{} for {}", vb.value.type_name(), vb.oid);
+                return Err(ColumnError::Failed(FailureKind::BadResponse, detail));
             }
             if *rows >= max_rows {
-                return Err((FailureKind::RowCap, format!("more than {max_rows} varbinds under {root}")));
+                let detail = format!("more than {max_rows} varbinds under {root}");
+                return Err(ColumnError::Failed(FailureKind::RowCap, detail));
             }
             *rows += 1;
-            *seen |= table_column_bit(column);
+            *seen |= column_bit(table_column(vb.oid, self.root_arcs));
+            let last_one = bound == Some(vb.oid); // the next cursor's start: its own GETNEXT skips it
             let cursor = &mut self.cursors[i];
             cursor.last = vb.oid.to_owned();
             cursor.rows.push(store.push(vb));
@@ -193,11 +180,14 @@ impl ColumnWalk {
     }
 
     /// A v1 `noSuchName` at `error_index` (1-based) of the request: that cursor reached the end
-    /// of the agent's MIB. None for an index outside the request.
-    pub fn ended(&mut self, error_index: i32) -> Option<Progress> {
-        let at = usize::try_from(error_index).ok().filter(|&i| (1..=self.asked.len()).contains(&i))?;
+    /// of the agent's MIB.
+    ///
+    /// Error handling: an index outside the request is [`ColumnError::Unsupported`].
+    pub fn ended(&mut self, error_index: i32) -> Result<Progress, ColumnError> {
+        let at = usize::try_from(error_index).ok().filter(|&i| (1..=self.asked.len()).contains(&i));
+        let at = at.ok_or(ColumnError::Unsupported)?;
         self.cursors[self.asked[at - 1]].active = false;
-        Some(self.progress())
+        Ok(self.progress())
     }
 
     /// A `tooBig`: the next requests carry half as many varbinds; false if one was too big.
@@ -209,7 +199,7 @@ impl ColumnWalk {
         true
     }
 
-    /// The rows read, in OID order: all of them once every cursor ended, else those before the
+    /// The rows read, in OID order: all of them once every cursor ended, else those up to the
     /// first cursor still walking (what follows it would leave a gap).
     pub fn take_rows(&mut self) -> Vec<Stored> {
         let mut out = Vec::new();
@@ -243,7 +233,7 @@ mod tests {
     /// Walks `agent` (sorted OIDs) with hinted `columns`; the rows read and the requests made.
     fn walk(agent: &[OidBuf], hinted: u64) -> (Vec<String>, usize) {
         let root = OidBuf::parse(ROOT).unwrap();
-        let mut w = ColumnWalk::new(&root, hinted).expect("two columns or more");
+        let mut w = ColumnWalk::new(&root, &root, hinted).expect("a hinted column");
         let mut store = VarBindStore::default();
         let (mut rows, mut seen, mut requests) = (0, 0, 0);
         loop {
@@ -253,7 +243,7 @@ mod tests {
             let next: Vec<Option<&OidBuf>> =
                 asked.iter().map(|o| agent.iter().find(|a| a.as_oid() > o.as_oid())).collect();
             if let Some(at) = next.iter().position(Option::is_none) {
-                if w.ended(i32::try_from(at).unwrap() + 1) == Some(Progress::Done) {
+                if w.ended(i32::try_from(at).unwrap() + 1) == Ok(Progress::Done) {
                     break;
                 }
                 continue;
@@ -330,16 +320,43 @@ mod tests {
     }
 
     #[test]
-    fn one_column_is_a_plain_walk() {
+    fn no_column_after_the_start_is_a_plain_walk() {
         let root = OidBuf::parse(ROOT).unwrap();
-        assert!(ColumnWalk::new(&root, bits(&[3])).is_none());
-        assert!(ColumnWalk::new(&root, 0).is_none());
+        assert!(ColumnWalk::new(&root, &root, bits(&[3])).is_none(), "the first cursor reads column 3");
+        assert_eq!(ColumnWalk::new(&root, &root, bits(&[3, 5])).unwrap().cursors.len(), 2);
+        assert!(ColumnWalk::new(&root, &root, 0).is_none());
+        let late = OidBuf::parse(&format!("{ROOT}.1.3.1")).unwrap();
+        assert!(ColumnWalk::new(&root, &late, bits(&[1, 2, 3])).is_none());
+        assert_eq!(ColumnWalk::new(&root, &late, bits(&[1, 4, 5])).unwrap().cursors.len(), 3);
+    }
+
+    #[test]
+    fn a_walk_from_a_later_row_reads_the_rest() {
+        let agent = table(&[1, 2, 3, 4], 3);
+        let root = OidBuf::parse(ROOT).unwrap();
+        let from = agent[4].clone(); // column 2, row 2
+        let mut w = ColumnWalk::new(&root, &from, bits(&[1, 2, 3, 4])).unwrap();
+        let mut store = VarBindStore::default();
+        let (mut rows, mut seen) = (0, 0);
+        loop {
+            let asked = w.next_request();
+            let next: Vec<&OidBuf> =
+                asked.iter().map(|o| agent.iter().find(|a| a.as_oid() > o.as_oid()).unwrap()).collect();
+            let vbs: Vec<VarBind<'_>> =
+                next.iter().map(|o| VarBind { oid: o.as_oid(), value: Value::Integer(1) }).collect();
+            if w.answer(&vbs, root.as_oid(), &mut store, &mut rows, 100, &mut seen) == Ok(Progress::Done) {
+                break;
+            }
+        }
+        let read: Vec<String> =
+            w.take_rows().into_iter().map(|s| store.get(s).unwrap().oid.to_string()).collect();
+        assert_eq!(read, under_root(&agent)[5..].to_vec());
     }
 
     #[test]
     fn an_unfinished_walk_keeps_its_rows_up_to_the_first_gap() {
         let root = OidBuf::parse(ROOT).unwrap();
-        let mut w = ColumnWalk::new(&root, bits(&[1, 2])).unwrap();
+        let mut w = ColumnWalk::new(&root, &root, bits(&[1, 2])).unwrap();
         let mut store = VarBindStore::default();
         let (mut rows, mut seen) = (0, 0);
         w.next_request();
@@ -354,5 +371,58 @@ mod tests {
         let kept: Vec<String> =
             w.take_rows().into_iter().map(|s| store.get(s).unwrap().oid.to_string()).collect();
         assert_eq!(kept, vec![format!("{ROOT}.1.1.1")], "column 2's row would follow a gap");
+    }
+
+    #[test]
+    fn a_column_oid_value_after_an_empty_hinted_column_is_read_once() {
+        // Column 2 was in the last walk but is empty now; the agent has a value at `ROOT.1.3`.
+        let mut agent = table(&[1, 3], 2);
+        agent.insert(2, OidBuf::parse(&format!("{ROOT}.1.3")).unwrap());
+        let (read, _) = walk(&agent, bits(&[1, 2, 3]));
+        assert_eq!(read, under_root(&agent));
+    }
+
+    #[test]
+    fn first_arcs_past_2_pow_31_are_read() {
+        let agent: Vec<OidBuf> = [
+            format!("{ROOT}.1.1.1"),
+            format!("{ROOT}.1.2.1"),
+            format!("{ROOT}.2147483649.1.5"),
+            "1.3.6.1.2.1.43.12.1.1.1".to_string(),
+        ]
+        .iter()
+        .map(|o| OidBuf::parse(o).unwrap())
+        .collect();
+        let (read, _) = walk(&agent, bits(&[1, 2]));
+        assert_eq!(read, under_root(&agent));
+    }
+
+    #[test]
+    fn rows_stay_in_oid_order_whatever_the_agent_answers() {
+        let root = OidBuf::parse(ROOT).unwrap();
+        let mut w = ColumnWalk::new(&root, &root, bits(&[1, 2, 4])).unwrap();
+        let mut store = VarBindStore::default();
+        let (mut rows, mut seen) = (0, 0);
+        let answer = |w: &mut ColumnWalk,
+                      store: &mut VarBindStore,
+                      rows: &mut u32,
+                      seen: &mut u64,
+                      oids: &[String]| {
+            let oids: Vec<OidBuf> = oids.iter().map(|o| OidBuf::parse(o).unwrap()).collect();
+            let vbs: Vec<VarBind<'_>> =
+                oids.iter().map(|o| VarBind { oid: o.as_oid(), value: Value::Integer(1) }).collect();
+            w.answer(&vbs, root.as_oid(), store, rows, 100, seen).unwrap()
+        };
+        assert_eq!(w.next_request().len(), 3);
+        // The cursor from ROOT.1.2 is told ROOT.1.9.1 comes next (past its range, which ends at
+        // ROOT.1.4): not read.
+        let first = [format!("{ROOT}.1.1.1"), format!("{ROOT}.1.9.1"), format!("{ROOT}.1.4.1")];
+        assert_eq!(answer(&mut w, &mut store, &mut rows, &mut seen, &first), Progress::More);
+        let after = "1.3.6.1.2.1.43.12.1".to_string();
+        assert_eq!(w.next_request().len(), 2);
+        assert_eq!(answer(&mut w, &mut store, &mut rows, &mut seen, &[after.clone(), after]), Progress::Done);
+        let read: Vec<OidBuf> =
+            w.take_rows().into_iter().map(|s| store.get(s).unwrap().oid.to_owned()).collect();
+        assert!(read.windows(2).all(|p| p[0].as_oid() < p[1].as_oid()), "not increasing: {read:?}");
     }
 }

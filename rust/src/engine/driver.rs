@@ -233,8 +233,9 @@ impl Driver {
                 self.engines.put(session.target.addr, info.clone());
             }
         }
-        if let Some(version) = session.auto_version() {
-            self.hints.put_version(session.target.addr, community_key(&session.target.community), version);
+        if let Some((version, v2c_unanswered)) = session.auto_version() {
+            let community = community_key(&session.target.community);
+            self.hints.answered(session.target.addr, community, version, v2c_unanswered);
         }
         let learned = session.learned();
         if !learned.is_empty() {

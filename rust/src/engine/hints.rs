@@ -14,16 +14,20 @@
 //! A hint only sizes requests: a walk still goes on until a varbind leaves its root, so a table
 //! that grew takes another request and one that shrank ends early; what is read never depends
 //! on the hint (`rust/tests/engine_udp.rs` checks walks against recordings with wrong hints).
-//! The first request stays under [`RESPONSE_BUDGET`] bytes of answer as the last walk measured
-//! them (one Ethernet frame, no IP fragments), and never over the size an agent answered
-//! `tooBig` to, or above the configured `max_repetitions` again after such a request timed out.
+//! The first request's answer is estimated from the last walk's bytes per varbind and kept
+//! within [`RESPONSE_BUDGET`] (one Ethernet frame, no IP fragments; an estimate: varbinds may be
+//! longer this time), but never asks fewer than `max_repetitions` on that account; nor more
+//! than the size that worked after an agent answered `tooBig` (for every request of the walk),
+//! nor more than `max_repetitions` after a larger request went unanswered.
 //!
 //! An SNMPv1 walk (GETNEXT, one varbind a request) of a table whose columns are known reads
-//! them side by side instead ([`super::columns`]).
+//! them side by side instead ([`super::columns`]); an agent that does not take that is walked
+//! plain, then and at later polls ([`COLUMNS_REFUSED`]).
 //!
 //! A target polled with `version="auto"` is tried in v2c and v1 in turn until one answers; an
-//! agent that speaks only v1 cost every poll a v2c request and its timeout. The version it last
-//! answered in is now tried first (then the other, in turn, as before).
+//! agent that speaks only v1 cost every poll a v2c request and its timeout. After a v2c try
+//! went unanswered and v1 answered, v1 is tried first for [`VERSION_RECHECK`] polls; then v2c
+//! first again (a lost v2c packet does not make a printer a v1 one for good).
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -35,6 +39,11 @@ use crate::snmp::{Oid, Version};
 
 /// The answer size, in SNMP message bytes, a hinted first request stays within.
 pub const RESPONSE_BUDGET: u32 = 1400;
+/// Bit 63 of [`Hint::columns`]: the agent did not take a side-by-side walk of the table.
+pub const COLUMNS_REFUSED: u64 = 1 << 63;
+/// An `auto` target remembered as v1 is tried in v2c first again after this many polls (a
+/// printer whose v2c answer was lost once, or that learned v2c, is not read in v1 for good).
+pub const VERSION_RECHECK: u8 = 16;
 /// Hints kept at most; past that the oldest knowledge is dropped whole (a fleet of 100,000
 /// printers walks about 500,000 tables).
 pub const MAX_HINTS: usize = 2_000_000;
@@ -49,13 +58,14 @@ pub struct Hint {
     /// The most repetitions to ask (0: no limit learned): the size that worked after a
     /// `tooBig`, or the configured size after a larger request went unanswered.
     pub limit: u16,
-    /// The table's columns seen (bit `c - 1` for `root.1.c`, c up to 64): an SNMPv1 walk reads
-    /// them side by side ([`super::columns`]).
+    /// The table's columns seen (bit `c - 1` for `root.1.c`, c up to 63): an SNMPv1 walk reads
+    /// them side by side ([`super::columns`]); bit 63, [`COLUMNS_REFUSED`].
     pub columns: u64,
 }
 
 impl Hint {
-    /// The max-repetitions of a walk's first request, given the configured `default`.
+    /// The max-repetitions of a walk's first request, given the configured `default`: the rows
+    /// and one more, up to what fits [`RESPONSE_BUDGET`] (or `default`, if more) and the limit.
     #[must_use]
     pub fn first_request(&self, default: u32) -> u32 {
         let fits = RESPONSE_BUDGET / u32::from(self.bytes_per_varbind.max(1));
@@ -72,7 +82,8 @@ impl Hint {
 #[derive(Debug, Default)]
 pub struct WalkHints {
     hints: Mutex<HashMap<(SocketAddrV4, u64), Hint>>,
-    versions: Mutex<HashMap<(SocketAddrV4, u64), Version>>,
+    /// The version, and the polls that asked it since it was learned.
+    versions: Mutex<HashMap<(SocketAddrV4, u64), (Version, u8)>>,
 }
 
 /// The key of an `auto` target's community at its address (see [`WalkHints::version`]).
@@ -133,19 +144,32 @@ impl WalkHints {
         }
     }
 
-    /// The version an `auto` target at `addr` with this community ([`community_key`]) last
-    /// answered in.
-    #[must_use]
+    /// The version an `auto` target at `addr` with this community ([`community_key`]) is tried
+    /// in first: the one it answered in, for [`VERSION_RECHECK`] polls (then forgotten).
     pub fn version(&self, addr: SocketAddrV4, community: u64) -> Option<Version> {
-        self.versions.lock().unwrap_or_else(PoisonError::into_inner).get(&(addr, community)).copied()
+        let mut map = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = map.get_mut(&(addr, community))?;
+        if entry.1 >= VERSION_RECHECK {
+            map.remove(&(addr, community));
+            return None;
+        }
+        entry.1 += 1;
+        Some(entry.0)
     }
 
-    pub fn put_version(&self, addr: SocketAddrV4, community: u64, version: Version) {
+    /// An `auto` target answered in `version`, after a v2c try went unanswered or not
+    /// (`v2c_unanswered`): v1 is remembered only after v2c went unanswered; v2c, the first tried
+    /// anyway, forgets what was remembered.
+    pub fn answered(&self, addr: SocketAddrV4, community: u64, version: Version, v2c_unanswered: bool) {
         let mut map = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= MAX_HINTS && !map.contains_key(&(addr, community)) {
-            map.clear();
+        if version == Version::V1 && v2c_unanswered {
+            if map.len() >= MAX_HINTS && !map.contains_key(&(addr, community)) {
+                map.clear();
+            }
+            map.insert((addr, community), (version, 0));
+        } else if version != Version::V1 {
+            map.remove(&(addr, community));
         }
-        map.insert((addr, community), version);
     }
 
     /// Tables known (the versions are not counted).
@@ -199,8 +223,16 @@ mod tests {
         assert_eq!(hints.len(), 1);
         let public = community_key(b"public");
         assert_eq!(hints.version(a, public), None);
-        hints.put_version(a, public, Version::V1);
-        assert_eq!(hints.version(a, public), Some(Version::V1));
+        hints.answered(a, public, Version::V1, false);
+        assert_eq!(hints.version(a, public), None, "v1 answered first: v2c was not tried");
+        hints.answered(a, public, Version::V1, true);
         assert_eq!(hints.version(a, community_key(b"private")), None);
+        for _ in 0..VERSION_RECHECK {
+            assert_eq!(hints.version(a, public), Some(Version::V1));
+        }
+        assert_eq!(hints.version(a, public), None, "v2c first again, now and then");
+        hints.answered(a, public, Version::V1, true);
+        hints.answered(a, public, Version::V2C, false);
+        assert_eq!(hints.version(a, public), None);
     }
 }

@@ -12,9 +12,9 @@ use crate::snmp::error_status::{NO_SUCH_NAME, TOO_BIG};
 use crate::snmp::v3::V3Message;
 use crate::snmp::{encode_into, Message, Oid, OidBuf, Pdu, PduType, StandardPdu, Value, VarBind, Version};
 
-use super::columns::{column_of, table_column_bit, ColumnWalk, Progress};
+use super::columns::{column_bit, table_column, ColumnError, ColumnWalk, Progress};
 use super::config::EngineConfig;
-use super::hints::{table_key, Hint};
+use super::hints::{table_key, Hint, COLUMNS_REFUSED};
 use super::outcome::{Failure, FailureKind, Request, TargetResult};
 use super::plan::{Target, VersionChoice};
 use super::v3::{EngineInfo, Incoming, V3State};
@@ -58,8 +58,12 @@ struct Walk {
     hint: Option<Hint>,
     /// The table's columns seen so far ([`Hint::columns`]).
     seen: u64,
-    /// An SNMPv1 walk of the hinted columns side by side (else one varbind a request).
+    /// An SNMPv1 walk of the hinted columns side by side (else one varbind a request): begun
+    /// after the walk's first answer in v1 (the version settled).
     columns: Option<ColumnWalk>,
+    /// The agent did not take a side-by-side request: the rest of the walk, and the next
+    /// polls' walks of this table, are plain.
+    refused: bool,
 }
 
 #[derive(Debug)]
@@ -97,6 +101,8 @@ pub struct Session {
     confirmed: bool,
     /// An `auto` target that answered v1 at its last poll: its tries start with v1.
     v1_first: bool,
+    /// A v2c try went unanswered (for an `auto` target that then answered v1: remembered).
+    v2c_unanswered: bool,
 }
 
 impl Session {
@@ -125,7 +131,6 @@ impl Session {
             ops.push(Op::new(OpKind::Get { oids: chunk.to_vec() }));
         }
         let v1_first = target.version == VersionChoice::Auto && answered == Some(Version::V1);
-        let v1 = target.version == VersionChoice::V1 || v1_first;
         for (walk, root) in plan.walks.iter().enumerate() {
             let hint = hints.get(walk).copied().flatten();
             let first = hint.map_or(config.max_repetitions, |h| h.first_request(config.max_repetitions));
@@ -140,7 +145,13 @@ impl Session {
                 shrunk: false,
                 hint,
                 seen: 0,
-                columns: hint.filter(|_| v1).and_then(|h| ColumnWalk::new(root, h.columns)),
+                // v1 from the start (no other version tried): side by side at once; `auto`
+                // after the first answer in v1 (a late answer to the other version's try must
+                // not meet a request of several varbinds).
+                columns: hint
+                    .filter(|h| target.version == VersionChoice::V1 && h.columns & COLUMNS_REFUSED == 0)
+                    .and_then(|h| ColumnWalk::new(root, root, h.columns)),
+                refused: false,
             });
             ops.push(Op::new(kind));
         }
@@ -162,6 +173,7 @@ impl Session {
             v3,
             confirmed: false,
             v1_first,
+            v2c_unanswered: false,
         }
     }
 
@@ -390,18 +402,15 @@ impl Session {
                         &mut w.seen,
                     )
                 }
-                NO_SUCH_NAME => columns.ended(pdu.error_index).ok_or_else(|| {
-                    (FailureKind::BadResponse, format!("noSuchName at error-index {}", pdu.error_index))
-                }),
+                NO_SUCH_NAME => columns.ended(pdu.error_index),
                 TOO_BIG if columns.too_big() => Ok(Progress::More),
-                status => {
-                    Err((FailureKind::from_error_status(status), format!("error-index {}", pdu.error_index)))
-                }
+                _ => Err(ColumnError::Unsupported),
             };
             return match progress {
                 Ok(Progress::More) => Step::Next,
                 Ok(Progress::Done) => Step::Done,
-                Err((kind, detail)) => self.fail_kind(op, kind, &detail),
+                Err(ColumnError::Unsupported) => self.plain_from_here(op),
+                Err(ColumnError::Failed(kind, detail)) => self.fail_kind(op, kind, &detail),
             };
         }
         let root_arcs = root.arcs().count();
@@ -444,15 +453,40 @@ impl Session {
                 return self.fail_kind(op, FailureKind::RowCap, &detail);
             }
             w.rows += 1;
-            w.seen |= column_of(vb.oid, root_arcs).map_or(0, table_column_bit);
+            w.seen |= column_bit(table_column(vb.oid, root_arcs));
             w.last = vb.oid.to_owned();
             let stored = self.result.store.push(vb);
             self.result.walks[w.index].push(stored);
         }
         if !w.shrunk {
-            // The table goes on past what its hint said: the configured size from here.
-            w.max_repetitions = default;
+            // The table goes on past what its hint said: the configured size from here (or
+            // the size that worked after a tooBig, if smaller).
+            let limit = w.hint.map_or(0, |h| u32::from(h.limit));
+            w.max_repetitions = if limit > 0 { default.min(limit) } else { default };
         }
+        if !bulk && !w.refused && w.columns.is_none() && self.result.version == Some(Version::V1) {
+            // SNMPv1, settled: the table's known columns side by side from here.
+            let hinted = w.hint.map_or(0, |h| h.columns);
+            if hinted & COLUMNS_REFUSED == 0 {
+                w.columns = ColumnWalk::new(&plan.walks[w.index], &w.last, hinted);
+            }
+        }
+        Step::Next
+    }
+
+    /// The agent did not take a side-by-side request of walk `op` (an answer that does not fit
+    /// it, or none): the rows read in order are kept and the walk goes on plain from the last.
+    fn plain_from_here(&mut self, op: usize) -> Step {
+        let OpKind::Walk(w) = &mut self.ops[op].kind else { unreachable!() };
+        let Some(mut columns) = w.columns.take() else { return Step::Next };
+        w.refused = true;
+        let kept = columns.take_rows();
+        if let Some(last) = kept.last().and_then(|s| self.result.store.get(*s)) {
+            w.last = last.oid.to_owned();
+        }
+        let walked = &mut self.result.walks[w.index];
+        walked.extend(kept);
+        w.rows = u32::try_from(walked.len()).unwrap_or(u32::MAX);
         Step::Next
     }
 
@@ -474,18 +508,23 @@ impl Session {
             }
             let failed = self.result.failures.iter().filter(|f| f.request == Request::Walk(w.index));
             let kinds: Vec<FailureKind> = failed.map(|f| f.kind).collect();
+            if kinds.contains(&FailureKind::Cancelled) {
+                continue; // cut short by us, not the agent: what was known stays
+            }
+            let refused =
+                if w.refused { COLUMNS_REFUSED } else { w.hint.map_or(0, |h| h.columns & COLUMNS_REFUSED) };
             let narrow = |n: u32| u16::try_from(n).unwrap_or(u16::MAX);
             let limit = if w.shrunk { narrow(w.max_repetitions) } else { w.hint.map_or(0, |h| h.limit) };
             let bytes_per_varbind = narrow(w.bytes.div_ceil(w.received.max(1)));
             let hint = if kinds.is_empty() {
-                Some(Hint { rows: w.rows, bytes_per_varbind, limit, columns: w.seen })
+                Some(Hint { rows: w.rows, bytes_per_varbind, limit, columns: w.seen | refused })
             } else if kinds.contains(&FailureKind::Timeout) && w.first > default {
                 // A larger request than configured went unanswered: not again at this address
                 // (the table's size is still the last whole walk's).
                 let before = w.hint.unwrap_or(Hint { rows: 0, bytes_per_varbind: 0, limit: 0, columns: 0 });
                 let bytes_per_varbind =
                     if w.received > 0 { bytes_per_varbind } else { before.bytes_per_varbind };
-                let columns = before.columns | w.seen;
+                let columns = before.columns | w.seen | refused;
                 Some(Hint {
                     rows: before.rows.max(w.rows),
                     bytes_per_varbind,
@@ -500,10 +539,12 @@ impl Session {
         out
     }
 
-    /// The version an `auto` target answered in (None: not `auto`, or no answer).
+    /// The version an `auto` target answered in (None: not `auto`, or no answer), and whether
+    /// a v2c try of it went unanswered.
     #[must_use]
-    pub fn auto_version(&self) -> Option<Version> {
-        (self.target.version == VersionChoice::Auto).then_some(self.result.version).flatten()
+    pub fn auto_version(&self) -> Option<(Version, bool)> {
+        let answered = (self.target.version == VersionChoice::Auto).then_some(self.result.version).flatten();
+        answered.map(|v| (v, self.v2c_unanswered))
     }
 
     /// The keys ([`table_key`]) of the plan's walk roots at this target, in order.
@@ -515,7 +556,15 @@ impl Session {
     /// Handles the end of a try's wait without a matching answer.
     pub fn on_timeout(&mut self, op: usize) -> Step {
         let retries = self.config.retries;
+        if self.ops[op].sent_version == Version::V2C {
+            self.v2c_unanswered = true;
+        }
         let o = &mut self.ops[op];
+        if o.attempt >= retries && matches!(&o.kind, OpKind::Walk(Walk { columns: Some(_), .. })) {
+            // A side-by-side request the agent may not take (some drop what they cannot
+            // answer): the walk goes on plain, from its rows in order.
+            return self.plain_from_here(op);
+        }
         if o.attempt < retries {
             o.attempt += 1;
             let attempt = o.attempt;
@@ -789,5 +838,283 @@ mod tests {
         s.start_next();
         assert_eq!(answer(&mut s, 0..0, 0, 5), Step::Done, "genErr");
         assert_eq!(s.learned(), vec![(0, None)]);
+    }
+
+    // An agent over a sorted MIB, for whole walks (from helper-40's review).
+    use crate::snmp::decode;
+
+    /// How `serve`'s agent answers a GETNEXT past its last OID.
+    #[derive(Clone, Copy, PartialEq)]
+    enum End {
+        /// noSuchName at the varbind's index (RFC 1157).
+        NoSuchName,
+        /// noSuchName with error-index 0 (a buggy agent).
+        NoSuchNameIndexZero,
+        /// An endOfMibView varbind at the requested OID, even in v1.
+        MibView,
+    }
+
+    /// A GETNEXT/GETBULK agent over the sorted `mib` answering `request` (encoded) in `version`;
+    /// `multi`: whether it takes a GETNEXT of several varbinds (else it answers genErr).
+    fn serve(
+        s: &mut Session,
+        request: &[u8],
+        mib: &[OidBuf],
+        version: Version,
+        end: End,
+        multi: bool,
+    ) -> Step {
+        let msg = decode(request).unwrap();
+        let Pdu::Standard(req) = &msg.pdu else { unreachable!() };
+        let next = |o: Oid<'_>| mib.iter().find(|m| m.as_oid() > o);
+        let mut varbinds = Vec::new();
+        let (mut status, mut index) = (0, 0);
+        let asked: Vec<Oid<'_>> = match req.pdu_type {
+            PduType::GetNext => req.varbinds.iter().map(|vb| vb.oid).collect(),
+            PduType::GetBulk => {
+                let mut out = vec![req.varbinds[0].oid];
+                for _ in 1..req.error_index {
+                    match next(*out.last().unwrap()) {
+                        Some(n) => out.push(n.as_oid()),
+                        None => break,
+                    }
+                }
+                out
+            }
+            _ => unreachable!(),
+        };
+        if !multi && req.pdu_type == PduType::GetNext && asked.len() > 1 {
+            (status, index) = (5, 1);
+            varbinds = req.varbinds.clone();
+        } else {
+            for (i, o) in asked.iter().enumerate() {
+                match next(*o) {
+                    Some(n) => varbinds.push(VarBind { oid: n.as_oid(), value: Value::Integer(1) }),
+                    None if end == End::MibView || version != Version::V1 => {
+                        varbinds.push(VarBind { oid: *o, value: Value::EndOfMibView });
+                    }
+                    None => {
+                        status = NO_SUCH_NAME;
+                        index = if end == End::NoSuchName { i32::try_from(i).unwrap() + 1 } else { 0 };
+                        varbinds = req.varbinds.clone();
+                        break;
+                    }
+                }
+            }
+        }
+        let pdu = StandardPdu {
+            pdu_type: PduType::Response,
+            request_id: req.request_id,
+            error_status: status,
+            error_index: index,
+            varbinds,
+        };
+        let msg = Message { version, community: b"public", pdu: Pdu::Standard(pdu) };
+        s.on_response(0, &msg, 100, Instant::now())
+    }
+
+    /// Runs op 0 to its end against `mib`; the requests sent.
+    fn run_walk(
+        s: &mut Session,
+        mut step: Step,
+        mib: &[OidBuf],
+        version: Version,
+        end: End,
+        multi: bool,
+    ) -> usize {
+        for (id, sent) in (100..).zip(0..1000) {
+            if step != Step::Next {
+                return sent;
+            }
+            s.prepare(0, id);
+            s.sent(0, 40, Instant::now());
+            let request = s.ops[0].request.clone();
+            step = serve(s, &request, mib, version, end, multi);
+        }
+        panic!("the walk did not end");
+    }
+
+    /// `ROOT.1.c.r` for each column and row, in OID order (then one OID after the table if
+    /// `after`, else the end of the MIB).
+    fn mib(columns: &[u32], rows: u32, after: bool) -> Vec<OidBuf> {
+        let mut out: Vec<OidBuf> = columns
+            .iter()
+            .flat_map(|c| (1..=rows).map(move |r| OidBuf::parse(&format!("{ROOT}.1.{c}.{r}")).unwrap()))
+            .collect();
+        if after {
+            out.push(OidBuf::parse("1.3.6.1.2.1.43.12.1.1.1").unwrap());
+        }
+        out
+    }
+
+    fn walks_only(version: VersionChoice) -> Target {
+        Target {
+            addr: SocketAddrV4::new(Ipv4Addr::LOCALHOST, 161),
+            community: b"public".to_vec(),
+            version,
+            plan: Arc::new(Plan { gets: vec![], walks: vec![OidBuf::parse(ROOT).unwrap()] }),
+            v3: None,
+        }
+    }
+
+    fn walked(s: &Session) -> Vec<String> {
+        s.result.walks[0].iter().map(|st| s.result.store.get(*st).unwrap().oid.to_string()).collect()
+    }
+
+    fn names(mib: &[OidBuf]) -> Vec<String> {
+        mib.iter().map(ToString::to_string).collect()
+    }
+
+    const COLUMNS: Hint = Hint { rows: 6, bytes_per_varbind: 30, limit: 0, columns: 0b111 };
+
+    #[test]
+    fn a_v1_walk_reads_the_known_columns_side_by_side() {
+        let mib = mib(&[1, 2, 3], 4, true);
+        let config = EngineConfig::default();
+        let mut plain = Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[], None);
+        plain.start_next();
+        let one_by_one = run_walk(&mut plain, Step::Next, &mib, Version::V1, End::NoSuchName, true);
+        let mut s =
+            Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[Some(COLUMNS)], None);
+        s.start_next();
+        let side_by_side = run_walk(&mut s, Step::Next, &mib, Version::V1, End::NoSuchName, true);
+        assert_eq!(walked(&s), names(&mib[..12]));
+        assert_eq!(walked(&plain), walked(&s));
+        assert_eq!((one_by_one, side_by_side), (13, 5), "4 rows side by side, and the step past them");
+        s.finish(0);
+        assert_eq!(s.learned()[0].1.unwrap().columns, 0b111);
+    }
+
+    #[test]
+    fn an_auto_target_goes_side_by_side_once_it_answered_v1() {
+        let mib = mib(&[1, 2, 3], 4, true);
+        let config = EngineConfig::default();
+        let target = walks_only(VersionChoice::Auto);
+        let mut s = Session::with_hints(0, target, &config, None, &[Some(COLUMNS)], Some(Version::V1));
+        s.start_next();
+        let sent = run_walk(&mut s, Step::Next, &mib, Version::V1, End::NoSuchName, true);
+        assert_eq!(walked(&s), names(&mib[..12]));
+        // A plain first request (row 1 of column 1), then the three columns: the first cursor
+        // one row ahead of the others.
+        assert_eq!(sent, 6);
+    }
+
+    #[test]
+    fn a_late_v1_answer_after_a_v2c_retry_loses_nothing() {
+        let mib = mib(&[1, 2, 3], 2, true);
+        let config = EngineConfig::default();
+        let target = walks_only(VersionChoice::Auto);
+        let mut s = Session::with_hints(0, target, &config, None, &[Some(COLUMNS)], Some(Version::V1));
+        s.start_next();
+        s.prepare(0, 1);
+        s.sent(0, 40, Instant::now());
+        let v1_try = s.ops[0].request.clone();
+        assert_eq!(s.on_timeout(0), Step::Retry);
+        assert_eq!(s.ops[0].sent_version, Version::V2C, "the retry is a v2c GETBULK, same request id");
+        s.sent(0, 40, Instant::now());
+        // The slow v1 agent's answer to the first try arrives now.
+        let step = serve(&mut s, &v1_try, &mib, Version::V1, End::NoSuchName, true);
+        run_walk(&mut s, step, &mib, Version::V1, End::NoSuchName, true);
+        assert!(s.result.failures.is_empty(), "{:?}", s.result.failures);
+        assert_eq!(walked(&s), names(&mib[..6]));
+    }
+
+    #[test]
+    fn a_v2c_answer_to_a_v1_first_target_reads_the_table_once() {
+        let mib = mib(&[1, 2, 3], 2, true);
+        let config = EngineConfig { max_rows: 7, ..EngineConfig::default() };
+        let target = walks_only(VersionChoice::Auto);
+        let mut s = Session::with_hints(0, target, &config, None, &[Some(COLUMNS)], Some(Version::V1));
+        s.start_next();
+        run_walk(&mut s, Step::Next, &mib, Version::V2C, End::NoSuchName, true);
+        assert!(s.result.failures.is_empty(), "{:?}", s.result.failures);
+        assert_eq!(walked(&s), names(&mib[..6]));
+    }
+
+    #[test]
+    fn an_agent_that_refuses_several_varbinds_is_walked_plain() {
+        let mib = mib(&[1, 2, 3], 3, true);
+        let config = EngineConfig::default();
+        let mut s =
+            Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[Some(COLUMNS)], None);
+        s.start_next();
+        run_walk(&mut s, Step::Next, &mib, Version::V1, End::NoSuchName, false);
+        assert!(s.result.failures.is_empty(), "{:?}", s.result.failures);
+        assert_eq!(walked(&s), names(&mib[..9]));
+        s.finish(0);
+        let hint = s.learned()[0].1.unwrap();
+        assert_eq!(hint.columns & COLUMNS_REFUSED, COLUMNS_REFUSED, "not asked side by side again");
+        let mut next =
+            Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[Some(hint)], None);
+        next.start_next();
+        assert_eq!(run_walk(&mut next, Step::Next, &mib, Version::V1, End::NoSuchName, false), 10);
+        assert_eq!(walked(&next), names(&mib[..9]));
+    }
+
+    #[test]
+    fn a_side_by_side_request_that_goes_unanswered_is_walked_plain() {
+        let mib = mib(&[1, 2, 3], 3, true);
+        let config = EngineConfig::default();
+        let mut s =
+            Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[Some(COLUMNS)], None);
+        s.start_next();
+        s.prepare(0, 1);
+        s.sent(0, 40, Instant::now());
+        let first = s.ops[0].request.clone();
+        let step = serve(&mut s, &first, &mib, Version::V1, End::NoSuchName, true);
+        assert_eq!(step, Step::Next);
+        s.prepare(0, 2);
+        s.sent(0, 40, Instant::now());
+        // The side-by-side request: no answer to any try.
+        let step = loop {
+            match s.on_timeout(0) {
+                Step::Retry => s.sent(0, 40, Instant::now()),
+                other => break other,
+            }
+        };
+        assert_eq!(step, Step::Next, "on plain");
+        run_walk(&mut s, step, &mib, Version::V1, End::NoSuchName, true);
+        assert!(s.result.failures.is_empty(), "{:?}", s.result.failures);
+        assert_eq!(walked(&s), names(&mib[..9]));
+        s.finish(0);
+        assert_eq!(s.learned()[0].1.unwrap().columns & COLUMNS_REFUSED, COLUMNS_REFUSED);
+    }
+
+    #[test]
+    fn the_end_of_the_mib_ends_a_column_walk_as_it_ends_a_plain_one() {
+        let walk = |end: End, hint: Option<Hint>| {
+            let mib = mib(&[1, 2], 2, false);
+            let config = EngineConfig::default();
+            let mut s = Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[hint], None);
+            s.start_next();
+            run_walk(&mut s, Step::Next, &mib, Version::V1, end, true);
+            s
+        };
+        for end in [End::NoSuchName, End::NoSuchNameIndexZero, End::MibView] {
+            let plain = walk(end, None);
+            assert!(plain.result.failures.is_empty(), "plain: {:?}", plain.result.failures);
+            let columns = walk(end, Some(Hint { rows: 4, bytes_per_varbind: 30, limit: 0, columns: 0b11 }));
+            assert_eq!(columns.result.failures, plain.result.failures);
+            assert_eq!(walked(&columns), walked(&plain));
+        }
+    }
+
+    #[test]
+    fn a_learned_too_big_limit_holds_past_the_first_request() {
+        // The last poll: 25 was tooBig, 12 worked.
+        let mut s = session(Some(Hint { rows: 40, bytes_per_varbind: 20, limit: 12, columns: 0 }));
+        s.start_next();
+        assert_eq!(asked(&s), 12);
+        assert_eq!(answer(&mut s, 1..13, 0, 0), Step::Next);
+        assert_eq!(asked(&s), 12, "not the configured 25, which was tooBig");
+    }
+
+    #[test]
+    fn a_cancelled_walk_keeps_what_was_known() {
+        let mut s = session(Some(Hint { rows: 40, bytes_per_varbind: 20, limit: 0, columns: 0 }));
+        s.start_next();
+        assert_eq!(answer(&mut s, 1..3, 0, 0), Step::Next);
+        s.cancel();
+        assert!(s.learned().is_empty());
     }
 }
