@@ -49,12 +49,34 @@ fn targets(base: Ipv4Addr, count: u32, port: u16, plan: &Arc<Plan>) -> Vec<Targe
 }
 
 fn run(config: EngineConfig, targets: Vec<Target>) -> Vec<TargetResult> {
+    run_with(config, &WalkHints::new(), targets)
+}
+
+/// [`run`] with what earlier batches learned of the targets (kept in `hints` after).
+fn run_with(config: EngineConfig, hints: &Arc<WalkHints>, targets: Vec<Target>) -> Vec<TargetResult> {
     let n = targets.len();
-    let batch = Batch::start(config, targets, SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0)).expect("start");
+    let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
+    let batch = Batch::start_with_caches(config, targets, local, EngineCache::new(), Arc::clone(hints))
+        .expect("start");
     let results = drain(&batch, Duration::from_secs(60));
     assert!(batch.error().is_none(), "{:?}", batch.error());
     assert_eq!(results.len(), n, "every target reports");
     results
+}
+
+/// An agent of `recording` that speaks SNMPv1 only.
+fn v1_only(recording: &Recording) -> Agent {
+    use printwatch_core::sim::notes::Notes;
+    Agent::new(recording.clone()).with_notes(Some(Notes::parse("versions|1\n").unwrap()))
+}
+
+/// Each target's walks as (OID, value TLV) rows.
+fn walked(r: &TargetResult) -> Vec<Vec<(String, Vec<u8>)>> {
+    let row = |s: &printwatch_core::engine::Stored| {
+        let vb = r.store.get(*s).unwrap();
+        (vb.oid.to_string(), tlv(&vb))
+    };
+    r.walks.iter().map(|w| w.iter().map(row).collect()).collect()
 }
 
 /// The recording's variables under `root`, as (dotted OID, value TLV) pairs.
@@ -88,15 +110,8 @@ fn assert_recorded(results: &[TargetResult], recs: &[Recording], plan: &Plan) {
                 None => assert!(!got.is_some_and(|v| !v.value.is_exception()), "{oid} is not recorded"),
             }
         }
-        for (w, root) in plan.walks.iter().enumerate() {
-            let rows: Vec<(String, Vec<u8>)> = r.walks[w]
-                .iter()
-                .map(|s| {
-                    let vb = r.store.get(*s).unwrap();
-                    (vb.oid.to_string(), tlv(&vb))
-                })
-                .collect();
-            assert_eq!(rows, expected_walk(rec, root), "walk {root} of target {}", r.index);
+        for (rows, root) in walked(r).iter().zip(&plan.walks) {
+            assert_eq!(*rows, expected_walk(rec, root), "walk {root} of target {}", r.index);
         }
     }
 }
@@ -113,17 +128,6 @@ fn every_target_reads_its_recording() {
     assert_recorded(&results, &recs, &plan);
 }
 
-fn run_with(hints: &Arc<WalkHints>, targets: Vec<Target>) -> Vec<TargetResult> {
-    let n = targets.len();
-    let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
-    let config = EngineConfig::default();
-    let batch = Batch::start_with_caches(config, targets, local, EngineCache::new(), Arc::clone(hints))
-        .expect("start");
-    let results = drain(&batch, Duration::from_secs(60));
-    assert_eq!(results.len(), n, "every target reports");
-    results
-}
-
 #[test]
 fn walks_sized_by_the_last_poll_read_the_same_with_fewer_requests() {
     let recs = recordings();
@@ -132,10 +136,10 @@ fn walks_sized_by_the_last_poll_read_the_same_with_fewer_requests() {
     let server = serve(base, count, Fleet::new(recs.iter().cloned().map(Agent::new)));
     let plan = plan();
     let hints = WalkHints::new();
-    let first = run_with(&hints, targets(base, count, server.port, &plan));
+    let first = run_with(EngineConfig::default(), &hints, targets(base, count, server.port, &plan));
     assert_recorded(&first, &recs, &plan);
     assert_eq!(hints.len(), recs.len() * TABLES.len(), "every table of every target learned");
-    let second = run_with(&hints, targets(base, count, server.port, &plan));
+    let second = run_with(EngineConfig::default(), &hints, targets(base, count, server.port, &plan));
     assert_recorded(&second, &recs, &plan);
     let sum = |rs: &[TargetResult], f: fn(&TargetResult) -> u64| rs.iter().map(f).sum::<u64>();
     for (a, b) in first.iter().zip(&second) {
@@ -153,27 +157,15 @@ fn walks_sized_by_the_last_poll_read_the_same_with_fewer_requests() {
 
 #[test]
 fn an_auto_target_that_answered_v1_is_asked_in_v1_first() {
-    use printwatch_core::sim::notes::Notes;
     let recs = recordings();
     let base = Ipv4Addr::new(127, 78, 112, 1);
-    let v1_only =
-        |r: &Recording| Agent::new(r.clone()).with_notes(Some(Notes::parse("versions|1\n").unwrap()));
     let server = serve(base, 10, Fleet::new(recs.iter().take(10).map(v1_only)));
     let plan = Arc::new(Plan { gets: vec![OidBuf::parse(SCALARS[0]).unwrap()], walks: vec![] });
     let hints = WalkHints::new();
     let config = EngineConfig { timeout: Duration::from_millis(200), ..EngineConfig::default() };
-    let local = SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 0);
     let mut sent = Vec::new();
     for _ in 0..2 {
-        let batch = Batch::start_with_caches(
-            config,
-            targets(base, 10, server.port, &plan),
-            local,
-            EngineCache::new(),
-            Arc::clone(&hints),
-        )
-        .unwrap();
-        let results = drain(&batch, Duration::from_secs(30));
+        let results = run_with(config, &hints, targets(base, 10, server.port, &plan));
         assert!(results.iter().all(|r| r.status() == "ok" && r.version == Some(Version::V1)));
         sent.push(results.iter().map(|r| r.packets_sent).collect::<Vec<_>>());
     }
@@ -181,29 +173,17 @@ fn an_auto_target_that_answered_v1_is_asked_in_v1_first() {
     assert_eq!(sent[1], vec![1; 10], "v1 at once");
 }
 
-/// Each target's walks as (OID, value TLV) rows.
-fn walked(r: &TargetResult) -> Vec<Vec<(String, Vec<u8>)>> {
-    let row = |s: &printwatch_core::engine::Stored| {
-        let vb = r.store.get(*s).unwrap();
-        (vb.oid.to_string(), tlv(&vb))
-    };
-    r.walks.iter().map(|w| w.iter().map(row).collect()).collect()
-}
-
 #[test]
 fn v1_walks_read_the_known_columns_side_by_side() {
-    use printwatch_core::sim::notes::Notes;
     let recs = recordings();
     let count = recs.len() as u32;
     let base = Ipv4Addr::new(127, 78, 120, 1);
-    let v1_only =
-        |r: &Recording| Agent::new(r.clone()).with_notes(Some(Notes::parse("versions|1\n").unwrap()));
     let server = serve(base, count, Fleet::new(recs.iter().map(v1_only)));
     let plan = plan();
     let hints = WalkHints::new();
     // A plain v1 walk (one varbind a request), then the columns it found side by side.
-    let first = run_with(&hints, targets(base, count, server.port, &plan));
-    let second = run_with(&hints, targets(base, count, server.port, &plan));
+    let first = run_with(EngineConfig::default(), &hints, targets(base, count, server.port, &plan));
+    let second = run_with(EngineConfig::default(), &hints, targets(base, count, server.port, &plan));
     let (mut before, mut after) = (0, 0);
     for (a, b) in first.iter().zip(&second) {
         // (A scalar the recording lacks is a v1 noSuchName, in both polls.)
@@ -237,7 +217,7 @@ fn wrong_hints_change_nothing_read() {
         for t in targets(base, count, server.port, &plan) {
             hints.put(t.addr, plan.walks.iter().map(|r| (table_key(r.as_oid(), &t), Some(wrong))));
         }
-        let results = run_with(&hints, targets(base, count, server.port, &plan));
+        let results = run_with(EngineConfig::default(), &hints, targets(base, count, server.port, &plan));
         assert_recorded(&results, &recs, &plan);
     }
 }

@@ -77,6 +77,14 @@ impl Hint {
     }
 }
 
+/// Inserts into a map of at most [`MAX_HINTS`] entries (full: emptied first).
+fn insert_bounded<K: Eq + Hash, V>(map: &mut HashMap<K, V>, key: K, value: V) {
+    if map.len() >= MAX_HINTS && !map.contains_key(&key) {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
 /// Hints by target address and walk root, and versions by address and community, shared by the
 /// batches of one engine.
 #[derive(Debug, Default)]
@@ -131,12 +139,7 @@ impl WalkHints {
         let mut map = self.hints.lock().unwrap_or_else(PoisonError::into_inner);
         for (root, hint) in learned {
             match hint {
-                Some(h) => {
-                    if map.len() >= MAX_HINTS && !map.contains_key(&(addr, root)) {
-                        map.clear();
-                    }
-                    map.insert((addr, root), h);
-                }
+                Some(h) => insert_bounded(&mut map, (addr, root), h),
                 None => {
                     map.remove(&(addr, root));
                 }
@@ -163,10 +166,7 @@ impl WalkHints {
     pub fn answered(&self, addr: SocketAddrV4, community: u64, version: Version, v2c_unanswered: bool) {
         let mut map = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
         if version == Version::V1 && v2c_unanswered {
-            if map.len() >= MAX_HINTS && !map.contains_key(&(addr, community)) {
-                map.clear();
-            }
-            map.insert((addr, community), (version, 0));
+            insert_bounded(&mut map, (addr, community), (version, 0));
         } else if version != Version::V1 {
             map.remove(&(addr, community));
         }

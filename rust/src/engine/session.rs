@@ -961,6 +961,20 @@ mod tests {
         s.result.walks[0].iter().map(|st| s.result.store.get(*st).unwrap().oid.to_string()).collect()
     }
 
+    /// A started session of a v1 target's walk of `ROOT`, default settings, with `hint`.
+    fn v1_walk(hint: Option<Hint>) -> Session {
+        let mut s = Session::with_hints(
+            0,
+            walks_only(VersionChoice::V1),
+            &EngineConfig::default(),
+            None,
+            &[hint],
+            None,
+        );
+        s.start_next();
+        s
+    }
+
     fn names(mib: &[OidBuf]) -> Vec<String> {
         mib.iter().map(ToString::to_string).collect()
     }
@@ -970,13 +984,9 @@ mod tests {
     #[test]
     fn a_v1_walk_reads_the_known_columns_side_by_side() {
         let mib = mib(&[1, 2, 3], 4, true);
-        let config = EngineConfig::default();
-        let mut plain = Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[], None);
-        plain.start_next();
+        let mut plain = v1_walk(None);
         let one_by_one = run_walk(&mut plain, Step::Next, &mib, Version::V1, End::NoSuchName, true);
-        let mut s =
-            Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[Some(COLUMNS)], None);
-        s.start_next();
+        let mut s = v1_walk(Some(COLUMNS));
         let side_by_side = run_walk(&mut s, Step::Next, &mib, Version::V1, End::NoSuchName, true);
         assert_eq!(walked(&s), names(&mib[..12]));
         assert_eq!(walked(&plain), walked(&s));
@@ -1034,19 +1044,14 @@ mod tests {
     #[test]
     fn an_agent_that_refuses_several_varbinds_is_walked_plain() {
         let mib = mib(&[1, 2, 3], 3, true);
-        let config = EngineConfig::default();
-        let mut s =
-            Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[Some(COLUMNS)], None);
-        s.start_next();
+        let mut s = v1_walk(Some(COLUMNS));
         run_walk(&mut s, Step::Next, &mib, Version::V1, End::NoSuchName, false);
         assert!(s.result.failures.is_empty(), "{:?}", s.result.failures);
         assert_eq!(walked(&s), names(&mib[..9]));
         s.finish(0);
         let hint = s.learned()[0].1.unwrap();
         assert_eq!(hint.columns & COLUMNS_REFUSED, COLUMNS_REFUSED, "not asked side by side again");
-        let mut next =
-            Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[Some(hint)], None);
-        next.start_next();
+        let mut next = v1_walk(Some(hint));
         assert_eq!(run_walk(&mut next, Step::Next, &mib, Version::V1, End::NoSuchName, false), 10);
         assert_eq!(walked(&next), names(&mib[..9]));
     }
@@ -1054,10 +1059,7 @@ mod tests {
     #[test]
     fn a_side_by_side_request_that_goes_unanswered_is_walked_plain() {
         let mib = mib(&[1, 2, 3], 3, true);
-        let config = EngineConfig::default();
-        let mut s =
-            Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[Some(COLUMNS)], None);
-        s.start_next();
+        let mut s = v1_walk(Some(COLUMNS));
         s.prepare(0, 1);
         s.sent(0, 40, Instant::now());
         let first = s.ops[0].request.clone();
@@ -1084,9 +1086,7 @@ mod tests {
     fn the_end_of_the_mib_ends_a_column_walk_as_it_ends_a_plain_one() {
         let walk = |end: End, hint: Option<Hint>| {
             let mib = mib(&[1, 2], 2, false);
-            let config = EngineConfig::default();
-            let mut s = Session::with_hints(0, walks_only(VersionChoice::V1), &config, None, &[hint], None);
-            s.start_next();
+            let mut s = v1_walk(hint);
             run_walk(&mut s, Step::Next, &mib, Version::V1, end, true);
             s
         };
