@@ -9,7 +9,8 @@ Per fleet size N, in a temporary folder:
 * the appliance: ``printwatch run --config FILE`` with a configuration file naming the printers as
   address ranges, a status poll every minute and meter reads every 15 minutes, its DuckDB store,
   alerts, the uplink and the HTTP server on loopback;
-* a client asking ``/health`` (every 0.25 s) and ``/metrics`` (every second), and one logged in
+* a client asking ``/health`` (every 0.25 s) and ``/metrics`` (every second, taking gzip as
+  Prometheus does), and one logged in
   to the dashboard asking its fleet page (every 5 s), timing each answer.
 
 It measures, per status cycle (a run of the scheduler's ``status`` job, read from ``/metrics``):
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
 import ipaddress
 import itertools
 import json
@@ -223,7 +225,8 @@ tls = "off"
 
 
 def probe(base: str, run: Run, stop_at: threading.Event) -> None:
-    """/health every 0.25 s, /metrics every second (its families kept), until ``stop_at``."""
+    """/health every 0.25 s, /metrics every second (its families kept; asking for gzip, as
+    Prometheus does), until ``stop_at``."""
     next_metrics = 0.0
     while not stop_at.wait(0.25):
         paths = ["/health"]
@@ -233,9 +236,12 @@ def probe(base: str, run: Run, stop_at: threading.Event) -> None:
         for path in paths:
             t0 = time.monotonic()
             try:
-                with urllib.request.urlopen(base + path, timeout=10) as r:
-                    body = r.read().decode()
+                asked = urllib.request.Request(base + path, headers={"Accept-Encoding": "gzip"})
+                with urllib.request.urlopen(asked, timeout=10) as r:
+                    raw = r.read()
                     ok = r.status == 200
+                    zipped = r.headers.get("Content-Encoding") == "gzip"
+                body = (gzip.decompress(raw) if zipped else raw).decode()
             except OSError:
                 ok, body = False, ""
             run.http.append((path, t0, time.monotonic() - t0, ok))

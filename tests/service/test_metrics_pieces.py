@@ -1,11 +1,14 @@
-"""/metrics a piece at a time (printwatch.service.metrics.metrics_chunks, exposition.fleet_chunks):
-the pieces join to the exposition whatever their size, and the server sends them as they are
-made (chunked), never the fleet's lines joined into one body."""
+"""/metrics: the fleet's families made a piece at a time (printwatch.service.metrics,
+exposition.fleet_chunks), compressed once per version of the fleet view and kept, a scrape
+during a cycle served the last cycle's whole; the server sends them as one gzip member to a
+client that takes gzip, else decompressed a piece at a time (chunked), the same text either way."""
 
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import http.client
+import zlib
 from typing import Any
 
 import pytest
@@ -13,10 +16,11 @@ import trio
 from printwatch.config.model import Config, Intervals, WebConfig
 from printwatch.config.targets import expand_devices
 from printwatch.scheduler import MemoryState, SystemClock
+from printwatch.scheduler.runner import RunContext
 from printwatch.service.appliance import Appliance, fleet_entry
 from printwatch.service.daemon import run_until_stopped
 from printwatch.service.exposition import FLEET_FAMILIES, fleet_chunks
-from printwatch.service.metrics import metrics_chunks, render_metrics
+from printwatch.service.metrics import exposition, render_metrics
 from printwatch.service.sinks import MemorySink
 from printwatch.web import create_app, http_server
 
@@ -63,36 +67,81 @@ def test_an_empty_fleet_has_its_headers_only() -> None:
     assert "".join(fleet_chunks([], per_chunk=1)).split("\n") == spec([])
 
 
-def test_a_scrape_is_of_the_fleet_when_it_began_and_in_pieces(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The pieces of one scrape are made of the entries there were when it began, whatever the
-    loop changes between two pieces; a family's lines come PIECE_DEVICES devices a piece."""
-    monkeypatch.setattr("printwatch.service.metrics.PIECE_DEVICES", 4)
-    devices = tuple(expand_devices("10.9.0.1-10.9.0.10"))
-    app = Appliance(
-        Config(devices=devices), poller=FakePoller(), sink=MemorySink(), state=MemoryState(),
-        clock=SystemClock(), seed="t",
+def appliance(devices: str = "10.9.0.1-10.9.0.10") -> Appliance:
+    return Appliance(
+        Config(devices=tuple(expand_devices(devices))), poller=FakePoller(), sink=MemorySink(),
+        state=MemoryState(), clock=SystemClock(), seed="t",
     )  # fmt: skip
+
+
+def fleet_part(text: str) -> str:
+    return text[text.index("# HELP printwatch_device_up ") :]
+
+
+async def test_a_scrape_gets_the_fleet_as_the_last_cycle_left_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fleet's families are made once per version of the fleet view and kept; a scrape while
+    a cycle replaces entries gets the last complete version's; the next version is made anew."""
+    monkeypatch.setattr("printwatch.service.metrics.PIECE_DEVICES", 4)  # several pieces a family
+    app = appliance()
     for entry in fleet(10):
         app.fleet[entry["target"]] = entry
     app.fleet_version += 1
-    pieces = metrics_chunks(app)
-    head = next(pieces)
-    assert head.startswith("# HELP printwatch_job_runs_total")
-    first = min(app.fleet)  # a cycle replaces an entry before the next piece is made
+    head, fleet_text = await exposition(app)
+    assert head.startswith("# HELP printwatch_job_runs_total") and head.endswith("\n")
+    complete = fleet_text.text()
+    assert complete == fleet_part(render_metrics(app)) and complete.endswith("\n")
+    assert (await exposition(app))[1] is fleet_text  # kept: not made again
+
+    first = min(app.fleet)  # a cycle begins replacing entries
+    app.fleet_changing = True
     app.fleet[first] = fleet_entry({"target": first, "reachable": False, "time": "2026-11-01T00:05:00Z"})
+    assert (await exposition(app))[1] is fleet_text  # the cycle before's, whole
     app.fleet_version += 1
-    rest = list(pieces)
-    text = head + "".join(rest)
-    assert f'printwatch_device_up{{target="{first}",serial=' in text and text.endswith("\n")
-    # 5 families: a header each, then up to 3 pieces of 4 devices' lines (10 devices), then "\n"
-    assert len(FLEET_FAMILIES) + 1 < len(rest) <= len(FLEET_FAMILIES) * 4 + 1
-    assert all(piece.count("printwatch_device_up{") <= 4 for piece in rest)
-    after = render_metrics(app)  # the next scrape: the entry as the cycle left it
+    app.fleet_changing = False
+    after = (await exposition(app))[1].text()
+    assert after == fleet_part(render_metrics(app)) != complete
     assert f'printwatch_device_up{{target="{first}"}} 0' in after
 
 
+async def test_a_scrape_in_a_cycle_with_nothing_kept_is_of_the_entries_then_and_not_kept() -> None:
+    app = appliance()
+    entries = fleet(10)
+    for entry in entries:
+        app.fleet[entry["target"]] = entry
+    app.fleet_version += 1
+    app.fleet_changing = True  # the first scrape comes while the next cycle replaces entries
+    first = min(app.fleet)
+    app.fleet[first] = fleet_entry({"target": first, "reachable": False, "time": "2026-11-01T00:05:00Z"})
+    mixed = (await exposition(app))[1]
+    assert mixed.text() == fleet_part(render_metrics(app))
+    assert (await exposition(app))[1] is not mixed  # not kept: made again while changing
+    app.fleet_version += 1
+    app.fleet_changing = False
+    kept = (await exposition(app))[1]
+    assert (await exposition(app))[1] is kept
+
+
+async def test_a_cycle_cancelled_half_way_still_makes_a_new_version() -> None:
+    """The entries a cancelled cycle replaced are not hidden behind the kept text."""
+    app = appliance("10.9.0.1-10.9.2.200")  # 710 devices: the cycle gives way every 200
+    app.poller = FakePoller(0.0)
+    await exposition(app)  # the empty fleet's text, kept
+    with trio.CancelScope() as scope:
+
+        class CancellingSink(MemorySink):
+            async def ingest(self, docs: list[dict[str, Any]]) -> None:
+                await super().ingest(docs)
+                scope.cancel()  # (the write is shielded: the cancel lands at the fleet's give_way)
+
+        app.sink = CancellingSink()
+        await app.poll_status(RunContext("status", NOV1, "schedule"))
+    assert 0 < len(app.fleet) < 710 and app.fleet_version == 1 and not app.fleet_changing
+    text = (await exposition(app))[1].text()
+    assert text.count("printwatch_device_up{") == len(app.fleet)
+
+
 @pytest.mark.realtime
-async def test_the_server_sends_metrics_chunked_and_the_same_as_rendered_whole(
+async def test_the_server_sends_metrics_chunked_or_gzipped_and_the_same_as_rendered_whole(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr("printwatch.service.metrics.PIECE_DEVICES", 500)
@@ -110,6 +159,9 @@ async def test_the_server_sends_metrics_chunked_and_the_same_as_rendered_whole(
         con.request("GET", "/metrics")
         r = con.getresponse()
         got.update(status=r.status, headers=dict(r.getheaders()), body=r.read().decode())
+        con.request("GET", "/metrics", headers={"Accept-Encoding": "gzip"})  # as Prometheus asks
+        r = con.getresponse()
+        got.update(gz_headers=dict(r.getheaders()), gz_body=r.read())
         con.request("HEAD", "/metrics")
         r = con.getresponse()
         got.update(head=(r.status, r.getheader("content-type"), r.read()))
@@ -145,3 +197,14 @@ async def test_the_server_sends_metrics_chunked_and_the_same_as_rendered_whole(
     fleet_at = "# HELP printwatch_device_up "
     assert body[body.index(fleet_at) :] == whole[whole.index(fleet_at) :]
     assert body[: body.index(fleet_at)].count("\n") == whole[: whole.index(fleet_at)].count("\n")
+    assert headers["vary"] == "Accept-Encoding"
+    # gzip: one member (a reader that stops after the first member reads it whole), its length
+    # given, the same exposition
+    gz_headers = {k.lower(): v for k, v in got["gz_headers"].items()}
+    assert gz_headers["content-encoding"] == "gzip" and gz_headers["vary"] == "Accept-Encoding"
+    assert int(gz_headers["content-length"]) == len(got["gz_body"]) < len(body) / 5
+    one = zlib.decompressobj(zlib.MAX_WBITS | 16)
+    unzipped = one.decompress(got["gz_body"]).decode()
+    assert one.eof and one.unused_data == b""
+    assert unzipped == gzip.decompress(got["gz_body"]).decode()
+    assert unzipped[unzipped.index(fleet_at) :] == body[body.index(fleet_at) :]

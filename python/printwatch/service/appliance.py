@@ -197,6 +197,7 @@ class Appliance:
         self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
         self.fleet_answers: dict[str, Answer] = {}  # the answer of the fleet entry's document
         self.fleet_version = 0  # counts changes of the fleet view (the metrics cache's key)
+        self.fleet_changing = False  # while a cycle replaces the fleet view's entries
         self.answering = 0  # entries of the fleet view that answered (kept for /health)
         self.sink_stats = SinkStats()
         self.started = clock.now()
@@ -246,22 +247,26 @@ class Appliance:
         self.sink_stats.writes += 1
         self.sink_stats.documents += len(docs)
         answers = answers_of(docs)
-        for n, doc in enumerate(docs):
-            target = doc["target"]
-            previous = self.fleet.get(target)
-            answer = answers[n] if answers is not None else None
-            if answer is not None and previous is not None and self.fleet_answers.get(target) is answer:
-                entry = self.fleet[target] = fleet_entry_again(doc, previous)  # unchanged
-            else:
-                entry = self.fleet[target] = fleet_entry(doc, previous)
-                if answer is not None:
-                    self.fleet_answers[target] = answer
+        self.fleet_changing = True
+        try:
+            for n, doc in enumerate(docs):
+                target = doc["target"]
+                previous = self.fleet.get(target)
+                answer = answers[n] if answers is not None else None
+                if answer is not None and previous is not None and self.fleet_answers.get(target) is answer:
+                    entry = self.fleet[target] = fleet_entry_again(doc, previous)  # unchanged
                 else:
-                    self.fleet_answers.pop(target, None)
-            self.answering += bool(entry.get("reachable")) - bool(previous and previous.get("reachable"))
-            if n % 200 == 199:
-                await give_way()
-        self.fleet_version += 1
+                    entry = self.fleet[target] = fleet_entry(doc, previous)
+                    if answer is not None:
+                        self.fleet_answers[target] = answer
+                    else:
+                        self.fleet_answers.pop(target, None)
+                self.answering += bool(entry.get("reachable")) - bool(previous and previous.get("reachable"))
+                if n % 200 == 199:
+                    await give_way()
+        finally:  # (cancelled half way: the entries replaced so far are a new version too)
+            self.fleet_version += 1
+            self.fleet_changing = False
         await self._after_write(docs)
         return docs
 

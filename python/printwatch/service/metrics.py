@@ -8,6 +8,11 @@ malformed) and the sends the system refused; queue lengths (targets in flight, d
 waiting for their write, uplink items pending); its resident memory; the alerts (open, opened,
 closed; notifications sent, failed, pending). The fleet, from each device's latest poll
 document: up, round-trip time, device and printer state, supply percent, page meters.
+
+The fleet's families are most of a scrape (7.5 MB at 10,000 printers) and change once a cycle:
+they are compressed once per cycle (:func:`fleet_families`) and sent as they are to a client
+that takes gzip (Prometheus does), or decompressed a piece at a time for one that does not; the
+appliance's own families are made at every scrape.
 """
 
 from __future__ import annotations
@@ -15,8 +20,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import trio
+
 from printwatch.service.appliance import Appliance
 from printwatch.service.exposition import Family, fleet_chunks
+from printwatch.service.gzipped import Deflated
 from printwatch.service.memory import resident_bytes
 
 
@@ -117,14 +125,12 @@ def _appliance_families(app: Appliance) -> list[Family]:
     return out
 
 
-#: Devices whose lines of one family make one piece of the response: at 10,000 printers, a
-#: piece a family, 3 MB at most. Each piece sent costs the server about 0.3 ms of CPU and, while
-#: a cycle runs, a turn of the loop: pieces of 500 devices made a scrape 18-27 ms of CPU (one
-#: body kept between scrapes: 8-11), and pieces of 5,000 took its p99 during cycles from
-#: 120-125 ms to 210-430 ms (docs/benchmarks.md).
+#: Devices whose lines of one family make one piece of the fleet's text while it is compressed:
+#: at 10,000 printers, a piece a family, 3 MB at most.
 PIECE_DEVICES = 20_000
 
 _fleet_order: dict[int, tuple[int, list[str]]] = {}  # id(appliance) -> (fleet version, targets)
+_fleet_text: dict[int, tuple[int, Deflated]] = {}  # id(appliance) -> (fleet version, its families)
 
 
 def _ordered_fleet(app: Appliance) -> list[dict[str, Any]]:
@@ -139,24 +145,44 @@ def _ordered_fleet(app: Appliance) -> list[dict[str, Any]]:
     return [entry for entry in map(fleet.get, kept[1]) if entry is not None]
 
 
-def metrics_chunks(app: Appliance) -> Iterator[str]:
-    """The whole exposition a piece at a time, ending with a newline: the appliance's families,
-    then the fleet's (:func:`~printwatch.service.exposition.fleet_chunks`). Every value is read
-    when this is called (the fleet's entries as they are then, whatever a cycle changes while
-    the pieces are sent; a cycle in progress has replaced some of them): at 10,000 printers the
-    fleet's part is 7.5 MB, which a response made of one string held two or three times over
-    while it was sent, and once between scrapes (benchmarks.md)."""
-    head = "\n".join(line for family in _appliance_families(app) for line in family.render())
-    ordered = _ordered_fleet(app)
+def head_text(app: Appliance) -> str:
+    """The appliance's own families, as they are now, ending with a newline."""
+    return "\n".join(line for family in _appliance_families(app) for line in family.render()) + "\n"
 
-    def pieces() -> Iterator[str]:
-        yield head + "\n"
-        yield from fleet_chunks(ordered, per_chunk=PIECE_DEVICES)
-        yield "\n"
 
-    return pieces()
+def _fleet_pieces(ordered: list[dict[str, Any]]) -> Iterator[str]:
+    yield from fleet_chunks(ordered, per_chunk=PIECE_DEVICES)
+    yield "\n"
+
+
+async def fleet_families(app: Appliance) -> Deflated:
+    """The fleet's families (ending with a newline), compressed, as the last cycle left the fleet
+    view: made once per cycle, in a worker thread, at the first scrape after it (at 10,000
+    printers 7.5 MB of text, 0.6 MB compressed, about 25 ms), and kept until the next cycle has
+    changed the view. A scrape while a cycle replaces entries gets the kept text of the cycle
+    before; with none kept (no scrape since), the entries as they are then (some replaced,
+    some not), not kept."""
+    kept = _fleet_text.get(id(app))
+    if kept is not None and kept[0] == app.fleet_version:
+        return kept[1]
+    version, complete = app.fleet_version, not app.fleet_changing
+    ordered = _ordered_fleet(app)  # the entries themselves: a cycle replaces them, never changes one
+    deflated = await trio.to_thread.run_sync(Deflated, _fleet_pieces(ordered))
+    kept = _fleet_text.get(id(app))
+    if complete and (kept is None or kept[0] < version):
+        _fleet_text.clear()  # one appliance per process; tests make many
+        _fleet_text[id(app)] = (version, deflated)
+    return deflated
+
+
+async def exposition(app: Appliance) -> tuple[str, Deflated]:
+    """A scrape: the appliance's families as they are now, and the fleet's
+    (:func:`fleet_families`). Sent as one gzip member (:func:`~printwatch.service.gzipped.gzip_member`:
+    the fleet's part is not compressed again) or as text a piece at a time."""
+    fleet = await fleet_families(app)
+    return head_text(app), fleet
 
 
 def render_metrics(app: Appliance) -> str:
-    """The whole exposition as one string, ending with a newline."""
-    return "".join(metrics_chunks(app))
+    """The whole exposition as one string, ending with a newline: the fleet as it is now."""
+    return head_text(app) + "".join(_fleet_pieces(_ordered_fleet(app)))

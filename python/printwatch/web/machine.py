@@ -5,7 +5,8 @@
   and per job its runs, skipped slots, overruns, failures, last slot and next start. Behind the
   dashboard's gate, a request that may not read ``/metrics`` gets ``{"status": ...}`` alone
   (the gate sets ``health_detail`` in the request's state; without a gate, the full answer).
-* ``GET /metrics`` — the Prometheus text format (see :mod:`printwatch.service.metrics`).
+* ``GET /metrics`` — the Prometheus text format (see :mod:`printwatch.service.metrics`), gzip
+  to a client that takes it.
 * ``POST /api/assist/{device}`` — call for assistance: an immediate full poll of the device
   (``host[:port]``, serial or sysName), its document as JSON; 404 for an unknown device.
 
@@ -25,9 +26,11 @@ from starlette.routing import BaseRoute, Route
 
 from printwatch import __version__
 from printwatch.service.appliance import Appliance
-from printwatch.service.metrics import metrics_chunks
+from printwatch.service.gzipped import accepts_gzip, gzip_member
+from printwatch.service.metrics import exposition
 
 PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+VARY = {"Vary": "Accept-Encoding"}
 
 
 def _iso(value: object) -> str | None:
@@ -87,19 +90,24 @@ async def health(request: Request) -> Response:
 
 
 async def metrics(request: Request) -> Response:
-    """Sent a piece at a time (:func:`~printwatch.service.metrics.metrics_chunks`: the values
-    as of the request, the fleet's lines never joined into one body), without a length; an error
-    while the pieces are made ends the response short (the client sees a broken chunked body,
-    never a partial exposition as whole). ``HEAD`` makes nothing."""
+    """The exposition (:func:`~printwatch.service.metrics.exposition`: the appliance's values as
+    of the request, the fleet's as of its last cycle) as one gzip member with its length to a
+    client that takes gzip, else as text a piece at a time, without a length (an error while
+    the pieces are made ends the response short: the client sees a broken chunked body, never a
+    partial exposition as whole). ``HEAD`` makes nothing."""
     if request.method == "HEAD":
-        return Response(media_type=PROMETHEUS_TYPE)
-    pieces = metrics_chunks(appliance_of(request))
+        return Response(media_type=PROMETHEUS_TYPE, headers=VARY)
+    head, fleet = await exposition(appliance_of(request))
+    if accepts_gzip(request.headers.get("accept-encoding")):
+        body = b"".join(gzip_member(head, fleet))
+        return Response(body, media_type=PROMETHEUS_TYPE, headers={**VARY, "Content-Encoding": "gzip"})
 
-    async def body() -> AsyncIterator[bytes]:
-        for piece in pieces:
-            yield piece.encode()
+    async def pieces() -> AsyncIterator[bytes]:
+        yield head.encode()
+        for piece in fleet.plain():
+            yield piece
 
-    return StreamingResponse(body(), media_type=PROMETHEUS_TYPE)
+    return StreamingResponse(pieces(), media_type=PROMETHEUS_TYPE, headers=VARY)
 
 
 async def assist(request: Request) -> Response:
