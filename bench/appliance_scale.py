@@ -110,6 +110,7 @@ class Run:
     scrapes: list[tuple[float, dict[str, float]]] = field(default_factory=list)
     started: float = 0.0
     uploads: dict[str, int] = field(default_factory=dict)  # the collector's accepted, rejected
+    slow_steps: list[tuple[float, float, str]] = field(default_factory=list)  # ms, cpu ms, line
 
 
 class Simulator:
@@ -340,6 +341,7 @@ def measure(
     limit_s: float,
     profile_to: Path | None = None,
     profile_after: int = 2,
+    slow_step_ms: float | None = None,
 ) -> Run:
     run = Run(printers, dynamics)
     with tempfile.TemporaryDirectory(prefix="printwatch-scale-") as tmp:
@@ -350,8 +352,15 @@ def measure(
         web_port = free_port(1)  # SOCK_STREAM
         config = write_config(folder, sim, collector.collector, web_port)
         cmd = [sys.executable, "-m", "printwatch.cli.main", "run", "--config", str(config)]
+        env = dict(os.environ)
+        if slow_step_ms is not None:
+            from printwatch.service.slowsteps import (
+                VARIABLE,
+            )  # (not in a tree before it: imported when asked)
+
+            env[VARIABLE] = str(slow_step_ms)
         with open(folder / "run.log", "w") as log_file:
-            appliance = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log_file)
+            appliance = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log_file, env=env)
         url = f"http://127.0.0.1:{web_port}"
         stop_at = threading.Event()
         client: httpx.Client | None = None
@@ -389,11 +398,21 @@ def measure(
             stop(appliance)
             sim.stop()
             collector.stop()
+            run.slow_steps = slow_steps_of((folder / "run.log").read_text())
             # Printed here, so a run that never answered /health still says why.
             if appliance.returncode not in (0, -signal.SIGTERM):
                 log = (folder / "run.log").read_text()[-2000:]
                 print(f"printwatch run exited {appliance.returncode}:\n{log}", file=sys.stderr)
     return run
+
+
+SLOW_STEP = re.compile(r"slow step ([\d.]+) ms \(cpu ([\d.]+) ms\) (.*)$")
+
+
+def slow_steps_of(log: str) -> list[tuple[float, float, str]]:
+    """The daemon's slow-step lines (``--slow-steps``): (wall ms, cpu ms, the rest)."""
+    found = (SLOW_STEP.search(line) for line in log.splitlines() if "printwatch.slowsteps" in line)
+    return [(float(m.group(1)), float(m.group(2)), m.group(3)) for m in found if m]
 
 
 def status_runs(run: Run) -> int:
@@ -536,6 +555,12 @@ def summarise(run: Run) -> dict[str, Any]:
             "fleet_between_ms": ms(fleet_out),
             "errors": sum(1 for _, _, _, ok in run.http if not ok),
         },
+        "slow_steps": {
+            "count": len(run.slow_steps),
+            "largest": [
+                f"{w:.1f} ms (cpu {c:.1f}) {rest}" for w, c, rest in sorted(run.slow_steps, reverse=True)[:12]
+            ],
+        },
     }
 
 
@@ -564,7 +589,17 @@ def main(argv: list[str] | None = None) -> int:
         help="start the profile when this many status runs have ended (default 2: the first run "
         "registers every printer, the second stores every document anew; the third is steady)",
     )
+    parser.add_argument(
+        "--slow-steps",
+        type=float,
+        default=None,
+        metavar="MS",
+        help="log the daemon's loop steps of MS or more (PRINTWATCH_SLOW_STEP_MS, docs/operations.md) "
+        "and report the largest",
+    )
     args = parser.parse_args(argv)
+    if args.slow_steps is not None and not args.slow_steps > 0:
+        parser.error("--slow-steps takes a number of milliseconds above 0")
     if args.profile and args.cycles <= args.profile_after:
         parser.error(f"--profile after {args.profile_after} runs needs --cycles above that")
     results: dict[str, Any] = {
@@ -589,6 +624,7 @@ def main(argv: list[str] | None = None) -> int:
             limit_s=args.limit,
             profile_to=profile_to,
             profile_after=args.profile_after,
+            slow_step_ms=args.slow_steps,
         )
         summary = summarise(run)
         print(json.dumps(summary, indent=1), flush=True)

@@ -1,7 +1,7 @@
 """Smoke test of the whole-appliance bench (``bench/appliance_scale.py``), bounded for ``make
 test``: the real ``printwatch run`` over 100 simulated printers for two status cycles (about 75 s:
-the shortest status interval is a minute). The figures at 1,000 and 10,000 printers are in
-docs/benchmarks.md."""
+the shortest status interval is a minute), its loop's steps of 1 ms or more logged. The figures
+at 1,000 and 10,000 printers are in docs/benchmarks.md."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ except ImportError:  # run with an import mode that does not put the project roo
 
 @pytest.mark.realtime
 def test_the_bench_measures_every_status_cycle_of_the_real_daemon() -> None:
-    run = appliance_scale.measure(100, dynamics=False, cycles=2, base="127.61.0.1", limit_s=150)
+    run = appliance_scale.measure(
+        100, dynamics=False, cycles=2, base="127.61.0.1", limit_s=150, slow_step_ms=1.0
+    )
     summary = appliance_scale.summarise(run)
     cycles = summary["cycles"]
     assert len(cycles) >= 2, summary
@@ -44,3 +46,8 @@ def test_the_bench_measures_every_status_cycle_of_the_real_daemon() -> None:
     # (a fresh clone's run once had its second status run 2.6 s after the first).
     fleet = http["fleet_between_ms"]["n"] + http["fleet_during_cycles_ms"]["n"]
     assert fleet >= max(1, probed_s / 10), (probed_s, http)
+    # The daemon logged its loop's steps of 1 ms or more (PRINTWATCH_SLOW_STEP_MS): some of a
+    # cycle's are, each with the printwatch lines it resumed and suspended at.
+    slow = summary["slow_steps"]
+    assert slow["count"] > 0 and all(" from " in line and " to " in line for line in slow["largest"]), slow
+    assert all(wall >= 1.0 for wall, _, _ in run.slow_steps), run.slow_steps[:5]

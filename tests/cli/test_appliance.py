@@ -125,6 +125,14 @@ def test_a_config_with_problems_exits_2_listing_each(tmp_path: Path) -> None:
     assert f"{path}:6: intervals.upload_times[0]: '7pm' is not a time of day (HH:MM)" in done.stderr
 
 
+def test_a_slow_step_threshold_that_is_not_a_number_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "ok.toml"
+    path.write_text(f'[appliance]\nstate_dir = "{tmp_path}"\n')
+    done = printwatch("run", "--config", str(path), env={**os.environ, "PRINTWATCH_SLOW_STEP_MS": "fast"})
+    assert done.returncode == 2
+    assert "PRINTWATCH_SLOW_STEP_MS='fast': a number of milliseconds above 0" in done.stderr
+
+
 def test_assist_without_a_running_appliance_says_so() -> None:
     done = printwatch("assist", "10.0.0.1", "--url", f"http://127.0.0.1:{free_tcp_port()}")
     assert done.returncode == 1 and "cannot reach the appliance" in done.stderr

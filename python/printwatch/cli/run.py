@@ -15,6 +15,7 @@ from printwatch.cli.assembly import assemble
 from printwatch.cli.options import DEFAULT_CONFIG, Subparsers, config_file, duration
 from printwatch.config import ConfigError, load_config
 from printwatch.scheduler import StateFile, SystemClock
+from printwatch.service import slowsteps
 from printwatch.service.daemon import run_until_stopped
 from printwatch.store import StoreError
 
@@ -42,6 +43,11 @@ def _run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
         config = load_config(config_path)
     except ConfigError as err:
         print(f"printwatch run: the configuration has problems:\n{err}", file=sys.stderr)
+        return 2
+    try:
+        instruments = slowsteps.from_environment()  # a diagnostic (docs/operations.md)
+    except ValueError as err:
+        print(f"printwatch run: {err}", file=sys.stderr)
         return 2
     state_dir = config.appliance.state_dir
     try:
@@ -80,7 +86,8 @@ def _run_daemon(config_path: Path, *, duration_s: float | None = None) -> int:
 
     try:
         trio.run(
-            lambda: run_until_stopped(appliance, http=web.serve, duration_s=duration_s, on_started=started)
+            lambda: run_until_stopped(appliance, http=web.serve, duration_s=duration_s, on_started=started),
+            instruments=instruments,
         )
     except OSError as err:
         print(f"printwatch run: {err}", file=sys.stderr)
