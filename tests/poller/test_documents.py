@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
+import trio
+import trio.lowlevel
 from printwatch.engine import Engine
 from printwatch.poller.documents import TwoStepPoller, community_targets, poll_documents, poll_documents_async
 from printwatch.sim import Simulator
@@ -83,3 +85,33 @@ async def test_a_status_poll_asks_the_base_plan_only(sim: Simulator) -> None:
     [full] = await poller.poll(addresses(sim)[2:3], "full", when)
     assert "hp.total" not in str(status.get("meter_evidence"))
     assert full["meter_evidence"]["total"]["rule"] == "hp.total"
+
+
+@pytest.mark.realtime
+async def test_a_poll_cancelled_while_its_batch_starts_stops_its_batch(sim: Simulator) -> None:
+    """The batch starts in a worker thread; a cancel that arrives meanwhile ends the poll as
+    soon as the batch is in hand (cancelled then: no target waits out its timeouts and
+    retries), and the loop turned while the targets were made and the results gone through."""
+    poller = TwoStepPoller(Engine(timeout_s=1.0, retries=2), [community_targets("public")])
+    silent = [(f"silent-{n}", f"127.23.5.{n % 250 + 1}", sim.port + 1) for n in range(2_000)]
+    when = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
+    turns = 0
+
+    async def ticker() -> None:
+        nonlocal turns
+        while True:
+            await trio.lowlevel.checkpoint()
+            turns += 1
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(ticker)
+        started = trio.current_time()
+        with trio.move_on_after(0.05) as scope:
+            await poller.poll(silent, "status", when)
+        elapsed = trio.current_time() - started
+        nursery.cancel_scope.cancel()
+    assert scope.cancelled_caught and elapsed < 1.0  # not the 3 s of a timeout and two retries
+    assert poller.stats.in_flight == 0 and turns >= 2_000 // 500  # a turn at least per 500 targets
+    # A poll after it is whole.
+    docs = await poller.poll(addresses(sim), "status", when)
+    assert [d["reachable"] for d in docs] == [True, True, True, False]
