@@ -269,7 +269,7 @@ class Engine:
     def known_engines(self) -> dict[str, tuple[bytes, int, int]]:
         """SNMPv3 engines discovered so far: ``{"host:port": (engine_id, boots, time)}``."""
     def start(self, targets: Iterable[Target], *, local_address: str = "0.0.0.0") -> Batch:
-        """Start polling ``targets`` on a Rust thread; returns once it runs. The targets are
+        """Start polling ``targets`` on a Rust thread; returns once it is spawned. The targets are
         read with the GIL held, their sessions made without it (15-75 ms of CPU at 10,000
         targets: the poller calls this in a worker thread).
 

@@ -4,7 +4,9 @@ pure-Python poller: what each job polls and writes, shutdown in the middle of a 
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
@@ -14,7 +16,7 @@ import trio
 import trio.testing
 from printwatch.config.model import Config, Intervals
 from printwatch.config.targets import expand_devices
-from printwatch.scheduler import MemoryState, TrioWallClock
+from printwatch.scheduler import MemoryState, SystemClock, TrioWallClock
 from printwatch.service.appliance import Appliance, PendingUplink
 from printwatch.service.metrics import render_metrics
 from printwatch.service.sinks import MemorySink
@@ -248,3 +250,33 @@ async def test_health_counts_the_devices_answering_in_their_latest_poll(
         body, _ = health_of(app)
         assert body["answering"] == sum(1 for d in app.fleet.values() if d.get("reachable"))
     assert body["answering"] == 18
+
+
+class Probe:
+    """A value in a document that tells when the document is gone (dicts take no weakref)."""
+
+
+class FailingUplink(PendingUplink):
+    async def observe(self, docs: Sequence[dict[str, Any]]) -> None:
+        raise RuntimeError("the uplink's tally failed")
+
+
+async def test_a_failing_after_write_step_keeps_no_document_alive() -> None:
+    """The error of the uplink's tally (or the alerts) is raised without a reference cycle
+    through the cycle's documents: once it is handled they go, with the garbage collector off."""
+    app = Appliance(
+        Config(devices=()), poller=FakePoller(), sink=MemorySink(), state=MemoryState(),
+        clock=SystemClock(), uplink=FailingUplink(), seed="t",
+    )  # fmt: skip
+    probe = Probe()
+    ref = weakref.ref(probe)
+    docs: list[dict[str, Any]] = [{"target": "10.0.0.1:161", "reachable": False, "probe": probe}]
+    del probe
+    gc.disable()
+    try:
+        with pytest.raises(RuntimeError, match="tally failed"):
+            await app._after_write(docs)
+        del docs
+        assert ref() is None
+    finally:
+        gc.enable()

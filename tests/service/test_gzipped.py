@@ -72,6 +72,13 @@ def test_the_plain_text_comes_back_in_pieces_of_the_size_asked() -> None:
         ("*;q=0", False),
         ("*, gzip;q=0", False),
         ("gzip;q=banana", False),
+        ("gzip;q=inf", False),
+        ("gzip;q=2", False),
+        ("gzip;q=1.5", False),
+        ("gzip;q=0.0001", False),
+        ("gzip;q=1.000", True),
+        ("gzip; q=0.001", True),
+        ("identity, gzip" + " " * 2000, False),  # too long to read: plain
         ("br;q=1, identity;q=0.5", False),
     ],
 )

@@ -20,6 +20,7 @@ from printwatch.scheduler.runner import RunContext
 from printwatch.service.appliance import Appliance, fleet_entry
 from printwatch.service.daemon import run_until_stopped
 from printwatch.service.exposition import FLEET_FAMILIES, fleet_chunks
+from printwatch.service.gzipped import Deflated
 from printwatch.service.metrics import exposition, render_metrics
 from printwatch.service.sinks import MemorySink
 from printwatch.web import create_app, http_server
@@ -93,11 +94,11 @@ async def test_a_scrape_gets_the_fleet_as_the_last_cycle_left_it(monkeypatch: py
     assert (await exposition(app))[1] is fleet_text  # kept: not made again
 
     first = min(app.fleet)  # a cycle begins replacing entries
-    app.fleet_changing = True
+    app.fleet_writers += 1
     app.fleet[first] = fleet_entry({"target": first, "reachable": False, "time": "2026-11-01T00:05:00Z"})
     assert (await exposition(app))[1] is fleet_text  # the cycle before's, whole
     app.fleet_version += 1
-    app.fleet_changing = False
+    app.fleet_writers -= 1
     after = (await exposition(app))[1].text()
     assert after == fleet_part(render_metrics(app)) != complete
     assert f'printwatch_device_up{{target="{first}"}} 0' in after
@@ -109,16 +110,43 @@ async def test_a_scrape_in_a_cycle_with_nothing_kept_is_of_the_entries_then_and_
     for entry in entries:
         app.fleet[entry["target"]] = entry
     app.fleet_version += 1
-    app.fleet_changing = True  # the first scrape comes while the next cycle replaces entries
+    app.fleet_writers += 1  # the first scrape comes while the next cycle replaces entries
     first = min(app.fleet)
     app.fleet[first] = fleet_entry({"target": first, "reachable": False, "time": "2026-11-01T00:05:00Z"})
     mixed = (await exposition(app))[1]
     assert mixed.text() == fleet_part(render_metrics(app))
     assert (await exposition(app))[1] is not mixed  # not kept: made again while changing
+    app.fleet_writers += 1  # a second poll (an assist) begins, the first ends: still changing
     app.fleet_version += 1
-    app.fleet_changing = False
+    app.fleet_writers -= 1
+    assert (await exposition(app))[1] is not (await exposition(app))[1]  # not kept
+    app.fleet_version += 1
+    app.fleet_writers -= 1
     kept = (await exposition(app))[1]
     assert (await exposition(app))[1] is kept
+
+
+async def test_scrapes_at_once_wait_for_one_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = appliance()
+    for entry in fleet(10):
+        app.fleet[entry["target"]] = entry
+    app.fleet_version += 1
+    builds: list[int] = []
+
+    def counted(pieces: Any) -> Deflated:
+        builds.append(1)
+        return Deflated(pieces)
+
+    monkeypatch.setattr("printwatch.service.metrics.Deflated", counted)
+    got: list[Deflated] = []
+
+    async def scrape() -> None:
+        got.append((await exposition(app))[1])
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(10):
+            nursery.start_soon(scrape)
+    assert len(builds) == 1 and len(got) == 10 and all(g is got[0] for g in got)
 
 
 async def test_a_cycle_cancelled_half_way_still_makes_a_new_version() -> None:
@@ -135,7 +163,7 @@ async def test_a_cycle_cancelled_half_way_still_makes_a_new_version() -> None:
 
         app.sink = CancellingSink()
         await app.poll_status(RunContext("status", NOV1, "schedule"))
-    assert 0 < len(app.fleet) < 710 and app.fleet_version == 1 and not app.fleet_changing
+    assert 0 < len(app.fleet) < 710 and app.fleet_version == 1 and app.fleet_writers == 0
     text = (await exposition(app))[1].text()
     assert text.count("printwatch_device_up{") == len(app.fleet)
 

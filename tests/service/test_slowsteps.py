@@ -44,6 +44,28 @@ def test_a_step_that_holds_the_loop_is_logged_with_where(caplog: pytest.LogCaptu
     assert line.count("test_slowsteps.py:") == 2
 
 
+async def ends_slowly(seconds: float) -> None:
+    await trio.lowlevel.checkpoint()
+    time.sleep(seconds)  # noqa: ASYNC251 (the task's last step holds the loop)
+
+
+@pytest.mark.realtime
+def test_a_tasks_last_step_is_timed_and_ended_tasks_are_forgotten(caplog: pytest.LogCaptureFixture) -> None:
+    probe = SlowSteps(0.04, package="/tests/")
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            for _ in range(500):
+                nursery.start_soon(short_steps)
+            nursery.start_soon(ends_slowly, 0.06)
+
+    with caplog.at_level(logging.WARNING, logger="printwatch.slowsteps"):
+        trio.run(main, instruments=[probe])
+    lines = [r.getMessage() for r in caplog.records if r.name == "printwatch.slowsteps"]
+    assert any("ends_slowly" in line for line in lines), lines
+    assert probe._began == {} and probe._suspended == {}  # nothing kept of 500 ended tasks
+
+
 def test_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     assert from_environment({}) == [] and from_environment({VARIABLE: " "}) == []
     (probe,) = from_environment({VARIABLE: "25"})

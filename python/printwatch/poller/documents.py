@@ -302,7 +302,6 @@ class TwoStepPoller:
         are made, and the results gone through, a step at a time (:data:`TARGETS_PER_STEP`,
         :data:`RESULTS_PER_STEP`): at 10,000 printers either took the loop 50-160 ms at once."""
         targets = await self._targets(work)
-        self.stats.in_flight += len(targets)
         send, receive = trio.open_memory_channel[Sequence[TargetResult]](math.inf)
 
         def finished(got: Sequence[TargetResult]) -> None:
@@ -324,6 +323,7 @@ class TwoStepPoller:
         # abandoned on cancellation: the batch is then cancelled below once it is in hand.
         start = functools.partial(self.engine.start, targets, local_address=self.local_address)
         batch = await trio.to_thread.run_sync(start)
+        self.stats.in_flight += len(targets)
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(sort_out)

@@ -197,7 +197,8 @@ class Appliance:
         self.fleet: dict[str, dict[str, Any]] = {}  # fleet_entry of the latest document per target
         self.fleet_answers: dict[str, Answer] = {}  # the answer of the fleet entry's document
         self.fleet_version = 0  # counts changes of the fleet view (the metrics cache's key)
-        self.fleet_changing = False  # while a cycle replaces the fleet view's entries
+        self.fleet_writers = 0  # polls replacing the fleet view's entries now (a meter read, an
+        # assist and a status cycle may overlap)
         self.answering = 0  # entries of the fleet view that answered (kept for /health)
         self.sink_stats = SinkStats()
         self.started = clock.now()
@@ -247,7 +248,7 @@ class Appliance:
         self.sink_stats.writes += 1
         self.sink_stats.documents += len(docs)
         answers = answers_of(docs)
-        self.fleet_changing = True
+        self.fleet_writers += 1
         try:
             for n, doc in enumerate(docs):
                 target = doc["target"]
@@ -266,7 +267,7 @@ class Appliance:
                     await give_way()
         finally:  # (cancelled half way: the entries replaced so far are a new version too)
             self.fleet_version += 1
-            self.fleet_changing = False
+            self.fleet_writers -= 1
         await self._after_write(docs)
         return docs
 
@@ -289,10 +290,16 @@ class Appliance:
             nursery.start_soon(run, self.uplink.observe)
             if self.alerts is not None:
                 nursery.start_soon(run, self.alerts.after_status)
-        if len(errors) == 1:
-            raise errors[0]
-        if errors:
-            raise ExceptionGroup("the uplink's tally and the alerts both failed", errors)
+        try:
+            if len(errors) == 1:
+                raise errors[0]
+            if errors:
+                raise ExceptionGroup("the uplink's tally and the alerts both failed", errors)
+        finally:
+            # The errors' tracebacks hold run()'s frames, whose cells hold this list: emptied, the
+            # list closes no reference cycle that would keep the cycle's documents alive (until
+            # a collection) once the error is handled.
+            errors.clear()
 
     # -- the scheduler's hooks (printwatch.scheduler.jobs.Hooks)
 

@@ -8,9 +8,10 @@ Two measures, both measured with a loop-lag probe at 2,000 printers on these mac
   in the middle of a cycle walks every document in flight (one full collection took 23 ms with
   a 2,000-printer cycle's documents alive, and the loop stalled 50-200 ms in such collections
   on these loaded machines); after the write the documents are gone (reference counting: they
-  hold no cycles). Start-up's objects, and each cycle's survivors, are frozen out of the
-  garbage collector's walks (``gc.freeze``) without a collection; every :data:`FULL_EVERY`
-  cycles one collection walks everything.
+  hold no reference cycles, and a cycle's error is kept from closing one around them).
+  Start-up's objects, and each cycle's survivors, are frozen out of the garbage collector's
+  walks (``gc.freeze``) without a collection; every :data:`FULL_EVERY` cycles one collection
+  walks everything.
 
 Error handling: none needed; cancellation passes through the checkpoints.
 """
@@ -75,16 +76,19 @@ def gc_paused() -> Iterator[None]:
     registry, the uplink's day, the fleet view) took 0.25-0.6 s, one stretch without a Trio
     checkpoint at each cycle's end: what ``/health`` waited for during cycles. A collection of
     only what a cycle made took 6-19 ms after a steady status cycle and 180-240 ms after a
-    meter read or a process's first cycle, and found nothing to free in any (10,000 printers,
-    benchmarks.md): it is left to the full one."""
+    meter read or a process's first cycle, and found nothing to free in any of those cycles
+    (10,000 printers, none failing; benchmarks.md): it is left to the full one. What a cycle
+    that raised made is not frozen (see the code)."""
     global _cycles_running, _cycles_ended
     if not _managed:
         yield
         return
     _cycles_running += 1
     gc.disable()
+    failed = True
     try:
         yield
+        failed = False
     finally:
         _cycles_running -= 1
         if _cycles_running == 0 and _managed:
@@ -93,4 +97,8 @@ def gc_paused() -> Iterator[None]:
             if _cycles_ended % FULL_EVERY == 0:
                 gc.unfreeze()
                 gc.collect()
-            gc.freeze()
+            if not failed:
+                gc.freeze()
+            # A cycle that raised: its error (in flight here) may hold the cycle's documents in
+            # a reference cycle; left unfrozen, they go at the garbage collector's next young
+            # collection once the error is handled, not at the next full one.

@@ -15,6 +15,7 @@ Error handling: none needed; the inputs are the appliance's own text.
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
@@ -114,10 +115,16 @@ def gzip_member(head: str, tail: Deflated) -> list[bytes]:
     return [HEADER + blocks, tail.data, trailer]
 
 
+#: Longer ``Accept-Encoding`` values are not read (plain text is sent): real ones are short.
+MAX_ACCEPT_ENCODING = 1024
+_QVALUE = re.compile(r"(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)")
+
+
 def accepts_gzip(accept_encoding: str | None) -> bool:
-    """Whether an ``Accept-Encoding`` header (RFC 9110 12.5.3) takes gzip: named (or ``*``)
-    with a weight above 0, and not refused by name."""
-    if not accept_encoding:
+    """Whether an ``Accept-Encoding`` header (RFC 9110 12.5.3; several lines joined with
+    commas) takes gzip: named (or ``*``) with a weight above 0, and not refused by name. A
+    weight that is not a qvalue (0 to 1, three decimals at most) counts as 0."""
+    if not accept_encoding or len(accept_encoding) > MAX_ACCEPT_ENCODING:
         return False
     weights: dict[str, float] = {}
     for item in accept_encoding.split(","):
@@ -126,10 +133,8 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
         for param in params:
             name, _, value = param.partition("=")
             if name.strip().lower() == "q":
-                try:
-                    weight = float(value)
-                except ValueError:
-                    weight = 0.0
+                value = value.strip()
+                weight = float(value) if _QVALUE.fullmatch(value) else 0.0
         weights[coding.lower()] = weight
     if "gzip" in weights or "x-gzip" in weights:
         return max(weights.get("gzip", 0.0), weights.get("x-gzip", 0.0)) > 0

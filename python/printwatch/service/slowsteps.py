@@ -66,8 +66,13 @@ class SlowSteps(trio.abc.Instrument):
     def after_task_step(self, task: trio.lowlevel.Task) -> None:
         began = self._began.pop(task, None)
         now = where(task, package=self.package)
-        resumed = self._suspended.get(task, "-")
-        self._suspended[task] = now
+        # Trio calls task_exited before the last step's after_task_step: a task whose coroutine
+        # has ended is forgotten here, not kept.
+        if getattr(task.coro, "cr_frame", None) is None:
+            resumed = self._suspended.pop(task, "-")
+        else:
+            resumed = self._suspended.get(task, "-")
+            self._suspended[task] = now
         if began is None:
             return
         wall = time.perf_counter() - began[0]
@@ -84,8 +89,7 @@ class SlowSteps(trio.abc.Instrument):
             )
 
     def task_exited(self, task: trio.lowlevel.Task) -> None:
-        self._began.pop(task, None)
-        self._suspended.pop(task, None)
+        self._suspended.pop(task, None)  # (its last step's after_task_step comes next)
 
 
 def from_environment(environ: Mapping[str, str] = os.environ) -> list[trio.abc.Instrument]:

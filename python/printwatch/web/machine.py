@@ -91,14 +91,14 @@ async def health(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     """The exposition (:func:`~printwatch.service.metrics.exposition`: the appliance's values as
-    of the request, the fleet's as of its last cycle) as one gzip member with its length to a
-    client that takes gzip, else as text a piece at a time, without a length (an error while
-    the pieces are made ends the response short: the client sees a broken chunked body, never a
-    partial exposition as whole). ``HEAD`` makes nothing."""
+    of the request, the fleet's as of its last complete cycle where one is kept) as one gzip
+    member with its length to a client that takes gzip, else as text a piece at a time, without
+    a length. Both are made before the response begins (an error is a 500); the plain text is
+    the kept part decompressed. ``HEAD`` makes nothing (no length, no encoding)."""
     if request.method == "HEAD":
         return Response(media_type=PROMETHEUS_TYPE, headers=VARY)
     head, fleet = await exposition(appliance_of(request))
-    if accepts_gzip(request.headers.get("accept-encoding")):
+    if accepts_gzip(", ".join(request.headers.getlist("accept-encoding"))):
         body = b"".join(gzip_member(head, fleet))
         return Response(body, media_type=PROMETHEUS_TYPE, headers={**VARY, "Content-Encoding": "gzip"})
 

@@ -252,7 +252,7 @@ impl Engine {
         self.hints.as_ref().map_or(0, |h| h.len())
     }
 
-    /// Starts polling `targets` on a new thread and returns once it runs. The targets are
+    /// Starts polling `targets` on a new thread and returns once it is spawned. The targets are
     /// read with the GIL held; each one's session (its walks sized by the hints) is made
     /// without it (at 10,000 targets 15-75 ms of CPU, which a caller can spend in a worker
     /// thread while other Python threads run).
