@@ -141,3 +141,17 @@ async def test_a_poll_cancelled_while_its_batch_starts_stops_its_batch(sim: Simu
     poller.engine = slow.engine
     docs = await poller.poll(addresses(sim), "status", when)
     assert [d["reachable"] for d in docs] == [True, True, True, False]
+
+
+async def test_a_batch_that_cannot_start_leaves_nothing_in_flight() -> None:
+    """A local address the system cannot bind (a documentation address, RFC 5737): the poll
+    fails with the engine's OSError before anything is sent (nothing is: the socket is not
+    bound), and counts nothing in flight."""
+    poller = TwoStepPoller(
+        Engine(timeout_s=1.0, retries=0), [community_targets("public")], local_address="192.0.2.1"
+    )
+    when = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
+    with pytest.raises(BaseExceptionGroup) as raised:  # (through the poll's nurseries)
+        await poller.poll([("p", "127.23.6.1", 161)], "status", when)
+    assert raised.group_contains(OSError, match="cannot start the poll")
+    assert poller.stats.in_flight == 0
