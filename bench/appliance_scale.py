@@ -354,9 +354,8 @@ def measure(
         cmd = [sys.executable, "-m", "printwatch.cli.main", "run", "--config", str(config)]
         env = dict(os.environ)
         if slow_step_ms is not None:
-            from printwatch.service.slowsteps import (
-                VARIABLE,
-            )  # (not in a tree before it: imported when asked)
+            # imported when asked: a tree from before the diagnostic runs without it
+            from printwatch.service.slowsteps import VARIABLE
 
             env[VARIABLE] = str(slow_step_ms)
         with open(folder / "run.log", "w") as log_file:

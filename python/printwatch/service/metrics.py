@@ -129,21 +129,40 @@ def _appliance_families(app: Appliance) -> list[Family]:
 #: at 10,000 printers, a piece a family, 3 MB at most.
 PIECE_DEVICES = 20_000
 
-_fleet_order: dict[int, tuple[int, list[str]]] = {}  # id(appliance) -> (fleet version, targets)
-_fleet_text: dict[int, tuple[int, Deflated]] = {}  # id(appliance) -> (fleet version, its families)
-_building: dict[int, trio.Lock] = {}  # id(appliance) -> the lock of its one build at a time
+
+class _Kept:
+    """What the metrics keep of one appliance's fleet view between scrapes: its targets sorted
+    and its families' text, each with the fleet version it is of, and the lock of the one
+    build of that text at a time."""
+
+    def __init__(self) -> None:
+        self.order: tuple[int, list[str]] | None = None
+        self.text: tuple[int, Deflated] | None = None
+        self.lock = trio.Lock()
+
+    def text_of(self, version: int) -> Deflated | None:
+        return self.text[1] if self.text is not None and self.text[0] == version else None
+
+
+_kept: dict[int, _Kept] = {}  # id(appliance) -> its kept parts
+
+
+def _kept_of(app: Appliance) -> _Kept:
+    kept = _kept.get(id(app))
+    if kept is None:
+        _kept.clear()  # one appliance per process; tests make many
+        kept = _kept[id(app)] = _Kept()
+    return kept
 
 
 def _ordered_fleet(app: Appliance) -> list[dict[str, Any]]:
     """The fleet view's entries by target, as they are now: the targets sorted once per change
     of the fleet view (only the names are kept: entries a cycle replaced are not held)."""
-    kept = _fleet_order.get(id(app))
-    if kept is None or kept[0] != app.fleet_version:
-        kept = (app.fleet_version, sorted(app.fleet))
-        _fleet_order.clear()  # one appliance per process; tests make many
-        _fleet_order[id(app)] = kept
+    kept = _kept_of(app)
+    if kept.order is None or kept.order[0] != app.fleet_version:
+        kept.order = (app.fleet_version, sorted(app.fleet))
     fleet = app.fleet
-    return [entry for entry in map(fleet.get, kept[1]) if entry is not None]
+    return [entry for entry in map(fleet.get, kept.order[1]) if entry is not None]
 
 
 def head_text(app: Appliance) -> str:
@@ -164,23 +183,19 @@ async def fleet_families(app: Appliance) -> Deflated:
     meanwhile wait for it). A scrape while a cycle replaces entries gets the kept text of the
     cycle before; with none kept (no scrape since), the entries as they are then (some
     replaced, some not), not kept."""
-    kept = _fleet_text.get(id(app))
-    if kept is not None and kept[0] == app.fleet_version:
-        return kept[1]
-    lock = _building.get(id(app))
-    if lock is None:
-        _building.clear()  # one appliance per process; tests make many
-        lock = _building[id(app)] = trio.Lock()
-    async with lock:
-        kept = _fleet_text.get(id(app))
-        if kept is not None and kept[0] == app.fleet_version:
-            return kept[1]  # made while this scrape waited
+    kept = _kept_of(app)
+    text = kept.text_of(app.fleet_version)
+    if text is not None:
+        return text
+    async with kept.lock:
+        text = kept.text_of(app.fleet_version)
+        if text is not None:
+            return text  # made while this scrape waited
         version, complete = app.fleet_version, app.fleet_writers == 0
         ordered = _ordered_fleet(app)  # the entries themselves: a cycle replaces them, never changes one
         deflated = await trio.to_thread.run_sync(Deflated, _fleet_pieces(ordered))
         if complete:
-            _fleet_text.clear()  # one appliance per process; tests make many
-            _fleet_text[id(app)] = (version, deflated)
+            kept.text = (version, deflated)
         return deflated
 
 
